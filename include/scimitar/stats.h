@@ -1,0 +1,102 @@
+/* scimitar statistics: counters and latency histograms, registered by name.
+ *
+ * Each component declares its statistics once, in a static table of
+ * scim_stat_decl (name, kind, unit, description, offset into the component's
+ * struct), in the manner of SST's SST_ELI_DOCUMENT_STATISTICS. The same table
+ * registers the live values at build time and generates docs/stats.md, so the
+ * reference cannot drift from the code.
+ *
+ * Output is flat dotted names in the gem5 tradition ("nic0.iotlb.misses"),
+ * sorted by name, with no host-dependent content (no timestamps, no paths),
+ * so the same simulation gives byte-identical files.
+ */
+#ifndef SCIMITAR_STATS_H
+#define SCIMITAR_STATS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "scimitar/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct scim_stats scim_stats;
+typedef struct scim_hist scim_hist;
+
+typedef enum scim_stat_kind {
+    /* a uint64_t field of the component, read when stats are written */
+    SCIM_STAT_COUNTER,
+    /* a `scim_hist *` field of the component; the registry allocates the
+     * histogram and stores the pointer into that field */
+    SCIM_STAT_HIST
+} scim_stat_kind;
+
+typedef struct scim_stat_decl {
+    const char *name;     /* relative name; full name is "<prefix>.<name>" */
+    scim_stat_kind kind;
+    const char *unit;     /* "count", "bytes", "ps", "entries", ... */
+    const char *desc;     /* one sentence for docs/stats.md */
+    size_t offset;        /* offsetof(component struct, field) */
+} scim_stat_decl;
+
+#define SCIM_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+scim_stats *scim_stats_create(void);
+void scim_stats_destroy(scim_stats *stats); /* NULL is harmless */
+
+/* Register every entry of `decls` under `prefix` (e.g. "nic0.iotlb"), reading
+ * from / filling into the struct at `base`. Duplicate full names are an
+ * error. Names must match [a-z0-9_.]+ . */
+int scim_stats_register(scim_stats *stats, const char *prefix,
+                        const scim_stat_decl *decls, size_t n, void *base,
+                        scim_err *err);
+
+/* One-off registrations, for stats that are not in a component table. */
+int scim_stats_add_counter(scim_stats *stats, const char *name, const char *unit,
+                           const char *desc, const uint64_t *value, scim_err *err);
+scim_hist *scim_stats_add_hist(scim_stats *stats, const char *name,
+                               const char *unit, const char *desc, scim_err *err);
+
+/* Histograms: log-linear buckets (HDR style) with a relative error below
+ * 1/128 for percentiles; count, sum, min, max and mean are exact. */
+void scim_hist_record(scim_hist *h, uint64_t value);
+uint64_t scim_hist_count(const scim_hist *h);
+uint64_t scim_hist_min(const scim_hist *h);  /* 0 when empty */
+uint64_t scim_hist_max(const scim_hist *h);  /* 0 when empty */
+double scim_hist_mean(const scim_hist *h);   /* 0 when empty */
+/* q in [0,100]; result clamped to [min,max]; 0 when empty. */
+uint64_t scim_hist_percentile(const scim_hist *h, double q);
+
+/* Zero every counter and histogram (end of warm-up). */
+void scim_stats_reset(scim_stats *stats);
+
+/* The flat view: every counter is one row; every histogram expands to
+ * <name>.count, .mean, .min, .p50, .p90, .p99, .max. Rows sorted by name. */
+size_t scim_stats_flat_count(const scim_stats *stats);
+/* Returns 0 and fills name/value for row i (name valid until the next call
+ * that changes the registry). Values are doubles; counters are exact below
+ * 2^53. `unit` and `desc` may be NULL. */
+int scim_stats_flat_get(const scim_stats *stats, size_t i, const char **name,
+                        double *value, const char **unit, const char **desc);
+/* Value of one flat row by full name; SCIM_ENOENT if absent. */
+int scim_stats_lookup(const scim_stats *stats, const char *name, double *value);
+
+/* {"<name>": value, ...} sorted by name; integers print without a fraction. */
+int scim_stats_write_json(const scim_stats *stats, FILE *out, scim_err *err);
+/* "name,value,unit" header then one row per flat stat. */
+int scim_stats_write_csv(const scim_stats *stats, FILE *out, scim_err *err);
+/* Write DIR/stats.json and DIR/stats.csv atomically (temporary name, then
+ * rename), creating DIR (and parents) if needed. */
+int scim_stats_write_dir(const scim_stats *stats, const char *dir, scim_err *err);
+
+/* Markdown table documenting a declaration table; `prefix_pattern` is shown
+ * literally, e.g. "<device>.iotlb". */
+int scim_stats_doc_markdown(FILE *out, const char *prefix_pattern,
+                            const scim_stat_decl *decls, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
