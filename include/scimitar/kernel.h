@@ -1,0 +1,105 @@
+/* scimitar event kernel: simulated time in picoseconds, timed events ordered
+ * by (time, priority, insertion sequence) so a run is deterministic.
+ *
+ * Two time keepers drive the same C-side event queue:
+ *   SCIM_BACKEND_SYSTEMC  SystemC keeps time. One SC_METHOD, woken by one
+ *                         sc_event, dispatches every C event due at the
+ *                         current SystemC time, so SystemC sees one wake-up
+ *                         per distinct time, not one process per event. A
+ *                         SystemC platform that links scimitar hosts it in its
+ *                         own scheduler (create the kernel during elaboration,
+ *                         then call sc_start() as usual).
+ *   SCIM_BACKEND_NATIVE   a plain C loop over the same queue, for embedding in
+ *                         simulators that are not SystemC-based (gem5, SST) and
+ *                         for several independent simulations in one process.
+ * Both produce the same event order, hence identical statistics (tested).
+ */
+#ifndef SCIMITAR_KERNEL_H
+#define SCIMITAR_KERNEL_H
+
+#include <stdbool.h>
+
+#include "scimitar/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct scim_kernel scim_kernel;
+
+/* A handler gets its context pointer and one integer argument. */
+typedef void (*scim_event_fn)(void *ctx, uint64_t arg);
+
+typedef enum scim_backend {
+    SCIM_BACKEND_SYSTEMC = 0,
+    SCIM_BACKEND_NATIVE = 1
+} scim_backend;
+
+/* Priorities order events that fall at the same picosecond: lower first.
+ * Within one priority, insertion order. */
+enum {
+    SCIM_PRIO_FIRST = 0,
+    SCIM_PRIO_DEFAULT = 64,
+    SCIM_PRIO_LAST = 255
+};
+
+/* Create a kernel. With SCIM_BACKEND_SYSTEMC, the first kernel of the
+ * process instantiates scimitar's SystemC module, which must happen before
+ * the SystemC kernel is elaborated by somebody else (i.e. before any
+ * sc_start() that scimitar did not issue). */
+scim_kernel *scim_kernel_create(scim_backend backend, scim_err *err);
+void scim_kernel_destroy(scim_kernel *k); /* NULL is harmless */
+scim_backend scim_kernel_backend(const scim_kernel *k);
+
+/* Current simulated time (ps since this kernel was created). */
+scim_time_t scim_kernel_now(const scim_kernel *k);
+
+/* Schedule fn(ctx, arg) `delay` ps from now / at absolute time `when`
+ * (when >= now). Scheduling never fails: the queue grows as needed, and a
+ * host allocation failure is reported by the next run. */
+void scim_kernel_schedule(scim_kernel *k, scim_time_t delay, int prio,
+                          scim_event_fn fn, void *ctx, uint64_t arg);
+void scim_kernel_schedule_at(scim_kernel *k, scim_time_t when, int prio,
+                             scim_event_fn fn, void *ctx, uint64_t arg);
+
+/* Run until no event is left, stop() is called, or a handler fails.
+ * Returns 0, or the failure's code with its message in err. */
+int scim_kernel_run(scim_kernel *k, scim_err *err);
+/* Run every event with time <= t, then leave now == t (if t >= now). */
+int scim_kernel_run_until(scim_kernel *k, scim_time_t t, scim_err *err);
+/* Stop after the event being executed; pending events stay queued, and a
+ * later run() resumes them. */
+void scim_kernel_stop(scim_kernel *k);
+/* A handler reports an error: the run stops and returns `code`. The first
+ * failure wins. */
+void scim_kernel_fail(scim_kernel *k, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+bool scim_kernel_failed(const scim_kernel *k);
+
+uint64_t scim_kernel_events_executed(const scim_kernel *k);
+/* SystemC backend: how many times SystemC woke the kernel (one per distinct
+ * simulated time with events); 0 for the native backend. */
+uint64_t scim_kernel_wakeups(const scim_kernel *k);
+size_t scim_kernel_events_pending(const scim_kernel *k);
+/* Time of the earliest pending event, SCIM_TIME_MAX if none. */
+scim_time_t scim_kernel_next_time(const scim_kernel *k);
+
+/* Clock domains. n cycles = round(n * 10^12 / hz) ps, computed exactly, so
+ * 3 GHz (333.33 ps) does not drift; period_fs is informational. */
+typedef struct scim_clock {
+    uint64_t hz;
+    uint64_t period_fs;
+} scim_clock;
+
+int scim_clock_init(scim_clock *c, uint64_t hz, scim_err *err);
+scim_time_t scim_clock_cycles(const scim_clock *c, uint64_t n);
+/* The first clock edge at or after t (edges at multiples of the period). */
+scim_time_t scim_clock_next_edge(const scim_clock *c, scim_time_t t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,176 @@
+// The SystemC side of scimitar's event kernel. See sc_bridge.h for the why.
+//
+// This is the only C++ in scimitar. It holds one process-wide module because
+// SystemC itself is process-wide (one scheduler, elaborated once); that is the
+// one deliberate piece of global state in the library.
+#include "core/sc_bridge.h"
+
+#include <cstdlib>
+#include <exception>
+#include <vector>
+
+#include <systemc>
+
+namespace {
+
+struct Client {
+    scim_sc_wake_fn wake = nullptr;
+    void *ctx = nullptr;
+    uint64_t next = SCIM_SC_NEVER;
+    bool used = false;
+};
+
+class Bridge : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(Bridge);
+    explicit Bridge(sc_core::sc_module_name name) : sc_core::sc_module(name)
+    {
+        SC_METHOD(on_wake);
+        sensitive << wake_event;
+        dont_initialize();
+        units_per_ps = sc_core::sc_time(1, sc_core::SC_PS).value();
+    }
+
+    uint64_t now_ps() const { return sc_core::sc_time_stamp().value() / units_per_ps; }
+
+    void rearm()
+    {
+        uint64_t earliest = SCIM_SC_NEVER;
+        for (const Client &c : clients)
+            if (c.used && c.next < earliest)
+                earliest = c.next;
+        if (earliest == notified_at)
+            return;
+        wake_event.cancel();
+        notified_at = earliest;
+        if (earliest == SCIM_SC_NEVER)
+            return;
+        uint64_t now = now_ps();
+        uint64_t delay = earliest > now ? earliest - now : 0;
+        if (delay == 0)
+            wake_event.notify(sc_core::SC_ZERO_TIME);
+        else
+            wake_event.notify(sc_core::sc_time::from_value(delay * units_per_ps));
+    }
+
+    std::vector<Client> clients;
+    uint64_t units_per_ps = 1;
+
+private:
+    void on_wake()
+    {
+        notified_at = SCIM_SC_NEVER;
+        uint64_t now = now_ps();
+        // Index loop: a wake callback may attach or detach clients.
+        for (size_t i = 0; i < clients.size(); i++) {
+            if (clients[i].used && clients[i].next <= now) {
+                clients[i].next = SCIM_SC_NEVER;
+                uint64_t next = clients[i].wake(clients[i].ctx, now);
+                if (i < clients.size() && clients[i].used && next < clients[i].next)
+                    clients[i].next = next;
+            }
+        }
+        rearm();
+    }
+
+    sc_core::sc_event wake_event;
+    uint64_t notified_at = SCIM_SC_NEVER;
+};
+
+Bridge *bridge = nullptr;
+
+int fail_from_exception(scim_err *err, const char *what, const char *doing)
+{
+    return scim_err_set(err, SCIM_ESYSTEMC, "SystemC error while %s: %s", doing, what);
+}
+
+} // namespace
+
+extern "C" int scim_sc_attach(scim_sc_wake_fn wake, void *ctx, scim_err *err)
+{
+    try {
+        if (!bridge) {
+            // The copyright banner goes to stdout, which would corrupt
+            // machine-readable output; keep a user's explicit choice.
+            setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 0);
+            if (sc_core::sc_get_time_resolution() > sc_core::sc_time(1, sc_core::SC_PS))
+                return scim_err_set(err, SCIM_ESYSTEMC,
+                                    "scimitar needs a SystemC time resolution of 1 ps or finer "
+                                    "(it is %s); call sc_set_time_resolution(1, SC_PS) or leave the default",
+                                    sc_core::sc_get_time_resolution().to_string().c_str());
+            bridge = new Bridge("scimitar_kernel_bridge");
+        }
+        for (size_t i = 0; i < bridge->clients.size(); i++) {
+            if (!bridge->clients[i].used) {
+                bridge->clients[i] = Client{wake, ctx, SCIM_SC_NEVER, true};
+                return (int)i;
+            }
+        }
+        bridge->clients.push_back(Client{wake, ctx, SCIM_SC_NEVER, true});
+        return (int)(bridge->clients.size() - 1);
+    } catch (const std::exception &e) {
+        return scim_err_set(err, SCIM_ESYSTEMC,
+                            "cannot create scimitar's SystemC module: %s; create the scimitar "
+                            "simulation during elaboration, before the first sc_start(), or use "
+                            "kernel.backend: native",
+                            e.what());
+    } catch (...) {
+        return scim_err_set(err, SCIM_ESYSTEMC, "cannot create scimitar's SystemC module (unknown exception)");
+    }
+}
+
+extern "C" void scim_sc_detach(int client)
+{
+    if (!bridge || client < 0 || (size_t)client >= bridge->clients.size())
+        return;
+    bridge->clients[(size_t)client] = Client{};
+    try {
+        bridge->rearm();
+    } catch (...) {
+    }
+}
+
+extern "C" void scim_sc_wake_at(int client, uint64_t abs_ps)
+{
+    if (!bridge || client < 0 || (size_t)client >= bridge->clients.size())
+        return;
+    bridge->clients[(size_t)client].next = abs_ps;
+    try {
+        bridge->rearm();
+    } catch (...) {
+    }
+}
+
+extern "C" uint64_t scim_sc_now_ps(void)
+{
+    return bridge ? bridge->now_ps() : sc_core::sc_time_stamp().value();
+}
+
+extern "C" int scim_sc_run(scim_err *err)
+{
+    try {
+        sc_core::sc_start();
+        return 0;
+    } catch (const std::exception &e) {
+        return fail_from_exception(err, e.what(), "running sc_start()");
+    } catch (...) {
+        return fail_from_exception(err, "unknown exception", "running sc_start()");
+    }
+}
+
+extern "C" int scim_sc_run_until(uint64_t abs_ps, scim_err *err)
+{
+    try {
+        uint64_t now = scim_sc_now_ps();
+        if (abs_ps > now) {
+            uint64_t units = bridge ? bridge->units_per_ps : 1;
+            sc_core::sc_start(sc_core::sc_time::from_value((abs_ps - now) * units),
+                              sc_core::SC_RUN_TO_TIME);
+        }
+        return 0;
+    } catch (const std::exception &e) {
+        return fail_from_exception(err, e.what(), "running sc_start(t)");
+    } catch (...) {
+        return fail_from_exception(err, "unknown exception", "running sc_start(t)");
+    }
+}

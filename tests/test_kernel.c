@@ -1,0 +1,240 @@
+/* Event kernel: order against a sort-based reference, on both backends. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scimitar/kernel.h"
+
+#define NB 2
+static const scim_backend backends[NB] = {SCIM_BACKEND_NATIVE, SCIM_BACKEND_SYSTEMC};
+
+typedef struct rec {
+    scim_time_t time;
+    int prio;
+    uint64_t seq;
+    uint64_t id;
+} rec;
+
+typedef struct log_ctx {
+    scim_kernel *k;
+    rec *seen;
+    size_t n;
+    scim_time_t *at;
+} log_ctx;
+
+static void on_event(void *ctx, uint64_t arg)
+{
+    log_ctx *l = ctx;
+    l->at[l->n] = scim_kernel_now(l->k);
+    l->seen[l->n++].id = arg;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+    const rec *x = a, *y = b;
+    if (x->time != y->time) return x->time < y->time ? -1 : 1;
+    if (x->prio != y->prio) return x->prio < y->prio ? -1 : 1;
+    return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+static uint64_t rng_state;
+static uint64_t rng(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+START_TEST(order_matches_sorted_reference)
+{
+    enum { N = 20000 };
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(backends[_i], &err);
+    ck_assert_msg(k, "%s", err.msg);
+    rec *ref = malloc(N * sizeof *ref);
+    log_ctx l = {k, calloc(N, sizeof(rec)), 0, calloc(N, sizeof(scim_time_t))};
+    rng_state = 42;
+    for (uint64_t i = 0; i < N; i++) {
+        /* few distinct times and priorities, so ties are common */
+        ref[i] = (rec){rng() % 500, (int)(rng() % 3) * 10, i, i};
+        scim_kernel_schedule_at(k, ref[i].time, ref[i].prio, on_event, &l, i);
+    }
+    qsort(ref, N, sizeof *ref, rec_cmp);
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    ck_assert_uint_eq(l.n, N);
+    for (size_t i = 0; i < N; i++) {
+        ck_assert_uint_eq(l.seen[i].id, ref[i].id);
+        ck_assert_uint_eq(l.at[i], ref[i].time);
+    }
+    ck_assert_uint_eq(scim_kernel_events_executed(k), N);
+    ck_assert_uint_eq(scim_kernel_now(k), ref[N - 1].time);
+    free(ref);
+    free(l.seen);
+    free(l.at);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+/* A handler that reschedules itself: chains of zero and non-zero delays. */
+typedef struct chain {
+    scim_kernel *k;
+    int remaining;
+    scim_time_t delay;
+    scim_time_t *trace;
+    size_t *n;
+    uint64_t tag;
+} chain;
+
+static void chain_step(void *ctx, uint64_t arg)
+{
+    chain *c = ctx;
+    c->trace[(*c->n)++] = scim_kernel_now(c->k) * 10 + c->tag;
+    if (--c->remaining > 0)
+        scim_kernel_schedule(c->k, c->delay, SCIM_PRIO_DEFAULT, chain_step, c, arg);
+}
+
+START_TEST(self_rescheduling_chains)
+{
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(backends[_i], &err);
+    ck_assert_msg(k, "%s", err.msg);
+    scim_time_t trace[64];
+    size_t n = 0;
+    chain a = {k, 4, 0, trace, &n, 1};   /* zero-delay chain at t=5 */
+    chain b = {k, 3, 7, trace, &n, 2};   /* 5, 12, 19 */
+    scim_kernel_schedule_at(k, 5, SCIM_PRIO_DEFAULT, chain_step, &a, 0);
+    scim_kernel_schedule_at(k, 5, SCIM_PRIO_DEFAULT, chain_step, &b, 0);
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    /* t=5: a (seq0), b (seq1), then a's zero-delay successors in order */
+    const scim_time_t expect[] = {51, 52, 51, 51, 51, 122, 192};
+    ck_assert_uint_eq(n, 7);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_uint_eq(trace[i], expect[i]);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+START_TEST(run_until_then_resume)
+{
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(backends[_i], &err);
+    ck_assert_msg(k, "%s", err.msg);
+    log_ctx l = {k, calloc(8, sizeof(rec)), 0, calloc(8, sizeof(scim_time_t))};
+    scim_kernel_schedule_at(k, 100, SCIM_PRIO_DEFAULT, on_event, &l, 1);
+    scim_kernel_schedule_at(k, 200, SCIM_PRIO_DEFAULT, on_event, &l, 2);
+    scim_kernel_schedule_at(k, 300, SCIM_PRIO_DEFAULT, on_event, &l, 3);
+    ck_assert_int_eq(scim_kernel_run_until(k, 200, &err), 0);
+    ck_assert_uint_eq(l.n, 2); /* the event at exactly t runs */
+    ck_assert_uint_eq(scim_kernel_now(k), 200);
+    ck_assert_int_eq(scim_kernel_run_until(k, 250, &err), 0);
+    ck_assert_uint_eq(l.n, 2);
+    ck_assert_uint_eq(scim_kernel_now(k), 250);
+    ck_assert_int_lt(scim_kernel_run_until(k, 10, &err), 0); /* the past */
+    scim_kernel_schedule(k, 10, SCIM_PRIO_DEFAULT, on_event, &l, 4); /* at 260 */
+    ck_assert_int_eq(scim_kernel_run(k, NULL), 0);
+    ck_assert_uint_eq(l.n, 4);
+    ck_assert_uint_eq(l.seen[2].id, 4);
+    ck_assert_uint_eq(l.at[2], 260);
+    ck_assert_uint_eq(l.at[3], 300);
+    free(l.seen);
+    free(l.at);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+static void stopper(void *ctx, uint64_t arg)
+{
+    scim_kernel_stop(ctx);
+}
+static void failer(void *ctx, uint64_t arg)
+{
+    scim_kernel_fail(ctx, SCIM_EINVARIANT, "broken at %llu", (unsigned long long)arg);
+}
+
+START_TEST(stop_and_fail)
+{
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(backends[_i], &err);
+    ck_assert_msg(k, "%s", err.msg);
+    log_ctx l = {k, calloc(8, sizeof(rec)), 0, calloc(8, sizeof(scim_time_t))};
+    scim_kernel_schedule_at(k, 10, SCIM_PRIO_DEFAULT, on_event, &l, 1);
+    scim_kernel_schedule_at(k, 20, SCIM_PRIO_DEFAULT, stopper, k, 0);
+    scim_kernel_schedule_at(k, 20, SCIM_PRIO_LAST, on_event, &l, 2);
+    scim_kernel_schedule_at(k, 30, SCIM_PRIO_DEFAULT, failer, k, 30);
+    scim_kernel_schedule_at(k, 40, SCIM_PRIO_DEFAULT, on_event, &l, 3);
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_uint_eq(scim_kernel_now(k), 20);
+    ck_assert_uint_eq(scim_kernel_events_pending(k), 3);
+    ck_assert_int_eq(scim_kernel_run(k, &err), SCIM_EINVARIANT);
+    ck_assert_str_eq(err.msg, "broken at 30");
+    ck_assert_uint_eq(l.n, 2);
+    ck_assert(scim_kernel_failed(k));
+    free(l.seen);
+    free(l.at);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+/* Several SystemC-backed kernels in one process, one after the other and
+ * side by side: each sees its own time starting at 0. */
+START_TEST(systemc_kernels_share_one_scheduler)
+{
+    scim_err err = {0};
+    scim_kernel *a = scim_kernel_create(SCIM_BACKEND_SYSTEMC, &err);
+    ck_assert_msg(a, "%s", err.msg);
+    log_ctx la = {a, calloc(8, sizeof(rec)), 0, calloc(8, sizeof(scim_time_t))};
+    scim_kernel_schedule_at(a, 1000, SCIM_PRIO_DEFAULT, on_event, &la, 1);
+    ck_assert_int_eq(scim_kernel_run(a, &err), 0);
+    ck_assert_uint_eq(la.at[0], 1000);
+    scim_kernel *b = scim_kernel_create(SCIM_BACKEND_SYSTEMC, &err);
+    ck_assert_msg(b, "%s", err.msg);
+    ck_assert_uint_eq(scim_kernel_now(b), 0);
+    log_ctx lb = {b, calloc(8, sizeof(rec)), 0, calloc(8, sizeof(scim_time_t))};
+    scim_kernel_schedule_at(b, 500, SCIM_PRIO_DEFAULT, on_event, &lb, 7);
+    ck_assert_int_eq(scim_kernel_run(b, &err), 0);
+    ck_assert_uint_eq(lb.n, 1);
+    ck_assert_uint_eq(lb.at[0], 500);
+    ck_assert_uint_eq(la.n, 1);
+    scim_kernel_destroy(a);
+    scim_kernel_destroy(b);
+    free(la.seen); free(la.at); free(lb.seen); free(lb.at);
+}
+END_TEST
+
+START_TEST(clock_domains)
+{
+    scim_clock c;
+    ck_assert_int_eq(scim_clock_init(&c, 3000000000ull, NULL), 0);
+    ck_assert_uint_eq(scim_clock_cycles(&c, 1), 333);
+    ck_assert_uint_eq(scim_clock_cycles(&c, 3), 1000);
+    ck_assert_uint_eq(scim_clock_cycles(&c, 3000000), 1000000000ull);
+    ck_assert_uint_eq(scim_clock_next_edge(&c, 0), 0);
+    ck_assert_uint_eq(scim_clock_next_edge(&c, 1), 333);
+    ck_assert_uint_eq(scim_clock_next_edge(&c, 334), 667);
+    ck_assert_uint_eq(scim_clock_next_edge(&c, 1000), 1000);
+    ck_assert_int_eq(scim_clock_init(&c, 2000000000ull, NULL), 0);
+    ck_assert_uint_eq(scim_clock_cycles(&c, 7), 3500);
+    scim_err err = {0};
+    ck_assert_int_eq(scim_clock_init(&c, 0, &err), SCIM_ERANGE);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("kernel");
+    TCase *tc = tcase_create("core");
+    tcase_add_loop_test(tc, order_matches_sorted_reference, 0, NB);
+    tcase_add_loop_test(tc, self_rescheduling_chains, 0, NB);
+    tcase_add_loop_test(tc, run_until_then_resume, 0, NB);
+    tcase_add_loop_test(tc, stop_and_fail, 0, NB);
+    tcase_add_test(tc, systemc_kernels_share_one_scheduler);
+    tcase_add_test(tc, clock_domains);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
