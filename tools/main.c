@@ -1,12 +1,191 @@
-#include "scimitar/common.h"
+/* scimitar — command-line tool.
+ *
+ *   scimitar run CONFIG.yaml [--set key.path=value]... [--out DIR] [--quiet]
+ *   scimitar check CONFIG.yaml [--set key.path=value]...
+ *   scimitar trace cat|pack|convert|stats ...
+ *   scimitar doc config|stats
+ *
+ * Exit status: 0 success, 1 the configuration, a trace or the run failed,
+ * 2 bad usage. Errors go to stderr as "scimitar: <message>".
+ */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scimitar/scimitar.h"
+#include "trace_cmd.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: scimitar run CONFIG.yaml [--set key.path=value]... [--out DIR] [--quiet]\n"
+            "       scimitar check CONFIG.yaml [--set key.path=value]...\n"
+            "       scimitar trace cat|pack|convert|stats ...   (scimitar trace --help)\n"
+            "       scimitar doc config|stats\n"
+            "       scimitar --version\n");
+}
+
+static double host_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+typedef struct progress {
+    double t0;
+    bool shown;
+} progress;
+
+static void show_progress(void *ctx, scim_time_t now, double fraction)
+{
+    progress *p = ctx;
+    double el = host_seconds() - p->t0;
+    if (fraction > 0.001 && fraction < 1.0) {
+        double eta = el / fraction * (1.0 - fraction);
+        fprintf(stderr, "\r  simulated %.3f ms | traces %5.1f%% | elapsed %.0f s | ETA %.0f s   ",
+                (double)now / 1e9, fraction * 100.0, el, eta);
+    } else {
+        fprintf(stderr, "\r  simulated %.3f ms | elapsed %.0f s   ", (double)now / 1e9, el);
+    }
+    p->shown = true;
+}
+
+/* Strip directory and a .yaml/.yml suffix: configs/default.yaml -> default */
+static void config_stem(const char *path, char *out, size_t len)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(out, len, "%s", base);
+    char *dot = strrchr(out, '.');
+    if (dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0))
+        *dot = '\0';
+}
+
+static int cmd_run_or_check(int argc, char **argv, bool check)
+{
+    const char *config = NULL, *out = NULL;
+    bool quiet = false;
+    scim_sim *sim = scim_sim_create();
+    if (!sim) {
+        fprintf(stderr, "scimitar: out of memory\n");
+        return 1;
+    }
+    const char **sets = calloc((size_t)argc, sizeof *sets);
+    size_t n_sets = 0;
+    int rc = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
+            sets[n_sets++] = argv[++i];
+        } else if (strncmp(argv[i], "--set=", 6) == 0) {
+            sets[n_sets++] = argv[i] + 6;
+        } else if (!check && strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if (!check && strcmp(argv[i], "--quiet") == 0) {
+            quiet = true;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "scimitar: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            rc = 2;
+            goto done;
+        } else if (!config) {
+            config = argv[i];
+        } else {
+            fprintf(stderr, "scimitar: more than one configuration given ('%s', '%s')\n", config, argv[i]);
+            rc = 2;
+            goto done;
+        }
+    }
+    if (!config) {
+        fprintf(stderr, "scimitar: %s needs a configuration file\n", argv[0]);
+        usage(stderr);
+        rc = 2;
+        goto done;
+    }
+    if (scim_sim_load_file(sim, config) != 0)
+        goto fail;
+    for (size_t i = 0; i < n_sets; i++)
+        if (scim_sim_set(sim, sets[i]) != 0)
+            goto fail;
+    if (scim_sim_build(sim) != 0)
+        goto fail;
+    if (check) {
+        if (scim_sim_check_traces(sim) != 0)
+            goto fail;
+        printf("%s: configuration and traces are valid\n", config);
+        goto done;
+    }
+    char default_out[512];
+    if (!out) {
+        char stem[256];
+        config_stem(config, stem, sizeof stem);
+        snprintf(default_out, sizeof default_out, "out/%s", stem);
+        out = default_out;
+    }
+    progress prog = {host_seconds(), false};
+    if (!quiet && isatty(STDERR_FILENO))
+        scim_sim_set_progress(sim, show_progress, &prog, SCIM_US(100));
+    double t0 = host_seconds();
+    int run_rc = scim_sim_run(sim);
+    double host = host_seconds() - t0;
+    if (prog.shown)
+        fprintf(stderr, "\r%*s\r", 78, "");
+    if (run_rc != 0)
+        goto fail;
+    if (scim_sim_write_stats(sim, out) != 0)
+        goto fail;
+    if (!quiet) {
+        scim_sim_summary(sim, stdout);
+        printf("host time: %.3f s (%.2f M events/s)\n", host,
+               host > 0 ? (double)scim_kernel_events_executed(scim_sim_kernel(sim)) / host / 1e6 : 0.0);
+        printf("statistics: %s/stats.json, %s/stats.csv\n", out, out);
+    }
+    goto done;
+fail:
+    fprintf(stderr, "scimitar: %s\n", scim_sim_errmsg(sim));
+    rc = 1;
+done:
+    free(sets);
+    scim_sim_destroy(sim);
+    return rc;
+}
+
+static int cmd_doc(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "config") == 0)
+        return scim_doc_config(stdout) == 0 ? 0 : 1;
+    if (argc == 2 && strcmp(argv[1], "stats") == 0)
+        return scim_doc_stats(stdout) == 0 ? 0 : 1;
+    fprintf(stderr, "usage: scimitar doc config|stats\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("scimitar %s\n", scim_version_string());
         return 0;
     }
-    fprintf(stderr, "usage: scimitar run|check|trace ...\n");
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run_or_check(argc - 1, argv + 1, false);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_run_or_check(argc - 1, argv + 1, true);
+    if (strcmp(cmd, "trace") == 0)
+        return scim_cli_trace(argc - 1, argv + 1);
+    if (strcmp(cmd, "doc") == 0)
+        return cmd_doc(argc - 1, argv + 1);
+    fprintf(stderr, "scimitar: unknown command '%s'\n", cmd);
+    usage(stderr);
     return 2;
 }

@@ -60,16 +60,27 @@ scim_hist *scim_stats_add_hist(scim_stats *stats, const char *name,
                                const char *unit, const char *desc, scim_err *err);
 
 /* Histograms: log-linear buckets (HDR style) with a relative error below
- * 1/128 for percentiles; count, sum, min, max and mean are exact. */
+ * 1/128 for percentiles; count, sum, min, max and mean are exact.
+ * Values below 256 have a bucket each; a value v >= 256 with leading bit e
+ * shares a bucket of width 2^(e-7) (its top 8 significant bits).
+ * Recording into a NULL histogram does nothing (statistics disabled). */
 void scim_hist_record(scim_hist *h, uint64_t value);
 uint64_t scim_hist_count(const scim_hist *h);
 uint64_t scim_hist_min(const scim_hist *h);  /* 0 when empty */
 uint64_t scim_hist_max(const scim_hist *h);  /* 0 when empty */
 double scim_hist_mean(const scim_hist *h);   /* 0 when empty */
-/* q in [0,100]; result clamped to [min,max]; 0 when empty. */
+/* q in [0,100]; result clamped to [min,max]; 0 when empty.
+ * Definition: q is rounded to 1e-6 and clamped to [0,100]; rank
+ * r = ceil(q/100 * count), at least 1; the result is the lower bound of the
+ * bucket holding the r-th smallest sample, raised to min if below it. So
+ * with x the exact r-th smallest sample: result <= x, (x - result) / x <
+ * 1/128, result == x when x < 256, and a one-sample histogram reports that
+ * sample for every q. */
 uint64_t scim_hist_percentile(const scim_hist *h, double q);
 
-/* Zero every counter and histogram (end of warm-up). */
+/* Zero every counter and histogram (end of warm-up). Counters are zeroed
+ * through the registered pointers, so a pointer given to
+ * scim_stats_add_counter must point to writable memory. */
 void scim_stats_reset(scim_stats *stats);
 
 /* The flat view: every counter is one row; every histogram expands to

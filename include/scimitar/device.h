@@ -1,0 +1,90 @@
+/* Device core: a far core that replays a DMA trace using the process's
+ * virtual addresses.
+ *
+ * Modelling notes (details in docs/architecture.md):
+ *   - Each DMA is split at 4 KiB boundaries into chunks; at most
+ *     max_outstanding chunks are in flight. A trace record becomes eligible
+ *     at its time (+N after the previous DMA was issued, or @N absolute) and
+ *     is issued when a slot is free; OS operations in the trace are barriers
+ *     (wait for in-flight chunks, then for the OS's answer).
+ *   - A chunk looks up the device IOTLB (iotlb.latency cycles). On a miss it
+ *     sends a translation request to the IOMMU, unless one for the same
+ *     4 KiB page is already outstanding, in which case it waits on that one.
+ *   - A not-present completion makes the device send one page request per
+ *     page (fault_policy stall: the chunks wait), and after the page
+ *     response it asks for the translation again (PCIe PRI semantics).
+ *   - A translated chunk accesses memory with the physical address;
+ *     the chunk completes on the memory's response.
+ *   - Invalidation requests are processed one at a time, inv_latency each
+ *     (a single-entry device-TLB invalidation costs about a full flush);
+ *     the completion is sent only after every in-flight access that used an
+ *     invalidated translation has completed.
+ */
+#ifndef SCIMITAR_DEVICE_H
+#define SCIMITAR_DEVICE_H
+
+#include "scimitar/checker.h"
+#include "scimitar/fabric.h"
+#include "scimitar/stats.h"
+#include "scimitar/tlb.h"
+#include "scimitar/tlbcfg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum scim_walk_placement {
+    SCIM_WALK_IOMMU = 0
+} scim_walk_placement;
+
+typedef enum scim_fault_policy {
+    SCIM_FAULT_STALL = 0
+} scim_fault_policy;
+
+typedef struct scim_device_params {
+    const char *trace;        /* path of the DMA trace */
+    uint64_t pasid;
+    uint64_t max_outstanding;
+    uint64_t clock_hz;
+    scim_tlb_keys iotlb;
+    int walk;                 /* scim_walk_placement */
+    int fault_policy;         /* scim_fault_policy */
+    scim_time_t inv_latency;
+    scim_time_t link_latency; /* default topology: the device's link to the IOMMU */
+    uint64_t link_bandwidth;
+    uint64_t seed;            /* for random replacement; set by the builder */
+} scim_device_params;
+
+/* Keys under "devices.<name>." */
+extern const scim_param_decl scim_device_param_decls[];
+extern const size_t scim_device_param_decl_count;
+
+typedef struct scim_device scim_device;
+
+scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name,
+                                const scim_device_params *p, scim_stats *stats, scim_err *err);
+void scim_device_destroy(scim_device *d);
+scim_node_id scim_device_node(const scim_device *d);
+const char *scim_device_name(const scim_device *d);
+const scim_tlb *scim_device_iotlb(const scim_device *d);
+
+/* Wiring before the run. */
+void scim_device_set_targets(scim_device *d, scim_node_id iommu, scim_node_id mem, scim_node_id os);
+void scim_device_set_checker(scim_device *d, scim_checker *c);
+/* Open the trace and schedule the first record. */
+int scim_device_start(scim_device *d, scim_err *err);
+
+/* After the run: true when the whole trace was replayed and nothing is in
+ * flight. describe() says what the device is waiting for (deadlock
+ * reports). A trace error during the run stops the kernel with the
+ * trace's file:line:col message. */
+bool scim_device_finished(const scim_device *d);
+void scim_device_describe(const scim_device *d, char *buf, size_t len);
+
+extern const scim_stat_decl scim_device_stat_decls[];
+extern const size_t scim_device_stat_decl_count;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,72 @@
+/* IOMMU: the translation service devices ask (ATS-like), with its own IOTLB,
+ * a PASID cache, a pool of concurrent page walkers that read the process's
+ * real page tables through the memory controller, a page-request queue of
+ * finite depth (PRI-like) in front of the OS, and an invalidation queue that
+ * also invalidates the device TLBs bound to a PASID.
+ *
+ * Modelling notes (details and sources in docs/architecture.md):
+ *   - Translation request: IOTLB lookup (iotlb.latency cycles), then on a
+ *     miss a walker: PASID-cache miss => 2 reads (PASID directory and table
+ *     entry, include/scimitar/pasid.h), then one read per page-table level.
+ *     Requests that find every walker busy wait in FIFO order.
+ *   - Not-present (or insufficient permission) entries are not cached; the
+ *     completion says so and the device sends a page request.
+ *   - Page requests are forwarded to the OS while fewer than prq_depth are
+ *     outstanding; beyond that the IOMMU drops the request and answers
+ *     "Success" itself, so the device retries its translation and faults
+ *     again (VT-d and RISC-V IOMMU spec behaviour on queue overflow).
+ *   - Invalidation descriptors are processed in order, inv_latency each;
+ *     a descriptor completes when every bound device has acknowledged its
+ *     device-TLB invalidation. Walks in progress that overlap an
+ *     invalidation are restarted, so a walk that read a PTE before it was
+ *     cleared can never install or return it.
+ */
+#ifndef SCIMITAR_IOMMU_H
+#define SCIMITAR_IOMMU_H
+
+#include "scimitar/fabric.h"
+#include "scimitar/stats.h"
+#include "scimitar/tlb.h"
+#include "scimitar/tlbcfg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct scim_iommu_params {
+    uint64_t clock_hz;
+    scim_tlb_keys iotlb;
+    scim_tlb_keys pasid_cache;
+    uint64_t walkers;
+    uint64_t prq_depth;
+    scim_time_t inv_latency;
+    uint64_t seed;            /* for random replacement; set by the builder */
+} scim_iommu_params;
+
+/* Keys under "iommu." */
+extern const scim_param_decl scim_iommu_param_decls[];
+extern const size_t scim_iommu_param_decl_count;
+
+typedef struct scim_iommu scim_iommu;
+
+scim_iommu *scim_iommu_create(scim_kernel *k, scim_fabric *f, const char *name,
+                              const scim_iommu_params *p, scim_stats *stats, scim_err *err);
+void scim_iommu_destroy(scim_iommu *io);
+scim_node_id scim_iommu_node(const scim_iommu *io);
+
+/* Wiring, before the run (what firmware and the OS program at boot). */
+void scim_iommu_set_memory(scim_iommu *io, scim_node_id mem);
+void scim_iommu_set_os(scim_iommu *io, scim_node_id os);
+void scim_iommu_set_pasid_dir(scim_iommu *io, uint64_t pasid_dir_pa);
+int scim_iommu_bind_device(scim_iommu *io, scim_node_id dev, uint32_t pasid, scim_err *err);
+
+/* For the safety checker (an observer): the caches that hold translations. */
+const scim_tlb *scim_iommu_iotlb(const scim_iommu *io);
+
+extern const scim_stat_decl scim_iommu_stat_decls[];
+extern const size_t scim_iommu_stat_decl_count;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

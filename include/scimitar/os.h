@@ -1,0 +1,100 @@
+/* The OS memory manager (privileged software on the host).
+ *
+ * It owns address spaces (PASIDs) with real page tables in simulated
+ * memory, their regions (VMAs), the frame pool, and the PASID table the
+ * IOMMU reads. At run time it is the fabric node that:
+ *   - resolves I/O page faults (page requests forwarded by the IOMMU): after
+ *     os.iopf_cost on one of os.fault_handlers handler contexts it maps the
+ *     faulting page (4 KiB, or the region's page size) and answers;
+ *   - executes the OS operations of agents' traces (mmap, munmap) with a
+ *     syscall cost plus a per-page cost, and for munmap runs the
+ *     invalidation (IOMMU IOTLB and every device TLB bound to the PASID)
+ *     and frees the frames only after every completion — page-table frames
+ *     included (deferred like Linux's mmu_gather).
+ * Costs are charged as service time of the OS contexts; see
+ * docs/architecture.md for the sources of the defaults.
+ */
+#ifndef SCIMITAR_OS_H
+#define SCIMITAR_OS_H
+
+#include <stdbool.h>
+
+#include "scimitar/checker.h"
+#include "scimitar/config.h"
+#include "scimitar/fabric.h"
+#include "scimitar/physmem.h"
+#include "scimitar/stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct scim_os_params {
+    scim_time_t iopf_cost;        /* handling one I/O page fault (map one page) */
+    uint64_t fault_handlers;      /* I/O page faults handled concurrently */
+    scim_time_t syscall_cost;     /* fixed part of an OS operation */
+    scim_time_t map_page_cost;    /* per page populated by mmap */
+    scim_time_t unmap_page_cost;  /* per mapped page removed by munmap */
+} scim_os_params;
+
+/* processes.<name> and each entry of its regions list. */
+typedef struct scim_process_params {
+    uint64_t pasid;
+    uint64_t levels;
+    const scim_cfg_node *regions;
+} scim_process_params;
+
+typedef struct scim_region_params {
+    uint64_t va;
+    uint64_t size;
+    bool populate;
+    int page_size; /* index into {"4K", "2M", "1G"} */
+    int prot;      /* index into {"r", "rw"} */
+} scim_region_params;
+
+extern const scim_param_decl scim_process_param_decls[];
+extern const size_t scim_process_param_decl_count;
+extern const scim_param_decl scim_region_param_decls[];
+extern const size_t scim_region_param_decl_count;
+
+/* Keys under "os." */
+extern const scim_param_decl scim_os_param_decls[];
+extern const size_t scim_os_param_decl_count;
+
+typedef struct scim_os scim_os;
+
+scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const char *name,
+                        const scim_os_params *p, scim_stats *stats, scim_err *err);
+void scim_os_destroy(scim_os *os);
+scim_node_id scim_os_node(const scim_os *os);
+
+/* Set-up (before the run; zero simulated time). */
+int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int levels, scim_err *err);
+/* prot: SCIM_PROT_R or SCIM_PROT_RW (include/scimitar/trace.h). */
+int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, unsigned page_shift,
+                       unsigned prot, bool populate, scim_err *err);
+uint64_t scim_os_pasid_dir(const scim_os *os);
+void scim_os_set_iommu(scim_os *os, scim_node_id iommu);
+void scim_os_set_checker(scim_os *os, scim_checker *c);
+
+/* Functional translation, for the checker and tests: 1 and *pa if mapped. */
+int scim_os_resolve(void *os, uint32_t pasid, uint64_t va, uint64_t *pa);
+
+/* Frame accounting (4 KiB frames). */
+typedef struct scim_os_frames {
+    uint64_t total;       /* frames in the pool */
+    uint64_t free;
+    uint64_t data;        /* mapped to processes */
+    uint64_t page_tables; /* page-table frames of every process */
+    uint64_t pasid_table; /* PASID directory and tables */
+    uint64_t deferred;    /* freed by munmap, waiting for its shootdown */
+} scim_os_frames;
+void scim_os_frames_get(const scim_os *os, scim_os_frames *out);
+
+extern const scim_stat_decl scim_os_stat_decls[];
+extern const size_t scim_os_stat_decl_count;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

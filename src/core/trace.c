@@ -1,0 +1,862 @@
+/* Trace reader and writer. Formats in include/scimitar/trace.h and
+ * docs/traces.md.
+ *
+ * One byte source serves every input (a file through zlib's gzread, which
+ * passes plain files through; or a memory buffer, inflated if it starts with
+ * the gzip magic), with a fixed 64 KiB buffer, so memory never grows with a
+ * trace's length. Text lines longer than LINE_MAX_LEN are an error, not a
+ * reallocation. */
+#include "scimitar/trace.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "core/u64map.h"
+
+#define LINE_MAX_LEN 4096
+#define BUF_SIZE 65536
+static const unsigned char MAGIC[8] = {'S', 'C', 'I', 'M', 'T', 'R', 'B', 1};
+
+/* ---------- ops and keys: add one by adding a line ---------- */
+
+#define OPS_ALL ((1u << SCIM_OP_COUNT_) - 1)
+#define OP(x) (1u << (x))
+
+static const char *const op_names[SCIM_OP_COUNT_] = {"read", "write", "mmap", "munmap", "mprotect",
+                                                      "migrate", "reclaim", "pin", "unpin"};
+
+typedef enum key_kind { K_U32, K_U64, K_PROT, K_BOOL, K_PAGESIZE } key_kind;
+typedef struct key_def {
+    const char *name;
+    uint32_t bit;
+    key_kind kind;
+    uint32_t ops; /* which ops accept it */
+    uint64_t max; /* K_U32/K_U64 upper bound */
+} key_def;
+
+static const key_def keys[] = {
+    {"pasid", SCIM_TRACE_HAS_PASID, K_U32, OPS_ALL, 0xfffff},
+    {"prot", SCIM_TRACE_HAS_PROT, K_PROT, OP(SCIM_OP_MMAP) | OP(SCIM_OP_MPROTECT), 0},
+    {"populate", SCIM_TRACE_HAS_POPULATE, K_BOOL, OP(SCIM_OP_MMAP), 1},
+    {"pagesize", SCIM_TRACE_HAS_PAGESIZE, K_PAGESIZE, OP(SCIM_OP_MMAP), 0},
+    {"io", SCIM_TRACE_HAS_IO, K_U64, OP(SCIM_OP_READ) | OP(SCIM_OP_WRITE) | OP(SCIM_OP_PIN) | OP(SCIM_OP_UNPIN),
+     UINT64_MAX},
+    {"node", SCIM_TRACE_HAS_NODE, K_U32, OP(SCIM_OP_MIGRATE), UINT32_MAX},
+};
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+const char *scim_trace_op_name(scim_trace_op op)
+{
+    return (unsigned)op < SCIM_OP_COUNT_ ? op_names[op] : "?";
+}
+
+static uint64_t key_value(const scim_trace_rec *r, size_t k)
+{
+    switch (k) {
+    case 0: return r->pasid;
+    case 1: return r->prot;
+    case 2: return r->populate;
+    case 3: return r->page_shift;
+    case 4: return r->io;
+    default: return r->node;
+    }
+}
+
+static void set_key_value(scim_trace_rec *r, size_t k, uint64_t v)
+{
+    switch (k) {
+    case 0: r->pasid = (uint32_t)v; break;
+    case 1: r->prot = (uint8_t)v; break;
+    case 2: r->populate = (uint8_t)v; break;
+    case 3: r->page_shift = (uint8_t)v; break;
+    case 4: r->io = v; break;
+    default: r->node = (uint32_t)v; break;
+    }
+}
+
+/* ---------- byte source ---------- */
+
+typedef struct source {
+    gzFile gz;
+    const unsigned char *mem;
+    size_t mem_len, mem_pos;
+    bool inflating;
+    bool zs_ready;
+    z_stream zs;
+    unsigned char buf[BUF_SIZE];
+    size_t len, pos;
+    uint64_t offset; /* bytes of the decompressed stream before buf[0] */
+    bool eof;
+    bool failed;
+} source;
+
+static bool fill(source *s)
+{
+    if (s->eof)
+        return false;
+    s->offset += s->len;
+    s->pos = s->len = 0;
+    if (s->gz) {
+        int n = gzread(s->gz, s->buf, BUF_SIZE);
+        if (n < 0) {
+            s->failed = true;
+            s->eof = true;
+            return false;
+        }
+        s->len = (size_t)n;
+    } else if (s->inflating) {
+        s->zs.next_out = s->buf;
+        s->zs.avail_out = BUF_SIZE;
+        while (s->zs.avail_out == BUF_SIZE) {
+            int rc = inflate(&s->zs, Z_NO_FLUSH);
+            if (rc == Z_STREAM_END) {
+                /* concatenated gzip members, as gzread accepts */
+                if (s->zs.avail_in > 0 && inflateReset(&s->zs) == Z_OK)
+                    continue;
+                break;
+            }
+            if (rc != Z_OK) {
+                s->failed = true;
+                break;
+            }
+            if (s->zs.avail_in == 0)
+                break;
+        }
+        s->len = BUF_SIZE - s->zs.avail_out;
+    } else {
+        size_t n = s->mem_len - s->mem_pos < BUF_SIZE ? s->mem_len - s->mem_pos : BUF_SIZE;
+        memcpy(s->buf, s->mem + s->mem_pos, n);
+        s->mem_pos += n;
+        s->len = n;
+    }
+    if (s->len == 0)
+        s->eof = true;
+    return s->len > 0;
+}
+
+static inline int get_byte(source *s)
+{
+    if (s->pos == s->len && !fill(s))
+        return -1;
+    return s->buf[s->pos++];
+}
+
+static uint64_t src_offset(const source *s) { return s->offset + s->pos; }
+
+/* ---------- reader ---------- */
+
+struct scim_trace_reader {
+    char *name;
+    bool binary;
+    uint64_t line;    /* text line / binary record number */
+    uint64_t prev_addr;
+    char text[LINE_MAX_LEN + 2];
+    source src;
+};
+
+static scim_trace_reader *reader_new(const char *name, scim_err *err)
+{
+    scim_trace_reader *r = calloc(1, sizeof *r);
+    if (!r || !(r->name = strdup(name))) {
+        free(r);
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory opening trace %s", name);
+        return NULL;
+    }
+    return r;
+}
+
+/* Look at the first bytes: binary magic or text. */
+static int sniff(scim_trace_reader *r, scim_err *err)
+{
+    source *s = &r->src;
+    if (s->pos == s->len)
+        fill(s);
+    if (s->failed)
+        return scim_err_set(err, SCIM_EIO, "%s: error: cannot decompress the trace (corrupt gzip data); "
+                                           "re-create it or check the file", r->name);
+    if (s->len >= 7 && memcmp(s->buf, MAGIC, 7) == 0) {
+        if (s->len < 8 || s->buf[7] != 1)
+            return scim_err_set(err, SCIM_EPARSE,
+                                "%s: byte offset 7: error: unsupported binary trace version %d; expected 1; "
+                                "re-pack it with this scimitar (scimitar trace pack)",
+                                r->name, s->len >= 8 ? s->buf[7] : -1);
+        r->binary = true;
+        s->pos = 8;
+    }
+    return 0;
+}
+
+scim_trace_reader *scim_trace_open(const char *path, scim_err *err)
+{
+    gzFile gz = gzopen(path, "rb");
+    if (!gz) {
+        scim_err_set(err, SCIM_EIO, "cannot open trace %s: %s", path, errno ? strerror(errno) : "zlib error");
+        return NULL;
+    }
+    gzbuffer(gz, BUF_SIZE);
+    scim_trace_reader *r = reader_new(path, err);
+    if (!r) {
+        gzclose(gz);
+        return NULL;
+    }
+    r->src.gz = gz;
+    if (sniff(r, err) != 0) {
+        scim_trace_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+scim_trace_reader *scim_trace_open_mem(const void *buf, size_t len, const char *name, scim_err *err)
+{
+    scim_trace_reader *r = reader_new(name ? name : "(memory)", err);
+    if (!r)
+        return NULL;
+    r->src.mem = buf;
+    r->src.mem_len = len;
+    if (len >= 2 && r->src.mem[0] == 0x1f && r->src.mem[1] == 0x8b) {
+        if (inflateInit2(&r->src.zs, 15 + 32) != Z_OK) {
+            scim_trace_close(r);
+            scim_err_set(err, SCIM_ENOMEM, "cannot initialise zlib");
+            return NULL;
+        }
+        r->src.zs_ready = true;
+        r->src.inflating = true;
+        r->src.zs.next_in = (Bytef *)(uintptr_t)buf;
+        r->src.zs.avail_in = (uInt)len;
+    }
+    if (sniff(r, err) != 0) {
+        scim_trace_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+void scim_trace_close(scim_trace_reader *r)
+{
+    if (!r)
+        return;
+    if (r->src.gz)
+        gzclose(r->src.gz);
+    if (r->src.zs_ready)
+        inflateEnd(&r->src.zs);
+    free(r->name);
+    free(r);
+}
+
+bool scim_trace_is_binary(const scim_trace_reader *r) { return r->binary; }
+const char *scim_trace_name(const scim_trace_reader *r) { return r->name; }
+uint64_t scim_trace_offset(const scim_trace_reader *r) { return src_offset(&r->src); }
+
+/* ---------- text parsing ---------- */
+
+typedef struct cursor {
+    const char *line;
+    const char *p;
+} cursor;
+
+static int col_of(const cursor *c, const char *at) { return (int)(at - c->line) + 1; }
+
+static int text_error(scim_trace_reader *r, const cursor *c, const char *at, scim_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int text_error(scim_trace_reader *r, const cursor *c, const char *at, scim_err *err, const char *fmt, ...)
+{
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return scim_err_set(err, SCIM_EPARSE, "%s:%llu:%d: error: %s", r->name, (unsigned long long)r->line,
+                        col_of(c, at), msg);
+}
+
+static void skip_ws(cursor *c)
+{
+    while (*c->p == ' ' || *c->p == '\t' || *c->p == '\r')
+        c->p++;
+}
+
+static size_t token_len(const char *p)
+{
+    size_t n = 0;
+    while (p[n] && p[n] != ' ' && p[n] != '\t' && p[n] != '\r' && p[n] != '#')
+        n++;
+    return n;
+}
+
+/* Parse a u64 (decimal or 0x hex) spanning exactly len chars. */
+static int parse_u64(const char *p, size_t len, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    if (len > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        for (i = 2; i < len; i++) {
+            int d;
+            char ch = p[i];
+            if (ch >= '0' && ch <= '9')
+                d = ch - '0';
+            else if (ch >= 'a' && ch <= 'f')
+                d = ch - 'a' + 10;
+            else if (ch >= 'A' && ch <= 'F')
+                d = ch - 'A' + 10;
+            else
+                return -1;
+            if (v >> 60)
+                return -2;
+            v = v * 16 + (uint64_t)d;
+        }
+        *out = v;
+        return 0;
+    }
+    if (len == 0)
+        return -1;
+    for (; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        uint64_t d = (uint64_t)(p[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -2;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+static int number_field(scim_trace_reader *r, cursor *c, const char *what, uint64_t *out, scim_err *err)
+{
+    skip_ws(c);
+    const char *at = c->p;
+    size_t n = token_len(at);
+    if (n == 0)
+        return text_error(r, c, at, err, "missing %s; expected <timing> <op> <address> <size> [key=value ...]",
+                          what);
+    int rc = parse_u64(at, n, out);
+    if (rc == -2)
+        return text_error(r, c, at, err, "%s '%.*s' does not fit in 64 bits; expected a number below 2^64",
+                          what, (int)n, at);
+    if (rc)
+        return text_error(r, c, at, err, "bad %s '%.*s'; expected a decimal or 0x hex number", what, (int)n, at);
+    c->p += n;
+    return 0;
+}
+
+static int parse_key(scim_trace_reader *r, cursor *c, scim_trace_rec *rec, scim_err *err)
+{
+    const char *at = c->p;
+    size_t n = token_len(at);
+    const char *eq = memchr(at, '=', n);
+    if (!eq)
+        return text_error(r, c, at, err, "'%.*s' is not key=value; expected optional keys such as populate=1",
+                          (int)n, at);
+    size_t klen = (size_t)(eq - at);
+    size_t k;
+    for (k = 0; k < N_KEYS; k++)
+        if (strlen(keys[k].name) == klen && memcmp(keys[k].name, at, klen) == 0)
+            break;
+    if (k == N_KEYS)
+        return text_error(r, c, at, err,
+                          "unknown key '%.*s'; expected one of pasid, prot, populate, pagesize, io, node",
+                          (int)klen, at);
+    if (rec->has & keys[k].bit)
+        return text_error(r, c, at, err, "key '%s' given twice; keep one", keys[k].name);
+    if (!(keys[k].ops & OP(rec->op)))
+        return text_error(r, c, at, err, "key '%s' does not apply to '%s'; remove it", keys[k].name,
+                          op_names[rec->op]);
+    const char *val = eq + 1;
+    size_t vlen = n - klen - 1;
+    uint64_t v = 0;
+    switch (keys[k].kind) {
+    case K_PROT:
+        if (vlen == 1 && val[0] == 'r')
+            v = SCIM_PROT_R;
+        else if (vlen == 2 && !memcmp(val, "rw", 2))
+            v = SCIM_PROT_RW;
+        else if (vlen == 4 && !memcmp(val, "none", 4))
+            v = SCIM_PROT_NONE;
+        else
+            return text_error(r, c, val, err, "bad prot '%.*s'; expected r, rw or none", (int)vlen, val);
+        break;
+    case K_PAGESIZE:
+        if (vlen == 2 && !memcmp(val, "4K", 2))
+            v = 12;
+        else if (vlen == 2 && !memcmp(val, "2M", 2))
+            v = 21;
+        else if (vlen == 2 && !memcmp(val, "1G", 2))
+            v = 30;
+        else
+            return text_error(r, c, val, err, "bad pagesize '%.*s'; expected 4K, 2M or 1G", (int)vlen, val);
+        break;
+    case K_BOOL:
+        if (vlen == 1 && (val[0] == '0' || val[0] == '1'))
+            v = (uint64_t)(val[0] - '0');
+        else
+            return text_error(r, c, val, err, "bad %s '%.*s'; expected 0 or 1", keys[k].name, (int)vlen, val);
+        break;
+    default: {
+        int rc = parse_u64(val, vlen, &v);
+        if (rc || v > keys[k].max)
+            return text_error(r, c, val, err, "bad %s '%.*s'; expected a number from 0 to %llu", keys[k].name,
+                              (int)vlen, val, (unsigned long long)keys[k].max);
+    }
+    }
+    rec->has |= keys[k].bit;
+    set_key_value(rec, k, v);
+    c->p += n;
+    return 0;
+}
+
+/* 1: record, 0: nothing on this line */
+static int parse_line(scim_trace_reader *r, char *line, scim_trace_rec *rec, scim_err *err)
+{
+    cursor c = {line, line};
+    skip_ws(&c);
+    if (*c.p == '\0' || *c.p == '#') {
+        /* the version header is a comment with a meaning */
+        if (!strncmp(c.p, "# scimitar trace v", 18)) {
+            const char *v = c.p + 18;
+            if (strcmp(v, "1") != 0 && strncmp(v, "1 ", 2) != 0)
+                return text_error(r, &c, c.p, err,
+                                  "unsupported trace version '%s'; expected v1; convert it with a scimitar "
+                                  "that reads it",
+                                  v);
+        }
+        return 0;
+    }
+    memset(rec, 0, sizeof *rec);
+    rec->line = r->line;
+    const char *at = c.p;
+    if (*at != '+' && *at != '@')
+        return text_error(r, &c, at, err,
+                          "bad timing '%.*s'; expected +N (ns after the previous request) or @N (absolute ns)",
+                          (int)token_len(at), at);
+    rec->timing = *at == '@' ? SCIM_TIMING_ABS : SCIM_TIMING_REL;
+    c.p++;
+    size_t n = token_len(c.p);
+    int rc = parse_u64(c.p, n, &rec->time_ns);
+    if (rc == -1 || (n > 1 && c.p[0] == '0' && (c.p[1] == 'x' || c.p[1] == 'X')))
+        return text_error(r, &c, at, err, "bad timing '%.*s'; expected +N or @N with N a decimal number of ns",
+                          (int)n + 1, at);
+    if (rc == -2)
+        return text_error(r, &c, at, err, "timing '%.*s' does not fit in 64 bits", (int)n + 1, at);
+    c.p += n;
+    skip_ws(&c);
+    at = c.p;
+    n = token_len(at);
+    int op = -1;
+    for (int i = 0; i < SCIM_OP_COUNT_; i++)
+        if (strlen(op_names[i]) == n && memcmp(op_names[i], at, n) == 0)
+            op = i;
+    if (op < 0) {
+        if (n == 0)
+            return text_error(r, &c, at, err, "missing op; expected <timing> <op> <address> <size>");
+        return text_error(r, &c, at, err,
+                          "unknown op '%.*s'; expected read, write, mmap, munmap, mprotect, migrate, reclaim, "
+                          "pin or unpin",
+                          (int)n, at);
+    }
+    rec->op = (scim_trace_op)op;
+    c.p += n;
+    if ((rc = number_field(r, &c, "address", &rec->addr, err)))
+        return rc;
+    skip_ws(&c);
+    const char *size_at = c.p;
+    if ((rc = number_field(r, &c, "size", &rec->size, err)))
+        return rc;
+    if (rec->size == 0)
+        return text_error(r, &c, size_at, err, "size must be > 0");
+    if (rec->addr + rec->size - 1 < rec->addr)
+        return text_error(r, &c, size_at, err, "address + size wraps around 2^64");
+    for (;;) {
+        skip_ws(&c);
+        if (*c.p == '\0' || *c.p == '#')
+            return 1;
+        if ((rc = parse_key(r, &c, rec, err)))
+            return rc;
+    }
+}
+
+static int next_text(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
+{
+    for (;;) {
+        size_t n = 0;
+        int ch;
+        bool any = false;
+        while ((ch = get_byte(&r->src)) >= 0) {
+            any = true;
+            if (ch == '\n')
+                break;
+            if (n == LINE_MAX_LEN) {
+                r->line++;
+                return scim_err_set(err, SCIM_EPARSE,
+                                    "%s:%llu:%d: error: line longer than %d characters; expected one record per "
+                                    "line",
+                                    r->name, (unsigned long long)r->line, LINE_MAX_LEN + 1, LINE_MAX_LEN);
+            }
+            if (ch == '\0') {
+                r->line++;
+                return scim_err_set(err, SCIM_EPARSE,
+                                    "%s:%llu:%zu: error: NUL byte in a text trace; is this a corrupt or binary file?",
+                                    r->name, (unsigned long long)r->line, n + 1);
+            }
+            r->text[n++] = (char)ch;
+        }
+        if (r->src.failed)
+            return scim_err_set(err, SCIM_EIO, "%s:%llu: error: cannot decompress the trace (corrupt gzip data)",
+                                r->name, (unsigned long long)r->line + 1);
+        if (!any)
+            return 0;
+        r->text[n] = '\0';
+        r->line++;
+        int rc = parse_line(r, r->text, rec, err);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+/* ---------- binary ---------- */
+
+static int bin_error(scim_trace_reader *r, uint64_t at, scim_err *err, const char *what)
+{
+    return scim_err_set(err, SCIM_EPARSE, "%s: byte offset %llu (record %llu): error: %s; the binary trace is "
+                                          "corrupt or truncated — re-create it (scimitar trace pack)",
+                        r->name, (unsigned long long)at, (unsigned long long)r->line, what);
+}
+
+/* 0 ok, -1 truncated, -2 too long */
+static int get_varint(source *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 10; i++) {
+        int b = get_byte(s);
+        if (b < 0)
+            return -1;
+        if (i == 9 && b > 1)
+            return -2;
+        v |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -2;
+}
+
+static int validate(const scim_trace_rec *rec, const char **why)
+{
+    if (rec->size == 0) {
+        *why = "size is 0";
+        return -1;
+    }
+    if (rec->addr + rec->size - 1 < rec->addr) {
+        *why = "address + size wraps around 2^64";
+        return -1;
+    }
+    for (size_t k = 0; k < N_KEYS; k++) {
+        if (!(rec->has & keys[k].bit))
+            continue;
+        if (!(keys[k].ops & OP(rec->op))) {
+            *why = "a key that does not apply to the op";
+            return -1;
+        }
+        uint64_t v = key_value(rec, k);
+        bool ok = keys[k].kind == K_PROT ? (v == 0 || v == 1 || v == 3)
+                  : keys[k].kind == K_PAGESIZE ? (v == 12 || v == 21 || v == 30)
+                  : v <= keys[k].max;
+        if (!ok) {
+            *why = "a key value out of range";
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
+{
+    source *s = &r->src;
+    uint64_t at = src_offset(s);
+    int tag = get_byte(s);
+    if (tag < 0)
+        return s->failed ? scim_err_set(err, SCIM_EIO, "%s: error: cannot decompress the trace (corrupt gzip data)",
+                                        r->name)
+                         : 0;
+    r->line++;
+    memset(rec, 0, sizeof *rec);
+    rec->line = r->line;
+    if ((tag & 0x0f) >= SCIM_OP_COUNT_)
+        return bin_error(r, at, err, "unknown op code");
+    if (tag & 0xc0)
+        return bin_error(r, at, err, "reserved tag bits set");
+    rec->op = (scim_trace_op)(tag & 0x0f);
+    rec->timing = (tag & 0x10) ? SCIM_TIMING_ABS : SCIM_TIMING_REL;
+    uint64_t v[3];
+    for (int i = 0; i < 3; i++) {
+        uint64_t fat = src_offset(s);
+        int rc = get_varint(s, &v[i]);
+        if (rc)
+            return bin_error(r, rc == -1 ? at : fat, err, rc == -1 ? "truncated record" : "varint longer than 10 bytes");
+    }
+    rec->time_ns = v[0];
+    uint64_t zz = v[1];
+    int64_t delta = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+    rec->addr = r->prev_addr + (uint64_t)delta;
+    rec->size = v[2];
+    if (tag & 0x20) {
+        uint64_t has;
+        int rc = get_varint(s, &has);
+        if (rc)
+            return bin_error(r, at, err, "truncated record");
+        if (has & ~(uint64_t)SCIM_TRACE_HAS_ALL_ || has == 0)
+            return bin_error(r, at, err, "unknown key bits");
+        rec->has = (uint32_t)has;
+        for (size_t k = 0; k < N_KEYS; k++) {
+            if (!(has & keys[k].bit))
+                continue;
+            uint64_t val;
+            rc = get_varint(s, &val);
+            if (rc)
+                return bin_error(r, at, err, "truncated record");
+            if (keys[k].kind != K_U64 && val > UINT32_MAX)
+                return bin_error(r, at, err, "a key value out of range");
+            set_key_value(rec, k, val);
+        }
+    }
+    const char *why;
+    if (validate(rec, &why) != 0)
+        return bin_error(r, at, err, why);
+    r->prev_addr = rec->addr;
+    return 1;
+}
+
+int scim_trace_next(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
+{
+    return r->binary ? next_binary(r, rec, err) : next_text(r, rec, err);
+}
+
+/* ---------- formatting ---------- */
+
+int scim_trace_format_rec(const scim_trace_rec *rec, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%c%llu %s 0x%llx %llu", rec->timing == SCIM_TIMING_ABS ? '@' : '+',
+                     (unsigned long long)rec->time_ns, scim_trace_op_name(rec->op), (unsigned long long)rec->addr,
+                     (unsigned long long)rec->size);
+    for (size_t k = 0; k < N_KEYS && n > 0 && (size_t)n < len; k++) {
+        if (!(rec->has & keys[k].bit))
+            continue;
+        uint64_t v = key_value(rec, k);
+        switch (keys[k].kind) {
+        case K_PROT:
+            n += snprintf(buf + n, len - (size_t)n, " prot=%s", v == 3 ? "rw" : v == 1 ? "r" : "none");
+            break;
+        case K_PAGESIZE:
+            n += snprintf(buf + n, len - (size_t)n, " pagesize=%s", v == 12 ? "4K" : v == 21 ? "2M" : "1G");
+            break;
+        default:
+            n += snprintf(buf + n, len - (size_t)n, " %s=%llu", keys[k].name, (unsigned long long)v);
+        }
+    }
+    return n;
+}
+
+bool scim_trace_rec_equal(const scim_trace_rec *a, const scim_trace_rec *b)
+{
+    if (a->timing != b->timing || a->time_ns != b->time_ns || a->op != b->op || a->addr != b->addr ||
+        a->size != b->size || a->has != b->has)
+        return false;
+    for (size_t k = 0; k < N_KEYS; k++)
+        if ((a->has & keys[k].bit) && key_value(a, k) != key_value(b, k))
+            return false;
+    return true;
+}
+
+/* ---------- writer ---------- */
+
+struct scim_trace_writer {
+    gzFile gz;
+    scim_trace_format fmt;
+    char *path, *tmp;
+    uint64_t prev_addr;
+    uint64_t records;
+};
+
+static int put_varint(unsigned char *b, uint64_t v)
+{
+    int n = 0;
+    do {
+        unsigned char byte = v & 0x7f;
+        v >>= 7;
+        b[n++] = byte | (v ? 0x80 : 0);
+    } while (v);
+    return n;
+}
+
+scim_trace_writer *scim_trace_create(const char *path, scim_trace_format fmt, bool gzip, scim_err *err)
+{
+    scim_trace_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path))) {
+        free(w);
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+        return NULL;
+    }
+    w->fmt = fmt;
+    const char *mode = gzip ? "wb6" : "wbT";
+    if (strcmp(path, "-") == 0) {
+        int fd = dup(STDOUT_FILENO);
+        w->gz = fd >= 0 ? gzdopen(fd, mode) : NULL;
+    } else {
+        size_t n = strlen(path) + 32;
+        w->tmp = malloc(n);
+        if (w->tmp) {
+            snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+            w->gz = gzopen(w->tmp, mode);
+        }
+    }
+    if (!w->gz) {
+        scim_err_set(err, SCIM_EIO, "cannot write trace %s: %s", path, strerror(errno));
+        free(w->tmp);
+        free(w->path);
+        free(w);
+        return NULL;
+    }
+    if (fmt == SCIM_TRACE_BINARY) {
+        if (gzwrite(w->gz, MAGIC, sizeof MAGIC) != (int)sizeof MAGIC) {
+            scim_err_set(err, SCIM_EIO, "cannot write trace %s", path);
+            scim_trace_abort(w);
+            return NULL;
+        }
+    } else {
+        gzputs(w->gz, "# scimitar trace v1\n");
+    }
+    return w;
+}
+
+int scim_trace_write(scim_trace_writer *w, const scim_trace_rec *rec, scim_err *err)
+{
+    const char *why;
+    if ((unsigned)rec->op >= SCIM_OP_COUNT_ || validate(rec, &why) != 0)
+        return scim_err_set(err, SCIM_EINVAL, "cannot write record %llu to %s: invalid record",
+                            (unsigned long long)w->records + 1, w->path);
+    w->records++;
+    if (w->fmt == SCIM_TRACE_TEXT) {
+        char line[512];
+        int n = scim_trace_format_rec(rec, line, sizeof line - 1);
+        line[n++] = '\n';
+        if (gzwrite(w->gz, line, (unsigned)n) != n)
+            return scim_err_set(err, SCIM_EIO, "cannot write trace %s", w->path);
+        return 0;
+    }
+    unsigned char b[128];
+    int n = 0;
+    b[n++] = (unsigned char)(rec->op | (rec->timing == SCIM_TIMING_ABS ? 0x10 : 0) | (rec->has ? 0x20 : 0));
+    n += put_varint(b + n, rec->time_ns);
+    int64_t delta = (int64_t)(rec->addr - w->prev_addr);
+    n += put_varint(b + n, ((uint64_t)delta << 1) ^ (uint64_t)(delta >> 63));
+    n += put_varint(b + n, rec->size);
+    if (rec->has) {
+        n += put_varint(b + n, rec->has);
+        for (size_t k = 0; k < N_KEYS; k++)
+            if (rec->has & keys[k].bit)
+                n += put_varint(b + n, key_value(rec, k));
+    }
+    w->prev_addr = rec->addr;
+    if (gzwrite(w->gz, b, (unsigned)n) != n)
+        return scim_err_set(err, SCIM_EIO, "cannot write trace %s", w->path);
+    return 0;
+}
+
+int scim_trace_comment(scim_trace_writer *w, const char *text, scim_err *err)
+{
+    if (w->fmt != SCIM_TRACE_TEXT)
+        return 0;
+    if (gzprintf(w->gz, "# %s\n", text) < 0)
+        return scim_err_set(err, SCIM_EIO, "cannot write trace %s", w->path);
+    return 0;
+}
+
+int scim_trace_finish(scim_trace_writer *w, scim_err *err)
+{
+    int rc = gzclose(w->gz) == Z_OK ? 0 : scim_err_set(err, SCIM_EIO, "cannot write trace %s", w->path);
+    if (rc == 0 && w->tmp && rename(w->tmp, w->path) != 0)
+        rc = scim_err_set(err, SCIM_EIO, "cannot write trace %s: %s", w->path, strerror(errno));
+    if (rc && w->tmp)
+        remove(w->tmp);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+    return rc;
+}
+
+void scim_trace_abort(scim_trace_writer *w)
+{
+    if (!w)
+        return;
+    gzclose(w->gz);
+    if (w->tmp)
+        remove(w->tmp);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+/* ---------- summary ---------- */
+
+int scim_trace_summarize(const char *path, scim_trace_summary *s, scim_err *err)
+{
+    memset(s, 0, sizeof *s);
+    scim_trace_reader *r = scim_trace_open(path, err);
+    if (!r)
+        return err && err->code ? err->code : SCIM_EIO;
+    scim_u64map pages, regions;
+    scim_u64map_init(&pages);
+    scim_u64map_init(&regions);
+    scim_trace_rec rec;
+    uint64_t t = 0;
+    int rc;
+    while ((rc = scim_trace_next(r, &rec, err)) == 1) {
+        t = rec.timing == SCIM_TIMING_ABS ? rec.time_ns : t + rec.time_ns;
+        if (s->records == 0)
+            s->first_ns = t;
+        s->last_ns = t;
+        s->records++;
+        s->per_op[rec.op]++;
+        if (rec.op == SCIM_OP_READ || rec.op == SCIM_OP_WRITE) {
+            if (rec.op == SCIM_OP_READ)
+                s->read_bytes += rec.size;
+            else
+                s->write_bytes += rec.size;
+            for (uint64_t p = rec.addr >> 12; p <= (rec.addr + rec.size - 1) >> 12; p++) {
+                if (!scim_u64map_upsert(&pages, p, 0) || !scim_u64map_upsert(&regions, p >> 9, 0)) {
+                    rc = scim_err_set(err, SCIM_ENOMEM, "out of host memory counting pages");
+                    break;
+                }
+            }
+            if (rc < 0)
+                break;
+        }
+    }
+    s->pages_4k = pages.len;
+    s->regions_2m = regions.len;
+    s->mean_gap_ns = s->records > 1 ? (double)(s->last_ns - s->first_ns) / (double)(s->records - 1) : 0.0;
+    scim_u64map_free(&pages);
+    scim_u64map_free(&regions);
+    scim_trace_close(r);
+    return rc < 0 ? rc : 0;
+}
+
+int scim_trace_summary_print(const scim_trace_summary *s, FILE *out)
+{
+    fprintf(out, "records: %llu\n", (unsigned long long)s->records);
+    for (int i = 0; i < SCIM_OP_COUNT_; i++)
+        if (s->per_op[i])
+            fprintf(out, "op.%s: %llu\n", op_names[i], (unsigned long long)s->per_op[i]);
+    fprintf(out, "bytes.read: %llu\nbytes.written: %llu\n", (unsigned long long)s->read_bytes,
+            (unsigned long long)s->write_bytes);
+    fprintf(out, "footprint.pages_4k: %llu\nfootprint.regions_2m: %llu\n", (unsigned long long)s->pages_4k,
+            (unsigned long long)s->regions_2m);
+    fprintf(out, "time.first_ns: %llu\ntime.last_ns: %llu\ntime.mean_gap_ns: %.3f\n",
+            (unsigned long long)s->first_ns, (unsigned long long)s->last_ns, s->mean_gap_ns);
+    return ferror(out) ? SCIM_EIO : 0;
+}

@@ -1,0 +1,581 @@
+/* IOMMU model. Modelling notes in include/scimitar/iommu.h.
+ *
+ * Fields of an ATS request that the protocol leaves unused carry the
+ * IOMMU's private timestamps while the request is inside it: `data` holds
+ * the arrival time and `len` the time it joined the walker queue. */
+#include "scimitar/iommu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scimitar/kernel.h"
+#include "scimitar/pagetable.h"
+#include "scimitar/pasid.h"
+
+/* x86 PTE permission bits (Intel SDM Vol. 3A, 4.5 table 4-15..4-20) */
+#define PTE_RW (1ull << 1)
+#define PTE_US (1ull << 2)
+
+enum walk_phase { PH_PASID_DIR, PH_PASID_ENTRY, PH_PTE };
+
+typedef struct walk {
+    bool busy;
+    bool poisoned;
+    bool write;
+    int phase;
+    int level;
+    int levels;
+    unsigned perms;
+    uint32_t pasid;
+    uint32_t reads;
+    uint64_t va;
+    uint64_t table;
+    scim_time_t started;
+    scim_msg *req;
+} walk;
+
+typedef struct binding {
+    scim_node_id dev;
+    uint32_t pasid;
+} binding;
+
+typedef struct inv_op {
+    bool used;
+    uint32_t pending;
+    scim_msg *req;
+} inv_op;
+
+typedef struct iommu_stats {
+    uint64_t ats_requests;
+    uint64_t ats_not_present;
+    uint64_t ats_invalid;
+    uint64_t walks;
+    uint64_t walk_restarts;
+    uint64_t pte_reads;
+    uint64_t pasid_reads;
+    uint64_t walker_waits;
+    uint64_t prq_requests;
+    uint64_t prq_overflows;
+    uint64_t prq_max_occupancy;
+    uint64_t invalidations;
+    uint64_t dev_invalidations;
+    scim_hist *ats_latency;
+    scim_hist *walk_latency;
+    scim_hist *walker_wait;
+} iommu_stats;
+
+struct scim_iommu {
+    scim_kernel *k;
+    scim_fabric *f;
+    scim_iommu_params p;
+    scim_clock clock;
+    scim_node_id node, mem, os;
+    uint64_t pasid_dir;
+    scim_tlb *iotlb;
+    scim_tlb *pasid_cache;
+    walk *walkers;
+    /* FIFO of requests waiting for a walker */
+    scim_msg **waitq;
+    size_t wq_head, wq_len, wq_cap;
+    uint64_t prq_outstanding;
+    binding *bindings;
+    size_t n_bindings;
+    scim_time_t inv_busy_until;
+    inv_op *ops;
+    size_t n_ops;
+    iommu_stats st;
+};
+
+const scim_stat_decl scim_iommu_stat_decls[] = {
+    {"ats.requests", SCIM_STAT_COUNTER, "count", "Translation requests received from devices.",
+     offsetof(iommu_stats, ats_requests)},
+    {"ats.not_present", SCIM_STAT_COUNTER, "count",
+     "Translation completions that reported a not-present page (the device then asks for it).",
+     offsetof(iommu_stats, ats_not_present)},
+    {"ats.invalid", SCIM_STAT_COUNTER, "count",
+     "Translation requests for a PASID with no page tables, or a malformed entry.",
+     offsetof(iommu_stats, ats_invalid)},
+    {"ats.latency", SCIM_STAT_HIST, "ps",
+     "From a translation request's arrival to its completion leaving the IOMMU.",
+     offsetof(iommu_stats, ats_latency)},
+    {"walks", SCIM_STAT_COUNTER, "count", "Page walks started (IOTLB misses).", offsetof(iommu_stats, walks)},
+    {"walk.restarts", SCIM_STAT_COUNTER, "count",
+     "Walks restarted because an invalidation overlapped them.", offsetof(iommu_stats, walk_restarts)},
+    {"walk.pte_reads", SCIM_STAT_COUNTER, "count", "Page-table entry reads issued by the walkers.",
+     offsetof(iommu_stats, pte_reads)},
+    {"walk.pasid_reads", SCIM_STAT_COUNTER, "count",
+     "PASID directory and table reads (PASID-cache misses cost two).", offsetof(iommu_stats, pasid_reads)},
+    {"walk.latency", SCIM_STAT_HIST, "ps", "Duration of a page walk, from walker start to result.",
+     offsetof(iommu_stats, walk_latency)},
+    {"walker.waits", SCIM_STAT_COUNTER, "count", "Misses that found every walker busy.",
+     offsetof(iommu_stats, walker_waits)},
+    {"walker.wait", SCIM_STAT_HIST, "ps", "Time a miss waited for a free walker (0 if none).",
+     offsetof(iommu_stats, walker_wait)},
+    {"prq.requests", SCIM_STAT_COUNTER, "count", "Page requests received from devices.",
+     offsetof(iommu_stats, prq_requests)},
+    {"prq.overflows", SCIM_STAT_COUNTER, "count",
+     "Page requests dropped because the queue was full (auto-answered Success; the device retries).",
+     offsetof(iommu_stats, prq_overflows)},
+    {"prq.max_occupancy", SCIM_STAT_COUNTER, "entries", "Most page requests outstanding at once.",
+     offsetof(iommu_stats, prq_max_occupancy)},
+    {"invalidations", SCIM_STAT_COUNTER, "count", "Invalidation descriptors processed.",
+     offsetof(iommu_stats, invalidations)},
+    {"dev_invalidations", SCIM_STAT_COUNTER, "count", "Device-TLB invalidations sent to devices.",
+     offsetof(iommu_stats, dev_invalidations)},
+};
+const size_t scim_iommu_stat_decl_count = SCIM_COUNT_OF(scim_iommu_stat_decls);
+
+const scim_param_decl scim_iommu_param_decls[] = {
+    {"clock", SCIM_P_FREQ, "1GHz", "Hz", true, 1e6, 1e12, NULL, offsetof(scim_iommu_params, clock_hz),
+     "Clock of the IOMMU; lookup latencies are counted in its cycles.",
+     "assumption: uncore/IIO clock domain, order of 1 GHz"},
+    SCIM_TLB_KEY_DECLS("iotlb.", scim_iommu_params, iotlb, "IOMMU IOTLB", "64", "8", "lru", "4K+2M", "2",
+                       "Neugebauer et al., SIGCOMM'18: ~64-entry IOTLB (secondary); 8 ways: assumption",
+                       "assumption"),
+    SCIM_TLB_KEY_DECLS("pasid_cache.", scim_iommu_params, pasid_cache, "PASID cache", "16", "16", "lru",
+                       "4K", "1", "assumption (VT-d PASID-cache size is not published)", "assumption"),
+    {"walkers", SCIM_P_U64, "4", "walkers", true, 1, 1024, NULL, offsetof(scim_iommu_params, walkers),
+     "Page walks the IOMMU performs concurrently; further misses wait in FIFO order.",
+     "assumption (Skylake cores run 2 walks at once, Intel Optimization Manual; an IOMMU serves many devices)"},
+    {"prq_depth", SCIM_P_U64, "2048", "descriptors", true, 1, 1048576, NULL,
+     offsetof(scim_iommu_params, prq_depth),
+     "Page requests that may be outstanding at the OS; beyond it the IOMMU drops the request and answers "
+     "Success itself, and the device retries.",
+     "Linux drivers/iommu/intel/iommu.h: PRQ_ORDER 4 = 16 pages of 32-byte descriptors"},
+    {"inv_latency", SCIM_P_TIME, "570ns", "ns", false, 0, 0, NULL, offsetof(scim_iommu_params, inv_latency),
+     "Processing time of one invalidation descriptor (in order, one at a time).",
+     "derived: ~2,000 cycles at 3 GHz per synchronous IOTLB invalidation (rIOMMU ASPLOS'15, recalled) "
+     "minus the two 50 ns host-link crossings"},
+};
+const size_t scim_iommu_param_decl_count = SCIM_COUNT_OF(scim_iommu_param_decls);
+
+static void send_new(scim_iommu *io, scim_msg_type type, scim_node_id dst, uint32_t pasid,
+                     uint64_t addr, uint64_t len, uint32_t flags, uint64_t tag, uint32_t payload)
+{
+    scim_msg *m = scim_msg_alloc(io->f);
+    if (!m) {
+        scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory for fabric messages");
+        return;
+    }
+    m->type = type;
+    m->src = io->node;
+    m->dst = dst;
+    m->pasid = pasid;
+    m->addr = addr;
+    m->len = len;
+    m->flags = flags;
+    m->tag = tag;
+    m->wire_bytes = scim_fabric_wire_bytes(io->f, payload);
+    scim_fabric_send(io->f, m);
+}
+
+static void complete_translation(scim_iommu *io, scim_msg *m, int32_t status, uint64_t page_pa,
+                                 unsigned shift, unsigned perms)
+{
+    scim_hist_record(io->st.ats_latency, scim_kernel_now(io->k) - m->data);
+    if (status == SCIM_RESP_NOT_PRESENT)
+        io->st.ats_not_present++;
+    else if (status == SCIM_RESP_INVALID)
+        io->st.ats_invalid++;
+    m->addr = page_pa;
+    m->data = SCIM_ATS_DATA(shift, perms);
+    /* A translation completion carries one 8-byte translation. */
+    scim_fabric_reply(io->f, m, SCIM_MSG_ATS_RESP, scim_fabric_wire_bytes(io->f, 8), status);
+}
+
+static void walk_read(scim_iommu *io, walk *w, uint64_t pa, uint32_t flags)
+{
+    w->reads++;
+    send_new(io, SCIM_MSG_MEM_READ, io->mem, w->pasid, pa, 8, flags, (uint64_t)(w - io->walkers), 0);
+}
+
+static void walk_read_pte(scim_iommu *io, walk *w)
+{
+    io->st.pte_reads++;
+    uint32_t flags = SCIM_MEMF_PTE | SCIM_MEMF_SET_AD | SCIM_MEMF_LEVEL(w->level) |
+                     (w->write ? SCIM_MEMF_WRITE : 0);
+    walk_read(io, w, scim_pte_addr(w->table, w->va, w->level), flags);
+}
+
+static void walk_begin(scim_iommu *io, walk *w)
+{
+    scim_tlb_entry e;
+    w->phase = PH_PTE;
+    w->perms = SCIM_PERM_R | SCIM_PERM_W;
+    w->poisoned = false;
+    if (scim_tlb_lookup(io->pasid_cache, 0, (uint64_t)w->pasid << 12, &e) == 1) {
+        w->levels = (int)e.aux;
+        w->level = w->levels;
+        w->table = e.pfn << 12;
+        walk_read_pte(io, w);
+        return;
+    }
+    w->phase = PH_PASID_DIR;
+    io->st.pasid_reads++;
+    walk_read(io, w, scim_pasid_dir_entry_addr(io->pasid_dir, w->pasid), SCIM_MEMF_PTE);
+}
+
+static void start_walk(scim_iommu *io, walk *w, scim_msg *m)
+{
+    scim_time_t now = scim_kernel_now(io->k);
+    scim_hist_record(io->st.walker_wait, now - m->len);
+    w->busy = true;
+    w->req = m;
+    w->pasid = m->pasid;
+    w->va = m->addr;
+    w->write = (m->flags & SCIM_ATSF_WRITE) != 0;
+    w->started = now;
+    w->reads = 0;
+    io->st.walks++;
+    walk_begin(io, w);
+}
+
+static void finish_walk(scim_iommu *io, walk *w, int32_t status, uint64_t page_pa, unsigned shift)
+{
+    scim_hist_record(io->st.walk_latency, scim_kernel_now(io->k) - w->started);
+    scim_msg *m = w->req;
+    unsigned perms = status == SCIM_RESP_OK ? w->perms : 0;
+    w->busy = false;
+    w->req = NULL;
+    complete_translation(io, m, status, page_pa, shift, perms);
+    if (io->wq_len) {
+        scim_msg *next = io->waitq[io->wq_head];
+        io->wq_head = (io->wq_head + 1) % io->wq_cap;
+        io->wq_len--;
+        start_walk(io, w, next);
+    }
+}
+
+static void walk_step(scim_iommu *io, walk *w, uint64_t value)
+{
+    if (w->poisoned) {
+        io->st.walk_restarts++;
+        walk_begin(io, w);
+        return;
+    }
+    switch (w->phase) {
+    case PH_PASID_DIR:
+        if (!scim_pasid_entry_present(value)) {
+            finish_walk(io, w, SCIM_RESP_INVALID, 0, 0);
+            return;
+        }
+        w->phase = PH_PASID_ENTRY;
+        io->st.pasid_reads++;
+        walk_read(io, w, scim_pasid_entry_addr(scim_pasid_entry_pa(value), w->pasid), SCIM_MEMF_PTE);
+        return;
+    case PH_PASID_ENTRY: {
+        if (!scim_pasid_entry_present(value)) {
+            finish_walk(io, w, SCIM_RESP_INVALID, 0, 0);
+            return;
+        }
+        scim_tlb_entry e = {.pasid = 0, .page_shift = 12, .perms = 0,
+                            .vpn = w->pasid, .pfn = scim_pasid_entry_pa(value) >> 12,
+                            .aux = (uint64_t)scim_pasid_entry_levels(value)};
+        scim_tlb_insert(io->pasid_cache, &e, NULL);
+        w->phase = PH_PTE;
+        w->levels = scim_pasid_entry_levels(value);
+        w->level = w->levels;
+        w->table = scim_pasid_entry_pa(value);
+        walk_read_pte(io, w);
+        return;
+    }
+    default:
+        break;
+    }
+    uint64_t next;
+    unsigned shift;
+    scim_pte_kind kind = scim_pte_decode(value, w->level, &next, &shift);
+    if (kind == SCIM_PTE_NOT_PRESENT) {
+        finish_walk(io, w, SCIM_RESP_NOT_PRESENT, 0, 0);
+        return;
+    }
+    if (kind == SCIM_PTE_RESERVED) {
+        finish_walk(io, w, SCIM_RESP_INVALID, 0, 0);
+        return;
+    }
+    /* Effective rights are the AND over every level (SDM 4.6). A device
+     * using a process's address space accesses it as user. */
+    if (!(value & PTE_US))
+        w->perms = 0;
+    if (!(value & PTE_RW))
+        w->perms &= ~SCIM_PERM_W;
+    if (kind == SCIM_PTE_TABLE) {
+        w->level--;
+        w->table = next;
+        walk_read_pte(io, w);
+        return;
+    }
+    if (!(w->perms & SCIM_PERM_R) || (w->write && !(w->perms & SCIM_PERM_W))) {
+        /* Present but not usable for this access: the completion grants
+         * what the tables allow and the device asks for more (PRI). */
+        finish_walk(io, w, w->perms ? SCIM_RESP_OK : SCIM_RESP_NOT_PRESENT, next, shift);
+        return;
+    }
+    scim_tlb_entry e = {.pasid = w->pasid, .page_shift = (uint8_t)shift, .perms = (uint8_t)w->perms,
+                        .vpn = w->va >> shift, .pfn = next >> 12, .aux = 0};
+    scim_tlb_insert(io->iotlb, &e, NULL);
+    finish_walk(io, w, SCIM_RESP_OK, next, shift);
+}
+
+static void ats_lookup(void *ctx, uint64_t arg)
+{
+    scim_iommu *io = ctx;
+    scim_msg *m = (scim_msg *)(uintptr_t)arg;
+    bool write = (m->flags & SCIM_ATSF_WRITE) != 0;
+    scim_tlb_entry e;
+    if (scim_tlb_lookup(io->iotlb, m->pasid, m->addr, &e) == 1 && (!write || (e.perms & SCIM_PERM_W))) {
+        complete_translation(io, m, SCIM_RESP_OK, e.pfn << 12, e.page_shift, e.perms);
+        return;
+    }
+    m->len = scim_kernel_now(io->k);
+    for (uint64_t i = 0; i < io->p.walkers; i++) {
+        if (!io->walkers[i].busy) {
+            start_walk(io, &io->walkers[i], m);
+            return;
+        }
+    }
+    io->st.walker_waits++;
+    if (io->wq_len == io->wq_cap) {
+        size_t nc = io->wq_cap ? io->wq_cap * 2 : 64;
+        scim_msg **n = malloc(nc * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory queueing walks");
+            return;
+        }
+        for (size_t i = 0; i < io->wq_len; i++)
+            n[i] = io->waitq[(io->wq_head + i) % io->wq_cap];
+        free(io->waitq);
+        io->waitq = n;
+        io->wq_head = 0;
+        io->wq_cap = nc;
+    }
+    io->waitq[(io->wq_head + io->wq_len++) % io->wq_cap] = m;
+}
+
+static void on_pri_req(scim_iommu *io, scim_msg *m)
+{
+    io->st.prq_requests++;
+    if (io->prq_outstanding >= io->p.prq_depth) {
+        io->st.prq_overflows++;
+        m->flags |= SCIM_PRIF_AUTO;
+        scim_fabric_reply(io->f, m, SCIM_MSG_PRI_RESP, scim_fabric_wire_bytes(io->f, 0), SCIM_RESP_OK);
+        return;
+    }
+    if (++io->prq_outstanding > io->st.prq_max_occupancy)
+        io->st.prq_max_occupancy = io->prq_outstanding;
+    m->requester = m->src;
+    m->src = io->node;
+    m->dst = io->os;
+    scim_fabric_send(io->f, m);
+}
+
+static void on_pri_resp(scim_iommu *io, scim_msg *m)
+{
+    io->prq_outstanding--;
+    m->src = io->node;
+    m->dst = m->requester;
+    scim_fabric_send(io->f, m);
+}
+
+static bool walk_overlaps(const walk *w, const scim_msg *inv)
+{
+    if (!w->busy)
+        return false;
+    if (inv->flags & SCIM_INVF_GLOBAL)
+        return true;
+    if (w->pasid != inv->pasid)
+        return false;
+    return (inv->flags & SCIM_INVF_PASID) || (w->va >= inv->addr && w->va - inv->addr < inv->len);
+}
+
+static void inv_exec(void *ctx, uint64_t arg)
+{
+    scim_iommu *io = ctx;
+    scim_msg *m = (scim_msg *)(uintptr_t)arg;
+    if (m->flags & SCIM_INVF_GLOBAL) {
+        scim_tlb_invalidate_all(io->iotlb);
+        scim_tlb_invalidate_all(io->pasid_cache);
+    } else if (m->flags & SCIM_INVF_PASID) {
+        scim_tlb_invalidate_pasid(io->iotlb, m->pasid);
+    } else {
+        scim_tlb_invalidate_range(io->iotlb, m->pasid, m->addr, m->len);
+    }
+    for (uint64_t i = 0; i < io->p.walkers; i++)
+        if (walk_overlaps(&io->walkers[i], m))
+            io->walkers[i].poisoned = true;
+
+    size_t slot = io->n_ops;
+    for (size_t i = 0; i < io->n_ops; i++)
+        if (!io->ops[i].used) {
+            slot = i;
+            break;
+        }
+    if (slot == io->n_ops) {
+        inv_op *n = realloc(io->ops, (io->n_ops + 8) * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory tracking invalidations");
+            return;
+        }
+        memset(n + io->n_ops, 0, 8 * sizeof *n);
+        io->ops = n;
+        io->n_ops += 8;
+    }
+    inv_op *op = &io->ops[slot];
+    op->used = true;
+    op->req = m;
+    op->pending = 0;
+    for (size_t i = 0; i < io->n_bindings; i++) {
+        if ((m->flags & SCIM_INVF_GLOBAL) || io->bindings[i].pasid == m->pasid) {
+            op->pending++;
+            io->st.dev_invalidations++;
+            send_new(io, SCIM_MSG_INV_REQ, io->bindings[i].dev, m->pasid, m->addr, m->len, m->flags,
+                     slot, 8);
+        }
+    }
+    if (op->pending == 0) {
+        op->used = false;
+        scim_fabric_reply(io->f, m, SCIM_MSG_INV_DONE, scim_fabric_wire_bytes(io->f, 0), SCIM_RESP_OK);
+    }
+}
+
+static void on_inv_req(scim_iommu *io, scim_msg *m)
+{
+    io->st.invalidations++;
+    scim_time_t now = scim_kernel_now(io->k);
+    scim_time_t start = io->inv_busy_until > now ? io->inv_busy_until : now;
+    io->inv_busy_until = start + io->p.inv_latency;
+    scim_kernel_schedule_at(io->k, io->inv_busy_until, SCIM_PRIO_DEFAULT, inv_exec, io,
+                            (uint64_t)(uintptr_t)m);
+}
+
+static void on_inv_done(scim_iommu *io, scim_msg *m)
+{
+    inv_op *op = m->tag < io->n_ops ? &io->ops[m->tag] : NULL;
+    scim_msg_free(io->f, m);
+    if (!op || !op->used || op->pending == 0) {
+        scim_kernel_fail(io->k, SCIM_EINVARIANT, "IOMMU got an unexpected invalidation completion");
+        return;
+    }
+    if (--op->pending == 0) {
+        op->used = false;
+        scim_fabric_reply(io->f, op->req, SCIM_MSG_INV_DONE, scim_fabric_wire_bytes(io->f, 0),
+                          SCIM_RESP_OK);
+    }
+}
+
+static void on_recv(void *ctx, scim_msg *m)
+{
+    scim_iommu *io = ctx;
+    switch (m->type) {
+    case SCIM_MSG_ATS_REQ:
+        io->st.ats_requests++;
+        m->data = scim_kernel_now(io->k);
+        scim_kernel_schedule(io->k, scim_clock_cycles(&io->clock, io->p.iotlb.latency),
+                             SCIM_PRIO_DEFAULT, ats_lookup, io, (uint64_t)(uintptr_t)m);
+        return;
+    case SCIM_MSG_MEM_RESP: {
+        walk *w = &io->walkers[m->tag];
+        uint64_t value = m->data;
+        scim_msg_free(io->f, m);
+        walk_step(io, w, value);
+        return;
+    }
+    case SCIM_MSG_PRI_REQ:
+        on_pri_req(io, m);
+        return;
+    case SCIM_MSG_PRI_RESP:
+        on_pri_resp(io, m);
+        return;
+    case SCIM_MSG_INV_REQ:
+        on_inv_req(io, m);
+        return;
+    case SCIM_MSG_INV_DONE:
+        on_inv_done(io, m);
+        return;
+    default:
+        scim_kernel_fail(io->k, SCIM_EINVARIANT, "IOMMU got an unexpected %s message from '%s'",
+                         scim_msg_type_name(m->type), scim_fabric_node_name(io->f, m->src));
+        scim_msg_free(io->f, m);
+    }
+}
+
+scim_iommu *scim_iommu_create(scim_kernel *k, scim_fabric *f, const char *name,
+                              const scim_iommu_params *p, scim_stats *stats, scim_err *err)
+{
+    if (p->walkers == 0) {
+        scim_err_set(err, SCIM_ERANGE, "iommu.walkers must be at least 1");
+        return NULL;
+    }
+    scim_iommu *io = calloc(1, sizeof *io);
+    if (!io) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating the IOMMU");
+        return NULL;
+    }
+    io->k = k;
+    io->f = f;
+    io->p = *p;
+    io->mem = io->os = SCIM_NODE_NONE;
+    char prefix[96];
+    if (scim_clock_init(&io->clock, p->clock_hz, err) != 0)
+        goto fail;
+    io->walkers = calloc(p->walkers, sizeof *io->walkers);
+    if (!io->walkers) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating IOMMU walkers");
+        goto fail;
+    }
+    scim_tlb_params tp;
+    scim_tlb_keys_to_params(&p->iotlb, p->seed, &tp);
+    io->iotlb = scim_tlb_create(&tp, err);
+    if (!io->iotlb)
+        goto fail;
+    scim_tlb_keys_to_params(&p->pasid_cache, p->seed + 1, &tp);
+    io->pasid_cache = scim_tlb_create(&tp, err);
+    if (!io->pasid_cache)
+        goto fail;
+    if (scim_fabric_add_node(f, name, on_recv, io, &io->node, err) != 0)
+        goto fail;
+    if (scim_stats_register(stats, name, scim_iommu_stat_decls, scim_iommu_stat_decl_count, &io->st, err))
+        goto fail;
+    snprintf(prefix, sizeof prefix, "%s.iotlb", name);
+    if (scim_stats_register(stats, prefix, scim_tlb_stat_decls, scim_tlb_stat_decl_count,
+                            (void *)scim_tlb_counters(io->iotlb), err))
+        goto fail;
+    snprintf(prefix, sizeof prefix, "%s.pasid_cache", name);
+    if (scim_stats_register(stats, prefix, scim_tlb_stat_decls, scim_tlb_stat_decl_count,
+                            (void *)scim_tlb_counters(io->pasid_cache), err))
+        goto fail;
+    return io;
+fail:
+    scim_iommu_destroy(io);
+    return NULL;
+}
+
+void scim_iommu_destroy(scim_iommu *io)
+{
+    if (!io)
+        return;
+    scim_tlb_destroy(io->iotlb);
+    scim_tlb_destroy(io->pasid_cache);
+    free(io->walkers);
+    free(io->waitq);
+    free(io->bindings);
+    free(io->ops);
+    free(io);
+}
+
+scim_node_id scim_iommu_node(const scim_iommu *io) { return io->node; }
+void scim_iommu_set_memory(scim_iommu *io, scim_node_id mem) { io->mem = mem; }
+void scim_iommu_set_os(scim_iommu *io, scim_node_id os) { io->os = os; }
+void scim_iommu_set_pasid_dir(scim_iommu *io, uint64_t pa) { io->pasid_dir = pa; }
+const scim_tlb *scim_iommu_iotlb(const scim_iommu *io) { return io->iotlb; }
+
+int scim_iommu_bind_device(scim_iommu *io, scim_node_id dev, uint32_t pasid, scim_err *err)
+{
+    binding *n = realloc(io->bindings, (io->n_bindings + 1) * sizeof *n);
+    if (!n)
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory binding a device");
+    io->bindings = n;
+    io->bindings[io->n_bindings++] = (binding){dev, pasid};
+    return 0;
+}

@@ -1,0 +1,228 @@
+/* Physical memory: buddy allocator over per-order three-level bitmaps, and
+ * sparse frame contents. Contract in include/scimitar/physmem.h. */
+#include "scimitar/physmem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/u64map.h"
+
+/* A bitset with a find-lowest-set-bit in three word scans: l1 summarises
+ * which l0 words are non-zero, l2 which l1 words are. */
+typedef struct fbits {
+    uint64_t nbits;
+    uint64_t *l0, *l1, *l2;
+    uint64_t n0, n1, n2;
+} fbits;
+
+static bool fbits_init(fbits *b, uint64_t nbits)
+{
+    b->nbits = nbits;
+    b->n0 = (nbits + 63) / 64;
+    b->n1 = (b->n0 + 63) / 64;
+    b->n2 = (b->n1 + 63) / 64;
+    b->l0 = calloc(b->n0 ? b->n0 : 1, 8);
+    b->l1 = calloc(b->n1 ? b->n1 : 1, 8);
+    b->l2 = calloc(b->n2 ? b->n2 : 1, 8);
+    return b->l0 && b->l1 && b->l2;
+}
+
+static void fbits_free(fbits *b)
+{
+    free(b->l0);
+    free(b->l1);
+    free(b->l2);
+}
+
+static inline bool fbits_test(const fbits *b, uint64_t i) { return (b->l0[i / 64] >> (i % 64)) & 1; }
+
+static inline void fbits_set(fbits *b, uint64_t i)
+{
+    uint64_t w = i / 64;
+    b->l0[w] |= 1ull << (i % 64);
+    b->l1[w / 64] |= 1ull << (w % 64);
+    b->l2[w / 4096] |= 1ull << ((w / 64) % 64);
+}
+
+static inline void fbits_clear(fbits *b, uint64_t i)
+{
+    uint64_t w = i / 64;
+    b->l0[w] &= ~(1ull << (i % 64));
+    if (b->l0[w] == 0) {
+        b->l1[w / 64] &= ~(1ull << (w % 64));
+        if (b->l1[w / 64] == 0)
+            b->l2[w / 4096] &= ~(1ull << ((w / 64) % 64));
+    }
+}
+
+static uint64_t fbits_first(const fbits *b)
+{
+    for (uint64_t k = 0; k < b->n2; k++) {
+        if (!b->l2[k])
+            continue;
+        uint64_t j = k * 64 + (uint64_t)__builtin_ctzll(b->l2[k]);
+        uint64_t w = j * 64 + (uint64_t)__builtin_ctzll(b->l1[j]);
+        return w * 64 + (uint64_t)__builtin_ctzll(b->l0[w]);
+    }
+    return UINT64_MAX;
+}
+
+struct scim_physmem {
+    uint64_t frames;      /* pool size in frames, frame 0 included */
+    uint64_t free_frames;
+    fbits free[SCIM_PHYSMEM_MAX_ORDER + 1]; /* bit i of order o: block i (frames i<<o ..) is free */
+    scim_u64map contents; /* pfn -> (uint64_t *) 512 words */
+};
+
+static inline bool block_in_pool(const scim_physmem *pm, uint64_t block, unsigned order)
+{
+    return ((block + 1) << order) <= pm->frames;
+}
+
+static void free_block(scim_physmem *pm, uint64_t pfn, unsigned order)
+{
+    uint64_t block = pfn >> order;
+    while (order < SCIM_PHYSMEM_MAX_ORDER) {
+        uint64_t buddy = block ^ 1;
+        if (!block_in_pool(pm, buddy, order) || !fbits_test(&pm->free[order], buddy))
+            break;
+        fbits_clear(&pm->free[order], buddy);
+        block >>= 1;
+        order++;
+    }
+    fbits_set(&pm->free[order], block);
+}
+
+scim_physmem *scim_physmem_create(uint64_t bytes, scim_err *err)
+{
+    if (bytes % 4096 || bytes < 16 * 4096) {
+        scim_err_set(err, SCIM_ERANGE, "memory size %llu bytes must be a multiple of 4 KiB and at least 64 KiB",
+                     (unsigned long long)bytes);
+        return NULL;
+    }
+    scim_physmem *pm = calloc(1, sizeof *pm);
+    if (!pm) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating physical memory");
+        return NULL;
+    }
+    pm->frames = bytes / 4096;
+    scim_u64map_init(&pm->contents);
+    for (unsigned o = 0; o <= SCIM_PHYSMEM_MAX_ORDER; o++) {
+        if (!fbits_init(&pm->free[o], (pm->frames >> o) + 1)) {
+            scim_physmem_destroy(pm);
+            scim_err_set(err, SCIM_ENOMEM, "out of host memory creating physical memory");
+            return NULL;
+        }
+    }
+    /* Carve [1, frames) into maximal aligned blocks. */
+    uint64_t f = 1;
+    while (f < pm->frames) {
+        unsigned o = (unsigned)__builtin_ctzll(f);
+        if (o > SCIM_PHYSMEM_MAX_ORDER)
+            o = SCIM_PHYSMEM_MAX_ORDER;
+        while (f + (1ull << o) > pm->frames)
+            o--;
+        fbits_set(&pm->free[o], f >> o);
+        f += 1ull << o;
+    }
+    pm->free_frames = pm->frames - 1;
+    return pm;
+}
+
+static void drop_contents(void *ctx, uint64_t key, uint64_t val)
+{
+    free((void *)(uintptr_t)val);
+}
+
+void scim_physmem_destroy(scim_physmem *pm)
+{
+    if (!pm)
+        return;
+    scim_u64map_foreach(&pm->contents, drop_contents, NULL);
+    scim_u64map_free(&pm->contents);
+    for (unsigned o = 0; o <= SCIM_PHYSMEM_MAX_ORDER; o++)
+        fbits_free(&pm->free[o]);
+    free(pm);
+}
+
+int scim_physmem_alloc(scim_physmem *pm, unsigned order, uint64_t *pfn, scim_err *err)
+{
+    if (order > SCIM_PHYSMEM_MAX_ORDER)
+        return scim_err_set(err, SCIM_EINVAL, "allocation order %u is above the maximum %u", order,
+                            SCIM_PHYSMEM_MAX_ORDER);
+    for (unsigned o = order; o <= SCIM_PHYSMEM_MAX_ORDER; o++) {
+        uint64_t block = fbits_first(&pm->free[o]);
+        if (block == UINT64_MAX)
+            continue;
+        fbits_clear(&pm->free[o], block);
+        while (o > order) {
+            o--;
+            block <<= 1;
+            fbits_set(&pm->free[o], block | 1);
+        }
+        *pfn = block << order;
+        pm->free_frames -= 1ull << order;
+        return 0;
+    }
+    int largest = -1;
+    for (int o = SCIM_PHYSMEM_MAX_ORDER; o >= 0 && largest < 0; o--)
+        if (fbits_first(&pm->free[o]) != UINT64_MAX)
+            largest = o;
+    return scim_err_set(err, SCIM_ENOMEM,
+                        "out of simulated memory: no free block of order %u (%llu KiB); %llu of %llu frames "
+                        "free, largest free block order %d",
+                        order, (unsigned long long)(4ull << order), (unsigned long long)pm->free_frames,
+                        (unsigned long long)(pm->frames - 1), largest);
+}
+
+void scim_physmem_free(scim_physmem *pm, uint64_t pfn, unsigned order)
+{
+    for (uint64_t f = pfn; f < pfn + (1ull << order); f++) {
+        uint64_t *v = scim_u64map_get(&pm->contents, f);
+        if (v) {
+            free((void *)(uintptr_t)*v);
+            scim_u64map_remove(&pm->contents, f);
+        }
+    }
+    pm->free_frames += 1ull << order;
+    free_block(pm, pfn, order);
+}
+
+uint64_t scim_physmem_frames_total(const scim_physmem *pm) { return pm->frames - 1; }
+uint64_t scim_physmem_frames_free(const scim_physmem *pm) { return pm->free_frames; }
+
+bool scim_physmem_is_free(const scim_physmem *pm, uint64_t pfn)
+{
+    for (unsigned o = 0; o <= SCIM_PHYSMEM_MAX_ORDER; o++)
+        if (block_in_pool(pm, pfn >> o, o) && fbits_test(&pm->free[o], pfn >> o))
+            return true;
+    return false;
+}
+
+uint64_t scim_physmem_read64(const scim_physmem *pm, uint64_t pa)
+{
+    const uint64_t *v = scim_u64map_get(&pm->contents, pa >> 12);
+    if (!v)
+        return 0;
+    return ((const uint64_t *)(uintptr_t)*v)[(pa & 0xfff) / 8];
+}
+
+void scim_physmem_write64(scim_physmem *pm, uint64_t pa, uint64_t value)
+{
+    uint64_t *v = scim_u64map_get(&pm->contents, pa >> 12);
+    if (!v) {
+        if (value == 0)
+            return; /* still reads as zero */
+        uint64_t *page = calloc(512, 8);
+        if (!page)
+            return;
+        v = scim_u64map_upsert(&pm->contents, pa >> 12, (uint64_t)(uintptr_t)page);
+        if (!v) {
+            free(page);
+            return;
+        }
+    }
+    ((uint64_t *)(uintptr_t)*v)[(pa & 0xfff) / 8] = value;
+}
+
+uint64_t scim_physmem_backed_frames(const scim_physmem *pm) { return pm->contents.len; }

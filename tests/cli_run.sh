@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# CLI behaviour: run, --set, check, exit codes, error locations, and no
+# partial output on failure.  usage: cli_run.sh SCIMITAR SOURCE_DIR
+set -u
+BIN=$1
+SRC=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# the bundled default runs and writes both files
+"$BIN" run "$SRC/configs/default.yaml" --out "$T/out" --quiet || fail "default config did not run"
+[ -s "$T/out/stats.json" ] && [ -s "$T/out/stats.csv" ] || fail "stats files missing"
+grep -q '"nic0.iotlb.misses"' "$T/out/stats.json" || fail "nic0.iotlb.misses not in stats.json"
+grep -q '^nic0.dma.latency.p99,' "$T/out/stats.csv" || fail "histogram rows not in stats.csv"
+ls -a "$T/out" | grep -q tmp && fail "temporary files left behind"
+
+# the summary is printed without --quiet
+"$BIN" run "$SRC/configs/default.yaml" --out "$T/out2" > "$T/summary" || fail "run with summary failed"
+grep -q "I/O page faults" "$T/summary" || fail "summary lacks the fault line"
+
+# --set changes the model: a bigger device IOTLB cannot miss more
+"$BIN" run "$SRC/configs/default.yaml" --out "$T/big" --quiet --set devices.nic0.iotlb.entries=1024 \
+    --set devices.nic0.iotlb.ways=16 || fail "--set run failed"
+small=$(sed -n 's/.*"nic0.iotlb.misses": \([0-9]*\).*/\1/p' "$T/out/stats.json")
+big=$(sed -n 's/.*"nic0.iotlb.misses": \([0-9]*\).*/\1/p' "$T/big/stats.json")
+[ "$big" -lt "$small" ] || fail "--set had no effect ($big >= $small)"
+
+# determinism through the CLI, and across backends
+"$BIN" run "$SRC/configs/default.yaml" --out "$T/again" --quiet || fail "second run failed"
+cmp -s "$T/out/stats.json" "$T/again/stats.json" || fail "two runs differ"
+"$BIN" run "$SRC/configs/default.yaml" --out "$T/native" --quiet --set kernel.backend=native || fail "native failed"
+cmp -s "$T/out/stats.json" "$T/native/stats.json" || fail "systemc and native backends differ"
+
+# check validates config and traces
+"$BIN" check "$SRC/configs/default.yaml" > /dev/null || fail "check rejected the default config"
+
+# a bad key: exit 1, file:line:col and a suggestion, no output directory
+cat > "$T/bad.yaml" <<YAML
+devices:
+  nic0:
+    trace: $SRC/traces/nic_rx.trace.gz
+    pasid: 1
+    iotlb: {entires: 64}
+processes: {app: {pasid: 1}}
+YAML
+"$BIN" run "$T/bad.yaml" --out "$T/badout" 2> "$T/err"; rc=$?
+[ $rc -eq 1 ] || fail "bad config exit status $rc, expected 1"
+grep -q "bad.yaml:5:13: error: unknown key 'devices.nic0.iotlb.entires'; did you mean 'entries'" "$T/err" \
+    || fail "bad config message: $(cat "$T/err")"
+[ -e "$T/badout" ] && fail "output directory created for a failed run"
+
+# a bad --set value names the key
+"$BIN" run "$SRC/configs/default.yaml" --out "$T/badset" --set iommu.walkers=-3 2> "$T/err"; rc=$?
+[ $rc -eq 1 ] || fail "bad --set exit status $rc"
+grep -q "iommu.walkers" "$T/err" || fail "bad --set message: $(cat "$T/err")"
+[ -e "$T/badset" ] && fail "output directory created for a failed --set run"
+
+# a bad trace line: the trace's file:line:col, exit 1, no output
+printf '@0 read 0x7f0000000000 64\n+1 write 0x7f0000000000 zero\n' > "$T/bad.trace"
+sed "s#trace: .*#trace: $T/bad.trace#; s#entires#entries#" "$T/bad.yaml" > "$T/badtrace.yaml"
+"$BIN" run "$T/badtrace.yaml" --out "$T/tout" 2> "$T/err"; rc=$?
+[ $rc -eq 1 ] || fail "bad trace exit status $rc"
+grep -q "bad.trace:2:" "$T/err" || fail "bad trace message: $(cat "$T/err")"
+[ -e "$T/tout" ] && fail "output directory created for a failed trace"
+"$BIN" check "$T/badtrace.yaml" 2> "$T/err" >/dev/null && fail "check accepted a bad trace"
+grep -q "bad.trace:2:" "$T/err" || fail "check message: $(cat "$T/err")"
+
+# usage errors exit 2
+"$BIN" run 2>/dev/null; [ $? -eq 2 ] || fail "missing config should exit 2"
+"$BIN" frobnicate 2>/dev/null; [ $? -eq 2 ] || fail "unknown command should exit 2"
+echo "cli_run: all checks passed"

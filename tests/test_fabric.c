@@ -1,0 +1,230 @@
+/* Fabric: latency sums, FIFO queueing against a tandem-queue recurrence,
+ * routing, and errors. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scimitar/fabric.h"
+
+typedef struct sink {
+    scim_fabric *f;
+    scim_kernel *k;
+    scim_time_t at[4096];
+    uint64_t tag[4096];
+    size_t n;
+    int reply;
+} sink;
+
+static void on_recv(void *ctx, scim_msg *m)
+{
+    sink *s = ctx;
+    s->at[s->n] = scim_kernel_now(s->k);
+    s->tag[s->n++] = m->tag;
+    if (s->reply) {
+        scim_fabric_reply(s->f, m, SCIM_MSG_MEM_RESP, 64, 0);
+        s->reply = 0;
+        return;
+    }
+    scim_msg_free(s->f, m);
+}
+
+static scim_fabric *make(scim_kernel **k, uint64_t header, uint64_t mps)
+{
+    scim_err err = {0};
+    *k = scim_kernel_create(SCIM_BACKEND_NATIVE, &err);
+    ck_assert_msg(*k, "%s", err.msg);
+    scim_fabric_params p = {header, mps};
+    scim_fabric *f = scim_fabric_create(*k, &p, &err);
+    ck_assert_msg(f, "%s", err.msg);
+    return f;
+}
+
+static void send(scim_fabric *f, scim_node_id a, scim_node_id b, uint32_t bytes, uint64_t tag)
+{
+    scim_msg *m = scim_msg_alloc(f);
+    m->type = SCIM_MSG_MEM_WRITE;
+    m->src = a;
+    m->dst = b;
+    m->wire_bytes = bytes;
+    m->tag = tag;
+    scim_fabric_send(f, m);
+}
+
+START_TEST(single_link_latency_and_fifo)
+{
+    scim_kernel *k;
+    scim_fabric *f = make(&k, 24, 256);
+    sink sa = {0}, sb = {0};
+    sa.f = sb.f = f;
+    sa.k = sb.k = k;
+    scim_node_id a, b;
+    ck_assert_int_eq(scim_fabric_add_node(f, "a", on_recv, &sa, &a, NULL), 0);
+    ck_assert_int_eq(scim_fabric_add_node(f, "b", on_recv, &sb, &b, NULL), 0);
+    /* 1 GB/s: 1 byte per ns */
+    ck_assert_int_eq(scim_fabric_add_link(f, a, b, SCIM_NS(100), 1000000000ull, NULL), 0);
+    ck_assert_int_eq(scim_fabric_finalize(f, NULL, NULL), 0);
+    send(f, a, b, 1000, 1);
+    send(f, a, b, 1000, 2);
+    send(f, a, b, 500, 3);
+    send(f, b, a, 1000, 4); /* the other direction does not queue */
+    ck_assert_int_eq(scim_kernel_run(k, NULL), 0);
+    ck_assert_uint_eq(sb.n, 3);
+    ck_assert_uint_eq(sb.at[0], SCIM_NS(1100));
+    ck_assert_uint_eq(sb.at[1], SCIM_NS(2100));
+    ck_assert_uint_eq(sb.at[2], SCIM_NS(2600));
+    ck_assert_uint_eq(sb.tag[2], 3);
+    ck_assert_uint_eq(sa.n, 1);
+    ck_assert_uint_eq(sa.at[0], SCIM_NS(1100));
+    ck_assert_uint_eq(scim_fabric_unloaded_latency(f, a, b, 1000), SCIM_NS(1100));
+    ck_assert_uint_eq(scim_fabric_in_flight(f), 0);
+    scim_fabric_destroy(f);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+typedef struct drv {
+    scim_fabric *f;
+    scim_node_id a, d;
+    uint32_t *size;
+} drv;
+
+static void go(void *ctx, uint64_t i)
+{
+    drv *dv = ctx;
+    send(dv->f, dv->a, dv->d, dv->size[i], i);
+}
+
+/* Random traffic down a line a-b-c-d: arrival times must follow the tandem
+ * queue recurrence start = max(ready, previous finish), computed here
+ * independently of the fabric. */
+START_TEST(tandem_queue_matches_recurrence)
+{
+    enum { N = 2000, HOPS = 3 };
+    scim_kernel *k;
+    scim_fabric *f = make(&k, 24, 256);
+    sink s[4] = {0};
+    scim_node_id id[4];
+    const char *names[4] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) {
+        s[i].f = f;
+        s[i].k = k;
+        ck_assert_int_eq(scim_fabric_add_node(f, names[i], on_recv, &s[i], &id[i], NULL), 0);
+    }
+    const scim_time_t lat[HOPS] = {SCIM_NS(10), SCIM_NS(250), SCIM_NS(5)};
+    const uint64_t bw[HOPS] = {64000000000ull, 16000000000ull, 32000000000ull};
+    for (int i = 0; i < HOPS; i++)
+        ck_assert_int_eq(scim_fabric_add_link(f, id[i], id[i + 1], lat[i], bw[i], NULL), 0);
+    ck_assert_int_eq(scim_fabric_finalize(f, NULL, NULL), 0);
+    ck_assert_int_eq(scim_fabric_hops(f, id[0], id[3]), 3);
+
+    static uint32_t size[N];
+    static scim_time_t send_t[N];
+    uint64_t x = 12345;
+    scim_time_t t = 0;
+    for (int i = 0; i < N; i++) {
+        x = x * 6364136223846793005ull + 1;
+        size[i] = 24 + (uint32_t)((x >> 33) % 4096);
+        t += (x >> 20) % 200000; /* 0..200 ns apart: links often busy */
+        send_t[i] = t;
+    }
+    drv dv = {f, id[0], id[3], size};
+    for (int i = 0; i < N; i++)
+        scim_kernel_schedule_at(k, send_t[i], SCIM_PRIO_DEFAULT, go, &dv, (uint64_t)i);
+    ck_assert_int_eq(scim_kernel_run(k, NULL), 0);
+    ck_assert_uint_eq(s[3].n, N);
+
+    scim_time_t finish[HOPS] = {0};
+    for (int i = 0; i < N; i++) {
+        scim_time_t ready = send_t[i];
+        for (int h = 0; h < HOPS; h++) {
+            scim_time_t start = ready > finish[h] ? ready : finish[h];
+            scim_time_t ser = ((unsigned __int128)size[i] * 1000000000000ull + bw[h] - 1) / bw[h];
+            finish[h] = start + ser;
+            ready = finish[h] + lat[h];
+        }
+        ck_assert_uint_eq(s[3].tag[i], (uint64_t)i);
+        ck_assert_uint_eq(s[3].at[i], ready);
+    }
+    scim_fabric_destroy(f);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+START_TEST(routes_take_lowest_latency_and_reply_returns)
+{
+    scim_kernel *k;
+    scim_fabric *f = make(&k, 24, 256);
+    sink s[3] = {0};
+    scim_node_id id[3];
+    const char *names[3] = {"dev", "rc", "mem"};
+    for (int i = 0; i < 3; i++) {
+        s[i].f = f;
+        s[i].k = k;
+        ck_assert_int_eq(scim_fabric_add_node(f, names[i], on_recv, &s[i], &id[i], NULL), 0);
+    }
+    ck_assert_int_eq(scim_fabric_add_link(f, id[0], id[2], SCIM_NS(900), 0, NULL), 0);
+    ck_assert_int_eq(scim_fabric_add_link(f, id[0], id[1], SCIM_NS(300), 0, NULL), 0);
+    ck_assert_int_eq(scim_fabric_add_link(f, id[1], id[2], SCIM_NS(50), 0, NULL), 0);
+    ck_assert_int_eq(scim_fabric_finalize(f, NULL, NULL), 0);
+    ck_assert_int_eq(scim_fabric_hops(f, id[0], id[2]), 2);
+    ck_assert_uint_eq(scim_fabric_unloaded_latency(f, id[0], id[2], 100), SCIM_NS(350));
+    s[2].reply = 1;
+    send(f, id[0], id[2], 100, 77);
+    ck_assert_int_eq(scim_kernel_run(k, NULL), 0);
+    ck_assert_uint_eq(s[2].at[0], SCIM_NS(350));
+    ck_assert_uint_eq(s[0].n, 1);
+    ck_assert_uint_eq(s[0].tag[0], 77);
+    ck_assert_uint_eq(s[0].at[0], SCIM_NS(700));
+    /* self-delivery is immediate */
+    send(f, id[1], id[1], 8, 5);
+    ck_assert_int_eq(scim_kernel_run(k, NULL), 0);
+    ck_assert_uint_eq(s[1].at[0], SCIM_NS(700));
+    scim_fabric_destroy(f);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+START_TEST(topology_errors)
+{
+    scim_kernel *k;
+    scim_fabric *f = make(&k, 24, 256);
+    sink s = {0};
+    scim_node_id a, b, c;
+    scim_err err = {0};
+    ck_assert_int_eq(scim_fabric_add_node(f, "a", on_recv, &s, &a, NULL), 0);
+    ck_assert_int_eq(scim_fabric_add_node(f, "b", on_recv, &s, &b, NULL), 0);
+    ck_assert_int_eq(scim_fabric_add_node(f, "island", on_recv, &s, &c, NULL), 0);
+    ck_assert_int_eq(scim_fabric_add_node(f, "a", on_recv, &s, NULL, &err), SCIM_EEXIST);
+    scim_err_clear(&err);
+    ck_assert_int_eq(scim_fabric_add_node(f, "Bad-Name", on_recv, &s, NULL, &err), SCIM_EINVAL);
+    scim_err_clear(&err);
+    ck_assert_int_eq(scim_fabric_add_link(f, a, b, 1, 0, NULL), 0);
+    ck_assert_int_eq(scim_fabric_add_link(f, b, a, 1, 0, &err), SCIM_EEXIST);
+    scim_err_clear(&err);
+    ck_assert_int_eq(scim_fabric_finalize(f, NULL, &err), SCIM_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "island"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "fabric.links"));
+    ck_assert_uint_eq(scim_fabric_wire_bytes(f, 0), 24);
+    ck_assert_uint_eq(scim_fabric_wire_bytes(f, 256), 280);
+    ck_assert_uint_eq(scim_fabric_wire_bytes(f, 4096), 4096 + 16 * 24);
+    ck_assert_uint_eq(scim_fabric_wire_bytes(f, 257), 257 + 48);
+    scim_fabric_destroy(f);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("fabric");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, single_link_latency_and_fifo);
+    tcase_add_test(tc, tandem_queue_matches_recurrence);
+    tcase_add_test(tc, routes_take_lowest_latency_and_reply_returns);
+    tcase_add_test(tc, topology_errors);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
