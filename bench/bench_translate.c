@@ -91,7 +91,8 @@ static double floor_rate(const char *path, uint64_t pages, uint64_t *lookups)
     return (double)n / dt;
 }
 
-static double sim_rate(const char *path, uint64_t pages, const char *backend, uint64_t *translations)
+static double sim_rate(const char *path, uint64_t pages, const char *backend, uint64_t *translations,
+                       double *hit_rate)
 {
     char yaml[2048];
     snprintf(yaml, sizeof yaml,
@@ -114,6 +115,9 @@ static double sim_rate(const char *path, uint64_t pages, const char *backend, ui
     double acc = 0;
     scim_stats_lookup(scim_sim_stats(sim), "nic0.iotlb.accesses", &acc);
     *translations = (uint64_t)acc;
+    double hits = 0;
+    scim_stats_lookup(scim_sim_stats(sim), "nic0.iotlb.hits", &hits);
+    *hit_rate = acc > 0 ? hits / acc : 0;
     scim_sim_destroy(sim);
     return acc / dt;
 }
@@ -131,18 +135,19 @@ int main(int argc, char **argv)
         uint64_t pages;
     } work[] = {{"hit-dominated", 16}, {"miss-dominated", 65536}};
     printf("%llu DMAs per workload, backend %s\n", (unsigned long long)n, backend);
-    printf("%-16s %14s %14s %14s %8s\n", "workload", "hit rate", "sim xlat/s", "floor/s", "ratio");
+    printf("%-16s %14s %14s %14s %8s\n", "workload", "IOTLB hits", "sim xlat/s", "floor/s", "ratio");
     for (size_t i = 0; i < 2; i++) {
         char path[128];
         snprintf(path, sizeof path, "%s/%s.trace", dir, work[i].name);
         make_trace(path, n, work[i].pages);
         uint64_t fl_n, sim_n;
         double fl = floor_rate(path, work[i].pages, &fl_n);
-        double sm = sim_rate(path, work[i].pages, backend, &sim_n);
+        double hit_rate;
+        double sm = sim_rate(path, work[i].pages, backend, &sim_n, &hit_rate);
         if (fl_n != sim_n)
             fprintf(stderr, "warning: floor did %llu lookups, simulation %llu\n", (unsigned long long)fl_n,
                     (unsigned long long)sim_n);
-        printf("%-16s %14s %14.3e %14.3e %8.1f\n", work[i].name, i ? "low" : "high", sm, fl, fl / sm);
+        printf("%-16s %13.1f%% %14.3e %14.3e %8.1f\n", work[i].name, hit_rate * 100, sm, fl, fl / sm);
         unlink(path);
     }
     rmdir(dir);

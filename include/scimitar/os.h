@@ -24,6 +24,7 @@
 #include "scimitar/fabric.h"
 #include "scimitar/physmem.h"
 #include "scimitar/stats.h"
+#include "scimitar/trace.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -76,6 +77,10 @@ int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, 
 uint64_t scim_os_pasid_dir(const scim_os *os);
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu);
 void scim_os_set_checker(scim_os *os, scim_checker *c);
+
+/* The OS request protocol (SCIM_MSG_OS_REQ): an agent encodes an OS
+ * operation of its trace; the answer is SCIM_MSG_OS_RESP with a status. */
+void scim_os_request_encode(scim_msg *m, const scim_trace_rec *rec, uint32_t pasid);
 
 /* Functional translation, for the checker and tests: 1 and *pa if mapped. */
 int scim_os_resolve(void *os, uint32_t pasid, uint64_t va, uint64_t *pa);

@@ -14,6 +14,7 @@
 #include "scimitar/memctl.h"
 #include "scimitar/os.h"
 #include "scimitar/physmem.h"
+#include "scimitar/replay.h"
 #include "scimitar/trace.h"
 
 typedef struct top_params {
@@ -679,6 +680,11 @@ int scim_doc_stats(FILE *out)
     scim_stats_doc_markdown(out, "sim", sim_stat_decls, SCIM_COUNT_OF(sim_stat_decls));
     fprintf(out, "\n## Devices\n\n");
     scim_stats_doc_markdown(out, "<device>", scim_device_stat_decls, scim_device_stat_decl_count);
+    fprintf(out, "\n### Requests of every agent\n\n"
+                 "Devices report their trace's reads and writes as `<device>.dma.*`; each agent also "
+                 "counts `<agent>.os_ops` (OS operations in its trace) and `<agent>.os_errors` (refused "
+                 "ones).\n\n");
+    scim_stats_doc_markdown(out, "<device>.dma", scim_replay_stat_decls, scim_replay_stat_decl_count);
     fprintf(out, "\n### Device IOTLB\n\n");
     scim_stats_doc_markdown(out, "<device>.iotlb", scim_tlb_stat_decls, scim_tlb_stat_decl_count);
     fprintf(out, "\n## IOMMU\n\n");

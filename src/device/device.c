@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "scimitar/kernel.h"
+#include "scimitar/os.h"
+#include "scimitar/replay.h"
 #include "scimitar/trace.h"
 
 #define NONE (-1)
@@ -13,25 +15,11 @@
 enum chunk_state { CH_FREE, CH_LOOKUP, CH_XLAT_WAIT, CH_MEM };
 enum xlat_state { XL_ATS, XL_PRI };
 
-typedef struct dma {
-    bool used;
-    bool write;
-    bool error;
-    uint32_t chunks_left;
-    uint64_t bytes;
-    scim_time_t eligible;
-    scim_time_t issued;
-} dma;
-
+/* The device's view of a chunk the replay engine gave it. */
 typedef struct chunk {
     int state;
-    bool write;
     bool blocks_inv;
-    uint32_t pasid;
-    uint32_t len;
-    int32_t dma;
     int32_t next;       /* next waiter on the same translation */
-    uint64_t va;
     uint64_t pa;
     scim_time_t t_start;
 } chunk;
@@ -46,12 +34,6 @@ typedef struct xlat {
 } xlat;
 
 typedef struct device_stats {
-    uint64_t dma_requests;
-    uint64_t dma_bytes;
-    uint64_t dma_read_bytes;
-    uint64_t dma_write_bytes;
-    uint64_t dma_chunks;
-    uint64_t dma_errors;
     uint64_t ats_requests;
     uint64_t ats_merged;
     uint64_t faults;
@@ -60,9 +42,6 @@ typedef struct device_stats {
     uint64_t pri_failed;
     uint64_t invalidations;
     uint64_t inv_entries;
-    uint64_t os_ops;
-    scim_hist *dma_latency;
-    scim_hist *dma_queue_delay;
     scim_hist *translation_latency;
     scim_hist *fault_latency;
     scim_hist *inv_latency;
@@ -78,50 +57,18 @@ struct scim_device {
     scim_node_id node, iommu, mem, os;
     scim_tlb *iotlb;
     scim_checker *checker;
-    scim_trace_reader *trace;
-    bool eof, have_rec, failed;
-    scim_trace_rec rec;
-    scim_time_t eligible;
-    scim_time_t last_issue;
-    scim_time_t pump_at;     /* time of the scheduled pump, SCIM_TIME_MAX if none */
-    /* the DMA being issued */
-    int32_t cur_dma;
-    uint64_t cur_next_va;
-    uint64_t cur_end;
-    bool os_pending;
-    dma *dmas;
+    scim_replay *replay;
     chunk *chunks;
     xlat *xlats;
-    int32_t *free_chunks;
-    uint32_t n_free_chunks;
-    uint32_t inflight;
     /* invalidation queue (one at a time) */
     scim_msg **invq;
     size_t invq_head, invq_len, invq_cap;
     bool inv_busy;
     uint32_t inv_blocking;
-    scim_time_t inv_arrived;
     device_stats st;
 };
 
 const scim_stat_decl scim_device_stat_decls[] = {
-    {"dma.requests", SCIM_STAT_COUNTER, "count", "DMA requests (trace records) completed.",
-     offsetof(device_stats, dma_requests)},
-    {"dma.bytes", SCIM_STAT_COUNTER, "bytes", "Bytes moved by completed DMAs.", offsetof(device_stats, dma_bytes)},
-    {"dma.read_bytes", SCIM_STAT_COUNTER, "bytes", "Bytes read from memory by DMAs.",
-     offsetof(device_stats, dma_read_bytes)},
-    {"dma.write_bytes", SCIM_STAT_COUNTER, "bytes", "Bytes written to memory by DMAs.",
-     offsetof(device_stats, dma_write_bytes)},
-    {"dma.chunks", SCIM_STAT_COUNTER, "count", "Page-sized pieces the DMAs were split into (one IOTLB lookup each).",
-     offsetof(device_stats, dma_chunks)},
-    {"dma.errors", SCIM_STAT_COUNTER, "count",
-     "DMAs that failed because a page could not be mapped (page request answered Invalid).",
-     offsetof(device_stats, dma_errors)},
-    {"dma.latency", SCIM_STAT_HIST, "ps", "From a DMA's issue (first chunk) to its last chunk's completion.",
-     offsetof(device_stats, dma_latency)},
-    {"dma.queue_delay", SCIM_STAT_HIST, "ps",
-     "From the time the trace made a DMA eligible to its issue (waiting for a free slot).",
-     offsetof(device_stats, dma_queue_delay)},
     {"translation.latency", SCIM_STAT_HIST, "ps",
      "From a chunk's IOTLB lookup to the physical address being known (hits: the lookup latency).",
      offsetof(device_stats, translation_latency)},
@@ -147,8 +94,6 @@ const scim_stat_decl scim_device_stat_decls[] = {
     {"inv.latency", SCIM_STAT_HIST, "ps",
      "From an invalidation request's arrival to its completion being sent (queueing and drain included).",
      offsetof(device_stats, inv_latency)},
-    {"os_ops", SCIM_STAT_COUNTER, "count", "OS operations (mmap, munmap, ...) the trace asked for.",
-     offsetof(device_stats, os_ops)},
 };
 const size_t scim_device_stat_decl_count = SCIM_COUNT_OF(scim_device_stat_decls);
 
@@ -190,8 +135,6 @@ const scim_param_decl scim_device_param_decls[] = {
 };
 const size_t scim_device_param_decl_count = SCIM_COUNT_OF(scim_device_param_decls);
 
-static void pump(scim_device *d);
-
 static scim_msg *new_msg(scim_device *d, scim_msg_type type, scim_node_id dst)
 {
     scim_msg *m = scim_msg_alloc(d->f);
@@ -205,20 +148,9 @@ static scim_msg *new_msg(scim_device *d, scim_msg_type type, scim_node_id dst)
     return m;
 }
 
-static void pump_event(void *ctx, uint64_t arg)
+static const scim_replay_chunk *chunk_of(const scim_device *d, int32_t ci)
 {
-    scim_device *d = ctx;
-    if (d->pump_at == (scim_time_t)arg)
-        d->pump_at = SCIM_TIME_MAX;
-    pump(d);
-}
-
-static void schedule_pump(scim_device *d, scim_time_t at)
-{
-    if (d->pump_at <= at)
-        return;
-    d->pump_at = at;
-    scim_kernel_schedule_at(d->k, at, SCIM_PRIO_DEFAULT, pump_event, d, at);
+    return scim_replay_chunk_of(d->replay, (uint32_t)ci);
 }
 
 /* ---- invalidations ---- */
@@ -262,7 +194,7 @@ static void inv_exec(void *ctx, uint64_t arg)
     d->inv_blocking = 0;
     for (uint64_t i = 0; i < d->p.max_outstanding; i++) {
         chunk *c = &d->chunks[i];
-        if (c->state == CH_MEM && inv_covers(m, c->pasid, c->va)) {
+        if (c->state == CH_MEM && inv_covers(m, chunk_of(d, (int32_t)i)->pasid, chunk_of(d, (int32_t)i)->va)) {
             c->blocks_inv = true;
             d->inv_blocking++;
         }
@@ -306,51 +238,32 @@ static void on_inv_req(scim_device *d, scim_msg *m)
 static void chunk_complete(scim_device *d, int32_t ci, bool error)
 {
     chunk *c = &d->chunks[ci];
-    dma *a = &d->dmas[c->dma];
-    if (error)
-        a->error = true;
     if (c->blocks_inv) {
         c->blocks_inv = false;
         if (--d->inv_blocking == 0)
             inv_complete(d);
     }
     c->state = CH_FREE;
-    d->free_chunks[d->n_free_chunks++] = ci;
-    d->inflight--;
-    if (--a->chunks_left == 0 && d->cur_dma != c->dma) {
-        scim_time_t now = scim_kernel_now(d->k);
-        scim_hist_record(d->st.dma_latency, now - a->issued);
-        d->st.dma_requests++;
-        if (a->error) {
-            d->st.dma_errors++;
-        } else {
-            d->st.dma_bytes += a->bytes;
-            if (a->write)
-                d->st.dma_write_bytes += a->bytes;
-            else
-                d->st.dma_read_bytes += a->bytes;
-        }
-        a->used = false;
-    }
-    pump(d);
+    scim_replay_chunk_done(d->replay, (uint32_t)ci, error);
 }
 
 static void to_memory(scim_device *d, int32_t ci, uint64_t pa)
 {
     chunk *c = &d->chunks[ci];
+    const scim_replay_chunk *rc = chunk_of(d, ci);
     scim_hist_record(d->st.translation_latency, scim_kernel_now(d->k) - c->t_start);
-    if (d->checker && !scim_checker_access_begin(d->checker, d->name, c->pasid, c->va, pa, c->len))
+    if (d->checker && !scim_checker_access_begin(d->checker, d->name, rc->pasid, rc->va, pa, rc->len))
         return;
     c->pa = pa;
     c->state = CH_MEM;
-    scim_msg *m = new_msg(d, c->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ, d->mem);
+    scim_msg *m = new_msg(d, rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ, d->mem);
     if (!m)
         return;
     m->addr = pa;
-    m->len = c->len;
-    m->pasid = c->pasid;
+    m->len = rc->len;
+    m->pasid = rc->pasid;
     m->tag = (uint64_t)ci;
-    m->wire_bytes = scim_fabric_wire_bytes(d->f, c->write ? c->len : 0);
+    m->wire_bytes = scim_fabric_wire_bytes(d->f, rc->write ? rc->len : 0);
     scim_fabric_send(d->f, m);
 }
 
@@ -391,24 +304,25 @@ static void send_pri(scim_device *d, int32_t xi)
 static void need_translation(scim_device *d, int32_t ci)
 {
     chunk *c = &d->chunks[ci];
-    uint64_t page = c->va >> 12;
+    const scim_replay_chunk *rc = chunk_of(d, ci);
+    uint64_t page = rc->va >> 12;
     c->state = CH_XLAT_WAIT;
     c->next = NONE;
     int32_t free_x = NONE;
     for (uint64_t i = 0; i < d->p.max_outstanding; i++) {
         xlat *x = &d->xlats[i];
-        if (x->used && x->pasid == c->pasid && x->page == page) {
+        if (x->used && x->pasid == rc->pasid && x->page == page) {
             d->st.ats_merged++;
             d->chunks[x->tail].next = ci;
             x->tail = ci;
-            x->write |= c->write;
+            x->write |= rc->write;
             return;
         }
         if (!x->used && free_x == NONE)
             free_x = (int32_t)i;
     }
     xlat *x = &d->xlats[free_x];
-    *x = (xlat){.used = true, .write = c->write, .pasid = c->pasid, .page = page, .head = ci, .tail = ci};
+    *x = (xlat){.used = true, .write = rc->write, .pasid = rc->pasid, .page = page, .head = ci, .tail = ci};
     send_ats(d, free_x);
 }
 
@@ -416,15 +330,35 @@ static void lookup_done(void *ctx, uint64_t arg)
 {
     scim_device *d = ctx;
     int32_t ci = (int32_t)arg;
-    chunk *c = &d->chunks[ci];
+    const scim_replay_chunk *rc = chunk_of(d, ci);
     scim_tlb_entry e;
-    if (scim_tlb_lookup(d->iotlb, c->pasid, c->va, &e) == 1 && (e.perms & SCIM_PERM_R) &&
-        (!c->write || (e.perms & SCIM_PERM_W))) {
+    if (scim_tlb_lookup(d->iotlb, rc->pasid, rc->va, &e) == 1 && (e.perms & SCIM_PERM_R) &&
+        (!rc->write || (e.perms & SCIM_PERM_W))) {
         uint64_t mask = (1ull << e.page_shift) - 1;
-        to_memory(d, ci, (e.pfn << 12) + (c->va & mask));
+        to_memory(d, ci, (e.pfn << 12) + (rc->va & mask));
         return;
     }
     need_translation(d, ci);
+}
+
+/* The replay engine hands the device a chunk: look up the IOTLB. */
+static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
+{
+    scim_device *d = owner;
+    chunk *c = &d->chunks[id];
+    *c = (chunk){.state = CH_LOOKUP, .next = NONE, .t_start = scim_kernel_now(d->k)};
+    scim_kernel_schedule(d->k, d->lookup_time, SCIM_PRIO_DEFAULT, lookup_done, d, id);
+}
+
+static void fail_waiters(scim_device *d, xlat *x)
+{
+    int32_t ci = x->head;
+    x->used = false;
+    while (ci != NONE) {
+        int32_t next = d->chunks[ci].next;
+        chunk_complete(d, ci, true);
+        ci = next;
+    }
 }
 
 static void on_ats_resp(scim_device *d, scim_msg *m)
@@ -436,13 +370,7 @@ static void on_ats_resp(scim_device *d, scim_msg *m)
     unsigned shift = SCIM_ATS_SHIFT(m->data), perms = SCIM_ATS_PERMS(m->data);
     scim_msg_free(d->f, m);
     if (status == SCIM_RESP_INVALID) {
-        int32_t ci = x->head;
-        x->used = false;
-        while (ci != NONE) {
-            int32_t next = d->chunks[ci].next;
-            chunk_complete(d, ci, true);
-            ci = next;
-        }
+        fail_waiters(d, x);
         return;
     }
     if (status == SCIM_RESP_OK && (perms & SCIM_PERM_R)) {
@@ -456,11 +384,11 @@ static void on_ats_resp(scim_device *d, scim_msg *m)
         x->head = NONE;
         while (ci != NONE) {
             int32_t next = d->chunks[ci].next;
-            chunk *c = &d->chunks[ci];
-            if (!c->write || (perms & SCIM_PERM_W)) {
-                to_memory(d, ci, (page_pa & ~mask) + (c->va & mask));
+            const scim_replay_chunk *rc = chunk_of(d, ci);
+            if (!rc->write || (perms & SCIM_PERM_W)) {
+                to_memory(d, ci, (page_pa & ~mask) + (rc->va & mask));
             } else {
-                c->next = NONE;
+                d->chunks[ci].next = NONE;
                 if (keep_tail == NONE)
                     keep_head = ci;
                 else
@@ -490,19 +418,12 @@ static void on_pri_resp(scim_device *d, scim_msg *m)
         d->st.pri_auto++;
     int32_t status = m->status;
     scim_msg_free(d->f, m);
-    xlat *x = &d->xlats[xi];
     if (status == SCIM_RESP_OK) {
         send_ats(d, xi);
         return;
     }
     d->st.pri_failed++;
-    int32_t ci = x->head;
-    x->used = false;
-    while (ci != NONE) {
-        int32_t next = d->chunks[ci].next;
-        chunk_complete(d, ci, true);
-        ci = next;
-    }
+    fail_waiters(d, &d->xlats[xi]);
 }
 
 static void on_mem_resp(scim_device *d, scim_msg *m)
@@ -514,11 +435,17 @@ static void on_mem_resp(scim_device *d, scim_msg *m)
     chunk_complete(d, ci, false);
 }
 
-static void on_os_resp(scim_device *d, scim_msg *m)
+/* OS operations in the trace: the request goes to the OS as a syscall
+ * would from the process that owns the device's address space. */
+static void send_os_op(void *owner, const scim_trace_rec *rec, uint32_t pasid)
 {
-    scim_msg_free(d->f, m);
-    d->os_pending = false;
-    pump(d);
+    scim_device *d = owner;
+    scim_msg *m = new_msg(d, SCIM_MSG_OS_REQ, d->os);
+    if (!m)
+        return;
+    scim_os_request_encode(m, rec, pasid);
+    m->wire_bytes = scim_fabric_wire_bytes(d->f, 16);
+    scim_fabric_send(d->f, m);
 }
 
 static void on_recv(void *ctx, scim_msg *m)
@@ -537,116 +464,16 @@ static void on_recv(void *ctx, scim_msg *m)
     case SCIM_MSG_INV_REQ:
         on_inv_req(d, m);
         return;
-    case SCIM_MSG_OS_RESP:
-        on_os_resp(d, m);
+    case SCIM_MSG_OS_RESP: {
+        bool error = m->status != SCIM_RESP_OK;
+        scim_msg_free(d->f, m);
+        scim_replay_os_done(d->replay, error);
         return;
+    }
     default:
         scim_kernel_fail(d->k, SCIM_EINVARIANT, "device '%s' got an unexpected %s message from '%s'",
                          d->name, scim_msg_type_name(m->type), scim_fabric_node_name(d->f, m->src));
         scim_msg_free(d->f, m);
-    }
-}
-
-/* ---- trace replay ---- */
-
-static void fail_trace(scim_device *d, const scim_err *err)
-{
-    d->failed = true;
-    scim_kernel_fail(d->k, err->code ? err->code : SCIM_EPARSE, "%s", err->msg);
-}
-
-static bool next_record(scim_device *d)
-{
-    scim_err err = {0};
-    int r = scim_trace_next(d->trace, &d->rec, &err);
-    if (r < 0) {
-        fail_trace(d, &err);
-        return false;
-    }
-    if (r == 0) {
-        d->eof = true;
-        return false;
-    }
-    d->have_rec = true;
-    scim_time_t t = SCIM_NS(d->rec.time_ns);
-    d->eligible = d->rec.timing == SCIM_TIMING_ABS ? t : d->last_issue + t;
-    return true;
-}
-
-static bool is_dma(const scim_trace_rec *r) { return r->op == SCIM_OP_READ || r->op == SCIM_OP_WRITE; }
-
-static void issue_chunk(scim_device *d)
-{
-    int32_t ci = d->free_chunks[--d->n_free_chunks];
-    chunk *c = &d->chunks[ci];
-    uint64_t page_end = (d->cur_next_va | 0xfff) + 1;
-    uint64_t end = page_end < d->cur_end ? page_end : d->cur_end;
-    dma *a = &d->dmas[d->cur_dma];
-    *c = (chunk){.state = CH_LOOKUP, .write = a->write, .pasid = (uint32_t)(d->rec.has & SCIM_TRACE_HAS_PASID ? d->rec.pasid : d->p.pasid),
-                 .len = (uint32_t)(end - d->cur_next_va), .dma = d->cur_dma, .next = NONE,
-                 .va = d->cur_next_va, .t_start = scim_kernel_now(d->k)};
-    d->cur_next_va = end;
-    d->inflight++;
-    d->st.dma_chunks++;
-    scim_kernel_schedule(d->k, d->lookup_time, SCIM_PRIO_DEFAULT, lookup_done, d, (uint64_t)ci);
-}
-
-static void pump(scim_device *d)
-{
-    while (!d->failed) {
-        if (!d->have_rec && (d->eof || !next_record(d)))
-            return;
-        scim_time_t now = scim_kernel_now(d->k);
-        if (d->cur_dma == NONE && now < d->eligible) {
-            schedule_pump(d, d->eligible);
-            return;
-        }
-        if (!is_dma(&d->rec)) {
-            /* OS operations are barriers for this agent. */
-            if (d->inflight || d->os_pending)
-                return;
-            scim_msg *m = new_msg(d, SCIM_MSG_OS_REQ, d->os);
-            if (!m)
-                return;
-            m->flags = (uint32_t)d->rec.op;
-            m->pasid = (uint32_t)(d->rec.has & SCIM_TRACE_HAS_PASID ? d->rec.pasid : d->p.pasid);
-            m->addr = d->rec.addr;
-            m->len = d->rec.size;
-            m->data = (uint64_t)d->rec.prot | ((uint64_t)d->rec.populate << 8) |
-                      ((uint64_t)d->rec.page_shift << 16) | ((uint64_t)d->rec.has << 32);
-            m->wire_bytes = scim_fabric_wire_bytes(d->f, 16);
-            d->os_pending = true;
-            d->st.os_ops++;
-            d->last_issue = now;
-            d->have_rec = false;
-            scim_fabric_send(d->f, m);
-            return;
-        }
-        if (d->cur_dma == NONE) {
-            if (d->n_free_chunks == 0)
-                return;
-            int32_t ai = NONE;
-            for (uint64_t i = 0; i <= d->p.max_outstanding; i++)
-                if (!d->dmas[i].used) {
-                    ai = (int32_t)i;
-                    break;
-                }
-            dma *a = &d->dmas[ai];
-            *a = (dma){.used = true, .write = d->rec.op == SCIM_OP_WRITE, .bytes = d->rec.size,
-                       .eligible = d->eligible, .issued = now};
-            scim_hist_record(d->st.dma_queue_delay, now - d->eligible);
-            a->chunks_left = (uint32_t)(((d->rec.addr + d->rec.size - 1) >> 12) - (d->rec.addr >> 12) + 1);
-            d->cur_dma = ai;
-            d->cur_next_va = d->rec.addr;
-            d->cur_end = d->rec.addr + d->rec.size;
-            d->last_issue = now;
-        }
-        while (d->n_free_chunks && d->cur_next_va < d->cur_end)
-            issue_chunk(d);
-        if (d->cur_next_va < d->cur_end)
-            return; /* out of slots: a completion will pump again */
-        d->cur_dma = NONE;
-        d->have_rec = false;
     }
 }
 
@@ -655,10 +482,6 @@ static void pump(scim_device *d)
 scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name,
                                 const scim_device_params *p, scim_stats *stats, scim_err *err)
 {
-    if (p->max_outstanding == 0 || p->max_outstanding > 65536) {
-        scim_err_set(err, SCIM_ERANGE, "devices.%s.max_outstanding must be 1..65536", name);
-        return NULL;
-    }
     scim_device *d = calloc(1, sizeof *d);
     if (!d) {
         scim_err_set(err, SCIM_ENOMEM, "out of host memory creating device '%s'", name);
@@ -669,22 +492,21 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
     d->f = f;
     snprintf(d->name, sizeof d->name, "%s", name);
     d->p = *p;
-    d->cur_dma = NONE;
-    d->pump_at = SCIM_TIME_MAX;
     d->iommu = d->mem = d->os = SCIM_NODE_NONE;
+    static const scim_replay_ops ops = {start_chunk, send_os_op};
+    scim_replay_params rp = {p->trace, p->max_outstanding, (uint32_t)p->pasid, "dma"};
     if (scim_clock_init(&d->clock, p->clock_hz, err) != 0)
         goto fail;
     d->lookup_time = scim_clock_cycles(&d->clock, p->iotlb.latency);
-    d->dmas = calloc(p->max_outstanding + 1, sizeof *d->dmas);
+    d->replay = scim_replay_create(k, name, &rp, &ops, d, stats, err);
+    if (!d->replay)
+        goto fail;
     d->chunks = calloc(p->max_outstanding, sizeof *d->chunks);
     d->xlats = calloc(p->max_outstanding, sizeof *d->xlats);
-    d->free_chunks = calloc(p->max_outstanding, sizeof *d->free_chunks);
-    if (!d->dmas || !d->chunks || !d->xlats || !d->free_chunks) {
+    if (!d->chunks || !d->xlats) {
         scim_err_set(err, SCIM_ENOMEM, "out of host memory creating device '%s'", name);
         goto fail;
     }
-    for (uint64_t i = 0; i < p->max_outstanding; i++)
-        d->free_chunks[d->n_free_chunks++] = (int32_t)(p->max_outstanding - 1 - i);
     scim_tlb_params tp;
     scim_tlb_keys_to_params(&p->iotlb, p->seed, &tp);
     d->iotlb = scim_tlb_create(&tp, err);
@@ -708,15 +530,13 @@ void scim_device_destroy(scim_device *d)
 {
     if (!d)
         return;
-    scim_trace_close(d->trace);
+    scim_replay_destroy(d->replay);
     scim_tlb_destroy(d->iotlb);
     for (size_t i = 0; i < d->invq_len; i++)
         scim_msg_free(d->f, d->invq[(d->invq_head + i) % d->invq_cap]);
     free(d->invq);
-    free(d->dmas);
     free(d->chunks);
     free(d->xlats);
-    free(d->free_chunks);
     free(d);
 }
 
@@ -733,18 +553,11 @@ void scim_device_set_targets(scim_device *d, scim_node_id iommu, scim_node_id me
 
 void scim_device_set_checker(scim_device *d, scim_checker *c) { d->checker = c; }
 
-int scim_device_start(scim_device *d, scim_err *err)
-{
-    d->trace = scim_trace_open(d->p.trace, err);
-    if (!d->trace)
-        return err && err->code ? err->code : SCIM_EIO;
-    schedule_pump(d, 0);
-    return 0;
-}
+int scim_device_start(scim_device *d, scim_err *err) { return scim_replay_start(d->replay, err); }
 
 bool scim_device_finished(const scim_device *d)
 {
-    return d->eof && !d->have_rec && d->inflight == 0 && !d->os_pending && d->invq_len == 0;
+    return scim_replay_finished(d->replay) && d->invq_len == 0;
 }
 
 void scim_device_describe(const scim_device *d, char *buf, size_t len)
@@ -756,9 +569,8 @@ void scim_device_describe(const scim_device *d, char *buf, size_t len)
         if (d->xlats[i].used && d->xlats[i].state == XL_PRI)
             waiting_pri++;
     }
-    snprintf(buf, len,
-             "device '%s': %s, %u chunk(s) in flight, %zu translation(s) and %zu page request(s) "
-             "outstanding, %s, %zu invalidation(s) queued",
-             d->name, d->eof ? "trace finished" : "trace not finished", d->inflight, waiting_xlat,
-             waiting_pri, d->os_pending ? "waiting for the OS" : "not waiting for the OS", d->invq_len);
+    char r[256];
+    scim_replay_describe(d->replay, r, sizeof r);
+    snprintf(buf, len, "device %s; %zu translation(s) and %zu page request(s) outstanding, %zu invalidation(s) queued",
+             r, waiting_xlat, waiting_pri, d->invq_len);
 }

@@ -541,7 +541,7 @@ static void op_exec(void *ctx, uint64_t arg)
     unsigned prot = (unsigned)(m->data & 0xff);
     bool populate = ((m->data >> 8) & 0xff) != 0;
     unsigned shift = (unsigned)((m->data >> 16) & 0xff);
-    uint32_t has = (uint32_t)(m->data >> 32);
+    uint32_t has = (uint32_t)(m->data >> 24);
     switch ((scim_trace_op)m->flags) {
     case SCIM_OP_MMAP: {
         os->st.ops_mmap++;
@@ -590,7 +590,7 @@ static void on_os_req(scim_os *os, scim_msg *m)
     process *p = find_process(os, m->pasid);
     uint64_t start = m->addr & ~0xfffull, end = (m->addr + m->len + 0xfff) & ~0xfffull;
     if (p && (scim_trace_op)m->flags == SCIM_OP_MMAP && ((m->data >> 8) & 0xff)) {
-        unsigned shift = ((m->data >> 32) & SCIM_TRACE_HAS_PAGESIZE) ? (unsigned)((m->data >> 16) & 0xff) : 12;
+        unsigned shift = ((m->data >> 24) & SCIM_TRACE_HAS_PAGESIZE) ? (unsigned)((m->data >> 16) & 0xff) : 12;
         cost += ((end - start) >> shift) * os->p.map_page_cost;
     } else if (p && (scim_trace_op)m->flags == SCIM_OP_MUNMAP) {
         cost += mapped_pages_in(p, start, end) * os->p.unmap_page_cost;
@@ -706,6 +706,21 @@ static void on_recv(void *ctx, scim_msg *m)
                          scim_msg_type_name(m->type), scim_fabric_node_name(os->f, m->src));
         scim_msg_free(os->f, m);
     }
+}
+
+/* ---- the request protocol ---- */
+
+/* flags: op; addr, len: the range; data: prot | populate << 8 |
+ * page_shift << 16 | has << 24; tag: the node of a migrate. */
+void scim_os_request_encode(scim_msg *m, const scim_trace_rec *rec, uint32_t pasid)
+{
+    m->flags = (uint32_t)rec->op;
+    m->pasid = pasid;
+    m->addr = rec->addr;
+    m->len = rec->size;
+    m->data = (uint64_t)rec->prot | ((uint64_t)rec->populate << 8) | ((uint64_t)rec->page_shift << 16) |
+              ((uint64_t)rec->has << 24);
+    m->tag = rec->node;
 }
 
 /* ---- life cycle ---- */

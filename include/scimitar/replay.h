@@ -1,0 +1,75 @@
+/* Trace replay engine shared by every agent (device cores, CPU cores).
+ *
+ * It owns what agents have in common: reading the trace, the timing rules
+ * (+N after the previous request was issued, @N absolute), splitting each
+ * read/write into chunks at 4 KiB boundaries, keeping at most
+ * max_outstanding chunks in flight, OS operations as barriers (the agent
+ * waits for its in-flight chunks, then for the OS's answer), and the
+ * request statistics. The agent supplies what differs — how a chunk is
+ * translated and performed, and how an OS request is sent — through an ops
+ * table with a cookie, and reports completions back.
+ */
+#ifndef SCIMITAR_REPLAY_H
+#define SCIMITAR_REPLAY_H
+
+#include <stdbool.h>
+
+#include "scimitar/kernel.h"
+#include "scimitar/stats.h"
+#include "scimitar/trace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct scim_replay scim_replay;
+
+typedef struct scim_replay_chunk {
+    uint32_t pasid;
+    bool write;
+    uint32_t len;
+    uint64_t va;
+    uint64_t io; /* the record's io= key, or 0 */
+} scim_replay_chunk;
+
+typedef struct scim_replay_ops {
+    /* Perform chunk `id` (0 <= id < max_outstanding); finish it later with
+     * scim_replay_chunk_done(). It must not complete the chunk before
+     * returning (schedule an event: a lookup always takes time), because
+     * completions issue further chunks. */
+    void (*chunk)(void *owner, uint32_t id, const scim_replay_chunk *c);
+    /* Send an OS operation; answer it with scim_replay_os_done(). */
+    void (*os_op)(void *owner, const scim_trace_rec *rec, uint32_t pasid);
+} scim_replay_ops;
+
+typedef struct scim_replay_params {
+    const char *trace;
+    uint64_t max_outstanding;
+    uint32_t pasid;          /* default address space of the records */
+    const char *kind;        /* stats group: "dma" for devices, "mem" for CPUs */
+} scim_replay_params;
+
+scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_replay_params *p,
+                                const scim_replay_ops *ops, void *owner, scim_stats *stats, scim_err *err);
+void scim_replay_destroy(scim_replay *r);
+/* Open the trace and schedule the first record at time 0. */
+int scim_replay_start(scim_replay *r, scim_err *err);
+void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error);
+void scim_replay_os_done(scim_replay *r, bool error);
+/* Issue nothing new before `until` (an interrupted core); in-flight work
+ * continues. */
+void scim_replay_pause(scim_replay *r, scim_time_t until);
+const scim_replay_chunk *scim_replay_chunk_of(const scim_replay *r, uint32_t id);
+bool scim_replay_busy(const scim_replay *r, uint32_t id);
+uint32_t scim_replay_inflight(const scim_replay *r);
+bool scim_replay_finished(const scim_replay *r);
+void scim_replay_describe(const scim_replay *r, char *buf, size_t len);
+
+/* Registered as "<agent>.<kind>.<name>" and "<agent>.os_ops". */
+extern const scim_stat_decl scim_replay_stat_decls[];
+extern const size_t scim_replay_stat_decl_count;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

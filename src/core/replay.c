@@ -1,0 +1,317 @@
+/* Trace replay engine. Role in include/scimitar/replay.h. */
+#include "scimitar/replay.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE (-1)
+
+typedef struct request {
+    bool used;
+    bool write;
+    bool error;
+    uint32_t chunks_left;
+    uint64_t bytes;
+    scim_time_t issued;
+} request;
+
+typedef struct slot {
+    bool busy;
+    int32_t req;
+    scim_replay_chunk c;
+} slot;
+
+typedef struct replay_stats {
+    uint64_t requests;
+    uint64_t bytes;
+    uint64_t read_bytes;
+    uint64_t write_bytes;
+    uint64_t chunks;
+    uint64_t errors;
+    scim_hist *latency;
+    scim_hist *queue_delay;
+} replay_stats;
+
+struct scim_replay {
+    scim_kernel *k;
+    char agent[48];
+    scim_replay_params p;
+    char *trace_path;
+    scim_replay_ops ops;
+    void *owner;
+    scim_trace_reader *trace;
+    bool eof, have_rec, failed, os_pending;
+    scim_trace_rec rec;
+    scim_time_t eligible, last_issue, paused_until;
+    scim_time_t pump_at;
+    int32_t cur; /* request being issued */
+    uint64_t cur_va, cur_end;
+    request *reqs;
+    slot *slots;
+    uint32_t *free_slots;
+    uint32_t n_free;
+    uint32_t inflight;
+    replay_stats st;
+    uint64_t os_ops;
+    uint64_t os_errors;
+};
+
+const scim_stat_decl scim_replay_stat_decls[] = {
+    {"requests", SCIM_STAT_COUNTER, "count", "Requests (trace reads and writes) completed.",
+     offsetof(replay_stats, requests)},
+    {"bytes", SCIM_STAT_COUNTER, "bytes", "Bytes moved by requests that completed without error.",
+     offsetof(replay_stats, bytes)},
+    {"read_bytes", SCIM_STAT_COUNTER, "bytes", "Bytes read.", offsetof(replay_stats, read_bytes)},
+    {"write_bytes", SCIM_STAT_COUNTER, "bytes", "Bytes written.", offsetof(replay_stats, write_bytes)},
+    {"chunks", SCIM_STAT_COUNTER, "count",
+     "Page-sized pieces the requests were split into (one translation lookup each).",
+     offsetof(replay_stats, chunks)},
+    {"errors", SCIM_STAT_COUNTER, "count",
+     "Requests that failed because a page could not be mapped (outside any region, or protection).",
+     offsetof(replay_stats, errors)},
+    {"latency", SCIM_STAT_HIST, "ps", "From a request's issue (first chunk) to its last chunk's completion.",
+     offsetof(replay_stats, latency)},
+    {"queue_delay", SCIM_STAT_HIST, "ps",
+     "From the time the trace made a request eligible to its issue (waiting for a free slot or an "
+     "interruption).",
+     offsetof(replay_stats, queue_delay)},
+};
+const size_t scim_replay_stat_decl_count = SCIM_COUNT_OF(scim_replay_stat_decls);
+
+static void pump(scim_replay *r);
+
+static void pump_event(void *ctx, uint64_t arg)
+{
+    scim_replay *r = ctx;
+    if (r->pump_at == (scim_time_t)arg)
+        r->pump_at = SCIM_TIME_MAX;
+    pump(r);
+}
+
+static void schedule_pump(scim_replay *r, scim_time_t at)
+{
+    if (r->pump_at <= at)
+        return;
+    r->pump_at = at;
+    scim_kernel_schedule_at(r->k, at, SCIM_PRIO_DEFAULT, pump_event, r, at);
+}
+
+void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
+{
+    slot *s = &r->slots[id];
+    request *q = &r->reqs[s->req];
+    if (error)
+        q->error = true;
+    s->busy = false;
+    r->free_slots[r->n_free++] = id;
+    r->inflight--;
+    if (--q->chunks_left == 0) {
+        scim_hist_record(r->st.latency, scim_kernel_now(r->k) - q->issued);
+        r->st.requests++;
+        if (q->error) {
+            r->st.errors++;
+        } else {
+            r->st.bytes += q->bytes;
+            if (q->write)
+                r->st.write_bytes += q->bytes;
+            else
+                r->st.read_bytes += q->bytes;
+        }
+        q->used = false;
+    }
+    pump(r);
+}
+
+void scim_replay_os_done(scim_replay *r, bool error)
+{
+    r->os_pending = false;
+    if (error)
+        r->os_errors++;
+    pump(r);
+}
+
+void scim_replay_pause(scim_replay *r, scim_time_t until)
+{
+    if (until > r->paused_until)
+        r->paused_until = until;
+}
+
+static bool next_record(scim_replay *r)
+{
+    scim_err err = {0};
+    int rc = scim_trace_next(r->trace, &r->rec, &err);
+    if (rc < 0) {
+        r->failed = true;
+        scim_kernel_fail(r->k, err.code ? err.code : SCIM_EPARSE, "%s", err.msg);
+        return false;
+    }
+    if (rc == 0) {
+        r->eof = true;
+        return false;
+    }
+    r->have_rec = true;
+    scim_time_t t = SCIM_NS(r->rec.time_ns);
+    r->eligible = r->rec.timing == SCIM_TIMING_ABS ? t : r->last_issue + t;
+    return true;
+}
+
+static uint32_t rec_pasid(const scim_replay *r)
+{
+    return (r->rec.has & SCIM_TRACE_HAS_PASID) ? r->rec.pasid : r->p.pasid;
+}
+
+static void issue_chunk(scim_replay *r)
+{
+    uint32_t id = r->free_slots[--r->n_free];
+    slot *s = &r->slots[id];
+    uint64_t page_end = (r->cur_va | 0xfff) + 1;
+    uint64_t end = page_end < r->cur_end && page_end != 0 ? page_end : r->cur_end;
+    s->busy = true;
+    s->req = r->cur;
+    s->c = (scim_replay_chunk){rec_pasid(r), r->reqs[r->cur].write, (uint32_t)(end - r->cur_va), r->cur_va,
+                               (r->rec.has & SCIM_TRACE_HAS_IO) ? r->rec.io : 0};
+    r->cur_va = end;
+    r->inflight++;
+    r->st.chunks++;
+    r->ops.chunk(r->owner, id, &s->c);
+}
+
+static bool is_access(const scim_trace_rec *rec) { return rec->op == SCIM_OP_READ || rec->op == SCIM_OP_WRITE; }
+
+static void pump(scim_replay *r)
+{
+    while (!r->failed) {
+        if (!r->have_rec && (r->eof || !next_record(r)))
+            return;
+        scim_time_t now = scim_kernel_now(r->k);
+        if (r->cur == NONE) {
+            scim_time_t start = r->eligible > r->paused_until ? r->eligible : r->paused_until;
+            if (now < start) {
+                schedule_pump(r, start);
+                return;
+            }
+        }
+        if (!is_access(&r->rec)) {
+            if (r->inflight || r->os_pending)
+                return; /* barrier: a completion pumps again */
+            r->os_pending = true;
+            r->os_ops++;
+            r->last_issue = now;
+            r->have_rec = false;
+            r->ops.os_op(r->owner, &r->rec, rec_pasid(r));
+            return;
+        }
+        if (r->cur == NONE) {
+            if (r->n_free == 0)
+                return;
+            int32_t qi = NONE;
+            for (uint64_t i = 0; i <= r->p.max_outstanding; i++)
+                if (!r->reqs[i].used) {
+                    qi = (int32_t)i;
+                    break;
+                }
+            request *q = &r->reqs[qi];
+            *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .bytes = r->rec.size, .issued = now};
+            q->chunks_left = (uint32_t)(((r->rec.addr + r->rec.size - 1) >> 12) - (r->rec.addr >> 12) + 1);
+            scim_hist_record(r->st.queue_delay, now - r->eligible);
+            r->cur = qi;
+            r->cur_va = r->rec.addr;
+            r->cur_end = r->rec.addr + r->rec.size;
+            r->last_issue = now;
+        }
+        while (r->n_free && r->cur_va < r->cur_end)
+            issue_chunk(r);
+        if (r->cur_va < r->cur_end)
+            return; /* out of slots */
+        r->cur = NONE;
+        r->have_rec = false;
+    }
+}
+
+scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_replay_params *p,
+                                const scim_replay_ops *ops, void *owner, scim_stats *stats, scim_err *err)
+{
+    if (p->max_outstanding == 0 || p->max_outstanding > 65536) {
+        scim_err_set(err, SCIM_ERANGE, "%s: max_outstanding must be 1..65536", agent);
+        return NULL;
+    }
+    scim_replay *r = calloc(1, sizeof *r);
+    if (!r) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+        return NULL;
+    }
+    r->k = k;
+    snprintf(r->agent, sizeof r->agent, "%s", agent);
+    r->p = *p;
+    r->ops = *ops;
+    r->owner = owner;
+    r->cur = NONE;
+    r->pump_at = SCIM_TIME_MAX;
+    r->trace_path = strdup(p->trace);
+    r->reqs = calloc(p->max_outstanding + 1, sizeof *r->reqs);
+    r->slots = calloc(p->max_outstanding, sizeof *r->slots);
+    r->free_slots = calloc(p->max_outstanding, sizeof *r->free_slots);
+    if (!r->trace_path || !r->reqs || !r->slots || !r->free_slots) {
+        scim_replay_destroy(r);
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+        return NULL;
+    }
+    r->p.trace = r->trace_path;
+    for (uint64_t i = 0; i < p->max_outstanding; i++)
+        r->free_slots[r->n_free++] = (uint32_t)(p->max_outstanding - 1 - i);
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "%s.%s", agent, p->kind);
+    char name[96];
+    snprintf(name, sizeof name, "%s.os_ops", agent);
+    if (scim_stats_register(stats, prefix, scim_replay_stat_decls, scim_replay_stat_decl_count, &r->st, err) ||
+        scim_stats_add_counter(stats, name, "count", "OS operations (mmap, munmap, ...) the trace asked for.",
+                               &r->os_ops, err)) {
+        scim_replay_destroy(r);
+        return NULL;
+    }
+    snprintf(name, sizeof name, "%s.os_errors", agent);
+    if (scim_stats_add_counter(stats, name, "count", "OS operations the OS refused (bad range, overlap).",
+                               &r->os_errors, err)) {
+        scim_replay_destroy(r);
+        return NULL;
+    }
+    return r;
+}
+
+void scim_replay_destroy(scim_replay *r)
+{
+    if (!r)
+        return;
+    scim_trace_close(r->trace);
+    free(r->trace_path);
+    free(r->reqs);
+    free(r->slots);
+    free(r->free_slots);
+    free(r);
+}
+
+int scim_replay_start(scim_replay *r, scim_err *err)
+{
+    r->trace = scim_trace_open(r->p.trace, err);
+    if (!r->trace)
+        return err && err->code ? err->code : SCIM_EIO;
+    schedule_pump(r, 0);
+    return 0;
+}
+
+const scim_replay_chunk *scim_replay_chunk_of(const scim_replay *r, uint32_t id) { return &r->slots[id].c; }
+bool scim_replay_busy(const scim_replay *r, uint32_t id) { return r->slots[id].busy; }
+uint32_t scim_replay_inflight(const scim_replay *r) { return r->inflight; }
+
+bool scim_replay_finished(const scim_replay *r)
+{
+    return r->eof && !r->have_rec && r->inflight == 0 && !r->os_pending;
+}
+
+void scim_replay_describe(const scim_replay *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s: %s, %u request piece(s) in flight, %s", r->agent,
+             r->eof ? "trace finished" : "trace not finished", r->inflight,
+             r->os_pending ? "waiting for the OS" : "not waiting for the OS");
+}
