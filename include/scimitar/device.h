@@ -50,6 +50,7 @@ typedef struct scim_device_params {
     int walk;                 /* scim_walk_placement */
     int fault_policy;         /* scim_fault_policy */
     scim_time_t inv_latency;
+    scim_time_t snoop_latency;  /* broadcast protocol: applying a snooped invalidation */
     scim_time_t link_latency; /* default topology: the device's link to the IOMMU */
     uint64_t link_bandwidth;
     uint64_t seed;            /* for random replacement; set by the builder */

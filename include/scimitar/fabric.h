@@ -83,6 +83,7 @@ enum scim_resp_status {
 /* SCIM_MSG_INV_REQ scope: [addr, addr+len) of pasid, or: */
 #define SCIM_INVF_PASID      (1u << 0)  /* every translation of the pasid */
 #define SCIM_INVF_GLOBAL     (1u << 1)  /* every translation of every pasid */
+#define SCIM_INVF_BROADCAST  (1u << 2)  /* snooped from the fabric (broadcast protocol), not an ATS/IPI request */
 
 typedef struct scim_msg {
     scim_msg_type type;

@@ -40,6 +40,7 @@ typedef struct scim_iommu_params {
     uint64_t walkers;
     uint64_t prq_depth;
     scim_time_t inv_latency;
+    scim_time_t snoop_latency;  /* broadcast protocol: applying a snooped invalidation */
     uint64_t seed;            /* for random replacement; set by the builder */
 } scim_iommu_params;
 

@@ -31,11 +31,28 @@ extern "C" {
 #endif
 
 typedef struct scim_os_params {
-    scim_time_t iopf_cost;        /* handling one I/O page fault (map one page) */
+    scim_time_t iopf_cost;        /* handling one I/O page fault */
     uint64_t fault_handlers;      /* I/O page faults handled concurrently */
+    scim_time_t cpu_fault_cost;   /* handling one CPU page fault (on the faulting core) */
     scim_time_t syscall_cost;     /* fixed part of an OS operation */
     scim_time_t map_page_cost;    /* per page populated by mmap */
     scim_time_t unmap_page_cost;  /* per mapped page removed by munmap */
+    scim_time_t protect_page_cost;/* per page changed by mprotect */
+    scim_time_t pin_page_cost;    /* per page pinned */
+    scim_time_t unpin_page_cost;  /* per page unpinned */
+    scim_time_t migrate_page_cost;/* per page copied by migrate */
+    int shootdown;                /* 0 sync (IPIs), 1 broadcast */
+    scim_time_t ipi_send_cost;    /* initiator time per IPI sent */
+    scim_time_t broadcast_cost;   /* initiator time per broadcast invalidation issued */
+    uint64_t inv_coalesce_pages;  /* more pages than this in one round: one whole-PASID invalidation */
+    uint64_t reclaim_low;         /* free frames below which reclaim starts */
+    uint64_t reclaim_high;        /* free frames at which it stops */
+    uint64_t reclaim_batch;       /* pages evicted per shootdown round */
+    scim_time_t swap_read_latency;
+    scim_time_t swap_write_latency;
+    uint64_t swap_parallel;       /* swap operations in service at once */
+    uint64_t swap_size;           /* bytes of swap space */
+    bool unsafe_skip_device_inv;  /* TEST ONLY: break the protocol so the checker can be seen to catch it */
 } scim_os_params;
 
 /* processes.<name> and each entry of its regions list. */
@@ -76,11 +93,20 @@ int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, 
                        unsigned prot, bool populate, scim_err *err);
 uint64_t scim_os_pasid_dir(const scim_os *os);
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu);
+/* Which cores and devices may cache translations of a PASID (Linux's
+ * mm_cpumask and the SVA bonds): shootdowns reach them. */
+int scim_os_bind_cpu(scim_os *os, scim_node_id cpu, uint32_t pasid, scim_err *err);
+int scim_os_bind_device(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err);
+/* The page-table root and levels of a PASID (what a core loads into CR3). */
+int scim_os_address_space(const scim_os *os, uint32_t pasid, uint64_t *root_pa, int *levels);
 void scim_os_set_checker(scim_os *os, scim_checker *c);
 
 /* The OS request protocol (SCIM_MSG_OS_REQ): an agent encodes an OS
  * operation of its trace; the answer is SCIM_MSG_OS_RESP with a status. */
 void scim_os_request_encode(scim_msg *m, const scim_trace_rec *rec, uint32_t pasid);
+/* A CPU page fault (a trap): flags = SCIM_OS_OP_FAULT, pasid, addr = va,
+ * len = 1 for a write access. Answered with SCIM_MSG_OS_RESP. */
+#define SCIM_OS_OP_FAULT 0x100u
 
 /* Functional translation, for the checker and tests: 1 and *pa if mapped. */
 int scim_os_resolve(void *os, uint32_t pasid, uint64_t va, uint64_t *pa);
@@ -92,7 +118,8 @@ typedef struct scim_os_frames {
     uint64_t data;        /* mapped to processes */
     uint64_t page_tables; /* page-table frames of every process */
     uint64_t pasid_table; /* PASID directory and tables */
-    uint64_t deferred;    /* freed by munmap, waiting for its shootdown */
+    uint64_t deferred;    /* page-table frames waiting for the shootdown that emptied them */
+    uint64_t transit;     /* data frames unmapped but not yet free (shootdown, writeback, copy) */
 } scim_os_frames;
 void scim_os_frames_get(const scim_os *os, scim_os_frames *out);
 

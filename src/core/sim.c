@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "scimitar/checker.h"
+#include "scimitar/cpu.h"
 #include "scimitar/device.h"
 #include "scimitar/fabric.h"
 #include "scimitar/iommu.h"
@@ -23,7 +24,7 @@ typedef struct top_params {
     int backend;
     scim_time_t max_time;
     bool check;
-    const scim_cfg_node *memory, *fabric, *iommu, *os, *processes, *devices, *sweep;
+    const scim_cfg_node *memory, *fabric, *iommu, *os, *processes, *devices, *cpus, *sweep;
 } top_params;
 
 static const char *const scheme_names[] = {"scimitar", NULL};
@@ -54,6 +55,8 @@ static const scim_param_decl top_decls[] = {
      "Map of process name to its address space (see processes.<name>.*).", NULL},
     {"devices", SCIM_P_NODE, NULL, NULL, false, 0, 0, NULL, offsetof(top_params, devices),
      "Map of device name to its parameters (see devices.<name>.*).", NULL},
+    {"cpus", SCIM_P_NODE, NULL, NULL, false, 0, 0, NULL, offsetof(top_params, cpus),
+     "Map of CPU core name to its parameters (see cpus.<name>.*).", NULL},
     {"sweep", SCIM_P_NODE, NULL, NULL, false, 0, 0, NULL, offsetof(top_params, sweep),
      "Parameter sweep for `scimitar sweep` (ignored by run).", NULL},
 };
@@ -90,6 +93,10 @@ struct scim_sim {
     scim_device_params *dev_p;
     char **trace_paths;
     size_t n_devs;
+    scim_cpu **cpus;
+    scim_cpu_params *cpu_p;
+    char **cpu_traces;
+    size_t n_cpus;
     sim_counters counters;
     scim_progress_fn progress;
     void *progress_ctx;
@@ -110,6 +117,13 @@ void scim_sim_destroy(scim_sim *sim)
     free(sim->devs);
     free(sim->dev_p);
     free(sim->trace_paths);
+    for (size_t i = 0; i < sim->n_cpus; i++) {
+        scim_cpu_destroy(sim->cpus[i]);
+        free(sim->cpu_traces[i]);
+    }
+    free(sim->cpus);
+    free(sim->cpu_p);
+    free(sim->cpu_traces);
     scim_iommu_destroy(sim->io);
     scim_os_destroy(sim->os);
     scim_memctl_destroy(sim->mc);
@@ -203,7 +217,7 @@ int scim_sim_frames(scim_sim *sim, scim_frame_counts *out)
         return fail(sim, SCIM_ESTATE, "build the simulation first");
     scim_os_frames f;
     scim_os_frames_get(sim->os, &f);
-    *out = (scim_frame_counts){f.total, f.free, f.data, f.page_tables, f.pasid_table, f.deferred};
+    *out = (scim_frame_counts){f.total, f.free, f.data, f.page_tables, f.pasid_table, f.deferred, f.transit};
     return 0;
 }
 
@@ -315,10 +329,78 @@ static int build_devices(scim_sim *sim)
         if (!sim->devs[i])
             return scim_cfg_error_at(&sim->err, dn, e.code, "error: %s: %s", where, e.msg);
         rc = scim_iommu_bind_device(sim->io, scim_device_node(sim->devs[i]), (uint32_t)p->pasid, &sim->err);
+        if (!rc)
+            rc = scim_os_bind_device(sim->os, scim_device_node(sim->devs[i]), (uint32_t)p->pasid, &sim->err);
         if (rc)
             return rc;
         scim_device_set_targets(sim->devs[i], scim_iommu_node(sim->io), scim_memctl_node(sim->mc),
                                 scim_os_node(sim->os));
+    }
+    return 0;
+}
+
+static bool name_taken(const scim_sim *sim, const char *name)
+{
+    if (!strcmp(name, "mem") || !strcmp(name, "os") || !strcmp(name, "iommu"))
+        return true;
+    for (size_t i = 0; i < sim->n_devs; i++)
+        if (!strcmp(scim_device_name(sim->devs[i]), name))
+            return true;
+    return false;
+}
+
+static int build_cpus(scim_sim *sim)
+{
+    const scim_cfg_node *cpus = sim->top.cpus;
+    if (!cpus)
+        return 0;
+    if (scim_cfg_node_kind(cpus) != SCIM_CFG_MAP)
+        return scim_cfg_error_at(&sim->err, cpus, SCIM_ECONFIG,
+                                 "error: 'cpus' must be a map of core name to settings, e.g. "
+                                 "cpus: {cpu0: {trace: app.trace, pasid: 1}}");
+    size_t n = scim_cfg_node_count(cpus);
+    sim->cpus = calloc(n, sizeof *sim->cpus);
+    sim->cpu_p = calloc(n, sizeof *sim->cpu_p);
+    sim->cpu_traces = calloc(n, sizeof *sim->cpu_traces);
+    if (n && (!sim->cpus || !sim->cpu_p || !sim->cpu_traces))
+        return fail(sim, SCIM_ENOMEM, "out of host memory");
+    for (size_t i = 0; i < n; i++) {
+        const char *name = scim_cfg_map_key(cpus, i);
+        const scim_cfg_node *cn = scim_cfg_map_value(cpus, i);
+        char where[160];
+        snprintf(where, sizeof where, "cpus.%s", name);
+        if (!valid_node_name(name) || name_taken(sim, name))
+            return scim_cfg_error_at(&sim->err, scim_cfg_map_key_node(cpus, i), SCIM_ECONFIG,
+                                     "error: bad core name '%s': use 1-40 characters from [a-z0-9_], not mem, os, "
+                                     "iommu or a device's name",
+                                     name);
+        scim_cpu_params *p = &sim->cpu_p[i];
+        int rc = scim_cfg_bind(cn, where, scim_cpu_param_decls, scim_cpu_param_decl_count, p, NULL, &sim->err);
+        if (rc)
+            return rc;
+        p->seed = sim->top.seed * 1000033u + i + 7;
+        sim->cpu_traces[i] = resolve_path(sim, p->trace);
+        if (!sim->cpu_traces[i])
+            return fail(sim, SCIM_ENOMEM, "out of host memory");
+        p->trace = sim->cpu_traces[i];
+        uint64_t root;
+        int levels;
+        if (scim_os_address_space(sim->os, (uint32_t)p->pasid, &root, &levels) != 0) {
+            const scim_cfg_node *pn = scim_cfg_map_get(cn, "pasid");
+            return scim_cfg_error_at(&sim->err, pn ? pn : cn, SCIM_ECONFIG,
+                                     "error: %s.pasid is %llu but no process has that pasid; add "
+                                     "processes.<name>.pasid: %llu or change the core's pasid",
+                                     where, (unsigned long long)p->pasid, (unsigned long long)p->pasid);
+        }
+        scim_err e = {0};
+        sim->cpus[i] = scim_cpu_create(sim->k, sim->fab, name, p, sim->stats, &e);
+        sim->n_cpus = i + 1;
+        if (!sim->cpus[i])
+            return scim_cfg_error_at(&sim->err, cn, e.code, "error: %s: %s", where, e.msg);
+        scim_cpu_set_targets(sim->cpus[i], scim_memctl_node(sim->mc), scim_os_node(sim->os));
+        scim_cpu_set_address_space(sim->cpus[i], root, levels);
+        if ((rc = scim_os_bind_cpu(sim->os, scim_cpu_node(sim->cpus[i]), (uint32_t)p->pasid, &sim->err)))
+            return rc;
     }
     return 0;
 }
@@ -364,6 +446,12 @@ static int build_links(scim_sim *sim)
         for (size_t i = 0; !rc && i < sim->n_devs; i++)
             rc = add_link(sim, scim_device_name(sim->devs[i]), "iommu", sim->dev_p[i].link_latency,
                           sim->dev_p[i].link_bandwidth);
+        for (size_t i = 0; !rc && i < sim->n_cpus; i++) {
+            rc = add_link(sim, scim_cpu_name(sim->cpus[i]), "mem", sim->cpu_p[i].link_latency,
+                          sim->cpu_p[i].link_bandwidth);
+            if (!rc)
+                rc = add_link(sim, scim_cpu_name(sim->cpus[i]), "os", sim->fab_p.os_latency, sim->fab_p.os_bandwidth);
+        }
         return rc;
     }
     if (scim_cfg_node_kind(links) != SCIM_CFG_SEQ)
@@ -448,6 +536,7 @@ int scim_sim_build(scim_sim *sim)
     scim_os_set_iommu(sim->os, scim_iommu_node(sim->io));
 
     if ((rc = build_processes(sim)) || (rc = build_devices(sim)) || (rc = check_device_pasids(sim)) ||
+        (rc = build_cpus(sim)) ||
         (rc = build_links(sim)))
         return rc;
     if ((rc = scim_fabric_finalize(sim->fab, sim->stats, &sim->err)))
@@ -470,6 +559,18 @@ int scim_sim_build(scim_sim *sim)
                 return rc;
             scim_device_set_checker(sim->devs[i], sim->chk);
         }
+        for (size_t i = 0; i < sim->n_cpus; i++) {
+            const scim_tlb *t[8];
+            const char *names[8];
+            size_t n = scim_cpu_tlbs(sim->cpus[i], t, names, 8);
+            for (size_t j = 0; j < n; j++) {
+                char name[96];
+                snprintf(name, sizeof name, "%s.%s", scim_cpu_name(sim->cpus[i]), names[j]);
+                if ((rc = scim_checker_add_tlb(sim->chk, name, t[j], &sim->err)))
+                    return rc;
+            }
+            scim_cpu_set_checker(sim->cpus[i], sim->chk);
+        }
     }
     for (size_t i = 0; i < sim->n_devs; i++) {
         scim_err e = {0};
@@ -477,6 +578,14 @@ int scim_sim_build(scim_sim *sim)
             const scim_cfg_node *tn = scim_cfg_map_get(scim_cfg_map_value(sim->top.devices, i), "trace");
             return scim_cfg_error_at(&sim->err, tn, e.code ? e.code : SCIM_EIO, "error: devices.%s.trace: %s",
                                      scim_device_name(sim->devs[i]), e.msg);
+        }
+    }
+    for (size_t i = 0; i < sim->n_cpus; i++) {
+        scim_err e = {0};
+        if (scim_cpu_start(sim->cpus[i], &e) != 0) {
+            const scim_cfg_node *tn = scim_cfg_map_get(scim_cfg_map_value(sim->top.cpus, i), "trace");
+            return scim_cfg_error_at(&sim->err, tn, e.code ? e.code : SCIM_EIO, "error: cpus.%s.trace: %s",
+                                     scim_cpu_name(sim->cpus[i]), e.msg);
         }
     }
     sim->built = true;
@@ -487,8 +596,9 @@ int scim_sim_check_traces(scim_sim *sim)
 {
     if (!sim->built)
         return fail(sim, SCIM_ESTATE, "build the simulation before checking its traces");
-    for (size_t i = 0; i < sim->n_devs; i++) {
-        scim_trace_reader *r = scim_trace_open(sim->trace_paths[i], &sim->err);
+    for (size_t i = 0; i < sim->n_devs + sim->n_cpus; i++) {
+        const char *path = i < sim->n_devs ? sim->trace_paths[i] : sim->cpu_traces[i - sim->n_devs];
+        scim_trace_reader *r = scim_trace_open(path, &sim->err);
         if (!r)
             return sim->err.code;
         scim_trace_rec rec;
@@ -535,6 +645,15 @@ static int finish_run(scim_sim *sim, int rc, bool bounded)
             continue;
         char line[512];
         scim_device_describe(sim->devs[i], line, sizeof line);
+        strncat(report, "\n  ", sizeof report - strlen(report) - 1);
+        strncat(report, line, sizeof report - strlen(report) - 1);
+        stuck = true;
+    }
+    for (size_t i = 0; i < sim->n_cpus; i++) {
+        if (scim_cpu_finished(sim->cpus[i]))
+            continue;
+        char line[512];
+        scim_cpu_describe(sim->cpus[i], line, sizeof line);
         strncat(report, "\n  ", sizeof report - strlen(report) - 1);
         strncat(report, line, sizeof report - strlen(report) - 1);
         stuck = true;
@@ -619,6 +738,15 @@ void scim_sim_summary(scim_sim *sim, FILE *out)
         fmt_time(stat(sim, "%s.dma.latency.p50", n), d, sizeof d);
         fprintf(out, "      translation latency mean %s, p99 %s; DMA latency p50 %s, p99 %s\n", a, b, d, c);
     }
+    for (size_t i = 0; i < sim->n_cpus; i++) {
+        const char *n = scim_cpu_name(sim->cpus[i]);
+        double acc = stat(sim, "%s.l1tlb.accesses", n), l1m = stat(sim, "%s.l1tlb.misses", n);
+        fmt_time(stat(sim, "%s.mem.latency.p50", n), a, sizeof a);
+        fprintf(out, "  %s: %.0f accesses; L1 TLB %.1f%% hits, %.0f walks; %.0f page faults; %.0f IPIs, %.0f "
+                     "snoops; access latency p50 %s\n",
+                n, stat(sim, "%s.mem.requests", n), acc > 0 ? 100.0 * (acc - l1m) / acc : 0.0, stat(sim, "%s.walks", n),
+                stat(sim, "%s.faults", n), stat(sim, "%s.ipis", n), stat(sim, "%s.snoops", n), a);
+    }
     fmt_time(stat(sim, "%s.walk.latency.mean", "iommu"), a, sizeof a);
     fprintf(out, "  iommu: %.0f translation requests, IOTLB %.0f misses, %.0f walks (mean %s), %.0f page "
                  "requests (%.0f overflowed)\n",
@@ -627,10 +755,15 @@ void scim_sim_summary(scim_sim *sim, FILE *out)
             stat(sim, "%s.prq.overflows", "iommu"));
     fmt_time(stat(sim, "%s.iopf.latency.mean", "os"), a, sizeof a);
     fmt_time(stat(sim, "%s.busy_ps", "os"), b, sizeof b);
-    fprintf(out, "  os: %.0f I/O page faults handled (mean %s), %.0f pages mapped, %.0f shootdowns; CPU time "
-                 "%s\n",
-            stat(sim, "%s.iopf.requests", "os"), a, stat(sim, "%s.iopf.mapped", "os"),
-            stat(sim, "%s.shootdowns", "os"), b);
+    fprintf(out, "  os: %.0f I/O page faults handled (mean %s), %.0f CPU faults, %.0f pages mapped (%.0f from swap); "
+                 "CPU time %s\n",
+            stat(sim, "%s.iopf.requests", "os"), a, stat(sim, "%s.cpu_faults", "os"), stat(sim, "%s.iopf.mapped", "os"),
+            stat(sim, "%s.faults.major", "os"), b);
+    fmt_time(stat(sim, "%s.shootdown.latency.mean", "os"), a, sizeof a);
+    fmt_time(stat(sim, "%s.shootdown.latency.p99", "os"), b, sizeof b);
+    fprintf(out, "      %.0f shootdowns (mean %s, p99 %s), %.0f IPIs; reclaim evicted %.0f pages, %.0f pinned frames peak\n",
+            stat(sim, "%s.shootdowns", "os"), a, b, stat(sim, "%s.ipis_sent", "os"), stat(sim, "%s.reclaim.evicted", "os"),
+            stat(sim, "%s.frames.pinned_peak", "os"));
     if (sim->chk)
         fprintf(out, "  invariant checker: %llu accesses checked, %llu through translations being shot down, "
                      "0 violations\n",
@@ -666,6 +799,8 @@ int scim_doc_config(FILE *out)
                           scim_region_param_decl_count);
     fprintf(out, "\n## devices\n\n");
     scim_cfg_doc_markdown(out, "devices.<name>.", scim_device_param_decls, scim_device_param_decl_count);
+    fprintf(out, "\n## cpus\n\n");
+    scim_cfg_doc_markdown(out, "cpus.<name>.", scim_cpu_param_decls, scim_cpu_param_decl_count);
     return ferror(out) ? SCIM_EIO : 0;
 }
 
@@ -687,6 +822,11 @@ int scim_doc_stats(FILE *out)
     scim_stats_doc_markdown(out, "<device>.dma", scim_replay_stat_decls, scim_replay_stat_decl_count);
     fprintf(out, "\n### Device IOTLB\n\n");
     scim_stats_doc_markdown(out, "<device>.iotlb", scim_tlb_stat_decls, scim_tlb_stat_decl_count);
+    fprintf(out, "\n## CPU cores\n\n"
+                 "Requests are `<cpu>.mem.*` (same rows as `<device>.dma.*`); translation caches are "
+                 "`<cpu>.l1tlb.*`, `<cpu>.l2tlb.*` and `<cpu>.pwc.pde|pdpte|pml4e|pml5e.*` (same rows as the "
+                 "device IOTLB).\n\n");
+    scim_stats_doc_markdown(out, "<cpu>", scim_cpu_stat_decls, scim_cpu_stat_decl_count);
     fprintf(out, "\n## IOMMU\n\n");
     scim_stats_doc_markdown(out, "iommu", scim_iommu_stat_decls, scim_iommu_stat_decl_count);
     fprintf(out, "\n### IOMMU IOTLB and PASID cache\n\n");

@@ -125,6 +125,9 @@ const scim_param_decl scim_device_param_decls[] = {
      "Time the device takes to process one invalidation request (single entry or full flush alike).",
      "derived: Vesely et al. ISPASS'16 measured 4.2 us per device-TLB invalidation (secondary), minus "
      "~1.2 us of messaging with the default links"},
+    {"snoop_latency", SCIM_P_TIME, "100ns", "ns", false, 0, 0, NULL, offsetof(scim_device_params, snoop_latency),
+     "Broadcast protocol: time to apply a snooped invalidation (one at a time, no ATS round trip).",
+     "assumption"},
     {"link.latency", SCIM_P_TIME, "400ns", "ns", false, 0, 0, NULL, offsetof(scim_device_params, link_latency),
      "Default topology only: one-way latency of the device's link to the IOMMU (root complex).",
      "derived: ~1 us small-DMA PCIe round trip (pcie-bench via Neugebauer SIGCOMM'18, secondary) = "
@@ -209,7 +212,8 @@ static void inv_next(scim_device *d)
         return;
     d->inv_busy = true;
     d->st.invalidations++;
-    scim_kernel_schedule(d->k, d->p.inv_latency, SCIM_PRIO_DEFAULT, inv_exec, d, 0);
+    bool snooped = (d->invq[d->invq_head]->flags & SCIM_INVF_BROADCAST) != 0;
+    scim_kernel_schedule(d->k, snooped ? d->p.snoop_latency : d->p.inv_latency, SCIM_PRIO_DEFAULT, inv_exec, d, 0);
 }
 
 static void on_inv_req(scim_device *d, scim_msg *m)

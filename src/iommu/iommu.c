@@ -147,6 +147,9 @@ const scim_param_decl scim_iommu_param_decls[] = {
      "Processing time of one invalidation descriptor (in order, one at a time).",
      "derived: ~2,000 cycles at 3 GHz per synchronous IOTLB invalidation (rIOMMU ASPLOS'15, recalled) "
      "minus the two 50 ns host-link crossings"},
+    {"snoop_latency", SCIM_P_TIME, "20ns", "ns", false, 0, 0, NULL, offsetof(scim_iommu_params, snoop_latency),
+     "Broadcast protocol: time to apply a snooped invalidation to the IOTLB (devices snoop for themselves).",
+     "assumption"},
 };
 const size_t scim_iommu_param_decl_count = SCIM_COUNT_OF(scim_iommu_param_decls);
 
@@ -389,10 +392,8 @@ static bool walk_overlaps(const walk *w, const scim_msg *inv)
     return (inv->flags & SCIM_INVF_PASID) || (w->va >= inv->addr && w->va - inv->addr < inv->len);
 }
 
-static void inv_exec(void *ctx, uint64_t arg)
+static void invalidate_local(scim_iommu *io, const scim_msg *m)
 {
-    scim_iommu *io = ctx;
-    scim_msg *m = (scim_msg *)(uintptr_t)arg;
     if (m->flags & SCIM_INVF_GLOBAL) {
         scim_tlb_invalidate_all(io->iotlb);
         scim_tlb_invalidate_all(io->pasid_cache);
@@ -404,7 +405,22 @@ static void inv_exec(void *ctx, uint64_t arg)
     for (uint64_t i = 0; i < io->p.walkers; i++)
         if (walk_overlaps(&io->walkers[i], m))
             io->walkers[i].poisoned = true;
+}
 
+/* A snooped broadcast: the devices snoop it themselves. */
+static void snoop_exec(void *ctx, uint64_t arg)
+{
+    scim_iommu *io = ctx;
+    scim_msg *m = (scim_msg *)(uintptr_t)arg;
+    invalidate_local(io, m);
+    scim_fabric_reply(io->f, m, SCIM_MSG_INV_DONE, scim_fabric_wire_bytes(io->f, 0), SCIM_RESP_OK);
+}
+
+static void inv_exec(void *ctx, uint64_t arg)
+{
+    scim_iommu *io = ctx;
+    scim_msg *m = (scim_msg *)(uintptr_t)arg;
+    invalidate_local(io, m);
     size_t slot = io->n_ops;
     for (size_t i = 0; i < io->n_ops; i++)
         if (!io->ops[i].used) {
@@ -442,6 +458,10 @@ static void inv_exec(void *ctx, uint64_t arg)
 static void on_inv_req(scim_iommu *io, scim_msg *m)
 {
     io->st.invalidations++;
+    if (m->flags & SCIM_INVF_BROADCAST) {
+        scim_kernel_schedule(io->k, io->p.snoop_latency, SCIM_PRIO_DEFAULT, snoop_exec, io, (uint64_t)(uintptr_t)m);
+        return;
+    }
     scim_time_t now = scim_kernel_now(io->k);
     scim_time_t start = io->inv_busy_until > now ? io->inv_busy_until : now;
     io->inv_busy_until = start + io->p.inv_latency;

@@ -1,10 +1,37 @@
-/* OS memory manager. Role and modelling notes in include/scimitar/os.h. */
+/* OS memory manager (privileged software). Role in include/scimitar/os.h;
+ * the model, its costs and the shootdown protocols in docs/os.md.
+ *
+ * Modelling notes:
+ *   - Faults (I/O page faults via the IOMMU, CPU page faults as traps) share
+ *     one resolution path: region and protection check; a page in
+ *     transition (being swapped in or out, migrated, or waiting for a frame)
+ *     makes the fault wait on it; a present page answers at once (spurious,
+ *     or a write upgrade); a swapped page is read back from the swap device
+ *     (major fault); otherwise a zeroed frame is mapped (minor fault).
+ *   - The frame pool is finite. Below reclaim_low free frames a background
+ *     reclaimer (kswapd) runs CLOCK over the mapped 4 KiB pages using the
+ *     accessed bits (clearing A without a flush, as x86 Linux does), skips
+ *     pinned frames, evicts reclaim_batch pages per round: clear the PTEs,
+ *     one shootdown, write the pages to swap, then free the frames.
+ *     Huge pages are not reclaimed. A fault that finds no frame waits.
+ *   - Every removal or downgrade of a present translation runs a shootdown
+ *     before the old frame can be reused: sync (IPIs to every core bound to
+ *     the PASID, ipi_send_cost each, plus invalidation descriptors to the
+ *     IOMMU, which forwards them to the bound devices) or broadcast (one
+ *     invalidation per range that cores, the IOMMU and devices snoop, with
+ *     acknowledgements). More than inv_coalesce_pages pages become one
+ *     whole-PASID invalidation; otherwise one per contiguous range, and a
+ *     device processes them one at a time.
+ *   - Page-table frames emptied by an unmap are freed only after that
+ *     shootdown completes (Linux's tlb_remove_table).
+ */
 #include "scimitar/os.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/u64map.h"
 #include "scimitar/kernel.h"
 #include "scimitar/pagetable.h"
 #include "scimitar/pasid.h"
@@ -12,6 +39,11 @@
 
 /* The write bit of a trace/region protection (SCIM_PROT_RW = R | W). */
 #define PROT_W (SCIM_PROT_RW & ~SCIM_PROT_R)
+#define PAGE 4096ull
+
+enum { SD_SYNC = 0, SD_BROADCAST = 1 };
+enum op_kind { OPK_MUNMAP, OPK_MPROTECT, OPK_MIGRATE, OPK_RECLAIM };
+enum busy_state { BUSY_FRAME, BUSY_SWAPIN, BUSY_SWAPOUT, BUSY_MIGRATE };
 
 typedef struct region {
     uint64_t start, end;
@@ -26,7 +58,24 @@ typedef struct process {
     scim_pgtable *pt;
     region *regions; /* sorted, disjoint */
     size_t n_regions, cap_regions;
+    scim_u64map swapped; /* vpn -> swap slot + 1 */
+    scim_u64map busy;    /* vpn -> (busy_page *) */
 } process;
+
+typedef struct fault_job {
+    scim_msg *m;
+    bool io;
+    bool write;
+    uint32_t pasid;
+    uint64_t va;       /* the faulting address */
+    scim_time_t arrived;
+    struct fault_job *next;
+} fault_job;
+
+typedef struct busy_page {
+    int state;
+    fault_job *waiters;
+} busy_page;
 
 typedef struct frame_list {
     uint64_t *pfn;
@@ -34,36 +83,94 @@ typedef struct frame_list {
     size_t n, cap;
 } frame_list;
 
-/* An operation waiting for its invalidations to complete. */
+typedef struct page_ref {
+    uint64_t va;
+    uint64_t len;      /* the leaf's size */
+    uint64_t old_pfn;
+    uint64_t new_pfn;
+    uint64_t slot;
+} page_ref;
+
 typedef struct sd_op {
     bool used;
-    uint32_t pending;
-    uint64_t checker_id;
+    int kind;
+    uint32_t pasid;
+    uint32_t cpu_pending, dev_pending;
+    uint32_t writes_pending;
     scim_time_t started;
-    scim_msg *req;
-    frame_list data;
-    frame_list tables;
+    scim_time_t cpus_done, devs_done;
+    uint64_t checker_id;
+    scim_msg *req; /* the OS request to answer, NULL for the reclaimer */
+    frame_list data, tables;
+    page_ref *pages;
+    size_t n_pages, cap_pages;
 } sd_op;
+
+typedef struct binding {
+    scim_node_id node;
+    uint32_t pasid;
+} binding;
+
+typedef struct lru_page {
+    uint32_t pasid;
+    uint64_t va;
+    uint64_t pfn;
+} lru_page;
+
+typedef struct swap_io {
+    bool write;
+    size_t op;
+    size_t page;       /* index into the op's pages (writes) */
+    fault_job *job;    /* reads */
+    scim_time_t queued;
+} swap_io;
 
 typedef struct os_stats {
     uint64_t iopf_requests;
     uint64_t iopf_mapped;
     uint64_t iopf_spurious;
     uint64_t iopf_invalid;
+    uint64_t cpu_faults;
+    uint64_t faults_minor;
+    uint64_t faults_major;
+    uint64_t faults_waited;
+    uint64_t frame_waits;
     uint64_t ops_mmap;
     uint64_t ops_munmap;
+    uint64_t ops_mprotect;
+    uint64_t ops_migrate;
+    uint64_t ops_reclaim;
+    uint64_t ops_pin;
+    uint64_t ops_unpin;
     uint64_t ops_errors;
     uint64_t shootdowns;
+    uint64_t ipis_sent;
+    uint64_t inv_units;
+    uint64_t broadcasts;
     uint64_t pages_unmapped;
+    uint64_t pages_migrated;
+    uint64_t reclaim_rounds;
+    uint64_t reclaim_scanned;
+    uint64_t reclaim_referenced;
+    uint64_t reclaim_evicted;
+    uint64_t swap_reads;
+    uint64_t swap_writes;
     uint64_t frames_free;
     uint64_t frames_data;
     uint64_t frames_page_tables;
     uint64_t frames_pasid_table;
+    uint64_t frames_transit;
+    uint64_t frames_pinned;
+    uint64_t frames_pinned_peak;
     uint64_t busy_ps;
     scim_hist *iopf_latency;
     scim_hist *iopf_queue_delay;
+    scim_hist *cpu_fault_latency;
     scim_hist *shootdown_latency;
+    scim_hist *shootdown_cpu_wait;
+    scim_hist *shootdown_dev_wait;
     scim_hist *op_latency;
+    scim_hist *swap_queue_delay;
 } os_stats;
 
 struct scim_os {
@@ -79,73 +186,152 @@ struct scim_os {
     uint64_t pasid_dir;
     frame_list *collect; /* page-table frames freed now go here (deferred) */
     uint64_t deferred;
+    binding *cpus, *devs;
+    size_t n_cpus, n_devs;
     /* I/O page faults waiting for a handler */
-    scim_msg **faultq;
-    size_t fq_head, fq_len, fq_cap;
+    fault_job *fq_head, *fq_tail;
     uint64_t busy_handlers;
+    /* faults waiting for a free frame */
+    fault_job *fw_head, *fw_tail;
     sd_op *ops;
     size_t n_ops;
+    /* reclaim */
+    lru_page *lru;
+    size_t n_lru, cap_lru, hand;
+    scim_u64map lru_index; /* pfn -> lru index */
+    bool reclaiming;
+    scim_u64map pins;      /* pfn -> pin count */
+    /* swap */
+    uint64_t *free_slots;
+    size_t n_free_slots;
+    uint64_t next_slot, total_slots;
+    swap_io *swapq;
+    size_t sq_head, sq_len, sq_cap;
+    uint64_t swap_busy;
     os_stats st;
 };
 
+#define OS_COUNTER(name, field, unit, desc) {name, SCIM_STAT_COUNTER, unit, desc, offsetof(os_stats, field)}
+#define OS_HIST(name, field, desc) {name, SCIM_STAT_HIST, "ps", desc, offsetof(os_stats, field)}
+
 const scim_stat_decl scim_os_stat_decls[] = {
-    {"iopf.requests", SCIM_STAT_COUNTER, "count", "I/O page requests received (via the IOMMU).",
-     offsetof(os_stats, iopf_requests)},
-    {"iopf.mapped", SCIM_STAT_COUNTER, "count", "Pages mapped by the I/O page fault handler.",
-     offsetof(os_stats, iopf_mapped)},
-    {"iopf.spurious", SCIM_STAT_COUNTER, "count",
-     "Page requests for a page that was already present when handled.", offsetof(os_stats, iopf_spurious)},
-    {"iopf.invalid", SCIM_STAT_COUNTER, "count",
-     "Page requests outside any region or against its protection (answered Invalid).",
-     offsetof(os_stats, iopf_invalid)},
-    {"iopf.latency", SCIM_STAT_HIST, "ps", "From a page request's arrival at the OS to its response leaving.",
-     offsetof(os_stats, iopf_latency)},
-    {"iopf.queue_delay", SCIM_STAT_HIST, "ps", "Time a page request waited for a free fault handler.",
-     offsetof(os_stats, iopf_queue_delay)},
-    {"ops.mmap", SCIM_STAT_COUNTER, "count", "mmap operations executed.", offsetof(os_stats, ops_mmap)},
-    {"ops.munmap", SCIM_STAT_COUNTER, "count", "munmap operations executed.", offsetof(os_stats, ops_munmap)},
-    {"ops.errors", SCIM_STAT_COUNTER, "count",
-     "OS operations refused (overlapping mmap, partial large page, unknown PASID).",
-     offsetof(os_stats, ops_errors)},
-    {"op.latency", SCIM_STAT_HIST, "ps", "From an OS operation's arrival to its answer (shootdown included).",
-     offsetof(os_stats, op_latency)},
-    {"shootdowns", SCIM_STAT_COUNTER, "count", "Invalidation rounds started for removed translations.",
-     offsetof(os_stats, shootdowns)},
-    {"shootdown.latency", SCIM_STAT_HIST, "ps",
-     "From the PTE update to the last invalidation completion (the initiator's wait).",
-     offsetof(os_stats, shootdown_latency)},
-    {"pages_unmapped", SCIM_STAT_COUNTER, "count", "Mapped pages removed by munmap.",
-     offsetof(os_stats, pages_unmapped)},
-    {"frames.free", SCIM_STAT_COUNTER, "frames", "Free 4 KiB frames at the end of the run.",
-     offsetof(os_stats, frames_free)},
-    {"frames.data", SCIM_STAT_COUNTER, "frames", "4 KiB frames mapped to processes at the end of the run.",
-     offsetof(os_stats, frames_data)},
-    {"frames.page_tables", SCIM_STAT_COUNTER, "frames", "Page-table frames at the end of the run.",
-     offsetof(os_stats, frames_page_tables)},
-    {"frames.pasid_table", SCIM_STAT_COUNTER, "frames", "PASID directory and table frames.",
-     offsetof(os_stats, frames_pasid_table)},
-    {"busy_ps", SCIM_STAT_COUNTER, "ps",
-     "CPU time spent in the OS for I/O memory management (fault handling and operations).",
-     offsetof(os_stats, busy_ps)},
+    OS_COUNTER("iopf.requests", iopf_requests, "count", "I/O page requests received (via the IOMMU)."),
+    OS_COUNTER("iopf.mapped", iopf_mapped, "count", "Pages mapped by fault handling (I/O and CPU, minor and major)."),
+    OS_COUNTER("iopf.spurious", iopf_spurious, "count",
+               "Faults (I/O or CPU) for a page that was already present when handled."),
+    OS_COUNTER("iopf.invalid", iopf_invalid, "count",
+               "Faults outside any region or against its protection (answered Invalid)."),
+    OS_HIST("iopf.latency", iopf_latency, "From a page request's arrival at the OS to its response leaving."),
+    OS_HIST("iopf.queue_delay", iopf_queue_delay, "Time a page request waited for a free fault handler."),
+    OS_COUNTER("cpu_faults", cpu_faults, "count", "CPU page faults (traps) handled."),
+    OS_HIST("cpu_fault.latency", cpu_fault_latency, "From a CPU fault's arrival to its answer."),
+    OS_COUNTER("faults.minor", faults_minor, "count", "Faults resolved by mapping a zeroed frame."),
+    OS_COUNTER("faults.major", faults_major, "count", "Faults resolved by reading the page back from swap."),
+    OS_COUNTER("faults.waited", faults_waited, "count",
+               "Faults that found their page in transition (swap, migration, another fault) and waited on it."),
+    OS_COUNTER("frame_waits", frame_waits, "count", "Faults that found no free frame and waited for reclaim."),
+    OS_COUNTER("ops.mmap", ops_mmap, "count", "mmap operations executed."),
+    OS_COUNTER("ops.munmap", ops_munmap, "count", "munmap operations executed."),
+    OS_COUNTER("ops.mprotect", ops_mprotect, "count", "mprotect operations executed."),
+    OS_COUNTER("ops.migrate", ops_migrate, "count", "migrate operations executed."),
+    OS_COUNTER("ops.reclaim", ops_reclaim, "count", "reclaim operations (forced swap-out) executed."),
+    OS_COUNTER("ops.pin", ops_pin, "count", "pin operations executed."),
+    OS_COUNTER("ops.unpin", ops_unpin, "count", "unpin operations executed."),
+    OS_COUNTER("ops.errors", ops_errors, "count",
+               "OS operations refused (overlapping mmap, partial large page, unknown PASID, no memory to pin)."),
+    OS_HIST("op.latency", op_latency, "From an OS operation's arrival to its answer (shootdown included)."),
+    OS_COUNTER("shootdowns", shootdowns, "count", "Invalidation rounds for removed or downgraded translations."),
+    OS_HIST("shootdown.latency", shootdown_latency,
+            "From the PTE update to the last acknowledgement (the initiator's wait)."),
+    OS_HIST("shootdown.cpu_wait", shootdown_cpu_wait, "From the PTE update to the last core's acknowledgement."),
+    OS_HIST("shootdown.dev_wait", shootdown_dev_wait,
+            "From the PTE update to the last IOMMU/device acknowledgement."),
+    OS_COUNTER("ipis_sent", ipis_sent, "count", "Shootdown IPIs sent (sync protocol)."),
+    OS_COUNTER("inv_units", inv_units, "count",
+               "Invalidation descriptors (ranges or whole-PASID) sent for the IOMMU and devices."),
+    OS_COUNTER("broadcasts", broadcasts, "count", "Broadcast invalidations issued (broadcast protocol)."),
+    OS_COUNTER("pages_unmapped", pages_unmapped, "count", "Mapped pages removed by munmap."),
+    OS_COUNTER("pages_migrated", pages_migrated, "count", "Pages moved to a new frame by migrate."),
+    OS_COUNTER("reclaim.rounds", reclaim_rounds, "count", "Reclaim rounds (one shootdown each)."),
+    OS_COUNTER("reclaim.scanned", reclaim_scanned, "count", "Pages the CLOCK hand looked at."),
+    OS_COUNTER("reclaim.referenced", reclaim_referenced, "count",
+               "Scanned pages found accessed (A cleared, given a second chance)."),
+    OS_COUNTER("reclaim.evicted", reclaim_evicted, "count", "Pages swapped out."),
+    OS_COUNTER("swap.reads", swap_reads, "count", "Pages read back from swap."),
+    OS_COUNTER("swap.writes", swap_writes, "count", "Pages written to swap."),
+    OS_HIST("swap.queue_delay", swap_queue_delay, "Time a swap operation waited for the device."),
+    OS_COUNTER("frames.free", frames_free, "frames", "Free 4 KiB frames at the end of the run."),
+    OS_COUNTER("frames.data", frames_data, "frames", "4 KiB frames mapped to processes at the end of the run."),
+    OS_COUNTER("frames.page_tables", frames_page_tables, "frames", "Page-table frames at the end of the run."),
+    OS_COUNTER("frames.pasid_table", frames_pasid_table, "frames", "PASID directory and table frames."),
+    OS_COUNTER("frames.transit", frames_transit, "frames",
+               "Data frames unmapped but not yet free (shootdown, writeback or copy in progress) at the end."),
+    OS_COUNTER("frames.pinned", frames_pinned, "frames", "Pinned frames at the end of the run."),
+    OS_COUNTER("frames.pinned_peak", frames_pinned_peak, "frames", "Most frames pinned at once."),
+    OS_COUNTER("busy_ps", busy_ps, "ps",
+               "CPU time spent in the OS for memory management (faults, operations, shootdown initiation)."),
 };
 const size_t scim_os_stat_decl_count = SCIM_COUNT_OF(scim_os_stat_decls);
 
+static const char *const shootdown_names[] = {"sync", "broadcast", NULL};
+
+#define OS_TIME(key, field, def, doc, src) \
+    {key, SCIM_P_TIME, def, "ns", false, 0, 0, NULL, offsetof(scim_os_params, field), doc, src}
+
 const scim_param_decl scim_os_param_decls[] = {
-    {"iopf_cost", SCIM_P_TIME, "3us", "ns", false, 0, 0, NULL, offsetof(scim_os_params, iopf_cost),
-     "CPU time to handle one I/O page fault: read the request, allocate and zero a frame, map it, answer.",
-     "derived: NP-RDMA (arXiv 2310.11062) measures +3.5-5.7 us per minor fault end to end; the rest is "
-     "messaging"},
-    {"fault_handlers", SCIM_P_U64, "1", "contexts", true, 1, 4096, NULL,
-     offsetof(scim_os_params, fault_handlers),
+    OS_TIME("iopf_cost", iopf_cost, "3us",
+            "CPU time to handle one I/O page fault: read the request, allocate and zero a frame, map it, answer.",
+            "derived: NP-RDMA (arXiv 2310.11062) measures +3.5-5.7 us per minor fault end to end; the rest is "
+            "messaging"),
+    {"fault_handlers", SCIM_P_U64, "1", "contexts", true, 1, 4096, NULL, offsetof(scim_os_params, fault_handlers),
      "I/O page faults handled concurrently (CPUs servicing the fault queue).", "assumption"},
-    {"syscall_cost", SCIM_P_TIME, "500ns", "ns", false, 0, 0, NULL, offsetof(scim_os_params, syscall_cost),
-     "Fixed CPU time of an OS operation from a trace (mmap, munmap).", "assumption"},
-    {"map_page_cost", SCIM_P_TIME, "350ns", "ns", false, 0, 0, NULL, offsetof(scim_os_params, map_page_cost),
-     "CPU time per page populated by mmap.",
-     "derived: Mooncake PR #855 registers 500 GB in 49.2 s, ~0.35 us per 4 KiB page"},
-    {"unmap_page_cost", SCIM_P_TIME, "90ns", "ns", false, 0, 0, NULL,
-     offsetof(scim_os_params, unmap_page_cost), "CPU time per mapped page removed by munmap.",
-     "derived: Mooncake PR #855 deregisters 500 GB in 11.75 s, ~0.09 us per 4 KiB page"},
+    OS_TIME("cpu_fault_cost", cpu_fault_cost, "1.7us",
+            "CPU time of a minor CPU page fault (trap, allocate and zero a frame, map, return).",
+            "Vesely et al., ISPASS'16: ~1.7 us CPU fault (secondary)"),
+    OS_TIME("syscall_cost", syscall_cost, "500ns", "Fixed CPU time of an OS operation from a trace.", "assumption"),
+    OS_TIME("map_page_cost", map_page_cost, "350ns", "CPU time per page populated by mmap.",
+            "derived: Mooncake PR #855 registers 500 GB in 49.2 s, ~0.35 us per 4 KiB page"),
+    OS_TIME("unmap_page_cost", unmap_page_cost, "90ns", "CPU time per mapped page removed by munmap.",
+            "derived: Mooncake PR #855 deregisters 500 GB in 11.75 s, ~0.09 us per 4 KiB page"),
+    OS_TIME("protect_page_cost", protect_page_cost, "90ns", "CPU time per page changed by mprotect.",
+            "assumption: like an unmap of the PTE"),
+    OS_TIME("pin_page_cost", pin_page_cost, "350ns", "CPU time per page pinned.",
+            "derived: registration ~0.3-0.4 us per 4 KiB page (Mooncake PR #855)"),
+    OS_TIME("unpin_page_cost", unpin_page_cost, "90ns", "CPU time per page unpinned.",
+            "derived: deregistration ~0.09 us per 4 KiB page (Mooncake PR #855)"),
+    OS_TIME("migrate_page_cost", migrate_page_cost, "1us", "CPU time per page copied by migrate.",
+            "assumption: a 4 KiB copy plus page bookkeeping"),
+    {"shootdown", SCIM_P_ENUM, "sync", NULL, false, 0, 0, shootdown_names, offsetof(scim_os_params, shootdown),
+     "Shootdown protocol: sync (IPIs to cores and invalidation requests to the IOMMU and devices, waiting for "
+     "every completion) or broadcast (invalidations that cores, the IOMMU and devices snoop from the fabric).",
+     NULL},
+    OS_TIME("ipi_send_cost", ipi_send_cost, "100ns", "Initiator time per IPI sent (the IPIs go one after another).",
+            "assumption: x2APIC ICR write per target"),
+    OS_TIME("broadcast_cost", broadcast_cost, "20ns", "Initiator time per broadcast invalidation issued.",
+            "assumption"),
+    {"inv_coalesce_pages", SCIM_P_U64, "33", "pages", true, 0, 1e9, NULL,
+     offsetof(scim_os_params, inv_coalesce_pages),
+     "A shootdown of more pages than this sends one whole-PASID invalidation instead of one per range.",
+     "Linux tlb_single_page_flush_ceiling = 33"},
+    {"reclaim.low_watermark", SCIM_P_U64, "256", "frames", true, 0, 1e12, NULL,
+     offsetof(scim_os_params, reclaim_low), "Free frames below which background reclaim starts.", "assumption"},
+    {"reclaim.high_watermark", SCIM_P_U64, "512", "frames", true, 0, 1e12, NULL,
+     offsetof(scim_os_params, reclaim_high), "Free frames at which background reclaim stops.", "assumption"},
+    {"reclaim.batch", SCIM_P_U64, "32", "pages", true, 1, 1e6, NULL, offsetof(scim_os_params, reclaim_batch),
+     "Pages evicted per reclaim round (one shootdown per round).", "Linux SWAP_CLUSTER_MAX = 32"},
+    OS_TIME("swap.read_latency", swap_read_latency, "50us", "Swap device time to read a page back.",
+            "derived: NP-RDMA (arXiv 2310.11062) measures +60 us per major fault, minus the minor-fault path"),
+    OS_TIME("swap.write_latency", swap_write_latency, "50us", "Swap device time to write a page out.",
+            "assumption: as a read"),
+    {"swap.parallel", SCIM_P_U64, "32", "operations", true, 1, 65536, NULL, offsetof(scim_os_params, swap_parallel),
+     "Swap operations the device serves at once (further ones queue).", "assumption: an NVMe queue depth"},
+    {"swap.size", SCIM_P_SIZE, "16GiB", "bytes", true, 0, 1ull << 50, NULL, offsetof(scim_os_params, swap_size),
+     "Swap space; running out stops the run with an error.", "assumption"},
+    {"unsafe_skip_device_invalidation", SCIM_P_BOOL, "false", NULL, false, 0, 0, NULL,
+     offsetof(scim_os_params, unsafe_skip_device_inv),
+     "TEST ONLY: never invalidate the IOMMU and device TLBs. This breaks the protocol on purpose so that the "
+     "safety checker (sim.check_invariants) can be seen to catch it.",
+     NULL},
 };
 const size_t scim_os_param_decl_count = SCIM_COUNT_OF(scim_os_param_decls);
 
@@ -174,9 +360,7 @@ const scim_param_decl scim_region_param_decls[] = {
     {"prot", SCIM_P_ENUM, "rw", NULL, false, 0, 0, region_prots, offsetof(scim_region_params, prot),
      "Protection: r (read-only) or rw.", NULL},
 };
-const size_t scim_region_param_decl_count = SCIM_COUNT_OF(scim_region_param_decls);
-
-/* ---- frames ---- */
+const size_t scim_region_param_decl_count = SCIM_COUNT_OF(scim_region_param_decls);/* ---------- frames ---------- */
 
 static int frame_list_add(frame_list *l, uint64_t pfn, unsigned order)
 {
@@ -206,6 +390,20 @@ static void frame_list_free(frame_list *l)
 
 static void update_free(scim_os *os) { os->st.frames_free = scim_physmem_frames_free(os->pm); }
 
+static void wake_frame_waiters(scim_os *os);
+static void maybe_reclaim(scim_os *os);
+
+/* Free a data or table frame for good: the checker proves nothing still
+ * uses it; waiting faults may now get it. */
+static void release_frame(scim_os *os, uint64_t pfn, unsigned order)
+{
+    if (os->checker && !scim_checker_frame_free(os->checker, pfn, order))
+        return;
+    scim_physmem_free(os->pm, pfn, order);
+    update_free(os);
+    wake_frame_waiters(os);
+}
+
 static int pt_alloc(void *cookie, uint64_t *pfn, scim_err *err)
 {
     scim_os *os = cookie;
@@ -227,13 +425,10 @@ static void pt_free(void *cookie, uint64_t pfn)
         os->deferred++;
         return;
     }
-    if (os->checker)
-        scim_checker_frame_free(os->checker, pfn, 0);
-    scim_physmem_free(os->pm, pfn, 0);
-    update_free(os);
+    release_frame(os, pfn, 0);
 }
 
-/* ---- processes and regions ---- */
+/* ---------- processes and regions ---------- */
 
 static process *find_process(const scim_os *os, uint32_t pasid)
 {
@@ -258,34 +453,13 @@ static const region *find_region(const process *p, uint64_t va)
     return NULL;
 }
 
-static int map_page(scim_os *os, process *p, uint64_t va, const region *r, scim_err *err)
-{
-    unsigned order = r->page_shift - 12;
-    uint64_t pfn;
-    int rc = scim_physmem_alloc(os->pm, order, &pfn, err);
-    if (rc)
-        return rc;
-    uint64_t flags = SCIM_PTE_US | ((r->prot & PROT_W) ? SCIM_PTE_RW : 0);
-    rc = scim_pgtable_map(p->pt, va, pfn << 12, r->page_shift, flags, err);
-    if (rc) {
-        scim_physmem_free(os->pm, pfn, order);
-        return rc;
-    }
-    os->st.frames_data += 1ull << order;
-    update_free(os);
-    return 0;
-}
-
-static int insert_region(process *p, uint64_t start, uint64_t end, unsigned prot, unsigned shift,
-                         scim_err *err)
+static int insert_region(process *p, uint64_t start, uint64_t end, unsigned prot, unsigned shift, scim_err *err)
 {
     for (size_t i = 0; i < p->n_regions; i++)
         if (start < p->regions[i].end && p->regions[i].start < end)
-            return scim_err_set(err, SCIM_EEXIST,
-                                "region [0x%llx, 0x%llx) of pasid %u overlaps [0x%llx, 0x%llx)",
+            return scim_err_set(err, SCIM_EEXIST, "region [0x%llx, 0x%llx) of pasid %u overlaps [0x%llx, 0x%llx)",
                                 (unsigned long long)start, (unsigned long long)end, p->pasid,
-                                (unsigned long long)p->regions[i].start,
-                                (unsigned long long)p->regions[i].end);
+                                (unsigned long long)p->regions[i].start, (unsigned long long)p->regions[i].end);
     if (p->n_regions == p->cap_regions) {
         size_t nc = p->cap_regions ? p->cap_regions * 2 : 8;
         region *n = realloc(p->regions, nc * sizeof *n);
@@ -300,38 +474,6 @@ static int insert_region(process *p, uint64_t start, uint64_t end, unsigned prot
     memmove(&p->regions[at + 1], &p->regions[at], (p->n_regions - at) * sizeof *p->regions);
     p->regions[at] = (region){start, end, prot, shift};
     p->n_regions++;
-    return 0;
-}
-
-static int check_region_args(uint64_t va, uint64_t size, unsigned shift, scim_err *err)
-{
-    if (shift != 12 && shift != 21 && shift != 30)
-        return scim_err_set(err, SCIM_EINVAL, "page size must be 4K, 2M or 1G");
-    uint64_t mask = (1ull << shift) - 1;
-    if (size == 0 || (va & mask) || (size & mask) || va + size < va)
-        return scim_err_set(err, SCIM_EINVAL,
-                            "region va 0x%llx size 0x%llx must be non-empty and aligned to its page size "
-                            "(%llu KiB)",
-                            (unsigned long long)va, (unsigned long long)size,
-                            (unsigned long long)((mask + 1) >> 10));
-    return 0;
-}
-
-static int add_region(scim_os *os, process *p, uint64_t va, uint64_t size, unsigned shift,
-                      unsigned prot, bool populate, scim_err *err)
-{
-    int rc = check_region_args(va, size, shift, err);
-    if (rc)
-        return rc;
-    rc = insert_region(p, va, va + size, prot, shift, err);
-    if (rc || !populate)
-        return rc;
-    const region *r = find_region(p, va);
-    for (uint64_t a = va; a < va + size; a += 1ull << shift) {
-        rc = map_page(os, p, a, r, err);
-        if (rc)
-            return rc;
-    }
     return 0;
 }
 
@@ -374,59 +516,127 @@ static int remove_regions(process *p, uint64_t start, uint64_t end)
     return 0;
 }
 
-/* ---- sd ops ---- */
-
-static sd_op *new_op(scim_os *os, size_t *index)
+/* Set the protection of [start, end), splitting regions at the edges. */
+static int protect_regions(process *p, uint64_t start, uint64_t end, unsigned prot)
 {
-    for (size_t i = 0; i < os->n_ops; i++)
-        if (!os->ops[i].used) {
-            *index = i;
-            memset(&os->ops[i], 0, sizeof os->ops[i]);
-            os->ops[i].used = true;
-            return &os->ops[i];
+    for (size_t i = 0; i < p->n_regions; i++) {
+        region r = p->regions[i];
+        if (r.end <= start || r.start >= end || r.prot == prot)
+            continue;
+        uint64_t lo = r.start > start ? r.start : start, hi = r.end < end ? r.end : end;
+        if (remove_regions(p, lo, hi) || insert_region(p, lo, hi, prot, r.page_shift, NULL))
+            return SCIM_ENOMEM;
+        i = (size_t)-1; /* the list changed: rescan; regions done are skipped by the prot test */
+    }
+    return 0;
+}
+
+/* ---------- reclaimable pages (CLOCK) and pins ---------- */
+
+static void lru_add(scim_os *os, uint32_t pasid, uint64_t va, uint64_t pfn)
+{
+    if (os->n_lru == os->cap_lru) {
+        size_t nc = os->cap_lru ? os->cap_lru * 2 : 1024;
+        lru_page *n = realloc(os->lru, nc * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory tracking pages");
+            return;
         }
-    sd_op *n = realloc(os->ops, (os->n_ops + 8) * sizeof *n);
-    if (!n)
-        return NULL;
-    memset(n + os->n_ops, 0, 8 * sizeof *n);
-    os->ops = n;
-    *index = os->n_ops;
-    os->n_ops += 8;
-    os->ops[*index].used = true;
-    return &os->ops[*index];
+        os->lru = n;
+        os->cap_lru = nc;
+    }
+    uint64_t *idx = scim_u64map_upsert(&os->lru_index, pfn, os->n_lru);
+    if (!idx) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory tracking pages");
+        return;
+    }
+    os->lru[os->n_lru++] = (lru_page){pasid, va, pfn};
 }
 
-static void reply_op(scim_os *os, scim_msg *m, int32_t status)
+static void lru_remove(scim_os *os, uint64_t pfn)
 {
-    if (status != SCIM_RESP_OK)
-        os->st.ops_errors++;
-    scim_hist_record(os->st.op_latency, scim_kernel_now(os->k) - m->sent_at);
-    scim_fabric_reply(os->f, m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), status);
+    uint64_t *idx = scim_u64map_get(&os->lru_index, pfn);
+    if (!idx)
+        return; /* huge pages are not on the list */
+    size_t i = *idx;
+    scim_u64map_remove(&os->lru_index, pfn);
+    os->n_lru--;
+    if (i != os->n_lru) {
+        os->lru[i] = os->lru[os->n_lru];
+        *scim_u64map_get(&os->lru_index, os->lru[i].pfn) = i;
+    }
+    if (os->hand >= os->n_lru)
+        os->hand = 0;
 }
 
-static void finish_op(scim_os *os, sd_op *op)
+static uint64_t pin_count(const scim_os *os, uint64_t pfn)
 {
-    scim_hist_record(os->st.shootdown_latency, scim_kernel_now(os->k) - op->started);
-    if (os->checker)
-        scim_checker_shootdown_end(os->checker, op->checker_id);
-    for (size_t i = 0; i < op->data.n; i++) {
-        if (os->checker && !scim_checker_frame_free(os->checker, op->data.pfn[i], op->data.order[i]))
-            break;
-        scim_physmem_free(os->pm, op->data.pfn[i], op->data.order[i]);
+    const uint64_t *n = scim_u64map_get(&os->pins, pfn);
+    return n ? *n : 0;
+}
+
+/* ---------- mapping ---------- */
+
+/* Map va (aligned to the region's page size) to a fresh frame; returns
+ * SCIM_ENOMEM without side effects when no frame is free. */
+static int map_new_page(scim_os *os, process *p, uint64_t va, const region *r, uint64_t pfn_given, bool have_pfn,
+                        scim_err *err)
+{
+    unsigned order = r->page_shift - 12;
+    uint64_t pfn = pfn_given;
+    int rc = 0;
+    if (!have_pfn && (rc = scim_physmem_alloc(os->pm, order, &pfn, err)) != 0)
+        return rc;
+    uint64_t flags = SCIM_PTE_US | ((r->prot & PROT_W) ? SCIM_PTE_RW : 0);
+    if (r->prot == SCIM_PROT_NONE)
+        flags = 0;
+    rc = scim_pgtable_map(p->pt, va, pfn << 12, r->page_shift, flags, err);
+    if (rc) {
+        if (!have_pfn)
+            scim_physmem_free(os->pm, pfn, order);
+        update_free(os);
+        return rc;
     }
-    for (size_t i = 0; i < op->tables.n; i++) {
-        if (os->checker && !scim_checker_frame_free(os->checker, op->tables.pfn[i], 0))
-            break;
-        scim_physmem_free(os->pm, op->tables.pfn[i], 0);
-        os->deferred--;
-    }
+    os->st.frames_data += 1ull << order;
+    if (order == 0)
+        lru_add(os, p->pasid, va, pfn);
     update_free(os);
-    frame_list_free(&op->data);
-    frame_list_free(&op->tables);
-    op->used = false;
-    if (op->req)
-        reply_op(os, op->req, SCIM_RESP_OK);
+    return 0;
 }
+
+static int check_region_args(uint64_t va, uint64_t size, unsigned shift, scim_err *err)
+{
+    if (shift != 12 && shift != 21 && shift != 30)
+        return scim_err_set(err, SCIM_EINVAL, "page size must be 4K, 2M or 1G");
+    uint64_t mask = (1ull << shift) - 1;
+    if (size == 0 || (va & mask) || (size & mask) || va + size < va)
+        return scim_err_set(err, SCIM_EINVAL,
+                            "region va 0x%llx size 0x%llx must be non-empty and aligned to its page size "
+                            "(%llu KiB)",
+                            (unsigned long long)va, (unsigned long long)size, (unsigned long long)((mask + 1) >> 10));
+    return 0;
+}
+
+static int add_region(scim_os *os, process *p, uint64_t va, uint64_t size, unsigned shift, unsigned prot,
+                      bool populate, scim_err *err)
+{
+    int rc = check_region_args(va, size, shift, err);
+    if (rc)
+        return rc;
+    if (!scim_va_canonical(va, p->levels) || !scim_va_canonical(va + size - 1, p->levels))
+        return scim_err_set(err, SCIM_EINVAL, "region [0x%llx, 0x%llx) is not canonical for %d-level paging",
+                            (unsigned long long)va, (unsigned long long)(va + size), p->levels);
+    rc = insert_region(p, va, va + size, prot, shift, err);
+    if (rc || !populate)
+        return rc;
+    region r = *find_region(p, va);
+    for (uint64_t a = va; a < va + size; a += 1ull << shift)
+        if ((rc = map_new_page(os, p, a, &r, 0, false, err)) != 0)
+            return rc;
+    return 0;
+}
+
+/* ---------- leaf collection ---------- */
 
 typedef struct leaf {
     uint64_t va, pte;
@@ -456,21 +666,806 @@ static int collect_leaf(void *ctx, uint64_t va, uint64_t pte, unsigned shift)
     return 0;
 }
 
-/* munmap: clear the PTEs now, invalidate, free on completion. */
+static bool leaves_in(const process *p, uint64_t start, uint64_t end, leaf_list *out)
+{
+    memset(out, 0, sizeof *out);
+    scim_pgtable_foreach(p->pt, start, end - start, collect_leaf, out);
+    return !out->oom;
+}
+
+/* ---------- busy pages ---------- */
+
+static busy_page *busy_get(process *p, uint64_t va)
+{
+    uint64_t *v = scim_u64map_get(&p->busy, va >> 12);
+    return v ? (busy_page *)(uintptr_t)*v : NULL;
+}
+
+static busy_page *busy_set(scim_os *os, process *p, uint64_t va, int state)
+{
+    busy_page *b = calloc(1, sizeof *b);
+    uint64_t *slot = b ? scim_u64map_upsert(&p->busy, va >> 12, (uint64_t)(uintptr_t)b) : NULL;
+    if (!slot) {
+        free(b);
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory tracking pages");
+        return NULL;
+    }
+    b->state = state;
+    return b;
+}
+
+static void resolve(scim_os *os, fault_job *j);
+
+/* The page is stable again: every fault that waited on it runs again. */
+static void busy_clear(scim_os *os, process *p, uint64_t va)
+{
+    busy_page *b = busy_get(p, va);
+    if (!b)
+        return;
+    scim_u64map_remove(&p->busy, va >> 12);
+    fault_job *j = b->waiters;
+    free(b);
+    while (j) {
+        fault_job *next = j->next;
+        j->next = NULL;
+        resolve(os, j);
+        j = next;
+    }
+}
+
+/* ---------- answering ---------- */
+
+static void reply_op(scim_os *os, scim_msg *m, int32_t status)
+{
+    if (status != SCIM_RESP_OK)
+        os->st.ops_errors++;
+    scim_hist_record(os->st.op_latency, scim_kernel_now(os->k) - m->sent_at);
+    scim_fabric_reply(os->f, m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), status);
+}
+
+static void fault_start_next(scim_os *os);
+
+static void answer_fault(scim_os *os, fault_job *j, int32_t status)
+{
+    scim_msg *m = j->m;
+    if (status == SCIM_RESP_INVALID)
+        os->st.iopf_invalid++;
+    if (j->io) {
+        scim_hist_record(os->st.iopf_latency, scim_kernel_now(os->k) - j->arrived);
+        m->flags &= ~SCIM_PRIF_AUTO;
+        scim_fabric_reply(os->f, m, SCIM_MSG_PRI_RESP, scim_fabric_wire_bytes(os->f, 0), status);
+    } else {
+        scim_hist_record(os->st.cpu_fault_latency, scim_kernel_now(os->k) - j->arrived);
+        scim_fabric_reply(os->f, m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), status);
+    }
+    free(j);
+}
+
+/* ---------- shootdown rounds ---------- */
+
+static sd_op *new_op(scim_os *os, int kind, uint32_t pasid, scim_msg *req, size_t *index)
+{
+    size_t i;
+    for (i = 0; i < os->n_ops; i++)
+        if (!os->ops[i].used)
+            break;
+    if (i == os->n_ops) {
+        sd_op *n = realloc(os->ops, (os->n_ops + 8) * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return NULL;
+        }
+        memset(n + os->n_ops, 0, 8 * sizeof *n);
+        os->ops = n;
+        os->n_ops += 8;
+    }
+    sd_op *op = &os->ops[i];
+    frame_list_free(&op->data);
+    frame_list_free(&op->tables);
+    free(op->pages);
+    memset(op, 0, sizeof *op);
+    op->used = true;
+    op->kind = kind;
+    op->pasid = pasid;
+    op->req = req;
+    op->started = scim_kernel_now(os->k);
+    if (os->checker)
+        op->checker_id = scim_checker_shootdown_begin(os->checker);
+    *index = i;
+    return op;
+}
+
+static bool op_add_page(scim_os *os, sd_op *op, uint64_t va, uint64_t len, uint64_t old_pfn)
+{
+    if (op->n_pages == op->cap_pages) {
+        size_t nc = op->cap_pages ? op->cap_pages * 2 : 32;
+        page_ref *n = realloc(op->pages, nc * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return false;
+        }
+        op->pages = n;
+        op->cap_pages = nc;
+    }
+    op->pages[op->n_pages++] = (page_ref){va, len, old_pfn, 0, 0};
+    return true;
+}
+
+/* Remove one leaf for an operation: tell the checker the old translation,
+ * clear the PTE (tables emptied now are deferred into the op). */
+static void unmap_leaf(scim_os *os, process *p, sd_op *op, const leaf *lf)
+{
+    uint64_t pa = lf->pte & SCIM_PTE_ADDR_MASK;
+    if (os->checker)
+        scim_checker_stale_page(os->checker, op->checker_id, p->pasid, lf->va, pa, lf->shift);
+    os->collect = &op->tables;
+    scim_pgtable_unmap(p->pt, lf->va, NULL, NULL);
+    os->collect = NULL;
+    unsigned order = lf->shift - 12;
+    os->st.frames_data -= 1ull << order;
+    os->st.frames_transit += 1ull << order;
+    lru_remove(os, pa >> 12);
+}
+
+static void send_inv(scim_os *os, scim_msg_type type, scim_node_id dst, uint32_t pasid, uint64_t addr,
+                     uint64_t len, uint32_t flags, size_t op)
+{
+    scim_msg *m = scim_msg_alloc(os->f);
+    if (!m) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory for fabric messages");
+        return;
+    }
+    m->type = type;
+    m->src = os->node;
+    m->dst = dst;
+    m->pasid = pasid;
+    m->addr = addr;
+    m->len = len;
+    m->flags = flags;
+    m->tag = op;
+    m->wire_bytes = scim_fabric_wire_bytes(os->f, 16);
+    scim_fabric_send(os->f, m);
+}
+
+/* One deferred send of a shootdown round: which target and which range. */
+typedef struct pending_send {
+    scim_os *os;
+    scim_msg_type type;
+    scim_node_id dst;
+    uint32_t pasid;
+    uint32_t flags;
+    uint64_t addr, len;
+    size_t op;
+} pending_send;
+
+static void send_later(void *ctx, uint64_t arg)
+{
+    pending_send *s = ctx;
+    send_inv(s->os, s->type, s->dst, s->pasid, s->addr, s->len, s->flags, s->op);
+    free(s);
+}
+
+static void schedule_send(scim_os *os, scim_time_t at, scim_msg_type type, scim_node_id dst, uint32_t pasid,
+                          uint64_t addr, uint64_t len, uint32_t flags, size_t op)
+{
+    pending_send *s = malloc(sizeof *s);
+    if (!s) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return;
+    }
+    *s = (pending_send){os, type, dst, pasid, flags, addr, len, op};
+    scim_kernel_schedule_at(os->k, at, SCIM_PRIO_DEFAULT, send_later, s, 0);
+}
+
+static void finish_op(scim_os *os, size_t idx);
+
+/* Invalidate the op's pages everywhere they may be cached. Ranges are the
+ * op's pages merged where contiguous; beyond inv_coalesce_pages pages, one
+ * whole-PASID invalidation. */
+static void start_shootdown(scim_os *os, size_t idx)
+{
+    sd_op *op = &os->ops[idx];
+    os->st.shootdowns++;
+    scim_time_t t0 = scim_kernel_now(os->k);
+    op->started = t0;
+    /* ranges */
+    size_t n_ranges = 0;
+    uint64_t *lo = malloc((op->n_pages + 1) * sizeof *lo), *hi = malloc((op->n_pages + 1) * sizeof *hi);
+    if (!lo || !hi) {
+        free(lo);
+        free(hi);
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return;
+    }
+    bool whole = op->n_pages > os->p.inv_coalesce_pages;
+    if (!whole) {
+        for (size_t i = 0; i < op->n_pages; i++) {
+            uint64_t a = op->pages[i].va, b = a + op->pages[i].len;
+            if (n_ranges && lo[n_ranges - 1] <= a && a <= hi[n_ranges - 1]) {
+                if (b > hi[n_ranges - 1])
+                    hi[n_ranges - 1] = b;
+            } else {
+                lo[n_ranges] = a;
+                hi[n_ranges++] = b;
+            }
+        }
+    }
+    size_t units = whole ? 1 : n_ranges;
+    uint32_t uflags = whole ? SCIM_INVF_PASID : 0;
+    scim_time_t t = t0;
+    if (os->p.shootdown == SD_SYNC) {
+        /* one IPI per core: a single range, or a whole-PASID flush */
+        bool one = units == 1;
+        for (size_t c = 0; c < os->n_cpus; c++) {
+            if (os->cpus[c].pasid != op->pasid)
+                continue;
+            t += os->p.ipi_send_cost;
+            op->cpu_pending++;
+            os->st.ipis_sent++;
+            schedule_send(os, t, SCIM_MSG_IPI, os->cpus[c].node, op->pasid, one && !whole ? lo[0] : 0,
+                          one && !whole ? hi[0] - lo[0] : 0, one ? uflags : SCIM_INVF_PASID, idx);
+        }
+        if (!os->p.unsafe_skip_device_inv) {
+            for (size_t u = 0; u < units; u++) {
+                op->dev_pending++;
+                os->st.inv_units++;
+                send_inv(os, SCIM_MSG_INV_REQ, os->iommu, op->pasid, whole ? 0 : lo[u], whole ? 0 : hi[u] - lo[u],
+                         uflags, idx);
+            }
+        }
+    } else {
+        for (size_t u = 0; u < units; u++) {
+            t += os->p.broadcast_cost;
+            os->st.broadcasts++;
+            uint64_t a = whole ? 0 : lo[u], len = whole ? 0 : hi[u] - lo[u];
+            uint32_t f = uflags | SCIM_INVF_BROADCAST;
+            for (size_t c = 0; c < os->n_cpus; c++) {
+                if (os->cpus[c].pasid != op->pasid)
+                    continue;
+                op->cpu_pending++;
+                schedule_send(os, t, SCIM_MSG_INV_REQ, os->cpus[c].node, op->pasid, a, len, f, idx);
+            }
+            if (os->p.unsafe_skip_device_inv)
+                continue;
+            os->st.inv_units++;
+            op->dev_pending++;
+            schedule_send(os, t, SCIM_MSG_INV_REQ, os->iommu, op->pasid, a, len, f, idx);
+            for (size_t d = 0; d < os->n_devs; d++) {
+                if (os->devs[d].pasid != op->pasid)
+                    continue;
+                op->dev_pending++;
+                schedule_send(os, t, SCIM_MSG_INV_REQ, os->devs[d].node, op->pasid, a, len, f, idx);
+            }
+        }
+    }
+    free(lo);
+    free(hi);
+    os->st.busy_ps += t - t0;
+    op->cpus_done = op->cpu_pending ? 0 : t0;
+    op->devs_done = op->dev_pending ? 0 : t0;
+    if (op->cpu_pending == 0 && op->dev_pending == 0)
+        finish_op(os, idx);
+}
+
+static bool is_cpu(const scim_os *os, scim_node_id n)
+{
+    for (size_t c = 0; c < os->n_cpus; c++)
+        if (os->cpus[c].node == n)
+            return true;
+    return false;
+}
+
+static void on_inv_done(scim_os *os, scim_msg *m)
+{
+    size_t idx = m->tag;
+    bool cpu = is_cpu(os, m->src);
+    scim_msg_free(os->f, m);
+    sd_op *op = idx < os->n_ops ? &os->ops[idx] : NULL;
+    if (!op || !op->used || (cpu ? op->cpu_pending == 0 : op->dev_pending == 0)) {
+        scim_kernel_fail(os->k, SCIM_EINVARIANT, "OS got an unexpected invalidation completion");
+        return;
+    }
+    scim_time_t now = scim_kernel_now(os->k);
+    if (cpu && --op->cpu_pending == 0)
+        op->cpus_done = now;
+    if (!cpu && --op->dev_pending == 0)
+        op->devs_done = now;
+    if (op->cpu_pending == 0 && op->dev_pending == 0)
+        finish_op(os, idx);
+}
+
+/* ---------- swap device ---------- */
+
+static void swap_start_next(scim_os *os);
+static void swap_write_done(scim_os *os, size_t op_idx, size_t page);
+static void swap_read_done(scim_os *os, fault_job *j);
+
+static void swap_io_done(void *ctx, uint64_t arg)
+{
+    scim_os *os = ctx;
+    swap_io *io = (swap_io *)(uintptr_t)arg;
+    swap_io done = *io;
+    free(io);
+    os->swap_busy--;
+    swap_start_next(os);
+    if (done.write)
+        swap_write_done(os, done.op, done.page);
+    else
+        swap_read_done(os, done.job);
+}
+
+static void swap_start_next(scim_os *os)
+{
+    while (os->sq_len && os->swap_busy < os->p.swap_parallel) {
+        swap_io *io = malloc(sizeof *io);
+        if (!io) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return;
+        }
+        *io = os->swapq[os->sq_head];
+        os->sq_head = (os->sq_head + 1) % os->sq_cap;
+        os->sq_len--;
+        os->swap_busy++;
+        scim_hist_record(os->st.swap_queue_delay, scim_kernel_now(os->k) - io->queued);
+        scim_kernel_schedule(os->k, io->write ? os->p.swap_write_latency : os->p.swap_read_latency,
+                             SCIM_PRIO_DEFAULT, swap_io_done, os, (uint64_t)(uintptr_t)io);
+    }
+}
+
+static void swap_submit(scim_os *os, swap_io io)
+{
+    if (os->sq_len == os->sq_cap) {
+        size_t nc = os->sq_cap ? os->sq_cap * 2 : 64;
+        swap_io *n = malloc(nc * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return;
+        }
+        for (size_t i = 0; i < os->sq_len; i++)
+            n[i] = os->swapq[(os->sq_head + i) % os->sq_cap];
+        free(os->swapq);
+        os->swapq = n;
+        os->sq_head = 0;
+        os->sq_cap = nc;
+    }
+    io.queued = scim_kernel_now(os->k);
+    os->swapq[(os->sq_head + os->sq_len++) % os->sq_cap] = io;
+    swap_start_next(os);
+}
+
+static bool slot_alloc(scim_os *os, uint64_t *slot)
+{
+    if (os->n_free_slots) {
+        *slot = os->free_slots[--os->n_free_slots];
+        return true;
+    }
+    if (os->next_slot < os->total_slots) {
+        *slot = os->next_slot++;
+        return true;
+    }
+    return false;
+}
+
+static void slot_free(scim_os *os, uint64_t slot)
+{
+    uint64_t *n = realloc(os->free_slots, (os->n_free_slots + 1) * sizeof *n);
+    if (!n) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return;
+    }
+    os->free_slots = n;
+    os->free_slots[os->n_free_slots++] = slot;
+}
+
+/* ---------- fault resolution ---------- */
+
+static void wait_for_frame(scim_os *os, fault_job *j)
+{
+    os->st.frame_waits++;
+    j->next = NULL;
+    if (os->fw_tail)
+        os->fw_tail->next = j;
+    else
+        os->fw_head = j;
+    os->fw_tail = j;
+    maybe_reclaim(os);
+}
+
+static void wake_frame_waiters(scim_os *os)
+{
+    while (os->fw_head && scim_physmem_frames_free(os->pm) > 0) {
+        fault_job *j = os->fw_head;
+        os->fw_head = j->next;
+        if (!os->fw_head)
+            os->fw_tail = NULL;
+        j->next = NULL;
+        resolve(os, j);
+    }
+}
+
+static void swap_read_done(scim_os *os, fault_job *j)
+{
+    process *p = find_process(os, j->pasid);
+    const region *r = find_region(p, j->va);
+    uint64_t va = j->va & ~(PAGE - 1);
+    uint64_t *slot = scim_u64map_get(&p->swapped, va >> 12);
+    uint64_t pfn = (uint64_t)(uintptr_t)j->next; /* the frame reserved before the read */
+    j->next = NULL;
+    os->st.frames_transit--;
+    scim_err err = {0};
+    if (!r || map_new_page(os, p, va, r, pfn, true, &err) != 0) {
+        /* the region went away while the page was read: drop it */
+        scim_physmem_free(os->pm, pfn, 0);
+        update_free(os);
+    } else {
+        os->st.iopf_mapped++;
+    }
+    if (slot) {
+        slot_free(os, *slot - 1);
+        scim_u64map_remove(&p->swapped, va >> 12);
+    }
+    answer_fault(os, j, r ? SCIM_RESP_OK : SCIM_RESP_INVALID);
+    busy_clear(os, p, va);
+}
+
+/* Resolve a fault whose handler time has been paid. */
+static void resolve(scim_os *os, fault_job *j)
+{
+    process *p = find_process(os, j->pasid);
+    const region *r = p ? find_region(p, j->va) : NULL;
+    if (!r || r->prot == SCIM_PROT_NONE || (j->write && !(r->prot & PROT_W))) {
+        answer_fault(os, j, SCIM_RESP_INVALID);
+        return;
+    }
+    uint64_t va = j->va & ~((1ull << r->page_shift) - 1);
+    busy_page *b = busy_get(p, va);
+    if (b) {
+        os->st.faults_waited++;
+        j->next = b->waiters;
+        b->waiters = j;
+        return;
+    }
+    uint64_t pte;
+    if (scim_pgtable_lookup(p->pt, j->va, NULL, NULL, &pte) == 1) {
+        if (j->write && !(pte & SCIM_PTE_RW))
+            scim_pgtable_update(p->pt, j->va, SCIM_PTE_RW, 0, NULL); /* upgrade: no stale hazard */
+        else
+            os->st.iopf_spurious++;
+        answer_fault(os, j, SCIM_RESP_OK);
+        return;
+    }
+    uint64_t *slot = r->page_shift == 12 ? scim_u64map_get(&p->swapped, va >> 12) : NULL;
+    scim_err err = {0};
+    if (slot) {
+        uint64_t pfn;
+        if (scim_physmem_alloc(os->pm, 0, &pfn, &err) != 0) {
+            wait_for_frame(os, j);
+            return;
+        }
+        update_free(os);
+        os->st.frames_transit++;
+        os->st.faults_major++;
+        os->st.swap_reads++;
+        if (!busy_set(os, p, va, BUSY_SWAPIN))
+            return;
+        j->next = (fault_job *)(uintptr_t)pfn; /* carried to swap_read_done */
+        swap_submit(os, (swap_io){.write = false, .job = j});
+        maybe_reclaim(os);
+        return;
+    }
+    int rc = map_new_page(os, p, va, r, 0, false, &err);
+    if (rc == SCIM_ENOMEM && r->page_shift == 12) {
+        wait_for_frame(os, j);
+        return;
+    }
+    if (rc) {
+        scim_kernel_fail(os->k, rc, "fault at pasid %u va 0x%llx could not be resolved: %s%s", j->pasid,
+                         (unsigned long long)j->va, err.msg,
+                         rc == SCIM_ENOMEM ? "; huge pages are not reclaimed: raise memory.size" : "");
+        free(j);
+        return;
+    }
+    os->st.iopf_mapped++;
+    os->st.faults_minor++;
+    answer_fault(os, j, SCIM_RESP_OK);
+    maybe_reclaim(os);
+}
+
+static void fault_handled(void *ctx, uint64_t arg)
+{
+    scim_os *os = ctx;
+    fault_job *j = (fault_job *)(uintptr_t)arg;
+    if (j->io) {
+        os->busy_handlers--;
+        fault_start_next(os);
+    }
+    resolve(os, j);
+}
+
+static void fault_start_next(scim_os *os)
+{
+    while (os->fq_head && os->busy_handlers < os->p.fault_handlers) {
+        fault_job *j = os->fq_head;
+        os->fq_head = j->next;
+        if (!os->fq_head)
+            os->fq_tail = NULL;
+        j->next = NULL;
+        os->busy_handlers++;
+        os->st.busy_ps += os->p.iopf_cost;
+        scim_hist_record(os->st.iopf_queue_delay, scim_kernel_now(os->k) - j->arrived);
+        scim_kernel_schedule(os->k, os->p.iopf_cost, SCIM_PRIO_DEFAULT, fault_handled, os, (uint64_t)(uintptr_t)j);
+    }
+}
+
+static fault_job *new_job(scim_os *os, scim_msg *m, bool io)
+{
+    fault_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return NULL;
+    }
+    j->m = m;
+    j->io = io;
+    j->pasid = m->pasid;
+    j->va = m->addr;
+    j->write = io ? (m->flags & SCIM_ATSF_WRITE) != 0 : m->len != 0;
+    j->arrived = scim_kernel_now(os->k);
+    return j;
+}
+
+static void on_pri_req(scim_os *os, scim_msg *m)
+{
+    os->st.iopf_requests++;
+    fault_job *j = new_job(os, m, true);
+    if (!j)
+        return;
+    if (os->fq_tail)
+        os->fq_tail->next = j;
+    else
+        os->fq_head = j;
+    os->fq_tail = j;
+    fault_start_next(os);
+}
+
+/* A CPU fault runs on the faulting core: no handler queue. */
+static void on_cpu_fault(scim_os *os, scim_msg *m)
+{
+    os->st.cpu_faults++;
+    fault_job *j = new_job(os, m, false);
+    if (!j)
+        return;
+    os->st.busy_ps += os->p.cpu_fault_cost;
+    scim_kernel_schedule(os->k, os->p.cpu_fault_cost, SCIM_PRIO_DEFAULT, fault_handled, os, (uint64_t)(uintptr_t)j);
+}
+
+/* ---------- reclaim ---------- */
+
+static void reclaim_round(scim_os *os);
+
+static void reclaim_event(void *ctx, uint64_t arg) { reclaim_round(ctx); }
+
+static void maybe_reclaim(scim_os *os)
+{
+    if (os->reclaiming)
+        return;
+    if (scim_physmem_frames_free(os->pm) >= os->p.reclaim_low && !os->fw_head)
+        return;
+    os->reclaiming = true;
+    scim_kernel_schedule(os->k, 0, SCIM_PRIO_DEFAULT, reclaim_event, os, 0);
+}
+
+/* Pick victims of one PASID with CLOCK and start their eviction. A round
+ * takes victims from the PASID of the first one found, so that one
+ * shootdown covers the round. */
+static void reclaim_round(scim_os *os)
+{
+    uint64_t free_now = scim_physmem_frames_free(os->pm);
+    if (free_now >= os->p.reclaim_high && !os->fw_head) {
+        os->reclaiming = false;
+        return;
+    }
+    size_t idx;
+    sd_op *op = NULL;
+    process *p = NULL;
+    size_t scanned = 0, limit = 2 * os->n_lru + 1;
+    while (os->n_lru && scanned < limit && (!op || op->n_pages < os->p.reclaim_batch)) {
+        if (os->hand >= os->n_lru)
+            os->hand = 0;
+        lru_page lp = os->lru[os->hand];
+        scanned++;
+        os->st.reclaim_scanned++;
+        process *q = find_process(os, lp.pasid);
+        uint64_t pte;
+        if (pin_count(os, lp.pfn) || (p && q != p) || busy_get(q, lp.va) ||
+            scim_pgtable_lookup(q->pt, lp.va, NULL, NULL, &pte) != 1) {
+            os->hand++;
+            continue;
+        }
+        if (pte & SCIM_PTE_A) {
+            os->st.reclaim_referenced++;
+            scim_pgtable_update(q->pt, lp.va, 0, SCIM_PTE_A, NULL);
+            os->hand++;
+            continue;
+        }
+        uint64_t slot;
+        if (!slot_alloc(os, &slot)) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM,
+                             "out of swap space (os.swap.size = %llu bytes) while reclaiming; raise os.swap.size "
+                             "or memory.size",
+                             (unsigned long long)os->p.swap_size);
+            return;
+        }
+        if (!op) {
+            p = q;
+            op = new_op(os, OPK_RECLAIM, p->pasid, NULL, &idx);
+            if (!op)
+                return;
+        }
+        if (!op_add_page(os, op, lp.va, PAGE, lp.pfn))
+            return;
+        op->pages[op->n_pages - 1].slot = slot;
+        if (!busy_set(os, p, lp.va, BUSY_SWAPOUT))
+            return;
+        leaf lf = {lp.va, pte, 12};
+        unmap_leaf(os, p, op, &lf); /* removes it from the list: the hand now points at the next page */
+        os->st.reclaim_evicted++;
+    }
+    if (!op) {
+        os->reclaiming = false;
+        if (os->fw_head)
+            scim_kernel_fail(os->k, SCIM_ENOMEM,
+                             "out of memory: faults wait for a frame but none of the %zu mapped 4 KiB pages can be "
+                             "reclaimed (pinned, huge or in transition); raise memory.size or pin less",
+                             os->n_lru);
+        return;
+    }
+    os->st.reclaim_rounds++;
+    start_shootdown(os, idx);
+}
+
+static void swap_write_done(scim_os *os, size_t op_idx, size_t page)
+{
+    sd_op *op = &os->ops[op_idx];
+    page_ref *pr = &op->pages[page];
+    process *p = find_process(os, op->pasid);
+    uint64_t *s = scim_u64map_upsert(&p->swapped, pr->va >> 12, pr->slot + 1);
+    if (!s) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return;
+    }
+    os->st.frames_transit--;
+    release_frame(os, pr->old_pfn, 0);
+    busy_clear(os, p, pr->va);
+    if (--op->writes_pending == 0) {
+        scim_msg *req = op->req;
+        frame_list_free(&op->data);
+        frame_list_free(&op->tables);
+        op->used = false;
+        if (req)
+            reply_op(os, req, SCIM_RESP_OK);
+        else
+            reclaim_round(os);
+    }
+}
+
+/* ---------- finishing a round ---------- */
+
+static void migrate_copied(void *ctx, uint64_t idx);
+
+static void finish_op(scim_os *os, size_t idx)
+{
+    sd_op *op = &os->ops[idx];
+    scim_time_t now = scim_kernel_now(os->k);
+    scim_hist_record(os->st.shootdown_latency, now - op->started);
+    scim_hist_record(os->st.shootdown_cpu_wait, op->cpus_done - op->started);
+    scim_hist_record(os->st.shootdown_dev_wait, op->devs_done - op->started);
+    if (os->checker)
+        scim_checker_shootdown_end(os->checker, op->checker_id);
+    for (size_t i = 0; i < op->tables.n; i++) {
+        os->deferred--;
+        release_frame(os, op->tables.pfn[i], 0);
+    }
+    frame_list_free(&op->tables);
+    switch (op->kind) {
+    case OPK_MUNMAP:
+        for (size_t i = 0; i < op->data.n; i++) {
+            os->st.frames_transit -= 1ull << op->data.order[i];
+            release_frame(os, op->data.pfn[i], op->data.order[i]);
+        }
+        frame_list_free(&op->data);
+        op->used = false;
+        reply_op(os, op->req, SCIM_RESP_OK);
+        return;
+    case OPK_MPROTECT:
+        op->used = false;
+        reply_op(os, op->req, SCIM_RESP_OK);
+        return;
+    case OPK_MIGRATE:
+        os->st.busy_ps += op->n_pages * os->p.migrate_page_cost;
+        scim_kernel_schedule(os->k, op->n_pages * os->p.migrate_page_cost, SCIM_PRIO_DEFAULT, migrate_copied, os,
+                             idx);
+        return;
+    default: /* OPK_RECLAIM: write the victims out, then free them */
+        op->writes_pending = (uint32_t)op->n_pages;
+        for (size_t i = 0; i < op->n_pages; i++) {
+            os->st.swap_writes++;
+            swap_submit(os, (swap_io){.write = true, .op = idx, .page = i});
+        }
+        return;
+    }
+}
+
+static void migrate_copied(void *ctx, uint64_t idx)
+{
+    scim_os *os = ctx;
+    sd_op *op = &os->ops[idx];
+    process *p = find_process(os, op->pasid);
+    for (size_t i = 0; i < op->n_pages; i++) {
+        page_ref *pr = &op->pages[i];
+        const region *r = find_region(p, pr->va);
+        scim_err err = {0};
+        os->st.frames_transit -= 2; /* old and new frame */
+        if (r && map_new_page(os, p, pr->va, r, pr->new_pfn, true, &err) == 0) {
+            os->st.pages_migrated++;
+        } else {
+            scim_physmem_free(os->pm, pr->new_pfn, 0);
+            update_free(os);
+        }
+        release_frame(os, pr->old_pfn, 0);
+        busy_clear(os, p, pr->va);
+    }
+    op->used = false;
+    reply_op(os, op->req, SCIM_RESP_OK);
+}
+
+/* ---------- OS operations from traces ---------- */
+
+/* Start a shootdown round for the leaves of [start, end), or answer at once
+ * if none was present. `unmap` removes them; otherwise their RW bit goes. */
+static void round_for_leaves(scim_os *os, scim_msg *m, process *p, leaf_list *leaves, int kind)
+{
+    if (leaves->n == 0) {
+        free(leaves->v);
+        reply_op(os, m, SCIM_RESP_OK);
+        return;
+    }
+    size_t idx;
+    sd_op *op = new_op(os, kind, p->pasid, m, &idx);
+    if (!op) {
+        free(leaves->v);
+        return;
+    }
+    for (size_t i = 0; i < leaves->n; i++) {
+        const leaf *lf = &leaves->v[i];
+        uint64_t pa = lf->pte & SCIM_PTE_ADDR_MASK;
+        if (!op_add_page(os, op, lf->va, 1ull << lf->shift, pa >> 12))
+            break;
+        if (kind == OPK_MUNMAP) {
+            unmap_leaf(os, p, op, lf);
+            frame_list_add(&op->data, pa >> 12, lf->shift - 12);
+            os->st.pages_unmapped++;
+        } else if (os->checker) {
+            /* mprotect: the translation stays, its write right goes */
+            scim_checker_stale_page(os->checker, op->checker_id, p->pasid, lf->va, pa, lf->shift);
+        }
+    }
+    free(leaves->v);
+    start_shootdown(os, idx);
+}
+
 static void do_munmap(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_t end)
 {
-    leaf_list leaves = {0};
-    scim_pgtable_foreach(p->pt, start, end - start, collect_leaf, &leaves);
-    if (leaves.oom) {
+    leaf_list leaves;
+    if (!leaves_in(p, start, end, &leaves)) {
         free(leaves.v);
         scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory in munmap");
         return;
     }
     for (size_t i = 0; i < leaves.n; i++) {
         uint64_t size = 1ull << leaves.v[i].shift;
-        if (leaves.v[i].va < start || leaves.v[i].va + size > end) {
+        if (leaves.v[i].va < start || leaves.v[i].va + size > end || busy_get(p, leaves.v[i].va)) {
             free(leaves.v);
-            reply_op(os, m, SCIM_RESP_INVALID); /* partial large page */
+            reply_op(os, m, SCIM_RESP_INVALID); /* part of a large page, or a page in transition */
             return;
         }
     }
@@ -479,52 +1474,166 @@ static void do_munmap(scim_os *os, scim_msg *m, process *p, uint64_t start, uint
         scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory in munmap");
         return;
     }
-    if (leaves.n == 0) {
+    /* swapped-out pages of the range are simply forgotten */
+    for (uint64_t va = start; va < end; va += PAGE) {
+        uint64_t *slot = scim_u64map_get(&p->swapped, va >> 12);
+        if (slot) {
+            slot_free(os, *slot - 1);
+            scim_u64map_remove(&p->swapped, va >> 12);
+        }
+    }
+    round_for_leaves(os, m, p, &leaves, OPK_MUNMAP);
+}
+
+static void do_mprotect(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_t end, unsigned prot)
+{
+    if (protect_regions(p, start, end, prot) != 0) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory in mprotect");
+        return;
+    }
+    leaf_list leaves;
+    if (!leaves_in(p, start, end, &leaves)) {
         free(leaves.v);
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory in mprotect");
+        return;
+    }
+    /* Upgrades need no shootdown (a stale read-only entry only faults);
+     * downgrades do. */
+    leaf_list down = {0};
+    for (size_t i = 0; i < leaves.n; i++) {
+        leaf *lf = &leaves.v[i];
+        uint64_t set = 0, clear = 0;
+        if (prot == SCIM_PROT_RW)
+            set = SCIM_PTE_RW | SCIM_PTE_US;
+        else if (prot == SCIM_PROT_R)
+            clear = SCIM_PTE_RW, set = SCIM_PTE_US;
+        else
+            clear = SCIM_PTE_RW | SCIM_PTE_US;
+        bool downgrade = (clear & lf->pte) != 0;
+        scim_pgtable_update(p->pt, lf->va, set, clear, NULL);
+        if (downgrade && collect_leaf(&down, lf->va, lf->pte, lf->shift) != 0) {
+            free(leaves.v);
+            free(down.v);
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory in mprotect");
+            return;
+        }
+    }
+    free(leaves.v);
+    round_for_leaves(os, m, p, &down, OPK_MPROTECT);
+}
+
+static void do_migrate(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_t end)
+{
+    leaf_list leaves;
+    if (!leaves_in(p, start, end, &leaves)) {
+        free(leaves.v);
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory in migrate");
+        return;
+    }
+    size_t idx = 0;
+    sd_op *op = NULL;
+    for (size_t i = 0; i < leaves.n; i++) {
+        leaf *lf = &leaves.v[i];
+        uint64_t pfn = (lf->pte & SCIM_PTE_ADDR_MASK) >> 12, npfn;
+        /* pinned, huge and in-transition pages stay where they are */
+        if (lf->shift != 12 || pin_count(os, pfn) || busy_get(p, lf->va))
+            continue;
+        if (scim_physmem_alloc(os->pm, 0, &npfn, NULL) != 0)
+            break; /* no memory: migrate what fits */
+        if (!op && !(op = new_op(os, OPK_MIGRATE, p->pasid, m, &idx))) {
+            scim_physmem_free(os->pm, npfn, 0);
+            break;
+        }
+        update_free(os);
+        os->st.frames_transit++;
+        if (!op_add_page(os, op, lf->va, PAGE, pfn))
+            break;
+        op->pages[op->n_pages - 1].new_pfn = npfn;
+        busy_set(os, p, lf->va, BUSY_MIGRATE);
+        unmap_leaf(os, p, op, lf);
+    }
+    free(leaves.v);
+    if (!op) {
         reply_op(os, m, SCIM_RESP_OK);
         return;
     }
-    size_t idx;
-    sd_op *op = new_op(os, &idx);
-    if (!op) {
+    start_shootdown(os, idx);
+    maybe_reclaim(os);
+}
+
+/* Forced swap-out of a range (the trace's reclaim op). */
+static void do_reclaim(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_t end)
+{
+    leaf_list leaves;
+    if (!leaves_in(p, start, end, &leaves)) {
         free(leaves.v);
-        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory in munmap");
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory in reclaim");
         return;
     }
-    op->req = m;
-    op->started = scim_kernel_now(os->k);
-    if (os->checker)
-        op->checker_id = scim_checker_shootdown_begin(os->checker);
-    os->collect = &op->tables;
+    size_t idx = 0;
+    sd_op *op = NULL;
     for (size_t i = 0; i < leaves.n; i++) {
-        uint64_t pa = leaves.v[i].pte & SCIM_PTE_ADDR_MASK;
-        if (os->checker)
-            scim_checker_stale_page(os->checker, op->checker_id, p->pasid, leaves.v[i].va, pa,
-                                    leaves.v[i].shift);
-        scim_pgtable_unmap(p->pt, leaves.v[i].va, NULL, NULL);
-        unsigned order = leaves.v[i].shift - 12;
-        os->st.frames_data -= 1ull << order;
-        os->st.pages_unmapped++;
-        frame_list_add(&op->data, pa >> 12, order);
+        leaf *lf = &leaves.v[i];
+        uint64_t pfn = (lf->pte & SCIM_PTE_ADDR_MASK) >> 12, slot;
+        if (lf->shift != 12 || pin_count(os, pfn) || busy_get(p, lf->va))
+            continue;
+        if (!slot_alloc(os, &slot)) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of swap space (os.swap.size) in reclaim; raise it");
+            break;
+        }
+        if (!op && !(op = new_op(os, OPK_RECLAIM, p->pasid, m, &idx)))
+            break;
+        if (!op_add_page(os, op, lf->va, PAGE, pfn))
+            break;
+        op->pages[op->n_pages - 1].slot = slot;
+        busy_set(os, p, lf->va, BUSY_SWAPOUT);
+        unmap_leaf(os, p, op, lf);
+        os->st.reclaim_evicted++;
     }
-    os->collect = NULL;
     free(leaves.v);
-    os->st.shootdowns++;
-    op->pending = 1;
-    scim_msg *inv = scim_msg_alloc(os->f);
-    if (!inv) {
-        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory for fabric messages");
+    if (!op) {
+        reply_op(os, m, SCIM_RESP_OK);
         return;
     }
-    inv->type = SCIM_MSG_INV_REQ;
-    inv->src = os->node;
-    inv->dst = os->iommu;
-    inv->pasid = p->pasid;
-    inv->addr = start;
-    inv->len = end - start;
-    inv->tag = idx;
-    inv->wire_bytes = scim_fabric_wire_bytes(os->f, 16);
-    scim_fabric_send(os->f, inv);
+    start_shootdown(os, idx);
+}
+
+/* pin: fault in what is missing (if memory allows), then count a pin on
+ * every frame; a pinned frame is never reclaimed or migrated. */
+static void do_pin(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_t end, bool pin)
+{
+    for (uint64_t va = start; va < end; va += PAGE) {
+        uint64_t pa;
+        if (scim_pgtable_lookup(p->pt, va, &pa, NULL, NULL) != 1) {
+            if (!pin)
+                continue;
+            const region *r = find_region(p, va);
+            if (!r || r->page_shift != 12 || busy_get(p, va) || scim_u64map_get(&p->swapped, va >> 12) ||
+                map_new_page(os, p, va, r, 0, false, NULL) != 0) {
+                reply_op(os, m, SCIM_RESP_INVALID);
+                return;
+            }
+            scim_pgtable_lookup(p->pt, va, &pa, NULL, NULL);
+        }
+        uint64_t *n = scim_u64map_upsert(&os->pins, pa >> 12, 0);
+        if (!n) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return;
+        }
+        if (pin) {
+            if ((*n)++ == 0 && ++os->st.frames_pinned > os->st.frames_pinned_peak)
+                os->st.frames_pinned_peak = os->st.frames_pinned;
+        } else if (*n) {
+            if (--*n == 0) {
+                scim_u64map_remove(&os->pins, pa >> 12);
+                os->st.frames_pinned--;
+            }
+        } else {
+            scim_u64map_remove(&os->pins, pa >> 12);
+        }
+    }
+    reply_op(os, m, SCIM_RESP_OK);
+    maybe_reclaim(os);
 }
 
 static void op_exec(void *ctx, uint64_t arg)
@@ -536,8 +1645,8 @@ static void op_exec(void *ctx, uint64_t arg)
         reply_op(os, m, SCIM_RESP_INVALID);
         return;
     }
-    uint64_t start = m->addr & ~0xfffull;
-    uint64_t end = (m->addr + m->len + 0xfff) & ~0xfffull;
+    uint64_t start = m->addr & ~(PAGE - 1);
+    uint64_t end = (m->addr + m->len + PAGE - 1) & ~(PAGE - 1);
     unsigned prot = (unsigned)(m->data & 0xff);
     bool populate = ((m->data >> 8) & 0xff) != 0;
     unsigned shift = (unsigned)((m->data >> 16) & 0xff);
@@ -553,32 +1662,47 @@ static void op_exec(void *ctx, uint64_t arg)
         int rc = add_region(os, p, start, end - start, shift, prot, populate, &err);
         if (rc == SCIM_ENOMEM) {
             scim_kernel_fail(os->k, SCIM_ENOMEM,
-                             "simulated memory exhausted by mmap(populate) of pasid %u: %s; raise "
-                             "memory.size",
+                             "simulated memory exhausted by mmap(populate) of pasid %u: %s; raise memory.size",
                              p->pasid, err.msg);
             return;
         }
         reply_op(os, m, rc ? SCIM_RESP_INVALID : SCIM_RESP_OK);
+        maybe_reclaim(os);
         return;
     }
     case SCIM_OP_MUNMAP:
         os->st.ops_munmap++;
         do_munmap(os, m, p, start, end);
         return;
+    case SCIM_OP_MPROTECT:
+        os->st.ops_mprotect++;
+        do_mprotect(os, m, p, start, end, (has & SCIM_TRACE_HAS_PROT) ? prot : SCIM_PROT_R);
+        return;
+    case SCIM_OP_MIGRATE:
+        os->st.ops_migrate++;
+        do_migrate(os, m, p, start, end);
+        return;
+    case SCIM_OP_RECLAIM:
+        os->st.ops_reclaim++;
+        do_reclaim(os, m, p, start, end);
+        return;
+    case SCIM_OP_PIN:
+        os->st.ops_pin++;
+        do_pin(os, m, p, start, end, true);
+        return;
+    case SCIM_OP_UNPIN:
+        os->st.ops_unpin++;
+        do_pin(os, m, p, start, end, false);
+        return;
     default:
-        scim_kernel_fail(os->k, SCIM_ECONFIG,
-                         "trace operation '%s' (pasid %u, va 0x%llx) is not supported by the OS model; "
-                         "supported: mmap, munmap",
-                         scim_trace_op_name((scim_trace_op)m->flags), m->pasid,
-                         (unsigned long long)m->addr);
-        scim_msg_free(os->f, m);
+        reply_op(os, m, SCIM_RESP_INVALID);
     }
 }
 
 static uint64_t mapped_pages_in(const process *p, uint64_t start, uint64_t end)
 {
-    leaf_list l = {0};
-    scim_pgtable_foreach(p->pt, start, end - start, collect_leaf, &l);
+    leaf_list l;
+    leaves_in(p, start, end, &l);
     size_t n = l.n;
     free(l.v);
     return n;
@@ -586,106 +1710,32 @@ static uint64_t mapped_pages_in(const process *p, uint64_t start, uint64_t end)
 
 static void on_os_req(scim_os *os, scim_msg *m)
 {
+    if (m->flags == SCIM_OS_OP_FAULT) {
+        on_cpu_fault(os, m);
+        return;
+    }
     scim_time_t cost = os->p.syscall_cost;
     process *p = find_process(os, m->pasid);
-    uint64_t start = m->addr & ~0xfffull, end = (m->addr + m->len + 0xfff) & ~0xfffull;
-    if (p && (scim_trace_op)m->flags == SCIM_OP_MMAP && ((m->data >> 8) & 0xff)) {
-        unsigned shift = ((m->data >> 24) & SCIM_TRACE_HAS_PAGESIZE) ? (unsigned)((m->data >> 16) & 0xff) : 12;
-        cost += ((end - start) >> shift) * os->p.map_page_cost;
-    } else if (p && (scim_trace_op)m->flags == SCIM_OP_MUNMAP) {
-        cost += mapped_pages_in(p, start, end) * os->p.unmap_page_cost;
+    uint64_t start = m->addr & ~(PAGE - 1), end = (m->addr + m->len + PAGE - 1) & ~(PAGE - 1);
+    uint64_t pages = (end - start) / PAGE;
+    if (p) {
+        switch ((scim_trace_op)m->flags) {
+        case SCIM_OP_MMAP:
+            if ((m->data >> 8) & 0xff) {
+                unsigned shift = ((m->data >> 24) & SCIM_TRACE_HAS_PAGESIZE) ? (unsigned)((m->data >> 16) & 0xff) : 12;
+                cost += ((end - start) >> shift) * os->p.map_page_cost;
+            }
+            break;
+        case SCIM_OP_MUNMAP: cost += mapped_pages_in(p, start, end) * os->p.unmap_page_cost; break;
+        case SCIM_OP_MPROTECT: cost += mapped_pages_in(p, start, end) * os->p.protect_page_cost; break;
+        case SCIM_OP_PIN: cost += pages * os->p.pin_page_cost; break;
+        case SCIM_OP_UNPIN: cost += pages * os->p.unpin_page_cost; break;
+        default: break;
+        }
     }
     os->st.busy_ps += cost;
     m->sent_at = scim_kernel_now(os->k); /* arrival, for op.latency */
     scim_kernel_schedule(os->k, cost, SCIM_PRIO_DEFAULT, op_exec, os, (uint64_t)(uintptr_t)m);
-}
-
-static void on_inv_done(scim_os *os, scim_msg *m)
-{
-    sd_op *op = m->tag < os->n_ops ? &os->ops[m->tag] : NULL;
-    scim_msg_free(os->f, m);
-    if (!op || !op->used || op->pending == 0) {
-        scim_kernel_fail(os->k, SCIM_EINVARIANT, "OS got an unexpected invalidation completion");
-        return;
-    }
-    if (--op->pending == 0)
-        finish_op(os, op);
-}
-
-/* ---- I/O page faults ---- */
-
-static void fault_start_next(scim_os *os);
-
-static void fault_done(void *ctx, uint64_t arg)
-{
-    scim_os *os = ctx;
-    scim_msg *m = (scim_msg *)(uintptr_t)arg;
-    int32_t status = SCIM_RESP_OK;
-    bool write = (m->flags & SCIM_ATSF_WRITE) != 0;
-    process *p = find_process(os, m->pasid);
-    const region *r = p ? find_region(p, m->addr) : NULL;
-    if (!r || (write && !(r->prot & PROT_W))) {
-        os->st.iopf_invalid++;
-        status = SCIM_RESP_INVALID;
-    } else {
-        uint64_t pa;
-        if (scim_pgtable_lookup(p->pt, m->addr, &pa, NULL, NULL) == 1) {
-            os->st.iopf_spurious++;
-        } else {
-            scim_err err = {0};
-            uint64_t va = m->addr & ~((1ull << r->page_shift) - 1);
-            if (map_page(os, p, va, r, &err) != 0) {
-                scim_kernel_fail(os->k, err.code ? err.code : SCIM_ENOMEM,
-                                 "I/O page fault for pasid %u va 0x%llx could not be resolved: %s; "
-                                 "raise memory.size",
-                                 m->pasid, (unsigned long long)m->addr, err.msg);
-                scim_msg_free(os->f, m);
-                return;
-            }
-            os->st.iopf_mapped++;
-        }
-    }
-    scim_hist_record(os->st.iopf_latency, scim_kernel_now(os->k) - m->sent_at);
-    m->flags &= ~SCIM_PRIF_AUTO;
-    scim_fabric_reply(os->f, m, SCIM_MSG_PRI_RESP, scim_fabric_wire_bytes(os->f, 0), status);
-    os->busy_handlers--;
-    fault_start_next(os);
-}
-
-static void fault_start_next(scim_os *os)
-{
-    while (os->fq_len && os->busy_handlers < os->p.fault_handlers) {
-        scim_msg *m = os->faultq[os->fq_head];
-        os->fq_head = (os->fq_head + 1) % os->fq_cap;
-        os->fq_len--;
-        os->busy_handlers++;
-        os->st.busy_ps += os->p.iopf_cost;
-        scim_hist_record(os->st.iopf_queue_delay, scim_kernel_now(os->k) - m->sent_at);
-        scim_kernel_schedule(os->k, os->p.iopf_cost, SCIM_PRIO_DEFAULT, fault_done, os,
-                             (uint64_t)(uintptr_t)m);
-    }
-}
-
-static void on_pri_req(scim_os *os, scim_msg *m)
-{
-    os->st.iopf_requests++;
-    if (os->fq_len == os->fq_cap) {
-        size_t nc = os->fq_cap ? os->fq_cap * 2 : 64;
-        scim_msg **n = malloc(nc * sizeof *n);
-        if (!n) {
-            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory queueing page faults");
-            return;
-        }
-        for (size_t i = 0; i < os->fq_len; i++)
-            n[i] = os->faultq[(os->fq_head + i) % os->fq_cap];
-        free(os->faultq);
-        os->faultq = n;
-        os->fq_head = 0;
-        os->fq_cap = nc;
-    }
-    m->sent_at = scim_kernel_now(os->k); /* arrival */
-    os->faultq[(os->fq_head + os->fq_len++) % os->fq_cap] = m;
-    fault_start_next(os);
 }
 
 static void on_recv(void *ctx, scim_msg *m)
@@ -708,7 +1758,7 @@ static void on_recv(void *ctx, scim_msg *m)
     }
 }
 
-/* ---- the request protocol ---- */
+/* ---------- the request protocol ---------- */
 
 /* flags: op; addr, len: the range; data: prot | populate << 8 |
  * page_shift << 16 | has << 24; tag: the node of a migrate. */
@@ -723,13 +1773,18 @@ void scim_os_request_encode(scim_msg *m, const scim_trace_rec *rec, uint32_t pas
     m->tag = rec->node;
 }
 
-/* ---- life cycle ---- */
+/* ---------- life cycle ---------- */
 
 scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const char *name,
                         const scim_os_params *p, scim_stats *stats, scim_err *err)
 {
     if (p->fault_handlers == 0) {
         scim_err_set(err, SCIM_ERANGE, "os.fault_handlers must be at least 1");
+        return NULL;
+    }
+    if (p->reclaim_high < p->reclaim_low) {
+        scim_err_set(err, SCIM_ERANGE, "os.reclaim.high_watermark (%llu) must be >= os.reclaim.low_watermark (%llu)",
+                     (unsigned long long)p->reclaim_high, (unsigned long long)p->reclaim_low);
         return NULL;
     }
     scim_os *os = calloc(1, sizeof *os);
@@ -744,6 +1799,9 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
     os->iommu = SCIM_NODE_NONE;
     os->pt_ops.alloc_table = pt_alloc;
     os->pt_ops.free_table = pt_free;
+    os->total_slots = p->swap_size / PAGE;
+    scim_u64map_init(&os->lru_index);
+    scim_u64map_init(&os->pins);
     uint64_t pfn;
     if (scim_physmem_alloc(pm, SCIM_PASID_DIR_ORDER, &pfn, err) != 0)
         goto fail;
@@ -760,6 +1818,26 @@ fail:
     return NULL;
 }
 
+static void free_busy(void *ctx, uint64_t key, uint64_t val)
+{
+    busy_page *b = (busy_page *)(uintptr_t)val;
+    while (b->waiters) {
+        fault_job *n = b->waiters->next;
+        free(b->waiters);
+        b->waiters = n;
+    }
+    free(b);
+}
+
+static void free_jobs(fault_job *j)
+{
+    while (j) {
+        fault_job *n = j->next;
+        free(j);
+        j = n;
+    }
+}
+
 void scim_os_destroy(scim_os *os)
 {
     if (!os)
@@ -768,16 +1846,26 @@ void scim_os_destroy(scim_os *os)
     for (size_t i = 0; i < os->n_procs; i++) {
         scim_pgtable_destroy(os->procs[i].pt);
         free(os->procs[i].regions);
+        scim_u64map_free(&os->procs[i].swapped);
+        scim_u64map_foreach(&os->procs[i].busy, free_busy, NULL);
+        scim_u64map_free(&os->procs[i].busy);
     }
     free(os->procs);
-    for (size_t i = 0; i < os->fq_len; i++)
-        scim_msg_free(os->f, os->faultq[(os->fq_head + i) % os->fq_cap]);
-    free(os->faultq);
+    free_jobs(os->fq_head);
+    free_jobs(os->fw_head);
     for (size_t i = 0; i < os->n_ops; i++) {
         frame_list_free(&os->ops[i].data);
         frame_list_free(&os->ops[i].tables);
+        free(os->ops[i].pages);
     }
     free(os->ops);
+    free(os->lru);
+    scim_u64map_free(&os->lru_index);
+    scim_u64map_free(&os->pins);
+    free(os->free_slots);
+    free(os->swapq);
+    free(os->cpus);
+    free(os->devs);
     free(os);
 }
 
@@ -785,6 +1873,36 @@ scim_node_id scim_os_node(const scim_os *os) { return os->node; }
 uint64_t scim_os_pasid_dir(const scim_os *os) { return os->pasid_dir; }
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu) { os->iommu = iommu; }
 void scim_os_set_checker(scim_os *os, scim_checker *c) { os->checker = c; }
+
+static int bind(binding **v, size_t *n, scim_node_id node, uint32_t pasid, scim_err *err)
+{
+    binding *nv = realloc(*v, (*n + 1) * sizeof *nv);
+    if (!nv)
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+    *v = nv;
+    nv[(*n)++] = (binding){node, pasid};
+    return 0;
+}
+
+int scim_os_bind_cpu(scim_os *os, scim_node_id cpu, uint32_t pasid, scim_err *err)
+{
+    return bind(&os->cpus, &os->n_cpus, cpu, pasid, err);
+}
+
+int scim_os_bind_device(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err)
+{
+    return bind(&os->devs, &os->n_devs, dev, pasid, err);
+}
+
+int scim_os_address_space(const scim_os *os, uint32_t pasid, uint64_t *root_pa, int *levels)
+{
+    const process *p = find_process(os, pasid);
+    if (!p)
+        return SCIM_ENOENT;
+    *root_pa = scim_pgtable_root(p->pt);
+    *levels = p->levels;
+    return 0;
+}
 
 int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int levels, scim_err *err)
 {
@@ -804,6 +1922,8 @@ int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int level
     snprintf(p->name, sizeof p->name, "%s", name);
     p->pasid = pasid;
     p->levels = levels;
+    scim_u64map_init(&p->swapped);
+    scim_u64map_init(&p->busy);
     p->pt = scim_pgtable_create(os->pm, levels, &os->pt_ops, os, err);
     if (!p->pt)
         return err && err->code ? err->code : SCIM_ENOMEM;
@@ -852,4 +1972,5 @@ void scim_os_frames_get(const scim_os *os, scim_os_frames *out)
     out->page_tables = os->st.frames_page_tables;
     out->pasid_table = os->st.frames_pasid_table;
     out->deferred = os->deferred;
+    out->transit = os->st.frames_transit;
 }

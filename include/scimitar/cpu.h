@@ -1,0 +1,82 @@
+/* CPU core: a near core that replays a load/store trace in a process's
+ * address space, with an L1 DTLB, an L2 STLB, paging-structure caches and
+ * hardware page walkers (Intel SDM Vol. 3A 4.10: TLBs and paging-structure
+ * caches).
+ *
+ * Modelling notes (docs/architecture.md, docs/os.md):
+ *   - Each access is split at 4 KiB boundaries; at most max_outstanding are
+ *     in flight (1 = an in-order core that waits for each miss).
+ *   - L1 lookup (l1tlb.latency cycles); on a miss the L2 (l2tlb.latency
+ *     more); on a miss a walker: the paging-structure caches (one lookup of
+ *     pwc.latency cycles for all levels) give the deepest cached table, then
+ *     one memory read per remaining level. A walk fills the L2 and the L1.
+ *   - A not-present or write-protected leaf traps to the OS (a page fault):
+ *     the core waits for the OS's answer, then walks again, as x86 re-runs
+ *     the faulting instruction.
+ *   - Invalidations: an IPI costs ipi_cost of the core's time (it issues
+ *     nothing new meanwhile); a snooped broadcast invalidation costs
+ *     snoop_latency and no interruption. Either way the core invalidates
+ *     its TLBs and paging-structure caches for the scope, restarts walks in
+ *     flight that overlap, waits for accesses that used an invalidated
+ *     translation, then acknowledges.
+ */
+#ifndef SCIMITAR_CPU_H
+#define SCIMITAR_CPU_H
+
+#include "scimitar/checker.h"
+#include "scimitar/config.h"
+#include "scimitar/fabric.h"
+#include "scimitar/stats.h"
+#include "scimitar/tlb.h"
+#include "scimitar/tlbcfg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct scim_cpu_params {
+    const char *trace;
+    uint64_t pasid;
+    uint64_t max_outstanding;
+    uint64_t clock_hz;
+    scim_tlb_keys l1tlb;
+    scim_tlb_keys l2tlb;
+    uint64_t pwc_entries;     /* per level; 0 disables */
+    uint64_t pwc_latency;     /* cycles */
+    uint64_t walkers;
+    scim_time_t ipi_cost;
+    scim_time_t snoop_latency;
+    scim_time_t link_latency;  /* default topology: to the memory controller */
+    uint64_t link_bandwidth;
+    uint64_t seed;
+} scim_cpu_params;
+
+extern const scim_param_decl scim_cpu_param_decls[];
+extern const size_t scim_cpu_param_decl_count;
+
+typedef struct scim_cpu scim_cpu;
+
+scim_cpu *scim_cpu_create(scim_kernel *k, scim_fabric *f, const char *name, const scim_cpu_params *p,
+                          scim_stats *stats, scim_err *err);
+void scim_cpu_destroy(scim_cpu *c);
+scim_node_id scim_cpu_node(const scim_cpu *c);
+const char *scim_cpu_name(const scim_cpu *c);
+
+/* Wiring (boot): memory and OS nodes, and the process's page-table root
+ * (what CR3 holds) and paging levels. */
+void scim_cpu_set_targets(scim_cpu *c, scim_node_id mem, scim_node_id os);
+void scim_cpu_set_address_space(scim_cpu *c, uint64_t root_pa, int levels);
+void scim_cpu_set_checker(scim_cpu *c, scim_checker *chk);
+/* Every translation cache of the core, for the checker. */
+size_t scim_cpu_tlbs(const scim_cpu *c, const scim_tlb **out, const char **names, size_t max);
+int scim_cpu_start(scim_cpu *c, scim_err *err);
+bool scim_cpu_finished(const scim_cpu *c);
+void scim_cpu_describe(const scim_cpu *c, char *buf, size_t len);
+
+extern const scim_stat_decl scim_cpu_stat_decls[];
+extern const size_t scim_cpu_stat_decl_count;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

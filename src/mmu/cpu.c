@@ -1,0 +1,650 @@
+/* CPU core model. Modelling notes in include/scimitar/cpu.h. */
+#include "scimitar/cpu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scimitar/os.h"
+#include "scimitar/pagetable.h"
+#include "scimitar/replay.h"
+
+#define WALK_TAG (1ull << 62)
+#define MAX_LEVELS 5
+
+enum chunk_state { CH_FREE, CH_LOOKUP, CH_WALK_WAIT, CH_WALK, CH_FAULT, CH_MEM };
+
+typedef struct chunk {
+    int state;
+    bool blocks_ack;
+    uint64_t pa;
+    scim_time_t t_start;
+    scim_time_t fault_start;
+} chunk;
+
+typedef struct walker {
+    bool busy;
+    bool poisoned;
+    int32_t chunk;
+    int level;
+    uint64_t table;
+    scim_time_t started;
+} walker;
+
+typedef struct cpu_stats {
+    uint64_t walks;
+    uint64_t walk_restarts;
+    uint64_t pte_reads;
+    uint64_t faults;
+    uint64_t fault_errors;
+    uint64_t ipis;
+    uint64_t snoops;
+    uint64_t inv_time_ps;
+    scim_hist *walk_latency;
+    scim_hist *translation_latency;
+    scim_hist *fault_latency;
+} cpu_stats;
+
+struct scim_cpu {
+    scim_kernel *k;
+    scim_fabric *f;
+    char name[48];
+    scim_cpu_params p;
+    scim_clock clock;
+    scim_time_t l1_time, l2_time, pwc_time;
+    scim_node_id node, mem, os;
+    uint64_t root;
+    int levels;
+    scim_tlb *l1, *l2;
+    scim_tlb *pwc[MAX_LEVELS]; /* pwc[l]: pointer to the level-l table, keyed by va >> (12 + 9 l) */
+    scim_checker *checker;
+    scim_replay *replay;
+    chunk *chunks;
+    walker *walkers;
+    int32_t *walkq;
+    size_t wq_head, wq_len;
+    /* invalidations, one at a time */
+    scim_msg **invq;
+    size_t invq_head, invq_len, invq_cap;
+    bool inv_busy;
+    uint32_t ack_blocking;
+    cpu_stats st;
+};
+
+const scim_stat_decl scim_cpu_stat_decls[] = {
+    {"walks", SCIM_STAT_COUNTER, "count", "Page walks (L2 TLB misses, and re-walks after a fault).",
+     offsetof(cpu_stats, walks)},
+    {"walk.restarts", SCIM_STAT_COUNTER, "count", "Walks restarted because an invalidation overlapped them.",
+     offsetof(cpu_stats, walk_restarts)},
+    {"walk.pte_reads", SCIM_STAT_COUNTER, "count", "Page-table entry reads issued by the walkers.",
+     offsetof(cpu_stats, pte_reads)},
+    {"walk.latency", SCIM_STAT_HIST, "ps", "Duration of a walk, from walker start to result.",
+     offsetof(cpu_stats, walk_latency)},
+    {"translation.latency", SCIM_STAT_HIST, "ps",
+     "From an access's L1 lookup to its physical address being known (faults included).",
+     offsetof(cpu_stats, translation_latency)},
+    {"faults", SCIM_STAT_COUNTER, "count", "Page faults (traps to the OS).", offsetof(cpu_stats, faults)},
+    {"fault.errors", SCIM_STAT_COUNTER, "count", "Faults the OS could not resolve (segmentation faults).",
+     offsetof(cpu_stats, fault_errors)},
+    {"fault.latency", SCIM_STAT_HIST, "ps", "From the trap to the OS's answer.", offsetof(cpu_stats, fault_latency)},
+    {"ipis", SCIM_STAT_COUNTER, "count", "Shootdown IPIs handled.", offsetof(cpu_stats, ipis)},
+    {"snoops", SCIM_STAT_COUNTER, "count", "Broadcast invalidations snooped.", offsetof(cpu_stats, snoops)},
+    {"inv_time_ps", SCIM_STAT_COUNTER, "ps", "Core time spent handling IPIs and snoops.",
+     offsetof(cpu_stats, inv_time_ps)},
+};
+const size_t scim_cpu_stat_decl_count = SCIM_COUNT_OF(scim_cpu_stat_decls);
+
+const scim_param_decl scim_cpu_param_decls[] = {
+    {"trace", SCIM_P_STRING, NULL, NULL, false, 0, 0, NULL, offsetof(scim_cpu_params, trace),
+     "Load/store trace to replay (docs/traces.md); relative to the configuration file.", NULL},
+    {"pasid", SCIM_P_U64, NULL, NULL, true, 1, 1048575, NULL, offsetof(scim_cpu_params, pasid),
+     "Address space (process PASID) the core runs.", NULL},
+    {"max_outstanding", SCIM_P_U64, "1", "accesses", true, 1, 65536, NULL,
+     offsetof(scim_cpu_params, max_outstanding),
+     "Accesses in flight at most (1: an in-order core that waits for each miss).", "assumption"},
+    {"clock", SCIM_P_FREQ, "3GHz", "Hz", true, 1e6, 1e12, NULL, offsetof(scim_cpu_params, clock_hz),
+     "Core clock; TLB and walk-cache latencies are counted in its cycles.", "assumption: a 3 GHz server core"},
+    SCIM_TLB_KEY_DECLS("l1tlb.", scim_cpu_params, l1tlb, "L1 DTLB", "64", "4", "lru", "4K+2M+1G", "1",
+                       "Intel Optimization Manual table 2-15 (Skylake): 64 entries, 4-way (4 KiB); "
+                       "one array here for every page size",
+                       "assumption: an L1 hit is hidden in the load pipeline"),
+    SCIM_TLB_KEY_DECLS("l2tlb.", scim_cpu_params, l2tlb, "L2 STLB", "1536", "12", "lru", "4K+2M", "12",
+                       "Intel Optimization Manual table 2-15 (Skylake STLB): 1536 entries, 12-way, 4 KiB + 2 MiB",
+                       "~12 cycles for an STLB hit (microbenchmark on Haswell)"),
+    {"pwc.entries", SCIM_P_U64, "32", "entries", true, 0, 65536, NULL, offsetof(scim_cpu_params, pwc_entries),
+     "Entries of each paging-structure cache (one per upper level: PDE, PDPTE, PML4E[, PML5E]); 0 disables them.",
+     "assumption (Intel does not publish the sizes; SDM 4.10.3 describes the caches)"},
+    {"pwc.latency", SCIM_P_U64, "1", "cycles", true, 0, 1000, NULL, offsetof(scim_cpu_params, pwc_latency),
+     "Lookup latency of the paging-structure caches (all levels in parallel).", "assumption"},
+    {"walkers", SCIM_P_U64, "2", "walkers", true, 1, 64, NULL, offsetof(scim_cpu_params, walkers),
+     "Page walks in progress at once; further misses wait.",
+     "Intel Optimization Manual (Skylake): two page walks in parallel"},
+    {"ipi_cost", SCIM_P_TIME, "1us", "ns", false, 0, 0, NULL, offsetof(scim_cpu_params, ipi_cost),
+     "Core time to take a shootdown IPI: interrupt entry, flush, return (the core issues nothing meanwhile).",
+     "recalled magnitude: IPI shootdowns cost ~1-5 us on two sockets (Amit, ATC'17)"},
+    {"snoop_latency", SCIM_P_TIME, "20ns", "ns", false, 0, 0, NULL, offsetof(scim_cpu_params, snoop_latency),
+     "Time to apply a snooped broadcast invalidation (broadcast protocol; no interrupt).", "assumption"},
+    {"link.latency", SCIM_P_TIME, "10ns", "ns", false, 0, 0, NULL, offsetof(scim_cpu_params, link_latency),
+     "Default topology only: one-way latency of the core's link to the memory controller.",
+     "derived: ~110 ns load-to-use DRAM latency = 2 x 10 ns + 90 ns"},
+    {"link.bandwidth", SCIM_P_BANDWIDTH, "64GB/s", "B/s", false, 0, 0, NULL,
+     offsetof(scim_cpu_params, link_bandwidth), "Default topology only: bandwidth of that link.", "assumption"},
+};
+const size_t scim_cpu_param_decl_count = SCIM_COUNT_OF(scim_cpu_param_decls);
+
+static const char *const pwc_names[MAX_LEVELS] = {NULL, "pwc.pde", "pwc.pdpte", "pwc.pml4e", "pwc.pml5e"};
+
+static scim_msg *new_msg(scim_cpu *c, scim_msg_type type, scim_node_id dst)
+{
+    scim_msg *m = scim_msg_alloc(c->f);
+    if (!m) {
+        scim_kernel_fail(c->k, SCIM_ENOMEM, "out of host memory for fabric messages");
+        return NULL;
+    }
+    m->type = type;
+    m->src = c->node;
+    m->dst = dst;
+    return m;
+}
+
+static const scim_replay_chunk *chunk_of(const scim_cpu *c, int32_t ci)
+{
+    return scim_replay_chunk_of(c->replay, (uint32_t)ci);
+}
+
+/* Keys of the paging-structure caches: va bits above the table's span,
+ * stored as a "page number" in a 4 KiB-page TLB. */
+static inline uint64_t pwc_key(uint64_t va, int level) { return (va >> (12 + 9 * level)) << 12; }
+
+/* ---- completion and invalidation ---- */
+
+static void ack_next(scim_cpu *c);
+
+static void ack_complete(scim_cpu *c)
+{
+    scim_msg *m = c->invq[c->invq_head];
+    c->invq_head = (c->invq_head + 1) % c->invq_cap;
+    c->invq_len--;
+    c->inv_busy = false;
+    scim_fabric_reply(c->f, m, SCIM_MSG_INV_DONE, scim_fabric_wire_bytes(c->f, 0), SCIM_RESP_OK);
+    ack_next(c);
+}
+
+static void chunk_complete(scim_cpu *c, int32_t ci, bool error)
+{
+    chunk *ch = &c->chunks[ci];
+    if (ch->blocks_ack) {
+        ch->blocks_ack = false;
+        if (--c->ack_blocking == 0)
+            ack_complete(c);
+    }
+    ch->state = CH_FREE;
+    scim_replay_chunk_done(c->replay, (uint32_t)ci, error);
+}
+
+static bool covers(const scim_msg *m, uint32_t pasid, uint64_t va)
+{
+    if (m->flags & SCIM_INVF_GLOBAL)
+        return true;
+    if (pasid != m->pasid)
+        return false;
+    return (m->flags & SCIM_INVF_PASID) || (va >= m->addr && va - m->addr < m->len);
+}
+
+static void inv_exec(void *ctx, uint64_t arg)
+{
+    scim_cpu *c = ctx;
+    scim_msg *m = c->invq[c->invq_head];
+    if (m->flags & SCIM_INVF_GLOBAL) {
+        scim_tlb_invalidate_all(c->l1);
+        scim_tlb_invalidate_all(c->l2);
+    } else if (m->flags & SCIM_INVF_PASID) {
+        scim_tlb_invalidate_pasid(c->l1, m->pasid);
+        scim_tlb_invalidate_pasid(c->l2, m->pasid);
+    } else {
+        scim_tlb_invalidate_range(c->l1, m->pasid, m->addr, m->len);
+        scim_tlb_invalidate_range(c->l2, m->pasid, m->addr, m->len);
+    }
+    /* INVLPG also drops paging-structure-cache entries (SDM 4.10.4.1); the
+     * tables themselves may be freed after this shootdown. */
+    for (int l = 1; l < MAX_LEVELS; l++) {
+        if (!c->pwc[l])
+            continue;
+        if (m->flags & SCIM_INVF_GLOBAL)
+            scim_tlb_invalidate_all(c->pwc[l]);
+        else
+            scim_tlb_invalidate_pasid(c->pwc[l], m->pasid);
+    }
+    for (uint64_t w = 0; w < c->p.walkers; w++) {
+        walker *wk = &c->walkers[w];
+        if (wk->busy && covers(m, chunk_of(c, wk->chunk)->pasid, chunk_of(c, wk->chunk)->va))
+            wk->poisoned = true;
+    }
+    c->ack_blocking = 0;
+    for (uint64_t i = 0; i < c->p.max_outstanding; i++) {
+        if (c->chunks[i].state == CH_MEM && covers(m, chunk_of(c, (int32_t)i)->pasid, chunk_of(c, (int32_t)i)->va)) {
+            c->chunks[i].blocks_ack = true;
+            c->ack_blocking++;
+        }
+    }
+    if (c->ack_blocking == 0)
+        ack_complete(c);
+}
+
+static void ack_next(scim_cpu *c)
+{
+    if (c->inv_busy || c->invq_len == 0)
+        return;
+    c->inv_busy = true;
+    scim_msg *m = c->invq[c->invq_head];
+    scim_time_t cost;
+    if (m->flags & SCIM_INVF_BROADCAST) {
+        c->st.snoops++;
+        cost = c->p.snoop_latency;
+    } else {
+        c->st.ipis++;
+        cost = c->p.ipi_cost;
+        /* the interrupted core issues nothing while in the handler */
+        scim_replay_pause(c->replay, scim_kernel_now(c->k) + cost);
+    }
+    c->st.inv_time_ps += cost;
+    scim_kernel_schedule(c->k, cost, SCIM_PRIO_DEFAULT, inv_exec, c, 0);
+}
+
+static void on_inv(scim_cpu *c, scim_msg *m)
+{
+    if (c->invq_len == c->invq_cap) {
+        size_t nc = c->invq_cap ? c->invq_cap * 2 : 16;
+        scim_msg **n = malloc(nc * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(c->k, SCIM_ENOMEM, "out of host memory queueing invalidations");
+            return;
+        }
+        for (size_t i = 0; i < c->invq_len; i++)
+            n[i] = c->invq[(c->invq_head + i) % c->invq_cap];
+        free(c->invq);
+        c->invq = n;
+        c->invq_head = 0;
+        c->invq_cap = nc;
+    }
+    c->invq[(c->invq_head + c->invq_len++) % c->invq_cap] = m;
+    ack_next(c);
+}
+
+/* ---- accesses ---- */
+
+static void to_memory(scim_cpu *c, int32_t ci, uint64_t pa)
+{
+    chunk *ch = &c->chunks[ci];
+    const scim_replay_chunk *rc = chunk_of(c, ci);
+    scim_hist_record(c->st.translation_latency, scim_kernel_now(c->k) - ch->t_start);
+    if (c->checker && !scim_checker_access_begin(c->checker, c->name, rc->pasid, rc->va, pa, rc->len))
+        return;
+    ch->pa = pa;
+    ch->state = CH_MEM;
+    scim_msg *m = new_msg(c, rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ, c->mem);
+    if (!m)
+        return;
+    m->addr = pa;
+    m->len = rc->len;
+    m->pasid = rc->pasid;
+    m->tag = (uint64_t)ci;
+    m->wire_bytes = scim_fabric_wire_bytes(c->f, rc->write ? rc->len : 0);
+    scim_fabric_send(c->f, m);
+}
+
+static bool usable(const scim_tlb_entry *e, bool write)
+{
+    return (e->perms & SCIM_PERM_R) && (!write || (e->perms & SCIM_PERM_W));
+}
+
+static void start_walk(scim_cpu *c, int32_t ci);
+
+static void walk_read(scim_cpu *c, walker *w)
+{
+    c->st.pte_reads++;
+    const scim_replay_chunk *rc = chunk_of(c, w->chunk);
+    scim_msg *m = new_msg(c, SCIM_MSG_MEM_READ, c->mem);
+    if (!m)
+        return;
+    m->addr = scim_pte_addr(w->table, rc->va, w->level);
+    m->len = 8;
+    m->pasid = rc->pasid;
+    m->flags = SCIM_MEMF_PTE | SCIM_MEMF_SET_AD | SCIM_MEMF_LEVEL(w->level) | (rc->write ? SCIM_MEMF_WRITE : 0);
+    m->tag = WALK_TAG | (uint64_t)(w - c->walkers);
+    m->wire_bytes = scim_fabric_wire_bytes(c->f, 0);
+    scim_fabric_send(c->f, m);
+}
+
+/* Begin (or restart) a walk: the deepest cached table, then memory. */
+static void walk_begin(void *ctx, uint64_t wi)
+{
+    scim_cpu *c = ctx;
+    walker *w = &c->walkers[wi];
+    const scim_replay_chunk *rc = chunk_of(c, w->chunk);
+    w->poisoned = false;
+    w->level = c->levels;
+    w->table = c->root;
+    for (int l = 1; l < c->levels; l++) {
+        scim_tlb_entry e;
+        if (c->pwc[l] && scim_tlb_lookup(c->pwc[l], rc->pasid, pwc_key(rc->va, l), &e) == 1) {
+            w->level = l;
+            w->table = e.pfn << 12;
+            break;
+        }
+    }
+    walk_read(c, w);
+}
+
+static void release_walker(scim_cpu *c, walker *w)
+{
+    scim_hist_record(c->st.walk_latency, scim_kernel_now(c->k) - w->started);
+    w->busy = false;
+    if (c->wq_len) {
+        int32_t next = c->walkq[c->wq_head];
+        c->wq_head = (c->wq_head + 1) % c->p.max_outstanding;
+        c->wq_len--;
+        start_walk(c, next);
+    }
+}
+
+static void fault(scim_cpu *c, int32_t ci)
+{
+    chunk *ch = &c->chunks[ci];
+    const scim_replay_chunk *rc = chunk_of(c, ci);
+    c->st.faults++;
+    ch->state = CH_FAULT;
+    ch->fault_start = scim_kernel_now(c->k);
+    scim_msg *m = new_msg(c, SCIM_MSG_OS_REQ, c->os);
+    if (!m)
+        return;
+    m->flags = SCIM_OS_OP_FAULT;
+    m->pasid = rc->pasid;
+    m->addr = rc->va;
+    m->len = rc->write ? 1 : 0;
+    m->tag = (uint64_t)ci;
+    m->wire_bytes = scim_fabric_wire_bytes(c->f, 16);
+    scim_fabric_send(c->f, m);
+}
+
+static void walk_step(scim_cpu *c, walker *w, uint64_t pte)
+{
+    if (w->poisoned) {
+        c->st.walk_restarts++;
+        scim_kernel_schedule(c->k, c->pwc_time, SCIM_PRIO_DEFAULT, walk_begin, c, (uint64_t)(w - c->walkers));
+        return;
+    }
+    int32_t ci = w->chunk;
+    const scim_replay_chunk *rc = chunk_of(c, ci);
+    uint64_t next;
+    unsigned shift;
+    scim_pte_kind kind = scim_pte_decode(pte, w->level, &next, &shift);
+    if (kind == SCIM_PTE_TABLE && w->level > 1) {
+        int l = w->level - 1;
+        if (c->pwc[l]) {
+            scim_tlb_entry e = {.pasid = rc->pasid, .page_shift = 12, .perms = SCIM_PERM_R,
+                                .vpn = pwc_key(rc->va, l) >> 12, .pfn = next >> 12, .aux = 0};
+            scim_tlb_insert(c->pwc[l], &e, NULL);
+        }
+        w->level = l;
+        w->table = next;
+        walk_read(c, w);
+        return;
+    }
+    release_walker(c, w);
+    unsigned perms = 0;
+    if (kind == SCIM_PTE_LEAF && (pte & SCIM_PTE_US))
+        perms = SCIM_PERM_R | ((pte & SCIM_PTE_RW) ? SCIM_PERM_W : 0);
+    /* An upper level without RW makes the leaf read-only; the model's OS
+     * always creates upper levels writable, so the leaf decides. */
+    if (kind != SCIM_PTE_LEAF || !(perms & SCIM_PERM_R) || (rc->write && !(perms & SCIM_PERM_W))) {
+        fault(c, ci);
+        return;
+    }
+    scim_tlb_entry e = {.pasid = rc->pasid, .page_shift = (uint8_t)shift, .perms = (uint8_t)perms,
+                        .vpn = rc->va >> shift, .pfn = next >> 12, .aux = 0};
+    scim_tlb_insert(c->l2, &e, NULL);
+    scim_tlb_insert(c->l1, &e, NULL);
+    to_memory(c, ci, next + (rc->va & ((1ull << shift) - 1)));
+}
+
+static void start_walk(scim_cpu *c, int32_t ci)
+{
+    for (uint64_t i = 0; i < c->p.walkers; i++) {
+        walker *w = &c->walkers[i];
+        if (!w->busy) {
+            c->st.walks++;
+            *w = (walker){.busy = true, .chunk = ci, .started = scim_kernel_now(c->k)};
+            c->chunks[ci].state = CH_WALK;
+            scim_kernel_schedule(c->k, c->pwc_time, SCIM_PRIO_DEFAULT, walk_begin, c, i);
+            return;
+        }
+    }
+    c->chunks[ci].state = CH_WALK_WAIT;
+    c->walkq[(c->wq_head + c->wq_len++) % c->p.max_outstanding] = ci;
+}
+
+static void l2_done(void *ctx, uint64_t arg)
+{
+    scim_cpu *c = ctx;
+    int32_t ci = (int32_t)arg;
+    const scim_replay_chunk *rc = chunk_of(c, ci);
+    scim_tlb_entry e;
+    if (scim_tlb_lookup(c->l2, rc->pasid, rc->va, &e) == 1 && usable(&e, rc->write)) {
+        scim_tlb_insert(c->l1, &e, NULL);
+        to_memory(c, ci, (e.pfn << 12) + (rc->va & ((1ull << e.page_shift) - 1)));
+        return;
+    }
+    start_walk(c, ci);
+}
+
+static void l1_done(void *ctx, uint64_t arg)
+{
+    scim_cpu *c = ctx;
+    int32_t ci = (int32_t)arg;
+    const scim_replay_chunk *rc = chunk_of(c, ci);
+    scim_tlb_entry e;
+    if (scim_tlb_lookup(c->l1, rc->pasid, rc->va, &e) == 1 && usable(&e, rc->write)) {
+        to_memory(c, ci, (e.pfn << 12) + (rc->va & ((1ull << e.page_shift) - 1)));
+        return;
+    }
+    scim_kernel_schedule(c->k, c->l2_time, SCIM_PRIO_DEFAULT, l2_done, c, arg);
+}
+
+static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
+{
+    scim_cpu *c = owner;
+    c->chunks[id] = (chunk){.state = CH_LOOKUP, .t_start = scim_kernel_now(c->k)};
+    scim_kernel_schedule(c->k, c->l1_time, SCIM_PRIO_DEFAULT, l1_done, c, id);
+}
+
+static void send_os_op(void *owner, const scim_trace_rec *rec, uint32_t pasid)
+{
+    scim_cpu *c = owner;
+    scim_msg *m = new_msg(c, SCIM_MSG_OS_REQ, c->os);
+    if (!m)
+        return;
+    scim_os_request_encode(m, rec, pasid);
+    m->wire_bytes = scim_fabric_wire_bytes(c->f, 16);
+    scim_fabric_send(c->f, m);
+}
+
+static void on_recv(void *ctx, scim_msg *m)
+{
+    scim_cpu *c = ctx;
+    switch (m->type) {
+    case SCIM_MSG_MEM_RESP: {
+        uint64_t tag = m->tag, value = m->data;
+        scim_msg_free(c->f, m);
+        if (tag & WALK_TAG) {
+            walk_step(c, &c->walkers[tag & ~WALK_TAG], value);
+            return;
+        }
+        if (c->checker)
+            scim_checker_access_end(c->checker, c->chunks[tag].pa);
+        chunk_complete(c, (int32_t)tag, false);
+        return;
+    }
+    case SCIM_MSG_OS_RESP: {
+        bool is_fault = m->flags == SCIM_OS_OP_FAULT;
+        int32_t ci = (int32_t)m->tag;
+        bool ok = m->status == SCIM_RESP_OK;
+        scim_msg_free(c->f, m);
+        if (!is_fault) {
+            scim_replay_os_done(c->replay, !ok);
+            return;
+        }
+        scim_hist_record(c->st.fault_latency, scim_kernel_now(c->k) - c->chunks[ci].fault_start);
+        if (!ok) {
+            c->st.fault_errors++;
+            chunk_complete(c, ci, true);
+            return;
+        }
+        start_walk(c, ci); /* re-execute: the TLBs missed, so walk again */
+        return;
+    }
+    case SCIM_MSG_IPI:
+    case SCIM_MSG_INV_REQ:
+        on_inv(c, m);
+        return;
+    default:
+        scim_kernel_fail(c->k, SCIM_EINVARIANT, "cpu '%s' got an unexpected %s message from '%s'", c->name,
+                         scim_msg_type_name(m->type), scim_fabric_node_name(c->f, m->src));
+        scim_msg_free(c->f, m);
+    }
+}
+
+/* ---- life cycle ---- */
+
+scim_cpu *scim_cpu_create(scim_kernel *k, scim_fabric *f, const char *name, const scim_cpu_params *p,
+                          scim_stats *stats, scim_err *err)
+{
+    scim_cpu *c = calloc(1, sizeof *c);
+    if (!c) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating cpu '%s'", name);
+        return NULL;
+    }
+    char prefix[96];
+    c->k = k;
+    c->f = f;
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->p = *p;
+    c->mem = c->os = SCIM_NODE_NONE;
+    c->levels = 4;
+    static const scim_replay_ops ops = {start_chunk, send_os_op};
+    scim_replay_params rp = {p->trace, p->max_outstanding, (uint32_t)p->pasid, "mem"};
+    if (scim_clock_init(&c->clock, p->clock_hz, err) != 0)
+        goto fail;
+    c->l1_time = scim_clock_cycles(&c->clock, p->l1tlb.latency);
+    c->l2_time = scim_clock_cycles(&c->clock, p->l2tlb.latency);
+    c->pwc_time = scim_clock_cycles(&c->clock, p->pwc_latency);
+    c->replay = scim_replay_create(k, name, &rp, &ops, c, stats, err);
+    if (!c->replay)
+        goto fail;
+    c->chunks = calloc(p->max_outstanding, sizeof *c->chunks);
+    c->walkers = calloc(p->walkers, sizeof *c->walkers);
+    c->walkq = calloc(p->max_outstanding, sizeof *c->walkq);
+    if (!c->chunks || !c->walkers || !c->walkq) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating cpu '%s'", name);
+        goto fail;
+    }
+    scim_tlb_params tp;
+    scim_tlb_keys_to_params(&p->l1tlb, p->seed, &tp);
+    if (!(c->l1 = scim_tlb_create(&tp, err)))
+        goto fail;
+    scim_tlb_keys_to_params(&p->l2tlb, p->seed + 1, &tp);
+    if (!(c->l2 = scim_tlb_create(&tp, err)))
+        goto fail;
+    for (int l = 1; p->pwc_entries && l < MAX_LEVELS; l++) {
+        scim_tlb_params pw = {.entries = p->pwc_entries, .ways = p->pwc_entries, .repl = SCIM_REPL_LRU,
+                              .page_sizes = SCIM_PAGE_4K, .seed = p->seed + 1 + (uint64_t)l};
+        if (!(c->pwc[l] = scim_tlb_create(&pw, err)))
+            goto fail;
+        snprintf(prefix, sizeof prefix, "%s.%s", name, pwc_names[l]);
+        if (scim_stats_register(stats, prefix, scim_tlb_stat_decls, scim_tlb_stat_decl_count,
+                                (void *)scim_tlb_counters(c->pwc[l]), err))
+            goto fail;
+    }
+    if (scim_fabric_add_node(f, name, on_recv, c, &c->node, err) != 0)
+        goto fail;
+    if (scim_stats_register(stats, name, scim_cpu_stat_decls, scim_cpu_stat_decl_count, &c->st, err))
+        goto fail;
+    snprintf(prefix, sizeof prefix, "%s.l1tlb", name);
+    if (scim_stats_register(stats, prefix, scim_tlb_stat_decls, scim_tlb_stat_decl_count,
+                            (void *)scim_tlb_counters(c->l1), err))
+        goto fail;
+    snprintf(prefix, sizeof prefix, "%s.l2tlb", name);
+    if (scim_stats_register(stats, prefix, scim_tlb_stat_decls, scim_tlb_stat_decl_count,
+                            (void *)scim_tlb_counters(c->l2), err))
+        goto fail;
+    return c;
+fail:
+    scim_cpu_destroy(c);
+    return NULL;
+}
+
+void scim_cpu_destroy(scim_cpu *c)
+{
+    if (!c)
+        return;
+    scim_replay_destroy(c->replay);
+    scim_tlb_destroy(c->l1);
+    scim_tlb_destroy(c->l2);
+    for (int l = 0; l < MAX_LEVELS; l++)
+        scim_tlb_destroy(c->pwc[l]);
+    for (size_t i = 0; i < c->invq_len; i++)
+        scim_msg_free(c->f, c->invq[(c->invq_head + i) % c->invq_cap]);
+    free(c->invq);
+    free(c->chunks);
+    free(c->walkers);
+    free(c->walkq);
+    free(c);
+}
+
+scim_node_id scim_cpu_node(const scim_cpu *c) { return c->node; }
+const char *scim_cpu_name(const scim_cpu *c) { return c->name; }
+
+void scim_cpu_set_targets(scim_cpu *c, scim_node_id mem, scim_node_id os)
+{
+    c->mem = mem;
+    c->os = os;
+}
+
+void scim_cpu_set_checker(scim_cpu *c, scim_checker *chk) { c->checker = chk; }
+
+size_t scim_cpu_tlbs(const scim_cpu *c, const scim_tlb **out, const char **names, size_t max)
+{
+    size_t n = 0;
+    static const char *const tl[2] = {"l1tlb", "l2tlb"};
+    const scim_tlb *t[2] = {c->l1, c->l2};
+    for (int i = 0; i < 2 && n < max; i++, n++) {
+        out[n] = t[i];
+        names[n] = tl[i];
+    }
+    for (int l = 1; l < MAX_LEVELS && n < max; l++) {
+        if (c->pwc[l]) {
+            out[n] = c->pwc[l];
+            names[n++] = pwc_names[l];
+        }
+    }
+    return n;
+}
+
+/* Boot: load CR3. The paging-structure caches exist for the upper levels
+ * of this address space. */
+void scim_cpu_set_address_space(scim_cpu *c, uint64_t root_pa, int levels)
+{
+    c->root = root_pa;
+    c->levels = levels;
+}
+
+int scim_cpu_start(scim_cpu *c, scim_err *err) { return scim_replay_start(c->replay, err); }
+
+bool scim_cpu_finished(const scim_cpu *c) { return scim_replay_finished(c->replay) && c->invq_len == 0; }
+
+void scim_cpu_describe(const scim_cpu *c, char *buf, size_t len)
+{
+    char r[256];
+    scim_replay_describe(c->replay, r, sizeof r);
+    snprintf(buf, len, "cpu %s; %zu walk(s) queued, %zu invalidation(s) queued", r, c->wq_len, c->invq_len);
+}
