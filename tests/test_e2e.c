@@ -20,7 +20,7 @@ static const char *const BASE =
     "    - {a: iommu, b: mem, latency: 20ns}\n"
     "    - {a: os, b: mem, latency: 50ns}\n"
     "    - {a: os, b: iommu, latency: 50ns}\n"
-    "iommu: {clock: 1GHz, walkers: 4, iotlb: {entries: 64, ways: 8, latency: 2}}\n"
+    "iommu: {clock: 1GHz, walkers: 4, iotlb: {entries: 64, ways: 8, latency: 2}, pwc: {latency: 3}}\n"
     "os: {iopf_cost: 3us, fault_handlers: 1}\n"
     "processes:\n"
     "  app:\n"
@@ -108,8 +108,8 @@ END_TEST
 
 /* One DMA to a populated page: the translation is
  *   device IOTLB lookup 1 ns + link 400 + IOMMU IOTLB lookup 2 ns
- *   + 2 PASID-table reads + 4 PTE reads, each 20 + 90 + 20 ns
- *   + link 400 */
+ *   + 2 PASID-table reads + walk-cache lookup 3 ns + 4 PTE reads,
+ *   each read 20 + 90 + 20 ns, + link 400 */
 START_TEST(cold_translation_latency_is_the_sum_of_its_parts)
 {
     char dir[64], path[256];
@@ -118,7 +118,7 @@ START_TEST(cold_translation_latency_is_the_sum_of_its_parts)
     const char *backend = _i ? "systemc" : "native";
     scim_sim *sim = run_case(backend, true, path, 1, 32, 32);
     const double read_rt = 20 + 90 + 20;
-    const double xlat = 1 + 400 + 2 + (2 + 4) * read_rt + 400;
+    const double xlat = 1 + 400 + 2 + 2 * read_rt + 3 + 4 * read_rt + 400;
     ck_assert_double_eq(stat_of(sim, "nic0.translation.latency.max"), xlat * 1000);
     ck_assert_double_eq(stat_of(sim, "nic0.translation.latency.min"), xlat * 1000);
     /* then the data access: device -> iommu -> mem and back */
@@ -135,10 +135,12 @@ END_TEST
 
 /* One DMA to a page that is not mapped (and no table below the root
  * exists yet):
- *   first translation: 1 + 400 + 2 + (2 PASID + 1 PML4) reads + 400
+ *   first translation: 1 + 400 + 2 + 2 PASID reads + walk cache 3 + 1 PML4
+ *                      read + 400
  *   page request: device -> iommu 400, iommu -> os 50, handler 3 us,
  *                 os -> iommu 50, iommu -> device 400
- *   second translation: 400 + 2 + 4 PTE reads (PASID cached) + 400 */
+ *   second translation: 400 + 2 + walk cache 3 + 4 PTE reads (PASID
+ *                       cached; the walk caches hold nothing yet) + 400 */
 START_TEST(fault_latency_adds_the_handler_cost)
 {
     char dir[64], path[256];
@@ -146,9 +148,9 @@ START_TEST(fault_latency_adds_the_handler_cost)
     write_file(dir, "t.trace", "@0 write 0x10005000 256\n", path, sizeof path);
     scim_sim *sim = run_case("native", false, path, 1, 32, 32);
     const double rt = 130;
-    const double first = 1 + 400 + 2 + 3 * rt + 400;
+    const double first = 1 + 400 + 2 + 2 * rt + 3 + 1 * rt + 400;
     const double pri = 400 + 50 + 3000 + 50 + 400;
-    const double second = 400 + 2 + 4 * rt + 400;
+    const double second = 400 + 2 + 3 + 4 * rt + 400;
     ck_assert_double_eq(stat_of(sim, "nic0.translation.latency.max"), (first + pri + second) * 1000);
     ck_assert_double_eq(stat_of(sim, "nic0.fault.latency.max"), pri * 1000);
     ck_assert_double_eq(stat_of(sim, "nic0.faults"), 1);

@@ -28,6 +28,7 @@
 #include "scimitar/stats.h"
 #include "scimitar/tlb.h"
 #include "scimitar/tlbcfg.h"
+#include "scimitar/walker.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +39,8 @@ typedef struct scim_iommu_params {
     scim_tlb_keys iotlb;
     scim_tlb_keys pasid_cache;
     uint64_t walkers;
+    uint64_t pwc_entries;       /* paging-structure caches, per level */
+    uint64_t pwc_latency;       /* cycles */
     uint64_t prq_depth;
     scim_time_t inv_latency;
     scim_time_t snoop_latency;  /* broadcast protocol: applying a snooped invalidation */
@@ -61,8 +64,10 @@ void scim_iommu_set_os(scim_iommu *io, scim_node_id os);
 void scim_iommu_set_pasid_dir(scim_iommu *io, uint64_t pasid_dir_pa);
 int scim_iommu_bind_device(scim_iommu *io, scim_node_id dev, uint32_t pasid, scim_err *err);
 
-/* For the safety checker (an observer): the caches that hold translations. */
+/* For the safety checker (an observer): the caches that hold translations
+ * or table pointers. */
 const scim_tlb *scim_iommu_iotlb(const scim_iommu *io);
+size_t scim_iommu_caches(const scim_iommu *io, const scim_tlb **out, const char **names, size_t max);
 
 extern const scim_stat_decl scim_iommu_stat_decls[];
 extern const size_t scim_iommu_stat_decl_count;

@@ -550,8 +550,17 @@ int scim_sim_build(scim_sim *sim)
             return sim->err.code;
         scim_checker_set_resolver(sim->chk, scim_os_resolve, sim->os);
         scim_os_set_checker(sim->os, sim->chk);
-        if ((rc = scim_checker_add_tlb(sim->chk, "iommu.iotlb", scim_iommu_iotlb(sim->io), &sim->err)))
-            return rc;
+        {
+            const scim_tlb *t[8];
+            const char *names[8];
+            size_t n = scim_iommu_caches(sim->io, t, names, 8);
+            for (size_t j = 0; j < n; j++) {
+                char name[96];
+                snprintf(name, sizeof name, "iommu.%s", names[j]);
+                if ((rc = scim_checker_add_tlb(sim->chk, name, t[j], &sim->err)))
+                    return rc;
+            }
+        }
         for (size_t i = 0; i < sim->n_devs; i++) {
             char name[80];
             snprintf(name, sizeof name, "%s.iotlb", scim_device_name(sim->devs[i]));

@@ -17,23 +17,13 @@
 #define PTE_RW (1ull << 1)
 #define PTE_US (1ull << 2)
 
-enum walk_phase { PH_PASID_DIR, PH_PASID_ENTRY, PH_PTE };
-
-typedef struct walk {
+/* A translation request between its IOTLB miss and its page walk: the
+ * PASID-table reads (on a PASID-cache miss). */
+typedef struct ctx_read {
     bool busy;
-    bool poisoned;
-    bool write;
-    int phase;
-    int level;
-    int levels;
-    unsigned perms;
-    uint32_t pasid;
-    uint32_t reads;
-    uint64_t va;
-    uint64_t table;
-    scim_time_t started;
+    bool second; /* reading the PASID-table entry (else the directory entry) */
     scim_msg *req;
-} walk;
+} ctx_read;
 
 typedef struct binding {
     scim_node_id dev;
@@ -50,19 +40,13 @@ typedef struct iommu_stats {
     uint64_t ats_requests;
     uint64_t ats_not_present;
     uint64_t ats_invalid;
-    uint64_t walks;
-    uint64_t walk_restarts;
-    uint64_t pte_reads;
     uint64_t pasid_reads;
-    uint64_t walker_waits;
     uint64_t prq_requests;
     uint64_t prq_overflows;
     uint64_t prq_max_occupancy;
     uint64_t invalidations;
     uint64_t dev_invalidations;
     scim_hist *ats_latency;
-    scim_hist *walk_latency;
-    scim_hist *walker_wait;
 } iommu_stats;
 
 struct scim_iommu {
@@ -74,10 +58,9 @@ struct scim_iommu {
     uint64_t pasid_dir;
     scim_tlb *iotlb;
     scim_tlb *pasid_cache;
-    walk *walkers;
-    /* FIFO of requests waiting for a walker */
-    scim_msg **waitq;
-    size_t wq_head, wq_len, wq_cap;
+    scim_walker *walker;
+    ctx_read *ctx;
+    size_t n_ctx;
     uint64_t prq_outstanding;
     binding *bindings;
     size_t n_bindings;
@@ -99,19 +82,8 @@ const scim_stat_decl scim_iommu_stat_decls[] = {
     {"ats.latency", SCIM_STAT_HIST, "ps",
      "From a translation request's arrival to its completion leaving the IOMMU.",
      offsetof(iommu_stats, ats_latency)},
-    {"walks", SCIM_STAT_COUNTER, "count", "Page walks started (IOTLB misses).", offsetof(iommu_stats, walks)},
-    {"walk.restarts", SCIM_STAT_COUNTER, "count",
-     "Walks restarted because an invalidation overlapped them.", offsetof(iommu_stats, walk_restarts)},
-    {"walk.pte_reads", SCIM_STAT_COUNTER, "count", "Page-table entry reads issued by the walkers.",
-     offsetof(iommu_stats, pte_reads)},
     {"walk.pasid_reads", SCIM_STAT_COUNTER, "count",
      "PASID directory and table reads (PASID-cache misses cost two).", offsetof(iommu_stats, pasid_reads)},
-    {"walk.latency", SCIM_STAT_HIST, "ps", "Duration of a page walk, from walker start to result.",
-     offsetof(iommu_stats, walk_latency)},
-    {"walker.waits", SCIM_STAT_COUNTER, "count", "Misses that found every walker busy.",
-     offsetof(iommu_stats, walker_waits)},
-    {"walker.wait", SCIM_STAT_HIST, "ps", "Time a miss waited for a free walker (0 if none).",
-     offsetof(iommu_stats, walker_wait)},
     {"prq.requests", SCIM_STAT_COUNTER, "count", "Page requests received from devices.",
      offsetof(iommu_stats, prq_requests)},
     {"prq.overflows", SCIM_STAT_COUNTER, "count",
@@ -138,6 +110,11 @@ const scim_param_decl scim_iommu_param_decls[] = {
     {"walkers", SCIM_P_U64, "4", "walkers", true, 1, 1024, NULL, offsetof(scim_iommu_params, walkers),
      "Page walks the IOMMU performs concurrently; further misses wait in FIFO order.",
      "assumption (Skylake cores run 2 walks at once, Intel Optimization Manual; an IOMMU serves many devices)"},
+    {"pwc.entries", SCIM_P_U64, "16", "entries", true, 0, 65536, NULL, offsetof(scim_iommu_params, pwc_entries),
+     "Entries of each paging-structure cache (one per upper level); 0 disables them.",
+     "assumption (VT-d caches paging-structure entries, spec 6.2; sizes are not published)"},
+    {"pwc.latency", SCIM_P_U64, "1", "cycles", true, 0, 1000, NULL, offsetof(scim_iommu_params, pwc_latency),
+     "Lookup latency of the paging-structure caches (all levels in parallel).", "assumption"},
     {"prq_depth", SCIM_P_U64, "2048", "descriptors", true, 1, 1048576, NULL,
      offsetof(scim_iommu_params, prq_depth),
      "Page requests that may be outstanding at the OS; beyond it the IOMMU drops the request and answers "
@@ -187,138 +164,83 @@ static void complete_translation(scim_iommu *io, scim_msg *m, int32_t status, ui
     scim_fabric_reply(io->f, m, SCIM_MSG_ATS_RESP, scim_fabric_wire_bytes(io->f, 8), status);
 }
 
-static void walk_read(scim_iommu *io, walk *w, uint64_t pa, uint32_t flags)
+static void walk_done(void *owner, uint64_t cookie, const scim_walk_result *r)
 {
-    w->reads++;
-    send_new(io, SCIM_MSG_MEM_READ, io->mem, w->pasid, pa, 8, flags, (uint64_t)(w - io->walkers), 0);
-}
-
-static void walk_read_pte(scim_iommu *io, walk *w)
-{
-    io->st.pte_reads++;
-    uint32_t flags = SCIM_MEMF_PTE | SCIM_MEMF_SET_AD | SCIM_MEMF_LEVEL(w->level) |
-                     (w->write ? SCIM_MEMF_WRITE : 0);
-    walk_read(io, w, scim_pte_addr(w->table, w->va, w->level), flags);
-}
-
-static void walk_begin(scim_iommu *io, walk *w)
-{
-    scim_tlb_entry e;
-    w->phase = PH_PTE;
-    w->perms = SCIM_PERM_R | SCIM_PERM_W;
-    w->poisoned = false;
-    if (scim_tlb_lookup(io->pasid_cache, 0, (uint64_t)w->pasid << 12, &e) == 1) {
-        w->levels = (int)e.aux;
-        w->level = w->levels;
-        w->table = e.pfn << 12;
-        walk_read_pte(io, w);
+    scim_iommu *io = owner;
+    scim_msg *m = (scim_msg *)(uintptr_t)cookie;
+    if (r->status == SCIM_WALK_NOT_PRESENT) {
+        complete_translation(io, m, SCIM_RESP_NOT_PRESENT, 0, 0, 0);
         return;
     }
-    w->phase = PH_PASID_DIR;
-    io->st.pasid_reads++;
-    walk_read(io, w, scim_pasid_dir_entry_addr(io->pasid_dir, w->pasid), SCIM_MEMF_PTE);
-}
-
-static void start_walk(scim_iommu *io, walk *w, scim_msg *m)
-{
-    scim_time_t now = scim_kernel_now(io->k);
-    scim_hist_record(io->st.walker_wait, now - m->len);
-    w->busy = true;
-    w->req = m;
-    w->pasid = m->pasid;
-    w->va = m->addr;
-    w->write = (m->flags & SCIM_ATSF_WRITE) != 0;
-    w->started = now;
-    w->reads = 0;
-    io->st.walks++;
-    walk_begin(io, w);
-}
-
-static void finish_walk(scim_iommu *io, walk *w, int32_t status, uint64_t page_pa, unsigned shift)
-{
-    scim_hist_record(io->st.walk_latency, scim_kernel_now(io->k) - w->started);
-    scim_msg *m = w->req;
-    unsigned perms = status == SCIM_RESP_OK ? w->perms : 0;
-    w->busy = false;
-    w->req = NULL;
-    complete_translation(io, m, status, page_pa, shift, perms);
-    if (io->wq_len) {
-        scim_msg *next = io->waitq[io->wq_head];
-        io->wq_head = (io->wq_head + 1) % io->wq_cap;
-        io->wq_len--;
-        start_walk(io, w, next);
-    }
-}
-
-static void walk_step(scim_iommu *io, walk *w, uint64_t value)
-{
-    if (w->poisoned) {
-        io->st.walk_restarts++;
-        walk_begin(io, w);
+    if (r->status != SCIM_WALK_OK) {
+        complete_translation(io, m, SCIM_RESP_INVALID, 0, 0, 0);
         return;
     }
-    switch (w->phase) {
-    case PH_PASID_DIR:
-        if (!scim_pasid_entry_present(value)) {
-            finish_walk(io, w, SCIM_RESP_INVALID, 0, 0);
-            return;
-        }
-        w->phase = PH_PASID_ENTRY;
-        io->st.pasid_reads++;
-        walk_read(io, w, scim_pasid_entry_addr(scim_pasid_entry_pa(value), w->pasid), SCIM_MEMF_PTE);
-        return;
-    case PH_PASID_ENTRY: {
-        if (!scim_pasid_entry_present(value)) {
-            finish_walk(io, w, SCIM_RESP_INVALID, 0, 0);
-            return;
-        }
-        scim_tlb_entry e = {.pasid = 0, .page_shift = 12, .perms = 0,
-                            .vpn = w->pasid, .pfn = scim_pasid_entry_pa(value) >> 12,
-                            .aux = (uint64_t)scim_pasid_entry_levels(value)};
-        scim_tlb_insert(io->pasid_cache, &e, NULL);
-        w->phase = PH_PTE;
-        w->levels = scim_pasid_entry_levels(value);
-        w->level = w->levels;
-        w->table = scim_pasid_entry_pa(value);
-        walk_read_pte(io, w);
-        return;
-    }
-    default:
-        break;
-    }
-    uint64_t next;
-    unsigned shift;
-    scim_pte_kind kind = scim_pte_decode(value, w->level, &next, &shift);
-    if (kind == SCIM_PTE_NOT_PRESENT) {
-        finish_walk(io, w, SCIM_RESP_NOT_PRESENT, 0, 0);
-        return;
-    }
-    if (kind == SCIM_PTE_RESERVED) {
-        finish_walk(io, w, SCIM_RESP_INVALID, 0, 0);
-        return;
-    }
-    /* Effective rights are the AND over every level (SDM 4.6). A device
-     * using a process's address space accesses it as user. */
-    if (!(value & PTE_US))
-        w->perms = 0;
-    if (!(value & PTE_RW))
-        w->perms &= ~SCIM_PERM_W;
-    if (kind == SCIM_PTE_TABLE) {
-        w->level--;
-        w->table = next;
-        walk_read_pte(io, w);
-        return;
-    }
-    if (!(w->perms & SCIM_PERM_R) || (w->write && !(w->perms & SCIM_PERM_W))) {
+    bool write = (m->flags & SCIM_ATSF_WRITE) != 0;
+    if (!(r->perms & SCIM_PERM_R) || (write && !(r->perms & SCIM_PERM_W))) {
         /* Present but not usable for this access: the completion grants
          * what the tables allow and the device asks for more (PRI). */
-        finish_walk(io, w, w->perms ? SCIM_RESP_OK : SCIM_RESP_NOT_PRESENT, next, shift);
+        complete_translation(io, m, r->perms ? SCIM_RESP_OK : SCIM_RESP_NOT_PRESENT, r->page_pa, r->shift, r->perms);
         return;
     }
-    scim_tlb_entry e = {.pasid = w->pasid, .page_shift = (uint8_t)shift, .perms = (uint8_t)w->perms,
-                        .vpn = w->va >> shift, .pfn = next >> 12, .aux = 0};
+    scim_tlb_entry e = {.pasid = m->pasid, .page_shift = (uint8_t)r->shift, .perms = (uint8_t)r->perms,
+                        .vpn = m->addr >> r->shift, .pfn = r->page_pa >> 12, .aux = 0};
     scim_tlb_insert(io->iotlb, &e, NULL);
-    finish_walk(io, w, SCIM_RESP_OK, next, shift);
+    complete_translation(io, m, SCIM_RESP_OK, r->page_pa, r->shift, r->perms);
+}
+
+static void ctx_read_entry(scim_iommu *io, size_t ci, uint64_t pa)
+{
+    io->st.pasid_reads++;
+    send_new(io, SCIM_MSG_MEM_READ, io->mem, io->ctx[ci].req->pasid, pa, 8, SCIM_MEMF_PTE, ci, 0);
+}
+
+/* Find the page-table root of the request's PASID, then walk. */
+static void start_walk(scim_iommu *io, scim_msg *m)
+{
+    scim_tlb_entry e;
+    if (scim_tlb_lookup(io->pasid_cache, 0, (uint64_t)m->pasid << 12, &e) == 1) {
+        scim_walker_walk(io->walker, m->pasid, m->addr, (m->flags & SCIM_ATSF_WRITE) != 0, e.pfn << 12, (int)e.aux,
+                         (uint64_t)(uintptr_t)m);
+        return;
+    }
+    size_t ci;
+    for (ci = 0; ci < io->n_ctx && io->ctx[ci].busy; ci++)
+        ;
+    if (ci == io->n_ctx) {
+        ctx_read *n = realloc(io->ctx, (io->n_ctx + 8) * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory");
+            return;
+        }
+        memset(n + io->n_ctx, 0, 8 * sizeof *n);
+        io->ctx = n;
+        io->n_ctx += 8;
+    }
+    io->ctx[ci] = (ctx_read){true, false, m};
+    ctx_read_entry(io, ci, scim_pasid_dir_entry_addr(io->pasid_dir, m->pasid));
+}
+
+static void on_ctx_resp(scim_iommu *io, size_t ci, uint64_t value)
+{
+    ctx_read *c = &io->ctx[ci];
+    scim_msg *m = c->req;
+    if (!scim_pasid_entry_present(value)) {
+        c->busy = false;
+        complete_translation(io, m, SCIM_RESP_INVALID, 0, 0, 0);
+        return;
+    }
+    if (!c->second) {
+        c->second = true;
+        ctx_read_entry(io, ci, scim_pasid_entry_addr(scim_pasid_entry_pa(value), m->pasid));
+        return;
+    }
+    c->busy = false;
+    scim_tlb_entry e = {.pasid = 0, .page_shift = 12, .perms = 0, .vpn = m->pasid,
+                        .pfn = scim_pasid_entry_pa(value) >> 12, .aux = (uint64_t)scim_pasid_entry_levels(value)};
+    scim_tlb_insert(io->pasid_cache, &e, NULL);
+    scim_walker_walk(io->walker, m->pasid, m->addr, (m->flags & SCIM_ATSF_WRITE) != 0, scim_pasid_entry_pa(value),
+                     scim_pasid_entry_levels(value), (uint64_t)(uintptr_t)m);
 }
 
 static void ats_lookup(void *ctx, uint64_t arg)
@@ -331,29 +253,7 @@ static void ats_lookup(void *ctx, uint64_t arg)
         complete_translation(io, m, SCIM_RESP_OK, e.pfn << 12, e.page_shift, e.perms);
         return;
     }
-    m->len = scim_kernel_now(io->k);
-    for (uint64_t i = 0; i < io->p.walkers; i++) {
-        if (!io->walkers[i].busy) {
-            start_walk(io, &io->walkers[i], m);
-            return;
-        }
-    }
-    io->st.walker_waits++;
-    if (io->wq_len == io->wq_cap) {
-        size_t nc = io->wq_cap ? io->wq_cap * 2 : 64;
-        scim_msg **n = malloc(nc * sizeof *n);
-        if (!n) {
-            scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory queueing walks");
-            return;
-        }
-        for (size_t i = 0; i < io->wq_len; i++)
-            n[i] = io->waitq[(io->wq_head + i) % io->wq_cap];
-        free(io->waitq);
-        io->waitq = n;
-        io->wq_head = 0;
-        io->wq_cap = nc;
-    }
-    io->waitq[(io->wq_head + io->wq_len++) % io->wq_cap] = m;
+    start_walk(io, m);
 }
 
 static void on_pri_req(scim_iommu *io, scim_msg *m)
@@ -381,17 +281,6 @@ static void on_pri_resp(scim_iommu *io, scim_msg *m)
     scim_fabric_send(io->f, m);
 }
 
-static bool walk_overlaps(const walk *w, const scim_msg *inv)
-{
-    if (!w->busy)
-        return false;
-    if (inv->flags & SCIM_INVF_GLOBAL)
-        return true;
-    if (w->pasid != inv->pasid)
-        return false;
-    return (inv->flags & SCIM_INVF_PASID) || (w->va >= inv->addr && w->va - inv->addr < inv->len);
-}
-
 static void invalidate_local(scim_iommu *io, const scim_msg *m)
 {
     if (m->flags & SCIM_INVF_GLOBAL) {
@@ -402,9 +291,7 @@ static void invalidate_local(scim_iommu *io, const scim_msg *m)
     } else {
         scim_tlb_invalidate_range(io->iotlb, m->pasid, m->addr, m->len);
     }
-    for (uint64_t i = 0; i < io->p.walkers; i++)
-        if (walk_overlaps(&io->walkers[i], m))
-            io->walkers[i].poisoned = true;
+    scim_walker_invalidate(io->walker, m->pasid, m->addr, m->len, m->flags);
 }
 
 /* A snooped broadcast: the devices snoop it themselves. */
@@ -495,10 +382,14 @@ static void on_recv(void *ctx, scim_msg *m)
                              SCIM_PRIO_DEFAULT, ats_lookup, io, (uint64_t)(uintptr_t)m);
         return;
     case SCIM_MSG_MEM_RESP: {
-        walk *w = &io->walkers[m->tag];
+        if (m->tag & SCIM_WALK_TAG) {
+            scim_walker_on_mem_resp(io->walker, m);
+            return;
+        }
+        size_t ci = m->tag;
         uint64_t value = m->data;
         scim_msg_free(io->f, m);
-        walk_step(io, w, value);
+        on_ctx_resp(io, ci, value);
         return;
     }
     case SCIM_MSG_PRI_REQ:
@@ -539,11 +430,6 @@ scim_iommu *scim_iommu_create(scim_kernel *k, scim_fabric *f, const char *name,
     char prefix[96];
     if (scim_clock_init(&io->clock, p->clock_hz, err) != 0)
         goto fail;
-    io->walkers = calloc(p->walkers, sizeof *io->walkers);
-    if (!io->walkers) {
-        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating IOMMU walkers");
-        goto fail;
-    }
     scim_tlb_params tp;
     scim_tlb_keys_to_params(&p->iotlb, p->seed, &tp);
     io->iotlb = scim_tlb_create(&tp, err);
@@ -554,6 +440,9 @@ scim_iommu *scim_iommu_create(scim_kernel *k, scim_fabric *f, const char *name,
     if (!io->pasid_cache)
         goto fail;
     if (scim_fabric_add_node(f, name, on_recv, io, &io->node, err) != 0)
+        goto fail;
+    scim_walker_params wp = {p->walkers, p->pwc_entries, scim_clock_cycles(&io->clock, p->pwc_latency), p->seed + 3};
+    if (!(io->walker = scim_walker_create(k, f, io->node, name, &wp, walk_done, io, stats, err)))
         goto fail;
     if (scim_stats_register(stats, name, scim_iommu_stat_decls, scim_iommu_stat_decl_count, &io->st, err))
         goto fail;
@@ -577,15 +466,29 @@ void scim_iommu_destroy(scim_iommu *io)
         return;
     scim_tlb_destroy(io->iotlb);
     scim_tlb_destroy(io->pasid_cache);
-    free(io->walkers);
-    free(io->waitq);
+    scim_walker_destroy(io->walker);
+    free(io->ctx);
     free(io->bindings);
     free(io->ops);
     free(io);
 }
 
 scim_node_id scim_iommu_node(const scim_iommu *io) { return io->node; }
-void scim_iommu_set_memory(scim_iommu *io, scim_node_id mem) { io->mem = mem; }
+void scim_iommu_set_memory(scim_iommu *io, scim_node_id mem)
+{
+    io->mem = mem;
+    scim_walker_set_memory(io->walker, mem);
+}
+
+size_t scim_iommu_caches(const scim_iommu *io, const scim_tlb **out, const char **names, size_t max)
+{
+    size_t n = 0;
+    if (n < max) {
+        out[n] = io->iotlb;
+        names[n++] = "iotlb";
+    }
+    return n + scim_walker_caches(io->walker, out + n, names + n, max - n);
+}
 void scim_iommu_set_os(scim_iommu *io, scim_node_id os) { io->os = os; }
 void scim_iommu_set_pasid_dir(scim_iommu *io, uint64_t pa) { io->pasid_dir = pa; }
 const scim_tlb *scim_iommu_iotlb(const scim_iommu *io) { return io->iotlb; }

@@ -8,11 +8,9 @@
 #include "scimitar/os.h"
 #include "scimitar/pagetable.h"
 #include "scimitar/replay.h"
+#include "scimitar/walker.h"
 
-#define WALK_TAG (1ull << 62)
-#define MAX_LEVELS 5
-
-enum chunk_state { CH_FREE, CH_LOOKUP, CH_WALK_WAIT, CH_WALK, CH_FAULT, CH_MEM };
+enum chunk_state { CH_FREE, CH_LOOKUP, CH_WALK, CH_FAULT, CH_MEM };
 
 typedef struct chunk {
     int state;
@@ -22,25 +20,12 @@ typedef struct chunk {
     scim_time_t fault_start;
 } chunk;
 
-typedef struct walker {
-    bool busy;
-    bool poisoned;
-    int32_t chunk;
-    int level;
-    uint64_t table;
-    scim_time_t started;
-} walker;
-
 typedef struct cpu_stats {
-    uint64_t walks;
-    uint64_t walk_restarts;
-    uint64_t pte_reads;
     uint64_t faults;
     uint64_t fault_errors;
     uint64_t ipis;
     uint64_t snoops;
     uint64_t inv_time_ps;
-    scim_hist *walk_latency;
     scim_hist *translation_latency;
     scim_hist *fault_latency;
 } cpu_stats;
@@ -51,18 +36,15 @@ struct scim_cpu {
     char name[48];
     scim_cpu_params p;
     scim_clock clock;
-    scim_time_t l1_time, l2_time, pwc_time;
+    scim_time_t l1_time, l2_time;
     scim_node_id node, mem, os;
     uint64_t root;
     int levels;
     scim_tlb *l1, *l2;
-    scim_tlb *pwc[MAX_LEVELS]; /* pwc[l]: pointer to the level-l table, keyed by va >> (12 + 9 l) */
+    scim_walker *walker;
     scim_checker *checker;
     scim_replay *replay;
     chunk *chunks;
-    walker *walkers;
-    int32_t *walkq;
-    size_t wq_head, wq_len;
     /* invalidations, one at a time */
     scim_msg **invq;
     size_t invq_head, invq_len, invq_cap;
@@ -72,14 +54,6 @@ struct scim_cpu {
 };
 
 const scim_stat_decl scim_cpu_stat_decls[] = {
-    {"walks", SCIM_STAT_COUNTER, "count", "Page walks (L2 TLB misses, and re-walks after a fault).",
-     offsetof(cpu_stats, walks)},
-    {"walk.restarts", SCIM_STAT_COUNTER, "count", "Walks restarted because an invalidation overlapped them.",
-     offsetof(cpu_stats, walk_restarts)},
-    {"walk.pte_reads", SCIM_STAT_COUNTER, "count", "Page-table entry reads issued by the walkers.",
-     offsetof(cpu_stats, pte_reads)},
-    {"walk.latency", SCIM_STAT_HIST, "ps", "Duration of a walk, from walker start to result.",
-     offsetof(cpu_stats, walk_latency)},
     {"translation.latency", SCIM_STAT_HIST, "ps",
      "From an access's L1 lookup to its physical address being known (faults included).",
      offsetof(cpu_stats, translation_latency)},
@@ -132,8 +106,6 @@ const scim_param_decl scim_cpu_param_decls[] = {
 };
 const size_t scim_cpu_param_decl_count = SCIM_COUNT_OF(scim_cpu_param_decls);
 
-static const char *const pwc_names[MAX_LEVELS] = {NULL, "pwc.pde", "pwc.pdpte", "pwc.pml4e", "pwc.pml5e"};
-
 static scim_msg *new_msg(scim_cpu *c, scim_msg_type type, scim_node_id dst)
 {
     scim_msg *m = scim_msg_alloc(c->f);
@@ -151,10 +123,6 @@ static const scim_replay_chunk *chunk_of(const scim_cpu *c, int32_t ci)
 {
     return scim_replay_chunk_of(c->replay, (uint32_t)ci);
 }
-
-/* Keys of the paging-structure caches: va bits above the table's span,
- * stored as a "page number" in a 4 KiB-page TLB. */
-static inline uint64_t pwc_key(uint64_t va, int level) { return (va >> (12 + 9 * level)) << 12; }
 
 /* ---- completion and invalidation ---- */
 
@@ -207,19 +175,7 @@ static void inv_exec(void *ctx, uint64_t arg)
     }
     /* INVLPG also drops paging-structure-cache entries (SDM 4.10.4.1); the
      * tables themselves may be freed after this shootdown. */
-    for (int l = 1; l < MAX_LEVELS; l++) {
-        if (!c->pwc[l])
-            continue;
-        if (m->flags & SCIM_INVF_GLOBAL)
-            scim_tlb_invalidate_all(c->pwc[l]);
-        else
-            scim_tlb_invalidate_pasid(c->pwc[l], m->pasid);
-    }
-    for (uint64_t w = 0; w < c->p.walkers; w++) {
-        walker *wk = &c->walkers[w];
-        if (wk->busy && covers(m, chunk_of(c, wk->chunk)->pasid, chunk_of(c, wk->chunk)->va))
-            wk->poisoned = true;
-    }
+    scim_walker_invalidate(c->walker, m->pasid, m->addr, m->len, m->flags);
     c->ack_blocking = 0;
     for (uint64_t i = 0; i < c->p.max_outstanding; i++) {
         if (c->chunks[i].state == CH_MEM && covers(m, chunk_of(c, (int32_t)i)->pasid, chunk_of(c, (int32_t)i)->va)) {
@@ -298,56 +254,6 @@ static bool usable(const scim_tlb_entry *e, bool write)
     return (e->perms & SCIM_PERM_R) && (!write || (e->perms & SCIM_PERM_W));
 }
 
-static void start_walk(scim_cpu *c, int32_t ci);
-
-static void walk_read(scim_cpu *c, walker *w)
-{
-    c->st.pte_reads++;
-    const scim_replay_chunk *rc = chunk_of(c, w->chunk);
-    scim_msg *m = new_msg(c, SCIM_MSG_MEM_READ, c->mem);
-    if (!m)
-        return;
-    m->addr = scim_pte_addr(w->table, rc->va, w->level);
-    m->len = 8;
-    m->pasid = rc->pasid;
-    m->flags = SCIM_MEMF_PTE | SCIM_MEMF_SET_AD | SCIM_MEMF_LEVEL(w->level) | (rc->write ? SCIM_MEMF_WRITE : 0);
-    m->tag = WALK_TAG | (uint64_t)(w - c->walkers);
-    m->wire_bytes = scim_fabric_wire_bytes(c->f, 0);
-    scim_fabric_send(c->f, m);
-}
-
-/* Begin (or restart) a walk: the deepest cached table, then memory. */
-static void walk_begin(void *ctx, uint64_t wi)
-{
-    scim_cpu *c = ctx;
-    walker *w = &c->walkers[wi];
-    const scim_replay_chunk *rc = chunk_of(c, w->chunk);
-    w->poisoned = false;
-    w->level = c->levels;
-    w->table = c->root;
-    for (int l = 1; l < c->levels; l++) {
-        scim_tlb_entry e;
-        if (c->pwc[l] && scim_tlb_lookup(c->pwc[l], rc->pasid, pwc_key(rc->va, l), &e) == 1) {
-            w->level = l;
-            w->table = e.pfn << 12;
-            break;
-        }
-    }
-    walk_read(c, w);
-}
-
-static void release_walker(scim_cpu *c, walker *w)
-{
-    scim_hist_record(c->st.walk_latency, scim_kernel_now(c->k) - w->started);
-    w->busy = false;
-    if (c->wq_len) {
-        int32_t next = c->walkq[c->wq_head];
-        c->wq_head = (c->wq_head + 1) % c->p.max_outstanding;
-        c->wq_len--;
-        start_walk(c, next);
-    }
-}
-
 static void fault(scim_cpu *c, int32_t ci)
 {
     chunk *ch = &c->chunks[ci];
@@ -367,61 +273,27 @@ static void fault(scim_cpu *c, int32_t ci)
     scim_fabric_send(c->f, m);
 }
 
-static void walk_step(scim_cpu *c, walker *w, uint64_t pte)
+static void walk_done(void *owner, uint64_t cookie, const scim_walk_result *r)
 {
-    if (w->poisoned) {
-        c->st.walk_restarts++;
-        scim_kernel_schedule(c->k, c->pwc_time, SCIM_PRIO_DEFAULT, walk_begin, c, (uint64_t)(w - c->walkers));
-        return;
-    }
-    int32_t ci = w->chunk;
+    scim_cpu *c = owner;
+    int32_t ci = (int32_t)cookie;
     const scim_replay_chunk *rc = chunk_of(c, ci);
-    uint64_t next;
-    unsigned shift;
-    scim_pte_kind kind = scim_pte_decode(pte, w->level, &next, &shift);
-    if (kind == SCIM_PTE_TABLE && w->level > 1) {
-        int l = w->level - 1;
-        if (c->pwc[l]) {
-            scim_tlb_entry e = {.pasid = rc->pasid, .page_shift = 12, .perms = SCIM_PERM_R,
-                                .vpn = pwc_key(rc->va, l) >> 12, .pfn = next >> 12, .aux = 0};
-            scim_tlb_insert(c->pwc[l], &e, NULL);
-        }
-        w->level = l;
-        w->table = next;
-        walk_read(c, w);
-        return;
-    }
-    release_walker(c, w);
-    unsigned perms = 0;
-    if (kind == SCIM_PTE_LEAF && (pte & SCIM_PTE_US))
-        perms = SCIM_PERM_R | ((pte & SCIM_PTE_RW) ? SCIM_PERM_W : 0);
-    /* An upper level without RW makes the leaf read-only; the model's OS
-     * always creates upper levels writable, so the leaf decides. */
-    if (kind != SCIM_PTE_LEAF || !(perms & SCIM_PERM_R) || (rc->write && !(perms & SCIM_PERM_W))) {
+    if (r->status != SCIM_WALK_OK || !(r->perms & SCIM_PERM_R) || (rc->write && !(r->perms & SCIM_PERM_W))) {
         fault(c, ci);
         return;
     }
-    scim_tlb_entry e = {.pasid = rc->pasid, .page_shift = (uint8_t)shift, .perms = (uint8_t)perms,
-                        .vpn = rc->va >> shift, .pfn = next >> 12, .aux = 0};
+    scim_tlb_entry e = {.pasid = rc->pasid, .page_shift = (uint8_t)r->shift, .perms = (uint8_t)r->perms,
+                        .vpn = rc->va >> r->shift, .pfn = r->page_pa >> 12, .aux = 0};
     scim_tlb_insert(c->l2, &e, NULL);
     scim_tlb_insert(c->l1, &e, NULL);
-    to_memory(c, ci, next + (rc->va & ((1ull << shift) - 1)));
+    to_memory(c, ci, r->page_pa + (rc->va & ((1ull << r->shift) - 1)));
 }
 
 static void start_walk(scim_cpu *c, int32_t ci)
 {
-    for (uint64_t i = 0; i < c->p.walkers; i++) {
-        walker *w = &c->walkers[i];
-        if (!w->busy) {
-            c->st.walks++;
-            *w = (walker){.busy = true, .chunk = ci, .started = scim_kernel_now(c->k)};
-            c->chunks[ci].state = CH_WALK;
-            scim_kernel_schedule(c->k, c->pwc_time, SCIM_PRIO_DEFAULT, walk_begin, c, i);
-            return;
-        }
-    }
-    c->chunks[ci].state = CH_WALK_WAIT;
-    c->walkq[(c->wq_head + c->wq_len++) % c->p.max_outstanding] = ci;
+    const scim_replay_chunk *rc = chunk_of(c, ci);
+    c->chunks[ci].state = CH_WALK;
+    scim_walker_walk(c->walker, rc->pasid, rc->va, rc->write, c->root, c->levels, (uint64_t)ci);
 }
 
 static void l2_done(void *ctx, uint64_t arg)
@@ -474,12 +346,12 @@ static void on_recv(void *ctx, scim_msg *m)
     scim_cpu *c = ctx;
     switch (m->type) {
     case SCIM_MSG_MEM_RESP: {
-        uint64_t tag = m->tag, value = m->data;
-        scim_msg_free(c->f, m);
-        if (tag & WALK_TAG) {
-            walk_step(c, &c->walkers[tag & ~WALK_TAG], value);
+        uint64_t tag = m->tag;
+        if (tag & SCIM_WALK_TAG) {
+            scim_walker_on_mem_resp(c->walker, m);
             return;
         }
+        scim_msg_free(c->f, m);
         if (c->checker)
             scim_checker_access_end(c->checker, c->chunks[tag].pa);
         chunk_complete(c, (int32_t)tag, false);
@@ -537,14 +409,11 @@ scim_cpu *scim_cpu_create(scim_kernel *k, scim_fabric *f, const char *name, cons
         goto fail;
     c->l1_time = scim_clock_cycles(&c->clock, p->l1tlb.latency);
     c->l2_time = scim_clock_cycles(&c->clock, p->l2tlb.latency);
-    c->pwc_time = scim_clock_cycles(&c->clock, p->pwc_latency);
     c->replay = scim_replay_create(k, name, &rp, &ops, c, stats, err);
     if (!c->replay)
         goto fail;
     c->chunks = calloc(p->max_outstanding, sizeof *c->chunks);
-    c->walkers = calloc(p->walkers, sizeof *c->walkers);
-    c->walkq = calloc(p->max_outstanding, sizeof *c->walkq);
-    if (!c->chunks || !c->walkers || !c->walkq) {
+    if (!c->chunks) {
         scim_err_set(err, SCIM_ENOMEM, "out of host memory creating cpu '%s'", name);
         goto fail;
     }
@@ -555,17 +424,10 @@ scim_cpu *scim_cpu_create(scim_kernel *k, scim_fabric *f, const char *name, cons
     scim_tlb_keys_to_params(&p->l2tlb, p->seed + 1, &tp);
     if (!(c->l2 = scim_tlb_create(&tp, err)))
         goto fail;
-    for (int l = 1; p->pwc_entries && l < MAX_LEVELS; l++) {
-        scim_tlb_params pw = {.entries = p->pwc_entries, .ways = p->pwc_entries, .repl = SCIM_REPL_LRU,
-                              .page_sizes = SCIM_PAGE_4K, .seed = p->seed + 1 + (uint64_t)l};
-        if (!(c->pwc[l] = scim_tlb_create(&pw, err)))
-            goto fail;
-        snprintf(prefix, sizeof prefix, "%s.%s", name, pwc_names[l]);
-        if (scim_stats_register(stats, prefix, scim_tlb_stat_decls, scim_tlb_stat_decl_count,
-                                (void *)scim_tlb_counters(c->pwc[l]), err))
-            goto fail;
-    }
     if (scim_fabric_add_node(f, name, on_recv, c, &c->node, err) != 0)
+        goto fail;
+    scim_walker_params wp = {p->walkers, p->pwc_entries, scim_clock_cycles(&c->clock, p->pwc_latency), p->seed + 2};
+    if (!(c->walker = scim_walker_create(k, f, c->node, name, &wp, walk_done, c, stats, err)))
         goto fail;
     if (scim_stats_register(stats, name, scim_cpu_stat_decls, scim_cpu_stat_decl_count, &c->st, err))
         goto fail;
@@ -590,14 +452,11 @@ void scim_cpu_destroy(scim_cpu *c)
     scim_replay_destroy(c->replay);
     scim_tlb_destroy(c->l1);
     scim_tlb_destroy(c->l2);
-    for (int l = 0; l < MAX_LEVELS; l++)
-        scim_tlb_destroy(c->pwc[l]);
+    scim_walker_destroy(c->walker);
     for (size_t i = 0; i < c->invq_len; i++)
         scim_msg_free(c->f, c->invq[(c->invq_head + i) % c->invq_cap]);
     free(c->invq);
     free(c->chunks);
-    free(c->walkers);
-    free(c->walkq);
     free(c);
 }
 
@@ -608,6 +467,7 @@ void scim_cpu_set_targets(scim_cpu *c, scim_node_id mem, scim_node_id os)
 {
     c->mem = mem;
     c->os = os;
+    scim_walker_set_memory(c->walker, mem);
 }
 
 void scim_cpu_set_checker(scim_cpu *c, scim_checker *chk) { c->checker = chk; }
@@ -621,13 +481,7 @@ size_t scim_cpu_tlbs(const scim_cpu *c, const scim_tlb **out, const char **names
         out[n] = t[i];
         names[n] = tl[i];
     }
-    for (int l = 1; l < MAX_LEVELS && n < max; l++) {
-        if (c->pwc[l]) {
-            out[n] = c->pwc[l];
-            names[n++] = pwc_names[l];
-        }
-    }
-    return n;
+    return n + scim_walker_caches(c->walker, out + n, names + n, max - n);
 }
 
 /* Boot: load CR3. The paging-structure caches exist for the upper levels
@@ -646,5 +500,6 @@ void scim_cpu_describe(const scim_cpu *c, char *buf, size_t len)
 {
     char r[256];
     scim_replay_describe(c->replay, r, sizeof r);
-    snprintf(buf, len, "cpu %s; %zu walk(s) queued, %zu invalidation(s) queued", r, c->wq_len, c->invq_len);
+    snprintf(buf, len, "cpu %s; %llu walk(s) in progress, %zu invalidation(s) queued", r,
+             (unsigned long long)scim_walker_busy(c->walker), c->invq_len);
 }

@@ -1,0 +1,80 @@
+/* Hardware page walker: a pool of concurrent walkers with per-level
+ * paging-structure caches, shared by every block that walks x86-64 page
+ * tables through the fabric (CPU cores, the IOMMU, devices that walk for
+ * themselves). Intel SDM Vol. 3A 4.10.3 describes the caches.
+ *
+ * A walk starts from (root, levels), looks up the paging-structure caches
+ * (one lookup of pwc_latency for every level; the deepest hit wins), then
+ * reads one entry per remaining level with a memory request from the
+ * owner's node (accessed/dirty bits set at the memory). Walks that find
+ * every walker busy wait in FIFO order. An invalidation restarts walks in
+ * flight that overlap it, so a walk that read an entry before the OS
+ * changed it can never complete with it, and drops the cached table
+ * pointers of the PASID.
+ *
+ * The owner routes memory responses whose tag has SCIM_WALK_TAG to
+ * scim_walker_on_mem_resp() and gets results through its callback.
+ */
+#ifndef SCIMITAR_WALKER_H
+#define SCIMITAR_WALKER_H
+
+#include <stdbool.h>
+
+#include "scimitar/fabric.h"
+#include "scimitar/stats.h"
+#include "scimitar/tlb.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SCIM_WALK_TAG (1ull << 62)
+
+typedef enum scim_walk_status {
+    SCIM_WALK_OK,          /* a present leaf (perms may still forbid the access) */
+    SCIM_WALK_NOT_PRESENT, /* some level was not present */
+    SCIM_WALK_RESERVED     /* a malformed entry */
+} scim_walk_status;
+
+typedef struct scim_walk_result {
+    scim_walk_status status;
+    uint64_t page_pa;   /* start of the page */
+    unsigned shift;     /* 12, 21, 30 */
+    unsigned perms;     /* SCIM_PERM_R/W: effective rights, the AND over every level, user access */
+    uint32_t reads;     /* entries read from memory */
+} scim_walk_result;
+
+typedef void (*scim_walk_done_fn)(void *owner, uint64_t cookie, const scim_walk_result *r);
+
+typedef struct scim_walker_params {
+    uint64_t walkers;
+    uint64_t pwc_entries;     /* per level; 0: no caches */
+    scim_time_t pwc_latency;
+    uint64_t seed;
+} scim_walker_params;
+
+typedef struct scim_walker scim_walker;
+
+/* Statistics go under "<prefix>.walks", "<prefix>.walk.*", "<prefix>.pwc.*". */
+scim_walker *scim_walker_create(scim_kernel *k, scim_fabric *f, scim_node_id self, const char *prefix,
+                                const scim_walker_params *p, scim_walk_done_fn done, void *owner, scim_stats *stats,
+                                scim_err *err);
+void scim_walker_destroy(scim_walker *w);
+void scim_walker_set_memory(scim_walker *w, scim_node_id mem);
+/* Walk va of pasid from (root, levels); done(owner, cookie, result) later. */
+void scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root, int levels,
+                      uint64_t cookie);
+void scim_walker_on_mem_resp(scim_walker *w, scim_msg *m);
+/* Scope as in SCIM_MSG_INV_REQ (flags SCIM_INVF_PASID/GLOBAL, or [addr, addr+len)). */
+void scim_walker_invalidate(scim_walker *w, uint32_t pasid, uint64_t addr, uint64_t len, uint32_t flags);
+/* The paging-structure caches, for the checker. */
+size_t scim_walker_caches(const scim_walker *w, const scim_tlb **out, const char **names, size_t max);
+uint64_t scim_walker_busy(const scim_walker *w); /* walks in flight or queued */
+
+extern const scim_stat_decl scim_walker_stat_decls[];
+extern const size_t scim_walker_stat_decl_count;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
