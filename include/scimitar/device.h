@@ -28,17 +28,26 @@
 #include "scimitar/stats.h"
 #include "scimitar/tlb.h"
 #include "scimitar/tlbcfg.h"
+#include "scimitar/walker.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* Who walks the page tables on an IOTLB miss. */
 typedef enum scim_walk_placement {
-    SCIM_WALK_IOMMU = 0
+    SCIM_WALK_IOMMU = 0,    /* ATS translation request; the IOMMU walks near memory */
+    SCIM_WALK_DEVICE = 1,   /* the device's own walker reads each entry across the fabric */
+    SCIM_WALK_SOFTWARE = 2, /* an interrupt; an OS handler walks (and resolves a fault) and answers */
+    SCIM_WALK_SHADOW = 3    /* the device walks a synchronized copy in its own memory */
 } scim_walk_placement;
 
+/* What the device does with a request to a not-present page. */
 typedef enum scim_fault_policy {
-    SCIM_FAULT_STALL = 0
+    SCIM_FAULT_STALL = 0,   /* wait for the page request's answer */
+    SCIM_FAULT_RETRY = 1,   /* NACK: retry the translation after retry_backoff */
+    SCIM_FAULT_DROP = 2,    /* the request is lost; the source resends after drop_timeout */
+    SCIM_FAULT_BACKUP = 3   /* writes land in a pinned backup buffer a CPU copies later; reads stall */
 } scim_fault_policy;
 
 typedef struct scim_device_params {
@@ -47,8 +56,18 @@ typedef struct scim_device_params {
     uint64_t max_outstanding;
     uint64_t clock_hz;
     scim_tlb_keys iotlb;
+    scim_tlb_keys utlb;       /* micro-TLB in front of the IOTLB; entries 0 = none */
+    uint64_t prefetch;        /* translations of the next N pages requested on a miss */
     int walk;                 /* scim_walk_placement */
+    uint64_t walkers;         /* walk device/shadow */
+    uint64_t pwc_entries;     /* walk device/shadow: paging-structure caches per level */
+    uint64_t pwc_latency;     /* cycles */
+    scim_time_t shadow_latency; /* walk shadow: one entry read from device-local memory */
     int fault_policy;         /* scim_fault_policy */
+    uint64_t prefault;        /* pages after the faulting one asked for in the same page request */
+    scim_time_t retry_backoff;
+    scim_time_t drop_timeout;
+    uint64_t backup_slots;    /* 4 KiB slots of the pinned backup buffer */
     scim_time_t inv_latency;
     scim_time_t snoop_latency;  /* broadcast protocol: applying a snooped invalidation */
     scim_time_t link_latency; /* default topology: the device's link to the IOMMU */
@@ -72,6 +91,16 @@ const scim_tlb *scim_device_iotlb(const scim_device *d);
 /* Wiring before the run. */
 void scim_device_set_targets(scim_device *d, scim_node_id iommu, scim_node_id mem, scim_node_id os);
 void scim_device_set_checker(scim_device *d, scim_checker *c);
+/* walk device/shadow: the process's page-table root and levels (what the
+ * driver programs at bind time). */
+void scim_device_set_address_space(scim_device *d, uint64_t root_pa, int levels);
+/* backup policy: the pinned backup buffer the OS set aside. */
+void scim_device_set_backup(scim_device *d, uint64_t base_pa);
+/* walk shadow: the copy's initial contents (entry address -> value), given at
+ * bind time; later changes arrive as SCIM_MSG_SYNC. */
+int scim_device_shadow_load(scim_device *d, uint64_t entry_pa, uint64_t value);
+/* The device's translation caches, for the checker. */
+size_t scim_device_caches(const scim_device *d, const scim_tlb **out, const char **names, size_t max);
 /* Open the trace and schedule the first record. */
 int scim_device_start(scim_device *d, scim_err *err);
 

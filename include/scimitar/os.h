@@ -31,8 +31,12 @@ extern "C" {
 #endif
 
 typedef struct scim_os_params {
-    scim_time_t iopf_cost;        /* handling one I/O page fault */
+    scim_time_t iopf_cost;        /* handling one group of I/O page faults (one request: one group) */
+    scim_time_t iopf_page_cost;   /* each further page in a group (batched or prefaulted) */
+    uint64_t fault_batch;         /* page requests one handler takes at once */
     uint64_t fault_handlers;      /* I/O page faults handled concurrently */
+    scim_time_t sw_walk_cost;     /* walk placement software: a walk in an interrupt handler */
+    scim_time_t backup_copy_cost; /* fault_policy backup: copying one chunk out of the buffer */
     scim_time_t cpu_fault_cost;   /* handling one CPU page fault (on the faulting core) */
     scim_time_t syscall_cost;     /* fixed part of an OS operation */
     scim_time_t map_page_cost;    /* per page populated by mmap */
@@ -97,6 +101,13 @@ void scim_os_set_iommu(scim_os *os, scim_node_id iommu);
  * mm_cpumask and the SVA bonds): shootdowns reach them. */
 int scim_os_bind_cpu(scim_os *os, scim_node_id cpu, uint32_t pasid, scim_err *err);
 int scim_os_bind_device(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err);
+/* Walk placement shadow: the device keeps a synchronized copy of the
+ * PASID's tables. Every later entry update is sent to it (SCIM_MSG_SYNC)
+ * and the OS operation that made it waits for the acknowledgement. The
+ * initial contents are visited with scim_os_shadow_snapshot(). */
+int scim_os_bind_shadow(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err);
+int scim_os_shadow_snapshot(const scim_os *os, uint32_t pasid,
+                            void (*fn)(void *ctx, uint64_t entry_pa, uint64_t value), void *ctx);
 /* The page-table root and levels of a PASID (what a core loads into CR3). */
 int scim_os_address_space(const scim_os *os, uint32_t pasid, uint64_t *root_pa, int *levels);
 void scim_os_set_checker(scim_os *os, scim_checker *c);
@@ -107,6 +118,14 @@ void scim_os_request_encode(scim_msg *m, const scim_trace_rec *rec, uint32_t pas
 /* A CPU page fault (a trap): flags = SCIM_OS_OP_FAULT, pasid, addr = va,
  * len = 1 for a write access. Answered with SCIM_MSG_OS_RESP. */
 #define SCIM_OS_OP_FAULT 0x100u
+/* fault_policy backup: copy a write that landed in the backup buffer slot
+ * `tag` to pasid:addr (len bytes) once the page is mapped; answered with
+ * SCIM_MSG_OS_RESP (flags kept) when the slot is free again. */
+#define SCIM_OS_OP_BACKUP 0x101u
+
+/* fault_policy backup: set aside a pinned, never-reclaimed buffer of
+ * `bytes` and return its physical address. */
+int scim_os_alloc_backup(scim_os *os, uint64_t bytes, uint64_t *pa, scim_err *err);
 
 /* Functional translation, for the checker and tests: 1 and *pa if mapped. */
 int scim_os_resolve(void *os, uint32_t pasid, uint64_t va, uint64_t *pa);
@@ -120,6 +139,7 @@ typedef struct scim_os_frames {
     uint64_t pasid_table; /* PASID directory and tables */
     uint64_t deferred;    /* page-table frames waiting for the shootdown that emptied them */
     uint64_t transit;     /* data frames unmapped but not yet free (shootdown, writeback, copy) */
+    uint64_t reserved;    /* pinned buffers set aside for devices (backup buffers) */
 } scim_os_frames;
 void scim_os_frames_get(const scim_os *os, scim_os_frames *out);
 

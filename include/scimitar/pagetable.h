@@ -43,6 +43,9 @@ extern "C" {
 typedef struct scim_pt_alloc_ops {
     int (*alloc_table)(void *cookie, uint64_t *pfn, scim_err *err);
     void (*free_table)(void *cookie, uint64_t pfn);
+    /* Optional: told of every entry the page table writes (synchronized
+     * copies, e.g. a device's shadow tables, follow the updates). */
+    void (*entry_written)(void *cookie, uint64_t entry_pa, uint64_t value);
 } scim_pt_alloc_ops;
 
 typedef struct scim_pgtable scim_pgtable;
@@ -76,6 +79,10 @@ int scim_pgtable_remap(scim_pgtable *pt, uint64_t va, uint64_t new_pa, uint64_t 
  * non-zero stops the walk (that value is returned). */
 int scim_pgtable_foreach(const scim_pgtable *pt, uint64_t va, uint64_t len,
                          int (*fn)(void *ctx, uint64_t va, uint64_t pte, unsigned page_shift), void *ctx);
+/* Visit every present entry of every table (entry address, value), tables
+ * before what they point to: a synchronized copy's initial contents. */
+void scim_pgtable_foreach_entry(const scim_pgtable *pt, void (*fn)(void *ctx, uint64_t entry_pa, uint64_t value),
+                                void *ctx);
 bool scim_va_canonical(uint64_t va, int levels);
 
 /* ---- step API: pure functions on entry values ---- */

@@ -59,10 +59,10 @@ scim_kernel *scim_sim_kernel(scim_sim *sim);
 /* What the OS's page table maps pasid:va to right now: 1 and *pa, or 0. */
 int scim_sim_resolve(scim_sim *sim, uint32_t pasid, uint64_t va, uint64_t *pa);
 /* Frame accounting of the simulated OS (4 KiB frames); the identity
- * total == free + data + page_tables + pasid_table + deferred + transit
- * always holds. */
+ * total == free + data + page_tables + pasid_table + deferred + transit +
+ * reserved always holds. */
 typedef struct scim_frame_counts {
-    uint64_t total, free, data, page_tables, pasid_table, deferred, transit;
+    uint64_t total, free, data, page_tables, pasid_table, deferred, transit, reserved;
 } scim_frame_counts;
 int scim_sim_frames(scim_sim *sim, scim_frame_counts *out);
 scim_stats *scim_sim_stats(scim_sim *sim);

@@ -217,7 +217,8 @@ int scim_sim_frames(scim_sim *sim, scim_frame_counts *out)
         return fail(sim, SCIM_ESTATE, "build the simulation first");
     scim_os_frames f;
     scim_os_frames_get(sim->os, &f);
-    *out = (scim_frame_counts){f.total, f.free, f.data, f.page_tables, f.pasid_table, f.deferred, f.transit};
+    *out = (scim_frame_counts){f.total, f.free, f.data, f.page_tables, f.pasid_table, f.deferred, f.transit,
+                               f.reserved};
     return 0;
 }
 
@@ -339,6 +340,42 @@ static int build_devices(scim_sim *sim)
     return 0;
 }
 
+static void load_shadow(void *ctx, uint64_t entry_pa, uint64_t value)
+{
+    scim_device *d = ctx;
+    scim_device_shadow_load(d, entry_pa, value);
+}
+
+/* What the driver programs when it binds a device to the address space
+ * (after the processes' regions exist). */
+static int bind_devices(scim_sim *sim)
+{
+    for (size_t i = 0; i < sim->n_devs; i++) {
+        scim_device_params *p = &sim->dev_p[i];
+        scim_device *d = sim->devs[i];
+        uint64_t root;
+        int levels;
+        if (scim_os_address_space(sim->os, (uint32_t)p->pasid, &root, &levels) != 0)
+            continue; /* check_device_pasids reports it */
+        scim_device_set_address_space(d, root, levels);
+        if (p->walk == SCIM_WALK_SHADOW) {
+            int rc = scim_os_bind_shadow(sim->os, scim_device_node(d), (uint32_t)p->pasid, &sim->err);
+            if (rc)
+                return rc;
+            scim_os_shadow_snapshot(sim->os, (uint32_t)p->pasid, load_shadow, d);
+        }
+        if (p->fault_policy == SCIM_FAULT_BACKUP) {
+            uint64_t pa;
+            scim_err e = {0};
+            if (scim_os_alloc_backup(sim->os, p->backup_slots * 4096, &pa, &e) != 0)
+                return fail(sim, e.code, "devices.%s.backup_slots: cannot set aside the backup buffer: %s",
+                            scim_device_name(d), e.msg);
+            scim_device_set_backup(d, pa);
+        }
+    }
+    return 0;
+}
+
 static bool name_taken(const scim_sim *sim, const char *name)
 {
     if (!strcmp(name, "mem") || !strcmp(name, "os") || !strcmp(name, "iommu"))
@@ -437,6 +474,16 @@ static int add_link(scim_sim *sim, const char *a, const char *b, scim_time_t lat
 static int build_links(scim_sim *sim)
 {
     const scim_cfg_node *links = sim->fab_p.links;
+    /* a shadow copy sits next to its device (its latency is shadow.latency) */
+    for (size_t i = 0; i < sim->n_devs; i++) {
+        if (sim->dev_p[i].walk != SCIM_WALK_SHADOW)
+            continue;
+        char shadow[96];
+        snprintf(shadow, sizeof shadow, "%s_shadow", scim_device_name(sim->devs[i]));
+        int rc = add_link(sim, scim_device_name(sim->devs[i]), shadow, 0, 0);
+        if (rc)
+            return rc;
+    }
     if (!links) {
         int rc = add_link(sim, "iommu", "mem", sim->fab_p.iommu_mem_latency, sim->fab_p.iommu_mem_bandwidth);
         if (!rc)
@@ -536,7 +583,7 @@ int scim_sim_build(scim_sim *sim)
     scim_os_set_iommu(sim->os, scim_iommu_node(sim->io));
 
     if ((rc = build_processes(sim)) || (rc = build_devices(sim)) || (rc = check_device_pasids(sim)) ||
-        (rc = build_cpus(sim)) ||
+        (rc = bind_devices(sim)) || (rc = build_cpus(sim)) ||
         (rc = build_links(sim)))
         return rc;
     if ((rc = scim_fabric_finalize(sim->fab, sim->stats, &sim->err)))
@@ -562,10 +609,15 @@ int scim_sim_build(scim_sim *sim)
             }
         }
         for (size_t i = 0; i < sim->n_devs; i++) {
-            char name[80];
-            snprintf(name, sizeof name, "%s.iotlb", scim_device_name(sim->devs[i]));
-            if ((rc = scim_checker_add_tlb(sim->chk, name, scim_device_iotlb(sim->devs[i]), &sim->err)))
-                return rc;
+            const scim_tlb *t[8];
+            const char *names[8];
+            size_t n = scim_device_caches(sim->devs[i], t, names, 8);
+            for (size_t j = 0; j < n; j++) {
+                char name[96];
+                snprintf(name, sizeof name, "%s.%s", scim_device_name(sim->devs[i]), names[j]);
+                if ((rc = scim_checker_add_tlb(sim->chk, name, t[j], &sim->err)))
+                    return rc;
+            }
             scim_device_set_checker(sim->devs[i], sim->chk);
         }
         for (size_t i = 0; i < sim->n_cpus; i++) {

@@ -51,8 +51,17 @@ typedef struct region {
     unsigned page_shift;
 } region;
 
+struct scim_os;
+typedef struct pt_cookie {
+    struct scim_os *os;
+    uint32_t pasid;
+} pt_cookie;
+
 typedef struct process {
     char name[48];
+    pt_cookie *cookie;   /* what the page table hands to the allocator ops */
+    uint64_t *sync;      /* walk shadow: (entry pa, value) pairs not yet sent */
+    size_t n_sync, cap_sync;
     uint32_t pasid;
     int levels;
     scim_pgtable *pt;
@@ -60,12 +69,18 @@ typedef struct process {
     size_t n_regions, cap_regions;
     scim_u64map swapped; /* vpn -> swap slot + 1 */
     scim_u64map busy;    /* vpn -> (busy_page *) */
+    scim_u64map queued;  /* vpn -> (fault_job *) of a page request waiting for a handler */
 } process;
+
+enum job_kind { JOB_IO, JOB_CPU, JOB_SW, JOB_BACKUP };
 
 typedef struct fault_job {
     scim_msg *m;
-    bool io;
+    int kind;
+    bool io;           /* queued on the I/O fault handlers (JOB_IO, JOB_SW) */
     bool write;
+    uint32_t extra;    /* prefault: pages after the faulting one */
+    struct fault_job *followers; /* page requests for the same page that joined this one */
     uint32_t pasid;
     uint64_t va;       /* the faulting address */
     scim_time_t arrived;
@@ -130,6 +145,12 @@ typedef struct os_stats {
     uint64_t iopf_mapped;
     uint64_t iopf_spurious;
     uint64_t iopf_invalid;
+    uint64_t iopf_joined;
+    uint64_t iopf_groups;
+    uint64_t prefaulted;
+    uint64_t sw_walks;
+    uint64_t backup_copies;
+    uint64_t backup_lost;
     uint64_t cpu_faults;
     uint64_t faults_minor;
     uint64_t faults_major;
@@ -160,6 +181,8 @@ typedef struct os_stats {
     uint64_t frames_page_tables;
     uint64_t frames_pasid_table;
     uint64_t frames_transit;
+    uint64_t frames_reserved;
+    uint64_t shadow_syncs;
     uint64_t frames_pinned;
     uint64_t frames_pinned_peak;
     uint64_t busy_ps;
@@ -171,6 +194,7 @@ typedef struct os_stats {
     scim_hist *shootdown_dev_wait;
     scim_hist *op_latency;
     scim_hist *swap_queue_delay;
+    scim_hist *shadow_sync_latency;
 } os_stats;
 
 struct scim_os {
@@ -186,8 +210,10 @@ struct scim_os {
     uint64_t pasid_dir;
     frame_list *collect; /* page-table frames freed now go here (deferred) */
     uint64_t deferred;
-    binding *cpus, *devs;
-    size_t n_cpus, n_devs;
+    binding *cpus, *devs, *shadows;
+    size_t n_cpus, n_devs, n_shadows;
+    struct sync_wait *syncs;
+    size_t n_syncs;
     /* I/O page faults waiting for a handler */
     fault_job *fq_head, *fq_tail;
     uint64_t busy_handlers;
@@ -223,6 +249,14 @@ const scim_stat_decl scim_os_stat_decls[] = {
                "Faults outside any region or against its protection (answered Invalid)."),
     OS_HIST("iopf.latency", iopf_latency, "From a page request's arrival at the OS to its response leaving."),
     OS_HIST("iopf.queue_delay", iopf_queue_delay, "Time a page request waited for a free fault handler."),
+    OS_COUNTER("iopf.joined", iopf_joined, "count",
+               "Page requests for a page already queued that waited on it instead of faulting twice."),
+    OS_COUNTER("iopf.groups", iopf_groups, "count", "Groups of page requests handled (os.fault_batch at most each)."),
+    OS_COUNTER("prefaulted", prefaulted, "count", "Pages mapped ahead of need because a page request asked for them."),
+    OS_COUNTER("sw_walks", sw_walks, "count", "Walk placement software: walks done by an interrupt handler."),
+    OS_COUNTER("backup.copies", backup_copies, "count", "Fault policy backup: chunks copied out of backup buffers."),
+    OS_COUNTER("backup.lost", backup_lost, "count",
+               "Fault policy backup: buffered writes to a page that could not be mapped (data dropped)."),
     OS_COUNTER("cpu_faults", cpu_faults, "count", "CPU page faults (traps) handled."),
     OS_HIST("cpu_fault.latency", cpu_fault_latency, "From a CPU fault's arrival to its answer."),
     OS_COUNTER("faults.minor", faults_minor, "count", "Faults resolved by mapping a zeroed frame."),
@@ -266,6 +300,11 @@ const scim_stat_decl scim_os_stat_decls[] = {
     OS_COUNTER("frames.pasid_table", frames_pasid_table, "frames", "PASID directory and table frames."),
     OS_COUNTER("frames.transit", frames_transit, "frames",
                "Data frames unmapped but not yet free (shootdown, writeback or copy in progress) at the end."),
+    OS_COUNTER("frames.reserved", frames_reserved, "frames", "Frames set aside for device backup buffers."),
+    OS_COUNTER("shadow.syncs", shadow_syncs, "count",
+               "Walk placement shadow: update messages sent to synchronized copies (one per device per flush)."),
+    OS_HIST("shadow.sync_latency", shadow_sync_latency,
+            "Walk placement shadow: from sending an update to the last copy's acknowledgement."),
     OS_COUNTER("frames.pinned", frames_pinned, "frames", "Pinned frames at the end of the run."),
     OS_COUNTER("frames.pinned_peak", frames_pinned_peak, "frames", "Most frames pinned at once."),
     OS_COUNTER("busy_ps", busy_ps, "ps",
@@ -283,8 +322,22 @@ const scim_param_decl scim_os_param_decls[] = {
             "CPU time to handle one I/O page fault: read the request, allocate and zero a frame, map it, answer.",
             "derived: NP-RDMA (arXiv 2310.11062) measures +3.5-5.7 us per minor fault end to end; the rest is "
             "messaging"),
+    OS_TIME("iopf_page_cost", iopf_page_cost, "1us",
+            "CPU time for each further page of a group: batched page requests, or pages asked for by prefault.",
+            "assumption: the per-page part of the fault path (allocate, zero, map)"),
+    {"fault_batch", SCIM_P_U64, "1", "requests", true, 1, 65536, NULL, offsetof(scim_os_params, fault_batch),
+     "Page requests a handler takes from the queue at once (a group: os.iopf_cost + os.iopf_page_cost per "
+     "further page).",
+     "Linux io-pgfault answers per group of one; NVIDIA UVM batches 256 (UVM_PERF_FAULT_BATCH_COUNT_DEFAULT)"},
     {"fault_handlers", SCIM_P_U64, "1", "contexts", true, 1, 4096, NULL, offsetof(scim_os_params, fault_handlers),
      "I/O page faults handled concurrently (CPUs servicing the fault queue).", "assumption"},
+    OS_TIME("sw_walk_cost", sw_walk_cost, "1.5us",
+            "Walk placement software: interrupt entry, a page walk in software and the answer (a fault adds "
+            "os.iopf_cost).",
+            "assumption: an interrupt round trip plus a cached walk"),
+    OS_TIME("backup_copy_cost", backup_copy_cost, "1us",
+            "Fault policy backup: CPU time to copy one chunk from the backup buffer into its page.",
+            "assumption: a 4 KiB copy plus bookkeeping"),
     OS_TIME("cpu_fault_cost", cpu_fault_cost, "1.7us",
             "CPU time of a minor CPU page fault (trap, allocate and zero a frame, map, return).",
             "Vesely et al., ISPASS'16: ~1.7 us CPU fault (secondary)"),
@@ -406,7 +459,7 @@ static void release_frame(scim_os *os, uint64_t pfn, unsigned order)
 
 static int pt_alloc(void *cookie, uint64_t *pfn, scim_err *err)
 {
-    scim_os *os = cookie;
+    scim_os *os = ((pt_cookie *)cookie)->os;
     int rc = scim_physmem_alloc(os->pm, 0, pfn, err);
     if (rc == 0) {
         os->st.frames_page_tables++;
@@ -417,7 +470,7 @@ static int pt_alloc(void *cookie, uint64_t *pfn, scim_err *err)
 
 static void pt_free(void *cookie, uint64_t pfn)
 {
-    scim_os *os = cookie;
+    scim_os *os = ((pt_cookie *)cookie)->os;
     os->st.frames_page_tables--;
     /* A walker may still be reading this table: free it only after the
      * shootdown that made it empty (Linux: tlb_remove_table). */
@@ -436,6 +489,35 @@ static process *find_process(const scim_os *os, uint32_t pasid)
         if (os->procs[i].pasid == pasid)
             return &os->procs[i];
     return NULL;
+}
+
+static bool has_shadow(const scim_os *os, uint32_t pasid)
+{
+    for (size_t i = 0; i < os->n_shadows; i++)
+        if (os->shadows[i].pasid == pasid)
+            return true;
+    return false;
+}
+
+/* Every entry the page table writes: remembered for the shadow copies. */
+static void pt_entry_written(void *cookie, uint64_t pa, uint64_t value)
+{
+    pt_cookie *c = cookie;
+    process *p = find_process(c->os, c->pasid);
+    if (!p || !has_shadow(c->os, c->pasid))
+        return;
+    if (p->n_sync + 2 > p->cap_sync) {
+        size_t nc = p->cap_sync ? p->cap_sync * 2 : 64;
+        uint64_t *n = realloc(p->sync, nc * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(c->os->k, SCIM_ENOMEM, "out of host memory");
+            return;
+        }
+        p->sync = n;
+        p->cap_sync = nc;
+    }
+    p->sync[p->n_sync++] = pa;
+    p->sync[p->n_sync++] = value;
 }
 
 static const region *find_region(const process *p, uint64_t va)
@@ -713,9 +795,104 @@ static void busy_clear(scim_os *os, process *p, uint64_t va)
     }
 }
 
+/* ---------- shadow copies ---------- */
+
+enum sync_kind { SK_ANSWER, SK_SHOOTDOWN, SK_REPLY };
+
+typedef struct sync_wait {
+    bool used;
+    int kind;
+    uint32_t pending;
+    int32_t status;
+    void *ptr;
+    uint64_t arg;
+    scim_time_t sent;
+} sync_wait;
+
+/* Send a process's accumulated entry updates to its shadow copies and
+ * continue with (kind, ptr, arg, status) once every copy acknowledged;
+ * false when there is nothing to wait for. */
+static bool sync_flush(scim_os *os, uint32_t pasid, int kind, void *ptr, uint64_t arg, int32_t status)
+{
+    process *p = find_process(os, pasid);
+    if (!p || !p->n_sync || !has_shadow(os, pasid))
+        return false;
+    size_t i;
+    for (i = 0; i < os->n_syncs && os->syncs[i].used; i++)
+        ;
+    if (i == os->n_syncs) {
+        sync_wait *n = realloc(os->syncs, (os->n_syncs + 8) * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return true;
+        }
+        memset(n + os->n_syncs, 0, 8 * sizeof *n);
+        os->syncs = n;
+        os->n_syncs += 8;
+    }
+    sync_wait *w = &os->syncs[i];
+    *w = (sync_wait){true, kind, 0, status, ptr, arg, scim_kernel_now(os->k)};
+    for (size_t d = 0; d < os->n_shadows; d++) {
+        if (os->shadows[d].pasid != pasid)
+            continue;
+        scim_msg *m = scim_msg_alloc(os->f);
+        uint64_t *pairs = malloc(p->n_sync * sizeof *pairs);
+        if (!m || !pairs) {
+            free(pairs);
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return true;
+        }
+        memcpy(pairs, p->sync, p->n_sync * sizeof *pairs);
+        m->type = SCIM_MSG_SYNC;
+        m->src = os->node;
+        m->dst = os->shadows[d].node;
+        m->pasid = pasid;
+        m->len = p->n_sync / 2;
+        m->cookie = pairs;
+        m->tag = i;
+        m->wire_bytes = scim_fabric_wire_bytes(os->f, p->n_sync * 8);
+        w->pending++;
+        os->st.shadow_syncs++;
+        scim_fabric_send(os->f, m);
+    }
+    p->n_sync = 0;
+    return true;
+}
+
+static void answer_fault_now(scim_os *os, fault_job *j, int32_t status);
+static void start_shootdown_now(scim_os *os, size_t idx);
+static void reply_op_now(scim_os *os, scim_msg *m, int32_t status);
+
+static void on_sync_ack(scim_os *os, scim_msg *m)
+{
+    size_t i = m->tag;
+    scim_msg_free(os->f, m);
+    if (i >= os->n_syncs || !os->syncs[i].used || os->syncs[i].pending == 0) {
+        scim_kernel_fail(os->k, SCIM_EINVARIANT, "OS got an unexpected shadow acknowledgement");
+        return;
+    }
+    sync_wait *w = &os->syncs[i];
+    if (--w->pending)
+        return;
+    sync_wait done = *w;
+    w->used = false;
+    scim_hist_record(os->st.shadow_sync_latency, scim_kernel_now(os->k) - done.sent);
+    switch (done.kind) {
+    case SK_ANSWER: answer_fault_now(os, done.ptr, done.status); break;
+    case SK_SHOOTDOWN: start_shootdown_now(os, done.arg); break;
+    default: reply_op_now(os, done.ptr, done.status); break;
+    }
+}
+
 /* ---------- answering ---------- */
 
 static void reply_op(scim_os *os, scim_msg *m, int32_t status)
+{
+    if (!sync_flush(os, m->pasid, SK_REPLY, m, 0, status))
+        reply_op_now(os, m, status);
+}
+
+static void reply_op_now(scim_os *os, scim_msg *m, int32_t status)
 {
     if (status != SCIM_RESP_OK)
         os->st.ops_errors++;
@@ -725,20 +902,107 @@ static void reply_op(scim_os *os, scim_msg *m, int32_t status)
 
 static void fault_start_next(scim_os *os);
 
-static void answer_fault(scim_os *os, fault_job *j, int32_t status)
+static void backup_copied(void *ctx, uint64_t arg)
+{
+    scim_os *os = ctx;
+    fault_job *j = (fault_job *)(uintptr_t)arg;
+    process *p = find_process(os, j->pasid);
+    uint64_t pa;
+    /* the copy is a CPU write to the page: the checker sees it like any access */
+    if (p && scim_pgtable_lookup(p->pt, j->va, &pa, NULL, NULL) == 1 && os->checker) {
+        if (!scim_checker_access_begin(os->checker, "os backup copy", j->pasid, j->va, pa, j->m->len)) {
+            free(j);
+            return;
+        }
+        scim_checker_access_end(os->checker, pa);
+    }
+    os->st.backup_copies++;
+    scim_fabric_reply(os->f, j->m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), SCIM_RESP_OK);
+    free(j);
+}
+
+static void answer_one(scim_os *os, fault_job *j, int32_t status)
 {
     scim_msg *m = j->m;
-    if (status == SCIM_RESP_INVALID)
-        os->st.iopf_invalid++;
-    if (j->io) {
-        scim_hist_record(os->st.iopf_latency, scim_kernel_now(os->k) - j->arrived);
+    scim_time_t lat = scim_kernel_now(os->k) - j->arrived;
+    switch (j->kind) {
+    case JOB_IO:
+        scim_hist_record(os->st.iopf_latency, lat);
         m->flags &= ~SCIM_PRIF_AUTO;
         scim_fabric_reply(os->f, m, SCIM_MSG_PRI_RESP, scim_fabric_wire_bytes(os->f, 0), status);
-    } else {
-        scim_hist_record(os->st.cpu_fault_latency, scim_kernel_now(os->k) - j->arrived);
+        break;
+    case JOB_CPU:
+        scim_hist_record(os->st.cpu_fault_latency, lat);
         scim_fabric_reply(os->f, m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), status);
+        break;
+    case JOB_SW: {
+        /* the handler answers with the translation itself */
+        process *p = find_process(os, j->pasid);
+        uint64_t pa, pte;
+        unsigned shift;
+        if (status == SCIM_RESP_OK && p && scim_pgtable_lookup(p->pt, j->va, &pa, &shift, &pte) == 1) {
+            unsigned perms = (pte & SCIM_PTE_US) ? SCIM_PERM_R | ((pte & SCIM_PTE_RW) ? SCIM_PERM_W : 0) : 0;
+            m->addr = pa & ~((1ull << shift) - 1);
+            m->data = SCIM_ATS_DATA(shift, perms);
+        } else {
+            status = SCIM_RESP_INVALID;
+        }
+        scim_fabric_reply(os->f, m, SCIM_MSG_ATS_RESP, scim_fabric_wire_bytes(os->f, 8), status);
+        break;
+    }
+    default: /* JOB_BACKUP */
+        if (status == SCIM_RESP_OK) {
+            os->st.busy_ps += os->p.backup_copy_cost;
+            scim_kernel_schedule(os->k, os->p.backup_copy_cost, SCIM_PRIO_DEFAULT, backup_copied, os,
+                                 (uint64_t)(uintptr_t)j);
+            return;
+        }
+        os->st.backup_lost++;
+        scim_fabric_reply(os->f, m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), SCIM_RESP_OK);
+        break;
     }
     free(j);
+}
+
+static int map_new_page(scim_os *os, process *p, uint64_t va, const region *r, uint64_t pfn_given, bool have_pfn,
+                        scim_err *err);
+
+/* prefault: map the pages after the faulting one that are plainly
+ * missing (in the region, not swapped, not in transition). */
+static void prefault_after(scim_os *os, const fault_job *j)
+{
+    process *p = find_process(os, j->pasid);
+    for (uint32_t k = 1; p && k <= j->extra; k++) {
+        uint64_t va = (j->va & ~(PAGE - 1)) + (uint64_t)k * PAGE;
+        const region *r = find_region(p, va);
+        if (!r || r->page_shift != 12 || r->prot == SCIM_PROT_NONE || busy_get(p, va) ||
+            scim_u64map_get(&p->swapped, va >> 12) || scim_pgtable_lookup(p->pt, va, NULL, NULL, NULL) == 1)
+            continue;
+        if (map_new_page(os, p, va, r, 0, false, NULL) != 0)
+            return; /* no free frame: prefault is best effort */
+        os->st.prefaulted++;
+        os->st.iopf_mapped++;
+    }
+}
+
+static void answer_fault(scim_os *os, fault_job *j, int32_t status)
+{
+    if (status == SCIM_RESP_OK && j->extra)
+        prefault_after(os, j);
+    if (!sync_flush(os, j->pasid, SK_ANSWER, j, 0, status))
+        answer_fault_now(os, j, status);
+}
+
+static void answer_fault_now(scim_os *os, fault_job *j, int32_t status)
+{
+    if (status == SCIM_RESP_INVALID)
+        os->st.iopf_invalid++;
+    for (fault_job *f = j->followers; f;) {
+        fault_job *next = f->next;
+        answer_one(os, f, status);
+        f = next;
+    }
+    answer_one(os, j, status);
 }
 
 /* ---------- shootdown rounds ---------- */
@@ -863,6 +1127,13 @@ static void finish_op(scim_os *os, size_t idx);
  * op's pages merged where contiguous; beyond inv_coalesce_pages pages, one
  * whole-PASID invalidation. */
 static void start_shootdown(scim_os *os, size_t idx)
+{
+    /* the copies learn of the change before any TLB is invalidated */
+    if (!sync_flush(os, os->ops[idx].pasid, SK_SHOOTDOWN, NULL, idx, 0))
+        start_shootdown_now(os, idx);
+}
+
+static void start_shootdown_now(scim_os *os, size_t idx)
 {
     sd_op *op = &os->ops[idx];
     os->st.shootdowns++;
@@ -1171,33 +1442,76 @@ static void resolve(scim_os *os, fault_job *j)
     maybe_reclaim(os);
 }
 
-static void fault_handled(void *ctx, uint64_t arg)
+static void sw_fault(void *ctx, uint64_t arg) { resolve(ctx, (fault_job *)(uintptr_t)arg); }
+
+/* Walk placement software: the handler walks; a missing page costs a fault
+ * on top. */
+static void sw_handled(scim_os *os, fault_job *j)
+{
+    os->st.sw_walks++;
+    process *p = find_process(os, j->pasid);
+    uint64_t pte;
+    if (p && scim_pgtable_lookup(p->pt, j->va, NULL, NULL, &pte) == 1 && (pte & SCIM_PTE_US) &&
+        (!j->write || (pte & SCIM_PTE_RW))) {
+        answer_fault(os, j, SCIM_RESP_OK);
+        return;
+    }
+    os->st.busy_ps += os->p.iopf_cost;
+    scim_kernel_schedule(os->k, os->p.iopf_cost, SCIM_PRIO_DEFAULT, sw_fault, os, (uint64_t)(uintptr_t)j);
+}
+
+static void group_done(void *ctx, uint64_t arg)
 {
     scim_os *os = ctx;
     fault_job *j = (fault_job *)(uintptr_t)arg;
-    if (j->io) {
-        os->busy_handlers--;
-        fault_start_next(os);
+    os->busy_handlers--;
+    fault_start_next(os);
+    while (j) {
+        fault_job *next = j->next;
+        j->next = NULL;
+        if (j->kind == JOB_SW)
+            sw_handled(os, j);
+        else
+            resolve(os, j);
+        j = next;
     }
-    resolve(os, j);
 }
 
+/* A free handler takes a group: up to fault_batch page requests (or one
+ * software walk). */
 static void fault_start_next(scim_os *os)
 {
     while (os->fq_head && os->busy_handlers < os->p.fault_handlers) {
-        fault_job *j = os->fq_head;
-        os->fq_head = j->next;
+        fault_job *head = os->fq_head, *tail = NULL;
+        uint64_t n = 0, pages = 0;
+        int kind = head->kind;
+        scim_time_t now = scim_kernel_now(os->k);
+        while (os->fq_head && os->fq_head->kind == kind && n < (kind == JOB_SW ? 1 : os->p.fault_batch)) {
+            fault_job *j = os->fq_head;
+            os->fq_head = j->next;
+            if (kind == JOB_IO) {
+                process *p = find_process(os, j->pasid);
+                if (p)
+                    scim_u64map_remove(&p->queued, j->va >> 12);
+            }
+            scim_hist_record(os->st.iopf_queue_delay, now - j->arrived);
+            tail = j;
+            n++;
+            pages += 1 + j->extra;
+        }
         if (!os->fq_head)
             os->fq_tail = NULL;
-        j->next = NULL;
+        tail->next = NULL;
         os->busy_handlers++;
-        os->st.busy_ps += os->p.iopf_cost;
-        scim_hist_record(os->st.iopf_queue_delay, scim_kernel_now(os->k) - j->arrived);
-        scim_kernel_schedule(os->k, os->p.iopf_cost, SCIM_PRIO_DEFAULT, fault_handled, os, (uint64_t)(uintptr_t)j);
+        scim_time_t cost = kind == JOB_SW ? os->p.sw_walk_cost : os->p.iopf_cost + (pages - 1) * os->p.iopf_page_cost;
+        if (kind == JOB_IO)
+            os->st.iopf_groups++;
+        os->st.busy_ps += cost;
+        scim_kernel_schedule(os->k, cost, SCIM_PRIO_DEFAULT, group_done, os, (uint64_t)(uintptr_t)head);
     }
 }
 
-static fault_job *new_job(scim_os *os, scim_msg *m, bool io)
+static fault_job *new_job(scim_os *os, scim_msg *m, int kind)
 {
     fault_job *j = calloc(1, sizeof *j);
     if (!j) {
@@ -1205,20 +1519,24 @@ static fault_job *new_job(scim_os *os, scim_msg *m, bool io)
         return NULL;
     }
     j->m = m;
-    j->io = io;
+    j->kind = kind;
+    j->io = kind == JOB_IO || kind == JOB_SW;
     j->pasid = m->pasid;
     j->va = m->addr;
-    j->write = io ? (m->flags & SCIM_ATSF_WRITE) != 0 : m->len != 0;
+    if (kind == JOB_CPU)
+        j->write = m->len != 0;
+    else if (kind == JOB_BACKUP)
+        j->write = true;
+    else
+        j->write = (m->flags & SCIM_ATSF_WRITE) != 0;
+    if (kind == JOB_IO && m->len > 1)
+        j->extra = (uint32_t)(m->len - 1);
     j->arrived = scim_kernel_now(os->k);
     return j;
 }
 
-static void on_pri_req(scim_os *os, scim_msg *m)
+static void enqueue(scim_os *os, fault_job *j)
 {
-    os->st.iopf_requests++;
-    fault_job *j = new_job(os, m, true);
-    if (!j)
-        return;
     if (os->fq_tail)
         os->fq_tail->next = j;
     else
@@ -1227,15 +1545,58 @@ static void on_pri_req(scim_os *os, scim_msg *m)
     fault_start_next(os);
 }
 
+static void on_pri_req(scim_os *os, scim_msg *m)
+{
+    os->st.iopf_requests++;
+    fault_job *j = new_job(os, m, JOB_IO);
+    if (!j)
+        return;
+    /* a request for a page already waiting in the queue rides along */
+    process *p = find_process(os, j->pasid);
+    uint64_t *leader = p ? scim_u64map_get(&p->queued, j->va >> 12) : NULL;
+    if (leader) {
+        fault_job *l = (fault_job *)(uintptr_t)*leader;
+        os->st.iopf_joined++;
+        j->next = l->followers;
+        l->followers = j;
+        if (j->write)
+            l->write = true;
+        return;
+    }
+    if (p && !scim_u64map_upsert(&p->queued, j->va >> 12, (uint64_t)(uintptr_t)j)) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return;
+    }
+    enqueue(os, j);
+}
+
+static void on_sw_walk(scim_os *os, scim_msg *m)
+{
+    fault_job *j = new_job(os, m, JOB_SW);
+    if (j)
+        enqueue(os, j);
+}
+
 /* A CPU fault runs on the faulting core: no handler queue. */
 static void on_cpu_fault(scim_os *os, scim_msg *m)
 {
     os->st.cpu_faults++;
-    fault_job *j = new_job(os, m, false);
+    fault_job *j = new_job(os, m, JOB_CPU);
     if (!j)
         return;
     os->st.busy_ps += os->p.cpu_fault_cost;
-    scim_kernel_schedule(os->k, os->p.cpu_fault_cost, SCIM_PRIO_DEFAULT, fault_handled, os, (uint64_t)(uintptr_t)j);
+    scim_kernel_schedule(os->k, os->p.cpu_fault_cost, SCIM_PRIO_DEFAULT, sw_fault, os, (uint64_t)(uintptr_t)j);
+}
+
+/* A backup copy: a CPU touches the page (a CPU fault's cost: the trap, or
+ * finding it present), then copies. */
+static void on_backup(scim_os *os, scim_msg *m)
+{
+    fault_job *j = new_job(os, m, JOB_BACKUP);
+    if (!j)
+        return;
+    os->st.busy_ps += os->p.cpu_fault_cost;
+    scim_kernel_schedule(os->k, os->p.cpu_fault_cost, SCIM_PRIO_DEFAULT, sw_fault, os, (uint64_t)(uintptr_t)j);
 }
 
 /* ---------- reclaim ---------- */
@@ -1714,6 +2075,10 @@ static void on_os_req(scim_os *os, scim_msg *m)
         on_cpu_fault(os, m);
         return;
     }
+    if (m->flags == SCIM_OS_OP_BACKUP) {
+        on_backup(os, m);
+        return;
+    }
     scim_time_t cost = os->p.syscall_cost;
     process *p = find_process(os, m->pasid);
     uint64_t start = m->addr & ~(PAGE - 1), end = (m->addr + m->len + PAGE - 1) & ~(PAGE - 1);
@@ -1750,6 +2115,12 @@ static void on_recv(void *ctx, scim_msg *m)
         return;
     case SCIM_MSG_INV_DONE:
         on_inv_done(os, m);
+        return;
+    case SCIM_MSG_IRQ:
+        on_sw_walk(os, m);
+        return;
+    case SCIM_MSG_SYNC_ACK:
+        on_sync_ack(os, m);
         return;
     default:
         scim_kernel_fail(os->k, SCIM_EINVARIANT, "OS got an unexpected %s message from '%s'",
@@ -1799,6 +2170,7 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
     os->iommu = SCIM_NODE_NONE;
     os->pt_ops.alloc_table = pt_alloc;
     os->pt_ops.free_table = pt_free;
+    os->pt_ops.entry_written = pt_entry_written;
     os->total_slots = p->swap_size / PAGE;
     scim_u64map_init(&os->lru_index);
     scim_u64map_init(&os->pins);
@@ -1818,25 +2190,23 @@ fail:
     return NULL;
 }
 
-static void free_busy(void *ctx, uint64_t key, uint64_t val)
-{
-    busy_page *b = (busy_page *)(uintptr_t)val;
-    while (b->waiters) {
-        fault_job *n = b->waiters->next;
-        free(b->waiters);
-        b->waiters = n;
-    }
-    free(b);
-}
-
 static void free_jobs(fault_job *j)
 {
     while (j) {
         fault_job *n = j->next;
+        free_jobs(j->followers);
         free(j);
         j = n;
     }
 }
+
+static void free_busy(void *ctx, uint64_t key, uint64_t val)
+{
+    busy_page *b = (busy_page *)(uintptr_t)val;
+    free_jobs(b->waiters);
+    free(b);
+}
+
 
 void scim_os_destroy(scim_os *os)
 {
@@ -1849,6 +2219,9 @@ void scim_os_destroy(scim_os *os)
         scim_u64map_free(&os->procs[i].swapped);
         scim_u64map_foreach(&os->procs[i].busy, free_busy, NULL);
         scim_u64map_free(&os->procs[i].busy);
+        scim_u64map_free(&os->procs[i].queued);
+        free(os->procs[i].cookie);
+        free(os->procs[i].sync);
     }
     free(os->procs);
     free_jobs(os->fq_head);
@@ -1866,6 +2239,8 @@ void scim_os_destroy(scim_os *os)
     free(os->swapq);
     free(os->cpus);
     free(os->devs);
+    free(os->shadows);
+    free(os->syncs);
     free(os);
 }
 
@@ -1892,6 +2267,37 @@ int scim_os_bind_cpu(scim_os *os, scim_node_id cpu, uint32_t pasid, scim_err *er
 int scim_os_bind_device(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err)
 {
     return bind(&os->devs, &os->n_devs, dev, pasid, err);
+}
+
+int scim_os_bind_shadow(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err)
+{
+    return bind(&os->shadows, &os->n_shadows, dev, pasid, err);
+}
+
+int scim_os_shadow_snapshot(const scim_os *os, uint32_t pasid,
+                            void (*fn)(void *ctx, uint64_t entry_pa, uint64_t value), void *ctx)
+{
+    const process *p = find_process(os, pasid);
+    if (!p)
+        return SCIM_ENOENT;
+    scim_pgtable_foreach_entry(p->pt, fn, ctx);
+    return 0;
+}
+
+int scim_os_alloc_backup(scim_os *os, uint64_t bytes, uint64_t *pa, scim_err *err)
+{
+    uint64_t pages = (bytes + PAGE - 1) / PAGE;
+    unsigned order = 0;
+    while ((1ull << order) < pages)
+        order++;
+    uint64_t pfn;
+    int rc = scim_physmem_alloc(os->pm, order, &pfn, err);
+    if (rc)
+        return rc;
+    os->st.frames_reserved += 1ull << order;
+    update_free(os);
+    *pa = pfn << 12;
+    return 0;
 }
 
 int scim_os_address_space(const scim_os *os, uint32_t pasid, uint64_t *root_pa, int *levels)
@@ -1924,9 +2330,16 @@ int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int level
     p->levels = levels;
     scim_u64map_init(&p->swapped);
     scim_u64map_init(&p->busy);
-    p->pt = scim_pgtable_create(os->pm, levels, &os->pt_ops, os, err);
-    if (!p->pt)
+    scim_u64map_init(&p->queued);
+    p->cookie = malloc(sizeof *p->cookie);
+    if (!p->cookie)
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory adding a process");
+    *p->cookie = (pt_cookie){os, pasid};
+    p->pt = scim_pgtable_create(os->pm, levels, &os->pt_ops, p->cookie, err);
+    if (!p->pt) {
+        free(p->cookie);
         return err && err->code ? err->code : SCIM_ENOMEM;
+    }
     os->n_procs++;
     /* Publish the address space in the PASID table the IOMMU reads. */
     uint64_t dir_entry_pa = scim_pasid_dir_entry_addr(os->pasid_dir, pasid);
@@ -1973,4 +2386,5 @@ void scim_os_frames_get(const scim_os *os, scim_os_frames *out)
     out->pasid_table = os->st.frames_pasid_table;
     out->deferred = os->deferred;
     out->transit = os->st.frames_transit;
+    out->reserved = os->st.frames_reserved;
 }

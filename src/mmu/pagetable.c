@@ -15,6 +15,14 @@ struct scim_pgtable {
     uint64_t tables;
 };
 
+/* Every entry write goes through here, so a synchronized copy sees it. */
+static void write_entry(scim_pgtable *pt, uint64_t pa, uint64_t value)
+{
+    scim_physmem_write64(pt->pm, pa, value);
+    if (pt->ops.entry_written)
+        pt->ops.entry_written(pt->cookie, pa, value);
+}
+
 static int direct_alloc(void *cookie, uint64_t *pfn, scim_err *err)
 {
     return scim_physmem_alloc(cookie, 0, pfn, err);
@@ -90,7 +98,7 @@ scim_pgtable *scim_pgtable_create(scim_physmem *pm, int levels, const scim_pt_al
         pt->ops = *ops;
         pt->cookie = cookie;
     } else {
-        pt->ops = (scim_pt_alloc_ops){direct_alloc, direct_free};
+        pt->ops = (scim_pt_alloc_ops){direct_alloc, direct_free, NULL};
         pt->cookie = pm;
     }
     uint64_t pfn;
@@ -168,7 +176,7 @@ int scim_pgtable_map(scim_pgtable *pt, uint64_t va, uint64_t pa, unsigned page_s
                 return rc;
             pt->tables++;
             next = pfn << 12;
-            scim_physmem_write64(pt->pm, ea, next | SCIM_PTE_P | SCIM_PTE_RW | SCIM_PTE_US);
+            write_entry(pt, ea, next | SCIM_PTE_P | SCIM_PTE_RW | SCIM_PTE_US);
         }
         table = next;
     }
@@ -177,7 +185,7 @@ int scim_pgtable_map(scim_pgtable *pt, uint64_t va, uint64_t pa, unsigned page_s
         return scim_err_set(err, SCIM_EEXIST, "va 0x%llx is already mapped", (unsigned long long)va);
     uint64_t keep = flags & (SCIM_PTE_RW | SCIM_PTE_US | SCIM_PTE_PWT | SCIM_PTE_PCD | SCIM_PTE_A | SCIM_PTE_D |
                              SCIM_PTE_G | SCIM_PTE_XD);
-    scim_physmem_write64(pt->pm, ea, pa | keep | SCIM_PTE_P | (leaf > 1 ? SCIM_PTE_PS : 0));
+    write_entry(pt, ea, pa | keep | SCIM_PTE_P | (leaf > 1 ? SCIM_PTE_PS : 0));
     return 0;
 }
 
@@ -228,7 +236,7 @@ int scim_pgtable_unmap(scim_pgtable *pt, uint64_t va, uint64_t *old_pte, unsigne
     int level = find_leaf(pt, va, path, &pte);
     if (!level)
         return SCIM_ENOENT;
-    scim_physmem_write64(pt->pm, path[level], 0);
+    write_entry(pt, path[level], 0);
     if (old_pte)
         *old_pte = pte;
     if (page_shift)
@@ -238,7 +246,7 @@ int scim_pgtable_unmap(scim_pgtable *pt, uint64_t va, uint64_t *old_pte, unsigne
         uint64_t table = path[l] & ~0xfffull;
         if (!table_empty(pt, table))
             break;
-        scim_physmem_write64(pt->pm, path[l + 1], 0);
+        write_entry(pt, path[l + 1], 0);
         pt->tables--;
         pt->ops.free_table(pt->cookie, table >> 12);
     }
@@ -253,7 +261,7 @@ int scim_pgtable_update(scim_pgtable *pt, uint64_t va, uint64_t set_bits, uint64
         return SCIM_ENOENT;
     uint64_t fixed = SCIM_PTE_P | SCIM_PTE_PS | SCIM_PTE_ADDR_MASK;
     uint64_t npte = (pte | (set_bits & ~fixed)) & ~(clear_bits & ~fixed);
-    scim_physmem_write64(pt->pm, path[level], npte);
+    write_entry(pt, path[level], npte);
     if (old_pte)
         *old_pte = pte;
     return 0;
@@ -269,7 +277,7 @@ int scim_pgtable_remap(scim_pgtable *pt, uint64_t va, uint64_t new_pa, uint64_t 
     if (new_pa & ((1ull << shift) - 1))
         return SCIM_EINVAL;
     uint64_t addr_bits = SCIM_PTE_ADDR_MASK & ~((1ull << shift) - 1);
-    scim_physmem_write64(pt->pm, path[level], (pte & ~addr_bits) | (new_pa & addr_bits));
+    write_entry(pt, path[level], (pte & ~addr_bits) | (new_pa & addr_bits));
     if (old_pte)
         *old_pte = pte;
     return 0;
@@ -319,4 +327,23 @@ int scim_pgtable_foreach(const scim_pgtable *pt, uint64_t va, uint64_t len,
         return 0;
     walk_ctx w = {pt, va, va + len - 1 < va ? UINT64_MAX : va + len - 1, fn, ctx};
     return walk_table(&w, pt->root, pt->levels, 0);
+}
+
+static void entries_of(const scim_pgtable *pt, uint64_t table, int level,
+                       void (*fn)(void *ctx, uint64_t entry_pa, uint64_t value), void *ctx)
+{
+    for (uint64_t i = 0; i < 512; i++) {
+        uint64_t pte = scim_physmem_read64(pt->pm, table + i * 8), next;
+        if (!(pte & SCIM_PTE_P))
+            continue;
+        fn(ctx, table + i * 8, pte);
+        if (level > 1 && scim_pte_decode(pte, level, &next, NULL) == SCIM_PTE_TABLE)
+            entries_of(pt, next, level - 1, fn, ctx);
+    }
+}
+
+void scim_pgtable_foreach_entry(const scim_pgtable *pt, void (*fn)(void *ctx, uint64_t entry_pa, uint64_t value),
+                                void *ctx)
+{
+    entries_of(pt, pt->root, pt->levels, fn, ctx);
 }
