@@ -2,6 +2,7 @@
  *
  *   scimitar run CONFIG.yaml [--set key.path=value]... [--out DIR] [--quiet]
  *   scimitar check CONFIG.yaml [--set key.path=value]...
+ *   scimitar compare CONFIG.yaml [--schemes a,b,...] [--set key.path=value]... [--out DIR]
  *   scimitar trace cat|pack|convert|stats ...
  *   scimitar doc config|stats
  *
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "scimitar/scimitar.h"
+#include "cli.h"
 #include "trace_cmd.h"
 
 static void usage(FILE *out)
@@ -22,6 +24,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: scimitar run CONFIG.yaml [--set key.path=value]... [--out DIR] [--quiet]\n"
             "       scimitar check CONFIG.yaml [--set key.path=value]...\n"
+            "       scimitar compare CONFIG.yaml [--schemes scimitar,pin,iommu-map] [--set k=v]... [--out DIR]\n"
             "       scimitar trace cat|pack|convert|stats ...   (scimitar trace --help)\n"
             "       scimitar doc config|stats\n"
             "       scimitar --version\n");
@@ -181,6 +184,8 @@ int main(int argc, char **argv)
         return cmd_run_or_check(argc - 1, argv + 1, false);
     if (strcmp(cmd, "check") == 0)
         return cmd_run_or_check(argc - 1, argv + 1, true);
+    if (strcmp(cmd, "compare") == 0)
+        return scim_cli_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "trace") == 0)
         return scim_cli_trace(argc - 1, argv + 1);
     if (strcmp(cmd, "doc") == 0)

@@ -50,6 +50,15 @@ typedef enum scim_fault_policy {
     SCIM_FAULT_BACKUP = 3   /* writes land in a pinned backup buffer a CPU copies later; reads stall */
 } scim_fault_policy;
 
+/* How I/O memory is made reachable (the top-level `scheme` key). */
+typedef enum scim_io_scheme {
+    SCIM_SCHEME_SCIMITAR = 0, /* shared page tables, no pinning, I/O page faults */
+    SCIM_SCHEME_PIN = 1,      /* the driver pins each buffer and hands the device physical addresses */
+    SCIM_SCHEME_IOMMU_MAP = 2 /* the driver maps each buffer in a per-device I/O address space */
+} scim_io_scheme;
+
+struct scim_exposure;
+
 typedef struct scim_device_params {
     const char *trace;        /* path of the DMA trace */
     uint64_t pasid;
@@ -73,6 +82,8 @@ typedef struct scim_device_params {
     scim_time_t link_latency; /* default topology: the device's link to the IOMMU */
     uint64_t link_bandwidth;
     uint64_t seed;            /* for random replacement; set by the builder */
+    int scheme;               /* scim_io_scheme; set by the builder */
+    uint32_t domain;          /* iommu-map: the I/O address space's PASID; set by the builder */
 } scim_device_params;
 
 /* Keys under "devices.<name>." */
@@ -96,6 +107,10 @@ void scim_device_set_checker(scim_device *d, scim_checker *c);
 void scim_device_set_address_space(scim_device *d, uint64_t root_pa, int levels);
 /* backup policy: the pinned backup buffer the OS set aside. */
 void scim_device_set_backup(scim_device *d, uint64_t base_pa);
+/* scheme pin: the descriptor lists the OS set aside (4 KiB per request slot). */
+void scim_device_set_descriptors(scim_device *d, uint64_t base_pa);
+/* scheme iommu-map: the probe that says when a stale translation may exist. */
+void scim_device_set_exposure(scim_device *d, struct scim_exposure *e);
 /* walk shadow: the copy's initial contents (entry address -> value), given at
  * bind time; later changes arrive as SCIM_MSG_SYNC. */
 int scim_device_shadow_load(scim_device *d, uint64_t entry_pa, uint64_t value);

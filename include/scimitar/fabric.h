@@ -69,6 +69,7 @@ enum scim_resp_status {
 #define SCIM_MEMF_PTE        (1u << 0)  /* a page-table entry read by a walker */
 #define SCIM_MEMF_SET_AD     (1u << 1)  /* set A (and D on a leaf if SCIM_MEMF_WRITE) atomically at the memory */
 #define SCIM_MEMF_WRITE      (1u << 2)  /* the walk is for a write access */
+#define SCIM_MEMF_VALUE      (1u << 3)  /* return the 64-bit word at addr in data (a descriptor read) */
 #define SCIM_MEMF_LEVEL(l)   ((uint32_t)(l) << 8) /* page-table level of a PTE read */
 #define SCIM_MEMF_GET_LEVEL(f) (((f) >> 8) & 0xf)
 /* SCIM_MSG_ATS_REQ / PRI_REQ flags */

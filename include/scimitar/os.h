@@ -30,6 +30,8 @@
 extern "C" {
 #endif
 
+struct scim_exposure;
+
 typedef struct scim_os_params {
     scim_time_t iopf_cost;        /* handling one group of I/O page faults (one request: one group) */
     scim_time_t iopf_page_cost;   /* each further page in a group (batched or prefaulted) */
@@ -57,6 +59,14 @@ typedef struct scim_os_params {
     uint64_t swap_parallel;       /* swap operations in service at once */
     uint64_t swap_size;           /* bytes of swap space */
     bool unsafe_skip_device_inv;  /* TEST ONLY: break the protocol so the checker can be seen to catch it */
+    /* scheme pin */
+    uint64_t pin_cache_pages;     /* registration cache; 0: unpin after every I/O */
+    /* scheme iommu-map */
+    scim_time_t iommu_map_page_cost;
+    scim_time_t iommu_unmap_page_cost;
+    int iommu_map_mode;           /* 0 strict, 1 deferred */
+    uint64_t flush_entries;       /* deferred: flush when this many pages wait */
+    scim_time_t flush_interval;   /* deferred: or this long after the first one */
 } scim_os_params;
 
 /* processes.<name> and each entry of its regions list. */
@@ -122,10 +132,30 @@ void scim_os_request_encode(scim_msg *m, const scim_trace_rec *rec, uint32_t pas
  * `tag` to pasid:addr (len bytes) once the page is mapped; answered with
  * SCIM_MSG_OS_RESP (flags kept) when the slot is free again. */
 #define SCIM_OS_OP_BACKUP 0x101u
+/* The driver side of the pin and iommu-map schemes, per I/O: pasid,
+ * addr, len = the buffer, tag = the device's request slot. IO_PIN answers
+ * with addr = the request's descriptor list (one 8-byte physical address
+ * per page); IO_MAP maps the buffer at IOVA = va in the device's I/O
+ * address space; IO_UNPIN / IO_UNMAP undo them. */
+#define SCIM_OS_OP_IO_PIN 0x102u
+#define SCIM_OS_OP_IO_UNPIN 0x103u
+#define SCIM_OS_OP_IO_MAP 0x104u
+#define SCIM_OS_OP_IO_UNMAP 0x105u
+#define SCIM_DOMAIN_PASID_BASE 0xF0000u /* I/O address spaces of the iommu-map scheme */
 
 /* fault_policy backup: set aside a pinned, never-reclaimed buffer of
  * `bytes` and return its physical address. */
 int scim_os_alloc_backup(scim_os *os, uint64_t bytes, uint64_t *pa, scim_err *err);
+/* Scheme pin: the device's descriptor lists, `slots` requests of up to 512
+ * pages each; returns their physical address. */
+int scim_os_bind_pin_device(scim_os *os, scim_node_id dev, uint64_t slots, uint64_t *desc_pa, scim_err *err);
+/* Scheme iommu-map: create the device's I/O address space (a page table
+ * published in the PASID table as `domain`). */
+int scim_os_bind_map_device(scim_os *os, scim_node_id dev, uint32_t domain, scim_err *err);
+void scim_os_set_exposure(scim_os *os, struct scim_exposure *e);
+/* Bring time-integrated statistics (frames.pinned_integral) up to now;
+ * call before reading or writing the statistics. */
+void scim_os_sync_stats(scim_os *os);
 
 /* Functional translation, for the checker and tests: 1 and *pa if mapped. */
 int scim_os_resolve(void *os, uint32_t pasid, uint64_t va, uint64_t *pa);

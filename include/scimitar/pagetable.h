@@ -67,6 +67,10 @@ int scim_pgtable_map(scim_pgtable *pt, uint64_t va, uint64_t pa, unsigned page_s
 /* Remove the mapping containing va (SCIM_ENOENT if none). Tables left empty
  * are freed through the ops (the root never is). */
 int scim_pgtable_unmap(scim_pgtable *pt, uint64_t va, uint64_t *old_pte, unsigned *page_shift);
+/* Keep tables an unmap empties (an I/O address space under deferred
+ * invalidation: a paging-structure cache may still point at them, and the
+ * same IOVAs are mapped again soon). Freed at destroy. */
+void scim_pgtable_keep_empty_tables(scim_pgtable *pt, bool keep);
 /* 1 and the translated address of va (not just the frame) if mapped, else 0. */
 int scim_pgtable_lookup(const scim_pgtable *pt, uint64_t va, uint64_t *pa, unsigned *page_shift,
                         uint64_t *pte);

@@ -40,6 +40,11 @@ typedef struct scim_replay_ops {
     void (*chunk)(void *owner, uint32_t id, const scim_replay_chunk *c);
     /* Send an OS operation; answer it with scim_replay_os_done(). */
     void (*os_op)(void *owner, const scim_trace_rec *rec, uint32_t pasid);
+    /* Optional, per request (an I/O): before its first chunk (return false
+     * to hold it until scim_replay_request_ready()) and after its last. A
+     * driver pins or maps buffers here under the pin and iommu-map schemes. */
+    bool (*request_begin)(void *owner, uint32_t req, const scim_trace_rec *rec, uint32_t pasid);
+    void (*request_end)(void *owner, uint32_t req, const scim_trace_rec *rec, uint32_t pasid, bool error);
 } scim_replay_ops;
 
 typedef struct scim_replay_params {
@@ -56,6 +61,11 @@ void scim_replay_destroy(scim_replay *r);
 int scim_replay_start(scim_replay *r, scim_err *err);
 void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error);
 void scim_replay_os_done(scim_replay *r, bool error);
+void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error);
+/* The request a chunk belongs to (0 <= req <= max_outstanding) and the
+ * chunk's page index within that request. */
+uint32_t scim_replay_request_of(const scim_replay *r, uint32_t id);
+uint32_t scim_replay_page_index(const scim_replay *r, uint32_t id);
 /* Issue nothing new before `until` (an interrupted core); in-flight work
  * continues. */
 void scim_replay_pause(scim_replay *r, scim_time_t until);

@@ -11,6 +11,9 @@ typedef struct request {
     bool used;
     bool write;
     bool error;
+    bool ready;
+    scim_trace_rec rec;
+    uint32_t pasid;
     uint32_t chunks_left;
     uint64_t bytes;
     scim_time_t issued;
@@ -19,6 +22,7 @@ typedef struct request {
 typedef struct slot {
     bool busy;
     int32_t req;
+    uint32_t page;
     scim_replay_chunk c;
 } slot;
 
@@ -29,6 +33,7 @@ typedef struct replay_stats {
     uint64_t write_bytes;
     uint64_t chunks;
     uint64_t errors;
+    uint64_t finish_ps;
     scim_hist *latency;
     scim_hist *queue_delay;
 } replay_stats;
@@ -70,6 +75,10 @@ const scim_stat_decl scim_replay_stat_decls[] = {
     {"errors", SCIM_STAT_COUNTER, "count",
      "Requests that failed because a page could not be mapped (outside any region, or protection).",
      offsetof(replay_stats, errors)},
+    {"finish_ps", SCIM_STAT_COUNTER, "ps",
+     "When the last request completed: bytes / finish_ps is the agent's throughput, whatever the run's "
+     "length (sim.time_ps also counts work that outlives the traces, such as a deferred flush).",
+     offsetof(replay_stats, finish_ps)},
     {"latency", SCIM_STAT_HIST, "ps", "From a request's issue (first chunk) to its last chunk's completion.",
      offsetof(replay_stats, latency)},
     {"queue_delay", SCIM_STAT_HIST, "ps",
@@ -109,6 +118,7 @@ void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
     if (--q->chunks_left == 0) {
         scim_hist_record(r->st.latency, scim_kernel_now(r->k) - q->issued);
         r->st.requests++;
+        r->st.finish_ps = scim_kernel_now(r->k);
         if (q->error) {
             r->st.errors++;
         } else {
@@ -119,9 +129,25 @@ void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
                 r->st.read_bytes += q->bytes;
         }
         q->used = false;
+        if (r->ops.request_end)
+            r->ops.request_end(r->owner, (uint32_t)s->req, &q->rec, q->pasid, q->error);
     }
     pump(r);
 }
+
+void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error)
+{
+    request *q = &r->reqs[req];
+    q->ready = true;
+    if (error) {
+        /* the driver could not prepare the I/O: it fails as a whole */
+        q->error = true;
+    }
+    pump(r);
+}
+
+uint32_t scim_replay_request_of(const scim_replay *r, uint32_t id) { return (uint32_t)r->slots[id].req; }
+uint32_t scim_replay_page_index(const scim_replay *r, uint32_t id) { return r->slots[id].page; }
 
 void scim_replay_os_done(scim_replay *r, bool error)
 {
@@ -169,6 +195,7 @@ static void issue_chunk(scim_replay *r)
     uint64_t end = page_end < r->cur_end && page_end != 0 ? page_end : r->cur_end;
     s->busy = true;
     s->req = r->cur;
+    s->page = (uint32_t)((r->cur_va >> 12) - (r->rec.addr >> 12));
     s->c = (scim_replay_chunk){rec_pasid(r), r->reqs[r->cur].write, (uint32_t)(end - r->cur_va), r->cur_va,
                                (r->rec.has & SCIM_TRACE_HAS_IO) ? r->rec.io : 0};
     r->cur_va = end;
@@ -212,13 +239,31 @@ static void pump(scim_replay *r)
                     break;
                 }
             request *q = &r->reqs[qi];
-            *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .bytes = r->rec.size, .issued = now};
+            *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .ready = true, .rec = r->rec,
+                           .pasid = rec_pasid(r), .bytes = r->rec.size, .issued = now};
             q->chunks_left = (uint32_t)(((r->rec.addr + r->rec.size - 1) >> 12) - (r->rec.addr >> 12) + 1);
             scim_hist_record(r->st.queue_delay, now - r->eligible);
             r->cur = qi;
             r->cur_va = r->rec.addr;
             r->cur_end = r->rec.addr + r->rec.size;
             r->last_issue = now;
+            if (r->ops.request_begin && !r->ops.request_begin(r->owner, (uint32_t)qi, &q->rec, q->pasid))
+                q->ready = false;
+        }
+        if (!r->reqs[r->cur].ready)
+            return; /* the driver is preparing it */
+        if (r->reqs[r->cur].error) {
+            /* the driver could not prepare it: it fails without moving data */
+            request *q = &r->reqs[r->cur];
+            scim_hist_record(r->st.latency, now - q->issued);
+            r->st.requests++;
+            r->st.errors++;
+            q->used = false;
+            if (r->ops.request_end)
+                r->ops.request_end(r->owner, (uint32_t)r->cur, &q->rec, q->pasid, true);
+            r->cur = NONE;
+            r->have_rec = false;
+            continue;
         }
         while (r->n_free && r->cur_va < r->cur_end)
             issue_chunk(r);

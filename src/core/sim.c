@@ -10,6 +10,7 @@
 #include "scimitar/checker.h"
 #include "scimitar/cpu.h"
 #include "scimitar/device.h"
+#include "scimitar/exposure.h"
 #include "scimitar/fabric.h"
 #include "scimitar/iommu.h"
 #include "scimitar/memctl.h"
@@ -27,7 +28,7 @@ typedef struct top_params {
     const scim_cfg_node *memory, *fabric, *iommu, *os, *processes, *devices, *cpus, *sweep;
 } top_params;
 
-static const char *const scheme_names[] = {"scimitar", NULL};
+static const char *const scheme_names[] = {"scimitar", "pin", "iommu-map", NULL};
 static const char *const backend_names[] = {"systemc", "native", NULL};
 
 static const scim_param_decl top_decls[] = {
@@ -36,7 +37,11 @@ static const scim_param_decl top_decls[] = {
      "same statistics.",
      NULL},
     {"scheme", SCIM_P_ENUM, "scimitar", NULL, false, 0, 0, scheme_names, offsetof(top_params, scheme),
-     "Translation scheme: scimitar (shared CPU/IO page tables, no pinning, I/O page faults).", NULL},
+     "How devices reach process memory: scimitar (shared CPU/IO page tables, no pinning, I/O page faults), "
+     "pin (the driver pins each buffer and gives the device physical addresses; os.pin.*), or iommu-map (the "
+     "driver maps each buffer in a per-device I/O address space before the I/O and unmaps it after; "
+     "os.iommu_map.*). The same traces run unchanged under all three (docs/architecture.md, \"Schemes\").",
+     NULL},
     {"kernel.backend", SCIM_P_ENUM, "systemc", NULL, false, 0, 0, backend_names, offsetof(top_params, backend),
      "Time keeper of the event kernel: systemc (SystemC schedules; hostable in a SystemC platform) or "
      "native (a C loop; same results).",
@@ -89,6 +94,7 @@ struct scim_sim {
     scim_os *os;
     scim_iommu *io;
     scim_checker *chk;
+    scim_exposure *exposure;
     scim_device **devs;
     scim_device_params *dev_p;
     char **trace_paths;
@@ -128,6 +134,7 @@ void scim_sim_destroy(scim_sim *sim)
     scim_os_destroy(sim->os);
     scim_memctl_destroy(sim->mc);
     scim_checker_destroy(sim->chk);
+    scim_exposure_destroy(sim->exposure);
     scim_fabric_destroy(sim->fab);
     scim_physmem_destroy(sim->pm);
     scim_stats_destroy(sim->stats);
@@ -320,6 +327,13 @@ static int build_devices(scim_sim *sim)
         if (rc)
             return rc;
         p->seed = sim->top.seed * 1000003u + i + 2;
+        p->scheme = sim->top.scheme;
+        p->domain = SCIM_DOMAIN_PASID_BASE + (uint32_t)i;
+        if (p->scheme == SCIM_SCHEME_IOMMU_MAP && p->walk != SCIM_WALK_IOMMU)
+            return scim_cfg_error_at(&sim->err, dn, SCIM_ECONFIG,
+                                     "error: %s.walk: scheme iommu-map translates through the IOMMU's I/O page "
+                                     "tables; expected walk: iommu",
+                                     where);
         sim->trace_paths[i] = resolve_path(sim, p->trace);
         if (!sim->trace_paths[i])
             return fail(sim, SCIM_ENOMEM, "out of host memory");
@@ -329,11 +343,16 @@ static int build_devices(scim_sim *sim)
         sim->n_devs = i + 1;
         if (!sim->devs[i])
             return scim_cfg_error_at(&sim->err, dn, e.code, "error: %s: %s", where, e.msg);
-        rc = scim_iommu_bind_device(sim->io, scim_device_node(sim->devs[i]), (uint32_t)p->pasid, &sim->err);
-        if (!rc)
-            rc = scim_os_bind_device(sim->os, scim_device_node(sim->devs[i]), (uint32_t)p->pasid, &sim->err);
-        if (rc)
-            return rc;
+        /* pin: the device never translates, so it takes no part in
+         * shootdowns; iommu-map: it works in its own I/O address space */
+        uint32_t space = p->scheme == SCIM_SCHEME_IOMMU_MAP ? p->domain : (uint32_t)p->pasid;
+        if (p->scheme != SCIM_SCHEME_PIN) {
+            rc = scim_iommu_bind_device(sim->io, scim_device_node(sim->devs[i]), space, &sim->err);
+            if (!rc)
+                rc = scim_os_bind_device(sim->os, scim_device_node(sim->devs[i]), space, &sim->err);
+            if (rc)
+                return rc;
+        }
         scim_device_set_targets(sim->devs[i], scim_iommu_node(sim->io), scim_memctl_node(sim->mc),
                                 scim_os_node(sim->os));
     }
@@ -358,6 +377,22 @@ static int bind_devices(scim_sim *sim)
         if (scim_os_address_space(sim->os, (uint32_t)p->pasid, &root, &levels) != 0)
             continue; /* check_device_pasids reports it */
         scim_device_set_address_space(d, root, levels);
+        scim_err e = {0};
+        if (p->scheme == SCIM_SCHEME_PIN) {
+            uint64_t pa;
+            if (scim_os_bind_pin_device(sim->os, scim_device_node(d), p->max_outstanding + 1, &pa, &e) != 0)
+                return fail(sim, e.code, "devices.%s: cannot set aside the descriptor lists of scheme pin: %s",
+                            scim_device_name(d), e.msg);
+            scim_device_set_descriptors(d, pa);
+            continue;
+        }
+        if (p->scheme == SCIM_SCHEME_IOMMU_MAP) {
+            if (scim_os_bind_map_device(sim->os, scim_device_node(d), p->domain, &e) != 0)
+                return fail(sim, e.code, "devices.%s: cannot create the I/O address space of scheme iommu-map: %s",
+                            scim_device_name(d), e.msg);
+            scim_device_set_exposure(d, sim->exposure);
+            continue;
+        }
         if (p->walk == SCIM_WALK_SHADOW) {
             int rc = scim_os_bind_shadow(sim->os, scim_device_node(d), (uint32_t)p->pasid, &sim->err);
             if (rc)
@@ -366,7 +401,6 @@ static int bind_devices(scim_sim *sim)
         }
         if (p->fault_policy == SCIM_FAULT_BACKUP) {
             uint64_t pa;
-            scim_err e = {0};
             if (scim_os_alloc_backup(sim->os, p->backup_slots * 4096, &pa, &e) != 0)
                 return fail(sim, e.code, "devices.%s.backup_slots: cannot set aside the backup buffer: %s",
                             scim_device_name(d), e.msg);
@@ -581,6 +615,11 @@ int scim_sim_build(scim_sim *sim)
     scim_iommu_set_os(sim->io, scim_os_node(sim->os));
     scim_iommu_set_pasid_dir(sim->io, scim_os_pasid_dir(sim->os));
     scim_os_set_iommu(sim->os, scim_iommu_node(sim->io));
+    if (sim->top.scheme == SCIM_SCHEME_IOMMU_MAP) {
+        if (!(sim->exposure = scim_exposure_create()))
+            return fail(sim, SCIM_ENOMEM, "out of host memory");
+        scim_os_set_exposure(sim->os, sim->exposure);
+    }
 
     if ((rc = build_processes(sim)) || (rc = build_devices(sim)) || (rc = check_device_pasids(sim)) ||
         (rc = bind_devices(sim)) || (rc = build_cpus(sim)) ||
@@ -694,6 +733,7 @@ void scim_sim_set_progress(scim_sim *sim, scim_progress_fn fn, void *ctx, scim_t
 static int finish_run(scim_sim *sim, int rc, bool bounded)
 {
     sim->counters.time_ps = scim_kernel_now(sim->k);
+    scim_os_sync_stats(sim->os);
     sim->counters.events = scim_kernel_events_executed(sim->k) - sim->progress_events;
     if (rc)
         return rc;
@@ -825,6 +865,24 @@ void scim_sim_summary(scim_sim *sim, FILE *out)
     fprintf(out, "      %.0f shootdowns (mean %s, p99 %s), %.0f IPIs; reclaim evicted %.0f pages, %.0f pinned frames peak\n",
             stat(sim, "%s.shootdowns", "os"), a, b, stat(sim, "%s.ipis_sent", "os"), stat(sim, "%s.reclaim.evicted", "os"),
             stat(sim, "%s.frames.pinned_peak", "os"));
+    if (sim->top.scheme == SCIM_SCHEME_PIN) {
+        double t = (double)sim->counters.time_ps;
+        fprintf(out, "  driver (pin): %.0f pages pinned, %.0f registration-cache hits, %.0f unpinned; pinned peak %.0f "
+                     "KiB, time-average %.1f KiB\n",
+                stat(sim, "%s.io.pins", "os"), stat(sim, "%s.io.pin_cache_hits", "os"), stat(sim, "%s.io.unpins", "os"),
+                stat(sim, "%s.frames.pinned_peak", "os") * 4,
+                t > 0 ? stat(sim, "%s.frames.pinned_integral", "os") / t * 4 : 0.0);
+    } else if (sim->top.scheme == SCIM_SCHEME_IOMMU_MAP) {
+        double exposed = 0;
+        for (size_t i = 0; i < sim->n_devs; i++)
+            exposed += stat(sim, "%s.exposed_dmas", scim_device_name(sim->devs[i]));
+        fmt_time(stat(sim, "%s.io.stale_window.mean", "os"), a, sizeof a);
+        fmt_time(stat(sim, "%s.io.stale_window.max", "os"), b, sizeof b);
+        fprintf(out, "  driver (iommu-map, %s): %.0f pages mapped, %.0f unmapped, %.0f IOTLB flushes; stale window "
+                     "mean %s, max %s; %.0f DMAs exposed\n",
+                sim->os_p.iommu_map_mode ? "deferred" : "strict", stat(sim, "%s.io.maps", "os"),
+                stat(sim, "%s.io.unmaps", "os"), stat(sim, "%s.io.flushes", "os"), a, b, exposed);
+    }
     if (sim->chk)
         fprintf(out, "  invariant checker: %llu accesses checked, %llu through translations being shot down, "
                      "0 violations\n",

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/u64map.h"
+#include "scimitar/exposure.h"
 #include "scimitar/kernel.h"
 #include "scimitar/os.h"
 #include "scimitar/replay.h"
@@ -23,7 +24,10 @@
 
 #define NONE (-1)
 
-enum chunk_state { CH_FREE, CH_LOOKUP, CH_XLAT_WAIT, CH_MEM, CH_BACKUP, CH_RETRY };
+enum chunk_state { CH_FREE, CH_LOOKUP, CH_XLAT_WAIT, CH_MEM, CH_BACKUP, CH_RETRY, CH_DESC };
+
+/* Memory responses to descriptor reads (scheme pin). */
+#define DESC_TAG (1ull << 61)
 enum xlat_state { XL_XLATE, XL_PRI };
 
 /* The device's view of a chunk the replay engine gave it. */
@@ -32,6 +36,7 @@ typedef struct chunk {
     bool blocks_inv;
     int32_t next;       /* next waiter on the same translation */
     uint32_t slot;      /* backup slot */
+    uint32_t space;     /* the address space translated in: the PASID, or the I/O domain (iommu-map) */
     uint64_t pa;
     scim_time_t t_start;
 } chunk;
@@ -62,6 +67,8 @@ typedef struct device_stats {
     uint64_t invalidations;
     uint64_t inv_entries;
     uint64_t shadow_syncs;
+    uint64_t desc_reads;
+    uint64_t exposed_dmas;
     scim_hist *translation_latency;
     scim_hist *fault_latency;
     scim_hist *inv_latency;
@@ -78,6 +85,10 @@ struct scim_device {
     uint64_t root;
     int levels;
     uint64_t backup_base;
+    uint64_t desc_base;   /* scheme pin: descriptor lists, one 4 KiB page per request slot */
+    bool *prepared;       /* schemes pin, iommu-map: per request slot, the driver prepared it */
+    uint64_t io_pending;  /* unpin/unmap answers still to come */
+    scim_exposure *exposure;
     scim_tlb *iotlb, *utlb;
     scim_walker *walker;
     scim_u64map shadow;  /* walk shadow: entry pa -> value */
@@ -124,6 +135,11 @@ const scim_stat_decl scim_device_stat_decls[] = {
      "From an invalidation request's arrival to its completion being sent (queueing and drain included).",
      offsetof(device_stats, inv_latency)},
     DEV_COUNTER("shadow.syncs", shadow_syncs, "walk shadow: page-table updates applied to the copy."),
+    DEV_COUNTER("desc.reads", desc_reads,
+                "scheme pin: descriptor reads (one physical address per page, written by the driver)."),
+    DEV_COUNTER("exposed_dmas", exposed_dmas,
+                "scheme iommu-map, deferred: DMAs issued while some unmapped page of the device's I/O address "
+                "space could still be in an IOTLB (each could have used a stale translation)."),
 };
 const size_t scim_device_stat_decl_count = SCIM_COUNT_OF(scim_device_stat_decls);
 
@@ -265,7 +281,7 @@ static void inv_exec(void *ctx, uint64_t arg)
     d->inv_blocking = 0;
     for (uint64_t i = 0; i < d->p.max_outstanding; i++) {
         chunk *c = &d->chunks[i];
-        if (c->state == CH_MEM && inv_covers(m, chunk_of(d, (int32_t)i)->pasid, chunk_of(d, (int32_t)i)->va)) {
+        if (c->state == CH_MEM && inv_covers(m, c->space, chunk_of(d, (int32_t)i)->va)) {
             c->blocks_inv = true;
             d->inv_blocking++;
         }
@@ -326,8 +342,10 @@ static void to_memory(scim_device *d, int32_t ci, uint64_t pa)
     chunk *c = &d->chunks[ci];
     const scim_replay_chunk *rc = chunk_of(d, ci);
     scim_hist_record(d->st.translation_latency, scim_kernel_now(d->k) - c->t_start);
-    if (d->checker && !scim_checker_access_begin(d->checker, d->name, rc->pasid, rc->va, pa, rc->len))
+    if (d->checker && !scim_checker_access_begin(d->checker, d->name, c->space, rc->va, pa, rc->len))
         return;
+    if (d->exposure && scim_exposure_active(d->exposure, c->space))
+        d->st.exposed_dmas++;
     c->pa = pa;
     c->state = CH_MEM;
     scim_msg *m = new_msg(d, rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ, d->mem);
@@ -550,7 +568,8 @@ static void need_translation(scim_device *d, int32_t ci)
     uint64_t page = rc->va >> 12;
     c->state = CH_XLAT_WAIT;
     c->next = NONE;
-    int32_t xi = xlat_find(d, rc->pasid, page);
+    uint32_t space = c->space;
+    int32_t xi = xlat_find(d, space, page);
     if (xi != NONE) {
         xlat *x = &d->xlats[xi];
         if (x->state == XL_PRI && (d->p.fault_policy == SCIM_FAULT_RETRY || d->p.fault_policy == SCIM_FAULT_DROP)) {
@@ -567,7 +586,7 @@ static void need_translation(scim_device *d, int32_t ci)
         x->write |= rc->write;
         return;
     }
-    xi = xlat_new(d, rc->pasid, page, rc->write, false);
+    xi = xlat_new(d, space, page, rc->write, false);
     if (xi == NONE)
         return;
     d->xlats[xi].head = d->xlats[xi].tail = ci;
@@ -576,9 +595,9 @@ static void need_translation(scim_device *d, int32_t ci)
         return; /* an interrupt per page is not worth prefetching */
     for (uint64_t k = 1; k <= d->p.prefetch; k++) {
         uint64_t va = (page + k) << 12;
-        if (scim_tlb_probe(d->iotlb, rc->pasid, va, NULL) || xlat_find(d, rc->pasid, page + k) != NONE)
+        if (scim_tlb_probe(d->iotlb, space, va, NULL) || xlat_find(d, space, page + k) != NONE)
             continue;
-        int32_t pi = xlat_new(d, rc->pasid, page + k, false, true);
+        int32_t pi = xlat_new(d, space, page + k, false, true);
         if (pi == NONE)
             return;
         d->st.xlat_prefetches++;
@@ -592,7 +611,7 @@ static void iotlb_done(void *ctx, uint64_t arg)
     int32_t ci = (int32_t)arg;
     const scim_replay_chunk *rc = chunk_of(d, ci);
     scim_tlb_entry e;
-    if (scim_tlb_lookup(d->iotlb, rc->pasid, rc->va, &e) == 1 && usable(e.perms, rc->write)) {
+    if (scim_tlb_lookup(d->iotlb, d->chunks[ci].space, rc->va, &e) == 1 && usable(e.perms, rc->write)) {
         if (d->utlb)
             scim_tlb_insert(d->utlb, &e, NULL);
         to_memory(d, ci, (e.pfn << 12) + (rc->va & ((1ull << e.page_shift) - 1)));
@@ -607,7 +626,7 @@ static void utlb_done(void *ctx, uint64_t arg)
     int32_t ci = (int32_t)arg;
     const scim_replay_chunk *rc = chunk_of(d, ci);
     scim_tlb_entry e;
-    if (scim_tlb_lookup(d->utlb, rc->pasid, rc->va, &e) == 1 && usable(e.perms, rc->write)) {
+    if (scim_tlb_lookup(d->utlb, d->chunks[ci].space, rc->va, &e) == 1 && usable(e.perms, rc->write)) {
         to_memory(d, ci, (e.pfn << 12) + (rc->va & ((1ull << e.page_shift) - 1)));
         return;
     }
@@ -621,8 +640,27 @@ static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
     chunk *c = &d->chunks[id];
     if (c->state != CH_RETRY)
         c->t_start = scim_kernel_now(d->k);
-    c->state = CH_LOOKUP;
     c->next = NONE;
+    c->space = d->p.scheme == SCIM_SCHEME_IOMMU_MAP ? d->p.domain : rc->pasid;
+    if (d->p.scheme == SCIM_SCHEME_PIN) {
+        /* the driver wrote the page's physical address in the request's
+         * descriptor list: read it instead of translating */
+        c->state = CH_DESC;
+        scim_msg *m = new_msg(d, SCIM_MSG_MEM_READ, d->mem);
+        if (!m)
+            return;
+        uint32_t req = scim_replay_request_of(d->replay, id), page = scim_replay_page_index(d->replay, id);
+        m->addr = d->desc_base + (uint64_t)req * 4096 + (uint64_t)page * 8;
+        m->len = 8;
+        m->flags = SCIM_MEMF_VALUE;
+        m->pasid = rc->pasid;
+        m->tag = DESC_TAG | id;
+        m->wire_bytes = scim_fabric_wire_bytes(d->f, 0);
+        d->st.desc_reads++;
+        scim_fabric_send(d->f, m);
+        return;
+    }
+    c->state = CH_LOOKUP;
     if (d->utlb)
         scim_kernel_schedule(d->k, d->utlb_time, SCIM_PRIO_DEFAULT, utlb_done, d, id);
     else
@@ -664,6 +702,13 @@ static void on_mem_resp(scim_device *d, scim_msg *m)
 {
     if (m->tag & SCIM_WALK_TAG) {
         scim_walker_on_mem_resp(d->walker, m);
+        return;
+    }
+    if (m->tag & DESC_TAG) {
+        int32_t di = (int32_t)(m->tag & ~DESC_TAG);
+        uint64_t pa = m->data + (chunk_of(d, di)->va & 0xfff);
+        scim_msg_free(d->f, m);
+        to_memory(d, di, pa);
         return;
     }
     int32_t ci = (int32_t)m->tag;
@@ -756,6 +801,41 @@ static void send_os_op(void *owner, const scim_trace_rec *rec, uint32_t pasid)
     scim_fabric_send(d->f, m);
 }
 
+/* Schemes pin and iommu-map: the driver prepares each I/O before the
+ * device may start it (pin its pages, or map them in the I/O address
+ * space) and releases it after. */
+static void send_io_op(scim_device *d, uint32_t op, uint32_t req, const scim_trace_rec *rec, uint32_t pasid)
+{
+    scim_msg *m = new_msg(d, SCIM_MSG_OS_REQ, d->os);
+    if (!m)
+        return;
+    m->flags = op;
+    m->pasid = pasid;
+    m->addr = rec->addr;
+    m->len = rec->size;
+    m->tag = req;
+    m->data = rec->op == SCIM_OP_WRITE ? 1ull << 63 : 0;
+    m->wire_bytes = scim_fabric_wire_bytes(d->f, 16);
+    scim_fabric_send(d->f, m);
+}
+
+static bool request_begin(void *owner, uint32_t req, const scim_trace_rec *rec, uint32_t pasid)
+{
+    scim_device *d = owner;
+    send_io_op(d, d->p.scheme == SCIM_SCHEME_PIN ? SCIM_OS_OP_IO_PIN : SCIM_OS_OP_IO_MAP, req, rec, pasid);
+    return false;
+}
+
+static void request_end(void *owner, uint32_t req, const scim_trace_rec *rec, uint32_t pasid, bool error)
+{
+    scim_device *d = owner;
+    if (!d->prepared[req])
+        return; /* the driver could not prepare it: nothing to release */
+    d->prepared[req] = false;
+    d->io_pending++;
+    send_io_op(d, d->p.scheme == SCIM_SCHEME_PIN ? SCIM_OS_OP_IO_UNPIN : SCIM_OS_OP_IO_UNMAP, req, rec, pasid);
+}
+
 static void on_recv(void *ctx, scim_msg *m)
 {
     scim_device *d = ctx;
@@ -783,14 +863,23 @@ static void on_recv(void *ctx, scim_msg *m)
                              (uint64_t)(uintptr_t)m);
         return;
     case SCIM_MSG_OS_RESP: {
-        bool backup = m->flags == SCIM_OS_OP_BACKUP;
+        uint32_t op = m->flags;
         bool error = m->status != SCIM_RESP_OK;
         uint32_t slot = (uint32_t)m->tag;
         scim_msg_free(d->f, m);
-        if (backup)
+        if (op == SCIM_OS_OP_BACKUP) {
             d->free_backup[d->n_free_backup++] = slot;
-        else
+        } else if (op == SCIM_OS_OP_IO_PIN || op == SCIM_OS_OP_IO_MAP) {
+            d->prepared[slot] = !error;
+            scim_replay_request_ready(d->replay, slot, error);
+        } else if (op == SCIM_OS_OP_IO_UNPIN || op == SCIM_OS_OP_IO_UNMAP) {
+            d->io_pending--;
+            if (error)
+                scim_kernel_fail(d->k, SCIM_EINVARIANT, "device '%s': the driver failed to release request %u",
+                                 d->name, slot);
+        } else {
             scim_replay_os_done(d->replay, error);
+        }
         return;
     }
     default:
@@ -818,18 +907,22 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
     d->iommu = d->mem = d->os = d->shadow_node = SCIM_NODE_NONE;
     d->levels = 4;
     scim_u64map_init(&d->shadow);
-    static const scim_replay_ops ops = {start_chunk, send_os_op};
+    static const scim_replay_ops ops = {.chunk = start_chunk, .os_op = send_os_op};
+    static const scim_replay_ops driver_ops = {.chunk = start_chunk, .os_op = send_os_op,
+                                               .request_begin = request_begin, .request_end = request_end};
     scim_replay_params rp = {p->trace, p->max_outstanding, (uint32_t)p->pasid, "dma"};
     if (scim_clock_init(&d->clock, p->clock_hz, err) != 0)
         goto fail;
     d->iotlb_time = scim_clock_cycles(&d->clock, p->iotlb.latency);
     d->utlb_time = scim_clock_cycles(&d->clock, p->utlb.latency);
-    d->replay = scim_replay_create(k, name, &rp, &ops, d, stats, err);
+    d->replay = scim_replay_create(k, name, &rp, p->scheme == SCIM_SCHEME_SCIMITAR ? &ops : &driver_ops, d, stats,
+                                   err);
     if (!d->replay)
         goto fail;
     d->chunks = calloc(p->max_outstanding, sizeof *d->chunks);
     d->free_backup = calloc(p->backup_slots, sizeof *d->free_backup);
-    if (!d->chunks || !d->free_backup) {
+    d->prepared = calloc(p->max_outstanding + 1, sizeof *d->prepared);
+    if (!d->chunks || !d->free_backup || !d->prepared) {
         scim_err_set(err, SCIM_ENOMEM, "out of host memory creating device '%s'", name);
         goto fail;
     }
@@ -891,6 +984,7 @@ void scim_device_destroy(scim_device *d)
     free(d->chunks);
     free(d->xlats);
     free(d->free_backup);
+    free(d->prepared);
     free(d);
 }
 
@@ -932,12 +1026,15 @@ void scim_device_set_address_space(scim_device *d, uint64_t root_pa, int levels)
 }
 
 void scim_device_set_backup(scim_device *d, uint64_t base_pa) { d->backup_base = base_pa; }
+void scim_device_set_descriptors(scim_device *d, uint64_t base_pa) { d->desc_base = base_pa; }
+void scim_device_set_exposure(scim_device *d, scim_exposure *e) { d->exposure = e; }
 
 int scim_device_start(scim_device *d, scim_err *err) { return scim_replay_start(d->replay, err); }
 
 bool scim_device_finished(const scim_device *d)
 {
-    return scim_replay_finished(d->replay) && d->invq_len == 0 && d->n_free_backup == d->p.backup_slots;
+    return scim_replay_finished(d->replay) && d->invq_len == 0 && d->n_free_backup == d->p.backup_slots &&
+           d->io_pending == 0;
 }
 
 void scim_device_describe(const scim_device *d, char *buf, size_t len)

@@ -82,6 +82,8 @@ static void respond(void *ctx, uint64_t arg)
             }
         }
         m->data = pte;
+    } else if (m->type == SCIM_MSG_MEM_READ && (m->flags & SCIM_MEMF_VALUE)) {
+        m->data = scim_physmem_read64(mc->pm, m->addr);
     }
     scim_fabric_reply(mc->f, m, SCIM_MSG_MEM_RESP, wire, 0);
 }

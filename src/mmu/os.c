@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "core/u64map.h"
+#include "scimitar/exposure.h"
 #include "scimitar/kernel.h"
 #include "scimitar/pagetable.h"
 #include "scimitar/pasid.h"
@@ -42,7 +43,7 @@
 #define PAGE 4096ull
 
 enum { SD_SYNC = 0, SD_BROADCAST = 1 };
-enum op_kind { OPK_MUNMAP, OPK_MPROTECT, OPK_MIGRATE, OPK_RECLAIM };
+enum op_kind { OPK_MUNMAP, OPK_MPROTECT, OPK_MIGRATE, OPK_RECLAIM, OPK_IO_UNMAP, OPK_IO_FLUSH };
 enum busy_state { BUSY_FRAME, BUSY_SWAPIN, BUSY_SWAPOUT, BUSY_MIGRATE };
 
 typedef struct region {
@@ -72,7 +73,7 @@ typedef struct process {
     scim_u64map queued;  /* vpn -> (fault_job *) of a page request waiting for a handler */
 } process;
 
-enum job_kind { JOB_IO, JOB_CPU, JOB_SW, JOB_BACKUP };
+enum job_kind { JOB_IO, JOB_CPU, JOB_SW, JOB_BACKUP, JOB_OP };
 
 typedef struct fault_job {
     scim_msg *m;
@@ -103,11 +104,12 @@ typedef struct page_ref {
     uint64_t len;      /* the leaf's size */
     uint64_t old_pfn;
     uint64_t new_pfn;
-    uint64_t slot;
+    uint64_t slot;     /* reclaim: the swap slot; iommu-map deferred: when the page was queued */
 } page_ref;
 
 typedef struct sd_op {
     bool used;
+    bool whole;        /* invalidate the whole PASID whatever the pages */
     int kind;
     uint32_t pasid;
     uint32_t cpu_pending, dev_pending;
@@ -185,6 +187,13 @@ typedef struct os_stats {
     uint64_t shadow_syncs;
     uint64_t frames_pinned;
     uint64_t frames_pinned_peak;
+    uint64_t pinned_integral;
+    uint64_t io_pins;
+    uint64_t io_pin_cache_hits;
+    uint64_t io_unpins;
+    uint64_t io_maps;
+    uint64_t io_unmaps;
+    uint64_t io_flushes;
     uint64_t busy_ps;
     scim_hist *iopf_latency;
     scim_hist *iopf_queue_delay;
@@ -195,6 +204,7 @@ typedef struct os_stats {
     scim_hist *op_latency;
     scim_hist *swap_queue_delay;
     scim_hist *shadow_sync_latency;
+    scim_hist *stale_window;
 } os_stats;
 
 struct scim_os {
@@ -214,6 +224,12 @@ struct scim_os {
     size_t n_cpus, n_devs, n_shadows;
     struct sync_wait *syncs;
     size_t n_syncs;
+    struct io_ctx *io;
+    size_t n_io;
+    struct reg_cache *reg;
+    scim_u64map io_mapped;  /* iommu-map: (domain, vpn) -> requests that map it */
+    scim_exposure *exposure;
+    scim_time_t pinned_since;
     /* I/O page faults waiting for a handler */
     fault_job *fq_head, *fq_tail;
     uint64_t busy_handlers;
@@ -221,6 +237,7 @@ struct scim_os {
     fault_job *fw_head, *fw_tail;
     sd_op *ops;
     size_t n_ops;
+    size_t ops_next;  /* where the search for a free op starts (rounds end roughly in order) */
     /* reclaim */
     lru_page *lru;
     size_t n_lru, cap_lru, hand;
@@ -307,12 +324,26 @@ const scim_stat_decl scim_os_stat_decls[] = {
             "Walk placement shadow: from sending an update to the last copy's acknowledgement."),
     OS_COUNTER("frames.pinned", frames_pinned, "frames", "Pinned frames at the end of the run."),
     OS_COUNTER("frames.pinned_peak", frames_pinned_peak, "frames", "Most frames pinned at once."),
+    OS_COUNTER("frames.pinned_integral", pinned_integral, "frame*ps",
+               "Pinned frames integrated over time; divide by sim.time_ps for the time-average."),
+    OS_COUNTER("io.pins", io_pins, "count", "Scheme pin: pages pinned for I/O (registration cache misses)."),
+    OS_COUNTER("io.pin_cache_hits", io_pin_cache_hits, "count",
+               "Scheme pin: pages of an I/O found already registered."),
+    OS_COUNTER("io.unpins", io_unpins, "count", "Scheme pin: pages unpinned (after an I/O, or evicted from the cache)."),
+    OS_COUNTER("io.maps", io_maps, "count", "Scheme iommu-map: pages mapped into devices' I/O address spaces."),
+    OS_COUNTER("io.unmaps", io_unmaps, "count", "Scheme iommu-map: pages unmapped."),
+    OS_COUNTER("io.flushes", io_flushes, "count",
+               "Scheme iommu-map: IOTLB invalidations for unmaps (one per unmap in strict mode, per batch deferred)."),
+    OS_HIST("io.stale_window", stale_window,
+            "Scheme iommu-map: from a page's unmap to the completion of the invalidation that covers it (the time a "
+            "stale translation could still be used)."),
     OS_COUNTER("busy_ps", busy_ps, "ps",
                "CPU time spent in the OS for memory management (faults, operations, shootdown initiation)."),
 };
 const size_t scim_os_stat_decl_count = SCIM_COUNT_OF(scim_os_stat_decls);
 
 static const char *const shootdown_names[] = {"sync", "broadcast", NULL};
+static const char *const iommu_map_modes[] = {"strict", "deferred", NULL};
 
 #define OS_TIME(key, field, def, doc, src) \
     {key, SCIM_P_TIME, def, "ns", false, 0, 0, NULL, offsetof(scim_os_params, field), doc, src}
@@ -380,6 +411,26 @@ const scim_param_decl scim_os_param_decls[] = {
      "Swap operations the device serves at once (further ones queue).", "assumption: an NVMe queue depth"},
     {"swap.size", SCIM_P_SIZE, "16GiB", "bytes", true, 0, 1ull << 50, NULL, offsetof(scim_os_params, swap_size),
      "Swap space; running out stops the run with an error.", "assumption"},
+    {"pin.cache_pages", SCIM_P_U64, "0", "pages", true, 0, 1e12, NULL, offsetof(scim_os_params, pin_cache_pages),
+     "Scheme pin: registration cache; pages stay pinned after their I/O until this many are registered "
+     "(then the least recently used are unpinned). 0: unpin after every I/O.",
+     NULL},
+    OS_TIME("iommu_map_page_cost", iommu_map_page_cost, "250ns",
+            "Scheme iommu-map: CPU time to map one page into a device's I/O address space (dma_map).",
+            "assumption: order of the per-page cost of Linux's IOMMU map path"),
+    OS_TIME("iommu_unmap_page_cost", iommu_unmap_page_cost, "250ns",
+            "Scheme iommu-map: CPU time to unmap one page (dma_unmap), invalidation not included.", "assumption"),
+    {"iommu_map.mode", SCIM_P_ENUM, "strict", NULL, false, 0, 0, iommu_map_modes,
+     offsetof(scim_os_params, iommu_map_mode),
+     "Scheme iommu-map: strict (every unmap invalidates the IOTLB and device TLB and waits) or deferred "
+     "(unmapped pages queue; one flush for many; the stale window is measured).",
+     NULL},
+    {"iommu_map.flush_entries", SCIM_P_U64, "250", "pages", true, 1, 1e9, NULL,
+     offsetof(scim_os_params, flush_entries), "Scheme iommu-map, deferred: flush when this many pages wait.",
+     "Linux deferred IOTLB flush: 250 queued entries"},
+    OS_TIME("iommu_map.flush_interval", flush_interval, "10ms",
+            "Scheme iommu-map, deferred: or this long after the first page queued.",
+            "Linux deferred IOTLB flush: every 10 ms"),
     {"unsafe_skip_device_invalidation", SCIM_P_BOOL, "false", NULL, false, 0, 0, NULL,
      offsetof(scim_os_params, unsafe_skip_device_inv),
      "TEST ONLY: never invalidate the IOMMU and device TLBs. This breaks the protocol on purpose so that the "
@@ -657,6 +708,153 @@ static uint64_t pin_count(const scim_os *os, uint64_t pfn)
     return n ? *n : 0;
 }
 
+/* Pin counts, and the pinned-frames integral the time-average comes from. */
+static void pinned_changed(scim_os *os, int64_t delta)
+{
+    scim_time_t now = scim_kernel_now(os->k);
+    os->st.pinned_integral += os->st.frames_pinned * (now - os->pinned_since);
+    os->pinned_since = now;
+    os->st.frames_pinned = (uint64_t)((int64_t)os->st.frames_pinned + delta);
+    if (os->st.frames_pinned > os->st.frames_pinned_peak)
+        os->st.frames_pinned_peak = os->st.frames_pinned;
+}
+
+static bool pin_frame(scim_os *os, uint64_t pfn)
+{
+    uint64_t *n = scim_u64map_upsert(&os->pins, pfn, 0);
+    if (!n) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return false;
+    }
+    if ((*n)++ == 0)
+        pinned_changed(os, 1);
+    return true;
+}
+
+static void unpin_frame(scim_os *os, uint64_t pfn)
+{
+    uint64_t *n = scim_u64map_get(&os->pins, pfn);
+    if (!n)
+        return;
+    if (--*n == 0) {
+        scim_u64map_remove(&os->pins, pfn);
+        pinned_changed(os, -1);
+    }
+}
+
+/* ---------- I/O schemes: pin and iommu-map ---------- */
+
+typedef struct io_ctx {
+    scim_node_id dev;
+    bool has_batch;       /* iommu-map deferred: a flush batch is collecting pages */
+    size_t batch;         /* its op */
+    uint64_t generation;  /* of the batch, for its timer */
+    bool busy;            /* the driver works on one I/O operation at a time */
+    scim_msg **queue;     /* operations waiting for it, in arrival order */
+    size_t q_head, q_len, q_cap;
+    uint64_t desc_base;   /* pin: descriptor lists, 4 KiB per request slot */
+    uint32_t domain;      /* iommu-map: the I/O address space */
+} io_ctx;
+
+/* The registration cache (scheme pin): registered pages in LRU order. */
+typedef struct reg_entry {
+    uint32_t pasid;
+    uint64_t vpn, pfn;
+    int64_t prev, next;
+} reg_entry;
+
+typedef struct reg_cache {
+    reg_entry *e;
+    size_t n, cap;
+    int64_t head, tail, free_list; /* head: most recent */
+    scim_u64map index;             /* (vpn ^ pasid << 44) -> entry */
+} reg_cache;
+
+static io_ctx *io_of(const scim_os *os, scim_node_id dev)
+{
+    for (size_t i = 0; i < os->n_io; i++)
+        if (os->io[i].dev == dev)
+            return &os->io[i];
+    return NULL;
+}
+
+static uint64_t reg_key(uint32_t pasid, uint64_t vpn) { return vpn ^ ((uint64_t)pasid << 44); }
+
+static void reg_unlink(reg_cache *c, int64_t i)
+{
+    reg_entry *e = &c->e[i];
+    if (e->prev >= 0)
+        c->e[e->prev].next = e->next;
+    else
+        c->head = e->next;
+    if (e->next >= 0)
+        c->e[e->next].prev = e->prev;
+    else
+        c->tail = e->prev;
+}
+
+static void reg_push_front(reg_cache *c, int64_t i)
+{
+    c->e[i].prev = -1;
+    c->e[i].next = c->head;
+    if (c->head >= 0)
+        c->e[c->head].prev = i;
+    c->head = i;
+    if (c->tail < 0)
+        c->tail = i;
+}
+
+/* Look a page up in the cache (refreshing it); true on a hit. */
+static bool reg_touch(reg_cache *c, uint32_t pasid, uint64_t vpn, uint64_t pfn)
+{
+    uint64_t *idx = scim_u64map_get(&c->index, reg_key(pasid, vpn));
+    if (!idx || c->e[*idx].pfn != pfn)
+        return false;
+    reg_unlink(c, (int64_t)*idx);
+    reg_push_front(c, (int64_t)*idx);
+    return true;
+}
+
+/* Insert a registered page; returns the number of pages evicted (unpinned). */
+static uint64_t reg_insert(scim_os *os, reg_cache *c, uint32_t pasid, uint64_t vpn, uint64_t pfn)
+{
+    uint64_t evicted = 0;
+    while (c->n >= os->p.pin_cache_pages && c->tail >= 0) {
+        int64_t t = c->tail;
+        reg_unlink(c, t);
+        scim_u64map_remove(&c->index, reg_key(c->e[t].pasid, c->e[t].vpn));
+        unpin_frame(os, c->e[t].pfn);
+        c->e[t].next = c->free_list;
+        c->free_list = t;
+        c->n--;
+        evicted++;
+    }
+    int64_t i = c->free_list;
+    if (i >= 0) {
+        c->free_list = c->e[i].next;
+    } else {
+        reg_entry *n = realloc(c->e, (c->cap + 64) * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return evicted;
+        }
+        c->e = n;
+        for (size_t k = c->cap; k < c->cap + 64; k++) {
+            c->e[k].next = c->free_list;
+            c->free_list = (int64_t)k;
+        }
+        c->cap += 64;
+        i = c->free_list;
+        c->free_list = c->e[i].next;
+    }
+    c->e[i] = (reg_entry){pasid, vpn, pfn, -1, -1};
+    reg_push_front(c, i);
+    if (!scim_u64map_upsert(&c->index, reg_key(pasid, vpn), (uint64_t)i))
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+    c->n++;
+    return evicted;
+}
+
 /* ---------- mapping ---------- */
 
 /* Map va (aligned to the region's page size) to a fresh frame; returns
@@ -921,6 +1119,8 @@ static void backup_copied(void *ctx, uint64_t arg)
     free(j);
 }
 
+static void io_page_faulted(scim_os *os, fault_job *j, int32_t status);
+
 static void answer_one(scim_os *os, fault_job *j, int32_t status)
 {
     scim_msg *m = j->m;
@@ -931,6 +1131,10 @@ static void answer_one(scim_os *os, fault_job *j, int32_t status)
         m->flags &= ~SCIM_PRIF_AUTO;
         scim_fabric_reply(os->f, m, SCIM_MSG_PRI_RESP, scim_fabric_wire_bytes(os->f, 0), status);
         break;
+    case JOB_OP:
+        scim_hist_record(os->st.cpu_fault_latency, lat);
+        io_page_faulted(os, j, status);
+        return;
     case JOB_CPU:
         scim_hist_record(os->st.cpu_fault_latency, lat);
         scim_fabric_reply(os->f, m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), status);
@@ -1009,20 +1213,26 @@ static void answer_fault_now(scim_os *os, fault_job *j, int32_t status)
 
 static sd_op *new_op(scim_os *os, int kind, uint32_t pasid, scim_msg *req, size_t *index)
 {
-    size_t i;
-    for (i = 0; i < os->n_ops; i++)
-        if (!os->ops[i].used)
+    size_t i = os->n_ops;
+    for (size_t k = 0; k < os->n_ops; k++) {
+        size_t c = (os->ops_next + k) % os->n_ops;
+        if (!os->ops[c].used) {
+            i = c;
             break;
+        }
+    }
     if (i == os->n_ops) {
-        sd_op *n = realloc(os->ops, (os->n_ops + 8) * sizeof *n);
+        size_t grow = os->n_ops ? os->n_ops : 8;
+        sd_op *n = realloc(os->ops, (os->n_ops + grow) * sizeof *n);
         if (!n) {
             scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
             return NULL;
         }
-        memset(n + os->n_ops, 0, 8 * sizeof *n);
+        memset(n + os->n_ops, 0, grow * sizeof *n);
         os->ops = n;
-        os->n_ops += 8;
+        os->n_ops += grow;
     }
+    os->ops_next = i + 1;
     sd_op *op = &os->ops[i];
     frame_list_free(&op->data);
     frame_list_free(&op->tables);
@@ -1122,6 +1332,7 @@ static void schedule_send(scim_os *os, scim_time_t at, scim_msg_type type, scim_
 }
 
 static void finish_op(scim_os *os, size_t idx);
+static void io_invalidated(scim_os *os, sd_op *op);
 
 /* Invalidate the op's pages everywhere they may be cached. Ranges are the
  * op's pages merged where contiguous; beyond inv_coalesce_pages pages, one
@@ -1148,7 +1359,7 @@ static void start_shootdown_now(scim_os *os, size_t idx)
         scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
         return;
     }
-    bool whole = op->n_pages > os->p.inv_coalesce_pages;
+    bool whole = op->whole || op->n_pages > os->p.inv_coalesce_pages;
     if (!whole) {
         for (size_t i = 0; i < op->n_pages; i++) {
             uint64_t a = op->pages[i].va, b = a + op->pages[i].len;
@@ -1728,6 +1939,10 @@ static void finish_op(scim_os *os, size_t idx)
     }
     frame_list_free(&op->tables);
     switch (op->kind) {
+    case OPK_IO_UNMAP:
+    case OPK_IO_FLUSH:
+        io_invalidated(os, op);
+        return;
     case OPK_MUNMAP:
         for (size_t i = 0; i < op->data.n; i++) {
             os->st.frames_transit -= 1ull << op->data.order[i];
@@ -1824,9 +2039,11 @@ static void do_munmap(scim_os *os, scim_msg *m, process *p, uint64_t start, uint
     }
     for (size_t i = 0; i < leaves.n; i++) {
         uint64_t size = 1ull << leaves.v[i].shift;
-        if (leaves.v[i].va < start || leaves.v[i].va + size > end || busy_get(p, leaves.v[i].va)) {
+        if (leaves.v[i].va < start || leaves.v[i].va + size > end || busy_get(p, leaves.v[i].va) ||
+            pin_count(os, (leaves.v[i].pte & SCIM_PTE_ADDR_MASK) >> 12)) {
             free(leaves.v);
-            reply_op(os, m, SCIM_RESP_INVALID); /* part of a large page, or a page in transition */
+            /* part of a large page, a page in transition, or a pinned page (EBUSY) */
+            reply_op(os, m, SCIM_RESP_INVALID);
             return;
         }
     }
@@ -1976,25 +2193,321 @@ static void do_pin(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_
             }
             scim_pgtable_lookup(p->pt, va, &pa, NULL, NULL);
         }
-        uint64_t *n = scim_u64map_upsert(&os->pins, pa >> 12, 0);
-        if (!n) {
-            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
-            return;
-        }
         if (pin) {
-            if ((*n)++ == 0 && ++os->st.frames_pinned > os->st.frames_pinned_peak)
-                os->st.frames_pinned_peak = os->st.frames_pinned;
-        } else if (*n) {
-            if (--*n == 0) {
-                scim_u64map_remove(&os->pins, pa >> 12);
-                os->st.frames_pinned--;
-            }
+            if (!pin_frame(os, pa >> 12))
+                return;
         } else {
-            scim_u64map_remove(&os->pins, pa >> 12);
+            unpin_frame(os, pa >> 12);
         }
     }
     reply_op(os, m, SCIM_RESP_OK);
     maybe_reclaim(os);
+}
+
+/* ---------- the pin and iommu-map schemes: the driver's side of an I/O ---------- */
+
+/* An I/O request from a device under scheme pin or iommu-map:
+ * flags = SCIM_OS_OP_IO_*, pasid = the process, addr/len = the buffer,
+ * tag = the device's request slot, data = pages prepared so far | write << 63. */
+#define IO_WRITE (1ull << 63)
+#define IO_PROGRESS(m) ((m)->data & 0xffffffffull)
+#define IO_MAX_PAGES 512u /* one 4 KiB descriptor list per request */
+
+static uint64_t io_pages(const scim_msg *m)
+{
+    return ((m->addr + m->len + PAGE - 1) >> 12) - (m->addr >> 12);
+}
+
+static uint64_t map_key(uint32_t domain, uint64_t vpn) { return ((uint64_t)(domain - SCIM_DOMAIN_PASID_BASE) << 56) | vpn; }
+
+static void io_prepare(scim_os *os, scim_msg *m);
+static void io_start_next(scim_os *os, io_ctx *io);
+
+/* An I/O operation is answered: the driver takes the next one. */
+static void io_finish(scim_os *os, scim_msg *m, int32_t status)
+{
+    io_ctx *io = io_of(os, m->src);
+    reply_op(os, m, status);
+    if (io) {
+        io->busy = false;
+        io_start_next(os, io);
+    }
+}
+
+static bool io_all_registered(scim_os *os, const scim_msg *m, const process *p)
+{
+    uint64_t start = m->addr & ~(PAGE - 1), n = io_pages(m);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t pa;
+        const uint64_t *idx = scim_u64map_get(&os->reg->index, reg_key(p->pasid, (start >> 12) + i));
+        if (!idx || scim_pgtable_lookup(p->pt, start + i * PAGE, &pa, NULL, NULL) != 1 ||
+            os->reg->e[*idx].pfn != pa >> 12)
+            return false;
+    }
+    return true;
+}
+
+/* Undo the per-request pins of the pages prepared so far. */
+static void io_unwind(scim_os *os, scim_msg *m, process *p)
+{
+    uint64_t start = m->addr & ~(PAGE - 1);
+    for (uint64_t i = 0; i < IO_PROGRESS(m); i++) {
+        uint64_t pa;
+        if (scim_pgtable_lookup(p->pt, start + i * PAGE, &pa, NULL, NULL) == 1)
+            unpin_frame(os, pa >> 12);
+    }
+}
+
+static void io_reply_event(void *ctx, uint64_t arg)
+{
+    scim_os *os = ctx;
+    io_finish(os, (scim_msg *)(uintptr_t)arg, SCIM_RESP_OK);
+}
+
+/* Answer an I/O operation after `cost` of driver time. */
+static void io_reply_after(scim_os *os, scim_msg *m, scim_time_t cost)
+{
+    os->st.busy_ps += cost;
+    scim_kernel_schedule(os->k, cost, SCIM_PRIO_DEFAULT, io_reply_event, os, (uint64_t)(uintptr_t)m);
+}
+
+/* The faulting-in of one page of a buffer (get_user_pages) has finished. */
+static void io_page_faulted(scim_os *os, fault_job *j, int32_t status)
+{
+    scim_msg *m = j->m;
+    free(j);
+    if (status == SCIM_RESP_OK) {
+        io_prepare(os, m);
+        return;
+    }
+    process *p = find_process(os, m->pasid);
+    if (p)
+        io_unwind(os, m, p);
+    io_finish(os, m, SCIM_RESP_INVALID);
+}
+
+static void io_pin_pages(scim_os *os, scim_msg *m, process *p, io_ctx *io);
+static void io_map_pages(scim_os *os, scim_msg *m, process *p, io_ctx *io);
+
+/* IO_PIN and IO_MAP: bring every page of the buffer in (a CPU fault for
+ * each missing one, as get_user_pages takes), pinning each for the
+ * request; then register (pin) or map (iommu-map) the lot. */
+static void io_prepare(scim_os *os, scim_msg *m)
+{
+    process *p = find_process(os, m->pasid);
+    io_ctx *io = io_of(os, m->src);
+    uint64_t n = io_pages(m);
+    if (!p || !io || n > IO_MAX_PAGES) {
+        if (p)
+            io_unwind(os, m, p);
+        io_finish(os, m, SCIM_RESP_INVALID);
+        return;
+    }
+    bool write = (m->data & IO_WRITE) != 0;
+    uint64_t start = m->addr & ~(PAGE - 1);
+    for (uint64_t i = IO_PROGRESS(m); i < n; i++) {
+        uint64_t va = start + i * PAGE, pa, pte;
+        if (scim_pgtable_lookup(p->pt, va, &pa, NULL, &pte) != 1 || !(pte & SCIM_PTE_US) ||
+            (write && !(pte & SCIM_PTE_RW))) {
+            fault_job *j = new_job(os, m, JOB_OP);
+            if (!j)
+                return;
+            j->va = va;
+            j->write = write;
+            os->st.cpu_faults++;
+            os->st.busy_ps += os->p.cpu_fault_cost;
+            scim_kernel_schedule(os->k, os->p.cpu_fault_cost, SCIM_PRIO_DEFAULT, sw_fault, os,
+                                 (uint64_t)(uintptr_t)j);
+            return;
+        }
+        if (!pin_frame(os, pa >> 12))
+            return;
+        m->data = (m->data & IO_WRITE) | (i + 1);
+    }
+    if (m->flags == SCIM_OS_OP_IO_PIN)
+        io_pin_pages(os, m, p, io);
+    else
+        io_map_pages(os, m, p, io);
+}
+
+/* Scheme pin: register the pages (the registration cache keeps its own
+ * pin) and write the request's descriptor list: one physical address per
+ * page, which the device reads instead of translating. */
+static void io_pin_pages(scim_os *os, scim_msg *m, process *p, io_ctx *io)
+{
+    uint64_t start = m->addr & ~(PAGE - 1), n = io_pages(m), pinned = 0, evicted = 0;
+    uint64_t list = io->desc_base + m->tag * PAGE;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t pa;
+        scim_pgtable_lookup(p->pt, start + i * PAGE, &pa, NULL, NULL);
+        pa &= ~(PAGE - 1);
+        scim_physmem_write64(os->pm, list + i * 8, pa);
+        if (!os->p.pin_cache_pages) {
+            pinned++;
+            continue;
+        }
+        if (reg_touch(os->reg, p->pasid, (start >> 12) + i, pa >> 12)) {
+            os->st.io_pin_cache_hits++;
+            continue;
+        }
+        if (!pin_frame(os, pa >> 12))
+            return;
+        pinned++;
+        evicted += reg_insert(os, os->reg, p->pasid, (start >> 12) + i, pa >> 12);
+    }
+    os->st.io_pins += pinned;
+    os->st.io_unpins += evicted;
+    io_reply_after(os, m, pinned * os->p.pin_page_cost + evicted * os->p.unpin_page_cost);
+}
+
+/* Scheme iommu-map: map IOVA = va -> the page's frame in the device's I/O
+ * address space (dma_map_page). A page another request already maps keeps
+ * its entry (a count); the map cost is paid per call all the same. */
+static void io_map_pages(scim_os *os, scim_msg *m, process *p, io_ctx *io)
+{
+    process *dom = find_process(os, io->domain);
+    uint64_t start = m->addr & ~(PAGE - 1), n = io_pages(m);
+    for (uint64_t i = 0; i < n && dom; i++) {
+        uint64_t va = start + i * PAGE, pa, pte;
+        scim_pgtable_lookup(p->pt, va, &pa, NULL, &pte);
+        uint64_t *count = scim_u64map_upsert(&os->io_mapped, map_key(io->domain, va >> 12), 0);
+        if (!count) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return;
+        }
+        if ((*count)++ == 0) {
+            scim_err err = {0};
+            if (scim_pgtable_map(dom->pt, va, pa & ~(PAGE - 1), 12, pte & (SCIM_PTE_US | SCIM_PTE_RW), &err) != 0) {
+                scim_kernel_fail(os->k, err.code ? err.code : SCIM_ENOMEM,
+                                 "iommu-map: mapping IOVA 0x%llx in the I/O address space of pasid %u failed: %s",
+                                 (unsigned long long)va, io->domain, err.msg);
+                return;
+            }
+        }
+    }
+    os->st.io_maps += n;
+    io_reply_after(os, m, n * os->p.iommu_map_page_cost);
+}
+
+/* IO_UNPIN: drop the request's pins (the cache keeps its own). The
+ * per-page cost was paid on arrival. */
+static void io_unpin(scim_os *os, scim_msg *m, process *p)
+{
+    uint64_t start = m->addr & ~(PAGE - 1), n = io_pages(m);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t pa;
+        if (scim_pgtable_lookup(p->pt, start + i * PAGE, &pa, NULL, NULL) == 1)
+            unpin_frame(os, pa >> 12);
+    }
+    if (!os->p.pin_cache_pages)
+        os->st.io_unpins += n;
+    io_finish(os, m, SCIM_RESP_OK);
+}
+
+static void flush_batch(scim_os *os, io_ctx *io)
+{
+    if (!io->has_batch)
+        return;
+    io->has_batch = false;
+    os->st.io_flushes++;
+    start_shootdown(os, io->batch);
+}
+
+static void flush_timer(void *ctx, uint64_t arg)
+{
+    scim_os *os = ctx;
+    io_ctx *io = &os->io[arg >> 32];
+    if (io->has_batch && (io->generation & 0xffffffffull) == (arg & 0xffffffffull))
+        flush_batch(os, io);
+}
+
+/* IO_UNMAP (dma_unmap_page): clear the IOVA's entry. strict: invalidate
+ * the IOMMU's and the device's caches for these pages and answer when
+ * done; deferred: answer now and queue the pages for a later PASID-wide
+ * flush, keeping their frames pinned until it completes (Linux keeps the
+ * IOVA reserved until then; keeping the frame too means the stale entry
+ * never names a reused frame, so the checker's rule 2 holds). The time a
+ * stale entry could be used is io.stale_window. */
+static void io_unmap(scim_os *os, scim_msg *m, process *p)
+{
+    io_ctx *io = io_of(os, m->src);
+    process *dom = io ? find_process(os, io->domain) : NULL;
+    if (!dom) {
+        io_finish(os, m, SCIM_RESP_INVALID);
+        return;
+    }
+    bool deferred = os->p.iommu_map_mode == 1;
+    uint64_t start = m->addr & ~(PAGE - 1), n = io_pages(m);
+    scim_time_t now = scim_kernel_now(os->k);
+    size_t idx = 0;
+    sd_op *op = NULL;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t va = start + i * PAGE, pa = 0;
+        scim_pgtable_lookup(p->pt, va, &pa, NULL, NULL);
+        uint64_t pfn = pa >> 12;
+        uint64_t *count = scim_u64map_get(&os->io_mapped, map_key(io->domain, va >> 12));
+        if (!count || --*count > 0) {
+            unpin_frame(os, pfn); /* another request still maps it */
+            continue;
+        }
+        scim_u64map_remove(&os->io_mapped, map_key(io->domain, va >> 12));
+        if (deferred && !io->has_batch) {
+            if (!(op = new_op(os, OPK_IO_FLUSH, io->domain, NULL, &io->batch)))
+                return;
+            op->whole = true;
+            io->has_batch = true;
+            io->generation++;
+            scim_kernel_schedule(os->k, os->p.flush_interval, SCIM_PRIO_DEFAULT, flush_timer, os,
+                                 ((uint64_t)(io - os->io) << 32) | (io->generation & 0xffffffffull));
+        } else if (!deferred && !op) {
+            if (!(op = new_op(os, OPK_IO_UNMAP, io->domain, m, &idx)))
+                return;
+        }
+        if (deferred)
+            op = &os->ops[io->batch];
+        if (os->checker)
+            scim_checker_stale_page(os->checker, op->checker_id, io->domain, va, pfn << 12, 12);
+        os->collect = &op->tables;
+        scim_pgtable_unmap(dom->pt, va, NULL, NULL);
+        os->collect = NULL;
+        if (!op_add_page(os, op, va, PAGE, pfn))
+            return;
+        op->pages[op->n_pages - 1].slot = now;
+        if (deferred && os->exposure)
+            scim_exposure_add(os->exposure, io->domain, 1);
+    }
+    os->st.io_unmaps += n;
+    if (deferred) {
+        io_finish(os, m, SCIM_RESP_OK);
+        if (io->has_batch && os->ops[io->batch].n_pages >= os->p.flush_entries)
+            flush_batch(os, io);
+        return;
+    }
+    if (!op) {
+        io_finish(os, m, SCIM_RESP_OK);
+        return;
+    }
+    os->st.io_flushes++;
+    start_shootdown(os, idx);
+}
+
+/* A strict unmap's or a deferred batch's invalidation has completed. */
+static void io_invalidated(scim_os *os, sd_op *op)
+{
+    scim_time_t now = scim_kernel_now(os->k);
+    for (size_t i = 0; i < op->n_pages; i++) {
+        unpin_frame(os, op->pages[i].old_pfn);
+        /* strict: the driver gets the IOVA back only now, so nothing
+         * could use a stale entry: a window of zero */
+        scim_hist_record(os->st.stale_window, op->kind == OPK_IO_FLUSH ? now - op->pages[i].slot : 0);
+    }
+    if (op->kind == OPK_IO_FLUSH && os->exposure)
+        scim_exposure_add(os->exposure, op->pasid, -(int64_t)op->n_pages);
+    if (op->kind == OPK_IO_UNMAP)
+        os->st.busy_ps += now - op->started; /* strict: the driver's CPU waits for the invalidation */
+    op->used = false;
+    if (op->req)
+        io_finish(os, op->req, SCIM_RESP_OK);
 }
 
 static void op_exec(void *ctx, uint64_t arg)
@@ -2012,6 +2525,20 @@ static void op_exec(void *ctx, uint64_t arg)
     bool populate = ((m->data >> 8) & 0xff) != 0;
     unsigned shift = (unsigned)((m->data >> 16) & 0xff);
     uint32_t has = (uint32_t)(m->data >> 24);
+    switch (m->flags) {
+    case SCIM_OS_OP_IO_PIN:
+    case SCIM_OS_OP_IO_MAP:
+        io_prepare(os, m);
+        return;
+    case SCIM_OS_OP_IO_UNPIN:
+        io_unpin(os, m, p);
+        return;
+    case SCIM_OS_OP_IO_UNMAP:
+        io_unmap(os, m, p);
+        return;
+    default:
+        break;
+    }
     switch ((scim_trace_op)m->flags) {
     case SCIM_OP_MMAP: {
         os->st.ops_mmap++;
@@ -2069,6 +2596,60 @@ static uint64_t mapped_pages_in(const process *p, uint64_t start, uint64_t end)
     return n;
 }
 
+static void op_exec(void *ctx, uint64_t arg);
+
+/* The driver handles one I/O operation at a time per device, in order
+ * (one submission and completion context): a strict unmap's wait delays
+ * the next I/O, as it does on a real core. */
+static void io_start_next(scim_os *os, io_ctx *io)
+{
+    if (io->busy || io->q_len == 0)
+        return;
+    scim_msg *m = io->queue[io->q_head];
+    io->q_head = (io->q_head + 1) % io->q_cap;
+    io->q_len--;
+    io->busy = true;
+    process *p = find_process(os, m->pasid);
+    /* The driver is entered by a system call at submission; the release
+     * runs in the completion path, already in the kernel. */
+    uint64_t n = io_pages(m);
+    scim_time_t cost = os->p.syscall_cost;
+    if (m->flags == SCIM_OS_OP_IO_UNPIN)
+        cost = os->p.pin_cache_pages ? 0 : n * os->p.unpin_page_cost;
+    else if (m->flags == SCIM_OS_OP_IO_UNMAP)
+        cost = n * os->p.iommu_unmap_page_cost;
+    else if (m->flags == SCIM_OS_OP_IO_PIN && os->p.pin_cache_pages && p && io_all_registered(os, m, p))
+        cost = 0; /* a registration-cache hit stays in user space */
+    os->st.busy_ps += cost;
+    m->sent_at = scim_kernel_now(os->k);
+    scim_kernel_schedule(os->k, cost, SCIM_PRIO_DEFAULT, op_exec, os, (uint64_t)(uintptr_t)m);
+}
+
+static void io_submit(scim_os *os, scim_msg *m)
+{
+    io_ctx *io = io_of(os, m->src);
+    if (!io) {
+        reply_op(os, m, SCIM_RESP_INVALID); /* not a device bound to scheme pin or iommu-map */
+        return;
+    }
+    if (io->q_len == io->q_cap) {
+        size_t nc = io->q_cap ? io->q_cap * 2 : 16;
+        scim_msg **n = malloc(nc * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return;
+        }
+        for (size_t i = 0; i < io->q_len; i++)
+            n[i] = io->queue[(io->q_head + i) % io->q_cap];
+        free(io->queue);
+        io->queue = n;
+        io->q_head = 0;
+        io->q_cap = nc;
+    }
+    io->queue[(io->q_head + io->q_len++) % io->q_cap] = m;
+    io_start_next(os, io);
+}
+
 static void on_os_req(scim_os *os, scim_msg *m)
 {
     if (m->flags == SCIM_OS_OP_FAULT) {
@@ -2081,6 +2662,10 @@ static void on_os_req(scim_os *os, scim_msg *m)
     }
     scim_time_t cost = os->p.syscall_cost;
     process *p = find_process(os, m->pasid);
+    if (m->flags >= SCIM_OS_OP_IO_PIN && m->flags <= SCIM_OS_OP_IO_UNMAP) {
+        io_submit(os, m);
+        return;
+    }
     uint64_t start = m->addr & ~(PAGE - 1), end = (m->addr + m->len + PAGE - 1) & ~(PAGE - 1);
     uint64_t pages = (end - start) / PAGE;
     if (p) {
@@ -2174,6 +2759,7 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
     os->total_slots = p->swap_size / PAGE;
     scim_u64map_init(&os->lru_index);
     scim_u64map_init(&os->pins);
+    scim_u64map_init(&os->io_mapped);
     uint64_t pfn;
     if (scim_physmem_alloc(pm, SCIM_PASID_DIR_ORDER, &pfn, err) != 0)
         goto fail;
@@ -2235,6 +2821,15 @@ void scim_os_destroy(scim_os *os)
     free(os->lru);
     scim_u64map_free(&os->lru_index);
     scim_u64map_free(&os->pins);
+    scim_u64map_free(&os->io_mapped);
+    for (size_t i = 0; i < os->n_io; i++)
+        free(os->io[i].queue);
+    free(os->io);
+    if (os->reg) {
+        free(os->reg->e);
+        scim_u64map_free(&os->reg->index);
+        free(os->reg);
+    }
     free(os->free_slots);
     free(os->swapq);
     free(os->cpus);
@@ -2388,3 +2983,60 @@ void scim_os_frames_get(const scim_os *os, scim_os_frames *out)
     out->transit = os->st.frames_transit;
     out->reserved = os->st.frames_reserved;
 }
+
+/* ---------- schemes pin and iommu-map: binding devices ---------- */
+
+static io_ctx *io_add(scim_os *os, scim_node_id dev, scim_err *err)
+{
+    io_ctx *n = realloc(os->io, (os->n_io + 1) * sizeof *n);
+    if (!n) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+        return NULL;
+    }
+    os->io = n;
+    io_ctx *io = &os->io[os->n_io++];
+    memset(io, 0, sizeof *io);
+    io->dev = dev;
+    return io;
+}
+
+int scim_os_bind_pin_device(scim_os *os, scim_node_id dev, uint64_t slots, uint64_t *desc_pa, scim_err *err)
+{
+    if (!os->reg) {
+        os->reg = calloc(1, sizeof *os->reg);
+        if (!os->reg)
+            return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+        os->reg->head = os->reg->tail = os->reg->free_list = -1;
+        scim_u64map_init(&os->reg->index);
+    }
+    int rc = scim_os_alloc_backup(os, slots * PAGE, desc_pa, err);
+    if (rc)
+        return rc;
+    io_ctx *io = io_add(os, dev, err);
+    if (!io)
+        return SCIM_ENOMEM;
+    io->desc_base = *desc_pa;
+    return 0;
+}
+
+int scim_os_bind_map_device(scim_os *os, scim_node_id dev, uint32_t domain, scim_err *err)
+{
+    char name[48];
+    snprintf(name, sizeof name, "iommu-map domain %u", domain - SCIM_DOMAIN_PASID_BASE);
+    int rc = scim_os_add_process(os, name, domain, 4, err);
+    if (rc)
+        return rc;
+    io_ctx *io = io_add(os, dev, err);
+    if (!io)
+        return SCIM_ENOMEM;
+    io->domain = domain;
+    /* Linux's DMA domains keep their table pages too; freeing them would
+     * need a paging-structure-cache flush per unmap, which deferred mode
+     * exists to avoid. */
+    scim_pgtable_keep_empty_tables(find_process(os, domain)->pt, true);
+    return 0;
+}
+
+void scim_os_set_exposure(scim_os *os, scim_exposure *e) { os->exposure = e; }
+
+void scim_os_sync_stats(scim_os *os) { pinned_changed(os, 0); }

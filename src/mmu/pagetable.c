@@ -13,6 +13,7 @@ struct scim_pgtable {
     void *cookie;
     uint64_t root;
     uint64_t tables;
+    bool keep_tables;
 };
 
 /* Every entry write goes through here, so a synchronized copy sees it. */
@@ -242,7 +243,7 @@ int scim_pgtable_unmap(scim_pgtable *pt, uint64_t va, uint64_t *old_pte, unsigne
     if (page_shift)
         *page_shift = level == 1 ? 12 : level == 2 ? 21 : 30;
     /* Free tables the unmap emptied, bottom up; never the root. */
-    for (int l = level; l < pt->levels; l++) {
+    for (int l = level; l < pt->levels && !pt->keep_tables; l++) {
         uint64_t table = path[l] & ~0xfffull;
         if (!table_empty(pt, table))
             break;
@@ -347,3 +348,5 @@ void scim_pgtable_foreach_entry(const scim_pgtable *pt, void (*fn)(void *ctx, ui
 {
     entries_of(pt, pt->root, pt->levels, fn, ctx);
 }
+
+void scim_pgtable_keep_empty_tables(scim_pgtable *pt, bool keep) { pt->keep_tables = keep; }

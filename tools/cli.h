@@ -1,0 +1,7 @@
+/* Subcommands of the scimitar CLI that live in their own files. */
+#ifndef SCIMITAR_TOOLS_CLI_H
+#define SCIMITAR_TOOLS_CLI_H
+
+int scim_cli_compare(int argc, char **argv);
+
+#endif
