@@ -3,5 +3,6 @@
 #define SCIMITAR_TOOLS_CLI_H
 
 int scim_cli_compare(int argc, char **argv);
+int scim_cli_sweep(int argc, char **argv);
 
 #endif

@@ -2,6 +2,7 @@
  *
  *   scimitar run CONFIG.yaml [--set key.path=value]... [--out DIR] [--quiet]
  *   scimitar check CONFIG.yaml [--set key.path=value]...
+ *   scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set key.path=value]... [--plot METRIC ...]
  *   scimitar compare CONFIG.yaml [--schemes a,b,...] [--set key.path=value]... [--out DIR]
  *   scimitar trace cat|pack|convert|stats ...
  *   scimitar doc config|stats
@@ -24,6 +25,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: scimitar run CONFIG.yaml [--set key.path=value]... [--out DIR] [--quiet]\n"
             "       scimitar check CONFIG.yaml [--set key.path=value]...\n"
+            "       scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set k=v]... [--plot METRIC [--x KEY] [--series KEY]]\n"
             "       scimitar compare CONFIG.yaml [--schemes scimitar,pin,iommu-map] [--set k=v]... [--out DIR]\n"
             "       scimitar trace cat|pack|convert|stats ...   (scimitar trace --help)\n"
             "       scimitar doc config|stats\n"
@@ -184,6 +186,8 @@ int main(int argc, char **argv)
         return cmd_run_or_check(argc - 1, argv + 1, false);
     if (strcmp(cmd, "check") == 0)
         return cmd_run_or_check(argc - 1, argv + 1, true);
+    if (strcmp(cmd, "sweep") == 0)
+        return scim_cli_sweep(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0)
         return scim_cli_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "trace") == 0)

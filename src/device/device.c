@@ -783,8 +783,7 @@ static void sync_apply(void *ctx, uint64_t arg)
         if (scim_device_shadow_load(d, pairs[2 * i], pairs[2 * i + 1]) != 0)
             scim_kernel_fail(d->k, SCIM_ENOMEM, "out of host memory");
     d->st.shadow_syncs += m->len;
-    free(m->cookie);
-    m->cookie = NULL;
+    m->cookie = NULL; /* the OS owns the update */
     scim_fabric_reply(d->f, m, SCIM_MSG_SYNC_ACK, scim_fabric_wire_bytes(d->f, 0), SCIM_RESP_OK);
 }
 

@@ -86,6 +86,7 @@ typedef struct fault_job {
     uint64_t va;       /* the faulting address */
     scim_time_t arrived;
     struct fault_job *next;
+    struct fault_job *live_prev, *live_next; /* every job alive, so a run stopped early frees them */
 } fault_job;
 
 typedef struct busy_page {
@@ -230,6 +231,7 @@ struct scim_os {
     scim_u64map io_mapped;  /* iommu-map: (domain, vpn) -> requests that map it */
     scim_exposure *exposure;
     scim_time_t pinned_since;
+    fault_job *live;  /* every fault job not yet answered, wherever it waits */
     /* I/O page faults waiting for a handler */
     fault_job *fq_head, *fq_tail;
     uint64_t busy_handlers;
@@ -251,6 +253,9 @@ struct scim_os {
     swap_io *swapq;
     size_t sq_head, sq_len, sq_cap;
     uint64_t swap_busy;
+    swap_io *in_service;       /* swap_parallel slots: what the device is serving */
+    uint32_t *in_service_free;
+    uint32_t n_in_service_free;
     os_stats st;
 };
 
@@ -490,6 +495,17 @@ static void frame_list_free(frame_list *l)
     free(l->pfn);
     free(l->order);
     memset(l, 0, sizeof *l);
+}
+
+static void job_free(scim_os *os, fault_job *j)
+{
+    if (j->live_prev)
+        j->live_prev->live_next = j->live_next;
+    else
+        os->live = j->live_next;
+    if (j->live_next)
+        j->live_next->live_prev = j->live_prev;
+    free(j);
 }
 
 static void update_free(scim_os *os) { os->st.frames_free = scim_physmem_frames_free(os->pm); }
@@ -1005,6 +1021,7 @@ typedef struct sync_wait {
     void *ptr;
     uint64_t arg;
     scim_time_t sent;
+    uint64_t *pairs;   /* the update every copy applies; freed on the last acknowledgement */
 } sync_wait;
 
 /* Send a process's accumulated entry updates to its shadow copies and
@@ -1029,18 +1046,21 @@ static bool sync_flush(scim_os *os, uint32_t pasid, int kind, void *ptr, uint64_
         os->n_syncs += 8;
     }
     sync_wait *w = &os->syncs[i];
-    *w = (sync_wait){true, kind, 0, status, ptr, arg, scim_kernel_now(os->k)};
+    *w = (sync_wait){true, kind, 0, status, ptr, arg, scim_kernel_now(os->k), malloc(p->n_sync * sizeof(uint64_t))};
+    if (!w->pairs) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return true;
+    }
+    memcpy(w->pairs, p->sync, p->n_sync * sizeof(uint64_t));
     for (size_t d = 0; d < os->n_shadows; d++) {
         if (os->shadows[d].pasid != pasid)
             continue;
         scim_msg *m = scim_msg_alloc(os->f);
-        uint64_t *pairs = malloc(p->n_sync * sizeof *pairs);
-        if (!m || !pairs) {
-            free(pairs);
+        uint64_t *pairs = w->pairs;
+        if (!m) {
             scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
             return true;
         }
-        memcpy(pairs, p->sync, p->n_sync * sizeof *pairs);
         m->type = SCIM_MSG_SYNC;
         m->src = os->node;
         m->dst = os->shadows[d].node;
@@ -1074,6 +1094,8 @@ static void on_sync_ack(scim_os *os, scim_msg *m)
         return;
     sync_wait done = *w;
     w->used = false;
+    free(w->pairs);
+    w->pairs = NULL;
     scim_hist_record(os->st.shadow_sync_latency, scim_kernel_now(os->k) - done.sent);
     switch (done.kind) {
     case SK_ANSWER: answer_fault_now(os, done.ptr, done.status); break;
@@ -1109,14 +1131,14 @@ static void backup_copied(void *ctx, uint64_t arg)
     /* the copy is a CPU write to the page: the checker sees it like any access */
     if (p && scim_pgtable_lookup(p->pt, j->va, &pa, NULL, NULL) == 1 && os->checker) {
         if (!scim_checker_access_begin(os->checker, "os backup copy", j->pasid, j->va, pa, j->m->len)) {
-            free(j);
+            job_free(os, j);
             return;
         }
         scim_checker_access_end(os->checker, pa);
     }
     os->st.backup_copies++;
     scim_fabric_reply(os->f, j->m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), SCIM_RESP_OK);
-    free(j);
+    job_free(os, j);
 }
 
 static void io_page_faulted(scim_os *os, fault_job *j, int32_t status);
@@ -1165,7 +1187,7 @@ static void answer_one(scim_os *os, fault_job *j, int32_t status)
         scim_fabric_reply(os->f, m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), SCIM_RESP_OK);
         break;
     }
-    free(j);
+    job_free(os, j);
 }
 
 static int map_new_page(scim_os *os, process *p, uint64_t va, const region *r, uint64_t pfn_given, bool have_pfn,
@@ -1301,34 +1323,32 @@ static void send_inv(scim_os *os, scim_msg_type type, scim_node_id dst, uint32_t
     scim_fabric_send(os->f, m);
 }
 
-/* One deferred send of a shootdown round: which target and which range. */
-typedef struct pending_send {
-    scim_os *os;
-    scim_msg_type type;
-    scim_node_id dst;
-    uint32_t pasid;
-    uint32_t flags;
-    uint64_t addr, len;
-    size_t op;
-} pending_send;
-
+/* A send later in a shootdown round: the message is built now (the
+ * fabric owns it, so a run stopped early frees it) and sent at `at`. */
 static void send_later(void *ctx, uint64_t arg)
 {
-    pending_send *s = ctx;
-    send_inv(s->os, s->type, s->dst, s->pasid, s->addr, s->len, s->flags, s->op);
-    free(s);
+    scim_os *os = ctx;
+    scim_fabric_send(os->f, (scim_msg *)(uintptr_t)arg);
 }
 
 static void schedule_send(scim_os *os, scim_time_t at, scim_msg_type type, scim_node_id dst, uint32_t pasid,
                           uint64_t addr, uint64_t len, uint32_t flags, size_t op)
 {
-    pending_send *s = malloc(sizeof *s);
-    if (!s) {
-        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+    scim_msg *m = scim_msg_alloc(os->f);
+    if (!m) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory for fabric messages");
         return;
     }
-    *s = (pending_send){os, type, dst, pasid, flags, addr, len, op};
-    scim_kernel_schedule_at(os->k, at, SCIM_PRIO_DEFAULT, send_later, s, 0);
+    m->type = type;
+    m->src = os->node;
+    m->dst = dst;
+    m->pasid = pasid;
+    m->addr = addr;
+    m->len = len;
+    m->flags = flags;
+    m->tag = op;
+    m->wire_bytes = scim_fabric_wire_bytes(os->f, 16);
+    scim_kernel_schedule_at(os->k, at, SCIM_PRIO_DEFAULT, send_later, os, (uint64_t)(uintptr_t)m);
 }
 
 static void finish_op(scim_os *os, size_t idx);
@@ -1465,9 +1485,8 @@ static void swap_read_done(scim_os *os, fault_job *j);
 static void swap_io_done(void *ctx, uint64_t arg)
 {
     scim_os *os = ctx;
-    swap_io *io = (swap_io *)(uintptr_t)arg;
-    swap_io done = *io;
-    free(io);
+    swap_io done = os->in_service[arg];
+    os->in_service_free[os->n_in_service_free++] = (uint32_t)arg;
     os->swap_busy--;
     swap_start_next(os);
     if (done.write)
@@ -1479,18 +1498,15 @@ static void swap_io_done(void *ctx, uint64_t arg)
 static void swap_start_next(scim_os *os)
 {
     while (os->sq_len && os->swap_busy < os->p.swap_parallel) {
-        swap_io *io = malloc(sizeof *io);
-        if (!io) {
-            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
-            return;
-        }
+        uint32_t slot = os->in_service_free[--os->n_in_service_free];
+        swap_io *io = &os->in_service[slot];
         *io = os->swapq[os->sq_head];
         os->sq_head = (os->sq_head + 1) % os->sq_cap;
         os->sq_len--;
         os->swap_busy++;
         scim_hist_record(os->st.swap_queue_delay, scim_kernel_now(os->k) - io->queued);
         scim_kernel_schedule(os->k, io->write ? os->p.swap_write_latency : os->p.swap_read_latency,
-                             SCIM_PRIO_DEFAULT, swap_io_done, os, (uint64_t)(uintptr_t)io);
+                             SCIM_PRIO_DEFAULT, swap_io_done, os, slot);
     }
 }
 
@@ -1644,7 +1660,7 @@ static void resolve(scim_os *os, fault_job *j)
         scim_kernel_fail(os->k, rc, "fault at pasid %u va 0x%llx could not be resolved: %s%s", j->pasid,
                          (unsigned long long)j->va, err.msg,
                          rc == SCIM_ENOMEM ? "; huge pages are not reclaimed: raise memory.size" : "");
-        free(j);
+        job_free(os, j);
         return;
     }
     os->st.iopf_mapped++;
@@ -1743,6 +1759,10 @@ static fault_job *new_job(scim_os *os, scim_msg *m, int kind)
     if (kind == JOB_IO && m->len > 1)
         j->extra = (uint32_t)(m->len - 1);
     j->arrived = scim_kernel_now(os->k);
+    j->live_next = os->live;
+    if (os->live)
+        os->live->live_prev = j;
+    os->live = j;
     return j;
 }
 
@@ -2275,7 +2295,7 @@ static void io_reply_after(scim_os *os, scim_msg *m, scim_time_t cost)
 static void io_page_faulted(scim_os *os, fault_job *j, int32_t status)
 {
     scim_msg *m = j->m;
-    free(j);
+    job_free(os, j);
     if (status == SCIM_RESP_OK) {
         io_prepare(os, m);
         return;
@@ -2760,6 +2780,14 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
     scim_u64map_init(&os->lru_index);
     scim_u64map_init(&os->pins);
     scim_u64map_init(&os->io_mapped);
+    os->in_service = calloc(p->swap_parallel, sizeof *os->in_service);
+    os->in_service_free = calloc(p->swap_parallel, sizeof *os->in_service_free);
+    if (!os->in_service || !os->in_service_free) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating the OS");
+        goto fail;
+    }
+    for (uint32_t i = 0; i < p->swap_parallel; i++)
+        os->in_service_free[os->n_in_service_free++] = (uint32_t)p->swap_parallel - 1 - i;
     uint64_t pfn;
     if (scim_physmem_alloc(pm, SCIM_PASID_DIR_ORDER, &pfn, err) != 0)
         goto fail;
@@ -2776,21 +2804,10 @@ fail:
     return NULL;
 }
 
-static void free_jobs(fault_job *j)
-{
-    while (j) {
-        fault_job *n = j->next;
-        free_jobs(j->followers);
-        free(j);
-        j = n;
-    }
-}
-
 static void free_busy(void *ctx, uint64_t key, uint64_t val)
 {
     busy_page *b = (busy_page *)(uintptr_t)val;
-    free_jobs(b->waiters);
-    free(b);
+    free(b); /* its waiters are on the live list */
 }
 
 
@@ -2810,8 +2827,8 @@ void scim_os_destroy(scim_os *os)
         free(os->procs[i].sync);
     }
     free(os->procs);
-    free_jobs(os->fq_head);
-    free_jobs(os->fw_head);
+    while (os->live)
+        job_free(os, os->live);
     for (size_t i = 0; i < os->n_ops; i++) {
         frame_list_free(&os->ops[i].data);
         frame_list_free(&os->ops[i].tables);
@@ -2832,9 +2849,13 @@ void scim_os_destroy(scim_os *os)
     }
     free(os->free_slots);
     free(os->swapq);
+    free(os->in_service);
+    free(os->in_service_free);
     free(os->cpus);
     free(os->devs);
     free(os->shadows);
+    for (size_t i = 0; i < os->n_syncs; i++)
+        free(os->syncs[i].pairs);
     free(os->syncs);
     free(os);
 }
