@@ -1,4 +1,4 @@
-/* scimitar trace cat|pack|convert|stats — a thin argv layer over the trace
+/* scimitar trace cat|pack|convert|stats|gen — a thin argv layer over the trace
  * library (src/core/trace.c). */
 #include "trace_cmd.h"
 
@@ -12,7 +12,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: scimitar trace cat FILE [-o OUT]                 any format -> canonical text\n"
                  "       scimitar trace pack FILE -o OUT [--gzip]          any format -> binary\n"
                  "       scimitar trace convert FILE -o OUT [--format text|binary] [--gzip]\n"
-                 "       scimitar trace stats FILE                         records, bytes, footprint, rate\n");
+                 "       scimitar trace stats FILE                         records, bytes, footprint, rate\n"
+                 "       scimitar trace gen KIND [options] -o OUT          synthetic workloads (trace gen --help)\n");
 }
 
 static int convert(const char *in, const char *out, scim_trace_format fmt, bool gzip)
@@ -53,6 +54,8 @@ int scim_cli_trace(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "gen"))
+        return scim_cli_trace_gen(argc - 1, argv + 1);
     const char *sub = argv[1], *in = NULL, *out = NULL;
     bool gzip = false;
     scim_trace_format fmt = SCIM_TRACE_TEXT;
