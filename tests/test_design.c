@@ -296,6 +296,26 @@ START_TEST(iommu_walk_caches)
 }
 END_TEST
 
+/* Regression: under pressure a fault may wait for frames and, when one
+ * frame comes free, still need more (a data frame and page-table frames).
+ * Each policy on the bundled CPU+NIC workload must finish, checker on. */
+START_TEST(every_policy_finishes_under_pressure)
+{
+    static const char *const policy[4] = {"stall", "retry", "drop", "backup"};
+    scim_sim *sim = scim_sim_create();
+    char set[64];
+    snprintf(set, sizeof set, "devices.nic0.fault_policy=%s", policy[_i]);
+    ck_assert_int_eq(scim_sim_load_file(sim, SCIM_SOURCE_DIR "/configs/cpu_nic.yaml"), 0);
+    ck_assert_int_eq(scim_sim_set(sim, set), 0);
+    ck_assert_int_eq(scim_sim_set(sim, "kernel.backend=native"), 0);
+    ck_assert_msg(scim_sim_build(sim) == 0 && scim_sim_run(sim) == 0, "%s", scim_sim_errmsg(sim));
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.requests"), 12000);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.errors"), 0);
+    ck_assert(stat_of(sim, "os.frame_waits") > 0);
+    scim_sim_destroy(sim);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("design");
@@ -314,6 +334,7 @@ int main(void)
     tcase_add_test(tc, iotlb_prefetch);
     tcase_add_test(tc, micro_tlb);
     tcase_add_test(tc, iommu_walk_caches);
+    tcase_add_loop_test(tc, every_policy_finishes_under_pressure, 0, 4);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

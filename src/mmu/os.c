@@ -1569,15 +1569,23 @@ static void wait_for_frame(scim_os *os, fault_job *j)
     maybe_reclaim(os);
 }
 
+/* Each waiter tries once: a fault that needs more frames than are free
+ * (a data frame and new page-table frames) queues again, in order, rather
+ * than being retried here forever. */
 static void wake_frame_waiters(scim_os *os)
 {
-    while (os->fw_head && scim_physmem_frames_free(os->pm) > 0) {
-        fault_job *j = os->fw_head;
-        os->fw_head = j->next;
-        if (!os->fw_head)
-            os->fw_tail = NULL;
+    if (!os->fw_head || scim_physmem_frames_free(os->pm) == 0)
+        return;
+    fault_job *j = os->fw_head;
+    os->fw_head = os->fw_tail = NULL;
+    while (j) {
+        fault_job *next = j->next;
         j->next = NULL;
-        resolve(os, j);
+        if (scim_physmem_frames_free(os->pm) > 0)
+            resolve(os, j);
+        else
+            wait_for_frame(os, j);
+        j = next;
     }
 }
 
