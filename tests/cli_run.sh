@@ -69,4 +69,8 @@ grep -q "bad.trace:2:" "$T/err" || fail "check message: $(cat "$T/err")"
 # usage errors exit 2
 "$BIN" run 2>/dev/null; [ $? -eq 2 ] || fail "missing config should exit 2"
 "$BIN" frobnicate 2>/dev/null; [ $? -eq 2 ] || fail "unknown command should exit 2"
+# a gzip trace cut short is an error, not a shorter trace
+head -c 30000 "$SRC/traces/nic_rx.trace.gz" > "$T/cut.trace.gz"
+"$BIN" trace stats "$T/cut.trace.gz" > /dev/null 2> "$T/cut.err" && fail "a truncated gzip trace was accepted"
+grep -q "truncated gzip data" "$T/cut.err" || fail "truncated trace message: $(cat "$T/cut.err")"
 echo "cli_run: all checks passed"

@@ -44,6 +44,12 @@ int scim_checker_add_tlb(scim_checker *c, const char *name, const scim_tlb *t, s
 bool scim_checker_access_begin(scim_checker *c, const char *agent, uint32_t pasid, uint64_t va,
                                uint64_t pa, uint64_t len);
 void scim_checker_access_end(scim_checker *c, uint64_t pa);
+/* An access by physical address (scheme pin: the driver translated at pin
+ * time). Rule 1 has no page table to consult; the frame must be allocated
+ * (the buffer stayed pinned), and rule 2 then keeps it so until the access
+ * ends (scim_checker_access_end). */
+bool scim_checker_physical_begin(scim_checker *c, const char *agent, uint64_t pa, uint64_t len);
+void scim_checker_set_frame_probe(scim_checker *c, bool (*in_use)(void *ctx, uint64_t pfn), void *ctx);
 
 /* Shootdowns: the OS declares the old translation of each page it is about
  * to change (before it changes the PTE), then ends the shootdown when every

@@ -151,7 +151,7 @@ int scim_os_alloc_backup(scim_os *os, uint64_t bytes, uint64_t *pa, scim_err *er
 int scim_os_bind_pin_device(scim_os *os, scim_node_id dev, uint64_t slots, uint64_t *desc_pa, scim_err *err);
 /* Scheme iommu-map: create the device's I/O address space (a page table
  * published in the PASID table as `domain`). */
-int scim_os_bind_map_device(scim_os *os, scim_node_id dev, uint32_t domain, scim_err *err);
+int scim_os_bind_map_device(scim_os *os, scim_node_id dev, uint32_t domain, uint64_t slots, scim_err *err);
 void scim_os_set_exposure(scim_os *os, struct scim_exposure *e);
 /* Bring time-integrated statistics (frames.pinned_integral) up to now;
  * call before reading or writing the statistics. */

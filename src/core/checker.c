@@ -24,6 +24,8 @@ struct scim_checker {
     scim_kernel *k;
     scim_resolve_fn resolve;
     void *resolve_ctx;
+    bool (*frame_in_use)(void *ctx, uint64_t pfn);
+    void *frame_ctx;
     tlb_ref *tlbs;
     size_t n_tlbs;
     scim_u64map inflight; /* pfn -> accesses in flight */
@@ -109,6 +111,32 @@ bool scim_checker_access_begin(scim_checker *c, const char *agent, uint32_t pasi
                              now_maps);
             return false;
         }
+    }
+    uint64_t *n = scim_u64map_upsert(&c->inflight, pa >> 12, 0);
+    if (!n) {
+        scim_kernel_fail(c->k, SCIM_ENOMEM, "out of host memory in the checker");
+        return false;
+    }
+    (*n)++;
+    return true;
+}
+
+void scim_checker_set_frame_probe(scim_checker *c, bool (*in_use)(void *ctx, uint64_t pfn), void *ctx)
+{
+    c->frame_in_use = in_use;
+    c->frame_ctx = ctx;
+}
+
+bool scim_checker_physical_begin(scim_checker *c, const char *agent, uint64_t pa, uint64_t len)
+{
+    c->accesses++;
+    if (c->frame_in_use && !c->frame_in_use(c->frame_ctx, pa >> 12)) {
+        scim_kernel_fail(c->k, SCIM_EINVARIANT,
+                         "invariant violated at t=%llu ps: %s accessed pa 0x%llx (%llu bytes) by physical address, "
+                         "but that frame is free: the buffer was not kept pinned",
+                         (unsigned long long)scim_kernel_now(c->k), agent, (unsigned long long)pa,
+                         (unsigned long long)len);
+        return false;
     }
     uint64_t *n = scim_u64map_upsert(&c->inflight, pa >> 12, 0);
     if (!n) {

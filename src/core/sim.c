@@ -270,6 +270,11 @@ static int build_processes(scim_sim *sim)
         if (rc)
             return rc;
         scim_err e = {0};
+        if (sim->top.scheme == SCIM_SCHEME_IOMMU_MAP && pp.pasid >= SCIM_DOMAIN_PASID_BASE)
+            return scim_cfg_error_at(&sim->err, pn, SCIM_ECONFIG,
+                                     "error: %s.pasid: scheme iommu-map keeps PASIDs 0x%x and up for the devices' "
+                                     "I/O address spaces; use a PASID below %u",
+                                     where, SCIM_DOMAIN_PASID_BASE, SCIM_DOMAIN_PASID_BASE);
         if (scim_os_add_process(sim->os, name, (uint32_t)pp.pasid, (int)pp.levels, &e) != 0)
             return scim_cfg_error_at(&sim->err, pn, e.code, "error: %s: %s", where, e.msg);
         if (!pp.regions)
@@ -359,6 +364,8 @@ static int build_devices(scim_sim *sim)
     return 0;
 }
 
+static bool frame_in_use(void *ctx, uint64_t pfn) { return !scim_physmem_is_free(ctx, pfn); }
+
 static void load_shadow(void *ctx, uint64_t entry_pa, uint64_t value)
 {
     scim_device *d = ctx;
@@ -387,7 +394,7 @@ static int bind_devices(scim_sim *sim)
             continue;
         }
         if (p->scheme == SCIM_SCHEME_IOMMU_MAP) {
-            if (scim_os_bind_map_device(sim->os, scim_device_node(d), p->domain, &e) != 0)
+            if (scim_os_bind_map_device(sim->os, scim_device_node(d), p->domain, p->max_outstanding + 1, &e) != 0)
                 return fail(sim, e.code, "devices.%s: cannot create the I/O address space of scheme iommu-map: %s",
                             scim_device_name(d), e.msg);
             scim_device_set_exposure(d, sim->exposure);
@@ -635,6 +642,7 @@ int scim_sim_build(scim_sim *sim)
         if (!sim->chk)
             return sim->err.code;
         scim_checker_set_resolver(sim->chk, scim_os_resolve, sim->os);
+        scim_checker_set_frame_probe(sim->chk, frame_in_use, sim->pm);
         scim_os_set_checker(sim->os, sim->chk);
         {
             const scim_tlb *t[8];

@@ -92,6 +92,7 @@ typedef struct source {
     uint64_t offset; /* bytes of the decompressed stream before buf[0] */
     bool eof;
     bool failed;
+    bool stream_ended; /* in-memory gzip: the last member's end was seen */
 } source;
 
 static bool fill(source *s)
@@ -108,15 +109,26 @@ static bool fill(source *s)
             return false;
         }
         s->len = (size_t)n;
+        int zerr = Z_OK;
+        if (n == 0)
+            gzerror(s->gz, &zerr);
+        if (zerr == Z_BUF_ERROR) { /* zlib reads a cut-off stream to its end, then says so here */
+            s->failed = true;
+            s->eof = true;
+            return false;
+        }
     } else if (s->inflating) {
         s->zs.next_out = s->buf;
         s->zs.avail_out = BUF_SIZE;
         while (s->zs.avail_out == BUF_SIZE) {
             int rc = inflate(&s->zs, Z_NO_FLUSH);
             if (rc == Z_STREAM_END) {
+                s->stream_ended = true;
                 /* concatenated gzip members, as gzread accepts */
-                if (s->zs.avail_in > 0 && inflateReset(&s->zs) == Z_OK)
+                if (s->zs.avail_in > 0 && inflateReset(&s->zs) == Z_OK) {
+                    s->stream_ended = false;
                     continue;
+                }
                 break;
             }
             if (rc != Z_OK) {
@@ -127,6 +139,8 @@ static bool fill(source *s)
                 break;
         }
         s->len = BUF_SIZE - s->zs.avail_out;
+        if (s->len == 0 && !s->stream_ended)
+            s->failed = true; /* the input ended inside the compressed stream */
     } else {
         size_t n = s->mem_len - s->mem_pos < BUF_SIZE ? s->mem_len - s->mem_pos : BUF_SIZE;
         memcpy(s->buf, s->mem + s->mem_pos, n);
@@ -176,7 +190,7 @@ static int sniff(scim_trace_reader *r, scim_err *err)
     if (s->pos == s->len)
         fill(s);
     if (s->failed)
-        return scim_err_set(err, SCIM_EIO, "%s: error: cannot decompress the trace (corrupt gzip data); "
+        return scim_err_set(err, SCIM_EIO, "%s: error: cannot decompress the trace (corrupt or truncated gzip data); "
                                            "re-create it or check the file", r->name);
     if (s->len >= 7 && memcmp(s->buf, MAGIC, 7) == 0) {
         if (s->len < 8 || s->buf[7] != 1)
@@ -505,7 +519,7 @@ static int next_text(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
             r->text[n++] = (char)ch;
         }
         if (r->src.failed)
-            return scim_err_set(err, SCIM_EIO, "%s:%llu: error: cannot decompress the trace (corrupt gzip data)",
+            return scim_err_set(err, SCIM_EIO, "%s:%llu: error: cannot decompress the trace (corrupt or truncated gzip data)",
                                 r->name, (unsigned long long)r->line + 1);
         if (!any)
             return 0;
@@ -580,7 +594,7 @@ static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
     uint64_t at = src_offset(s);
     int tag = get_byte(s);
     if (tag < 0)
-        return s->failed ? scim_err_set(err, SCIM_EIO, "%s: error: cannot decompress the trace (corrupt gzip data)",
+        return s->failed ? scim_err_set(err, SCIM_EIO, "%s: error: cannot decompress the trace (corrupt or truncated gzip data)",
                                         r->name)
                          : 0;
     r->line++;

@@ -138,8 +138,9 @@ const scim_stat_decl scim_device_stat_decls[] = {
     DEV_COUNTER("desc.reads", desc_reads,
                 "scheme pin: descriptor reads (one physical address per page, written by the driver)."),
     DEV_COUNTER("exposed_dmas", exposed_dmas,
-                "scheme iommu-map, deferred: DMAs issued while some unmapped page of the device's I/O address "
-                "space could still be in an IOTLB (each could have used a stale translation)."),
+                "scheme iommu-map, deferred: page-sized DMA accesses (chunks) issued while some unmapped page of "
+                "the device's I/O address space could still be in an IOTLB (each could have used a stale "
+                "translation)."),
 };
 const size_t scim_device_stat_decl_count = SCIM_COUNT_OF(scim_device_stat_decls);
 
@@ -342,7 +343,9 @@ static void to_memory(scim_device *d, int32_t ci, uint64_t pa)
     chunk *c = &d->chunks[ci];
     const scim_replay_chunk *rc = chunk_of(d, ci);
     scim_hist_record(d->st.translation_latency, scim_kernel_now(d->k) - c->t_start);
-    if (d->checker && !scim_checker_access_begin(d->checker, d->name, c->space, rc->va, pa, rc->len))
+    if (d->checker && (d->p.scheme == SCIM_SCHEME_PIN
+                           ? !scim_checker_physical_begin(d->checker, d->name, pa, rc->len)
+                           : !scim_checker_access_begin(d->checker, d->name, c->space, rc->va, pa, rc->len)))
         return;
     if (d->exposure && scim_exposure_active(d->exposure, c->space))
         d->st.exposed_dmas++;

@@ -116,6 +116,7 @@ typedef struct sd_op {
     uint32_t cpu_pending, dev_pending;
     uint32_t writes_pending;
     scim_time_t started;
+    scim_time_t charged;  /* initiator time already counted (sending IPIs or broadcasts) */
     scim_time_t cpus_done, devs_done;
     uint64_t checker_id;
     scim_msg *req; /* the OS request to answer, NULL for the reclaimer */
@@ -246,6 +247,7 @@ struct scim_os {
     scim_u64map lru_index; /* pfn -> lru index */
     bool reclaiming;
     scim_u64map pins;      /* pfn -> pin count */
+    scim_u64map orphans;   /* pinned frames whose mapping is gone (freed at the last unpin) */
     /* swap */
     uint64_t *free_slots;
     size_t n_free_slots;
@@ -755,10 +757,17 @@ static void unpin_frame(scim_os *os, uint64_t pfn)
     if (--*n == 0) {
         scim_u64map_remove(&os->pins, pfn);
         pinned_changed(os, -1);
+        if (scim_u64map_get(&os->orphans, pfn)) {
+            scim_u64map_remove(&os->orphans, pfn);
+            os->st.frames_transit--;
+            release_frame(os, pfn, 0);
+        }
     }
 }
 
 /* ---------- I/O schemes: pin and iommu-map ---------- */
+
+#define IO_MAX_PAGES 512u /* one 4 KiB descriptor list per request */
 
 typedef struct io_ctx {
     scim_node_id dev;
@@ -770,6 +779,8 @@ typedef struct io_ctx {
     size_t q_head, q_len, q_cap;
     uint64_t desc_base;   /* pin: descriptor lists, 4 KiB per request slot */
     uint32_t domain;      /* iommu-map: the I/O address space */
+    uint64_t slots;       /* request slots of the device */
+    uint64_t *frames;     /* per slot, the frames its I/O pinned (IO_MAX_PAGES each) */
 } io_ctx;
 
 /* The registration cache (scheme pin): registered pages in LRU order. */
@@ -1443,6 +1454,7 @@ static void start_shootdown_now(scim_os *os, size_t idx)
     free(lo);
     free(hi);
     os->st.busy_ps += t - t0;
+    op->charged = t - t0;
     op->cpus_done = op->cpu_pending ? 0 : t0;
     op->devs_done = op->dev_pending ? 0 : t0;
     if (op->cpu_pending == 0 && op->dev_pending == 0)
@@ -1956,6 +1968,10 @@ static void finish_op(scim_os *os, size_t idx)
 {
     sd_op *op = &os->ops[idx];
     scim_time_t now = scim_kernel_now(os->k);
+    /* the initiating CPU waits for every acknowledgement (Linux's
+     * flush_tlb_multi and qi_submit_sync spin) */
+    if (now - op->started > op->charged)
+        os->st.busy_ps += now - op->started - op->charged;
     scim_hist_record(os->st.shootdown_latency, now - op->started);
     scim_hist_record(os->st.shootdown_cpu_wait, op->cpus_done - op->started);
     scim_hist_record(os->st.shootdown_dev_wait, op->devs_done - op->started);
@@ -1973,6 +1989,13 @@ static void finish_op(scim_os *os, size_t idx)
         return;
     case OPK_MUNMAP:
         for (size_t i = 0; i < op->data.n; i++) {
+            /* a pinned frame outlives its mapping, as in Linux: freed at
+             * its last unpin */
+            if (op->data.order[i] == 0 && pin_count(os, op->data.pfn[i])) {
+                if (!scim_u64map_upsert(&os->orphans, op->data.pfn[i], 0))
+                    scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+                continue;
+            }
             os->st.frames_transit -= 1ull << op->data.order[i];
             release_frame(os, op->data.pfn[i], op->data.order[i]);
         }
@@ -2067,10 +2090,9 @@ static void do_munmap(scim_os *os, scim_msg *m, process *p, uint64_t start, uint
     }
     for (size_t i = 0; i < leaves.n; i++) {
         uint64_t size = 1ull << leaves.v[i].shift;
-        if (leaves.v[i].va < start || leaves.v[i].va + size > end || busy_get(p, leaves.v[i].va) ||
-            pin_count(os, (leaves.v[i].pte & SCIM_PTE_ADDR_MASK) >> 12)) {
+        if (leaves.v[i].va < start || leaves.v[i].va + size > end || busy_get(p, leaves.v[i].va)) {
             free(leaves.v);
-            /* part of a large page, a page in transition, or a pinned page (EBUSY) */
+            /* part of a large page, or a page in transition */
             reply_op(os, m, SCIM_RESP_INVALID);
             return;
         }
@@ -2216,6 +2238,10 @@ static void do_pin(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_
             const region *r = find_region(p, va);
             if (!r || r->page_shift != 12 || busy_get(p, va) || scim_u64map_get(&p->swapped, va >> 12) ||
                 map_new_page(os, p, va, r, 0, false, NULL) != 0) {
+                /* all or nothing: drop the pins this operation took */
+                for (uint64_t v = start; v < va; v += PAGE)
+                    if (scim_pgtable_lookup(p->pt, v, &pa, NULL, NULL) == 1)
+                        unpin_frame(os, pa >> 12);
                 reply_op(os, m, SCIM_RESP_INVALID);
                 return;
             }
@@ -2239,7 +2265,6 @@ static void do_pin(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_
  * tag = the device's request slot, data = pages prepared so far | write << 63. */
 #define IO_WRITE (1ull << 63)
 #define IO_PROGRESS(m) ((m)->data & 0xffffffffull)
-#define IO_MAX_PAGES 512u /* one 4 KiB descriptor list per request */
 
 static uint64_t io_pages(const scim_msg *m)
 {
@@ -2275,15 +2300,18 @@ static bool io_all_registered(scim_os *os, const scim_msg *m, const process *p)
     return true;
 }
 
-/* Undo the per-request pins of the pages prepared so far. */
-static void io_unwind(scim_os *os, scim_msg *m, process *p)
+/* The frames request `m` pinned, in page order. */
+static uint64_t *io_frames(const io_ctx *io, const scim_msg *m)
 {
-    uint64_t start = m->addr & ~(PAGE - 1);
-    for (uint64_t i = 0; i < IO_PROGRESS(m); i++) {
-        uint64_t pa;
-        if (scim_pgtable_lookup(p->pt, start + i * PAGE, &pa, NULL, NULL) == 1)
-            unpin_frame(os, pa >> 12);
-    }
+    return io->frames + (m->tag % io->slots) * IO_MAX_PAGES;
+}
+
+/* Undo the per-request pins of the pages prepared so far. */
+static void io_unwind(scim_os *os, scim_msg *m)
+{
+    io_ctx *io = io_of(os, m->src);
+    for (uint64_t i = 0; io && i < IO_PROGRESS(m); i++)
+        unpin_frame(os, io_frames(io, m)[i]);
 }
 
 static void io_reply_event(void *ctx, uint64_t arg)
@@ -2308,9 +2336,7 @@ static void io_page_faulted(scim_os *os, fault_job *j, int32_t status)
         io_prepare(os, m);
         return;
     }
-    process *p = find_process(os, m->pasid);
-    if (p)
-        io_unwind(os, m, p);
+    io_unwind(os, m);
     io_finish(os, m, SCIM_RESP_INVALID);
 }
 
@@ -2325,9 +2351,8 @@ static void io_prepare(scim_os *os, scim_msg *m)
     process *p = find_process(os, m->pasid);
     io_ctx *io = io_of(os, m->src);
     uint64_t n = io_pages(m);
-    if (!p || !io || n > IO_MAX_PAGES) {
-        if (p)
-            io_unwind(os, m, p);
+    if (!p || !io || n > IO_MAX_PAGES || m->tag >= io->slots) {
+        io_unwind(os, m);
         io_finish(os, m, SCIM_RESP_INVALID);
         return;
     }
@@ -2350,6 +2375,10 @@ static void io_prepare(scim_os *os, scim_msg *m)
         }
         if (!pin_frame(os, pa >> 12))
             return;
+        io_frames(io, m)[i] = pa >> 12;
+        /* get_user_pages marks the page accessed (and dirty for a write),
+         * so reclaim sees I/O pages as used */
+        scim_pgtable_update(p->pt, va, SCIM_PTE_A | (write ? SCIM_PTE_D : 0), 0, NULL);
         m->data = (m->data & IO_WRITE) | (i + 1);
     }
     if (m->flags == SCIM_OS_OP_IO_PIN)
@@ -2366,9 +2395,7 @@ static void io_pin_pages(scim_os *os, scim_msg *m, process *p, io_ctx *io)
     uint64_t start = m->addr & ~(PAGE - 1), n = io_pages(m), pinned = 0, evicted = 0;
     uint64_t list = io->desc_base + m->tag * PAGE;
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t pa;
-        scim_pgtable_lookup(p->pt, start + i * PAGE, &pa, NULL, NULL);
-        pa &= ~(PAGE - 1);
+        uint64_t pa = io_frames(io, m)[i] << 12;
         scim_physmem_write64(os->pm, list + i * 8, pa);
         if (!os->p.pin_cache_pages) {
             pinned++;
@@ -2395,9 +2422,11 @@ static void io_map_pages(scim_os *os, scim_msg *m, process *p, io_ctx *io)
 {
     process *dom = find_process(os, io->domain);
     uint64_t start = m->addr & ~(PAGE - 1), n = io_pages(m);
+    /* the DMA direction sets the device's right: DMA_FROM_DEVICE (the
+     * device writes memory) maps writable, DMA_TO_DEVICE read-only */
+    uint64_t flags = SCIM_PTE_US | ((m->data & IO_WRITE) ? SCIM_PTE_RW : 0);
     for (uint64_t i = 0; i < n && dom; i++) {
-        uint64_t va = start + i * PAGE, pa, pte;
-        scim_pgtable_lookup(p->pt, va, &pa, NULL, &pte);
+        uint64_t va = start + i * PAGE, pa = io_frames(io, m)[i] << 12;
         uint64_t *count = scim_u64map_upsert(&os->io_mapped, map_key(io->domain, va >> 12), 0);
         if (!count) {
             scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
@@ -2405,7 +2434,7 @@ static void io_map_pages(scim_os *os, scim_msg *m, process *p, io_ctx *io)
         }
         if ((*count)++ == 0) {
             scim_err err = {0};
-            if (scim_pgtable_map(dom->pt, va, pa & ~(PAGE - 1), 12, pte & (SCIM_PTE_US | SCIM_PTE_RW), &err) != 0) {
+            if (scim_pgtable_map(dom->pt, va, pa, 12, flags, &err) != 0) {
                 scim_kernel_fail(os->k, err.code ? err.code : SCIM_ENOMEM,
                                  "iommu-map: mapping IOVA 0x%llx in the I/O address space of pasid %u failed: %s",
                                  (unsigned long long)va, io->domain, err.msg);
@@ -2421,12 +2450,10 @@ static void io_map_pages(scim_os *os, scim_msg *m, process *p, io_ctx *io)
  * per-page cost was paid on arrival. */
 static void io_unpin(scim_os *os, scim_msg *m, process *p)
 {
-    uint64_t start = m->addr & ~(PAGE - 1), n = io_pages(m);
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t pa;
-        if (scim_pgtable_lookup(p->pt, start + i * PAGE, &pa, NULL, NULL) == 1)
-            unpin_frame(os, pa >> 12);
-    }
+    io_ctx *io = io_of(os, m->src);
+    uint64_t n = io_pages(m);
+    for (uint64_t i = 0; io && i < n && i < IO_MAX_PAGES; i++)
+        unpin_frame(os, io_frames(io, m)[i]);
     if (!os->p.pin_cache_pages)
         os->st.io_unpins += n;
     io_finish(os, m, SCIM_RESP_OK);
@@ -2469,10 +2496,9 @@ static void io_unmap(scim_os *os, scim_msg *m, process *p)
     scim_time_t now = scim_kernel_now(os->k);
     size_t idx = 0;
     sd_op *op = NULL;
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t va = start + i * PAGE, pa = 0;
-        scim_pgtable_lookup(p->pt, va, &pa, NULL, NULL);
-        uint64_t pfn = pa >> 12;
+    for (uint64_t i = 0; i < n && i < IO_MAX_PAGES; i++) {
+        uint64_t va = start + i * PAGE;
+        uint64_t pfn = io_frames(io, m)[i];
         uint64_t *count = scim_u64map_get(&os->io_mapped, map_key(io->domain, va >> 12));
         if (!count || --*count > 0) {
             unpin_frame(os, pfn); /* another request still maps it */
@@ -2531,8 +2557,6 @@ static void io_invalidated(scim_os *os, sd_op *op)
     }
     if (op->kind == OPK_IO_FLUSH && os->exposure)
         scim_exposure_add(os->exposure, op->pasid, -(int64_t)op->n_pages);
-    if (op->kind == OPK_IO_UNMAP)
-        os->st.busy_ps += now - op->started; /* strict: the driver's CPU waits for the invalidation */
     op->used = false;
     if (op->req)
         io_finish(os, op->req, SCIM_RESP_OK);
@@ -2788,6 +2812,7 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
     scim_u64map_init(&os->lru_index);
     scim_u64map_init(&os->pins);
     scim_u64map_init(&os->io_mapped);
+    scim_u64map_init(&os->orphans);
     os->in_service = calloc(p->swap_parallel, sizeof *os->in_service);
     os->in_service_free = calloc(p->swap_parallel, sizeof *os->in_service_free);
     if (!os->in_service || !os->in_service_free) {
@@ -2847,8 +2872,11 @@ void scim_os_destroy(scim_os *os)
     scim_u64map_free(&os->lru_index);
     scim_u64map_free(&os->pins);
     scim_u64map_free(&os->io_mapped);
-    for (size_t i = 0; i < os->n_io; i++)
+    scim_u64map_free(&os->orphans);
+    for (size_t i = 0; i < os->n_io; i++) {
         free(os->io[i].queue);
+        free(os->io[i].frames);
+    }
     free(os->io);
     if (os->reg) {
         free(os->reg->e);
@@ -3015,10 +3043,14 @@ void scim_os_frames_get(const scim_os *os, scim_os_frames *out)
 
 /* ---------- schemes pin and iommu-map: binding devices ---------- */
 
-static io_ctx *io_add(scim_os *os, scim_node_id dev, scim_err *err)
+static io_ctx *io_add(scim_os *os, scim_node_id dev, uint64_t slots, scim_err *err)
 {
     io_ctx *n = realloc(os->io, (os->n_io + 1) * sizeof *n);
-    if (!n) {
+    uint64_t *frames = calloc(slots * IO_MAX_PAGES, sizeof *frames);
+    if (!n || !frames) {
+        free(frames);
+        if (n)
+            os->io = n;
         scim_err_set(err, SCIM_ENOMEM, "out of host memory");
         return NULL;
     }
@@ -3026,6 +3058,8 @@ static io_ctx *io_add(scim_os *os, scim_node_id dev, scim_err *err)
     io_ctx *io = &os->io[os->n_io++];
     memset(io, 0, sizeof *io);
     io->dev = dev;
+    io->slots = slots;
+    io->frames = frames;
     return io;
 }
 
@@ -3041,21 +3075,21 @@ int scim_os_bind_pin_device(scim_os *os, scim_node_id dev, uint64_t slots, uint6
     int rc = scim_os_alloc_backup(os, slots * PAGE, desc_pa, err);
     if (rc)
         return rc;
-    io_ctx *io = io_add(os, dev, err);
+    io_ctx *io = io_add(os, dev, slots, err);
     if (!io)
         return SCIM_ENOMEM;
     io->desc_base = *desc_pa;
     return 0;
 }
 
-int scim_os_bind_map_device(scim_os *os, scim_node_id dev, uint32_t domain, scim_err *err)
+int scim_os_bind_map_device(scim_os *os, scim_node_id dev, uint32_t domain, uint64_t slots, scim_err *err)
 {
     char name[48];
     snprintf(name, sizeof name, "iommu-map domain %u", domain - SCIM_DOMAIN_PASID_BASE);
     int rc = scim_os_add_process(os, name, domain, 4, err);
     if (rc)
         return rc;
-    io_ctx *io = io_add(os, dev, err);
+    io_ctx *io = io_add(os, dev, slots, err);
     if (!io)
         return SCIM_ENOMEM;
     io->domain = domain;
