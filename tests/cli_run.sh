@@ -73,4 +73,18 @@ grep -q "bad.trace:2:" "$T/err" || fail "check message: $(cat "$T/err")"
 head -c 30000 "$SRC/traces/nic_rx.trace.gz" > "$T/cut.trace.gz"
 "$BIN" trace stats "$T/cut.trace.gz" > /dev/null 2> "$T/cut.err" && fail "a truncated gzip trace was accepted"
 grep -q "truncated gzip data" "$T/cut.err" || fail "truncated trace message: $(cat "$T/cut.err")"
+# an access may name only a PASID its agent is bound to (devices: pasid + tenants)
+printf '@0 read 0x10000000 64\n@10 write 0x20000000 64 pasid=2\n' > "$T/ten.trace"
+cat > "$T/ten.yaml" <<YAML
+processes:
+  a: {pasid: 1, regions: [{va: 0x10000000, size: 1MiB}]}
+  b: {pasid: 2, regions: [{va: 0x20000000, size: 1MiB}]}
+devices:
+  nic0: {trace: ten.trace, pasid: 1}
+YAML
+"$BIN" run "$T/ten.yaml" --out "$T/ten" --quiet 2> "$T/ten.err" && fail "an access to an unbound PASID was accepted"
+grep -q "ten.trace:2: error: nic0 accesses pasid 2.*devices.nic0.tenants" "$T/ten.err" || fail "unbound PASID message: $(cat "$T/ten.err")"
+[ -e "$T/ten/stats.json" ] && fail "stats written after a failed run"
+"$BIN" run "$T/ten.yaml" --out "$T/ten" --quiet --set 'devices.nic0.tenants=[2]' --set sim.check_invariants=true ||
+    fail "a device with tenants: [2] could not serve pasid 2"
 echo "cli_run: all checks passed"

@@ -574,7 +574,8 @@ START_TEST(tenants_run_in_the_simulator)
              "processes:\n"
              "  a: {pasid: 1, regions: [{va: 0x%llx, size: %llu}, {va: 0x%llx, size: %llu}]}\n"
              "  b: {pasid: 2, regions: [{va: 0x%llx, size: %llu}, {va: 0x%llx, size: %llu}]}\n"
-             "devices:\n  nic0: {trace: %s, pasid: 1}\n"
+             "devices:\n  nic0: {trace: %s, pasid: 1, tenants: [2]}\n"
+             "sim: {check_invariants: true}\n"
              "cpus:\n  cpu0: {trace: %s, pasid: 1}\n  cpu1: {trace: %s, pasid: 2}\n",
              (unsigned long long)(s.base + s.regions[0].offset), (unsigned long long)s.regions[0].size,
              (unsigned long long)(s.base + s.regions[1].offset), (unsigned long long)s.regions[1].size,

@@ -61,7 +61,9 @@ static void doc(FILE *out)
                  "the regions of its layout (`--summary` prints the YAML). With one tenant and the default "
                  "`--pasid-base 1`, records carry no `pasid=` and the agent's own `pasid` applies. With "
                  "`--tenants N`, every record carries `pasid=`, which overrides the agent's, so one device "
-                 "(any `pasid` of the N) replays all tenants and its IOTLB sees their interleaving. Generate "
+                 "replays all tenants and its IOTLB sees their interleaving: give it one tenant's `pasid` and "
+                 "list the others in `devices.<name>.tenants`, so that their shootdowns reach it (a record "
+                 "naming a PASID the device is not bound to is an error). Generate "
                  "the CPU trace with `--cpu-trace` and give it to a core (`cpus.<name>.trace`) in the same "
                  "PASID. For example:\n\n"
                  "```\n"
@@ -74,7 +76,7 @@ static void doc(FILE *out)
                  "  tenant2: {pasid: 3, regions: [{va: 0x7f0080000000, size: 64MiB}]}\n"
                  "  tenant3: {pasid: 4, regions: [{va: 0x7f00c0000000, size: 64MiB}]}\n"
                  "devices:\n"
-                 "  nic0: {trace: kv4.trace.gz, pasid: 1}\n"
+                 "  nic0: {trace: kv4.trace.gz, pasid: 1, tenants: [2, 3, 4]}\n"
                  "```\n\n"
                  "Addresses from 0x800000000000 up need 5-level page tables.\n\n");
     scim_tracegen_doc(out);

@@ -82,6 +82,9 @@ typedef struct scim_device_params {
     scim_time_t link_latency; /* default topology: the device's link to the IOMMU */
     uint64_t link_bandwidth;
     uint64_t seed;            /* for random replacement; set by the builder */
+    const struct scim_cfg_node *tenants_node; /* devices.<name>.tenants, as given */
+    const uint32_t *tenants;  /* further PASIDs the device serves; set by the builder */
+    size_t n_tenants;
     int scheme;               /* scim_io_scheme; set by the builder */
     uint32_t domain;          /* iommu-map: the I/O address space's PASID; set by the builder */
 } scim_device_params;

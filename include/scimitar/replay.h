@@ -52,6 +52,12 @@ typedef struct scim_replay_params {
     uint64_t max_outstanding;
     uint32_t pasid;          /* default address space of the records */
     const char *kind;        /* stats group: "dma" for devices, "mem" for CPUs */
+    /* Further address spaces a read or write may name with pasid= (a
+     * device serving several tenants); any other is a trace error, since
+     * shootdowns would not reach the agent for it. Copied at create. */
+    const uint32_t *tenants;
+    size_t n_tenants;
+    const char *tenants_key;  /* the config key to name in that error */
 } scim_replay_params;
 
 scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_replay_params *p,

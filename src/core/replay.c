@@ -60,6 +60,7 @@ struct scim_replay {
     replay_stats st;
     uint64_t os_ops;
     uint64_t os_errors;
+    char tenants_key[96];
 };
 
 const scim_stat_decl scim_replay_stat_decls[] = {
@@ -176,6 +177,22 @@ static bool next_record(scim_replay *r)
         r->eof = true;
         return false;
     }
+    if ((r->rec.op == SCIM_OP_READ || r->rec.op == SCIM_OP_WRITE) && (r->rec.has & SCIM_TRACE_HAS_PASID) &&
+        r->rec.pasid != r->p.pasid) {
+        bool bound = false;
+        for (size_t i = 0; i < r->p.n_tenants && !bound; i++)
+            bound = r->p.tenants[i] == r->rec.pasid;
+        if (!bound) {
+            r->failed = true;
+            scim_kernel_fail(r->k, SCIM_EPARSE,
+                             "%s:%llu: error: %s accesses pasid %u, an address space it is not bound to "
+                             "(shootdowns would never reach it for that PASID); expected pasid=%u%s%s%s",
+                             scim_trace_name(r->trace), (unsigned long long)r->rec.line, r->agent, r->rec.pasid,
+                             r->p.pasid, r->p.tenants_key ? " or one listed in " : " (a CPU core runs one address space)",
+                             r->p.tenants_key ? r->p.tenants_key : "", r->p.tenants_key ? "; add it there" : "");
+            return false;
+        }
+    }
     r->have_rec = true;
     scim_time_t t = SCIM_NS(r->rec.time_ns);
     r->eligible = r->rec.timing == SCIM_TIMING_ABS ? t : r->last_issue + t;
@@ -289,6 +306,22 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
     r->k = k;
     snprintf(r->agent, sizeof r->agent, "%s", agent);
     r->p = *p;
+    r->p.tenants = NULL;
+    if (p->n_tenants) {
+        uint32_t *t = calloc(p->n_tenants, sizeof *t);
+        if (!t) {
+            scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+            scim_replay_destroy(r);
+            return NULL;
+        }
+        memcpy(t, p->tenants, p->n_tenants * sizeof *t);
+        r->p.tenants = t;
+    }
+    r->p.tenants_key = NULL;
+    if (p->tenants_key) {
+        snprintf(r->tenants_key, sizeof r->tenants_key, "%s", p->tenants_key);
+        r->p.tenants_key = r->tenants_key;
+    }
     r->ops = *ops;
     r->owner = owner;
     r->cur = NONE;
@@ -333,6 +366,7 @@ void scim_replay_destroy(scim_replay *r)
     free(r->reqs);
     free(r->slots);
     free(r->free_slots);
+    free((void *)r->p.tenants);
     free(r);
 }
 

@@ -15,6 +15,7 @@
 #include "scimitar/iommu.h"
 #include "scimitar/memctl.h"
 #include "scimitar/os.h"
+#include "scimitar/pasid.h"
 #include "scimitar/physmem.h"
 #include "scimitar/replay.h"
 #include "scimitar/trace.h"
@@ -97,6 +98,7 @@ struct scim_sim {
     scim_exposure *exposure;
     scim_device **devs;
     scim_device_params *dev_p;
+    size_t n_dev_p;
     char **trace_paths;
     size_t n_devs;
     scim_cpu **cpus;
@@ -121,6 +123,8 @@ void scim_sim_destroy(scim_sim *sim)
         free(sim->trace_paths[i]);
     }
     free(sim->devs);
+    for (size_t i = 0; sim->dev_p && i < sim->n_dev_p; i++)
+        free((void *)sim->dev_p[i].tenants);
     free(sim->dev_p);
     free(sim->trace_paths);
     for (size_t i = 0; i < sim->n_cpus; i++) {
@@ -301,6 +305,42 @@ static int build_processes(scim_sim *sim)
     return 0;
 }
 
+/* devices.<name>.tenants: a list of PASIDs besides the device's own. */
+static int parse_tenants(scim_sim *sim, scim_device_params *p, const char *where)
+{
+    const scim_cfg_node *n = p->tenants_node;
+    if (!n)
+        return 0;
+    if (scim_cfg_node_kind(n) != SCIM_CFG_SEQ)
+        return scim_cfg_error_at(&sim->err, n, SCIM_ECONFIG, "error: %s.tenants must be a list of PASIDs, e.g. [2, 3]",
+                                 where);
+    if (p->walk == SCIM_WALK_DEVICE || p->walk == SCIM_WALK_SHADOW || sim->top.scheme != SCIM_SCHEME_SCIMITAR)
+        return scim_cfg_error_at(&sim->err, n, SCIM_ECONFIG,
+                                 "error: %s.tenants: a device serves several address spaces only under scheme "
+                                 "scimitar with walk iommu or software (its own walker and a shadow copy follow one "
+                                 "page table)",
+                                 where);
+    size_t count = scim_cfg_node_count(n);
+    uint32_t *t = calloc(count + 1, sizeof *t);
+    if (!t)
+        return fail(sim, SCIM_ENOMEM, "out of host memory");
+    for (size_t i = 0; i < count; i++) {
+        const scim_cfg_node *it = scim_cfg_seq_item(n, i);
+        const char *v = scim_cfg_node_scalar(it);
+        char *end = NULL;
+        unsigned long long x = v ? strtoull(v, &end, 0) : 0;
+        if (!v || !*v || *end || x == 0 || x > SCIM_PASID_MAX) {
+            free(t);
+            return scim_cfg_error_at(&sim->err, it, SCIM_ECONFIG,
+                                     "error: %s.tenants[%zu]: expected a PASID from 1 to %u", where, i, SCIM_PASID_MAX);
+        }
+        t[i] = (uint32_t)x;
+    }
+    p->tenants = t;
+    p->n_tenants = count;
+    return 0;
+}
+
 static int build_devices(scim_sim *sim)
 {
     const scim_cfg_node *devs = sim->top.devices;
@@ -313,6 +353,7 @@ static int build_devices(scim_sim *sim)
     size_t n = scim_cfg_node_count(devs);
     sim->devs = calloc(n, sizeof *sim->devs);
     sim->dev_p = calloc(n, sizeof *sim->dev_p);
+    sim->n_dev_p = sim->dev_p ? n : 0;
     sim->trace_paths = calloc(n, sizeof *sim->trace_paths);
     if (n && (!sim->devs || !sim->dev_p || !sim->trace_paths))
         return fail(sim, SCIM_ENOMEM, "out of host memory");
@@ -332,6 +373,8 @@ static int build_devices(scim_sim *sim)
         if (rc)
             return rc;
         p->seed = sim->top.seed * 1000003u + i + 2;
+        if ((rc = parse_tenants(sim, p, where)) != 0)
+            return rc;
         p->scheme = sim->top.scheme;
         p->domain = SCIM_DOMAIN_PASID_BASE + (uint32_t)i;
         if (p->scheme == SCIM_SCHEME_IOMMU_MAP && p->walk != SCIM_WALK_IOMMU)
@@ -355,6 +398,11 @@ static int build_devices(scim_sim *sim)
             rc = scim_iommu_bind_device(sim->io, scim_device_node(sim->devs[i]), space, &sim->err);
             if (!rc)
                 rc = scim_os_bind_device(sim->os, scim_device_node(sim->devs[i]), space, &sim->err);
+            for (size_t t = 0; !rc && t < p->n_tenants; t++) {
+                rc = scim_iommu_bind_device(sim->io, scim_device_node(sim->devs[i]), p->tenants[t], &sim->err);
+                if (!rc)
+                    rc = scim_os_bind_device(sim->os, scim_device_node(sim->devs[i]), p->tenants[t], &sim->err);
+            }
             if (rc)
                 return rc;
         }

@@ -154,6 +154,10 @@ const scim_param_decl scim_device_param_decls[] = {
      NULL},
     {"pasid", SCIM_P_U64, NULL, NULL, true, 1, 1048575, NULL, offsetof(scim_device_params, pasid),
      "Address space the device works in: the PASID of one of the processes.", NULL},
+    {"tenants", SCIM_P_NODE, NULL, NULL, false, 0, 0, NULL, offsetof(scim_device_params, tenants_node),
+     "Further PASIDs the device serves (a list, e.g. [2, 3, 4]): its trace may name them with pasid=, and "
+     "shootdowns of those address spaces reach it. Scheme scimitar with walk iommu or software only.",
+     NULL},
     {"max_outstanding", SCIM_P_U64, "32", "requests", true, 1, 65536, NULL,
      offsetof(scim_device_params, max_outstanding),
      "Page-sized DMA pieces the device keeps in flight at most.",
@@ -912,7 +916,10 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
     static const scim_replay_ops ops = {.chunk = start_chunk, .os_op = send_os_op};
     static const scim_replay_ops driver_ops = {.chunk = start_chunk, .os_op = send_os_op,
                                                .request_begin = request_begin, .request_end = request_end};
-    scim_replay_params rp = {p->trace, p->max_outstanding, (uint32_t)p->pasid, "dma"};
+    char tenants_key[96];
+    snprintf(tenants_key, sizeof tenants_key, "devices.%s.tenants", name);
+    scim_replay_params rp = {p->trace, p->max_outstanding, (uint32_t)p->pasid, "dma", p->tenants, p->n_tenants,
+                             tenants_key};
     if (scim_clock_init(&d->clock, p->clock_hz, err) != 0)
         goto fail;
     d->iotlb_time = scim_clock_cycles(&d->clock, p->iotlb.latency);

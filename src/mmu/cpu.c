@@ -404,7 +404,7 @@ scim_cpu *scim_cpu_create(scim_kernel *k, scim_fabric *f, const char *name, cons
     c->mem = c->os = SCIM_NODE_NONE;
     c->levels = 4;
     static const scim_replay_ops ops = {.chunk = start_chunk, .os_op = send_os_op};
-    scim_replay_params rp = {p->trace, p->max_outstanding, (uint32_t)p->pasid, "mem"};
+    scim_replay_params rp = {p->trace, p->max_outstanding, (uint32_t)p->pasid, "mem", NULL, 0, NULL};
     if (scim_clock_init(&c->clock, p->clock_hz, err) != 0)
         goto fail;
     c->l1_time = scim_clock_cycles(&c->clock, p->l1tlb.latency);
