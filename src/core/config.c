@@ -160,7 +160,26 @@ typedef struct parser {
     size_t n_anchors;
     size_t nodes;
     int line_offset, col_offset; /* for --set values */
+    int one_line_len;            /* --set value on one line: its length; else -1 */
 } parser;
+
+/* A mark as 1-based line and column. The column offset of a --set value
+ * applies to its first line only; libyaml puts the end of the stream at
+ * column 0 of the line after the last, which for a one-line value is
+ * reported just past its end. */
+static int at_line(const parser *p, yaml_mark_t m)
+{
+    if (p->one_line_len >= 0 && m.line > 0)
+        return 1 + p->line_offset;
+    return (int)m.line + 1 + p->line_offset;
+}
+
+static int at_col(const parser *p, yaml_mark_t m)
+{
+    if (p->one_line_len >= 0 && m.line > 0)
+        return p->col_offset + p->one_line_len + 1;
+    return (int)m.column + 1 + (m.line == 0 ? p->col_offset : 0);
+}
 
 static int yaml_error(parser *p)
 {
@@ -168,15 +187,11 @@ static int yaml_error(parser *p)
     yaml_mark_t m = p->yp.problem_mark;
     if (p->yp.context)
         return scim_err_set(p->err, SCIM_EPARSE,
-                            "%s:%zu:%zu: error: %s %s (line %zu); check indentation, colons and quotes", p->file,
-                            m.line + 1 + (size_t)p->line_offset, m.column + 1 + (size_t)p->col_offset, problem,
-                            p->yp.context, p->yp.context_mark.line + 1);
-    return scim_err_set(p->err, SCIM_EPARSE, "%s:%zu:%zu: error: %s; check indentation, colons and quotes", p->file,
-                        m.line + 1 + (size_t)p->line_offset, m.column + 1 + (size_t)p->col_offset, problem);
+                            "%s:%d:%d: error: %s %s (line %d); check indentation, colons and quotes", p->file,
+                            at_line(p, m), at_col(p, m), problem, p->yp.context, at_line(p, p->yp.context_mark));
+    return scim_err_set(p->err, SCIM_EPARSE, "%s:%d:%d: error: %s; check indentation, colons and quotes", p->file,
+                        at_line(p, m), at_col(p, m), problem);
 }
-
-static int at_line(const parser *p, yaml_mark_t m) { return (int)m.line + 1 + p->line_offset; }
-static int at_col(const parser *p, yaml_mark_t m) { return (int)m.column + 1 + p->col_offset; }
 
 static bool tag_ok(const yaml_char_t *tag)
 {
@@ -419,7 +434,7 @@ static scim_cfg *cfg_from(const char *name, FILE *f, const char *text, size_t le
         scim_err_set(err, SCIM_ENOMEM, "out of host memory");
         return NULL;
     }
-    parser p = {.file = cfg->name, .err = err};
+    parser p = {.file = cfg->name, .err = err, .one_line_len = -1};
     yaml_parser_initialize(&p.yp);
     if (f)
         yaml_parser_set_input_file(&p.yp, f);
@@ -563,10 +578,26 @@ int scim_cfg_set(scim_cfg *cfg, const char *assignment, scim_err *err)
     if (eq == assignment)
         return scim_err_set(err, SCIM_EINVAL, "--set:1:1: error: empty key in '%s'; write --set key.path=value",
                             assignment);
+    /* Check the whole path first: a failed override must not leave the maps
+     * it created on the way. */
+    for (const char *q = assignment;;) {
+        const char *dot = memchr(q, '.', (size_t)(eq - q));
+        size_t len = dot ? (size_t)(dot - q) : (size_t)(eq - q);
+        int col = (int)(q - assignment) + 1;
+        if (len == 0)
+            return scim_err_set(err, SCIM_EINVAL, "--set:1:%d: error: empty path component in '%.*s'", col,
+                                (int)(eq - assignment), assignment);
+        if (len >= 256)
+            return scim_err_set(err, SCIM_EINVAL, "--set:1:%d: error: path component too long", col);
+        if (!dot)
+            break;
+        q = dot + 1;
+    }
     const char *value = eq + 1;
     int value_col = (int)(value - assignment);
     /* parse the value as a YAML document */
-    parser p = {.file = cfg->set_name, .err = err, .col_offset = value_col};
+    parser p = {.file = cfg->set_name, .err = err, .col_offset = value_col,
+                .one_line_len = strchr(value, '\n') ? -1 : (int)strlen(value)};
     yaml_parser_initialize(&p.yp);
     yaml_parser_set_input_string(&p.yp, (const unsigned char *)value, strlen(value));
     scim_cfg_node *v = parse_stream(&p, false);
@@ -587,16 +618,7 @@ int scim_cfg_set(scim_cfg *cfg, const char *assignment, scim_err *err)
         const char *dot = memchr(seg, '.', (size_t)(eq - seg));
         size_t len = dot ? (size_t)(dot - seg) : (size_t)(eq - seg);
         int col = (int)(seg - assignment) + 1;
-        if (len == 0) {
-            node_free(v);
-            return scim_err_set(err, SCIM_EINVAL, "--set:1:%d: error: empty path component in '%.*s'", col,
-                                (int)(eq - assignment), assignment);
-        }
-        char name[256];
-        if (len >= sizeof name) {
-            node_free(v);
-            return scim_err_set(err, SCIM_EINVAL, "--set:1:%d: error: path component too long", col);
-        }
+        char name[256]; /* 1..255 characters: checked above */
         memcpy(name, seg, len);
         name[len] = '\0';
         bool last = dot == NULL;
@@ -822,12 +844,24 @@ static int parse_with_units(const scim_param_decl *d, const char *text, const un
             return SCIM_EPARSE;
         }
     }
+    /* Trailing fraction zeros change nothing: drop them. Then neither
+     * mant * mult nor 10^fd may wrap around 2^128 (a wrapped product could
+     * pass as a small whole number, a wrapped 10^fd as a divisor of zero). */
+    while (fd > 0 && mant % 10 == 0) {
+        mant /= 10;
+        fd--;
+    }
+    if (mant != 0 && u->mult > ~(unsigned __int128)0 / mant) {
+        snprintf(why, why_len, "expected %s; the value is too large", type_expect(d));
+        return SCIM_ERANGE;
+    }
     unsigned __int128 scale = 1;
-    for (int i = 0; i < fd; i++)
+    for (int i = 0; i < fd && i <= 38; i++)
         scale *= 10;
     unsigned __int128 num = mant * u->mult;
     unsigned __int128 den = scale * u->div;
-    if (num % den != 0) {
+    /* fd > 38: 10^fd exceeds every product, which is not 0 (mant != 0) */
+    if (fd > 38 || num % den != 0) {
         snprintf(why, why_len, "expected %s; the value is not a whole number of %s", type_expect(d),
                  d->type == SCIM_P_TIME ? "picoseconds" : d->type == SCIM_P_FREQ ? "hertz" : "bytes");
         return SCIM_ERANGE;
@@ -1172,6 +1206,29 @@ int scim_cfg_doc_markdown(FILE *out, const char *prefix, const scim_param_decl *
 
 /* ---------- dump and hash ---------- */
 
+/* Characters a YAML reader rejects or reads as a line break, which can
+ * only have come in through a double-quoted escape: DEL, C1 controls (NEL
+ * among them), U+2028/2029, U+FEFF, U+FFFE/FFFF. Returns the length of the
+ * UTF-8 sequence at p (0 if none) and its escape in esc[8]. */
+static int special_char(const unsigned char *p, char *esc)
+{
+    int n = 0;
+    if (p[0] == 0x7f) {
+        snprintf(esc, 8, "\\x7f");
+        n = 1;
+    } else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) {
+        snprintf(esc, 8, "\\x%02x", p[1]);
+        n = 2;
+    } else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+        snprintf(esc, 8, "\\%c", p[2] == 0xa8 ? 'L' : 'P');
+        n = 3;
+    } else if (p[0] == 0xef && ((p[1] == 0xbb && p[2] == 0xbf) || (p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)))) {
+        snprintf(esc, 8, "\\u%s", p[1] == 0xbb ? "FEFF" : p[2] == 0xbe ? "FFFE" : "FFFF");
+        n = 3;
+    }
+    return n;
+}
+
 static bool needs_quotes(const scim_cfg_node *n)
 {
     const char *s = n->scalar;
@@ -1181,11 +1238,14 @@ static bool needs_quotes(const scim_cfg_node *n)
         return true;
     if (!strcmp(s, "~") || !strcasecmp(s, "null"))
         return true;
+    if (!strncmp(s, "...", 3)) /* at column 0, "... " ends the document */
+        return true;
     if (strchr("-?:,[]{}#&*!|>'\"%@`", s[0]))
         return true;
+    char esc[8];
     for (const char *p = s; *p; p++)
         if (*p == '#' || (*p == ':' && (p[1] == ' ' || p[1] == '\0')) || *p == '\n' || *p == '\t' ||
-            (unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
+            (unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || special_char((const unsigned char *)p, esc))
             return true;
     return false;
 }
@@ -1202,7 +1262,12 @@ static void dump_scalar(const scim_cfg_node *n, FILE *out)
     }
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)n->scalar; *p; p++) {
-        if (*p == '"' || *p == '\\')
+        char esc[8];
+        int k = special_char(p, esc);
+        if (k) {
+            fputs(esc, out);
+            p += k - 1;
+        } else if (*p == '"' || *p == '\\')
             fprintf(out, "\\%c", *p);
         else if (*p == '\n')
             fputs("\\n", out);
@@ -1243,7 +1308,16 @@ static void dump_node(const scim_cfg_node *n, int indent, FILE *out)
     for (size_t i = 0; i < n->n; i++) {
         fprintf(out, "%*s", indent, "");
         if (n->kind == SCIM_CFG_MAP) {
-            dump_key(n->keys[i], out);
+            /* An implicit key is at most 1024 characters long (YAML 1.2,
+             * 7.4.2); one that could write longer (4 per byte escaped) is
+             * written as an explicit "? key" / ":" pair. */
+            if (strlen(n->keys[i]) > 255) {
+                fputs("? ", out);
+                dump_key(n->keys[i], out);
+                fprintf(out, "\n%*s", indent, "");
+            } else {
+                dump_key(n->keys[i], out);
+            }
             fputc(':', out);
         } else {
             fputc('-', out);

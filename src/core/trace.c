@@ -103,20 +103,15 @@ static bool fill(source *s)
     s->pos = s->len = 0;
     if (s->gz) {
         int n = gzread(s->gz, s->buf, BUF_SIZE);
-        if (n < 0) {
+        int zerr = Z_OK;
+        if (n == 0)
+            gzerror(s->gz, &zerr); /* Z_BUF_ERROR: the gzip stream stops before its end (truncated) */
+        if (n < 0 || zerr == Z_BUF_ERROR) {
             s->failed = true;
             s->eof = true;
             return false;
         }
         s->len = (size_t)n;
-        int zerr = Z_OK;
-        if (n == 0)
-            gzerror(s->gz, &zerr);
-        if (zerr == Z_BUF_ERROR) { /* zlib reads a cut-off stream to its end, then says so here */
-            s->failed = true;
-            s->eof = true;
-            return false;
-        }
     } else if (s->inflating) {
         s->zs.next_out = s->buf;
         s->zs.avail_out = BUF_SIZE;
@@ -633,9 +628,9 @@ static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
             rc = get_varint(s, &val);
             if (rc)
                 return bin_error(r, at, err, "truncated record");
-            if (keys[k].kind != K_U64 && val > UINT32_MAX)
-                return bin_error(r, at, err, "a key value out of range");
             set_key_value(rec, k, val);
+            if (key_value(rec, k) != val) /* does not fit its field (prot, populate, pagesize: 8 bits) */
+                return bin_error(r, at, err, "a key value out of range");
         }
     }
     const char *why;

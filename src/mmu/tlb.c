@@ -251,8 +251,7 @@ int scim_tlb_insert(scim_tlb *t, const scim_tlb_entry *e, scim_tlb_entry *evicte
         slot = &w[v];
         if (evicted)
             to_entry(slot, evicted);
-        t->c.evictions++;
-        t->valid--;
+        t->c.evictions++; /* a replacement: the valid count does not change */
         ret = 1;
     }
     if (fresh && !slot->valid)
