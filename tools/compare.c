@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "fsutil.h"
 #include "scimitar/scimitar.h"
 
 #define MAX_SCHEMES 8
@@ -97,21 +98,6 @@ static void collect(table *t, size_t col, scim_sim *sim)
     put(t, col, "stale window mean (us)", get(sim, "os.io.stale_window.mean") / 1e6);
     put(t, col, "stale window max (us)", get(sim, "os.io.stale_window.max") / 1e6);
     put(t, col, "simulated time (ms)", time_ps / 1e9);
-}
-
-static int mkdir_p(const char *dir)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 static void usage(FILE *out)
@@ -210,7 +196,7 @@ int scim_cli_compare(int argc, char **argv)
             char path[1024], tmp[1100];
             snprintf(path, sizeof path, "%s/compare.csv", out);
             snprintf(tmp, sizeof tmp, "%s.tmp", path);
-            FILE *f = mkdir_p(out) == 0 ? fopen(tmp, "w") : NULL;
+            FILE *f = cli_mkdir_p(out) == 0 ? fopen(tmp, "w") : NULL;
             if (!f) {
                 fprintf(stderr, "scimitar compare: cannot write %s: %s\n", path, strerror(errno));
                 rc = 1;

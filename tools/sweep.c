@@ -41,6 +41,7 @@
 #endif
 
 #include "cli.h"
+#include "fsutil.h"
 #include "plot.h"
 #include "scimitar/config.h"
 #include "scimitar/scimitar.h"
@@ -78,21 +79,6 @@ static char *dupstr(const char *s)
     return d;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -116,23 +102,6 @@ static char *slurp(const char *path)
     if (b)
         b[n] = '\0';
     return b;
-}
-
-/* Write `text` to path through a temporary name, so a reader never sees a
- * partial file. */
-static int write_atomic(const char *path, const char *text)
-{
-    char tmp[1200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        remove(tmp);
-        return -1;
-    }
-    return 0;
 }
 
 static double host_seconds(void)
@@ -398,7 +367,7 @@ static int mark_done(const sweep *sw, size_t i, uint64_t h)
     size_t n = (size_t)snprintf(txt, cap, "hash %016llx\n", (unsigned long long)h);
     for (size_t k = 0; k < sw->n_params; k++)
         n += (size_t)snprintf(txt + n, cap - n, "%s=%s\n", sw->params[k].key, point_value(sw, i, k));
-    int rc = write_atomic(path, txt);
+    int rc = cli_write_atomic(path, txt);
     free(txt);
     return rc;
 }
@@ -410,7 +379,7 @@ static pid_t spawn_point(const sweep *sw, size_t i)
 {
     char dir[1024], log[1100];
     point_dir(sw, i, dir, sizeof dir);
-    if (mkdir_p(dir) != 0)
+    if (cli_mkdir_p(dir) != 0)
         return -1;
     snprintf(log, sizeof log, "%s/log.txt", dir);
     size_t argc = 0, cap = 8 + 2 * (sw->n_sets + sw->n_params);
@@ -582,13 +551,13 @@ static int store_point(const sweep *sw, size_t i, uint64_t h, const char *json, 
 {
     char dir[1024], path[1100];
     point_dir(sw, i, dir, sizeof dir);
-    if (mkdir_p(dir) != 0)
+    if (cli_mkdir_p(dir) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/stats.json", dir);
-    if (write_atomic(path, json))
+    if (cli_write_atomic(path, json))
         return -1;
     snprintf(path, sizeof path, "%s/stats.csv", dir);
-    if (write_atomic(path, csv))
+    if (cli_write_atomic(path, csv))
         return -1;
     return mark_done(sw, i, h);
 }
@@ -1024,10 +993,10 @@ static int write_table(const sweep *sw, size_t *n_rows)
     fclose(jf);
     int rc = 0;
     snprintf(path, sizeof path, "%s/sweep.csv", sw->out);
-    if (write_atomic(path, csv))
+    if (cli_write_atomic(path, csv))
         rc = -1;
     snprintf(path, sizeof path, "%s/sweep.json", sw->out);
-    if (write_atomic(path, json))
+    if (cli_write_atomic(path, json))
         rc = -1;
     if (rc)
         fprintf(stderr, "scimitar sweep: cannot write the table in %s: %s\n", sw->out, strerror(errno));
@@ -1203,7 +1172,7 @@ int scim_cli_sweep(int argc, char **argv)
     uint64_t *hashes = calloc(sw.n_points, sizeof *hashes);
     size_t *todo = calloc(sw.n_points, sizeof *todo);
     size_t n_todo = 0;
-    if (!hashes || !todo || (rank == 0 && mkdir_p(sw.out) != 0)) {
+    if (!hashes || !todo || (rank == 0 && cli_mkdir_p(sw.out) != 0)) {
         fprintf(stderr, "scimitar sweep: cannot create %s: %s\n", sw.out, strerror(errno));
         free(hashes);
         free(todo);
