@@ -57,7 +57,9 @@ cmp -s "$T/j1/sweep.json" "$T/j2/sweep.json" || fail "-j 1 and -j 2 JSON differ"
 # two MPI ranks give the same table
 if ldd "$BIN" | grep -q libmpi && command -v mpirun > /dev/null; then
     # OpenMPI's own allocations at MPI_Finalize are not ours to fix
-    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 \
+    # (containers often forbid the cross-memory attach OpenMPI uses between local ranks)
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none \
+        ASAN_OPTIONS=detect_leaks=0 \
         mpirun -np 2 --oversubscribe "$BIN" sweep "$T/sw.yaml" --out "$T/mpi" --quiet > "$T/mpi.log" 2>&1 ||
         { cat "$T/mpi.log"; fail "sweep under mpirun -np 2 failed"; }
     cmp -s "$T/mpi/sweep.csv" "$T/j2/sweep.csv" || fail "MPI and -j 2 tables differ"
