@@ -17,16 +17,10 @@
 
 #include "scimitar/stats.h"
 
+#include "helpers/testutil.h"
+
 /* ------------------------------------------------------------------------ */
 /* helpers                                                                   */
-
-static uint64_t rng_next(uint64_t *s) /* splitmix64 */
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
