@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fifo.h"
 #include "core/u64map.h"
 #include "scimitar/exposure.h"
 #include "scimitar/kernel.h"
@@ -100,8 +101,7 @@ struct scim_device {
     uint32_t *free_backup;
     uint32_t n_free_backup;
     /* invalidation queue (one at a time) */
-    scim_msg **invq;
-    size_t invq_head, invq_len, invq_cap;
+    scim_fifo invq;     /* of scim_msg *: the front one is being processed */
     bool inv_busy;
     uint32_t inv_blocking;
     device_stats st;
@@ -245,9 +245,8 @@ static void inv_next(scim_device *d);
 
 static void inv_complete(scim_device *d)
 {
-    scim_msg *m = d->invq[d->invq_head];
-    d->invq_head = (d->invq_head + 1) % d->invq_cap;
-    d->invq_len--;
+    scim_msg *m;
+    scim_fifo_pop(&d->invq, &m);
     scim_hist_record(d->st.inv_latency, scim_kernel_now(d->k) - m->data);
     d->inv_busy = false;
     scim_fabric_reply(d->f, m, SCIM_MSG_INV_DONE, scim_fabric_wire_bytes(d->f, 0), SCIM_RESP_OK);
@@ -277,7 +276,7 @@ static uint64_t invalidate_tlb(scim_tlb *t, const scim_msg *m)
 static void inv_exec(void *ctx, uint64_t arg)
 {
     scim_device *d = ctx;
-    scim_msg *m = d->invq[d->invq_head];
+    scim_msg *m = *(scim_msg **)scim_fifo_at(&d->invq, 0);
     d->st.inv_entries += invalidate_tlb(d->iotlb, m) + invalidate_tlb(d->utlb, m);
     if (d->walker)
         scim_walker_invalidate(d->walker, m->pasid, m->addr, m->len, m->flags);
@@ -297,32 +296,21 @@ static void inv_exec(void *ctx, uint64_t arg)
 
 static void inv_next(scim_device *d)
 {
-    if (d->inv_busy || d->invq_len == 0)
+    if (d->inv_busy || scim_fifo_len(&d->invq) == 0)
         return;
     d->inv_busy = true;
     d->st.invalidations++;
-    bool snooped = (d->invq[d->invq_head]->flags & SCIM_INVF_BROADCAST) != 0;
+    bool snooped = ((*(scim_msg **)scim_fifo_at(&d->invq, 0))->flags & SCIM_INVF_BROADCAST) != 0;
     scim_kernel_schedule(d->k, snooped ? d->p.snoop_latency : d->p.inv_latency, SCIM_PRIO_DEFAULT, inv_exec, d, 0);
 }
 
 static void on_inv_req(scim_device *d, scim_msg *m)
 {
-    if (d->invq_len == d->invq_cap) {
-        size_t nc = d->invq_cap ? d->invq_cap * 2 : 16;
-        scim_msg **n = malloc(nc * sizeof *n);
-        if (!n) {
-            scim_kernel_fail(d->k, SCIM_ENOMEM, "out of host memory queueing invalidations");
-            return;
-        }
-        for (size_t i = 0; i < d->invq_len; i++)
-            n[i] = d->invq[(d->invq_head + i) % d->invq_cap];
-        free(d->invq);
-        d->invq = n;
-        d->invq_head = 0;
-        d->invq_cap = nc;
-    }
     m->data = scim_kernel_now(d->k); /* arrival, for inv.latency */
-    d->invq[(d->invq_head + d->invq_len++) % d->invq_cap] = m;
+    if (!scim_fifo_push(&d->invq, &m)) {
+        scim_kernel_fail(d->k, SCIM_ENOMEM, "out of host memory queueing invalidations");
+        return;
+    }
     inv_next(d);
 }
 
@@ -913,6 +901,7 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
     d->iommu = d->mem = d->os = d->shadow_node = SCIM_NODE_NONE;
     d->levels = 4;
     scim_u64map_init(&d->shadow);
+    scim_fifo_init(&d->invq, sizeof(scim_msg *));
     static const scim_replay_ops ops = {.chunk = start_chunk, .os_op = send_os_op};
     static const scim_replay_ops driver_ops = {.chunk = start_chunk, .os_op = send_os_op,
                                                .request_begin = request_begin, .request_end = request_end};
@@ -987,9 +976,9 @@ void scim_device_destroy(scim_device *d)
     scim_tlb_destroy(d->utlb);
     scim_walker_destroy(d->walker);
     scim_u64map_free(&d->shadow);
-    for (size_t i = 0; i < d->invq_len; i++)
-        scim_msg_free(d->f, d->invq[(d->invq_head + i) % d->invq_cap]);
-    free(d->invq);
+    for (size_t i = 0; i < scim_fifo_len(&d->invq); i++)
+        scim_msg_free(d->f, *(scim_msg **)scim_fifo_at(&d->invq, i));
+    scim_fifo_free(&d->invq);
     free(d->chunks);
     free(d->xlats);
     free(d->free_backup);
@@ -1042,7 +1031,7 @@ int scim_device_start(scim_device *d, scim_err *err) { return scim_replay_start(
 
 bool scim_device_finished(const scim_device *d)
 {
-    return scim_replay_finished(d->replay) && d->invq_len == 0 && d->n_free_backup == d->p.backup_slots &&
+    return scim_replay_finished(d->replay) && scim_fifo_len(&d->invq) == 0 && d->n_free_backup == d->p.backup_slots &&
            d->io_pending == 0;
 }
 
@@ -1060,6 +1049,6 @@ void scim_device_describe(const scim_device *d, char *buf, size_t len)
     snprintf(buf, len,
              "device %s; %zu translation(s) and %zu page request(s) outstanding, %zu invalidation(s) queued, %llu "
              "backup slot(s) waiting for their copy",
-             r, waiting_xlat, waiting_pri, d->invq_len,
+             r, waiting_xlat, waiting_pri, scim_fifo_len(&d->invq),
              (unsigned long long)(d->p.backup_slots - d->n_free_backup));
 }

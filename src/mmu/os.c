@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fifo.h"
 #include "core/u64map.h"
 #include "scimitar/exposure.h"
 #include "scimitar/kernel.h"
@@ -252,8 +253,7 @@ struct scim_os {
     uint64_t *free_slots;
     size_t n_free_slots;
     uint64_t next_slot, total_slots;
-    swap_io *swapq;
-    size_t sq_head, sq_len, sq_cap;
+    scim_fifo swapq;           /* of swap_io, waiting for the swap device */
     uint64_t swap_busy;
     swap_io *in_service;       /* swap_parallel slots: what the device is serving */
     uint32_t *in_service_free;
@@ -775,8 +775,7 @@ typedef struct io_ctx {
     size_t batch;         /* its op */
     uint64_t generation;  /* of the batch, for its timer */
     bool busy;            /* the driver works on one I/O operation at a time */
-    scim_msg **queue;     /* operations waiting for it, in arrival order */
-    size_t q_head, q_len, q_cap;
+    scim_fifo queue;      /* of scim_msg *: operations waiting for it, in arrival order */
     uint64_t desc_base;   /* pin: descriptor lists, 4 KiB per request slot */
     uint32_t domain;      /* iommu-map: the I/O address space */
     uint64_t slots;       /* request slots of the device */
@@ -1509,12 +1508,10 @@ static void swap_io_done(void *ctx, uint64_t arg)
 
 static void swap_start_next(scim_os *os)
 {
-    while (os->sq_len && os->swap_busy < os->p.swap_parallel) {
+    while (scim_fifo_len(&os->swapq) && os->swap_busy < os->p.swap_parallel) {
         uint32_t slot = os->in_service_free[--os->n_in_service_free];
         swap_io *io = &os->in_service[slot];
-        *io = os->swapq[os->sq_head];
-        os->sq_head = (os->sq_head + 1) % os->sq_cap;
-        os->sq_len--;
+        scim_fifo_pop(&os->swapq, io);
         os->swap_busy++;
         scim_hist_record(os->st.swap_queue_delay, scim_kernel_now(os->k) - io->queued);
         scim_kernel_schedule(os->k, io->write ? os->p.swap_write_latency : os->p.swap_read_latency,
@@ -1524,22 +1521,11 @@ static void swap_start_next(scim_os *os)
 
 static void swap_submit(scim_os *os, swap_io io)
 {
-    if (os->sq_len == os->sq_cap) {
-        size_t nc = os->sq_cap ? os->sq_cap * 2 : 64;
-        swap_io *n = malloc(nc * sizeof *n);
-        if (!n) {
-            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
-            return;
-        }
-        for (size_t i = 0; i < os->sq_len; i++)
-            n[i] = os->swapq[(os->sq_head + i) % os->sq_cap];
-        free(os->swapq);
-        os->swapq = n;
-        os->sq_head = 0;
-        os->sq_cap = nc;
-    }
     io.queued = scim_kernel_now(os->k);
-    os->swapq[(os->sq_head + os->sq_len++) % os->sq_cap] = io;
+    if (!scim_fifo_push(&os->swapq, &io)) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return;
+    }
     swap_start_next(os);
 }
 
@@ -2655,11 +2641,9 @@ static void op_exec(void *ctx, uint64_t arg);
  * the next I/O, as it does on a real core. */
 static void io_start_next(scim_os *os, io_ctx *io)
 {
-    if (io->busy || io->q_len == 0)
+    scim_msg *m;
+    if (io->busy || !scim_fifo_pop(&io->queue, &m))
         return;
-    scim_msg *m = io->queue[io->q_head];
-    io->q_head = (io->q_head + 1) % io->q_cap;
-    io->q_len--;
     io->busy = true;
     process *p = find_process(os, m->pasid);
     /* The driver is entered by a system call at submission; the release
@@ -2684,21 +2668,10 @@ static void io_submit(scim_os *os, scim_msg *m)
         reply_op(os, m, SCIM_RESP_INVALID); /* not a device bound to scheme pin or iommu-map */
         return;
     }
-    if (io->q_len == io->q_cap) {
-        size_t nc = io->q_cap ? io->q_cap * 2 : 16;
-        scim_msg **n = malloc(nc * sizeof *n);
-        if (!n) {
-            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
-            return;
-        }
-        for (size_t i = 0; i < io->q_len; i++)
-            n[i] = io->queue[(io->q_head + i) % io->q_cap];
-        free(io->queue);
-        io->queue = n;
-        io->q_head = 0;
-        io->q_cap = nc;
+    if (!scim_fifo_push(&io->queue, &m)) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return;
     }
-    io->queue[(io->q_head + io->q_len++) % io->q_cap] = m;
     io_start_next(os, io);
 }
 
@@ -2813,6 +2786,7 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
     scim_u64map_init(&os->pins);
     scim_u64map_init(&os->io_mapped);
     scim_u64map_init(&os->orphans);
+    scim_fifo_init(&os->swapq, sizeof(swap_io));
     os->in_service = calloc(p->swap_parallel, sizeof *os->in_service);
     os->in_service_free = calloc(p->swap_parallel, sizeof *os->in_service_free);
     if (!os->in_service || !os->in_service_free) {
@@ -2874,7 +2848,7 @@ void scim_os_destroy(scim_os *os)
     scim_u64map_free(&os->io_mapped);
     scim_u64map_free(&os->orphans);
     for (size_t i = 0; i < os->n_io; i++) {
-        free(os->io[i].queue);
+        scim_fifo_free(&os->io[i].queue);
         free(os->io[i].frames);
     }
     free(os->io);
@@ -2884,7 +2858,7 @@ void scim_os_destroy(scim_os *os)
         free(os->reg);
     }
     free(os->free_slots);
-    free(os->swapq);
+    scim_fifo_free(&os->swapq);
     free(os->in_service);
     free(os->in_service_free);
     free(os->cpus);
@@ -3058,6 +3032,7 @@ static io_ctx *io_add(scim_os *os, scim_node_id dev, uint64_t slots, scim_err *e
     io_ctx *io = &os->io[os->n_io++];
     memset(io, 0, sizeof *io);
     io->dev = dev;
+    scim_fifo_init(&io->queue, sizeof(scim_msg *));
     io->slots = slots;
     io->frames = frames;
     return io;
