@@ -70,33 +70,21 @@ typedef struct sweep {
 
 /* ---------- small helpers ---------- */
 
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    size_t cap = 4096, n = 0;
+    size_t cap = 4096, n = 0, r;
     char *b = malloc(cap);
-    size_t r;
     while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
         n += r;
-        if (n + 1 == cap) {
-            char *nb = realloc(b, cap *= 2);
-            if (!nb) {
-                free(b);
-                b = NULL;
-            }
-            b = nb;
-        }
+        if (n + 1 < cap)
+            continue;
+        char *nb = realloc(b, cap *= 2);
+        if (!nb)
+            free(b);
+        b = nb;
     }
     fclose(f);
     if (b)
@@ -137,7 +125,7 @@ static int add_value(param *p, const char *v)
     if (!n)
         return -1;
     p->values = n;
-    if (!(p->values[p->n] = dupstr(v)))
+    if (!(p->values[p->n] = strdup(v)))
         return -1;
     p->n++;
     return 0;
@@ -226,7 +214,7 @@ static int parse_group(sweep *sw, const scim_cfg_node *map, bool zip, scim_err *
         sw->params = n;
         param *p = &sw->params[sw->n_params++];
         memset(p, 0, sizeof *p);
-        if (!(p->key = dupstr(scim_cfg_map_key(map, i))))
+        if (!(p->key = strdup(scim_cfg_map_key(map, i))))
             return scim_err_set(err, SCIM_ENOMEM, "out of memory");
         for (size_t k = 0; k + 1 < sw->n_params; k++)
             if (strcmp(sw->params[k].key, p->key) == 0)
@@ -292,7 +280,7 @@ static int parse_sweep(sweep *sw, const scim_cfg *cfg, scim_err *err)
             if (k == 3 || !v)
                 return scim_cfg_error_at(err, scim_cfg_map_key_node(plot, i), SCIM_ECONFIG,
                                          "error: sweep.plot takes metric, x and series (scalars)");
-            if (!*dst[k] && !(*dst[k] = dupstr(v)))
+            if (!*dst[k] && !(*dst[k] = strdup(v)))
                 return scim_err_set(err, SCIM_ENOMEM, "out of memory");
         }
     }
@@ -679,8 +667,8 @@ static bool read_point(const sweep *sw, size_t i, point_stats *ps, char ***units
         if (!nn || !nv)
             break;
         ps->values = nv;
-        ps->names[ps->n] = dupstr(line);
-        ps->values[ps->n] = dupstr(c1 + 1);
+        ps->names[ps->n] = strdup(line);
+        ps->values[ps->n] = strdup(c1 + 1);
         ps->n++;
         if (c2 && units) {
             char **un = realloc(*units, (*n_units + 1) * sizeof *un);
@@ -689,8 +677,8 @@ static bool read_point(const sweep *sw, size_t i, point_stats *ps, char ***units
                 *units = un;
             if (unm) {
                 *unit_names = unm;
-                (*units)[*n_units] = dupstr(c2 + 1);
-                (*unit_names)[*n_units] = dupstr(line);
+                (*units)[*n_units] = strdup(c2 + 1);
+                (*unit_names)[*n_units] = strdup(line);
                 (*n_units)++;
             }
         }
@@ -1099,13 +1087,13 @@ int scim_cli_sweep(int argc, char **argv)
             sw.sets[sw.n_sets++] = argv[++i];
         } else if (strcmp(a, "--plot") == 0 && i + 1 < argc) {
             free(sw.plot_metric);
-            sw.plot_metric = dupstr(argv[++i]);
+            sw.plot_metric = strdup(argv[++i]);
         } else if (strcmp(a, "--x") == 0 && i + 1 < argc) {
             free(sw.plot_x);
-            sw.plot_x = dupstr(argv[++i]);
+            sw.plot_x = strdup(argv[++i]);
         } else if (strcmp(a, "--series") == 0 && i + 1 < argc) {
             free(sw.plot_series);
-            sw.plot_series = dupstr(argv[++i]);
+            sw.plot_series = strdup(argv[++i]);
         } else if (strcmp(a, "--quiet") == 0) {
             sw.quiet = true;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -1153,11 +1141,11 @@ int scim_cli_sweep(int argc, char **argv)
         goto finish;
     }
     if (sw.plot_metric && !sw.plot_x)
-        sw.plot_x = dupstr(sw.params[0].key);
+        sw.plot_x = strdup(sw.params[0].key);
     if (sw.plot_metric && !sw.plot_series && sw.n_params > 1) {
         for (size_t k = 0; k < sw.n_params && !sw.plot_series; k++)
             if (strcmp(sw.params[k].key, sw.plot_x))
-                sw.plot_series = dupstr(sw.params[k].key);
+                sw.plot_series = strdup(sw.params[k].key);
     }
     char def[1024];
     if (!out) {
@@ -1166,7 +1154,7 @@ int scim_cli_sweep(int argc, char **argv)
         snprintf(def, sizeof def, "out/%.*s-sweep", (int)strcspn(base, "."), base);
         out = def;
     }
-    sw.out = dupstr(out);
+    sw.out = strdup(out);
     /* Every point's configuration must be valid before any runs: a typo
      * in a swept key fails now, with its location, not N times later. */
     uint64_t *hashes = calloc(sw.n_points, sizeof *hashes);
