@@ -19,13 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scimitar/config.h"
-#include "scimitar/cpu.h"
-#include "scimitar/device.h"
-#include "scimitar/fabric.h"
-#include "scimitar/iommu.h"
-#include "scimitar/memctl.h"
-#include "scimitar/os.h"
+#include "core/config.h"
+#include "mmu/cpu.h"
+#include "device/device.h"
+#include "core/fabric.h"
+#include "iommu/iommu.h"
+#include "mmu/memctl.h"
+#include "os/os.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scimitar/config.h"
+#include "core/config.h"
 #include "scimitar/scimitar.h"
 
 #include "helpers/testutil.h"

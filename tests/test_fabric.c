@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scimitar/fabric.h"
+#include "core/fabric.h"
 
 typedef struct sink {
     scim_fabric *f;

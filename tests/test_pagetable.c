@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scimitar/pagetable.h"
-#include "scimitar/physmem.h"
+#include "mmu/pagetable.h"
+#include "mmu/physmem.h"
 
 #include "helpers/testutil.h"
 

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "scimitar/stats.h"
+#include "core/stats.h"
 
 #include "helpers/testutil.h"
 

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scimitar/tlb.h"
+#include "mmu/tlb.h"
 
 #include "helpers/testutil.h"
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "scimitar/scimitar.h"
+#include "sim/sim.h"
 #include "cli.h"
 #include "trace_cmd.h"
 

@@ -43,8 +43,9 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "plot.h"
-#include "scimitar/config.h"
+#include "core/config.h"
 #include "scimitar/scimitar.h"
+#include "sim/sim.h"
 
 extern char **environ;
 

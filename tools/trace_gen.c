@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scimitar/tracegen.h"
+#include "workload/tracegen.h"
 
 /* The options this layer handles itself, for --help and --doc. */
 static const struct {

@@ -19,7 +19,7 @@
 
 #include <stdbool.h>
 
-#include "scimitar/common.h"
+#include "scimitar/scimitar.h"
 
 #ifdef __cplusplus
 extern "C" {

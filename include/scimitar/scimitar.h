@@ -20,17 +20,66 @@
 #ifndef SCIMITAR_SCIMITAR_H
 #define SCIMITAR_SCIMITAR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
-
-#include "scimitar/common.h"
-#include "scimitar/config.h"
-#include "scimitar/kernel.h"
-#include "scimitar/stats.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define SCIM_VERSION_MAJOR 0
+#define SCIM_VERSION_MINOR 1
+#define SCIM_VERSION_PATCH 0
+#define SCIM_VERSION_STRING "0.1.0"
+#define SCIM_VERSION_NUMBER (SCIM_VERSION_MAJOR * 10000 + SCIM_VERSION_MINOR * 100 + SCIM_VERSION_PATCH)
+
+/** Run-time version, to compare with SCIM_VERSION_NUMBER at compile time. */
+int scim_version_number(void);
+const char *scim_version_string(void);
+
+/** Simulated time in picoseconds. 2^64 ps is about 213 days. */
+typedef uint64_t scim_time_t;
+#define SCIM_TIME_MAX UINT64_MAX
+#define SCIM_PS(x) ((scim_time_t)(x))
+#define SCIM_NS(x) ((scim_time_t)(x) * 1000u)
+#define SCIM_US(x) ((scim_time_t)(x) * 1000000u)
+#define SCIM_MS(x) ((scim_time_t)(x) * 1000000000u)
+
+/** Error codes. 0 is success; errors are negative. */
+enum scim_status {
+    SCIM_OK = 0,
+    SCIM_ENOMEM = -1,     /* host allocation failed */
+    SCIM_EIO = -2,        /* host file I/O failed */
+    SCIM_EPARSE = -3,     /* malformed input (YAML, trace) */
+    SCIM_ECONFIG = -4,    /* well-formed but invalid configuration */
+    SCIM_ERANGE = -5,     /* value out of range */
+    SCIM_ESTATE = -6,     /* call not valid in the current state */
+    SCIM_EINVARIANT = -7, /* the safety checker found a violation */
+    SCIM_ESYSTEMC = -8,   /* the SystemC kernel reported an error */
+    SCIM_EDEADLOCK = -9,  /* watchdog: no progress */
+    SCIM_ENOENT = -10,    /* no such thing (file, key, mapping) */
+    SCIM_EEXIST = -11,    /* already exists (mapping, name) */
+    SCIM_EINVAL = -12     /* invalid argument */
+};
+
+/** Short name of a status code ("SCIM_ECONFIG"). */
+const char *scim_status_name(int status);
+
+/** Error report: the first error wins, later ones are ignored until reset. */
+typedef struct scim_err {
+    int code;        /* 0 while no error has been recorded */
+    char msg[1024];  /* "file:line:col: what; expected ...; fix: ..." */
+} scim_err;
+
+/** Clear an error report. */
+void scim_err_clear(scim_err *err);
+
+typedef struct scim_cfg scim_cfg;       /* a loaded configuration (opaque) */
+typedef struct scim_kernel scim_kernel; /* the event kernel (scimitar/kernel.h) */
+typedef struct scim_stats scim_stats;   /* a run's statistics (opaque) */
 
 typedef struct scim_sim scim_sim;
 
@@ -77,10 +126,18 @@ const char *scim_sim_errmsg(const scim_sim *sim);
 typedef void (*scim_progress_fn)(void *ctx, scim_time_t now, double fraction);
 void scim_sim_set_progress(scim_sim *sim, scim_progress_fn fn, void *ctx, scim_time_t every_ps);
 
-/* Documentation generated from the declaration tables (docs/config.md and
- * docs/stats.md are checked against these in the test suite). */
-int scim_doc_config(FILE *out);
-int scim_doc_stats(FILE *out);
+/* Statistics of a run. The flat view: every counter is one row; every
+ * histogram expands to <name>.count, .mean, .min, .p50, .p90, .p99, .max.
+ * Rows sorted by name; docs/stats.md lists them. */
+size_t scim_stats_flat_count(const scim_stats *stats);
+/* Returns 0 and fills name/value for row i. `unit` and `desc` may be NULL. */
+int scim_stats_flat_get(const scim_stats *stats, size_t i, const char **name,
+                        double *value, const char **unit, const char **desc);
+/* Value of one flat row by full name; SCIM_ENOENT if absent. */
+int scim_stats_lookup(const scim_stats *stats, const char *name, double *value);
+/* {"<name>": value, ...} sorted by name / "name,value,unit" rows. */
+int scim_stats_write_json(const scim_stats *stats, FILE *out, scim_err *err);
+int scim_stats_write_csv(const scim_stats *stats, FILE *out, scim_err *err);
 
 #ifdef __cplusplus
 }

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "scimitar/common.h"
+#include "scimitar/scimitar.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,4 +1,4 @@
-#include "scimitar/common.h"
+#include "core/common.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Configuration: YAML (libyaml event API) -> a tree of located nodes ->
  * table-driven binding. Contract in include/scimitar/config.h. */
-#include "scimitar/config.h"
+#include "core/config.h"
 
 #include <ctype.h>
 #include <errno.h>

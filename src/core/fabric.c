@@ -1,7 +1,7 @@
 /* Fabric: nodes, links, routes and timed message delivery.
  * Modelling notes are in include/scimitar/fabric.h (store-and-forward hops,
  * per-direction FIFO links, latency-shortest routes). */
-#include "scimitar/fabric.h"
+#include "core/fabric.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,7 +11,7 @@
 #ifndef SCIM_SC_BRIDGE_H
 #define SCIM_SC_BRIDGE_H
 
-#include "scimitar/common.h"
+#include "core/common.h"
 
 #ifdef __cplusplus
 extern "C" {

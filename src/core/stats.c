@@ -46,7 +46,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "scimitar/stats.h"
+#include "core/stats.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -9,7 +9,7 @@
  * path: a usable translation is cached and serves every waiter; a
  * not-present page (or a missing write right) is handled by the fault
  * policy. */
-#include "scimitar/device.h"
+#include "device/device.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +17,10 @@
 
 #include "core/fifo.h"
 #include "core/u64map.h"
-#include "scimitar/exposure.h"
+#include "iommu/exposure.h"
 #include "scimitar/kernel.h"
-#include "scimitar/os.h"
-#include "scimitar/replay.h"
+#include "core/proto.h"
+#include "mmu/replay.h"
 #include "scimitar/trace.h"
 
 #define NONE (-1)
@@ -93,7 +93,7 @@ struct scim_device {
     scim_tlb *iotlb, *utlb;
     scim_walker *walker;
     scim_u64map shadow;  /* walk shadow: entry pa -> value */
-    scim_checker *checker;
+    const scim_observer *checker;
     scim_replay *replay;
     chunk *chunks;
     xlat *xlats;
@@ -336,8 +336,8 @@ static void to_memory(scim_device *d, int32_t ci, uint64_t pa)
     const scim_replay_chunk *rc = chunk_of(d, ci);
     scim_hist_record(d->st.translation_latency, scim_kernel_now(d->k) - c->t_start);
     if (d->checker && (d->p.scheme == SCIM_SCHEME_PIN
-                           ? !scim_checker_physical_begin(d->checker, d->name, pa, rc->len)
-                           : !scim_checker_access_begin(d->checker, d->name, c->space, rc->va, pa, rc->len)))
+                           ? !scim_obs_physical_begin(d->checker, d->name, pa, rc->len)
+                           : !scim_obs_access_begin(d->checker, d->name, c->space, rc->va, pa, rc->len)))
         return;
     if (d->exposure && scim_exposure_active(d->exposure, c->space))
         d->st.exposed_dmas++;
@@ -727,7 +727,7 @@ static void on_mem_resp(scim_device *d, scim_msg *m)
         return;
     }
     if (d->checker)
-        scim_checker_access_end(d->checker, c->pa);
+        scim_obs_access_end(d->checker, c->pa);
     chunk_complete(d, ci, false);
 }
 
@@ -1015,7 +1015,7 @@ void scim_device_set_targets(scim_device *d, scim_node_id iommu, scim_node_id me
         scim_walker_set_memory(d->walker, mem);
 }
 
-void scim_device_set_checker(scim_device *d, scim_checker *c) { d->checker = c; }
+void scim_device_set_checker(scim_device *d, const scim_observer *c) { d->checker = c; }
 
 void scim_device_set_address_space(scim_device *d, uint64_t root_pa, int levels)
 {

@@ -3,15 +3,15 @@
  * Fields of an ATS request that the protocol leaves unused carry the
  * IOMMU's private timestamps while the request is inside it: `data` holds
  * the arrival time and `len` the time it joined the walker queue. */
-#include "scimitar/iommu.h"
+#include "iommu/iommu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scimitar/kernel.h"
-#include "scimitar/pagetable.h"
-#include "scimitar/pasid.h"
+#include "mmu/pagetable.h"
+#include "iommu/pasid.h"
 
 /* x86 PTE permission bits (Intel SDM Vol. 3A, 4.5 table 4-15..4-20) */
 #define PTE_RW (1ull << 1)

@@ -1,14 +1,14 @@
 /* CPU core model. Modelling notes in include/scimitar/cpu.h. */
-#include "scimitar/cpu.h"
+#include "mmu/cpu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scimitar/os.h"
-#include "scimitar/pagetable.h"
-#include "scimitar/replay.h"
-#include "scimitar/walker.h"
+#include "core/proto.h"
+#include "mmu/pagetable.h"
+#include "mmu/replay.h"
+#include "mmu/walker.h"
 
 enum chunk_state { CH_FREE, CH_LOOKUP, CH_WALK, CH_FAULT, CH_MEM };
 
@@ -42,7 +42,7 @@ struct scim_cpu {
     int levels;
     scim_tlb *l1, *l2;
     scim_walker *walker;
-    scim_checker *checker;
+    const scim_observer *checker;
     scim_replay *replay;
     chunk *chunks;
     /* invalidations, one at a time */
@@ -234,7 +234,7 @@ static void to_memory(scim_cpu *c, int32_t ci, uint64_t pa)
     chunk *ch = &c->chunks[ci];
     const scim_replay_chunk *rc = chunk_of(c, ci);
     scim_hist_record(c->st.translation_latency, scim_kernel_now(c->k) - ch->t_start);
-    if (c->checker && !scim_checker_access_begin(c->checker, c->name, rc->pasid, rc->va, pa, rc->len))
+    if (c->checker && !scim_obs_access_begin(c->checker, c->name, rc->pasid, rc->va, pa, rc->len))
         return;
     ch->pa = pa;
     ch->state = CH_MEM;
@@ -353,7 +353,7 @@ static void on_recv(void *ctx, scim_msg *m)
         }
         scim_msg_free(c->f, m);
         if (c->checker)
-            scim_checker_access_end(c->checker, c->chunks[tag].pa);
+            scim_obs_access_end(c->checker, c->chunks[tag].pa);
         chunk_complete(c, (int32_t)tag, false);
         return;
     }
@@ -470,7 +470,7 @@ void scim_cpu_set_targets(scim_cpu *c, scim_node_id mem, scim_node_id os)
     scim_walker_set_memory(c->walker, mem);
 }
 
-void scim_cpu_set_checker(scim_cpu *c, scim_checker *chk) { c->checker = chk; }
+void scim_cpu_set_checker(scim_cpu *c, const scim_observer *chk) { c->checker = chk; }
 
 size_t scim_cpu_tlbs(const scim_cpu *c, const scim_tlb **out, const char **names, size_t max)
 {

@@ -1,9 +1,9 @@
 /* Memory controller. Modelling notes in include/scimitar/memctl.h. */
-#include "scimitar/memctl.h"
+#include "mmu/memctl.h"
 
 #include <stdlib.h>
 
-#include "scimitar/pagetable.h"
+#include "mmu/pagetable.h"
 
 typedef struct memctl_stats {
     uint64_t reads;

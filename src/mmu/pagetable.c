@@ -1,7 +1,7 @@
 /* x86-64 page tables in simulated memory. Format and contract in
  * include/scimitar/pagetable.h. Not modelled: PAT, protection keys, EPT
  * nesting, the NX enable bit (XD is stored but never enforced). */
-#include "scimitar/pagetable.h"
+#include "mmu/pagetable.h"
 
 #include <stdlib.h>
 

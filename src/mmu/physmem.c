@@ -1,6 +1,6 @@
 /* Physical memory: buddy allocator over per-order three-level bitmaps, and
  * sparse frame contents. Contract in include/scimitar/physmem.h. */
-#include "scimitar/physmem.h"
+#include "mmu/physmem.h"
 
 #include <stdlib.h>
 #include <string.h>

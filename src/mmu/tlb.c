@@ -1,5 +1,5 @@
 /* Generic TLB. Structure and policy definitions in include/scimitar/tlb.h. */
-#include "scimitar/tlb.h"
+#include "mmu/tlb.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "scimitar/tlbcfg.h"
+#include "mmu/tlbcfg.h"
 
 const char *const scim_tlb_repl_names[] = {"lru", "fifo", "random", "plru", NULL};
 const char *const scim_tlb_page_size_names[] = {"4K", "4K+2M", "4K+2M+1G", "2M", "1G", "2M+1G", NULL};

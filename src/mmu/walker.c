@@ -1,11 +1,11 @@
 /* Shared hardware page walker. Modelling notes in include/scimitar/walker.h. */
-#include "scimitar/walker.h"
+#include "mmu/walker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scimitar/pagetable.h"
+#include "mmu/pagetable.h"
 
 #define MAX_LEVELS 5
 

@@ -24,11 +24,11 @@
 #ifndef SCIMITAR_IOMMU_H
 #define SCIMITAR_IOMMU_H
 
-#include "scimitar/fabric.h"
-#include "scimitar/stats.h"
-#include "scimitar/tlb.h"
-#include "scimitar/tlbcfg.h"
-#include "scimitar/walker.h"
+#include "core/fabric.h"
+#include "core/stats.h"
+#include "mmu/tlb.h"
+#include "mmu/tlbcfg.h"
+#include "mmu/walker.h"
 
 #ifdef __cplusplus
 extern "C" {

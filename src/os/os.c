@@ -25,7 +25,7 @@
  *   - Page-table frames emptied by an unmap are freed only after that
  *     shootdown completes (Linux's tlb_remove_table).
  */
-#include "scimitar/os.h"
+#include "os/os.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +33,10 @@
 
 #include "core/fifo.h"
 #include "core/u64map.h"
-#include "scimitar/exposure.h"
+#include "iommu/exposure.h"
 #include "scimitar/kernel.h"
-#include "scimitar/pagetable.h"
-#include "scimitar/pasid.h"
+#include "mmu/pagetable.h"
+#include "iommu/pasid.h"
 #include "scimitar/trace.h"
 
 /* The write bit of a trace/region protection (SCIM_PROT_RW = R | W). */
@@ -216,7 +216,7 @@ struct scim_os {
     scim_physmem *pm;
     scim_os_params p;
     scim_node_id node, iommu;
-    scim_checker *checker;
+    const scim_observer *checker;
     scim_pt_alloc_ops pt_ops;
     process *procs;
     size_t n_procs;
@@ -519,7 +519,7 @@ static void maybe_reclaim(scim_os *os);
  * uses it; waiting faults may now get it. */
 static void release_frame(scim_os *os, uint64_t pfn, unsigned order)
 {
-    if (os->checker && !scim_checker_frame_free(os->checker, pfn, order))
+    if (os->checker && !scim_obs_frame_free(os->checker, pfn, order))
         return;
     scim_physmem_free(os->pm, pfn, order);
     update_free(os);
@@ -1140,11 +1140,11 @@ static void backup_copied(void *ctx, uint64_t arg)
     uint64_t pa;
     /* the copy is a CPU write to the page: the checker sees it like any access */
     if (p && scim_pgtable_lookup(p->pt, j->va, &pa, NULL, NULL) == 1 && os->checker) {
-        if (!scim_checker_access_begin(os->checker, "os backup copy", j->pasid, j->va, pa, j->m->len)) {
+        if (!scim_obs_access_begin(os->checker, "os backup copy", j->pasid, j->va, pa, j->m->len)) {
             job_free(os, j);
             return;
         }
-        scim_checker_access_end(os->checker, pa);
+        scim_obs_access_end(os->checker, pa);
     }
     os->st.backup_copies++;
     scim_fabric_reply(os->f, j->m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), SCIM_RESP_OK);
@@ -1276,7 +1276,7 @@ static sd_op *new_op(scim_os *os, int kind, uint32_t pasid, scim_msg *req, size_
     op->req = req;
     op->started = scim_kernel_now(os->k);
     if (os->checker)
-        op->checker_id = scim_checker_shootdown_begin(os->checker);
+        op->checker_id = scim_obs_shootdown_begin(os->checker);
     *index = i;
     return op;
 }
@@ -1303,7 +1303,7 @@ static void unmap_leaf(scim_os *os, process *p, sd_op *op, const leaf *lf)
 {
     uint64_t pa = lf->pte & SCIM_PTE_ADDR_MASK;
     if (os->checker)
-        scim_checker_stale_page(os->checker, op->checker_id, p->pasid, lf->va, pa, lf->shift);
+        scim_obs_stale_page(os->checker, op->checker_id, p->pasid, lf->va, pa, lf->shift);
     os->collect = &op->tables;
     scim_pgtable_unmap(p->pt, lf->va, NULL, NULL);
     os->collect = NULL;
@@ -1962,7 +1962,7 @@ static void finish_op(scim_os *os, size_t idx)
     scim_hist_record(os->st.shootdown_cpu_wait, op->cpus_done - op->started);
     scim_hist_record(os->st.shootdown_dev_wait, op->devs_done - op->started);
     if (os->checker)
-        scim_checker_shootdown_end(os->checker, op->checker_id);
+        scim_obs_shootdown_end(os->checker, op->checker_id);
     for (size_t i = 0; i < op->tables.n; i++) {
         os->deferred--;
         release_frame(os, op->tables.pfn[i], 0);
@@ -2059,7 +2059,7 @@ static void round_for_leaves(scim_os *os, scim_msg *m, process *p, leaf_list *le
             os->st.pages_unmapped++;
         } else if (os->checker) {
             /* mprotect: the translation stays, its write right goes */
-            scim_checker_stale_page(os->checker, op->checker_id, p->pasid, lf->va, pa, lf->shift);
+            scim_obs_stale_page(os->checker, op->checker_id, p->pasid, lf->va, pa, lf->shift);
         }
     }
     free(leaves->v);
@@ -2506,7 +2506,7 @@ static void io_unmap(scim_os *os, scim_msg *m, process *p)
         if (deferred)
             op = &os->ops[io->batch];
         if (os->checker)
-            scim_checker_stale_page(os->checker, op->checker_id, io->domain, va, pfn << 12, 12);
+            scim_obs_stale_page(os->checker, op->checker_id, io->domain, va, pfn << 12, 12);
         os->collect = &op->tables;
         scim_pgtable_unmap(dom->pt, va, NULL, NULL);
         os->collect = NULL;
@@ -2741,19 +2741,6 @@ static void on_recv(void *ctx, scim_msg *m)
 
 /* ---------- the request protocol ---------- */
 
-/* flags: op; addr, len: the range; data: prot | populate << 8 |
- * page_shift << 16 | has << 24; tag: the node of a migrate. */
-void scim_os_request_encode(scim_msg *m, const scim_trace_rec *rec, uint32_t pasid)
-{
-    m->flags = (uint32_t)rec->op;
-    m->pasid = pasid;
-    m->addr = rec->addr;
-    m->len = rec->size;
-    m->data = (uint64_t)rec->prot | ((uint64_t)rec->populate << 8) | ((uint64_t)rec->page_shift << 16) |
-              ((uint64_t)rec->has << 24);
-    m->tag = rec->node;
-}
-
 /* ---------- life cycle ---------- */
 
 scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const char *name,
@@ -2873,7 +2860,7 @@ void scim_os_destroy(scim_os *os)
 scim_node_id scim_os_node(const scim_os *os) { return os->node; }
 uint64_t scim_os_pasid_dir(const scim_os *os) { return os->pasid_dir; }
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu) { os->iommu = iommu; }
-void scim_os_set_checker(scim_os *os, scim_checker *c) { os->checker = c; }
+void scim_os_set_checker(scim_os *os, const scim_observer *c) { os->checker = c; }
 
 static int bind(binding **v, size_t *n, scim_node_id node, uint32_t pasid, scim_err *err)
 {

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "scimitar/common.h"
+#include "core/common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,7 +41,6 @@ typedef struct scim_stat_decl {
     size_t offset;        /* offsetof(component struct, field) */
 } scim_stat_decl;
 
-#define SCIM_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 scim_stats *scim_stats_create(void);
 void scim_stats_destroy(scim_stats *stats); /* NULL is harmless */

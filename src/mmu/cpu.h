@@ -23,12 +23,12 @@
 #ifndef SCIMITAR_CPU_H
 #define SCIMITAR_CPU_H
 
-#include "scimitar/checker.h"
-#include "scimitar/config.h"
-#include "scimitar/fabric.h"
-#include "scimitar/stats.h"
-#include "scimitar/tlb.h"
-#include "scimitar/tlbcfg.h"
+#include "core/observer.h"
+#include "core/config.h"
+#include "core/fabric.h"
+#include "core/stats.h"
+#include "mmu/tlb.h"
+#include "mmu/tlbcfg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,7 +66,7 @@ const char *scim_cpu_name(const scim_cpu *c);
  * (what CR3 holds) and paging levels. */
 void scim_cpu_set_targets(scim_cpu *c, scim_node_id mem, scim_node_id os);
 void scim_cpu_set_address_space(scim_cpu *c, uint64_t root_pa, int levels);
-void scim_cpu_set_checker(scim_cpu *c, scim_checker *chk);
+void scim_cpu_set_checker(scim_cpu *c, const scim_observer *chk);
 /* Every translation cache of the core, for the checker. */
 size_t scim_cpu_tlbs(const scim_cpu *c, const scim_tlb **out, const char **names, size_t max);
 int scim_cpu_start(scim_cpu *c, scim_err *err);

@@ -20,7 +20,7 @@
 
 #include <stdbool.h>
 
-#include "scimitar/common.h"
+#include "core/common.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,5 +1,5 @@
 /* Safety checker. Rules and role in include/scimitar/checker.h. */
-#include "scimitar/checker.h"
+#include "sim/checker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +34,7 @@ struct scim_checker {
     uint64_t next_shootdown;
     uint64_t open_shootdowns;
     uint64_t accesses, stale_accesses, frames_checked;
+    scim_observer observer;
 };
 
 scim_checker *scim_checker_create(scim_kernel *k, scim_err *err)
@@ -242,3 +243,33 @@ bool scim_checker_frame_free(scim_checker *c, uint64_t pfn, unsigned order)
 uint64_t scim_checker_accesses(const scim_checker *c) { return c->accesses; }
 uint64_t scim_checker_stale_accesses(const scim_checker *c) { return c->stale_accesses; }
 uint64_t scim_checker_frames_checked(const scim_checker *c) { return c->frames_checked; }
+
+/* The observer the blocks call (core/observer.h). */
+static bool obs_access_begin(void *c, const char *agent, uint32_t pasid, uint64_t va, uint64_t pa, uint64_t len)
+{
+    return scim_checker_access_begin(c, agent, pasid, va, pa, len);
+}
+static bool obs_physical_begin(void *c, const char *agent, uint64_t pa, uint64_t len)
+{
+    return scim_checker_physical_begin(c, agent, pa, len);
+}
+static void obs_access_end(void *c, uint64_t pa) { scim_checker_access_end(c, pa); }
+static uint64_t obs_shootdown_begin(void *c) { return scim_checker_shootdown_begin(c); }
+static void obs_stale_page(void *c, uint64_t sd, uint32_t pasid, uint64_t va, uint64_t pa, unsigned shift)
+{
+    scim_checker_stale_page(c, sd, pasid, va, pa, shift);
+}
+static void obs_shootdown_end(void *c, uint64_t sd) { scim_checker_shootdown_end(c, sd); }
+static bool obs_frame_free(void *c, uint64_t pfn, unsigned order) { return scim_checker_frame_free(c, pfn, order); }
+
+static const scim_observer_ops checker_observer_ops = {
+    .access_begin = obs_access_begin, .physical_begin = obs_physical_begin, .access_end = obs_access_end,
+    .shootdown_begin = obs_shootdown_begin, .stale_page = obs_stale_page, .shootdown_end = obs_shootdown_end,
+    .frame_free = obs_frame_free,
+};
+
+const scim_observer *scim_checker_observer(scim_checker *c)
+{
+    c->observer = (scim_observer){&checker_observer_ops, c};
+    return &c->observer;
+}

@@ -20,9 +20,9 @@
 
 #include <stdbool.h>
 
-#include "scimitar/fabric.h"
-#include "scimitar/stats.h"
-#include "scimitar/tlb.h"
+#include "core/fabric.h"
+#include "core/stats.h"
+#include "mmu/tlb.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,5 +1,5 @@
 /* Trace replay engine. Role in include/scimitar/replay.h. */
-#include "scimitar/replay.h"
+#include "mmu/replay.h"
 
 #include <stdio.h>
 #include <stdlib.h>

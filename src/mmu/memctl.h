@@ -16,10 +16,10 @@
 #ifndef SCIMITAR_MEMCTL_H
 #define SCIMITAR_MEMCTL_H
 
-#include "scimitar/config.h"
-#include "scimitar/fabric.h"
-#include "scimitar/physmem.h"
-#include "scimitar/stats.h"
+#include "core/config.h"
+#include "core/fabric.h"
+#include "mmu/physmem.h"
+#include "core/stats.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "scimitar/common.h"
+#include "core/common.h"
 #include "scimitar/trace.h"
 
 #ifdef __cplusplus

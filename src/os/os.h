@@ -19,11 +19,12 @@
 
 #include <stdbool.h>
 
-#include "scimitar/checker.h"
-#include "scimitar/config.h"
-#include "scimitar/fabric.h"
-#include "scimitar/physmem.h"
-#include "scimitar/stats.h"
+#include "core/observer.h"
+#include "core/config.h"
+#include "core/fabric.h"
+#include "core/proto.h"
+#include "mmu/physmem.h"
+#include "core/stats.h"
 #include "scimitar/trace.h"
 
 #ifdef __cplusplus
@@ -120,27 +121,8 @@ int scim_os_shadow_snapshot(const scim_os *os, uint32_t pasid,
                             void (*fn)(void *ctx, uint64_t entry_pa, uint64_t value), void *ctx);
 /* The page-table root and levels of a PASID (what a core loads into CR3). */
 int scim_os_address_space(const scim_os *os, uint32_t pasid, uint64_t *root_pa, int *levels);
-void scim_os_set_checker(scim_os *os, scim_checker *c);
+void scim_os_set_checker(scim_os *os, const scim_observer *c);
 
-/* The OS request protocol (SCIM_MSG_OS_REQ): an agent encodes an OS
- * operation of its trace; the answer is SCIM_MSG_OS_RESP with a status. */
-void scim_os_request_encode(scim_msg *m, const scim_trace_rec *rec, uint32_t pasid);
-/* A CPU page fault (a trap): flags = SCIM_OS_OP_FAULT, pasid, addr = va,
- * len = 1 for a write access. Answered with SCIM_MSG_OS_RESP. */
-#define SCIM_OS_OP_FAULT 0x100u
-/* fault_policy backup: copy a write that landed in the backup buffer slot
- * `tag` to pasid:addr (len bytes) once the page is mapped; answered with
- * SCIM_MSG_OS_RESP (flags kept) when the slot is free again. */
-#define SCIM_OS_OP_BACKUP 0x101u
-/* The driver side of the pin and iommu-map schemes, per I/O: pasid,
- * addr, len = the buffer, tag = the device's request slot. IO_PIN answers
- * with addr = the request's descriptor list (one 8-byte physical address
- * per page); IO_MAP maps the buffer at IOVA = va in the device's I/O
- * address space; IO_UNPIN / IO_UNMAP undo them. */
-#define SCIM_OS_OP_IO_PIN 0x102u
-#define SCIM_OS_OP_IO_UNPIN 0x103u
-#define SCIM_OS_OP_IO_MAP 0x104u
-#define SCIM_OS_OP_IO_UNMAP 0x105u
 #define SCIM_DOMAIN_PASID_BASE 0xF0000u /* I/O address spaces of the iommu-map scheme */
 
 /* fault_policy backup: set aside a pinned, never-reclaimed buffer of

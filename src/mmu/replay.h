@@ -15,7 +15,7 @@
 #include <stdbool.h>
 
 #include "scimitar/kernel.h"
-#include "scimitar/stats.h"
+#include "core/stats.h"
 #include "scimitar/trace.h"
 
 #ifdef __cplusplus

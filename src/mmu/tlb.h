@@ -20,8 +20,8 @@
 #ifndef SCIMITAR_TLB_H
 #define SCIMITAR_TLB_H
 
-#include "scimitar/common.h"
-#include "scimitar/stats.h"
+#include "core/common.h"
+#include "core/stats.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,23 +1,23 @@
 /* The simulation builder: binds a YAML configuration to every component's
  * parameter table, creates the components, wires them to the fabric, runs
  * the event kernel and reports. It holds no model state of its own. */
-#include "scimitar/scimitar.h"
+#include "sim/sim.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scimitar/checker.h"
-#include "scimitar/cpu.h"
-#include "scimitar/device.h"
-#include "scimitar/exposure.h"
-#include "scimitar/fabric.h"
-#include "scimitar/iommu.h"
-#include "scimitar/memctl.h"
-#include "scimitar/os.h"
-#include "scimitar/pasid.h"
-#include "scimitar/physmem.h"
-#include "scimitar/replay.h"
+#include "sim/checker.h"
+#include "mmu/cpu.h"
+#include "device/device.h"
+#include "iommu/exposure.h"
+#include "core/fabric.h"
+#include "iommu/iommu.h"
+#include "mmu/memctl.h"
+#include "os/os.h"
+#include "iommu/pasid.h"
+#include "mmu/physmem.h"
+#include "mmu/replay.h"
 #include "scimitar/trace.h"
 
 typedef struct top_params {
@@ -691,7 +691,7 @@ int scim_sim_build(scim_sim *sim)
             return sim->err.code;
         scim_checker_set_resolver(sim->chk, scim_os_resolve, sim->os);
         scim_checker_set_frame_probe(sim->chk, frame_in_use, sim->pm);
-        scim_os_set_checker(sim->os, sim->chk);
+        scim_os_set_checker(sim->os, scim_checker_observer(sim->chk));
         {
             const scim_tlb *t[8];
             const char *names[8];
@@ -713,7 +713,7 @@ int scim_sim_build(scim_sim *sim)
                 if ((rc = scim_checker_add_tlb(sim->chk, name, t[j], &sim->err)))
                     return rc;
             }
-            scim_device_set_checker(sim->devs[i], sim->chk);
+            scim_device_set_checker(sim->devs[i], scim_checker_observer(sim->chk));
         }
         for (size_t i = 0; i < sim->n_cpus; i++) {
             const scim_tlb *t[8];
@@ -725,7 +725,7 @@ int scim_sim_build(scim_sim *sim)
                 if ((rc = scim_checker_add_tlb(sim->chk, name, t[j], &sim->err)))
                     return rc;
             }
-            scim_cpu_set_checker(sim->cpus[i], sim->chk);
+            scim_cpu_set_checker(sim->cpus[i], scim_checker_observer(sim->chk));
         }
     }
     for (size_t i = 0; i < sim->n_devs; i++) {

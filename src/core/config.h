@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "scimitar/common.h"
+#include "core/common.h"
 
 #ifdef __cplusplus
 extern "C" {

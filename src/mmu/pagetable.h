@@ -21,8 +21,8 @@
 
 #include <stdbool.h>
 
-#include "scimitar/common.h"
-#include "scimitar/physmem.h"
+#include "core/common.h"
+#include "mmu/physmem.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -23,7 +23,8 @@
 #include <stdbool.h>
 
 #include "scimitar/kernel.h"
-#include "scimitar/tlb.h"
+#include "core/observer.h"
+#include "mmu/tlb.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,6 +62,9 @@ void scim_checker_shootdown_end(scim_checker *c, uint64_t shootdown);
 
 /* Frames: returns false (and fails the kernel) if the frame is still in use. */
 bool scim_checker_frame_free(scim_checker *c, uint64_t pfn, unsigned order);
+
+/* The checker as the observer the blocks report to. */
+const scim_observer *scim_checker_observer(scim_checker *c);
 
 /* Counters, for tests and the summary. */
 uint64_t scim_checker_accesses(const scim_checker *c);

@@ -25,10 +25,10 @@
 #ifndef SCIMITAR_FABRIC_H
 #define SCIMITAR_FABRIC_H
 
-#include "scimitar/common.h"
-#include "scimitar/config.h"
+#include "core/common.h"
+#include "core/config.h"
 #include "scimitar/kernel.h"
-#include "scimitar/stats.h"
+#include "core/stats.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -23,12 +23,12 @@
 #ifndef SCIMITAR_DEVICE_H
 #define SCIMITAR_DEVICE_H
 
-#include "scimitar/checker.h"
-#include "scimitar/fabric.h"
-#include "scimitar/stats.h"
-#include "scimitar/tlb.h"
-#include "scimitar/tlbcfg.h"
-#include "scimitar/walker.h"
+#include "core/observer.h"
+#include "core/fabric.h"
+#include "core/stats.h"
+#include "mmu/tlb.h"
+#include "mmu/tlbcfg.h"
+#include "mmu/walker.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -104,7 +104,7 @@ const scim_tlb *scim_device_iotlb(const scim_device *d);
 
 /* Wiring before the run. */
 void scim_device_set_targets(scim_device *d, scim_node_id iommu, scim_node_id mem, scim_node_id os);
-void scim_device_set_checker(scim_device *d, scim_checker *c);
+void scim_device_set_checker(scim_device *d, const scim_observer *c);
 /* walk device/shadow: the process's page-table root and levels (what the
  * driver programs at bind time). */
 void scim_device_set_address_space(scim_device *d, uint64_t root_pa, int levels);

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "scimitar/config.h"
-#include "scimitar/tlb.h"
+#include "core/config.h"
+#include "mmu/tlb.h"
 
 typedef struct scim_tlb_keys {
     uint64_t entries;

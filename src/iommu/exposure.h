@@ -7,7 +7,7 @@
 #ifndef SCIMITAR_EXPOSURE_H
 #define SCIMITAR_EXPOSURE_H
 
-#include "scimitar/common.h"
+#include "core/common.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -16,7 +16,7 @@
  *
  * Determinism: one xoshiro256** stream seeded from --seed, drawn in a fixed
  * order; no host state (time, addresses, hash order) reaches the output. */
-#include "scimitar/tracegen.h"
+#include "workload/tracegen.h"
 
 #include <ctype.h>
 #include <math.h>

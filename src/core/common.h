@@ -1,0 +1,27 @@
+/* Internal helpers shared by every layer: recording errors. The public
+ * types (time, status codes, scim_err) are in include/scimitar/scimitar.h. */
+#ifndef SCIM_CORE_COMMON_H
+#define SCIM_CORE_COMMON_H
+
+#include <stdarg.h>
+
+#include "scimitar/scimitar.h"
+
+#define SCIM_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Record an error (if none yet) and return `code`. `err` may be NULL. */
+int scim_err_set(scim_err *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+int scim_err_vset(scim_err *err, int code, const char *fmt, va_list ap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
