@@ -1,5 +1,5 @@
 /* scimitar trace cat|pack|convert|stats|gen — a thin argv layer over the trace
- * library (src/core/trace.c). */
+ * library (src/core/trace_*.c). */
 #include "trace_cmd.h"
 
 #include <stdio.h>

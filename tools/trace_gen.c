@@ -1,5 +1,5 @@
 /* scimitar trace gen — argv layer over the workload generators
- * (src/core/tracegen.c). Only output handling lives here; every workload
+ * (src/workload/tracegen*.c). Only output handling lives here; every workload
  * option is passed through by name, so the library's option table is the
  * one place that knows them. */
 #include "trace_cmd.h"

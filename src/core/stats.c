@@ -1,33 +1,6 @@
-/* Statistics registry: named counters and latency histograms, a sorted flat
- * view, and deterministic JSON / CSV / markdown output.
- *
- * Histogram model (HDR-style log-linear buckets):
- *   - values 0..255 have a bucket each (exact);
- *   - a value v >= 256 with e = floor(log2 v) falls in the bucket of its top
- *     8 significant bits: width w = 2^(e-7), lower bound L = v - v mod w.
- *     v - L <= w - 1 and v >= L >= 128 w, so the reported lower bound
- *     satisfies L <= v and (v - L) / v <= (w - 1) / (129 w - 1) < 1/129,
- *     which is below the 1/128 the header promises (and (v - L) / L < 1/128).
- *   - bucket index = (s << 7) + (v >> s) with s = max(e - 7, 0): 0..255 for
- *     the exact values, then 128 buckets per exponent 8..63: 7424 buckets,
- *     58 rows of 128.
- *   - rows are allocated on the first sample that lands in them. A flat
- *     7424-bucket array is 58 KiB per histogram; latencies in picoseconds
- *     typically span 15-25 exponents, so lazy rows cost 15-25 KiB, and a
- *     run has many histograms (several per device, many devices). The hot
- *     path pays one well-predicted NULL test for that.
- *   - if a row cannot be allocated the sample is counted as lost and the
- *     writers report SCIM_ENOMEM instead of printing wrong percentiles.
- *   - count, min, max are exact; sum is 128-bit, so 2^64 samples of 2^64-1
- *     cannot overflow it; mean = sum / count rounded to double.
- *   - percentile q: rank r = ceil(q/100 * count) clamped to [1, count], with
- *     q first rounded to 1e-6 (so that 99.9 means 999/1000 and not
- *     99.900000000000006/100) and the product computed in exact integer
- *     arithmetic. The result is the lower bound of the first bucket whose
- *     cumulative count reaches r (the bucket holding the r-th smallest
- *     sample), raised to min if below it. Hence the exact r-th smallest
- *     sample x satisfies result <= x, relative error < 1/129, and exactness
- *     below 256; a one-sample histogram reports that sample for every q.
+/* Statistics registry: named counters and histograms, and the sorted flat
+ * view of them. Contract in core/stats.h; writers in stats_write.c,
+ * histograms in stats_hist.c.
  *
  * Registry model:
  *   - every registration contributes names: a counter its full name, a
@@ -42,197 +15,16 @@
  *     registered pointers (including those given to add_counter, which must
  *     therefore point to writable memory).
  */
-#ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L
-#endif
+#include "core/stats_internal.h"
 
-#include "core/stats.h"
-
-#include <errno.h>
-#include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
-
-#define HIST_ROW_BITS 7
-#define HIST_ROW_LEN (1u << HIST_ROW_BITS) /* 128 buckets per row */
-#define HIST_ROWS 58                         /* rows 0,1: 0..255; 2..57: e = 8..63 */
-
-struct scim_hist {
-    uint64_t count;
-    unsigned __int128 sum;
-    uint64_t min; /* UINT64_MAX while empty */
-    uint64_t max;
-    uint64_t lost; /* samples dropped because a row could not be allocated */
-    uint64_t *rows[HIST_ROWS];
-};
 
 /* Histogram rows of the flat view. Order is the suffix order in docs; the
  * flat view re-sorts by full name anyway. */
 enum hist_field { F_COUNTER = -1, F_COUNT, F_MEAN, F_MIN, F_P50, F_P90, F_P99, F_MAX, F_NFIELDS };
 static const char *const field_suffix[F_NFIELDS] = {"count", "mean", "min", "p50", "p90", "p99", "max"};
 static const double field_q[F_NFIELDS] = {0, 0, 0, 50.0, 90.0, 99.0, 0};
-
-typedef struct stat_entry {
-    char *name; /* full name */
-    char *unit;
-    char *desc;
-    scim_stat_kind kind;
-    uint64_t *counter;
-    scim_hist *hist;
-} stat_entry;
-
-typedef struct row {
-    char *name; /* full flat name, owned */
-    const stat_entry *st;
-    int field; /* F_COUNTER or an hist_field */
-} row;
-
-/* Every name claimed in the registry, for collision checks. */
-typedef struct nameref {
-    const char *name;
-    const stat_entry *st;
-} nameref;
-
-struct scim_stats {
-    stat_entry **entries;
-    size_t nentries, capentries;
-    row *rows; /* sorted by name */
-    size_t nrows, caprows;
-    nameref *names; /* sorted by name */
-    size_t nnames, capnames;
-};
-
-/* ------------------------------------------------------------------------ */
-/* Histograms                                                                */
-
-static inline unsigned hist_index(uint64_t v)
-{
-    unsigned e = 63u - (unsigned)__builtin_clzll(v | 1u);
-    unsigned s = e > 7u ? e - 7u : 0u;
-    return (s << HIST_ROW_BITS) + (unsigned)(v >> s);
-}
-
-static uint64_t hist_bucket_lower(unsigned idx)
-{
-    unsigned r = idx >> HIST_ROW_BITS;
-    if (r < 2)
-        return idx;
-    unsigned s = r - 1u;
-    uint64_t m = HIST_ROW_LEN + (idx & (HIST_ROW_LEN - 1u));
-    return m << s;
-}
-
-static scim_hist *hist_new(void)
-{
-    scim_hist *h = calloc(1, sizeof *h);
-    if (h)
-        h->min = UINT64_MAX;
-    return h;
-}
-
-static void hist_free(scim_hist *h)
-{
-    if (!h)
-        return;
-    for (unsigned r = 0; r < HIST_ROWS; r++)
-        free(h->rows[r]);
-    free(h);
-}
-
-static void hist_clear(scim_hist *h)
-{
-    for (unsigned r = 0; r < HIST_ROWS; r++)
-        if (h->rows[r])
-            memset(h->rows[r], 0, HIST_ROW_LEN * sizeof h->rows[r][0]);
-    h->count = 0;
-    h->sum = 0;
-    h->min = UINT64_MAX;
-    h->max = 0;
-    h->lost = 0;
-}
-
-static __attribute__((noinline)) uint64_t *hist_add_row(scim_hist *h, unsigned r)
-{
-    h->rows[r] = calloc(HIST_ROW_LEN, sizeof h->rows[r][0]);
-    return h->rows[r];
-}
-
-void scim_hist_record(scim_hist *h, uint64_t value)
-{
-    /* NULL means "statistics disabled": a component built without a
-     * registry can record unconditionally. */
-    if (!h)
-        return;
-    unsigned idx = hist_index(value);
-    uint64_t *r = h->rows[idx >> HIST_ROW_BITS];
-    if (__builtin_expect(r == NULL, 0)) {
-        r = hist_add_row(h, idx >> HIST_ROW_BITS);
-        if (!r) {
-            h->lost++;
-            return;
-        }
-    }
-    r[idx & (HIST_ROW_LEN - 1u)]++;
-    h->count++;
-    h->sum += value;
-    if (value < h->min)
-        h->min = value;
-    if (value > h->max)
-        h->max = value;
-}
-
-uint64_t scim_hist_count(const scim_hist *h) { return h ? h->count : 0; }
-uint64_t scim_hist_min(const scim_hist *h) { return h && h->count ? h->min : 0; }
-uint64_t scim_hist_max(const scim_hist *h) { return h && h->count ? h->max : 0; }
-
-double scim_hist_mean(const scim_hist *h)
-{
-    if (!h || h->count == 0)
-        return 0.0;
-    return (double)((long double)h->sum / (long double)h->count);
-}
-
-uint64_t scim_hist_percentile(const scim_hist *h, double q)
-{
-    if (!h || h->count == 0)
-        return 0;
-    if (!(q > 0.0)) /* also NaN */
-        q = 0.0;
-    if (q > 100.0)
-        q = 100.0;
-    /* q in units of 1e-6 percent, i.e. q/100 in units of 1e-8 */
-    uint64_t qm = (uint64_t)(q * 1e6 + 0.5);
-    const uint64_t denom = 100000000u;
-    unsigned __int128 num = (unsigned __int128)qm * h->count;
-    uint64_t rank = (uint64_t)((num + denom - 1u) / denom);
-    if (rank < 1)
-        rank = 1;
-    if (rank > h->count)
-        rank = h->count;
-
-    uint64_t cum = 0;
-    for (unsigned r = 0; r < HIST_ROWS; r++) {
-        const uint64_t *b = h->rows[r];
-        if (!b)
-            continue;
-        for (unsigned c = 0; c < HIST_ROW_LEN; c++) {
-            cum += b[c];
-            if (cum >= rank) {
-                uint64_t v = hist_bucket_lower((r << HIST_ROW_BITS) + c);
-                if (v < h->min)
-                    v = h->min;
-                if (v > h->max)
-                    v = h->max;
-                return v;
-            }
-        }
-    }
-    return h->max; /* unreachable: the buckets hold count samples */
-}
 
 /* ------------------------------------------------------------------------ */
 /* Registry                                                                  */
@@ -242,14 +34,14 @@ scim_stats *scim_stats_create(void)
     return calloc(1, sizeof(scim_stats));
 }
 
-static void entry_free(stat_entry *e)
+static void entry_free(scim_stat_entry *e)
 {
     if (!e)
         return;
     free(e->name);
     free(e->unit);
     free(e->desc);
-    hist_free(e->hist);
+    scim_hist_free(e->hist);
     free(e);
 }
 
@@ -327,12 +119,12 @@ static const char *name_problem(const char *full, char *buf, size_t bufsz)
 
 static int cmp_nameref(const void *a, const void *b)
 {
-    return strcmp(((const nameref *)a)->name, ((const nameref *)b)->name);
+    return strcmp(((const scim_stat_nameref *)a)->name, ((const scim_stat_nameref *)b)->name);
 }
 
 static int cmp_row(const void *a, const void *b)
 {
-    return strcmp(((const row *)a)->name, ((const row *)b)->name);
+    return strcmp(((const scim_stat_row *)a)->name, ((const scim_stat_row *)b)->name);
 }
 
 static const char *kind_word(scim_stat_kind k)
@@ -340,7 +132,7 @@ static const char *kind_word(scim_stat_kind k)
     return k == SCIM_STAT_HIST ? "histogram" : "counter";
 }
 
-static void describe_ref(const nameref *r, char *buf, size_t n)
+static void describe_ref(const scim_stat_nameref *r, char *buf, size_t n)
 {
     if (strcmp(r->name, r->st->name) == 0)
         snprintf(buf, n, "%s \"%s\"", kind_word(r->st->kind), r->st->name);
@@ -348,7 +140,7 @@ static void describe_ref(const nameref *r, char *buf, size_t n)
         snprintf(buf, n, "row \"%s\" of histogram \"%s\"", r->name, r->st->name);
 }
 
-static int collision(scim_err *err, const nameref *newer, const nameref *older, bool same_batch)
+static int collision(scim_err *err, const scim_stat_nameref *newer, const scim_stat_nameref *older, bool same_batch)
 {
     char a[600], b[600];
     describe_ref(newer, a, sizeof a);
@@ -417,15 +209,15 @@ static int add_pending(scim_stats *s, const char *prefix, const pending *p, size
         return SCIM_OK;
 
     int rc = SCIM_OK;
-    stat_entry **ents = calloc(n, sizeof *ents);
+    scim_stat_entry **ents = calloc(n, sizeof *ents);
     size_t nrows_new = 0, nnames_new = 0;
     for (size_t i = 0; i < n; i++) {
         bool hist = p[i].kind == SCIM_STAT_HIST;
         nrows_new += hist ? F_NFIELDS : 1;
         nnames_new += hist ? F_NFIELDS + 1 : 1;
     }
-    row *nrows = calloc(nrows_new, sizeof *nrows);
-    nameref *nnames = calloc(nnames_new, sizeof *nnames);
+    scim_stat_row *nrows = calloc(nrows_new, sizeof *nrows);
+    scim_stat_nameref *nnames = calloc(nnames_new, sizeof *nnames);
     size_t rk = 0, nk = 0;
     if (!ents || !nrows || !nnames)
         goto oom;
@@ -453,7 +245,7 @@ static int add_pending(scim_stats *s, const char *prefix, const pending *p, size
                               d->name, prefix);
             goto fail;
         }
-        stat_entry *e = calloc(1, sizeof *e);
+        scim_stat_entry *e = calloc(1, sizeof *e);
         if (!e)
             goto oom;
         ents[i] = e;
@@ -477,7 +269,7 @@ static int add_pending(scim_stats *s, const char *prefix, const pending *p, size
         e->desc = dup_str(d->desc);
         if (!e->unit || !e->desc)
             goto oom;
-        nnames[nk++] = (nameref){e->name, e};
+        nnames[nk++] = (scim_stat_nameref){e->name, e};
         if (e->kind == SCIM_STAT_COUNTER) {
             nrows[rk].name = dup_str(e->name);
             if (!nrows[rk].name)
@@ -486,7 +278,7 @@ static int add_pending(scim_stats *s, const char *prefix, const pending *p, size
             nrows[rk].field = F_COUNTER;
             rk++;
         } else {
-            e->hist = hist_new();
+            e->hist = scim_hist_new();
             if (!e->hist)
                 goto oom;
             for (int f = 0; f < F_NFIELDS; f++) {
@@ -495,7 +287,7 @@ static int add_pending(scim_stats *s, const char *prefix, const pending *p, size
                     goto oom;
                 nrows[rk].st = e;
                 nrows[rk].field = f;
-                nnames[nk++] = (nameref){nrows[rk].name, e};
+                nnames[nk++] = (scim_stat_nameref){nrows[rk].name, e};
                 rk++;
             }
         }
@@ -508,9 +300,9 @@ static int add_pending(scim_stats *s, const char *prefix, const pending *p, size
             goto fail;
         }
     for (size_t i = 0; i < nk; i++) {
-        const nameref *hit = s->nnames ? bsearch(&nnames[i], s->names, s->nnames,
-                                                 sizeof *s->names, cmp_nameref)
-                                       : NULL;
+        const scim_stat_nameref *hit = s->nnames ? bsearch(&nnames[i], s->names, s->nnames,
+                                                           sizeof *s->names, cmp_nameref)
+                                                 : NULL;
         if (hit) {
             rc = collision(err, &nnames[i], hit, false);
             goto fail;
@@ -609,39 +401,33 @@ void scim_stats_reset(scim_stats *stats)
     if (!stats)
         return;
     for (size_t i = 0; i < stats->nentries; i++) {
-        stat_entry *e = stats->entries[i];
+        scim_stat_entry *e = stats->entries[i];
         if (e->kind == SCIM_STAT_COUNTER)
             *e->counter = 0;
         else
-            hist_clear(e->hist);
+            scim_hist_clear(e->hist);
     }
 }
 
 /* ------------------------------------------------------------------------ */
 /* Flat view                                                                 */
 
-typedef struct value {
-    bool integral;
-    uint64_t u;
-    double d;
-} value;
-
-static value row_value(const row *r)
+scim_stat_value scim_stats_row_value(const scim_stat_row *r)
 {
     const scim_hist *h = r->st->hist;
     switch (r->field) {
-    case F_COUNTER: return (value){true, *r->st->counter, 0};
-    case F_COUNT: return (value){true, scim_hist_count(h), 0};
-    case F_MEAN: return (value){false, 0, scim_hist_mean(h)};
-    case F_MIN: return (value){true, scim_hist_min(h), 0};
-    case F_MAX: return (value){true, scim_hist_max(h), 0};
-    default: return (value){true, scim_hist_percentile(h, field_q[r->field]), 0};
+    case F_COUNTER: return (scim_stat_value){true, *r->st->counter, 0};
+    case F_COUNT: return (scim_stat_value){true, scim_hist_count(h), 0};
+    case F_MEAN: return (scim_stat_value){false, 0, scim_hist_mean(h)};
+    case F_MIN: return (scim_stat_value){true, scim_hist_min(h), 0};
+    case F_MAX: return (scim_stat_value){true, scim_hist_max(h), 0};
+    default: return (scim_stat_value){true, scim_hist_percentile(h, field_q[r->field]), 0};
     }
 }
 
-static double value_double(value v) { return v.integral ? (double)v.u : v.d; }
+static double value_double(scim_stat_value v) { return v.integral ? (double)v.u : v.d; }
 
-static const char *row_unit(const row *r)
+const char *scim_stats_row_unit(const scim_stat_row *r)
 {
     return r->field == F_COUNT ? "count" : r->st->unit;
 }
@@ -653,23 +439,23 @@ int scim_stats_flat_get(const scim_stats *stats, size_t i, const char **name, do
 {
     if (!stats || i >= stats->nrows)
         return SCIM_ERANGE;
-    const row *r = &stats->rows[i];
+    const scim_stat_row *r = &stats->rows[i];
     if (name)
         *name = r->name;
     if (val)
-        *val = value_double(row_value(r));
+        *val = value_double(scim_stats_row_value(r));
     if (unit)
-        *unit = row_unit(r);
+        *unit = scim_stats_row_unit(r);
     if (desc)
         *desc = r->st->desc;
     return SCIM_OK;
 }
 
-static const row *find_row(const scim_stats *stats, const char *name)
+static const scim_stat_row *find_row(const scim_stats *stats, const char *name)
 {
     if (!stats || !name || stats->nrows == 0)
         return NULL;
-    row key = {(char *)(uintptr_t)name, NULL, 0};
+    scim_stat_row key = {(char *)(uintptr_t)name, NULL, 0};
     return bsearch(&key, stats->rows, stats->nrows, sizeof key, cmp_row);
 }
 
@@ -677,270 +463,10 @@ int scim_stats_lookup(const scim_stats *stats, const char *name, double *val)
 {
     if (!stats || !name)
         return SCIM_EINVAL;
-    const row *r = find_row(stats, name);
+    const scim_stat_row *r = find_row(stats, name);
     if (!r)
         return SCIM_ENOENT;
     if (val)
-        *val = value_double(row_value(r));
+        *val = value_double(scim_stats_row_value(r));
     return SCIM_OK;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Output                                                                    */
-
-/* Integers exactly; fractions as %.6f with trailing zeros (and a trailing
- * dot) removed — deterministic, valid JSON, never "nan"/"inf". */
-static void format_value(value v, char *buf, size_t n)
-{
-    if (v.integral) {
-        snprintf(buf, n, "%" PRIu64, v.u);
-        return;
-    }
-    double d = isfinite(v.d) ? v.d : 0.0;
-    snprintf(buf, n, "%.6f", d);
-    char *dot = strchr(buf, '.');
-    if (dot) {
-        char *end = buf + strlen(buf);
-        while (end > dot + 1 && end[-1] == '0')
-            *--end = '\0';
-        if (end == dot + 1)
-            *dot = '\0';
-    }
-    if (strcmp(buf, "-0") == 0)
-        strcpy(buf, "0");
-}
-
-static int check_lost(const scim_stats *stats, const char *what, scim_err *err)
-{
-    for (size_t i = 0; i < stats->nentries; i++) {
-        const stat_entry *e = stats->entries[i];
-        if (e->kind == SCIM_STAT_HIST && e->hist->lost)
-            return scim_err_set(err, SCIM_ENOMEM,
-                                "could not write %s: histogram \"%s\" lost %" PRIu64
-                                " samples because host memory ran out while recording; its "
-                                "percentiles would be wrong; fix: free host memory and rerun",
-                                what, e->name, e->hist->lost);
-    }
-    return SCIM_OK;
-}
-
-static int io_fail(scim_err *err, const char *what, int e)
-{
-    return scim_err_set(err, SCIM_EIO, "could not write %s: %s", what,
-                        strerror(e ? e : EIO));
-}
-
-static int write_json_to(const scim_stats *stats, FILE *out, const char *what, scim_err *err)
-{
-    int rc = check_lost(stats, what, err);
-    if (rc)
-        return rc;
-    errno = 0;
-    if (fputs("{\n", out) == EOF)
-        return io_fail(err, what, errno);
-    char num[64];
-    for (size_t i = 0; i < stats->nrows; i++) {
-        const row *r = &stats->rows[i];
-        format_value(row_value(r), num, sizeof num);
-        if (fprintf(out, "  \"%s\": %s%s\n", r->name, num, i + 1 < stats->nrows ? "," : "") < 0)
-            return io_fail(err, what, errno);
-    }
-    if (fputs("}\n", out) == EOF || fflush(out) == EOF || ferror(out))
-        return io_fail(err, what, errno);
-    return SCIM_OK;
-}
-
-/* RFC 4180: quote a field only if it holds a comma, quote or line break. */
-static int put_csv_field(FILE *out, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n"))
-        return fputs(s, out) == EOF ? -1 : 0;
-    if (fputc('"', out) == EOF)
-        return -1;
-    for (; *s; s++) {
-        if (*s == '"' && fputc('"', out) == EOF)
-            return -1;
-        if (fputc(*s, out) == EOF)
-            return -1;
-    }
-    return fputc('"', out) == EOF ? -1 : 0;
-}
-
-static int write_csv_to(const scim_stats *stats, FILE *out, const char *what, scim_err *err)
-{
-    int rc = check_lost(stats, what, err);
-    if (rc)
-        return rc;
-    errno = 0;
-    if (fputs("name,value,unit\n", out) == EOF)
-        return io_fail(err, what, errno);
-    char num[64];
-    for (size_t i = 0; i < stats->nrows; i++) {
-        const row *r = &stats->rows[i];
-        format_value(row_value(r), num, sizeof num);
-        if (fprintf(out, "%s,%s,", r->name, num) < 0 || put_csv_field(out, row_unit(r)) < 0 ||
-            fputc('\n', out) == EOF)
-            return io_fail(err, what, errno);
-    }
-    if (fflush(out) == EOF || ferror(out))
-        return io_fail(err, what, errno);
-    return SCIM_OK;
-}
-
-int scim_stats_write_json(const scim_stats *stats, FILE *out, scim_err *err)
-{
-    if (!stats || !out)
-        return scim_err_set(err, SCIM_EINVAL, "stats: NULL %s passed to scim_stats_write_json",
-                            stats ? "stream" : "registry");
-    return write_json_to(stats, out, "statistics JSON", err);
-}
-
-int scim_stats_write_csv(const scim_stats *stats, FILE *out, scim_err *err)
-{
-    if (!stats || !out)
-        return scim_err_set(err, SCIM_EINVAL, "stats: NULL %s passed to scim_stats_write_csv",
-                            stats ? "stream" : "registry");
-    return write_csv_to(stats, out, "statistics CSV", err);
-}
-
-/* mkdir -p. Returns 0 or an errno value. */
-static int mkdir_p(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int bad = mkdir(path, 0777) != 0 && errno != EEXIST;
-        int e = errno;
-        *p = '/';
-        if (bad)
-            return e;
-    }
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        return errno;
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return errno;
-    return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
-}
-
-typedef int (*writer_fn)(const scim_stats *, FILE *, const char *, scim_err *);
-
-/* Write one file to its temporary name. */
-static int write_tmp(const scim_stats *stats, const char *tmp, const char *final, writer_fn fn,
-                     scim_err *err)
-{
-    errno = 0;
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return io_fail(err, final, errno);
-    int rc = fn(stats, f, final, err);
-    errno = 0;
-    if (fclose(f) != 0 && rc == SCIM_OK)
-        rc = io_fail(err, final, errno);
-    return rc;
-}
-
-int scim_stats_write_dir(const scim_stats *stats, const char *dir, scim_err *err)
-{
-    if (!stats || !dir || !dir[0])
-        return scim_err_set(err, SCIM_EINVAL,
-                            "stats: scim_stats_write_dir needs a registry and a non-empty "
-                            "directory name");
-    size_t ld = strlen(dir);
-    while (ld > 1 && dir[ld - 1] == '/')
-        ld--;
-    /* "<dir>/stats.json.tmp.<pid>" */
-    size_t cap = ld + 64;
-    char *d = malloc(ld + 1);
-    char *json = malloc(cap), *csv = malloc(cap), *tjson = malloc(cap), *tcsv = malloc(cap);
-    int rc = SCIM_OK;
-    if (!d || !json || !csv || !tjson || !tcsv) {
-        rc = scim_err_set(err, SCIM_ENOMEM, "could not write %.*s/stats.json: out of host memory",
-                          (int)ld, dir);
-        goto out;
-    }
-    memcpy(d, dir, ld);
-    d[ld] = '\0';
-    const char *sep = strcmp(d, "/") == 0 ? "" : "/";
-    long pid = (long)getpid();
-    snprintf(json, cap, "%s%sstats.json", d, sep);
-    snprintf(csv, cap, "%s%sstats.csv", d, sep);
-    snprintf(tjson, cap, "%s.tmp.%ld", json, pid);
-    snprintf(tcsv, cap, "%s.tmp.%ld", csv, pid);
-
-    int e = mkdir_p(d);
-    if (e) {
-        rc = scim_err_set(err, SCIM_EIO,
-                          "could not write %s: cannot create directory \"%s\": %s; fix: choose "
-                          "an output directory whose path is free or already a directory",
-                          json, d, strerror(e));
-        goto out;
-    }
-    /* Both files are complete before either replaces an older one. */
-    rc = write_tmp(stats, tjson, json, write_json_to, err);
-    if (rc == SCIM_OK)
-        rc = write_tmp(stats, tcsv, csv, write_csv_to, err);
-    if (rc == SCIM_OK && rename(tjson, json) != 0)
-        rc = io_fail(err, json, errno);
-    if (rc == SCIM_OK && rename(tcsv, csv) != 0)
-        rc = io_fail(err, csv, errno);
-    if (rc != SCIM_OK) {
-        /* unlink of a name that was renamed or never created fails harmlessly */
-        unlink(tjson);
-        unlink(tcsv);
-    }
-out:
-    free(d);
-    free(json);
-    free(csv);
-    free(tjson);
-    free(tcsv);
-    return rc;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Documentation                                                             */
-
-static int put_md_cell(FILE *out, const char *s)
-{
-    for (; s && *s; s++) {
-        int rc;
-        if (*s == '|')
-            rc = fputs("\\|", out);
-        else if (*s == '\n' || *s == '\r')
-            rc = fputc(' ', out);
-        else
-            rc = fputc(*s, out);
-        if (rc == EOF)
-            return -1;
-    }
-    return 0;
-}
-
-int scim_stats_doc_markdown(FILE *out, const char *prefix_pattern, const scim_stat_decl *decls,
-                            size_t n)
-{
-    if (!out || (n > 0 && !decls))
-        return SCIM_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (!decls[i].name)
-            return SCIM_EINVAL;
-    const char *pp = prefix_pattern ? prefix_pattern : "";
-    if (fputs("| name | kind | unit | description |\n|---|---|---|---|\n", out) == EOF)
-        return SCIM_EIO;
-    for (size_t i = 0; i < n; i++) {
-        const scim_stat_decl *d = &decls[i];
-        bool hist = d->kind == SCIM_STAT_HIST;
-        if (fprintf(out, "| `%s%s", pp, pp[0] ? "." : "") < 0 || put_md_cell(out, d->name) < 0 ||
-            fprintf(out, "` | %s | ", hist ? "histogram" : "counter") < 0 ||
-            put_md_cell(out, d->unit) < 0 || fputs(" | ", out) == EOF ||
-            put_md_cell(out, d->desc) < 0)
-            return SCIM_EIO;
-        if (hist && fputs(" Rows: `.count` `.mean` `.min` `.p50` `.p90` `.p99` `.max`.", out) == EOF)
-            return SCIM_EIO;
-        if (fputs(" |\n", out) == EOF)
-            return SCIM_EIO;
-    }
-    return fflush(out) == EOF ? SCIM_EIO : SCIM_OK;
 }

@@ -1,82 +1,20 @@
-/* Trace reader and writer. Formats in include/scimitar/trace.h and
- * docs/traces.md.
+/* Trace reader. Formats in include/scimitar/trace.h and docs/traces.md.
  *
  * One byte source serves every input (a file through zlib's gzread, which
  * passes plain files through; or a memory buffer, inflated if it starts with
  * the gzip magic), with a fixed 64 KiB buffer, so memory never grows with a
  * trace's length. Text lines longer than LINE_MAX_LEN are an error, not a
  * reallocation. */
-#include "scimitar/trace.h"
+#include "core/trace_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <zlib.h>
 
-#include "core/u64map.h"
-
 #define LINE_MAX_LEN 4096
 #define BUF_SIZE 65536
-static const unsigned char MAGIC[8] = {'S', 'C', 'I', 'M', 'T', 'R', 'B', 1};
-
-/* ---------- ops and keys: add one by adding a line ---------- */
-
-#define OPS_ALL ((1u << SCIM_OP_COUNT_) - 1)
-#define OP(x) (1u << (x))
-
-static const char *const op_names[SCIM_OP_COUNT_] = {"read", "write", "mmap", "munmap", "mprotect",
-                                                      "migrate", "reclaim", "pin", "unpin"};
-
-typedef enum key_kind { K_U32, K_U64, K_PROT, K_BOOL, K_PAGESIZE } key_kind;
-typedef struct key_def {
-    const char *name;
-    uint32_t bit;
-    key_kind kind;
-    uint32_t ops; /* which ops accept it */
-    uint64_t max; /* K_U32/K_U64 upper bound */
-} key_def;
-
-static const key_def keys[] = {
-    {"pasid", SCIM_TRACE_HAS_PASID, K_U32, OPS_ALL, 0xfffff},
-    {"prot", SCIM_TRACE_HAS_PROT, K_PROT, OP(SCIM_OP_MMAP) | OP(SCIM_OP_MPROTECT), 0},
-    {"populate", SCIM_TRACE_HAS_POPULATE, K_BOOL, OP(SCIM_OP_MMAP), 1},
-    {"pagesize", SCIM_TRACE_HAS_PAGESIZE, K_PAGESIZE, OP(SCIM_OP_MMAP), 0},
-    {"io", SCIM_TRACE_HAS_IO, K_U64, OP(SCIM_OP_READ) | OP(SCIM_OP_WRITE) | OP(SCIM_OP_PIN) | OP(SCIM_OP_UNPIN),
-     UINT64_MAX},
-    {"node", SCIM_TRACE_HAS_NODE, K_U32, OP(SCIM_OP_MIGRATE), UINT32_MAX},
-};
-#define N_KEYS (sizeof keys / sizeof keys[0])
-
-const char *scim_trace_op_name(scim_trace_op op)
-{
-    return (unsigned)op < SCIM_OP_COUNT_ ? op_names[op] : "?";
-}
-
-static uint64_t key_value(const scim_trace_rec *r, size_t k)
-{
-    switch (k) {
-    case 0: return r->pasid;
-    case 1: return r->prot;
-    case 2: return r->populate;
-    case 3: return r->page_shift;
-    case 4: return r->io;
-    default: return r->node;
-    }
-}
-
-static void set_key_value(scim_trace_rec *r, size_t k, uint64_t v)
-{
-    switch (k) {
-    case 0: r->pasid = (uint32_t)v; break;
-    case 1: r->prot = (uint8_t)v; break;
-    case 2: r->populate = (uint8_t)v; break;
-    case 3: r->page_shift = (uint8_t)v; break;
-    case 4: r->io = v; break;
-    default: r->node = (uint32_t)v; break;
-    }
-}
 
 /* ---------- byte source ---------- */
 
@@ -187,7 +125,7 @@ static int sniff(scim_trace_reader *r, scim_err *err)
     if (s->failed)
         return scim_err_set(err, SCIM_EIO, "%s: error: cannot decompress the trace (corrupt or truncated gzip data); "
                                            "re-create it or check the file", r->name);
-    if (s->len >= 7 && memcmp(s->buf, MAGIC, 7) == 0) {
+    if (s->len >= 7 && memcmp(s->buf, scim_trace_magic, 7) == 0) {
         if (s->len < 8 || s->buf[7] != 1)
             return scim_err_set(err, SCIM_EPARSE,
                                 "%s: byte offset 7: error: unsupported binary trace version %d; expected 1; "
@@ -363,23 +301,23 @@ static int parse_key(scim_trace_reader *r, cursor *c, scim_trace_rec *rec, scim_
                           (int)n, at);
     size_t klen = (size_t)(eq - at);
     size_t k;
-    for (k = 0; k < N_KEYS; k++)
-        if (strlen(keys[k].name) == klen && memcmp(keys[k].name, at, klen) == 0)
+    for (k = 0; k < SCIM_TRACE_N_KEYS; k++)
+        if (strlen(scim_trace_keys[k].name) == klen && memcmp(scim_trace_keys[k].name, at, klen) == 0)
             break;
-    if (k == N_KEYS)
+    if (k == SCIM_TRACE_N_KEYS)
         return text_error(r, c, at, err,
                           "unknown key '%.*s'; expected one of pasid, prot, populate, pagesize, io, node",
                           (int)klen, at);
-    if (rec->has & keys[k].bit)
-        return text_error(r, c, at, err, "key '%s' given twice; keep one", keys[k].name);
-    if (!(keys[k].ops & OP(rec->op)))
-        return text_error(r, c, at, err, "key '%s' does not apply to '%s'; remove it", keys[k].name,
-                          op_names[rec->op]);
+    if (rec->has & scim_trace_keys[k].bit)
+        return text_error(r, c, at, err, "key '%s' given twice; keep one", scim_trace_keys[k].name);
+    if (!(scim_trace_keys[k].ops & SCIM_TRACE_OP_BIT(rec->op)))
+        return text_error(r, c, at, err, "key '%s' does not apply to '%s'; remove it", scim_trace_keys[k].name,
+                          scim_trace_op_names[rec->op]);
     const char *val = eq + 1;
     size_t vlen = n - klen - 1;
     uint64_t v = 0;
-    switch (keys[k].kind) {
-    case K_PROT:
+    switch (scim_trace_keys[k].kind) {
+    case SCIM_TRACE_KEY_PROT:
         if (vlen == 1 && val[0] == 'r')
             v = SCIM_PROT_R;
         else if (vlen == 2 && !memcmp(val, "rw", 2))
@@ -389,7 +327,7 @@ static int parse_key(scim_trace_reader *r, cursor *c, scim_trace_rec *rec, scim_
         else
             return text_error(r, c, val, err, "bad prot '%.*s'; expected r, rw or none", (int)vlen, val);
         break;
-    case K_PAGESIZE:
+    case SCIM_TRACE_KEY_PAGESIZE:
         if (vlen == 2 && !memcmp(val, "4K", 2))
             v = 12;
         else if (vlen == 2 && !memcmp(val, "2M", 2))
@@ -399,21 +337,22 @@ static int parse_key(scim_trace_reader *r, cursor *c, scim_trace_rec *rec, scim_
         else
             return text_error(r, c, val, err, "bad pagesize '%.*s'; expected 4K, 2M or 1G", (int)vlen, val);
         break;
-    case K_BOOL:
+    case SCIM_TRACE_KEY_BOOL:
         if (vlen == 1 && (val[0] == '0' || val[0] == '1'))
             v = (uint64_t)(val[0] - '0');
         else
-            return text_error(r, c, val, err, "bad %s '%.*s'; expected 0 or 1", keys[k].name, (int)vlen, val);
+            return text_error(r, c, val, err, "bad %s '%.*s'; expected 0 or 1", scim_trace_keys[k].name, (int)vlen,
+                              val);
         break;
     default: {
         int rc = parse_u64(val, vlen, &v);
-        if (rc || v > keys[k].max)
-            return text_error(r, c, val, err, "bad %s '%.*s'; expected a number from 0 to %llu", keys[k].name,
-                              (int)vlen, val, (unsigned long long)keys[k].max);
+        if (rc || v > scim_trace_keys[k].max)
+            return text_error(r, c, val, err, "bad %s '%.*s'; expected a number from 0 to %llu",
+                              scim_trace_keys[k].name, (int)vlen, val, (unsigned long long)scim_trace_keys[k].max);
     }
     }
-    rec->has |= keys[k].bit;
-    set_key_value(rec, k, v);
+    rec->has |= scim_trace_keys[k].bit;
+    scim_trace_set_key_value(rec, k, v);
     c->p += n;
     return 0;
 }
@@ -457,7 +396,7 @@ static int parse_line(scim_trace_reader *r, char *line, scim_trace_rec *rec, sci
     n = token_len(at);
     int op = -1;
     for (int i = 0; i < SCIM_OP_COUNT_; i++)
-        if (strlen(op_names[i]) == n && memcmp(op_names[i], at, n) == 0)
+        if (strlen(scim_trace_op_names[i]) == n && memcmp(scim_trace_op_names[i], at, n) == 0)
             op = i;
     if (op < 0) {
         if (n == 0)
@@ -554,34 +493,6 @@ static int get_varint(source *s, uint64_t *out)
     return -2;
 }
 
-static int validate(const scim_trace_rec *rec, const char **why)
-{
-    if (rec->size == 0) {
-        *why = "size is 0";
-        return -1;
-    }
-    if (rec->addr + rec->size - 1 < rec->addr) {
-        *why = "address + size wraps around 2^64";
-        return -1;
-    }
-    for (size_t k = 0; k < N_KEYS; k++) {
-        if (!(rec->has & keys[k].bit))
-            continue;
-        if (!(keys[k].ops & OP(rec->op))) {
-            *why = "a key that does not apply to the op";
-            return -1;
-        }
-        uint64_t v = key_value(rec, k);
-        bool ok = keys[k].kind == K_PROT ? (v == 0 || v == 1 || v == 3)
-                  : keys[k].kind == K_PAGESIZE ? (v == 12 || v == 21 || v == 30)
-                  : v <= keys[k].max;
-        if (!ok) {
-            *why = "a key value out of range";
-            return -1;
-        }
-    }
-    return 0;
-}
 
 static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
 {
@@ -621,20 +532,20 @@ static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
         if (has & ~(uint64_t)SCIM_TRACE_HAS_ALL_ || has == 0)
             return bin_error(r, at, err, "unknown key bits");
         rec->has = (uint32_t)has;
-        for (size_t k = 0; k < N_KEYS; k++) {
-            if (!(has & keys[k].bit))
+        for (size_t k = 0; k < SCIM_TRACE_N_KEYS; k++) {
+            if (!(has & scim_trace_keys[k].bit))
                 continue;
             uint64_t val;
             rc = get_varint(s, &val);
             if (rc)
                 return bin_error(r, at, err, "truncated record");
-            set_key_value(rec, k, val);
-            if (key_value(rec, k) != val) /* does not fit its field (prot, populate, pagesize: 8 bits) */
+            scim_trace_set_key_value(rec, k, val);
+            if (scim_trace_key_value(rec, k) != val) /* does not fit its field (prot, populate, pagesize: 8 bits) */
                 return bin_error(r, at, err, "a key value out of range");
         }
     }
     const char *why;
-    if (validate(rec, &why) != 0)
+    if (scim_trace_rec_check(rec, &why) != 0)
         return bin_error(r, at, err, why);
     r->prev_addr = rec->addr;
     return 1;
@@ -643,229 +554,4 @@ static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
 int scim_trace_next(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
 {
     return r->binary ? next_binary(r, rec, err) : next_text(r, rec, err);
-}
-
-/* ---------- formatting ---------- */
-
-int scim_trace_format_rec(const scim_trace_rec *rec, char *buf, size_t len)
-{
-    int n = snprintf(buf, len, "%c%llu %s 0x%llx %llu", rec->timing == SCIM_TIMING_ABS ? '@' : '+',
-                     (unsigned long long)rec->time_ns, scim_trace_op_name(rec->op), (unsigned long long)rec->addr,
-                     (unsigned long long)rec->size);
-    for (size_t k = 0; k < N_KEYS && n > 0 && (size_t)n < len; k++) {
-        if (!(rec->has & keys[k].bit))
-            continue;
-        uint64_t v = key_value(rec, k);
-        switch (keys[k].kind) {
-        case K_PROT:
-            n += snprintf(buf + n, len - (size_t)n, " prot=%s", v == 3 ? "rw" : v == 1 ? "r" : "none");
-            break;
-        case K_PAGESIZE:
-            n += snprintf(buf + n, len - (size_t)n, " pagesize=%s", v == 12 ? "4K" : v == 21 ? "2M" : "1G");
-            break;
-        default:
-            n += snprintf(buf + n, len - (size_t)n, " %s=%llu", keys[k].name, (unsigned long long)v);
-        }
-    }
-    return n;
-}
-
-bool scim_trace_rec_equal(const scim_trace_rec *a, const scim_trace_rec *b)
-{
-    if (a->timing != b->timing || a->time_ns != b->time_ns || a->op != b->op || a->addr != b->addr ||
-        a->size != b->size || a->has != b->has)
-        return false;
-    for (size_t k = 0; k < N_KEYS; k++)
-        if ((a->has & keys[k].bit) && key_value(a, k) != key_value(b, k))
-            return false;
-    return true;
-}
-
-/* ---------- writer ---------- */
-
-struct scim_trace_writer {
-    gzFile gz;
-    scim_trace_format fmt;
-    char *path, *tmp;
-    uint64_t prev_addr;
-    uint64_t records;
-};
-
-static int put_varint(unsigned char *b, uint64_t v)
-{
-    int n = 0;
-    do {
-        unsigned char byte = v & 0x7f;
-        v >>= 7;
-        b[n++] = byte | (v ? 0x80 : 0);
-    } while (v);
-    return n;
-}
-
-scim_trace_writer *scim_trace_create(const char *path, scim_trace_format fmt, bool gzip, scim_err *err)
-{
-    scim_trace_writer *w = calloc(1, sizeof *w);
-    if (!w || !(w->path = strdup(path))) {
-        free(w);
-        scim_err_set(err, SCIM_ENOMEM, "out of host memory");
-        return NULL;
-    }
-    w->fmt = fmt;
-    const char *mode = gzip ? "wb6" : "wbT";
-    if (strcmp(path, "-") == 0) {
-        int fd = dup(STDOUT_FILENO);
-        w->gz = fd >= 0 ? gzdopen(fd, mode) : NULL;
-    } else {
-        size_t n = strlen(path) + 32;
-        w->tmp = malloc(n);
-        if (w->tmp) {
-            snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-            w->gz = gzopen(w->tmp, mode);
-        }
-    }
-    if (!w->gz) {
-        scim_err_set(err, SCIM_EIO, "cannot write trace %s: %s", path, strerror(errno));
-        free(w->tmp);
-        free(w->path);
-        free(w);
-        return NULL;
-    }
-    if (fmt == SCIM_TRACE_BINARY) {
-        if (gzwrite(w->gz, MAGIC, sizeof MAGIC) != (int)sizeof MAGIC) {
-            scim_err_set(err, SCIM_EIO, "cannot write trace %s", path);
-            scim_trace_abort(w);
-            return NULL;
-        }
-    } else {
-        gzputs(w->gz, "# scimitar trace v1\n");
-    }
-    return w;
-}
-
-int scim_trace_write(scim_trace_writer *w, const scim_trace_rec *rec, scim_err *err)
-{
-    const char *why;
-    if ((unsigned)rec->op >= SCIM_OP_COUNT_ || validate(rec, &why) != 0)
-        return scim_err_set(err, SCIM_EINVAL, "cannot write record %llu to %s: invalid record",
-                            (unsigned long long)w->records + 1, w->path);
-    w->records++;
-    if (w->fmt == SCIM_TRACE_TEXT) {
-        char line[512];
-        int n = scim_trace_format_rec(rec, line, sizeof line - 1);
-        line[n++] = '\n';
-        if (gzwrite(w->gz, line, (unsigned)n) != n)
-            return scim_err_set(err, SCIM_EIO, "cannot write trace %s", w->path);
-        return 0;
-    }
-    unsigned char b[128];
-    int n = 0;
-    b[n++] = (unsigned char)(rec->op | (rec->timing == SCIM_TIMING_ABS ? 0x10 : 0) | (rec->has ? 0x20 : 0));
-    n += put_varint(b + n, rec->time_ns);
-    int64_t delta = (int64_t)(rec->addr - w->prev_addr);
-    n += put_varint(b + n, ((uint64_t)delta << 1) ^ (uint64_t)(delta >> 63));
-    n += put_varint(b + n, rec->size);
-    if (rec->has) {
-        n += put_varint(b + n, rec->has);
-        for (size_t k = 0; k < N_KEYS; k++)
-            if (rec->has & keys[k].bit)
-                n += put_varint(b + n, key_value(rec, k));
-    }
-    w->prev_addr = rec->addr;
-    if (gzwrite(w->gz, b, (unsigned)n) != n)
-        return scim_err_set(err, SCIM_EIO, "cannot write trace %s", w->path);
-    return 0;
-}
-
-int scim_trace_comment(scim_trace_writer *w, const char *text, scim_err *err)
-{
-    if (w->fmt != SCIM_TRACE_TEXT)
-        return 0;
-    if (gzprintf(w->gz, "# %s\n", text) < 0)
-        return scim_err_set(err, SCIM_EIO, "cannot write trace %s", w->path);
-    return 0;
-}
-
-int scim_trace_finish(scim_trace_writer *w, scim_err *err)
-{
-    int rc = gzclose(w->gz) == Z_OK ? 0 : scim_err_set(err, SCIM_EIO, "cannot write trace %s", w->path);
-    if (rc == 0 && w->tmp && rename(w->tmp, w->path) != 0)
-        rc = scim_err_set(err, SCIM_EIO, "cannot write trace %s: %s", w->path, strerror(errno));
-    if (rc && w->tmp)
-        remove(w->tmp);
-    free(w->tmp);
-    free(w->path);
-    free(w);
-    return rc;
-}
-
-void scim_trace_abort(scim_trace_writer *w)
-{
-    if (!w)
-        return;
-    gzclose(w->gz);
-    if (w->tmp)
-        remove(w->tmp);
-    free(w->tmp);
-    free(w->path);
-    free(w);
-}
-
-/* ---------- summary ---------- */
-
-int scim_trace_summarize(const char *path, scim_trace_summary *s, scim_err *err)
-{
-    memset(s, 0, sizeof *s);
-    scim_trace_reader *r = scim_trace_open(path, err);
-    if (!r)
-        return err && err->code ? err->code : SCIM_EIO;
-    scim_u64map pages, regions;
-    scim_u64map_init(&pages);
-    scim_u64map_init(&regions);
-    scim_trace_rec rec;
-    uint64_t t = 0;
-    int rc;
-    while ((rc = scim_trace_next(r, &rec, err)) == 1) {
-        t = rec.timing == SCIM_TIMING_ABS ? rec.time_ns : t + rec.time_ns;
-        if (s->records == 0)
-            s->first_ns = t;
-        s->last_ns = t;
-        s->records++;
-        s->per_op[rec.op]++;
-        if (rec.op == SCIM_OP_READ || rec.op == SCIM_OP_WRITE) {
-            if (rec.op == SCIM_OP_READ)
-                s->read_bytes += rec.size;
-            else
-                s->write_bytes += rec.size;
-            for (uint64_t p = rec.addr >> 12; p <= (rec.addr + rec.size - 1) >> 12; p++) {
-                if (!scim_u64map_upsert(&pages, p, 0) || !scim_u64map_upsert(&regions, p >> 9, 0)) {
-                    rc = scim_err_set(err, SCIM_ENOMEM, "out of host memory counting pages");
-                    break;
-                }
-            }
-            if (rc < 0)
-                break;
-        }
-    }
-    s->pages_4k = pages.len;
-    s->regions_2m = regions.len;
-    s->mean_gap_ns = s->records > 1 ? (double)(s->last_ns - s->first_ns) / (double)(s->records - 1) : 0.0;
-    scim_u64map_free(&pages);
-    scim_u64map_free(&regions);
-    scim_trace_close(r);
-    return rc < 0 ? rc : 0;
-}
-
-int scim_trace_summary_print(const scim_trace_summary *s, FILE *out)
-{
-    fprintf(out, "records: %llu\n", (unsigned long long)s->records);
-    for (int i = 0; i < SCIM_OP_COUNT_; i++)
-        if (s->per_op[i])
-            fprintf(out, "op.%s: %llu\n", op_names[i], (unsigned long long)s->per_op[i]);
-    fprintf(out, "bytes.read: %llu\nbytes.written: %llu\n", (unsigned long long)s->read_bytes,
-            (unsigned long long)s->write_bytes);
-    fprintf(out, "footprint.pages_4k: %llu\nfootprint.regions_2m: %llu\n", (unsigned long long)s->pages_4k,
-            (unsigned long long)s->regions_2m);
-    fprintf(out, "time.first_ns: %llu\ntime.last_ns: %llu\ntime.mean_gap_ns: %.3f\n",
-            (unsigned long long)s->first_ns, (unsigned long long)s->last_ns, s->mean_gap_ns);
-    return ferror(out) ? SCIM_EIO : 0;
 }
