@@ -11,6 +11,7 @@
  *     invalidation (IOMMU IOTLB and every device TLB bound to the PASID)
  *     and frees the frames only after every completion — page-table frames
  *     included (deferred like Linux's mmu_gather).
+ * The drivers of the pin and iommu-map schemes are in src/driver/.
  * Costs are charged as service time of the OS contexts; see
  * docs/architecture.md for the sources of the defaults.
  */
@@ -30,8 +31,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-struct scim_exposure;
 
 typedef struct scim_os_params {
     scim_time_t iopf_cost;        /* handling one group of I/O page faults (one request: one group) */
@@ -128,13 +127,17 @@ void scim_os_set_checker(scim_os *os, const scim_observer *c);
 /* fault_policy backup: set aside a pinned, never-reclaimed buffer of
  * `bytes` and return its physical address. */
 int scim_os_alloc_backup(scim_os *os, uint64_t bytes, uint64_t *pa, scim_err *err);
-/* Scheme pin: the device's descriptor lists, `slots` requests of up to 512
- * pages each; returns their physical address. */
-int scim_os_bind_pin_device(scim_os *os, scim_node_id dev, uint64_t slots, uint64_t *desc_pa, scim_err *err);
-/* Scheme iommu-map: create the device's I/O address space (a page table
- * published in the PASID table as `domain`). */
-int scim_os_bind_map_device(scim_os *os, scim_node_id dev, uint32_t domain, uint64_t slots, scim_err *err);
-void scim_os_set_exposure(scim_os *os, struct scim_exposure *e);
+
+/* The host driver of the pin and iommu-map schemes (src/driver/) sits
+ * above the OS: it registers here and is handed every SCIM_OS_OP_IO_*
+ * request the OS receives (core/proto.h). It owns the message from then
+ * on and answers it through the OS. Without a driver such requests are
+ * answered Invalid. The driver's parameters (os.pin.*, os.iommu_map.*)
+ * and statistics (os.io.*) stay in the OS's tables. */
+typedef struct scim_os_io_driver {
+    void (*submit)(void *ctx, scim_msg *m);
+} scim_os_io_driver;
+void scim_os_set_io_driver(scim_os *os, const scim_os_io_driver *ops, void *ctx);
 /* Bring time-integrated statistics (frames.pinned_integral) up to now;
  * call before reading or writing the statistics. */
 void scim_os_sync_stats(scim_os *os);

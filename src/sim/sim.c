@@ -15,6 +15,7 @@
 #include "iommu/iommu.h"
 #include "mmu/memctl.h"
 #include "os/os.h"
+#include "driver/driver.h"
 #include "iommu/pasid.h"
 #include "mmu/physmem.h"
 #include "mmu/replay.h"
@@ -93,6 +94,7 @@ struct scim_sim {
     scim_physmem *pm;
     scim_memctl *mc;
     scim_os *os;
+    scim_driver *drv; /* schemes pin and iommu-map */
     scim_iommu *io;
     scim_checker *chk;
     scim_exposure *exposure;
@@ -135,6 +137,7 @@ void scim_sim_destroy(scim_sim *sim)
     free(sim->cpu_p);
     free(sim->cpu_traces);
     scim_iommu_destroy(sim->io);
+    scim_driver_destroy(sim->drv);
     scim_os_destroy(sim->os);
     scim_memctl_destroy(sim->mc);
     scim_checker_destroy(sim->chk);
@@ -435,14 +438,14 @@ static int bind_devices(scim_sim *sim)
         scim_err e = {0};
         if (p->scheme == SCIM_SCHEME_PIN) {
             uint64_t pa;
-            if (scim_os_bind_pin_device(sim->os, scim_device_node(d), p->max_outstanding + 1, &pa, &e) != 0)
+            if (scim_driver_bind_pin_device(sim->drv, scim_device_node(d), p->max_outstanding + 1, &pa, &e) != 0)
                 return fail(sim, e.code, "devices.%s: cannot set aside the descriptor lists of scheme pin: %s",
                             scim_device_name(d), e.msg);
             scim_device_set_descriptors(d, pa);
             continue;
         }
         if (p->scheme == SCIM_SCHEME_IOMMU_MAP) {
-            if (scim_os_bind_map_device(sim->os, scim_device_node(d), p->domain, p->max_outstanding + 1, &e) != 0)
+            if (scim_driver_bind_map_device(sim->drv, scim_device_node(d), p->domain, p->max_outstanding + 1, &e) != 0)
                 return fail(sim, e.code, "devices.%s: cannot create the I/O address space of scheme iommu-map: %s",
                             scim_device_name(d), e.msg);
             scim_device_set_exposure(d, sim->exposure);
@@ -663,6 +666,8 @@ int scim_sim_build(scim_sim *sim)
     sim->os = scim_os_create(sim->k, sim->fab, sim->pm, "os", &sim->os_p, sim->stats, &sim->err);
     if (!sim->os)
         return sim->err.code;
+    if (sim->top.scheme != SCIM_SCHEME_SCIMITAR && !(sim->drv = scim_driver_create(sim->os, &sim->err)))
+        return sim->err.code;
     sim->io = scim_iommu_create(sim->k, sim->fab, "iommu", &sim->io_p, sim->stats, &sim->err);
     if (!sim->io)
         return sim->err.code;
@@ -673,7 +678,7 @@ int scim_sim_build(scim_sim *sim)
     if (sim->top.scheme == SCIM_SCHEME_IOMMU_MAP) {
         if (!(sim->exposure = scim_exposure_create()))
             return fail(sim, SCIM_ENOMEM, "out of host memory");
-        scim_os_set_exposure(sim->os, sim->exposure);
+        scim_driver_set_exposure(sim->drv, sim->exposure);
     }
 
     if ((rc = build_processes(sim)) || (rc = build_devices(sim)) || (rc = check_device_pasids(sim)) ||

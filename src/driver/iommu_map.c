@@ -1,0 +1,198 @@
+/* Scheme iommu-map: each I/O's pages are mapped at IOVA = va in the
+ * device's own I/O address space (dma_map_page) and unmapped after
+ * (dma_unmap_page). os.iommu_map.mode strict invalidates the IOMMU's and
+ * the device's caches on every unmap and answers when that is done;
+ * deferred queues the unmapped pages (the flush queue) and invalidates the
+ * whole address space once os.iommu_map.flush_entries pages wait or
+ * os.iommu_map.flush_interval after the first (the flush timer). The time
+ * a stale entry could still be used is os.io.stale_window. */
+#include "driver/driver_internal.h"
+
+#include <stdio.h>
+
+#include "iommu/exposure.h"
+
+/* Paging levels of a device's I/O address space. */
+#define MAP_DOMAIN_LEVELS 4
+/* A mapped page's key: the domain's number above any vpn. */
+#define MAP_DOMAIN_SHIFT 56
+/* The flush timer's argument: the context's index above the batch's
+ * generation (its low bits). */
+#define TIMER_IO_SHIFT 32
+#define TIMER_GEN_MASK 0xffffffffull
+
+static uint64_t map_key(uint32_t domain, uint64_t vpn)
+{
+    return ((uint64_t)(domain - SCIM_DOMAIN_PASID_BASE) << MAP_DOMAIN_SHIFT) | vpn;
+}
+
+/* Map the buffer. A page another request already maps keeps its entry (a
+ * count); the map cost is paid per call all the same. */
+void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io)
+{
+    scim_os *os = d->os;
+    process *dom = os_find_process(os, io->domain);
+    uint64_t start = os_page_down(m->addr), n = drv_io_pages(m);
+    /* the DMA direction sets the device's right: DMA_FROM_DEVICE (the
+     * device writes memory) maps writable, DMA_TO_DEVICE read-only */
+    uint64_t flags = SCIM_PTE_US | (drv_io_write(m) ? SCIM_PTE_RW : 0);
+    for (uint64_t i = 0; i < n && dom; i++) {
+        uint64_t va = start + i * OS_PAGE_SIZE, pa = os_frame_pa(drv_io_frames(io, m)[i]);
+        uint64_t *count = scim_u64map_upsert(&d->mapped, map_key(io->domain, os_vpn(va)), 0);
+        if (!count) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return;
+        }
+        if ((*count)++ == 0) {
+            scim_err err = {0};
+            if (scim_pgtable_map(dom->pt, va, pa, OS_PAGE_SHIFT, flags, &err) != 0) {
+                scim_kernel_fail(os->k, err.code ? err.code : SCIM_ENOMEM,
+                                 "iommu-map: mapping IOVA 0x%llx in the I/O address space of pasid %u failed: %s",
+                                 (unsigned long long)va, io->domain, err.msg);
+                return;
+            }
+        }
+    }
+    os->st.io_maps += n;
+    drv_io_reply_after(d, m, n * os->p.iommu_map_page_cost);
+}
+
+/* ---------- invalidation ---------- */
+
+/* A strict unmap's or a deferred batch's invalidation has completed: the
+ * frames may go. */
+static void invalidated(scim_driver *d, size_t idx, bool deferred)
+{
+    scim_os *os = d->os;
+    sd_op *op = &os->ops[idx];
+    scim_time_t now = scim_kernel_now(os->k);
+    for (size_t i = 0; i < op->n_pages; i++) {
+        os_unpin_frame(os, op->pages[i].old_pfn);
+        /* strict: the driver gets the IOVA back only now, so nothing
+         * could use a stale entry: a window of zero */
+        scim_hist_record(os->st.stale_window, deferred ? now - op->pages[i].unmapped_at : 0);
+    }
+    if (deferred && d->exposure)
+        scim_exposure_add(d->exposure, op->pasid, -(int64_t)op->n_pages);
+    op->used = false;
+    if (op->req)
+        drv_io_finish(d, op->req, SCIM_RESP_OK);
+}
+
+static void strict_done(scim_os *os, size_t idx, void *ctx) { invalidated(ctx, idx, false); }
+static void flush_done(scim_os *os, size_t idx, void *ctx) { invalidated(ctx, idx, true); }
+
+static void flush_batch(scim_driver *d, io_ctx *io)
+{
+    if (!io->has_batch)
+        return;
+    io->has_batch = false;
+    d->os->st.io_flushes++;
+    os_start_shootdown(d->os, io->batch);
+}
+
+static void flush_timer(void *ctx, uint64_t arg)
+{
+    scim_driver *d = ctx;
+    io_ctx *io = &d->io[arg >> TIMER_IO_SHIFT];
+    if (io->has_batch && (io->generation & TIMER_GEN_MASK) == (arg & TIMER_GEN_MASK))
+        flush_batch(d, io);
+}
+
+/* deferred: the device's flush batch, started with the first page queued
+ * (and its timer). */
+static sd_op *batch_of(scim_driver *d, io_ctx *io)
+{
+    scim_os *os = d->os;
+    if (io->has_batch)
+        return &os->ops[io->batch];
+    sd_op *op = os_new_op(os, io->domain, NULL, flush_done, d, &io->batch);
+    if (!op)
+        return NULL;
+    op->whole = true;
+    io->has_batch = true;
+    io->generation++;
+    scim_kernel_schedule(os->k, os->p.flush_interval, SCIM_PRIO_DEFAULT, flush_timer, d,
+                         ((uint64_t)(io - d->io) << TIMER_IO_SHIFT) | (io->generation & TIMER_GEN_MASK));
+    return op;
+}
+
+/* IO_UNMAP: clear the IOVAs' entries. strict: invalidate the IOMMU's and
+ * the device's caches for these pages and answer when done; deferred:
+ * answer now and queue the pages for a later PASID-wide flush, keeping
+ * their frames pinned until it completes (Linux keeps the IOVA reserved
+ * until then; keeping the frame too means the stale entry never names a
+ * reused frame, so the checker's rule 2 holds). */
+void drv_unmap(scim_driver *d, scim_msg *m, process *p)
+{
+    scim_os *os = d->os;
+    io_ctx *io = drv_io_of(d, m->src);
+    process *dom = io ? os_find_process(os, io->domain) : NULL;
+    if (!dom) {
+        drv_io_finish(d, m, SCIM_RESP_INVALID);
+        return;
+    }
+    bool deferred = os->p.iommu_map_mode == MAP_DEFERRED;
+    uint64_t start = os_page_down(m->addr), n = drv_io_pages(m);
+    scim_time_t now = scim_kernel_now(os->k);
+    size_t idx = 0;
+    sd_op *op = NULL;
+    for (uint64_t i = 0; i < n && i < IO_MAX_PAGES; i++) {
+        uint64_t va = start + i * OS_PAGE_SIZE;
+        uint64_t pfn = drv_io_frames(io, m)[i];
+        uint64_t *count = scim_u64map_get(&d->mapped, map_key(io->domain, os_vpn(va)));
+        if (!count || --*count > 0) {
+            os_unpin_frame(os, pfn); /* another request still maps it */
+            continue;
+        }
+        scim_u64map_remove(&d->mapped, map_key(io->domain, os_vpn(va)));
+        if (deferred)
+            op = batch_of(d, io);
+        else if (!op)
+            op = os_new_op(os, io->domain, m, strict_done, d, &idx);
+        if (!op)
+            return;
+        os_unmap_pte(os, dom, op, va, os_frame_pa(pfn), OS_PAGE_SHIFT);
+        page_ref *pr = os_op_add_page(os, op, va, OS_PAGE_SIZE, pfn);
+        if (!pr)
+            return;
+        pr->unmapped_at = now;
+        if (deferred && d->exposure)
+            scim_exposure_add(d->exposure, io->domain, 1);
+    }
+    os->st.io_unmaps += n;
+    if (deferred) {
+        drv_io_finish(d, m, SCIM_RESP_OK);
+        if (io->has_batch && os->ops[io->batch].n_pages >= os->p.flush_entries)
+            flush_batch(d, io);
+        return;
+    }
+    if (!op) {
+        drv_io_finish(d, m, SCIM_RESP_OK);
+        return;
+    }
+    os->st.io_flushes++;
+    os_start_shootdown(os, idx);
+}
+
+/* ---------- binding ---------- */
+
+int scim_driver_bind_map_device(scim_driver *d, scim_node_id dev, uint32_t domain, uint64_t slots, scim_err *err)
+{
+    char name[48];
+    snprintf(name, sizeof name, "iommu-map domain %u", domain - SCIM_DOMAIN_PASID_BASE);
+    int rc = scim_os_add_process(d->os, name, domain, MAP_DOMAIN_LEVELS, err);
+    if (rc)
+        return rc;
+    io_ctx *io = drv_io_add(d, dev, slots, err);
+    if (!io)
+        return SCIM_ENOMEM;
+    io->domain = domain;
+    /* Linux's DMA domains keep their table pages too; freeing them would
+     * need a paging-structure-cache flush per unmap, which deferred mode
+     * exists to avoid. */
+    scim_pgtable_keep_empty_tables(os_find_process(d->os, domain)->pt, true);
+    return 0;
+}
+
+void scim_driver_set_exposure(scim_driver *d, struct scim_exposure *e) { d->exposure = e; }

@@ -1,0 +1,489 @@
+/* Fault jobs: I/O page faults on os.fault_handlers handler contexts (in
+ * groups of up to os.fault_batch, requests for a page already queued
+ * joining it), software walks, CPU faults on the faulting core, backup
+ * copies and a driver's faulting-in; one resolution path for them all
+ * (present, in transition, swapped or missing), prefault, and answering. */
+#include "os/os_internal.h"
+
+#include <stdlib.h>
+
+/* ---------- jobs ---------- */
+
+static fault_job *new_job(scim_os *os, scim_msg *m, enum job_kind kind)
+{
+    fault_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return NULL;
+    }
+    j->m = m;
+    j->kind = kind;
+    j->pasid = m->pasid;
+    j->va = m->addr;
+    if (kind == JOB_CPU)
+        j->write = m->len != 0;
+    else if (kind == JOB_BACKUP)
+        j->write = true;
+    else
+        j->write = (m->flags & SCIM_ATSF_WRITE) != 0;
+    if (kind == JOB_IO && m->len > 1)
+        j->extra = (uint32_t)(m->len - 1);
+    j->arrived = scim_kernel_now(os->k);
+    j->live_next = os->live;
+    if (os->live)
+        os->live->live_prev = j;
+    os->live = j;
+    return j;
+}
+
+void os_job_free(scim_os *os, fault_job *j)
+{
+    if (j->live_prev)
+        j->live_prev->live_next = j->live_next;
+    else
+        os->live = j->live_next;
+    if (j->live_next)
+        j->live_next->live_prev = j->live_prev;
+    free(j);
+}
+
+static void job_push(job_queue *q, fault_job *j)
+{
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+}
+
+/* ---------- answering ---------- */
+
+static void reply_os_resp(scim_os *os, scim_msg *m, int32_t status)
+{
+    scim_fabric_reply(os->f, m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), status);
+}
+
+static void backup_copied(void *ctx, uint64_t arg)
+{
+    scim_os *os = ctx;
+    fault_job *j = (fault_job *)(uintptr_t)arg;
+    process *p = os_find_process(os, j->pasid);
+    uint64_t pa;
+    /* the copy is a CPU write to the page: the checker sees it like any access */
+    if (p && scim_pgtable_lookup(p->pt, j->va, &pa, NULL, NULL) == 1 && os->checker) {
+        if (!scim_obs_access_begin(os->checker, "os backup copy", j->pasid, j->va, pa, j->m->len)) {
+            os_job_free(os, j);
+            return;
+        }
+        scim_obs_access_end(os->checker, pa);
+    }
+    os->st.backup_copies++;
+    reply_os_resp(os, j->m, SCIM_RESP_OK);
+    os_job_free(os, j);
+}
+
+/* Walk placement software: the handler answers with the translation. */
+static void answer_sw_walk(scim_os *os, fault_job *j, int32_t status)
+{
+    scim_msg *m = j->m;
+    process *p = os_find_process(os, j->pasid);
+    uint64_t pa, pte;
+    unsigned shift;
+    if (status == SCIM_RESP_OK && p && scim_pgtable_lookup(p->pt, j->va, &pa, &shift, &pte) == 1) {
+        unsigned perms = (pte & SCIM_PTE_US) ? SCIM_PERM_R | ((pte & SCIM_PTE_RW) ? SCIM_PERM_W : 0) : 0;
+        m->addr = pa & ~((1ull << shift) - 1);
+        m->data = SCIM_ATS_DATA(shift, perms);
+    } else {
+        status = SCIM_RESP_INVALID;
+    }
+    scim_fabric_reply(os->f, m, SCIM_MSG_ATS_RESP, scim_fabric_wire_bytes(os->f, OS_PTE_BYTES), status);
+}
+
+static void answer_one(scim_os *os, fault_job *j, int32_t status)
+{
+    scim_msg *m = j->m;
+    scim_time_t lat = scim_kernel_now(os->k) - j->arrived;
+    switch (j->kind) {
+    case JOB_IO:
+        scim_hist_record(os->st.iopf_latency, lat);
+        m->flags &= ~SCIM_PRIF_AUTO;
+        scim_fabric_reply(os->f, m, SCIM_MSG_PRI_RESP, scim_fabric_wire_bytes(os->f, 0), status);
+        break;
+    case JOB_DRIVER: {
+        os_fault_done_fn done = j->done;
+        void *ctx = j->done_ctx;
+        scim_hist_record(os->st.cpu_fault_latency, lat);
+        os_job_free(os, j);
+        done(ctx, m, status);
+        return;
+    }
+    case JOB_CPU:
+        scim_hist_record(os->st.cpu_fault_latency, lat);
+        reply_os_resp(os, m, status);
+        break;
+    case JOB_SW:
+        answer_sw_walk(os, j, status);
+        break;
+    case JOB_BACKUP:
+        if (status == SCIM_RESP_OK) {
+            os_spend(os, os->p.backup_copy_cost, backup_copied, os, (uint64_t)(uintptr_t)j);
+            return;
+        }
+        os->st.backup_lost++;
+        reply_os_resp(os, m, SCIM_RESP_OK);
+        break;
+    }
+    os_job_free(os, j);
+}
+
+/* prefault: map the pages after the faulting one that are plainly
+ * missing (in the region, not swapped, not in transition). */
+static void prefault_after(scim_os *os, const fault_job *j)
+{
+    process *p = os_find_process(os, j->pasid);
+    for (uint32_t k = 1; p && k <= j->extra; k++) {
+        uint64_t va = os_page_down(j->va) + (uint64_t)k * OS_PAGE_SIZE;
+        const region *r = os_find_region(p, va);
+        if (!r || r->page_shift != OS_PAGE_SHIFT || r->prot == SCIM_PROT_NONE || os_busy_get(p, va) ||
+            scim_u64map_get(&p->swapped, os_vpn(va)) || scim_pgtable_lookup(p->pt, va, NULL, NULL, NULL) == 1)
+            continue;
+        if (os_map_new_page(os, p, va, r, 0, false, NULL) != 0)
+            return; /* no free frame: prefault is best effort */
+        os->st.prefaulted++;
+        os->st.iopf_mapped++;
+    }
+}
+
+static void answer_fault(scim_os *os, fault_job *j, int32_t status)
+{
+    if (status == SCIM_RESP_OK && j->extra)
+        prefault_after(os, j);
+    if (!os_sync_flush(os, j->pasid, SK_ANSWER, j, 0, status))
+        os_answer_fault_now(os, j, status);
+}
+
+void os_answer_fault_now(scim_os *os, fault_job *j, int32_t status)
+{
+    if (status == SCIM_RESP_INVALID)
+        os->st.iopf_invalid++;
+    for (fault_job *f = j->followers; f;) {
+        fault_job *next = f->next;
+        answer_one(os, f, status);
+        f = next;
+    }
+    answer_one(os, j, status);
+}
+
+/* ---------- pages in transition ---------- */
+
+static void resolve(scim_os *os, fault_job *j);
+
+busy_page *os_busy_get(process *p, uint64_t va)
+{
+    uint64_t *v = scim_u64map_get(&p->busy, os_vpn(va));
+    return v ? (busy_page *)(uintptr_t)*v : NULL;
+}
+
+busy_page *os_busy_set(scim_os *os, process *p, uint64_t va, enum busy_state state)
+{
+    busy_page *b = calloc(1, sizeof *b);
+    uint64_t *slot = b ? scim_u64map_upsert(&p->busy, os_vpn(va), (uint64_t)(uintptr_t)b) : NULL;
+    if (!slot) {
+        free(b);
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory tracking pages");
+        return NULL;
+    }
+    b->state = state;
+    return b;
+}
+
+/* Run every job of a list linked through next again (each one once). */
+static void resolve_all(scim_os *os, fault_job *j, void (*fn)(scim_os *os, fault_job *j))
+{
+    while (j) {
+        fault_job *next = j->next;
+        j->next = NULL;
+        fn(os, j);
+        j = next;
+    }
+}
+
+void os_busy_clear(scim_os *os, process *p, uint64_t va)
+{
+    busy_page *b = os_busy_get(p, va);
+    if (!b)
+        return;
+    scim_u64map_remove(&p->busy, os_vpn(va));
+    fault_job *j = b->waiters;
+    free(b);
+    resolve_all(os, j, resolve);
+}
+
+/* ---------- waiting for a frame ---------- */
+
+static void wait_for_frame(scim_os *os, fault_job *j)
+{
+    os->st.frame_waits++;
+    j->next = NULL;
+    job_push(&os->fw, j);
+    os_maybe_reclaim(os);
+}
+
+/* A waiter retries if a frame is free, else queues again. */
+static void retry_for_frame(scim_os *os, fault_job *j)
+{
+    if (scim_physmem_frames_free(os->pm) > 0)
+        resolve(os, j);
+    else
+        wait_for_frame(os, j);
+}
+
+/* Each waiter tries once: a fault that needs more frames than are free
+ * (a data frame and new page-table frames) queues again, in order, rather
+ * than being retried here forever. */
+void os_wake_frame_waiters(scim_os *os)
+{
+    if (!os->fw.head || scim_physmem_frames_free(os->pm) == 0)
+        return;
+    fault_job *j = os->fw.head;
+    os->fw.head = os->fw.tail = NULL;
+    resolve_all(os, j, retry_for_frame);
+}
+
+/* ---------- resolving ---------- */
+
+void os_swap_read_done(scim_os *os, fault_job *j)
+{
+    process *p = os_find_process(os, j->pasid);
+    const region *r = os_find_region(p, j->va);
+    uint64_t va = os_page_down(j->va);
+    os->st.frames_transit--;
+    scim_err err = {0};
+    if (!r || os_map_new_page(os, p, va, r, j->frame, true, &err) != 0) {
+        /* the region went away while the page was read: drop it */
+        scim_physmem_free(os->pm, j->frame, 0);
+        os_update_free(os);
+    } else {
+        os->st.iopf_mapped++;
+    }
+    os_forget_swapped(os, p, va);
+    answer_fault(os, j, r ? SCIM_RESP_OK : SCIM_RESP_INVALID);
+    os_busy_clear(os, p, va);
+}
+
+/* A major fault: reserve a frame and read the page back from swap. */
+static void swap_in(scim_os *os, process *p, fault_job *j, uint64_t va)
+{
+    scim_err err = {0};
+    uint64_t pfn;
+    if (scim_physmem_alloc(os->pm, 0, &pfn, &err) != 0) {
+        wait_for_frame(os, j);
+        return;
+    }
+    os_update_free(os);
+    os->st.frames_transit++;
+    os->st.faults_major++;
+    os->st.swap_reads++;
+    if (!os_busy_set(os, p, va, BUSY_SWAPIN))
+        return;
+    j->frame = pfn; /* mapped by os_swap_read_done */
+    os_swap_submit(os, (swap_io){.write = false, .job = j});
+    os_maybe_reclaim(os);
+}
+
+/* Resolve a fault whose handler time has been paid. */
+static void resolve(scim_os *os, fault_job *j)
+{
+    process *p = os_find_process(os, j->pasid);
+    const region *r = p ? os_find_region(p, j->va) : NULL;
+    if (!r || r->prot == SCIM_PROT_NONE || (j->write && !(r->prot & OS_PROT_W))) {
+        answer_fault(os, j, SCIM_RESP_INVALID);
+        return;
+    }
+    uint64_t va = j->va & ~((1ull << r->page_shift) - 1);
+    busy_page *b = os_busy_get(p, va);
+    if (b) {
+        os->st.faults_waited++;
+        j->next = b->waiters;
+        b->waiters = j;
+        return;
+    }
+    uint64_t pte;
+    if (scim_pgtable_lookup(p->pt, j->va, NULL, NULL, &pte) == 1) {
+        if (j->write && !(pte & SCIM_PTE_RW))
+            scim_pgtable_update(p->pt, j->va, SCIM_PTE_RW, 0, NULL); /* upgrade: no stale hazard */
+        else
+            os->st.iopf_spurious++;
+        answer_fault(os, j, SCIM_RESP_OK);
+        return;
+    }
+    if (r->page_shift == OS_PAGE_SHIFT && scim_u64map_get(&p->swapped, os_vpn(va))) {
+        swap_in(os, p, j, va);
+        return;
+    }
+    scim_err err = {0};
+    int rc = os_map_new_page(os, p, va, r, 0, false, &err);
+    if (rc == SCIM_ENOMEM && r->page_shift == OS_PAGE_SHIFT) {
+        wait_for_frame(os, j);
+        return;
+    }
+    if (rc) {
+        scim_kernel_fail(os->k, rc, "fault at pasid %u va 0x%llx could not be resolved: %s%s", j->pasid,
+                         (unsigned long long)j->va, err.msg,
+                         rc == SCIM_ENOMEM ? "; huge pages are not reclaimed: raise memory.size" : "");
+        os_job_free(os, j);
+        return;
+    }
+    os->st.iopf_mapped++;
+    os->st.faults_minor++;
+    answer_fault(os, j, SCIM_RESP_OK);
+    os_maybe_reclaim(os);
+}
+
+static void sw_fault(void *ctx, uint64_t arg) { resolve(ctx, (fault_job *)(uintptr_t)arg); }
+
+/* A fault handled on a CPU: cost, then resolve. */
+static void fault_after(scim_os *os, fault_job *j, scim_time_t cost)
+{
+    os_spend(os, cost, sw_fault, os, (uint64_t)(uintptr_t)j);
+}
+
+/* Walk placement software: the handler walks; a missing page costs a fault
+ * on top. */
+static void sw_handled(scim_os *os, fault_job *j)
+{
+    os->st.sw_walks++;
+    process *p = os_find_process(os, j->pasid);
+    uint64_t pte;
+    if (p && scim_pgtable_lookup(p->pt, j->va, NULL, NULL, &pte) == 1 && (pte & SCIM_PTE_US) &&
+        (!j->write || (pte & SCIM_PTE_RW))) {
+        answer_fault(os, j, SCIM_RESP_OK);
+        return;
+    }
+    fault_after(os, j, os->p.iopf_cost);
+}
+
+/* ---------- the I/O fault handlers ---------- */
+
+static void fault_start_next(scim_os *os);
+
+static void handle_grouped(scim_os *os, fault_job *j)
+{
+    if (j->kind == JOB_SW)
+        sw_handled(os, j);
+    else
+        resolve(os, j);
+}
+
+static void group_done(void *ctx, uint64_t arg)
+{
+    scim_os *os = ctx;
+    os->busy_handlers--;
+    fault_start_next(os);
+    resolve_all(os, (fault_job *)(uintptr_t)arg, handle_grouped);
+}
+
+/* A free handler takes a group: up to fault_batch page requests (or one
+ * software walk). */
+static void fault_start_next(scim_os *os)
+{
+    while (os->fq.head && os->busy_handlers < os->p.fault_handlers) {
+        fault_job *head = os->fq.head, *tail = NULL;
+        uint64_t n = 0, pages = 0;
+        enum job_kind kind = head->kind;
+        scim_time_t now = scim_kernel_now(os->k);
+        while (os->fq.head && os->fq.head->kind == kind && n < (kind == JOB_SW ? 1 : os->p.fault_batch)) {
+            fault_job *j = os->fq.head;
+            os->fq.head = j->next;
+            if (kind == JOB_IO) {
+                process *p = os_find_process(os, j->pasid);
+                if (p)
+                    scim_u64map_remove(&p->queued, os_vpn(j->va));
+            }
+            scim_hist_record(os->st.iopf_queue_delay, now - j->arrived);
+            tail = j;
+            n++;
+            pages += 1 + j->extra;
+        }
+        if (!os->fq.head)
+            os->fq.tail = NULL;
+        tail->next = NULL;
+        os->busy_handlers++;
+        scim_time_t cost = kind == JOB_SW ? os->p.sw_walk_cost : os->p.iopf_cost + (pages - 1) * os->p.iopf_page_cost;
+        if (kind == JOB_IO)
+            os->st.iopf_groups++;
+        os_spend(os, cost, group_done, os, (uint64_t)(uintptr_t)head);
+    }
+}
+
+static void enqueue(scim_os *os, fault_job *j)
+{
+    job_push(&os->fq, j);
+    fault_start_next(os);
+}
+
+/* ---------- arrivals ---------- */
+
+void os_on_pri_req(scim_os *os, scim_msg *m)
+{
+    os->st.iopf_requests++;
+    fault_job *j = new_job(os, m, JOB_IO);
+    if (!j)
+        return;
+    /* a request for a page already waiting in the queue rides along */
+    process *p = os_find_process(os, j->pasid);
+    uint64_t *leader = p ? scim_u64map_get(&p->queued, os_vpn(j->va)) : NULL;
+    if (leader) {
+        fault_job *l = (fault_job *)(uintptr_t)*leader;
+        os->st.iopf_joined++;
+        j->next = l->followers;
+        l->followers = j;
+        if (j->write)
+            l->write = true;
+        return;
+    }
+    if (p && !scim_u64map_upsert(&p->queued, os_vpn(j->va), (uint64_t)(uintptr_t)j)) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return;
+    }
+    enqueue(os, j);
+}
+
+void os_on_sw_walk(scim_os *os, scim_msg *m)
+{
+    fault_job *j = new_job(os, m, JOB_SW);
+    if (j)
+        enqueue(os, j);
+}
+
+/* A CPU fault runs on the faulting core: no handler queue. */
+void os_on_cpu_fault(scim_os *os, scim_msg *m)
+{
+    os->st.cpu_faults++;
+    fault_job *j = new_job(os, m, JOB_CPU);
+    if (j)
+        fault_after(os, j, os->p.cpu_fault_cost);
+}
+
+/* A backup copy: a CPU touches the page (a CPU fault's cost: the trap, or
+ * finding it present), then copies. */
+void os_on_backup(scim_os *os, scim_msg *m)
+{
+    fault_job *j = new_job(os, m, JOB_BACKUP);
+    if (j)
+        fault_after(os, j, os->p.cpu_fault_cost);
+}
+
+bool os_fault_in(scim_os *os, scim_msg *m, uint64_t va, bool write, os_fault_done_fn done, void *ctx)
+{
+    fault_job *j = new_job(os, m, JOB_DRIVER);
+    if (!j)
+        return false;
+    j->va = va;
+    j->write = write;
+    j->done = done;
+    j->done_ctx = ctx;
+    os->st.cpu_faults++;
+    fault_after(os, j, os->p.cpu_fault_cost);
+    return true;
+}
