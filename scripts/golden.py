@@ -93,7 +93,8 @@ def compare(golden, now):
         for k in changed:
             print("%s: %s: %r -> %r" % (run_name, k, g[k], n[k]))
         if added:
-            print("%s: new keys: %s" % (run_name, ", ".join(added)))
+            print("%s: %d new keys: %s%s" % (run_name, len(added), ", ".join(added[:6]),
+                                              ", ..." if len(added) > 6 else ""))
         if removed:
             print("%s: removed keys: %s" % (run_name, ", ".join(removed)))
         bad += bool(changed or added or removed)

@@ -619,13 +619,13 @@ START_TEST(test_sim_keys)
     } cases[] = {
         {"seed: 1\nkernal:\n  backend: native\n",
          "exp.yaml:2:1: error: unknown key 'kernal'; did you mean 'kernel'? (valid here: seed, scheme, kernel, sim, "
-         "memory, fabric, iommu, os, processes, devices, cpus, sweep)"},
+         "fabric, memory, os, iommu, processes, devices, cpus, sweep)"},
         {"seed: 1\nkernel:\n  backend: natve\n",
          "exp.yaml:3:12: error: key 'kernel.backend': expected one of: systemc, native (did you mean 'native'?), got "
          "'natve'"},
         {"memory:\n  size: 1GiB\n  latancy: 80ns\n",
          "exp.yaml:3:3: error: unknown key 'memory.latancy'; did you mean 'latency'? (valid here: size, latency, "
-         "bandwidth)"},
+         "bandwidth, queue)"},
         {"memory:\n  size: 1KiB\n",
          "exp.yaml:2:9: error: key 'memory.size': value 1KiB is outside the allowed range 65536..70368744177664 (in "
          "bytes), got '1KiB'"},

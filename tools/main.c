@@ -42,13 +42,20 @@ static double host_seconds(void)
 
 typedef struct progress {
     double t0;
+    double last; /* host time of the last redraw */
     bool shown;
 } progress;
 
+/* Called by the library every few thousand events; redraws at most five
+ * times a second of host time. */
 static void show_progress(void *ctx, scim_time_t now, double fraction)
 {
     progress *p = ctx;
-    double el = host_seconds() - p->t0;
+    double t = host_seconds();
+    if (t - p->last < 0.2)
+        return;
+    p->last = t;
+    double el = t - p->t0;
     if (fraction > 0.001 && fraction < 1.0) {
         double eta = el / fraction * (1.0 - fraction);
         fprintf(stderr, "\r  simulated %.3f ms | traces %5.1f%% | elapsed %.0f s | ETA %.0f s   ",
@@ -130,9 +137,9 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
         snprintf(default_out, sizeof default_out, "out/%s", stem);
         out = default_out;
     }
-    progress prog = {host_seconds(), false};
+    progress prog = {host_seconds(), host_seconds(), false};
     if (!quiet && isatty(STDERR_FILENO))
-        scim_sim_set_progress(sim, show_progress, &prog, SCIM_US(100));
+        scim_sim_set_progress(sim, show_progress, &prog);
     double t0 = host_seconds();
     int run_rc = scim_sim_run(sim);
     double host = host_seconds() - t0;

@@ -79,6 +79,14 @@ void scim_kernel_fail(scim_kernel *k, int code, const char *fmt, ...)
     ;
 bool scim_kernel_failed(const scim_kernel *k);
 
+/* A host-side hook called between events, after every 2^every_log2-th
+ * event (watchdog, progress display). It is not an event: it sees the
+ * model between two events and must not schedule or change anything in it
+ * (it may call scim_kernel_fail or scim_kernel_stop). One hook per kernel;
+ * NULL removes it. */
+typedef void (*scim_poll_fn)(void *ctx, scim_kernel *k);
+void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned every_log2);
+
 uint64_t scim_kernel_events_executed(const scim_kernel *k);
 /* SystemC backend: how many times SystemC woke the kernel (one per distinct
  * simulated time with events); 0 for the native backend. */

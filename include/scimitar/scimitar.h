@@ -120,11 +120,12 @@ int scim_sim_write_stats(scim_sim *sim, const char *dir);
 void scim_sim_summary(scim_sim *sim, FILE *out);
 const char *scim_sim_errmsg(const scim_sim *sim);
 
-/* Progress callback for long runs: called about every `every_ps` of
- * simulated time with the current time and the fraction of the traces
- * consumed (0..1, -1 if unknown). */
+/* Progress of long runs: fn is called between events (every 16,384
+ * events, never as an event, so progress display cannot change a
+ * statistic) with the simulated time and the fraction of the traces
+ * consumed (0..1, -1 if unknown). The host decides how often to redraw. */
 typedef void (*scim_progress_fn)(void *ctx, scim_time_t now, double fraction);
-void scim_sim_set_progress(scim_sim *sim, scim_progress_fn fn, void *ctx, scim_time_t every_ps);
+void scim_sim_set_progress(scim_sim *sim, scim_progress_fn fn, void *ctx);
 
 /* Statistics of a run. The flat view: every counter is one row; every
  * histogram expands to <name>.count, .mean, .min, .p50, .p90, .p99, .max.

@@ -51,3 +51,15 @@ int scim_err_set(scim_err *err, int code, const char *fmt, ...)
     va_end(ap);
     return code;
 }
+
+void scim_fmt_time(double ps, char *buf, size_t len)
+{
+    if (ps < 1e3)
+        snprintf(buf, len, "%.0f ps", ps);
+    else if (ps < 1e6)
+        snprintf(buf, len, "%.1f ns", ps / 1e3);
+    else if (ps < 1e9)
+        snprintf(buf, len, "%.2f us", ps / 1e6);
+    else
+        snprintf(buf, len, "%.3f ms", ps / 1e9);
+}

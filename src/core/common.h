@@ -21,6 +21,9 @@ int scim_err_set(scim_err *err, int code, const char *fmt, ...)
     ;
 int scim_err_vset(scim_err *err, int code, const char *fmt, va_list ap);
 
+/* A time in ps for people: "812 ps", "1.3 ns", "4.20 us", "3.100 ms". */
+void scim_fmt_time(double ps, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

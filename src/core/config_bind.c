@@ -105,6 +105,16 @@ static int check_unknown(const scim_cfg_node *map, const char *prefix, const cha
                 best = decls[j].key + plen;
             }
         }
+        /* keys accepted for the caller to bind are valid here too */
+        for (size_t j = 0; plen == 0 && extra && extra[j]; j++) {
+            strncat(list, *list ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, extra[j], sizeof list - strlen(list) - 1);
+            size_t dd = scim_cfg_edit_distance(k, extra[j]);
+            if (dd < best_d) {
+                best_d = dd;
+                best = extra[j];
+            }
+        }
         char fk[300];
         full_key(fk, sizeof fk, where, full);
         if (best && best_d <= 2 && best_d < strlen(k)) {

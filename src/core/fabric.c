@@ -13,6 +13,7 @@ typedef struct node {
     char name[NAME_MAX_LEN];
     scim_recv_fn recv;
     void *ctx;
+    struct scim_port *port;
 } node;
 
 /* One direction of a link. */
@@ -49,22 +50,6 @@ struct scim_fabric {
     uint64_t in_flight;
     uint64_t sent_by_type[SCIM_MSG_TYPE_COUNT];
 };
-
-static const char *const msg_type_names[SCIM_MSG_TYPE_COUNT] = {
-    [SCIM_MSG_MEM_READ] = "mem_read",   [SCIM_MSG_MEM_WRITE] = "mem_write",
-    [SCIM_MSG_MEM_RESP] = "mem_resp",   [SCIM_MSG_ATS_REQ] = "ats_req",
-    [SCIM_MSG_ATS_RESP] = "ats_resp",   [SCIM_MSG_PRI_REQ] = "pri_req",
-    [SCIM_MSG_PRI_RESP] = "pri_resp",   [SCIM_MSG_INV_REQ] = "inv_req",
-    [SCIM_MSG_INV_DONE] = "inv_done",   [SCIM_MSG_IRQ] = "irq",
-    [SCIM_MSG_IPI] = "ipi",             [SCIM_MSG_OS_REQ] = "os_req",
-    [SCIM_MSG_OS_RESP] = "os_resp",     [SCIM_MSG_SYNC] = "sync",
-    [SCIM_MSG_SYNC_ACK] = "sync_ack",
-};
-
-const char *scim_msg_type_name(scim_msg_type t)
-{
-    return (unsigned)t < SCIM_MSG_TYPE_COUNT ? msg_type_names[t] : "unknown";
-}
 
 scim_fabric *scim_fabric_create(scim_kernel *k, const scim_fabric_params *p, scim_err *err)
 {
@@ -351,9 +336,9 @@ int scim_fabric_finalize(scim_fabric *f, scim_stats *stats, scim_err *err)
         }
         for (int t = 0; t < SCIM_MSG_TYPE_COUNT; t++) {
             char name[64], desc[128];
-            snprintf(name, sizeof name, "fabric.sent.%s", msg_type_names[t]);
+            snprintf(name, sizeof name, "fabric.sent.%s", scim_msg_type_name((scim_msg_type)t));
             snprintf(desc, sizeof desc, "Messages of type %s sent (end to end, not per hop).",
-                     msg_type_names[t]);
+                     scim_msg_type_name((scim_msg_type)t));
             rc = scim_stats_add_counter(stats, name, "count", desc, &f->sent_by_type[t], err);
             if (rc)
                 return rc;
@@ -422,6 +407,7 @@ static void arrive(void *ctx, uint64_t arg)
     scim_msg *m = (scim_msg *)(uintptr_t)arg;
     if (m->at == m->dst) {
         f->in_flight--;
+        m->arrived = scim_kernel_now(f->k);
         node *nd = &f->nodes[m->dst];
         nd->recv(nd->ctx, m);
         return;
@@ -465,17 +451,18 @@ void scim_fabric_send(scim_fabric *f, scim_msg *m)
     hop(f, m);
 }
 
-void scim_fabric_reply(scim_fabric *f, scim_msg *m, scim_msg_type type, uint32_t wire_bytes,
-                       int32_t status)
+struct scim_port *scim_fabric_port(const scim_fabric *f, scim_node_id id)
 {
-    scim_node_id s = m->src;
-    m->src = m->dst;
-    m->dst = s;
-    m->type = type;
-    m->wire_bytes = wire_bytes;
-    m->status = status;
-    scim_fabric_send(f, m);
+    return id < f->n_nodes ? f->nodes[id].port : NULL;
 }
+
+void scim_fabric_set_port(scim_fabric *f, scim_node_id id, struct scim_port *port)
+{
+    if (id < f->n_nodes)
+        f->nodes[id].port = port;
+}
+
+scim_kernel *scim_fabric_kernel(const scim_fabric *f) { return f->k; }
 
 scim_time_t scim_fabric_unloaded_latency(const scim_fabric *f, scim_node_id a, scim_node_id b,
                                          uint32_t wire_bytes)

@@ -37,6 +37,11 @@ struct scim_kernel {
     bool alloc_failed;
     scim_err failure;
     scim_time_t limit; /* run_until bound; SCIM_TIME_MAX when unbounded */
+    /* host-side hook between events (watchdog, progress): not an event, so
+     * it cannot change what the model does */
+    scim_poll_fn poll;
+    void *poll_ctx;
+    uint64_t poll_mask;
     /* SystemC backend */
     int client;
     uint64_t base_ps;       /* SystemC time when this kernel was created */
@@ -104,6 +109,8 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
         k->now = e.time;
         k->executed++;
         e.fn(e.ctx, e.arg);
+        if (k->poll && (k->executed & k->poll_mask) == 0)
+            k->poll(k->poll_ctx, k);
     }
     k->dispatching = false;
 }
@@ -277,6 +284,13 @@ void scim_kernel_fail(scim_kernel *k, int code, const char *fmt, ...)
 }
 
 bool scim_kernel_failed(const scim_kernel *k) { return k->failure.code != 0; }
+
+void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned every_log2)
+{
+    k->poll = fn;
+    k->poll_ctx = ctx;
+    k->poll_mask = (every_log2 >= 63 ? ~0ull : (1ull << every_log2)) - 1;
+}
 uint64_t scim_kernel_events_executed(const scim_kernel *k) { return k->executed; }
 uint64_t scim_kernel_wakeups(const scim_kernel *k) { return k->wakeups; }
 size_t scim_kernel_events_pending(const scim_kernel *k) { return k->len; }

@@ -1,15 +1,39 @@
 #include "core/proto.h"
 
-/* flags: op; addr, len: the range; data: prot | populate << 8 |
- * page_shift << 16 | has << 24; tag: the node of a migrate. */
-void scim_os_request_encode(scim_msg *m, const scim_trace_rec *rec, uint32_t pasid)
+static const char *const msg_type_names[SCIM_MSG_TYPE_COUNT] = {
+    [SCIM_MSG_MEM_READ] = "mem_read",   [SCIM_MSG_MEM_WRITE] = "mem_write",
+    [SCIM_MSG_MEM_RESP] = "mem_resp",   [SCIM_MSG_ATS_REQ] = "ats_req",
+    [SCIM_MSG_ATS_RESP] = "ats_resp",   [SCIM_MSG_PRI_REQ] = "pri_req",
+    [SCIM_MSG_PRI_RESP] = "pri_resp",   [SCIM_MSG_INV_REQ] = "inv_req",
+    [SCIM_MSG_INV_DONE] = "inv_done",   [SCIM_MSG_XLAT_IRQ] = "irq",
+    [SCIM_MSG_IPI] = "ipi",             [SCIM_MSG_OS_REQ] = "os_req",
+    [SCIM_MSG_OS_RESP] = "os_resp",     [SCIM_MSG_SYNC] = "sync",
+    [SCIM_MSG_SYNC_ACK] = "sync_ack",
+};
+
+static const scim_msg_type response_of[SCIM_MSG_TYPE_COUNT] = {
+    [SCIM_MSG_MEM_READ] = SCIM_MSG_MEM_RESP, [SCIM_MSG_MEM_WRITE] = SCIM_MSG_MEM_RESP,
+    [SCIM_MSG_ATS_REQ] = SCIM_MSG_ATS_RESP,  [SCIM_MSG_XLAT_IRQ] = SCIM_MSG_ATS_RESP,
+    [SCIM_MSG_PRI_REQ] = SCIM_MSG_PRI_RESP,  [SCIM_MSG_INV_REQ] = SCIM_MSG_INV_DONE,
+    [SCIM_MSG_IPI] = SCIM_MSG_INV_DONE,      [SCIM_MSG_OS_REQ] = SCIM_MSG_OS_RESP,
+    [SCIM_MSG_SYNC] = SCIM_MSG_SYNC_ACK,
+    /* responses map to themselves */
+    [SCIM_MSG_MEM_RESP] = SCIM_MSG_MEM_RESP, [SCIM_MSG_ATS_RESP] = SCIM_MSG_ATS_RESP,
+    [SCIM_MSG_PRI_RESP] = SCIM_MSG_PRI_RESP, [SCIM_MSG_INV_DONE] = SCIM_MSG_INV_DONE,
+    [SCIM_MSG_OS_RESP] = SCIM_MSG_OS_RESP,   [SCIM_MSG_SYNC_ACK] = SCIM_MSG_SYNC_ACK,
+};
+
+const char *scim_msg_type_name(scim_msg_type t)
 {
-    m->flags = (uint32_t)rec->op;
-    m->pasid = pasid;
-    m->addr = rec->addr;
-    m->len = rec->size;
-    m->data = (uint64_t)rec->prot | ((uint64_t)rec->populate << 8) | ((uint64_t)rec->page_shift << 16) |
-              ((uint64_t)rec->has << 24);
-    m->tag = rec->node;
+    return (unsigned)t < SCIM_MSG_TYPE_COUNT ? msg_type_names[t] : "unknown";
 }
 
+bool scim_msg_is_response(scim_msg_type t)
+{
+    return (unsigned)t < SCIM_MSG_TYPE_COUNT && response_of[t] == t;
+}
+
+scim_msg_type scim_msg_response_of(scim_msg_type request)
+{
+    return (unsigned)request < SCIM_MSG_TYPE_COUNT ? response_of[request] : SCIM_MSG_TYPE_COUNT;
+}

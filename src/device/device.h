@@ -7,32 +7,38 @@
  *     at its time (+N after the previous DMA was issued, or @N absolute) and
  *     is issued when a slot is free; OS operations in the trace are barriers
  *     (wait for in-flight chunks, then for the OS's answer).
- *   - A chunk looks up the device IOTLB (iotlb.latency cycles). On a miss it
- *     sends a translation request to the IOMMU, unless one for the same
- *     4 KiB page is already outstanding, in which case it waits on that one.
- *   - A not-present completion makes the device send one page request per
- *     page (fault_policy stall: the chunks wait), and after the page
- *     response it asks for the translation again (PCIe PRI semantics).
- *   - A translated chunk accesses memory with the physical address;
- *     the chunk completes on the memory's response.
- *   - Invalidation requests are processed one at a time, inv_latency each
- *     (a single-entry device-TLB invalidation costs about a full flush);
- *     the completion is sent only after every in-flight access that used an
- *     invalidated translation has completed.
+ *   - A chunk looks up the micro-TLB and the IOTLB (their latency cycles).
+ *     On a miss it asks for a translation through the walk placement's
+ *     backend (an ATS request, its own walker, an interrupt to the OS, or a
+ *     walk of its shadow copy), unless one for the same 4 KiB page is
+ *     already outstanding, in which case it waits on that one.
+ *   - A not-present completion makes the device send one page request for
+ *     the page (and `prefault` more); the fault policy decides what the
+ *     waiting chunks do meanwhile (stall, retry, drop, backup). After the
+ *     page response it asks for the translation again (PCIe PRI semantics).
+ *   - A translated chunk accesses memory with the physical address; the
+ *     chunk completes on the memory's response.
+ *   - Invalidation requests wait in an invalidation queue of inv_queue
+ *     entries (the ATS capability's Invalidate Queue Depth) and are
+ *     processed one at a time, inv_latency each (a single-entry
+ *     device-TLB invalidation costs about a full flush); the completion is
+ *     sent only after every in-flight access that used an invalidated
+ *     translation has completed.
+ *   - Under the pin and iommu-map schemes a driver (src/driver/) hooks into
+ *     each request: it prepares the request before its first chunk, may give
+ *     chunks their physical addresses (pin: descriptor lists), and releases
+ *     the request after its last chunk.
  */
-#ifndef SCIMITAR_DEVICE_H
-#define SCIMITAR_DEVICE_H
+#ifndef SCIM_DEVICE_DEVICE_H
+#define SCIM_DEVICE_DEVICE_H
 
 #include "core/observer.h"
-#include "core/fabric.h"
+#include "core/port.h"
 #include "core/stats.h"
+#include "mmu/replay.h"
 #include "mmu/tlb.h"
 #include "mmu/tlbcfg.h"
 #include "mmu/walker.h"
-
-#ifdef __cplusplus
-extern "C" {
-#endif
 
 /* Who walks the page tables on an IOTLB miss. */
 typedef enum scim_walk_placement {
@@ -50,15 +56,6 @@ typedef enum scim_fault_policy {
     SCIM_FAULT_BACKUP = 3   /* writes land in a pinned backup buffer a CPU copies later; reads stall */
 } scim_fault_policy;
 
-/* How I/O memory is made reachable (the top-level `scheme` key). */
-typedef enum scim_io_scheme {
-    SCIM_SCHEME_SCIMITAR = 0, /* shared page tables, no pinning, I/O page faults */
-    SCIM_SCHEME_PIN = 1,      /* the driver pins each buffer and hands the device physical addresses */
-    SCIM_SCHEME_IOMMU_MAP = 2 /* the driver maps each buffer in a per-device I/O address space */
-} scim_io_scheme;
-
-struct scim_exposure;
-
 typedef struct scim_device_params {
     const char *trace;        /* path of the DMA trace */
     uint64_t pasid;
@@ -69,6 +66,7 @@ typedef struct scim_device_params {
     uint64_t prefetch;        /* translations of the next N pages requested on a miss */
     int walk;                 /* scim_walk_placement */
     uint64_t walkers;         /* walk device/shadow */
+    uint64_t walk_queue;      /* walk device/shadow: walks waiting for a walker; 0 unbounded */
     uint64_t pwc_entries;     /* walk device/shadow: paging-structure caches per level */
     uint64_t pwc_latency;     /* cycles */
     scim_time_t shadow_latency; /* walk shadow: one entry read from device-local memory */
@@ -77,29 +75,66 @@ typedef struct scim_device_params {
     scim_time_t retry_backoff;
     scim_time_t drop_timeout;
     uint64_t backup_slots;    /* 4 KiB slots of the pinned backup buffer */
+    uint64_t inv_queue;       /* invalidation requests the device holds at once; 0 unbounded */
     scim_time_t inv_latency;
     scim_time_t snoop_latency;  /* broadcast protocol: applying a snooped invalidation */
     scim_time_t link_latency; /* default topology: the device's link to the IOMMU */
     uint64_t link_bandwidth;
-    uint64_t seed;            /* for random replacement; set by the builder */
     const struct scim_cfg_node *tenants_node; /* devices.<name>.tenants, as given */
-    const uint32_t *tenants;  /* further PASIDs the device serves; set by the builder */
+    /* set by the builder */
+    uint64_t seed;            /* the run's seed (streams are seeded by path) */
+    const uint32_t *tenants;  /* further PASIDs the device serves */
     size_t n_tenants;
-    int scheme;               /* scim_io_scheme; set by the builder */
-    uint32_t domain;          /* iommu-map: the I/O address space's PASID; set by the builder */
 } scim_device_params;
 
 /* Keys under "devices.<name>." */
 extern const scim_param_decl scim_device_param_decls[];
 extern const size_t scim_device_param_decl_count;
+extern const char *const scim_walk_placement_names[];
+extern const char *const scim_fault_policy_names[];
 
 typedef struct scim_device scim_device;
 
-scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name,
-                                const scim_device_params *p, scim_stats *stats, scim_err *err);
+/* ---- the driver of a scheme (src/driver/), per request ---- */
+
+typedef struct scim_dev_driver_ops {
+    /* The address space chunks are translated in (iommu-map: the device's
+     * I/O domain); NULL: the request's PASID. */
+    uint32_t (*space)(void *drv, uint32_t pasid);
+    /* Before a request's first chunk: return false to hold it until
+     * scim_device_request_ready(). */
+    bool (*request_begin)(void *drv, uint32_t req, const scim_trace_rec *rec, uint32_t pasid);
+    /* After its last chunk (error: some chunk failed, or it was never
+     * prepared). */
+    void (*request_end)(void *drv, uint32_t req, const scim_trace_rec *rec, uint32_t pasid, bool error);
+    /* Non-NULL: chunks are not translated; each reads the 8-byte physical
+     * address of its page at descriptor(req, page) instead (pin). */
+    uint64_t (*descriptor)(void *drv, uint32_t req, uint32_t page);
+    /* A driver call (scim_device_os_call) was answered. */
+    void (*os_done)(void *drv, scim_os_op op, uint32_t slot, int32_t status);
+    /* Before each access: true if a stale translation could be used
+     * (counted as <device>.exposed_dmas). */
+    bool (*exposed)(void *drv, uint32_t space);
+    /* Driver work still outstanding (a finished run has none). */
+    bool (*busy)(const void *drv);
+} scim_dev_driver_ops;
+
+void scim_device_set_driver(scim_device *d, const scim_dev_driver_ops *ops, void *drv);
+/* A driver call to the OS on behalf of request slot `slot` (answered
+ * through os_done). */
+void scim_device_os_call(scim_device *d, scim_os_op op, uint32_t slot, const scim_trace_rec *rec, uint32_t pasid);
+/* A held request may start (error: it fails without moving data). */
+void scim_device_request_ready(scim_device *d, uint32_t req, bool error);
+void scim_device_fail(scim_device *d, const char *what);
+
+/* ---- life cycle ---- */
+
+scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name, const scim_device_params *p,
+                                scim_stats *stats, scim_err *err);
 void scim_device_destroy(scim_device *d);
 scim_node_id scim_device_node(const scim_device *d);
 const char *scim_device_name(const scim_device *d);
+const scim_device_params *scim_device_params_of(const scim_device *d);
 const scim_tlb *scim_device_iotlb(const scim_device *d);
 
 /* Wiring before the run. */
@@ -110,10 +145,6 @@ void scim_device_set_checker(scim_device *d, const scim_observer *c);
 void scim_device_set_address_space(scim_device *d, uint64_t root_pa, int levels);
 /* backup policy: the pinned backup buffer the OS set aside. */
 void scim_device_set_backup(scim_device *d, uint64_t base_pa);
-/* scheme pin: the descriptor lists the OS set aside (4 KiB per request slot). */
-void scim_device_set_descriptors(scim_device *d, uint64_t base_pa);
-/* scheme iommu-map: the probe that says when a stale translation may exist. */
-void scim_device_set_exposure(scim_device *d, struct scim_exposure *e);
 /* walk shadow: the copy's initial contents (entry address -> value), given at
  * bind time; later changes arrive as SCIM_MSG_SYNC. */
 int scim_device_shadow_load(scim_device *d, uint64_t entry_pa, uint64_t value);
@@ -123,16 +154,14 @@ size_t scim_device_caches(const scim_device *d, const scim_tlb **out, const char
 int scim_device_start(scim_device *d, scim_err *err);
 
 /* After the run: true when the whole trace was replayed and nothing is in
- * flight. describe() says what the device is waiting for (deadlock
- * reports). A trace error during the run stops the kernel with the
- * trace's file:line:col message. */
+ * flight. describe() says what the device is waiting for (deadlock and
+ * watchdog reports); oldest() gives its oldest unfinished request. */
 bool scim_device_finished(const scim_device *d);
 void scim_device_describe(const scim_device *d, char *buf, size_t len);
+bool scim_device_oldest(const scim_device *d, scim_time_t *since, char *what, size_t len);
+const scim_port *scim_device_port(const scim_device *d);
 
 extern const scim_stat_decl scim_device_stat_decls[];
 extern const size_t scim_device_stat_decl_count;
 
-#ifdef __cplusplus
-}
-#endif
 #endif

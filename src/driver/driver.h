@@ -1,9 +1,10 @@
 /* The host driver of the pin and iommu-map schemes (docs/schemes.md).
  *
- * Devices under these schemes send each I/O to the driver before they
- * start it (SCIM_OS_OP_IO_PIN or IO_MAP: pasid, addr/len = the buffer,
- * tag = the device's request slot) and release it after (IO_UNPIN or
- * IO_UNMAP). The driver has one context per device that takes one I/O at
+ * The driver hooks into each request of a device under these schemes
+ * (device/device.h, scim_dev_driver_ops): the device sends the I/O to the
+ * host side before it starts it (an OS_REQ SCIM_OS_IO_PIN or IO_MAP: the
+ * buffer and the device's request slot) and releases it after (IO_UNPIN
+ * or IO_UNMAP). The driver has one context per device that takes one I/O at
  * a time, in arrival order. It faults a buffer in on the CPU
  * (get_user_pages), pins each page for the I/O, then
  *   - pin: registers the pages (os.pin.cache_pages: a registration cache)
@@ -21,28 +22,28 @@
 #ifndef SCIM_DRIVER_H
 #define SCIM_DRIVER_H
 
+#include "device/device.h"
 #include "os/os.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct scim_exposure;
 typedef struct scim_driver scim_driver;
 
 /* Create the driver and register it on os. */
 scim_driver *scim_driver_create(scim_os *os, scim_err *err);
 /* Does not touch the OS: destroy it before or after. */
 void scim_driver_destroy(scim_driver *d);
-/* Scheme pin: the device's descriptor lists, `slots` requests of up to 512
- * pages each; returns their physical address. */
-int scim_driver_bind_pin_device(scim_driver *d, scim_node_id dev, uint64_t slots, uint64_t *desc_pa, scim_err *err);
+/* Scheme pin: set aside the device's descriptor lists, `slots` requests
+ * of up to 512 pages each, and hook the driver into its requests (the
+ * device reads physical addresses from the lists instead of translating). */
+int scim_driver_bind_pin_device(scim_driver *d, scim_device *dev, uint64_t slots, scim_err *err);
 /* Scheme iommu-map: create the device's I/O address space (a page table
- * published in the PASID table as `domain`). */
-int scim_driver_bind_map_device(scim_driver *d, scim_node_id dev, uint32_t domain, uint64_t slots, scim_err *err);
-/* Scheme iommu-map, deferred: pages unmapped but not yet invalidated are
- * counted here (devices' exposed DMAs). */
-void scim_driver_set_exposure(scim_driver *d, struct scim_exposure *e);
+ * published in the PASID table as `domain`) and hook the driver into its
+ * requests (the device translates in the domain; a DMA issued while an
+ * unmapped page of the domain may still be cached counts as exposed). */
+int scim_driver_bind_map_device(scim_driver *d, scim_device *dev, uint32_t domain, uint64_t slots, scim_err *err);
 
 #ifdef __cplusplus
 }

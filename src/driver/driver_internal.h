@@ -12,34 +12,40 @@
 
 #include "core/fifo.h"
 #include "core/u64map.h"
+#include "driver/exposure.h"
 #include "os/os_internal.h"
 
 /* One 4 KiB descriptor list per request: at most this many pages. */
 #define IO_MAX_PAGES (OS_PAGE_SIZE / OS_PTE_BYTES)
 
-/* m->data of an I/O request: the device sets the write bit; the driver
- * keeps the number of pages prepared so far in the low bits. */
-#define IO_WRITE (1ull << 63)
-#define IO_PROGRESS_MASK 0xffffffffull
-
-static inline uint64_t drv_io_progress(const scim_msg *m) { return m->data & IO_PROGRESS_MASK; }
-static inline bool drv_io_write(const scim_msg *m) { return (m->data & IO_WRITE) != 0; }
+/* The I/O request of an OS_REQ (core/proto.h): the device's request
+ * slot, the buffer, and the DMA direction (write: the device writes it). */
+static inline const scim_os_req *drv_req(const scim_msg *m) { return &m->u.os; }
 
 /* os.iommu_map.mode */
 enum iommu_map_mode { MAP_STRICT = 0, MAP_DEFERRED = 1 };
 
-/* A device's driver context. */
+/* A device's driver context: the host side (the queue of its I/O
+ * operations) and the device side (its hooks around each request). */
 typedef struct io_ctx {
+    struct scim_driver *drv;
+    size_t index;         /* in the driver's contexts */
+    scim_device *device;
     scim_node_id dev;
     bool has_batch;       /* iommu-map deferred: a flush batch is collecting pages */
     size_t batch;         /* its op */
     uint64_t generation;  /* of the batch, for its timer */
     bool busy;            /* the driver works on one I/O operation at a time */
     scim_fifo queue;      /* of scim_msg *: operations waiting for it, in arrival order */
+    bool pin;             /* scheme pin (else iommu-map) */
     uint64_t desc_base;   /* pin: descriptor lists, 4 KiB per request slot */
     uint32_t domain;      /* iommu-map: the I/O address space */
     uint64_t slots;       /* request slots of the device */
     uint64_t *frames;     /* per slot, the frames its I/O pinned (IO_MAX_PAGES each) */
+    uint32_t *progress;   /* per slot, pages of its buffer prepared so far */
+    /* device side */
+    bool *prepared;       /* per slot: the OS prepared the request */
+    uint64_t releasing;   /* releases sent and not yet answered */
 } io_ctx;
 
 /* The registration cache (scheme pin): registered pages in LRU order. */
@@ -58,17 +64,24 @@ typedef struct reg_cache {
 
 struct scim_driver {
     scim_os *os;
-    io_ctx *io;
+    io_ctx **io;
     size_t n_io;
     reg_cache reg;
     scim_u64map mapped;      /* iommu-map: map_key(domain, vpn) -> requests that map it */
-    struct scim_exposure *exposure;
+    scim_exposure *exposure; /* iommu-map deferred: unmapped pages not yet invalidated */
 };
 
 /* ---------- io.c ---------- */
 
 io_ctx *drv_io_of(const scim_driver *d, scim_node_id dev);
-io_ctx *drv_io_add(scim_driver *d, scim_node_id dev, uint64_t slots, scim_err *err);
+/* A context for device `dev` with its device-side hooks `ops`. */
+io_ctx *drv_io_add(scim_driver *d, scim_device *dev, uint64_t slots, const scim_dev_driver_ops *ops, scim_err *err);
+/* The device-side hooks every scheme shares (a request is prepared before
+ * its first chunk and released after its last). */
+bool drv_dev_begin(void *ctx, uint32_t req, const scim_trace_rec *rec, uint32_t pasid);
+void drv_dev_end(void *ctx, uint32_t req, const scim_trace_rec *rec, uint32_t pasid, bool error);
+void drv_dev_os_done(void *ctx, scim_os_op op, uint32_t slot, int32_t status);
+bool drv_dev_busy(const void *ctx);
 /* Pages of the request's buffer. */
 uint64_t drv_io_pages(const scim_msg *m);
 /* The frames request m pinned, in page order. */

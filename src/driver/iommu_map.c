@@ -10,7 +10,7 @@
 
 #include <stdio.h>
 
-#include "iommu/exposure.h"
+#include "driver/exposure.h"
 
 /* Paging levels of a device's I/O address space. */
 #define MAP_DOMAIN_LEVELS 4
@@ -32,10 +32,10 @@ void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io)
 {
     scim_os *os = d->os;
     process *dom = os_find_process(os, io->domain);
-    uint64_t start = os_page_down(m->addr), n = drv_io_pages(m);
+    uint64_t start = os_page_down(drv_req(m)->addr), n = drv_io_pages(m);
     /* the DMA direction sets the device's right: DMA_FROM_DEVICE (the
      * device writes memory) maps writable, DMA_TO_DEVICE read-only */
-    uint64_t flags = SCIM_PTE_US | (drv_io_write(m) ? SCIM_PTE_RW : 0);
+    uint64_t flags = SCIM_PTE_US | (drv_req(m)->write ? SCIM_PTE_RW : 0);
     for (uint64_t i = 0; i < n && dom; i++) {
         uint64_t va = start + i * OS_PAGE_SIZE, pa = os_frame_pa(drv_io_frames(io, m)[i]);
         uint64_t *count = scim_u64map_upsert(&d->mapped, map_key(io->domain, os_vpn(va)), 0);
@@ -94,7 +94,7 @@ static void flush_batch(scim_driver *d, io_ctx *io)
 static void flush_timer(void *ctx, uint64_t arg)
 {
     scim_driver *d = ctx;
-    io_ctx *io = &d->io[arg >> TIMER_IO_SHIFT];
+    io_ctx *io = d->io[arg >> TIMER_IO_SHIFT];
     if (io->has_batch && (io->generation & TIMER_GEN_MASK) == (arg & TIMER_GEN_MASK))
         flush_batch(d, io);
 }
@@ -113,7 +113,7 @@ static sd_op *batch_of(scim_driver *d, io_ctx *io)
     io->has_batch = true;
     io->generation++;
     scim_kernel_schedule(os->k, os->p.flush_interval, SCIM_PRIO_DEFAULT, flush_timer, d,
-                         ((uint64_t)(io - d->io) << TIMER_IO_SHIFT) | (io->generation & TIMER_GEN_MASK));
+                         ((uint64_t)io->index << TIMER_IO_SHIFT) | (io->generation & TIMER_GEN_MASK));
     return op;
 }
 
@@ -133,7 +133,7 @@ void drv_unmap(scim_driver *d, scim_msg *m, process *p)
         return;
     }
     bool deferred = os->p.iommu_map_mode == MAP_DEFERRED;
-    uint64_t start = os_page_down(m->addr), n = drv_io_pages(m);
+    uint64_t start = os_page_down(drv_req(m)->addr), n = drv_io_pages(m);
     scim_time_t now = scim_kernel_now(os->k);
     size_t idx = 0;
     sd_op *op = NULL;
@@ -177,14 +177,31 @@ void drv_unmap(scim_driver *d, scim_msg *m, process *p)
 
 /* ---------- binding ---------- */
 
-int scim_driver_bind_map_device(scim_driver *d, scim_node_id dev, uint32_t domain, uint64_t slots, scim_err *err)
+/* The device translates in its I/O address space. */
+static uint32_t space(void *ctx, uint32_t pasid) { return ((const io_ctx *)ctx)->domain; }
+
+/* Deferred mode: a DMA while an unmapped page of the domain may still sit
+ * in an IOTLB could have used a stale translation. */
+static bool exposed(void *ctx, uint32_t domain)
+{
+    const io_ctx *io = ctx;
+    return io->drv->exposure && scim_exposure_active(io->drv->exposure, domain);
+}
+
+static const scim_dev_driver_ops map_device_ops = {.space = space, .request_begin = drv_dev_begin,
+                                                   .request_end = drv_dev_end, .os_done = drv_dev_os_done,
+                                                   .exposed = exposed, .busy = drv_dev_busy};
+
+int scim_driver_bind_map_device(scim_driver *d, scim_device *dev, uint32_t domain, uint64_t slots, scim_err *err)
 {
     char name[48];
     snprintf(name, sizeof name, "iommu-map domain %u", domain - SCIM_DOMAIN_PASID_BASE);
     int rc = scim_os_add_process(d->os, name, domain, MAP_DOMAIN_LEVELS, err);
     if (rc)
         return rc;
-    io_ctx *io = drv_io_add(d, dev, slots, err);
+    if (!d->exposure && !(d->exposure = scim_exposure_create()))
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+    io_ctx *io = drv_io_add(d, dev, slots, &map_device_ops, err);
     if (!io)
         return SCIM_ENOMEM;
     io->domain = domain;
@@ -194,5 +211,3 @@ int scim_driver_bind_map_device(scim_driver *d, scim_node_id dev, uint32_t domai
     scim_pgtable_keep_empty_tables(os_find_process(d->os, domain)->pt, true);
     return 0;
 }
-
-void scim_driver_set_exposure(scim_driver *d, struct scim_exposure *e) { d->exposure = e; }

@@ -111,7 +111,7 @@ static uint64_t reg_insert(scim_os *os, reg_cache *c, uint32_t pasid, uint64_t v
  * needs no system call. */
 bool drv_pin_all_registered(const scim_driver *d, const scim_msg *m, const process *p)
 {
-    uint64_t start = os_page_down(m->addr), n = drv_io_pages(m);
+    uint64_t start = os_page_down(drv_req(m)->addr), n = drv_io_pages(m);
     for (uint64_t i = 0; i < n; i++) {
         uint64_t pa;
         const uint64_t *idx = scim_u64map_get(&d->reg.index, reg_key(p->pasid, os_vpn(start) + i));
@@ -126,8 +126,8 @@ bool drv_pin_all_registered(const scim_driver *d, const scim_msg *m, const proce
 void drv_pin_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io)
 {
     scim_os *os = d->os;
-    uint64_t start = os_page_down(m->addr), n = drv_io_pages(m), pinned = 0, evicted = 0;
-    uint64_t list = io->desc_base + m->tag * OS_PAGE_SIZE;
+    uint64_t start = os_page_down(drv_req(m)->addr), n = drv_io_pages(m), pinned = 0, evicted = 0;
+    uint64_t list = io->desc_base + drv_req(m)->slot * OS_PAGE_SIZE;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t pfn = drv_io_frames(io, m)[i];
         scim_physmem_write64(os->pm, list + i * OS_PTE_BYTES, os_frame_pa(pfn));
@@ -162,14 +162,28 @@ void drv_unpin(scim_driver *d, scim_msg *m, process *p)
     drv_io_finish(d, m, SCIM_RESP_OK);
 }
 
-int scim_driver_bind_pin_device(scim_driver *d, scim_node_id dev, uint64_t slots, uint64_t *desc_pa, scim_err *err)
+/* The device reads the physical address of its page from the request's
+ * descriptor list: one 8-byte address per page, one 4 KiB list per slot. */
+static uint64_t descriptor(void *ctx, uint32_t req, uint32_t page)
 {
-    int rc = scim_os_alloc_backup(d->os, slots * OS_PAGE_SIZE, desc_pa, err);
+    const io_ctx *io = ctx;
+    return io->desc_base + (uint64_t)req * OS_PAGE_SIZE + (uint64_t)page * OS_PTE_BYTES;
+}
+
+static const scim_dev_driver_ops pin_device_ops = {.request_begin = drv_dev_begin, .request_end = drv_dev_end,
+                                                   .descriptor = descriptor, .os_done = drv_dev_os_done,
+                                                   .busy = drv_dev_busy};
+
+int scim_driver_bind_pin_device(scim_driver *d, scim_device *dev, uint64_t slots, scim_err *err)
+{
+    uint64_t desc_pa;
+    int rc = scim_os_alloc_backup(d->os, slots * OS_PAGE_SIZE, &desc_pa, err);
     if (rc)
         return rc;
-    io_ctx *io = drv_io_add(d, dev, slots, err);
+    io_ctx *io = drv_io_add(d, dev, slots, &pin_device_ops, err);
     if (!io)
         return SCIM_ENOMEM;
-    io->desc_base = *desc_pa;
+    io->pin = true;
+    io->desc_base = desc_pa;
     return 0;
 }

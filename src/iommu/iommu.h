@@ -24,7 +24,7 @@
 #ifndef SCIMITAR_IOMMU_H
 #define SCIMITAR_IOMMU_H
 
-#include "core/fabric.h"
+#include "core/port.h"
 #include "core/stats.h"
 #include "mmu/tlb.h"
 #include "mmu/tlbcfg.h"
@@ -42,9 +42,11 @@ typedef struct scim_iommu_params {
     uint64_t pwc_entries;       /* paging-structure caches, per level */
     uint64_t pwc_latency;       /* cycles */
     uint64_t prq_depth;
+    uint64_t ats_queue;         /* translation requests held at once; 0 unbounded */
+    uint64_t walk_queue;        /* walks waiting for a walker; 0 unbounded */
     scim_time_t inv_latency;
     scim_time_t snoop_latency;  /* broadcast protocol: applying a snooped invalidation */
-    uint64_t seed;            /* for random replacement; set by the builder */
+    uint64_t seed;              /* the run's seed (streams are seeded by path) */
 } scim_iommu_params;
 
 /* Keys under "iommu." */
@@ -57,6 +59,7 @@ scim_iommu *scim_iommu_create(scim_kernel *k, scim_fabric *f, const char *name,
                               const scim_iommu_params *p, scim_stats *stats, scim_err *err);
 void scim_iommu_destroy(scim_iommu *io);
 scim_node_id scim_iommu_node(const scim_iommu *io);
+const scim_port *scim_iommu_port(const scim_iommu *io);
 
 /* Wiring, before the run (what firmware and the OS program at boot). */
 void scim_iommu_set_memory(scim_iommu *io, scim_node_id mem);

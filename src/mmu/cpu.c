@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/proto.h"
+#include "core/fifo.h"
+#include "core/page.h"
+#include "core/port.h"
+#include "core/rng.h"
 #include "mmu/pagetable.h"
 #include "mmu/replay.h"
 #include "mmu/walker.h"
@@ -30,14 +33,18 @@ typedef struct cpu_stats {
     scim_hist *fault_latency;
 } cpu_stats;
 
+/* What the core's OS requests are, in their port ids. */
+enum os_request_kind { OSR_TRACE_OP = 0, OSR_FAULT = 1 };
+#define OSR_ID(kind, chunk) ((uint64_t)(kind) << 32 | (chunk))
+
 struct scim_cpu {
     scim_kernel *k;
-    scim_fabric *f;
+    scim_port *port;
     char name[48];
     scim_cpu_params p;
     scim_clock clock;
     scim_time_t l1_time, l2_time;
-    scim_node_id node, mem, os;
+    scim_node_id mem, os;
     uint64_t root;
     int levels;
     scim_tlb *l1, *l2;
@@ -46,8 +53,7 @@ struct scim_cpu {
     scim_replay *replay;
     chunk *chunks;
     /* invalidations, one at a time */
-    scim_msg **invq;
-    size_t invq_head, invq_len, invq_cap;
+    scim_fifo invq; /* of scim_msg *: the front one is being processed */
     bool inv_busy;
     uint32_t ack_blocking;
     cpu_stats st;
@@ -106,19 +112,6 @@ const scim_param_decl scim_cpu_param_decls[] = {
 };
 const size_t scim_cpu_param_decl_count = SCIM_COUNT_OF(scim_cpu_param_decls);
 
-static scim_msg *new_msg(scim_cpu *c, scim_msg_type type, scim_node_id dst)
-{
-    scim_msg *m = scim_msg_alloc(c->f);
-    if (!m) {
-        scim_kernel_fail(c->k, SCIM_ENOMEM, "out of host memory for fabric messages");
-        return NULL;
-    }
-    m->type = type;
-    m->src = c->node;
-    m->dst = dst;
-    return m;
-}
-
 static const scim_replay_chunk *chunk_of(const scim_cpu *c, int32_t ci)
 {
     return scim_replay_chunk_of(c->replay, (uint32_t)ci);
@@ -128,13 +121,14 @@ static const scim_replay_chunk *chunk_of(const scim_cpu *c, int32_t ci)
 
 static void ack_next(scim_cpu *c);
 
+static scim_msg *inv_front(const scim_cpu *c) { return *(scim_msg **)scim_fifo_at(&c->invq, 0); }
+
 static void ack_complete(scim_cpu *c)
 {
-    scim_msg *m = c->invq[c->invq_head];
-    c->invq_head = (c->invq_head + 1) % c->invq_cap;
-    c->invq_len--;
+    scim_msg *m;
+    scim_fifo_pop(&c->invq, &m);
     c->inv_busy = false;
-    scim_fabric_reply(c->f, m, SCIM_MSG_INV_DONE, scim_fabric_wire_bytes(c->f, 0), SCIM_RESP_OK);
+    scim_port_reply(c->port, m, SCIM_MSG_INV_DONE, scim_port_wire(c->port, 0), SCIM_RESP_OK);
     ack_next(c);
 }
 
@@ -150,35 +144,19 @@ static void chunk_complete(scim_cpu *c, int32_t ci, bool error)
     scim_replay_chunk_done(c->replay, (uint32_t)ci, error);
 }
 
-static bool covers(const scim_msg *m, uint32_t pasid, uint64_t va)
-{
-    if (m->flags & SCIM_INVF_GLOBAL)
-        return true;
-    if (pasid != m->pasid)
-        return false;
-    return (m->flags & SCIM_INVF_PASID) || (va >= m->addr && va - m->addr < m->len);
-}
-
 static void inv_exec(void *ctx, uint64_t arg)
 {
     scim_cpu *c = ctx;
-    scim_msg *m = c->invq[c->invq_head];
-    if (m->flags & SCIM_INVF_GLOBAL) {
-        scim_tlb_invalidate_all(c->l1);
-        scim_tlb_invalidate_all(c->l2);
-    } else if (m->flags & SCIM_INVF_PASID) {
-        scim_tlb_invalidate_pasid(c->l1, m->pasid);
-        scim_tlb_invalidate_pasid(c->l2, m->pasid);
-    } else {
-        scim_tlb_invalidate_range(c->l1, m->pasid, m->addr, m->len);
-        scim_tlb_invalidate_range(c->l2, m->pasid, m->addr, m->len);
-    }
+    const scim_inv_scope *s = &inv_front(c)->u.inv.scope;
+    scim_tlb_invalidate_scope(c->l1, s);
+    scim_tlb_invalidate_scope(c->l2, s);
     /* INVLPG also drops paging-structure-cache entries (SDM 4.10.4.1); the
      * tables themselves may be freed after this shootdown. */
-    scim_walker_invalidate(c->walker, m->pasid, m->addr, m->len, m->flags);
+    scim_walker_invalidate(c->walker, s);
     c->ack_blocking = 0;
     for (uint64_t i = 0; i < c->p.max_outstanding; i++) {
-        if (c->chunks[i].state == CH_MEM && covers(m, chunk_of(c, (int32_t)i)->pasid, chunk_of(c, (int32_t)i)->va)) {
+        if (c->chunks[i].state == CH_MEM &&
+            scim_inv_covers(s, chunk_of(c, (int32_t)i)->pasid, chunk_of(c, (int32_t)i)->va)) {
             c->chunks[i].blocks_ack = true;
             c->ack_blocking++;
         }
@@ -189,12 +167,11 @@ static void inv_exec(void *ctx, uint64_t arg)
 
 static void ack_next(scim_cpu *c)
 {
-    if (c->inv_busy || c->invq_len == 0)
+    if (c->inv_busy || scim_fifo_len(&c->invq) == 0)
         return;
     c->inv_busy = true;
-    scim_msg *m = c->invq[c->invq_head];
     scim_time_t cost;
-    if (m->flags & SCIM_INVF_BROADCAST) {
+    if (inv_front(c)->u.inv.broadcast) {
         c->st.snoops++;
         cost = c->p.snoop_latency;
     } else {
@@ -209,21 +186,10 @@ static void ack_next(scim_cpu *c)
 
 static void on_inv(scim_cpu *c, scim_msg *m)
 {
-    if (c->invq_len == c->invq_cap) {
-        size_t nc = c->invq_cap ? c->invq_cap * 2 : 16;
-        scim_msg **n = malloc(nc * sizeof *n);
-        if (!n) {
-            scim_kernel_fail(c->k, SCIM_ENOMEM, "out of host memory queueing invalidations");
-            return;
-        }
-        for (size_t i = 0; i < c->invq_len; i++)
-            n[i] = c->invq[(c->invq_head + i) % c->invq_cap];
-        free(c->invq);
-        c->invq = n;
-        c->invq_head = 0;
-        c->invq_cap = nc;
+    if (!scim_fifo_push(&c->invq, &m)) {
+        scim_kernel_fail(c->k, SCIM_ENOMEM, "out of host memory queueing invalidations");
+        return;
     }
-    c->invq[(c->invq_head + c->invq_len++) % c->invq_cap] = m;
     ack_next(c);
 }
 
@@ -238,15 +204,12 @@ static void to_memory(scim_cpu *c, int32_t ci, uint64_t pa)
         return;
     ch->pa = pa;
     ch->state = CH_MEM;
-    scim_msg *m = new_msg(c, rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ, c->mem);
+    scim_msg *m = scim_port_msg(c->port, rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ, c->mem);
     if (!m)
         return;
-    m->addr = pa;
-    m->len = rc->len;
-    m->pasid = rc->pasid;
-    m->tag = (uint64_t)ci;
-    m->wire_bytes = scim_fabric_wire_bytes(c->f, rc->write ? rc->len : 0);
-    scim_fabric_send(c->f, m);
+    m->u.mem = (scim_mem_req){.pa = pa, .len = rc->len};
+    m->wire_bytes = scim_port_wire(c->port, rc->write ? rc->len : 0);
+    scim_port_request(c->port, SCIM_PORT_OWNER, (uint64_t)ci, m);
 }
 
 static bool usable(const scim_tlb_entry *e, bool write)
@@ -261,16 +224,12 @@ static void fault(scim_cpu *c, int32_t ci)
     c->st.faults++;
     ch->state = CH_FAULT;
     ch->fault_start = scim_kernel_now(c->k);
-    scim_msg *m = new_msg(c, SCIM_MSG_OS_REQ, c->os);
+    scim_msg *m = scim_port_msg(c->port, SCIM_MSG_OS_REQ, c->os);
     if (!m)
         return;
-    m->flags = SCIM_OS_OP_FAULT;
-    m->pasid = rc->pasid;
-    m->addr = rc->va;
-    m->len = rc->write ? 1 : 0;
-    m->tag = (uint64_t)ci;
-    m->wire_bytes = scim_fabric_wire_bytes(c->f, 16);
-    scim_fabric_send(c->f, m);
+    m->u.os = (scim_os_req){.op = SCIM_OS_CPU_FAULT, .pasid = rc->pasid, .addr = rc->va, .write = rc->write};
+    m->wire_bytes = scim_port_wire(c->port, SCIM_OS_REQ_BYTES);
+    scim_port_request(c->port, SCIM_PORT_OWNER, OSR_ID(OSR_FAULT, (uint32_t)ci), m);
 }
 
 static void walk_done(void *owner, uint64_t cookie, const scim_walk_result *r)
@@ -283,16 +242,17 @@ static void walk_done(void *owner, uint64_t cookie, const scim_walk_result *r)
         return;
     }
     scim_tlb_entry e = {.pasid = rc->pasid, .page_shift = (uint8_t)r->shift, .perms = (uint8_t)r->perms,
-                        .vpn = rc->va >> r->shift, .pfn = r->page_pa >> 12, .aux = 0};
+                        .vpn = rc->va >> r->shift, .pfn = scim_pfn(r->page_pa), .aux = 0};
     scim_tlb_insert(c->l2, &e, NULL);
     scim_tlb_insert(c->l1, &e, NULL);
-    to_memory(c, ci, r->page_pa + (rc->va & ((1ull << r->shift) - 1)));
+    to_memory(c, ci, r->page_pa + scim_page_offset(rc->va, r->shift));
 }
 
 static void start_walk(scim_cpu *c, int32_t ci)
 {
     const scim_replay_chunk *rc = chunk_of(c, ci);
     c->chunks[ci].state = CH_WALK;
+    /* the queue is unbounded: walks are bounded by max_outstanding */
     scim_walker_walk(c->walker, rc->pasid, rc->va, rc->write, c->root, c->levels, (uint64_t)ci);
 }
 
@@ -304,7 +264,7 @@ static void l2_done(void *ctx, uint64_t arg)
     scim_tlb_entry e;
     if (scim_tlb_lookup(c->l2, rc->pasid, rc->va, &e) == 1 && usable(&e, rc->write)) {
         scim_tlb_insert(c->l1, &e, NULL);
-        to_memory(c, ci, (e.pfn << 12) + (rc->va & ((1ull << e.page_shift) - 1)));
+        to_memory(c, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift));
         return;
     }
     start_walk(c, ci);
@@ -317,7 +277,7 @@ static void l1_done(void *ctx, uint64_t arg)
     const scim_replay_chunk *rc = chunk_of(c, ci);
     scim_tlb_entry e;
     if (scim_tlb_lookup(c->l1, rc->pasid, rc->va, &e) == 1 && usable(&e, rc->write)) {
-        to_memory(c, ci, (e.pfn << 12) + (rc->va & ((1ull << e.page_shift) - 1)));
+        to_memory(c, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift));
         return;
     }
     scim_kernel_schedule(c->k, c->l2_time, SCIM_PRIO_DEFAULT, l2_done, c, arg);
@@ -333,57 +293,50 @@ static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
 static void send_os_op(void *owner, const scim_trace_rec *rec, uint32_t pasid)
 {
     scim_cpu *c = owner;
-    scim_msg *m = new_msg(c, SCIM_MSG_OS_REQ, c->os);
+    scim_msg *m = scim_port_msg(c->port, SCIM_MSG_OS_REQ, c->os);
     if (!m)
         return;
-    scim_os_request_encode(m, rec, pasid);
-    m->wire_bytes = scim_fabric_wire_bytes(c->f, 16);
-    scim_fabric_send(c->f, m);
+    m->u.os = (scim_os_req){.op = SCIM_OS_TRACE_OP, .pasid = pasid, .addr = rec->addr, .len = rec->size, .rec = *rec};
+    m->wire_bytes = scim_port_wire(c->port, SCIM_OS_REQ_BYTES);
+    scim_port_request(c->port, SCIM_PORT_OWNER, OSR_ID(OSR_TRACE_OP, 0), m);
 }
 
-static void on_recv(void *ctx, scim_msg *m)
+static void on_response(void *ctx, scim_msg *m)
 {
     scim_cpu *c = ctx;
-    switch (m->type) {
-    case SCIM_MSG_MEM_RESP: {
-        uint64_t tag = m->tag;
-        if (tag & SCIM_WALK_TAG) {
-            scim_walker_on_mem_resp(c->walker, m);
-            return;
-        }
-        scim_msg_free(c->f, m);
-        if (c->checker)
-            scim_obs_access_end(c->checker, c->chunks[tag].pa);
-        chunk_complete(c, (int32_t)tag, false);
-        return;
-    }
-    case SCIM_MSG_OS_RESP: {
-        bool is_fault = m->flags == SCIM_OS_OP_FAULT;
+    if (m->type == SCIM_MSG_MEM_RESP) {
         int32_t ci = (int32_t)m->tag;
-        bool ok = m->status == SCIM_RESP_OK;
-        scim_msg_free(c->f, m);
-        if (!is_fault) {
-            scim_replay_os_done(c->replay, !ok);
-            return;
-        }
-        scim_hist_record(c->st.fault_latency, scim_kernel_now(c->k) - c->chunks[ci].fault_start);
-        if (!ok) {
-            c->st.fault_errors++;
-            chunk_complete(c, ci, true);
-            return;
-        }
-        start_walk(c, ci); /* re-execute: the TLBs missed, so walk again */
+        scim_port_free(c->port, m);
+        scim_obs_access_end(c->checker, c->chunks[ci].pa);
+        chunk_complete(c, ci, false);
         return;
     }
-    case SCIM_MSG_IPI:
-    case SCIM_MSG_INV_REQ:
+    bool is_fault = (m->tag >> 32) == OSR_FAULT;
+    int32_t ci = (int32_t)(uint32_t)m->tag;
+    bool ok = m->status == SCIM_RESP_OK;
+    scim_port_free(c->port, m);
+    if (!is_fault) {
+        scim_replay_os_done(c->replay, !ok);
+        return;
+    }
+    scim_hist_record(c->st.fault_latency, scim_kernel_now(c->k) - c->chunks[ci].fault_start);
+    if (!ok) {
+        c->st.fault_errors++;
+        chunk_complete(c, ci, true);
+        return;
+    }
+    start_walk(c, ci); /* re-execute: the TLBs missed, so walk again */
+}
+
+static void on_request(void *ctx, scim_msg *m)
+{
+    scim_cpu *c = ctx;
+    if (m->type == SCIM_MSG_IPI || m->type == SCIM_MSG_INV_REQ) {
         on_inv(c, m);
         return;
-    default:
-        scim_kernel_fail(c->k, SCIM_EINVARIANT, "cpu '%s' got an unexpected %s message from '%s'", c->name,
-                         scim_msg_type_name(m->type), scim_fabric_node_name(c->f, m->src));
-        scim_msg_free(c->f, m);
     }
+    scim_kernel_fail(c->k, SCIM_EINVARIANT, "cpu '%s' got an unexpected %s", c->name, scim_msg_type_name(m->type));
+    scim_port_free(c->port, m);
 }
 
 /* ---- life cycle ---- */
@@ -398,8 +351,8 @@ scim_cpu *scim_cpu_create(scim_kernel *k, scim_fabric *f, const char *name, cons
     }
     char prefix[96];
     c->k = k;
-    c->f = f;
     snprintf(c->name, sizeof c->name, "%s", name);
+    scim_fifo_init(&c->invq, sizeof(scim_msg *));
     c->p = *p;
     c->mem = c->os = SCIM_NODE_NONE;
     c->levels = 4;
@@ -418,16 +371,19 @@ scim_cpu *scim_cpu_create(scim_kernel *k, scim_fabric *f, const char *name, cons
         goto fail;
     }
     scim_tlb_params tp;
-    scim_tlb_keys_to_params(&p->l1tlb, p->seed, &tp);
+    snprintf(prefix, sizeof prefix, "%s.l1tlb", name);
+    scim_tlb_keys_to_params(&p->l1tlb, scim_seed_for(p->seed, prefix), &tp);
     if (!(c->l1 = scim_tlb_create(&tp, err)))
         goto fail;
-    scim_tlb_keys_to_params(&p->l2tlb, p->seed + 1, &tp);
+    snprintf(prefix, sizeof prefix, "%s.l2tlb", name);
+    scim_tlb_keys_to_params(&p->l2tlb, scim_seed_for(p->seed, prefix), &tp);
     if (!(c->l2 = scim_tlb_create(&tp, err)))
         goto fail;
-    if (scim_fabric_add_node(f, name, on_recv, c, &c->node, err) != 0)
+    if (!(c->port = scim_port_create(f, name, on_request, on_response, c, stats, err)))
         goto fail;
-    scim_walker_params wp = {p->walkers, p->pwc_entries, scim_clock_cycles(&c->clock, p->pwc_latency), p->seed + 2};
-    if (!(c->walker = scim_walker_create(k, f, c->node, name, &wp, walk_done, c, stats, err)))
+    scim_walker_params wp = {p->walkers, p->pwc_entries, scim_clock_cycles(&c->clock, p->pwc_latency), 0, p->seed};
+    if (!(c->walker = scim_walker_create(k, name, &wp, walk_done, c, stats, err)) ||
+        scim_walker_attach_port(c->walker, c->port, SCIM_NODE_NONE, err) != 0)
         goto fail;
     if (scim_stats_register(stats, name, scim_cpu_stat_decls, scim_cpu_stat_decl_count, &c->st, err))
         goto fail;
@@ -453,14 +409,15 @@ void scim_cpu_destroy(scim_cpu *c)
     scim_tlb_destroy(c->l1);
     scim_tlb_destroy(c->l2);
     scim_walker_destroy(c->walker);
-    for (size_t i = 0; i < c->invq_len; i++)
-        scim_msg_free(c->f, c->invq[(c->invq_head + i) % c->invq_cap]);
-    free(c->invq);
+    for (size_t i = 0; i < scim_fifo_len(&c->invq); i++)
+        scim_port_free(c->port, *(scim_msg **)scim_fifo_at(&c->invq, i));
+    scim_fifo_free(&c->invq);
+    scim_port_destroy(c->port);
     free(c->chunks);
     free(c);
 }
 
-scim_node_id scim_cpu_node(const scim_cpu *c) { return c->node; }
+scim_node_id scim_cpu_node(const scim_cpu *c) { return scim_port_node(c->port); }
 const char *scim_cpu_name(const scim_cpu *c) { return c->name; }
 
 void scim_cpu_set_targets(scim_cpu *c, scim_node_id mem, scim_node_id os)
@@ -494,12 +451,19 @@ void scim_cpu_set_address_space(scim_cpu *c, uint64_t root_pa, int levels)
 
 int scim_cpu_start(scim_cpu *c, scim_err *err) { return scim_replay_start(c->replay, err); }
 
-bool scim_cpu_finished(const scim_cpu *c) { return scim_replay_finished(c->replay) && c->invq_len == 0; }
+bool scim_cpu_finished(const scim_cpu *c) { return scim_replay_finished(c->replay) && scim_fifo_len(&c->invq) == 0; }
 
 void scim_cpu_describe(const scim_cpu *c, char *buf, size_t len)
 {
     char r[256];
     scim_replay_describe(c->replay, r, sizeof r);
     snprintf(buf, len, "cpu %s; %llu walk(s) in progress, %zu invalidation(s) queued", r,
-             (unsigned long long)scim_walker_busy(c->walker), c->invq_len);
+             (unsigned long long)scim_walker_busy(c->walker), scim_fifo_len(&c->invq));
 }
+
+bool scim_cpu_oldest(const scim_cpu *c, scim_time_t *since, char *what, size_t len)
+{
+    return scim_replay_oldest(c->replay, since, what, len);
+}
+
+const scim_port *scim_cpu_port(const scim_cpu *c) { return c->port; }

@@ -25,7 +25,7 @@
 
 #include "core/observer.h"
 #include "core/config.h"
-#include "core/fabric.h"
+#include "core/port.h"
 #include "core/stats.h"
 #include "mmu/tlb.h"
 #include "mmu/tlbcfg.h"
@@ -72,6 +72,9 @@ size_t scim_cpu_tlbs(const scim_cpu *c, const scim_tlb **out, const char **names
 int scim_cpu_start(scim_cpu *c, scim_err *err);
 bool scim_cpu_finished(const scim_cpu *c);
 void scim_cpu_describe(const scim_cpu *c, char *buf, size_t len);
+/* The core's oldest unfinished access (watchdog reports). */
+bool scim_cpu_oldest(const scim_cpu *c, scim_time_t *since, char *what, size_t len);
+const struct scim_port *scim_cpu_port(const scim_cpu *c);
 
 extern const scim_stat_decl scim_cpu_stat_decls[];
 extern const size_t scim_cpu_stat_decl_count;

@@ -18,10 +18,9 @@ typedef struct memctl_stats {
 
 struct scim_memctl {
     scim_kernel *k;
-    scim_fabric *f;
+    scim_port *port;
     scim_physmem *pm;
     scim_memctl_params p;
-    scim_node_id node;
     scim_time_t busy_until;
     memctl_stats st;
 };
@@ -54,69 +53,77 @@ const scim_param_decl scim_memctl_param_decls[] = {
     {"bandwidth", SCIM_P_BANDWIDTH, "25.6GB/s", "B/s", false, 0, 0, NULL,
      offsetof(scim_memctl_params, bytes_per_s), "Data bandwidth of the memory (0 = unlimited).",
      "derived: one DDR4-3200 channel, 3200 MT/s x 8 B"},
+    {"queue", SCIM_P_U64, "96", "requests", true, 0, 1e9, NULL, offsetof(scim_memctl_params, queue),
+     "Requests the controller holds at once (queued for the bus or in DRAM access); further ones wait at "
+     "their senders for a place (<sender>.port.credit_wait). 0: unbounded.",
+     "gem5's DRAM controller queues 32 reads + 64 writes (src/mem/MemCtrl.py); here one entry per request "
+     "(up to a 4 KiB chunk). The bundled configurations peak at 34 (mem.queue.requests.peak)"},
 };
 const size_t scim_memctl_param_decl_count = SCIM_COUNT_OF(scim_memctl_param_decls);
-
-typedef struct pending {
-    scim_memctl *mc;
-    scim_msg *m;
-} pending;
 
 static void respond(void *ctx, uint64_t arg)
 {
     scim_memctl *mc = ctx;
     scim_msg *m = (scim_msg *)(uintptr_t)arg;
-    uint32_t wire = m->type == SCIM_MSG_MEM_READ ? scim_fabric_wire_bytes(mc->f, m->len)
-                                                 : scim_fabric_wire_bytes(mc->f, 0);
-    if (m->type == SCIM_MSG_MEM_READ && (m->flags & SCIM_MEMF_PTE)) {
+    const scim_mem_req r = m->u.mem;
+    bool read = m->type == SCIM_MSG_MEM_READ;
+    uint32_t wire = scim_port_wire(mc->port, read ? r.len : 0);
+    uint64_t value = 0;
+    if (read && r.pte) {
         /* The entry is read when the access completes at the DRAM, so a
          * walker sees every update the OS made before that moment. */
-        uint64_t pte = scim_physmem_read64(mc->pm, m->addr);
-        if (m->flags & SCIM_MEMF_SET_AD) {
-            uint64_t marked = scim_pte_mark_accessed(pte, (int)SCIM_MEMF_GET_LEVEL(m->flags),
-                                                     (m->flags & SCIM_MEMF_WRITE) != 0);
-            if (marked != pte) {
-                scim_physmem_write64(mc->pm, m->addr, marked);
+        value = scim_physmem_read64(mc->pm, r.pa);
+        if (r.set_ad) {
+            uint64_t marked = scim_pte_mark_accessed(value, r.level, r.walk_write);
+            if (marked != value) {
+                scim_physmem_write64(mc->pm, r.pa, marked);
                 mc->st.ad_updates++;
-                pte = marked;
+                value = marked;
             }
         }
-        m->data = pte;
-    } else if (m->type == SCIM_MSG_MEM_READ && (m->flags & SCIM_MEMF_VALUE)) {
-        m->data = scim_physmem_read64(mc->pm, m->addr);
+    } else if (read && r.value) {
+        value = scim_physmem_read64(mc->pm, r.pa);
     }
-    scim_fabric_reply(mc->f, m, SCIM_MSG_MEM_RESP, wire, 0);
+    m->u.mem_resp = (scim_mem_resp){value};
+    scim_port_reply(mc->port, m, SCIM_MSG_MEM_RESP, wire, SCIM_RESP_OK);
 }
 
-static void on_recv(void *ctx, scim_msg *m)
+static void on_request(void *ctx, scim_msg *m)
 {
     scim_memctl *mc = ctx;
     if (m->type != SCIM_MSG_MEM_READ && m->type != SCIM_MSG_MEM_WRITE) {
-        scim_kernel_fail(mc->k, SCIM_EINVARIANT, "memory controller got a %s message from '%s'",
-                         scim_msg_type_name(m->type), scim_fabric_node_name(mc->f, m->src));
-        scim_msg_free(mc->f, m);
+        scim_kernel_fail(mc->k, SCIM_EINVARIANT, "memory controller got a %s message",
+                         scim_msg_type_name(m->type));
+        scim_port_free(mc->port, m);
         return;
     }
     scim_time_t now = scim_kernel_now(mc->k);
     scim_time_t start = mc->busy_until > now ? mc->busy_until : now;
     scim_time_t xfer = 0;
     if (mc->p.bytes_per_s)
-        xfer = (scim_time_t)(((unsigned __int128)m->len * 1000000000000ull + mc->p.bytes_per_s - 1) /
+        xfer = (scim_time_t)(((unsigned __int128)m->u.mem.len * 1000000000000ull + mc->p.bytes_per_s - 1) /
                              mc->p.bytes_per_s);
     mc->busy_until = start + xfer;
     mc->st.busy_ps += xfer;
     scim_hist_record(mc->st.queue_delay, start - now);
     if (m->type == SCIM_MSG_MEM_READ) {
         mc->st.reads++;
-        mc->st.bytes_read += m->len;
-        if (m->flags & SCIM_MEMF_PTE)
+        mc->st.bytes_read += m->u.mem.len;
+        if (m->u.mem.pte)
             mc->st.pte_reads++;
     } else {
         mc->st.writes++;
-        mc->st.bytes_written += m->len;
+        mc->st.bytes_written += m->u.mem.len;
     }
     scim_kernel_schedule_at(mc->k, start + xfer + mc->p.latency, SCIM_PRIO_DEFAULT, respond, mc,
                             (uint64_t)(uintptr_t)m);
+}
+
+static void on_response(void *ctx, scim_msg *m)
+{
+    scim_memctl *mc = ctx;
+    scim_kernel_fail(mc->k, SCIM_EINVARIANT, "memory controller got an unexpected %s", scim_msg_type_name(m->type));
+    scim_port_free(mc->port, m);
 }
 
 scim_memctl *scim_memctl_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm,
@@ -129,18 +136,26 @@ scim_memctl *scim_memctl_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm
         return NULL;
     }
     mc->k = k;
-    mc->f = f;
     mc->pm = pm;
     mc->p = *p;
-    if (scim_fabric_add_node(f, name, on_recv, mc, &mc->node, err) != 0 ||
-        scim_stats_register(stats, name, scim_memctl_stat_decls, scim_memctl_stat_decl_count, &mc->st,
-                            err) != 0) {
-        free(mc);
+    if (!(mc->port = scim_port_create(f, name, on_request, on_response, mc, stats, err)) ||
+        scim_port_queue(mc->port, "requests", 1u << SCIM_MSG_MEM_READ | 1u << SCIM_MSG_MEM_WRITE, p->queue, stats,
+                        err) != 0 ||
+        scim_stats_register(stats, name, scim_memctl_stat_decls, scim_memctl_stat_decl_count, &mc->st, err) != 0) {
+        scim_memctl_destroy(mc);
         return NULL;
     }
     return mc;
 }
 
-void scim_memctl_destroy(scim_memctl *mc) { free(mc); }
+void scim_memctl_destroy(scim_memctl *mc)
+{
+    if (!mc)
+        return;
+    scim_port_destroy(mc->port);
+    free(mc);
+}
 
-scim_node_id scim_memctl_node(const scim_memctl *mc) { return mc->node; }
+scim_node_id scim_memctl_node(const scim_memctl *mc) { return scim_port_node(mc->port); }
+
+const scim_port *scim_memctl_port(const scim_memctl *mc) { return mc->port; }

@@ -17,7 +17,7 @@
 #define SCIMITAR_MEMCTL_H
 
 #include "core/config.h"
-#include "core/fabric.h"
+#include "core/port.h"
 #include "mmu/physmem.h"
 #include "core/stats.h"
 
@@ -29,6 +29,7 @@ typedef struct scim_memctl_params {
     scim_time_t latency;     /* access latency (row miss-ish average) */
     uint64_t bytes_per_s;    /* data bus bandwidth; 0 = unlimited */
     uint64_t size;           /* bytes of simulated physical memory (the frame pool) */
+    uint64_t queue;          /* requests held at once; 0 unbounded */
 } scim_memctl_params;
 
 /* Keys under "memory." */
@@ -42,6 +43,7 @@ scim_memctl *scim_memctl_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm
                                 scim_stats *stats, scim_err *err);
 void scim_memctl_destroy(scim_memctl *mc);
 scim_node_id scim_memctl_node(const scim_memctl *mc);
+const scim_port *scim_memctl_port(const scim_memctl *mc);
 
 extern const scim_stat_decl scim_memctl_stat_decls[];
 extern const size_t scim_memctl_stat_decl_count;

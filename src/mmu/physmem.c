@@ -199,6 +199,8 @@ bool scim_physmem_is_free(const scim_physmem *pm, uint64_t pfn)
     return false;
 }
 
+bool scim_physmem_frame_in_use(void *pm, uint64_t pfn) { return !scim_physmem_is_free(pm, pfn); }
+
 uint64_t scim_physmem_read64(const scim_physmem *pm, uint64_t pa)
 {
     const uint64_t *v = scim_u64map_get(&pm->contents, pa >> 12);

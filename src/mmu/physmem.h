@@ -38,6 +38,8 @@ void scim_physmem_free(scim_physmem *pm, uint64_t pfn, unsigned order);
 uint64_t scim_physmem_frames_total(const scim_physmem *pm); /* frame 0 excluded */
 uint64_t scim_physmem_frames_free(const scim_physmem *pm);
 bool scim_physmem_is_free(const scim_physmem *pm, uint64_t pfn); /* order-0 view */
+/* The checker's frame probe (a cookie of pm): the frame is allocated. */
+bool scim_physmem_frame_in_use(void *pm, uint64_t pfn);
 uint64_t scim_physmem_read64(const scim_physmem *pm, uint64_t pa);
 void scim_physmem_write64(scim_physmem *pm, uint64_t pa, uint64_t value);
 uint64_t scim_physmem_backed_frames(const scim_physmem *pm);

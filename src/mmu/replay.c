@@ -50,6 +50,7 @@ struct scim_replay {
     scim_trace_rec rec;
     scim_time_t eligible, last_issue, paused_until;
     scim_time_t pump_at;
+    scim_time_t os_since; /* when the pending OS operation was sent */
     int32_t cur; /* request being issued */
     uint64_t cur_va, cur_end;
     request *reqs;
@@ -240,6 +241,7 @@ static void pump(scim_replay *r)
             if (r->inflight || r->os_pending)
                 return; /* barrier: a completion pumps again */
             r->os_pending = true;
+            r->os_since = now;
             r->os_ops++;
             r->last_issue = now;
             r->have_rec = false;
@@ -393,4 +395,25 @@ void scim_replay_describe(const scim_replay *r, char *buf, size_t len)
     snprintf(buf, len, "%s: %s, %u request piece(s) in flight, %s", r->agent,
              r->eof ? "trace finished" : "trace not finished", r->inflight,
              r->os_pending ? "waiting for the OS" : "not waiting for the OS");
+}
+
+bool scim_replay_oldest(const scim_replay *r, scim_time_t *since, char *what, size_t len)
+{
+    bool found = false;
+    for (uint64_t i = 0; i <= r->p.max_outstanding; i++) {
+        const request *q = &r->reqs[i];
+        if (q->used && (!found || q->issued < *since)) {
+            *since = q->issued;
+            snprintf(what, len, "%s of %llu bytes at pasid %u va 0x%llx (trace line %llu), %u piece(s) left",
+                     scim_trace_op_name(q->rec.op), (unsigned long long)q->rec.size, q->pasid,
+                     (unsigned long long)q->rec.addr, (unsigned long long)q->rec.line, q->chunks_left);
+            found = true;
+        }
+    }
+    if (r->os_pending && (!found || r->os_since < *since)) {
+        *since = r->os_since;
+        snprintf(what, len, "an OS operation (%s) waiting for the OS's answer", scim_trace_op_name(r->rec.op));
+        found = true;
+    }
+    return found;
 }

@@ -80,6 +80,9 @@ bool scim_replay_busy(const scim_replay *r, uint32_t id);
 uint32_t scim_replay_inflight(const scim_replay *r);
 bool scim_replay_finished(const scim_replay *r);
 void scim_replay_describe(const scim_replay *r, char *buf, size_t len);
+/* The oldest unfinished request (an issued read/write, or the pending OS
+ * operation): true, when it began and what it is; false if none. */
+bool scim_replay_oldest(const scim_replay *r, scim_time_t *since, char *what, size_t len);
 
 /* Registered as "<agent>.<kind>.<name>" and "<agent>.os_ops". */
 extern const scim_stat_decl scim_replay_stat_decls[];

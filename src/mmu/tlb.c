@@ -1,6 +1,8 @@
 /* Generic TLB. Structure and policy definitions in include/scimitar/tlb.h. */
 #include "mmu/tlb.h"
 
+#include "core/rng.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,14 +44,6 @@ const scim_stat_decl scim_tlb_stat_decls[] = {
      offsetof(scim_tlb_ctrs, flushes)},
 };
 const size_t scim_tlb_stat_decl_count = SCIM_COUNT_OF(scim_tlb_stat_decls);
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 scim_tlb *scim_tlb_create(const scim_tlb_params *p, scim_err *err)
 {
@@ -238,7 +232,7 @@ int scim_tlb_insert(scim_tlb *t, const scim_tlb_entry *e, scim_tlb_entry *evicte
         uint64_t v = 0;
         switch (t->p.repl) {
         case SCIM_REPL_RANDOM:
-            v = splitmix64(&t->rng) % t->ways;
+            v = scim_splitmix64(&t->rng) % t->ways;
             break;
         case SCIM_REPL_PLRU:
             v = plru_victim(t, set);
@@ -312,6 +306,17 @@ uint64_t scim_tlb_invalidate_page(scim_tlb *t, uint32_t pasid, uint64_t va)
 
 uint64_t scim_tlb_invalidate_pasid(scim_tlb *t, uint32_t pasid) { return invalidate_if(t, match_pasid, &pasid); }
 uint64_t scim_tlb_invalidate_all(scim_tlb *t) { return invalidate_if(t, match_all, NULL); }
+
+uint64_t scim_tlb_invalidate_scope(scim_tlb *t, const scim_inv_scope *s)
+{
+    if (!t)
+        return 0;
+    switch (s->kind) {
+    case SCIM_INV_GLOBAL: return scim_tlb_invalidate_all(t);
+    case SCIM_INV_PASID: return scim_tlb_invalidate_pasid(t, s->pasid);
+    default: return scim_tlb_invalidate_range(t, s->pasid, s->addr, s->len);
+    }
+}
 
 void scim_tlb_foreach(const scim_tlb *t, void (*fn)(void *ctx, const scim_tlb_entry *e), void *ctx)
 {

@@ -21,6 +21,7 @@
 #define SCIMITAR_TLB_H
 
 #include "core/common.h"
+#include "core/proto.h"
 #include "core/stats.h"
 
 #ifdef __cplusplus
@@ -78,6 +79,8 @@ uint64_t scim_tlb_invalidate_page(scim_tlb *t, uint32_t pasid, uint64_t va);
 uint64_t scim_tlb_invalidate_range(scim_tlb *t, uint32_t pasid, uint64_t va, uint64_t len);
 uint64_t scim_tlb_invalidate_pasid(scim_tlb *t, uint32_t pasid);
 uint64_t scim_tlb_invalidate_all(scim_tlb *t);
+/* The one invalidation every owner uses: the entries `s` covers (NULL t: 0). */
+uint64_t scim_tlb_invalidate_scope(scim_tlb *t, const scim_inv_scope *s);
 
 /* Every valid entry, in set/way order. */
 void scim_tlb_foreach(const scim_tlb *t, void (*fn)(void *ctx, const scim_tlb_entry *e), void *ctx);

@@ -1,10 +1,12 @@
-/* Shared hardware page walker. Modelling notes in include/scimitar/walker.h. */
+/* Shared hardware page walker. Modelling notes in mmu/walker.h. */
 #include "mmu/walker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fifo.h"
+#include "core/rng.h"
 #include "mmu/pagetable.h"
 
 #define MAX_LEVELS 5
@@ -44,15 +46,17 @@ typedef struct walker_stats {
 
 struct scim_walker {
     scim_kernel *k;
-    scim_fabric *f;
-    scim_node_id self, mem;
     scim_walker_params p;
     scim_walk_done_fn done;
     void *owner;
+    const scim_pte_reader_ops *reader;
+    void *reader_cookie;
+    scim_port *port;  /* the fabric reader: requests through the owner's port */
+    int client;
+    scim_node_id mem;
     walk *walks;
     scim_tlb *pwc[MAX_LEVELS]; /* pwc[l]: pointer to a level-l table, keyed by va >> (12 + 9 l) */
-    queued *q;
-    size_t q_head, q_len, q_cap;
+    scim_fifo q;               /* of queued */
     walker_stats st;
 };
 
@@ -78,21 +82,49 @@ static void read_entry(scim_walker *w, walk *k)
 {
     k->reads++;
     w->st.pte_reads++;
-    scim_msg *m = scim_msg_alloc(w->f);
-    if (!m) {
-        scim_kernel_fail(w->k, SCIM_ENOMEM, "out of host memory for fabric messages");
+    w->reader->read(w->reader_cookie, (uint32_t)(k - w->walks), scim_pte_addr(k->table, k->va, k->level), k->pasid,
+                    k->level, true, k->write);
+}
+
+/* The fabric reader: a PTE read is a memory request from the owner's port. */
+static void port_read(void *cookie, uint32_t walk_index, uint64_t pa, uint32_t pasid, int level, bool set_ad, bool write)
+{
+    scim_walker *w = cookie;
+    scim_msg *m = scim_port_msg(w->port, SCIM_MSG_MEM_READ, w->mem);
+    if (!m)
         return;
-    }
-    m->type = SCIM_MSG_MEM_READ;
-    m->src = w->self;
-    m->dst = w->mem;
-    m->addr = scim_pte_addr(k->table, k->va, k->level);
-    m->len = 8;
-    m->pasid = k->pasid;
-    m->flags = SCIM_MEMF_PTE | SCIM_MEMF_SET_AD | SCIM_MEMF_LEVEL(k->level) | (k->write ? SCIM_MEMF_WRITE : 0);
-    m->tag = SCIM_WALK_TAG | (uint64_t)(k - w->walks);
-    m->wire_bytes = scim_fabric_wire_bytes(w->f, 0);
-    scim_fabric_send(w->f, m);
+    m->u.mem = (scim_mem_req){.pa = pa, .len = 8, .level = (uint8_t)level, .pte = true, .set_ad = set_ad,
+                              .walk_write = write};
+    scim_port_request(w->port, w->client, walk_index, m);
+}
+
+static void port_response(void *ctx, scim_msg *m)
+{
+    scim_walker *w = ctx;
+    uint64_t value = m->u.mem_resp.value;
+    uint32_t walk_index = (uint32_t)m->tag;
+    scim_port_free(w->port, m);
+    scim_walker_pte(w, walk_index, value);
+}
+
+static const scim_pte_reader_ops port_reader = {.read = port_read};
+
+int scim_walker_attach_port(scim_walker *w, scim_port *port, scim_node_id mem, scim_err *err)
+{
+    int c = scim_port_add_client(port, port_response, w);
+    if (c < 0)
+        return scim_err_set(err, c, "port '%s' has no room for a walker client", scim_port_name(port));
+    w->port = port;
+    w->client = c;
+    w->mem = mem;
+    scim_walker_set_reader(w, &port_reader, w);
+    return 0;
+}
+
+void scim_walker_set_reader(scim_walker *w, const scim_pte_reader_ops *ops, void *cookie)
+{
+    w->reader = ops;
+    w->reader_cookie = cookie;
 }
 
 /* The caches give the deepest table known; then memory. */
@@ -128,32 +160,30 @@ static void start(scim_walker *w, size_t wi, uint32_t pasid, uint64_t va, bool w
     scim_kernel_schedule(w->k, w->p.pwc_latency, SCIM_PRIO_DEFAULT, begin, w, wi);
 }
 
-void scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root, int levels,
+bool scim_walker_can_accept(const scim_walker *w)
+{
+    for (size_t i = 0; i < w->p.walkers; i++)
+        if (!w->walks[i].busy)
+            return true;
+    return w->p.queue == 0 || scim_fifo_len(&w->q) < w->p.queue;
+}
+
+bool scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root, int levels,
                       uint64_t cookie)
 {
     for (size_t i = 0; i < w->p.walkers; i++) {
         if (!w->walks[i].busy) {
             start(w, i, pasid, va, write, root, levels, cookie, scim_kernel_now(w->k));
-            return;
+            return true;
         }
     }
+    if (w->p.queue && scim_fifo_len(&w->q) >= w->p.queue)
+        return false;
     w->st.waits++;
-    if (w->q_len == w->q_cap) {
-        size_t nc = w->q_cap ? w->q_cap * 2 : 32;
-        queued *n = malloc(nc * sizeof *n);
-        if (!n) {
-            scim_kernel_fail(w->k, SCIM_ENOMEM, "out of host memory queueing walks");
-            return;
-        }
-        for (size_t i = 0; i < w->q_len; i++)
-            n[i] = w->q[(w->q_head + i) % w->q_cap];
-        free(w->q);
-        w->q = n;
-        w->q_head = 0;
-        w->q_cap = nc;
-    }
-    w->q[(w->q_head + w->q_len++) % w->q_cap] =
-        (queued){pasid, write, levels, va, root, cookie, scim_kernel_now(w->k)};
+    queued q = {pasid, write, levels, va, root, cookie, scim_kernel_now(w->k)};
+    if (!scim_fifo_push(&w->q, &q))
+        scim_kernel_fail(w->k, SCIM_ENOMEM, "out of host memory queueing walks");
+    return true;
 }
 
 static void finish(scim_walker *w, walk *k, scim_walk_status status, uint64_t page_pa, unsigned shift)
@@ -163,20 +193,15 @@ static void finish(scim_walker *w, walk *k, scim_walk_status status, uint64_t pa
     uint64_t cookie = k->cookie;
     k->busy = false;
     size_t wi = (size_t)(k - w->walks);
-    if (w->q_len) {
-        queued q = w->q[w->q_head];
-        w->q_head = (w->q_head + 1) % w->q_cap;
-        w->q_len--;
+    queued q;
+    if (scim_fifo_pop(&w->q, &q))
         start(w, wi, q.pasid, q.va, q.write, q.root, q.levels, q.cookie, q.at);
-    }
     w->done(w->owner, cookie, &r);
 }
 
-void scim_walker_on_mem_resp(scim_walker *w, scim_msg *m)
+void scim_walker_pte(scim_walker *w, uint32_t walk_index, uint64_t pte)
 {
-    walk *k = &w->walks[m->tag & ~SCIM_WALK_TAG];
-    uint64_t pte = m->data;
-    scim_msg_free(w->f, m);
+    walk *k = &w->walks[walk_index];
     if (k->poisoned) {
         w->st.restarts++;
         scim_kernel_schedule(w->k, w->p.pwc_latency, SCIM_PRIO_DEFAULT, begin, w, (uint64_t)(k - w->walks));
@@ -214,22 +239,16 @@ void scim_walker_on_mem_resp(scim_walker *w, scim_msg *m)
     finish(w, k, SCIM_WALK_OK, next, shift);
 }
 
-void scim_walker_invalidate(scim_walker *w, uint32_t pasid, uint64_t addr, uint64_t len, uint32_t flags)
+void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s)
 {
-    for (int l = 1; l < MAX_LEVELS; l++) {
-        if (!w->pwc[l])
-            continue;
-        if (flags & SCIM_INVF_GLOBAL)
-            scim_tlb_invalidate_all(w->pwc[l]);
-        else
-            scim_tlb_invalidate_pasid(w->pwc[l], pasid);
-    }
+    /* Cached table pointers are dropped for the whole PASID whatever the
+     * range: a range's tables may be freed with it (SDM 4.10.4.1). */
+    scim_inv_scope whole = {s->kind == SCIM_INV_GLOBAL ? SCIM_INV_GLOBAL : SCIM_INV_PASID, s->pasid, 0, 0};
+    for (int l = 1; l < MAX_LEVELS; l++)
+        scim_tlb_invalidate_scope(w->pwc[l], &whole);
     for (size_t i = 0; i < w->p.walkers; i++) {
         walk *k = &w->walks[i];
-        if (!k->busy)
-            continue;
-        if ((flags & SCIM_INVF_GLOBAL) ||
-            (k->pasid == pasid && ((flags & SCIM_INVF_PASID) || (k->va >= addr && k->va - addr < len))))
+        if (k->busy && scim_inv_covers(s, k->pasid, k->va))
             k->poisoned = true;
     }
 }
@@ -248,15 +267,14 @@ size_t scim_walker_caches(const scim_walker *w, const scim_tlb **out, const char
 
 uint64_t scim_walker_busy(const scim_walker *w)
 {
-    uint64_t n = w->q_len;
+    uint64_t n = scim_fifo_len(&w->q);
     for (size_t i = 0; i < w->p.walkers; i++)
         n += w->walks[i].busy;
     return n;
 }
 
-scim_walker *scim_walker_create(scim_kernel *k, scim_fabric *f, scim_node_id self, const char *prefix,
-                                const scim_walker_params *p, scim_walk_done_fn done, void *owner, scim_stats *stats,
-                                scim_err *err)
+scim_walker *scim_walker_create(scim_kernel *k, const char *prefix, const scim_walker_params *p,
+                                scim_walk_done_fn done, void *owner, scim_stats *stats, scim_err *err)
 {
     if (p->walkers == 0) {
         scim_err_set(err, SCIM_ERANGE, "%s: walkers must be at least 1", prefix);
@@ -269,19 +287,18 @@ scim_walker *scim_walker_create(scim_kernel *k, scim_fabric *f, scim_node_id sel
         return NULL;
     }
     w->k = k;
-    w->f = f;
-    w->self = self;
     w->mem = SCIM_NODE_NONE;
     w->p = *p;
     w->done = done;
     w->owner = owner;
+    scim_fifo_init(&w->q, sizeof(queued));
     char name[128];
     for (int l = 1; p->pwc_entries && l < MAX_LEVELS; l++) {
+        snprintf(name, sizeof name, "%s.%s", prefix, pwc_names[l]);
         scim_tlb_params tp = {.entries = p->pwc_entries, .ways = p->pwc_entries, .repl = SCIM_REPL_LRU,
-                              .page_sizes = SCIM_PAGE_4K, .seed = p->seed + (uint64_t)l};
+                              .page_sizes = SCIM_PAGE_4K, .seed = scim_seed_for(p->seed, name)};
         if (!(w->pwc[l] = scim_tlb_create(&tp, err)))
             goto fail;
-        snprintf(name, sizeof name, "%s.%s", prefix, pwc_names[l]);
         if (scim_stats_register(stats, name, scim_tlb_stat_decls, scim_tlb_stat_decl_count,
                                 (void *)scim_tlb_counters(w->pwc[l]), err))
             goto fail;
@@ -301,7 +318,7 @@ void scim_walker_destroy(scim_walker *w)
     for (int l = 0; l < MAX_LEVELS; l++)
         scim_tlb_destroy(w->pwc[l]);
     free(w->walks);
-    free(w->q);
+    scim_fifo_free(&w->q);
     free(w);
 }
 

@@ -18,16 +18,24 @@ static fault_job *new_job(scim_os *os, scim_msg *m, enum job_kind kind)
     }
     j->m = m;
     j->kind = kind;
-    j->pasid = m->pasid;
-    j->va = m->addr;
-    if (kind == JOB_CPU)
-        j->write = m->len != 0;
-    else if (kind == JOB_BACKUP)
-        j->write = true;
-    else
-        j->write = (m->flags & SCIM_ATSF_WRITE) != 0;
-    if (kind == JOB_IO && m->len > 1)
-        j->extra = (uint32_t)(m->len - 1);
+    switch (kind) {
+    case JOB_IO:
+        j->pasid = m->u.page.pasid;
+        j->va = m->u.page.va;
+        j->write = m->u.page.write;
+        j->extra = m->u.page.pages > 1 ? m->u.page.pages - 1 : 0;
+        break;
+    case JOB_SW:
+        j->pasid = m->u.xlat.pasid;
+        j->va = m->u.xlat.va;
+        j->write = m->u.xlat.write;
+        break;
+    default: /* an OS request: a CPU fault, a backup copy, a driver's fault-in */
+        j->pasid = m->u.os.pasid;
+        j->va = m->u.os.addr;
+        j->write = kind == JOB_BACKUP || m->u.os.write;
+        break;
+    }
     j->arrived = scim_kernel_now(os->k);
     j->live_next = os->live;
     if (os->live)
@@ -60,7 +68,8 @@ static void job_push(job_queue *q, fault_job *j)
 
 static void reply_os_resp(scim_os *os, scim_msg *m, int32_t status)
 {
-    scim_fabric_reply(os->f, m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), status);
+    m->u.os_resp = (scim_os_resp){0};
+    scim_port_reply(os->port, m, SCIM_MSG_OS_RESP, scim_port_wire(os->port, 0), status);
 }
 
 static void backup_copied(void *ctx, uint64_t arg)
@@ -71,7 +80,7 @@ static void backup_copied(void *ctx, uint64_t arg)
     uint64_t pa;
     /* the copy is a CPU write to the page: the checker sees it like any access */
     if (p && scim_pgtable_lookup(p->pt, j->va, &pa, NULL, NULL) == 1 && os->checker) {
-        if (!scim_obs_access_begin(os->checker, "os backup copy", j->pasid, j->va, pa, j->m->len)) {
+        if (!scim_obs_access_begin(os->checker, "os backup copy", j->pasid, j->va, pa, j->m->u.os.len)) {
             os_job_free(os, j);
             return;
         }
@@ -89,14 +98,14 @@ static void answer_sw_walk(scim_os *os, fault_job *j, int32_t status)
     process *p = os_find_process(os, j->pasid);
     uint64_t pa, pte;
     unsigned shift;
+    m->u.xlat_resp = (scim_xlat_resp){0};
     if (status == SCIM_RESP_OK && p && scim_pgtable_lookup(p->pt, j->va, &pa, &shift, &pte) == 1) {
         unsigned perms = (pte & SCIM_PTE_US) ? SCIM_PERM_R | ((pte & SCIM_PTE_RW) ? SCIM_PERM_W : 0) : 0;
-        m->addr = pa & ~((1ull << shift) - 1);
-        m->data = SCIM_ATS_DATA(shift, perms);
+        m->u.xlat_resp = (scim_xlat_resp){scim_page_base(pa, shift), (uint8_t)shift, (uint8_t)perms};
     } else {
         status = SCIM_RESP_INVALID;
     }
-    scim_fabric_reply(os->f, m, SCIM_MSG_ATS_RESP, scim_fabric_wire_bytes(os->f, OS_PTE_BYTES), status);
+    scim_port_reply(os->port, m, SCIM_MSG_ATS_RESP, scim_port_wire(os->port, OS_PTE_BYTES), status);
 }
 
 static void answer_one(scim_os *os, fault_job *j, int32_t status)
@@ -106,8 +115,8 @@ static void answer_one(scim_os *os, fault_job *j, int32_t status)
     switch (j->kind) {
     case JOB_IO:
         scim_hist_record(os->st.iopf_latency, lat);
-        m->flags &= ~SCIM_PRIF_AUTO;
-        scim_fabric_reply(os->f, m, SCIM_MSG_PRI_RESP, scim_fabric_wire_bytes(os->f, 0), status);
+        m->u.page_resp = (scim_page_resp){.auto_response = false};
+        scim_port_reply(os->port, m, SCIM_MSG_PRI_RESP, scim_port_wire(os->port, 0), status);
         break;
     case JOB_DRIVER: {
         os_fault_done_fn done = j->done;

@@ -11,7 +11,7 @@
 
 void os_reply(scim_os *os, scim_msg *m, int32_t status)
 {
-    if (!os_sync_flush(os, m->pasid, SK_REPLY, m, 0, status))
+    if (!os_sync_flush(os, m->u.os.pasid, SK_REPLY, m, 0, status))
         os_reply_now(os, m, status);
 }
 
@@ -19,8 +19,9 @@ void os_reply_now(scim_os *os, scim_msg *m, int32_t status)
 {
     if (status != SCIM_RESP_OK)
         os->st.ops_errors++;
-    scim_hist_record(os->st.op_latency, scim_kernel_now(os->k) - m->sent_at);
-    scim_fabric_reply(os->f, m, SCIM_MSG_OS_RESP, scim_fabric_wire_bytes(os->f, 0), status);
+    scim_hist_record(os->st.op_latency, scim_kernel_now(os->k) - m->arrived);
+    m->u.os_resp = (scim_os_resp){0};
+    scim_port_reply(os->port, m, SCIM_MSG_OS_RESP, scim_port_wire(os->port, 0), status);
 }
 
 /* A round that only answers its request when it is over. */
@@ -31,13 +32,7 @@ static void round_answer(scim_os *os, size_t idx)
     os_reply(os, op->req, SCIM_RESP_OK);
 }
 
-/* ---------- the request (core/proto.c) ---------- */
-
-/* m->data: prot | populate << 8 | page_shift << 16 | has << 24 */
-#define REQ_FIELD_MASK 0xffu
-#define REQ_POPULATE_SHIFT 8
-#define REQ_PAGE_SHIFT_SHIFT 16
-#define REQ_HAS_SHIFT 24
+/* ---------- the request ---------- */
 
 typedef struct os_req {
     uint64_t start, end; /* the range, widened to whole pages */
@@ -49,14 +44,14 @@ typedef struct os_req {
 
 static os_req decode(const scim_msg *m)
 {
+    const scim_os_req *o = &m->u.os;
     os_req r;
-    r.start = os_page_down(m->addr);
-    r.end = os_page_up(m->addr + m->len);
-    r.prot = (unsigned)(m->data & REQ_FIELD_MASK);
-    r.populate = ((m->data >> REQ_POPULATE_SHIFT) & REQ_FIELD_MASK) != 0;
-    r.has = (uint32_t)(m->data >> REQ_HAS_SHIFT);
-    r.shift = (r.has & SCIM_TRACE_HAS_PAGESIZE) ? (unsigned)((m->data >> REQ_PAGE_SHIFT_SHIFT) & REQ_FIELD_MASK)
-                                                 : OS_PAGE_SHIFT;
+    r.start = os_page_down(o->addr);
+    r.end = os_page_up(o->addr + o->len);
+    r.prot = o->rec.prot;
+    r.populate = o->rec.populate;
+    r.has = o->rec.has;
+    r.shift = (r.has & SCIM_TRACE_HAS_PAGESIZE) ? o->rec.page_shift : OS_PAGE_SHIFT;
     return r;
 }
 
@@ -303,13 +298,14 @@ static void op_exec(void *ctx, uint64_t arg)
 {
     scim_os *os = ctx;
     scim_msg *m = (scim_msg *)(uintptr_t)arg;
-    process *p = os_find_process(os, m->pasid);
-    if (!p || m->flags >= SCIM_OP_COUNT_ || !op_fns[m->flags]) {
+    process *p = os_find_process(os, m->u.os.pasid);
+    scim_trace_op op = m->u.os.rec.op;
+    if (!p || (unsigned)op >= SCIM_OP_COUNT_ || !op_fns[op]) {
         os_reply(os, m, SCIM_RESP_INVALID);
         return;
     }
     os_req q = decode(m);
-    op_fns[m->flags](os, m, p, &q);
+    op_fns[op](os, m, p, &q);
 }
 
 static uint64_t mapped_pages_in(const process *p, uint64_t start, uint64_t end)
@@ -329,7 +325,7 @@ static scim_time_t op_cost(const scim_os *os, const scim_msg *m, const process *
         return cost;
     os_req q = decode(m);
     uint64_t pages = (q.end - q.start) / OS_PAGE_SIZE;
-    switch ((scim_trace_op)m->flags) {
+    switch (m->u.os.rec.op) {
     case SCIM_OP_MMAP:
         if (q.populate)
             cost += ((q.end - q.start) >> q.shift) * os->p.map_page_cost;
@@ -345,22 +341,25 @@ static scim_time_t op_cost(const scim_os *os, const scim_msg *m, const process *
 
 void os_on_os_req(scim_os *os, scim_msg *m)
 {
-    if (m->flags == SCIM_OS_OP_FAULT) {
+    switch (m->u.os.op) {
+    case SCIM_OS_CPU_FAULT:
         os_on_cpu_fault(os, m);
         return;
-    }
-    if (m->flags == SCIM_OS_OP_BACKUP) {
+    case SCIM_OS_BACKUP:
         os_on_backup(os, m);
         return;
-    }
-    if (m->flags >= SCIM_OS_OP_IO_PIN && m->flags <= SCIM_OS_OP_IO_UNMAP) {
+    case SCIM_OS_IO_PIN:
+    case SCIM_OS_IO_UNPIN:
+    case SCIM_OS_IO_MAP:
+    case SCIM_OS_IO_UNMAP:
         if (os->io_ops)
             os->io_ops->submit(os->io_ctx, m);
         else
             os_reply(os, m, SCIM_RESP_INVALID); /* no driver: no device is bound to scheme pin or iommu-map */
         return;
+    default:
+        break;
     }
-    scim_time_t cost = op_cost(os, m, os_find_process(os, m->pasid));
-    m->sent_at = scim_kernel_now(os->k); /* arrival, for op.latency */
+    scim_time_t cost = op_cost(os, m, os_find_process(os, m->u.os.pasid));
     os_spend(os, cost, op_exec, os, (uint64_t)(uintptr_t)m);
 }

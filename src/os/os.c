@@ -281,41 +281,37 @@ void *os_grow_or_fail(scim_os *os, void *v, size_t *cap, size_t need, size_t siz
     return n;
 }
 
-scim_msg *os_msg(scim_os *os, scim_msg_type type, scim_node_id dst, uint32_t pasid)
-{
-    scim_msg *m = scim_msg_alloc(os->f);
-    if (m) {
-        m->type = type;
-        m->src = os->node;
-        m->dst = dst;
-        m->pasid = pasid;
-    } else {
-        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory for fabric messages");
-    }
-    return m;
-}
+scim_msg *os_msg(scim_os *os, scim_msg_type type, scim_node_id dst) { return scim_port_msg(os->port, type, dst); }
 
 /* ---------- message dispatch ---------- */
 
-/* What the OS node receives, by message type. */
+/* What the OS is asked, by message type. */
 static void (*const handlers[SCIM_MSG_TYPE_COUNT])(scim_os *os, scim_msg *m) = {
     [SCIM_MSG_PRI_REQ] = os_on_pri_req,   /* an I/O page fault, via the IOMMU */
     [SCIM_MSG_OS_REQ] = os_on_os_req,     /* an OS operation, CPU fault, backup copy or driver I/O */
-    [SCIM_MSG_INV_DONE] = os_on_inv_done, /* a shootdown acknowledgement */
-    [SCIM_MSG_IRQ] = os_on_sw_walk,       /* walk placement software */
-    [SCIM_MSG_SYNC_ACK] = os_on_sync_ack, /* a shadow copy is up to date */
+    [SCIM_MSG_XLAT_IRQ] = os_on_sw_walk,  /* walk placement software */
 };
 
-static void on_recv(void *ctx, scim_msg *m)
+static void on_request(void *ctx, scim_msg *m)
 {
     scim_os *os = ctx;
     if (m->type < SCIM_MSG_TYPE_COUNT && handlers[m->type]) {
         handlers[m->type](os, m);
         return;
     }
-    scim_kernel_fail(os->k, SCIM_EINVARIANT, "OS got an unexpected %s message from '%s'",
-                     scim_msg_type_name(m->type), scim_fabric_node_name(os->f, m->src));
-    scim_msg_free(os->f, m);
+    scim_kernel_fail(os->k, SCIM_EINVARIANT, "OS got an unexpected %s", scim_msg_type_name(m->type));
+    scim_port_free(os->port, m);
+}
+
+/* Answers to the OS's own requests: shootdown acknowledgements (from
+ * cores, and from the IOMMU or devices) and shadow-copy updates. */
+static void on_response(void *ctx, scim_msg *m)
+{
+    scim_os *os = ctx;
+    if (OSR_KIND(m->tag) == OSR_SYNC)
+        os_on_sync_ack(os, m);
+    else
+        os_on_inv_done(os, m);
 }
 
 /* ---------- life cycle ---------- */
@@ -337,7 +333,7 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
         scim_err_set(err, SCIM_ENOMEM, "out of host memory creating the OS");
         return NULL;
     }
-    *os = (scim_os){.k = k, .f = f, .pm = pm, .p = *p, .iommu = SCIM_NODE_NONE};
+    *os = (scim_os){.k = k, .pm = pm, .p = *p, .iommu = SCIM_NODE_NONE};
     scim_u64map_init(&os->lru_index);
     scim_u64map_init(&os->pins);
     scim_u64map_init(&os->orphans);
@@ -349,7 +345,7 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
     os->pasid_dir = os_frame_pa(pfn);
     os->st.frames_pasid_table = 1ull << SCIM_PASID_DIR_ORDER;
     os_update_free(os);
-    if (scim_fabric_add_node(f, name, on_recv, os, &os->node, err) != 0)
+    if (!(os->port = scim_port_create(f, name, on_request, on_response, os, stats, err)))
         goto fail;
     if (scim_stats_register(stats, name, scim_os_stat_decls, scim_os_stat_decl_count, &os->st, err) != 0)
         goto fail;
@@ -401,10 +397,11 @@ void scim_os_destroy(scim_os *os)
     for (size_t i = 0; i < os->n_syncs; i++)
         free(os->syncs[i].pairs);
     free(os->syncs);
+    scim_port_destroy(os->port);
     free(os);
 }
 
-scim_node_id scim_os_node(const scim_os *os) { return os->node; }
+scim_node_id scim_os_node(const scim_os *os) { return scim_port_node(os->port); }
 uint64_t scim_os_pasid_dir(const scim_os *os) { return os->pasid_dir; }
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu) { os->iommu = iommu; }
 void scim_os_set_checker(scim_os *os, const scim_observer *c) { os->checker = c; }
@@ -441,3 +438,5 @@ int scim_os_bind_shadow(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err 
 {
     return bind(&os->shadows, &os->n_shadows, dev, pasid, err);
 }
+
+const scim_port *scim_os_port(const scim_os *os) { return os->port; }

@@ -99,6 +99,7 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
                         const scim_os_params *p, scim_stats *stats, scim_err *err);
 void scim_os_destroy(scim_os *os);
 scim_node_id scim_os_node(const scim_os *os);
+const struct scim_port *scim_os_port(const scim_os *os);
 
 /* Set-up (before the run; zero simulated time). */
 int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int levels, scim_err *err);

@@ -22,6 +22,8 @@
 #include "os/os.h"
 
 #include "core/fifo.h"
+#include "core/page.h"
+#include "core/port.h"
 #include "core/u64map.h"
 #include "mmu/pagetable.h"
 #include "scimitar/kernel.h"
@@ -264,12 +266,18 @@ typedef struct os_stats {
     scim_hist *stale_window;
 } os_stats;
 
+/* What the OS's own requests are, in their port ids: (kind << 32) | index. */
+enum os_request_kind { OSR_CPU_INV = 1, OSR_DEV_INV = 2, OSR_SYNC = 3 };
+#define OSR_ID(kind, index) ((uint64_t)(kind) << 32 | (uint32_t)(index))
+#define OSR_KIND(id) ((enum os_request_kind)((id) >> 32))
+#define OSR_INDEX(id) ((uint32_t)(id))
+
 struct scim_os {
     scim_kernel *k;
-    scim_fabric *f;
+    scim_port *port;
     scim_physmem *pm;
     scim_os_params p;
-    scim_node_id node, iommu;
+    scim_node_id iommu;
     const scim_observer *checker;
     process *procs;
     size_t n_procs;
@@ -317,7 +325,7 @@ void *os_grow(void *v, size_t *cap, size_t need, size_t size, size_t first);
 /* os_grow, and out of host memory stops the run. */
 void *os_grow_or_fail(scim_os *os, void *v, size_t *cap, size_t need, size_t size, size_t first);
 /* A new message from the OS (NULL if out of host memory: the run stops). */
-scim_msg *os_msg(scim_os *os, scim_msg_type type, scim_node_id dst, uint32_t pasid);
+scim_msg *os_msg(scim_os *os, scim_msg_type type, scim_node_id dst);
 
 /* Spend `cost` of OS CPU time (os.busy_ps), then run fn(ctx, arg). */
 void os_spend(scim_os *os, scim_time_t cost, scim_event_fn fn, void *ctx, uint64_t arg);

@@ -54,16 +54,14 @@ bool os_sync_flush(scim_os *os, uint32_t pasid, enum sync_kind kind, void *ptr, 
     for (size_t d = 0; d < os->n_shadows; d++) {
         if (os->shadows[d].pasid != pasid)
             continue;
-        scim_msg *m = os_msg(os, SCIM_MSG_SYNC, os->shadows[d].node, pasid);
+        scim_msg *m = os_msg(os, SCIM_MSG_SYNC, os->shadows[d].node);
         if (!m)
             return true;
-        m->len = p->n_sync / 2;
-        m->cookie = w->pairs;
-        m->tag = i;
-        m->wire_bytes = scim_fabric_wire_bytes(os->f, p->n_sync * OS_PTE_BYTES);
+        m->u.sync = (scim_sync){pasid, (uint32_t)(p->n_sync / 2), w->pairs};
+        m->wire_bytes = scim_port_wire(os->port, p->n_sync * OS_PTE_BYTES);
         w->pending++;
         os->st.shadow_syncs++;
-        scim_fabric_send(os->f, m);
+        scim_port_request(os->port, SCIM_PORT_OWNER, OSR_ID(OSR_SYNC, i), m);
     }
     p->n_sync = 0;
     return true;
@@ -71,8 +69,8 @@ bool os_sync_flush(scim_os *os, uint32_t pasid, enum sync_kind kind, void *ptr, 
 
 void os_on_sync_ack(scim_os *os, scim_msg *m)
 {
-    size_t i = m->tag;
-    scim_msg_free(os->f, m);
+    size_t i = OSR_INDEX(m->tag);
+    scim_port_free(os->port, m);
     if (i >= os->n_syncs || !os->syncs[i].used || os->syncs[i].pending == 0) {
         scim_kernel_fail(os->k, SCIM_EINVARIANT, "OS got an unexpected shadow acknowledgement");
         return;

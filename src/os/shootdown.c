@@ -55,39 +55,24 @@ page_ref *os_op_add_page(scim_os *os, sd_op *op, uint64_t va, uint64_t len, uint
 
 /* ---------- sending invalidations ---------- */
 
-/* One invalidation: a range of a PASID, or the whole PASID. */
-typedef struct inv_range {
-    uint64_t addr, len;
-    uint32_t flags;
-} inv_range;
-
-static scim_msg *inv_msg(scim_os *os, scim_msg_type type, scim_node_id dst, uint32_t pasid, inv_range r, size_t op)
+static scim_msg *inv_msg(scim_os *os, scim_msg_type type, scim_node_id dst, scim_inv_scope scope, bool broadcast)
 {
-    scim_msg *m = os_msg(os, type, dst, pasid);
+    scim_msg *m = os_msg(os, type, dst);
     if (!m)
         return NULL;
-    m->addr = r.addr;
-    m->len = r.len;
-    m->flags = r.flags;
-    m->tag = op;
-    m->wire_bytes = scim_fabric_wire_bytes(os->f, OS_INV_DESC_BYTES);
+    m->u.inv = (scim_inv_req){scope, broadcast};
+    m->wire_bytes = scim_port_wire(os->port, OS_INV_DESC_BYTES);
     return m;
 }
 
-/* A send later in a shootdown round: the message is built now (the
- * fabric owns it, so a run stopped early frees it) and sent at `at`. */
-static void send_later(void *ctx, uint64_t arg)
+/* An invalidation sent at `at`, later in a shootdown round: the initiator
+ * sends one IPI or broadcast after another. */
+static void send_inv(scim_os *os, scim_time_t at, scim_msg_type type, scim_node_id dst, scim_inv_scope scope,
+                     bool broadcast, enum os_request_kind kind, size_t op)
 {
-    scim_os *os = ctx;
-    scim_fabric_send(os->f, (scim_msg *)(uintptr_t)arg);
-}
-
-static void schedule_send(scim_os *os, scim_time_t at, scim_msg_type type, scim_node_id dst, uint32_t pasid,
-                          inv_range r, size_t op)
-{
-    scim_msg *m = inv_msg(os, type, dst, pasid, r, op);
+    scim_msg *m = inv_msg(os, type, dst, scope, broadcast);
     if (m)
-        scim_kernel_schedule_at(os->k, at, SCIM_PRIO_DEFAULT, send_later, os, (uint64_t)(uintptr_t)m);
+        scim_port_request_at(os->port, at, SCIM_PORT_OWNER, OSR_ID(kind, op), m);
 }
 
 /* The op's pages merged where contiguous, into lo[]/hi[]; their number. */
@@ -107,32 +92,38 @@ static size_t merge_ranges(const sd_op *op, uint64_t *lo, uint64_t *hi)
     return n;
 }
 
+static scim_inv_scope pasid_scope(uint32_t pasid) { return (scim_inv_scope){SCIM_INV_PASID, pasid, 0, 0}; }
+static scim_inv_scope range_scope(uint32_t pasid, uint64_t lo, uint64_t hi)
+{
+    return (scim_inv_scope){SCIM_INV_RANGE, pasid, lo, hi - lo};
+}
+
 /* sync: one IPI per core (a single range, or a whole-PASID flush), one
  * after another; invalidation descriptors to the IOMMU, which forwards
  * them to the devices. Returns when the last IPI leaves. */
 static scim_time_t send_sync(scim_os *os, sd_op *op, size_t idx, const uint64_t *lo, const uint64_t *hi,
                              size_t units, bool whole, scim_time_t t)
 {
-    uint32_t uflags = whole ? SCIM_INVF_PASID : 0;
-    bool one = units == 1;
-    inv_range ipi = {one && !whole ? lo[0] : 0, one && !whole ? hi[0] - lo[0] : 0, one ? uflags : SCIM_INVF_PASID};
+    /* one IPI per core: the range when there is one, else the whole PASID */
+    scim_inv_scope ipi = units == 1 && !whole ? range_scope(op->pasid, lo[0], hi[0]) : pasid_scope(op->pasid);
     for (size_t c = 0; c < os->n_cpus; c++) {
         if (os->cpus[c].pasid != op->pasid)
             continue;
         t += os->p.ipi_send_cost;
         op->cpu_pending++;
         os->st.ipis_sent++;
-        schedule_send(os, t, SCIM_MSG_IPI, os->cpus[c].node, op->pasid, ipi, idx);
+        send_inv(os, t, SCIM_MSG_IPI, os->cpus[c].node, ipi, false, OSR_CPU_INV, idx);
     }
     if (os->p.unsafe_skip_device_inv)
         return t;
     for (size_t u = 0; u < units; u++) {
         op->dev_pending++;
         os->st.inv_units++;
-        scim_msg *m = inv_msg(os, SCIM_MSG_INV_REQ, os->iommu, op->pasid,
-                              (inv_range){whole ? 0 : lo[u], whole ? 0 : hi[u] - lo[u], uflags}, idx);
+        /* invalidation descriptors go to the IOMMU's queue at once */
+        scim_inv_scope s = whole ? pasid_scope(op->pasid) : range_scope(op->pasid, lo[u], hi[u]);
+        scim_msg *m = inv_msg(os, SCIM_MSG_INV_REQ, os->iommu, s, false);
         if (m)
-            scim_fabric_send(os->f, m);
+            scim_port_request(os->port, SCIM_PORT_OWNER, OSR_ID(OSR_DEV_INV, idx), m);
     }
     return t;
 }
@@ -145,24 +136,23 @@ static scim_time_t send_broadcast(scim_os *os, sd_op *op, size_t idx, const uint
     for (size_t u = 0; u < units; u++) {
         t += os->p.broadcast_cost;
         os->st.broadcasts++;
-        inv_range r = {whole ? 0 : lo[u], whole ? 0 : hi[u] - lo[u],
-                       (whole ? SCIM_INVF_PASID : 0) | SCIM_INVF_BROADCAST};
+        scim_inv_scope r = whole ? pasid_scope(op->pasid) : range_scope(op->pasid, lo[u], hi[u]);
         for (size_t c = 0; c < os->n_cpus; c++) {
             if (os->cpus[c].pasid != op->pasid)
                 continue;
             op->cpu_pending++;
-            schedule_send(os, t, SCIM_MSG_INV_REQ, os->cpus[c].node, op->pasid, r, idx);
+            send_inv(os, t, SCIM_MSG_INV_REQ, os->cpus[c].node, r, true, OSR_CPU_INV, idx);
         }
         if (os->p.unsafe_skip_device_inv)
             continue;
         os->st.inv_units++;
         op->dev_pending++;
-        schedule_send(os, t, SCIM_MSG_INV_REQ, os->iommu, op->pasid, r, idx);
+        send_inv(os, t, SCIM_MSG_INV_REQ, os->iommu, r, true, OSR_DEV_INV, idx);
         for (size_t d = 0; d < os->n_devs; d++) {
             if (os->devs[d].pasid != op->pasid)
                 continue;
             op->dev_pending++;
-            schedule_send(os, t, SCIM_MSG_INV_REQ, os->devs[d].node, op->pasid, r, idx);
+            send_inv(os, t, SCIM_MSG_INV_REQ, os->devs[d].node, r, true, OSR_DEV_INV, idx);
         }
     }
     return t;
@@ -206,19 +196,11 @@ void os_start_shootdown_now(scim_os *os, size_t idx)
         finish_op(os, idx);
 }
 
-static bool is_cpu(const scim_os *os, scim_node_id n)
-{
-    for (size_t c = 0; c < os->n_cpus; c++)
-        if (os->cpus[c].node == n)
-            return true;
-    return false;
-}
-
 void os_on_inv_done(scim_os *os, scim_msg *m)
 {
-    size_t idx = m->tag;
-    bool cpu = is_cpu(os, m->src);
-    scim_msg_free(os->f, m);
+    size_t idx = OSR_INDEX(m->tag);
+    bool cpu = OSR_KIND(m->tag) == OSR_CPU_INV;
+    scim_port_free(os->port, m);
     sd_op *op = idx < os->n_ops ? &os->ops[idx] : NULL;
     if (!op || !op->used || (cpu ? op->cpu_pending == 0 : op->dev_pending == 0)) {
         scim_kernel_fail(os->k, SCIM_EINVARIANT, "OS got an unexpected invalidation completion");

@@ -1,5 +1,5 @@
 /* Stale-translation exposure probe. Role in include/scimitar/exposure.h. */
-#include "iommu/exposure.h"
+#include "driver/exposure.h"
 
 #include <stdlib.h>
 

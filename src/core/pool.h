@@ -1,0 +1,33 @@
+/* A slot pool: fixed-size elements with stable indices and a free list,
+ * for the models' tables of things in flight (port tags, translations,
+ * walks, invalidation rounds). Allocation reuses the most recently freed
+ * slot first, so the order is deterministic; the pool grows by doubling. */
+#ifndef SCIM_CORE_POOL_H
+#define SCIM_CORE_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCIM_POOL_NONE UINT32_MAX
+
+typedef struct scim_pool {
+    unsigned char *buf;
+    uint32_t *next_free; /* per slot: next free slot; SCIM_POOL_NONE ends the list */
+    uint8_t *used;
+    size_t elem;
+    uint32_t cap, len;   /* slots, slots in use */
+    uint32_t free_head;
+} scim_pool;
+
+void scim_pool_init(scim_pool *p, size_t elem);
+void scim_pool_free(scim_pool *p);
+/* A zeroed slot; SCIM_POOL_NONE if out of host memory. */
+uint32_t scim_pool_alloc(scim_pool *p);
+void scim_pool_release(scim_pool *p, uint32_t i);
+static inline void *scim_pool_at(const scim_pool *p, uint32_t i) { return p->buf + (size_t)i * p->elem; }
+static inline bool scim_pool_used(const scim_pool *p, uint32_t i) { return i < p->cap && p->used[i]; }
+static inline uint32_t scim_pool_len(const scim_pool *p) { return p->len; }
+static inline uint32_t scim_pool_cap(const scim_pool *p) { return p->cap; }
+
+#endif

@@ -1,0 +1,309 @@
+/* Ports: tags, clients, credits. Modelling notes in core/port.h. */
+#include "core/port.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fifo.h"
+#include "core/pool.h"
+
+#define NO_QUEUE 0xff
+#define MAX_QUEUES 4
+#define QUEUE_NAME_LEN 24
+
+/* A request this port sent and that is not answered yet. */
+typedef struct outstanding {
+    uint8_t client;
+    scim_msg_type type;
+    scim_node_id dst;
+    uint64_t id;
+    scim_time_t since; /* first attempt (a credit wait counts) */
+    scim_msg *later;   /* scim_port_request_at: the message until it leaves */
+} outstanding;
+
+typedef struct port_client {
+    scim_port_response_fn fn;
+    void *ctx;
+} port_client;
+
+/* A bounded input queue of the receiver, and the requests waiting for a
+ * place in it (held by their senders). */
+typedef struct in_queue {
+    char name[QUEUE_NAME_LEN];
+    uint64_t capacity;
+    uint64_t used;
+    scim_fifo waiting; /* of scim_msg * */
+    struct {
+        uint64_t peak;
+    } st;
+} in_queue;
+
+typedef struct port_stats {
+    uint64_t credit_waits;
+    scim_hist *credit_wait;
+} port_stats;
+
+struct scim_port {
+    scim_fabric *f;
+    scim_kernel *k;
+    scim_node_id node;
+    scim_port_request_fn on_request;
+    void *ctx;
+    port_client clients[SCIM_PORT_MAX_CLIENTS];
+    int n_clients;
+    scim_pool tags; /* of outstanding */
+    in_queue queues[MAX_QUEUES];
+    int n_queues;
+    uint8_t queue_of[SCIM_MSG_TYPE_COUNT];
+    port_stats st;
+};
+
+const scim_stat_decl scim_port_stat_decls[] = {
+    {"credit_waits", SCIM_STAT_COUNTER, "count",
+     "Requests that found their receiver's input queue full and waited at this sender for a place.",
+     offsetof(port_stats, credit_waits)},
+    {"credit_wait", SCIM_STAT_HIST, "ps", "How long each of those requests waited for its credit.",
+     offsetof(port_stats, credit_wait)},
+};
+const size_t scim_port_stat_decl_count = SCIM_COUNT_OF(scim_port_stat_decls);
+
+const scim_stat_decl scim_port_queue_stat_decls[] = {
+    {"peak", SCIM_STAT_COUNTER, "requests",
+     "Most requests held by the input queue at once (sent to the receiver and not yet answered).", 0},
+};
+const size_t scim_port_queue_stat_decl_count = SCIM_COUNT_OF(scim_port_queue_stat_decls);
+
+static void port_recv(void *ctx, scim_msg *m);
+
+scim_port *scim_port_create(scim_fabric *f, const char *name, scim_port_request_fn on_request,
+                            scim_port_response_fn on_response, void *ctx, scim_stats *stats, scim_err *err)
+{
+    scim_port *p = calloc(1, sizeof *p);
+    if (!p) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating port '%s'", name);
+        return NULL;
+    }
+    p->f = f;
+    p->k = scim_fabric_kernel(f);
+    p->on_request = on_request;
+    p->ctx = ctx;
+    p->clients[0] = (port_client){on_response, ctx};
+    p->n_clients = 1;
+    memset(p->queue_of, NO_QUEUE, sizeof p->queue_of);
+    scim_pool_init(&p->tags, sizeof(outstanding));
+    if (scim_fabric_add_node(f, name, port_recv, p, &p->node, err) != 0) {
+        free(p);
+        return NULL;
+    }
+    scim_fabric_set_port(f, p->node, p);
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "%s.port", name);
+    if (stats && scim_stats_register(stats, prefix, scim_port_stat_decls, scim_port_stat_decl_count, &p->st, err)) {
+        scim_fabric_set_port(f, p->node, NULL);
+        scim_pool_free(&p->tags);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void scim_port_destroy(scim_port *p)
+{
+    if (!p)
+        return;
+    /* messages still waiting for a credit belong to the fabric's blocks */
+    for (int i = 0; i < p->n_queues; i++)
+        scim_fifo_free(&p->queues[i].waiting);
+    scim_fabric_set_port(p->f, p->node, NULL);
+    scim_pool_free(&p->tags);
+    free(p);
+}
+
+scim_node_id scim_port_node(const scim_port *p) { return p->node; }
+const char *scim_port_name(const scim_port *p) { return scim_fabric_node_name(p->f, p->node); }
+scim_fabric *scim_port_fabric(const scim_port *p) { return p->f; }
+
+int scim_port_add_client(scim_port *p, scim_port_response_fn on_response, void *ctx)
+{
+    if (p->n_clients == SCIM_PORT_MAX_CLIENTS)
+        return SCIM_ERANGE;
+    p->clients[p->n_clients] = (port_client){on_response, ctx};
+    return p->n_clients++;
+}
+
+int scim_port_queue(scim_port *p, const char *name, uint32_t type_mask, uint64_t capacity, scim_stats *stats,
+                    scim_err *err)
+{
+    if (p->n_queues == MAX_QUEUES || strlen(name) >= QUEUE_NAME_LEN)
+        return scim_err_set(err, SCIM_ERANGE, "port '%s': cannot add input queue '%s'", scim_port_name(p), name);
+    in_queue *q = &p->queues[p->n_queues];
+    memset(q, 0, sizeof *q);
+    strcpy(q->name, name);
+    q->capacity = capacity;
+    scim_fifo_init(&q->waiting, sizeof(scim_msg *));
+    for (int t = 0; t < SCIM_MSG_TYPE_COUNT; t++)
+        if (type_mask & (1u << t))
+            p->queue_of[t] = (uint8_t)p->n_queues;
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "%s.queue.%s", scim_port_name(p), name);
+    if (stats &&
+        scim_stats_register(stats, prefix, scim_port_queue_stat_decls, scim_port_queue_stat_decl_count, &q->st, err))
+        return err ? err->code : SCIM_ENOMEM;
+    p->n_queues++;
+    return 0;
+}
+
+scim_msg *scim_port_msg(scim_port *p, scim_msg_type type, scim_node_id dst)
+{
+    scim_msg *m = scim_msg_alloc(p->f);
+    if (!m) {
+        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory for fabric messages");
+        return NULL;
+    }
+    m->type = type;
+    m->src = p->node;
+    m->dst = dst;
+    m->wire_bytes = scim_fabric_wire_bytes(p->f, 0);
+    return m;
+}
+
+uint32_t scim_port_wire(const scim_port *p, uint64_t payload) { return scim_fabric_wire_bytes(p->f, payload); }
+
+/* The input queue of dst that request m would occupy, or NULL. */
+static in_queue *queue_for(const scim_port *dst, const scim_msg *m)
+{
+    if (!dst)
+        return NULL;
+    uint8_t qi = dst->queue_of[m->type];
+    return qi == NO_QUEUE ? NULL : (in_queue *)&dst->queues[qi];
+}
+
+static void send_with_credit(scim_port *p, scim_msg *m)
+{
+    scim_port *dst = scim_fabric_port(p->f, m->dst);
+    in_queue *q = queue_for(dst, m);
+    if (q) {
+        if (q->capacity && q->used >= q->capacity) {
+            m->sent_at = scim_kernel_now(p->k); /* when it began to wait */
+            if (!scim_fifo_push(&q->waiting, &m))
+                scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory queueing a request");
+            return;
+        }
+        if (++q->used > q->st.peak)
+            q->st.peak = q->used;
+    }
+    scim_fabric_send(p->f, m);
+}
+
+void scim_port_request(scim_port *p, int client, uint64_t id, scim_msg *m)
+{
+    uint32_t t = scim_pool_alloc(&p->tags);
+    if (t == SCIM_POOL_NONE) {
+        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory for request tags");
+        scim_msg_free(p->f, m);
+        return;
+    }
+    outstanding *o = scim_pool_at(&p->tags, t);
+    *o = (outstanding){(uint8_t)client, m->type, m->dst, id, scim_kernel_now(p->k), NULL};
+    m->tag = t;
+    m->src = p->node;
+    send_with_credit(p, m);
+}
+
+/* A request built now and sent at a later time: its tag is taken now, so
+ * the message travels with it through the event queue. */
+static void request_later(void *ctx, uint64_t tag)
+{
+    scim_port *p = ctx;
+    outstanding *o = scim_pool_at(&p->tags, (uint32_t)tag);
+    scim_msg *m = o->later;
+    o->later = NULL;
+    send_with_credit(p, m);
+}
+
+void scim_port_request_at(scim_port *p, scim_time_t when, int client, uint64_t id, scim_msg *m)
+{
+    uint32_t t = scim_pool_alloc(&p->tags);
+    if (t == SCIM_POOL_NONE) {
+        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory for request tags");
+        scim_msg_free(p->f, m);
+        return;
+    }
+    outstanding *o = scim_pool_at(&p->tags, t);
+    *o = (outstanding){(uint8_t)client, m->type, m->dst, id, when, m};
+    m->tag = t;
+    m->src = p->node;
+    scim_kernel_schedule_at(p->k, when, SCIM_PRIO_DEFAULT, request_later, p, t);
+}
+
+void scim_port_reply(scim_port *p, scim_msg *m, scim_msg_type type, uint32_t wire_bytes, int32_t status)
+{
+    in_queue *q = queue_for(p, m);
+    scim_node_id s = m->src;
+    m->src = m->dst;
+    m->dst = s;
+    m->type = type;
+    m->wire_bytes = wire_bytes;
+    m->status = status;
+    scim_fabric_send(p->f, m);
+    if (!q)
+        return;
+    q->used--;
+    scim_msg *w;
+    if (!scim_fifo_pop(&q->waiting, &w))
+        return;
+    /* the oldest waiting request takes the freed place and leaves now */
+    scim_port *sender = scim_fabric_port(p->f, w->src);
+    scim_time_t waited = scim_kernel_now(p->k) - w->sent_at;
+    if (sender) {
+        sender->st.credit_waits++;
+        scim_hist_record(sender->st.credit_wait, waited);
+    }
+    if (++q->used > q->st.peak)
+        q->st.peak = q->used;
+    scim_fabric_send(p->f, w);
+}
+
+void scim_port_free(scim_port *p, scim_msg *m) { scim_msg_free(p->f, m); }
+
+static void port_recv(void *ctx, scim_msg *m)
+{
+    scim_port *p = ctx;
+    if (!scim_msg_is_response(m->type)) {
+        p->on_request(p->ctx, m);
+        return;
+    }
+    uint32_t t = (uint32_t)m->tag;
+    if (m->tag > UINT32_MAX || !scim_pool_used(&p->tags, t)) {
+        scim_kernel_fail(p->k, SCIM_EINVARIANT, "port '%s' got a %s with unknown tag %llu from '%s'",
+                         scim_port_name(p), scim_msg_type_name(m->type), (unsigned long long)m->tag,
+                         scim_fabric_node_name(p->f, m->src));
+        scim_msg_free(p->f, m);
+        return;
+    }
+    outstanding o = *(outstanding *)scim_pool_at(&p->tags, t);
+    scim_pool_release(&p->tags, t);
+    m->tag = o.id;
+    port_client *c = &p->clients[o.client];
+    c->fn(c->ctx, m);
+}
+
+uint32_t scim_port_outstanding(const scim_port *p) { return scim_pool_len(&p->tags); }
+
+bool scim_port_oldest(const scim_port *p, scim_msg_type *type, scim_node_id *dst, scim_time_t *since)
+{
+    bool found = false;
+    for (uint32_t i = 0; i < scim_pool_cap(&p->tags); i++) {
+        if (!scim_pool_used(&p->tags, i))
+            continue;
+        const outstanding *o = scim_pool_at(&p->tags, i);
+        if (!found || o->since < *since) {
+            *type = o->type;
+            *dst = o->dst;
+            *since = o->since;
+            found = true;
+        }
+    }
+    return found;
+}

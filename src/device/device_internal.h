@@ -1,0 +1,166 @@
+/* The device core's parts, one job per file:
+ *   device.c      life cycle, tables, port dispatch, a chunk's life (lookups,
+ *                 memory access, completion), OS calls
+ *   xlat.c        outstanding translations: merging, prefetch, answers,
+ *                 page requests
+ *   backend_*.c   one translation backend per walk placement (ops tables)
+ *   policy.c      the fault policies (ops tables) and the backup buffer
+ *   inval.c       the invalidation queue
+ *   shadow.c      the synchronized copy of the page tables (walk shadow)
+ */
+#ifndef SCIM_DEVICE_INTERNAL_H
+#define SCIM_DEVICE_INTERNAL_H
+
+#include "core/fifo.h"
+#include "core/page.h"
+#include "core/u64map.h"
+#include "device/device.h"
+
+#define NONE (-1)
+
+enum chunk_state { CH_FREE, CH_LOOKUP, CH_XLAT_WAIT, CH_MEM, CH_BACKUP, CH_RETRY, CH_DESC };
+enum xlat_state { XL_XLATE, XL_PRI };
+
+/* What the device's requests are, in their port ids: (kind << 32) | index. */
+enum request_kind { RQ_CHUNK = 0, RQ_DESC = 1, RQ_XLAT = 2, RQ_PRI = 3, RQ_OS = 4 };
+#define RQ_ID(kind, index) ((uint64_t)(kind) << 32 | (uint32_t)(index))
+#define RQ_KIND(id) ((enum request_kind)((id) >> 32))
+#define RQ_INDEX(id) ((uint32_t)(id))
+/* RQ_OS index: (op << 24) | slot */
+#define OS_INDEX(op, slot) ((uint32_t)(op) << 24 | (slot))
+
+/* The device's view of a chunk the replay engine gave it. */
+typedef struct chunk {
+    int state;
+    bool blocks_inv;
+    int32_t next;       /* next waiter on the same translation */
+    uint32_t slot;      /* backup slot */
+    uint32_t space;     /* the address space translated in: the PASID, or the I/O domain (iommu-map) */
+    uint64_t pa;
+    scim_time_t t_start;
+} chunk;
+
+/* An invalidation request in the device's queue. */
+typedef struct inv_entry {
+    scim_msg *m;
+    scim_time_t arrived;
+} inv_entry;
+
+typedef struct xlat {
+    bool used;
+    bool write;
+    bool prefetch;      /* nobody waits: cache the answer, never fault */
+    int state;
+    uint32_t pasid;
+    uint64_t page;      /* va >> 12 */
+    int32_t head, tail; /* waiting chunks */
+    scim_time_t pri_sent;
+} xlat;
+
+/* How translations are obtained: one backend per walk placement. */
+typedef struct xlat_backend {
+    const char *name;
+    /* Ask for the translation of x (answer: scim_dev_xlat_result). */
+    void (*request)(scim_device *d, int32_t xi);
+    /* Prefetch the next pages on a miss (an interrupt per page is not worth it). */
+    bool prefetches;
+} xlat_backend;
+
+/* What waiting requests do while their page is being faulted in. */
+typedef struct fault_policy {
+    const char *name;
+    /* A waiter of a translation that came back unusable: true keeps it
+     * waiting for the page request's answer; false: the policy took it. */
+    bool (*on_fault)(scim_device *d, int32_t ci);
+    /* A chunk that finds its page's request still out: true if the policy
+     * took it (else it joins the waiters). */
+    bool (*on_pending)(scim_device *d, int32_t ci);
+} fault_policy;
+
+typedef struct device_stats {
+    uint64_t xlat_requests;
+    uint64_t xlat_merged;
+    uint64_t xlat_prefetches;
+    uint64_t faults;
+    uint64_t pri_requests;
+    uint64_t pri_auto;
+    uint64_t pri_failed;
+    uint64_t retries;
+    uint64_t drops;
+    uint64_t backup_writes;
+    uint64_t backup_full;
+    uint64_t invalidations;
+    uint64_t inv_entries;
+    uint64_t shadow_syncs;
+    uint64_t desc_reads;
+    uint64_t exposed_dmas;
+    scim_hist *translation_latency;
+    scim_hist *fault_latency;
+    scim_hist *inv_latency;
+} device_stats;
+
+struct scim_device {
+    scim_kernel *k;
+    scim_port *port;
+    char name[48];
+    scim_device_params p;
+    scim_clock clock;
+    scim_time_t utlb_time, iotlb_time;
+    scim_node_id iommu, mem, os;
+    uint64_t root;
+    int levels;
+    const xlat_backend *backend;
+    const fault_policy *policy;
+    const scim_dev_driver_ops *drv_ops;
+    void *drv;
+    scim_tlb *iotlb, *utlb;
+    scim_walker *walker;
+    scim_fifo walk_blocked; /* of int32_t: translations waiting for room in the walker's queue */
+    const scim_observer *checker;
+    scim_replay *replay;
+    chunk *chunks;
+    xlat *xlats;
+    size_t n_xlats;
+    /* fault_policy backup */
+    uint64_t backup_base;
+    uint32_t *free_backup;
+    uint32_t n_free_backup;
+    /* walk shadow: the copy, behind its own port */
+    scim_port *shadow_port;
+    scim_u64map shadow;  /* entry pa -> value */
+    /* invalidations, one at a time */
+    scim_fifo invq;     /* of inv_entry: the front one is being processed */
+    bool inv_busy;
+    uint32_t inv_blocking;
+    device_stats st;
+};
+
+/* device.c */
+const scim_replay_chunk *scim_dev_chunk_of(const scim_device *d, int32_t ci);
+void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa);
+void scim_dev_chunk_complete(scim_device *d, int32_t ci, bool error);
+void scim_dev_restart_chunk(scim_device *d, int32_t ci);
+void scim_dev_cache_translation(scim_device *d, uint32_t pasid, uint64_t va, uint64_t page_pa, unsigned shift,
+                                unsigned perms);
+/* xlat.c */
+void scim_dev_need_translation(scim_device *d, int32_t ci);
+void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t page_pa, unsigned shift,
+                          unsigned perms);
+void scim_dev_pri_response(scim_device *d, int32_t xi, scim_msg *m);
+void scim_dev_xlat_counts(const scim_device *d, size_t *xlating, size_t *faulting);
+/* backends */
+extern const xlat_backend scim_dev_backend_ats;
+extern const xlat_backend scim_dev_backend_software;
+extern const xlat_backend scim_dev_backend_walker;
+void scim_dev_walk_done(void *owner, uint64_t cookie, const scim_walk_result *r);
+/* policy.c */
+const fault_policy *scim_dev_policy(int which);
+void scim_dev_backup_written(scim_device *d, int32_t ci);
+/* inval.c */
+void scim_dev_inv_request(scim_device *d, scim_msg *m);
+void scim_dev_inv_access_done(scim_device *d, int32_t ci);
+/* shadow.c */
+int scim_dev_shadow_create(scim_device *d, scim_fabric *f, scim_stats *stats, scim_err *err);
+void scim_dev_shadow_sync(scim_device *d, scim_msg *m);
+
+#endif

@@ -1,0 +1,205 @@
+/* The device's outstanding translations: a miss joins the translation of
+ * its 4 KiB page if one is out, or starts one through the walk placement's
+ * backend; every answer, whoever walked, lands in scim_dev_xlat_result:
+ * a usable translation is cached and serves every waiter; a not-present
+ * page (or a missing write right) becomes a page request, and the fault
+ * policy decides what the waiters do meanwhile. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/device_internal.h"
+
+static bool usable(unsigned perms, bool write) { return (perms & SCIM_PERM_R) && (!write || (perms & SCIM_PERM_W)); }
+
+static int32_t xlat_find(const scim_device *d, uint32_t pasid, uint64_t page)
+{
+    for (size_t i = 0; i < d->n_xlats; i++)
+        if (d->xlats[i].used && d->xlats[i].pasid == pasid && d->xlats[i].page == page)
+            return (int32_t)i;
+    return NONE;
+}
+
+static int32_t xlat_new(scim_device *d, uint32_t pasid, uint64_t page, bool write, bool prefetch)
+{
+    size_t i;
+    for (i = 0; i < d->n_xlats && d->xlats[i].used; i++)
+        ;
+    if (i == d->n_xlats) {
+        enum { GROW = 16 };
+        xlat *n = realloc(d->xlats, (d->n_xlats + GROW) * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(d->k, SCIM_ENOMEM, "out of host memory");
+            return NONE;
+        }
+        memset(n + d->n_xlats, 0, GROW * sizeof *n);
+        d->xlats = n;
+        d->n_xlats += GROW;
+    }
+    d->xlats[i] = (xlat){.used = true, .write = write, .prefetch = prefetch, .state = XL_XLATE, .pasid = pasid,
+                         .page = page, .head = NONE, .tail = NONE};
+    return (int32_t)i;
+}
+
+static void request_translation(scim_device *d, int32_t xi)
+{
+    d->xlats[xi].state = XL_XLATE;
+    d->st.xlat_requests++;
+    d->backend->request(d, xi);
+}
+
+static void append_waiter(scim_device *d, xlat *x, int32_t ci)
+{
+    d->chunks[ci].next = NONE;
+    if (x->tail == NONE)
+        x->head = ci;
+    else
+        d->chunks[x->tail].next = ci;
+    x->tail = ci;
+}
+
+static void send_pri(scim_device *d, int32_t xi)
+{
+    xlat *x = &d->xlats[xi];
+    x->state = XL_PRI;
+    x->pri_sent = scim_kernel_now(d->k);
+    d->st.pri_requests++;
+    scim_msg *m = scim_port_msg(d->port, SCIM_MSG_PRI_REQ, d->iommu);
+    if (!m)
+        return;
+    m->u.page = (scim_page_req){.pasid = x->pasid, .va = x->page << SCIM_PAGE_SHIFT,
+                                .pages = (uint32_t)(1 + d->p.prefault), .write = x->write};
+    scim_port_request(d->port, SCIM_PORT_OWNER, RQ_ID(RQ_PRI, xi), m);
+}
+
+static void fail_waiters(scim_device *d, xlat *x)
+{
+    int32_t ci = x->head;
+    x->used = false;
+    while (ci != NONE) {
+        int32_t next = d->chunks[ci].next;
+        scim_dev_chunk_complete(d, ci, true);
+        ci = next;
+    }
+}
+
+void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t page_pa, unsigned shift,
+                          unsigned perms)
+{
+    xlat *x = &d->xlats[xi];
+    if (status == SCIM_RESP_INVALID) {
+        fail_waiters(d, x);
+        return;
+    }
+    bool ok = status == SCIM_RESP_OK && (perms & SCIM_PERM_R);
+    if (ok)
+        scim_dev_cache_translation(d, x->pasid, x->page << SCIM_PAGE_SHIFT, page_pa, shift, perms);
+    if (x->prefetch) {
+        x->used = false; /* nobody waits; a missing page will fault when needed */
+        return;
+    }
+    /* Serve every waiter the answer allows; keep the rest. */
+    int32_t ci = x->head, keep_head = NONE, keep_tail = NONE;
+    x->head = NONE;
+    while (ci != NONE) {
+        int32_t next = d->chunks[ci].next;
+        const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
+        if (ok && usable(perms, rc->write)) {
+            scim_dev_to_memory(d, ci, scim_page_base(page_pa, shift) + scim_page_offset(rc->va, shift));
+        } else {
+            d->chunks[ci].next = NONE;
+            if (keep_tail == NONE)
+                keep_head = ci;
+            else
+                d->chunks[keep_tail].next = ci;
+            keep_tail = ci;
+        }
+        ci = next;
+    }
+    if (keep_head == NONE) {
+        x->used = false;
+        return;
+    }
+    /* Not present, or not writable: ask the OS for the page, and let the
+     * fault policy decide what the waiting requests do meanwhile. */
+    d->st.faults++;
+    x->write = false;
+    x->head = NONE;
+    x->tail = NONE;
+    for (ci = keep_head; ci != NONE;) {
+        int32_t next = d->chunks[ci].next;
+        x->write |= scim_dev_chunk_of(d, ci)->write;
+        if (d->policy->on_fault(d, ci))
+            append_waiter(d, x, ci);
+        ci = next;
+    }
+    send_pri(d, xi);
+}
+
+void scim_dev_need_translation(scim_device *d, int32_t ci)
+{
+    chunk *c = &d->chunks[ci];
+    const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
+    uint64_t page = scim_vpn(rc->va);
+    c->state = CH_XLAT_WAIT;
+    c->next = NONE;
+    uint32_t space = c->space;
+    int32_t xi = xlat_find(d, space, page);
+    if (xi != NONE) {
+        xlat *x = &d->xlats[xi];
+        if (x->state == XL_PRI && d->policy->on_pending(d, ci))
+            return; /* its page request is still out: the policy took it */
+        d->st.xlat_merged++;
+        x->prefetch = false;
+        append_waiter(d, x, ci);
+        x->write |= rc->write;
+        return;
+    }
+    xi = xlat_new(d, space, page, rc->write, false);
+    if (xi == NONE)
+        return;
+    d->xlats[xi].head = d->xlats[xi].tail = ci;
+    request_translation(d, xi);
+    if (!d->backend->prefetches)
+        return;
+    for (uint64_t k = 1; k <= d->p.prefetch; k++) {
+        uint64_t va = (page + k) << SCIM_PAGE_SHIFT;
+        if (scim_tlb_probe(d->iotlb, space, va, NULL) || xlat_find(d, space, page + k) != NONE)
+            continue;
+        int32_t pi = xlat_new(d, space, page + k, false, true);
+        if (pi == NONE)
+            return;
+        d->st.xlat_prefetches++;
+        request_translation(d, pi);
+    }
+}
+
+void scim_dev_pri_response(scim_device *d, int32_t xi, scim_msg *m)
+{
+    xlat *x = &d->xlats[xi];
+    scim_hist_record(d->st.fault_latency, scim_kernel_now(d->k) - x->pri_sent);
+    if (m->u.page_resp.auto_response)
+        d->st.pri_auto++;
+    int32_t status = m->status;
+    scim_port_free(d->port, m);
+    if (status != SCIM_RESP_OK) {
+        d->st.pri_failed++;
+        fail_waiters(d, x);
+        return;
+    }
+    if (x->head == NONE) {
+        x->used = false; /* nobody stayed (retry, drop, backup): they come back on their own */
+        return;
+    }
+    request_translation(d, xi);
+}
+
+void scim_dev_xlat_counts(const scim_device *d, size_t *xlating, size_t *faulting)
+{
+    *xlating = *faulting = 0;
+    for (size_t i = 0; i < d->n_xlats; i++) {
+        if (d->xlats[i].used && d->xlats[i].state == XL_XLATE)
+            (*xlating)++;
+        if (d->xlats[i].used && d->xlats[i].state == XL_PRI)
+            (*faulting)++;
+    }
+}

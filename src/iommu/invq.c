@@ -1,0 +1,83 @@
+/* The IOMMU's invalidation queue: descriptors are processed in order,
+ * iommu.inv_latency each; a descriptor invalidates the IOTLB and the walk
+ * caches (restarting overlapping walks), sends a device-TLB invalidation
+ * to every device bound to the PASID, and completes when all of them have
+ * answered. A broadcast invalidation is snooped: applied after
+ * snoop_latency, devices snoop it themselves. */
+#include "iommu/iommu_internal.h"
+
+static void invalidate_local(scim_iommu *io, const scim_inv_scope *s)
+{
+    scim_tlb_invalidate_scope(io->iotlb, s);
+    if (s->kind == SCIM_INV_GLOBAL)
+        scim_tlb_invalidate_all(io->pasid_cache);
+    scim_walker_invalidate(io->walker, s);
+}
+
+static void snoop_exec(void *ctx, uint64_t arg)
+{
+    scim_iommu *io = ctx;
+    scim_msg *m = (scim_msg *)(uintptr_t)arg;
+    invalidate_local(io, &m->u.inv.scope);
+    scim_port_reply(io->port, m, SCIM_MSG_INV_DONE, scim_port_wire(io->port, 0), SCIM_RESP_OK);
+}
+
+static void inv_exec(void *ctx, uint64_t arg)
+{
+    scim_iommu *io = ctx;
+    scim_msg *m = (scim_msg *)(uintptr_t)arg;
+    const scim_inv_scope *s = &m->u.inv.scope;
+    invalidate_local(io, s);
+    uint32_t slot = scim_pool_alloc(&io->invs);
+    if (slot == SCIM_POOL_NONE) {
+        scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory tracking invalidations");
+        return;
+    }
+    inv_op *op = scim_pool_at(&io->invs, slot);
+    op->req = m;
+    for (size_t i = 0; i < io->n_bindings; i++) {
+        if (s->kind != SCIM_INV_GLOBAL && io->bindings[i].pasid != s->pasid)
+            continue;
+        scim_msg *d = scim_port_msg(io->port, SCIM_MSG_INV_REQ, io->bindings[i].dev);
+        if (!d)
+            return;
+        d->u.inv = (scim_inv_req){*s, false};
+        d->wire_bytes = scim_port_wire(io->port, 8);
+        op->pending++;
+        io->st.dev_invalidations++;
+        scim_port_request(io->port, SCIM_PORT_OWNER, slot, d);
+    }
+    if (op->pending == 0) {
+        scim_pool_release(&io->invs, slot);
+        scim_port_reply(io->port, m, SCIM_MSG_INV_DONE, scim_port_wire(io->port, 0), SCIM_RESP_OK);
+    }
+}
+
+void scim_iommu_inv_request(scim_iommu *io, scim_msg *m)
+{
+    io->st.invalidations++;
+    if (m->u.inv.broadcast) {
+        scim_kernel_schedule(io->k, io->p.snoop_latency, SCIM_PRIO_DEFAULT, snoop_exec, io, (uint64_t)(uintptr_t)m);
+        return;
+    }
+    scim_time_t now = scim_kernel_now(io->k);
+    scim_time_t start = io->inv_busy_until > now ? io->inv_busy_until : now;
+    io->inv_busy_until = start + io->p.inv_latency;
+    scim_kernel_schedule_at(io->k, io->inv_busy_until, SCIM_PRIO_DEFAULT, inv_exec, io, (uint64_t)(uintptr_t)m);
+}
+
+void scim_iommu_inv_done(scim_iommu *io, scim_msg *m)
+{
+    uint32_t slot = (uint32_t)m->tag;
+    scim_port_free(io->port, m);
+    if (!scim_pool_used(&io->invs, slot)) {
+        scim_kernel_fail(io->k, SCIM_EINVARIANT, "IOMMU got an unexpected invalidation completion");
+        return;
+    }
+    inv_op *op = scim_pool_at(&io->invs, slot);
+    if (--op->pending == 0) {
+        scim_msg *req = op->req;
+        scim_pool_release(&io->invs, slot);
+        scim_port_reply(io->port, req, SCIM_MSG_INV_DONE, scim_port_wire(io->port, 0), SCIM_RESP_OK);
+    }
+}

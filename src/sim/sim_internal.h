@@ -1,0 +1,148 @@
+/* The simulation's parts, one job per file:
+ *   registry.c  the component registry: one entry per kind of component
+ *               (config section, parameter and statistic tables, create,
+ *               wire, start, finished, describe, oldest, caches, destroy)
+ *   build.c     the builder: binds the configuration and walks the registry
+ *   run.c       the run loop: deadlock report and watchdog
+ *   summary.c   the human summary of a run
+ *   doc.c       docs/config.md and docs/stats.md from the registry
+ *   sim.c       the public API (include/scimitar/scimitar.h)
+ *   checker.c   the safety checker (an observer)
+ */
+#ifndef SCIM_SIM_INTERNAL_H
+#define SCIM_SIM_INTERNAL_H
+
+#include "core/config.h"
+#include "core/fabric.h"
+#include "core/stats.h"
+#include "driver/scheme.h"
+#include "iommu/iommu.h"
+#include "mmu/memctl.h"
+#include "mmu/cpu.h"
+#include "mmu/physmem.h"
+#include "os/os.h"
+#include "sim/checker.h"
+#include "sim/sim.h"
+
+/* Statistic tables of a kind, for docs/stats.md. */
+typedef struct scim_stat_doc {
+    const char *pattern;          /* "<device>.iotlb" */
+    const scim_stat_decl *decls;
+    const size_t *count;
+} scim_stat_doc;
+
+/* A parameter table of a kind, for docs/config.md. */
+typedef struct scim_param_doc {
+    const char *title;            /* NULL: the kind's own table */
+    const char *prefix;           /* "devices.<name>." */
+    const scim_param_decl *decls;
+    const size_t *count;
+} scim_param_doc;
+
+typedef struct scim_component_kind {
+    const char *section;          /* config key: "memory", "devices", ... */
+    const char *title;            /* heading in the generated docs */
+    const char *doc;              /* a paragraph for the docs (may be NULL) */
+    bool named;                   /* a map of named instances (devices, cpus, processes) */
+    /* named kinds: a name the instance may not take (checked before its
+     * section is bound), and the message saying why (one %s: the name) */
+    bool (*name_free)(scim_sim *sim, const char *name);
+    const char *bad_name;
+    const scim_param_doc *params; /* NULL-terminated; the first one is bound to the section */
+    size_t params_size;           /* bytes of the bound parameter struct */
+    const scim_stat_doc *stats;   /* NULL-terminated */
+    /* Building, in registry order: create every instance, then wire them,
+     * then (after the fabric is finalized) start them. */
+    int (*create)(scim_sim *sim, const char *name, void *params, const scim_cfg_node *node, void **self);
+    int (*wire)(scim_sim *sim, void *self, void *params, const scim_cfg_node *node);
+    int (*start)(scim_sim *sim, void *self, const scim_cfg_node *node);
+    /* Running: deadlock and watchdog reports. */
+    bool (*finished)(const void *self);
+    void (*describe)(const void *self, char *buf, size_t len);
+    bool (*oldest)(const void *self, scim_time_t *since, char *what, size_t len);
+    const scim_port *(*port)(const void *self);
+    /* The checker: every translation cache. */
+    size_t (*caches)(const void *self, const scim_tlb **out, const char **names, size_t max);
+    void (*destroy)(void *self);
+} scim_component_kind;
+
+extern const scim_component_kind *const scim_registry[];
+extern const size_t scim_registry_count;
+
+
+/* One built instance. */
+typedef struct scim_component {
+    const scim_component_kind *kind;
+    char name[48];
+    void *self;
+    void *params;
+    const scim_cfg_node *node;
+} scim_component;
+
+typedef struct scim_top_params {
+    uint64_t seed;
+    int scheme;                  /* index into scim_schemes */
+    int backend;
+    scim_time_t max_time;
+    scim_time_t watchdog;
+    bool check;
+    const scim_cfg_node *sections; /* unused: the kinds bind their own sections */
+} scim_top_params;
+
+typedef struct sim_counters {
+    uint64_t time_ps;
+    uint64_t events;
+} sim_counters;
+
+struct scim_sim {
+    scim_err err;
+    scim_cfg *cfg;
+    char *config_dir;
+    bool built, ran;
+    scim_top_params top;
+    const scim_scheme *scheme;
+    void *scheme_state;
+    scim_kernel *k;
+    scim_stats *stats;
+    /* the blocks other blocks are wired to */
+    scim_fabric *fab;
+    const scim_fabric_params *fab_p;
+    scim_physmem *pm;
+    scim_memctl *mc;
+    scim_os *os;
+    scim_iommu *io;
+    scim_checker *chk;
+    scim_component *comps;
+    size_t n_comps, cap_comps;
+    sim_counters counters;
+    scim_progress_fn progress;
+    void *progress_ctx;
+    bool watchdog_fired;
+    void **owned;          /* what the builder allocated for the components (paths, lists) */
+    size_t n_owned, cap_owned;
+};
+
+/* build.c */
+extern const scim_param_decl scim_top_param_decls[];
+extern const size_t scim_top_param_decl_count;
+extern const scim_stat_decl scim_sim_stat_decls[];
+extern const size_t scim_sim_stat_decl_count;
+int scim_sim_fail(scim_sim *sim, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* A path from the configuration, relative to its file's directory. */
+char *scim_sim_resolve_path(const scim_sim *sim, const char *path);
+/* Keep p until the simulation is destroyed; NULL (and p freed) if out of
+ * host memory. */
+void *scim_sim_own(scim_sim *sim, void *p);
+bool scim_sim_node_name_ok(const char *name);
+/* The instances of a kind (by section), in configuration order. */
+scim_component *scim_sim_components(scim_sim *sim, const char *section, size_t *n);
+void scim_sim_destroy_components(scim_sim *sim);
+/* run.c */
+int scim_sim_finish_run(scim_sim *sim, int rc, bool bounded);
+void scim_sim_arm_poll(scim_sim *sim);
+
+#endif
