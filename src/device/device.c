@@ -81,10 +81,10 @@ const scim_param_decl scim_device_param_decls[] = {
      NULL},
     {"walkers", SCIM_P_U64, "2", "walkers", true, 1, 64, NULL, offsetof(scim_device_params, walkers),
      "walk device/shadow: page walks the device performs at once.", "assumption"},
-    {"walk_queue", SCIM_P_U64, "0", "walks", true, 0, 1e9, NULL, offsetof(scim_device_params, walk_queue),
+    {"walk_queue", SCIM_P_U64, "32", "walks", true, 0, 1e9, NULL, offsetof(scim_device_params, walk_queue),
      "walk device/shadow: walks that may wait for a free walker (further misses wait in the device until a "
-     "walk ends). 0: no bound of its own (max_outstanding and iotlb.prefetch bound it).",
-     "derived: one walk per outstanding translation"},
+     "walk ends). 0: unbounded.",
+     "derived: one walk per outstanding translation, and max_outstanding is 32 by default"},
     {"pwc.entries", SCIM_P_U64, "0", "entries", true, 0, 65536, NULL, offsetof(scim_device_params, pwc_entries),
      "walk device/shadow: entries of each paging-structure cache of the device's walker (0: none).", NULL},
     {"pwc.latency", SCIM_P_U64, "1", "cycles", true, 0, 1000, NULL, offsetof(scim_device_params, pwc_latency),

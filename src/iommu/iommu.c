@@ -63,10 +63,10 @@ const scim_param_decl scim_iommu_param_decls[] = {
      "devices for a place (<device>.port.credit_wait). 0: unbounded.",
      "assumption: one request per IOTLB entry (64, Neugebauer et al. SIGCOMM'18); VT-d does not publish it. "
      "The bundled configurations peak at 57 (iommu.queue.ats.peak)"},
-    {"walk_queue", SCIM_P_U64, "0", "walks", true, 0, 1e9, NULL, offsetof(scim_iommu_params, walk_queue),
+    {"walk_queue", SCIM_P_U64, "64", "walks", true, 0, 1e9, NULL, offsetof(scim_iommu_params, walk_queue),
      "Walks that may wait for a free walker; beyond it requests stay in the request buffer until a walk "
-     "ends. 0: no bound of its own (the request buffer, ats_queue, bounds it).",
-     "derived: the walks waiting are requests of the request buffer"},
+     "ends. 0: unbounded.",
+     "derived: the walks waiting are requests of the request buffer, so ats_queue (64) is the most it needs"},
     {"inv_latency", SCIM_P_TIME, "570ns", "ns", false, 0, 0, NULL, offsetof(scim_iommu_params, inv_latency),
      "Processing time of one invalidation descriptor (in order, one at a time).",
      "derived: ~2,000 cycles at 3 GHz per synchronous IOTLB invalidation (rIOMMU ASPLOS'15, recalled) "
