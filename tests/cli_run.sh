@@ -87,4 +87,17 @@ grep -q "ten.trace:2: error: nic0 accesses pasid 2.*devices.nic0.tenants" "$T/te
 [ -e "$T/ten/stats.json" ] && fail "stats written after a failed run"
 "$BIN" run "$T/ten.yaml" --out "$T/ten" --quiet --set 'devices.nic0.tenants=[2]' --set sim.check_invariants=true ||
     fail "a device with tenants: [2] could not serve pasid 2"
+# A livelock (the OS skips device invalidations and the checker is off: the
+# NIC keeps faulting on a stale walk cache and never completes) is stopped
+# by the watchdog with an error naming the agent and its oldest request,
+# with the default sim.watchdog and with a short one; no stats are written.
+"$BIN" run "$SRC/configs/cpu_nic.yaml" --out "$T/live" --quiet --set os.unsafe_skip_device_invalidation=true \
+    --set sim.check_invariants=false 2> "$T/live.err"; rc=$?
+[ $rc -eq 1 ] || fail "livelock: exit status $rc, expected 1"
+grep -q "watchdog at t=.*nic0's oldest request, read of .* has waited 1000\.[0-9]* ms (sim.watchdog is 1000\.000 ms)" \
+    "$T/live.err" || fail "livelock message: $(cat "$T/live.err")"
+[ -e "$T/live" ] && fail "stats written after a watchdog stop"
+"$BIN" run "$SRC/configs/cpu_nic.yaml" --out "$T/live" --quiet --set os.unsafe_skip_device_invalidation=true \
+    --set sim.check_invariants=false --set sim.watchdog=2ms 2> "$T/live.err" && fail "livelock ran to an end"
+grep -q "has waited 2\.[0-9]* ms (sim.watchdog is 2\.000 ms)" "$T/live.err" || fail "short watchdog: $(cat "$T/live.err")"
 echo "cli_run: all checks passed"

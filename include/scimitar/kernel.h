@@ -47,37 +47,37 @@ enum {
  * process instantiates scimitar's SystemC module, which must happen before
  * the SystemC kernel is elaborated by somebody else (i.e. before any
  * sc_start() that scimitar did not issue). */
-scim_kernel *scim_kernel_create(scim_backend backend, scim_err *err);
-void scim_kernel_destroy(scim_kernel *k); /* NULL is harmless */
-scim_backend scim_kernel_backend(const scim_kernel *k);
+SCIM_API scim_kernel *scim_kernel_create(scim_backend backend, scim_err *err);
+SCIM_API void scim_kernel_destroy(scim_kernel *k); /* NULL is harmless */
+SCIM_API scim_backend scim_kernel_backend(const scim_kernel *k);
 
 /* Current simulated time (ps since this kernel was created). */
-scim_time_t scim_kernel_now(const scim_kernel *k);
+SCIM_API scim_time_t scim_kernel_now(const scim_kernel *k);
 
 /* Schedule fn(ctx, arg) `delay` ps from now / at absolute time `when`
  * (when >= now). Scheduling never fails: the queue grows as needed, and a
  * host allocation failure is reported by the next run. */
-void scim_kernel_schedule(scim_kernel *k, scim_time_t delay, int prio,
+SCIM_API void scim_kernel_schedule(scim_kernel *k, scim_time_t delay, int prio,
                           scim_event_fn fn, void *ctx, uint64_t arg);
-void scim_kernel_schedule_at(scim_kernel *k, scim_time_t when, int prio,
+SCIM_API void scim_kernel_schedule_at(scim_kernel *k, scim_time_t when, int prio,
                              scim_event_fn fn, void *ctx, uint64_t arg);
 
 /* Run until no event is left, stop() is called, or a handler fails.
  * Returns 0, or the failure's code with its message in err. */
-int scim_kernel_run(scim_kernel *k, scim_err *err);
+SCIM_API int scim_kernel_run(scim_kernel *k, scim_err *err);
 /* Run every event with time <= t, then leave now == t (if t >= now). */
-int scim_kernel_run_until(scim_kernel *k, scim_time_t t, scim_err *err);
+SCIM_API int scim_kernel_run_until(scim_kernel *k, scim_time_t t, scim_err *err);
 /* Stop after the event being executed; pending events stay queued, and a
  * later run() resumes them. */
-void scim_kernel_stop(scim_kernel *k);
+SCIM_API void scim_kernel_stop(scim_kernel *k);
 /* A handler reports an error: the run stops and returns `code`. The first
  * failure wins. */
-void scim_kernel_fail(scim_kernel *k, int code, const char *fmt, ...)
+SCIM_API void scim_kernel_fail(scim_kernel *k, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-bool scim_kernel_failed(const scim_kernel *k);
+SCIM_API bool scim_kernel_failed(const scim_kernel *k);
 
 /* A host-side hook called between events, after every 2^every_log2-th
  * event (watchdog, progress display). It is not an event: it sees the
@@ -85,15 +85,15 @@ bool scim_kernel_failed(const scim_kernel *k);
  * (it may call scim_kernel_fail or scim_kernel_stop). One hook per kernel;
  * NULL removes it. */
 typedef void (*scim_poll_fn)(void *ctx, scim_kernel *k);
-void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned every_log2);
+SCIM_API void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned every_log2);
 
-uint64_t scim_kernel_events_executed(const scim_kernel *k);
+SCIM_API uint64_t scim_kernel_events_executed(const scim_kernel *k);
 /* SystemC backend: how many times SystemC woke the kernel (one per distinct
  * simulated time with events); 0 for the native backend. */
-uint64_t scim_kernel_wakeups(const scim_kernel *k);
-size_t scim_kernel_events_pending(const scim_kernel *k);
+SCIM_API uint64_t scim_kernel_wakeups(const scim_kernel *k);
+SCIM_API size_t scim_kernel_events_pending(const scim_kernel *k);
 /* Time of the earliest pending event, SCIM_TIME_MAX if none. */
-scim_time_t scim_kernel_next_time(const scim_kernel *k);
+SCIM_API scim_time_t scim_kernel_next_time(const scim_kernel *k);
 
 /* Clock domains. n cycles = round(n * 10^12 / hz) ps, computed exactly, so
  * 3 GHz (333.33 ps) does not drift; period_fs is informational. */
@@ -102,10 +102,10 @@ typedef struct scim_clock {
     uint64_t period_fs;
 } scim_clock;
 
-int scim_clock_init(scim_clock *c, uint64_t hz, scim_err *err);
-scim_time_t scim_clock_cycles(const scim_clock *c, uint64_t n);
+SCIM_API int scim_clock_init(scim_clock *c, uint64_t hz, scim_err *err);
+SCIM_API scim_time_t scim_clock_cycles(const scim_clock *c, uint64_t n);
 /* The first clock edge at or after t (edges at multiples of the period). */
-scim_time_t scim_clock_next_edge(const scim_clock *c, scim_time_t t);
+SCIM_API scim_time_t scim_clock_next_edge(const scim_clock *c, scim_time_t t);
 
 #ifdef __cplusplus
 }

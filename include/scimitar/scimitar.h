@@ -30,6 +30,14 @@
 extern "C" {
 #endif
 
+/* What the shared library exports: the functions of the public headers
+ * and nothing else (the library is built with -fvisibility=hidden). */
+#if defined(__GNUC__)
+#define SCIM_API __attribute__((visibility("default")))
+#else
+#define SCIM_API
+#endif
+
 #define SCIM_VERSION_MAJOR 0
 #define SCIM_VERSION_MINOR 1
 #define SCIM_VERSION_PATCH 0
@@ -37,8 +45,8 @@ extern "C" {
 #define SCIM_VERSION_NUMBER (SCIM_VERSION_MAJOR * 10000 + SCIM_VERSION_MINOR * 100 + SCIM_VERSION_PATCH)
 
 /** Run-time version, to compare with SCIM_VERSION_NUMBER at compile time. */
-int scim_version_number(void);
-const char *scim_version_string(void);
+SCIM_API int scim_version_number(void);
+SCIM_API const char *scim_version_string(void);
 
 /** Simulated time in picoseconds. 2^64 ps is about 213 days. */
 typedef uint64_t scim_time_t;
@@ -66,7 +74,7 @@ enum scim_status {
 };
 
 /** Short name of a status code ("SCIM_ECONFIG"). */
-const char *scim_status_name(int status);
+SCIM_API const char *scim_status_name(int status);
 
 /** Error report: the first error wins, later ones are ignored until reset. */
 typedef struct scim_err {
@@ -75,7 +83,7 @@ typedef struct scim_err {
 } scim_err;
 
 /** Clear an error report. */
-void scim_err_clear(scim_err *err);
+SCIM_API void scim_err_clear(scim_err *err);
 
 typedef struct scim_cfg scim_cfg;       /* a loaded configuration (opaque) */
 typedef struct scim_kernel scim_kernel; /* the event kernel (scimitar/kernel.h) */
@@ -83,62 +91,62 @@ typedef struct scim_stats scim_stats;   /* a run's statistics (opaque) */
 
 typedef struct scim_sim scim_sim;
 
-scim_sim *scim_sim_create(void);
-void scim_sim_destroy(scim_sim *sim); /* NULL is harmless */
+SCIM_API scim_sim *scim_sim_create(void);
+SCIM_API void scim_sim_destroy(scim_sim *sim); /* NULL is harmless */
 
 /* Configuration: load a file (or text), then apply overrides. Relative
  * trace paths are resolved against the configuration file's directory. */
-int scim_sim_load_file(scim_sim *sim, const char *path);
-int scim_sim_load_string(scim_sim *sim, const char *yaml, const char *name);
-int scim_sim_set(scim_sim *sim, const char *assignment); /* "key.path=value" */
-const scim_cfg *scim_sim_config(const scim_sim *sim);
+SCIM_API int scim_sim_load_file(scim_sim *sim, const char *path);
+SCIM_API int scim_sim_load_string(scim_sim *sim, const char *yaml, const char *name);
+SCIM_API int scim_sim_set(scim_sim *sim, const char *assignment); /* "key.path=value" */
+SCIM_API const scim_cfg *scim_sim_config(const scim_sim *sim);
 
 /* Validate the configuration and create every component. Nothing runs. */
-int scim_sim_build(scim_sim *sim);
+SCIM_API int scim_sim_build(scim_sim *sim);
 /* `scimitar check`: build, then read every trace to its end to validate it. */
-int scim_sim_check_traces(scim_sim *sim);
+SCIM_API int scim_sim_check_traces(scim_sim *sim);
 
 /* Run to completion (every agent's trace replayed and drained), to
  * sim.max_time, or to a failure. A run that stops with work still pending
  * and no event left is a deadlock: SCIM_EDEADLOCK with each agent's state. */
-int scim_sim_run(scim_sim *sim);
-int scim_sim_run_until(scim_sim *sim, scim_time_t t);
+SCIM_API int scim_sim_run(scim_sim *sim);
+SCIM_API int scim_sim_run_until(scim_sim *sim, scim_time_t t);
 
-scim_kernel *scim_sim_kernel(scim_sim *sim);
+SCIM_API scim_kernel *scim_sim_kernel(scim_sim *sim);
 /* What the OS's page table maps pasid:va to right now: 1 and *pa, or 0. */
-int scim_sim_resolve(scim_sim *sim, uint32_t pasid, uint64_t va, uint64_t *pa);
+SCIM_API int scim_sim_resolve(scim_sim *sim, uint32_t pasid, uint64_t va, uint64_t *pa);
 /* Frame accounting of the simulated OS (4 KiB frames); the identity
  * total == free + data + page_tables + pasid_table + deferred + transit +
  * reserved always holds. */
 typedef struct scim_frame_counts {
     uint64_t total, free, data, page_tables, pasid_table, deferred, transit, reserved;
 } scim_frame_counts;
-int scim_sim_frames(scim_sim *sim, scim_frame_counts *out);
-scim_stats *scim_sim_stats(scim_sim *sim);
-int scim_sim_write_stats(scim_sim *sim, const char *dir);
+SCIM_API int scim_sim_frames(scim_sim *sim, scim_frame_counts *out);
+SCIM_API scim_stats *scim_sim_stats(scim_sim *sim);
+SCIM_API int scim_sim_write_stats(scim_sim *sim, const char *dir);
 /* A short human summary of the run. */
-void scim_sim_summary(scim_sim *sim, FILE *out);
-const char *scim_sim_errmsg(const scim_sim *sim);
+SCIM_API void scim_sim_summary(scim_sim *sim, FILE *out);
+SCIM_API const char *scim_sim_errmsg(const scim_sim *sim);
 
 /* Progress of long runs: fn is called between events (every 16,384
  * events, never as an event, so progress display cannot change a
  * statistic) with the simulated time and the fraction of the traces
  * consumed (0..1, -1 if unknown). The host decides how often to redraw. */
 typedef void (*scim_progress_fn)(void *ctx, scim_time_t now, double fraction);
-void scim_sim_set_progress(scim_sim *sim, scim_progress_fn fn, void *ctx);
+SCIM_API void scim_sim_set_progress(scim_sim *sim, scim_progress_fn fn, void *ctx);
 
 /* Statistics of a run. The flat view: every counter is one row; every
  * histogram expands to <name>.count, .mean, .min, .p50, .p90, .p99, .max.
  * Rows sorted by name; docs/stats.md lists them. */
-size_t scim_stats_flat_count(const scim_stats *stats);
+SCIM_API size_t scim_stats_flat_count(const scim_stats *stats);
 /* Returns 0 and fills name/value for row i. `unit` and `desc` may be NULL. */
-int scim_stats_flat_get(const scim_stats *stats, size_t i, const char **name,
+SCIM_API int scim_stats_flat_get(const scim_stats *stats, size_t i, const char **name,
                         double *value, const char **unit, const char **desc);
 /* Value of one flat row by full name; SCIM_ENOENT if absent. */
-int scim_stats_lookup(const scim_stats *stats, const char *name, double *value);
+SCIM_API int scim_stats_lookup(const scim_stats *stats, const char *name, double *value);
 /* {"<name>": value, ...} sorted by name / "name,value,unit" rows. */
-int scim_stats_write_json(const scim_stats *stats, FILE *out, scim_err *err);
-int scim_stats_write_csv(const scim_stats *stats, FILE *out, scim_err *err);
+SCIM_API int scim_stats_write_json(const scim_stats *stats, FILE *out, scim_err *err);
+SCIM_API int scim_stats_write_csv(const scim_stats *stats, FILE *out, scim_err *err);
 
 #ifdef __cplusplus
 }

@@ -70,32 +70,32 @@ typedef struct scim_trace_rec {
 
 typedef struct scim_trace_reader scim_trace_reader;
 
-scim_trace_reader *scim_trace_open(const char *path, scim_err *err);
-scim_trace_reader *scim_trace_open_mem(const void *buf, size_t len, const char *name, scim_err *err);
+SCIM_API scim_trace_reader *scim_trace_open(const char *path, scim_err *err);
+SCIM_API scim_trace_reader *scim_trace_open_mem(const void *buf, size_t len, const char *name, scim_err *err);
 /* 1: a record; 0: end of trace; < 0: error (message in err). */
-int scim_trace_next(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err);
-bool scim_trace_is_binary(const scim_trace_reader *r);
-const char *scim_trace_name(const scim_trace_reader *r);
+SCIM_API int scim_trace_next(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err);
+SCIM_API bool scim_trace_is_binary(const scim_trace_reader *r);
+SCIM_API const char *scim_trace_name(const scim_trace_reader *r);
 /* Bytes of the (decompressed) stream consumed so far, and of the file
  * read so far (compressed), for progress reports. */
-uint64_t scim_trace_offset(const scim_trace_reader *r);
-void scim_trace_close(scim_trace_reader *r); /* NULL is harmless */
+SCIM_API uint64_t scim_trace_offset(const scim_trace_reader *r);
+SCIM_API void scim_trace_close(scim_trace_reader *r); /* NULL is harmless */
 
 typedef enum scim_trace_format { SCIM_TRACE_TEXT, SCIM_TRACE_BINARY } scim_trace_format;
 typedef struct scim_trace_writer scim_trace_writer;
 
 /* Writes PATH.tmp.<pid> and renames it on finish; "-" writes stdout. */
-scim_trace_writer *scim_trace_create(const char *path, scim_trace_format fmt, bool gzip, scim_err *err);
-int scim_trace_write(scim_trace_writer *w, const scim_trace_rec *rec, scim_err *err);
-int scim_trace_comment(scim_trace_writer *w, const char *text, scim_err *err); /* text only */
-int scim_trace_finish(scim_trace_writer *w, scim_err *err); /* frees w */
-void scim_trace_abort(scim_trace_writer *w);                /* removes the temp file; frees w */
+SCIM_API scim_trace_writer *scim_trace_create(const char *path, scim_trace_format fmt, bool gzip, scim_err *err);
+SCIM_API int scim_trace_write(scim_trace_writer *w, const scim_trace_rec *rec, scim_err *err);
+SCIM_API int scim_trace_comment(scim_trace_writer *w, const char *text, scim_err *err); /* text only */
+SCIM_API int scim_trace_finish(scim_trace_writer *w, scim_err *err); /* frees w */
+SCIM_API void scim_trace_abort(scim_trace_writer *w);                /* removes the temp file; frees w */
 
-const char *scim_trace_op_name(scim_trace_op op);
+SCIM_API const char *scim_trace_op_name(scim_trace_op op);
 /* The canonical text line of a record (no newline). Returns its length. */
-int scim_trace_format_rec(const scim_trace_rec *rec, char *buf, size_t len);
+SCIM_API int scim_trace_format_rec(const scim_trace_rec *rec, char *buf, size_t len);
 /* Same record (every field that the formats carry)? */
-bool scim_trace_rec_equal(const scim_trace_rec *a, const scim_trace_rec *b);
+SCIM_API bool scim_trace_rec_equal(const scim_trace_rec *a, const scim_trace_rec *b);
 
 /* `scimitar trace stats`: what a trace contains. */
 typedef struct scim_trace_summary {
@@ -107,8 +107,8 @@ typedef struct scim_trace_summary {
     uint64_t first_ns, last_ns; /* issue times if the agent never waits */
     double mean_gap_ns;     /* mean time between consecutive records */
 } scim_trace_summary;
-int scim_trace_summarize(const char *path, scim_trace_summary *out, scim_err *err);
-int scim_trace_summary_print(const scim_trace_summary *s, FILE *out);
+SCIM_API int scim_trace_summarize(const char *path, scim_trace_summary *out, scim_err *err);
+SCIM_API int scim_trace_summary_print(const scim_trace_summary *s, FILE *out);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,8 @@
  * nesting, the NX enable bit (XD is stored but never enforced). */
 #include "mmu/pagetable.h"
 
+#include "core/page.h"
+
 #include <stdlib.h>
 
 struct scim_pgtable {
@@ -219,8 +221,8 @@ int scim_pgtable_lookup(const scim_pgtable *pt, uint64_t va, uint64_t *pa, unsig
     int level = find_leaf(pt, va, path, &pte);
     if (!level)
         return 0;
-    uint64_t base;
-    unsigned shift;
+    uint64_t base = 0;
+    unsigned shift = SCIM_PAGE_SHIFT;
     scim_pte_decode(pte, level, &base, &shift);
     if (pa)
         *pa = base + (va & ((1ull << shift) - 1));

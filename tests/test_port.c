@@ -1,0 +1,161 @@
+/* Ports: tags route responses to the client that asked, with its id;
+ * a bounded input queue makes senders wait in FIFO order and counts the
+ * wait; the oldest unanswered request is reported; seeds by path. */
+#include <check.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "helpers/mockport.h"
+
+#define NS SCIM_NS
+
+/* A client of a mock's port that logs its responses. */
+typedef struct client_log {
+    uint64_t ids[16];
+    scim_time_t at[16];
+    size_t n;
+    scim_port *port;
+    scim_kernel *k;
+} client_log;
+
+static void on_client_response(void *ctx, scim_msg *m)
+{
+    client_log *c = ctx;
+    c->at[c->n] = scim_kernel_now(c->k);
+    c->ids[c->n++] = m->tag;
+    scim_port_free(c->port, m);
+}
+
+START_TEST(responses_reach_the_client_that_asked)
+{
+    test_rig r;
+    rig_init(&r);
+    mock_ep *a = mock_add(&r, "a", MOCK_HOLD, 0);
+    mock_ep *b = mock_add(&r, "b", MOCK_ECHO, NS(5));
+    rig_link(&r, "a", "b", NS(10), 0);
+    rig_finalize(&r);
+    client_log cl = {.port = a->port, .k = r.k};
+    int c = scim_port_add_client(a->port, on_client_response, &cl);
+    ck_assert_int_gt(c, 0);
+    scim_msg *m = scim_port_msg(a->port, SCIM_MSG_OS_REQ, rig_node(&r, "b"));
+    scim_port_request(a->port, c, 777, m);
+    mock_request(a, rig_node(&r, "b"), SCIM_MSG_OS_REQ, NULL, 42);
+    ck_assert_uint_eq(scim_port_outstanding(a->port), 2);
+    rig_run(&r);
+    /* the client got its id back, the owner its own, each once */
+    ck_assert_uint_eq(cl.n, 1);
+    ck_assert_uint_eq(cl.ids[0], 777);
+    ck_assert_uint_eq(cl.at[0], NS(10) + NS(5) + NS(10));
+    ck_assert_uint_eq(mock_count(a, SCIM_MSG_OS_RESP), 1);
+    ck_assert_uint_eq(mock_find(a, SCIM_MSG_OS_RESP, 0)->m.tag, 42);
+    ck_assert_uint_eq(scim_port_outstanding(a->port), 0);
+    mock_free(a);
+    mock_free(b);
+    rig_free(&r);
+}
+END_TEST
+
+/* Three senders, a receiver holding two requests at most: the third
+ * waits at its sender until the first answer frees a place, and leaves
+ * then; the wait is counted at the sender. */
+START_TEST(a_full_receiver_makes_the_sender_wait)
+{
+    test_rig r;
+    rig_init(&r);
+    mock_ep *rx = mock_add(&r, "rx", MOCK_HOLD, 0);
+    mock_ep *s[3];
+    const char *names[3] = {"s0", "s1", "s2"};
+    for (int i = 0; i < 3; i++)
+        s[i] = mock_add(&r, names[i], MOCK_HOLD, 0);
+    scim_err err = {0};
+    ck_assert_int_eq(scim_port_queue(rx->port, "in", 1u << SCIM_MSG_INV_REQ, 2, r.stats, &err), 0);
+    for (int i = 0; i < 3; i++)
+        rig_link(&r, names[i], "rx", NS(100), 0);
+    rig_finalize(&r);
+    for (int i = 0; i < 3; i++)
+        mock_request(s[i], rig_node(&r, "rx"), SCIM_MSG_INV_REQ, NULL, (uint64_t)i);
+    rig_run(&r);
+    ck_assert_uint_eq(mock_count(rx, SCIM_MSG_INV_REQ), 2); /* s2 waits */
+    ck_assert_uint_eq(scim_port_outstanding(s[2]->port), 1);
+    scim_msg_type t;
+    scim_node_id dst;
+    scim_time_t since;
+    ck_assert(scim_port_oldest(s[2]->port, &t, &dst, &since));
+    ck_assert_int_eq(t, SCIM_MSG_INV_REQ);
+    ck_assert_uint_eq(dst, rig_node(&r, "rx"));
+    ck_assert_uint_eq(since, 0);
+    /* answer s0's request at 1 us: s2's request leaves then */
+    scim_kernel_run_until(r.k, NS(1000), &err);
+    mock_answer(rx, 0, SCIM_RESP_OK, NULL);
+    rig_run(&r);
+    ck_assert_uint_eq(mock_count(rx, SCIM_MSG_INV_REQ), 3);
+    ck_assert_uint_eq(mock_find(rx, SCIM_MSG_INV_REQ, 2)->at, NS(1000) + NS(100));
+    ck_assert_uint_eq(mock_find(rx, SCIM_MSG_INV_REQ, 2)->m.src, rig_node(&r, "s2"));
+    ck_assert_uint_eq((uint64_t)rig_stat(&r, "s2.port.credit_waits"), 1);
+    ck_assert_uint_eq((uint64_t)rig_stat(&r, "s2.port.credit_wait.max"), NS(1000));
+    ck_assert_uint_eq((uint64_t)rig_stat(&r, "s0.port.credit_waits"), 0);
+    ck_assert_uint_eq((uint64_t)rig_stat(&r, "rx.queue.in.peak"), 2);
+    /* answer the rest: every sender got its completion with its id */
+    mock_answer(rx, 1, SCIM_RESP_OK, NULL);
+    mock_answer(rx, 2, SCIM_RESP_OK, NULL);
+    rig_run(&r);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq(mock_count(s[i], SCIM_MSG_INV_DONE), 1);
+        ck_assert_uint_eq(mock_find(s[i], SCIM_MSG_INV_DONE, 0)->m.tag, (uint64_t)i);
+        mock_free(s[i]);
+    }
+    mock_free(rx);
+    rig_free(&r);
+}
+END_TEST
+
+/* Requests a queue does not hold (other types) and responses never wait. */
+START_TEST(other_types_and_responses_need_no_credit)
+{
+    test_rig r;
+    rig_init(&r);
+    mock_ep *rx = mock_add(&r, "rx", MOCK_HOLD, 0);
+    mock_ep *tx = mock_add(&r, "tx", MOCK_HOLD, 0);
+    scim_err err = {0};
+    ck_assert_int_eq(scim_port_queue(rx->port, "in", 1u << SCIM_MSG_INV_REQ, 1, r.stats, &err), 0);
+    rig_link(&r, "tx", "rx", NS(10), 0);
+    rig_finalize(&r);
+    mock_request(tx, rig_node(&r, "rx"), SCIM_MSG_INV_REQ, NULL, 1);
+    for (int i = 0; i < 4; i++)
+        mock_request(tx, rig_node(&r, "rx"), SCIM_MSG_OS_REQ, NULL, 10 + (uint64_t)i);
+    rig_run(&r);
+    ck_assert_uint_eq(mock_count(rx, SCIM_MSG_OS_REQ), 4);
+    ck_assert_uint_eq((uint64_t)rig_stat(&r, "tx.port.credit_waits"), 0);
+    mock_free(rx);
+    mock_free(tx);
+    rig_free(&r);
+}
+END_TEST
+
+START_TEST(seeds_by_path_are_distinct_and_stable)
+{
+    const char *paths[] = {"nic0.iotlb", "nic0.utlb", "nic1.iotlb", "nic1.utlb", "iommu.iotlb", "cpu0.l1tlb"};
+    for (size_t i = 0; i < 6; i++)
+        for (size_t j = 0; j < i; j++)
+            ck_assert_msg(scim_seed_for(1, paths[i]) != scim_seed_for(1, paths[j]), "%s and %s share a seed",
+                          paths[i], paths[j]);
+    ck_assert_uint_eq(scim_seed_for(1, "nic0.iotlb"), scim_seed_for(1, "nic0.iotlb"));
+    ck_assert_uint_ne(scim_seed_for(1, "nic0.iotlb"), scim_seed_for(2, "nic0.iotlb"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("port");
+    TCase *tc = tcase_create("port");
+    tcase_add_test(tc, responses_reach_the_client_that_asked);
+    tcase_add_test(tc, a_full_receiver_makes_the_sender_wait);
+    tcase_add_test(tc, other_types_and_responses_need_no_credit);
+    tcase_add_test(tc, seeds_by_path_are_distinct_and_stable);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
