@@ -22,6 +22,20 @@ static void snoop_exec(void *ctx, uint64_t arg)
     scim_port_reply(io->port, m, SCIM_MSG_INV_DONE, scim_port_wire(io->port, 0), SCIM_RESP_OK);
 }
 
+/* Binding i gets the device invalidation unless an earlier binding of the
+ * same device already does (a global scope, or a device bound twice to the
+ * PASID): one invalidation per device. */
+static bool binding_concerned(const scim_iommu *io, size_t i, const scim_inv_scope *s)
+{
+    const binding *b = io->bindings;
+    if (s->kind != SCIM_INV_GLOBAL && b[i].pasid != s->pasid)
+        return false;
+    for (size_t j = 0; j < i; j++)
+        if (b[j].dev == b[i].dev && (s->kind == SCIM_INV_GLOBAL || b[j].pasid == s->pasid))
+            return false;
+    return true;
+}
+
 static void inv_exec(void *ctx, uint64_t arg)
 {
     scim_iommu *io = ctx;
@@ -36,7 +50,7 @@ static void inv_exec(void *ctx, uint64_t arg)
     inv_op *op = scim_pool_at(&io->invs, slot);
     op->req = m;
     for (size_t i = 0; i < io->n_bindings; i++) {
-        if (s->kind != SCIM_INV_GLOBAL && io->bindings[i].pasid != s->pasid)
+        if (!binding_concerned(io, i, s))
             continue;
         scim_msg *d = scim_port_msg(io->port, SCIM_MSG_INV_REQ, io->bindings[i].dev);
         if (!d)
