@@ -148,7 +148,7 @@ void scim_dev_chunk_complete(scim_device *d, int32_t ci, bool error)
     scim_replay_chunk_done(d->replay, (uint32_t)ci, error);
 }
 
-void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa)
+void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa, unsigned shift)
 {
     chunk *c = &d->chunks[ci];
     const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
@@ -160,6 +160,7 @@ void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa)
     if (d->drv_ops && d->drv_ops->exposed && d->drv_ops->exposed(d->drv, c->space))
         d->st.exposed_dmas++;
     c->pa = pa;
+    c->shift = (uint8_t)shift;
     c->state = CH_MEM;
     scim_msg *m = scim_port_msg(d->port, rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ, d->mem);
     if (!m)
@@ -188,7 +189,7 @@ static void iotlb_done(void *ctx, uint64_t arg)
     if (scim_tlb_lookup(d->iotlb, d->chunks[ci].space, rc->va, &e) == 1 && usable(e.perms, rc->write)) {
         if (d->utlb)
             scim_tlb_insert(d->utlb, &e, NULL);
-        scim_dev_to_memory(d, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift));
+        scim_dev_to_memory(d, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift), e.page_shift);
         return;
     }
     scim_dev_need_translation(d, ci);
@@ -201,7 +202,7 @@ static void utlb_done(void *ctx, uint64_t arg)
     const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
     scim_tlb_entry e;
     if (scim_tlb_lookup(d->utlb, d->chunks[ci].space, rc->va, &e) == 1 && usable(e.perms, rc->write)) {
-        scim_dev_to_memory(d, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift));
+        scim_dev_to_memory(d, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift), e.page_shift);
         return;
     }
     scim_kernel_schedule(d->k, d->iotlb_time, SCIM_PRIO_DEFAULT, iotlb_done, d, arg);
@@ -340,7 +341,7 @@ static void on_response(void *ctx, scim_msg *m)
     case RQ_DESC: {
         uint64_t pa = m->u.mem_resp.value + scim_page_offset(scim_dev_chunk_of(d, ci)->va, SCIM_PAGE_SHIFT);
         scim_port_free(d->port, m);
-        scim_dev_to_memory(d, ci, pa);
+        scim_dev_to_memory(d, ci, pa, SCIM_PAGE_SHIFT);
         return;
     }
     case RQ_XLAT: {

@@ -36,6 +36,7 @@ typedef struct chunk {
     int32_t next;       /* next waiter on the same translation */
     uint32_t slot;      /* backup slot */
     uint32_t space;     /* the address space translated in: the PASID, or the I/O domain (iommu-map) */
+    uint8_t shift;      /* CH_MEM: page size of the translation the access used */
     uint64_t pa;
     scim_time_t t_start;
 } chunk;
@@ -137,7 +138,7 @@ struct scim_device {
 
 /* device.c */
 const scim_replay_chunk *scim_dev_chunk_of(const scim_device *d, int32_t ci);
-void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa);
+void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa, unsigned shift);
 void scim_dev_chunk_complete(scim_device *d, int32_t ci, bool error);
 void scim_dev_restart_chunk(scim_device *d, int32_t ci);
 void scim_dev_cache_translation(scim_device *d, uint32_t pasid, uint64_t va, uint64_t page_pa, unsigned shift,

@@ -104,7 +104,7 @@ void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t p
         int32_t next = d->chunks[ci].next;
         const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
         if (ok && usable(perms, rc->write)) {
-            scim_dev_to_memory(d, ci, scim_page_base(page_pa, shift) + scim_page_offset(rc->va, shift));
+            scim_dev_to_memory(d, ci, scim_page_base(page_pa, shift) + scim_page_offset(rc->va, shift), shift);
         } else {
             d->chunks[ci].next = NONE;
             if (keep_tail == NONE)

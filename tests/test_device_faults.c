@@ -1,0 +1,286 @@
+/* The device's fault policies, driven through its port (helpers/devrig.h
+ * has the topology and every latency): the "iommu" mock holds every
+ * request and the test answers each at a chosen time, the first
+ * translation NOT_PRESENT. Walk placement iommu throughout.
+ *
+ * Common start of every case: the write at 0 looks up the IOTLB (2 ns),
+ * its ATS request reaches the IOMMU at 102 ns and is answered NOT_PRESENT
+ * at 150 (at the device at 250): one fault, and a page request that
+ * reaches the IOMMU at 350. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "helpers/devrig.h"
+
+#define ATS_AT (T_LOOKUP + L_IOMMU)     /* first ATS request at the IOMMU: 102 ns */
+#define NP_AT NS(150)                   /* answered NOT_PRESENT */
+#define FAULT_AT (NP_AT + L_IOMMU)      /* the device learns it: 250 ns */
+#define PRI_AT (FAULT_AT + L_IOMMU)     /* page request at the IOMMU: 350 ns */
+#define PRI_ANSWER NS(400)              /* answered */
+#define PRI_BACK (PRI_ANSWER + L_IOMMU) /* at the device: 500 ns */
+
+/* The IOMMU answers the k-th request of `type` at `at` with `status`. */
+typedef struct step {
+    scim_time_t at;
+    scim_msg_type type;
+    size_t k;
+    int32_t status;
+} step;
+
+typedef struct policy_case {
+    const char *name;
+    int policy;
+    uint64_t prefault;
+    scim_time_t retry_backoff, drop_timeout;
+    const char *trace;
+    step steps[4];
+    size_t n_steps;
+    /* expected */
+    size_t ats;                 /* ATS requests at the IOMMU */
+    scim_time_t ats_at[2];      /* their arrivals */
+    uint64_t faults, merged, retries, drops, pri_failed, errors;
+    size_t mem;                 /* DMAs at mem, all at mem_at */
+    scim_time_t mem_at;
+    scim_time_t finish;         /* dma.finish_ps */
+} policy_case;
+
+#define ONE_WRITE "@0 write 0x7f0000000100 64\n"
+#define NP {NP_AT, SCIM_MSG_ATS_REQ, 0, SCIM_RESP_NOT_PRESENT}
+#define PRI_OK {PRI_ANSWER, SCIM_MSG_PRI_REQ, 0, SCIM_RESP_OK}
+/* the DMA after the final translation answered at t: back at t + 100, at mem + 50, done + 20 + 50 */
+#define DMA_AT(t) ((t) + L_IOMMU + L_MEM)
+#define DONE_AT(t) (DMA_AT(t) + D_MEM + L_MEM)
+
+static const policy_case cases[] = {
+    /* stall, prefault 2: the write waits; a read of the same page issued at
+     * 300 (its lookup at 302, the page request still out) waits with it.
+     * After the page response (500) the translation is asked again: at the
+     * IOMMU at 600, answered at 650, both DMAs at mem at 800. */
+    {"stall", SCIM_FAULT_STALL, 2, NS(1000), NS(100000), ONE_WRITE "@300 read 0x7f0000000800 64\n",
+     {NP, PRI_OK, {NS(650), SCIM_MSG_ATS_REQ, 1, SCIM_RESP_OK}}, 3,
+     2, {ATS_AT, PRI_BACK + L_IOMMU}, 1, 1, 0, 0, 0, 0, 2, DMA_AT(NS(650)), DONE_AT(NS(650))},
+    /* retry, backoff 100 ns: NACKed at 250, back at 350 (lookup 352: the page
+     * request is still out, NACK), 452 (lookup 454: still out, NACK), 554
+     * (lookup 556: the page was answered at 500; a new ATS request, at the
+     * IOMMU at 656, answered at 700). */
+    {"retry", SCIM_FAULT_RETRY, 0, NS(100), NS(100000), ONE_WRITE,
+     {NP, PRI_OK, {NS(700), SCIM_MSG_ATS_REQ, 1, SCIM_RESP_OK}}, 3,
+     2, {ATS_AT, FAULT_AT + 3 * (NS(100) + T_LOOKUP) + L_IOMMU}, 1, 0, 3, 0, 0, 0, 1, DMA_AT(NS(700)),
+     DONE_AT(NS(700))},
+    /* drop, timeout 2 us: lost at 250, resent at 2250 (lookup 2252, at the
+     * IOMMU at 2352, answered at 2400). */
+    {"drop", SCIM_FAULT_DROP, 0, NS(1000), NS(2000), ONE_WRITE,
+     {NP, PRI_OK, {NS(2400), SCIM_MSG_ATS_REQ, 1, SCIM_RESP_OK}}, 3,
+     2, {ATS_AT, FAULT_AT + NS(2000) + T_LOOKUP + L_IOMMU}, 1, 0, 0, 1, 0, 0, 1, DMA_AT(NS(2400)),
+     DONE_AT(NS(2400))},
+    /* stall, the page request fails: the write fails when the response
+     * arrives (500), without moving data */
+    {"stall, page request fails", SCIM_FAULT_STALL, 0, NS(1000), NS(100000), ONE_WRITE,
+     {NP, {PRI_ANSWER, SCIM_MSG_PRI_REQ, 0, SCIM_RESP_FAILURE}}, 2,
+     1, {ATS_AT, 0}, 1, 0, 0, 0, 1, 1, 0, 0, PRI_BACK},
+    /* an Invalid translation completion fails the request at once (250): no
+     * page request */
+    {"translation invalid", SCIM_FAULT_STALL, 0, NS(1000), NS(100000), ONE_WRITE,
+     {{NP_AT, SCIM_MSG_ATS_REQ, 0, SCIM_RESP_INVALID}}, 1,
+     1, {ATS_AT, 0}, 0, 0, 0, 0, 0, 1, 0, 0, FAULT_AT},
+};
+
+START_TEST(fault_policies)
+{
+    const policy_case *c = &cases[_i];
+    scim_device_params p = devrig_params(SCIM_WALK_IOMMU, c->policy);
+    p.prefault = c->prefault;
+    p.retry_backoff = c->retry_backoff;
+    p.drop_timeout = c->drop_timeout;
+    dev_rig d;
+    devrig_init(&d, &p, c->trace, MOCK_HOLD, MOCK_MEMORY, MOCK_ECHO);
+    devrig_start(&d);
+    for (size_t i = 0; i < c->n_steps; i++) {
+        run_to(&d, c->steps[i].at);
+        answer_held(d.iommu, c->steps[i].type, c->steps[i].k, c->steps[i].status);
+    }
+    rig_run(&d.r);
+
+    ck_assert_msg(mock_count(d.iommu, SCIM_MSG_ATS_REQ) == c->ats, "%s: %zu ATS requests", c->name,
+                  mock_count(d.iommu, SCIM_MSG_ATS_REQ));
+    for (size_t i = 0; i < c->ats; i++) {
+        const mock_log *a = logged(d.iommu, SCIM_MSG_ATS_REQ, i);
+        ck_assert_msg(a->at == c->ats_at[i] && a->m.u.xlat.va == VA0 && a->m.u.xlat.pasid == PASID,
+                      "%s: ATS request %zu at %llu ps va 0x%llx, expected %llu ps", c->name, i,
+                      (unsigned long long)a->at, (unsigned long long)a->m.u.xlat.va,
+                      (unsigned long long)c->ats_at[i]);
+    }
+    /* one page request whatever the policy: the page and `prefault` more */
+    if (c->faults) {
+        ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_PRI_REQ), 1);
+        const mock_log *pr = logged(d.iommu, SCIM_MSG_PRI_REQ, 0);
+        ck_assert_msg(pr->at == PRI_AT && pr->m.u.page.pasid == PASID && pr->m.u.page.va == VA0 &&
+                          pr->m.u.page.pages == 1 + c->prefault && pr->m.u.page.write,
+                      "%s: page request at %llu ps va 0x%llx for %u page(s) write %d", c->name,
+                      (unsigned long long)pr->at, (unsigned long long)pr->m.u.page.va, pr->m.u.page.pages,
+                      pr->m.u.page.write);
+        ck_assert_uint_eq(stat_u(&d, "dev.fault.latency.max"), PRI_BACK - FAULT_AT);
+    } else {
+        ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_PRI_REQ), 0);
+    }
+    ck_assert_uint_eq(stat_u(&d, "dev.xlat.requests"), c->ats);
+    ck_assert_uint_eq(stat_u(&d, "dev.pri.requests"), c->faults);
+    ck_assert_uint_eq(stat_u(&d, "dev.pri.auto_responses"), 0);
+    const char *names[] = {"dev.faults", "dev.xlat.merged", "dev.retries", "dev.drops", "dev.pri.failed",
+                           "dev.dma.errors"};
+    const uint64_t want[] = {c->faults, c->merged, c->retries, c->drops, c->pri_failed, c->errors};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(stat_u(&d, names[i]) == want[i], "%s: %s = %llu, expected %llu", c->name, names[i],
+                      (unsigned long long)stat_u(&d, names[i]), (unsigned long long)want[i]);
+
+    /* the DMAs go to the page the final translation gave */
+    ck_assert_uint_eq(d.mem->n, c->mem);
+    for (size_t i = 0; i < c->mem; i++) {
+        const mock_log *m = &d.mem->log[i];
+        uint64_t off = m->m.type == SCIM_MSG_MEM_WRITE ? 0x100 : 0x800;
+        ck_assert_msg(m->at == c->mem_at && m->m.u.mem.pa == PAGE_PA + off, "%s: %s at %llu ps pa 0x%llx", c->name,
+                      scim_msg_type_name(m->m.type), (unsigned long long)m->at, (unsigned long long)m->m.u.mem.pa);
+    }
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.requests"), c->mem ? c->mem : 1);
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.bytes"), 64 * c->mem);
+    ck_assert_msg(stat_u(&d, "dev.dma.finish_ps") == c->finish, "%s: finished at %llu ps, expected %llu", c->name,
+                  (unsigned long long)stat_u(&d, "dev.dma.finish_ps"), (unsigned long long)c->finish);
+    /* a NACKed or dropped request keeps its start: translation latency runs to its DMA */
+    if (c->mem)
+        ck_assert_uint_eq(stat_u(&d, "dev.translation.latency.max"), c->mem_at - L_MEM);
+    ck_assert(scim_device_finished(d.dev));
+    devrig_free(&d);
+}
+END_TEST
+
+/* backup, 4 slots: a write and a read of one page issued together (the
+ * read merges). NOT_PRESENT at 250: the write goes to slot 0 of the backup
+ * buffer (at mem at 300, done at 370), and an OS request asks for the copy
+ * (at the OS at 570; this OS answers after 1 us, back at 1770: the slot is
+ * free again); the read stalls for the page request (answered at 400),
+ * asks again at 500 (at the IOMMU at 600), answered at 650: at mem at 800,
+ * done at 870. */
+START_TEST(backup_policy)
+{
+    scim_device_params p = devrig_params(SCIM_WALK_IOMMU, SCIM_FAULT_BACKUP);
+    dev_rig d;
+    devrig_init(&d, &p, ONE_WRITE "@0 read 0x7f0000000800 64\n", MOCK_HOLD, MOCK_MEMORY, MOCK_ECHO);
+    d.os->delay = NS(1000);
+    scim_device_set_backup(d.dev, BACKUP_BASE);
+    devrig_start(&d);
+    run_to(&d, NP_AT);
+    ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_ATS_REQ), 1);
+    ck_assert_uint_eq(stat_u(&d, "dev.xlat.merged"), 1);
+    answer_held(d.iommu, SCIM_MSG_ATS_REQ, 0, SCIM_RESP_NOT_PRESENT);
+    run_to(&d, PRI_ANSWER);
+    answer_held(d.iommu, SCIM_MSG_PRI_REQ, 0, SCIM_RESP_OK);
+    run_to(&d, NS(650));
+    ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_ATS_REQ), 2);
+    ck_assert_uint_eq(logged(d.iommu, SCIM_MSG_ATS_REQ, 1)->at, PRI_BACK + L_IOMMU);
+    answer_held(d.iommu, SCIM_MSG_ATS_REQ, 1, SCIM_RESP_OK);
+    /* at 1000 both DMAs are done, but slot 0 is still out with the OS */
+    const scim_time_t os_back = FAULT_AT + L_MEM + D_MEM + L_MEM + L_OS + NS(1000) + L_OS;
+    run_to(&d, NS(1000));
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.requests"), 2);
+    ck_assert(!scim_device_finished(d.dev));
+    char buf[512];
+    scim_device_describe(d.dev, buf, sizeof buf);
+    ck_assert_msg(strstr(buf, "0 request piece(s) in flight") && strstr(buf, "1 backup slot(s) waiting for their copy"),
+                  "describe: %s", buf);
+    rig_run(&d.r);
+    ck_assert(scim_device_finished(d.dev));
+    ck_assert_uint_eq(scim_kernel_now(d.r.k), os_back);
+
+    /* the write: a physical write to slot 0 at its page offset */
+    ck_assert_uint_eq(mock_count(d.mem, SCIM_MSG_MEM_WRITE), 1);
+    const mock_log *w = logged(d.mem, SCIM_MSG_MEM_WRITE, 0);
+    ck_assert_msg(w->at == FAULT_AT + L_MEM && w->m.u.mem.pa == BACKUP_BASE + 0 * SCIM_PAGE_SIZE + 0x100 &&
+                      w->m.u.mem.len == 64,
+                  "backup write at %llu ps pa 0x%llx", (unsigned long long)w->at, (unsigned long long)w->m.u.mem.pa);
+    /* then the OS is asked to copy slot 0 to the page */
+    ck_assert_uint_eq(mock_count(d.os, SCIM_MSG_OS_REQ), 1);
+    const mock_log *o = logged(d.os, SCIM_MSG_OS_REQ, 0);
+    ck_assert_uint_eq(o->at, FAULT_AT + L_MEM + D_MEM + L_MEM + L_OS);
+    ck_assert_int_eq(o->m.u.os.op, SCIM_OS_BACKUP);
+    ck_assert_uint_eq(o->m.u.os.slot, 0);
+    ck_assert_uint_eq(o->m.u.os.pasid, PASID);
+    ck_assert_uint_eq(o->m.u.os.addr, VA0 + 0x100);
+    ck_assert_uint_eq(o->m.u.os.len, 64);
+    /* the read stalled until the page was mapped */
+    ck_assert_uint_eq(mock_count(d.mem, SCIM_MSG_MEM_READ), 1);
+    const mock_log *r = logged(d.mem, SCIM_MSG_MEM_READ, 0);
+    ck_assert_uint_eq(r->at, DMA_AT(NS(650)));
+    ck_assert_uint_eq(r->m.u.mem.pa, PAGE_PA + 0x800);
+    ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_PRI_REQ), 1);
+    ck_assert_uint_eq(stat_u(&d, "dev.backup.writes"), 1);
+    ck_assert_uint_eq(stat_u(&d, "dev.backup.full"), 0);
+    ck_assert_uint_eq(stat_u(&d, "dev.faults"), 1);
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.requests"), 2);
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.errors"), 0);
+    /* the write completed when the buffer took it; the read last */
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.latency.min"), FAULT_AT + L_MEM + D_MEM + L_MEM);
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.finish_ps"), DONE_AT(NS(650)));
+    devrig_free(&d);
+}
+END_TEST
+
+/* backup with one slot: two writes to two pages, both not present. The
+ * first takes the slot; the second finds none (backup.full) and stalls for
+ * its page like a read. */
+START_TEST(backup_full_stalls)
+{
+    scim_device_params p = devrig_params(SCIM_WALK_IOMMU, SCIM_FAULT_BACKUP);
+    p.backup_slots = 1;
+    dev_rig d;
+    devrig_init(&d, &p, ONE_WRITE "@0 write 0x7f0000001100 64\n", MOCK_HOLD, MOCK_MEMORY, MOCK_ECHO);
+    scim_device_set_backup(d.dev, BACKUP_BASE);
+    devrig_start(&d);
+    run_to(&d, NP_AT);
+    ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_ATS_REQ), 2);
+    answer_held(d.iommu, SCIM_MSG_ATS_REQ, 0, SCIM_RESP_NOT_PRESENT);
+    answer_held(d.iommu, SCIM_MSG_ATS_REQ, 1, SCIM_RESP_NOT_PRESENT);
+    run_to(&d, PRI_ANSWER);
+    ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_PRI_REQ), 2);
+    ck_assert_uint_eq(stat_u(&d, "dev.backup.writes"), 1);
+    ck_assert_uint_eq(stat_u(&d, "dev.backup.full"), 1);
+    /* the slot went to the first write */
+    const mock_log *w = logged(d.mem, SCIM_MSG_MEM_WRITE, 0);
+    ck_assert_uint_eq(w->m.u.mem.pa, BACKUP_BASE + 0x100);
+    /* the second stalls: its page request answered at 400, asked again (at
+     * the IOMMU at 600), translated at 650: at mem at 800 */
+    size_t second = logged(d.iommu, SCIM_MSG_PRI_REQ, 0)->m.u.page.va == VA0 ? 1 : 0;
+    ck_assert_uint_eq(logged(d.iommu, SCIM_MSG_PRI_REQ, second)->m.u.page.va, VA0 + SCIM_PAGE_SIZE);
+    answer_held(d.iommu, SCIM_MSG_PRI_REQ, 0, SCIM_RESP_OK);
+    answer_held(d.iommu, SCIM_MSG_PRI_REQ, 1, SCIM_RESP_OK);
+    run_to(&d, NS(650));
+    ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_ATS_REQ), 3);
+    const mock_log *a = logged(d.iommu, SCIM_MSG_ATS_REQ, 2);
+    ck_assert_uint_eq(a->at, PRI_BACK + L_IOMMU);
+    ck_assert_uint_eq(a->m.u.xlat.va, VA0 + SCIM_PAGE_SIZE);
+    answer_held(d.iommu, SCIM_MSG_ATS_REQ, 2, SCIM_RESP_OK);
+    rig_run(&d.r);
+    ck_assert_uint_eq(mock_count(d.mem, SCIM_MSG_MEM_WRITE), 2);
+    w = logged(d.mem, SCIM_MSG_MEM_WRITE, 1);
+    ck_assert_uint_eq(w->at, DMA_AT(NS(650)));
+    ck_assert_uint_eq(w->m.u.mem.pa, PAGE_PA + 0x100);
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.errors"), 0);
+    ck_assert(scim_device_finished(d.dev));
+    devrig_free(&d);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("device_faults");
+    TCase *tc = tcase_create("faults");
+    tcase_add_loop_test(tc, fault_policies, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, backup_policy);
+    tcase_add_test(tc, backup_full_stalls);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
