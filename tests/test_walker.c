@@ -409,7 +409,7 @@ typedef struct inv_case {
  * the PDE cache of PASID 1, and A's restart takes it: A ends with OLD_A in 4
  * reads. Set to 1 when walker.c stops caching what a walk read before an
  * invalidation of its PASID. */
-#define WALKER_STALE_PWC_FIXED 0
+#define WALKER_STALE_PWC_FIXED 1
 
 static const inv_case inv_cases[] = {
     {"range over A; B other PASID, same va", OVER_A, 126000, 2, VA_A, 1, 1, 2, 1, NEW_A, 7, 352000, OK, 4, 201000},

@@ -91,6 +91,20 @@ static inline bool scim_inv_covers(const scim_inv_scope *s, uint32_t pasid, uint
     return s->kind == SCIM_INV_PASID || (va >= s->addr && va - s->addr < s->len);
 }
 
+/* Does the scope remove a translation of the page of 2^shift bytes that
+ * holds va (its whole page, not only the bytes an access moves)? An
+ * access that used such a translation must finish before the
+ * invalidation completes. */
+static inline bool scim_inv_covers_page(const scim_inv_scope *s, uint32_t pasid, uint64_t va, unsigned shift)
+{
+    if (s->kind != SCIM_INV_RANGE || pasid != s->pasid)
+        return scim_inv_covers(s, pasid, va);
+    uint64_t mask = (1ull << shift) - 1;
+    uint64_t base = va & ~mask, last = base + mask;
+    uint64_t s_last = s->addr + s->len - 1 < s->addr ? UINT64_MAX : s->addr + s->len - 1;
+    return s->len && base <= s_last && s->addr <= last;
+}
+
 /* ---- OS requests ---- */
 
 /* What an OS_REQ asks. The first values are the OS operations of traces

@@ -21,16 +21,6 @@ static void inv_complete(scim_device *d)
     inv_next(d);
 }
 
-/* Does the scope remove the translation an access used (its whole page,
- * not only the bytes it moves)? */
-static bool used_translation_in(const scim_inv_scope *s, uint32_t space, uint64_t va, unsigned shift)
-{
-    if (s->kind != SCIM_INV_RANGE || space != s->pasid)
-        return scim_inv_covers(s, space, va);
-    uint64_t base = scim_page_base(va, shift), last = base + scim_page_mask(shift);
-    uint64_t s_last = s->addr + s->len - 1 < s->addr ? UINT64_MAX : s->addr + s->len - 1;
-    return s->len && base <= s_last && s->addr <= last;
-}
 
 static void inv_exec(void *ctx, uint64_t arg)
 {
@@ -42,7 +32,7 @@ static void inv_exec(void *ctx, uint64_t arg)
     d->inv_blocking = 0;
     for (uint64_t i = 0; i < d->p.max_outstanding; i++) {
         chunk *c = &d->chunks[i];
-        if (c->state == CH_MEM && used_translation_in(s, c->space, scim_dev_chunk_of(d, (int32_t)i)->va, c->shift)) {
+        if (c->state == CH_MEM && scim_inv_covers_page(s, c->space, scim_dev_chunk_of(d, (int32_t)i)->va, c->shift)) {
             c->blocks_inv = true;
             d->inv_blocking++;
         }

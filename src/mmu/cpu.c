@@ -18,6 +18,7 @@ enum chunk_state { CH_FREE, CH_LOOKUP, CH_WALK, CH_FAULT, CH_MEM };
 typedef struct chunk {
     int state;
     bool blocks_ack;
+    uint8_t shift;      /* CH_MEM: page size of the translation the access used */
     uint64_t pa;
     scim_time_t t_start;
     scim_time_t fault_start;
@@ -155,8 +156,9 @@ static void inv_exec(void *ctx, uint64_t arg)
     scim_walker_invalidate(c->walker, s);
     c->ack_blocking = 0;
     for (uint64_t i = 0; i < c->p.max_outstanding; i++) {
+        /* an access waits if the scope removed the translation it used */
         if (c->chunks[i].state == CH_MEM &&
-            scim_inv_covers(s, chunk_of(c, (int32_t)i)->pasid, chunk_of(c, (int32_t)i)->va)) {
+            scim_inv_covers_page(s, chunk_of(c, (int32_t)i)->pasid, chunk_of(c, (int32_t)i)->va, c->chunks[i].shift)) {
             c->chunks[i].blocks_ack = true;
             c->ack_blocking++;
         }
@@ -195,7 +197,7 @@ static void on_inv(scim_cpu *c, scim_msg *m)
 
 /* ---- accesses ---- */
 
-static void to_memory(scim_cpu *c, int32_t ci, uint64_t pa)
+static void to_memory(scim_cpu *c, int32_t ci, uint64_t pa, unsigned shift)
 {
     chunk *ch = &c->chunks[ci];
     const scim_replay_chunk *rc = chunk_of(c, ci);
@@ -203,6 +205,7 @@ static void to_memory(scim_cpu *c, int32_t ci, uint64_t pa)
     if (c->checker && !scim_obs_access_begin(c->checker, c->name, rc->pasid, rc->va, pa, rc->len))
         return;
     ch->pa = pa;
+    ch->shift = (uint8_t)shift;
     ch->state = CH_MEM;
     scim_msg *m = scim_port_msg(c->port, rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ, c->mem);
     if (!m)
@@ -245,7 +248,7 @@ static void walk_done(void *owner, uint64_t cookie, const scim_walk_result *r)
                         .vpn = rc->va >> r->shift, .pfn = scim_pfn(r->page_pa), .aux = 0};
     scim_tlb_insert(c->l2, &e, NULL);
     scim_tlb_insert(c->l1, &e, NULL);
-    to_memory(c, ci, r->page_pa + scim_page_offset(rc->va, r->shift));
+    to_memory(c, ci, r->page_pa + scim_page_offset(rc->va, r->shift), r->shift);
 }
 
 static void start_walk(scim_cpu *c, int32_t ci)
@@ -264,7 +267,7 @@ static void l2_done(void *ctx, uint64_t arg)
     scim_tlb_entry e;
     if (scim_tlb_lookup(c->l2, rc->pasid, rc->va, &e) == 1 && usable(&e, rc->write)) {
         scim_tlb_insert(c->l1, &e, NULL);
-        to_memory(c, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift));
+        to_memory(c, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift), e.page_shift);
         return;
     }
     start_walk(c, ci);
@@ -277,7 +280,7 @@ static void l1_done(void *ctx, uint64_t arg)
     const scim_replay_chunk *rc = chunk_of(c, ci);
     scim_tlb_entry e;
     if (scim_tlb_lookup(c->l1, rc->pasid, rc->va, &e) == 1 && usable(&e, rc->write)) {
-        to_memory(c, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift));
+        to_memory(c, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift), e.page_shift);
         return;
     }
     scim_kernel_schedule(c->k, c->l2_time, SCIM_PRIO_DEFAULT, l2_done, c, arg);

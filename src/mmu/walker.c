@@ -14,6 +14,7 @@
 typedef struct walk {
     bool busy;
     bool poisoned;
+    bool nocache;   /* an invalidation of its PASID arrived: cache no pointer it read before */
     bool write;
     int level;
     int levels;
@@ -133,6 +134,7 @@ static void begin(void *ctx, uint64_t wi)
     scim_walker *w = ctx;
     walk *k = &w->walks[wi];
     k->poisoned = false;
+    k->nocache = false;
     k->perms = SCIM_PERM_R | SCIM_PERM_W;
     k->level = k->levels;
     k->table = k->root;
@@ -226,7 +228,7 @@ void scim_walker_pte(scim_walker *w, uint32_t walk_index, uint64_t pte)
         k->perms &= ~(unsigned)SCIM_PERM_W;
     if (kind == SCIM_PTE_TABLE) {
         int l = k->level - 1;
-        if (w->pwc[l]) {
+        if (w->pwc[l] && !k->nocache) {
             scim_tlb_entry e = {.pasid = k->pasid, .page_shift = 12, .perms = (uint8_t)k->perms,
                                 .vpn = pwc_key(k->va, l) >> 12, .pfn = next >> 12, .aux = 0};
             scim_tlb_insert(w->pwc[l], &e, NULL);
@@ -239,6 +241,19 @@ void scim_walker_pte(scim_walker *w, uint32_t walk_index, uint64_t pte)
     finish(w, k, SCIM_WALK_OK, next, shift);
 }
 
+/* Does the range of s meet the region mapped by the level-`level` table on
+ * va's path (2^(12 + 9 level) bytes: 2 MiB for a page table)? */
+static bool range_reaches_table(const scim_inv_scope *s, uint64_t va, int level)
+{
+    if (s->kind != SCIM_INV_RANGE)
+        return true;
+    unsigned shift = 12 + 9 * (unsigned)level;
+    uint64_t base = shift >= 64 ? 0 : va & ~((1ull << shift) - 1);
+    uint64_t last = shift >= 64 ? UINT64_MAX : base + ((1ull << shift) - 1);
+    uint64_t s_last = s->addr + s->len - 1 < s->addr ? UINT64_MAX : s->addr + s->len - 1;
+    return s->len && base <= s_last && s->addr <= last;
+}
+
 void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s)
 {
     /* Cached table pointers are dropped for the whole PASID whatever the
@@ -246,10 +261,20 @@ void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s)
     scim_inv_scope whole = {s->kind == SCIM_INV_GLOBAL ? SCIM_INV_GLOBAL : SCIM_INV_PASID, s->pasid, 0, 0};
     for (int l = 1; l < MAX_LEVELS; l++)
         scim_tlb_invalidate_scope(w->pwc[l], &whole);
+    /* Walks in flight that the scope covers restart. Those of the same
+     * PASID it does not cover go on; but if the range reaches into the
+     * region of the table a walk is reading, that table (or one below it)
+     * may be freed with the range, so the walk caches no pointer from here
+     * on (else it would put back a pointer the invalidation just dropped).
+     * Tables whose region the range misses cannot be emptied by it. */
     for (size_t i = 0; i < w->p.walkers; i++) {
         walk *k = &w->walks[i];
-        if (k->busy && scim_inv_covers(s, k->pasid, k->va))
+        if (!k->busy)
+            continue;
+        if (scim_inv_covers(s, k->pasid, k->va))
             k->poisoned = true;
+        else if (scim_inv_covers(&whole, k->pasid, k->va) && range_reaches_table(s, k->va, k->level))
+            k->nocache = true;
     }
 }
 

@@ -162,8 +162,11 @@ void mock_answer(mock_ep *ep, size_t i, int32_t status, const scim_msg *payload_
     scim_msg *m = ep->log[i].held;
     ep->log[i].held = NULL;
     scim_msg_type rt = scim_msg_response_of(m->type);
+    /* no payload given: an empty response (never the request's bytes) */
     if (payload_from)
         m->u = payload_from->u;
+    else
+        memset(&m->u, 0, sizeof m->u);
     scim_port_reply(ep->port, m, rt, scim_port_wire(ep->port, 0), status);
 }
 
