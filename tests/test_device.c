@@ -64,7 +64,7 @@ START_TEST(walk_placements)
     if (c->walk == SCIM_WALK_SHADOW) /* the copy only: "mem" holds no table, a read there would fault */
         devrig_table(VA0, PAGE_PA, load_shadow, d.dev, entry);
     if (c->walk == SCIM_WALK_DEVICE || c->walk == SCIM_WALK_SHADOW)
-        scim_device_set_address_space(d.dev, PT_ROOT, 4);
+        scim_device_set_address_space(d.dev, PT_ROOT, &scim_pt_x86_4l);
     devrig_start(&d);
     rig_run(&d.r);
 

@@ -20,8 +20,8 @@
 
 #include "core/page.h"
 #include "iommu/iommu.h"
-#include "iommu/pasid.h"
-#include "mmu/pagetable.h"
+#include "iommu/ctx_vtd.h"
+#include "mmu/pt_x86.h"
 
 #include "helpers/mockport.h"
 #include "helpers/testutil.h"
@@ -140,7 +140,7 @@ static void build(rig *x, const scim_iommu_params *p)
     rig_finalize(&x->r);
     scim_iommu_set_memory(x->io, rig_node(&x->r, "mem"));
     scim_iommu_set_os(x->io, rig_node(&x->r, "os"));
-    scim_iommu_set_pasid_dir(x->io, PASID_DIR);
+    scim_iommu_set_context(x->io, &scim_ctx_vtd, PASID_DIR);
     ck_assert_int_eq(scim_iommu_bind_device(x->io, rig_node(&x->r, "dev0"), PASID_A, &err), 0);
     ck_assert_int_eq(scim_iommu_bind_device(x->io, rig_node(&x->r, "dev1"), PASID_A, &err), 0);
     ck_assert_int_eq(scim_iommu_bind_device(x->io, rig_node(&x->r, "dev1"), PASID_B, &err), 0);

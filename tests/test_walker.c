@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "core/stats.h"
-#include "mmu/pagetable.h"
+#include "mmu/pt_x86.h"
 #include "mmu/walker.h"
 #include "scimitar/kernel.h"
 
@@ -40,6 +40,7 @@
 #define P_US (SCIM_PTE_P | SCIM_PTE_US) /* read-only */
 #define P_RW (SCIM_PTE_P | SCIM_PTE_RW) /* not user */
 #define RW (SCIM_PERM_R | SCIM_PERM_W)
+#define X86(levels) ((levels) == 5 ? &scim_pt_x86_5l : &scim_pt_x86_4l)
 #define RO SCIM_PERM_R
 
 /* The index of va in a level-l table: bits 12 + 9 (l - 1) up. */
@@ -86,11 +87,13 @@ static void answer(void *ctx, uint64_t i)
     scim_walker_pte(f->w, f->log[i].walk, f->log[i].value);
 }
 
-static void dummy_read(void *cookie, uint32_t walk, uint64_t pa, uint32_t pasid, int level, bool set_ad, bool write)
+static void dummy_read(void *cookie, uint32_t walk, const scim_pte_read *r)
 {
     fx *f = cookie;
     CHECK(f->nlog < MAX_LOG, "too many reads");
-    f->log[f->nlog] = (rd){pa, *mem(f, pa), level, walk, pasid, set_ad, write, scim_kernel_now(f->k)};
+    CHECK(r->fmt == SCIM_PT_X86_4L || r->fmt == SCIM_PT_X86_5L, "read of format %u", r->fmt);
+    f->log[f->nlog] = (rd){r->pa, *mem(f, r->pa), r->level, walk, r->pasid, r->set_ad, r->write,
+                           scim_kernel_now(f->k)};
     scim_kernel_schedule(f->k, MEM_D, SCIM_PRIO_DEFAULT, answer, f, f->nlog++);
 }
 
@@ -253,7 +256,7 @@ START_TEST(test_walk_cases)
     uint64_t root = frame(&f);
     ck_assert_uint_eq(root, 0x1000);
     put(&f, root, c->levels, c->va, c->stop, c->tflags, c->last);
-    ck_assert_msg(scim_walker_walk(f.w, 7, c->va, c->write, root, c->levels, 42), "%s: refused", c->name);
+    ck_assert_msg(scim_walker_walk(f.w, 7, c->va, c->write, root, X86(c->levels), 42), "%s: refused", c->name);
     fx_run(&f, 0);
 
     ck_assert_msg(f.ndone == 1, "%s: %zu completions", c->name, f.ndone);
@@ -339,12 +342,12 @@ START_TEST(test_pwc_cases)
     tfl[c->lim_level] = c->lim_flags;
     put(&f, root, c->levels, c->va_a, c->stop, tfl, 0x80000000 | leaf);
     put(&f, root, c->levels, c->va_b, c->stop, NULL, 0x40000000 | leaf);
-    ck_assert(scim_walker_walk(f.w, 1, c->va_a, false, root, c->levels, 1));
+    ck_assert(scim_walker_walk(f.w, 1, c->va_a, false, root, X86(c->levels), 1));
     fx_run(&f, 0);
     ck_assert_msg(f.ndone == 1 && f.done[0].r.reads == (uint32_t)(c->levels - c->stop + 1), "%s: A", c->name);
     scim_time_t t0 = scim_kernel_now(f.k);
     size_t first = f.nlog;
-    ck_assert(scim_walker_walk(f.w, c->pasid_b, c->va_b, false, root, c->levels, 2));
+    ck_assert(scim_walker_walk(f.w, c->pasid_b, c->va_b, false, root, X86(c->levels), 2));
     fx_run(&f, 0);
 
     const done_rec *b = done_of(&f, 2);
@@ -452,8 +455,8 @@ START_TEST(test_inv_cases)
     uint64_t root1 = frame(&f), root2 = frame(&f), root_b = c->pasid_b == 1 ? root1 : root2;
     put(&f, root1, 4, VA_A, 1, NULL, OLD_A | TBL);
     put(&f, root_b, 4, c->va_b, 1, NULL, c->b_mapped ? OLD_B | TBL : 0);
-    ck_assert(scim_walker_walk(f.w, 1, VA_A, false, root1, 4, 1));
-    ck_assert(scim_walker_walk(f.w, c->pasid_b, c->va_b, true, root_b, 4, 2));
+    ck_assert(scim_walker_walk(f.w, 1, VA_A, false, root1, X86(4), 1));
+    ck_assert(scim_walker_walk(f.w, c->pasid_b, c->va_b, true, root_b, X86(4), 2));
     fx_run(&f, c->at);
     ck_assert_msg(f.ndone == 0, "%s: a walk completed early", c->name);
     scim_walker_invalidate(f.w, &c->s);
@@ -501,12 +504,12 @@ START_TEST(test_idle_cases)
     put(&f, root, 4, VA_A, 1, NULL, OLD_A | TBL);
     put(&f, root, 4, VA_A + 0x1000, 1, NULL, NEW_A | TBL);
     for (uint64_t p = 1; p <= 2; p++) {
-        ck_assert(scim_walker_walk(f.w, (uint32_t)p, VA_A, false, root, 4, p));
+        ck_assert(scim_walker_walk(f.w, (uint32_t)p, VA_A, false, root, X86(4), p));
         fx_run(&f, 0);
     }
     scim_walker_invalidate(f.w, &c->s);
     for (uint64_t p = 1; p <= 2; p++) {
-        ck_assert(scim_walker_walk(f.w, (uint32_t)p, VA_A + 0x1000, false, root, 4, 10 + p));
+        ck_assert(scim_walker_walk(f.w, (uint32_t)p, VA_A + 0x1000, false, root, X86(4), 10 + p));
         fx_run(&f, 0);
     }
     expect(c->name, "PASID 1", done_of(&f, 11), OK, NEW_A, c->reads1, f.done[1].t + PWC_L + c->reads1 * MEM_D);
@@ -528,7 +531,7 @@ START_TEST(test_pool_waits)
     uint64_t root = frame(&f);
     for (uint64_t i = 1; i <= 3; i++) {
         put(&f, root, 4, VA4(i, 0, 0, 0), 1, NULL, (i << 20) | TBL);
-        ck_assert_msg(scim_walker_walk(f.w, 1, VA4(i, 0, 0, 0), false, root, 4, i), "walk %llu refused", (ull)i);
+        ck_assert_msg(scim_walker_walk(f.w, 1, VA4(i, 0, 0, 0), false, root, X86(4), i), "walk %llu refused", (ull)i);
     }
     ck_assert_msg(scim_walker_can_accept(f.w), "an unbounded queue refuses");
     ck_assert_uint_eq(scim_walker_busy(f.w), 3);
@@ -565,18 +568,18 @@ START_TEST(test_queue_bound)
     for (uint64_t i = 1; i <= 3; i++)
         put(&f, root, 4, VA4(i, 0, 0, 0), 1, NULL, (i << 20) | TBL);
     ck_assert_msg(scim_walker_can_accept(f.w), "an idle walker refuses");
-    ck_assert(scim_walker_walk(f.w, 1, VA4(1, 0, 0, 0), false, root, 4, 1));
+    ck_assert(scim_walker_walk(f.w, 1, VA4(1, 0, 0, 0), false, root, X86(4), 1));
     ck_assert_msg(scim_walker_can_accept(f.w), "an empty queue refuses");
-    ck_assert(scim_walker_walk(f.w, 1, VA4(2, 0, 0, 0), false, root, 4, 2));
+    ck_assert(scim_walker_walk(f.w, 1, VA4(2, 0, 0, 0), false, root, X86(4), 2));
     ck_assert_msg(!scim_walker_can_accept(f.w), "a full queue accepts");
-    ck_assert_msg(!scim_walker_walk(f.w, 1, VA4(3, 0, 0, 0), false, root, 4, 3), "a full queue took a walk");
+    ck_assert_msg(!scim_walker_walk(f.w, 1, VA4(3, 0, 0, 0), false, root, X86(4), 3), "a full queue took a walk");
     ck_assert_uint_eq(scim_walker_busy(f.w), 2);
     ck_assert_uint_eq(sv(&f, "%s.walk.waits", "w"), 1);
     fx_run(&f, 200999);
     ck_assert_msg(f.ndone == 0 && !scim_walker_can_accept(f.w), "accepts before a walk completes");
     fx_run(&f, 201000);
     ck_assert_msg(f.ndone == 1 && scim_walker_can_accept(f.w), "refuses after a walk completed");
-    ck_assert(scim_walker_walk(f.w, 1, VA4(3, 0, 0, 0), false, root, 4, 3));
+    ck_assert(scim_walker_walk(f.w, 1, VA4(3, 0, 0, 0), false, root, X86(4), 3));
     ck_assert_msg(!scim_walker_can_accept(f.w), "a full queue accepts");
     fx_run(&f, 0);
     static const scim_time_t at[3] = {201000, 402000, 603000};

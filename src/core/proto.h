@@ -126,18 +126,25 @@ typedef enum scim_os_op {
 
 /* ---- payloads ---- */
 
+/* 64-bit words a descriptor read returns at most (a 64-byte SMMUv3 stream
+ * table entry or context descriptor). */
+#define SCIM_MEM_RESP_WORDS 8
+
 typedef struct scim_mem_req {
     uint64_t pa;
     uint64_t len;
     uint8_t level;    /* pte: the page-table level of the entry */
-    bool pte;         /* a page-table entry read by a walker */
-    bool set_ad;      /* pte: set A (and D on a leaf if walk_write) atomically at the memory */
+    uint8_t fmt;      /* pte: the page-table format's id (mmu/ptfmt.h), which says what set_ad changes */
+    uint8_t words;    /* a descriptor read: return the first `words` 64-bit words at pa (<= SCIM_MEM_RESP_WORDS) */
+    bool pte;         /* a page-table entry (or IOMMU context structure) read by a walker */
+    bool set_ad;      /* pte: the format's accessed/dirty update, atomically at the memory */
     bool walk_write;  /* pte: the walk is for a write access */
     bool value;       /* return the 64-bit word at pa (a descriptor or table entry) */
 } scim_mem_req;
 
 typedef struct scim_mem_resp {
     uint64_t value;   /* pte / value reads: the word read */
+    uint64_t words[SCIM_MEM_RESP_WORDS]; /* descriptor reads: the words read */
 } scim_mem_resp;
 
 typedef struct scim_xlat_req {

@@ -8,7 +8,7 @@
 static void walk(scim_device *d, int32_t xi)
 {
     const xlat *x = &d->xlats[xi];
-    if (!scim_walker_walk(d->walker, x->pasid, x->page << SCIM_PAGE_SHIFT, x->write, d->root, d->levels,
+    if (!scim_walker_walk(d->walker, x->pasid, x->page << SCIM_PAGE_SHIFT, x->write, d->root, d->fmt,
                           (uint64_t)xi)) {
         int32_t held = xi;
         if (!scim_fifo_push(&d->walk_blocked, &held))

@@ -425,7 +425,7 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
     snprintf(d->name, sizeof d->name, "%s", name);
     d->p = *p;
     d->iommu = d->mem = d->os = SCIM_NODE_NONE;
-    d->levels = 4;
+    d->fmt = &scim_pt_x86_4l;
     d->backend = backend_of(p->walk);
     d->policy = scim_dev_policy(p->fault_policy);
     scim_u64map_init(&d->shadow);
@@ -533,10 +533,10 @@ void scim_device_set_driver(scim_device *d, const scim_dev_driver_ops *ops, void
     d->drv = drv;
 }
 
-void scim_device_set_address_space(scim_device *d, uint64_t root_pa, int levels)
+void scim_device_set_address_space(scim_device *d, uint64_t root_pa, const scim_pt_format *fmt)
 {
     d->root = root_pa;
-    d->levels = levels;
+    d->fmt = fmt;
 }
 
 void scim_device_set_backup(scim_device *d, uint64_t base_pa) { d->backup_base = base_pa; }

@@ -140,9 +140,9 @@ const scim_tlb *scim_device_iotlb(const scim_device *d);
 /* Wiring before the run. */
 void scim_device_set_targets(scim_device *d, scim_node_id iommu, scim_node_id mem, scim_node_id os);
 void scim_device_set_checker(scim_device *d, const scim_observer *c);
-/* walk device/shadow: the process's page-table root and levels (what the
+/* walk device/shadow: the process's page-table root and format (what the
  * driver programs at bind time). */
-void scim_device_set_address_space(scim_device *d, uint64_t root_pa, int levels);
+void scim_device_set_address_space(scim_device *d, uint64_t root_pa, const scim_pt_format *fmt);
 /* backup policy: the pinned backup buffer the OS set aside. */
 void scim_device_set_backup(scim_device *d, uint64_t base_pa);
 /* walk shadow: the copy's initial contents (entry address -> value), given at

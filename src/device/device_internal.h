@@ -109,7 +109,7 @@ struct scim_device {
     scim_time_t utlb_time, iotlb_time;
     scim_node_id iommu, mem, os;
     uint64_t root;
-    int levels;
+    const scim_pt_format *fmt;
     const xlat_backend *backend;
     const fault_policy *policy;
     const scim_dev_driver_ops *drv_ops;

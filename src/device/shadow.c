@@ -12,7 +12,7 @@ static void shadow_reply(void *ctx, uint64_t arg)
     scim_device *d = ctx;
     scim_msg *m = (scim_msg *)(uintptr_t)arg;
     const uint64_t *v = scim_u64map_get(&d->shadow, m->u.mem.pa);
-    m->u.mem_resp = (scim_mem_resp){v ? *v : 0};
+    m->u.mem_resp = (scim_mem_resp){.value = v ? *v : 0};
     scim_port_reply(d->shadow_port, m, SCIM_MSG_MEM_RESP, scim_port_wire(d->shadow_port, sizeof(uint64_t)),
                     SCIM_RESP_OK);
 }

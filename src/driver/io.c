@@ -85,9 +85,10 @@ static void prepare(scim_driver *d, scim_msg *m)
     bool write = drv_req(m)->write;
     uint64_t start = os_page_down(drv_req(m)->addr);
     for (uint64_t i = *progress(io, m); i < n; i++) {
-        uint64_t va = start + i * OS_PAGE_SIZE, pa, pte;
-        if (scim_pgtable_lookup(p->pt, va, &pa, NULL, &pte) != 1 || !(pte & SCIM_PTE_US) ||
-            (write && !(pte & SCIM_PTE_RW))) {
+        uint64_t va = start + i * OS_PAGE_SIZE, pa;
+        unsigned attrs;
+        if (scim_pgtable_lookup(p->pt, va, &pa, NULL, &attrs) != 1 || !(attrs & SCIM_PTA_USER) ||
+            (write && !(attrs & SCIM_PTA_WRITE))) {
             os_fault_in(os, m, va, write, page_faulted, d);
             return;
         }
@@ -96,7 +97,7 @@ static void prepare(scim_driver *d, scim_msg *m)
         drv_io_frames(io, m)[i] = os_pfn(pa);
         /* get_user_pages marks the page accessed (and dirty for a write),
          * so reclaim sees I/O pages as used */
-        scim_pgtable_update(p->pt, va, SCIM_PTE_A | (write ? SCIM_PTE_D : 0), 0, NULL);
+        scim_pgtable_update(p->pt, va, SCIM_PTA_ACCESSED | (write ? SCIM_PTA_DIRTY : 0), 0, NULL);
         *progress(io, m) = (uint32_t)(i + 1);
     }
     if (drv_req(m)->op == SCIM_OS_IO_PIN)

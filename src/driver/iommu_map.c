@@ -12,7 +12,8 @@
 
 #include "driver/exposure.h"
 
-/* Paging levels of a device's I/O address space. */
+/* Paging levels of a device's I/O address space, in the ISA's format (x86-64
+ * 4-level, armv8 va48, sv48: every family has a 4-level, 48-bit mode). */
 #define MAP_DOMAIN_LEVELS 4
 /* A mapped page's key: the domain's number above any vpn. */
 #define MAP_DOMAIN_SHIFT 56
@@ -35,7 +36,7 @@ void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io)
     uint64_t start = os_page_down(drv_req(m)->addr), n = drv_io_pages(m);
     /* the DMA direction sets the device's right: DMA_FROM_DEVICE (the
      * device writes memory) maps writable, DMA_TO_DEVICE read-only */
-    uint64_t flags = SCIM_PTE_US | (drv_req(m)->write ? SCIM_PTE_RW : 0);
+    unsigned attrs = SCIM_PTA_USER | (drv_req(m)->write ? SCIM_PTA_WRITE : 0);
     for (uint64_t i = 0; i < n && dom; i++) {
         uint64_t va = start + i * OS_PAGE_SIZE, pa = os_frame_pa(drv_io_frames(io, m)[i]);
         uint64_t *count = scim_u64map_upsert(&d->mapped, map_key(io->domain, os_vpn(va)), 0);
@@ -45,7 +46,7 @@ void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io)
         }
         if ((*count)++ == 0) {
             scim_err err = {0};
-            if (scim_pgtable_map(dom->pt, va, pa, OS_PAGE_SHIFT, flags, &err) != 0) {
+            if (scim_pgtable_map(dom->pt, va, pa, OS_PAGE_SHIFT, attrs, &err) != 0) {
                 scim_kernel_fail(os->k, err.code ? err.code : SCIM_ENOMEM,
                                  "iommu-map: mapping IOVA 0x%llx in the I/O address space of pasid %u failed: %s",
                                  (unsigned long long)va, io->domain, err.msg);

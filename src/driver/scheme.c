@@ -5,7 +5,7 @@
 
 #include "core/page.h"
 #include "driver/driver.h"
-#include "iommu/pasid.h"
+#include "iommu/ctxfmt.h"
 
 const char *const scim_scheme_names[] = {"scimitar", "pin", "iommu-map", NULL};
 

@@ -59,7 +59,7 @@ void scim_iommu_ats_walk(scim_iommu *io, uint32_t e)
 {
     ats_entry *a = entry(io, e);
     const scim_xlat_req *q = &a->req->u.xlat;
-    if (!scim_walker_walk(io->walker, q->pasid, q->va, q->write, a->root, a->levels, e) &&
+    if (!scim_walker_walk(io->walker, q->pasid, q->va, q->write, a->root, a->fmt, e) &&
         !scim_fifo_push(&io->walk_blocked, &e))
         scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory holding walks");
 }

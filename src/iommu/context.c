@@ -1,20 +1,31 @@
-/* The IOMMU's context lookup: which page tables a PASID uses. A PASID-cache
- * hit gives the root at once; a miss reads the PASID directory entry and
- * the PASID-table entry from memory (iommu/pasid.h), two timed reads
- * through the IOMMU's port, and fills the cache. */
+/* The IOMMU's context lookup: which page tables a (device, PASID) uses.
+ * A PASID-cache hit gives the root and format at once; a miss reads the
+ * context structures of the ISA's IOMMU family (iommu/ctxfmt.h), each a
+ * timed read of its real size through the IOMMU's port, and fills the
+ * cache. The cache is keyed by PASID alone for VT-d (one PASID table for
+ * every device) and by (device, PASID) for SMMUv3 and the RISC-V IOMMU,
+ * whose lookups start at the device's stream table entry or device
+ * context. It stands for every context cache of the family (VT-d's
+ * PASID cache, SMMUv3's configuration cache, RISC-V's DDT and PDT caches). */
 #include "core/page.h"
 #include "iommu/iommu_internal.h"
-#include "iommu/pasid.h"
 
-static void read_entry(scim_iommu *io, uint32_t e, uint64_t pa)
+static void read_entry(scim_iommu *io, uint32_t e, const scim_ctx_walk *w)
 {
     io->st.pasid_reads++;
     scim_msg *m = scim_port_msg(io->port, SCIM_MSG_MEM_READ, io->mem);
     if (!m)
         return;
-    /* counted by the memory as a table read; no A/D bits in these entries */
-    m->u.mem = (scim_mem_req){.pa = pa, .len = 8, .pte = true};
+    /* counted by the memory as a table read; no A/D bits in these structures */
+    m->u.mem = (scim_mem_req){.pa = w->pa, .len = w->len, .words = w->words, .pte = true};
     scim_port_request(io->port, io->ctx_client, e, m);
+}
+
+/* The requester as the context structures index it: its fabric node
+ * number as StreamID or device_id. */
+static uint32_t device_of(const scim_iommu *io, const ats_entry *a)
+{
+    return io->ctxf->per_device ? (uint32_t)a->req->src : 0;
 }
 
 void scim_iommu_context_lookup(scim_iommu *io, uint32_t e)
@@ -22,37 +33,33 @@ void scim_iommu_context_lookup(scim_iommu *io, uint32_t e)
     ats_entry *a = scim_pool_at(&io->ats, e);
     uint32_t pasid = a->req->u.xlat.pasid;
     scim_tlb_entry t;
-    if (scim_tlb_lookup(io->pasid_cache, 0, scim_pfn_addr(pasid), &t) == 1) {
+    if (scim_tlb_lookup(io->pasid_cache, device_of(io, a), scim_pfn_addr(pasid), &t) == 1) {
         a->root = scim_pfn_addr(t.pfn);
-        a->levels = (int)t.aux;
+        a->fmt = scim_pt_format_by_id((unsigned)t.aux);
         scim_iommu_ats_walk(io, e);
         return;
     }
-    a->ctx_second = false;
-    read_entry(io, e, scim_pasid_dir_entry_addr(io->pasid_dir, pasid));
+    a->ctx = (scim_ctx_walk){.dev = device_of(io, a), .pasid = pasid};
+    io->ctxf->start(io->ctx_root, &a->ctx);
+    read_entry(io, e, &a->ctx);
 }
 
 void scim_iommu_context_response(void *ctx, scim_msg *m)
 {
     scim_iommu *io = ctx;
     uint32_t e = (uint32_t)m->tag;
-    uint64_t value = m->u.mem_resp.value;
+    scim_mem_resp r = m->u.mem_resp;
     scim_port_free(io->port, m);
     ats_entry *a = scim_pool_at(&io->ats, e);
-    uint32_t pasid = a->req->u.xlat.pasid;
-    if (!scim_pasid_entry_present(value)) {
-        scim_iommu_ats_complete(io, e, SCIM_RESP_INVALID, 0, 0, 0);
-        return;
+    switch (io->ctxf->step(&a->ctx, r.words)) {
+    case SCIM_CTX_READ: read_entry(io, e, &a->ctx); return;
+    case SCIM_CTX_FAULT: scim_iommu_ats_complete(io, e, SCIM_RESP_INVALID, 0, 0, 0); return;
+    case SCIM_CTX_DONE: break;
     }
-    if (!a->ctx_second) {
-        a->ctx_second = true;
-        read_entry(io, e, scim_pasid_entry_addr(scim_pasid_entry_pa(value), pasid));
-        return;
-    }
-    a->root = scim_pasid_entry_pa(value);
-    a->levels = scim_pasid_entry_levels(value);
-    scim_tlb_entry t = {.pasid = 0, .page_shift = SCIM_SHIFT_4K, .perms = 0, .vpn = pasid,
-                        .pfn = scim_pfn(a->root), .aux = (uint64_t)a->levels};
+    a->root = a->ctx.root;
+    a->fmt = a->ctx.fmt;
+    scim_tlb_entry t = {.pasid = a->ctx.dev, .page_shift = SCIM_SHIFT_4K, .perms = 0, .vpn = a->ctx.pasid,
+                        .pfn = scim_pfn(a->root), .aux = a->fmt->id};
     scim_tlb_insert(io->pasid_cache, &t, NULL);
     scim_iommu_ats_walk(io, e);
 }

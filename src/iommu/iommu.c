@@ -21,7 +21,10 @@ const scim_stat_decl scim_iommu_stat_decls[] = {
      "From a translation request's arrival to its completion leaving the IOMMU.",
      offsetof(iommu_stats, ats_latency)},
     {"walk.pasid_reads", SCIM_STAT_COUNTER, "count",
-     "PASID directory and table reads (PASID-cache misses cost two).", offsetof(iommu_stats, pasid_reads)},
+     "Context-structure reads on PASID-cache misses: VT-d PASID directory and table entry (two per miss), "
+     "SMMUv3 STE, L1 CD and CD (three), RISC-V IOMMU device context, two process-directory entries and "
+     "process context (four).",
+     offsetof(iommu_stats, pasid_reads)},
     {"prq.requests", SCIM_STAT_COUNTER, "count", "Page requests received from devices.",
      offsetof(iommu_stats, prq_requests)},
     {"prq.overflows", SCIM_STAT_COUNTER, "count",
@@ -116,6 +119,7 @@ scim_iommu *scim_iommu_create(scim_kernel *k, scim_fabric *f, const char *name,
     io->k = k;
     io->p = *p;
     io->mem = io->os = SCIM_NODE_NONE;
+    io->ctxf = &scim_ctx_vtd;
     scim_pool_init(&io->ats, sizeof(ats_entry));
     scim_pool_init(&io->prq, sizeof(prq_entry));
     scim_pool_init(&io->invs, sizeof(inv_op));
@@ -178,7 +182,11 @@ void scim_iommu_set_memory(scim_iommu *io, scim_node_id mem)
 }
 
 void scim_iommu_set_os(scim_iommu *io, scim_node_id os) { io->os = os; }
-void scim_iommu_set_pasid_dir(scim_iommu *io, uint64_t pa) { io->pasid_dir = pa; }
+void scim_iommu_set_context(scim_iommu *io, const scim_ctx_format *f, uint64_t root_pa)
+{
+    io->ctxf = f;
+    io->ctx_root = root_pa;
+}
 const scim_tlb *scim_iommu_iotlb(const scim_iommu *io) { return io->iotlb; }
 
 size_t scim_iommu_caches(const scim_iommu *io, const scim_tlb **out, const char **names, size_t max)

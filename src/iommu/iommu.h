@@ -6,8 +6,9 @@
  *
  * Modelling notes (details and sources in docs/architecture.md):
  *   - Translation request: IOTLB lookup (iotlb.latency cycles), then on a
- *     miss a walker: PASID-cache miss => 2 reads (PASID directory and table
- *     entry, include/scimitar/pasid.h), then one read per page-table level.
+ *     miss a walker: a PASID-cache miss reads the context structures of the
+ *     ISA's IOMMU family (iommu/ctxfmt.h: VT-d 2 reads, SMMUv3 3, RISC-V
+ *     IOMMU 4), then one read per page-table level.
  *     Requests that find every walker busy wait in FIFO order.
  *   - Not-present (or insufficient permission) entries are not cached; the
  *     completion says so and the device sends a page request.
@@ -26,6 +27,7 @@
 
 #include "core/port.h"
 #include "core/stats.h"
+#include "iommu/ctxfmt.h"
 #include "mmu/tlb.h"
 #include "mmu/tlbcfg.h"
 #include "mmu/walker.h"
@@ -64,7 +66,9 @@ const scim_port *scim_iommu_port(const scim_iommu *io);
 /* Wiring, before the run (what firmware and the OS program at boot). */
 void scim_iommu_set_memory(scim_iommu *io, scim_node_id mem);
 void scim_iommu_set_os(scim_iommu *io, scim_node_id os);
-void scim_iommu_set_pasid_dir(scim_iommu *io, uint64_t pasid_dir_pa);
+/* The context structures the OS built (their family, and what the root
+ * register holds: PASID directory, stream table or device directory). */
+void scim_iommu_set_context(scim_iommu *io, const scim_ctx_format *f, uint64_t root_pa);
 int scim_iommu_bind_device(scim_iommu *io, scim_node_id dev, uint32_t pasid, scim_err *err);
 
 /* For the safety checker (an observer): the caches that hold translations

@@ -15,9 +15,9 @@
 typedef struct ats_entry {
     scim_msg *req;          /* the device's request; answered in place */
     scim_time_t arrived;
-    bool ctx_second;        /* context read: at the PASID-table entry (else the directory entry) */
-    uint64_t root;          /* from the context: the page-table root and levels */
-    int levels;
+    scim_ctx_walk ctx;      /* the context lookup in progress */
+    uint64_t root;          /* from the context: the page-table root and format */
+    const scim_pt_format *fmt;
 } ats_entry;
 
 /* A page request forwarded to the OS: the device's request waits here. */
@@ -55,7 +55,8 @@ struct scim_iommu {
     scim_iommu_params p;
     scim_clock clock;
     scim_node_id mem, os;
-    uint64_t pasid_dir;
+    const scim_ctx_format *ctxf; /* the context structures' family */
+    uint64_t ctx_root;           /* their root (PASID directory, stream table, device directory) */
     scim_tlb *iotlb;
     scim_tlb *pasid_cache;
     scim_walker *walker;

@@ -47,7 +47,7 @@ struct scim_cpu {
     scim_time_t l1_time, l2_time;
     scim_node_id mem, os;
     uint64_t root;
-    int levels;
+    const scim_pt_format *fmt;
     scim_tlb *l1, *l2;
     scim_walker *walker;
     const scim_observer *checker;
@@ -256,7 +256,7 @@ static void start_walk(scim_cpu *c, int32_t ci)
     const scim_replay_chunk *rc = chunk_of(c, ci);
     c->chunks[ci].state = CH_WALK;
     /* the queue is unbounded: walks are bounded by max_outstanding */
-    scim_walker_walk(c->walker, rc->pasid, rc->va, rc->write, c->root, c->levels, (uint64_t)ci);
+    scim_walker_walk(c->walker, rc->pasid, rc->va, rc->write, c->root, c->fmt, (uint64_t)ci);
 }
 
 static void l2_done(void *ctx, uint64_t arg)
@@ -358,7 +358,7 @@ scim_cpu *scim_cpu_create(scim_kernel *k, scim_fabric *f, const char *name, cons
     scim_fifo_init(&c->invq, sizeof(scim_msg *));
     c->p = *p;
     c->mem = c->os = SCIM_NODE_NONE;
-    c->levels = 4;
+    c->fmt = &scim_pt_x86_4l;
     static const scim_replay_ops ops = {.chunk = start_chunk, .os_op = send_os_op};
     scim_replay_params rp = {p->trace, p->max_outstanding, (uint32_t)p->pasid, "mem", NULL, 0, NULL};
     if (scim_clock_init(&c->clock, p->clock_hz, err) != 0)
@@ -444,12 +444,11 @@ size_t scim_cpu_tlbs(const scim_cpu *c, const scim_tlb **out, const char **names
     return n + scim_walker_caches(c->walker, out + n, names + n, max - n);
 }
 
-/* Boot: load CR3. The paging-structure caches exist for the upper levels
- * of this address space. */
-void scim_cpu_set_address_space(scim_cpu *c, uint64_t root_pa, int levels)
+/* Boot: load the root pointer (CR3, TTBR0, satp) and the paging mode. */
+void scim_cpu_set_address_space(scim_cpu *c, uint64_t root_pa, const scim_pt_format *fmt)
 {
     c->root = root_pa;
-    c->levels = levels;
+    c->fmt = fmt;
 }
 
 int scim_cpu_start(scim_cpu *c, scim_err *err) { return scim_replay_start(c->replay, err); }

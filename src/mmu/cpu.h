@@ -27,6 +27,7 @@
 #include "core/config.h"
 #include "core/port.h"
 #include "core/stats.h"
+#include "mmu/ptfmt.h"
 #include "mmu/tlb.h"
 #include "mmu/tlbcfg.h"
 
@@ -63,9 +64,9 @@ scim_node_id scim_cpu_node(const scim_cpu *c);
 const char *scim_cpu_name(const scim_cpu *c);
 
 /* Wiring (boot): memory and OS nodes, and the process's page-table root
- * (what CR3 holds) and paging levels. */
+ * (what CR3, TTBR0 or satp holds) and format. */
 void scim_cpu_set_targets(scim_cpu *c, scim_node_id mem, scim_node_id os);
-void scim_cpu_set_address_space(scim_cpu *c, uint64_t root_pa, int levels);
+void scim_cpu_set_address_space(scim_cpu *c, uint64_t root_pa, const scim_pt_format *fmt);
 void scim_cpu_set_checker(scim_cpu *c, const scim_observer *chk);
 /* Every translation cache of the core, for the checker. */
 size_t scim_cpu_tlbs(const scim_cpu *c, const scim_tlb **out, const char **names, size_t max);

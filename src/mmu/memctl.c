@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "mmu/pagetable.h"
+#include "mmu/ptfmt.h"
 
 typedef struct memctl_stats {
     uint64_t reads;
@@ -74,7 +74,7 @@ static void respond(void *ctx, uint64_t arg)
          * walker sees every update the OS made before that moment. */
         value = scim_physmem_read64(mc->pm, r.pa);
         if (r.set_ad) {
-            uint64_t marked = scim_pte_mark_accessed(value, r.level, r.walk_write);
+            uint64_t marked = scim_pt_format_by_id(r.fmt)->hw_update(value, r.level, r.walk_write);
             if (marked != value) {
                 scim_physmem_write64(mc->pm, r.pa, marked);
                 mc->st.ad_updates++;
@@ -84,7 +84,9 @@ static void respond(void *ctx, uint64_t arg)
     } else if (read && r.value) {
         value = scim_physmem_read64(mc->pm, r.pa);
     }
-    m->u.mem_resp = (scim_mem_resp){value};
+    m->u.mem_resp = (scim_mem_resp){.value = value};
+    for (unsigned i = 0; read && i < r.words && i < SCIM_MEM_RESP_WORDS; i++)
+        m->u.mem_resp.words[i] = scim_physmem_read64(mc->pm, r.pa + i * sizeof(uint64_t));
     scim_port_reply(mc->port, m, SCIM_MSG_MEM_RESP, wire, SCIM_RESP_OK);
 }
 

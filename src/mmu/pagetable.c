@@ -1,22 +1,31 @@
-/* x86-64 page tables in simulated memory. Format and contract in
- * include/scimitar/pagetable.h. Not modelled: PAT, protection keys, EPT
- * nesting, the NX enable bit (XD is stored but never enforced). */
+/* Radix page tables in simulated memory, in any format of mmu/ptfmt.h.
+ * Contract in mmu/pagetable.h. */
 #include "mmu/pagetable.h"
-
-#include "core/page.h"
 
 #include <stdlib.h>
 
+#define PATH_MAX_LEVELS (SCIM_PT_MAX_LEVELS + 1)
+
 struct scim_pgtable {
     scim_physmem *pm;
-    int levels;
+    const scim_pt_format *fmt;
     scim_pt_alloc_ops ops;
-    bool own_ops;
     void *cookie;
     uint64_t root;
     uint64_t tables;
     bool keep_tables;
 };
+
+/* The memory of a table the entries point to (a stage-2 hook may move it). */
+static uint64_t mem_of(const scim_pgtable *pt, uint64_t table)
+{
+    return pt->ops.table_addr ? pt->ops.table_addr(pt->cookie, table) : table;
+}
+
+static uint64_t read_entry(const scim_pgtable *pt, uint64_t table, uint64_t index)
+{
+    return scim_physmem_read64(pt->pm, mem_of(pt, table) + index * SCIM_PTE_BYTES);
+}
 
 /* Every entry write goes through here, so a synchronized copy sees it. */
 static void write_entry(scim_pgtable *pt, uint64_t pa, uint64_t value)
@@ -26,6 +35,11 @@ static void write_entry(scim_pgtable *pt, uint64_t pa, uint64_t value)
         pt->ops.entry_written(pt->cookie, pa, value);
 }
 
+static void decode(const scim_pgtable *pt, uint64_t pte, int level, scim_pte_info *i)
+{
+    pt->fmt->decode(pte, level, i);
+}
+
 static int direct_alloc(void *cookie, uint64_t *pfn, scim_err *err)
 {
     return scim_physmem_alloc(cookie, 0, pfn, err);
@@ -33,61 +47,11 @@ static int direct_alloc(void *cookie, uint64_t *pfn, scim_err *err)
 
 static void direct_free(void *cookie, uint64_t pfn) { scim_physmem_free(cookie, pfn, 0); }
 
-scim_pte_kind scim_pte_decode(uint64_t pte, int level, uint64_t *next_pa, unsigned *page_shift)
+scim_pgtable *scim_pgtable_create(scim_physmem *pm, const scim_pt_format *fmt, const scim_pt_alloc_ops *ops,
+                                  void *cookie, scim_err *err)
 {
-    if (!(pte & SCIM_PTE_P))
-        return SCIM_PTE_NOT_PRESENT;
-    uint64_t addr = pte & SCIM_PTE_ADDR_MASK;
-    if (level == 1) {
-        if (next_pa)
-            *next_pa = addr;
-        if (page_shift)
-            *page_shift = 12;
-        return SCIM_PTE_LEAF;
-    }
-    if (pte & SCIM_PTE_PS) {
-        if (level > 3)
-            return SCIM_PTE_RESERVED;
-        unsigned shift = level == 2 ? 21 : 30;
-        /* bit 12 of a large-page entry is PAT; the rest below the page size
-         * must be zero */
-        if (addr & ((1ull << shift) - 1) & ~(1ull << 12))
-            return SCIM_PTE_RESERVED;
-        if (next_pa)
-            *next_pa = addr & ~((1ull << shift) - 1);
-        if (page_shift)
-            *page_shift = shift;
-        return SCIM_PTE_LEAF;
-    }
-    if (next_pa)
-        *next_pa = addr;
-    if (page_shift)
-        *page_shift = 0;
-    return SCIM_PTE_TABLE;
-}
-
-uint64_t scim_pte_mark_accessed(uint64_t pte, int level, bool write)
-{
-    if (!(pte & SCIM_PTE_P))
-        return pte;
-    pte |= SCIM_PTE_A;
-    if (write && (pte & SCIM_PTE_RW) && scim_pte_decode(pte, level, NULL, NULL) == SCIM_PTE_LEAF)
-        pte |= SCIM_PTE_D;
-    return pte;
-}
-
-bool scim_va_canonical(uint64_t va, int levels)
-{
-    int bits = levels == 5 ? 57 : 48;
-    int64_t s = (int64_t)(va << (64 - bits)) >> (64 - bits);
-    return (uint64_t)s == va;
-}
-
-scim_pgtable *scim_pgtable_create(scim_physmem *pm, int levels, const scim_pt_alloc_ops *ops, void *cookie,
-                                  scim_err *err)
-{
-    if (levels != 4 && levels != 5) {
-        scim_err_set(err, SCIM_EINVAL, "paging levels must be 4 or 5, not %d", levels);
+    if (!fmt) {
+        scim_err_set(err, SCIM_EINVAL, "no page-table format");
         return NULL;
     }
     scim_pgtable *pt = calloc(1, sizeof *pt);
@@ -96,12 +60,12 @@ scim_pgtable *scim_pgtable_create(scim_physmem *pm, int levels, const scim_pt_al
         return NULL;
     }
     pt->pm = pm;
-    pt->levels = levels;
+    pt->fmt = fmt;
     if (ops) {
         pt->ops = *ops;
         pt->cookie = cookie;
     } else {
-        pt->ops = (scim_pt_alloc_ops){direct_alloc, direct_free, NULL};
+        pt->ops = (scim_pt_alloc_ops){direct_alloc, direct_free, NULL, NULL};
         pt->cookie = pm;
     }
     uint64_t pfn;
@@ -109,7 +73,7 @@ scim_pgtable *scim_pgtable_create(scim_physmem *pm, int levels, const scim_pt_al
         free(pt);
         return NULL;
     }
-    pt->root = pfn << 12;
+    pt->root = scim_pfn_addr(pfn);
     pt->tables = 1;
     return pt;
 }
@@ -117,238 +81,250 @@ scim_pgtable *scim_pgtable_create(scim_physmem *pm, int levels, const scim_pt_al
 static void destroy_table(scim_pgtable *pt, uint64_t table, int level)
 {
     if (level > 1) {
-        for (uint64_t i = 0; i < 512; i++) {
-            uint64_t pte = scim_physmem_read64(pt->pm, table + i * 8);
-            uint64_t next;
-            if (scim_pte_decode(pte, level, &next, NULL) == SCIM_PTE_TABLE)
-                destroy_table(pt, next, level - 1);
+        for (uint64_t i = 0; i < scim_pt_table_entries(pt->fmt, level); i++) {
+            scim_pte_info e;
+            decode(pt, read_entry(pt, table, i), level, &e);
+            if (e.kind == SCIM_PTE_TABLE)
+                destroy_table(pt, e.addr, level - 1);
         }
     }
-    pt->ops.free_table(pt->cookie, table >> 12);
+    pt->ops.free_table(pt->cookie, scim_pfn(table));
 }
 
 void scim_pgtable_destroy(scim_pgtable *pt)
 {
     if (!pt)
         return;
-    destroy_table(pt, pt->root, pt->levels);
+    destroy_table(pt, pt->root, pt->fmt->levels);
     free(pt);
 }
 
 uint64_t scim_pgtable_root(const scim_pgtable *pt) { return pt->root; }
-int scim_pgtable_levels(const scim_pgtable *pt) { return pt->levels; }
+const scim_pt_format *scim_pgtable_format(const scim_pgtable *pt) { return pt->fmt; }
 uint64_t scim_pgtable_table_frames(const scim_pgtable *pt) { return pt->tables; }
 
-static int leaf_level(unsigned shift) { return shift == 12 ? 1 : shift == 21 ? 2 : shift == 30 ? 3 : 0; }
-
-static bool table_empty(const scim_pgtable *pt, uint64_t table)
+static bool table_empty(const scim_pgtable *pt, uint64_t table, int level)
 {
-    for (uint64_t i = 0; i < 512; i++)
-        if (scim_physmem_read64(pt->pm, table + i * 8) & SCIM_PTE_P)
+    for (uint64_t i = 0; i < scim_pt_table_entries(pt->fmt, level); i++) {
+        scim_pte_info e;
+        decode(pt, read_entry(pt, table, i), level, &e);
+        if (e.kind != SCIM_PTE_NOT_PRESENT)
             return false;
+    }
     return true;
 }
 
-int scim_pgtable_map(scim_pgtable *pt, uint64_t va, uint64_t pa, unsigned page_shift, uint64_t flags,
+int scim_pgtable_map(scim_pgtable *pt, uint64_t va, uint64_t pa, unsigned page_shift, unsigned attrs,
                      scim_err *err)
 {
-    int leaf = leaf_level(page_shift);
+    const scim_pt_format *f = pt->fmt;
+    int leaf = scim_pt_leaf_level(f, page_shift);
     if (!leaf)
-        return scim_err_set(err, SCIM_EINVAL, "page shift %u is not 12, 21 or 30", page_shift);
-    uint64_t mask = (1ull << page_shift) - 1;
+        return scim_err_set(err, SCIM_EINVAL, "page shift %u is not a leaf size of %s paging", page_shift,
+                            f->name);
+    uint64_t mask = scim_page_mask(page_shift);
     if ((va & mask) || (pa & mask))
         return scim_err_set(err, SCIM_EINVAL, "va 0x%llx / pa 0x%llx not aligned to the %llu KiB page",
                             (unsigned long long)va, (unsigned long long)pa, (unsigned long long)((mask + 1) >> 10));
-    if (!scim_va_canonical(va, pt->levels) || !scim_va_canonical(va + mask, pt->levels))
-        return scim_err_set(err, SCIM_EINVAL, "va 0x%llx is not canonical for %d-level paging",
-                            (unsigned long long)va, pt->levels);
-    if (pa & ~SCIM_PTE_ADDR_MASK & ~mask)
-        return scim_err_set(err, SCIM_EINVAL, "pa 0x%llx is beyond 52 bits", (unsigned long long)pa);
+    if (!scim_pt_va_valid(f, va) || !scim_pt_va_valid(f, va + mask))
+        return scim_err_set(err, SCIM_EINVAL, "va 0x%llx is not a valid address for %s paging",
+                            (unsigned long long)va, f->name);
+    scim_pte_info probe;
+    decode(pt, f->make_leaf(pa, leaf, attrs), leaf, &probe);
+    if (probe.kind != SCIM_PTE_LEAF || probe.addr != pa)
+        return scim_err_set(err, SCIM_EINVAL, "pa 0x%llx is beyond the output addresses of %s paging",
+                            (unsigned long long)pa, f->name);
     uint64_t table = pt->root;
-    for (int level = pt->levels; level > leaf; level--) {
-        uint64_t ea = scim_pte_addr(table, va, level);
-        uint64_t pte = scim_physmem_read64(pt->pm, ea), next;
-        scim_pte_kind kind = scim_pte_decode(pte, level, &next, NULL);
-        if (kind == SCIM_PTE_LEAF || kind == SCIM_PTE_RESERVED)
+    for (int level = f->levels; level > leaf; level--) {
+        uint64_t ea = scim_pt_entry_addr(f, mem_of(pt, table), va, level);
+        scim_pte_info e;
+        decode(pt, scim_physmem_read64(pt->pm, ea), level, &e);
+        if (e.kind == SCIM_PTE_LEAF || e.kind == SCIM_PTE_RESERVED)
             return scim_err_set(err, SCIM_EEXIST, "va 0x%llx is already mapped by a larger page",
                                 (unsigned long long)va);
-        if (kind == SCIM_PTE_NOT_PRESENT) {
+        if (e.kind == SCIM_PTE_NOT_PRESENT) {
             uint64_t pfn;
             int rc = pt->ops.alloc_table(pt->cookie, &pfn, err);
             if (rc)
                 return rc;
             pt->tables++;
-            next = pfn << 12;
-            write_entry(pt, ea, next | SCIM_PTE_P | SCIM_PTE_RW | SCIM_PTE_US);
+            e.addr = scim_pfn_addr(pfn);
+            write_entry(pt, ea, f->make_table(e.addr, level));
         }
-        table = next;
+        table = e.addr;
     }
-    uint64_t ea = scim_pte_addr(table, va, leaf);
-    if (scim_physmem_read64(pt->pm, ea) & SCIM_PTE_P)
+    uint64_t ea = scim_pt_entry_addr(f, mem_of(pt, table), va, leaf);
+    scim_pte_info e;
+    decode(pt, scim_physmem_read64(pt->pm, ea), leaf, &e);
+    if (e.kind != SCIM_PTE_NOT_PRESENT)
         return scim_err_set(err, SCIM_EEXIST, "va 0x%llx is already mapped", (unsigned long long)va);
-    uint64_t keep = flags & (SCIM_PTE_RW | SCIM_PTE_US | SCIM_PTE_PWT | SCIM_PTE_PCD | SCIM_PTE_A | SCIM_PTE_D |
-                             SCIM_PTE_G | SCIM_PTE_XD);
-    write_entry(pt, ea, pa | keep | SCIM_PTE_P | (leaf > 1 ? SCIM_PTE_PS : 0));
+    write_entry(pt, ea, f->make_leaf(pa, leaf, attrs));
     return 0;
 }
 
 /* Walk to the leaf of va: fills the entry addresses of the path (path[level]
  * for levels..leaf) and returns the leaf level, or 0 if not mapped. */
-static int find_leaf(const scim_pgtable *pt, uint64_t va, uint64_t path[6], uint64_t *pte_out)
+static int find_leaf(const scim_pgtable *pt, uint64_t va, uint64_t path[PATH_MAX_LEVELS], uint64_t *pte_out)
 {
-    if (!scim_va_canonical(va, pt->levels))
+    const scim_pt_format *f = pt->fmt;
+    if (!scim_pt_va_valid(f, va))
         return 0;
     uint64_t table = pt->root;
-    for (int level = pt->levels; level >= 1; level--) {
-        uint64_t ea = scim_pte_addr(table, va, level);
+    for (int level = f->levels; level >= 1; level--) {
+        uint64_t ea = scim_pt_entry_addr(f, mem_of(pt, table), va, level);
         path[level] = ea;
-        uint64_t pte = scim_physmem_read64(pt->pm, ea), next;
-        scim_pte_kind kind = scim_pte_decode(pte, level, &next, NULL);
-        if (kind == SCIM_PTE_LEAF) {
+        uint64_t pte = scim_physmem_read64(pt->pm, ea);
+        scim_pte_info e;
+        decode(pt, pte, level, &e);
+        if (e.kind == SCIM_PTE_LEAF) {
             *pte_out = pte;
             return level;
         }
-        if (kind != SCIM_PTE_TABLE)
+        if (e.kind != SCIM_PTE_TABLE)
             return 0;
-        table = next;
+        table = e.addr;
     }
     return 0;
 }
 
-int scim_pgtable_lookup(const scim_pgtable *pt, uint64_t va, uint64_t *pa, unsigned *page_shift, uint64_t *pte_out)
+int scim_pgtable_lookup(const scim_pgtable *pt, uint64_t va, uint64_t *pa, unsigned *page_shift, unsigned *attrs)
 {
-    uint64_t path[6], pte;
+    uint64_t path[PATH_MAX_LEVELS], pte;
     int level = find_leaf(pt, va, path, &pte);
     if (!level)
         return 0;
-    uint64_t base = 0;
-    unsigned shift = SCIM_PAGE_SHIFT;
-    scim_pte_decode(pte, level, &base, &shift);
+    scim_pte_info e;
+    decode(pt, pte, level, &e);
     if (pa)
-        *pa = base + (va & ((1ull << shift) - 1));
+        *pa = e.addr + scim_page_offset(va, e.shift);
     if (page_shift)
-        *page_shift = shift;
-    if (pte_out)
-        *pte_out = pte;
+        *page_shift = e.shift;
+    if (attrs)
+        *attrs = e.attrs;
     return 1;
 }
 
-int scim_pgtable_unmap(scim_pgtable *pt, uint64_t va, uint64_t *old_pte, unsigned *page_shift)
+uint64_t scim_pgtable_leaf_entry(const scim_pgtable *pt, uint64_t va)
 {
-    uint64_t path[6], pte;
+    uint64_t path[PATH_MAX_LEVELS], pte;
+    return find_leaf(pt, va, path, &pte) ? pte : 0;
+}
+
+int scim_pgtable_unmap(scim_pgtable *pt, uint64_t va, unsigned *old_attrs, unsigned *page_shift)
+{
+    uint64_t path[PATH_MAX_LEVELS], pte;
     int level = find_leaf(pt, va, path, &pte);
     if (!level)
         return SCIM_ENOENT;
     write_entry(pt, path[level], 0);
-    if (old_pte)
-        *old_pte = pte;
+    scim_pte_info e;
+    decode(pt, pte, level, &e);
+    if (old_attrs)
+        *old_attrs = e.attrs;
     if (page_shift)
-        *page_shift = level == 1 ? 12 : level == 2 ? 21 : 30;
+        *page_shift = e.shift;
     /* Free tables the unmap emptied, bottom up; never the root. */
-    for (int l = level; l < pt->levels && !pt->keep_tables; l++) {
-        uint64_t table = path[l] & ~0xfffull;
-        if (!table_empty(pt, table))
+    for (int l = level; l < pt->fmt->levels && !pt->keep_tables; l++) {
+        uint64_t table = scim_page_base(path[l], SCIM_PAGE_SHIFT);
+        if (!table_empty(pt, table, l))
             break;
         write_entry(pt, path[l + 1], 0);
         pt->tables--;
-        pt->ops.free_table(pt->cookie, table >> 12);
+        pt->ops.free_table(pt->cookie, scim_pfn(table));
     }
     return 0;
 }
 
-int scim_pgtable_update(scim_pgtable *pt, uint64_t va, uint64_t set_bits, uint64_t clear_bits, uint64_t *old_pte)
+int scim_pgtable_update(scim_pgtable *pt, uint64_t va, unsigned set, unsigned clear, unsigned *old_attrs)
 {
-    uint64_t path[6], pte;
+    uint64_t path[PATH_MAX_LEVELS], pte;
     int level = find_leaf(pt, va, path, &pte);
     if (!level)
         return SCIM_ENOENT;
-    uint64_t fixed = SCIM_PTE_P | SCIM_PTE_PS | SCIM_PTE_ADDR_MASK;
-    uint64_t npte = (pte | (set_bits & ~fixed)) & ~(clear_bits & ~fixed);
-    write_entry(pt, path[level], npte);
-    if (old_pte)
-        *old_pte = pte;
+    if (old_attrs) {
+        scim_pte_info e;
+        decode(pt, pte, level, &e);
+        *old_attrs = e.attrs;
+    }
+    write_entry(pt, path[level], pt->fmt->set_attrs(pte, level, set, clear));
     return 0;
 }
 
-int scim_pgtable_remap(scim_pgtable *pt, uint64_t va, uint64_t new_pa, uint64_t *old_pte)
+int scim_pgtable_remap(scim_pgtable *pt, uint64_t va, uint64_t new_pa, unsigned *old_attrs)
 {
-    uint64_t path[6], pte;
+    uint64_t path[PATH_MAX_LEVELS], pte;
     int level = find_leaf(pt, va, path, &pte);
     if (!level)
         return SCIM_ENOENT;
-    unsigned shift = level == 1 ? 12 : level == 2 ? 21 : 30;
-    if (new_pa & ((1ull << shift) - 1))
+    scim_pte_info e;
+    decode(pt, pte, level, &e);
+    if (scim_page_offset(new_pa, e.shift))
         return SCIM_EINVAL;
-    uint64_t addr_bits = SCIM_PTE_ADDR_MASK & ~((1ull << shift) - 1);
-    write_entry(pt, path[level], (pte & ~addr_bits) | (new_pa & addr_bits));
-    if (old_pte)
-        *old_pte = pte;
+    write_entry(pt, path[level], pt->fmt->set_addr(pte, level, new_pa));
+    if (old_attrs)
+        *old_attrs = e.attrs;
     return 0;
 }
 
 typedef struct walk_ctx {
     const scim_pgtable *pt;
     uint64_t lo, hi; /* inclusive range */
-    int (*fn)(void *ctx, uint64_t va, uint64_t pte, unsigned page_shift);
+    int (*fn)(void *ctx, uint64_t va, uint64_t pa, unsigned page_shift, unsigned attrs);
     void *ctx;
 } walk_ctx;
 
-static uint64_t sign_extend(uint64_t va, int levels)
-{
-    int bits = levels == 5 ? 57 : 48;
-    return (uint64_t)((int64_t)(va << (64 - bits)) >> (64 - bits));
-}
-
 static int walk_table(const walk_ctx *w, uint64_t table, int level, uint64_t base)
 {
-    unsigned span_shift = 12 + 9 * (unsigned)(level - 1);
-    for (uint64_t i = 0; i < 512; i++) {
-        uint64_t start = sign_extend(base + (i << span_shift), w->pt->levels);
-        uint64_t end = start + ((1ull << span_shift) - 1);
+    const scim_pt_format *f = w->pt->fmt;
+    unsigned span_shift = scim_pt_level_shift(f, level);
+    for (uint64_t i = 0; i < scim_pt_table_entries(f, level); i++) {
+        uint64_t start = scim_pt_va_of(f, base, i, level);
+        uint64_t end = start + scim_page_mask(span_shift);
         if (end < w->lo || start > w->hi)
             continue;
-        uint64_t pte = scim_physmem_read64(w->pt->pm, table + i * 8), next;
-        unsigned shift;
-        scim_pte_kind kind = scim_pte_decode(pte, level, &next, &shift);
-        if (kind == SCIM_PTE_LEAF) {
-            int rc = w->fn(w->ctx, start, pte, shift);
-            if (rc)
-                return rc;
-        } else if (kind == SCIM_PTE_TABLE) {
-            int rc = walk_table(w, next, level - 1, base + (i << span_shift));
-            if (rc)
-                return rc;
-        }
+        scim_pte_info e;
+        decode(w->pt, read_entry(w->pt, table, i), level, &e);
+        int rc = 0;
+        if (e.kind == SCIM_PTE_LEAF)
+            rc = w->fn(w->ctx, start, e.addr, e.shift, e.attrs);
+        else if (e.kind == SCIM_PTE_TABLE)
+            rc = walk_table(w, e.addr, level - 1, base + (i << span_shift));
+        if (rc)
+            return rc;
     }
     return 0;
 }
 
 int scim_pgtable_foreach(const scim_pgtable *pt, uint64_t va, uint64_t len,
-                         int (*fn)(void *ctx, uint64_t va, uint64_t pte, unsigned page_shift), void *ctx)
+                         int (*fn)(void *ctx, uint64_t va, uint64_t pa, unsigned page_shift, unsigned attrs),
+                         void *ctx)
 {
     if (len == 0)
         return 0;
     walk_ctx w = {pt, va, va + len - 1 < va ? UINT64_MAX : va + len - 1, fn, ctx};
-    return walk_table(&w, pt->root, pt->levels, 0);
+    return walk_table(&w, pt->root, pt->fmt->levels, 0);
 }
 
 static void entries_of(const scim_pgtable *pt, uint64_t table, int level,
                        void (*fn)(void *ctx, uint64_t entry_pa, uint64_t value), void *ctx)
 {
-    for (uint64_t i = 0; i < 512; i++) {
-        uint64_t pte = scim_physmem_read64(pt->pm, table + i * 8), next;
-        if (!(pte & SCIM_PTE_P))
+    uint64_t mem = mem_of(pt, table);
+    for (uint64_t i = 0; i < scim_pt_table_entries(pt->fmt, level); i++) {
+        uint64_t pte = scim_physmem_read64(pt->pm, mem + i * SCIM_PTE_BYTES);
+        scim_pte_info e;
+        decode(pt, pte, level, &e);
+        if (e.kind == SCIM_PTE_NOT_PRESENT)
             continue;
-        fn(ctx, table + i * 8, pte);
-        if (level > 1 && scim_pte_decode(pte, level, &next, NULL) == SCIM_PTE_TABLE)
-            entries_of(pt, next, level - 1, fn, ctx);
+        fn(ctx, mem + i * SCIM_PTE_BYTES, pte);
+        if (level > 1 && e.kind == SCIM_PTE_TABLE)
+            entries_of(pt, e.addr, level - 1, fn, ctx);
     }
 }
 
 void scim_pgtable_foreach_entry(const scim_pgtable *pt, void (*fn)(void *ctx, uint64_t entry_pa, uint64_t value),
                                 void *ctx)
 {
-    entries_of(pt, pt->root, pt->levels, fn, ctx);
+    entries_of(pt, pt->root, pt->fmt->levels, fn, ctx);
 }
 
 void scim_pgtable_keep_empty_tables(scim_pgtable *pt, bool keep) { pt->keep_tables = keep; }

@@ -7,17 +7,17 @@
 
 #include "core/fifo.h"
 #include "core/rng.h"
-#include "mmu/pagetable.h"
 
-#define MAX_LEVELS 5
+#define MAX_LEVELS SCIM_PT_MAX_LEVELS
 
 typedef struct walk {
     bool busy;
     bool poisoned;
     bool nocache;   /* an invalidation of its PASID arrived: cache no pointer it read before */
     bool write;
+    bool xlating;   /* waiting for the table-address hook */
     int level;
-    int levels;
+    const scim_pt_format *fmt;
     unsigned perms;
     uint32_t pasid;
     uint32_t reads;
@@ -31,7 +31,7 @@ typedef struct walk {
 typedef struct queued {
     uint32_t pasid;
     bool write;
-    int levels;
+    const scim_pt_format *fmt;
     uint64_t va, root, cookie;
     scim_time_t at;
 } queued;
@@ -52,11 +52,13 @@ struct scim_walker {
     void *owner;
     const scim_pte_reader_ops *reader;
     void *reader_cookie;
+    const scim_pt_xlate_ops *xlate;
+    void *xlate_cookie;
     scim_port *port;  /* the fabric reader: requests through the owner's port */
     int client;
     scim_node_id mem;
     walk *walks;
-    scim_tlb *pwc[MAX_LEVELS]; /* pwc[l]: pointer to a level-l table, keyed by va >> (12 + 9 l) */
+    scim_tlb *pwc[MAX_LEVELS]; /* pwc[l]: pointer to a level-l table, keyed by the VA bits above what it maps */
     scim_fifo q;               /* of queued */
     walker_stats st;
 };
@@ -77,25 +79,42 @@ const size_t scim_walker_stat_decl_count = SCIM_COUNT_OF(scim_walker_stat_decls)
 
 static const char *const pwc_names[MAX_LEVELS] = {NULL, "pwc.pde", "pwc.pdpte", "pwc.pml4e", "pwc.pml5e"};
 
-static inline uint64_t pwc_key(uint64_t va, int level) { return (va >> (12 + 9 * level)) << 12; }
+/* Key of the pointer to a level-`level` table: the VA bits above what it maps. */
+static inline uint64_t pwc_key(const scim_pt_format *f, uint64_t va, int level)
+{
+    return scim_pfn_addr(va >> scim_pt_level_shift(f, level + 1));
+}
 
-static void read_entry(scim_walker *w, walk *k)
+/* Read the entry of the current level from the table at memory address table_pa. */
+static void issue_read(scim_walker *w, walk *k, uint64_t table_pa)
 {
     k->reads++;
     w->st.pte_reads++;
-    w->reader->read(w->reader_cookie, (uint32_t)(k - w->walks), scim_pte_addr(k->table, k->va, k->level), k->pasid,
-                    k->level, true, k->write);
+    scim_pte_read r = {.pa = scim_pt_entry_addr(k->fmt, table_pa, k->va, k->level), .pasid = k->pasid,
+                       .level = k->level, .fmt = k->fmt->id, .set_ad = true, .write = k->write};
+    w->reader->read(w->reader_cookie, (uint32_t)(k - w->walks), &r);
+}
+
+/* The table's memory address comes from the hook, now or later. */
+static void read_entry(scim_walker *w, walk *k)
+{
+    uint64_t pa = k->table;
+    if (w->xlate && !w->xlate->table_addr(w->xlate_cookie, (uint32_t)(k - w->walks), k->pasid, k->table, &pa)) {
+        k->xlating = true;
+        return;
+    }
+    issue_read(w, k, pa);
 }
 
 /* The fabric reader: a PTE read is a memory request from the owner's port. */
-static void port_read(void *cookie, uint32_t walk_index, uint64_t pa, uint32_t pasid, int level, bool set_ad, bool write)
+static void port_read(void *cookie, uint32_t walk_index, const scim_pte_read *r)
 {
     scim_walker *w = cookie;
     scim_msg *m = scim_port_msg(w->port, SCIM_MSG_MEM_READ, w->mem);
     if (!m)
         return;
-    m->u.mem = (scim_mem_req){.pa = pa, .len = 8, .level = (uint8_t)level, .pte = true, .set_ad = set_ad,
-                              .walk_write = write};
+    m->u.mem = (scim_mem_req){.pa = r->pa, .len = SCIM_PTE_BYTES, .level = (uint8_t)r->level, .fmt = r->fmt,
+                              .pte = true, .set_ad = r->set_ad, .walk_write = r->write};
     scim_port_request(w->port, w->client, walk_index, m);
 }
 
@@ -128,6 +147,12 @@ void scim_walker_set_reader(scim_walker *w, const scim_pte_reader_ops *ops, void
     w->reader_cookie = cookie;
 }
 
+void scim_walker_set_table_xlate(scim_walker *w, const scim_pt_xlate_ops *ops, void *cookie)
+{
+    w->xlate = ops;
+    w->xlate_cookie = cookie;
+}
+
 /* The caches give the deepest table known; then memory. */
 static void begin(void *ctx, uint64_t wi)
 {
@@ -136,13 +161,13 @@ static void begin(void *ctx, uint64_t wi)
     k->poisoned = false;
     k->nocache = false;
     k->perms = SCIM_PERM_R | SCIM_PERM_W;
-    k->level = k->levels;
+    k->level = k->fmt->levels;
     k->table = k->root;
-    for (int l = 1; l < k->levels; l++) {
+    for (int l = 1; l < k->fmt->levels; l++) {
         scim_tlb_entry e;
-        if (w->pwc[l] && scim_tlb_lookup(w->pwc[l], k->pasid, pwc_key(k->va, l), &e) == 1) {
+        if (w->pwc[l] && scim_tlb_lookup(w->pwc[l], k->pasid, pwc_key(k->fmt, k->va, l), &e) == 1) {
             k->level = l;
-            k->table = e.pfn << 12;
+            k->table = scim_pfn_addr(e.pfn);
             k->perms = e.perms; /* the rights of the levels above, cached with the pointer */
             break;
         }
@@ -150,13 +175,13 @@ static void begin(void *ctx, uint64_t wi)
     read_entry(w, k);
 }
 
-static void start(scim_walker *w, size_t wi, uint32_t pasid, uint64_t va, bool write, uint64_t root, int levels,
-                  uint64_t cookie, scim_time_t queued_at)
+static void start(scim_walker *w, size_t wi, uint32_t pasid, uint64_t va, bool write, uint64_t root,
+                  const scim_pt_format *fmt, uint64_t cookie, scim_time_t queued_at)
 {
     walk *k = &w->walks[wi];
     scim_time_t now = scim_kernel_now(w->k);
     scim_hist_record(w->st.wait, now - queued_at);
-    *k = (walk){.busy = true, .write = write, .levels = levels, .pasid = pasid, .va = va, .root = root,
+    *k = (walk){.busy = true, .write = write, .fmt = fmt, .pasid = pasid, .va = va, .root = root,
                 .cookie = cookie, .started = now};
     w->st.walks++;
     scim_kernel_schedule(w->k, w->p.pwc_latency, SCIM_PRIO_DEFAULT, begin, w, wi);
@@ -170,19 +195,19 @@ bool scim_walker_can_accept(const scim_walker *w)
     return w->p.queue == 0 || scim_fifo_len(&w->q) < w->p.queue;
 }
 
-bool scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root, int levels,
-                      uint64_t cookie)
+bool scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root,
+                      const scim_pt_format *fmt, uint64_t cookie)
 {
     for (size_t i = 0; i < w->p.walkers; i++) {
         if (!w->walks[i].busy) {
-            start(w, i, pasid, va, write, root, levels, cookie, scim_kernel_now(w->k));
+            start(w, i, pasid, va, write, root, fmt, cookie, scim_kernel_now(w->k));
             return true;
         }
     }
     if (w->p.queue && scim_fifo_len(&w->q) >= w->p.queue)
         return false;
     w->st.waits++;
-    queued q = {pasid, write, levels, va, root, cookie, scim_kernel_now(w->k)};
+    queued q = {pasid, write, fmt, va, root, cookie, scim_kernel_now(w->k)};
     if (!scim_fifo_push(&w->q, &q))
         scim_kernel_fail(w->k, SCIM_ENOMEM, "out of host memory queueing walks");
     return true;
@@ -197,57 +222,69 @@ static void finish(scim_walker *w, walk *k, scim_walk_status status, uint64_t pa
     size_t wi = (size_t)(k - w->walks);
     queued q;
     if (scim_fifo_pop(&w->q, &q))
-        start(w, wi, q.pasid, q.va, q.write, q.root, q.levels, q.cookie, q.at);
+        start(w, wi, q.pasid, q.va, q.write, q.root, q.fmt, q.cookie, q.at);
     w->done(w->owner, cookie, &r);
+}
+
+/* A walk an invalidation overlapped starts again from the caches. */
+static bool restarted(scim_walker *w, walk *k)
+{
+    if (!k->poisoned)
+        return false;
+    w->st.restarts++;
+    scim_kernel_schedule(w->k, w->p.pwc_latency, SCIM_PRIO_DEFAULT, begin, w, (uint64_t)(k - w->walks));
+    return true;
+}
+
+void scim_walker_table_ready(scim_walker *w, uint32_t walk_index, uint64_t pa)
+{
+    walk *k = &w->walks[walk_index];
+    k->xlating = false;
+    if (!restarted(w, k))
+        issue_read(w, k, pa);
 }
 
 void scim_walker_pte(scim_walker *w, uint32_t walk_index, uint64_t pte)
 {
     walk *k = &w->walks[walk_index];
-    if (k->poisoned) {
-        w->st.restarts++;
-        scim_kernel_schedule(w->k, w->p.pwc_latency, SCIM_PRIO_DEFAULT, begin, w, (uint64_t)(k - w->walks));
+    if (restarted(w, k))
         return;
-    }
-    uint64_t next;
-    unsigned shift;
-    scim_pte_kind kind = scim_pte_decode(pte, k->level, &next, &shift);
-    if (kind == SCIM_PTE_NOT_PRESENT) {
+    scim_pte_info e;
+    k->fmt->decode(pte, k->level, &e);
+    if (e.kind == SCIM_PTE_NOT_PRESENT) {
         finish(w, k, SCIM_WALK_NOT_PRESENT, 0, 0);
         return;
     }
-    if (kind == SCIM_PTE_RESERVED) {
+    if (e.kind == SCIM_PTE_RESERVED) {
         finish(w, k, SCIM_WALK_RESERVED, 0, 0);
         return;
     }
-    /* Effective rights are the AND over every level (SDM 4.6); devices and
-     * user code access as user. */
-    if (!(pte & SCIM_PTE_US))
-        k->perms = 0;
-    if (!(pte & SCIM_PTE_RW))
-        k->perms &= ~(unsigned)SCIM_PERM_W;
-    if (kind == SCIM_PTE_TABLE) {
+    /* Effective rights are the AND over every level (SDM 4.6, Arm's
+     * APTable; RISC-V's tables pass everything); devices and user code
+     * access as user. */
+    k->perms &= e.perms;
+    if (e.kind == SCIM_PTE_TABLE) {
         int l = k->level - 1;
         if (w->pwc[l] && !k->nocache) {
-            scim_tlb_entry e = {.pasid = k->pasid, .page_shift = 12, .perms = (uint8_t)k->perms,
-                                .vpn = pwc_key(k->va, l) >> 12, .pfn = next >> 12, .aux = 0};
-            scim_tlb_insert(w->pwc[l], &e, NULL);
+            scim_tlb_entry c = {.pasid = k->pasid, .page_shift = SCIM_SHIFT_4K, .perms = (uint8_t)k->perms,
+                                .vpn = scim_vpn(pwc_key(k->fmt, k->va, l)), .pfn = scim_pfn(e.addr), .aux = 0};
+            scim_tlb_insert(w->pwc[l], &c, NULL);
         }
         k->level = l;
-        k->table = next;
+        k->table = e.addr;
         read_entry(w, k);
         return;
     }
-    finish(w, k, SCIM_WALK_OK, next, shift);
+    finish(w, k, SCIM_WALK_OK, e.addr, e.shift);
 }
 
 /* Does the range of s meet the region mapped by the level-`level` table on
- * va's path (2^(12 + 9 level) bytes: 2 MiB for a page table)? */
-static bool range_reaches_table(const scim_inv_scope *s, uint64_t va, int level)
+ * va's path (2 MiB for a last-level table of 4 KiB pages)? */
+static bool range_reaches_table(const scim_inv_scope *s, const scim_pt_format *f, uint64_t va, int level)
 {
     if (s->kind != SCIM_INV_RANGE)
         return true;
-    unsigned shift = 12 + 9 * (unsigned)level;
+    unsigned shift = scim_pt_level_shift(f, level + 1);
     uint64_t base = shift >= 64 ? 0 : va & ~((1ull << shift) - 1);
     uint64_t last = shift >= 64 ? UINT64_MAX : base + ((1ull << shift) - 1);
     uint64_t s_last = s->addr + s->len - 1 < s->addr ? UINT64_MAX : s->addr + s->len - 1;
@@ -273,7 +310,7 @@ void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s)
             continue;
         if (scim_inv_covers(s, k->pasid, k->va))
             k->poisoned = true;
-        else if (scim_inv_covers(&whole, k->pasid, k->va) && range_reaches_table(s, k->va, k->level))
+        else if (scim_inv_covers(&whole, k->pasid, k->va) && range_reaches_table(s, k->fmt, k->va, k->level))
             k->nocache = true;
     }
 }

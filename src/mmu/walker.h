@@ -1,12 +1,15 @@
 /* Hardware page walker: a pool of concurrent walkers with per-level
- * paging-structure caches, shared by every block that walks x86-64 page
- * tables (CPU cores, the IOMMU, devices that walk for themselves). Intel
- * SDM Vol. 3A 4.10.3 describes the caches.
+ * paging-structure caches, shared by every block that walks page tables
+ * (CPU cores, the IOMMU, devices that walk for themselves), in any format of
+ * mmu/ptfmt.h (x86-64, Armv8-A, RISC-V). Intel SDM Vol. 3A 4.10.3
+ * describes the caches (Arm's walk caches and RISC-V's are alike); they are
+ * named after x86's entries whatever the format: pwc.pde holds pointers to
+ * last-level tables, pwc.pdpte to the tables above, and so on.
  *
- * A walk starts from (root, levels), looks up the paging-structure caches
+ * A walk starts from (root, format), looks up the paging-structure caches
  * (one lookup of pwc_latency for every level; the deepest hit wins), then
  * reads one entry per remaining level (accessed/dirty bits set at the
- * memory). Walks that find every walker busy wait in FIFO order, in a
+ * memory, as the format updates them). Walks that find every walker busy wait in FIFO order, in a
  * queue of at most `queue` walks (0: unbounded); a full queue refuses the
  * walk and the owner holds it until a walk completes. An invalidation
  * restarts walks in flight that overlap it, so a walk that read an entry
@@ -17,6 +20,11 @@
  * Linux's io-pgtable): scim_walker_attach_port() reads them with memory
  * requests through the owner's port, where the walker is a client; a test
  * plugs in a dummy memory instead.
+ *
+ * Table addresses pass through an optional hook before each read
+ * (scim_walker_set_table_xlate): the seam where a two-stage walk
+ * translates every guest table pointer through stage 2. Without it the
+ * address an entry holds is the address read.
  */
 #ifndef SCIM_MMU_WALKER_H
 #define SCIM_MMU_WALKER_H
@@ -25,6 +33,7 @@
 
 #include "core/port.h"
 #include "core/stats.h"
+#include "mmu/ptfmt.h"
 #include "mmu/tlb.h"
 
 typedef enum scim_walk_status {
@@ -36,19 +45,36 @@ typedef enum scim_walk_status {
 typedef struct scim_walk_result {
     scim_walk_status status;
     uint64_t page_pa;   /* start of the page */
-    unsigned shift;     /* 12, 21, 30 */
+    unsigned shift;     /* log2 of the page size */
     unsigned perms;     /* SCIM_PERM_R/W: effective rights, the AND over every level, user access */
     uint32_t reads;     /* entries read from memory */
 } scim_walk_result;
 
 typedef void (*scim_walk_done_fn)(void *owner, uint64_t cookie, const scim_walk_result *r);
 
-/* How a walker reads one entry: read(cookie, walk, pa, ...) and, later,
+/* One entry read: where, for whom, and what the memory is to update. */
+typedef struct scim_pte_read {
+    uint64_t pa;
+    uint32_t pasid;
+    int level;
+    uint8_t fmt;     /* the format's id: how the memory applies set_ad */
+    bool set_ad;     /* the format's accessed/dirty update, atomically at the memory */
+    bool write;      /* the walk is for a write */
+} scim_pte_read;
+
+/* How a walker reads one entry: read(cookie, walk, r) and, later,
  * scim_walker_pte(w, walk, value) with the 64-bit entry as stored when the
  * read was served. */
 typedef struct scim_pte_reader_ops {
-    void (*read)(void *cookie, uint32_t walk, uint64_t pa, uint32_t pasid, int level, bool set_ad, bool write);
+    void (*read)(void *cookie, uint32_t walk, const scim_pte_read *r);
 } scim_pte_reader_ops;
+
+/* The table-address hook: the memory address of a table whose address an
+ * entry (or the root pointer) holds. Returns true with *pa now, or false
+ * and calls scim_walker_table_ready(w, walk, pa) later (a stage-2 walk). */
+typedef struct scim_pt_xlate_ops {
+    bool (*table_addr)(void *cookie, uint32_t walk, uint32_t pasid, uint64_t addr, uint64_t *pa);
+} scim_pt_xlate_ops;
 
 typedef struct scim_walker_params {
     uint64_t walkers;
@@ -68,10 +94,13 @@ void scim_walker_set_reader(scim_walker *w, const scim_pte_reader_ops *ops, void
 /* The usual reader: memory requests to `mem` through `port`. */
 int scim_walker_attach_port(scim_walker *w, scim_port *port, scim_node_id mem, scim_err *err);
 void scim_walker_set_memory(scim_walker *w, scim_node_id mem);
-/* Walk va of pasid from (root, levels); done(owner, cookie, result) later.
- * False if every walker is busy and the queue is full (nothing started). */
-bool scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root, int levels,
-                      uint64_t cookie);
+void scim_walker_set_table_xlate(scim_walker *w, const scim_pt_xlate_ops *ops, void *cookie);
+void scim_walker_table_ready(scim_walker *w, uint32_t walk, uint64_t pa);
+/* Walk va of pasid from root in format fmt; done(owner, cookie, result)
+ * later. False if every walker is busy and the queue is full (nothing
+ * started). */
+bool scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root,
+                      const scim_pt_format *fmt, uint64_t cookie);
 bool scim_walker_can_accept(const scim_walker *w);
 void scim_walker_pte(scim_walker *w, uint32_t walk, uint64_t value);
 void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s);

@@ -96,11 +96,11 @@ static void answer_sw_walk(scim_os *os, fault_job *j, int32_t status)
 {
     scim_msg *m = j->m;
     process *p = os_find_process(os, j->pasid);
-    uint64_t pa, pte;
-    unsigned shift;
+    uint64_t pa;
+    unsigned shift, attrs;
     m->u.xlat_resp = (scim_xlat_resp){0};
-    if (status == SCIM_RESP_OK && p && scim_pgtable_lookup(p->pt, j->va, &pa, &shift, &pte) == 1) {
-        unsigned perms = (pte & SCIM_PTE_US) ? SCIM_PERM_R | ((pte & SCIM_PTE_RW) ? SCIM_PERM_W : 0) : 0;
+    if (status == SCIM_RESP_OK && p && scim_pgtable_lookup(p->pt, j->va, &pa, &shift, &attrs) == 1) {
+        unsigned perms = scim_pta_perms(attrs);
         m->u.xlat_resp = (scim_xlat_resp){scim_page_base(pa, shift), (uint8_t)shift, (uint8_t)perms};
     } else {
         status = SCIM_RESP_INVALID;
@@ -317,10 +317,10 @@ static void resolve(scim_os *os, fault_job *j)
         b->waiters = j;
         return;
     }
-    uint64_t pte;
-    if (scim_pgtable_lookup(p->pt, j->va, NULL, NULL, &pte) == 1) {
-        if (j->write && !(pte & SCIM_PTE_RW))
-            scim_pgtable_update(p->pt, j->va, SCIM_PTE_RW, 0, NULL); /* upgrade: no stale hazard */
+    unsigned attrs;
+    if (scim_pgtable_lookup(p->pt, j->va, NULL, NULL, &attrs) == 1) {
+        if (j->write && !(attrs & SCIM_PTA_WRITE))
+            scim_pgtable_update(p->pt, j->va, SCIM_PTA_WRITE, 0, NULL); /* upgrade: no stale hazard */
         else
             os->st.iopf_spurious++;
         answer_fault(os, j, SCIM_RESP_OK);
@@ -363,9 +363,9 @@ static void sw_handled(scim_os *os, fault_job *j)
 {
     os->st.sw_walks++;
     process *p = os_find_process(os, j->pasid);
-    uint64_t pte;
-    if (p && scim_pgtable_lookup(p->pt, j->va, NULL, NULL, &pte) == 1 && (pte & SCIM_PTE_US) &&
-        (!j->write || (pte & SCIM_PTE_RW))) {
+    unsigned attrs;
+    if (p && scim_pgtable_lookup(p->pt, j->va, NULL, NULL, &attrs) == 1 && (attrs & SCIM_PTA_USER) &&
+        (!j->write || (attrs & SCIM_PTA_WRITE))) {
         answer_fault(os, j, SCIM_RESP_OK);
         return;
     }

@@ -35,6 +35,23 @@ void os_release_frame(scim_os *os, uint64_t pfn, unsigned order)
 
 /* ---------- page-table frames (the page table's allocator ops) ---------- */
 
+/* A frame block for the IOMMU context structures (never freed: processes
+ * live as long as the run). */
+static int ctx_alloc(void *cookie, unsigned order, uint64_t *pa, scim_err *err)
+{
+    scim_os *os = cookie;
+    uint64_t pfn;
+    int rc = scim_physmem_alloc(os->pm, order, &pfn, err);
+    if (rc)
+        return rc;
+    *pa = os_frame_pa(pfn);
+    os->st.frames_pasid_table += 1ull << order;
+    os_update_free(os);
+    return 0;
+}
+
+scim_ctx_mem os_ctx_mem(scim_os *os) { return (scim_ctx_mem){os->pm, ctx_alloc, os}; }
+
 int os_pt_alloc(void *cookie, uint64_t *pfn, scim_err *err)
 {
     scim_os *os = ((pt_cookie *)cookie)->os;

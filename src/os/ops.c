@@ -135,14 +135,14 @@ static bool mprotect_check(scim_os *os, unmap_round *r, uint64_t start, uint64_t
 static bool mprotect_leaf(scim_os *os, unmap_round *r, const leaf *lf)
 {
     unsigned prot = ((const mprotect_round *)r)->prot;
-    uint64_t set = 0, clear = 0;
+    unsigned set = 0, clear = 0;
     if (prot == SCIM_PROT_RW)
-        set = SCIM_PTE_RW | SCIM_PTE_US;
+        set = SCIM_PTA_WRITE | SCIM_PTA_USER;
     else if (prot == SCIM_PROT_R)
-        clear = SCIM_PTE_RW, set = SCIM_PTE_US;
+        clear = SCIM_PTA_WRITE, set = SCIM_PTA_USER;
     else
-        clear = SCIM_PTE_RW | SCIM_PTE_US;
-    bool downgrade = (clear & lf->pte) != 0;
+        clear = SCIM_PTA_WRITE | SCIM_PTA_USER;
+    bool downgrade = (clear & lf->attrs) != 0;
     scim_pgtable_update(r->p->pt, lf->va, set, clear, NULL);
     return !downgrade || os_round_take(os, r, lf) != NULL;
 }

@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "iommu/pasid.h"
+#include "iommu/ctx_vtd.h"
 
 #define OS_COUNTER(name, field, unit, desc) {name, SCIM_STAT_COUNTER, unit, desc, offsetof(os_stats, field)}
 #define OS_HIST(name, field, desc) {name, SCIM_STAT_HIST, "ps", desc, offsetof(os_stats, field)}
@@ -100,7 +100,9 @@ const scim_stat_decl scim_os_stat_decls[] = {
     OS_COUNTER("frames.free", frames_free, "frames", "Free 4 KiB frames at the end of the run."),
     OS_COUNTER("frames.data", frames_data, "frames", "4 KiB frames mapped to processes at the end of the run."),
     OS_COUNTER("frames.page_tables", frames_page_tables, "frames", "Page-table frames at the end of the run."),
-    OS_COUNTER("frames.pasid_table", frames_pasid_table, "frames", "PASID directory and table frames."),
+    OS_COUNTER("frames.pasid_table", frames_pasid_table, "frames",
+               "IOMMU context-structure frames: VT-d PASID directory and tables, SMMUv3 stream table and "
+               "context-descriptor tables, or RISC-V IOMMU device and process directories."),
     OS_COUNTER("frames.transit", frames_transit, "frames",
                "Data frames unmapped but not yet free (shootdown, writeback or copy in progress) at the end."),
     OS_COUNTER("frames.reserved", frames_reserved, "frames", "Frames set aside for device backup buffers."),
@@ -228,8 +230,10 @@ const size_t scim_os_param_decl_count = SCIM_COUNT_OF(scim_os_param_decls);
 const scim_param_decl scim_process_param_decls[] = {
     {"pasid", SCIM_P_U64, NULL, NULL, true, 1, 1048575, NULL, offsetof(scim_process_params, pasid),
      "Process address space ID (20 bits, PCIe PASID); devices name it to share the address space.", NULL},
-    {"levels", SCIM_P_U64, "4", "levels", true, 4, 5, NULL, offsetof(scim_process_params, levels),
-     "Paging levels: 4 (48-bit VA) or 5 (57-bit VA).", "Intel SDM Vol. 3A 4.5"},
+    {"levels", SCIM_P_U64, "0", "levels", true, 0, 5, NULL, offsetof(scim_process_params, levels),
+     "Paging levels of the process's page tables, one of system.isa's formats: x86-64 4 (48-bit VA) or 5 "
+     "(57-bit VA); armv8 3 (va39) or 4 (va48); riscv 3, 4 or 5 (Sv39, Sv48, Sv57). 0: system.paging.",
+     "Intel SDM Vol. 3A 4.5; Arm ARM D8.2; RISC-V Privileged 10.4-10.6"},
     {"regions", SCIM_P_NODE, NULL, NULL, false, 0, 0, NULL, offsetof(scim_process_params, regions),
      "Memory regions present at start: a list of {va, size, populate, page_size, prot}.", NULL},
 };
@@ -339,12 +343,10 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
     scim_u64map_init(&os->orphans);
     if (os_swap_init(os, err) != 0)
         goto fail;
-    uint64_t pfn;
-    if (scim_physmem_alloc(pm, SCIM_PASID_DIR_ORDER, &pfn, err) != 0)
+    os->ctxf = scim_ctx_format_of(p->isa);
+    scim_ctx_mem cm = os_ctx_mem(os);
+    if (os->ctxf->create(&cm, &os->ctx, err) != 0)
         goto fail;
-    os->pasid_dir = os_frame_pa(pfn);
-    os->st.frames_pasid_table = 1ull << SCIM_PASID_DIR_ORDER;
-    os_update_free(os);
     if (!(os->port = scim_port_create(f, name, on_request, on_response, os, stats, err)))
         goto fail;
     if (scim_stats_register(stats, name, scim_os_stat_decls, scim_os_stat_decl_count, &os->st, err) != 0)
@@ -402,7 +404,8 @@ void scim_os_destroy(scim_os *os)
 }
 
 scim_node_id scim_os_node(const scim_os *os) { return scim_port_node(os->port); }
-uint64_t scim_os_pasid_dir(const scim_os *os) { return os->pasid_dir; }
+const scim_ctx_format *scim_os_context_format(const scim_os *os) { return os->ctxf; }
+uint64_t scim_os_context_root(const scim_os *os) { return os->ctx.root; }
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu) { os->iommu = iommu; }
 void scim_os_set_checker(scim_os *os, const scim_observer *c) { os->checker = c; }
 
@@ -431,7 +434,9 @@ int scim_os_bind_cpu(scim_os *os, scim_node_id cpu, uint32_t pasid, scim_err *er
 
 int scim_os_bind_device(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err)
 {
-    return bind(&os->devs, &os->n_devs, dev, pasid, err);
+    scim_ctx_mem cm = os_ctx_mem(os);
+    int rc = os->ctxf->bind_device(&cm, &os->ctx, (uint32_t)dev, err);
+    return rc ? rc : bind(&os->devs, &os->n_devs, dev, pasid, err);
 }
 
 int scim_os_bind_shadow(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err)

@@ -1,8 +1,10 @@
 /* The OS memory manager (privileged software on the host).
  *
  * It owns address spaces (PASIDs) with real page tables in simulated
- * memory, their regions (VMAs), the frame pool, and the PASID table the
- * IOMMU reads. At run time it is the fabric node that:
+ * memory in its ISA's format (mmu/ptfmt.h), their regions (VMAs), the
+ * frame pool, and the IOMMU context structures (iommu/ctxfmt.h: VT-d PASID
+ * tables, SMMUv3 stream table and context descriptors, RISC-V IOMMU device
+ * and process directories) the IOMMU reads. At run time it is the fabric node that:
  *   - resolves I/O page faults (page requests forwarded by the IOMMU): after
  *     os.iopf_cost on one of os.fault_handlers handler contexts it maps the
  *     faulting page (4 KiB, or the region's page size) and answers;
@@ -26,6 +28,8 @@
 #include "core/proto.h"
 #include "mmu/physmem.h"
 #include "core/stats.h"
+#include "iommu/ctxfmt.h"
+#include "mmu/ptfmt.h"
 #include "scimitar/trace.h"
 
 #ifdef __cplusplus
@@ -67,6 +71,9 @@ typedef struct scim_os_params {
     int iommu_map_mode;           /* 0 strict, 1 deferred */
     uint64_t flush_entries;       /* deferred: flush when this many pages wait */
     scim_time_t flush_interval;   /* deferred: or this long after the first one */
+    /* not configuration keys of os.: set by the builder from system.* */
+    scim_isa isa;                 /* the formats of page tables and IOMMU context structures */
+    const scim_pt_format *paging; /* a process's format unless it names its levels; NULL: 4 levels */
 } scim_os_params;
 
 /* processes.<name> and each entry of its regions list. */
@@ -101,16 +108,21 @@ void scim_os_destroy(scim_os *os);
 scim_node_id scim_os_node(const scim_os *os);
 const struct scim_port *scim_os_port(const scim_os *os);
 
-/* Set-up (before the run; zero simulated time). */
+/* Set-up (before the run; zero simulated time). levels: of the ISA's
+ * formats (x86-64 4/5, armv8 3/4, riscv 3/4/5); 0: the system's paging. */
 int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int levels, scim_err *err);
 /* prot: SCIM_PROT_R or SCIM_PROT_RW (include/scimitar/trace.h). */
 int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, unsigned page_shift,
                        unsigned prot, bool populate, scim_err *err);
-uint64_t scim_os_pasid_dir(const scim_os *os);
+/* The IOMMU context structures: their family and root. */
+const scim_ctx_format *scim_os_context_format(const scim_os *os);
+uint64_t scim_os_context_root(const scim_os *os);
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu);
 /* Which cores and devices may cache translations of a PASID (Linux's
  * mm_cpumask and the SVA bonds): shootdowns reach them. */
 int scim_os_bind_cpu(scim_os *os, scim_node_id cpu, uint32_t pasid, scim_err *err);
+/* A device bound also gets its context (SMMUv3 STE, RISC-V device
+ * context) written, indexed by its fabric node number. */
 int scim_os_bind_device(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err);
 /* Walk placement shadow: the device keeps a synchronized copy of the
  * PASID's tables. Every later entry update is sent to it (SCIM_MSG_SYNC)
@@ -119,8 +131,9 @@ int scim_os_bind_device(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err 
 int scim_os_bind_shadow(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err);
 int scim_os_shadow_snapshot(const scim_os *os, uint32_t pasid,
                             void (*fn)(void *ctx, uint64_t entry_pa, uint64_t value), void *ctx);
-/* The page-table root and levels of a PASID (what a core loads into CR3). */
-int scim_os_address_space(const scim_os *os, uint32_t pasid, uint64_t *root_pa, int *levels);
+/* The page-table root and format of a PASID (what a core loads into CR3,
+ * TTBR0 or satp). */
+int scim_os_address_space(const scim_os *os, uint32_t pasid, uint64_t *root_pa, const scim_pt_format **fmt);
 void scim_os_set_checker(scim_os *os, const scim_observer *c);
 
 #define SCIM_DOMAIN_PASID_BASE 0xF0000u /* I/O address spaces of the iommu-map scheme */

@@ -281,7 +281,8 @@ struct scim_os {
     const scim_observer *checker;
     process *procs;
     size_t n_procs;
-    uint64_t pasid_dir;
+    const scim_ctx_format *ctxf; /* the IOMMU context structures' family */
+    scim_ctx_tables ctx;         /* and the OS's handles on them */
     frame_list *collect; /* page-table frames freed now go here (deferred) */
     uint64_t deferred;
     binding *cpus, *devs, *shadows;
@@ -339,6 +340,8 @@ void os_update_free(scim_os *os);
  * uses it); waiting faults may now get it. */
 void os_release_frame(scim_os *os, uint64_t pfn, unsigned order);
 int os_pt_alloc(void *cookie, uint64_t *pfn, scim_err *err);
+/* How the IOMMU context structures get their frames (counted in frames.pasid_table). */
+scim_ctx_mem os_ctx_mem(scim_os *os);
 void os_pt_free(void *cookie, uint64_t pfn);
 void os_lru_add(scim_os *os, uint32_t pasid, uint64_t va, uint64_t pfn);
 void os_lru_remove(scim_os *os, uint64_t pfn);
@@ -403,7 +406,8 @@ void os_on_inv_done(scim_os *os, scim_msg *m);
 /* ---------- unmap.c ---------- */
 
 typedef struct leaf {
-    uint64_t va, pte;
+    uint64_t va, pa; /* pa: the page's first byte */
+    unsigned attrs;  /* SCIM_PTA_* */
     unsigned shift;
 } leaf;
 
@@ -413,7 +417,7 @@ typedef struct leaf_list {
     bool oom;
 } leaf_list;
 
-static inline uint64_t os_leaf_pfn(const leaf *lf) { return os_pfn(lf->pte & SCIM_PTE_ADDR_MASK); }
+static inline uint64_t os_leaf_pfn(const leaf *lf) { return os_pfn(lf->pa); }
 
 /* The mapped leaves of [start, end); false if out of host memory. */
 bool os_leaves_in(const process *p, uint64_t start, uint64_t end, leaf_list *out);

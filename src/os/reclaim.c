@@ -86,15 +86,16 @@ static void reclaim_round(scim_os *os)
         scanned++;
         os->st.reclaim_scanned++;
         process *q = os_find_process(os, lp.pasid);
-        uint64_t pte;
+        uint64_t pa;
+        unsigned attrs;
         if (os_pin_count(os, lp.pfn) || (r.p && q != r.p) || os_busy_get(q, lp.va) ||
-            scim_pgtable_lookup(q->pt, lp.va, NULL, NULL, &pte) != 1) {
+            scim_pgtable_lookup(q->pt, lp.va, &pa, NULL, &attrs) != 1) {
             os->hand++;
             continue;
         }
-        if (pte & SCIM_PTE_A) {
+        if (attrs & SCIM_PTA_ACCESSED) {
             os->st.reclaim_referenced++;
-            scim_pgtable_update(q->pt, lp.va, 0, SCIM_PTE_A, NULL);
+            scim_pgtable_update(q->pt, lp.va, 0, SCIM_PTA_ACCESSED, NULL);
             os->hand++;
             continue;
         }
@@ -107,7 +108,7 @@ static void reclaim_round(scim_os *os)
             return;
         }
         r.p = q;
-        leaf lf = {lp.va, pte, OS_PAGE_SHIFT};
+        leaf lf = {lp.va, scim_page_base(pa, OS_PAGE_SHIFT), attrs, OS_PAGE_SHIFT};
         /* unmapping takes it off the list: the hand now points at the next page */
         if (!evict(os, &r, &lf, slot))
             return;

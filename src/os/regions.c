@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "iommu/pasid.h"
 
 /* What a page table asks of the OS: its table frames, and (for the walk
  * placement shadow) every entry it writes. */
@@ -15,6 +14,18 @@ static const scim_pt_alloc_ops pt_ops = {
     .free_table = os_pt_free,
     .entry_written = os_shadow_entry_written,
 };
+
+/* Without system.paging a process has the ISA's 4-level, 48-bit format. */
+#define OS_DEFAULT_LEVELS 4
+
+static const char *os_paging_choices(scim_isa isa)
+{
+    switch (isa) {
+    case SCIM_ISA_ARMV8: return "3 levels: va39, or 4: va48";
+    case SCIM_ISA_RISCV: return "3 levels: sv39, 4: sv48, or 5: sv57";
+    default: return "4 levels or 5";
+    }
+}
 
 process *os_find_process(const scim_os *os, uint32_t pasid)
 {
@@ -122,10 +133,10 @@ int os_map_new_page(scim_os *os, process *p, uint64_t va, const region *r, uint6
     int rc = 0;
     if (!have_pfn && (rc = scim_physmem_alloc(os->pm, order, &pfn, err)) != 0)
         return rc;
-    uint64_t flags = SCIM_PTE_US | ((r->prot & OS_PROT_W) ? SCIM_PTE_RW : 0);
+    unsigned attrs = SCIM_PTA_USER | ((r->prot & OS_PROT_W) ? SCIM_PTA_WRITE : 0);
     if (r->prot == SCIM_PROT_NONE)
-        flags = 0;
-    rc = scim_pgtable_map(p->pt, va, os_frame_pa(pfn), r->page_shift, flags, err);
+        attrs = 0;
+    rc = scim_pgtable_map(p->pt, va, os_frame_pa(pfn), r->page_shift, attrs, err);
     if (rc) {
         if (!have_pfn)
             scim_physmem_free(os->pm, pfn, order);
@@ -167,9 +178,12 @@ int os_add_region(scim_os *os, process *p, uint64_t va, uint64_t size, unsigned 
     int rc = check_region_args(va, size, shift, err);
     if (rc)
         return rc;
-    if (!scim_va_canonical(va, p->levels) || !scim_va_canonical(va + size - 1, p->levels))
-        return scim_err_set(err, SCIM_EINVAL, "region [0x%llx, 0x%llx) is not canonical for %d-level paging",
-                            (unsigned long long)va, (unsigned long long)(va + size), p->levels);
+    const scim_pt_format *f = scim_pgtable_format(p->pt);
+    if (!scim_pt_va_valid(f, va) || !scim_pt_va_valid(f, va + size - 1))
+        return scim_err_set(err, SCIM_EINVAL, "region [0x%llx, 0x%llx) is not %s for %s %s paging",
+                            (unsigned long long)va, (unsigned long long)(va + size),
+                            f->sign_extended ? "canonical" : "a valid address range", scim_isa_name(f->isa),
+                            f->name);
     rc = insert_region(p, va, va + size, prot, shift, err);
     if (rc || !populate)
         return rc;
@@ -189,8 +203,12 @@ int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int level
                             SCIM_PASID_MAX);
     if (os_find_process(os, pasid))
         return scim_err_set(err, SCIM_EEXIST, "two processes use pasid %u; PASIDs must be unique", pasid);
-    if (levels != 4 && levels != 5)
-        return scim_err_set(err, SCIM_EINVAL, "process '%s': paging levels must be 4 or 5", name);
+    const scim_pt_format *fmt = levels ? scim_pt_format_of(os->p.isa, levels)
+                                : os->p.paging ? os->p.paging
+                                               : scim_pt_format_of(os->p.isa, OS_DEFAULT_LEVELS);
+    if (!fmt || fmt->isa != os->p.isa)
+        return scim_err_set(err, SCIM_EINVAL, "process '%s': %s has no %d-level paging (%s)", name,
+                            scim_isa_name(os->p.isa), levels, os_paging_choices(os->p.isa));
     process *n = realloc(os->procs, (os->n_procs + 1) * sizeof *n);
     if (!n)
         return scim_err_set(err, SCIM_ENOMEM, "out of host memory adding a process");
@@ -199,7 +217,7 @@ int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int level
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
     p->pasid = pasid;
-    p->levels = levels;
+    p->levels = fmt->levels;
     scim_u64map_init(&p->swapped);
     scim_u64map_init(&p->busy);
     scim_u64map_init(&p->queued);
@@ -207,28 +225,15 @@ int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int level
     if (!p->cookie)
         return scim_err_set(err, SCIM_ENOMEM, "out of host memory adding a process");
     *p->cookie = (pt_cookie){os, pasid};
-    p->pt = scim_pgtable_create(os->pm, levels, &pt_ops, p->cookie, err);
+    p->pt = scim_pgtable_create(os->pm, fmt, &pt_ops, p->cookie, err);
     if (!p->pt) {
         free(p->cookie);
         return err && err->code ? err->code : SCIM_ENOMEM;
     }
     os->n_procs++;
-    /* Publish the address space in the PASID table the IOMMU reads. */
-    uint64_t dir_entry_pa = scim_pasid_dir_entry_addr(os->pasid_dir, pasid);
-    uint64_t dir_entry = scim_physmem_read64(os->pm, dir_entry_pa);
-    if (!scim_pasid_entry_present(dir_entry)) {
-        uint64_t pfn;
-        int rc = scim_physmem_alloc(os->pm, 0, &pfn, err);
-        if (rc)
-            return rc;
-        os->st.frames_pasid_table++;
-        os_update_free(os);
-        dir_entry = os_frame_pa(pfn) | SCIM_PASID_ENTRY_P;
-        scim_physmem_write64(os->pm, dir_entry_pa, dir_entry);
-    }
-    scim_physmem_write64(os->pm, scim_pasid_entry_addr(scim_pasid_entry_pa(dir_entry), pasid),
-                         scim_pasid_make_entry(scim_pgtable_root(p->pt), levels));
-    return 0;
+    /* Publish the address space in the context structures the IOMMU reads. */
+    scim_ctx_mem cm = os_ctx_mem(os);
+    return os->ctxf->set_pasid(&cm, &os->ctx, pasid, scim_pgtable_root(p->pt), fmt, err);
 }
 
 int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, unsigned page_shift,
@@ -240,13 +245,13 @@ int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, 
     return os_add_region(os, p, va, size, page_shift, prot, populate, err);
 }
 
-int scim_os_address_space(const scim_os *os, uint32_t pasid, uint64_t *root_pa, int *levels)
+int scim_os_address_space(const scim_os *os, uint32_t pasid, uint64_t *root_pa, const scim_pt_format **fmt)
 {
     const process *p = os_find_process(os, pasid);
     if (!p)
         return SCIM_ENOENT;
     *root_pa = scim_pgtable_root(p->pt);
-    *levels = p->levels;
+    *fmt = scim_pgtable_format(p->pt);
     return 0;
 }
 

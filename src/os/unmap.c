@@ -9,7 +9,7 @@
 
 /* ---------- leaves ---------- */
 
-static int collect_leaf(void *ctx, uint64_t va, uint64_t pte, unsigned shift)
+static int collect_leaf(void *ctx, uint64_t va, uint64_t pa, unsigned shift, unsigned attrs)
 {
     leaf_list *l = ctx;
     leaf *n = os_grow(l->v, &l->cap, l->n + 1, sizeof *n, 64);
@@ -18,7 +18,7 @@ static int collect_leaf(void *ctx, uint64_t va, uint64_t pte, unsigned shift)
         return 1;
     }
     l->v = n;
-    l->v[l->n++] = (leaf){va, pte, shift};
+    l->v[l->n++] = (leaf){va, pa, attrs, shift};
     return 0;
 }
 
@@ -49,7 +49,7 @@ void os_unmap_pte(scim_os *os, process *p, sd_op *op, uint64_t va, uint64_t pa, 
  * the round is over. */
 static void unmap_leaf(scim_os *os, process *p, sd_op *op, const leaf *lf)
 {
-    uint64_t pa = lf->pte & SCIM_PTE_ADDR_MASK;
+    uint64_t pa = lf->pa;
     os_unmap_pte(os, p, op, lf->va, pa, lf->shift);
     unsigned order = os_order(lf->shift);
     os->st.frames_data -= 1ull << order;
@@ -71,7 +71,7 @@ page_ref *os_round_take(scim_os *os, unmap_round *r, const leaf *lf)
     if (!r->keep)
         unmap_leaf(os, r->p, r->op, lf);
     else if (os->checker)
-        scim_obs_stale_page(os->checker, r->op->checker_id, r->p->pasid, lf->va, lf->pte & SCIM_PTE_ADDR_MASK,
+        scim_obs_stale_page(os->checker, r->op->checker_id, r->p->pasid, lf->va, lf->pa,
                             lf->shift);
     return pr;
 }

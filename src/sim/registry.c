@@ -8,7 +8,7 @@
 
 #include "core/page.h"
 #include "device/device.h"
-#include "iommu/pasid.h"
+#include "iommu/ctxfmt.h"
 #include "mmu/cpu.h"
 #include "mmu/replay.h"
 #include "sim/sim_internal.h"
@@ -16,6 +16,51 @@
 #define STATS_END {NULL, NULL, NULL}
 #define PARAMS_END {NULL, NULL, NULL, NULL}
 
+
+/* ---- the system: ISA and paging ---- */
+
+typedef struct system_params {
+    int isa;    /* scim_isa */
+    int paging; /* 0 default, else 1 + format id */
+} system_params;
+
+static const scim_param_decl system_param_decls[] = {
+    {"isa", SCIM_P_ENUM, "x86-64", NULL, false, 0, 0, scim_isa_names, offsetof(system_params, isa),
+     "Instruction set the host follows: the format of every page table (x86-64 4/5-level, Armv8-A VMSAv8-64 "
+     "4 KiB granule, RISC-V Sv39/48/57) and the IOMMU's context structures (VT-d PASID tables, SMMUv3 stream "
+     "table and context descriptors, RISC-V IOMMU device and process directories). Walks, faults and OS "
+     "operations are the same; the entries in memory, and the context reads, differ (docs/architecture.md, "
+     "Page-table formats).",
+     NULL},
+    {"paging", SCIM_P_ENUM, "default", NULL, false, 0, 0, scim_paging_names, offsetof(system_params, paging),
+     "Paging mode of the processes that do not give processes.<name>.levels; one of system.isa's: x86-64 "
+     "4-level or 5-level, armv8 va39 or va48, riscv sv39, sv48 or sv57. default: the ISA's 4-level, 48-bit "
+     "mode (4-level, va48, sv48).",
+     "Intel SDM Vol. 3A 4.5; Arm ARM D8.2 (VMSAv8-64, 4 KiB granule); RISC-V Privileged 10.4-10.6"},
+};
+static const size_t system_param_decl_count = SCIM_COUNT_OF(system_param_decls);
+
+static int system_create(scim_sim *sim, const char *name, void *params, const scim_cfg_node *node, void **self)
+{
+    const system_params *p = params;
+    *self = NULL;
+    sim->isa = (scim_isa)p->isa;
+    sim->paging = p->paging ? scim_pt_format_by_id((unsigned)p->paging - 1) : NULL;
+    if (sim->paging && sim->paging->isa != sim->isa) {
+        const scim_cfg_node *at = scim_cfg_map_get(node, "paging");
+        return scim_cfg_error_at(&sim->err, at ? at : node, SCIM_ECONFIG,
+                                 "error: system.paging: %s is not a paging mode of system.isa %s", sim->paging->name,
+                                 scim_isa_name(sim->isa));
+    }
+    return 0;
+}
+
+static const scim_param_doc system_params_doc[] = {
+    {NULL, "system.", system_param_decls, &system_param_decl_count}, PARAMS_END};
+
+static const scim_component_kind system_kind = {
+    .section = "system", .title = "system", .params = system_params_doc, .params_size = sizeof(system_params),
+    .create = system_create};
 
 /* ---- fabric ---- */
 
@@ -149,6 +194,9 @@ static const scim_component_kind memory_kind = {
 
 static int os_create(scim_sim *sim, const char *name, void *params, const scim_cfg_node *node, void **self)
 {
+    scim_os_params *p = params;
+    p->isa = sim->isa;
+    p->paging = sim->paging;
     sim->os = scim_os_create(sim->k, sim->fab, sim->pm, "os", params, sim->stats, &sim->err);
     *self = sim->os;
     return sim->os ? 0 : sim->err.code;
@@ -175,7 +223,7 @@ static int iommu_create(scim_sim *sim, const char *name, void *params, const sci
     *self = sim->io;
     scim_iommu_set_memory(sim->io, scim_memctl_node(sim->mc));
     scim_iommu_set_os(sim->io, scim_os_node(sim->os));
-    scim_iommu_set_pasid_dir(sim->io, scim_os_pasid_dir(sim->os));
+    scim_iommu_set_context(sim->io, scim_os_context_format(sim->os), scim_os_context_root(sim->os));
     scim_os_set_iommu(sim->os, scim_iommu_node(sim->io));
     return 0;
 }
@@ -277,8 +325,8 @@ static int check_pasid_exists(scim_sim *sim, const char *where, const scim_cfg_n
                               const char *what)
 {
     uint64_t root;
-    int levels;
-    if (scim_os_address_space(sim->os, (uint32_t)pasid, &root, &levels) == 0)
+    const scim_pt_format *fmt;
+    if (scim_os_address_space(sim->os, (uint32_t)pasid, &root, &fmt) == 0)
         return 0;
     const scim_cfg_node *pn = scim_cfg_map_get(node, "pasid");
     return scim_cfg_error_at(&sim->err, pn ? pn : node, SCIM_ECONFIG,
@@ -350,9 +398,9 @@ static int device_wire(scim_sim *sim, void *self, void *params, const scim_cfg_n
     if (rc)
         return rc;
     uint64_t root;
-    int levels;
-    scim_os_address_space(sim->os, (uint32_t)p->pasid, &root, &levels);
-    scim_device_set_address_space(self, root, levels);
+    const scim_pt_format *fmt;
+    scim_os_address_space(sim->os, (uint32_t)p->pasid, &root, &fmt);
+    scim_device_set_address_space(self, root, fmt);
     size_t n, index = 0;
     scim_component *devs = scim_sim_components(sim, "devices", &n);
     while (index < n && devs[index].self != self)
@@ -425,10 +473,10 @@ static int cpu_wire(scim_sim *sim, void *self, void *params, const scim_cfg_node
 {
     const scim_cpu_params *p = params;
     uint64_t root;
-    int levels;
-    scim_os_address_space(sim->os, (uint32_t)p->pasid, &root, &levels);
+    const scim_pt_format *fmt;
+    scim_os_address_space(sim->os, (uint32_t)p->pasid, &root, &fmt);
     scim_cpu_set_targets(self, scim_memctl_node(sim->mc), scim_os_node(sim->os));
-    scim_cpu_set_address_space(self, root, levels);
+    scim_cpu_set_address_space(self, root, fmt);
     return scim_os_bind_cpu(sim->os, scim_cpu_node(self), (uint32_t)p->pasid, &sim->err);
 }
 
@@ -468,8 +516,9 @@ static const scim_component_kind cpu_kind = {
     .stats = cpu_stats, .create = cpu_create, .wire = cpu_wire, .start = cpu_start, .finished = cpu_finished,
     .describe = cpu_describe, .oldest = cpu_oldest, .port = cpu_port, .caches = cpu_caches, .destroy = cpu_destroy};
 
-/* Build order: the fabric first (every port lives on it), memory before
+/* Build order: the system first (the formats), the fabric (every port lives on it), memory before
  * the OS (its frame pool), processes before the agents that run in them. */
-const scim_component_kind *const scim_registry[] = {&fabric_kind,    &memory_kind, &os_kind,  &iommu_kind,
-                                                     &processes_kind, &device_kind, &cpu_kind};
+const scim_component_kind *const scim_registry[] = {&system_kind,    &fabric_kind, &memory_kind,
+                                                     &os_kind,        &iommu_kind,  &processes_kind,
+                                                     &device_kind,    &cpu_kind};
 const size_t scim_registry_count = SCIM_COUNT_OF(scim_registry);

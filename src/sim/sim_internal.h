@@ -100,6 +100,8 @@ struct scim_sim {
     char *config_dir;
     bool built, ran;
     scim_top_params top;
+    scim_isa isa;                /* system.isa */
+    const scim_pt_format *paging; /* system.paging; NULL: the ISA's 4-level mode */
     const scim_scheme *scheme;
     void *scheme_state;
     scim_kernel *k;

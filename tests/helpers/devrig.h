@@ -23,7 +23,7 @@
 #include "device/device.h"
 #include "helpers/mockport.h"
 #include "helpers/simtest.h"
-#include "mmu/pagetable.h"
+#include "mmu/pt_x86.h"
 
 #define NS(x) SCIM_NS(x)
 #define L_IOMMU NS(100)
@@ -169,7 +169,7 @@ static inline void answer_held(mock_ep *ep, scim_msg_type type, size_t k, int32_
     } else if (type == SCIM_MSG_PRI_REQ) {
         payload.u.page_resp = (scim_page_resp){false};
     } else if (type == SCIM_MSG_MEM_READ || type == SCIM_MSG_MEM_WRITE) {
-        payload.u.mem_resp = (scim_mem_resp){0};
+        payload.u.mem_resp = (scim_mem_resp){.value = 0};
     }
     mock_answer(ep, (size_t)(l - ep->log), status, &payload);
 }

@@ -83,10 +83,15 @@ static void answer(mock_ep *ep, scim_msg *m, int32_t status)
     scim_msg_type rt = scim_msg_response_of(m->type);
     uint32_t payload = 0;
     if (m->type == SCIM_MSG_MEM_READ) {
-        const uint64_t *v = scim_u64map_get(&ep->memory, m->u.mem.pa);
-        uint64_t value = v ? *v : 0;
-        payload = (uint32_t)m->u.mem.len;
-        m->u.mem_resp = (scim_mem_resp){value};
+        scim_mem_req r = m->u.mem;
+        const uint64_t *v = scim_u64map_get(&ep->memory, r.pa);
+        payload = (uint32_t)r.len;
+        m->u.mem_resp = (scim_mem_resp){.value = v ? *v : 0};
+        /* a descriptor read: the words of the structure, as the memory does */
+        for (unsigned i = 0; i < r.words && i < SCIM_MEM_RESP_WORDS; i++) {
+            v = scim_u64map_get(&ep->memory, r.pa + i * sizeof(uint64_t));
+            m->u.mem_resp.words[i] = v ? *v : 0;
+        }
     } else if (rt == SCIM_MSG_ATS_RESP) {
         m->u.xlat_resp = ep->xlat;
         payload = 8;

@@ -1,23 +1,22 @@
-/* The PASID table: how the IOMMU finds a process's page tables.
- *
- * After VT-d scalable mode (VT-d spec rev 3+, ch. 9 "Translation Structure
- * Formats": PASID directory and PASID table), simplified to 8-byte entries:
+/* Intel VT-d scalable-mode PASID tables: how the IOMMU finds a process's
+ * page tables (VT-d spec rev 3+, ch. 9 "Translation Structure Formats":
+ * PASID directory and PASID table), simplified to 8-byte entries:
  *   PASID directory: 2048 entries (4 contiguous frames), indexed by
  *                    pasid >> 9; entry = table pa | P.
  *   PASID table:     one frame of 512 entries, indexed by pasid & 511;
  *                    entry = page-table root pa | P | (5-level ? L5 : 0).
- * The OS (privileged software) owns and writes these structures in simulated
- * memory; the IOMMU reads them with timed memory reads on a PASID-cache
- * miss. PASIDs are 20 bits (PCIe PASID TLP prefix).
+ * One directory serves every device (the root and context entries that
+ * select it per requester ID are not modelled): a lookup is two reads.
+ * The IOMMU side and the OS side are in ctx_vtd.c (iommu/ctxfmt.h).
  */
-#ifndef SCIMITAR_PASID_H
-#define SCIMITAR_PASID_H
+#ifndef SCIM_IOMMU_CTX_VTD_H
+#define SCIM_IOMMU_CTX_VTD_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SCIM_PASID_BITS 20
-#define SCIM_PASID_MAX ((1u << SCIM_PASID_BITS) - 1)
+#include "iommu/ctxfmt.h"
+
 #define SCIM_PASID_DIR_ENTRIES (1u << (SCIM_PASID_BITS - 9))
 #define SCIM_PASID_DIR_ORDER 2 /* 2048 * 8 B = 16 KiB = 4 frames */
 #define SCIM_PASID_ENTRY_P (1ull << 0)
