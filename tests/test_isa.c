@@ -151,6 +151,34 @@ START_TEST(cold_walk)
 }
 END_TEST
 
+/* A write DMA to a read-only page, on every ISA: the walk grants read
+ * only, the device asks for write access, the OS refuses (the region is
+ * read-only), the DMA fails. x86 sets A in every entry the walk read
+ * (SDM 4.8); Arm and RISC-V update nothing for an access the leaf does not
+ * permit (Arm ARM D8.5, RISC-V 10.3.2 step 7). */
+START_TEST(permission_fault)
+{
+    static const char *const isas[] = {"x86-64", "armv8", "riscv"};
+    const char *isa = isas[_i];
+    char dir[64], path[256], yaml[1024];
+    tmpdir_make(dir, sizeof dir);
+    write_file(dir, "w.trace", "@0 write 0x10003040 64\n", path, sizeof path);
+    snprintf(yaml, sizeof yaml,
+             "sim: {check_invariants: true}\nsystem: {isa: %s}\n"
+             "processes: {app: {pasid: 1, regions: [{va: 0x10000000, size: 4MiB, populate: true, prot: r}]}}\n"
+             "devices: {nic0: {trace: %s, pasid: 1, max_outstanding: 1}}\n",
+             isa, path);
+    scim_sim *sim = run_yaml(yaml);
+    ck_assert_double_eq(stat_of(sim, "nic0.faults"), 1);
+    ck_assert_double_eq(stat_of(sim, "os.iopf.invalid"), 1);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.errors"), 1);
+    ck_assert_double_eq(stat_of(sim, "iommu.walk.pte_reads"), 4);
+    ck_assert_double_eq(stat_of(sim, "mem.ad_updates"), _i == 0 ? 4 : 0);
+    scim_sim_destroy(sim);
+    tmpdir_remove(dir);
+}
+END_TEST
+
 static Suite *isa_suite(void)
 {
     Suite *s = suite_create("isa");
@@ -158,6 +186,7 @@ static Suite *isa_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_system_keys);
     tcase_add_loop_test(tc, cold_walk, 0, (int)COUNT_OF(walk_cases));
+    tcase_add_loop_test(tc, permission_fault, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -54,7 +54,10 @@ typedef struct raw {
 
 /* x86-64 (SDM 4.5 tables 4-15..4-20): P 0, R/W 1, U/S 2, A 5, D 6, PS 7, G 8, XD 63, address [51:12]. */
 #define X86_ADDR 0x000ffffffffff000ull
-static int x86_kind(uint64_t e, int level) { return !(e & B(0)) ? E_EMPTY : level == 1 || (e & B(7)) ? E_LEAF : E_TABLE; }
+static int x86_kind(uint64_t e, int level)
+{
+    return !(e & B(0)) ? E_EMPTY : level == 1 || (e & B(7)) ? E_LEAF : E_TABLE;
+}
 static uint64_t x86_addr(uint64_t e, int level)
 {
     return e & X86_ADDR & ~((level == 3 ? B(30) : level == 2 ? B(21) : B(12)) - 1);
@@ -93,7 +96,8 @@ static unsigned arm_attrs(uint64_t e)
 static bool arm_table_ok(uint64_t e) { return (e & ~ARM_ADDR) == 3; }
 static bool arm_leaf_ok(uint64_t e, int level)
 {
-    uint64_t known = ARM_ADDR | 3 | (7ull << 2) | B(6) | B(7) | (3ull << 8) | B(10) | B(11) | B(51) | B(53) | B(54) | B(55);
+    uint64_t known =
+        ARM_ADDR | 3 | (7ull << 2) | B(6) | B(7) | (3ull << 8) | B(10) | B(11) | B(51) | B(53) | B(54) | B(55);
     return (e & ~known) == 0 && (e & 3) == (level == 1 ? 3u : 1u) && ((e >> 8) & 3) == 3 && ((e >> 2) & 7) == 0 &&
            !(e & B(53)) == !(e & B(54)) && (!(e & B(55)) || ((e & B(7)) && !(e & B(51))));
 }
@@ -312,8 +316,9 @@ static void walk_table(walk *w, uint64_t table_pa, int level, uint64_t base)
         CHECK(m->shift == span, "va 0x%" PRIx64 ": page size differs", va);
         uint64_t pa = w->r->addr(e, level);
         CHECK(pa == m->pa, "va 0x%" PRIx64 ": entry frame 0x%" PRIx64 ", reference 0x%" PRIx64, va, pa, m->pa);
-        CHECK(w->r->attrs(e) == m->attrs, "%s va 0x%" PRIx64 ": entry 0x%" PRIx64 " has attributes 0x%x, reference 0x%x",
-              w->r->f->name, va, e, w->r->attrs(e), m->attrs);
+        CHECK(w->r->attrs(e) == m->attrs,
+              "%s va 0x%" PRIx64 ": entry 0x%" PRIx64 " has attributes 0x%x, reference 0x%x", w->r->f->name, va, e,
+              w->r->attrs(e), m->attrs);
         CHECK(!scim_physmem_is_free(w->pm, pa >> 12), "mapped frame is free");
     }
 }

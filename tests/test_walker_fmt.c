@@ -214,6 +214,50 @@ START_TEST(cold_walk)
 }
 END_TEST
 
+/* Malformed and missing entries, hand-written (SDM 4.5.4; Arm ARM D8.3;
+ * RISC-V 10.3.2 step 3 and 6): the walk stops at them, reserved or not
+ * present, after the reads down to them. */
+static const struct bad_case {
+    const char *name;
+    const scim_pt_format *fmt;
+    int stop;
+    uint64_t entry;
+    scim_walk_status status;
+} bad_cases[] = {
+    {"x86 PS in a PML4E", &scim_pt_x86_4l, 4, 0x1087, SCIM_WALK_RESERVED},
+    {"x86 2 MiB leaf, bit 13", &scim_pt_x86_5l, 2, 0x40202087, SCIM_WALK_RESERVED},
+    {"x86 PTE not present", &scim_pt_x86_4l, 1, 0x40000006, SCIM_WALK_NOT_PRESENT},
+    {"arm level-0 block", &scim_pt_armv8_va48, 4, 0x0000008000000741ull, SCIM_WALK_RESERVED},
+    {"arm level-3 0b01", &scim_pt_armv8_va48, 1, 0x0000000040000741ull, SCIM_WALK_RESERVED},
+    {"arm RES0 bit 48 in a block", &scim_pt_armv8_va39, 2, 0x0001000040000741ull, SCIM_WALK_RESERVED},
+    {"arm invalid descriptor", &scim_pt_armv8_va39, 2, 0x0000000040000740ull, SCIM_WALK_NOT_PRESENT},
+    {"rv W without R", &scim_pt_sv39, 1, 0x10000015, SCIM_WALK_RESERVED},
+    {"rv pointer at the last level", &scim_pt_sv39, 1, 0x1401, SCIM_WALK_RESERVED},
+    {"rv misaligned megapage", &scim_pt_sv48, 2, 0x10000417, SCIM_WALK_RESERVED},
+    {"rv N bit (63) without Svnapot", &scim_pt_sv57, 5, 0x8000000000001401ull, SCIM_WALK_RESERVED},
+    {"rv V clear", &scim_pt_sv48, 3, 0x10000016, SCIM_WALK_NOT_PRESENT},
+};
+
+START_TEST(bad_entry)
+{
+    const struct bad_case *c = &bad_cases[_i];
+    fx x;
+    fx_init(&x, 0);
+    const uint64_t root = 0x10000;
+    put_path(&x, c->fmt, root, c->stop, 0x40000000, true, 0);
+    uint64_t table = root + (uint64_t)(c->fmt->levels - c->stop) * 0x1000;
+    *mem(&x, table + IDX(VA, c->stop) * 8) = c->entry;
+    ck_assert(scim_walker_walk(x.w, 3, VA, false, root, c->fmt, 9));
+    fx_run(&x);
+    int reads = c->fmt->levels - c->stop + 1;
+    ck_assert_msg(x.done == 1 && x.res.status == c->status && x.res.reads == (uint32_t)reads && x.res.perms == 0,
+                  "%s: status %d after %u reads, expected %d after %d", c->name, x.res.status, x.res.reads, c->status,
+                  reads);
+    ck_assert_uint_eq(x.done_at, PWC_L + (uint64_t)reads * MEM_D);
+    fx_free(&x);
+}
+END_TEST
+
 /* Every table address, the root's included, goes through the hook; the
  * entries hold the hook's input addresses, the reads go to its outputs.
  * Asynchronous: each level waits HOOK_D more. */
@@ -271,6 +315,7 @@ static Suite *walker_fmt_suite(void)
     Suite *s = suite_create("walker_fmt");
     TCase *tc = tcase_create("core");
     tcase_add_loop_test(tc, cold_walk, 0, (int)COUNT_OF(fmt_cases));
+    tcase_add_loop_test(tc, bad_entry, 0, (int)COUNT_OF(bad_cases));
     tcase_add_loop_test(tc, table_hook, 0, 4);
     tcase_add_test(tc, table_hook_restart);
     suite_add_tcase(s, tc);

@@ -20,12 +20,12 @@ static uint64_t atp(uint64_t mode, uint64_t pa)
 }
 static uint64_t pdte(uint64_t pa) { return (scim_pfn(pa) << SCIM_RVI_PPN_SHIFT) | SCIM_RVI_PDTE_V; }
 
-/* The process_id bits above the entries of PDT level `level` (0: the PCs). */
-static unsigned pdi_shift(int level) { return level == 0 ? 0 : SCIM_RVI_PC_BITS + SCIM_RVI_PDI_BITS * (unsigned)(level - 1); }
+/* PDI[level] of a process_id (spec 2.2: [7:0], [16:8], [19:17]). */
 static uint64_t pdi(uint32_t pid, int level)
 {
+    unsigned shift = level == 0 ? 0 : SCIM_RVI_PC_BITS + SCIM_RVI_PDI_BITS * (unsigned)(level - 1);
     unsigned bits = level == 0 ? SCIM_RVI_PC_BITS : SCIM_RVI_PDI_BITS;
-    return (pid >> pdi_shift(level)) & ((1u << bits) - 1);
+    return (pid >> shift) & ((1u << bits) - 1);
 }
 
 static void start(uint64_t root, scim_ctx_walk *w)
@@ -62,7 +62,7 @@ static scim_ctx_step on_dc(scim_ctx_walk *w, const uint64_t *dc)
     if (mode < SCIM_RVI_PDTP_PD8 || mode > SCIM_RVI_PDTP_PD20)
         return SCIM_CTX_FAULT;
     /* PD8: the PCs at once; PD17: one directory level; PD20: two */
-    static const unsigned width[] = {0, 8, 17, SCIM_PASID_BITS};
+    static const unsigned width[] = {0, SCIM_RVI_PC_BITS, SCIM_RVI_PC_BITS + SCIM_RVI_PDI_BITS, SCIM_PASID_BITS};
     if (w->pasid >> width[mode])
         return SCIM_CTX_FAULT;
     w->left = (int)mode - 1;

@@ -12,7 +12,7 @@
 
 enum { STE, L1CD, CD };
 
-static uint32_t cd_split(unsigned s1fmt) { return s1fmt == 1 ? 6 : SCIM_SMMU_CD_SPLIT; }
+static uint32_t cd_split(unsigned s1fmt) { return s1fmt == 1 ? SCIM_SMMU_CD_SPLIT_4K : SCIM_SMMU_CD_SPLIT; }
 
 static void start(uint64_t root, scim_ctx_walk *w)
 {

@@ -23,6 +23,7 @@
 #define SCIM_SMMU_L1CD_BYTES 8u
 #define SCIM_SMMU_STRTAB_ORDER 2 /* 256 STEs * 64 B = 16 KiB */
 #define SCIM_SMMU_CD_SPLIT 10    /* S1Fmt 2: 1024 CDs per leaf table */
+#define SCIM_SMMU_CD_SPLIT_4K 6  /* S1Fmt 1: 64 CDs per 4 KiB leaf table */
 #define SCIM_SMMU_L1CD_ORDER 1   /* 2^(20-10) L1 descriptors * 8 B = 8 KiB */
 #define SCIM_SMMU_L2CD_ORDER 4   /* 1024 CDs * 64 B = 64 KiB */
 

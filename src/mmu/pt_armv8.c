@@ -133,7 +133,8 @@ static uint64_t hw_update(uint64_t pte, int level, bool write)
     return pte;
 }
 
-#define ARM_INDEX {0, 9, 9, 9, 9, 0}
+#define A9 SCIM_PT_INDEX_BITS
+#define ARM_INDEX {0, A9, A9, A9, A9, 0} /* no level beyond Arm level 0 */
 
 const scim_pt_format scim_pt_armv8_va39 = {
     .name = "va39", .isa = SCIM_ISA_ARMV8, .id = SCIM_PT_ARMV8_VA39, .levels = 3, .va_bits = 39,

@@ -96,7 +96,8 @@ static uint64_t hw_update(uint64_t pte, int level, bool write)
     return pte | SCIM_RV_A | (write ? SCIM_RV_D : 0);
 }
 
-#define RV_INDEX {0, 9, 9, 9, 9, 9}
+#define R9 SCIM_PT_INDEX_BITS
+#define RV_INDEX {0, R9, R9, R9, R9, R9}
 #define RV_FORMAT(var, nm, id_, lv, bits)                                                                    \
     const scim_pt_format var = {.name = nm, .isa = SCIM_ISA_RISCV, .id = id_, .levels = lv, .va_bits = bits, \
                                 .sign_extended = true, .index_bits = RV_INDEX,                               \

@@ -92,7 +92,8 @@ static uint64_t hw_update(uint64_t pte, int level, bool write)
 }
 
 #define X86_LEAVES ((1u << 1) | (1u << 2) | (1u << 3)) /* 4 KiB, 2 MiB, 1 GiB */
-#define X86_INDEX {0, 9, 9, 9, 9, 9}
+#define X9 SCIM_PT_INDEX_BITS
+#define X86_INDEX {0, X9, X9, X9, X9, X9}
 
 const scim_pt_format scim_pt_x86_4l = {
     .name = "4-level", .isa = SCIM_ISA_X86_64, .id = SCIM_PT_X86_4L, .levels = 4, .va_bits = 48,

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "core/page.h"
+#include "core/proto.h"
 
 /* The instruction set a system is modelled after: its page-table formats
  * and its IOMMU's context structures (VT-d, SMMUv3, RISC-V IOMMU). */
@@ -125,7 +126,7 @@ extern const char *const scim_paging_names[];
  * (what a walk of the format reports for it, every level allowing). */
 static inline unsigned scim_pta_perms(unsigned attrs)
 {
-    return (attrs & SCIM_PTA_USER) ? 1u | ((attrs & SCIM_PTA_WRITE) ? 2u : 0u) : 0u; /* SCIM_PERM_R | SCIM_PERM_W */
+    return (attrs & SCIM_PTA_USER) ? SCIM_PERM_R | ((attrs & SCIM_PTA_WRITE) ? SCIM_PERM_W : 0) : 0;
 }
 
 /* Bits of VA translated at and below `level` (12 for the last level's

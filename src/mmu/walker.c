@@ -15,7 +15,6 @@ typedef struct walk {
     bool poisoned;
     bool nocache;   /* an invalidation of its PASID arrived: cache no pointer it read before */
     bool write;
-    bool xlating;   /* waiting for the table-address hook */
     int level;
     const scim_pt_format *fmt;
     unsigned perms;
@@ -99,10 +98,8 @@ static void issue_read(scim_walker *w, walk *k, uint64_t table_pa)
 static void read_entry(scim_walker *w, walk *k)
 {
     uint64_t pa = k->table;
-    if (w->xlate && !w->xlate->table_addr(w->xlate_cookie, (uint32_t)(k - w->walks), k->pasid, k->table, &pa)) {
-        k->xlating = true;
-        return;
-    }
+    if (w->xlate && !w->xlate->table_addr(w->xlate_cookie, (uint32_t)(k - w->walks), k->pasid, k->table, &pa))
+        return; /* scim_walker_table_ready() goes on */
     issue_read(w, k, pa);
 }
 
@@ -239,7 +236,6 @@ static bool restarted(scim_walker *w, walk *k)
 void scim_walker_table_ready(scim_walker *w, uint32_t walk_index, uint64_t pa)
 {
     walk *k = &w->walks[walk_index];
-    k->xlating = false;
     if (!restarted(w, k))
         issue_read(w, k, pa);
 }
