@@ -152,10 +152,15 @@ typedef struct scim_xlat_resp {
     uint8_t perms;    /* SCIM_PERM_* */
 } scim_xlat_resp;
 
+/* A page request group: `pages` pages from va that the DMA needs (the
+ * first is the one that faulted), then `prefault` more the device would
+ * like mapped; each page is one PCIe Page Request Message, answered by
+ * one Page Group Response. */
 typedef struct scim_page_req {
     uint32_t pasid;
     uint64_t va;
-    uint32_t pages;   /* the faulting page and the ones after it asked for (prefault) */
+    uint32_t pages;
+    uint32_t prefault;
     bool write;
 } scim_page_req;
 

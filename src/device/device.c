@@ -15,15 +15,31 @@ const scim_stat_decl scim_device_stat_decls[] = {
      "From a chunk's first TLB lookup to its physical address being known (hits: the lookup latency).",
      offsetof(device_stats, translation_latency)},
     DEV_COUNTER("xlat.requests", xlat_requests,
-                "Translations requested (ATS requests, own walks, or interrupts, by walk placement; retries "
-                "included)."),
-    DEV_COUNTER("xlat.merged", xlat_merged,
-                "Misses that waited on an outstanding translation of the same page instead of requesting one."),
+                "Translations asked for misses: one per page missed while no translation of it was out (an ATS "
+                "request, an own walk or an interrupt, by walk placement); the IOTLB's misses minus "
+                "iotlb.miss_merged, minus misses that joined a page request group."),
+    DEV_COUNTER("xlat.rerequests", xlat_rerequests,
+                "Translations asked again after their page request group was answered (PCIe PRI: the device "
+                "translates again)."),
+    DEV_COUNTER("iotlb.miss_merged", xlat_merged,
+                "IOTLB misses that found a translation of the same page already out and waited for it (counted in "
+                "iotlb.misses too)."),
     DEV_COUNTER("xlat.prefetches", xlat_prefetches, "Translations requested ahead of need (iotlb.prefetch)."),
     DEV_COUNTER("faults", faults, "I/O page faults: translations that came back not present (or without the write right)."),
     {"fault.latency", SCIM_STAT_HIST, "ps", "From sending a page request to receiving its response.",
      offsetof(device_stats, fault_latency)},
-    DEV_COUNTER("pri.requests", pri_requests, "Page requests sent (re-sends after a queue overflow included)."),
+    DEV_COUNTER("pri.groups", pri_groups,
+                "Page request groups sent (one Page Group Response each; re-sends after a queue overflow included)."),
+    DEV_COUNTER("pri.requests", pri_requests,
+                "Page requests sent: one per page of each group, prefault pages included (PCIe Page Request "
+                "Messages)."),
+    DEV_COUNTER("pri.joined", pri_joined,
+                "Translations that waited for a group another translation led, because the group covered their "
+                "page."),
+    DEV_COUNTER("pri.allocation_waits", pri_alloc_waits,
+                "Page request groups that waited because the PRI allocation was used up."),
+    {"pri.outstanding_max", SCIM_STAT_COUNTER, "requests",
+     "Most page requests out at once (never more than pri.allocation).", offsetof(device_stats, pri_outstanding_max)},
     DEV_COUNTER("pri.auto_responses", pri_auto, "Page responses the IOMMU generated itself because its queue was full."),
     DEV_COUNTER("pri.failed", pri_failed, "Page requests answered Invalid or Failure."),
     DEV_COUNTER("retries", retries, "fault_policy retry: NACKed requests retried."),
@@ -98,8 +114,19 @@ const scim_param_decl scim_device_param_decls[] = {
      "retry_backoff), drop (the request is lost, the source resends after drop_timeout), backup (a write lands "
      "in the pinned backup buffer and a CPU copies it once the page is mapped; reads stall).",
      NULL},
+    {"pri.group_pages", SCIM_P_U64, "0", "pages", true, 0, 1e9, NULL, offsetof(scim_device_params, pri_group_pages),
+     "Most pages of a DMA that one page request group asks for, from the faulting page on (0: the rest of the "
+     "DMA).",
+     "PCIe PRI: a Page Request Group is any number of page requests closed by one with Last set"},
+    {"pri.allocation", SCIM_P_U64, "2048", "requests", true, 1, 1e9, NULL,
+     offsetof(scim_device_params, pri_allocation),
+     "Outstanding Page Request Allocation the OS grants the device (PRI capability): page requests out at once, "
+     "at most; a group that does not fit waits for responses.",
+     "Linux drivers/iommu/intel: pci_enable_pri(pdev, PRQ_DEPTH), PRQ_DEPTH = 2048 (AMD-Vi grants 32)"},
     {"prefault", SCIM_P_U64, "0", "pages", true, 0, 511, NULL, offsetof(scim_device_params, prefault),
-     "Pages after the faulting one that each page request also asks the OS to map.", NULL},
+     "Pages after the faulting DMA's that each page request group also asks the OS to map (prefault); the OS "
+     "maps them after answering the group unless os.prefault_sync is set, and charges only those it maps.",
+     NULL},
     {"retry_backoff", SCIM_P_TIME, "1us", "ns", false, 0, 0, NULL, offsetof(scim_device_params, retry_backoff),
      "fault_policy retry: time before a NACKed request tries again.", "assumption"},
     {"drop_timeout", SCIM_P_TIME, "100us", "ns", false, 0, 0, NULL, offsetof(scim_device_params, drop_timeout),
@@ -431,6 +458,7 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
     scim_u64map_init(&d->shadow);
     scim_fifo_init(&d->invq, sizeof(inv_entry));
     scim_fifo_init(&d->walk_blocked, sizeof(int32_t));
+    scim_fifo_init(&d->pri_waiting, sizeof(int32_t));
     static const scim_replay_ops ops = {.chunk = start_chunk, .os_op = send_os_op, .request_begin = request_begin,
                                         .request_end = request_end};
     char tenants_key[96];
@@ -486,6 +514,7 @@ void scim_device_destroy(scim_device *d)
         scim_port_free(d->port, ((inv_entry *)scim_fifo_at(&d->invq, i))->m);
     scim_fifo_free(&d->invq);
     scim_fifo_free(&d->walk_blocked);
+    scim_fifo_free(&d->pri_waiting);
     scim_port_destroy(d->port);
     scim_port_destroy(d->shadow_port);
     free(d->chunks);

@@ -71,7 +71,9 @@ typedef struct scim_device_params {
     uint64_t pwc_latency;     /* cycles */
     scim_time_t shadow_latency; /* walk shadow: one entry read from device-local memory */
     int fault_policy;         /* scim_fault_policy */
-    uint64_t prefault;        /* pages after the faulting one asked for in the same page request */
+    uint64_t prefault;        /* pages after the faulting DMA's asked for in the same page request group */
+    uint64_t pri_group_pages; /* most pages of a DMA one page request group asks for; 0: the whole DMA */
+    uint64_t pri_allocation;  /* PRI Outstanding Page Request Allocation the OS granted */
     scim_time_t retry_backoff;
     scim_time_t drop_timeout;
     uint64_t backup_slots;    /* 4 KiB slots of the pinned backup buffer */

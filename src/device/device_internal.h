@@ -1,8 +1,8 @@
 /* The device core's parts, one job per file:
  *   device.c      life cycle, tables, port dispatch, a chunk's life (lookups,
  *                 memory access, completion), OS calls
- *   xlat.c        outstanding translations: merging, prefetch, answers,
- *                 page requests
+ *   xlat.c        outstanding translations: merging, prefetch, answers
+ *   pri.c         page request groups and the PRI allocation
  *   backend_*.c   one translation backend per walk placement (ops tables)
  *   policy.c      the fault policies (ops tables) and the backup buffer
  *   inval.c       the invalidation queue
@@ -19,7 +19,11 @@
 #define NONE (-1)
 
 enum chunk_state { CH_FREE, CH_LOOKUP, CH_XLAT_WAIT, CH_MEM, CH_BACKUP, CH_RETRY, CH_DESC };
-enum xlat_state { XL_XLATE, XL_PRI };
+/* A translation: being asked (XL_XLATE); leading a page request group
+ * that is out (XL_PRI) or waiting for PRI allocation (XL_PRI_WAIT); or
+ * waiting for another translation's group that covers its page
+ * (XL_MEMBER). */
+enum xlat_state { XL_XLATE, XL_PRI, XL_PRI_WAIT, XL_MEMBER };
 
 /* What the device's requests are, in their port ids: (kind << 32) | index. */
 enum request_kind { RQ_CHUNK = 0, RQ_DESC = 1, RQ_XLAT = 2, RQ_PRI = 3, RQ_OS = 4 };
@@ -56,6 +60,13 @@ typedef struct xlat {
     uint64_t page;      /* va >> 12 */
     int32_t head, tail; /* waiting chunks */
     scim_time_t pri_sent;
+    /* a group leader: the pages it asks for (this one first) and the
+     * prefault pages after them; its members */
+    uint32_t group_pages;
+    uint32_t group_prefault;
+    int32_t first_member;
+    int32_t next_member;  /* a member: the next member of its leader's group */
+    int32_t leader;       /* a member: its group's leader */
 } xlat;
 
 /* How translations are obtained: one backend per walk placement. */
@@ -80,12 +91,17 @@ typedef struct fault_policy {
 
 typedef struct device_stats {
     uint64_t xlat_requests;
+    uint64_t xlat_rerequests;
     uint64_t xlat_merged;
     uint64_t xlat_prefetches;
     uint64_t faults;
+    uint64_t pri_groups;
     uint64_t pri_requests;
+    uint64_t pri_joined;
     uint64_t pri_auto;
     uint64_t pri_failed;
+    uint64_t pri_alloc_waits;
+    uint64_t pri_outstanding_max;
     uint64_t retries;
     uint64_t drops;
     uint64_t backup_writes;
@@ -129,6 +145,10 @@ struct scim_device {
     /* walk shadow: the copy, behind its own port */
     scim_port *shadow_port;
     scim_u64map shadow;  /* entry pa -> value */
+    /* PRI: page requests out (counted against pri.allocation), and
+     * groups waiting for allocation */
+    uint64_t pri_outstanding;
+    scim_fifo pri_waiting; /* of int32_t: group leaders */
     /* invalidations, one at a time */
     scim_fifo invq;     /* of inv_entry: the front one is being processed */
     bool inv_busy;
@@ -147,7 +167,14 @@ void scim_dev_cache_translation(scim_device *d, uint32_t pasid, uint64_t va, uin
 void scim_dev_need_translation(scim_device *d, int32_t ci);
 void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t page_pa, unsigned shift,
                           unsigned perms);
-void scim_dev_pri_response(scim_device *d, int32_t xi, scim_msg *m);
+void scim_dev_request_translation(scim_device *d, int32_t xi);
+/* pri.c */
+int32_t scim_dev_group_of(const scim_device *d, uint32_t space, uint64_t page);
+void scim_dev_join_group(scim_device *d, int32_t gi, int32_t xi);
+/* A translation came back unusable and its waiters stay: join the group
+ * that covers its page, or lead a new one. */
+void scim_dev_fault(scim_device *d, int32_t xi);
+void scim_dev_pri_response(scim_device *d, int32_t gi, scim_msg *m);
 void scim_dev_xlat_counts(const scim_device *d, size_t *xlating, size_t *faulting);
 /* backends */
 extern const xlat_backend scim_dev_backend_ats;

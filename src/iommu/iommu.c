@@ -22,12 +22,14 @@ const scim_stat_decl scim_iommu_stat_decls[] = {
      offsetof(iommu_stats, ats_latency)},
     {"walk.pasid_reads", SCIM_STAT_COUNTER, "count",
      "PASID directory and table reads (PASID-cache misses cost two).", offsetof(iommu_stats, pasid_reads)},
-    {"prq.requests", SCIM_STAT_COUNTER, "count", "Page requests received from devices.",
+    {"prq.requests", SCIM_STAT_COUNTER, "count", "Page request groups received from devices.",
      offsetof(iommu_stats, prq_requests)},
     {"prq.overflows", SCIM_STAT_COUNTER, "count",
-     "Page requests dropped because the queue was full (auto-answered Success; the device retries).",
+     "Page request groups dropped because the queue had no room for them (auto-answered Success; the device "
+     "retries).",
      offsetof(iommu_stats, prq_overflows)},
-    {"prq.max_occupancy", SCIM_STAT_COUNTER, "entries", "Most page requests outstanding at once.",
+    {"prq.max_occupancy", SCIM_STAT_COUNTER, "descriptors",
+     "Most page request descriptors (one per page) held at once, for groups the OS has not answered.",
      offsetof(iommu_stats, prq_max_occupancy)},
     {"invalidations", SCIM_STAT_COUNTER, "count", "Invalidation descriptors processed.",
      offsetof(iommu_stats, invalidations)},
@@ -55,8 +57,8 @@ const scim_param_decl scim_iommu_param_decls[] = {
      "Lookup latency of the paging-structure caches (all levels in parallel).", "assumption"},
     {"prq_depth", SCIM_P_U64, "2048", "descriptors", true, 1, 1048576, NULL,
      offsetof(scim_iommu_params, prq_depth),
-     "Page requests that may be outstanding at the OS; beyond it the IOMMU drops the request and answers "
-     "Success itself, and the device retries.",
+     "Page request descriptors (one per page) that may be outstanding at the OS; a group that does not fit is "
+     "dropped and answered Success by the IOMMU, and the device retries.",
      "Linux drivers/iommu/intel/iommu.h: PRQ_ORDER 4 = 16 pages of 32-byte descriptors"},
     {"ats_queue", SCIM_P_U64, "64", "requests", true, 0, 1e9, NULL, offsetof(scim_iommu_params, ats_queue),
      "Translation requests the IOMMU holds at once, from arrival to completion; further ones wait at their "

@@ -62,7 +62,8 @@ struct scim_iommu {
     int ctx_client;
     scim_pool ats;          /* of ats_entry */
     scim_fifo walk_blocked; /* of uint32_t: ATS entries waiting for room in the walker's queue */
-    scim_pool prq;          /* of prq_entry */
+    scim_pool prq;          /* of prq_entry: groups at the OS */
+    uint64_t prq_used;      /* descriptors (page requests) they hold */
     binding *bindings;
     size_t n_bindings;
     scim_time_t inv_busy_until;

@@ -151,6 +151,12 @@ void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error)
 uint32_t scim_replay_request_of(const scim_replay *r, uint32_t id) { return (uint32_t)r->slots[id].req; }
 uint32_t scim_replay_page_index(const scim_replay *r, uint32_t id) { return r->slots[id].page; }
 
+uint64_t scim_replay_request_end(const scim_replay *r, uint32_t id)
+{
+    const request *q = &r->reqs[r->slots[id].req];
+    return q->rec.addr + q->rec.size;
+}
+
 void scim_replay_os_done(scim_replay *r, bool error)
 {
     r->os_pending = false;

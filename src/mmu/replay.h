@@ -72,6 +72,8 @@ void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error);
  * chunk's page index within that request. */
 uint32_t scim_replay_request_of(const scim_replay *r, uint32_t id);
 uint32_t scim_replay_page_index(const scim_replay *r, uint32_t id);
+/* The end address (exclusive) of the request chunk `id` belongs to. */
+uint64_t scim_replay_request_end(const scim_replay *r, uint32_t id);
 /* Issue nothing new before `until` (an interrupted core); in-flight work
  * continues. */
 void scim_replay_pause(scim_replay *r, scim_time_t until);

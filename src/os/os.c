@@ -33,6 +33,7 @@
  * driver reads them through the OS it is registered on.
  */
 #include "os/os_internal.h"
+#include "os/profile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,18 +45,25 @@
 #define OS_HIST(name, field, desc) {name, SCIM_STAT_HIST, "ps", desc, offsetof(os_stats, field)}
 
 const scim_stat_decl scim_os_stat_decls[] = {
-    OS_COUNTER("iopf.requests", iopf_requests, "count", "I/O page requests received (via the IOMMU)."),
+    OS_COUNTER("iopf.requests", iopf_requests, "count", "Page request groups received (via the IOMMU)."),
+    OS_COUNTER("iopf.pages", iopf_pages, "count", "Pages those groups asked for (prefault pages included)."),
+    OS_COUNTER("iopf.batches", iopf_batches, "count",
+               "Batches of groups fault handlers took from the queue (os.fault_batch at most each; one os.iopf_cost "
+               "each)."),
+    OS_COUNTER("iopf.wakeups", iopf_wakeups, "count", "Interrupts that woke a sleeping fault handler."),
+    OS_COUNTER("iopf.zeroed", iopf_zeroed, "count", "New frames zeroed by fault handlers (4 KiB memory writes)."),
     OS_COUNTER("iopf.mapped", iopf_mapped, "count", "Pages mapped by fault handling (I/O and CPU, minor and major)."),
     OS_COUNTER("iopf.spurious", iopf_spurious, "count",
                "Faults (I/O or CPU) for a page that was already present when handled."),
     OS_COUNTER("iopf.invalid", iopf_invalid, "count",
                "Faults outside any region or against its protection (answered Invalid)."),
-    OS_HIST("iopf.latency", iopf_latency, "From a page request's arrival at the OS to its response leaving."),
-    OS_HIST("iopf.queue_delay", iopf_queue_delay, "Time a page request waited for a free fault handler."),
+    OS_HIST("iopf.latency", iopf_latency, "From a page request group's arrival at the OS to its response leaving."),
+    OS_HIST("iopf.queue_delay", iopf_queue_delay,
+            "Time a page request group (or software walk) waited in the queue until a handler took it."),
     OS_COUNTER("iopf.joined", iopf_joined, "count",
-               "Page requests for a page already queued that waited on it instead of faulting twice."),
-    OS_COUNTER("iopf.groups", iopf_groups, "count", "Groups of page requests handled (os.fault_batch at most each)."),
-    OS_COUNTER("prefaulted", prefaulted, "count", "Pages mapped ahead of need because a page request asked for them."),
+               "Page request groups for a page whose group was still queued, answered with it instead of twice."),
+    OS_COUNTER("prefaulted", prefaulted, "count",
+               "Prefault pages a group asked for that were mapped (the others were present, or not mappable)."),
     OS_COUNTER("sw_walks", sw_walks, "count", "Walk placement software: walks done by an interrupt handler."),
     OS_COUNTER("backup.copies", backup_copies, "count", "Fault policy backup: chunks copied out of backup buffers."),
     OS_COUNTER("backup.lost", backup_lost, "count",
@@ -135,19 +143,37 @@ static const char *const iommu_map_modes[] = {"strict", "deferred", NULL};
     {key, SCIM_P_TIME, def, "ns", false, 0, 0, NULL, offsetof(scim_os_params, field), doc, src}
 
 const scim_param_decl scim_os_param_decls[] = {
-    OS_TIME("iopf_cost", iopf_cost, "3us",
-            "CPU time to handle one I/O page fault: read the request, allocate and zero a frame, map it, answer.",
-            "derived: NP-RDMA (arXiv 2310.11062) measures +3.5-5.7 us per minor fault end to end; the rest is "
-            "messaging"),
-    OS_TIME("iopf_page_cost", iopf_page_cost, "1us",
-            "CPU time for each further page of a group: batched page requests, or pages asked for by prefault.",
-            "assumption: the per-page part of the fault path (allocate, zero, map)"),
-    {"fault_batch", SCIM_P_U64, "1", "requests", true, 1, 65536, NULL, offsetof(scim_os_params, fault_batch),
-     "Page requests a handler takes from the queue at once (a group: os.iopf_cost + os.iopf_page_cost per "
-     "further page).",
-     "Linux io-pgfault answers per group of one; NVIDIA UVM batches 256 (UVM_PERF_FAULT_BATCH_COUNT_DEFAULT)"},
-    {"fault_handlers", SCIM_P_U64, "1", "contexts", true, 1, 4096, NULL, offsetof(scim_os_params, fault_handlers),
-     "I/O page faults handled concurrently (CPUs servicing the fault queue).", "assumption"},
+    {"fault_profile", SCIM_P_ENUM, "sva", NULL, false, 0, 0, scim_os_fault_profile_names,
+     offsetof(scim_os_params, fault_profile),
+     "Preset of the fault-path costs from published measurements (docs/defaults.md, \"Fault profiles\"): sva (a "
+     "software SVA minor fault on a CPU host), odp (a NIC's on-demand paging fault), uvm (a GPU's far fault, "
+     "batched), swap (sva, the page read back from swap). Keys given explicitly override the profile.",
+     NULL},
+    OS_TIME("iopf.wakeup", iopf_wakeup, "4us",
+            "Interrupt (MSI) delivery and waking a sleeping fault handler thread; groups that arrive while a "
+            "handler is awake need none (interrupt coalescing).",
+            "derived: C1 exit 2 us (Linux intel_idle.c, skx_cstates) + two thread wake-ups of ~1 us (the PRQ's "
+            "threaded IRQ, then the iopf kworker; assumption)"),
+    OS_TIME("iopf_cost", iopf_cost, "2us",
+            "Fixed CPU time of a batch of page request groups: reading the queue, taking the address space's lock, "
+            "finding the regions, answering.",
+            "iopf_handle_group() averages 2.0 us (S. Lu, \"vfio: IOPF support\" v2 cover letter, 2021)"),
+    OS_TIME("iopf_page_cost", iopf_page_cost, "600ns",
+            "CPU time per page a fault maps (allocate a frame, set the PTE), zeroing not included: a new frame is "
+            "zeroed by a 4 KiB write at the memory controller.",
+            "derived: a minor fault takes ~1.0 us median (0.58 us minimum); without zeroing (0.28-0.45 us, "
+            "A. Arora clear_huge_page series, 2023) ~0.6 us"),
+    {"iopf.zero_pages", SCIM_P_BOOL, "true", NULL, false, 0, 0, NULL, offsetof(scim_os_params, iopf_zero),
+     "Zero each new frame a fault maps (a 4 KiB write at the memory controller) before answering.",
+     "Linux maps anonymous pages zeroed (clear_page)"},
+    {"fault_batch", SCIM_P_U64, "1", "groups", true, 1, 65536, NULL, offsetof(scim_os_params, fault_batch),
+     "Page request groups a handler takes from the queue per batch (one os.iopf_cost each batch).",
+     "Linux io-pgfault handles one group per work item; NVIDIA UVM batches 256 (UVM_PERF_FAULT_BATCH_COUNT_DEFAULT)"},
+    {"fault_handlers", SCIM_P_U64, "1", "threads", true, 1, 4096, NULL, offsetof(scim_os_params, fault_handlers),
+     "Fault handler threads working at once (each sleeps when the queue is empty).", "assumption"},
+    {"prefault_sync", SCIM_P_BOOL, "false", NULL, false, 0, 0, NULL, offsetof(scim_os_params, prefault_sync),
+     "Map a group's prefault pages before answering it (else after: the faulting DMA does not wait for them).",
+     NULL},
     OS_TIME("sw_walk_cost", sw_walk_cost, "1.5us",
             "Walk placement software: interrupt entry, a page walk in software and the answer (a fault adds "
             "os.iopf_cost).",
@@ -308,10 +334,11 @@ static void on_request(void *ctx, scim_msg *m)
 static void on_response(void *ctx, scim_msg *m)
 {
     scim_os *os = ctx;
-    if (OSR_KIND(m->tag) == OSR_SYNC)
-        os_on_sync_ack(os, m);
-    else
-        os_on_inv_done(os, m);
+    switch (OSR_KIND(m->tag)) {
+    case OSR_SYNC: os_on_sync_ack(os, m); break;
+    case OSR_ZERO: os_iopf_zeroed(os, m); break;
+    default: os_on_inv_done(os, m); break;
+    }
 }
 
 /* ---------- life cycle ---------- */
@@ -333,11 +360,11 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
         scim_err_set(err, SCIM_ENOMEM, "out of host memory creating the OS");
         return NULL;
     }
-    *os = (scim_os){.k = k, .pm = pm, .p = *p, .iommu = SCIM_NODE_NONE};
+    *os = (scim_os){.k = k, .pm = pm, .p = *p, .iommu = SCIM_NODE_NONE, .mem = SCIM_NODE_NONE};
     scim_u64map_init(&os->lru_index);
     scim_u64map_init(&os->pins);
     scim_u64map_init(&os->orphans);
-    if (os_swap_init(os, err) != 0)
+    if (os_swap_init(os, err) != 0 || os_iopf_init(os, err) != 0)
         goto fail;
     uint64_t pfn;
     if (scim_physmem_alloc(pm, SCIM_PASID_DIR_ORDER, &pfn, err) != 0)
@@ -398,12 +425,14 @@ void scim_os_destroy(scim_os *os)
         free(os->syncs[i].pairs);
     free(os->syncs);
     scim_port_destroy(os->port);
+    free(os->handlers);
     free(os);
 }
 
 scim_node_id scim_os_node(const scim_os *os) { return scim_port_node(os->port); }
 uint64_t scim_os_pasid_dir(const scim_os *os) { return os->pasid_dir; }
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu) { os->iommu = iommu; }
+void scim_os_set_memory(scim_os *os, scim_node_id mem) { os->mem = mem; }
 void scim_os_set_checker(scim_os *os, const scim_observer *c) { os->checker = c; }
 
 void scim_os_set_io_driver(scim_os *os, const scim_os_io_driver *ops, void *ctx)

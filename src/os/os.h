@@ -33,10 +33,14 @@ extern "C" {
 #endif
 
 typedef struct scim_os_params {
-    scim_time_t iopf_cost;        /* handling one group of I/O page faults (one request: one group) */
-    scim_time_t iopf_page_cost;   /* each further page in a group (batched or prefaulted) */
-    uint64_t fault_batch;         /* page requests one handler takes at once */
-    uint64_t fault_handlers;      /* I/O page faults handled concurrently */
+    int fault_profile;            /* preset of the fault costs (os/profile.c) */
+    scim_time_t iopf_wakeup;      /* interrupt delivery and waking a sleeping fault handler */
+    scim_time_t iopf_cost;        /* fixed cost of a batch of page request groups */
+    scim_time_t iopf_page_cost;   /* each page mapped (allocate, map; zeroing is a memory write) */
+    bool iopf_zero;               /* zero new frames (a 4 KiB write at the memory controller) */
+    uint64_t fault_batch;         /* page request groups one handler takes at once */
+    uint64_t fault_handlers;      /* fault handler threads */
+    bool prefault_sync;           /* map prefault pages before answering the group */
     scim_time_t sw_walk_cost;     /* walk placement software: a walk in an interrupt handler */
     scim_time_t backup_copy_cost; /* fault_policy backup: copying one chunk out of the buffer */
     scim_time_t cpu_fault_cost;   /* handling one CPU page fault (on the faulting core) */
@@ -108,6 +112,8 @@ int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, 
                        unsigned prot, bool populate, scim_err *err);
 uint64_t scim_os_pasid_dir(const scim_os *os);
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu);
+/* Where the fault handlers zero new frames (writes at the memory's bandwidth). */
+void scim_os_set_memory(scim_os *os, scim_node_id mem);
 /* Which cores and devices may cache translations of a PASID (Linux's
  * mm_cpumask and the SVA bonds): shootdowns reach them. */
 int scim_os_bind_cpu(scim_os *os, scim_node_id cpu, uint32_t pasid, scim_err *err);

@@ -93,11 +93,21 @@ enum job_kind {
 /* A driver's fault-in has been answered (m is the driver's request). */
 typedef void (*os_fault_done_fn)(void *ctx, scim_msg *m, int32_t status);
 
+/* How a page of an I/O fault group was resolved (fault.c -> iopf.c). */
+enum page_outcome { PAGE_PRESENT, PAGE_ZEROED, PAGE_SWAPPED_IN };
+
 typedef struct fault_job {
     scim_msg *m;
     enum job_kind kind;
     bool write;
-    uint32_t extra;    /* prefault: pages after the faulting one */
+    /* JOB_IO: a page request group: pages [group_va, +pages) the DMA needs,
+     * then prefault more; `handled` pages so far; the group's
+     * response is sent once the needed ones are (answered) */
+    uint64_t group_va;
+    uint32_t pages, prefault, handled;
+    bool answered;
+    bool follower;     /* joined another group for the same page: answered with it */
+    enum page_outcome outcome; /* of the page just resolved */
     struct fault_job *followers; /* page requests for the same page that joined this one */
     uint32_t pasid;
     uint64_t va;       /* the faulting address */
@@ -165,6 +175,16 @@ typedef struct sd_op {
     size_t n_pages, cap_pages;
 } sd_op;
 
+/* An I/O fault handler thread (iopf.c): asleep, being woken, or working
+ * through a batch of groups. */
+enum handler_state { HANDLER_IDLE, HANDLER_WAKING, HANDLER_BUSY };
+
+typedef struct fault_handler {
+    enum handler_state state;
+    fault_job *batch;     /* the groups it took, linked through next; the first is being handled */
+    scim_time_t zero_started;
+} fault_handler;
+
 /* ---------- the rest of the state ---------- */
 
 typedef struct binding {
@@ -206,7 +226,10 @@ typedef struct os_stats {
     uint64_t iopf_spurious;
     uint64_t iopf_invalid;
     uint64_t iopf_joined;
-    uint64_t iopf_groups;
+    uint64_t iopf_pages;
+    uint64_t iopf_batches;
+    uint64_t iopf_wakeups;
+    uint64_t iopf_zeroed;
     uint64_t prefaulted;
     uint64_t sw_walks;
     uint64_t backup_copies;
@@ -267,7 +290,7 @@ typedef struct os_stats {
 } os_stats;
 
 /* What the OS's own requests are, in their port ids: (kind << 32) | index. */
-enum os_request_kind { OSR_CPU_INV = 1, OSR_DEV_INV = 2, OSR_SYNC = 3 };
+enum os_request_kind { OSR_CPU_INV = 1, OSR_DEV_INV = 2, OSR_SYNC = 3, OSR_ZERO = 4 };
 #define OSR_ID(kind, index) ((uint64_t)(kind) << 32 | (uint32_t)(index))
 #define OSR_KIND(id) ((enum os_request_kind)((id) >> 32))
 #define OSR_INDEX(id) ((uint32_t)(id))
@@ -277,7 +300,7 @@ struct scim_os {
     scim_port *port;
     scim_physmem *pm;
     scim_os_params p;
-    scim_node_id iommu;
+    scim_node_id iommu, mem;
     const scim_observer *checker;
     process *procs;
     size_t n_procs;
@@ -293,8 +316,9 @@ struct scim_os {
     void *io_ctx;
     scim_time_t pinned_since;
     fault_job *live;  /* every fault job not yet answered, wherever it waits */
-    job_queue fq;     /* I/O page faults waiting for a handler */
-    uint64_t busy_handlers;
+    job_queue fq;     /* I/O page fault groups and software walks waiting for a handler */
+    uint64_t fq_len;
+    fault_handler *handlers; /* os.fault_handlers of them */
     job_queue fw;     /* faults waiting for a free frame */
     sd_op *ops;
     size_t n_ops;
@@ -381,6 +405,23 @@ void os_busy_clear(scim_os *os, process *p, uint64_t va);
 void os_wake_frame_waiters(scim_os *os);
 void os_swap_read_done(scim_os *os, fault_job *j);
 void os_on_pri_req(scim_os *os, scim_msg *m);
+/* Resolve the fault job's current page (j->va) after its handler time. */
+void os_resolve(scim_os *os, fault_job *j);
+void os_job_push(job_queue *q, fault_job *j);
+fault_job *os_new_job(scim_os *os, scim_msg *m, enum job_kind kind);
+void os_sw_handled(scim_os *os, fault_job *j);
+
+/* ---------- iopf.c ---------- */
+
+/* Wake handlers for what waits in the fault queue. */
+void os_iopf_kick(scim_os *os);
+/* A page of an I/O fault group is resolved (fault.c calls this instead of
+ * answering). */
+void os_iopf_page_resolved(scim_os *os, fault_job *j, int32_t status);
+/* The group's response left (after the shadow copies caught up). */
+void os_iopf_answered(scim_os *os, fault_job *j);
+void os_iopf_zeroed(scim_os *os, scim_msg *m);
+int os_iopf_init(scim_os *os, scim_err *err);
 void os_on_sw_walk(scim_os *os, scim_msg *m);
 void os_on_cpu_fault(scim_os *os, scim_msg *m);
 void os_on_backup(scim_os *os, scim_msg *m);

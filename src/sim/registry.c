@@ -11,6 +11,7 @@
 #include "iommu/pasid.h"
 #include "mmu/cpu.h"
 #include "mmu/replay.h"
+#include "os/profile.h"
 #include "sim/sim_internal.h"
 
 #define STATS_END {NULL, NULL, NULL}
@@ -161,7 +162,8 @@ static const scim_param_doc os_params[] = {{NULL, "os.", scim_os_param_decls, &s
 static const scim_stat_doc os_stats[] = {{"os", scim_os_stat_decls, &scim_os_stat_decl_count}, STATS_END};
 
 static const scim_component_kind os_kind = {
-    .section = "os", .title = "os", .params = os_params, .params_size = sizeof(scim_os_params), .stats = os_stats,
+    .section = "os", .title = "os", .params = os_params, .params_size = sizeof(scim_os_params),
+    .adjust_decls = scim_os_profile_decls, .stats = os_stats,
     .create = os_create, .port = os_port, .destroy = os_destroy};
 
 /* ---- the IOMMU ---- */
@@ -177,6 +179,7 @@ static int iommu_create(scim_sim *sim, const char *name, void *params, const sci
     scim_iommu_set_os(sim->io, scim_os_node(sim->os));
     scim_iommu_set_pasid_dir(sim->io, scim_os_pasid_dir(sim->os));
     scim_os_set_iommu(sim->os, scim_iommu_node(sim->io));
+    scim_os_set_memory(sim->os, scim_memctl_node(sim->mc));
     return 0;
 }
 

@@ -50,6 +50,9 @@ typedef struct scim_component_kind {
     const char *bad_name;
     const scim_param_doc *params; /* NULL-terminated; the first one is bound to the section */
     size_t params_size;           /* bytes of the bound parameter struct */
+    /* optional: the table to bind the section with (e.g. the OS's, with a
+     * fault profile's defaults), written into out */
+    void (*adjust_decls)(const scim_cfg_node *section, scim_param_decl *out);
     const scim_stat_doc *stats;   /* NULL-terminated */
     /* Building, in registry order: create every instance, then wire them,
      * then (after the fabric is finalized) start them. */
