@@ -28,6 +28,7 @@ static void usage(FILE *out)
             "       scimitar check CONFIG.yaml [--set key.path=value]...\n"
             "       scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set k=v]... [--plot METRIC [--x KEY] [--series KEY]]\n"
             "       scimitar compare CONFIG.yaml [--schemes scimitar,pin,iommu-map] [--set k=v]... [--out DIR]\n"
+            "       scimitar validate [--markdown FILE]\n"
             "       scimitar trace cat|pack|convert|stats|gen ...   (scimitar trace --help)\n"
             "       scimitar doc config|stats\n"
             "       scimitar --version\n");
@@ -198,6 +199,8 @@ int main(int argc, char **argv)
         return scim_cli_sweep(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0)
         return scim_cli_compare(argc - 1, argv + 1);
+    if (strcmp(cmd, "validate") == 0)
+        return scim_cli_validate(argc - 1, argv + 1);
     if (strcmp(cmd, "trace") == 0)
         return scim_cli_trace(argc - 1, argv + 1);
     if (strcmp(cmd, "doc") == 0)
