@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "scimitar/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -38,11 +40,6 @@ extern "C" {
 #define SCIM_API
 #endif
 
-#define SCIM_VERSION_MAJOR 0
-#define SCIM_VERSION_MINOR 1
-#define SCIM_VERSION_PATCH 0
-#define SCIM_VERSION_STRING "0.1.0"
-#define SCIM_VERSION_NUMBER (SCIM_VERSION_MAJOR * 10000 + SCIM_VERSION_MINOR * 100 + SCIM_VERSION_PATCH)
 
 /** Run-time version, to compare with SCIM_VERSION_NUMBER at compile time. */
 SCIM_API int scim_version_number(void);

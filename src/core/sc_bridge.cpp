@@ -174,3 +174,10 @@ extern "C" int scim_sc_run_until(uint64_t abs_ps, scim_err *err)
         return fail_from_exception(err, "unknown exception", "running sc_start(t)");
     }
 }
+
+/* libsystemc.so defines main(), which calls sc_main() (declared extern "C"
+ * in sysc/kernel/sc_externs.h), so every program linked with SystemC needs
+ * one, even a C program with its own main() that drives the kernel itself.
+ * The library offers a weak one that does nothing: a SystemC platform's own
+ * sc_main overrides it, with static and with shared linking. */
+extern "C" __attribute__((weak, visibility("default"))) int sc_main(int, char **) { return 0; }
