@@ -245,6 +245,18 @@ START_TEST(same_trace_every_scheme)
 }
 END_TEST
 
+/* iommu-map: a device write to a page that an in-flight device read has
+ * mapped read-only (one entry at IOVA = va) gets the write right too. */
+START_TEST(iommu_map_mixed_directions)
+{
+    scim_sim *sim = run_scheme("iommu-map", "@0 read 0x10003000 100\n@0 write 0x10003100 100\n", true, NULL);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.requests"), 2);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.errors"), 0);
+    ck_assert_double_eq(stat_of(sim, "os.io.maps"), 2);
+    scim_sim_destroy(sim);
+}
+END_TEST
+
 START_TEST(scheme_config_errors)
 {
     char msg[1024];
@@ -271,6 +283,7 @@ int main(void)
     tcase_add_test(tc, iommu_map_strict_costs);
     tcase_add_test(tc, iommu_map_deferred_window);
     tcase_add_test(tc, iommu_map_deferred_batch);
+    tcase_add_test(tc, iommu_map_mixed_directions);
     tcase_add_test(tc, same_trace_every_scheme);
     tcase_add_test(tc, scheme_config_errors);
     suite_add_tcase(s, tc);

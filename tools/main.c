@@ -4,7 +4,7 @@
  *   scimitar check CONFIG.yaml [--set key.path=value]...
  *   scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set key.path=value]... [--plot METRIC ...]
  *   scimitar compare CONFIG.yaml [--schemes a,b,...] [--set key.path=value]... [--out DIR]
- *   scimitar trace cat|pack|convert|stats|gen ...
+ *   scimitar trace cat|pack|convert|stats|gen|import|locality ...
  *   scimitar doc config|stats
  *
  * Exit status: 0 success, 1 the configuration, a trace or the run failed,
@@ -29,7 +29,7 @@ static void usage(FILE *out)
             "       scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set k=v]... [--plot METRIC [--x KEY] [--series KEY]]\n"
             "       scimitar compare CONFIG.yaml [--schemes scimitar,pin,iommu-map] [--set k=v]... [--out DIR]\n"
             "       scimitar validate [--markdown FILE]\n"
-            "       scimitar trace cat|pack|convert|stats|gen ...   (scimitar trace --help)\n"
+            "       scimitar trace cat|pack|convert|stats|gen|import|locality ...   (scimitar trace --help)\n"
             "       scimitar doc config|stats\n"
             "       scimitar --version\n");
 }

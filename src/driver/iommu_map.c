@@ -27,7 +27,10 @@ static uint64_t map_key(uint32_t domain, uint64_t vpn)
 }
 
 /* Map the buffer. A page another request already maps keeps its entry (a
- * count); the map cost is paid per call all the same. */
+ * count), made writable if this request's device writes it: with IOVA = va
+ * the two requests share one entry, which must allow what either does (Linux
+ * gives each dma_map its own IOVA and rights); the map cost is paid per call
+ * all the same. */
 void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io)
 {
     scim_os *os = d->os;
@@ -51,6 +54,8 @@ void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io)
                                  (unsigned long long)va, io->domain, err.msg);
                 return;
             }
+        } else if (flags & SCIM_PTE_RW) {
+            scim_pgtable_update(dom->pt, va, SCIM_PTE_RW, 0, NULL); /* an upgrade: no invalidation */
         }
     }
     os->st.io_maps += n;
