@@ -249,8 +249,10 @@ void os_iopf_page_resolved(scim_os *os, fault_job *j, int32_t status)
         os_spend(os, os->p.iopf_page_cost, group_step_event, os, h);
         return;
     default:
+        /* present: nothing to pay; go on from the event loop, not by
+         * recursion (a group of many present pages would exhaust the stack) */
         j->handled++;
-        group_step(os, h);
+        os_spend(os, 0, group_step_event, os, h);
     }
 }
 
