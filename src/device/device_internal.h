@@ -18,7 +18,8 @@
 
 #define NONE (-1)
 
-enum chunk_state { CH_FREE, CH_LOOKUP, CH_XLAT_WAIT, CH_MEM, CH_BACKUP, CH_RETRY, CH_DESC };
+/* CH_INLINE: ats false, the DMA is at the IOMMU, which translates and performs it. */
+enum chunk_state { CH_FREE, CH_LOOKUP, CH_XLAT_WAIT, CH_MEM, CH_BACKUP, CH_RETRY, CH_DESC, CH_INLINE };
 enum xlat_state { XL_XLATE, XL_PRI };
 
 /* What the device's requests are, in their port ids: (kind << 32) | index. */
