@@ -121,6 +121,28 @@ START_TEST(flush_queue_entries_and_timer)
 }
 END_TEST
 
+/* The unmap that fills its context's queue waits for the flush; the others
+ * answer at once. Cheap preparations (100 ns syscall, no per-page map) so
+ * that the unmaps have the longest operations: N + R without the flush,
+ * N + R + the invalidation with it. An entry is an unmap call, whatever
+ * its pages: two 2-page unmaps fill a queue of 2. */
+START_TEST(flush_queue_filling_unmap_waits)
+{
+    scheme_case c = {.scheme = "iommu-map", .trace = "@0 read 0x10003000 8192\n@20000 read 0x10006000 8192\n",
+                     .populate = true, .map = "mode: deferred, flush_entries: 2, flush_interval: 1s",
+                     .device = "ats: false",
+                     .costs = "syscall_cost: 100ns, iommu_map_page_cost: 0ns, iommu_unmap_page_cost: 150ns"};
+    scim_sim *sim = scheme_run(&c);
+    ck_assert_double_eq(stat_of(sim, "os.io.flushes"), 1);
+    ck_assert_double_eq(stat_of(sim, "os.io.unmaps"), 4);
+    ck_assert_double_eq(stat_of(sim, "os.op.latency.count"), 4);
+    ck_assert_double_eq(stat_of(sim, "os.op.latency.max"), (2 * N + R + INV_IOMMU) * 1000);
+    ck_assert_double_eq(stat_of(sim, "os.op.latency.min"), (100 + A) * 1000);
+    ck_assert_double_eq(stat_of(sim, "os.io.stale_window.min"), INV_IOMMU * 1000);
+    scim_sim_destroy(sim);
+}
+END_TEST
+
 /* The queue is per context (per CPU): 400 unmaps split over two contexts
  * never fill either queue, so only the timer flushes. */
 START_TEST(flush_queue_per_context)
@@ -254,6 +276,7 @@ int main(void)
     tcase_add_test(tc, no_ats_never_invalidated);
     tcase_add_test(tc, no_ats_iotlb_hit);
     tcase_add_test(tc, flush_queue_entries_and_timer);
+    tcase_add_test(tc, flush_queue_filling_unmap_waits);
     tcase_add_test(tc, flush_queue_per_context);
     tcase_add_test(tc, registration_hit_is_a_lookup);
     tcase_add_test(tc, static_ring_no_per_io_work);

@@ -47,7 +47,7 @@ typedef struct host_io {
 typedef struct io_queue {
     bool busy;
     scim_fifo fifo;      /* of scim_msg *: operations waiting for it */
-    uint64_t flush_queued; /* iommu-map deferred: pages in its flush queue */
+    uint64_t flush_queued; /* iommu-map deferred: entries (unmap calls) in its flush queue */
 } io_queue;
 
 /* A region set up once at bind (os: processes.<p>.regions[].static_dma). */

@@ -5,11 +5,12 @@
  * invalidates the IOMMU's (and an ATS device's) caches on every unmap and
  * answers when that is done: one shootdown round, whose invalidation the
  * driver's CPU waits for (the IOMMU's wait descriptor). deferred is Linux's
- * flush queue (drivers/iommu/dma-iommu.c): unmapped pages queue on the
- * driver context that unmapped them, and the whole address space is
- * invalidated once one context's queue holds os.iommu_map.flush_entries
- * pages or os.iommu_map.flush_interval after the first page queued since
- * the last flush (the flush timer); a flush covers every context's pages.
+ * flush queue (drivers/iommu/dma-iommu.c): each unmap call is one entry
+ * of the flush queue of the driver context that made it, and the whole
+ * address space is invalidated by the unmap that brings one context's
+ * queue to os.iommu_map.flush_entries entries (it waits for the flush) or
+ * os.iommu_map.flush_interval after the first entry queued since the last
+ * flush (the flush timer); a flush covers every context's pages.
  * The time a stale entry could still be used is os.io.stale_window. The
  * static regions (rings) are mapped once at bind, read-write, and never
  * unmapped. */
@@ -129,7 +130,8 @@ static sd_op *batch_of(scim_driver *d, io_dev *io)
 
 /* IO_UNMAP: clear the IOVAs' entries. strict: invalidate the IOMMU's and
  * the device's caches for these pages and answer when done; deferred:
- * answer now and queue the pages for a later PASID-wide flush, keeping
+ * queue the pages for a later PASID-wide flush (answering now, unless this
+ * unmap fills its context's queue and so flushes and waits), keeping
  * their frames pinned until it completes (Linux keeps the IOVA reserved
  * until then; keeping the frame too means the stale entry never names a
  * reused frame, so the checker's rule 2 holds). */
@@ -169,18 +171,21 @@ void drv_unmap(scim_driver *d, scim_msg *m, process *p)
         if (!pr)
             return;
         pr->unmapped_at = now;
-        if (deferred) {
-            fq->flush_queued++;
-            if (d->exposure)
-                scim_exposure_add(d->exposure, io->domain, 1);
-        }
+        if (deferred && d->exposure)
+            scim_exposure_add(d->exposure, io->domain, 1);
     }
     os->st.io_unmaps += n;
     if (deferred) {
-        bool full = fq->flush_queued >= os->p.flush_entries;
-        drv_io_finish(d, m, SCIM_RESP_OK);
-        if (full)
+        /* one flush-queue entry per unmap call (an IOVA range), whatever
+         * its pages; the unmap that fills its context's queue flushes the
+         * whole domain and waits for it (dma-iommu's queue_iova: fq_full,
+         * then a synchronous flush_iotlb_all) */
+        if (op && ++fq->flush_queued >= os->p.flush_entries) {
+            os->ops[io->batch].req = m;
             flush_batch(d, io);
+            return;
+        }
+        drv_io_finish(d, m, SCIM_RESP_OK);
         return;
     }
     if (!op) {

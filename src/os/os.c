@@ -234,14 +234,15 @@ const scim_param_decl scim_os_param_decls[] = {
      "measured).",
      "a choice: strict is the safe reference; Linux defaults to deferred (lazy) on x86, strict on arm64 "
      "(drivers/iommu/Kconfig IOMMU_DEFAULT_DMA_LAZY)"},
-    {"iommu_map.flush_entries", SCIM_P_U64, "256", "pages", true, 1, 1e9, NULL,
+    {"iommu_map.flush_entries", SCIM_P_U64, "256", "entries", true, 1, 1e9, NULL,
      offsetof(scim_os_params, flush_entries),
-     "Scheme iommu-map, deferred: a driver context's flush queue holds this many unmapped pages at most; "
-     "the unmap that fills it flushes the whole I/O address space (every context's pages).",
+     "Scheme iommu-map, deferred: size of each driver context's flush queue, in entries (one per unmap "
+     "call, whatever its pages); the unmap that fills it flushes the whole I/O address space (every "
+     "context's pages) and waits for the flush.",
      "Linux drivers/iommu/dma-iommu.c IOVA_DEFAULT_FQ_SIZE = 256 entries per CPU (the 250 of the 2008 "
      "intel-iommu HIGH_WATER_MARK is gone)"},
     OS_TIME("iommu_map.flush_interval", flush_interval, "10ms",
-            "Scheme iommu-map, deferred: or this long after the first page queued since the last flush.",
+            "Scheme iommu-map, deferred: or this long after the first entry queued since the last flush.",
             "Linux drivers/iommu/dma-iommu.c IOVA_DEFAULT_FQ_TIMEOUT = 10 ms"),
     OS_TIME("iommu_map.iova_alloc_cost", iova_alloc_cost, "100ns",
             "Scheme iommu-map: CPU time to allocate the I/O virtual address range of one map call (once per I/O, "

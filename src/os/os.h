@@ -65,7 +65,7 @@ typedef struct scim_os_params {
     scim_time_t iommu_map_page_cost;
     scim_time_t iommu_unmap_page_cost;
     int iommu_map_mode;           /* 0 strict, 1 deferred */
-    uint64_t flush_entries;       /* deferred: flush when a context's queue holds this many pages */
+    uint64_t flush_entries;       /* deferred: flush when a context's queue holds this many unmap calls */
     scim_time_t flush_interval;   /* deferred: or this long after the first one */
     scim_time_t iova_alloc_cost;  /* per map (dma_map) call */
     scim_time_t iova_free_cost;   /* per unmap (dma_unmap) call */

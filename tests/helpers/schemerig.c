@@ -2,6 +2,11 @@
 
 #include <stdio.h>
 
+/* S, P, U, M, N, F of schemerig.h */
+#define COSTS                                                                                                \
+    "syscall_cost: 1us, pin_page_cost: 200ns, unpin_page_cost: 100ns, iommu_map_page_cost: 300ns, "          \
+    "iommu_unmap_page_cost: 150ns, cpu_fault_cost: 1700ns"
+
 static const char *opt(const char *s) { return s ? s : ""; }
 static const char *sep(const char *s) { return s && *s ? ", " : ""; }
 
@@ -17,8 +22,7 @@ static void scheme_yaml(const scheme_case *c, const char *trace_path, char *yaml
              "sim: {check_invariants: true}\n"
              "memory: {size: 256MiB, latency: 90ns, bandwidth: 0}\n"
              "iommu: {clock: 1GHz, iotlb: {latency: 2}, pwc: {latency: 3}}\n"
-             "os: {syscall_cost: 1us, pin_page_cost: 200ns, unpin_page_cost: 100ns, iommu_map_page_cost: 300ns,\n"
-             "     iommu_unmap_page_cost: 150ns, cpu_fault_cost: 1700ns, driver: {queues: %u},\n"
+             "os: {%s, driver: {queues: %u},\n"
              "     pin: {lookup_cost: 50ns%s%s},\n"
              "     iommu_map: {iova_alloc_cost: 40ns, iova_free_cost: 20ns%s%s}%s%s}\n"
              "processes:\n  app:\n    pasid: 1\n    regions:\n"
@@ -31,7 +35,7 @@ static void scheme_yaml(const scheme_case *c, const char *trace_path, char *yaml
              "    - {a: os, b: mem, latency: 50ns}\n"
              "devices:\n"
              "  nic0: {trace: %s, pasid: 1, clock: 1GHz, iotlb: {latency: 1}%s%s}\n",
-             c->scheme, c->queues ? c->queues : 1, sep(c->pin), opt(c->pin), sep(c->map), opt(c->map), sep(c->os),
+             c->scheme, c->costs ? c->costs : COSTS, c->queues ? c->queues : 1, sep(c->pin), opt(c->pin), sep(c->map), opt(c->map), sep(c->os),
              opt(c->os), c->populate ? "true" : "false", ring, trace_path, sep(c->device), opt(c->device));
 }
 

@@ -44,6 +44,7 @@ typedef struct scheme_case {
     bool ring;          /* add the static_dma ring region */
     unsigned queues;    /* os.driver.queues; 0: 1 */
     const char *os;     /* more keys of os:, e.g. "fault_handlers: 2" */
+    const char *costs;  /* replaces the driver costs above (syscall_cost, ..., cpu_fault_cost) */
     const char *pin;    /* more keys of os.pin: */
     const char *map;    /* more keys of os.iommu_map: */
     const char *device; /* more keys of nic0:, e.g. "ats: false" */
