@@ -424,6 +424,7 @@ static const scim_param_doc device_params[] = {
 static const scim_stat_doc device_stats[] = {
     {"<device>", scim_device_stat_decls, &scim_device_stat_decl_count},
     {"<device>.dma", scim_replay_stat_decls, &scim_replay_stat_decl_count},
+    {"<device>", scim_replay_os_stat_decls, &scim_replay_os_stat_decl_count},
     {"<device>.iotlb", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"<device>.port", scim_port_stat_decls, &scim_port_stat_decl_count},
     {"<device>.queue.inv", scim_port_queue_stat_decls, &scim_port_queue_stat_decl_count}, STATS_END};
@@ -489,6 +490,7 @@ static const scim_param_doc cpu_params[] = {{NULL, "cpus.<name>.", scim_cpu_para
 static const scim_stat_doc cpu_stats[] = {
     {"<cpu>", scim_cpu_stat_decls, &scim_cpu_stat_decl_count},
     {"<cpu>.mem", scim_replay_stat_decls, &scim_replay_stat_decl_count},
+    {"<cpu>", scim_replay_os_stat_decls, &scim_replay_os_stat_decl_count},
     {"<cpu>.l1tlb|l2tlb", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"<cpu>", scim_walker_stat_decls, &scim_walker_stat_decl_count},
     {"<cpu>.port", scim_port_stat_decls, &scim_port_stat_decl_count}, STATS_END};
