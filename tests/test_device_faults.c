@@ -429,6 +429,58 @@ START_TEST(page_request_groups)
 }
 END_TEST
 
+/* Translations answered out of order: the same 16 KiB write, its four
+ * ATS requests answered NOT_PRESENT last page first (pages 3, 2, 1, 0; at
+ * the device at 250 in that order). Page 3 leads a group {3} (plus
+ * `prefault` pages after it). Page 2's DMA runs to page 3, but page 3 is
+ * already asked for: its group stops there, {2}, and asks no prefault
+ * pages (they would be page 3 onwards); likewise {1} and {0}. Four groups
+ * at the IOMMU at 350, 4 + prefault page requests (they overlapped before:
+ * {3} {2,3} {1,2,3} {0,1,2,3}, 10 requests, each with prefault). Answered
+ * at 400, asked again at 600, translated at 650: done at 870. */
+START_TEST(groups_never_overlap)
+{
+    const uint64_t prefault = _i == 0 ? 0 : 2;
+    scim_device_params p = devrig_params(SCIM_WALK_IOMMU, SCIM_FAULT_STALL);
+    p.prefault = prefault;
+    dev_rig d;
+    devrig_init(&d, &p, "@0 write 0x7f0000000000 16384\n", MOCK_HOLD, MOCK_MEMORY, MOCK_ECHO);
+    devrig_start(&d);
+    run_to(&d, NP_AT);
+    ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_ATS_REQ), 4);
+    for (unsigned page = 4; page-- > 0;) {
+        size_t k = 0;
+        while (logged(d.iommu, SCIM_MSG_ATS_REQ, k)->m.u.xlat.va != VA0 + page * SCIM_PAGE_SIZE)
+            k++;
+        answer_held(d.iommu, SCIM_MSG_ATS_REQ, k, SCIM_RESP_NOT_PRESENT);
+    }
+    for (scim_time_t t = NS(400); t <= NS(3000); t += NS(250)) {
+        run_to(&d, t);
+        answer_all_held(&d, SCIM_RESP_OK);
+    }
+    rig_run(&d.r);
+    ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_PRI_REQ), 4);
+    for (size_t k = 0; k < 4; k++) {
+        const mock_log *g = logged(d.iommu, SCIM_MSG_PRI_REQ, k);
+        const uint64_t first = 3 - k;
+        ck_assert_msg(g->at == PRI_AT && g->m.u.page.va == VA0 + first * SCIM_PAGE_SIZE && g->m.u.page.pages == 1 &&
+                          g->m.u.page.prefault == (k == 0 ? prefault : 0),
+                      "group %zu at %llu ps va 0x%llx pages %u prefault %u", k, (unsigned long long)g->at,
+                      (unsigned long long)g->m.u.page.va, g->m.u.page.pages, g->m.u.page.prefault);
+    }
+    ck_assert_uint_eq(stat_u(&d, "dev.pri.groups"), 4);
+    ck_assert_uint_eq(stat_u(&d, "dev.pri.requests"), 4 + prefault);
+    ck_assert_uint_eq(stat_u(&d, "dev.pri.outstanding_max"), 4 + prefault);
+    ck_assert_uint_eq(stat_u(&d, "dev.pri.joined"), 0);
+    ck_assert_uint_eq(stat_u(&d, "dev.faults"), 4);
+    ck_assert_uint_eq(mock_count(d.mem, SCIM_MSG_MEM_WRITE), 4);
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.errors"), 0);
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.finish_ps"), DONE_AT(NS(650)));
+    ck_assert(scim_device_finished(d.dev));
+    devrig_free(&d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("device_faults");
@@ -437,6 +489,7 @@ int main(void)
     tcase_add_test(tc, backup_policy);
     tcase_add_test(tc, backup_full_stalls);
     tcase_add_loop_test(tc, page_request_groups, 0, (int)(sizeof group_cases / sizeof group_cases[0]));
+    tcase_add_loop_test(tc, groups_never_overlap, 0, 2);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

@@ -341,6 +341,14 @@ static const bad_case bad_configs[] = {
      "      - {va: 0x1001, size: 4KiB}\n",
      {"test.yaml:7:", "processes.app.regions.0", "aligned"}},
     {"devices:\n  nic0: {trace: %s, pasid: 1\nprocesses: {app: {pasid: 1}}\n", {"test.yaml:", "error", NULL}},
+    /* a PRI allocation above the page request queue: the group could never
+     * be queued (livelock); located at the key that was set */
+    {"devices:\n  nic0: {trace: %s, pasid: 1,\n         pri: {allocation: 4096}}\nprocesses: {app: {pasid: 1}}\n",
+     {"test.yaml:3:28", "devices.nic0.pri.allocation is 4096 page requests but iommu.prq_depth is 2048",
+      "set devices.nic0.pri.allocation to at most 2048, or raise iommu.prq_depth to 4096"}},
+    {"devices:\n  nic0: {trace: %s, pasid: 1}\nprocesses: {app: {pasid: 1}}\niommu: {prq_depth: 32}\n",
+     {"test.yaml:4:20", "devices.nic0.pri.allocation is 2048 page requests but iommu.prq_depth is 32",
+      "to at most 32, or raise iommu.prq_depth to 2048"}},
 };
 
 START_TEST(bad_configs_name_file_line_column)

@@ -131,7 +131,8 @@ const scim_param_decl scim_device_param_decls[] = {
     {"pri.allocation", SCIM_P_U64, "2048", "requests", true, 1, 1e9, NULL,
      offsetof(scim_device_params, pri_allocation),
      "Outstanding Page Request Allocation the OS grants the device (PRI capability): page requests out at once, "
-     "at most; a group that does not fit waits for responses.",
+     "at most; a group that does not fit waits for responses. At most iommu.prq_depth (a larger group could "
+     "never be queued).",
      "Linux drivers/iommu/intel: pci_enable_pri(pdev, PRQ_DEPTH), PRQ_DEPTH = 2048 (AMD-Vi grants 32)"},
     {"prefault", SCIM_P_U64, "0", "pages", true, 0, 511, NULL, offsetof(scim_device_params, prefault),
      "Pages after the faulting DMA's that each page request group also asks the OS to map (prefault); the OS "

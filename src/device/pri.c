@@ -3,7 +3,9 @@
  * pages of the faulting DMA from that page on (at most pri.group_pages;
  * each page is one Page Request Message, the last one flagged Last), plus
  * `prefault` pages after them, as one group, and waits for the one Page
- * Group Response. Translations of other pages the group covers wait for
+ * Group Response. A group stops before the pages another outstanding
+ * group of the address space asks for (translations may come back out of
+ * order), so no page is asked for twice. Translations of other pages the group covers wait for
  * that response instead of asking (members of the group). The device
  * never has more page requests out than the Outstanding Page Request
  * Allocation the OS granted it (pri.allocation): a group that does not fit
@@ -32,11 +34,36 @@ void scim_dev_join_group(scim_device *d, int32_t gi, int32_t xi)
     d->st.pri_joined++;
 }
 
+/* Pages from x's page up to the first page another outstanding group of
+ * its address space asks for (UINT32_MAX: none after it). A translation
+ * answered out of order (a DMA's last page first) must not lead a group
+ * over pages a group already asks for. */
+static uint32_t room_before_next_group(const scim_device *d, const xlat *x)
+{
+    uint64_t gap = UINT32_MAX;
+    for (size_t i = 0; i < d->n_xlats; i++) {
+        const xlat *g = &d->xlats[i];
+        if (g != x && g->used && (g->state == XL_PRI || g->state == XL_PRI_WAIT) && g->pasid == x->pasid &&
+            g->page > x->page && g->page - x->page < gap)
+            gap = g->page - x->page;
+    }
+    return (uint32_t)gap;
+}
+
 static void send_group(scim_device *d, int32_t gi)
 {
     xlat *g = &d->xlats[gi];
     uint64_t room = d->p.pri_allocation - d->pri_outstanding;
-    g->group_prefault = (uint32_t)(d->p.prefault < room - g->group_pages ? d->p.prefault : room - g->group_pages);
+    /* prefault pages: as many as asked, within the allocation and short of
+     * the next group's pages */
+    uint64_t pf = d->p.prefault;
+    if (pf > room - g->group_pages)
+        pf = room - g->group_pages;
+    uint32_t span = room_before_next_group(d, g); /* groups formed while this one waited count too */
+    uint64_t after = span > g->group_pages ? span - g->group_pages : 0;
+    if (pf > after)
+        pf = after;
+    g->group_prefault = (uint32_t)pf;
     uint32_t n = g->group_pages + g->group_prefault;
     d->pri_outstanding += n;
     if (d->pri_outstanding > d->st.pri_outstanding_max)
@@ -61,8 +88,8 @@ static bool fits(const scim_device *d, const xlat *g)
 }
 
 /* The pages a group led by x asks for: from its page to the end of the
- * DMA that found it missing (at most pri.group_pages, and never more than
- * the allocation). */
+ * DMA that found it missing (at most pri.group_pages, never more than the
+ * allocation, and short of the next group's pages). */
 static uint32_t group_size(const scim_device *d, const xlat *x)
 {
     uint64_t last = scim_vpn(x->fault_end - 1);
@@ -71,6 +98,9 @@ static uint32_t group_size(const scim_device *d, const xlat *x)
         n = d->p.pri_group_pages;
     if (n > d->p.pri_allocation)
         n = d->p.pri_allocation;
+    uint32_t span = room_before_next_group(d, x);
+    if (n > span)
+        n = span;
     return (uint32_t)(n ? n : 1);
 }
 

@@ -73,7 +73,8 @@ const scim_param_decl scim_iommu_param_decls[] = {
     {"prq_depth", SCIM_P_U64, "2048", "descriptors", true, 1, 1048576, NULL,
      offsetof(scim_iommu_params, prq_depth),
      "Page request descriptors (one per page) that may be outstanding at the OS; a group that does not fit is "
-     "dropped and answered Success by the IOMMU, and the device retries.",
+     "dropped and answered Success by the IOMMU, and the device retries. Every device's pri.allocation must be at "
+     "most this (checked when the system is built).",
      "Linux drivers/iommu/intel/iommu.h: PRQ_ORDER 4 = 16 pages of 32-byte descriptors"},
     {"ats_queue", SCIM_P_U64, "64", "requests", true, 0, 1e9, NULL, offsetof(scim_iommu_params, ats_queue),
      "Translation requests the IOMMU holds at once, from arrival to completion; further ones wait at their "

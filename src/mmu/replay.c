@@ -38,6 +38,12 @@ typedef struct replay_stats {
     scim_hist *queue_delay;
 } replay_stats;
 
+/* The trace's OS operations, under the agent's own name. */
+typedef struct replay_os_stats {
+    uint64_t os_ops;
+    uint64_t os_errors;
+} replay_os_stats;
+
 struct scim_replay {
     scim_kernel *k;
     char agent[48];
@@ -65,8 +71,7 @@ struct scim_replay {
     int32_t *ready_q;
     uint32_t ready_head, ready_len;
     replay_stats st;
-    uint64_t os_ops;
-    uint64_t os_errors;
+    replay_os_stats os_st;
     char tenants_key[96];
 };
 
@@ -95,6 +100,14 @@ const scim_stat_decl scim_replay_stat_decls[] = {
      offsetof(replay_stats, queue_delay)},
 };
 const size_t scim_replay_stat_decl_count = SCIM_COUNT_OF(scim_replay_stat_decls);
+
+const scim_stat_decl scim_replay_os_stat_decls[] = {
+    {"os_ops", SCIM_STAT_COUNTER, "count", "OS operations (mmap, munmap, ...) the trace asked for.",
+     offsetof(replay_os_stats, os_ops)},
+    {"os_errors", SCIM_STAT_COUNTER, "count", "OS operations the OS refused (bad range, overlap).",
+     offsetof(replay_os_stats, os_errors)},
+};
+const size_t scim_replay_os_stat_decl_count = SCIM_COUNT_OF(scim_replay_os_stat_decls);
 
 static void pump(scim_replay *r);
 
@@ -178,7 +191,7 @@ void scim_replay_os_done(scim_replay *r, bool error)
 {
     r->os_pending = false;
     if (error)
-        r->os_errors++;
+        r->os_st.os_errors++;
     pump(r);
 }
 
@@ -270,7 +283,7 @@ static void os_barrier(scim_replay *r, scim_time_t now)
         return; /* a completion pumps again */
     r->os_pending = true;
     r->os_since = now;
-    r->os_ops++;
+    r->os_st.os_ops++;
     r->last_issue = now;
     r->have_rec = false;
     r->ops.os_op(r->owner, &r->rec, rec_pasid(r));
@@ -461,17 +474,9 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
         r->free_slots[r->n_free++] = (uint32_t)(p->max_outstanding - 1 - i);
     char prefix[96];
     snprintf(prefix, sizeof prefix, "%s.%s", agent, p->kind);
-    char name[96];
-    snprintf(name, sizeof name, "%s.os_ops", agent);
     if (scim_stats_register(stats, prefix, scim_replay_stat_decls, scim_replay_stat_decl_count, &r->st, err) ||
-        scim_stats_add_counter(stats, name, "count", "OS operations (mmap, munmap, ...) the trace asked for.",
-                               &r->os_ops, err)) {
-        scim_replay_destroy(r);
-        return NULL;
-    }
-    snprintf(name, sizeof name, "%s.os_errors", agent);
-    if (scim_stats_add_counter(stats, name, "count", "OS operations the OS refused (bad range, overlap).",
-                               &r->os_errors, err)) {
+        scim_stats_register(stats, agent, scim_replay_os_stat_decls, scim_replay_os_stat_decl_count, &r->os_st,
+                            err)) {
         scim_replay_destroy(r);
         return NULL;
     }

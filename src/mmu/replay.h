@@ -93,9 +93,12 @@ void scim_replay_describe(const scim_replay *r, char *buf, size_t len);
  * operation): true, when it began and what it is; false if none. */
 bool scim_replay_oldest(const scim_replay *r, scim_time_t *since, char *what, size_t len);
 
-/* Registered as "<agent>.<kind>.<name>" and "<agent>.os_ops". */
+/* Registered as "<agent>.<kind>.<name>" ... */
 extern const scim_stat_decl scim_replay_stat_decls[];
 extern const size_t scim_replay_stat_decl_count;
+/* ... and "<agent>.os_ops", "<agent>.os_errors". */
+extern const scim_stat_decl scim_replay_os_stat_decls[];
+extern const size_t scim_replay_os_stat_decl_count;
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,9 @@
-/* Fault jobs: I/O page faults on os.fault_handlers handler contexts (in
- * groups of up to os.fault_batch, requests for a page already queued
- * joining it), software walks, CPU faults on the faulting core, backup
- * copies and a driver's faulting-in; one resolution path for them all
- * (present, in transition, swapped or missing), prefault, and answering. */
+/* Fault jobs: I/O page faults (their handlers are in iopf.c; requests for
+ * a page already queued join it), software walks, CPU faults on the
+ * faulting core, backup copies and a driver's faulting-in; one resolution
+ * path for them all (present, in transition, swapped or missing), and
+ * answering. A new page of an I/O fault is zeroed before it is mapped
+ * (os_zero_first, os_install_zeroed). */
 #include "os/os_internal.h"
 
 #include <stdlib.h>
@@ -250,7 +251,7 @@ void os_wake_frame_waiters(scim_os *os)
     resolve_all(os, j, retry_for_frame);
 }
 
-/* ---------- resolving ---------- */
+/* ---------- swap-ins ---------- */
 
 void os_swap_read_done(scim_os *os, fault_job *j)
 {
@@ -292,9 +293,69 @@ static void swap_in(scim_os *os, process *p, fault_job *j, uint64_t va)
     os_maybe_reclaim(os);
 }
 
+/* ---------- a new page, zeroed before it is mapped ---------- */
+
+/* Linux clears a new anonymous page before set_pte (do_anonymous_page):
+ * were the PTE installed first, a device, a core or an IOTLB prefetch could
+ * read what the frame held before. So the page stays in transition
+ * (BUSY_ZERO) from the frame's allocation until it is mapped: faults on it
+ * wait, as they do for a swap-in, and a walk finds it not present. */
+int os_zero_first(scim_os *os, process *p, fault_job *j, uint64_t va, const region *r, scim_err *err)
+{
+    unsigned order = os_order(r->page_shift);
+    uint64_t pfn;
+    int rc = scim_physmem_alloc(os->pm, order, &pfn, err);
+    if (rc)
+        return rc;
+    if (!os_busy_set(os, p, va, BUSY_ZERO)) {
+        scim_physmem_free(os->pm, pfn, order); /* out of host memory: the run stops */
+        return SCIM_ENOMEM;
+    }
+    os_update_free(os);
+    os->st.frames_transit += 1ull << order; /* neither free nor mapped while zeroed */
+    j->frame = pfn;
+    j->frame_va = va;
+    j->frame_shift = r->page_shift;
+    j->zeroing = true;
+    return 0;
+}
+
+void os_install_zeroed(scim_os *os, fault_job *j)
+{
+    process *p = os_find_process(os, j->pasid);
+    const region *r = p ? os_find_region(p, j->frame_va) : NULL;
+    unsigned order = os_order(j->frame_shift);
+    scim_err err = {0};
+    /* the region may have gone (munmap) or changed while the frame was zeroed */
+    int rc = r && r->page_shift == j->frame_shift ? os_map_new_page(os, p, j->frame_va, r, j->frame, true, &err)
+                                                  : SCIM_ENOENT;
+    if (rc == SCIM_ENOMEM) {
+        /* a page-table frame is missing: wait for one, the page still in transition */
+        j->installing = true;
+        wait_for_frame(os, j);
+        return;
+    }
+    j->installing = false;
+    j->zeroing = false;
+    os->st.frames_transit -= 1ull << order;
+    if (rc) {
+        os_release_frame(os, j->frame, order);
+    } else {
+        os->st.iopf_mapped++;
+    }
+    os_busy_clear(os, p, j->frame_va);
+    os_iopf_page_installed(os, j, rc == 0);
+}
+
+/* ---------- resolving ---------- */
+
 /* Resolve a fault whose handler time has been paid. */
 void os_resolve(scim_os *os, fault_job *j)
 {
+    if (j->installing) {
+        os_install_zeroed(os, j); /* back from waiting for a page-table frame */
+        return;
+    }
     j->outcome = PAGE_PRESENT;
     process *p = os_find_process(os, j->pasid);
     const region *r = p ? os_find_region(p, j->va) : NULL;
@@ -324,7 +385,8 @@ void os_resolve(scim_os *os, fault_job *j)
         return;
     }
     scim_err err = {0};
-    int rc = os_map_new_page(os, p, va, r, 0, false, &err);
+    bool zero_first = j->kind == JOB_IO && os_zeroing(os);
+    int rc = zero_first ? os_zero_first(os, p, j, va, r, &err) : os_map_new_page(os, p, va, r, 0, false, &err);
     if (rc == SCIM_ENOMEM && r->page_shift == OS_PAGE_SHIFT) {
         wait_for_frame(os, j);
         return;
@@ -336,7 +398,8 @@ void os_resolve(scim_os *os, fault_job *j)
         os_job_free(os, j);
         return;
     }
-    os->st.iopf_mapped++;
+    if (!zero_first)
+        os->st.iopf_mapped++; /* else once zeroed and mapped */
     os->st.faults_minor++;
     j->outcome = PAGE_ZEROED;
     answer_fault(os, j, SCIM_RESP_OK);
@@ -392,16 +455,6 @@ void os_on_pri_req(scim_os *os, scim_msg *m)
         scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
         return;
     }
-    os_job_push(&os->fq, j);
-    os->fq_len++;
-    os_iopf_kick(os);
-}
-
-void os_on_sw_walk(scim_os *os, scim_msg *m)
-{
-    fault_job *j = os_new_job(os, m, JOB_SW);
-    if (!j)
-        return;
     os_job_push(&os->fq, j);
     os->fq_len++;
     os_iopf_kick(os);

@@ -6,15 +6,17 @@
  *   arrive while handlers are awake cost no interrupt: coalescing) -> the
  *   handler takes up to os.fault_batch groups (one os.iopf_cost per batch:
  *   reading the queue, taking the address space's lock) -> for each group,
- *   page by page: a present page costs nothing; a missing one is allocated
- *   and mapped (os.iopf_page_cost) and zeroed by a 4 KiB write at the
- *   memory controller (its bandwidth and latency); a swapped one is read
- *   back from the swap device -> the group's response (one Page Group
+ *   page by page: a present page costs nothing; a missing one gets a frame
+ *   (os.iopf_page_cost), is zeroed by a 4 KiB write at the memory
+ *   controller (its bandwidth and latency) and only then mapped (the page
+ *   is in transition meanwhile: other faults on it wait); a swapped one is
+ *   read back from the swap device -> the group's response (one Page Group
  *   Response) -> then the prefault pages the group asked for, charged only
  *   for those actually mapped (before the response if os.prefault_sync).
  *
- * Software walks (walk placement software) share the handlers: one per
- * batch, os.sw_walk_cost each.
+ * Software walks (walk placement software) run in the interrupt handler
+ * itself, one at a time, os.sw_walk_cost each (interrupt entry included):
+ * no handler thread, so no wake-up.
  */
 #include <stdlib.h>
 
@@ -29,6 +31,42 @@ int os_iopf_init(scim_os *os, scim_err *err)
     return os->handlers ? 0 : scim_err_set(err, SCIM_ENOMEM, "out of host memory creating fault handlers");
 }
 
+/* ---------- software walks: the interrupt handler ---------- */
+
+static void irq_next(scim_os *os);
+
+static void sw_walked(void *ctx, uint64_t arg)
+{
+    scim_os *os = ctx;
+    os_sw_handled(os, (fault_job *)(uintptr_t)arg);
+    irq_next(os);
+}
+
+/* The interrupt handler walks for the next request, or returns. */
+static void irq_next(scim_os *os)
+{
+    fault_job *j = os->irq_q.head;
+    os->irq_busy = j != NULL;
+    if (!j)
+        return;
+    os->irq_q.head = j->next;
+    if (!os->irq_q.head)
+        os->irq_q.tail = NULL;
+    j->next = NULL;
+    scim_hist_record(os->st.iopf_queue_delay, scim_kernel_now(os->k) - j->arrived);
+    os_spend(os, os->p.sw_walk_cost, sw_walked, os, (uint64_t)(uintptr_t)j);
+}
+
+void os_on_sw_walk(scim_os *os, scim_msg *m)
+{
+    fault_job *j = os_new_job(os, m, JOB_SW);
+    if (!j)
+        return;
+    os_job_push(&os->irq_q, j);
+    if (!os->irq_busy)
+        irq_next(os);
+}
+
 /* ---------- waking and batches ---------- */
 
 static void woken(void *ctx, uint64_t h)
@@ -40,33 +78,23 @@ static void woken(void *ctx, uint64_t h)
 
 void os_iopf_kick(scim_os *os)
 {
-    /* wake a sleeping handler for every group no awake handler will take */
-    uint64_t awake = 0;
+    /* A handler being woken will take up to fault_batch groups when it is
+     * up; wake a sleeping one only for the groups those will not take. */
+    uint64_t taken = 0;
     for (size_t h = 0; h < os->p.fault_handlers; h++)
-        awake += os->handlers[h].state == HANDLER_WAKING;
-    for (size_t h = 0; h < os->p.fault_handlers && awake < os->fq_len; h++) {
+        if (os->handlers[h].state == HANDLER_WAKING)
+            taken += os->p.fault_batch;
+    for (size_t h = 0; h < os->p.fault_handlers && taken < os->fq_len; h++) {
         if (os->handlers[h].state != HANDLER_IDLE)
             continue;
         os->handlers[h].state = HANDLER_WAKING;
-        awake++;
+        taken += os->p.fault_batch;
         os->st.iopf_wakeups++;
         os_spend(os, os->p.iopf_wakeup, woken, os, h);
     }
 }
 
-static void batch_paid(void *ctx, uint64_t h)
-{
-    scim_os *os = ctx;
-    fault_handler *hd = &os->handlers[h];
-    if (hd->batch->kind == JOB_SW) {
-        fault_job *j = hd->batch;
-        hd->batch = NULL;
-        os_sw_handled(os, j);
-        handler_next(os, (size_t)h);
-        return;
-    }
-    group_step(os, (size_t)h);
-}
+static void batch_paid(void *ctx, uint64_t h) { group_step(ctx, (size_t)h); }
 
 /* The handler takes its next batch, or sleeps. */
 static void handler_next(scim_os *os, size_t h)
@@ -76,12 +104,11 @@ static void handler_next(scim_os *os, size_t h)
         hd->state = HANDLER_IDLE;
         return;
     }
-    enum job_kind kind = os->fq.head->kind;
-    uint64_t limit = kind == JOB_SW ? 1 : os->p.fault_batch, n = 0;
+    uint64_t n = 0;
     scim_time_t now = scim_kernel_now(os->k);
     fault_job *tail = NULL;
     hd->batch = os->fq.head;
-    while (os->fq.head && os->fq.head->kind == kind && n < limit) {
+    while (os->fq.head && n < os->p.fault_batch) {
         fault_job *j = os->fq.head;
         os->fq.head = j->next;
         os->fq_len--;
@@ -90,20 +117,17 @@ static void handler_next(scim_os *os, size_t h)
         j->next = j->batch_next = NULL;
         if (tail)
             tail->batch_next = j;
-        if (kind == JOB_IO) {
-            process *p = os_find_process(os, j->pasid);
-            if (p)
-                scim_u64map_remove(&p->queued, os_vpn(j->group_va));
-        }
+        process *p = os_find_process(os, j->pasid);
+        if (p)
+            scim_u64map_remove(&p->queued, os_vpn(j->group_va));
         scim_hist_record(os->st.iopf_queue_delay, now - j->arrived);
         tail = j;
         n++;
     }
     if (!os->fq.head)
         os->fq.tail = NULL;
-    if (kind == JOB_IO)
-        os->st.iopf_batches++;
-    os_spend(os, kind == JOB_SW ? os->p.sw_walk_cost : os->p.iopf_cost, batch_paid, os, h);
+    os->st.iopf_batches++;
+    os_spend(os, os->p.iopf_cost, batch_paid, os, h);
 }
 
 /* ---------- a group, page by page ---------- */
@@ -137,44 +161,48 @@ static bool prefaultable(scim_os *os, process *p, uint64_t va, const region **r)
            !scim_u64map_get(&p->swapped, os_vpn(va)) && scim_pgtable_lookup(p->pt, va, NULL, NULL, NULL) != 1;
 }
 
-static void zero_page(scim_os *os, size_t h, uint64_t va)
+/* The page's new frame: zeroed by the handler's CPU (a 4 KiB write at the
+ * memory controller), then mapped; with zeroing off it is mapped already. */
+static void zero_page(scim_os *os, size_t h)
 {
-    process *p = os_find_process(os, os->handlers[h].batch->pasid);
-    uint64_t pa;
-    /* not zeroing (os.iopf.zero_pages, or a unit test of the OS without a
-     * memory node): the page is done */
-    bool mapped = p && scim_pgtable_lookup(p->pt, va, &pa, NULL, NULL) == 1;
-    scim_msg *m = mapped && os->p.iopf_zero && os->mem != SCIM_NODE_NONE ? os_msg(os, SCIM_MSG_MEM_WRITE, os->mem)
-                                                                         : NULL;
-    if (!m) {
-        os->handlers[h].batch->handled++;
+    fault_job *j = os->handlers[h].batch;
+    if (!j->zeroing) {
+        j->handled++;
         group_step(os, h);
         return;
     }
-    m->u.mem = (scim_mem_req){.pa = os_page_down(pa), .len = OS_PAGE_SIZE};
+    scim_msg *m = os_msg(os, SCIM_MSG_MEM_WRITE, os->mem);
+    if (!m)
+        return; /* out of host memory: the run stops */
+    m->u.mem = (scim_mem_req){.pa = os_frame_pa(j->frame), .len = OS_PAGE_SIZE};
     m->wire_bytes = scim_port_wire(os->port, OS_PAGE_SIZE);
     os->handlers[h].zero_started = scim_kernel_now(os->k);
     os->st.iopf_zeroed++;
     scim_port_request(os->port, SCIM_PORT_OWNER, OSR_ID(OSR_ZERO, h), m);
 }
 
-/* The handler's CPU cleared the page: the memory write is its time. */
+/* The handler's CPU cleared the page: the memory write is its time. Now
+ * the page may be mapped. */
 void os_iopf_zeroed(scim_os *os, scim_msg *m)
 {
     size_t h = OSR_INDEX(m->tag);
     scim_port_free(os->port, m);
     os->st.busy_ps += scim_kernel_now(os->k) - os->handlers[h].zero_started;
-    fault_job *j = os->handlers[h].batch;
-    j->handled++;
-    group_step(os, h);
+    os_install_zeroed(os, os->handlers[h].batch);
 }
 
-static void page_mapped(void *ctx, uint64_t h)
+static size_t handler_of(const scim_os *os, const fault_job *j);
+
+void os_iopf_page_installed(scim_os *os, fault_job *j, bool mapped)
 {
-    scim_os *os = ctx;
-    fault_job *j = os->handlers[h].batch;
-    zero_page(os, (size_t)h, j->va);
+    if (mapped && in_prefault(j))
+        os->st.prefaulted++;
+    j->handled++;
+    group_step(os, handler_of(os, j));
 }
+
+/* The page's own cost is paid: zero its frame. */
+static void page_cost_paid(void *ctx, uint64_t h) { zero_page(ctx, (size_t)h); }
 
 /* Map one prefault page (best effort: no frame, no page). */
 static void prefault_page(scim_os *os, size_t h, fault_job *j)
@@ -182,15 +210,20 @@ static void prefault_page(scim_os *os, size_t h, fault_job *j)
     process *p = os_find_process(os, j->pasid);
     const region *r;
     uint64_t va = j->group_va + (uint64_t)j->handled * OS_PAGE_SIZE;
-    if (!p || !prefaultable(os, p, va, &r) || os_map_new_page(os, p, va, r, 0, false, NULL) != 0) {
+    bool ok = p && prefaultable(os, p, va, &r);
+    if (ok && os_zeroing(os)) {
+        ok = os_zero_first(os, p, j, va, r, NULL) == 0; /* counted once mapped */
+    } else if (ok && (ok = os_map_new_page(os, p, va, r, 0, false, NULL) == 0)) {
+        os->st.prefaulted++;
+        os->st.iopf_mapped++;
+    }
+    if (!ok) {
         j->handled++;
         group_step(os, h);
         return;
     }
-    os->st.prefaulted++;
-    os->st.iopf_mapped++;
     j->va = va;
-    os_spend(os, os->p.iopf_page_cost, page_mapped, os, h);
+    os_spend(os, os->p.iopf_page_cost, page_cost_paid, os, h);
 }
 
 static void group_step_event(void *ctx, uint64_t h) { group_step(ctx, (size_t)h); }
@@ -242,7 +275,7 @@ void os_iopf_page_resolved(scim_os *os, fault_job *j, int32_t status)
     }
     switch (j->outcome) {
     case PAGE_ZEROED:
-        os_spend(os, os->p.iopf_page_cost, page_mapped, os, h);
+        os_spend(os, os->p.iopf_page_cost, page_cost_paid, os, h);
         return;
     case PAGE_SWAPPED_IN:
         j->handled++;

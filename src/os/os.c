@@ -6,10 +6,11 @@
  * Modelling notes:
  *   - Faults (I/O page faults via the IOMMU, CPU page faults as traps) share
  *     one resolution path: region and protection check; a page in
- *     transition (being swapped in or out, migrated, or waiting for a frame)
- *     makes the fault wait on it; a present page answers at once (spurious,
- *     or a write upgrade); a swapped page is read back from the swap device
- *     (major fault); otherwise a zeroed frame is mapped (minor fault).
+ *     transition (being swapped in or out, migrated, or its new frame
+ *     zeroed by an I/O fault handler) makes the fault wait on it; a present
+ *     page answers at once (spurious, or a write upgrade); a swapped page is
+ *     read back from the swap device (major fault); otherwise a zeroed frame
+ *     is mapped (minor fault; an I/O fault zeroes it before mapping it).
  *   - The frame pool is finite. Below reclaim_low free frames a background
  *     reclaimer (kswapd) runs CLOCK over the mapped 4 KiB pages using the
  *     accessed bits (clearing A without a flush, as x86 Linux does), skips
@@ -50,7 +51,8 @@ const scim_stat_decl scim_os_stat_decls[] = {
     OS_COUNTER("iopf.batches", iopf_batches, "count",
                "Batches of groups fault handlers took from the queue (os.fault_batch at most each; one os.iopf_cost "
                "each)."),
-    OS_COUNTER("iopf.wakeups", iopf_wakeups, "count", "Interrupts that woke a sleeping fault handler."),
+    OS_COUNTER("iopf.wakeups", iopf_wakeups, "count",
+               "Interrupts that woke a sleeping fault handler (software walks wake none)."),
     OS_COUNTER("iopf.zeroed", iopf_zeroed, "count", "New frames zeroed by fault handlers (4 KiB memory writes)."),
     OS_COUNTER("iopf.mapped", iopf_mapped, "count", "Pages mapped by fault handling (I/O and CPU, minor and major)."),
     OS_COUNTER("iopf.spurious", iopf_spurious, "count",
@@ -59,7 +61,8 @@ const scim_stat_decl scim_os_stat_decls[] = {
                "Faults outside any region or against its protection (answered Invalid)."),
     OS_HIST("iopf.latency", iopf_latency, "From a page request group's arrival at the OS to its response leaving."),
     OS_HIST("iopf.queue_delay", iopf_queue_delay,
-            "Time a page request group (or software walk) waited in the queue until a handler took it."),
+            "Time a page request group waited in the queue until a handler took it (and a software walk until "
+            "the interrupt handler took it)."),
     OS_COUNTER("iopf.joined", iopf_joined, "count",
                "Page request groups for a page whose group was still queued, answered with it instead of twice."),
     OS_COUNTER("prefaulted", prefaulted, "count",
@@ -110,7 +113,8 @@ const scim_stat_decl scim_os_stat_decls[] = {
     OS_COUNTER("frames.page_tables", frames_page_tables, "frames", "Page-table frames at the end of the run."),
     OS_COUNTER("frames.pasid_table", frames_pasid_table, "frames", "PASID directory and table frames."),
     OS_COUNTER("frames.transit", frames_transit, "frames",
-               "Data frames unmapped but not yet free (shootdown, writeback or copy in progress) at the end."),
+               "Data frames neither free nor mapped at the end: unmapped but not yet free (shootdown, writeback or "
+               "copy in progress), or taken for a page not yet mapped (swap-in, zeroing)."),
     OS_COUNTER("frames.reserved", frames_reserved, "frames", "Frames set aside for device backup buffers."),
     OS_COUNTER("shadow.syncs", shadow_syncs, "count",
                "Walk placement shadow: update messages sent to synchronized copies (one per device per flush)."),
@@ -167,7 +171,8 @@ const scim_param_decl scim_os_param_decls[] = {
             "derived: a minor fault takes ~1.0 us median (0.58 us minimum); without zeroing (0.28-0.45 us, "
             "A. Arora clear_huge_page series, 2023) ~0.6 us"),
     {"iopf.zero_pages", SCIM_P_BOOL, "true", NULL, false, 0, 0, NULL, offsetof(scim_os_params, iopf_zero),
-     "Zero each new frame a fault maps (a 4 KiB write at the memory controller) before answering.",
+     "Zero each new frame an I/O fault maps (a 4 KiB write at the memory controller), before mapping it (the "
+     "page is in transition meanwhile: other faults on it wait).",
      "Linux maps anonymous pages zeroed (clear_page)"},
     {"fault_batch", SCIM_P_U64, "1", "groups", true, 1, 65536, NULL, offsetof(scim_os_params, fault_batch),
      "Page request groups a handler takes from the queue per batch (one os.iopf_cost each batch).",

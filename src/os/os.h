@@ -171,7 +171,7 @@ typedef struct scim_os_frames {
     uint64_t page_tables; /* page-table frames of every process */
     uint64_t pasid_table; /* PASID directory and tables */
     uint64_t deferred;    /* page-table frames waiting for the shootdown that emptied them */
-    uint64_t transit;     /* data frames unmapped but not yet free (shootdown, writeback, copy) */
+    uint64_t transit;     /* data frames neither free nor mapped (shootdown, writeback, copy, swap-in, zeroing) */
     uint64_t reserved;    /* pinned buffers set aside for devices (backup buffers) */
 } scim_os_frames;
 void scim_os_frames_get(const scim_os *os, scim_os_frames *out);

@@ -113,7 +113,12 @@ typedef struct fault_job {
     struct fault_job *followers; /* page requests for the same page that joined this one */
     uint32_t pasid;
     uint64_t va;       /* the faulting address */
-    uint64_t frame;    /* a major fault: the frame reserved before the swap read */
+    uint64_t frame;    /* a major fault: the frame reserved before the swap read; a new page being
+                        * zeroed (zeroing): its frame, mapped at frame_va only once zeroed */
+    uint64_t frame_va; /* zeroing: the page (aligned to frame_shift) the frame is for */
+    unsigned frame_shift;
+    bool zeroing;      /* JOB_IO: j->frame is being zeroed for frame_va, not mapped yet */
+    bool installing;   /* zeroing done, the mapping waits for a page-table frame */
     scim_time_t arrived;
     os_fault_done_fn done; /* JOB_DRIVER: whom to tell, with done_ctx */
     void *done_ctx;
@@ -127,8 +132,9 @@ typedef struct job_queue {
     fault_job *head, *tail;
 } job_queue;
 
-/* A page in transition: faults on it wait. */
-enum busy_state { BUSY_NONE, BUSY_SWAPIN, BUSY_SWAPOUT, BUSY_MIGRATE };
+/* A page in transition: faults on it wait. BUSY_ZERO: a fault handler
+ * zeroes the page's new frame; it is mapped only after that. */
+enum busy_state { BUSY_NONE, BUSY_SWAPIN, BUSY_SWAPOUT, BUSY_MIGRATE, BUSY_ZERO };
 
 typedef struct busy_page {
     enum busy_state state;
@@ -320,8 +326,10 @@ struct scim_os {
     void *io_ctx;
     scim_time_t pinned_since;
     fault_job *live;  /* every fault job not yet answered, wherever it waits */
-    job_queue fq;     /* I/O page fault groups and software walks waiting for a handler */
+    job_queue fq;     /* I/O page fault groups waiting for a handler */
     uint64_t fq_len;
+    job_queue irq_q;  /* software walks waiting for the interrupt handler */
+    bool irq_busy;    /* the interrupt handler is walking */
     fault_handler *handlers; /* os.fault_handlers of them */
     job_queue fw;     /* faults waiting for a free frame */
     sd_op *ops;
@@ -345,6 +353,11 @@ struct scim_os {
     uint32_t n_in_service_free;
     os_stats st;
 };
+
+/* Fault handlers zero a new frame (a 4 KiB write at the memory controller)
+ * before mapping it: os.iopf.zero_pages, and a memory node to write to (a
+ * unit test of the OS may have none). */
+static inline bool os_zeroing(const scim_os *os) { return os->p.iopf_zero && os->mem != SCIM_NODE_NONE; }
 
 /* An array v of *cap elements of `size` bytes, grown to hold `need`
  * (capacity doubling, from `first`; new elements zeroed): the array to use
@@ -414,6 +427,15 @@ void os_resolve(scim_os *os, fault_job *j);
 void os_job_push(job_queue *q, fault_job *j);
 fault_job *os_new_job(scim_os *os, scim_msg *m, enum job_kind kind);
 void os_sw_handled(scim_os *os, fault_job *j);
+/* An I/O fault with zeroing on needs a new page at va (of region r): take
+ * a frame for it and mark the page in transition (BUSY_ZERO) until
+ * os_install_zeroed maps it. SCIM_ENOMEM (nothing changed) if no frame is
+ * free. */
+int os_zero_first(scim_os *os, process *p, fault_job *j, uint64_t va, const region *r, scim_err *err);
+/* The frame of j is zeroed: map it, and let the faults that waited on the
+ * page run again; then os_iopf_page_installed. Waits for a frame if the
+ * page table needs one. */
+void os_install_zeroed(scim_os *os, fault_job *j);
 
 /* ---------- iopf.c ---------- */
 
@@ -425,6 +447,9 @@ void os_iopf_page_resolved(scim_os *os, fault_job *j, int32_t status);
 /* The group's response left (after the shadow copies caught up). */
 void os_iopf_answered(scim_os *os, fault_job *j);
 void os_iopf_zeroed(scim_os *os, scim_msg *m);
+/* The zeroed page of j's group is mapped (or, mapped false, its region went
+ * away meanwhile): the handler goes on. */
+void os_iopf_page_installed(scim_os *os, fault_job *j, bool mapped);
 int os_iopf_init(scim_os *os, scim_err *err);
 void os_on_sw_walk(scim_os *os, scim_msg *m);
 void os_on_cpu_fault(scim_os *os, scim_msg *m);

@@ -321,6 +321,32 @@ static int parse_tenants(scim_sim *sim, scim_device_params *p, const char *where
     return 0;
 }
 
+/* The OS never grants a device more outstanding page requests than the
+ * IOMMU's page request queue holds (Linux VT-d: pci_enable_pri(pdev,
+ * PRQ_DEPTH), the queue's size): a group larger than the queue could never
+ * be queued, and the IOMMU would answer it itself and the device fault
+ * again, forever. Refused here rather than cut at run time. */
+static int check_pri_allocation(scim_sim *sim, const char *where, const scim_cfg_node *node,
+                                const scim_device_params *p)
+{
+    size_t n;
+    const scim_component *io = scim_sim_components(sim, "iommu", &n);
+    const scim_iommu_params *ip = io ? io->params : NULL;
+    if (!ip || p->pri_allocation <= ip->prq_depth)
+        return 0;
+    const scim_cfg_node *at = scim_cfg_get_path(node, "pri.allocation");
+    if (!at)
+        at = scim_cfg_get_path(scim_cfg_root(sim->cfg), "iommu.prq_depth");
+    return scim_cfg_error_at(&sim->err, at ? at : node, SCIM_ECONFIG,
+                             "error: %s.pri.allocation is %llu page requests but iommu.prq_depth is %llu "
+                             "descriptors: a page request group larger than the IOMMU's page request queue could "
+                             "never be queued (the device would fault forever); set %s.pri.allocation to at most "
+                             "%llu, or raise iommu.prq_depth to %llu (an OS grants a device at most the queue's "
+                             "size)",
+                             where, (unsigned long long)p->pri_allocation, (unsigned long long)ip->prq_depth, where,
+                             (unsigned long long)ip->prq_depth, (unsigned long long)p->pri_allocation);
+}
+
 static int device_create(scim_sim *sim, const char *name, void *params, const scim_cfg_node *node, void **self)
 {
     scim_device_params *p = params;
@@ -341,6 +367,8 @@ static int device_create(scim_sim *sim, const char *name, void *params, const sc
         return scim_cfg_error_at(&sim->err, at, SCIM_ECONFIG, "error: %s.%s", where, why);
     }
     if (p->tenants_node && (rc = parse_tenants(sim, p, where)))
+        return rc;
+    if ((rc = check_pri_allocation(sim, where, node, p)))
         return rc;
     scim_err e = {0};
     scim_device *d = scim_device_create(sim->k, sim->fab, name, p, sim->stats, &e);
@@ -404,6 +432,7 @@ static const scim_param_doc device_params[] = {
 static const scim_stat_doc device_stats[] = {
     {"<device>", scim_device_stat_decls, &scim_device_stat_decl_count},
     {"<device>.dma", scim_replay_stat_decls, &scim_replay_stat_decl_count},
+    {"<device>", scim_replay_os_stat_decls, &scim_replay_os_stat_decl_count},
     {"<device>.iotlb", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"<device>.port", scim_port_stat_decls, &scim_port_stat_decl_count},
     {"<device>.queue.inv", scim_port_queue_stat_decls, &scim_port_queue_stat_decl_count}, STATS_END};
@@ -469,6 +498,7 @@ static const scim_param_doc cpu_params[] = {{NULL, "cpus.<name>.", scim_cpu_para
 static const scim_stat_doc cpu_stats[] = {
     {"<cpu>", scim_cpu_stat_decls, &scim_cpu_stat_decl_count},
     {"<cpu>.mem", scim_replay_stat_decls, &scim_replay_stat_decl_count},
+    {"<cpu>", scim_replay_os_stat_decls, &scim_replay_os_stat_decl_count},
     {"<cpu>.l1tlb|l2tlb", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"<cpu>", scim_walker_stat_decls, &scim_walker_stat_decl_count},
     {"<cpu>.port", scim_port_stat_decls, &scim_port_stat_decl_count}, STATS_END};
