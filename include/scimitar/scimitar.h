@@ -107,7 +107,21 @@ SCIM_API int scim_sim_check_traces(scim_sim *sim);
  * sim.max_time, or to a failure. A run that stops with work still pending
  * and no event left is a deadlock: SCIM_EDEADLOCK with each agent's state. */
 SCIM_API int scim_sim_run(scim_sim *sim);
+/* Run every event up to t and stop there; it may be called again and
+ * again (a host stepping the model, scimitar/host.h). A deadlock is
+ * reported only when no event is left. With kernel.backend: systemc the
+ * kernel stays registered with SystemC in between, so a platform's own
+ * sc_start() keeps advancing it. */
 SCIM_API int scim_sim_run_until(scim_sim *sim, scim_time_t t);
+/* End a run that was driven from outside: by a SystemC platform's own
+ * sc_start(), or by a series of run_until. It records sim.time_ps and
+ * sim.events, reports a deadlock (SCIM_EDEADLOCK) if no event is left but
+ * work is unfinished, and refuses later runs and submissions. Events
+ * still queued for later times are where the host stopped, not an
+ * error. */
+SCIM_API int scim_sim_finish(scim_sim *sim);
+/* Simulated time now (ps); 0 before build. */
+SCIM_API scim_time_t scim_sim_now(const scim_sim *sim);
 
 SCIM_API scim_kernel *scim_sim_kernel(scim_sim *sim);
 /* What the OS's page table maps pasid:va to right now: 1 and *pa, or 0. */
