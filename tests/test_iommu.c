@@ -397,10 +397,14 @@ static void answer_at(rig *x, answer_job *j, scim_time_t when)
     scim_kernel_schedule_at(x->r.k, when, SCIM_PRIO_DEFAULT, answer_ev, j, 0);
 }
 
-static void pri(rig *x, mock_ep *dev, uint64_t va, uint32_t pages, uint64_t id)
+/* A page request group: `pages` pages from va and `prefault` more, one
+ * header-only Page Request Message (24 B) per page on the wire, as a
+ * device sends it. The queue counts its descriptors: pages + prefault. */
+static void pri(rig *x, mock_ep *dev, uint64_t va, uint32_t pages, uint32_t prefault, uint64_t id)
 {
     scim_msg p = {0};
-    p.u.page = (scim_page_req){PASID_A, va, pages, true};
+    p.u.page = (scim_page_req){.pasid = PASID_A, .va = va, .pages = pages, .prefault = prefault, .write = true};
+    p.wire_bytes = (pages + prefault) * 24;
     mock_request(dev, x->n_io, SCIM_MSG_PRI_REQ, &p, id);
 }
 
@@ -411,16 +415,17 @@ START_TEST(prq_forwards_to_os)
         rig x;
         scim_iommu_params p = default_params();
         build(&x, &p);
-        pri(&x, x.dev0, VA(3), 4, 7);
+        pri(&x, x.dev0, VA(3), 4, 2, 7);
         rig_run(&x.r);
         ck_assert_msg(mock_count(x.os, SCIM_MSG_PRI_REQ) == 1, "forwarded to the OS");
         const mock_log *f = mock_find(x.os, SCIM_MSG_PRI_REQ, 0);
         ck_assert_msg(f->at == L_DEV0 + L_OS, "at the OS at %llu", (unsigned long long)f->at);
         ck_assert_msg(f->m.src == x.n_io, "from the IOMMU");
         ck_assert_msg(f->m.u.page.pasid == PASID_A && f->m.u.page.va == VA(3) && f->m.u.page.pages == 4 &&
-                          f->m.u.page.write,
+                          f->m.u.page.prefault == 2 && f->m.u.page.write,
                       "payload as the device sent it");
-        ck_assert_msg(f->m.wire_bytes == 24, "wire bytes %u", f->m.wire_bytes);
+        /* one 24 B Page Request Message per page: 6 x 24 */
+        ck_assert_msg(f->m.wire_bytes == 6 * 24, "wire bytes %u", f->m.wire_bytes);
         ck_assert_msg(mock_count(x.dev0, SCIM_MSG_PRI_RESP) == 0, "no answer before the OS's");
         answer_job j = {x.os, 0, statuses[s]};
         answer_at(&x, &j, NS(1000));
@@ -430,7 +435,8 @@ START_TEST(prq_forwards_to_os)
         ck_assert_msg(r->m.status == statuses[s], "the OS's status %d, got %d", statuses[s], r->m.status);
         ck_assert_msg(!r->m.u.page_resp.auto_response, "not an auto response");
         ck_assert_msg(stat(&x, "iommu.prq.requests") == 1 && stat(&x, "iommu.prq.overflows") == 0, "counted");
-        ck_assert_msg(stat(&x, "iommu.prq.max_occupancy") == 1, "occupancy");
+        /* one descriptor per page: 4 needed + 2 prefault */
+        ck_assert_msg(stat(&x, "iommu.prq.max_occupancy") == 6, "occupancy %g", stat(&x, "iommu.prq.max_occupancy"));
         teardown(&x);
     }
 }
@@ -442,8 +448,8 @@ START_TEST(prq_overflow_auto_response)
     scim_iommu_params p = default_params();
     p.prq_depth = 1;
     build(&x, &p);
-    pri(&x, x.dev0, VA(3), 1, 1);
-    pri(&x, x.dev0, VA(3) + 4096, 1, 2);
+    pri(&x, x.dev0, VA(3), 1, 0, 1);
+    pri(&x, x.dev0, VA(3) + 4096, 1, 0, 2);
     rig_run(&x.r);
     ck_assert_msg(mock_count(x.os, SCIM_MSG_PRI_REQ) == 1, "only the first reaches the OS");
     const mock_log *a = resp(x.dev0, SCIM_MSG_PRI_RESP, 2);
@@ -458,12 +464,50 @@ START_TEST(prq_overflow_auto_response)
                   (unsigned long long)r->at);
     /* the queue has room again: the next request is forwarded */
     scim_time_t t = now(&x);
-    pri(&x, x.dev0, VA(3), 1, 3);
+    pri(&x, x.dev0, VA(3), 1, 0, 3);
     rig_run(&x.r);
     ck_assert_msg(mock_count(x.os, SCIM_MSG_PRI_REQ) == 2, "forwarded again");
     ck_assert_msg(mock_find(x.os, SCIM_MSG_PRI_REQ, 1)->at == t + L_DEV0 + L_OS, "at the OS");
     ck_assert_msg(stat(&x, "iommu.prq.requests") == 3 && stat(&x, "iommu.prq.overflows") == 1, "counters");
     ck_assert_msg(stat(&x, "iommu.prq.max_occupancy") == 1, "never more than prq_depth");
+    teardown(&x);
+}
+END_TEST
+
+/* The queue holds descriptors, one per page of a group (prefault pages
+ * included), and takes a group only whole. Depth 8, from dev0 at 0:
+ * group 1 (3 pages + 2 prefault: 5 descriptors) fits; group 2 (4 pages)
+ * does not (5 + 4 > 8): answered Success by the IOMMU at 100 + 100; group
+ * 3 (2 pages + 1 prefault) fits exactly (5 + 3 = 8). The OS answers group
+ * 1 at 1000 (its 5 descriptors free again, the answer at dev0 at 1300);
+ * then group 4 (4 pages + 1 prefault), sent then, fits (3 + 5 = 8). */
+START_TEST(prq_counts_descriptors)
+{
+    rig x;
+    scim_iommu_params p = default_params();
+    p.prq_depth = 8;
+    build(&x, &p);
+    pri(&x, x.dev0, VA(0), 3, 2, 1);
+    pri(&x, x.dev0, VA(8), 4, 0, 2);
+    pri(&x, x.dev0, VA(16), 2, 1, 3);
+    rig_run(&x.r);
+    ck_assert_msg(mock_count(x.os, SCIM_MSG_PRI_REQ) == 2, "groups 1 and 3 reach the OS");
+    ck_assert_msg(mock_find(x.os, SCIM_MSG_PRI_REQ, 0)->m.u.page.va == VA(0) &&
+                      mock_find(x.os, SCIM_MSG_PRI_REQ, 1)->m.u.page.va == VA(16),
+                  "in order, group 2 left out");
+    const mock_log *a = resp(x.dev0, SCIM_MSG_PRI_RESP, 2);
+    ck_assert_msg(a->at == 2 * L_DEV0 && a->m.u.page_resp.auto_response && a->m.status == SCIM_RESP_OK,
+                  "group 2 auto-answered at %llu", (unsigned long long)a->at);
+    ck_assert_msg(stat(&x, "iommu.prq.max_occupancy") == 8, "5 + 3 descriptors");
+    answer_job j = {x.os, 0, SCIM_RESP_OK};
+    answer_at(&x, &j, NS(1000));
+    rig_run(&x.r);
+    ck_assert_msg(resp(x.dev0, SCIM_MSG_PRI_RESP, 1)->at == NS(1000) + L_OS + L_DEV0, "group 1 answered");
+    pri(&x, x.dev0, VA(24), 4, 1, 4);
+    rig_run(&x.r);
+    ck_assert_msg(mock_count(x.os, SCIM_MSG_PRI_REQ) == 3, "group 4 fits in the room group 1 left");
+    ck_assert_msg(stat(&x, "iommu.prq.requests") == 4 && stat(&x, "iommu.prq.overflows") == 1, "counters");
+    ck_assert_msg(stat(&x, "iommu.prq.max_occupancy") == 8, "never more than prq_depth");
     teardown(&x);
 }
 END_TEST
@@ -646,6 +690,7 @@ static Suite *iommu_suite(void)
     tc = tcase_create("prq");
     tcase_add_test(tc, prq_forwards_to_os);
     tcase_add_test(tc, prq_overflow_auto_response);
+    tcase_add_test(tc, prq_counts_descriptors);
     suite_add_tcase(s, tc);
     tc = tcase_create("inv");
     tcase_add_test(tc, inv_completes_after_every_device);

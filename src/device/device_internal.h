@@ -66,6 +66,7 @@ typedef struct xlat {
      * prefault pages after them; its members */
     uint32_t group_pages;
     uint32_t group_prefault;
+    uint64_t fault_end;   /* end of the DMA that found the page missing: a group it leads asks up to there */
     int32_t first_member;
     int32_t next_member;  /* a member: the next member of its leader's group */
     int32_t leader;       /* a member: its group's leader */

@@ -64,16 +64,12 @@ static bool fits(const scim_device *d, const xlat *g)
 }
 
 /* The pages a group led by x asks for: from its page to the end of the
- * DMA of its first waiter (at most pri.group_pages, and never more than
+ * DMA that found it missing (at most pri.group_pages, and never more than
  * the allocation). */
 static uint32_t group_size(const scim_device *d, const xlat *x)
 {
-    uint64_t n = 1;
-    if (x->head != NONE) {
-        uint64_t end = scim_replay_request_end(d->replay, (uint32_t)x->head);
-        uint64_t last = scim_vpn(end - 1);
-        n = last >= x->page ? last - x->page + 1 : 1;
-    }
+    uint64_t last = scim_vpn(x->fault_end - 1);
+    uint64_t n = last >= x->page ? last - x->page + 1 : 1;
     if (d->p.pri_group_pages && n > d->p.pri_group_pages)
         n = d->p.pri_group_pages;
     if (n > d->p.pri_allocation)

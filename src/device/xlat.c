@@ -111,6 +111,9 @@ void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t p
     x->write = false;
     x->head = NONE;
     x->tail = NONE;
+    /* the group asks for the rest of this DMA, even if the policy takes
+     * the request away meanwhile (retry, drop, backup) */
+    x->fault_end = scim_replay_request_end(d->replay, (uint32_t)keep_head);
     for (ci = keep_head; ci != NONE;) {
         int32_t next = d->chunks[ci].next;
         x->write |= scim_dev_chunk_of(d, ci)->write;

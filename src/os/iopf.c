@@ -85,6 +85,11 @@ static void handler_next(scim_os *os, size_t h)
         fault_job *j = os->fq.head;
         os->fq.head = j->next;
         os->fq_len--;
+        /* the batch is chained through batch_next: next is reused while
+         * a page waits (in transition, or for a frame) */
+        j->next = j->batch_next = NULL;
+        if (tail)
+            tail->batch_next = j;
         if (kind == JOB_IO) {
             process *p = os_find_process(os, j->pasid);
             if (p)
@@ -96,7 +101,6 @@ static void handler_next(scim_os *os, size_t h)
     }
     if (!os->fq.head)
         os->fq.tail = NULL;
-    tail->next = NULL;
     if (kind == JOB_IO)
         os->st.iopf_batches++;
     os_spend(os, kind == JOB_SW ? os->p.sw_walk_cost : os->p.iopf_cost, batch_paid, os, h);
@@ -110,7 +114,7 @@ static void group_done(scim_os *os, size_t h)
 {
     fault_handler *hd = &os->handlers[h];
     fault_job *j = hd->batch;
-    hd->batch = j->next;
+    hd->batch = j->batch_next;
     os_job_free(os, j);
     if (hd->batch)
         group_step(os, h);
@@ -245,8 +249,10 @@ void os_iopf_page_resolved(scim_os *os, fault_job *j, int32_t status)
         os_spend(os, os->p.iopf_page_cost, group_step_event, os, h);
         return;
     default:
+        /* present: nothing to pay; go on from the event loop, not by
+         * recursion (a group of many present pages would exhaust the stack) */
         j->handled++;
-        group_step(os, h);
+        os_spend(os, 0, group_step_event, os, h);
     }
 }
 

@@ -116,6 +116,7 @@ typedef struct fault_job {
     os_fault_done_fn done; /* JOB_DRIVER: whom to tell, with done_ctx */
     void *done_ctx;
     struct fault_job *next;
+    struct fault_job *batch_next; /* JOB_IO: the next group of its handler's batch */
     struct fault_job *live_prev, *live_next; /* every job alive, so a run stopped early frees them */
 } fault_job;
 
