@@ -96,6 +96,16 @@ const scim_param_decl scim_device_param_decls[] = {
     {"iotlb.prefetch", SCIM_P_U64, "0", "pages", true, 0, 64, NULL, offsetof(scim_device_params, prefetch),
      "On an IOTLB miss, also request the translations of the next N pages (not-present ones are dropped).",
      NULL},
+    {"ats", SCIM_P_BOOL, "true", NULL, false, 0, 0, NULL, offsetof(scim_device_params, ats),
+     "Whether the device has an address translation cache (PCIe ATS). true: it translates through its own "
+     "IOTLB and the walk placement, and takes part in device-TLB invalidations. false: it has no IOTLB of its "
+     "own; every DMA goes to the IOMMU with its untranslated address and the IOMMU translates it inline "
+     "(IOTLB, walk on a miss) and performs it at memory; no device-TLB invalidation ever reaches it. Under "
+     "scheme scimitar a not-present page stalls the DMA in the IOMMU, which sends the page request itself "
+     "(Arm SMMUv3 stall model). false needs walk: iommu, fault_policy: stall and no prefault, prefetch or "
+     "micro-TLB.",
+     "a choice: true is the ATS device of scheme scimitar; NICs of the pin and iommu-map baselines commonly "
+     "have no ATC (ats: false)"},
     {"walk", SCIM_P_ENUM, "iommu", NULL, false, 0, 0, scim_walk_placement_names, offsetof(scim_device_params, walk),
      "Who walks the page tables on an IOTLB miss: iommu (ATS request; the IOMMU walks near memory), device "
      "(the device's walker reads each entry across the fabric), software (an interrupt; an OS handler walks "
@@ -263,6 +273,23 @@ static void read_descriptor(scim_device *d, uint32_t id)
     scim_port_request(d->port, SCIM_PORT_OWNER, RQ_ID(RQ_DESC, id), m);
 }
 
+/* ats false: the DMA goes to the IOMMU by its untranslated address; the
+ * IOMMU translates it and performs it at memory (iommu/inline.c). */
+static void send_untranslated(scim_device *d, uint32_t id)
+{
+    chunk *c = &d->chunks[id];
+    const scim_replay_chunk *rc = scim_dev_chunk_of(d, (int32_t)id);
+    if (d->drv_ops && d->drv_ops->exposed && d->drv_ops->exposed(d->drv, c->space))
+        d->st.exposed_dmas++;
+    c->state = CH_INLINE;
+    scim_msg *m = scim_port_msg(d->port, SCIM_MSG_DMA, d->iommu);
+    if (!m)
+        return;
+    m->u.dma = (scim_dma_req){.pasid = c->space, .va = rc->va, .len = rc->len, .write = rc->write};
+    m->wire_bytes = scim_port_wire(d->port, rc->write ? rc->len : 0);
+    scim_port_request(d->port, SCIM_PORT_OWNER, RQ_ID(RQ_CHUNK, id), m);
+}
+
 /* The replay engine hands the device a chunk (or a retried one comes back). */
 static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
 {
@@ -273,7 +300,16 @@ static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
     c->next = NONE;
     c->space = d->drv_ops && d->drv_ops->space ? d->drv_ops->space(d->drv, rc->pasid) : rc->pasid;
     if (d->drv_ops && d->drv_ops->descriptor) {
+        uint64_t pa;
+        if (d->drv_ops->static_pa && d->drv_ops->static_pa(d->drv, rc->pasid, rc->va, &pa)) {
+            scim_dev_to_memory(d, (int32_t)id, pa, SCIM_PAGE_SHIFT);
+            return;
+        }
         read_descriptor(d, id);
+        return;
+    }
+    if (!d->p.ats) {
+        send_untranslated(d, id);
         return;
     }
     c->state = CH_LOOKUP;
@@ -372,8 +408,14 @@ static void on_response(void *ctx, scim_msg *m)
     int32_t ci = (int32_t)RQ_INDEX(id);
     switch (RQ_KIND(id)) {
     case RQ_CHUNK: {
+        int32_t status = m->status;
         scim_port_free(d->port, m);
         chunk *c = &d->chunks[ci];
+        if (c->state == CH_INLINE) {
+            /* the IOMMU performed it (and told the checker) */
+            scim_dev_chunk_complete(d, ci, status != SCIM_RESP_OK);
+            return;
+        }
         if (c->state == CH_BACKUP) {
             scim_dev_backup_written(d, ci);
             return;
@@ -417,6 +459,15 @@ static void on_request(void *ctx, scim_msg *m)
     case SCIM_MSG_SYNC:
         scim_dev_shadow_sync(d, m);
         return;
+    case SCIM_MSG_DOORBELL: {
+        scim_doorbell b = m->u.doorbell;
+        scim_port_free(d->port, m);
+        if (d->drv_ops && d->drv_ops->doorbell && b.slot <= d->p.max_outstanding)
+            d->drv_ops->doorbell(d->drv, b.slot, b.cookie, b.failed);
+        else
+            scim_kernel_fail(d->k, SCIM_EINVARIANT, "device '%s' got a doorbell it has no request for", d->name);
+        return;
+    }
     default:
         scim_kernel_fail(d->k, SCIM_EINVARIANT, "device '%s' got an unexpected %s", d->name,
                          scim_msg_type_name(m->type));
@@ -578,6 +629,8 @@ void scim_device_set_driver(scim_device *d, const scim_dev_driver_ops *ops, void
 {
     d->drv_ops = ops;
     d->drv = drv;
+    if (ops && ops->request_begin)
+        scim_replay_post_ahead(d->replay);
 }
 
 void scim_device_set_address_space(scim_device *d, uint64_t root_pa, int levels)

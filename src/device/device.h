@@ -24,10 +24,16 @@
  *     device-TLB invalidation costs about a full flush); the completion is
  *     sent only after every in-flight access that used an invalidated
  *     translation has completed.
+ *   - ats: false (no address translation cache): a chunk is sent to the
+ *     IOMMU by its untranslated address (SCIM_MSG_DMA); the IOMMU
+ *     translates it inline and performs it at memory (iommu/inline.c). The
+ *     device has no IOTLB lookups, translation requests or page requests
+ *     of its own, and is bound to no address space for invalidations.
  *   - Under the pin and iommu-map schemes a driver (src/driver/) hooks into
- *     each request: it prepares the request before its first chunk, may give
- *     chunks their physical addresses (pin: descriptor lists), and releases
- *     the request after its last chunk.
+ *     each request: the host prepares the request (the device learns it is
+ *     ready from a doorbell), may give chunks their physical addresses
+ *     (pin: descriptor lists, or a ring's addresses held since bind), and
+ *     releases the request after its last chunk.
  */
 #ifndef SCIM_DEVICE_DEVICE_H
 #define SCIM_DEVICE_DEVICE_H
@@ -71,6 +77,7 @@ typedef struct scim_device_params {
     scim_tlb_keys iotlb;
     scim_tlb_keys utlb;       /* micro-TLB in front of the IOTLB; entries 0 = none */
     uint64_t prefetch;        /* translations of the next N pages requested on a miss */
+    bool ats;                 /* an address translation cache; false: the IOMMU translates each DMA inline */
     int walk;                 /* scim_walk_placement */
     uint64_t walkers;         /* walk device/shadow */
     uint64_t walk_queue;      /* walk device/shadow: walks waiting for a walker; 0 unbounded */
@@ -120,6 +127,13 @@ typedef struct scim_dev_driver_ops {
     /* Non-NULL: chunks are not translated; each reads the 8-byte physical
      * address of its page at descriptor(req, page) instead (pin). */
     uint64_t (*descriptor)(void *drv, uint32_t req, uint32_t page);
+    /* With descriptor: true and the physical address of pasid:va when it
+     * lies in a region the driver set up at bind (a ring), whose page
+     * addresses the device holds from then on (no descriptor read). */
+    bool (*static_pa)(void *drv, uint32_t pasid, uint64_t va, uint64_t *pa);
+    /* The host rang the doorbell of held request `req` (SCIM_MSG_DOORBELL):
+     * it is ready, or failed; cookie names the host's record of it. */
+    void (*doorbell)(void *drv, uint32_t req, uint32_t cookie, bool failed);
     /* A driver call (scim_device_os_call) was answered. */
     void (*os_done)(void *drv, scim_os_op op, uint32_t slot, int32_t status);
     /* Before each access: true if a stale translation could be used
@@ -129,6 +143,8 @@ typedef struct scim_dev_driver_ops {
     bool (*busy)(const void *drv);
 } scim_dev_driver_ops;
 
+/* A driver with request_begin posts ahead (mmu/replay.h): a request it
+ * holds does not hold the device's later records. */
 void scim_device_set_driver(scim_device *d, const scim_dev_driver_ops *ops, void *drv);
 /* A driver call to the OS on behalf of request slot `slot` (answered
  * through os_done). */

@@ -20,7 +20,8 @@
 
 #define NONE (-1)
 
-enum chunk_state { CH_FREE, CH_LOOKUP, CH_XLAT_WAIT, CH_MEM, CH_BACKUP, CH_RETRY, CH_DESC };
+/* CH_INLINE: ats false, the DMA is at the IOMMU, which translates and performs it. */
+enum chunk_state { CH_FREE, CH_LOOKUP, CH_XLAT_WAIT, CH_MEM, CH_BACKUP, CH_RETRY, CH_DESC, CH_INLINE };
 /* A translation: being asked (XL_XLATE); leading a page request group
  * that is out (XL_PRI) or waiting for PRI allocation (XL_PRI_WAIT); or
  * waiting for another translation's group that covers its page

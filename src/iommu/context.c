@@ -20,7 +20,7 @@ static void read_entry(scim_iommu *io, uint32_t e, uint64_t pa)
 void scim_iommu_context_lookup(scim_iommu *io, uint32_t e)
 {
     ats_entry *a = scim_pool_at(&io->ats, e);
-    uint32_t pasid = a->req->u.xlat.pasid;
+    uint32_t pasid = a->q.pasid;
     scim_tlb_entry t;
     if (scim_tlb_lookup(io->pasid_cache, 0, scim_pfn_addr(pasid), &t) == 1) {
         a->root = scim_pfn_addr(t.pfn);
@@ -39,7 +39,7 @@ void scim_iommu_context_response(void *ctx, scim_msg *m)
     uint64_t value = m->u.mem_resp.value;
     scim_port_free(io->port, m);
     ats_entry *a = scim_pool_at(&io->ats, e);
-    uint32_t pasid = a->req->u.xlat.pasid;
+    uint32_t pasid = a->q.pasid;
     if (!scim_pasid_entry_present(value)) {
         scim_iommu_ats_complete(io, e, SCIM_RESP_INVALID, 0, 0, 0);
         return;

@@ -78,6 +78,12 @@ struct scim_replay {
     uint32_t *free_slots;
     uint32_t n_free;
     uint32_t inflight;
+    uint32_t n_used;     /* requests begun and not finished */
+    /* scim_replay_post_ahead: requests ready to issue, in the order they
+     * became ready (a ring of max_outstanding + 1) */
+    bool post_ahead;
+    int32_t *ready_q;
+    uint32_t ready_head, ready_len;
     replay_stats st;
     uint64_t os_ops;
     uint64_t os_errors;
@@ -151,10 +157,17 @@ void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
                 r->st.read_bytes += q->bytes;
         }
         q->used = false;
+        r->n_used--;
         if (r->ops.request_end)
             r->ops.request_end(r->owner, (uint32_t)s->req, &q->rec, q->pasid, q->error);
     }
     pump(r);
+}
+
+static void push_ready(scim_replay *r, uint32_t req)
+{
+    uint32_t n = (uint32_t)r->p.max_outstanding + 1;
+    r->ready_q[(r->ready_head + r->ready_len++) % n] = (int32_t)req;
 }
 
 void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error)
@@ -165,8 +178,12 @@ void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error)
         /* the driver could not prepare the I/O: it fails as a whole */
         q->error = true;
     }
+    if (r->post_ahead)
+        push_ready(r, req);
     pump(r);
 }
+
+void scim_replay_post_ahead(scim_replay *r) { r->post_ahead = true; }
 
 uint32_t scim_replay_request_of(const scim_replay *r, uint32_t id) { return (uint32_t)r->slots[id].req; }
 uint32_t scim_replay_page_index(const scim_replay *r, uint32_t id) { return r->slots[id].page; }
@@ -259,15 +276,16 @@ static uint32_t rec_pasid(const scim_replay *r)
 
 static void issue_chunk(scim_replay *r)
 {
+    const request *q = &r->reqs[r->cur];
     uint32_t id = r->free_slots[--r->n_free];
     slot *s = &r->slots[id];
     uint64_t page_end = (r->cur_va | 0xfff) + 1;
     uint64_t end = page_end < r->cur_end && page_end != 0 ? page_end : r->cur_end;
     s->busy = true;
     s->req = r->cur;
-    s->page = (uint32_t)((r->cur_va >> 12) - (r->rec.addr >> 12));
-    s->c = (scim_replay_chunk){rec_pasid(r), r->reqs[r->cur].write, (uint32_t)(end - r->cur_va), r->cur_va,
-                               (r->rec.has & SCIM_TRACE_HAS_IO) ? r->rec.io : 0, r->rec_translate_only};
+    s->page = (uint32_t)((r->cur_va >> 12) - (q->rec.addr >> 12));
+    s->c = (scim_replay_chunk){q->pasid, q->write, (uint32_t)(end - r->cur_va), r->cur_va,
+                               (q->rec.has & SCIM_TRACE_HAS_IO) ? q->rec.io : 0, q->translate_only};
     r->cur_va = end;
     r->inflight++;
     r->st.chunks++;
@@ -276,63 +294,97 @@ static void issue_chunk(scim_replay *r)
 
 static bool is_access(const scim_trace_rec *rec) { return rec->op == SCIM_OP_READ || rec->op == SCIM_OP_WRITE; }
 
-static void pump(scim_replay *r)
+/* The record at hand, if it is eligible now (else the pump is scheduled):
+ * false when there is none or not yet. */
+static bool record_due(scim_replay *r, scim_time_t now)
+{
+    if (!r->have_rec && (r->eof || !next_record(r)))
+        return false;
+    scim_time_t start = r->eligible > r->paused_until ? r->eligible : r->paused_until;
+    if (now < start) {
+        schedule_pump(r, start);
+        return false;
+    }
+    return true;
+}
+
+/* An OS operation of the trace: a barrier (every request begun has
+ * finished), then the OS's answer. */
+static void os_barrier(scim_replay *r, scim_time_t now)
+{
+    if (r->inflight || r->os_pending || r->n_used)
+        return; /* a completion pumps again */
+    r->os_pending = true;
+    r->os_since = now;
+    r->os_ops++;
+    r->last_issue = now;
+    r->have_rec = false;
+    r->ops.os_op(r->owner, &r->rec, rec_pasid(r));
+}
+
+/* Begin the record at hand as request qi; false: the driver holds it. */
+static bool begin_request(scim_replay *r, int32_t qi, scim_time_t now)
+{
+    request *q = &r->reqs[qi];
+    *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .ready = true,
+                   .translate_only = r->rec_translate_only, .rec = r->rec, .tag = r->rec_tag,
+                   .eligible = r->eligible, .pasid = rec_pasid(r), .bytes = r->rec.size, .issued = now};
+    q->chunks_left = (uint32_t)(((r->rec.addr + r->rec.size - 1) >> 12) - (r->rec.addr >> 12) + 1);
+    r->n_used++;
+    scim_hist_record(r->st.queue_delay, now - r->eligible);
+    r->last_issue = now;
+    if (r->ops.request_begin && !r->ops.request_begin(r->owner, (uint32_t)qi, &q->rec, q->pasid))
+        q->ready = false;
+    return q->ready;
+}
+
+static int32_t free_request(const scim_replay *r)
+{
+    for (uint64_t i = 0; i <= r->p.max_outstanding; i++)
+        if (!r->reqs[i].used)
+            return (int32_t)i;
+    return NONE;
+}
+
+/* The driver could not prepare request qi: it fails without moving data. */
+static void fail_request(scim_replay *r, int32_t qi, scim_time_t now)
+{
+    request *q = &r->reqs[qi];
+    scim_hist_record(r->st.latency, now - q->issued);
+    r->st.requests++;
+    r->st.errors++;
+    q->used = false;
+    r->n_used--;
+    if (r->ops.request_end)
+        r->ops.request_end(r->owner, (uint32_t)qi, &q->rec, q->pasid, true);
+}
+
+/* One record at a time: a request is begun when a chunk slot is free and
+ * is issued before the next record is looked at; a held request holds
+ * every later record. */
+static void pump_serial(scim_replay *r)
 {
     while (!r->failed) {
-        if (!r->have_rec && (r->eof || !next_record(r)))
-            return;
         scim_time_t now = scim_kernel_now(r->k);
-        if (r->cur == NONE) {
-            scim_time_t start = r->eligible > r->paused_until ? r->eligible : r->paused_until;
-            if (now < start) {
-                schedule_pump(r, start);
-                return;
-            }
-        }
+        if (r->cur == NONE && !record_due(r, now))
+            return;
         if (!is_access(&r->rec)) {
-            if (r->inflight || r->os_pending)
-                return; /* barrier: a completion pumps again */
-            r->os_pending = true;
-            r->os_since = now;
-            r->os_ops++;
-            r->last_issue = now;
-            r->have_rec = false;
-            r->ops.os_op(r->owner, &r->rec, rec_pasid(r));
+            os_barrier(r, now);
             return;
         }
         if (r->cur == NONE) {
             if (r->n_free == 0)
                 return;
-            int32_t qi = NONE;
-            for (uint64_t i = 0; i <= r->p.max_outstanding; i++)
-                if (!r->reqs[i].used) {
-                    qi = (int32_t)i;
-                    break;
-                }
-            request *q = &r->reqs[qi];
-            *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .ready = true,
-                           .translate_only = r->rec_translate_only, .rec = r->rec, .tag = r->rec_tag,
-                           .eligible = r->eligible, .pasid = rec_pasid(r), .bytes = r->rec.size, .issued = now};
-            q->chunks_left = (uint32_t)(((r->rec.addr + r->rec.size - 1) >> 12) - (r->rec.addr >> 12) + 1);
-            scim_hist_record(r->st.queue_delay, now - r->eligible);
+            int32_t qi = free_request(r);
             r->cur = qi;
             r->cur_va = r->rec.addr;
             r->cur_end = r->rec.addr + r->rec.size;
-            r->last_issue = now;
-            if (r->ops.request_begin && !r->ops.request_begin(r->owner, (uint32_t)qi, &q->rec, q->pasid))
-                q->ready = false;
+            begin_request(r, qi, now);
         }
         if (!r->reqs[r->cur].ready)
             return; /* the driver is preparing it */
         if (r->reqs[r->cur].error) {
-            /* the driver could not prepare it: it fails without moving data */
-            request *q = &r->reqs[r->cur];
-            scim_hist_record(r->st.latency, now - q->issued);
-            r->st.requests++;
-            r->st.errors++;
-            q->used = false;
-            if (r->ops.request_end)
-                r->ops.request_end(r->owner, (uint32_t)r->cur, &q->rec, q->pasid, true);
+            fail_request(r, r->cur, now);
             r->cur = NONE;
             r->have_rec = false;
             continue;
@@ -344,6 +396,66 @@ static void pump(scim_replay *r)
         r->cur = NONE;
         r->have_rec = false;
     }
+}
+
+/* Issue the chunks of ready requests, in the order they became ready,
+ * while chunk slots are free. */
+static void issue_ready(scim_replay *r)
+{
+    uint32_t n = (uint32_t)r->p.max_outstanding + 1;
+    while (!r->failed) {
+        if (r->cur == NONE) {
+            if (!r->ready_len)
+                return;
+            int32_t qi = r->ready_q[r->ready_head];
+            r->ready_head = (r->ready_head + 1) % n;
+            r->ready_len--;
+            const request *q = &r->reqs[qi];
+            if (q->error) {
+                fail_request(r, qi, scim_kernel_now(r->k));
+                continue;
+            }
+            r->cur = qi;
+            r->cur_va = q->rec.addr;
+            r->cur_end = q->rec.addr + q->rec.size;
+        }
+        while (r->n_free && r->cur_va < r->cur_end)
+            issue_chunk(r);
+        if (r->cur_va < r->cur_end)
+            return; /* out of slots */
+        r->cur = NONE;
+    }
+}
+
+/* scim_replay_post_ahead: a request is begun (posted) at its time when a
+ * request entry is free, whatever the chunk slots; a held request does
+ * not hold later records; ready requests are issued in ready order. */
+static void pump_posted(scim_replay *r)
+{
+    while (!r->failed) {
+        issue_ready(r);
+        scim_time_t now = scim_kernel_now(r->k);
+        if (r->failed || !record_due(r, now))
+            return;
+        if (!is_access(&r->rec)) {
+            os_barrier(r, now);
+            return;
+        }
+        int32_t qi = free_request(r);
+        if (qi == NONE)
+            return; /* a completion pumps again */
+        r->have_rec = false;
+        if (begin_request(r, qi, now))
+            push_ready(r, (uint32_t)qi);
+    }
+}
+
+static void pump(scim_replay *r)
+{
+    if (r->post_ahead)
+        pump_posted(r);
+    else
+        pump_serial(r);
 }
 
 scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_replay_params *p,
@@ -387,7 +499,8 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
     r->reqs = calloc(p->max_outstanding + 1, sizeof *r->reqs);
     r->slots = calloc(p->max_outstanding, sizeof *r->slots);
     r->free_slots = calloc(p->max_outstanding, sizeof *r->free_slots);
-    if (!r->trace_path || !r->reqs || !r->slots || !r->free_slots) {
+    r->ready_q = calloc(p->max_outstanding + 1, sizeof *r->ready_q);
+    if (!r->trace_path || !r->reqs || !r->slots || !r->free_slots || !r->ready_q) {
         scim_replay_destroy(r);
         scim_err_set(err, SCIM_ENOMEM, "out of host memory");
         return NULL;
@@ -424,6 +537,7 @@ void scim_replay_destroy(scim_replay *r)
     free(r->reqs);
     free(r->slots);
     free(r->free_slots);
+    free(r->ready_q);
     free((void *)r->p.tenants);
     free(r);
 }
@@ -448,7 +562,7 @@ bool scim_replay_finished(const scim_replay *r)
     /* a host-fed agent with nothing left to do is finished until the host
      * pushes more */
     bool drained = r->host_fed ? scim_fifo_len(&r->host_recs) == 0 : r->eof;
-    return drained && !r->have_rec && r->inflight == 0 && !r->os_pending;
+    return drained && !r->have_rec && r->inflight == 0 && r->n_used == 0 && !r->os_pending;
 }
 
 bool scim_replay_host_fed(const scim_replay *r) { return r->host_fed; }
@@ -498,7 +612,8 @@ void scim_replay_describe(const scim_replay *r, char *buf, size_t len)
         snprintf(src, sizeof src, "host-fed, %zu request(s) queued", scim_fifo_len(&r->host_recs));
     else
         snprintf(src, sizeof src, "%s", r->eof ? "trace finished" : "trace not finished");
-    snprintf(buf, len, "%s: %s, %u request piece(s) in flight, %s", r->agent, src, r->inflight,
+    snprintf(buf, len, "%s: %s, %u request piece(s) in flight, %u request(s) begun, %s", r->agent, src,
+             r->inflight, r->n_used,
              r->os_pending ? "waiting for the OS" : "not waiting for the OS");
 }
 

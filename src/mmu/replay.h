@@ -84,6 +84,13 @@ bool scim_replay_request_translate_only(const scim_replay *r, uint32_t req);
 void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error);
 void scim_replay_os_done(scim_replay *r, bool error);
 void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error);
+/* Post ahead (a host driver prepares requests, src/driver/): a read or
+ * write is begun at its time as soon as one of the max_outstanding + 1
+ * request entries is free, whatever the chunk slots; a request held by
+ * request_begin does not hold later records; ready requests issue their
+ * chunks in the order they became ready. Without it a request is begun
+ * when a chunk slot is free and holds every later record until issued. */
+void scim_replay_post_ahead(scim_replay *r);
 /* The request a chunk belongs to (0 <= req <= max_outstanding) and the
  * chunk's page index within that request. */
 uint32_t scim_replay_request_of(const scim_replay *r, uint32_t id);

@@ -69,8 +69,13 @@ typedef struct scim_os_params {
     scim_time_t iommu_map_page_cost;
     scim_time_t iommu_unmap_page_cost;
     int iommu_map_mode;           /* 0 strict, 1 deferred */
-    uint64_t flush_entries;       /* deferred: flush when this many pages wait */
+    uint64_t flush_entries;       /* deferred: flush when a context's queue holds this many unmap calls */
     scim_time_t flush_interval;   /* deferred: or this long after the first one */
+    scim_time_t iova_alloc_cost;  /* per map (dma_map) call */
+    scim_time_t iova_free_cost;   /* per unmap (dma_unmap) call */
+    /* the drivers of both */
+    uint64_t driver_queues;       /* driver contexts per device, working in parallel */
+    scim_time_t pin_lookup_cost;  /* pin: a registration-cache lookup in user space */
 } scim_os_params;
 
 /* processes.<name> and each entry of its regions list. */
@@ -86,6 +91,7 @@ typedef struct scim_region_params {
     bool populate;
     int page_size; /* index into {"4K", "2M", "1G"} */
     int prot;      /* index into {"r", "rw"} */
+    bool static_dma; /* pin/iommu-map: the driver pins or maps it once, at bind (a ring) */
 } scim_region_params;
 
 extern const scim_param_decl scim_process_param_decls[];
@@ -110,6 +116,11 @@ int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int level
 /* prot: SCIM_PROT_R or SCIM_PROT_RW (include/scimitar/trace.h). */
 int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, unsigned page_shift,
                        unsigned prot, bool populate, scim_err *err);
+/* A region the scheme's driver makes DMA-able once, when it binds a
+ * device of the process (processes.<p>.regions[].static_dma): pin pins it
+ * and hands the device its addresses, iommu-map maps it; DMAs inside it
+ * need no per-I/O work. Its pages must be present. */
+int scim_os_add_static_dma(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, scim_err *err);
 uint64_t scim_os_pasid_dir(const scim_os *os);
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu);
 /* Where the fault handlers zero new frames (writes at the memory's bandwidth). */

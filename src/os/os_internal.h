@@ -78,6 +78,8 @@ typedef struct process {
     scim_u64map swapped; /* vpn -> swap slot + 1 */
     scim_u64map busy;    /* vpn -> (busy_page *) */
     scim_u64map queued;  /* vpn -> (fault_job *) of a page request waiting for a handler */
+    struct os_range { uint64_t start, end; } *static_dma; /* regions a driver sets up once (scim_os_add_static_dma) */
+    size_t n_static_dma;
 } process;
 
 /* ---------- fault jobs ---------- */
@@ -277,6 +279,7 @@ typedef struct os_stats {
     uint64_t io_maps;
     uint64_t io_unmaps;
     uint64_t io_flushes;
+    uint64_t io_static;
     uint64_t busy_ps;
     scim_hist *iopf_latency;
     scim_hist *iopf_queue_delay;

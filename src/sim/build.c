@@ -201,6 +201,7 @@ static int attach_checker(scim_sim *sim)
     scim_checker_set_frame_probe(sim->chk, scim_physmem_frame_in_use, sim->pm);
     const scim_observer *obs = scim_checker_observer(sim->chk);
     scim_os_set_checker(sim->os, obs);
+    scim_iommu_set_checker(sim->io, obs);
     for (size_t i = 0; i < sim->n_comps; i++) {
         const scim_component *c = &sim->comps[i];
         if (!c->kind->caches)

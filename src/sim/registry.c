@@ -233,8 +233,16 @@ static int processes_create(scim_sim *sim, const char *name, void *params, const
             return rc;
         static const unsigned shifts[] = {SCIM_SHIFT_4K, SCIM_SHIFT_2M, SCIM_SHIFT_1G};
         unsigned prot = rp.prot == 0 ? SCIM_PROT_R : SCIM_PROT_RW;
+        if (rp.static_dma && !rp.populate) {
+            const scim_cfg_node *at = scim_cfg_map_get(rn, "static_dma");
+            return scim_cfg_error_at(&sim->err, at ? at : rn, SCIM_ECONFIG,
+                                     "error: %s.static_dma: a driver sets the region up when it binds a device, so "
+                                     "its pages must be present; add populate: true",
+                                     rwhere);
+        }
         if (scim_os_add_region(sim->os, (uint32_t)pp->pasid, rp.va, rp.size, shifts[rp.page_size], prot, rp.populate,
-                               &e) != 0)
+                               &e) != 0 ||
+            (rp.static_dma && scim_os_add_static_dma(sim->os, (uint32_t)pp->pasid, rp.va, rp.size, &e) != 0))
             return scim_cfg_error_at(&sim->err, rn, e.code, "error: %s: %s", rwhere, e.msg);
     }
     return 0;

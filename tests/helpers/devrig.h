@@ -68,6 +68,7 @@ static inline scim_device_params devrig_params(int walk, int policy)
                               .latency = 2};
     p.utlb = (scim_tlb_keys){.entries = 0, .ways = 1, .repl = 0, .page_sizes = 1, .latency = 1};
     p.prefetch = 0;
+    p.ats = true;
     p.walk = walk;
     p.walkers = 2;
     p.walk_queue = 4;
