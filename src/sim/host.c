@@ -8,6 +8,10 @@
 #include "scimitar/host.h"
 #include "sim/sim_internal.h"
 
+/* The host API reports the latest error: a program that handles one
+ * error and goes on must not see its message again with the next. */
+#define host_fail(sim, ...) (scim_err_clear(&(sim)->err), scim_sim_fail((sim), __VA_ARGS__))
+
 struct scim_dev {
     scim_sim *sim;
     scim_device *d;
@@ -71,18 +75,18 @@ scim_dev *scim_sim_device(scim_sim *sim, const char *name)
     if (!sim)
         return NULL;
     if (!name) {
-        scim_sim_fail(sim, SCIM_EINVAL, "scim_sim_device: name is NULL");
+        host_fail(sim, SCIM_EINVAL, "scim_sim_device: name is NULL");
         return NULL;
     }
     if (!sim->built) {
-        scim_sim_fail(sim, SCIM_ESTATE, "scim_sim_device(\"%s\"): build the simulation first", name);
+        host_fail(sim, SCIM_ESTATE, "scim_sim_device(\"%s\"): build the simulation first", name);
         return NULL;
     }
     size_t n;
     scim_component *devs = scim_sim_components(sim, "devices", &n);
     if (!sim->host_devs && n) {
         if (!(sim->host_devs = calloc(n, sizeof *sim->host_devs))) {
-            scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory");
+            host_fail(sim, SCIM_ENOMEM, "out of host memory");
             return NULL;
         }
         for (size_t i = 0; i < n; i++)
@@ -91,7 +95,7 @@ scim_dev *scim_sim_device(scim_sim *sim, const char *name)
     for (size_t i = 0; i < n; i++)
         if (strcmp(devs[i].name, name) == 0)
             return &sim->host_devs[i];
-    scim_sim_fail(sim, SCIM_ENOENT, "no device is named '%s'; the configuration's devices section names them",
+    host_fail(sim, SCIM_ENOENT, "no device is named '%s'; the configuration's devices section names them",
                   name);
     return NULL;
 }
@@ -117,17 +121,17 @@ int scim_dev_submit_request(scim_dev *dev, const scim_dev_request *req)
         return SCIM_EINVAL;
     scim_sim *sim = dev->sim;
     if (!req)
-        return scim_sim_fail(sim, SCIM_EINVAL, "scim_dev_submit_request: req is NULL");
+        return host_fail(sim, SCIM_EINVAL, "scim_dev_submit_request: req is NULL");
     if (sim->finished)
-        return scim_sim_fail(sim, SCIM_ESTATE, "the simulation is finished; submit before scim_sim_finish()");
+        return host_fail(sim, SCIM_ESTATE, "the simulation is finished; submit before scim_sim_finish()");
     if ((unsigned)req->op > SCIM_DEV_TRANSLATE_WRITE)
-        return scim_sim_fail(sim, SCIM_EINVAL, "device '%s': unknown request op %d", scim_device_name(dev->d),
+        return host_fail(sim, SCIM_EINVAL, "device '%s': unknown request op %d", scim_device_name(dev->d),
                              (int)req->op);
     bool write = req->op == SCIM_DEV_WRITE || req->op == SCIM_DEV_TRANSLATE_WRITE;
     bool translate_only = req->op == SCIM_DEV_TRANSLATE_READ || req->op == SCIM_DEV_TRANSLATE_WRITE;
     scim_err e = {0};
     int rc = scim_device_submit(dev->d, write, translate_only, req->pasid, req->va, req->size, req->at, req->tag, &e);
-    return rc ? scim_sim_fail(sim, rc, "%s", e.msg) : 0;
+    return rc ? host_fail(sim, rc, "%s", e.msg) : 0;
 }
 
 int scim_dev_submit(scim_dev *dev, scim_dev_op op, uint64_t va, uint64_t size, uint64_t user_tag)
@@ -180,15 +184,15 @@ int scim_sim_os_call(scim_sim *sim, const scim_os_call *call, scim_os_done_fn do
     if (!sim)
         return SCIM_EINVAL;
     if (!call)
-        return scim_sim_fail(sim, SCIM_EINVAL, "scim_sim_os_call: call is NULL");
+        return host_fail(sim, SCIM_EINVAL, "scim_sim_os_call: call is NULL");
     if (!sim->built)
-        return scim_sim_fail(sim, SCIM_ESTATE, "scim_sim_os_call: build the simulation first");
+        return host_fail(sim, SCIM_ESTATE, "scim_sim_os_call: build the simulation first");
     if (sim->finished)
-        return scim_sim_fail(sim, SCIM_ESTATE, "the simulation is finished; call the OS before scim_sim_finish()");
+        return host_fail(sim, SCIM_ESTATE, "the simulation is finished; call the OS before scim_sim_finish()");
     if (call->prot > SCIM_PROT_RW || call->prot == 2)
-        return scim_sim_fail(sim, SCIM_EINVAL, "scim_sim_os_call: prot is SCIM_PROT_NONE, SCIM_PROT_R or SCIM_PROT_RW");
+        return host_fail(sim, SCIM_EINVAL, "scim_sim_os_call: prot is SCIM_PROT_NONE, SCIM_PROT_R or SCIM_PROT_RW");
     if (call->page_shift && call->page_shift != 12 && call->page_shift != 21 && call->page_shift != 30)
-        return scim_sim_fail(sim, SCIM_EINVAL, "scim_sim_os_call: page_shift is 12, 21 or 30 (0: 12)");
+        return host_fail(sim, SCIM_EINVAL, "scim_sim_os_call: page_shift is 12, 21 or 30 (0: 12)");
     scim_trace_rec rec = {.op = call->op, .addr = call->va, .size = call->len, .pasid = call->pasid,
                           .has = SCIM_TRACE_HAS_PASID, .populate = call->populate};
     if (call->op == SCIM_OP_MPROTECT || (call->op == SCIM_OP_MMAP && call->prot)) {
@@ -201,13 +205,13 @@ int scim_sim_os_call(scim_sim *sim, const scim_os_call *call, scim_os_done_fn do
     }
     struct scim_host_os_call *c = malloc(sizeof *c);
     if (!c)
-        return scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory");
+        return host_fail(sim, SCIM_ENOMEM, "out of host memory");
     *c = (struct scim_host_os_call){sim, done, ctx, NULL, sim->host_os_calls};
     scim_err e = {0};
     int rc = scim_os_host_call(sim->os, &rec, call->at, call->tag, os_done, c, &e);
     if (rc) {
         free(c);
-        return scim_sim_fail(sim, rc, "%s", e.msg);
+        return host_fail(sim, rc, "%s", e.msg);
     }
     if (c->next)
         c->next->prev = c;
