@@ -19,7 +19,7 @@ for f in include/scimitar/scimitar.h include/scimitar/kernel.h include/scimitar/
     [ -e "$P/$f" ] || fail "not installed: $f"
 done
 [ -e "$P"/lib/libscimitar.so.0 ] || fail "no versioned soname libscimitar.so.0"
-ls "$P"/include/scimitar | grep -qv -e scimitar.h -e kernel.h -e trace.h -e host.h -e version.h && fail "private headers installed"
+ls "$P"/include/scimitar | grep -qv -e scimitar.h -e kernel.h -e trace.h -e host.h -e tlm.h -e version.h && fail "private headers installed"
 cat > "$T/app.c" <<'C'
 #include <stdio.h>
 #include "scimitar/scimitar.h"

@@ -38,6 +38,8 @@ typedef struct scim_dev scim_dev; /* a device of a built simulation (opaque) */
  * scim_sim_errmsg). The handle lives as long as the simulation. */
 SCIM_API scim_dev *scim_sim_device(scim_sim *sim, const char *name);
 SCIM_API const char *scim_dev_name(const scim_dev *dev);
+/* The device's own address space (devices.<name>.pasid); 0 for NULL. */
+SCIM_API uint32_t scim_dev_pasid(const scim_dev *dev);
 /* True when the device has nothing queued or in flight. */
 SCIM_API bool scim_dev_idle(const scim_dev *dev);
 

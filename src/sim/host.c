@@ -101,6 +101,7 @@ scim_dev *scim_sim_device(scim_sim *sim, const char *name)
 }
 
 const char *scim_dev_name(const scim_dev *dev) { return dev ? scim_device_name(dev->d) : NULL; }
+uint32_t scim_dev_pasid(const scim_dev *dev) { return dev ? (uint32_t)scim_device_params_of(dev->d)->pasid : 0; }
 
 bool scim_dev_idle(const scim_dev *dev) { return dev && scim_device_finished(dev->d); }
 
