@@ -135,6 +135,14 @@ typedef struct scim_frame_counts {
 SCIM_API int scim_sim_frames(scim_sim *sim, scim_frame_counts *out);
 SCIM_API scim_stats *scim_sim_stats(scim_sim *sim);
 SCIM_API int scim_sim_write_stats(scim_sim *sim, const char *dir);
+/* The configuration as run, as YAML at `path`: the loaded document with
+ * every override, every key with its value (defaults filled in, a fault
+ * profile's included) and trace paths absolute. Loading it builds the
+ * same model: same statistics. */
+SCIM_API int scim_sim_write_config(scim_sim *sim, const char *path);
+SCIM_API int scim_sim_dump_config(scim_sim *sim, FILE *out);
+/* The run's seed (the `seed` key); 0 before build. */
+SCIM_API uint64_t scim_sim_seed(const scim_sim *sim);
 /* A short human summary of the run. */
 SCIM_API void scim_sim_summary(scim_sim *sim, FILE *out);
 SCIM_API const char *scim_sim_errmsg(const scim_sim *sim);
