@@ -17,9 +17,13 @@ fail() { echo "FAIL: $*"; exit 1; }
 cmake --install "$BUILD" --prefix "$T/prefix" > /dev/null || fail "cmake --install"
 cp -r "$SRC/examples" "$T/examples"
 
+# a library built with the sanitizers (CI) needs them in the programs that link it
+SAN=""
+ldd "$T/prefix/lib/libscimitar.so.0" | grep -q libasan && SAN="-fsanitize=address,undefined"
+
 # embed_c: pkg-config, a plain Makefile
 export PKG_CONFIG_PATH=$T/prefix/lib/pkgconfig
-make -s -C "$T/examples/embed_c" CFLAGS="-O1 -Wall -Wextra -Werror" > "$T/make.log" 2>&1 ||
+make -s -C "$T/examples/embed_c" CFLAGS="-O1 -Wall -Wextra -Werror $SAN" > "$T/make.log" 2>&1 ||
     { cat "$T/make.log"; fail "embed_c does not build against the installed package"; }
 (cd "$T/examples/embed_c" && ./embed_c nic.yaml "$T/embed_stats") > "$T/embed.out" 2> "$T/embed.err" ||
     { cat "$T/embed.out" "$T/embed.err"; fail "embed_c failed"; }
@@ -39,7 +43,8 @@ grep -q '^stats       6 DMAs' "$out" || fail "embed_c: stats"
 [ ! -s "$T/embed.err" ] || { cat "$T/embed.err"; fail "embed_c printed to stderr (the library never prints)"; }
 
 # systemc_tlm: find_package
-cmake -S "$T/examples/systemc_tlm" -B "$T/tlm_build" -DCMAKE_PREFIX_PATH="$T/prefix" > "$T/cmake.log" 2>&1 ||
+cmake -S "$T/examples/systemc_tlm" -B "$T/tlm_build" -DCMAKE_PREFIX_PATH="$T/prefix" -DCMAKE_CXX_FLAGS="$SAN" \
+    -DCMAKE_EXE_LINKER_FLAGS="$SAN" > "$T/cmake.log" 2>&1 ||
     { cat "$T/cmake.log"; fail "systemc_tlm: find_package(scimitar)"; }
 cmake --build "$T/tlm_build" > "$T/build.log" 2>&1 || { cat "$T/build.log"; fail "systemc_tlm does not build"; }
 (cd "$T/examples/systemc_tlm" && SC_COPYRIGHT_MESSAGE=DISABLE "$T/tlm_build/systemc_tlm" platform.yaml) \

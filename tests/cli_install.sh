@@ -42,9 +42,12 @@ int main(void)
 }
 C
 export PKG_CONFIG_PATH=$P/lib/pkgconfig
-cc "$T/app.c" $(pkg-config --cflags --libs scimitar) -Wl,-rpath,"$P/lib" -o "$T/app_pc" || fail "pkg-config build"
+# a library built with the sanitizers (CI) needs them in the programs that link it
+SAN=""
+ldd "$P/lib/libscimitar.so.0" | grep -q libasan && SAN="-fsanitize=address,undefined"
+cc $SAN "$T/app.c" $(pkg-config --cflags --libs scimitar) -Wl,-rpath,"$P/lib" -o "$T/app_pc" || fail "pkg-config build"
 "$T/app_pc" > /dev/null || fail "pkg-config (shared) program"
-cc "$T/app.c" $(pkg-config --cflags scimitar) "$P/lib/libscimitar.a" $(pkg-config --static --libs scimitar | sed 's/-lscimitar//') \
+cc $SAN "$T/app.c" $(pkg-config --cflags scimitar) "$P/lib/libscimitar.a" $(pkg-config --static --libs scimitar | sed 's/-lscimitar//') \
     -o "$T/app_pcs" || fail "pkg-config --static build"
 "$T/app_pcs" > /dev/null || fail "pkg-config (static) program"
 mkdir "$T/cm"
@@ -57,7 +60,8 @@ target_link_libraries(app_shared PRIVATE scimitar::scimitar)
 add_executable(app_static $T/app.c)
 target_link_libraries(app_static PRIVATE scimitar::scimitar_static)
 CM
-cmake -S "$T/cm" -B "$T/cm/build" -DCMAKE_PREFIX_PATH="$P" > /dev/null || fail "find_package(scimitar)"
+cmake -S "$T/cm" -B "$T/cm/build" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_FLAGS="$SAN" -DCMAKE_CXX_FLAGS="$SAN" \
+    -DCMAKE_EXE_LINKER_FLAGS="$SAN" > /dev/null || fail "find_package(scimitar)"
 cmake --build "$T/cm/build" > /dev/null || fail "find_package build"
 "$T/cm/build/app_shared" > /dev/null || fail "find_package (shared) program"
 "$T/cm/build/app_static" > /dev/null || fail "find_package (static) program"
