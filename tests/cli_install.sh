@@ -14,12 +14,12 @@ fail() { echo "FAIL: $*"; exit 1; }
 cmake --install "$BUILD" --prefix "$T/staging" > /dev/null || fail "cmake --install"
 mv "$T/staging" "$T/prefix"
 P=$T/prefix
-for f in include/scimitar/scimitar.h include/scimitar/kernel.h include/scimitar/trace.h include/scimitar/version.h \
+for f in include/scimitar/scimitar.h include/scimitar/kernel.h include/scimitar/trace.h include/scimitar/host.h include/scimitar/version.h \
          lib/libscimitar.a lib/pkgconfig/scimitar.pc lib/cmake/scimitar/scimitarConfig.cmake bin/scimitar; do
     [ -e "$P/$f" ] || fail "not installed: $f"
 done
 [ -e "$P"/lib/libscimitar.so.0 ] || fail "no versioned soname libscimitar.so.0"
-ls "$P"/include/scimitar | grep -qv -e scimitar.h -e kernel.h -e trace.h -e version.h && fail "private headers installed"
+ls "$P"/include/scimitar | grep -qv -e scimitar.h -e kernel.h -e trace.h -e host.h -e tlm.h -e version.h && fail "private headers installed"
 cat > "$T/app.c" <<'C'
 #include <stdio.h>
 #include "scimitar/scimitar.h"

@@ -19,6 +19,7 @@
 #include "scimitar/scimitar.h"
 #include "sim/sim.h"
 #include "cli.h"
+#include "run_record.h"
 #include "trace_cmd.h"
 
 static void usage(FILE *out)
@@ -142,6 +143,7 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
     if (!quiet && isatty(STDERR_FILENO))
         scim_sim_set_progress(sim, show_progress, &prog);
     double t0 = host_seconds();
+    time_t started = time(NULL);
     int run_rc = scim_sim_run(sim);
     double host = host_seconds() - t0;
     if (prog.shown)
@@ -150,11 +152,19 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
         goto fail;
     if (scim_sim_write_stats(sim, out) != 0)
         goto fail;
+    run_info info = {config, sets, n_sets, (double)started, host};
+    char why[1200];
+    if (cli_write_run_record(sim, out, &info, why, sizeof why) != 0) {
+        fprintf(stderr, "scimitar: %s\n", why);
+        rc = 1;
+        goto done;
+    }
     if (!quiet) {
         scim_sim_summary(sim, stdout);
         printf("host time: %.3f s (%.2f M events/s)\n", host,
                host > 0 ? (double)scim_kernel_events_executed(scim_sim_kernel(sim)) / host / 1e6 : 0.0);
-        printf("statistics: %s/stats.json, %s/stats.csv\n", out, out);
+        printf("statistics: %s/stats.json, %s/stats.csv; the run: %s/config.yaml, %s/meta.json\n", out, out, out,
+               out);
     }
     goto done;
 fail:

@@ -63,11 +63,17 @@ const size_t scim_device_stat_decl_count = SCIM_COUNT_OF(scim_device_stat_decls)
 
 const char *const scim_walk_placement_names[] = {"iommu", "device", "software", "shadow", NULL};
 const char *const scim_fault_policy_names[] = {"stall", "retry", "drop", "backup", NULL};
+const char *const scim_device_source_names[] = {"trace", "host", NULL};
 
 const scim_param_decl scim_device_param_decls[] = {
-    {"trace", SCIM_P_STRING, NULL, NULL, false, 0, 0, NULL, offsetof(scim_device_params, trace),
-     "DMA trace to replay (text or binary, optionally gzipped; docs/traces.md). A relative path is "
-     "relative to the configuration file.",
+    {"source", SCIM_P_ENUM, "trace", NULL, false, 0, 0, scim_device_source_names,
+     offsetof(scim_device_params, source),
+     "Where the device's DMAs come from: trace (the trace file below) or host (a program linking the library "
+     "submits them with scim_dev_submit; docs/embedding.md).",
+     NULL},
+    {"trace", SCIM_P_STRING, "", NULL, false, 0, 0, NULL, offsetof(scim_device_params, trace),
+     "DMA trace to replay (text or binary, optionally gzipped; docs/traces.md); required with source: trace, "
+     "not allowed with source: host. A relative path is relative to the configuration file.",
      NULL},
     {"pasid", SCIM_P_U64, NULL, NULL, true, 1, 1048575, NULL, offsetof(scim_device_params, pasid),
      "Address space the device works in: the PASID of one of the processes.", NULL},
@@ -191,6 +197,13 @@ void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa, unsigned shift)
     chunk *c = &d->chunks[ci];
     const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
     scim_hist_record(d->st.translation_latency, scim_kernel_now(d->k) - c->t_start);
+    if (d->ev)
+        scim_dev_host_record_pa(d, ci, pa);
+    if (rc->translate_only) {
+        /* the host asked for the translation only: it does the access */
+        scim_dev_chunk_complete(d, ci, false);
+        return;
+    }
     bool physical = d->drv_ops && d->drv_ops->descriptor;
     if (physical ? !scim_obs_physical_begin(d->checker, d->name, pa, rc->len)
                  : !scim_obs_access_begin(d->checker, d->name, c->space, rc->va, pa, rc->len))
@@ -373,6 +386,8 @@ void scim_device_fail(scim_device *d, const char *what)
 static bool request_begin(void *owner, uint32_t req, const scim_trace_rec *rec, uint32_t pasid)
 {
     scim_device *d = owner;
+    if (d->ev)
+        scim_dev_host_request_begin(d, req, rec);
     return !d->drv_ops || !d->drv_ops->request_begin || d->drv_ops->request_begin(d->drv, req, rec, pasid);
 }
 
@@ -381,6 +396,8 @@ static void request_end(void *owner, uint32_t req, const scim_trace_rec *rec, ui
     scim_device *d = owner;
     if (d->drv_ops && d->drv_ops->request_end)
         d->drv_ops->request_end(d->drv, req, rec, pasid, error);
+    if (d->ev)
+        scim_dev_host_request_end(d, req, rec, pasid, error);
 }
 
 /* ---- the port ---- */
@@ -515,7 +532,7 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
                                         .request_end = request_end};
     char tenants_key[96];
     snprintf(tenants_key, sizeof tenants_key, "devices.%s.tenants", name);
-    scim_replay_params rp = {p->trace, p->max_outstanding, (uint32_t)p->pasid, "dma", p->tenants, p->n_tenants,
+    scim_replay_params rp = {p->source == SCIM_SOURCE_HOST ? NULL : p->trace, p->max_outstanding, (uint32_t)p->pasid, "dma", p->tenants, p->n_tenants,
                              tenants_key};
     if (scim_clock_init(&d->clock, p->clock_hz, err) != 0)
         goto fail;
@@ -558,6 +575,7 @@ void scim_device_destroy(scim_device *d)
     if (!d)
         return;
     scim_replay_destroy(d->replay);
+    scim_dev_host_free(d);
     scim_tlb_destroy(d->iotlb);
     scim_tlb_destroy(d->utlb);
     scim_walker_destroy(d->walker);

@@ -62,8 +62,15 @@ typedef enum scim_fault_policy {
     SCIM_FAULT_BACKUP = 3   /* writes land in a pinned backup buffer a CPU copies later; reads stall */
 } scim_fault_policy;
 
+/* Where a device's requests come from. */
+typedef enum scim_device_source {
+    SCIM_SOURCE_TRACE = 0,    /* a DMA trace file */
+    SCIM_SOURCE_HOST = 1      /* the host program (scim_dev_submit) */
+} scim_device_source;
+
 typedef struct scim_device_params {
-    const char *trace;        /* path of the DMA trace */
+    int source;               /* scim_device_source */
+    const char *trace;        /* path of the DMA trace ("" with source host) */
     uint64_t pasid;
     uint64_t max_outstanding;
     uint64_t clock_hz;
@@ -101,6 +108,7 @@ extern const scim_param_decl scim_device_param_decls[];
 extern const size_t scim_device_param_decl_count;
 extern const char *const scim_walk_placement_names[];
 extern const char *const scim_fault_policy_names[];
+extern const char *const scim_device_source_names[];
 
 typedef struct scim_device scim_device;
 
@@ -144,6 +152,35 @@ void scim_device_os_call(scim_device *d, scim_os_op op, uint32_t slot, const sci
 /* A held request may start (error: it fails without moving data). */
 void scim_device_request_ready(scim_device *d, uint32_t req, bool error);
 void scim_device_fail(scim_device *d, const char *what);
+
+/* ---- what the host sees (src/sim/host.c turns these into its callbacks) ---- */
+
+typedef struct scim_dev_request_info {
+    uint64_t tag;             /* the host's tag, or the trace line */
+    uint32_t pasid;
+    uint64_t va, size;
+    bool write, translate_only, error;
+    scim_time_t eligible, issued; /* submitted (made eligible) and issued (first piece) */
+    size_t n_pages;
+    const uint64_t *pa;       /* physical address of each page-sized piece (0 if it failed) */
+} scim_dev_request_info;
+
+typedef struct scim_dev_event_ops {
+    /* a request completed (all its pieces) */
+    void (*request_done)(void *ctx, const scim_dev_request_info *r);
+    /* a page request group was sent for pages [va, va + pages * 4 KiB) of
+     * `pasid` (the I/O page fault is raised), on behalf of request `tag` */
+    void (*fault_raised)(void *ctx, uint64_t tag, uint32_t pasid, uint64_t va, uint32_t pages, bool write);
+    /* its response arrived after `latency`; ok: the pages are mapped */
+    void (*fault_resolved)(void *ctx, uint32_t pasid, uint64_t va, uint32_t pages, bool ok, scim_time_t latency);
+    /* an invalidation was processed and its completion sent */
+    void (*invalidated)(void *ctx, const scim_inv_scope *scope, scim_time_t arrived, uint64_t entries);
+} scim_dev_event_ops;
+
+void scim_device_set_events(scim_device *d, const scim_dev_event_ops *ops, void *ctx);
+/* A host-fed device's next request (source: host); see scim_replay_push. */
+int scim_device_submit(scim_device *d, bool write, bool translate_only, uint32_t pasid, uint64_t va, uint64_t size,
+                       scim_time_t at, uint64_t tag, scim_err *err);
 
 /* ---- life cycle ---- */
 

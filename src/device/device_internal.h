@@ -7,6 +7,8 @@
  *   policy.c      the fault policies (ops tables) and the backup buffer
  *   inval.c       the invalidation queue
  *   shadow.c      the synchronized copy of the page tables (walk shadow)
+ *   host.c        what a host program sees: submissions, completions with
+ *                 physical addresses, faults, invalidations
  */
 #ifndef SCIM_DEVICE_INTERNAL_H
 #define SCIM_DEVICE_INTERNAL_H
@@ -155,6 +157,13 @@ struct scim_device {
     scim_fifo invq;     /* of inv_entry: the front one is being processed */
     bool inv_busy;
     uint32_t inv_blocking;
+    uint64_t inv_removed; /* entries the one being processed removed */
+    /* the host's view (scim_device_set_events): each request's physical
+     * addresses, kept while it is in flight */
+    const scim_dev_event_ops *ev;
+    void *ev_ctx;
+    uint64_t **req_pa;  /* per request index (max_outstanding + 1) */
+    size_t *req_pa_cap;
     device_stats st;
 };
 
@@ -165,6 +174,12 @@ void scim_dev_chunk_complete(scim_device *d, int32_t ci, bool error);
 void scim_dev_restart_chunk(scim_device *d, int32_t ci);
 void scim_dev_cache_translation(scim_device *d, uint32_t pasid, uint64_t va, uint64_t page_pa, unsigned shift,
                                 unsigned perms);
+/* host.c: the host's view of requests, faults and invalidations */
+uint64_t scim_dev_tag_of_xlat(const scim_device *d, int32_t xi);
+void scim_dev_host_request_begin(scim_device *d, uint32_t req, const scim_trace_rec *rec);
+void scim_dev_host_record_pa(scim_device *d, int32_t ci, uint64_t pa);
+void scim_dev_host_request_end(scim_device *d, uint32_t req, const scim_trace_rec *rec, uint32_t pasid, bool error);
+void scim_dev_host_free(scim_device *d);
 /* xlat.c */
 void scim_dev_need_translation(scim_device *d, int32_t ci);
 void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t page_pa, unsigned shift,

@@ -80,6 +80,9 @@ static void send_group(scim_device *d, int32_t gi)
     /* one Page Request Message (a header-only TLP) per page */
     m->wire_bytes = n * scim_port_wire(d->port, 0);
     scim_port_request(d->port, SCIM_PORT_OWNER, RQ_ID(RQ_PRI, gi), m);
+    if (d->ev && d->ev->fault_raised)
+        d->ev->fault_raised(d->ev_ctx, scim_dev_tag_of_xlat(d, gi), g->pasid, g->page << SCIM_PAGE_SHIFT,
+                            g->group_pages, g->write);
 }
 
 static bool fits(const scim_device *d, const xlat *g)
@@ -165,6 +168,9 @@ void scim_dev_pri_response(scim_device *d, int32_t gi, scim_msg *m)
     bool ok = status == SCIM_RESP_OK;
     if (!ok)
         d->st.pri_failed++;
+    if (d->ev && d->ev->fault_resolved)
+        d->ev->fault_resolved(d->ev_ctx, g->pasid, g->page << SCIM_PAGE_SHIFT, g->group_pages, ok,
+                              scim_kernel_now(d->k) - g->pri_sent);
     int32_t mi = g->first_member;
     g->first_member = NONE;
     answered(d, gi, ok);

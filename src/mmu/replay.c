@@ -5,14 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fifo.h"
+
 #define NONE (-1)
+
+/* A record the host pushed (host-fed agents). */
+typedef struct host_rec {
+    scim_trace_rec rec;
+    scim_time_t at;
+    uint64_t tag;
+    bool translate_only;
+} host_rec;
 
 typedef struct request {
     bool used;
     bool write;
     bool error;
     bool ready;
+    bool translate_only;
     scim_trace_rec rec;
+    uint64_t tag;
+    scim_time_t eligible;
     uint32_t pasid;
     uint32_t chunks_left;
     uint64_t bytes;
@@ -54,6 +67,13 @@ struct scim_replay {
     scim_trace_reader *trace;
     bool eof, have_rec, failed, os_pending;
     scim_trace_rec rec;
+    /* host-fed: the records pushed and not yet taken, and the current
+     * one's tag and kind */
+    bool host_fed;
+    scim_fifo host_recs; /* of host_rec */
+    scim_time_t host_last_at;
+    uint64_t rec_tag;
+    bool rec_translate_only;
     scim_time_t eligible, last_issue, paused_until;
     scim_time_t pump_at;
     scim_time_t os_since; /* when the pending OS operation was sent */
@@ -201,8 +221,36 @@ void scim_replay_pause(scim_replay *r, scim_time_t until)
         r->paused_until = until;
 }
 
+/* The pasid check of a read/write: message in msg, false if the agent is
+ * not bound to the record's address space. */
+static bool pasid_bound(const scim_replay *r, const scim_trace_rec *rec)
+{
+    if (!(rec->op == SCIM_OP_READ || rec->op == SCIM_OP_WRITE) || !(rec->has & SCIM_TRACE_HAS_PASID) ||
+        rec->pasid == r->p.pasid)
+        return true;
+    for (size_t i = 0; i < r->p.n_tenants; i++)
+        if (r->p.tenants[i] == rec->pasid)
+            return true;
+    return false;
+}
+
+static bool next_host_record(scim_replay *r)
+{
+    host_rec h;
+    if (!scim_fifo_pop(&r->host_recs, &h))
+        return false; /* nothing yet: a push pumps again */
+    r->rec = h.rec;
+    r->rec_tag = h.tag;
+    r->rec_translate_only = h.translate_only;
+    r->have_rec = true;
+    r->eligible = h.at;
+    return true;
+}
+
 static bool next_record(scim_replay *r)
 {
+    if (r->host_fed)
+        return next_host_record(r);
     scim_err err = {0};
     int rc = scim_trace_next(r->trace, &r->rec, &err);
     if (rc < 0) {
@@ -214,12 +262,8 @@ static bool next_record(scim_replay *r)
         r->eof = true;
         return false;
     }
-    if ((r->rec.op == SCIM_OP_READ || r->rec.op == SCIM_OP_WRITE) && (r->rec.has & SCIM_TRACE_HAS_PASID) &&
-        r->rec.pasid != r->p.pasid) {
-        bool bound = false;
-        for (size_t i = 0; i < r->p.n_tenants && !bound; i++)
-            bound = r->p.tenants[i] == r->rec.pasid;
-        if (!bound) {
+    {
+        if (!pasid_bound(r, &r->rec)) {
             r->failed = true;
             scim_kernel_fail(r->k, SCIM_EPARSE,
                              "%s:%llu: error: %s accesses pasid %u, an address space it is not bound to "
@@ -231,6 +275,8 @@ static bool next_record(scim_replay *r)
         }
     }
     r->have_rec = true;
+    r->rec_tag = r->rec.line;
+    r->rec_translate_only = false;
     scim_time_t t = SCIM_NS(r->rec.time_ns);
     r->eligible = r->rec.timing == SCIM_TIMING_ABS ? t : r->last_issue + t;
     return true;
@@ -252,7 +298,7 @@ static void issue_chunk(scim_replay *r)
     s->req = r->cur;
     s->page = (uint32_t)((r->cur_va >> 12) - (q->rec.addr >> 12));
     s->c = (scim_replay_chunk){q->pasid, q->write, (uint32_t)(end - r->cur_va), r->cur_va,
-                               (q->rec.has & SCIM_TRACE_HAS_IO) ? q->rec.io : 0};
+                               (q->rec.has & SCIM_TRACE_HAS_IO) ? q->rec.io : 0, q->translate_only};
     r->cur_va = end;
     r->inflight++;
     r->st.chunks++;
@@ -293,8 +339,9 @@ static void os_barrier(scim_replay *r, scim_time_t now)
 static bool begin_request(scim_replay *r, int32_t qi, scim_time_t now)
 {
     request *q = &r->reqs[qi];
-    *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .ready = true, .rec = r->rec,
-                   .pasid = rec_pasid(r), .bytes = r->rec.size, .issued = now};
+    *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .ready = true,
+                   .translate_only = r->rec_translate_only, .rec = r->rec, .tag = r->rec_tag,
+                   .eligible = r->eligible, .pasid = rec_pasid(r), .bytes = r->rec.size, .issued = now};
     q->chunks_left = (uint32_t)(((r->rec.addr + r->rec.size - 1) >> 12) - (r->rec.addr >> 12) + 1);
     r->n_used++;
     scim_hist_record(r->st.queue_delay, now - r->eligible);
@@ -459,7 +506,9 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
     r->owner = owner;
     r->cur = NONE;
     r->pump_at = SCIM_TIME_MAX;
-    r->trace_path = strdup(p->trace);
+    r->host_fed = p->trace == NULL;
+    scim_fifo_init(&r->host_recs, sizeof(host_rec));
+    r->trace_path = strdup(p->trace ? p->trace : "(host)");
     r->reqs = calloc(p->max_outstanding + 1, sizeof *r->reqs);
     r->slots = calloc(p->max_outstanding, sizeof *r->slots);
     r->free_slots = calloc(p->max_outstanding, sizeof *r->free_slots);
@@ -469,7 +518,7 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
         scim_err_set(err, SCIM_ENOMEM, "out of host memory");
         return NULL;
     }
-    r->p.trace = r->trace_path;
+    r->p.trace = r->host_fed ? NULL : r->trace_path;
     for (uint64_t i = 0; i < p->max_outstanding; i++)
         r->free_slots[r->n_free++] = (uint32_t)(p->max_outstanding - 1 - i);
     char prefix[96];
@@ -488,6 +537,7 @@ void scim_replay_destroy(scim_replay *r)
     if (!r)
         return;
     scim_trace_close(r->trace);
+    scim_fifo_free(&r->host_recs);
     free(r->trace_path);
     free(r->reqs);
     free(r->slots);
@@ -499,6 +549,8 @@ void scim_replay_destroy(scim_replay *r)
 
 int scim_replay_start(scim_replay *r, scim_err *err)
 {
+    if (r->host_fed)
+        return 0;
     r->trace = scim_trace_open(r->p.trace, err);
     if (!r->trace)
         return err && err->code ? err->code : SCIM_EIO;
@@ -512,13 +564,61 @@ uint32_t scim_replay_inflight(const scim_replay *r) { return r->inflight; }
 
 bool scim_replay_finished(const scim_replay *r)
 {
-    return r->eof && !r->have_rec && r->inflight == 0 && r->n_used == 0 && !r->os_pending;
+    /* a host-fed agent with nothing left to do is finished until the host
+     * pushes more */
+    bool drained = r->host_fed ? scim_fifo_len(&r->host_recs) == 0 : r->eof;
+    return drained && !r->have_rec && r->inflight == 0 && r->n_used == 0 && !r->os_pending;
+}
+
+bool scim_replay_host_fed(const scim_replay *r) { return r->host_fed; }
+uint64_t scim_replay_request_tag(const scim_replay *r, uint32_t req) { return r->reqs[req].tag; }
+scim_time_t scim_replay_request_eligible(const scim_replay *r, uint32_t req) { return r->reqs[req].eligible; }
+scim_time_t scim_replay_request_issued(const scim_replay *r, uint32_t req) { return r->reqs[req].issued; }
+bool scim_replay_request_translate_only(const scim_replay *r, uint32_t req) { return r->reqs[req].translate_only; }
+
+int scim_replay_push(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, uint64_t tag, bool translate_only,
+                     scim_err *err)
+{
+    if (!r->host_fed)
+        return scim_err_set(err, SCIM_EINVAL, "%s replays a trace; only a device with source: host takes requests "
+                            "from the host", r->agent);
+    if (rec->op != SCIM_OP_READ && rec->op != SCIM_OP_WRITE)
+        return scim_err_set(err, SCIM_EINVAL, "%s: a host request is a read or a write", r->agent);
+    if (rec->size == 0 || rec->addr + rec->size < rec->addr)
+        return scim_err_set(err, SCIM_EINVAL, "%s: a request of %llu bytes at 0x%llx is empty or wraps around",
+                            r->agent, (unsigned long long)rec->size, (unsigned long long)rec->addr);
+    if (!pasid_bound(r, rec))
+        return scim_err_set(err, SCIM_EINVAL,
+                            "%s: pasid %u is not an address space it is bound to (shootdowns would never reach it); "
+                            "expected pasid %u%s%s",
+                            r->agent, rec->pasid, r->p.pasid, r->p.tenants_key ? " or one listed in " : "",
+                            r->p.tenants_key ? r->p.tenants_key : "");
+    scim_time_t now = scim_kernel_now(r->k);
+    /* in order, as a trace: never before the previous request, nor before now */
+    if (at < now)
+        at = now;
+    if (at < r->host_last_at)
+        at = r->host_last_at;
+    host_rec h = {*rec, at, tag, translate_only};
+    if (!scim_fifo_push(&r->host_recs, &h))
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+    r->host_last_at = at;
+    if (!r->have_rec && scim_fifo_len(&r->host_recs) == 1) {
+        /* an event, not a call: the host may be inside a completion */
+        schedule_pump(r, at);
+    }
+    return 0;
 }
 
 void scim_replay_describe(const scim_replay *r, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s: %s, %u request piece(s) in flight, %u request(s) begun, %s", r->agent,
-             r->eof ? "trace finished" : "trace not finished", r->inflight, r->n_used,
+    char src[64];
+    if (r->host_fed)
+        snprintf(src, sizeof src, "host-fed, %zu request(s) queued", scim_fifo_len(&r->host_recs));
+    else
+        snprintf(src, sizeof src, "%s", r->eof ? "trace finished" : "trace not finished");
+    snprintf(buf, len, "%s: %s, %u request piece(s) in flight, %u request(s) begun, %s", r->agent, src,
+             r->inflight, r->n_used,
              r->os_pending ? "waiting for the OS" : "not waiting for the OS");
 }
 
@@ -529,9 +629,10 @@ bool scim_replay_oldest(const scim_replay *r, scim_time_t *since, char *what, si
         const request *q = &r->reqs[i];
         if (q->used && (!found || q->issued < *since)) {
             *since = q->issued;
-            snprintf(what, len, "%s of %llu bytes at pasid %u va 0x%llx (trace line %llu), %u piece(s) left",
+            snprintf(what, len, "%s of %llu bytes at pasid %u va 0x%llx (%s %llu), %u piece(s) left",
                      scim_trace_op_name(q->rec.op), (unsigned long long)q->rec.size, q->pasid,
-                     (unsigned long long)q->rec.addr, (unsigned long long)q->rec.line, q->chunks_left);
+                     (unsigned long long)q->rec.addr, r->host_fed ? "host tag" : "trace line",
+                     (unsigned long long)q->tag, q->chunks_left);
             found = true;
         }
     }

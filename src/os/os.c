@@ -467,6 +467,7 @@ void scim_os_destroy(scim_os *os)
     scim_u64map_free(&os->pins);
     scim_u64map_free(&os->orphans);
     os_swap_free(os);
+    os_host_free(os);
     free(os->cpus);
     free(os->devs);
     free(os->shadows);

@@ -160,6 +160,19 @@ void scim_os_set_io_driver(scim_os *os, const scim_os_io_driver *ops, void *ctx)
  * call before reading or writing the statistics. */
 void scim_os_sync_stats(scim_os *os);
 
+/* An OS operation from the host program (host.c): rec says what, as a
+ * trace record would (op mmap .. unpin, addr, size, pasid, prot, populate,
+ * page_shift). It reaches the OS as a request on its own port at `at`
+ * (not before now) and is handled like a trace's: syscall cost, per-page
+ * cost, shootdowns of every CPU and device that may cache the range.
+ * done(ctx, tag, status, submitted) runs when it is answered (status 0 or
+ * a SCIM_RESP_* code). */
+typedef void (*scim_os_host_done_fn)(void *ctx, uint64_t tag, int32_t status, scim_time_t submitted);
+int scim_os_host_call(scim_os *os, const scim_trace_rec *rec, scim_time_t at, uint64_t tag, scim_os_host_done_fn done,
+                      void *ctx, scim_err *err);
+/* Host calls not yet answered. */
+size_t scim_os_host_pending(const scim_os *os);
+
 /* Functional translation, for the checker and tests: 1 and *pa if mapped. */
 int scim_os_resolve(void *os, uint32_t pasid, uint64_t va, uint64_t *pa);
 

@@ -332,6 +332,10 @@ struct scim_os {
     bool irq_busy;    /* the interrupt handler is walking */
     fault_handler *handlers; /* os.fault_handlers of them */
     job_queue fw;     /* faults waiting for a free frame */
+    /* OS calls from the host program (host.c): a client of our own port */
+    int host_client;
+    struct host_call *host_calls;
+    size_t n_host_calls;
     sd_op *ops;
     size_t n_ops;
     size_t ops_next;  /* where the search for a free op starts (rounds end roughly in order) */
@@ -363,6 +367,8 @@ static inline bool os_zeroing(const scim_os *os) { return os->p.iopf_zero && os-
  * (capacity doubling, from `first`; new elements zeroed): the array to use
  * from now on, or NULL if out of host memory (v and *cap unchanged). */
 void *os_grow(void *v, size_t *cap, size_t need, size_t size, size_t first);
+/* host.c */
+void os_host_free(scim_os *os);
 /* os_grow, and out of host memory stops the run. */
 void *os_grow_or_fail(scim_os *os, void *v, size_t *cap, size_t need, size_t size, size_t first);
 /* A new message from the OS (NULL if out of host memory: the run stops). */

@@ -353,7 +353,16 @@ static int device_create(scim_sim *sim, const char *name, void *params, const sc
     char where[160], why[512];
     snprintf(where, sizeof where, "devices.%s", name);
     p->seed = sim->top.seed;
-    int rc = resolve_trace(sim, &p->trace);
+    const scim_cfg_node *tn = scim_cfg_map_get(node, "trace");
+    if (p->source == SCIM_SOURCE_HOST && tn)
+        return scim_cfg_error_at(&sim->err, tn, SCIM_ECONFIG,
+                                 "error: %s has source: host, so its DMAs come from the host program, not a trace; "
+                                 "remove %s.trace or set source: trace", where, where);
+    if (p->source == SCIM_SOURCE_TRACE && !p->trace[0])
+        return scim_cfg_error_at(&sim->err, tn ? tn : node, SCIM_ECONFIG,
+                                 "error: %s.trace is missing; give the DMA trace to replay (docs/traces.md), or "
+                                 "set source: host to submit DMAs from a program (docs/embedding.md)", where);
+    int rc = p->source == SCIM_SOURCE_TRACE ? resolve_trace(sim, &p->trace) : 0;
     if (rc)
         return rc;
     if (p->tenants_node && scim_cfg_node_kind(p->tenants_node) != SCIM_CFG_SEQ)

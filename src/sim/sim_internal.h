@@ -101,7 +101,7 @@ struct scim_sim {
     scim_err err;
     scim_cfg *cfg;
     char *config_dir;
-    bool built, ran;
+    bool built, ran, finished;
     scim_top_params top;
     const scim_scheme *scheme;
     void *scheme_state;
@@ -122,6 +122,9 @@ struct scim_sim {
     void *progress_ctx;
     bool watchdog_fired;
     void **owned;          /* what the builder allocated for the components (paths, lists) */
+    /* the host API (host.c): device handles, OS calls in flight */
+    struct scim_dev *host_devs;
+    struct scim_host_os_call *host_os_calls;
     size_t n_owned, cap_owned;
 };
 
@@ -144,8 +147,11 @@ bool scim_sim_node_name_ok(const char *name);
 /* The instances of a kind (by section), in configuration order. */
 scim_component *scim_sim_components(scim_sim *sim, const char *section, size_t *n);
 void scim_sim_destroy_components(scim_sim *sim);
+/* host.c */
+void scim_sim_host_free(scim_sim *sim);
 /* run.c */
 int scim_sim_finish_run(scim_sim *sim, int rc, bool bounded);
+void scim_sim_sync_counters(scim_sim *sim);
 void scim_sim_arm_poll(scim_sim *sim);
 
 #endif
