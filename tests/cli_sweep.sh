@@ -64,6 +64,11 @@ if ldd "$BIN" | grep -q libmpi && command -v mpirun > /dev/null; then
         { cat "$T/mpi.log"; fail "sweep under mpirun -np 2 failed"; }
     cmp -s "$T/mpi/sweep.csv" "$T/j2/sweep.csv" || fail "MPI and -j 2 tables differ"
     cmp -s "$T/mpi/sweep.json" "$T/j2/sweep.json" || fail "MPI and -j 2 JSON differ"
+    # every point keeps its configuration as run, the same whoever ran it
+    for d in "$T"/j2/points/*/; do
+        cmp -s "$d/config.yaml" "$T/mpi/points/$(basename "$d")/config.yaml" ||
+            fail "point $(basename "$d"): MPI and -j 2 config.yaml differ"
+    done
     echo "cli_sweep: MPI checked"
 elif [ "${CI:-}" = true ]; then
     fail "CI must test the MPI sweep: build with libopenmpi-dev and openmpi-bin installed"

@@ -82,7 +82,8 @@ START_TEST(walk_placements)
                       (unsigned long long)x->m.u.xlat.va, x->m.u.xlat.write);
     }
     ck_assert_uint_eq(stat_u(&d, "dev.xlat.requests"), 1);
-    ck_assert_msg(stat_u(&d, "dev.xlat.merged") == 1, "%s: the second write merges", c->name);
+    ck_assert_msg(stat_u(&d, "dev.iotlb.miss_merged") == 1, "%s: the second write merges", c->name);
+    ck_assert_uint_eq(stat_u(&d, "dev.xlat.rerequests"), 0);
 
     /* the walker's reads: the real table in "mem" (device) or the copy (shadow) */
     if (c->pte_reads)

@@ -21,7 +21,7 @@ static const char *const BASE =
     "    - {a: os, b: mem, latency: 50ns}\n"
     "    - {a: os, b: iommu, latency: 50ns}\n"
     "iommu: {clock: 1GHz, walkers: 4, iotlb: {entries: 64, ways: 8, latency: 2}, pwc: {latency: 3}}\n"
-    "os: {iopf_cost: 3us, fault_handlers: 1}\n"
+    "os: {iopf: {wakeup: 1us}, iopf_cost: 3us, iopf_page_cost: 1us, fault_handlers: 1}\n"
     "processes:\n"
     "  app:\n"
     "    pasid: 1\n"
@@ -137,8 +137,11 @@ END_TEST
  * exists yet):
  *   first translation: 1 + 400 + 2 + 2 PASID reads + walk cache 3 + 1 PML4
  *                      read + 400
- *   page request: device -> iommu 400, iommu -> os 50, handler 3 us,
- *                 os -> iommu 50, iommu -> device 400
+ *   page request group (one page: the DMA's): device -> iommu 400,
+ *                 iommu -> os 50; the handler sleeps: wake-up 1 us, the
+ *                 batch 3 us, the page 1 us, then zeroing it: a 4 KiB
+ *                 write os -> mem 50, DRAM 90, the response mem -> os 50
+ *                 (no bandwidth limit); os -> iommu 50, iommu -> device 400
  *   second translation: 400 + 2 + walk cache 3 + 4 PTE reads (PASID
  *                       cached; the walk caches hold nothing yet) + 400 */
 START_TEST(fault_latency_adds_the_handler_cost)
@@ -149,12 +152,27 @@ START_TEST(fault_latency_adds_the_handler_cost)
     scim_sim *sim = run_case("native", false, path, 1, 32, 32);
     const double rt = 130;
     const double first = 1 + 400 + 2 + 2 * rt + 3 + 1 * rt + 400;
-    const double pri = 400 + 50 + 3000 + 50 + 400;
+    const double zero = 50 + 90 + 50;
+    const double handler = 1000 + 3000 + 1000 + zero;
+    const double pri = 400 + 50 + handler + 50 + 400;
     const double second = 400 + 2 + 3 + 4 * rt + 400;
     ck_assert_double_eq(stat_of(sim, "nic0.translation.latency.max"), (first + pri + second) * 1000);
     ck_assert_double_eq(stat_of(sim, "nic0.fault.latency.max"), pri * 1000);
+    ck_assert_double_eq(stat_of(sim, "os.iopf.latency.max"), handler * 1000);
     ck_assert_double_eq(stat_of(sim, "nic0.faults"), 1);
+    ck_assert_double_eq(stat_of(sim, "nic0.pri.groups"), 1);
+    ck_assert_double_eq(stat_of(sim, "nic0.pri.requests"), 1);
+    ck_assert_double_eq(stat_of(sim, "nic0.xlat.requests"), 1);
+    ck_assert_double_eq(stat_of(sim, "nic0.xlat.rerequests"), 1);
     ck_assert_double_eq(stat_of(sim, "os.iopf.mapped"), 1);
+    ck_assert_double_eq(stat_of(sim, "os.iopf.wakeups"), 1);
+    ck_assert_double_eq(stat_of(sim, "os.iopf.batches"), 1);
+    ck_assert_double_eq(stat_of(sim, "os.iopf.zeroed"), 1);
+    /* the zeroing is a 4 KiB write at the memory, then the DMA's 256 B */
+    ck_assert_double_eq(stat_of(sim, "mem.writes"), 2);
+    ck_assert_double_eq(stat_of(sim, "mem.bytes_written"), 4096 + 256);
+    /* the handler's time: wake-up, batch, page and the zeroing it waited for */
+    ck_assert_double_eq(stat_of(sim, "os.busy_ps"), handler * 1000);
     ck_assert_double_eq(stat_of(sim, "iommu.ats.not_present"), 1);
     uint64_t pa;
     ck_assert_int_eq(scim_sim_resolve(sim, 1, 0x10005123, &pa), 1);
@@ -323,6 +341,14 @@ static const bad_case bad_configs[] = {
      "      - {va: 0x1001, size: 4KiB}\n",
      {"test.yaml:7:", "processes.app.regions.0", "aligned"}},
     {"devices:\n  nic0: {trace: %s, pasid: 1\nprocesses: {app: {pasid: 1}}\n", {"test.yaml:", "error", NULL}},
+    /* a PRI allocation above the page request queue: the group could never
+     * be queued (livelock); located at the key that was set */
+    {"devices:\n  nic0: {trace: %s, pasid: 1,\n         pri: {allocation: 4096}}\nprocesses: {app: {pasid: 1}}\n",
+     {"test.yaml:3:28", "devices.nic0.pri.allocation is 4096 page requests but iommu.prq_depth is 2048",
+      "set devices.nic0.pri.allocation to at most 2048, or raise iommu.prq_depth to 4096"}},
+    {"devices:\n  nic0: {trace: %s, pasid: 1}\nprocesses: {app: {pasid: 1}}\niommu: {prq_depth: 32}\n",
+     {"test.yaml:4:20", "devices.nic0.pri.allocation is 2048 page requests but iommu.prq_depth is 32",
+      "to at most 32, or raise iommu.prq_depth to 2048"}},
 };
 
 START_TEST(bad_configs_name_file_line_column)

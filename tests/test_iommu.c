@@ -1,20 +1,6 @@
-/* IOMMU alone through its port (src/iommu/): mock devices, a mock OS and a
- * dummy memory holding a PASID directory, a PASID table and a 4-level page
- * table written by hand. Every expected time is derived by hand from the
- * topology below:
- *
- *   dev0 --100ns-- iommu --50ns-- mem (answers after 30ns)
- *   dev1 --150ns, 1 GB/s-- iommu --200ns-- os
- *
- * Links without bandwidth do not serialise; on dev1's link a message of
- * w bytes takes w ns (headers 24 B: a request 24 B, ATS_RESP 24+8 = 32 B,
- * a device invalidation 32 B, INV_DONE 24 B). One memory read from the
- * IOMMU: 50 + 30 + 50 = 130 ns. IOMMU clock 1 GHz: IOTLB lookup 2 cycles =
- * 2 ns, walker start (paging-structure cache lookup) 1 ns. So a cold
- * request from dev0 for a 4K page: 100 + 2 + 2 x 130 (PASID directory and
- * table entries) + 1 + 4 x 130 (PML4E, PDPTE, PDE, PTE) + 100 = 983 ns;
- * an IOTLB hit: 100 + 2 + 100 = 202 ns.
- */
+/* IOMMU alone through its port (src/iommu/): ATS requests, page requests
+ * and invalidations. The rig, its topology and the hand-derived times are
+ * in helpers/iommurig.h. */
 #include <check.h>
 #include <stdlib.h>
 
@@ -23,163 +9,7 @@
 #include "iommu/ctx_vtd.h"
 #include "mmu/pt_x86.h"
 
-#include "helpers/mockport.h"
-#include "helpers/testutil.h"
-
-#define NS SCIM_NS
-#define L_DEV0 NS(100)
-#define L_DEV1 NS(150)
-#define BW_DEV1 1000000000ull /* 1 byte per ns */
-#define L_MEM NS(50)
-#define L_OS NS(200)
-#define MEM_DELAY NS(30)
-#define INV_LAT NS(500)
-#define SNOOP_LAT NS(20)
-
-/* Memory layout */
-#define PASID_DIR 0x10000ull
-#define PASID_TABLE 0x20000ull
-#define PML4 0x100000ull
-#define PDPT 0x101000ull
-#define PD 0x102000ull
-#define PT 0x103000ull
-#define PASID_A 1u      /* has page tables */
-#define PASID_B 2u      /* bound to dev1, no tables needed */
-#define PASID_NOTAB 5u  /* directory entry present, table entry not */
-#define PASID_NODIR 1000u /* directory entry 1 absent */
-
-/* VA_BASE is 2M-aligned; every index is non-zero. */
-#define VA_BASE 0x00007f5ac0200000ull
-#define VA(n) (VA_BASE + (uint64_t)(n) * 4096)
-#define VA_2M (VA_BASE + (2ull << 20))    /* next PD entry: a 2M page */
-#define VA_NOPML4 (VA_BASE + (1ull << 39)) /* PML4 entry absent */
-#define VA_BADPML4 (VA_BASE + (2ull << 39)) /* PML4 entry with PS: reserved */
-#define PA_2M 0x80000000ull
-#define TABLE_FLAGS (SCIM_PTE_P | SCIM_PTE_RW | SCIM_PTE_US)
-
-/* The leaf entries of the PT at VA_BASE. */
-static const struct {
-    unsigned page;
-    uint64_t pa;
-    uint64_t flags;
-} leaves[] = {
-    {0, 0x40000000ull, SCIM_PTE_P | SCIM_PTE_RW | SCIM_PTE_US},
-    {1, 0x40005000ull, SCIM_PTE_P | SCIM_PTE_RW | SCIM_PTE_US},
-    {2, 0x40009000ull, SCIM_PTE_P | SCIM_PTE_US},             /* read-only */
-    /* page 3: not present */
-    {4, 0x4000b000ull, SCIM_PTE_P | SCIM_PTE_RW},             /* supervisor only */
-    {5, 0x40010000ull, SCIM_PTE_P | SCIM_PTE_RW | SCIM_PTE_US},
-    {6, 0x40011000ull, SCIM_PTE_P | SCIM_PTE_RW | SCIM_PTE_US},
-    {7, 0x40012000ull, SCIM_PTE_P | SCIM_PTE_RW | SCIM_PTE_US},
-};
-
-static uint64_t pa_of(unsigned page)
-{
-    for (size_t i = 0; i < SCIM_COUNT_OF(leaves); i++)
-        if (leaves[i].page == page)
-            return leaves[i].pa;
-    ck_abort_msg("page %u not mapped", page);
-    return 0;
-}
-
-typedef struct rig {
-    test_rig r;
-    scim_iommu *io;
-    mock_ep *mem, *os, *dev0, *dev1;
-    scim_node_id n_io;
-} rig;
-
-static scim_iommu_params default_params(void)
-{
-    return (scim_iommu_params){
-        .clock_hz = 1000000000ull,
-        .iotlb = {.entries = 64, .ways = 8, .repl = SCIM_REPL_LRU, .page_sizes = 1 /* 4K+2M */, .latency = 2},
-        .pasid_cache = {.entries = 16, .ways = 16, .repl = SCIM_REPL_LRU, .page_sizes = 0 /* 4K */, .latency = 1},
-        .walkers = 4,
-        .pwc_entries = 16,
-        .pwc_latency = 1,
-        .prq_depth = 16,
-        .ats_queue = 8,
-        .walk_queue = 8,
-        .inv_latency = INV_LAT,
-        .snoop_latency = SNOOP_LAT,
-        .seed = 1,
-    };
-}
-
-static void write_tables(mock_ep *mem)
-{
-    /* PASID directory entry 0 (PASIDs 0..511) -> table; entry 1 absent */
-    mock_poke(mem, scim_pasid_dir_entry_addr(PASID_DIR, PASID_A), scim_pasid_make_entry(PASID_TABLE, 4));
-    mock_poke(mem, scim_pasid_entry_addr(PASID_TABLE, PASID_A), scim_pasid_make_entry(PML4, 4));
-    /* the page table of PASID_A */
-    mock_poke(mem, scim_pte_addr(PML4, VA_BASE, 4), PDPT | TABLE_FLAGS);
-    mock_poke(mem, scim_pte_addr(PDPT, VA_BASE, 3), PD | TABLE_FLAGS);
-    mock_poke(mem, scim_pte_addr(PD, VA_BASE, 2), PT | TABLE_FLAGS);
-    mock_poke(mem, scim_pte_addr(PD, VA_2M, 2), PA_2M | TABLE_FLAGS | SCIM_PTE_PS);
-    mock_poke(mem, scim_pte_addr(PML4, VA_BADPML4, 4), PDPT | TABLE_FLAGS | SCIM_PTE_PS);
-    for (size_t i = 0; i < SCIM_COUNT_OF(leaves); i++)
-        mock_poke(mem, scim_pte_addr(PT, VA(leaves[i].page), 1), leaves[i].pa | leaves[i].flags);
-}
-
-static void build(rig *x, const scim_iommu_params *p)
-{
-    rig_init(&x->r);
-    scim_err err = {0};
-    x->io = scim_iommu_create(x->r.k, x->r.f, "iommu", p, x->r.stats, &err);
-    ck_assert_msg(x->io, "iommu: %s", err.msg);
-    x->n_io = scim_iommu_node(x->io);
-    x->mem = mock_add(&x->r, "mem", MOCK_MEMORY, MEM_DELAY);
-    x->os = mock_add(&x->r, "os", MOCK_HOLD, 0);
-    x->dev0 = mock_add(&x->r, "dev0", MOCK_HOLD, 0);
-    x->dev1 = mock_add(&x->r, "dev1", MOCK_HOLD, 0);
-    rig_link(&x->r, "dev0", "iommu", L_DEV0, 0);
-    rig_link(&x->r, "dev1", "iommu", L_DEV1, BW_DEV1);
-    rig_link(&x->r, "iommu", "mem", L_MEM, 0);
-    rig_link(&x->r, "iommu", "os", L_OS, 0);
-    rig_finalize(&x->r);
-    scim_iommu_set_memory(x->io, rig_node(&x->r, "mem"));
-    scim_iommu_set_os(x->io, rig_node(&x->r, "os"));
-    scim_iommu_set_context(x->io, &scim_ctx_vtd, PASID_DIR);
-    ck_assert_int_eq(scim_iommu_bind_device(x->io, rig_node(&x->r, "dev0"), PASID_A, &err), 0);
-    ck_assert_int_eq(scim_iommu_bind_device(x->io, rig_node(&x->r, "dev1"), PASID_A, &err), 0);
-    ck_assert_int_eq(scim_iommu_bind_device(x->io, rig_node(&x->r, "dev1"), PASID_B, &err), 0);
-    write_tables(x->mem);
-}
-
-static void teardown(rig *x)
-{
-    scim_iommu_destroy(x->io);
-    mock_free(x->mem);
-    mock_free(x->os);
-    mock_free(x->dev0);
-    mock_free(x->dev1);
-    rig_free(&x->r);
-}
-
-static scim_time_t now(rig *x) { return scim_kernel_now(x->r.k); }
-static double stat(rig *x, const char *name) { return rig_stat(&x->r, name); }
-
-static void ats(rig *x, mock_ep *dev, uint32_t pasid, uint64_t va, bool write, uint64_t id)
-{
-    scim_msg p = {0};
-    p.u.xlat = (scim_xlat_req){pasid, va, write};
-    mock_request(dev, x->n_io, SCIM_MSG_ATS_REQ, &p, id);
-}
-
-/* The completion with this id (the mock logs responses with its own id). */
-static const mock_log *resp(const mock_ep *dev, scim_msg_type type, uint64_t id)
-{
-    for (size_t k = 0;; k++) {
-        const mock_log *l = mock_find(dev, type, k);
-        if (!l)
-            break;
-        if (l->m.tag == id)
-            return l;
-    }
-    ck_abort_msg("no %s with id %llu", scim_msg_type_name(type), (unsigned long long)id);
-    return NULL;
-}
+#include "helpers/iommurig.h"
 
 static void check_xlat(const mock_log *l, const char *what, scim_time_t at, int32_t status, uint64_t pa,
                        unsigned shift, unsigned perms)
@@ -378,29 +208,14 @@ END_TEST
 
 /* ---- page requests ---- */
 
-typedef struct answer_job {
-    mock_ep *ep;
-    size_t i;
-    int32_t status;
-} answer_job;
-
-static void answer_ev(void *ctx, uint64_t arg)
-{
-    (void)arg;
-    answer_job *j = ctx;
-    mock_answer(j->ep, j->i, j->status, NULL);
-}
-
-/* Answer held request i of ep at `when` (the job must live until then). */
-static void answer_at(rig *x, answer_job *j, scim_time_t when)
-{
-    scim_kernel_schedule_at(x->r.k, when, SCIM_PRIO_DEFAULT, answer_ev, j, 0);
-}
-
-static void pri(rig *x, mock_ep *dev, uint64_t va, uint32_t pages, uint64_t id)
+/* A page request group: `pages` pages from va and `prefault` more, one
+ * header-only Page Request Message (24 B) per page on the wire, as a
+ * device sends it. The queue counts its descriptors: pages + prefault. */
+static void pri(rig *x, mock_ep *dev, uint64_t va, uint32_t pages, uint32_t prefault, uint64_t id)
 {
     scim_msg p = {0};
-    p.u.page = (scim_page_req){PASID_A, va, pages, true};
+    p.u.page = (scim_page_req){.pasid = PASID_A, .va = va, .pages = pages, .prefault = prefault, .write = true};
+    p.wire_bytes = (pages + prefault) * 24;
     mock_request(dev, x->n_io, SCIM_MSG_PRI_REQ, &p, id);
 }
 
@@ -411,16 +226,17 @@ START_TEST(prq_forwards_to_os)
         rig x;
         scim_iommu_params p = default_params();
         build(&x, &p);
-        pri(&x, x.dev0, VA(3), 4, 7);
+        pri(&x, x.dev0, VA(3), 4, 2, 7);
         rig_run(&x.r);
         ck_assert_msg(mock_count(x.os, SCIM_MSG_PRI_REQ) == 1, "forwarded to the OS");
         const mock_log *f = mock_find(x.os, SCIM_MSG_PRI_REQ, 0);
         ck_assert_msg(f->at == L_DEV0 + L_OS, "at the OS at %llu", (unsigned long long)f->at);
         ck_assert_msg(f->m.src == x.n_io, "from the IOMMU");
         ck_assert_msg(f->m.u.page.pasid == PASID_A && f->m.u.page.va == VA(3) && f->m.u.page.pages == 4 &&
-                          f->m.u.page.write,
+                          f->m.u.page.prefault == 2 && f->m.u.page.write,
                       "payload as the device sent it");
-        ck_assert_msg(f->m.wire_bytes == 24, "wire bytes %u", f->m.wire_bytes);
+        /* one 24 B Page Request Message per page: 6 x 24 */
+        ck_assert_msg(f->m.wire_bytes == 6 * 24, "wire bytes %u", f->m.wire_bytes);
         ck_assert_msg(mock_count(x.dev0, SCIM_MSG_PRI_RESP) == 0, "no answer before the OS's");
         answer_job j = {x.os, 0, statuses[s]};
         answer_at(&x, &j, NS(1000));
@@ -430,7 +246,8 @@ START_TEST(prq_forwards_to_os)
         ck_assert_msg(r->m.status == statuses[s], "the OS's status %d, got %d", statuses[s], r->m.status);
         ck_assert_msg(!r->m.u.page_resp.auto_response, "not an auto response");
         ck_assert_msg(stat(&x, "iommu.prq.requests") == 1 && stat(&x, "iommu.prq.overflows") == 0, "counted");
-        ck_assert_msg(stat(&x, "iommu.prq.max_occupancy") == 1, "occupancy");
+        /* one descriptor per page: 4 needed + 2 prefault */
+        ck_assert_msg(stat(&x, "iommu.prq.max_occupancy") == 6, "occupancy %g", stat(&x, "iommu.prq.max_occupancy"));
         teardown(&x);
     }
 }
@@ -442,8 +259,8 @@ START_TEST(prq_overflow_auto_response)
     scim_iommu_params p = default_params();
     p.prq_depth = 1;
     build(&x, &p);
-    pri(&x, x.dev0, VA(3), 1, 1);
-    pri(&x, x.dev0, VA(3) + 4096, 1, 2);
+    pri(&x, x.dev0, VA(3), 1, 0, 1);
+    pri(&x, x.dev0, VA(3) + 4096, 1, 0, 2);
     rig_run(&x.r);
     ck_assert_msg(mock_count(x.os, SCIM_MSG_PRI_REQ) == 1, "only the first reaches the OS");
     const mock_log *a = resp(x.dev0, SCIM_MSG_PRI_RESP, 2);
@@ -458,7 +275,7 @@ START_TEST(prq_overflow_auto_response)
                   (unsigned long long)r->at);
     /* the queue has room again: the next request is forwarded */
     scim_time_t t = now(&x);
-    pri(&x, x.dev0, VA(3), 1, 3);
+    pri(&x, x.dev0, VA(3), 1, 0, 3);
     rig_run(&x.r);
     ck_assert_msg(mock_count(x.os, SCIM_MSG_PRI_REQ) == 2, "forwarded again");
     ck_assert_msg(mock_find(x.os, SCIM_MSG_PRI_REQ, 1)->at == t + L_DEV0 + L_OS, "at the OS");
@@ -468,20 +285,45 @@ START_TEST(prq_overflow_auto_response)
 }
 END_TEST
 
+/* The queue holds descriptors, one per page of a group (prefault pages
+ * included), and takes a group only whole. Depth 8, from dev0 at 0:
+ * group 1 (3 pages + 2 prefault: 5 descriptors) fits; group 2 (4 pages)
+ * does not (5 + 4 > 8): answered Success by the IOMMU at 100 + 100; group
+ * 3 (2 pages + 1 prefault) fits exactly (5 + 3 = 8). The OS answers group
+ * 1 at 1000 (its 5 descriptors free again, the answer at dev0 at 1300);
+ * then group 4 (4 pages + 1 prefault), sent then, fits (3 + 5 = 8). */
+START_TEST(prq_counts_descriptors)
+{
+    rig x;
+    scim_iommu_params p = default_params();
+    p.prq_depth = 8;
+    build(&x, &p);
+    pri(&x, x.dev0, VA(0), 3, 2, 1);
+    pri(&x, x.dev0, VA(8), 4, 0, 2);
+    pri(&x, x.dev0, VA(16), 2, 1, 3);
+    rig_run(&x.r);
+    ck_assert_msg(mock_count(x.os, SCIM_MSG_PRI_REQ) == 2, "groups 1 and 3 reach the OS");
+    ck_assert_msg(mock_find(x.os, SCIM_MSG_PRI_REQ, 0)->m.u.page.va == VA(0) &&
+                      mock_find(x.os, SCIM_MSG_PRI_REQ, 1)->m.u.page.va == VA(16),
+                  "in order, group 2 left out");
+    const mock_log *a = resp(x.dev0, SCIM_MSG_PRI_RESP, 2);
+    ck_assert_msg(a->at == 2 * L_DEV0 && a->m.u.page_resp.auto_response && a->m.status == SCIM_RESP_OK,
+                  "group 2 auto-answered at %llu", (unsigned long long)a->at);
+    ck_assert_msg(stat(&x, "iommu.prq.max_occupancy") == 8, "5 + 3 descriptors");
+    answer_job j = {x.os, 0, SCIM_RESP_OK};
+    answer_at(&x, &j, NS(1000));
+    rig_run(&x.r);
+    ck_assert_msg(resp(x.dev0, SCIM_MSG_PRI_RESP, 1)->at == NS(1000) + L_OS + L_DEV0, "group 1 answered");
+    pri(&x, x.dev0, VA(24), 4, 1, 4);
+    rig_run(&x.r);
+    ck_assert_msg(mock_count(x.os, SCIM_MSG_PRI_REQ) == 3, "group 4 fits in the room group 1 left");
+    ck_assert_msg(stat(&x, "iommu.prq.requests") == 4 && stat(&x, "iommu.prq.overflows") == 1, "counters");
+    ck_assert_msg(stat(&x, "iommu.prq.max_occupancy") == 8, "never more than prq_depth");
+    teardown(&x);
+}
+END_TEST
+
 /* ---- invalidation queue ---- */
-
-static void inv(rig *x, scim_inv_kind kind, uint32_t pasid, uint64_t addr, uint64_t len, bool broadcast, uint64_t id)
-{
-    scim_msg p = {0};
-    p.u.inv = (scim_inv_req){{kind, pasid, addr, len}, broadcast};
-    mock_request(x->os, x->n_io, SCIM_MSG_INV_REQ, &p, id);
-}
-
-static void echo_devices(rig *x)
-{
-    x->dev0->mode = x->dev1->mode = MOCK_ECHO;
-    x->dev0->delay = x->dev1->delay = NS(10);
-}
 
 static void check_scope(const mock_log *l, const char *what, scim_inv_kind kind, uint32_t pasid, uint64_t addr,
                         uint64_t len)
@@ -646,6 +488,7 @@ static Suite *iommu_suite(void)
     tc = tcase_create("prq");
     tcase_add_test(tc, prq_forwards_to_os);
     tcase_add_test(tc, prq_overflow_auto_response);
+    tcase_add_test(tc, prq_counts_descriptors);
     suite_add_tcase(s, tc);
     tc = tcase_create("inv");
     tcase_add_test(tc, inv_completes_after_every_device);

@@ -9,9 +9,15 @@
  * latency; the OS is the hub):
  *     dev0 --400ns-- os --50ns-- iommu
  *                    os --60ns-- cpu0, cpu1
- * Defaults used: iopf_cost 3us, cpu_fault_cost 1.7us, syscall_cost 500ns,
- * unmap_page_cost 90ns, ipi_send_cost 100ns, broadcast_cost 20ns,
- * inv_coalesce_pages 33, fault_handlers 1. */
+ * Defaults used: iopf.wakeup 4us, iopf_cost 2us (per batch), iopf_page_cost
+ * 600ns (per page mapped), fault_batch 1, fault_handlers 1, cpu_fault_cost
+ * 1.7us, syscall_cost 500ns, unmap_page_cost 90ns, ipi_send_cost 100ns,
+ * broadcast_cost 20ns, inv_coalesce_pages 33.
+ *
+ * An I/O page fault group here: a handler asleep is woken (iopf.wakeup),
+ * pays iopf_cost for its batch, then per page: present = nothing, missing
+ * = iopf_page_cost. The OS has no memory node in this rig, so new frames
+ * are not zeroed (no 4 KiB write; test_faultpath.c times the zeroing). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +40,9 @@
 #define CPU_ACK SCIM_NS(1000)  /* ECHO cores: time to handle an IPI */
 #define DEV_ACK SCIM_NS(2000)  /* ECHO dev0: time to handle a broadcast invalidation */
 
-#define IOPF_COST SCIM_NS(3000)
+#define WAKEUP SCIM_NS(4000)
+#define IOPF_COST SCIM_NS(2000)
+#define PAGE_COST SCIM_NS(600)
 #define CPU_FAULT_COST SCIM_NS(1700)
 #define SYSCALL_COST SCIM_NS(500)
 #define UNMAP_PAGE_COST SCIM_NS(90)
@@ -189,7 +197,12 @@ static void check_scope(const scim_inv_scope *s, scim_inv_kind kind, uint64_t ad
 START_TEST(defaults_are_the_documented_costs)
 {
     scim_os_params p = os_defaults();
+    ck_assert_msg(p.fault_profile == 0, "fault_profile sva (the table's own values)");
+    ck_assert_msg(p.iopf_wakeup == WAKEUP, "iopf.wakeup %llu", (unsigned long long)p.iopf_wakeup);
     ck_assert_msg(p.iopf_cost == IOPF_COST, "iopf_cost %llu", (unsigned long long)p.iopf_cost);
+    ck_assert_msg(p.iopf_page_cost == PAGE_COST, "iopf_page_cost %llu", (unsigned long long)p.iopf_page_cost);
+    ck_assert_msg(p.iopf_zero, "new frames are zeroed");
+    ck_assert_msg(!p.prefault_sync, "prefault after the response");
     ck_assert_msg(p.cpu_fault_cost == CPU_FAULT_COST, "cpu_fault_cost %llu", (unsigned long long)p.cpu_fault_cost);
     ck_assert_msg(p.syscall_cost == SYSCALL_COST, "syscall_cost %llu", (unsigned long long)p.syscall_cost);
     ck_assert_msg(p.unmap_page_cost == UNMAP_PAGE_COST, "unmap_page_cost %llu",
@@ -205,9 +218,11 @@ END_TEST
 
 /* ---------- I/O page faults ---------- */
 
-/* dev0 -> os 400ns, one handler: iopf_cost 3us, os -> dev0 400ns: 3.8us.
- * The same page again (sent at 4us) is present: spurious, but still a
- * handler's iopf_cost: answered at 4us + 400 + 3000 + 400. */
+/* dev0 -> os 400ns; the handler sleeps: wake-up 4us, the batch's
+ * iopf_cost 2us, the missing page 600ns (no zeroing here); os -> dev0
+ * 400ns: answered at 400 + 6600 + 400 = 7.4us. The same page again (sent
+ * at 8us, the handler asleep again) is present: spurious, no page cost,
+ * but a wake-up and a batch: answered at 8us + 400 + 6000 + 400. */
 START_TEST(iopf_maps_the_page_after_iopf_cost)
 {
     fx x;
@@ -217,11 +232,12 @@ START_TEST(iopf_maps_the_page_after_iopf_cost)
     scim_os_frames f0 = frames(&x);
     ck_assert_msg(!mapped(&x, va), "region B starts unmapped");
     send_pri(&x, va, true, 7);
-    run_until(&x, SCIM_US(4));
+    run_until(&x, SCIM_US(8));
     const mock_log *r = resp_of(x.dev, SCIM_MSG_PRI_RESP, 7);
+    const scim_time_t first = WAKEUP + IOPF_COST + PAGE_COST;
     ck_assert_msg(r->m.status == SCIM_RESP_OK, "status %d", r->m.status);
-    ck_assert_msg(r->at == L_DEV + IOPF_COST + L_DEV, "PRI_RESP at %llu ps, expected %llu",
-                  (unsigned long long)r->at, (unsigned long long)(L_DEV + IOPF_COST + L_DEV));
+    ck_assert_msg(r->at == L_DEV + first + L_DEV, "PRI_RESP at %llu ps, expected %llu", (unsigned long long)r->at,
+                  (unsigned long long)(L_DEV + first + L_DEV));
     ck_assert_msg(!r->m.u.page_resp.auto_response, "answered by the OS, not generated");
     uint64_t pa = 0;
     ck_assert_msg(scim_os_resolve(x.os, PASID, va, &pa) == 1, "the page is mapped");
@@ -231,15 +247,19 @@ START_TEST(iopf_maps_the_page_after_iopf_cost)
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.requests"), 1);
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.mapped"), 1);
     ck_assert_double_eq(rig_stat(&x.r, "os.faults.minor"), 1);
-    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.groups"), 1);
-    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.latency.max"), (double)IOPF_COST);
-    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.queue_delay.max"), 0);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.pages"), 1);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.batches"), 1);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.wakeups"), 1);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.zeroed"), 0);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.latency.max"), (double)first);
+    /* it waited in the queue while the handler woke */
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.queue_delay.max"), (double)WAKEUP);
 
     send_pri(&x, va, false, 8);
     rig_run(&x.r);
     r = resp_of(x.dev, SCIM_MSG_PRI_RESP, 8);
     ck_assert_msg(r->m.status == SCIM_RESP_OK, "status %d", r->m.status);
-    ck_assert_msg(r->at == SCIM_US(4) + L_DEV + IOPF_COST + L_DEV, "second PRI_RESP at %llu ps",
+    ck_assert_msg(r->at == SCIM_US(8) + L_DEV + WAKEUP + IOPF_COST + L_DEV, "second PRI_RESP at %llu ps",
                   (unsigned long long)r->at);
     uint64_t pa2 = 0;
     ck_assert(scim_os_resolve(x.os, PASID, va, &pa2) == 1);
@@ -247,13 +267,19 @@ START_TEST(iopf_maps_the_page_after_iopf_cost)
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.requests"), 2);
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.mapped"), 1);
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.spurious"), 1);
-    ck_assert_double_eq(rig_stat(&x.r, "os.busy_ps"), 2.0 * IOPF_COST);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.wakeups"), 2);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.batches"), 2);
+    /* wake-ups and batches are handler time; one page mapped */
+    ck_assert_double_eq(rig_stat(&x.r, "os.busy_ps"), 2.0 * (WAKEUP + IOPF_COST) + PAGE_COST);
     fx_free(&x);
 }
 END_TEST
 
 /* Outside every region, and a write to a read-only region: Invalid, after
- * the handler's cost. Two handlers: the two faults run side by side. */
+ * the handler's wake-up and batch cost (nothing is mapped: no page cost).
+ * Two handlers, both asleep: the second group wakes the second handler
+ * (the first one, waking, will take only one group), and the two faults
+ * run side by side: both answered at 400 + 4000 + 2000 + 400. */
 START_TEST(iopf_outside_regions_or_protection_is_invalid)
 {
     fx x;
@@ -267,23 +293,28 @@ START_TEST(iopf_outside_regions_or_protection_is_invalid)
         const mock_log *r = resp_of(x.dev, SCIM_MSG_PRI_RESP, id);
         ck_assert_msg(r->m.status == SCIM_RESP_INVALID, "request %llu: status %d, expected Invalid",
                       (unsigned long long)id, r->m.status);
-        ck_assert_msg(r->at == L_DEV + IOPF_COST + L_DEV, "request %llu answered at %llu ps (two handlers: no wait)",
+        ck_assert_msg(r->at == L_DEV + WAKEUP + IOPF_COST + L_DEV,
+                      "request %llu answered at %llu ps (two handlers: no wait)",
                       (unsigned long long)id, (unsigned long long)r->at);
     }
     ck_assert_msg(!mapped(&x, NOWHERE) && !mapped(&x, REG_R + PG), "nothing mapped");
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.requests"), 2);
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.invalid"), 2);
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.mapped"), 0);
-    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.queue_delay.max"), 0);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.wakeups"), 2);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.batches"), 2);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.queue_delay.max"), (double)WAKEUP);
     fx_free(&x);
 }
 END_TEST
 
-/* One handler. Three requests arrive together at 400ns: page X (1), page Y
- * (2), page Y again (3). 1 is taken at once (answered 400 + 3000 + 400);
- * 2 waits in the queue for the handler (queue delay = iopf_cost) and 3,
- * finding Y queued, joins it: both answered when 2's handler finishes at
- * 400 + 3000 + 3000, arriving 400ns later. */
+/* One handler, asleep, groups of one. Three requests arrive together at
+ * 400ns: page X (1), page Y (2), page Y again (3). 1 wakes the handler
+ * (one wake-up: the handler is the only one); 3, finding Y queued, joins
+ * 2. At 4400 the handler takes 1: batch 2000 + page 600, answered at
+ * 7000 (at dev0 at 7400); then it takes 2 (queue delay 6600 = wake-up +
+ * one group's work): batch 2000 + page 600, 2 and 3 answered at 9600 (at
+ * dev0 at 10000). */
 START_TEST(iopf_one_handler_queues_and_joins)
 {
     fx x;
@@ -294,7 +325,8 @@ START_TEST(iopf_one_handler_queues_and_joins)
     send_pri(&x, vy, false, 2);
     send_pri(&x, vy + 0x80, true, 3);
     rig_run(&x.r);
-    const scim_time_t first = L_DEV + IOPF_COST + L_DEV, second = L_DEV + 2 * IOPF_COST + L_DEV;
+    const scim_time_t group = IOPF_COST + PAGE_COST;
+    const scim_time_t first = L_DEV + WAKEUP + group + L_DEV, second = L_DEV + WAKEUP + 2 * group + L_DEV;
     const scim_time_t want[4] = {0, first, second, second};
     for (uint64_t id = 1; id <= 3; id++) {
         const mock_log *r = resp_of(x.dev, SCIM_MSG_PRI_RESP, id);
@@ -306,14 +338,16 @@ START_TEST(iopf_one_handler_queues_and_joins)
     ck_assert_msg(mapped(&x, vx) && mapped(&x, vy), "both pages mapped");
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.requests"), 3);
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.joined"), 1);
-    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.groups"), 2);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.batches"), 2);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.wakeups"), 1);
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.mapped"), 2);
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.spurious"), 0);
-    /* queue delays recorded for the two requests the handler took: 0 and 3us */
+    /* queue delays recorded for the two groups the handler took: the
+     * wake-up, then the wake-up and the first group's work */
     ck_assert_double_eq(rig_stat(&x.r, "os.iopf.queue_delay.count"), 2);
-    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.queue_delay.min"), 0);
-    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.queue_delay.max"), (double)IOPF_COST);
-    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.latency.max"), 2.0 * IOPF_COST);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.queue_delay.min"), (double)WAKEUP);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.queue_delay.max"), (double)(WAKEUP + group));
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.latency.max"), (double)(WAKEUP + 2 * group));
     fx_free(&x);
 }
 END_TEST

@@ -1,68 +1,31 @@
 /* The pin and iommu-map schemes against hand-derived sums, the
  * registration cache, strict vs deferred invalidation, and the same trace
- * under every scheme. The safety checker runs in every test.
- *
- * Parts (unlimited bandwidth, 1 GHz clocks), as in test_design.c:
- *   device IOTLB 1 ns; nic0-iommu 400 ns; iommu-mem 20 ns; DRAM 90 ns;
- *   os-iommu 50 ns; IOMMU IOTLB 2 ns, walk caches 3 ns
- * so a device <-> OS message takes 450 ns, an IOMMU memory read 130 ns and
- * a device memory access (descriptor read or data) 930 ns.
- * Driver costs: syscall S = 1 us, pin P = 200 ns, unpin U = 100 ns,
- * IOMMU map M = 300 ns, unmap N = 150 ns, CPU fault F = 1.7 us. */
+ * under every scheme. The safety checker runs in every test. The parts
+ * and costs (S, P, U, L, M, N, A, R, F, HOP, FAR) are those of
+ * helpers/schemerig.h; one driver context unless a test says otherwise.
+ * The host posts an I/O at its record's time and rings the device's
+ * doorbell (HOP) once it is prepared; the release is a message from the
+ * device (HOP). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "helpers/simtest.h"
+#include "helpers/schemerig.h"
 
-#define HOP 450.0
-#define RT 130.0
-#define FAR 930.0
-#define S 1000.0
-#define P 200.0
-#define U 100.0
-#define M 300.0
-#define N 150.0
-#define F 1700.0
-/* a cold IOMMU translation: lookup, link, IOTLB, 2 PASID-table reads,
- * walk caches, 4 table reads, link back */
-#define XLATE_COLD (1 + 400 + 2 + 2 * RT + 3 + 4 * RT + 400)
-
-static scim_sim *run_scheme(const char *scheme, const char *trace_text, bool populate, const char *os_extra)
+static scim_sim *run_scheme(const char *scheme, const char *trace_text, bool populate, const char *pin,
+                            const char *map)
 {
-    char dir[64], path[256], yaml[4096];
-    tmpdir_make(dir, sizeof dir);
-    write_file(dir, "nic.trace", trace_text, path, sizeof path);
-    snprintf(yaml, sizeof yaml,
-             "scheme: %s\n"
-             "kernel: {backend: native}\n"
-             "sim: {check_invariants: true}\n"
-             "memory: {size: 256MiB, latency: 90ns, bandwidth: 0}\n"
-             "iommu: {clock: 1GHz, iotlb: {latency: 2}, pwc: {latency: 3}}\n"
-             "os: {syscall_cost: 1us, pin_page_cost: 200ns, unpin_page_cost: 100ns, iommu_map_page_cost: 300ns,\n"
-             "     iommu_unmap_page_cost: 150ns, cpu_fault_cost: 1700ns%s%s}\n"
-             "processes:\n  app:\n    pasid: 1\n    regions:\n"
-             "      - {va: 0x10000000, size: 8MiB, populate: %s}\n"
-             "fabric:\n  links:\n"
-             "    - {a: nic0, b: iommu, latency: 400ns}\n"
-             "    - {a: iommu, b: mem, latency: 20ns}\n"
-             "    - {a: os, b: iommu, latency: 50ns}\n"
-             "    - {a: os, b: mem, latency: 50ns}\n"
-             "devices:\n"
-             "  nic0: {trace: %s, pasid: 1, clock: 1GHz, iotlb: {latency: 1}}\n",
-             scheme, os_extra ? ", " : "", os_extra ? os_extra : "", populate ? "true" : "false", path);
-    scim_sim *sim = run_yaml(yaml);
-    tmpdir_remove(dir);
-    return sim;
+    scheme_case c = {.scheme = scheme, .trace = trace_text, .populate = populate, .pin = pin, .map = map};
+    return scheme_run(&c);
 }
 
-/* pin, one read of a present page: the driver pins (S + P) before the
- * device starts; the device reads the page's descriptor, then the data;
- * the unpin (U) follows the completion. */
+/* pin, one read of a present page: the host pins (S + P) and rings the
+ * doorbell; the device reads the page's descriptor, then the data; the
+ * unpin (U) follows the completion's message. */
 START_TEST(pin_costs)
 {
-    scim_sim *sim = run_scheme("pin", "@0 read 0x10003000 64\n", true, NULL);
-    double ready = HOP + S + P + HOP;
+    scim_sim *sim = run_scheme("pin", "@0 read 0x10003000 64\n", true, NULL, NULL);
+    double ready = S + P + HOP;
     double done = ready + FAR + FAR;
     ck_assert_double_eq(stat_of(sim, "nic0.translation.latency.max"), FAR * 1000);
     ck_assert_double_eq(stat_of(sim, "nic0.dma.latency.max"), done * 1000);
@@ -73,10 +36,13 @@ START_TEST(pin_costs)
     ck_assert_double_eq(stat_of(sim, "os.frames.pinned_peak"), 1);
     ck_assert_double_eq(stat_of(sim, "os.frames.pinned"), 0);
     /* pinned from the pin's execution (after S) to the unpin's (after U) */
-    ck_assert_double_eq(stat_of(sim, "os.frames.pinned_integral"), ((done + HOP + U) - (HOP + S)) * 1000);
+    ck_assert_double_eq(stat_of(sim, "os.frames.pinned_integral"), ((done + HOP + U) - S) * 1000);
     ck_assert_double_eq(stat_of(sim, "sim.time_ps"), (done + HOP + U + HOP) * 1000);
     ck_assert_double_eq(stat_of(sim, "nic0.iotlb.accesses"), 0);
     ck_assert_double_eq(stat_of(sim, "iommu.ats.requests"), 0);
+    /* posting is the host's: the only OS request on the fabric is the release */
+    ck_assert_double_eq(stat_of(sim, "fabric.sent.os_req"), 1);
+    ck_assert_double_eq(stat_of(sim, "fabric.sent.doorbell"), 1);
     scim_sim_destroy(sim);
 }
 END_TEST
@@ -84,8 +50,8 @@ END_TEST
 /* pin of a missing page: get_user_pages faults it in on the CPU (F). */
 START_TEST(pin_faults_pages_in)
 {
-    scim_sim *sim = run_scheme("pin", "@0 write 0x10003000 64\n", false, NULL);
-    double ready = HOP + S + F + P + HOP;
+    scim_sim *sim = run_scheme("pin", "@0 write 0x10003000 64\n", false, NULL, NULL);
+    double ready = S + F + P + HOP;
     ck_assert_double_eq(stat_of(sim, "nic0.dma.latency.max"), (ready + FAR + FAR) * 1000);
     ck_assert_double_eq(stat_of(sim, "os.cpu_faults"), 1);
     ck_assert_double_eq(stat_of(sim, "os.busy_ps"), (S + F + P + U) * 1000);
@@ -95,29 +61,30 @@ START_TEST(pin_faults_pages_in)
 END_TEST
 
 /* The registration cache: the second I/O to the same page finds it
- * registered and never enters the kernel; the page stays pinned. Two
- * pages, two I/Os each, cache of one page: every I/O evicts the other. */
+ * registered by a lookup in user space (L) and never enters the kernel;
+ * the page stays pinned. Two pages, two I/Os each, cache of one page:
+ * every I/O evicts the other. */
 START_TEST(pin_registration_cache)
 {
     scim_sim *sim = run_scheme("pin", "@0 read 0x10003000 64\n@20000 read 0x10003000 64\n", true,
-                               "pin: {cache_pages: 4}");
+                               "cache_pages: 4", NULL);
     ck_assert_double_eq(stat_of(sim, "os.io.pins"), 1);
     ck_assert_double_eq(stat_of(sim, "os.io.pin_cache_hits"), 1);
     ck_assert_double_eq(stat_of(sim, "os.io.unpins"), 0);
     ck_assert_double_eq(stat_of(sim, "os.frames.pinned"), 1);
-    /* first: S + P; second: nothing; releases: free */
-    ck_assert_double_eq(stat_of(sim, "os.busy_ps"), (S + P) * 1000);
-    ck_assert_double_eq(stat_of(sim, "nic0.dma.latency.min"), (HOP + HOP + FAR + FAR) * 1000);
+    /* first: L + S + P; second: L; releases: free */
+    ck_assert_double_eq(stat_of(sim, "os.busy_ps"), (L + S + P + L) * 1000);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.latency.min"), (L + HOP + FAR + FAR) * 1000);
     scim_sim_destroy(sim);
 
     sim = run_scheme("pin",
                      "@0 read 0x10003000 64\n@20000 read 0x10004000 64\n@40000 read 0x10003000 64\n"
                      "@60000 read 0x10004000 64\n",
-                     true, "pin: {cache_pages: 1}");
+                     true, "cache_pages: 1", NULL);
     ck_assert_double_eq(stat_of(sim, "os.io.pins"), 4);
     ck_assert_double_eq(stat_of(sim, "os.io.pin_cache_hits"), 0);
     ck_assert_double_eq(stat_of(sim, "os.io.unpins"), 3);
-    ck_assert_double_eq(stat_of(sim, "os.busy_ps"), (4 * (S + P) + 3 * U) * 1000);
+    ck_assert_double_eq(stat_of(sim, "os.busy_ps"), (4 * (L + S + P) + 3 * U) * 1000);
     ck_assert_double_eq(stat_of(sim, "os.frames.pinned"), 1);
     scim_sim_destroy(sim);
 }
@@ -131,7 +98,7 @@ START_TEST(pin_survives_munmap)
     scim_sim *sim = run_scheme("pin",
                                "@0 write 0x10003000 64\n@20000 munmap 0x10003000 4096\n"
                                "@40000 mmap 0x10003000 4096\n@60000 write 0x10003000 64\n",
-                               true, "pin: {cache_pages: 1}");
+                               true, "cache_pages: 1", NULL);
     ck_assert_double_eq(stat_of(sim, "os.ops.munmap"), 1);
     ck_assert_double_eq(stat_of(sim, "os.ops.errors"), 0);
     ck_assert_double_eq(stat_of(sim, "nic0.dma.errors"), 0);
@@ -148,13 +115,13 @@ START_TEST(pin_survives_munmap)
 }
 END_TEST
 
-/* iommu-map, strict: map (S + M), a cold translation in the device's I/O
- * address space, the data; the unmap (N) then invalidates and waits, the
- * driver's CPU spinning meanwhile. No stale window. */
+/* iommu-map, strict: map (S + A + M), a cold translation in the device's
+ * I/O address space, the data; the unmap (N + R) then invalidates and
+ * waits, the driver's CPU spinning meanwhile. No stale window. */
 START_TEST(iommu_map_strict_costs)
 {
-    scim_sim *sim = run_scheme("iommu-map", "@0 read 0x10003000 64\n", true, NULL);
-    double ready = HOP + S + M + HOP;
+    scim_sim *sim = run_scheme("iommu-map", "@0 read 0x10003000 64\n", true, NULL, NULL);
+    double ready = S + A + M + HOP;
     ck_assert_double_eq(stat_of(sim, "nic0.translation.latency.max"), XLATE_COLD * 1000);
     ck_assert_double_eq(stat_of(sim, "nic0.dma.latency.max"), (ready + XLATE_COLD + FAR) * 1000);
     ck_assert_double_eq(stat_of(sim, "os.io.maps"), 1);
@@ -163,8 +130,8 @@ START_TEST(iommu_map_strict_costs)
     ck_assert_double_eq(stat_of(sim, "os.shootdowns"), 1);
     double sd = stat_of(sim, "os.shootdown.latency.max");
     ck_assert(sd > 0);
-    ck_assert_double_eq(stat_of(sim, "os.busy_ps"), (S + M + N) * 1000 + sd);
-    ck_assert_double_eq(stat_of(sim, "os.op.latency.max"), N * 1000 + sd);
+    ck_assert_double_eq(stat_of(sim, "os.busy_ps"), (S + A + M + N + R) * 1000 + sd);
+    ck_assert_double_eq(stat_of(sim, "os.op.latency.max"), (N + R) * 1000 + sd);
     ck_assert_double_eq(stat_of(sim, "os.io.stale_window.count"), 1);
     ck_assert_double_eq(stat_of(sim, "os.io.stale_window.max"), 0);
     ck_assert_double_eq(stat_of(sim, "nic0.exposed_dmas"), 0);
@@ -179,8 +146,8 @@ END_TEST
  * the flush's completion; a DMA issued meanwhile is counted as exposed. */
 START_TEST(iommu_map_deferred_window)
 {
-    scim_sim *sim = run_scheme("iommu-map", "@0 read 0x10003000 64\n@8000 read 0x10005000 64\n", true,
-                               "iommu_map: {mode: deferred, flush_interval: 20us}");
+    scim_sim *sim = run_scheme("iommu-map", "@0 read 0x10003000 64\n@8000 read 0x10005000 64\n", true, NULL,
+                               "mode: deferred, flush_interval: 20us");
     double sd = stat_of(sim, "os.shootdown.latency.max");
     ck_assert_double_eq(stat_of(sim, "os.io.flushes"), 1);
     ck_assert_double_eq(stat_of(sim, "os.shootdowns"), 1);
@@ -190,8 +157,8 @@ START_TEST(iommu_map_deferred_window)
     ck_assert(stat_of(sim, "os.io.stale_window.min") > 0);
     ck_assert_double_eq(stat_of(sim, "nic0.exposed_dmas"), 1);
     /* the flush's initiator waits for its completion too */
-    ck_assert_double_eq(stat_of(sim, "os.busy_ps"), 2 * (S + M + N) * 1000 + sd);
-    ck_assert_double_eq(stat_of(sim, "os.op.latency.max"), (S + M) * 1000);
+    ck_assert_double_eq(stat_of(sim, "os.busy_ps"), 2 * (S + A + M + N + R) * 1000 + sd);
+    ck_assert_double_eq(stat_of(sim, "os.op.latency.max"), (S + A + M) * 1000);
     ck_assert_double_eq(stat_of(sim, "os.frames.pinned"), 0);
     scim_sim_destroy(sim);
 }
@@ -203,7 +170,7 @@ START_TEST(iommu_map_deferred_batch)
     scim_sim *sim = run_scheme("iommu-map",
                                "@0 read 0x10003000 64\n@8000 read 0x10004000 64\n@16000 read 0x10005000 64\n"
                                "@24000 read 0x10006000 64\n",
-                               true, "iommu_map: {mode: deferred, flush_entries: 2, flush_interval: 1s}");
+                               true, NULL, "mode: deferred, flush_entries: 2, flush_interval: 1s");
     ck_assert_double_eq(stat_of(sim, "os.io.flushes"), 2);
     ck_assert_double_eq(stat_of(sim, "os.io.stale_window.count"), 4);
     ck_assert(stat_of(sim, "os.io.stale_window.max") < 1e9); /* never the 1 s timer */
@@ -224,7 +191,7 @@ START_TEST(same_trace_every_scheme)
     static const char *const schemes[3] = {"scimitar", "pin", "iommu-map"};
     double busy[3];
     for (int s = 0; s < 3; s++) {
-        scim_sim *sim = run_scheme(schemes[s], trace, false, NULL);
+        scim_sim *sim = run_scheme(schemes[s], trace, false, NULL, NULL);
         ck_assert_double_eq(stat_of(sim, "nic0.dma.requests"), 256);
         ck_assert_double_eq(stat_of(sim, "nic0.dma.errors"), 0);
         ck_assert_double_eq(stat_of(sim, "os.frames.pinned"), 0);
@@ -242,6 +209,18 @@ START_TEST(same_trace_every_scheme)
     /* per-I/O driver work costs more than one fault per page */
     ck_assert(busy[1] > busy[0]);
     ck_assert(busy[2] > busy[1]);
+}
+END_TEST
+
+/* iommu-map: a device write to a page that an in-flight device read has
+ * mapped read-only (one entry at IOVA = va) gets the write right too. */
+START_TEST(iommu_map_mixed_directions)
+{
+    scim_sim *sim = run_scheme("iommu-map", "@0 read 0x10003000 100\n@0 write 0x10003100 100\n", true, NULL, NULL);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.requests"), 2);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.errors"), 0);
+    ck_assert_double_eq(stat_of(sim, "os.io.maps"), 2);
+    scim_sim_destroy(sim);
 }
 END_TEST
 
@@ -271,6 +250,7 @@ int main(void)
     tcase_add_test(tc, iommu_map_strict_costs);
     tcase_add_test(tc, iommu_map_deferred_window);
     tcase_add_test(tc, iommu_map_deferred_batch);
+    tcase_add_test(tc, iommu_map_mixed_directions);
     tcase_add_test(tc, same_trace_every_scheme);
     tcase_add_test(tc, scheme_config_errors);
     suite_add_tcase(s, tc);

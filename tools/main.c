@@ -4,7 +4,7 @@
  *   scimitar check CONFIG.yaml [--set key.path=value]...
  *   scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set key.path=value]... [--plot METRIC ...]
  *   scimitar compare CONFIG.yaml [--schemes a,b,...] [--set key.path=value]... [--out DIR]
- *   scimitar trace cat|pack|convert|stats|gen ...
+ *   scimitar trace cat|pack|convert|stats|gen|import|locality ...
  *   scimitar doc config|stats
  *
  * Exit status: 0 success, 1 the configuration, a trace or the run failed,
@@ -19,6 +19,7 @@
 #include "scimitar/scimitar.h"
 #include "sim/sim.h"
 #include "cli.h"
+#include "run_record.h"
 #include "trace_cmd.h"
 
 static void usage(FILE *out)
@@ -28,7 +29,8 @@ static void usage(FILE *out)
             "       scimitar check CONFIG.yaml [--set key.path=value]...\n"
             "       scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set k=v]... [--plot METRIC [--x KEY] [--series KEY]]\n"
             "       scimitar compare CONFIG.yaml [--schemes scimitar,pin,iommu-map] [--set k=v]... [--out DIR]\n"
-            "       scimitar trace cat|pack|convert|stats|gen ...   (scimitar trace --help)\n"
+            "       scimitar validate [--markdown FILE]\n"
+            "       scimitar trace cat|pack|convert|stats|gen|import|locality ...   (scimitar trace --help)\n"
             "       scimitar doc config|stats\n"
             "       scimitar --version\n");
 }
@@ -141,6 +143,7 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
     if (!quiet && isatty(STDERR_FILENO))
         scim_sim_set_progress(sim, show_progress, &prog);
     double t0 = host_seconds();
+    time_t started = time(NULL);
     int run_rc = scim_sim_run(sim);
     double host = host_seconds() - t0;
     if (prog.shown)
@@ -149,11 +152,19 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
         goto fail;
     if (scim_sim_write_stats(sim, out) != 0)
         goto fail;
+    run_info info = {config, sets, n_sets, (double)started, host};
+    char why[1200];
+    if (cli_write_run_record(sim, out, &info, why, sizeof why) != 0) {
+        fprintf(stderr, "scimitar: %s\n", why);
+        rc = 1;
+        goto done;
+    }
     if (!quiet) {
         scim_sim_summary(sim, stdout);
         printf("host time: %.3f s (%.2f M events/s)\n", host,
                host > 0 ? (double)scim_kernel_events_executed(scim_sim_kernel(sim)) / host / 1e6 : 0.0);
-        printf("statistics: %s/stats.json, %s/stats.csv\n", out, out);
+        printf("statistics: %s/stats.json, %s/stats.csv; the run: %s/config.yaml, %s/meta.json\n", out, out, out,
+               out);
     }
     goto done;
 fail:
@@ -198,6 +209,8 @@ int main(int argc, char **argv)
         return scim_cli_sweep(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0)
         return scim_cli_compare(argc - 1, argv + 1);
+    if (strcmp(cmd, "validate") == 0)
+        return scim_cli_validate(argc - 1, argv + 1);
     if (strcmp(cmd, "trace") == 0)
         return scim_cli_trace(argc - 1, argv + 1);
     if (strcmp(cmd, "doc") == 0)

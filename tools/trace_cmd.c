@@ -1,5 +1,5 @@
-/* scimitar trace cat|pack|convert|stats|gen — a thin argv layer over the trace
- * library (src/core/trace_*.c). */
+/* scimitar trace cat|pack|convert|stats|gen|import|locality — a thin argv
+ * layer over the trace library (src/core/trace_*.c). */
 #include "trace_cmd.h"
 
 #include <stdio.h>
@@ -13,7 +13,9 @@ static void usage(FILE *out)
                  "       scimitar trace pack FILE -o OUT [--gzip]          any format -> binary\n"
                  "       scimitar trace convert FILE -o OUT [--format text|binary] [--gzip]\n"
                  "       scimitar trace stats FILE                         records, bytes, footprint, rate\n"
-                 "       scimitar trace gen KIND [options] -o OUT          synthetic workloads (trace gen --help)\n");
+                 "       scimitar trace gen KIND [options] -o OUT          synthetic workloads (trace gen --help)\n"
+                 "       scimitar trace import lackey|strace LOG -o PREFIX real programs' logs (trace import --help)\n"
+                 "       scimitar trace locality DEV [--cpu-trace CPU]     I/O locality (trace locality --help)\n");
 }
 
 static int convert(const char *in, const char *out, scim_trace_format fmt, bool gzip)
@@ -56,6 +58,10 @@ int scim_cli_trace(int argc, char **argv)
     }
     if (!strcmp(argv[1], "gen"))
         return scim_cli_trace_gen(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "import"))
+        return scim_cli_trace_import(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "locality"))
+        return scim_cli_trace_locality(argc - 1, argv + 1);
     const char *sub = argv[1], *in = NULL, *out = NULL;
     bool gzip = false;
     scim_trace_format fmt = SCIM_TRACE_TEXT;

@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "scimitar/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -38,11 +40,6 @@ extern "C" {
 #define SCIM_API
 #endif
 
-#define SCIM_VERSION_MAJOR 0
-#define SCIM_VERSION_MINOR 1
-#define SCIM_VERSION_PATCH 0
-#define SCIM_VERSION_STRING "0.1.0"
-#define SCIM_VERSION_NUMBER (SCIM_VERSION_MAJOR * 10000 + SCIM_VERSION_MINOR * 100 + SCIM_VERSION_PATCH)
 
 /** Run-time version, to compare with SCIM_VERSION_NUMBER at compile time. */
 SCIM_API int scim_version_number(void);
@@ -110,7 +107,21 @@ SCIM_API int scim_sim_check_traces(scim_sim *sim);
  * sim.max_time, or to a failure. A run that stops with work still pending
  * and no event left is a deadlock: SCIM_EDEADLOCK with each agent's state. */
 SCIM_API int scim_sim_run(scim_sim *sim);
+/* Run every event up to t and stop there; it may be called again and
+ * again (a host stepping the model, scimitar/host.h). A deadlock is
+ * reported only when no event is left. With kernel.backend: systemc the
+ * kernel stays registered with SystemC in between, so a platform's own
+ * sc_start() keeps advancing it. */
 SCIM_API int scim_sim_run_until(scim_sim *sim, scim_time_t t);
+/* End a run that was driven from outside: by a SystemC platform's own
+ * sc_start(), or by a series of run_until. It records sim.time_ps and
+ * sim.events, reports a deadlock (SCIM_EDEADLOCK) if no event is left but
+ * work is unfinished, and refuses later runs and submissions. Events
+ * still queued for later times are where the host stopped, not an
+ * error. */
+SCIM_API int scim_sim_finish(scim_sim *sim);
+/* Simulated time now (ps); 0 before build. */
+SCIM_API scim_time_t scim_sim_now(const scim_sim *sim);
 
 SCIM_API scim_kernel *scim_sim_kernel(scim_sim *sim);
 /* What the OS's page table maps pasid:va to right now: 1 and *pa, or 0. */
@@ -124,6 +135,14 @@ typedef struct scim_frame_counts {
 SCIM_API int scim_sim_frames(scim_sim *sim, scim_frame_counts *out);
 SCIM_API scim_stats *scim_sim_stats(scim_sim *sim);
 SCIM_API int scim_sim_write_stats(scim_sim *sim, const char *dir);
+/* The configuration as run, as YAML at `path`: the loaded document with
+ * every override, every key with its value (defaults filled in, a fault
+ * profile's included) and trace paths absolute. Loading it builds the
+ * same model: same statistics. */
+SCIM_API int scim_sim_write_config(scim_sim *sim, const char *path);
+SCIM_API int scim_sim_dump_config(scim_sim *sim, FILE *out);
+/* The run's seed (the `seed` key); 0 before build. */
+SCIM_API uint64_t scim_sim_seed(const scim_sim *sim);
 /* A short human summary of the run. */
 SCIM_API void scim_sim_summary(scim_sim *sim, FILE *out);
 SCIM_API const char *scim_sim_errmsg(const scim_sim *sim);

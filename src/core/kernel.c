@@ -251,11 +251,15 @@ static int run_bounded(scim_kernel *k, scim_time_t limit, scim_err *err)
     }
     k->limit = SCIM_TIME_MAX;
     if (k->backend == SCIM_BACKEND_SYSTEMC) {
-        /* Leave no wake-up registered: a stopped or failed kernel must not
-         * run when something else drives SystemC. The next schedule() or
-         * run() registers one again. */
+        /* A stopped or failed kernel must not run when something else
+         * drives SystemC: no wake-up stays registered (the next schedule()
+         * or run() registers one again). One that reached its limit stays
+         * registered, so a platform's own sc_start() keeps advancing it. */
         k->wake_asked = SCIM_TIME_MAX;
-        scim_sc_wake_at(k->client, SCIM_SC_NEVER);
+        if (k->stop || k->failure.code)
+            scim_sc_wake_at(k->client, SCIM_SC_NEVER);
+        else
+            sc_request_wake(k);
     }
     return finish_run(k, rc, err);
 }

@@ -237,6 +237,13 @@ void scim_port_request_at(scim_port *p, scim_time_t when, int client, uint64_t i
     scim_kernel_schedule_at(p->k, when, SCIM_PRIO_DEFAULT, request_later, p, t);
 }
 
+void scim_port_post(scim_port *p, scim_msg *m)
+{
+    m->tag = 0;
+    m->src = p->node;
+    scim_fabric_send(p->f, m);
+}
+
 void scim_port_reply(scim_port *p, scim_msg *m, scim_msg_type type, uint32_t wire_bytes, int32_t status)
 {
     in_queue *q = queue_for(p, m);

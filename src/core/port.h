@@ -63,6 +63,9 @@ scim_msg *scim_port_msg(scim_port *p, scim_msg_type type, scim_node_id dst);
 /* Send request m for `client` with the client's `id` now / at `when`. */
 void scim_port_request(scim_port *p, int client, uint64_t id, scim_msg *m);
 void scim_port_request_at(scim_port *p, scim_time_t when, int client, uint64_t id, scim_msg *m);
+/* Send posted request m (SCIM_MSG_DOORBELL): no tag, no response, no
+ * credit (a PCIe posted write; the receiver frees it). */
+void scim_port_post(scim_port *p, scim_msg *m);
 /* Answer request m (delivered to this port) with a response of `type`:
  * src and dst swap, the tag stays, the receiver's queue place is freed.
  * The payload is the caller's to fill before the call. */

@@ -4,14 +4,17 @@
  * tag (SST StandardMem style) and carries its own payload; nothing rides in
  * spare bits of an address or a flags word.
  *
- * Every request has exactly one response (they are all non-posted):
+ * Every request but one has exactly one response (they are non-posted):
  *     MEM_READ, MEM_WRITE  -> MEM_RESP       (memory controller, shadow copy)
+ *     DMA                  -> MEM_RESP       (IOMMU: an untranslated DMA it translates inline, ats: false)
  *     ATS_REQ              -> ATS_RESP       (IOMMU: PCIe ATS Translation Request/Completion)
  *     XLAT_IRQ             -> ATS_RESP       (walk placement software: the OS walks)
  *     PRI_REQ              -> PRI_RESP       (PCIe PRI Page Request / Page Group Response)
  *     INV_REQ, IPI         -> INV_DONE       (invalidation, shootdown IPI)
  *     OS_REQ               -> OS_RESP        (an OS operation, a CPU page fault, a driver call)
  *     SYNC                 -> SYNC_ACK       (page-table update to a synchronized copy)
+ * and one is posted, without a response or a tag (scim_port_post):
+ *     DOORBELL                               (host -> device: an MMIO write to a doorbell register)
  * The requester's port allocates the tag (core/port.h); the responder
  * replies with scim_port_reply(), which keeps it.
  */
@@ -45,6 +48,8 @@ typedef enum scim_msg_type {
     SCIM_MSG_OS_RESP,
     SCIM_MSG_SYNC,
     SCIM_MSG_SYNC_ACK,
+    SCIM_MSG_DMA,      /* "dma": a device's access by untranslated address (PCIe AT = 00b), ats: false */
+    SCIM_MSG_DOORBELL, /* posted: the host rang a device's doorbell (an I/O is ready) */
     SCIM_MSG_TYPE_COUNT
 } scim_msg_type;
 
@@ -113,10 +118,10 @@ typedef enum scim_os_op {
     SCIM_OS_TRACE_OP,   /* an operation of an agent's trace: os.trace_op */
     SCIM_OS_CPU_FAULT,  /* a CPU page fault (a trap) at va; write: the access is a write */
     SCIM_OS_BACKUP,     /* fault_policy backup: copy buffer slot `slot` to pasid:addr (len bytes) once mapped */
-    SCIM_OS_IO_PIN,     /* scheme pin, per I/O: pin [addr, addr+len); the response gives the descriptor list */
-    SCIM_OS_IO_UNPIN,
-    SCIM_OS_IO_MAP,     /* scheme iommu-map, per I/O: map the buffer at IOVA = va in the device's domain */
-    SCIM_OS_IO_UNMAP,
+    SCIM_OS_IO_PIN,     /* scheme pin, per I/O: pin [addr, addr+len) (the host's record; never sent: a doorbell answers) */
+    SCIM_OS_IO_UNPIN,   /* the device's release of a pinned I/O (slot: the doorbell's cookie) */
+    SCIM_OS_IO_MAP,     /* scheme iommu-map, per I/O: map the buffer at IOVA = va in the device's domain (as IO_PIN) */
+    SCIM_OS_IO_UNMAP,   /* the device's release of a mapped I/O (slot: the doorbell's cookie) */
     SCIM_OS_OP_COUNT
 } scim_os_op;
 
@@ -159,10 +164,15 @@ typedef struct scim_xlat_resp {
     uint8_t perms;    /* SCIM_PERM_* */
 } scim_xlat_resp;
 
+/* A page request group: `pages` pages from va that the DMA needs (the
+ * first is the one that faulted), then `prefault` more the device would
+ * like mapped; each page is one PCIe Page Request Message, answered by
+ * one Page Group Response. */
 typedef struct scim_page_req {
     uint32_t pasid;
     uint64_t va;
-    uint32_t pages;   /* the faulting page and the ones after it asked for (prefault) */
+    uint32_t pages;
+    uint32_t prefault;
     bool write;
 } scim_page_req;
 
@@ -180,13 +190,33 @@ typedef struct scim_os_req {
     uint32_t pasid;
     uint64_t addr, len;
     bool write;            /* CPU_FAULT: a write access; IO_*: the device writes the buffer */
-    uint32_t slot;         /* BACKUP: buffer slot; IO_*: the device's request slot */
+    uint32_t slot;         /* BACKUP: buffer slot; IO_*: the host's record of the I/O (the cookie) */
     scim_trace_rec rec;    /* TRACE_OP: the record (op, prot, page size, node, ...) */
 } scim_os_req;
 
 typedef struct scim_os_resp {
-    uint64_t addr;    /* IO_PIN: the descriptor list of the request */
+    uint64_t addr;    /* unused: answers carry only their status */
 } scim_os_resp;
+
+/* DMA: what an access by untranslated address carries: the IOMMU
+ * translates it on the way (pasid:va) and performs it at memory. */
+typedef struct scim_dma_req {
+    uint32_t pasid;
+    uint64_t va;
+    uint64_t len;
+    bool write;
+} scim_dma_req;
+
+/* DOORBELL: the host posted the I/O of the device's request slot `slot`
+ * (pin and iommu-map drivers). cookie names the host's record of the I/O
+ * and comes back in the device's release (as a work request id does);
+ * failed: the host could not prepare it, so the device fails it without
+ * moving data. */
+typedef struct scim_doorbell {
+    uint32_t slot;
+    uint32_t cookie;
+    bool failed;
+} scim_doorbell;
 
 typedef struct scim_sync {
     uint32_t pasid;
@@ -214,6 +244,8 @@ typedef struct scim_msg {
         scim_os_req os;
         scim_os_resp os_resp;
         scim_sync sync;
+        scim_dma_req dma;
+        scim_doorbell doorbell;
     } u;
     /* fabric-private */
     scim_node_id at;         /* node the message is at / heading to */

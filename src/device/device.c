@@ -15,15 +15,31 @@ const scim_stat_decl scim_device_stat_decls[] = {
      "From a chunk's first TLB lookup to its physical address being known (hits: the lookup latency).",
      offsetof(device_stats, translation_latency)},
     DEV_COUNTER("xlat.requests", xlat_requests,
-                "Translations requested (ATS requests, own walks, or interrupts, by walk placement; retries "
-                "included)."),
-    DEV_COUNTER("xlat.merged", xlat_merged,
-                "Misses that waited on an outstanding translation of the same page instead of requesting one."),
+                "Translations asked for misses: one per page missed while no translation of it was out (an ATS "
+                "request, an own walk or an interrupt, by walk placement); the IOTLB's misses minus "
+                "iotlb.miss_merged, minus misses that joined a page request group."),
+    DEV_COUNTER("xlat.rerequests", xlat_rerequests,
+                "Translations asked again after their page request group was answered (PCIe PRI: the device "
+                "translates again)."),
+    DEV_COUNTER("iotlb.miss_merged", xlat_merged,
+                "IOTLB misses that found a translation of the same page already out and waited for it (counted in "
+                "iotlb.misses too)."),
     DEV_COUNTER("xlat.prefetches", xlat_prefetches, "Translations requested ahead of need (iotlb.prefetch)."),
     DEV_COUNTER("faults", faults, "I/O page faults: translations that came back not present (or without the write right)."),
     {"fault.latency", SCIM_STAT_HIST, "ps", "From sending a page request to receiving its response.",
      offsetof(device_stats, fault_latency)},
-    DEV_COUNTER("pri.requests", pri_requests, "Page requests sent (re-sends after a queue overflow included)."),
+    DEV_COUNTER("pri.groups", pri_groups,
+                "Page request groups sent (one Page Group Response each; re-sends after a queue overflow included)."),
+    DEV_COUNTER("pri.requests", pri_requests,
+                "Page requests sent: one per page of each group, prefault pages included (PCIe Page Request "
+                "Messages)."),
+    DEV_COUNTER("pri.joined", pri_joined,
+                "Translations that waited for a group another translation led, because the group covered their "
+                "page."),
+    DEV_COUNTER("pri.allocation_waits", pri_alloc_waits,
+                "Page request groups that waited because the PRI allocation was used up."),
+    {"pri.outstanding_max", SCIM_STAT_COUNTER, "requests",
+     "Most page requests out at once (never more than pri.allocation).", offsetof(device_stats, pri_outstanding_max)},
     DEV_COUNTER("pri.auto_responses", pri_auto, "Page responses the IOMMU generated itself because its queue was full."),
     DEV_COUNTER("pri.failed", pri_failed, "Page requests answered Invalid or Failure."),
     DEV_COUNTER("retries", retries, "fault_policy retry: NACKed requests retried."),
@@ -47,11 +63,17 @@ const size_t scim_device_stat_decl_count = SCIM_COUNT_OF(scim_device_stat_decls)
 
 const char *const scim_walk_placement_names[] = {"iommu", "device", "software", "shadow", NULL};
 const char *const scim_fault_policy_names[] = {"stall", "retry", "drop", "backup", NULL};
+const char *const scim_device_source_names[] = {"trace", "host", NULL};
 
 const scim_param_decl scim_device_param_decls[] = {
-    {"trace", SCIM_P_STRING, NULL, NULL, false, 0, 0, NULL, offsetof(scim_device_params, trace),
-     "DMA trace to replay (text or binary, optionally gzipped; docs/traces.md). A relative path is "
-     "relative to the configuration file.",
+    {"source", SCIM_P_ENUM, "trace", NULL, false, 0, 0, scim_device_source_names,
+     offsetof(scim_device_params, source),
+     "Where the device's DMAs come from: trace (the trace file below) or host (a program linking the library "
+     "submits them with scim_dev_submit; docs/embedding.md).",
+     NULL},
+    {"trace", SCIM_P_STRING, "", NULL, false, 0, 0, NULL, offsetof(scim_device_params, trace),
+     "DMA trace to replay (text or binary, optionally gzipped; docs/traces.md); required with source: trace, "
+     "not allowed with source: host. A relative path is relative to the configuration file.",
      NULL},
     {"pasid", SCIM_P_U64, NULL, NULL, true, 1, 1048575, NULL, offsetof(scim_device_params, pasid),
      "Address space the device works in: the PASID of one of the processes.", NULL},
@@ -74,6 +96,16 @@ const scim_param_decl scim_device_param_decls[] = {
     {"iotlb.prefetch", SCIM_P_U64, "0", "pages", true, 0, 64, NULL, offsetof(scim_device_params, prefetch),
      "On an IOTLB miss, also request the translations of the next N pages (not-present ones are dropped).",
      NULL},
+    {"ats", SCIM_P_BOOL, "true", NULL, false, 0, 0, NULL, offsetof(scim_device_params, ats),
+     "Whether the device has an address translation cache (PCIe ATS). true: it translates through its own "
+     "IOTLB and the walk placement, and takes part in device-TLB invalidations. false: it has no IOTLB of its "
+     "own; every DMA goes to the IOMMU with its untranslated address and the IOMMU translates it inline "
+     "(IOTLB, walk on a miss) and performs it at memory; no device-TLB invalidation ever reaches it. Under "
+     "scheme scimitar a not-present page stalls the DMA in the IOMMU, which sends the page request itself "
+     "(Arm SMMUv3 stall model). false needs walk: iommu, fault_policy: stall and no prefault, prefetch or "
+     "micro-TLB.",
+     "a choice: true is the ATS device of scheme scimitar; NICs of the pin and iommu-map baselines commonly "
+     "have no ATC (ats: false)"},
     {"walk", SCIM_P_ENUM, "iommu", NULL, false, 0, 0, scim_walk_placement_names, offsetof(scim_device_params, walk),
      "Who walks the page tables on an IOTLB miss: iommu (ATS request; the IOMMU walks near memory), device "
      "(the device's walker reads each entry across the fabric), software (an interrupt; an OS handler walks "
@@ -98,8 +130,20 @@ const scim_param_decl scim_device_param_decls[] = {
      "retry_backoff), drop (the request is lost, the source resends after drop_timeout), backup (a write lands "
      "in the pinned backup buffer and a CPU copies it once the page is mapped; reads stall).",
      NULL},
+    {"pri.group_pages", SCIM_P_U64, "0", "pages", true, 0, 1e9, NULL, offsetof(scim_device_params, pri_group_pages),
+     "Most pages of a DMA that one page request group asks for, from the faulting page on (0: the rest of the "
+     "DMA).",
+     "PCIe PRI: a Page Request Group is any number of page requests closed by one with Last set"},
+    {"pri.allocation", SCIM_P_U64, "2048", "requests", true, 1, 1e9, NULL,
+     offsetof(scim_device_params, pri_allocation),
+     "Outstanding Page Request Allocation the OS grants the device (PRI capability): page requests out at once, "
+     "at most; a group that does not fit waits for responses. At most iommu.prq_depth (a larger group could "
+     "never be queued).",
+     "Linux drivers/iommu/intel: pci_enable_pri(pdev, PRQ_DEPTH), PRQ_DEPTH = 2048 (AMD-Vi grants 32)"},
     {"prefault", SCIM_P_U64, "0", "pages", true, 0, 511, NULL, offsetof(scim_device_params, prefault),
-     "Pages after the faulting one that each page request also asks the OS to map.", NULL},
+     "Pages after the faulting DMA's that each page request group also asks the OS to map (prefault); the OS "
+     "maps them after answering the group unless os.prefault_sync is set, and charges only those it maps.",
+     NULL},
     {"retry_backoff", SCIM_P_TIME, "1us", "ns", false, 0, 0, NULL, offsetof(scim_device_params, retry_backoff),
      "fault_policy retry: time before a NACKed request tries again.", "assumption"},
     {"drop_timeout", SCIM_P_TIME, "100us", "ns", false, 0, 0, NULL, offsetof(scim_device_params, drop_timeout),
@@ -153,6 +197,13 @@ void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa, unsigned shift)
     chunk *c = &d->chunks[ci];
     const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
     scim_hist_record(d->st.translation_latency, scim_kernel_now(d->k) - c->t_start);
+    if (d->ev)
+        scim_dev_host_record_pa(d, ci, pa);
+    if (rc->translate_only) {
+        /* the host asked for the translation only: it does the access */
+        scim_dev_chunk_complete(d, ci, false);
+        return;
+    }
     bool physical = d->drv_ops && d->drv_ops->descriptor;
     if (physical ? !scim_obs_physical_begin(d->checker, d->name, pa, rc->len)
                  : !scim_obs_access_begin(d->checker, d->name, c->space, rc->va, pa, rc->len))
@@ -223,6 +274,23 @@ static void read_descriptor(scim_device *d, uint32_t id)
     scim_port_request(d->port, SCIM_PORT_OWNER, RQ_ID(RQ_DESC, id), m);
 }
 
+/* ats false: the DMA goes to the IOMMU by its untranslated address; the
+ * IOMMU translates it and performs it at memory (iommu/inline.c). */
+static void send_untranslated(scim_device *d, uint32_t id)
+{
+    chunk *c = &d->chunks[id];
+    const scim_replay_chunk *rc = scim_dev_chunk_of(d, (int32_t)id);
+    if (d->drv_ops && d->drv_ops->exposed && d->drv_ops->exposed(d->drv, c->space))
+        d->st.exposed_dmas++;
+    c->state = CH_INLINE;
+    scim_msg *m = scim_port_msg(d->port, SCIM_MSG_DMA, d->iommu);
+    if (!m)
+        return;
+    m->u.dma = (scim_dma_req){.pasid = c->space, .va = rc->va, .len = rc->len, .write = rc->write};
+    m->wire_bytes = scim_port_wire(d->port, rc->write ? rc->len : 0);
+    scim_port_request(d->port, SCIM_PORT_OWNER, RQ_ID(RQ_CHUNK, id), m);
+}
+
 /* The replay engine hands the device a chunk (or a retried one comes back). */
 static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
 {
@@ -233,7 +301,16 @@ static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
     c->next = NONE;
     c->space = d->drv_ops && d->drv_ops->space ? d->drv_ops->space(d->drv, rc->pasid) : rc->pasid;
     if (d->drv_ops && d->drv_ops->descriptor) {
+        uint64_t pa;
+        if (d->drv_ops->static_pa && d->drv_ops->static_pa(d->drv, rc->pasid, rc->va, &pa)) {
+            scim_dev_to_memory(d, (int32_t)id, pa, SCIM_PAGE_SHIFT);
+            return;
+        }
         read_descriptor(d, id);
+        return;
+    }
+    if (!d->p.ats) {
+        send_untranslated(d, id);
         return;
     }
     c->state = CH_LOOKUP;
@@ -309,6 +386,8 @@ void scim_device_fail(scim_device *d, const char *what)
 static bool request_begin(void *owner, uint32_t req, const scim_trace_rec *rec, uint32_t pasid)
 {
     scim_device *d = owner;
+    if (d->ev)
+        scim_dev_host_request_begin(d, req, rec);
     return !d->drv_ops || !d->drv_ops->request_begin || d->drv_ops->request_begin(d->drv, req, rec, pasid);
 }
 
@@ -317,6 +396,8 @@ static void request_end(void *owner, uint32_t req, const scim_trace_rec *rec, ui
     scim_device *d = owner;
     if (d->drv_ops && d->drv_ops->request_end)
         d->drv_ops->request_end(d->drv, req, rec, pasid, error);
+    if (d->ev)
+        scim_dev_host_request_end(d, req, rec, pasid, error);
 }
 
 /* ---- the port ---- */
@@ -328,8 +409,14 @@ static void on_response(void *ctx, scim_msg *m)
     int32_t ci = (int32_t)RQ_INDEX(id);
     switch (RQ_KIND(id)) {
     case RQ_CHUNK: {
+        int32_t status = m->status;
         scim_port_free(d->port, m);
         chunk *c = &d->chunks[ci];
+        if (c->state == CH_INLINE) {
+            /* the IOMMU performed it (and told the checker) */
+            scim_dev_chunk_complete(d, ci, status != SCIM_RESP_OK);
+            return;
+        }
         if (c->state == CH_BACKUP) {
             scim_dev_backup_written(d, ci);
             return;
@@ -373,6 +460,15 @@ static void on_request(void *ctx, scim_msg *m)
     case SCIM_MSG_SYNC:
         scim_dev_shadow_sync(d, m);
         return;
+    case SCIM_MSG_DOORBELL: {
+        scim_doorbell b = m->u.doorbell;
+        scim_port_free(d->port, m);
+        if (d->drv_ops && d->drv_ops->doorbell && b.slot <= d->p.max_outstanding)
+            d->drv_ops->doorbell(d->drv, b.slot, b.cookie, b.failed);
+        else
+            scim_kernel_fail(d->k, SCIM_EINVARIANT, "device '%s' got a doorbell it has no request for", d->name);
+        return;
+    }
     default:
         scim_kernel_fail(d->k, SCIM_EINVARIANT, "device '%s' got an unexpected %s", d->name,
                          scim_msg_type_name(m->type));
@@ -431,11 +527,12 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
     scim_u64map_init(&d->shadow);
     scim_fifo_init(&d->invq, sizeof(inv_entry));
     scim_fifo_init(&d->walk_blocked, sizeof(int32_t));
+    scim_fifo_init(&d->pri_waiting, sizeof(int32_t));
     static const scim_replay_ops ops = {.chunk = start_chunk, .os_op = send_os_op, .request_begin = request_begin,
                                         .request_end = request_end};
     char tenants_key[96];
     snprintf(tenants_key, sizeof tenants_key, "devices.%s.tenants", name);
-    scim_replay_params rp = {p->trace, p->max_outstanding, (uint32_t)p->pasid, "dma", p->tenants, p->n_tenants,
+    scim_replay_params rp = {p->source == SCIM_SOURCE_HOST ? NULL : p->trace, p->max_outstanding, (uint32_t)p->pasid, "dma", p->tenants, p->n_tenants,
                              tenants_key};
     if (scim_clock_init(&d->clock, p->clock_hz, err) != 0)
         goto fail;
@@ -478,6 +575,7 @@ void scim_device_destroy(scim_device *d)
     if (!d)
         return;
     scim_replay_destroy(d->replay);
+    scim_dev_host_free(d);
     scim_tlb_destroy(d->iotlb);
     scim_tlb_destroy(d->utlb);
     scim_walker_destroy(d->walker);
@@ -486,6 +584,7 @@ void scim_device_destroy(scim_device *d)
         scim_port_free(d->port, ((inv_entry *)scim_fifo_at(&d->invq, i))->m);
     scim_fifo_free(&d->invq);
     scim_fifo_free(&d->walk_blocked);
+    scim_fifo_free(&d->pri_waiting);
     scim_port_destroy(d->port);
     scim_port_destroy(d->shadow_port);
     free(d->chunks);
@@ -531,6 +630,8 @@ void scim_device_set_driver(scim_device *d, const scim_dev_driver_ops *ops, void
 {
     d->drv_ops = ops;
     d->drv = drv;
+    if (ops && ops->request_begin)
+        scim_replay_post_ahead(d->replay);
 }
 
 void scim_device_set_address_space(scim_device *d, uint64_t root_pa, const scim_pt_format *fmt)

@@ -24,10 +24,16 @@
  *     device-TLB invalidation costs about a full flush); the completion is
  *     sent only after every in-flight access that used an invalidated
  *     translation has completed.
+ *   - ats: false (no address translation cache): a chunk is sent to the
+ *     IOMMU by its untranslated address (SCIM_MSG_DMA); the IOMMU
+ *     translates it inline and performs it at memory (iommu/inline.c). The
+ *     device has no IOTLB lookups, translation requests or page requests
+ *     of its own, and is bound to no address space for invalidations.
  *   - Under the pin and iommu-map schemes a driver (src/driver/) hooks into
- *     each request: it prepares the request before its first chunk, may give
- *     chunks their physical addresses (pin: descriptor lists), and releases
- *     the request after its last chunk.
+ *     each request: the host prepares the request (the device learns it is
+ *     ready from a doorbell), may give chunks their physical addresses
+ *     (pin: descriptor lists, or a ring's addresses held since bind), and
+ *     releases the request after its last chunk.
  */
 #ifndef SCIM_DEVICE_DEVICE_H
 #define SCIM_DEVICE_DEVICE_H
@@ -56,14 +62,22 @@ typedef enum scim_fault_policy {
     SCIM_FAULT_BACKUP = 3   /* writes land in a pinned backup buffer a CPU copies later; reads stall */
 } scim_fault_policy;
 
+/* Where a device's requests come from. */
+typedef enum scim_device_source {
+    SCIM_SOURCE_TRACE = 0,    /* a DMA trace file */
+    SCIM_SOURCE_HOST = 1      /* the host program (scim_dev_submit) */
+} scim_device_source;
+
 typedef struct scim_device_params {
-    const char *trace;        /* path of the DMA trace */
+    int source;               /* scim_device_source */
+    const char *trace;        /* path of the DMA trace ("" with source host) */
     uint64_t pasid;
     uint64_t max_outstanding;
     uint64_t clock_hz;
     scim_tlb_keys iotlb;
     scim_tlb_keys utlb;       /* micro-TLB in front of the IOTLB; entries 0 = none */
     uint64_t prefetch;        /* translations of the next N pages requested on a miss */
+    bool ats;                 /* an address translation cache; false: the IOMMU translates each DMA inline */
     int walk;                 /* scim_walk_placement */
     uint64_t walkers;         /* walk device/shadow */
     uint64_t walk_queue;      /* walk device/shadow: walks waiting for a walker; 0 unbounded */
@@ -71,7 +85,9 @@ typedef struct scim_device_params {
     uint64_t pwc_latency;     /* cycles */
     scim_time_t shadow_latency; /* walk shadow: one entry read from device-local memory */
     int fault_policy;         /* scim_fault_policy */
-    uint64_t prefault;        /* pages after the faulting one asked for in the same page request */
+    uint64_t prefault;        /* pages after the faulting DMA's asked for in the same page request group */
+    uint64_t pri_group_pages; /* most pages of a DMA one page request group asks for; 0: the whole DMA */
+    uint64_t pri_allocation;  /* PRI Outstanding Page Request Allocation the OS granted */
     scim_time_t retry_backoff;
     scim_time_t drop_timeout;
     uint64_t backup_slots;    /* 4 KiB slots of the pinned backup buffer */
@@ -92,6 +108,7 @@ extern const scim_param_decl scim_device_param_decls[];
 extern const size_t scim_device_param_decl_count;
 extern const char *const scim_walk_placement_names[];
 extern const char *const scim_fault_policy_names[];
+extern const char *const scim_device_source_names[];
 
 typedef struct scim_device scim_device;
 
@@ -110,6 +127,13 @@ typedef struct scim_dev_driver_ops {
     /* Non-NULL: chunks are not translated; each reads the 8-byte physical
      * address of its page at descriptor(req, page) instead (pin). */
     uint64_t (*descriptor)(void *drv, uint32_t req, uint32_t page);
+    /* With descriptor: true and the physical address of pasid:va when it
+     * lies in a region the driver set up at bind (a ring), whose page
+     * addresses the device holds from then on (no descriptor read). */
+    bool (*static_pa)(void *drv, uint32_t pasid, uint64_t va, uint64_t *pa);
+    /* The host rang the doorbell of held request `req` (SCIM_MSG_DOORBELL):
+     * it is ready, or failed; cookie names the host's record of it. */
+    void (*doorbell)(void *drv, uint32_t req, uint32_t cookie, bool failed);
     /* A driver call (scim_device_os_call) was answered. */
     void (*os_done)(void *drv, scim_os_op op, uint32_t slot, int32_t status);
     /* Before each access: true if a stale translation could be used
@@ -119,6 +143,8 @@ typedef struct scim_dev_driver_ops {
     bool (*busy)(const void *drv);
 } scim_dev_driver_ops;
 
+/* A driver with request_begin posts ahead (mmu/replay.h): a request it
+ * holds does not hold the device's later records. */
 void scim_device_set_driver(scim_device *d, const scim_dev_driver_ops *ops, void *drv);
 /* A driver call to the OS on behalf of request slot `slot` (answered
  * through os_done). */
@@ -126,6 +152,35 @@ void scim_device_os_call(scim_device *d, scim_os_op op, uint32_t slot, const sci
 /* A held request may start (error: it fails without moving data). */
 void scim_device_request_ready(scim_device *d, uint32_t req, bool error);
 void scim_device_fail(scim_device *d, const char *what);
+
+/* ---- what the host sees (src/sim/host.c turns these into its callbacks) ---- */
+
+typedef struct scim_dev_request_info {
+    uint64_t tag;             /* the host's tag, or the trace line */
+    uint32_t pasid;
+    uint64_t va, size;
+    bool write, translate_only, error;
+    scim_time_t eligible, issued; /* submitted (made eligible) and issued (first piece) */
+    size_t n_pages;
+    const uint64_t *pa;       /* physical address of each page-sized piece (0 if it failed) */
+} scim_dev_request_info;
+
+typedef struct scim_dev_event_ops {
+    /* a request completed (all its pieces) */
+    void (*request_done)(void *ctx, const scim_dev_request_info *r);
+    /* a page request group was sent for pages [va, va + pages * 4 KiB) of
+     * `pasid` (the I/O page fault is raised), on behalf of request `tag` */
+    void (*fault_raised)(void *ctx, uint64_t tag, uint32_t pasid, uint64_t va, uint32_t pages, bool write);
+    /* its response arrived after `latency`; ok: the pages are mapped */
+    void (*fault_resolved)(void *ctx, uint32_t pasid, uint64_t va, uint32_t pages, bool ok, scim_time_t latency);
+    /* an invalidation was processed and its completion sent */
+    void (*invalidated)(void *ctx, const scim_inv_scope *scope, scim_time_t arrived, uint64_t entries);
+} scim_dev_event_ops;
+
+void scim_device_set_events(scim_device *d, const scim_dev_event_ops *ops, void *ctx);
+/* A host-fed device's next request (source: host); see scim_replay_push. */
+int scim_device_submit(scim_device *d, bool write, bool translate_only, uint32_t pasid, uint64_t va, uint64_t size,
+                       scim_time_t at, uint64_t tag, scim_err *err);
 
 /* ---- life cycle ---- */
 

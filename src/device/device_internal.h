@@ -1,12 +1,14 @@
 /* The device core's parts, one job per file:
  *   device.c      life cycle, tables, port dispatch, a chunk's life (lookups,
  *                 memory access, completion), OS calls
- *   xlat.c        outstanding translations: merging, prefetch, answers,
- *                 page requests
+ *   xlat.c        outstanding translations: merging, prefetch, answers
+ *   pri.c         page request groups and the PRI allocation
  *   backend_*.c   one translation backend per walk placement (ops tables)
  *   policy.c      the fault policies (ops tables) and the backup buffer
  *   inval.c       the invalidation queue
  *   shadow.c      the synchronized copy of the page tables (walk shadow)
+ *   host.c        what a host program sees: submissions, completions with
+ *                 physical addresses, faults, invalidations
  */
 #ifndef SCIM_DEVICE_INTERNAL_H
 #define SCIM_DEVICE_INTERNAL_H
@@ -18,8 +20,13 @@
 
 #define NONE (-1)
 
-enum chunk_state { CH_FREE, CH_LOOKUP, CH_XLAT_WAIT, CH_MEM, CH_BACKUP, CH_RETRY, CH_DESC };
-enum xlat_state { XL_XLATE, XL_PRI };
+/* CH_INLINE: ats false, the DMA is at the IOMMU, which translates and performs it. */
+enum chunk_state { CH_FREE, CH_LOOKUP, CH_XLAT_WAIT, CH_MEM, CH_BACKUP, CH_RETRY, CH_DESC, CH_INLINE };
+/* A translation: being asked (XL_XLATE); leading a page request group
+ * that is out (XL_PRI) or waiting for PRI allocation (XL_PRI_WAIT); or
+ * waiting for another translation's group that covers its page
+ * (XL_MEMBER). */
+enum xlat_state { XL_XLATE, XL_PRI, XL_PRI_WAIT, XL_MEMBER };
 
 /* What the device's requests are, in their port ids: (kind << 32) | index. */
 enum request_kind { RQ_CHUNK = 0, RQ_DESC = 1, RQ_XLAT = 2, RQ_PRI = 3, RQ_OS = 4 };
@@ -56,6 +63,14 @@ typedef struct xlat {
     uint64_t page;      /* va >> 12 */
     int32_t head, tail; /* waiting chunks */
     scim_time_t pri_sent;
+    /* a group leader: the pages it asks for (this one first) and the
+     * prefault pages after them; its members */
+    uint32_t group_pages;
+    uint32_t group_prefault;
+    uint64_t fault_end;   /* end of the DMA that found the page missing: a group it leads asks up to there */
+    int32_t first_member;
+    int32_t next_member;  /* a member: the next member of its leader's group */
+    int32_t leader;       /* a member: its group's leader */
 } xlat;
 
 /* How translations are obtained: one backend per walk placement. */
@@ -80,12 +95,17 @@ typedef struct fault_policy {
 
 typedef struct device_stats {
     uint64_t xlat_requests;
+    uint64_t xlat_rerequests;
     uint64_t xlat_merged;
     uint64_t xlat_prefetches;
     uint64_t faults;
+    uint64_t pri_groups;
     uint64_t pri_requests;
+    uint64_t pri_joined;
     uint64_t pri_auto;
     uint64_t pri_failed;
+    uint64_t pri_alloc_waits;
+    uint64_t pri_outstanding_max;
     uint64_t retries;
     uint64_t drops;
     uint64_t backup_writes;
@@ -129,10 +149,21 @@ struct scim_device {
     /* walk shadow: the copy, behind its own port */
     scim_port *shadow_port;
     scim_u64map shadow;  /* entry pa -> value */
+    /* PRI: page requests out (counted against pri.allocation), and
+     * groups waiting for allocation */
+    uint64_t pri_outstanding;
+    scim_fifo pri_waiting; /* of int32_t: group leaders */
     /* invalidations, one at a time */
     scim_fifo invq;     /* of inv_entry: the front one is being processed */
     bool inv_busy;
     uint32_t inv_blocking;
+    uint64_t inv_removed; /* entries the one being processed removed */
+    /* the host's view (scim_device_set_events): each request's physical
+     * addresses, kept while it is in flight */
+    const scim_dev_event_ops *ev;
+    void *ev_ctx;
+    uint64_t **req_pa;  /* per request index (max_outstanding + 1) */
+    size_t *req_pa_cap;
     device_stats st;
 };
 
@@ -143,11 +174,24 @@ void scim_dev_chunk_complete(scim_device *d, int32_t ci, bool error);
 void scim_dev_restart_chunk(scim_device *d, int32_t ci);
 void scim_dev_cache_translation(scim_device *d, uint32_t pasid, uint64_t va, uint64_t page_pa, unsigned shift,
                                 unsigned perms);
+/* host.c: the host's view of requests, faults and invalidations */
+uint64_t scim_dev_tag_of_xlat(const scim_device *d, int32_t xi);
+void scim_dev_host_request_begin(scim_device *d, uint32_t req, const scim_trace_rec *rec);
+void scim_dev_host_record_pa(scim_device *d, int32_t ci, uint64_t pa);
+void scim_dev_host_request_end(scim_device *d, uint32_t req, const scim_trace_rec *rec, uint32_t pasid, bool error);
+void scim_dev_host_free(scim_device *d);
 /* xlat.c */
 void scim_dev_need_translation(scim_device *d, int32_t ci);
 void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t page_pa, unsigned shift,
                           unsigned perms);
-void scim_dev_pri_response(scim_device *d, int32_t xi, scim_msg *m);
+void scim_dev_request_translation(scim_device *d, int32_t xi);
+/* pri.c */
+int32_t scim_dev_group_of(const scim_device *d, uint32_t space, uint64_t page);
+void scim_dev_join_group(scim_device *d, int32_t gi, int32_t xi);
+/* A translation came back unusable and its waiters stay: join the group
+ * that covers its page, or lead a new one. */
+void scim_dev_fault(scim_device *d, int32_t xi);
+void scim_dev_pri_response(scim_device *d, int32_t gi, scim_msg *m);
 void scim_dev_xlat_counts(const scim_device *d, size_t *xlating, size_t *faulting);
 /* backends */
 extern const xlat_backend scim_dev_backend_ats;

@@ -17,6 +17,8 @@ static void inv_complete(scim_device *d)
     scim_fifo_pop(&d->invq, &e);
     scim_hist_record(d->st.inv_latency, scim_kernel_now(d->k) - e.arrived);
     d->inv_busy = false;
+    if (d->ev && d->ev->invalidated)
+        d->ev->invalidated(d->ev_ctx, &e.m->u.inv.scope, e.arrived, d->inv_removed);
     scim_port_reply(d->port, e.m, SCIM_MSG_INV_DONE, scim_port_wire(d->port, 0), SCIM_RESP_OK);
     inv_next(d);
 }
@@ -26,7 +28,8 @@ static void inv_exec(void *ctx, uint64_t arg)
 {
     scim_device *d = ctx;
     const scim_inv_scope *s = &front(d)->u.inv.scope;
-    d->st.inv_entries += scim_tlb_invalidate_scope(d->iotlb, s) + scim_tlb_invalidate_scope(d->utlb, s);
+    d->inv_removed = scim_tlb_invalidate_scope(d->iotlb, s) + scim_tlb_invalidate_scope(d->utlb, s);
+    d->st.inv_entries += d->inv_removed;
     if (d->walker)
         scim_walker_invalidate(d->walker, s);
     d->inv_blocking = 0;

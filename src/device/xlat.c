@@ -40,10 +40,9 @@ static int32_t xlat_new(scim_device *d, uint32_t pasid, uint64_t page, bool writ
     return (int32_t)i;
 }
 
-static void request_translation(scim_device *d, int32_t xi)
+void scim_dev_request_translation(scim_device *d, int32_t xi)
 {
     d->xlats[xi].state = XL_XLATE;
-    d->st.xlat_requests++;
     d->backend->request(d, xi);
 }
 
@@ -55,20 +54,6 @@ static void append_waiter(scim_device *d, xlat *x, int32_t ci)
     else
         d->chunks[x->tail].next = ci;
     x->tail = ci;
-}
-
-static void send_pri(scim_device *d, int32_t xi)
-{
-    xlat *x = &d->xlats[xi];
-    x->state = XL_PRI;
-    x->pri_sent = scim_kernel_now(d->k);
-    d->st.pri_requests++;
-    scim_msg *m = scim_port_msg(d->port, SCIM_MSG_PRI_REQ, d->iommu);
-    if (!m)
-        return;
-    m->u.page = (scim_page_req){.pasid = x->pasid, .va = x->page << SCIM_PAGE_SHIFT,
-                                .pages = (uint32_t)(1 + d->p.prefault), .write = x->write};
-    scim_port_request(d->port, SCIM_PORT_OWNER, RQ_ID(RQ_PRI, xi), m);
 }
 
 static void fail_waiters(scim_device *d, xlat *x)
@@ -119,12 +104,16 @@ void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t p
         x->used = false;
         return;
     }
-    /* Not present, or not writable: ask the OS for the page, and let the
-     * fault policy decide what the waiting requests do meanwhile. */
+    /* Not present, or not writable: ask the OS for the page (a page
+     * request group, pri.c), and let the fault policy decide what the
+     * waiting requests do meanwhile. */
     d->st.faults++;
     x->write = false;
     x->head = NONE;
     x->tail = NONE;
+    /* the group asks for the rest of this DMA, even if the policy takes
+     * the request away meanwhile (retry, drop, backup) */
+    x->fault_end = scim_replay_request_end(d->replay, (uint32_t)keep_head);
     for (ci = keep_head; ci != NONE;) {
         int32_t next = d->chunks[ci].next;
         x->write |= scim_dev_chunk_of(d, ci)->write;
@@ -132,7 +121,7 @@ void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t p
             append_waiter(d, x, ci);
         ci = next;
     }
-    send_pri(d, xi);
+    scim_dev_fault(d, xi);
 }
 
 void scim_dev_need_translation(scim_device *d, int32_t ci)
@@ -146,7 +135,7 @@ void scim_dev_need_translation(scim_device *d, int32_t ci)
     int32_t xi = xlat_find(d, space, page);
     if (xi != NONE) {
         xlat *x = &d->xlats[xi];
-        if (x->state == XL_PRI && d->policy->on_pending(d, ci))
+        if (x->state != XL_XLATE && d->policy->on_pending(d, ci))
             return; /* its page request is still out: the policy took it */
         d->st.xlat_merged++;
         x->prefetch = false;
@@ -154,11 +143,21 @@ void scim_dev_need_translation(scim_device *d, int32_t ci)
         x->write |= rc->write;
         return;
     }
+    /* a page request group already asks for this page: wait for its
+     * response rather than asking for a translation the IOMMU cannot give */
+    int32_t gi = scim_dev_group_of(d, space, page);
+    if (gi != NONE && d->policy->on_pending(d, ci))
+        return;
     xi = xlat_new(d, space, page, rc->write, false);
     if (xi == NONE)
         return;
     d->xlats[xi].head = d->xlats[xi].tail = ci;
-    request_translation(d, xi);
+    if (gi != NONE) {
+        scim_dev_join_group(d, gi, xi);
+        return;
+    }
+    d->st.xlat_requests++;
+    scim_dev_request_translation(d, xi);
     if (!d->backend->prefetches)
         return;
     for (uint64_t k = 1; k <= d->p.prefetch; k++) {
@@ -169,28 +168,8 @@ void scim_dev_need_translation(scim_device *d, int32_t ci)
         if (pi == NONE)
             return;
         d->st.xlat_prefetches++;
-        request_translation(d, pi);
+        scim_dev_request_translation(d, pi);
     }
-}
-
-void scim_dev_pri_response(scim_device *d, int32_t xi, scim_msg *m)
-{
-    xlat *x = &d->xlats[xi];
-    scim_hist_record(d->st.fault_latency, scim_kernel_now(d->k) - x->pri_sent);
-    if (m->u.page_resp.auto_response)
-        d->st.pri_auto++;
-    int32_t status = m->status;
-    scim_port_free(d->port, m);
-    if (status != SCIM_RESP_OK) {
-        d->st.pri_failed++;
-        fail_waiters(d, x);
-        return;
-    }
-    if (x->head == NONE) {
-        x->used = false; /* nobody stayed (retry, drop, backup): they come back on their own */
-        return;
-    }
-    request_translation(d, xi);
 }
 
 void scim_dev_xlat_counts(const scim_device *d, size_t *xlating, size_t *faulting)
@@ -199,7 +178,7 @@ void scim_dev_xlat_counts(const scim_device *d, size_t *xlating, size_t *faultin
     for (size_t i = 0; i < d->n_xlats; i++) {
         if (d->xlats[i].used && d->xlats[i].state == XL_XLATE)
             (*xlating)++;
-        if (d->xlats[i].used && d->xlats[i].state == XL_PRI)
+        if (d->xlats[i].used && d->xlats[i].state != XL_XLATE)
             (*faulting)++;
     }
 }

@@ -1,23 +1,27 @@
 /* The host driver of the pin and iommu-map schemes (docs/schemes.md).
  *
  * The driver hooks into each request of a device under these schemes
- * (device/device.h, scim_dev_driver_ops): the device sends the I/O to the
- * host side before it starts it (an OS_REQ SCIM_OS_IO_PIN or IO_MAP: the
- * buffer and the device's request slot) and releases it after (IO_UNPIN
- * or IO_UNMAP). The driver has one context per device that takes one I/O at
- * a time, in arrival order. It faults a buffer in on the CPU
+ * (device/device.h, scim_dev_driver_ops). A read or write is an I/O the
+ * application on the host posts at the record's time: the device-side hook
+ * hands it to the host side directly, one of the device's os.driver.queues
+ * contexts prepares it, and the host rings the device's doorbell (a posted
+ * message). The device's completion comes back as a release message
+ * (IO_UNPIN or IO_UNMAP). Preparing faults the buffer in on the CPU
  * (get_user_pages), pins each page for the I/O, then
- *   - pin: registers the pages (os.pin.cache_pages: a registration cache)
- *     and writes the request's descriptor list of physical addresses;
+ *   - pin: registers the pages (os.pin.cache_pages: a registration cache,
+ *     looked up in user space for os.pin.lookup_cost) and writes the
+ *     request's descriptor list of physical addresses;
  *   - iommu-map: maps IOVA = va in the device's own I/O address space, and
  *     at release unmaps with an invalidation that is waited for (strict)
- *     or batched with the flush queue and timer (deferred; the stale
+ *     or queued in the flush queue of the context (deferred; the stale
  *     window is measured).
+ * Regions marked static_dma (rings) are pinned or mapped once at bind;
+ * DMAs inside them need no per-I/O work.
  *
  * The driver sits above the OS: it registers itself on the OS (which hands
- * it the IO_* requests) and uses the OS's frames, pins, page tables and
+ * it the releases) and uses the OS's frames, pins, page tables and
  * shootdown rounds through os/os_internal.h. Its parameters and
- * statistics are the OS's (os.pin.*, os.iommu_map.*, os.io.*).
+ * statistics are the OS's (os.driver.*, os.pin.*, os.iommu_map.*, os.io.*).
  */
 #ifndef SCIM_DRIVER_H
 #define SCIM_DRIVER_H
@@ -36,13 +40,15 @@ scim_driver *scim_driver_create(scim_os *os, scim_err *err);
 /* Does not touch the OS: destroy it before or after. */
 void scim_driver_destroy(scim_driver *d);
 /* Scheme pin: set aside the device's descriptor lists, `slots` requests
- * of up to 512 pages each, and hook the driver into its requests (the
- * device reads physical addresses from the lists instead of translating). */
+ * of up to 512 pages each, pin the static regions of its process, and hook
+ * the driver into its requests (the device reads physical addresses from
+ * the lists instead of translating). */
 int scim_driver_bind_pin_device(scim_driver *d, scim_device *dev, uint64_t slots, scim_err *err);
 /* Scheme iommu-map: create the device's I/O address space (a page table
- * published in the PASID table as `domain`) and hook the driver into its
- * requests (the device translates in the domain; a DMA issued while an
- * unmapped page of the domain may still be cached counts as exposed). */
+ * published in the PASID table as `domain`), map the static regions of its
+ * process, and hook the driver into its requests (the device translates in
+ * the domain; a DMA issued while an unmapped page of the domain may still
+ * be cached counts as exposed). */
 int scim_driver_bind_map_device(scim_driver *d, scim_device *dev, uint32_t domain, uint64_t slots, scim_err *err);
 
 #ifdef __cplusplus

@@ -1,10 +1,14 @@
 /* Private to src/driver/: the driver's state and the functions its files
  * share (named drv_*).
- *   io.c         the per-device I/O contexts and their queues, faulting a
- *                buffer in, the OS registration
- *   pin.c        scheme pin: registration cache, descriptor lists
+ *   io.c         the per-device contexts (os.driver.queues) and their
+ *                queues, posting an I/O from the host and the doorbell,
+ *                faulting a buffer in, the device-side hooks, the OS
+ *                registration
+ *   pin.c        scheme pin: registration cache, descriptor lists, the
+ *                static regions' addresses
  *   iommu_map.c  scheme iommu-map: map and unmap in the device's I/O
- *                address space, strict or deferred invalidation */
+ *                address space, strict or deferred invalidation (the
+ *                flush queue) */
 #ifndef SCIM_DRIVER_INTERNAL_H
 #define SCIM_DRIVER_INTERNAL_H
 
@@ -18,35 +22,68 @@
 /* One 4 KiB descriptor list per request: at most this many pages. */
 #define IO_MAX_PAGES (OS_PAGE_SIZE / OS_PTE_BYTES)
 
-/* The I/O request of an OS_REQ (core/proto.h): the device's request
- * slot, the buffer, and the DMA direction (write: the device writes it). */
+/* The I/O of an OS_REQ (core/proto.h): the host's record of it (slot: a
+ * host_io index, the cookie), the buffer, and the DMA direction (write:
+ * the device writes it). */
 static inline const scim_os_req *drv_req(const scim_msg *m) { return &m->u.os; }
 
 /* os.iommu_map.mode */
 enum iommu_map_mode { MAP_STRICT = 0, MAP_DEFERRED = 1 };
 
-/* A device's driver context: the host side (the queue of its I/O
- * operations) and the device side (its hooks around each request). */
-typedef struct io_ctx {
+/* The host's record of one I/O, from its posting to its release: which
+ * request slot of the device it is, the context it runs on, and the frames
+ * it pinned. Its index is the cookie the doorbell gives the device and the
+ * device's release names. */
+typedef struct host_io {
+    bool used;
+    uint32_t req;        /* the device's request slot */
+    uint32_t queue;      /* its driver context: req mod os.driver.queues */
+    uint32_t progress;   /* pages of its buffer prepared so far */
+    uint64_t frames[IO_MAX_PAGES];
+} host_io;
+
+/* A driver context (a queue and the CPU that serves it): it prepares and
+ * releases its I/Os one at a time, in arrival order. */
+typedef struct io_queue {
+    bool busy;
+    scim_fifo fifo;      /* of scim_msg *: operations waiting for it */
+    uint64_t flush_queued; /* iommu-map deferred: entries (unmap calls) in its flush queue */
+} io_queue;
+
+/* A region set up once at bind (os: processes.<p>.regions[].static_dma). */
+typedef struct static_range {
+    uint64_t start, end;
+} static_range;
+
+/* The driver's state for one device: the host side (contexts, host
+ * records, set-up regions) and the device side (its hooks around each
+ * request). */
+typedef struct io_dev {
     struct scim_driver *drv;
-    size_t index;         /* in the driver's contexts */
+    size_t index;         /* in the driver's devices */
     scim_device *device;
     scim_node_id dev;
-    bool has_batch;       /* iommu-map deferred: a flush batch is collecting pages */
-    size_t batch;         /* its op */
-    uint64_t generation;  /* of the batch, for its timer */
-    bool busy;            /* the driver works on one I/O operation at a time */
-    scim_fifo queue;      /* of scim_msg *: operations waiting for it, in arrival order */
+    uint32_t pasid;       /* the process the device works for */
     bool pin;             /* scheme pin (else iommu-map) */
     uint64_t desc_base;   /* pin: descriptor lists, 4 KiB per request slot */
     uint32_t domain;      /* iommu-map: the I/O address space */
     uint64_t slots;       /* request slots of the device */
-    uint64_t *frames;     /* per slot, the frames its I/O pinned (IO_MAX_PAGES each) */
-    uint32_t *progress;   /* per slot, pages of its buffer prepared so far */
+    io_queue *queues;
+    size_t n_queues;
+    host_io *hio;         /* the host's records, indexed by cookie */
+    size_t n_hio;
+    static_range *statics;
+    size_t n_statics;
+    scim_u64map static_pfn; /* pin: vpn -> pfn of the static regions' pages */
+    /* iommu-map deferred: the flush batch collecting every context's pages */
+    bool has_batch;
+    size_t batch;         /* its op */
+    uint64_t generation;  /* of the batch, for its timer */
     /* device side */
-    bool *prepared;       /* per slot: the OS prepared the request */
+    bool *prepared;       /* per slot: the host prepared the request (a release is due) */
+    uint32_t *cookie;     /* per slot: the host's record of it, from the doorbell */
     uint64_t releasing;   /* releases sent and not yet answered */
-} io_ctx;
+} io_dev;
 
 /* The registration cache (scheme pin): registered pages in LRU order. */
 typedef struct reg_entry {
@@ -64,7 +101,7 @@ typedef struct reg_cache {
 
 struct scim_driver {
     scim_os *os;
-    io_ctx **io;
+    io_dev **io;
     size_t n_io;
     reg_cache reg;
     scim_u64map mapped;      /* iommu-map: map_key(domain, vpn) -> requests that map it */
@@ -73,22 +110,28 @@ struct scim_driver {
 
 /* ---------- io.c ---------- */
 
-io_ctx *drv_io_of(const scim_driver *d, scim_node_id dev);
-/* A context for device `dev` with its device-side hooks `ops`. */
-io_ctx *drv_io_add(scim_driver *d, scim_device *dev, uint64_t slots, const scim_dev_driver_ops *ops, scim_err *err);
-/* The device-side hooks every scheme shares (a request is prepared before
- * its first chunk and released after its last). */
+io_dev *drv_io_of(const scim_driver *d, scim_node_id dev);
+/* The driver's state for device `dev` with its device-side hooks `ops`,
+ * and the regions of its process set up once (pin and map below). */
+io_dev *drv_io_add(scim_driver *d, scim_device *dev, uint64_t slots, const scim_dev_driver_ops *ops, scim_err *err);
+/* Record the static regions of the device's process and set each page up
+ * with setup(io, va, pfn) (pin or map); 0 or an error. */
+int drv_setup_statics(scim_driver *d, io_dev *io, int (*setup)(io_dev *io, uint64_t va, uint64_t pfn, scim_err *err),
+                      scim_err *err);
+/* The device-side hooks every scheme shares. */
 bool drv_dev_begin(void *ctx, uint32_t req, const scim_trace_rec *rec, uint32_t pasid);
 void drv_dev_end(void *ctx, uint32_t req, const scim_trace_rec *rec, uint32_t pasid, bool error);
+void drv_dev_doorbell(void *ctx, uint32_t req, uint32_t cookie, bool failed);
 void drv_dev_os_done(void *ctx, scim_os_op op, uint32_t slot, int32_t status);
 bool drv_dev_busy(const void *ctx);
-/* Pages of the request's buffer. */
+/* Pages of the I/O's buffer. */
 uint64_t drv_io_pages(const scim_msg *m);
-/* The frames request m pinned, in page order. */
-uint64_t *drv_io_frames(const io_ctx *io, const scim_msg *m);
-/* An I/O operation is answered: the device's context takes the next one. */
+/* The host's record of I/O m. */
+host_io *drv_hio(const io_dev *io, const scim_msg *m);
+/* An I/O operation is over: a preparation rings the device's doorbell, a
+ * release answers the device; the context takes its next operation. */
 void drv_io_finish(scim_driver *d, scim_msg *m, int32_t status);
-/* Answer an I/O operation after `cost` of driver time. */
+/* Finish an I/O operation after `cost` of driver time. */
 void drv_io_reply_after(scim_driver *d, scim_msg *m, scim_time_t cost);
 
 /* ---------- pin.c ---------- */
@@ -96,12 +139,12 @@ void drv_io_reply_after(scim_driver *d, scim_msg *m, scim_time_t cost);
 void drv_reg_init(reg_cache *c);
 void drv_reg_free(reg_cache *c);
 bool drv_pin_all_registered(const scim_driver *d, const scim_msg *m, const process *p);
-void drv_pin_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io);
+void drv_pin_pages(scim_driver *d, scim_msg *m, process *p, io_dev *io);
 void drv_unpin(scim_driver *d, scim_msg *m, process *p);
 
 /* ---------- iommu_map.c ---------- */
 
-void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io);
+void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_dev *io);
 void drv_unmap(scim_driver *d, scim_msg *m, process *p);
 
 #endif

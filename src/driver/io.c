@@ -1,14 +1,39 @@
-/* The driver's side of an I/O: one context per device that handles the
- * device's requests one at a time, in arrival order (one submission and
- * completion context: a strict unmap's wait delays the next I/O, as it
- * does on a real core); preparing a buffer by faulting its pages in and
- * pinning each for the request; and the registration on the OS. */
+/* The driver's side of an I/O (docs/schemes.md, "The driver model").
+ *
+ * Posting. A read or write record of a device's trace is one I/O, which
+ * the application on the host posts at the record's time: the device's
+ * hook (drv_dev_begin) hands it to the host side directly — no message
+ * from the device, since the host, not the device, starts an I/O. One of
+ * the device's os.driver.queues contexts (request slot mod queues)
+ * prepares it; each context takes its operations one at a time, in
+ * arrival order, and the contexts work in parallel. When the I/O is
+ * prepared the host rings the device's doorbell: one posted message host
+ * -> device. A DMA entirely inside a region set up at bind (static_dma:
+ * descriptor and completion rings) needs no preparation: it starts at once
+ * and is never released.
+ *
+ * Releasing. The device's completion reaches the host: the device sends the
+ * release (an OS_REQ IO_UNPIN or IO_UNMAP naming the host's record by the
+ * cookie the doorbell gave it), and the context that prepared the I/O
+ * releases it (a strict unmap's wait blocks that context, as on a core).
+ *
+ * Costs (os.busy_ps). A preparation pays os.syscall_cost (the application
+ * enters the kernel) plus its per-page work; with a registration cache
+ * (pin) it first pays os.pin.lookup_cost in user space, and a hit pays
+ * nothing more. A release runs in the completion path, already in the
+ * kernel: per-page work only. Preparing faults each missing page in on the
+ * CPU (get_user_pages, os.cpu_fault_cost) and pins it for the I/O. */
 #include "driver/driver_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-io_ctx *drv_io_of(const scim_driver *d, scim_node_id dev)
+/* Bytes of a doorbell on the wire: one 64-bit MMIO write. */
+#define DOORBELL_BYTES 8
+/* Cookies travel in the low 24 bits of a device's OS request id. */
+#define MAX_HOST_IOS (1u << 24)
+
+io_dev *drv_io_of(const scim_driver *d, scim_node_id dev)
 {
     for (size_t i = 0; i < d->n_io; i++)
         if (d->io[i]->dev == dev)
@@ -21,23 +46,77 @@ uint64_t drv_io_pages(const scim_msg *m)
     return os_vpn(drv_req(m)->addr + drv_req(m)->len + OS_PAGE_MASK) - os_vpn(drv_req(m)->addr);
 }
 
-uint64_t *drv_io_frames(const io_ctx *io, const scim_msg *m)
+host_io *drv_hio(const io_dev *io, const scim_msg *m) { return &io->hio[drv_req(m)->slot]; }
+
+/* A free host record (the table grows); -1 if out of host memory. */
+static int64_t hio_alloc(io_dev *io)
 {
-    return io->frames + (drv_req(m)->slot % io->slots) * IO_MAX_PAGES;
+    for (size_t i = 0; i < io->n_hio; i++)
+        if (!io->hio[i].used)
+            return (int64_t)i;
+    size_t n = io->n_hio ? 2 * io->n_hio : io->slots;
+    if (n > MAX_HOST_IOS)
+        return -1;
+    host_io *v = realloc(io->hio, n * sizeof *v);
+    if (!v)
+        return -1;
+    memset(v + io->n_hio, 0, (n - io->n_hio) * sizeof *v);
+    io->hio = v;
+    int64_t h = (int64_t)io->n_hio;
+    io->n_hio = n;
+    return h;
 }
 
-static uint32_t *progress(const io_ctx *io, const scim_msg *m) { return &io->progress[drv_req(m)->slot % io->slots]; }
+static void start_next(scim_driver *d, io_dev *io, io_queue *q);
 
-static void io_start_next(scim_driver *d, io_ctx *io);
+static void enqueue(scim_driver *d, io_dev *io, scim_msg *m)
+{
+    io_queue *q = &io->queues[drv_hio(io, m)->queue];
+    if (!scim_fifo_push(&q->fifo, &m)) {
+        scim_kernel_fail(d->os->k, SCIM_ENOMEM, "out of host memory");
+        return;
+    }
+    start_next(d, io, q);
+}
+
+/* The prepared I/O's doorbell: the message that held it becomes the
+ * posted write to the device. */
+static void ring_doorbell(scim_driver *d, io_dev *io, scim_msg *m, int32_t status)
+{
+    scim_os *os = d->os;
+    uint32_t h = drv_req(m)->slot;
+    host_io *x = &io->hio[h];
+    bool failed = status != SCIM_RESP_OK;
+    if (failed) {
+        os->st.ops_errors++;
+        x->used = false; /* nothing to release */
+    }
+    scim_hist_record(os->st.op_latency, scim_kernel_now(os->k) - m->arrived);
+    m->type = SCIM_MSG_DOORBELL;
+    m->dst = io->dev;
+    m->status = SCIM_RESP_OK;
+    m->u.doorbell = (scim_doorbell){.slot = x->req, .cookie = h, .failed = failed};
+    m->wire_bytes = scim_port_wire(os->port, DOORBELL_BYTES);
+    scim_port_post(os->port, m);
+}
 
 void drv_io_finish(scim_driver *d, scim_msg *m, int32_t status)
 {
-    io_ctx *io = drv_io_of(d, m->src);
-    os_reply(d->os, m, status);
-    if (io) {
-        io->busy = false;
-        io_start_next(d, io);
+    io_dev *io = drv_io_of(d, m->src);
+    if (!io) {
+        os_reply(d->os, m, SCIM_RESP_INVALID);
+        return;
     }
+    io_queue *q = &io->queues[drv_hio(io, m)->queue];
+    scim_os_op op = drv_req(m)->op;
+    if (op == SCIM_OS_IO_PIN || op == SCIM_OS_IO_MAP) {
+        ring_doorbell(d, io, m, status);
+    } else {
+        drv_hio(io, m)->used = false;
+        os_reply(d->os, m, status);
+    }
+    q->busy = false;
+    start_next(d, io, q);
 }
 
 static void reply_event(void *ctx, uint64_t arg) { drv_io_finish(ctx, (scim_msg *)(uintptr_t)arg, SCIM_RESP_OK); }
@@ -52,9 +131,10 @@ void drv_io_reply_after(scim_driver *d, scim_msg *m, scim_time_t cost)
 /* Undo the per-request pins of the pages prepared so far, and refuse. */
 static void refuse(scim_driver *d, scim_msg *m)
 {
-    io_ctx *io = drv_io_of(d, m->src);
-    for (uint64_t i = 0; io && i < *progress(io, m); i++)
-        os_unpin_frame(d->os, drv_io_frames(io, m)[i]);
+    io_dev *io = drv_io_of(d, m->src);
+    host_io *x = drv_hio(io, m);
+    for (uint64_t i = 0; i < x->progress; i++)
+        os_unpin_frame(d->os, x->frames[i]);
     drv_io_finish(d, m, SCIM_RESP_INVALID);
 }
 
@@ -76,15 +156,16 @@ static void prepare(scim_driver *d, scim_msg *m)
 {
     scim_os *os = d->os;
     process *p = os_find_process(os, drv_req(m)->pasid);
-    io_ctx *io = drv_io_of(d, m->src);
+    io_dev *io = drv_io_of(d, m->src);
+    host_io *x = drv_hio(io, m);
     uint64_t n = drv_io_pages(m);
-    if (!p || !io || n > IO_MAX_PAGES || drv_req(m)->slot >= io->slots) {
+    if (!p || n > IO_MAX_PAGES) {
         refuse(d, m);
         return;
     }
     bool write = drv_req(m)->write;
     uint64_t start = os_page_down(drv_req(m)->addr);
-    for (uint64_t i = *progress(io, m); i < n; i++) {
+    for (uint64_t i = x->progress; i < n; i++) {
         uint64_t va = start + i * OS_PAGE_SIZE, pa;
         unsigned attrs;
         if (scim_pgtable_lookup(p->pt, va, &pa, NULL, &attrs) != 1 || !(attrs & SCIM_PTA_USER) ||
@@ -94,11 +175,11 @@ static void prepare(scim_driver *d, scim_msg *m)
         }
         if (!os_pin_frame(os, os_pfn(pa)))
             return;
-        drv_io_frames(io, m)[i] = os_pfn(pa);
+        x->frames[i] = os_pfn(pa);
         /* get_user_pages marks the page accessed (and dirty for a write),
          * so reclaim sees I/O pages as used */
         scim_pgtable_update(p->pt, va, SCIM_PTA_ACCESSED | (write ? SCIM_PTA_DIRTY : 0), 0, NULL);
-        *progress(io, m) = (uint32_t)(i + 1);
+        x->progress = (uint32_t)(i + 1);
     }
     if (drv_req(m)->op == SCIM_OS_IO_PIN)
         drv_pin_pages(d, m, p, io);
@@ -106,7 +187,7 @@ static void prepare(scim_driver *d, scim_msg *m)
         drv_map_pages(d, m, p, io);
 }
 
-/* ---------- the queue ---------- */
+/* ---------- the contexts ---------- */
 
 static void exec(void *ctx, uint64_t arg)
 {
@@ -114,65 +195,93 @@ static void exec(void *ctx, uint64_t arg)
     scim_msg *m = (scim_msg *)(uintptr_t)arg;
     process *p = os_find_process(d->os, drv_req(m)->pasid);
     if (!p) {
-        /* as it always was: answered, but the context stays busy */
-        os_reply(d->os, m, SCIM_RESP_INVALID);
+        if (drv_req(m)->op == SCIM_OS_IO_PIN || drv_req(m)->op == SCIM_OS_IO_MAP)
+            refuse(d, m);
+        else
+            drv_io_finish(d, m, SCIM_RESP_INVALID);
         return;
     }
-    io_ctx *io = drv_io_of(d, m->src);
     switch (drv_req(m)->op) {
     case SCIM_OS_IO_PIN:
     case SCIM_OS_IO_MAP:
-        if (io && drv_req(m)->slot < io->slots)
-            *progress(io, m) = 0;
         prepare(d, m);
         return;
     case SCIM_OS_IO_UNPIN:
         drv_unpin(d, m, p);
         return;
-    case SCIM_OS_IO_UNMAP:
+    default:
         drv_unmap(d, m, p);
         return;
-    default:
-        os_reply(d->os, m, SCIM_RESP_INVALID);
     }
 }
 
-static void io_start_next(scim_driver *d, io_ctx *io)
+/* The CPU time an operation costs before it runs. */
+static scim_time_t entry_cost(const scim_driver *d, const scim_msg *m)
 {
-    scim_os *os = d->os;
-    scim_msg *m;
-    if (io->busy || !scim_fifo_pop(&io->queue, &m))
-        return;
-    io->busy = true;
-    process *p = os_find_process(os, drv_req(m)->pasid);
-    /* The driver is entered by a system call at submission; the release
-     * runs in the completion path, already in the kernel. */
+    const scim_os *os = d->os;
     uint64_t n = drv_io_pages(m);
-    scim_time_t cost = os->p.syscall_cost;
-    scim_os_op op = drv_req(m)->op;
-    if (op == SCIM_OS_IO_UNPIN)
-        cost = os->p.pin_cache_pages ? 0 : n * os->p.unpin_page_cost;
-    else if (op == SCIM_OS_IO_UNMAP)
-        cost = n * os->p.iommu_unmap_page_cost;
-    else if (op == SCIM_OS_IO_PIN && os->p.pin_cache_pages && p && drv_pin_all_registered(d, m, p))
-        cost = 0; /* a registration-cache hit stays in user space */
-    m->arrived = scim_kernel_now(os->k); /* op.latency counts from here: the driver takes it up */
-    os_spend(os, cost, exec, d, (uint64_t)(uintptr_t)m);
+    bool cache = os->p.pin_cache_pages != 0;
+    switch (drv_req(m)->op) {
+    case SCIM_OS_IO_UNPIN:
+        return cache ? 0 : n * os->p.unpin_page_cost;
+    case SCIM_OS_IO_UNMAP:
+        return n * os->p.iommu_unmap_page_cost + os->p.iova_free_cost;
+    case SCIM_OS_IO_PIN: {
+        if (!cache)
+            return os->p.syscall_cost;
+        /* the registration cache is looked up in user space; a hit stays there */
+        const process *p = os_find_process(os, drv_req(m)->pasid);
+        bool hit = p && drv_pin_all_registered(d, m, p);
+        return os->p.pin_lookup_cost + (hit ? 0 : os->p.syscall_cost);
+    }
+    default:
+        return os->p.syscall_cost;
+    }
 }
 
+static void start_next(scim_driver *d, io_dev *io, io_queue *q)
+{
+    scim_msg *m;
+    if (q->busy || !scim_fifo_pop(&q->fifo, &m))
+        return;
+    q->busy = true;
+    m->arrived = scim_kernel_now(d->os->k); /* op.latency counts from here: the context takes it up */
+    os_spend(d->os, entry_cost(d, m), exec, d, (uint64_t)(uintptr_t)m);
+}
+
+/* The application posts an I/O of the device's request slot `req`: the
+ * host's record, the message that carries it through the context (it
+ * becomes the doorbell), and the context's queue. */
+static void post(io_dev *io, uint32_t req, const scim_trace_rec *rec, uint32_t pasid)
+{
+    scim_driver *d = io->drv;
+    scim_os *os = d->os;
+    int64_t h = hio_alloc(io);
+    scim_msg *m = h < 0 ? NULL : os_msg(os, SCIM_MSG_OS_REQ, scim_os_node(os));
+    if (!m) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory posting an I/O");
+        return;
+    }
+    host_io *x = &io->hio[h];
+    *x = (host_io){.used = true, .req = req, .queue = (uint32_t)(req % io->n_queues)};
+    m->src = io->dev; /* the device's I/O: its context is found by the device */
+    m->u.os = (scim_os_req){.op = io->pin ? SCIM_OS_IO_PIN : SCIM_OS_IO_MAP, .pasid = pasid, .addr = rec->addr,
+                            .len = rec->size, .write = rec->op == SCIM_OP_WRITE, .slot = (uint32_t)h};
+    enqueue(d, io, m);
+}
+
+/* A release from a device (the OS hands the driver every IO_* request). */
 static void submit(void *ctx, scim_msg *m)
 {
     scim_driver *d = ctx;
-    io_ctx *io = drv_io_of(d, m->src);
-    if (!io) {
-        os_reply(d->os, m, SCIM_RESP_INVALID); /* not a device bound to scheme pin or iommu-map */
+    io_dev *io = drv_io_of(d, m->src);
+    scim_os_op op = drv_req(m)->op;
+    if (!io || (op != SCIM_OS_IO_UNPIN && op != SCIM_OS_IO_UNMAP) || drv_req(m)->slot >= io->n_hio ||
+        !drv_hio(io, m)->used) {
+        os_reply(d->os, m, SCIM_RESP_INVALID); /* not a release of an I/O this driver prepared */
         return;
     }
-    if (!scim_fifo_push(&io->queue, &m)) {
-        scim_kernel_fail(d->os->k, SCIM_ENOMEM, "out of host memory");
-        return;
-    }
-    io_start_next(d, io);
+    enqueue(d, io, m);
 }
 
 /* ---------- life cycle ---------- */
@@ -193,17 +302,27 @@ scim_driver *scim_driver_create(scim_os *os, scim_err *err)
     return d;
 }
 
+static void io_free(io_dev *io)
+{
+    if (!io)
+        return;
+    for (size_t q = 0; io->queues && q < io->n_queues; q++)
+        scim_fifo_free(&io->queues[q].fifo);
+    free(io->queues);
+    free(io->hio);
+    free(io->statics);
+    scim_u64map_free(&io->static_pfn);
+    free(io->prepared);
+    free(io->cookie);
+    free(io);
+}
+
 void scim_driver_destroy(scim_driver *d)
 {
     if (!d)
         return;
-    for (size_t i = 0; i < d->n_io; i++) {
-        scim_fifo_free(&d->io[i]->queue);
-        free(d->io[i]->frames);
-        free(d->io[i]->progress);
-        free(d->io[i]->prepared);
-        free(d->io[i]);
-    }
+    for (size_t i = 0; i < d->n_io; i++)
+        io_free(d->io[i]);
     free(d->io);
     scim_exposure_destroy(d->exposure);
     drv_reg_free(&d->reg);
@@ -211,69 +330,119 @@ void scim_driver_destroy(scim_driver *d)
     free(d);
 }
 
-io_ctx *drv_io_add(scim_driver *d, scim_device *dev, uint64_t slots, const scim_dev_driver_ops *ops, scim_err *err)
+io_dev *drv_io_add(scim_driver *d, scim_device *dev, uint64_t slots, const scim_dev_driver_ops *ops, scim_err *err)
 {
-    io_ctx **n = realloc(d->io, (d->n_io + 1) * sizeof *n);
+    io_dev **n = realloc(d->io, (d->n_io + 1) * sizeof *n);
     if (n)
         d->io = n;
-    io_ctx *io = calloc(1, sizeof *io);
+    io_dev *io = calloc(1, sizeof *io);
+    size_t queues = d->os->p.driver_queues ? d->os->p.driver_queues : 1;
     if (io) {
-        io->frames = calloc(slots * IO_MAX_PAGES, sizeof *io->frames);
-        io->progress = calloc(slots, sizeof *io->progress);
+        scim_u64map_init(&io->static_pfn);
+        io->queues = calloc(queues, sizeof *io->queues);
         io->prepared = calloc(slots, sizeof *io->prepared);
+        io->cookie = calloc(slots, sizeof *io->cookie);
     }
-    if (!n || !io || !io->frames || !io->progress || !io->prepared) {
-        if (io) {
-            free(io->frames);
-            free(io->progress);
-            free(io->prepared);
-            free(io);
-        }
+    if (!n || !io || !io->queues || !io->prepared || !io->cookie) {
+        io_free(io);
         scim_err_set(err, SCIM_ENOMEM, "out of host memory");
         return NULL;
     }
+    io->n_queues = queues;
+    for (size_t q = 0; q < queues; q++)
+        scim_fifo_init(&io->queues[q].fifo, sizeof(scim_msg *));
     io->index = d->n_io;
     d->io[d->n_io++] = io;
     io->drv = d;
     io->device = dev;
     io->dev = scim_device_node(dev);
-    scim_fifo_init(&io->queue, sizeof(scim_msg *));
+    io->pasid = (uint32_t)scim_device_params_of(dev)->pasid;
     io->slots = slots;
     scim_device_set_driver(dev, ops, io);
     return io;
 }
 
+int drv_setup_statics(scim_driver *d, io_dev *io, int (*setup)(io_dev *io, uint64_t va, uint64_t pfn, scim_err *err),
+                      scim_err *err)
+{
+    scim_os *os = d->os;
+    const process *p = os_find_process(os, io->pasid);
+    if (!p || !p->n_static_dma)
+        return 0;
+    if (!(io->statics = calloc(p->n_static_dma, sizeof *io->statics)))
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+    for (size_t r = 0; r < p->n_static_dma; r++) {
+        static_range sr = {p->static_dma[r].start, p->static_dma[r].end};
+        io->statics[io->n_statics++] = sr;
+        for (uint64_t va = sr.start; va < sr.end; va += OS_PAGE_SIZE) {
+            uint64_t pa;
+            if (scim_pgtable_lookup(p->pt, va, &pa, NULL, NULL) != 1)
+                return scim_err_set(err, SCIM_EINVAL,
+                                    "static_dma region [0x%llx, 0x%llx) of pasid %u: page 0x%llx is not present "
+                                    "(give the region populate: true)",
+                                    (unsigned long long)sr.start, (unsigned long long)sr.end, io->pasid,
+                                    (unsigned long long)va);
+            /* pinned for as long as the device is bound, as a ring's pages are */
+            if (!os_pin_frame(os, os_pfn(pa)))
+                return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+            int rc = setup(io, va, os_pfn(pa), err);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 /* ---------- the device side ---------- */
+
+/* The DMA lies entirely inside a region set up at bind. */
+static bool in_static(const io_dev *io, uint32_t pasid, uint64_t addr, uint64_t len)
+{
+    if (pasid != io->pasid)
+        return false;
+    for (size_t i = 0; i < io->n_statics; i++)
+        if (addr >= io->statics[i].start && addr + len <= io->statics[i].end)
+            return true;
+    return false;
+}
 
 bool drv_dev_begin(void *ctx, uint32_t req, const scim_trace_rec *rec, uint32_t pasid)
 {
-    io_ctx *io = ctx;
-    scim_device_os_call(io->device, io->pin ? SCIM_OS_IO_PIN : SCIM_OS_IO_MAP, req, rec, pasid);
-    return false; /* held until the host side answers */
+    io_dev *io = ctx;
+    io->prepared[req] = false;
+    if (in_static(io, pasid, rec->addr, rec->size)) {
+        io->drv->os->st.io_static++;
+        return true; /* set up at bind: nothing to prepare or release */
+    }
+    /* the application on the host posts the I/O */
+    post(io, req, rec, pasid);
+    return false; /* held until the doorbell */
+}
+
+void drv_dev_doorbell(void *ctx, uint32_t req, uint32_t cookie, bool failed)
+{
+    io_dev *io = ctx;
+    io->prepared[req] = !failed;
+    io->cookie[req] = cookie;
+    scim_device_request_ready(io->device, req, failed);
 }
 
 void drv_dev_end(void *ctx, uint32_t req, const scim_trace_rec *rec, uint32_t pasid, bool error)
 {
-    io_ctx *io = ctx;
+    io_dev *io = ctx;
     if (!io->prepared[req])
-        return; /* the host could not prepare it: nothing to release */
+        return; /* static, or the host could not prepare it: nothing to release */
     io->prepared[req] = false;
     io->releasing++;
-    scim_device_os_call(io->device, io->pin ? SCIM_OS_IO_UNPIN : SCIM_OS_IO_UNMAP, req, rec, pasid);
+    scim_device_os_call(io->device, io->pin ? SCIM_OS_IO_UNPIN : SCIM_OS_IO_UNMAP, io->cookie[req], rec, pasid);
 }
 
 void drv_dev_os_done(void *ctx, scim_os_op op, uint32_t slot, int32_t status)
 {
-    io_ctx *io = ctx;
-    bool error = status != SCIM_RESP_OK;
-    if (op == SCIM_OS_IO_PIN || op == SCIM_OS_IO_MAP) {
-        io->prepared[slot] = !error;
-        scim_device_request_ready(io->device, slot, error);
-        return;
-    }
+    io_dev *io = ctx;
     io->releasing--;
-    if (error)
+    if (status != SCIM_RESP_OK)
         scim_device_fail(io->device, "the driver failed to release a request");
 }
 
-bool drv_dev_busy(const void *ctx) { return ((const io_ctx *)ctx)->releasing != 0; }
+bool drv_dev_busy(const void *ctx) { return ((const io_dev *)ctx)->releasing != 0; }

@@ -1,11 +1,19 @@
 /* Scheme iommu-map: each I/O's pages are mapped at IOVA = va in the
- * device's own I/O address space (dma_map_page) and unmapped after
- * (dma_unmap_page). os.iommu_map.mode strict invalidates the IOMMU's and
- * the device's caches on every unmap and answers when that is done;
- * deferred queues the unmapped pages (the flush queue) and invalidates the
- * whole address space once os.iommu_map.flush_entries pages wait or
- * os.iommu_map.flush_interval after the first (the flush timer). The time
- * a stale entry could still be used is os.io.stale_window. */
+ * device's own I/O address space (dma_map: an IOVA allocation,
+ * os.iommu_map.iova_alloc_cost, and the entries) and unmapped after
+ * (dma_unmap: the entries, the IOVA free). os.iommu_map.mode strict
+ * invalidates the IOMMU's (and an ATS device's) caches on every unmap and
+ * answers when that is done: one shootdown round, whose invalidation the
+ * driver's CPU waits for (the IOMMU's wait descriptor). deferred is Linux's
+ * flush queue (drivers/iommu/dma-iommu.c): each unmap call is one entry
+ * of the flush queue of the driver context that made it, and the whole
+ * address space is invalidated by the unmap that brings one context's
+ * queue to os.iommu_map.flush_entries entries (it waits for the flush) or
+ * os.iommu_map.flush_interval after the first entry queued since the last
+ * flush (the flush timer); a flush covers every context's pages.
+ * The time a stale entry could still be used is os.io.stale_window. The
+ * static regions (rings) are mapped once at bind, read-write, and never
+ * unmapped. */
 #include "driver/driver_internal.h"
 
 #include <stdio.h>
@@ -28,17 +36,21 @@ static uint64_t map_key(uint32_t domain, uint64_t vpn)
 }
 
 /* Map the buffer. A page another request already maps keeps its entry (a
- * count); the map cost is paid per call all the same. */
-void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io)
+ * count), made writable if this request's device writes it: with IOVA = va
+ * the two requests share one entry, which must allow what either does (Linux
+ * gives each dma_map its own IOVA and rights); the map cost is paid per call
+ * all the same. */
+void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_dev *io)
 {
     scim_os *os = d->os;
+    const host_io *x = drv_hio(io, m);
     process *dom = os_find_process(os, io->domain);
     uint64_t start = os_page_down(drv_req(m)->addr), n = drv_io_pages(m);
     /* the DMA direction sets the device's right: DMA_FROM_DEVICE (the
      * device writes memory) maps writable, DMA_TO_DEVICE read-only */
     unsigned attrs = SCIM_PTA_USER | (drv_req(m)->write ? SCIM_PTA_WRITE : 0);
     for (uint64_t i = 0; i < n && dom; i++) {
-        uint64_t va = start + i * OS_PAGE_SIZE, pa = os_frame_pa(drv_io_frames(io, m)[i]);
+        uint64_t va = start + i * OS_PAGE_SIZE, pa = os_frame_pa(x->frames[i]);
         uint64_t *count = scim_u64map_upsert(&d->mapped, map_key(io->domain, os_vpn(va)), 0);
         if (!count) {
             scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
@@ -52,10 +64,12 @@ void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io)
                                  (unsigned long long)va, io->domain, err.msg);
                 return;
             }
+        } else if (attrs & SCIM_PTA_WRITE) {
+            scim_pgtable_update(dom->pt, va, SCIM_PTA_WRITE, 0, NULL); /* an upgrade: no invalidation */
         }
     }
     os->st.io_maps += n;
-    drv_io_reply_after(d, m, n * os->p.iommu_map_page_cost);
+    drv_io_reply_after(d, m, os->p.iova_alloc_cost + n * os->p.iommu_map_page_cost);
 }
 
 /* ---------- invalidation ---------- */
@@ -83,11 +97,13 @@ static void invalidated(scim_driver *d, size_t idx, bool deferred)
 static void strict_done(scim_os *os, size_t idx, void *ctx) { invalidated(ctx, idx, false); }
 static void flush_done(scim_os *os, size_t idx, void *ctx) { invalidated(ctx, idx, true); }
 
-static void flush_batch(scim_driver *d, io_ctx *io)
+static void flush_batch(scim_driver *d, io_dev *io)
 {
     if (!io->has_batch)
         return;
     io->has_batch = false;
+    for (size_t q = 0; q < io->n_queues; q++)
+        io->queues[q].flush_queued = 0;
     d->os->st.io_flushes++;
     os_start_shootdown(d->os, io->batch);
 }
@@ -95,14 +111,14 @@ static void flush_batch(scim_driver *d, io_ctx *io)
 static void flush_timer(void *ctx, uint64_t arg)
 {
     scim_driver *d = ctx;
-    io_ctx *io = d->io[arg >> TIMER_IO_SHIFT];
+    io_dev *io = d->io[arg >> TIMER_IO_SHIFT];
     if (io->has_batch && (io->generation & TIMER_GEN_MASK) == (arg & TIMER_GEN_MASK))
         flush_batch(d, io);
 }
 
 /* deferred: the device's flush batch, started with the first page queued
  * (and its timer). */
-static sd_op *batch_of(scim_driver *d, io_ctx *io)
+static sd_op *batch_of(scim_driver *d, io_dev *io)
 {
     scim_os *os = d->os;
     if (io->has_batch)
@@ -120,19 +136,22 @@ static sd_op *batch_of(scim_driver *d, io_ctx *io)
 
 /* IO_UNMAP: clear the IOVAs' entries. strict: invalidate the IOMMU's and
  * the device's caches for these pages and answer when done; deferred:
- * answer now and queue the pages for a later PASID-wide flush, keeping
+ * queue the pages for a later PASID-wide flush (answering now, unless this
+ * unmap fills its context's queue and so flushes and waits), keeping
  * their frames pinned until it completes (Linux keeps the IOVA reserved
  * until then; keeping the frame too means the stale entry never names a
  * reused frame, so the checker's rule 2 holds). */
 void drv_unmap(scim_driver *d, scim_msg *m, process *p)
 {
     scim_os *os = d->os;
-    io_ctx *io = drv_io_of(d, m->src);
-    process *dom = io ? os_find_process(os, io->domain) : NULL;
+    io_dev *io = drv_io_of(d, m->src);
+    process *dom = os_find_process(os, io->domain);
     if (!dom) {
         drv_io_finish(d, m, SCIM_RESP_INVALID);
         return;
     }
+    const host_io *x = drv_hio(io, m);
+    io_queue *fq = &io->queues[x->queue];
     bool deferred = os->p.iommu_map_mode == MAP_DEFERRED;
     uint64_t start = os_page_down(drv_req(m)->addr), n = drv_io_pages(m);
     scim_time_t now = scim_kernel_now(os->k);
@@ -140,7 +159,7 @@ void drv_unmap(scim_driver *d, scim_msg *m, process *p)
     sd_op *op = NULL;
     for (uint64_t i = 0; i < n && i < IO_MAX_PAGES; i++) {
         uint64_t va = start + i * OS_PAGE_SIZE;
-        uint64_t pfn = drv_io_frames(io, m)[i];
+        uint64_t pfn = x->frames[i];
         uint64_t *count = scim_u64map_get(&d->mapped, map_key(io->domain, os_vpn(va)));
         if (!count || --*count > 0) {
             os_unpin_frame(os, pfn); /* another request still maps it */
@@ -163,9 +182,16 @@ void drv_unmap(scim_driver *d, scim_msg *m, process *p)
     }
     os->st.io_unmaps += n;
     if (deferred) {
-        drv_io_finish(d, m, SCIM_RESP_OK);
-        if (io->has_batch && os->ops[io->batch].n_pages >= os->p.flush_entries)
+        /* one flush-queue entry per unmap call (an IOVA range), whatever
+         * its pages; the unmap that fills its context's queue flushes the
+         * whole domain and waits for it (dma-iommu's queue_iova: fq_full,
+         * then a synchronous flush_iotlb_all) */
+        if (op && ++fq->flush_queued >= os->p.flush_entries) {
+            os->ops[io->batch].req = m;
             flush_batch(d, io);
+            return;
+        }
+        drv_io_finish(d, m, SCIM_RESP_OK);
         return;
     }
     if (!op) {
@@ -179,19 +205,36 @@ void drv_unmap(scim_driver *d, scim_msg *m, process *p)
 /* ---------- binding ---------- */
 
 /* The device translates in its I/O address space. */
-static uint32_t space(void *ctx, uint32_t pasid) { return ((const io_ctx *)ctx)->domain; }
+static uint32_t space(void *ctx, uint32_t pasid) { return ((const io_dev *)ctx)->domain; }
 
 /* Deferred mode: a DMA while an unmapped page of the domain may still sit
  * in an IOTLB could have used a stale translation. */
 static bool exposed(void *ctx, uint32_t domain)
 {
-    const io_ctx *io = ctx;
+    const io_dev *io = ctx;
     return io->drv->exposure && scim_exposure_active(io->drv->exposure, domain);
 }
 
 static const scim_dev_driver_ops map_device_ops = {.space = space, .request_begin = drv_dev_begin,
-                                                   .request_end = drv_dev_end, .os_done = drv_dev_os_done,
-                                                   .exposed = exposed, .busy = drv_dev_busy};
+                                                   .request_end = drv_dev_end, .doorbell = drv_dev_doorbell,
+                                                   .os_done = drv_dev_os_done, .exposed = exposed,
+                                                   .busy = drv_dev_busy};
+
+/* A static region's page (already pinned): mapped read-write for good
+ * (rings are read and written by the device), with a reference no
+ * per-I/O unmap drops. */
+static int map_static(io_dev *io, uint64_t va, uint64_t pfn, scim_err *err)
+{
+    scim_driver *d = io->drv;
+    process *dom = os_find_process(d->os, io->domain);
+    uint64_t *count = scim_u64map_upsert(&d->mapped, map_key(io->domain, os_vpn(va)), 0);
+    if (!count)
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+    if ((*count)++ == 0)
+        return scim_pgtable_map(dom->pt, va, os_frame_pa(pfn), OS_PAGE_SHIFT, SCIM_PTA_USER | SCIM_PTA_WRITE,
+                                err);
+    return 0;
+}
 
 int scim_driver_bind_map_device(scim_driver *d, scim_device *dev, uint32_t domain, uint64_t slots, scim_err *err)
 {
@@ -202,7 +245,7 @@ int scim_driver_bind_map_device(scim_driver *d, scim_device *dev, uint32_t domai
         return rc;
     if (!d->exposure && !(d->exposure = scim_exposure_create()))
         return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
-    io_ctx *io = drv_io_add(d, dev, slots, &map_device_ops, err);
+    io_dev *io = drv_io_add(d, dev, slots, &map_device_ops, err);
     if (!io)
         return SCIM_ENOMEM;
     io->domain = domain;
@@ -210,5 +253,5 @@ int scim_driver_bind_map_device(scim_driver *d, scim_device *dev, uint32_t domai
      * need a paging-structure-cache flush per unmap, which deferred mode
      * exists to avoid. */
     scim_pgtable_keep_empty_tables(os_find_process(d->os, domain)->pt, true);
-    return 0;
+    return drv_setup_statics(d, io, map_static, err);
 }

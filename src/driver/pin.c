@@ -2,7 +2,8 @@
  * registration cache, os.pin.cache_pages, keeps its own pin on the most
  * recently used pages; 0: none kept), and the request's descriptor list
  * gets one physical address per page, which the device reads instead of
- * translating. */
+ * translating. The static regions (rings) are pinned once at bind and the
+ * device holds their pages' addresses. */
 #include "driver/driver_internal.h"
 
 #include <stdlib.h>
@@ -123,13 +124,14 @@ bool drv_pin_all_registered(const scim_driver *d, const scim_msg *m, const proce
 }
 
 /* Register the pages and write the request's descriptor list. */
-void drv_pin_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io)
+void drv_pin_pages(scim_driver *d, scim_msg *m, process *p, io_dev *io)
 {
     scim_os *os = d->os;
+    const host_io *x = drv_hio(io, m);
     uint64_t start = os_page_down(drv_req(m)->addr), n = drv_io_pages(m), pinned = 0, evicted = 0;
-    uint64_t list = io->desc_base + drv_req(m)->slot * OS_PAGE_SIZE;
+    uint64_t list = io->desc_base + x->req * OS_PAGE_SIZE;
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t pfn = drv_io_frames(io, m)[i];
+        uint64_t pfn = x->frames[i];
         scim_physmem_write64(os->pm, list + i * OS_PTE_BYTES, os_frame_pa(pfn));
         if (!os->p.pin_cache_pages) {
             pinned++;
@@ -153,10 +155,10 @@ void drv_pin_pages(scim_driver *d, scim_msg *m, process *p, io_ctx *io)
  * per-page cost was paid on arrival. */
 void drv_unpin(scim_driver *d, scim_msg *m, process *p)
 {
-    io_ctx *io = drv_io_of(d, m->src);
+    const host_io *x = drv_hio(drv_io_of(d, m->src), m);
     uint64_t n = drv_io_pages(m);
-    for (uint64_t i = 0; io && i < n && i < IO_MAX_PAGES; i++)
-        os_unpin_frame(d->os, drv_io_frames(io, m)[i]);
+    for (uint64_t i = 0; i < n && i < IO_MAX_PAGES; i++)
+        os_unpin_frame(d->os, x->frames[i]);
     if (!d->os->p.pin_cache_pages)
         d->os->st.io_unpins += n;
     drv_io_finish(d, m, SCIM_RESP_OK);
@@ -166,13 +168,35 @@ void drv_unpin(scim_driver *d, scim_msg *m, process *p)
  * descriptor list: one 8-byte address per page, one 4 KiB list per slot. */
 static uint64_t descriptor(void *ctx, uint32_t req, uint32_t page)
 {
-    const io_ctx *io = ctx;
+    const io_dev *io = ctx;
     return io->desc_base + (uint64_t)req * OS_PAGE_SIZE + (uint64_t)page * OS_PTE_BYTES;
 }
 
+/* A static region (a ring): the driver gave the device its pages'
+ * addresses when it bound it (as a NIC's queue context holds its ring's
+ * page list), so no descriptor is read. */
+static bool static_pa(void *ctx, uint32_t pasid, uint64_t va, uint64_t *pa)
+{
+    const io_dev *io = ctx;
+    const uint64_t *pfn = pasid == io->pasid ? scim_u64map_get(&io->static_pfn, os_vpn(va)) : NULL;
+    if (!pfn)
+        return false;
+    *pa = os_frame_pa(*pfn) + (va & OS_PAGE_MASK);
+    return true;
+}
+
 static const scim_dev_driver_ops pin_device_ops = {.request_begin = drv_dev_begin, .request_end = drv_dev_end,
-                                                   .descriptor = descriptor, .os_done = drv_dev_os_done,
+                                                   .descriptor = descriptor, .static_pa = static_pa,
+                                                   .doorbell = drv_dev_doorbell, .os_done = drv_dev_os_done,
                                                    .busy = drv_dev_busy};
+
+/* A static region's page (already pinned): its address for the device. */
+static int pin_static(io_dev *io, uint64_t va, uint64_t pfn, scim_err *err)
+{
+    if (!scim_u64map_upsert(&io->static_pfn, os_vpn(va), pfn))
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+    return 0;
+}
 
 int scim_driver_bind_pin_device(scim_driver *d, scim_device *dev, uint64_t slots, scim_err *err)
 {
@@ -180,10 +204,10 @@ int scim_driver_bind_pin_device(scim_driver *d, scim_device *dev, uint64_t slots
     int rc = scim_os_alloc_backup(d->os, slots * OS_PAGE_SIZE, &desc_pa, err);
     if (rc)
         return rc;
-    io_ctx *io = drv_io_add(d, dev, slots, &pin_device_ops, err);
+    io_dev *io = drv_io_add(d, dev, slots, &pin_device_ops, err);
     if (!io)
         return SCIM_ENOMEM;
     io->pin = true;
     io->desc_base = desc_pa;
-    return 0;
+    return drv_setup_statics(d, io, pin_static, err);
 }

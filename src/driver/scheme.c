@@ -22,10 +22,16 @@ static double stat(const scim_stats *stats, const char *name)
 static uint64_t request_slots(const scim_device *d) { return scim_device_params_of(d)->max_outstanding + 1; }
 
 /* Bind the device in `space` (and its tenants): the IOMMU forwards
- * invalidations of it, the OS's shootdowns reach it. */
+ * invalidations of it, the OS's shootdowns reach it. A device without an
+ * ATC (ats: false) caches no translation: it is bound to nothing, and the
+ * IOMMU's own invalidation is all an unmap waits for; the OS still writes
+ * its context (SMMUv3 STE, RISC-V device context), which the IOMMU reads
+ * to translate its DMAs inline. */
 static int bind_space(scim_scheme_ctx *c, scim_device *d, uint32_t space, scim_err *err)
 {
     scim_node_id node = scim_device_node(d);
+    if (!scim_device_params_of(d)->ats)
+        return scim_os_attach_device(c->os, node, err);
     int rc = scim_iommu_bind_device(c->iommu, node, space, err);
     if (!rc)
         rc = scim_os_bind_device(c->os, node, space, err);
@@ -46,9 +52,34 @@ static int check_tenants(const scim_device_params *p, bool allowed, char *why, s
     return SCIM_ECONFIG;
 }
 
+/* ats: false: the IOMMU translates each DMA inline and stalls it on a
+ * missing page; what only a device with an ATC does makes no sense. */
+static int check_inline(const scim_device_params *p, char *why, size_t len)
+{
+    const char *bad = NULL;
+    if (p->ats)
+        return 0;
+    if (p->walk != SCIM_WALK_IOMMU)
+        bad = "walk: a device without an ATC has every DMA translated inline by the IOMMU; expected walk: iommu";
+    else if (p->fault_policy != SCIM_FAULT_STALL)
+        bad = "fault_policy: a device without an ATC never sees a fault (the IOMMU stalls its DMA and asks the OS); "
+              "expected fault_policy: stall";
+    else if (p->prefault)
+        bad = "prefault: a device without an ATC sends no page requests (the IOMMU asks for the faulting page); "
+              "expected prefault: 0";
+    else if (p->prefetch)
+        bad = "iotlb: a device without an ATC has no IOTLB to prefetch into; expected iotlb.prefetch: 0";
+    else if (p->utlb.entries)
+        bad = "utlb: a device without an ATC has no micro-TLB; expected utlb.entries: 0";
+    if (!bad)
+        return 0;
+    snprintf(why, len, "%s (ats: false)", bad);
+    return SCIM_ECONFIG;
+}
+
 static int sva_check_device(const scim_device_params *p, char *why, size_t len)
 {
-    return check_tenants(p, true, why, len);
+    return check_tenants(p, true, why, len) ? SCIM_ECONFIG : check_inline(p, why, len);
 }
 
 static void load_shadow(void *ctx, uint64_t entry_pa, uint64_t value) { scim_device_shadow_load(ctx, entry_pa, value); }
@@ -88,6 +119,7 @@ static int driver_create(scim_scheme_ctx *c, scim_err *err)
 
 static void driver_destroy(void *state) { scim_driver_destroy(state); }
 
+/* The device never translates: ats makes no difference. */
 static int pin_check_device(const scim_device_params *p, char *why, size_t len)
 {
     return check_tenants(p, false, why, len);
@@ -127,7 +159,7 @@ static int map_check_device(const scim_device_params *p, char *why, size_t len)
     if (check_tenants(p, false, why, len))
         return SCIM_ECONFIG;
     if (p->walk == SCIM_WALK_IOMMU)
-        return 0;
+        return check_inline(p, why, len);
     snprintf(why, len, "walk: scheme iommu-map translates through the IOMMU's I/O page tables; expected walk: iommu");
     return SCIM_ECONFIG;
 }

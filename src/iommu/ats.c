@@ -11,6 +11,10 @@ void scim_iommu_ats_complete(scim_iommu *io, uint32_t e, int32_t status, uint64_
                              unsigned perms)
 {
     ats_entry *a = entry(io, e);
+    if (a->dma) {
+        scim_iommu_inline_translated(io, e, status, page_pa, shift, perms);
+        return;
+    }
     scim_msg *m = a->req;
     scim_hist_record(io->st.ats_latency, scim_kernel_now(io->k) - a->arrived);
     scim_pool_release(&io->ats, e);
@@ -27,7 +31,7 @@ void scim_iommu_walk_done(void *owner, uint64_t cookie, const scim_walk_result *
 {
     scim_iommu *io = owner;
     uint32_t e = (uint32_t)cookie;
-    const scim_xlat_req q = entry(io, e)->req->u.xlat;
+    const scim_xlat_req q = entry(io, e)->q;
     /* a walker freed: requests held back for room in its queue go in */
     uint32_t next;
     while (scim_fifo_len(&io->walk_blocked) && scim_walker_can_accept(io->walker) &&
@@ -58,7 +62,7 @@ void scim_iommu_walk_done(void *owner, uint64_t cookie, const scim_walk_result *
 void scim_iommu_ats_walk(scim_iommu *io, uint32_t e)
 {
     ats_entry *a = entry(io, e);
-    const scim_xlat_req *q = &a->req->u.xlat;
+    const scim_xlat_req *q = &a->q;
     if (!scim_walker_walk(io->walker, q->pasid, q->va, q->write, a->root, a->fmt, e) &&
         !scim_fifo_push(&io->walk_blocked, &e))
         scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory holding walks");
@@ -68,7 +72,7 @@ static void lookup(void *ctx, uint64_t arg)
 {
     scim_iommu *io = ctx;
     uint32_t e = (uint32_t)arg;
-    const scim_xlat_req *q = &entry(io, e)->req->u.xlat;
+    const scim_xlat_req *q = &entry(io, e)->q;
     scim_tlb_entry t;
     if (scim_tlb_lookup(io->iotlb, q->pasid, q->va, &t) == 1 && (!q->write || (t.perms & SCIM_PERM_W))) {
         scim_iommu_ats_complete(io, e, SCIM_RESP_OK, scim_pfn_addr(t.pfn), t.page_shift, t.perms);
@@ -86,6 +90,11 @@ void scim_iommu_ats_request(scim_iommu *io, scim_msg *m)
         scim_port_free(io->port, m);
         return;
     }
-    *entry(io, e) = (ats_entry){.req = m, .arrived = scim_kernel_now(io->k)};
+    *entry(io, e) = (ats_entry){.req = m, .q = m->u.xlat, .arrived = scim_kernel_now(io->k)};
+    scim_iommu_translate(io, e);
+}
+
+void scim_iommu_translate(scim_iommu *io, uint32_t e)
+{
     scim_kernel_schedule(io->k, scim_clock_cycles(&io->clock, io->p.iotlb.latency), SCIM_PRIO_DEFAULT, lookup, io, e);
 }

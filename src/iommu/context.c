@@ -31,7 +31,7 @@ static uint32_t device_of(const scim_iommu *io, const ats_entry *a)
 void scim_iommu_context_lookup(scim_iommu *io, uint32_t e)
 {
     ats_entry *a = scim_pool_at(&io->ats, e);
-    uint32_t pasid = a->req->u.xlat.pasid;
+    uint32_t pasid = a->q.pasid;
     scim_tlb_entry t;
     if (scim_tlb_lookup(io->pasid_cache, device_of(io, a), scim_pfn_addr(pasid), &t) == 1) {
         a->root = scim_pfn_addr(t.pfn);

@@ -1,9 +1,12 @@
 /* The IOMMU's invalidation queue: descriptors are processed in order,
  * iommu.inv_latency each; a descriptor invalidates the IOTLB and the walk
  * caches (restarting overlapping walks), sends a device-TLB invalidation
- * to every device bound to the PASID, and completes when all of them have
- * answered. A broadcast invalidation is snooped: applied after
- * snoop_latency, devices snoop it themselves. */
+ * to every device bound to the PASID (devices with an ATC: a device with
+ * ats: false is never bound), and completes — the wait descriptor the OS
+ * spins on — when all of them have answered and every inline access in
+ * flight that used a removed translation has completed (inline.c). A
+ * broadcast invalidation is snooped: applied after snoop_latency, devices
+ * snoop it themselves; it too waits for those inline accesses. */
 #include "iommu/iommu_internal.h"
 
 static void invalidate_local(scim_iommu *io, const scim_inv_scope *s)
@@ -14,12 +17,43 @@ static void invalidate_local(scim_iommu *io, const scim_inv_scope *s)
     scim_walker_invalidate(io->walker, s);
 }
 
+/* Track descriptor m until its completions are in: the slot, or
+ * SCIM_POOL_NONE (out of host memory: the run stops). */
+static uint32_t track(scim_iommu *io, scim_msg *m)
+{
+    uint32_t slot = scim_pool_alloc(&io->invs);
+    if (slot == SCIM_POOL_NONE) {
+        scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory tracking invalidations");
+        return slot;
+    }
+    inv_op *op = scim_pool_at(&io->invs, slot);
+    op->req = m;
+    op->pending = 0;
+    return slot;
+}
+
+/* Complete the descriptor now if nothing is awaited. */
+static void complete_if_done(scim_iommu *io, uint32_t slot)
+{
+    inv_op *op = scim_pool_at(&io->invs, slot);
+    if (op->pending)
+        return;
+    scim_msg *req = op->req;
+    scim_pool_release(&io->invs, slot);
+    scim_port_reply(io->port, req, SCIM_MSG_INV_DONE, scim_port_wire(io->port, 0), SCIM_RESP_OK);
+}
+
 static void snoop_exec(void *ctx, uint64_t arg)
 {
     scim_iommu *io = ctx;
     scim_msg *m = (scim_msg *)(uintptr_t)arg;
     invalidate_local(io, &m->u.inv.scope);
-    scim_port_reply(io->port, m, SCIM_MSG_INV_DONE, scim_port_wire(io->port, 0), SCIM_RESP_OK);
+    uint32_t slot = track(io, m);
+    if (slot == SCIM_POOL_NONE)
+        return;
+    uint32_t drains = scim_iommu_inline_drain(io, &m->u.inv.scope, slot);
+    ((inv_op *)scim_pool_at(&io->invs, slot))->pending += drains;
+    complete_if_done(io, slot);
 }
 
 /* Binding i gets the device invalidation unless an earlier binding of the
@@ -42,13 +76,12 @@ static void inv_exec(void *ctx, uint64_t arg)
     scim_msg *m = (scim_msg *)(uintptr_t)arg;
     const scim_inv_scope *s = &m->u.inv.scope;
     invalidate_local(io, s);
-    uint32_t slot = scim_pool_alloc(&io->invs);
-    if (slot == SCIM_POOL_NONE) {
-        scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory tracking invalidations");
+    uint32_t slot = track(io, m);
+    if (slot == SCIM_POOL_NONE)
         return;
-    }
+    uint32_t drains = scim_iommu_inline_drain(io, s, slot);
     inv_op *op = scim_pool_at(&io->invs, slot);
-    op->req = m;
+    op->pending += drains;
     for (size_t i = 0; i < io->n_bindings; i++) {
         if (!binding_concerned(io, i, s))
             continue;
@@ -61,10 +94,7 @@ static void inv_exec(void *ctx, uint64_t arg)
         io->st.dev_invalidations++;
         scim_port_request(io->port, SCIM_PORT_OWNER, slot, d);
     }
-    if (op->pending == 0) {
-        scim_pool_release(&io->invs, slot);
-        scim_port_reply(io->port, m, SCIM_MSG_INV_DONE, scim_port_wire(io->port, 0), SCIM_RESP_OK);
-    }
+    complete_if_done(io, slot);
 }
 
 void scim_iommu_inv_request(scim_iommu *io, scim_msg *m)
@@ -80,18 +110,20 @@ void scim_iommu_inv_request(scim_iommu *io, scim_msg *m)
     scim_kernel_schedule_at(io->k, io->inv_busy_until, SCIM_PRIO_DEFAULT, inv_exec, io, (uint64_t)(uintptr_t)m);
 }
 
+void scim_iommu_inv_one_done(scim_iommu *io, uint32_t slot)
+{
+    inv_op *op = scim_pool_used(&io->invs, slot) ? scim_pool_at(&io->invs, slot) : NULL;
+    if (!op || op->pending == 0) {
+        scim_kernel_fail(io->k, SCIM_EINVARIANT, "IOMMU got an unexpected invalidation completion");
+        return;
+    }
+    op->pending--;
+    complete_if_done(io, slot);
+}
+
 void scim_iommu_inv_done(scim_iommu *io, scim_msg *m)
 {
     uint32_t slot = (uint32_t)m->tag;
     scim_port_free(io->port, m);
-    if (!scim_pool_used(&io->invs, slot)) {
-        scim_kernel_fail(io->k, SCIM_EINVARIANT, "IOMMU got an unexpected invalidation completion");
-        return;
-    }
-    inv_op *op = scim_pool_at(&io->invs, slot);
-    if (--op->pending == 0) {
-        scim_msg *req = op->req;
-        scim_pool_release(&io->invs, slot);
-        scim_port_reply(io->port, req, SCIM_MSG_INV_DONE, scim_port_wire(io->port, 0), SCIM_RESP_OK);
-    }
+    scim_iommu_inv_one_done(io, slot);
 }

@@ -25,17 +25,34 @@ const scim_stat_decl scim_iommu_stat_decls[] = {
      "SMMUv3 STE, L1 CD and CD (three), RISC-V IOMMU device context, two process-directory entries and "
      "process context (four).",
      offsetof(iommu_stats, pasid_reads)},
-    {"prq.requests", SCIM_STAT_COUNTER, "count", "Page requests received from devices.",
+    {"prq.requests", SCIM_STAT_COUNTER, "count", "Page request groups received from devices.",
      offsetof(iommu_stats, prq_requests)},
     {"prq.overflows", SCIM_STAT_COUNTER, "count",
-     "Page requests dropped because the queue was full (auto-answered Success; the device retries).",
+     "Page request groups dropped because the queue had no room for them (auto-answered Success; the device "
+     "retries).",
      offsetof(iommu_stats, prq_overflows)},
-    {"prq.max_occupancy", SCIM_STAT_COUNTER, "entries", "Most page requests outstanding at once.",
+    {"prq.max_occupancy", SCIM_STAT_COUNTER, "descriptors",
+     "Most page request descriptors (one per page) held at once, for groups the OS has not answered.",
      offsetof(iommu_stats, prq_max_occupancy)},
     {"invalidations", SCIM_STAT_COUNTER, "count", "Invalidation descriptors processed.",
      offsetof(iommu_stats, invalidations)},
     {"dev_invalidations", SCIM_STAT_COUNTER, "count", "Device-TLB invalidations sent to devices.",
      offsetof(iommu_stats, dev_invalidations)},
+    {"inline.requests", SCIM_STAT_COUNTER, "count",
+     "DMAs by untranslated address from devices without an ATC (ats: false), translated inline.",
+     offsetof(iommu_stats, inline_requests)},
+    {"inline.faults", SCIM_STAT_COUNTER, "count",
+     "Inline DMAs stalled on a not-present page: page requests the IOMMU sent the OS itself.",
+     offsetof(iommu_stats, inline_faults)},
+    {"inline.failed", SCIM_STAT_COUNTER, "count",
+     "Inline DMAs answered with an error (no context, or the OS could not map the page).",
+     offsetof(iommu_stats, inline_failed)},
+    {"inline.drains", SCIM_STAT_COUNTER, "count",
+     "Inline accesses in flight that an invalidation waited for (they used a translation it removed).",
+     offsetof(iommu_stats, inline_drains)},
+    {"inline.latency", SCIM_STAT_HIST, "ps",
+     "From an inline DMA's arrival to its memory access leaving the IOMMU (translation, stalls included).",
+     offsetof(iommu_stats, inline_latency)},
 };
 const size_t scim_iommu_stat_decl_count = SCIM_COUNT_OF(scim_iommu_stat_decls);
 
@@ -58,14 +75,20 @@ const scim_param_decl scim_iommu_param_decls[] = {
      "Lookup latency of the paging-structure caches (all levels in parallel).", "assumption"},
     {"prq_depth", SCIM_P_U64, "2048", "descriptors", true, 1, 1048576, NULL,
      offsetof(scim_iommu_params, prq_depth),
-     "Page requests that may be outstanding at the OS; beyond it the IOMMU drops the request and answers "
-     "Success itself, and the device retries.",
+     "Page request descriptors (one per page) that may be outstanding at the OS; a group that does not fit is "
+     "dropped and answered Success by the IOMMU, and the device retries. Every device's pri.allocation must be at "
+     "most this (checked when the system is built).",
      "Linux drivers/iommu/intel/iommu.h: PRQ_ORDER 4 = 16 pages of 32-byte descriptors"},
     {"ats_queue", SCIM_P_U64, "64", "requests", true, 0, 1e9, NULL, offsetof(scim_iommu_params, ats_queue),
      "Translation requests the IOMMU holds at once, from arrival to completion; further ones wait at their "
      "devices for a place (<device>.port.credit_wait). 0: unbounded.",
      "assumption: one request per IOTLB entry (64, Neugebauer et al. SIGCOMM'18); VT-d does not publish it. "
      "The bundled configurations peak at 57 (iommu.queue.ats.peak)"},
+    {"inline_queue", SCIM_P_U64, "256", "requests", true, 0, 1e9, NULL, offsetof(scim_iommu_params, inline_queue),
+     "DMAs of devices without an ATC (ats: false) the IOMMU holds at once, from arrival to the memory's "
+     "answer (a stalled one included); further ones wait at their devices. 0: unbounded.",
+     "assumption: PCIe 8-bit tags let a requester have 256 non-posted requests outstanding; the root "
+     "complex's tracking depth is not published"},
     {"walk_queue", SCIM_P_U64, "64", "walks", true, 0, 1e9, NULL, offsetof(scim_iommu_params, walk_queue),
      "Walks that may wait for a free walker; beyond it requests stay in the request buffer until a walk "
      "ends. 0: unbounded.",
@@ -87,6 +110,7 @@ static void on_request(void *ctx, scim_msg *m)
     case SCIM_MSG_ATS_REQ: scim_iommu_ats_request(io, m); return;
     case SCIM_MSG_PRI_REQ: scim_iommu_prq_request(io, m); return;
     case SCIM_MSG_INV_REQ: scim_iommu_inv_request(io, m); return;
+    case SCIM_MSG_DMA: scim_iommu_inline_request(io, m); return;
     default:
         scim_kernel_fail(io->k, SCIM_EINVARIANT, "IOMMU got an unexpected %s", scim_msg_type_name(m->type));
         scim_port_free(io->port, m);
@@ -141,9 +165,11 @@ scim_iommu *scim_iommu_create(scim_kernel *k, scim_fabric *f, const char *name,
                             (void *)scim_tlb_counters(io->pasid_cache), err))
         goto fail;
     if (!(io->port = scim_port_create(f, name, on_request, on_response, io, stats, err)) ||
-        scim_port_queue(io->port, "ats", 1u << SCIM_MSG_ATS_REQ, p->ats_queue, stats, err))
+        scim_port_queue(io->port, "ats", 1u << SCIM_MSG_ATS_REQ, p->ats_queue, stats, err) ||
+        scim_port_queue(io->port, "inline", 1u << SCIM_MSG_DMA, p->inline_queue, stats, err))
         goto fail;
     io->ctx_client = scim_port_add_client(io->port, scim_iommu_context_response, io);
+    io->inline_client = scim_port_add_client(io->port, scim_iommu_inline_response, io);
     scim_walker_params wp = {p->walkers, p->pwc_entries, scim_clock_cycles(&io->clock, p->pwc_latency),
                              p->walk_queue, p->seed};
     if (!(io->walker = scim_walker_create(k, name, &wp, scim_iommu_walk_done, io, stats, err)) ||
@@ -165,6 +191,9 @@ void scim_iommu_destroy(scim_iommu *io)
     scim_tlb_destroy(io->pasid_cache);
     scim_walker_destroy(io->walker);
     scim_port_destroy(io->port);
+    for (uint32_t e = 0; e < scim_pool_cap(&io->ats); e++)
+        if (scim_pool_used(&io->ats, e))
+            free(((ats_entry *)scim_pool_at(&io->ats, e))->drains);
     scim_pool_free(&io->ats);
     scim_pool_free(&io->prq);
     scim_pool_free(&io->invs);
@@ -187,6 +216,7 @@ void scim_iommu_set_context(scim_iommu *io, const scim_ctx_format *f, uint64_t r
     io->ctxf = f;
     io->ctx_root = root_pa;
 }
+void scim_iommu_set_checker(scim_iommu *io, const scim_observer *c) { io->checker = c; }
 const scim_tlb *scim_iommu_iotlb(const scim_iommu *io) { return io->iotlb; }
 
 size_t scim_iommu_caches(const scim_iommu *io, const scim_tlb **out, const char **names, size_t max)

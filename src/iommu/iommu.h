@@ -21,10 +21,15 @@
  *     device-TLB invalidation. Walks in progress that overlap an
  *     invalidation are restarted, so a walk that read a PTE before it was
  *     cleared can never install or return it.
+ *   - DMAs of devices without an ATC (ats: false) arrive untranslated; the
+ *     IOMMU translates them inline (same IOTLB and walkers), performs them
+ *     at memory and answers with the memory's response; a not-present page
+ *     stalls the DMA while the IOMMU asks the OS (inline.c).
  */
 #ifndef SCIMITAR_IOMMU_H
 #define SCIMITAR_IOMMU_H
 
+#include "core/observer.h"
 #include "core/port.h"
 #include "core/stats.h"
 #include "iommu/ctxfmt.h"
@@ -45,6 +50,7 @@ typedef struct scim_iommu_params {
     uint64_t pwc_latency;       /* cycles */
     uint64_t prq_depth;
     uint64_t ats_queue;         /* translation requests held at once; 0 unbounded */
+    uint64_t inline_queue;      /* untranslated DMAs (ats: false) held at once; 0 unbounded */
     uint64_t walk_queue;        /* walks waiting for a walker; 0 unbounded */
     scim_time_t inv_latency;
     scim_time_t snoop_latency;  /* broadcast protocol: applying a snooped invalidation */
@@ -70,6 +76,8 @@ void scim_iommu_set_os(scim_iommu *io, scim_node_id os);
  * register holds: PASID directory, stream table or device directory). */
 void scim_iommu_set_context(scim_iommu *io, const scim_ctx_format *f, uint64_t root_pa);
 int scim_iommu_bind_device(scim_iommu *io, scim_node_id dev, uint32_t pasid, scim_err *err);
+/* The observer of the inline accesses it performs (checker, or NULL). */
+void scim_iommu_set_checker(scim_iommu *io, const scim_observer *c);
 
 /* For the safety checker (an observer): the caches that hold translations
  * or table pointers. */

@@ -1,11 +1,13 @@
 /* The IOMMU's parts, one file each: the translation service (ats.c), the
  * context (PASID) table reader (context.c), the page request queue
- * (prq.c), the invalidation queue (invq.c); iommu.c holds the block's
- * life cycle, tables and message dispatch. */
+ * (prq.c), the invalidation queue (invq.c), inline translation of DMAs
+ * from devices without an ATC (inline.c); iommu.c holds the block's life
+ * cycle, tables and message dispatch. */
 #ifndef SCIM_IOMMU_INTERNAL_H
 #define SCIM_IOMMU_INTERNAL_H
 
 #include "core/fifo.h"
+#include "core/observer.h"
 #include "core/pool.h"
 #include "iommu/iommu.h"
 
@@ -14,10 +16,18 @@
  * reads and the walk made for it. */
 typedef struct ats_entry {
     scim_msg *req;          /* the device's request; answered in place */
+    scim_xlat_req q;        /* what is translated */
     scim_time_t arrived;
     scim_ctx_walk ctx;      /* the context lookup in progress */
     uint64_t root;          /* from the context: the page-table root and format */
     const scim_pt_format *fmt;
+    /* inline.c: req is an untranslated DMA (ats: false), performed here */
+    bool dma;
+    bool at_memory;         /* translated; its memory access is out */
+    uint64_t pa;            /* at_memory: the physical address it used */
+    uint8_t shift;          /* and the size of the page of that translation */
+    uint32_t *drains;       /* invalidations (invs slots) waiting for the access to finish */
+    uint32_t n_drains, cap_drains;
 } ats_entry;
 
 /* A page request forwarded to the OS: the device's request waits here. */
@@ -46,7 +56,12 @@ typedef struct iommu_stats {
     uint64_t prq_max_occupancy;
     uint64_t invalidations;
     uint64_t dev_invalidations;
+    uint64_t inline_requests;
+    uint64_t inline_faults;
+    uint64_t inline_failed;
+    uint64_t inline_drains;
     scim_hist *ats_latency;
+    scim_hist *inline_latency;
 } iommu_stats;
 
 struct scim_iommu {
@@ -61,9 +76,12 @@ struct scim_iommu {
     scim_tlb *pasid_cache;
     scim_walker *walker;
     int ctx_client;
+    int inline_client;      /* inline.c: its memory accesses and page requests */
+    const scim_observer *checker;
     scim_pool ats;          /* of ats_entry */
     scim_fifo walk_blocked; /* of uint32_t: ATS entries waiting for room in the walker's queue */
-    scim_pool prq;          /* of prq_entry */
+    scim_pool prq;          /* of prq_entry: groups at the OS */
+    uint64_t prq_used;      /* descriptors (page requests) they hold */
     binding *bindings;
     size_t n_bindings;
     scim_time_t inv_busy_until;
@@ -73,6 +91,9 @@ struct scim_iommu {
 
 /* ats.c */
 void scim_iommu_ats_request(scim_iommu *io, scim_msg *m);
+/* Translate entry e: IOTLB lookup, then context and walk on a miss; the
+ * answer goes to scim_iommu_ats_complete (inline entries: to inline.c). */
+void scim_iommu_translate(scim_iommu *io, uint32_t e);
 void scim_iommu_ats_complete(scim_iommu *io, uint32_t e, int32_t status, uint64_t page_pa, unsigned shift,
                              unsigned perms);
 void scim_iommu_ats_walk(scim_iommu *io, uint32_t e);
@@ -86,5 +107,15 @@ void scim_iommu_prq_response(scim_iommu *io, scim_msg *m);
 /* invq.c */
 void scim_iommu_inv_request(scim_iommu *io, scim_msg *m);
 void scim_iommu_inv_done(scim_iommu *io, scim_msg *m);
+/* One of the completions invalidation `slot` waits for is in. */
+void scim_iommu_inv_one_done(scim_iommu *io, uint32_t slot);
+/* inline.c */
+void scim_iommu_inline_request(scim_iommu *io, scim_msg *m);
+void scim_iommu_inline_translated(scim_iommu *io, uint32_t e, int32_t status, uint64_t page_pa, unsigned shift,
+                                  unsigned perms);
+void scim_iommu_inline_response(void *ctx, scim_msg *m);
+/* Invalidation `slot` of scope s waits for every inline access in flight
+ * that used a translation s removes; returns how many. */
+uint32_t scim_iommu_inline_drain(scim_iommu *io, const scim_inv_scope *s, uint32_t slot);
 
 #endif

@@ -1,14 +1,16 @@
-/* The IOMMU's page request queue (PCIe PRI): page requests go to the OS
- * while fewer than iommu.prq_depth are outstanding there; beyond that the
- * IOMMU drops the request and answers Success itself, so the device
- * retries its translation and faults again (VT-d and RISC-V IOMMU
- * behaviour on queue overflow). */
+/* The IOMMU's page request queue (PCIe PRI): a page request group takes
+ * one descriptor per page request (page) and goes to the OS while the
+ * queue has room for all of it (iommu.prq_depth descriptors); otherwise
+ * the IOMMU drops the group and answers Success itself, so the device
+ * retries its translations and faults again (VT-d and RISC-V IOMMU
+ * behaviour on queue overflow; Linux drops partial groups likewise). */
 #include "iommu/iommu_internal.h"
 
 void scim_iommu_prq_request(scim_iommu *io, scim_msg *m)
 {
     io->st.prq_requests++;
-    if (scim_pool_len(&io->prq) >= io->p.prq_depth) {
+    uint64_t descs = (uint64_t)m->u.page.pages + m->u.page.prefault;
+    if (io->prq_used + descs > io->p.prq_depth) {
         io->st.prq_overflows++;
         m->u.page_resp = (scim_page_resp){.auto_response = true};
         scim_port_reply(io->port, m, SCIM_MSG_PRI_RESP, scim_port_wire(io->port, 0), SCIM_RESP_OK);
@@ -21,8 +23,9 @@ void scim_iommu_prq_request(scim_iommu *io, scim_msg *m)
         scim_port_free(io->port, m);
         return;
     }
-    if (scim_pool_len(&io->prq) > io->st.prq_max_occupancy)
-        io->st.prq_max_occupancy = scim_pool_len(&io->prq);
+    io->prq_used += descs;
+    if (io->prq_used > io->st.prq_max_occupancy)
+        io->st.prq_max_occupancy = io->prq_used;
     ((prq_entry *)scim_pool_at(&io->prq, e))->req = m;
     fwd->u.page = m->u.page;
     fwd->wire_bytes = m->wire_bytes;
@@ -35,6 +38,7 @@ void scim_iommu_prq_response(scim_iommu *io, scim_msg *r)
     uint32_t e = (uint32_t)r->tag;
     scim_msg *m = ((prq_entry *)scim_pool_at(&io->prq, e))->req;
     scim_pool_release(&io->prq, e);
+    io->prq_used -= (uint64_t)m->u.page.pages + m->u.page.prefault;
     int32_t status = r->status;
     uint32_t wire = r->wire_bytes;
     scim_port_free(io->port, r);

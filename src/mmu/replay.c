@@ -5,14 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fifo.h"
+
 #define NONE (-1)
+
+/* A record the host pushed (host-fed agents). */
+typedef struct host_rec {
+    scim_trace_rec rec;
+    scim_time_t at;
+    uint64_t tag;
+    bool translate_only;
+} host_rec;
 
 typedef struct request {
     bool used;
     bool write;
     bool error;
     bool ready;
+    bool translate_only;
     scim_trace_rec rec;
+    uint64_t tag;
+    scim_time_t eligible;
     uint32_t pasid;
     uint32_t chunks_left;
     uint64_t bytes;
@@ -38,6 +51,12 @@ typedef struct replay_stats {
     scim_hist *queue_delay;
 } replay_stats;
 
+/* The trace's OS operations, under the agent's own name. */
+typedef struct replay_os_stats {
+    uint64_t os_ops;
+    uint64_t os_errors;
+} replay_os_stats;
+
 struct scim_replay {
     scim_kernel *k;
     char agent[48];
@@ -48,6 +67,13 @@ struct scim_replay {
     scim_trace_reader *trace;
     bool eof, have_rec, failed, os_pending;
     scim_trace_rec rec;
+    /* host-fed: the records pushed and not yet taken, and the current
+     * one's tag and kind */
+    bool host_fed;
+    scim_fifo host_recs; /* of host_rec */
+    scim_time_t host_last_at;
+    uint64_t rec_tag;
+    bool rec_translate_only;
     scim_time_t eligible, last_issue, paused_until;
     scim_time_t pump_at;
     scim_time_t os_since; /* when the pending OS operation was sent */
@@ -58,9 +84,14 @@ struct scim_replay {
     uint32_t *free_slots;
     uint32_t n_free;
     uint32_t inflight;
+    uint32_t n_used;     /* requests begun and not finished */
+    /* scim_replay_post_ahead: requests ready to issue, in the order they
+     * became ready (a ring of max_outstanding + 1) */
+    bool post_ahead;
+    int32_t *ready_q;
+    uint32_t ready_head, ready_len;
     replay_stats st;
-    uint64_t os_ops;
-    uint64_t os_errors;
+    replay_os_stats os_st;
     char tenants_key[96];
 };
 
@@ -89,6 +120,14 @@ const scim_stat_decl scim_replay_stat_decls[] = {
      offsetof(replay_stats, queue_delay)},
 };
 const size_t scim_replay_stat_decl_count = SCIM_COUNT_OF(scim_replay_stat_decls);
+
+const scim_stat_decl scim_replay_os_stat_decls[] = {
+    {"os_ops", SCIM_STAT_COUNTER, "count", "OS operations (mmap, munmap, ...) the trace asked for.",
+     offsetof(replay_os_stats, os_ops)},
+    {"os_errors", SCIM_STAT_COUNTER, "count", "OS operations the OS refused (bad range, overlap).",
+     offsetof(replay_os_stats, os_errors)},
+};
+const size_t scim_replay_os_stat_decl_count = SCIM_COUNT_OF(scim_replay_os_stat_decls);
 
 static void pump(scim_replay *r);
 
@@ -131,10 +170,17 @@ void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
                 r->st.read_bytes += q->bytes;
         }
         q->used = false;
+        r->n_used--;
         if (r->ops.request_end)
             r->ops.request_end(r->owner, (uint32_t)s->req, &q->rec, q->pasid, q->error);
     }
     pump(r);
+}
+
+static void push_ready(scim_replay *r, uint32_t req)
+{
+    uint32_t n = (uint32_t)r->p.max_outstanding + 1;
+    r->ready_q[(r->ready_head + r->ready_len++) % n] = (int32_t)req;
 }
 
 void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error)
@@ -145,17 +191,27 @@ void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error)
         /* the driver could not prepare the I/O: it fails as a whole */
         q->error = true;
     }
+    if (r->post_ahead)
+        push_ready(r, req);
     pump(r);
 }
 
+void scim_replay_post_ahead(scim_replay *r) { r->post_ahead = true; }
+
 uint32_t scim_replay_request_of(const scim_replay *r, uint32_t id) { return (uint32_t)r->slots[id].req; }
 uint32_t scim_replay_page_index(const scim_replay *r, uint32_t id) { return r->slots[id].page; }
+
+uint64_t scim_replay_request_end(const scim_replay *r, uint32_t id)
+{
+    const request *q = &r->reqs[r->slots[id].req];
+    return q->rec.addr + q->rec.size;
+}
 
 void scim_replay_os_done(scim_replay *r, bool error)
 {
     r->os_pending = false;
     if (error)
-        r->os_errors++;
+        r->os_st.os_errors++;
     pump(r);
 }
 
@@ -165,8 +221,36 @@ void scim_replay_pause(scim_replay *r, scim_time_t until)
         r->paused_until = until;
 }
 
+/* The pasid check of a read/write: message in msg, false if the agent is
+ * not bound to the record's address space. */
+static bool pasid_bound(const scim_replay *r, const scim_trace_rec *rec)
+{
+    if (!(rec->op == SCIM_OP_READ || rec->op == SCIM_OP_WRITE) || !(rec->has & SCIM_TRACE_HAS_PASID) ||
+        rec->pasid == r->p.pasid)
+        return true;
+    for (size_t i = 0; i < r->p.n_tenants; i++)
+        if (r->p.tenants[i] == rec->pasid)
+            return true;
+    return false;
+}
+
+static bool next_host_record(scim_replay *r)
+{
+    host_rec h;
+    if (!scim_fifo_pop(&r->host_recs, &h))
+        return false; /* nothing yet: a push pumps again */
+    r->rec = h.rec;
+    r->rec_tag = h.tag;
+    r->rec_translate_only = h.translate_only;
+    r->have_rec = true;
+    r->eligible = h.at;
+    return true;
+}
+
 static bool next_record(scim_replay *r)
 {
+    if (r->host_fed)
+        return next_host_record(r);
     scim_err err = {0};
     int rc = scim_trace_next(r->trace, &r->rec, &err);
     if (rc < 0) {
@@ -178,12 +262,8 @@ static bool next_record(scim_replay *r)
         r->eof = true;
         return false;
     }
-    if ((r->rec.op == SCIM_OP_READ || r->rec.op == SCIM_OP_WRITE) && (r->rec.has & SCIM_TRACE_HAS_PASID) &&
-        r->rec.pasid != r->p.pasid) {
-        bool bound = false;
-        for (size_t i = 0; i < r->p.n_tenants && !bound; i++)
-            bound = r->p.tenants[i] == r->rec.pasid;
-        if (!bound) {
+    {
+        if (!pasid_bound(r, &r->rec)) {
             r->failed = true;
             scim_kernel_fail(r->k, SCIM_EPARSE,
                              "%s:%llu: error: %s accesses pasid %u, an address space it is not bound to "
@@ -195,6 +275,8 @@ static bool next_record(scim_replay *r)
         }
     }
     r->have_rec = true;
+    r->rec_tag = r->rec.line;
+    r->rec_translate_only = false;
     scim_time_t t = SCIM_NS(r->rec.time_ns);
     r->eligible = r->rec.timing == SCIM_TIMING_ABS ? t : r->last_issue + t;
     return true;
@@ -207,15 +289,16 @@ static uint32_t rec_pasid(const scim_replay *r)
 
 static void issue_chunk(scim_replay *r)
 {
+    const request *q = &r->reqs[r->cur];
     uint32_t id = r->free_slots[--r->n_free];
     slot *s = &r->slots[id];
     uint64_t page_end = (r->cur_va | 0xfff) + 1;
     uint64_t end = page_end < r->cur_end && page_end != 0 ? page_end : r->cur_end;
     s->busy = true;
     s->req = r->cur;
-    s->page = (uint32_t)((r->cur_va >> 12) - (r->rec.addr >> 12));
-    s->c = (scim_replay_chunk){rec_pasid(r), r->reqs[r->cur].write, (uint32_t)(end - r->cur_va), r->cur_va,
-                               (r->rec.has & SCIM_TRACE_HAS_IO) ? r->rec.io : 0};
+    s->page = (uint32_t)((r->cur_va >> 12) - (q->rec.addr >> 12));
+    s->c = (scim_replay_chunk){q->pasid, q->write, (uint32_t)(end - r->cur_va), r->cur_va,
+                               (q->rec.has & SCIM_TRACE_HAS_IO) ? q->rec.io : 0, q->translate_only};
     r->cur_va = end;
     r->inflight++;
     r->st.chunks++;
@@ -224,62 +307,97 @@ static void issue_chunk(scim_replay *r)
 
 static bool is_access(const scim_trace_rec *rec) { return rec->op == SCIM_OP_READ || rec->op == SCIM_OP_WRITE; }
 
-static void pump(scim_replay *r)
+/* The record at hand, if it is eligible now (else the pump is scheduled):
+ * false when there is none or not yet. */
+static bool record_due(scim_replay *r, scim_time_t now)
+{
+    if (!r->have_rec && (r->eof || !next_record(r)))
+        return false;
+    scim_time_t start = r->eligible > r->paused_until ? r->eligible : r->paused_until;
+    if (now < start) {
+        schedule_pump(r, start);
+        return false;
+    }
+    return true;
+}
+
+/* An OS operation of the trace: a barrier (every request begun has
+ * finished), then the OS's answer. */
+static void os_barrier(scim_replay *r, scim_time_t now)
+{
+    if (r->inflight || r->os_pending || r->n_used)
+        return; /* a completion pumps again */
+    r->os_pending = true;
+    r->os_since = now;
+    r->os_st.os_ops++;
+    r->last_issue = now;
+    r->have_rec = false;
+    r->ops.os_op(r->owner, &r->rec, rec_pasid(r));
+}
+
+/* Begin the record at hand as request qi; false: the driver holds it. */
+static bool begin_request(scim_replay *r, int32_t qi, scim_time_t now)
+{
+    request *q = &r->reqs[qi];
+    *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .ready = true,
+                   .translate_only = r->rec_translate_only, .rec = r->rec, .tag = r->rec_tag,
+                   .eligible = r->eligible, .pasid = rec_pasid(r), .bytes = r->rec.size, .issued = now};
+    q->chunks_left = (uint32_t)(((r->rec.addr + r->rec.size - 1) >> 12) - (r->rec.addr >> 12) + 1);
+    r->n_used++;
+    scim_hist_record(r->st.queue_delay, now - r->eligible);
+    r->last_issue = now;
+    if (r->ops.request_begin && !r->ops.request_begin(r->owner, (uint32_t)qi, &q->rec, q->pasid))
+        q->ready = false;
+    return q->ready;
+}
+
+static int32_t free_request(const scim_replay *r)
+{
+    for (uint64_t i = 0; i <= r->p.max_outstanding; i++)
+        if (!r->reqs[i].used)
+            return (int32_t)i;
+    return NONE;
+}
+
+/* The driver could not prepare request qi: it fails without moving data. */
+static void fail_request(scim_replay *r, int32_t qi, scim_time_t now)
+{
+    request *q = &r->reqs[qi];
+    scim_hist_record(r->st.latency, now - q->issued);
+    r->st.requests++;
+    r->st.errors++;
+    q->used = false;
+    r->n_used--;
+    if (r->ops.request_end)
+        r->ops.request_end(r->owner, (uint32_t)qi, &q->rec, q->pasid, true);
+}
+
+/* One record at a time: a request is begun when a chunk slot is free and
+ * is issued before the next record is looked at; a held request holds
+ * every later record. */
+static void pump_serial(scim_replay *r)
 {
     while (!r->failed) {
-        if (!r->have_rec && (r->eof || !next_record(r)))
-            return;
         scim_time_t now = scim_kernel_now(r->k);
-        if (r->cur == NONE) {
-            scim_time_t start = r->eligible > r->paused_until ? r->eligible : r->paused_until;
-            if (now < start) {
-                schedule_pump(r, start);
-                return;
-            }
-        }
+        if (r->cur == NONE && !record_due(r, now))
+            return;
         if (!is_access(&r->rec)) {
-            if (r->inflight || r->os_pending)
-                return; /* barrier: a completion pumps again */
-            r->os_pending = true;
-            r->os_since = now;
-            r->os_ops++;
-            r->last_issue = now;
-            r->have_rec = false;
-            r->ops.os_op(r->owner, &r->rec, rec_pasid(r));
+            os_barrier(r, now);
             return;
         }
         if (r->cur == NONE) {
             if (r->n_free == 0)
                 return;
-            int32_t qi = NONE;
-            for (uint64_t i = 0; i <= r->p.max_outstanding; i++)
-                if (!r->reqs[i].used) {
-                    qi = (int32_t)i;
-                    break;
-                }
-            request *q = &r->reqs[qi];
-            *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .ready = true, .rec = r->rec,
-                           .pasid = rec_pasid(r), .bytes = r->rec.size, .issued = now};
-            q->chunks_left = (uint32_t)(((r->rec.addr + r->rec.size - 1) >> 12) - (r->rec.addr >> 12) + 1);
-            scim_hist_record(r->st.queue_delay, now - r->eligible);
+            int32_t qi = free_request(r);
             r->cur = qi;
             r->cur_va = r->rec.addr;
             r->cur_end = r->rec.addr + r->rec.size;
-            r->last_issue = now;
-            if (r->ops.request_begin && !r->ops.request_begin(r->owner, (uint32_t)qi, &q->rec, q->pasid))
-                q->ready = false;
+            begin_request(r, qi, now);
         }
         if (!r->reqs[r->cur].ready)
             return; /* the driver is preparing it */
         if (r->reqs[r->cur].error) {
-            /* the driver could not prepare it: it fails without moving data */
-            request *q = &r->reqs[r->cur];
-            scim_hist_record(r->st.latency, now - q->issued);
-            r->st.requests++;
-            r->st.errors++;
-            q->used = false;
-            if (r->ops.request_end)
-                r->ops.request_end(r->owner, (uint32_t)r->cur, &q->rec, q->pasid, true);
+            fail_request(r, r->cur, now);
             r->cur = NONE;
             r->have_rec = false;
             continue;
@@ -291,6 +409,66 @@ static void pump(scim_replay *r)
         r->cur = NONE;
         r->have_rec = false;
     }
+}
+
+/* Issue the chunks of ready requests, in the order they became ready,
+ * while chunk slots are free. */
+static void issue_ready(scim_replay *r)
+{
+    uint32_t n = (uint32_t)r->p.max_outstanding + 1;
+    while (!r->failed) {
+        if (r->cur == NONE) {
+            if (!r->ready_len)
+                return;
+            int32_t qi = r->ready_q[r->ready_head];
+            r->ready_head = (r->ready_head + 1) % n;
+            r->ready_len--;
+            const request *q = &r->reqs[qi];
+            if (q->error) {
+                fail_request(r, qi, scim_kernel_now(r->k));
+                continue;
+            }
+            r->cur = qi;
+            r->cur_va = q->rec.addr;
+            r->cur_end = q->rec.addr + q->rec.size;
+        }
+        while (r->n_free && r->cur_va < r->cur_end)
+            issue_chunk(r);
+        if (r->cur_va < r->cur_end)
+            return; /* out of slots */
+        r->cur = NONE;
+    }
+}
+
+/* scim_replay_post_ahead: a request is begun (posted) at its time when a
+ * request entry is free, whatever the chunk slots; a held request does
+ * not hold later records; ready requests are issued in ready order. */
+static void pump_posted(scim_replay *r)
+{
+    while (!r->failed) {
+        issue_ready(r);
+        scim_time_t now = scim_kernel_now(r->k);
+        if (r->failed || !record_due(r, now))
+            return;
+        if (!is_access(&r->rec)) {
+            os_barrier(r, now);
+            return;
+        }
+        int32_t qi = free_request(r);
+        if (qi == NONE)
+            return; /* a completion pumps again */
+        r->have_rec = false;
+        if (begin_request(r, qi, now))
+            push_ready(r, (uint32_t)qi);
+    }
+}
+
+static void pump(scim_replay *r)
+{
+    if (r->post_ahead)
+        pump_posted(r);
+    else
+        pump_serial(r);
 }
 
 scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_replay_params *p,
@@ -328,31 +506,26 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
     r->owner = owner;
     r->cur = NONE;
     r->pump_at = SCIM_TIME_MAX;
-    r->trace_path = strdup(p->trace);
+    r->host_fed = p->trace == NULL;
+    scim_fifo_init(&r->host_recs, sizeof(host_rec));
+    r->trace_path = strdup(p->trace ? p->trace : "(host)");
     r->reqs = calloc(p->max_outstanding + 1, sizeof *r->reqs);
     r->slots = calloc(p->max_outstanding, sizeof *r->slots);
     r->free_slots = calloc(p->max_outstanding, sizeof *r->free_slots);
-    if (!r->trace_path || !r->reqs || !r->slots || !r->free_slots) {
+    r->ready_q = calloc(p->max_outstanding + 1, sizeof *r->ready_q);
+    if (!r->trace_path || !r->reqs || !r->slots || !r->free_slots || !r->ready_q) {
         scim_replay_destroy(r);
         scim_err_set(err, SCIM_ENOMEM, "out of host memory");
         return NULL;
     }
-    r->p.trace = r->trace_path;
+    r->p.trace = r->host_fed ? NULL : r->trace_path;
     for (uint64_t i = 0; i < p->max_outstanding; i++)
         r->free_slots[r->n_free++] = (uint32_t)(p->max_outstanding - 1 - i);
     char prefix[96];
     snprintf(prefix, sizeof prefix, "%s.%s", agent, p->kind);
-    char name[96];
-    snprintf(name, sizeof name, "%s.os_ops", agent);
     if (scim_stats_register(stats, prefix, scim_replay_stat_decls, scim_replay_stat_decl_count, &r->st, err) ||
-        scim_stats_add_counter(stats, name, "count", "OS operations (mmap, munmap, ...) the trace asked for.",
-                               &r->os_ops, err)) {
-        scim_replay_destroy(r);
-        return NULL;
-    }
-    snprintf(name, sizeof name, "%s.os_errors", agent);
-    if (scim_stats_add_counter(stats, name, "count", "OS operations the OS refused (bad range, overlap).",
-                               &r->os_errors, err)) {
+        scim_stats_register(stats, agent, scim_replay_os_stat_decls, scim_replay_os_stat_decl_count, &r->os_st,
+                            err)) {
         scim_replay_destroy(r);
         return NULL;
     }
@@ -364,16 +537,20 @@ void scim_replay_destroy(scim_replay *r)
     if (!r)
         return;
     scim_trace_close(r->trace);
+    scim_fifo_free(&r->host_recs);
     free(r->trace_path);
     free(r->reqs);
     free(r->slots);
     free(r->free_slots);
+    free(r->ready_q);
     free((void *)r->p.tenants);
     free(r);
 }
 
 int scim_replay_start(scim_replay *r, scim_err *err)
 {
+    if (r->host_fed)
+        return 0;
     r->trace = scim_trace_open(r->p.trace, err);
     if (!r->trace)
         return err && err->code ? err->code : SCIM_EIO;
@@ -387,13 +564,61 @@ uint32_t scim_replay_inflight(const scim_replay *r) { return r->inflight; }
 
 bool scim_replay_finished(const scim_replay *r)
 {
-    return r->eof && !r->have_rec && r->inflight == 0 && !r->os_pending;
+    /* a host-fed agent with nothing left to do is finished until the host
+     * pushes more */
+    bool drained = r->host_fed ? scim_fifo_len(&r->host_recs) == 0 : r->eof;
+    return drained && !r->have_rec && r->inflight == 0 && r->n_used == 0 && !r->os_pending;
+}
+
+bool scim_replay_host_fed(const scim_replay *r) { return r->host_fed; }
+uint64_t scim_replay_request_tag(const scim_replay *r, uint32_t req) { return r->reqs[req].tag; }
+scim_time_t scim_replay_request_eligible(const scim_replay *r, uint32_t req) { return r->reqs[req].eligible; }
+scim_time_t scim_replay_request_issued(const scim_replay *r, uint32_t req) { return r->reqs[req].issued; }
+bool scim_replay_request_translate_only(const scim_replay *r, uint32_t req) { return r->reqs[req].translate_only; }
+
+int scim_replay_push(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, uint64_t tag, bool translate_only,
+                     scim_err *err)
+{
+    if (!r->host_fed)
+        return scim_err_set(err, SCIM_EINVAL, "%s replays a trace; only a device with source: host takes requests "
+                            "from the host", r->agent);
+    if (rec->op != SCIM_OP_READ && rec->op != SCIM_OP_WRITE)
+        return scim_err_set(err, SCIM_EINVAL, "%s: a host request is a read or a write", r->agent);
+    if (rec->size == 0 || rec->addr + rec->size < rec->addr)
+        return scim_err_set(err, SCIM_EINVAL, "%s: a request of %llu bytes at 0x%llx is empty or wraps around",
+                            r->agent, (unsigned long long)rec->size, (unsigned long long)rec->addr);
+    if (!pasid_bound(r, rec))
+        return scim_err_set(err, SCIM_EINVAL,
+                            "%s: pasid %u is not an address space it is bound to (shootdowns would never reach it); "
+                            "expected pasid %u%s%s",
+                            r->agent, rec->pasid, r->p.pasid, r->p.tenants_key ? " or one listed in " : "",
+                            r->p.tenants_key ? r->p.tenants_key : "");
+    scim_time_t now = scim_kernel_now(r->k);
+    /* in order, as a trace: never before the previous request, nor before now */
+    if (at < now)
+        at = now;
+    if (at < r->host_last_at)
+        at = r->host_last_at;
+    host_rec h = {*rec, at, tag, translate_only};
+    if (!scim_fifo_push(&r->host_recs, &h))
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+    r->host_last_at = at;
+    if (!r->have_rec && scim_fifo_len(&r->host_recs) == 1) {
+        /* an event, not a call: the host may be inside a completion */
+        schedule_pump(r, at);
+    }
+    return 0;
 }
 
 void scim_replay_describe(const scim_replay *r, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s: %s, %u request piece(s) in flight, %s", r->agent,
-             r->eof ? "trace finished" : "trace not finished", r->inflight,
+    char src[64];
+    if (r->host_fed)
+        snprintf(src, sizeof src, "host-fed, %zu request(s) queued", scim_fifo_len(&r->host_recs));
+    else
+        snprintf(src, sizeof src, "%s", r->eof ? "trace finished" : "trace not finished");
+    snprintf(buf, len, "%s: %s, %u request piece(s) in flight, %u request(s) begun, %s", r->agent, src,
+             r->inflight, r->n_used,
              r->os_pending ? "waiting for the OS" : "not waiting for the OS");
 }
 
@@ -404,9 +629,10 @@ bool scim_replay_oldest(const scim_replay *r, scim_time_t *since, char *what, si
         const request *q = &r->reqs[i];
         if (q->used && (!found || q->issued < *since)) {
             *since = q->issued;
-            snprintf(what, len, "%s of %llu bytes at pasid %u va 0x%llx (trace line %llu), %u piece(s) left",
+            snprintf(what, len, "%s of %llu bytes at pasid %u va 0x%llx (%s %llu), %u piece(s) left",
                      scim_trace_op_name(q->rec.op), (unsigned long long)q->rec.size, q->pasid,
-                     (unsigned long long)q->rec.addr, (unsigned long long)q->rec.line, q->chunks_left);
+                     (unsigned long long)q->rec.addr, r->host_fed ? "host tag" : "trace line",
+                     (unsigned long long)q->tag, q->chunks_left);
             found = true;
         }
     }

@@ -30,6 +30,7 @@ typedef struct scim_replay_chunk {
     uint32_t len;
     uint64_t va;
     uint64_t io; /* the record's io= key, or 0 */
+    bool translate_only; /* a host's translation request: no memory access */
 } scim_replay_chunk;
 
 typedef struct scim_replay_ops {
@@ -48,7 +49,7 @@ typedef struct scim_replay_ops {
 } scim_replay_ops;
 
 typedef struct scim_replay_params {
-    const char *trace;
+    const char *trace;       /* NULL: the host feeds the records (scim_replay_push) */
     uint64_t max_outstanding;
     uint32_t pasid;          /* default address space of the records */
     const char *kind;        /* stats group: "dma" for devices, "mem" for CPUs */
@@ -63,15 +64,39 @@ typedef struct scim_replay_params {
 scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_replay_params *p,
                                 const scim_replay_ops *ops, void *owner, scim_stats *stats, scim_err *err);
 void scim_replay_destroy(scim_replay *r);
-/* Open the trace and schedule the first record at time 0. */
+/* Open the trace and schedule the first record at time 0 (host-fed:
+ * nothing to open; records come with scim_replay_push). */
 int scim_replay_start(scim_replay *r, scim_err *err);
+/* Host-fed: queue a read or write, eligible at `at` (not before the
+ * previous pushed record, nor before now), with the host's tag. It is
+ * taken in an event, never during the call, so a host may push from a
+ * completion. Returns 0, or SCIM_EINVAL (message in err) for a record
+ * the agent cannot take (not a read/write, empty, an unbound PASID). */
+int scim_replay_push(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, uint64_t tag, bool translate_only,
+                     scim_err *err);
+bool scim_replay_host_fed(const scim_replay *r);
+/* The tag of request `req`: the host's, or the trace line. */
+uint64_t scim_replay_request_tag(const scim_replay *r, uint32_t req);
+/* When request `req` was made eligible (the host's submission time). */
+scim_time_t scim_replay_request_eligible(const scim_replay *r, uint32_t req);
+scim_time_t scim_replay_request_issued(const scim_replay *r, uint32_t req);
+bool scim_replay_request_translate_only(const scim_replay *r, uint32_t req);
 void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error);
 void scim_replay_os_done(scim_replay *r, bool error);
 void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error);
+/* Post ahead (a host driver prepares requests, src/driver/): a read or
+ * write is begun at its time as soon as one of the max_outstanding + 1
+ * request entries is free, whatever the chunk slots; a request held by
+ * request_begin does not hold later records; ready requests issue their
+ * chunks in the order they became ready. Without it a request is begun
+ * when a chunk slot is free and holds every later record until issued. */
+void scim_replay_post_ahead(scim_replay *r);
 /* The request a chunk belongs to (0 <= req <= max_outstanding) and the
  * chunk's page index within that request. */
 uint32_t scim_replay_request_of(const scim_replay *r, uint32_t id);
 uint32_t scim_replay_page_index(const scim_replay *r, uint32_t id);
+/* The end address (exclusive) of the request chunk `id` belongs to. */
+uint64_t scim_replay_request_end(const scim_replay *r, uint32_t id);
 /* Issue nothing new before `until` (an interrupted core); in-flight work
  * continues. */
 void scim_replay_pause(scim_replay *r, scim_time_t until);
@@ -84,9 +109,12 @@ void scim_replay_describe(const scim_replay *r, char *buf, size_t len);
  * operation): true, when it began and what it is; false if none. */
 bool scim_replay_oldest(const scim_replay *r, scim_time_t *since, char *what, size_t len);
 
-/* Registered as "<agent>.<kind>.<name>" and "<agent>.os_ops". */
+/* Registered as "<agent>.<kind>.<name>" ... */
 extern const scim_stat_decl scim_replay_stat_decls[];
 extern const size_t scim_replay_stat_decl_count;
+/* ... and "<agent>.os_ops", "<agent>.os_errors". */
+extern const scim_stat_decl scim_replay_os_stat_decls[];
+extern const size_t scim_replay_os_stat_decl_count;
 
 #ifdef __cplusplus
 }

@@ -1,15 +1,16 @@
-/* Fault jobs: I/O page faults on os.fault_handlers handler contexts (in
- * groups of up to os.fault_batch, requests for a page already queued
- * joining it), software walks, CPU faults on the faulting core, backup
- * copies and a driver's faulting-in; one resolution path for them all
- * (present, in transition, swapped or missing), prefault, and answering. */
+/* Fault jobs: I/O page faults (their handlers are in iopf.c; requests for
+ * a page already queued join it), software walks, CPU faults on the
+ * faulting core, backup copies and a driver's faulting-in; one resolution
+ * path for them all (present, in transition, swapped or missing), and
+ * answering. A new page of an I/O fault is zeroed before it is mapped
+ * (os_zero_first, os_install_zeroed). */
 #include "os/os_internal.h"
 
 #include <stdlib.h>
 
 /* ---------- jobs ---------- */
 
-static fault_job *new_job(scim_os *os, scim_msg *m, enum job_kind kind)
+fault_job *os_new_job(scim_os *os, scim_msg *m, enum job_kind kind)
 {
     fault_job *j = calloc(1, sizeof *j);
     if (!j) {
@@ -21,9 +22,10 @@ static fault_job *new_job(scim_os *os, scim_msg *m, enum job_kind kind)
     switch (kind) {
     case JOB_IO:
         j->pasid = m->u.page.pasid;
-        j->va = m->u.page.va;
+        j->va = j->group_va = os_page_down(m->u.page.va);
         j->write = m->u.page.write;
-        j->extra = m->u.page.pages > 1 ? m->u.page.pages - 1 : 0;
+        j->pages = m->u.page.pages ? m->u.page.pages : 1;
+        j->prefault = m->u.page.prefault;
         break;
     case JOB_SW:
         j->pasid = m->u.xlat.pasid;
@@ -55,7 +57,7 @@ void os_job_free(scim_os *os, fault_job *j)
     free(j);
 }
 
-static void job_push(job_queue *q, fault_job *j)
+void os_job_push(job_queue *q, fault_job *j)
 {
     if (q->tail)
         q->tail->next = j;
@@ -117,6 +119,12 @@ static void answer_one(scim_os *os, fault_job *j, int32_t status)
         scim_hist_record(os->st.iopf_latency, lat);
         m->u.page_resp = (scim_page_resp){.auto_response = false};
         scim_port_reply(os->port, m, SCIM_MSG_PRI_RESP, scim_port_wire(os->port, 0), status);
+        if (!j->follower) {
+            /* the leader's handler goes on (prefault, the next group) */
+            j->m = NULL;
+            os_iopf_answered(os, j);
+            return;
+        }
         break;
     case JOB_DRIVER: {
         os_fault_done_fn done = j->done;
@@ -145,28 +153,13 @@ static void answer_one(scim_os *os, fault_job *j, int32_t status)
     os_job_free(os, j);
 }
 
-/* prefault: map the pages after the faulting one that are plainly
- * missing (in the region, not swapped, not in transition). */
-static void prefault_after(scim_os *os, const fault_job *j)
-{
-    process *p = os_find_process(os, j->pasid);
-    for (uint32_t k = 1; p && k <= j->extra; k++) {
-        uint64_t va = os_page_down(j->va) + (uint64_t)k * OS_PAGE_SIZE;
-        const region *r = os_find_region(p, va);
-        if (!r || r->page_shift != OS_PAGE_SHIFT || r->prot == SCIM_PROT_NONE || os_busy_get(p, va) ||
-            scim_u64map_get(&p->swapped, os_vpn(va)) || scim_pgtable_lookup(p->pt, va, NULL, NULL, NULL) == 1)
-            continue;
-        if (os_map_new_page(os, p, va, r, 0, false, NULL) != 0)
-            return; /* no free frame: prefault is best effort */
-        os->st.prefaulted++;
-        os->st.iopf_mapped++;
-    }
-}
-
 static void answer_fault(scim_os *os, fault_job *j, int32_t status)
 {
-    if (status == SCIM_RESP_OK && j->extra)
-        prefault_after(os, j);
+    if (j->kind == JOB_IO) {
+        /* one page of a group: the group's handler goes on */
+        os_iopf_page_resolved(os, j, status);
+        return;
+    }
     if (!os_sync_flush(os, j->pasid, SK_ANSWER, j, 0, status))
         os_answer_fault_now(os, j, status);
 }
@@ -185,7 +178,6 @@ void os_answer_fault_now(scim_os *os, fault_job *j, int32_t status)
 
 /* ---------- pages in transition ---------- */
 
-static void resolve(scim_os *os, fault_job *j);
 
 busy_page *os_busy_get(process *p, uint64_t va)
 {
@@ -225,7 +217,7 @@ void os_busy_clear(scim_os *os, process *p, uint64_t va)
     scim_u64map_remove(&p->busy, os_vpn(va));
     fault_job *j = b->waiters;
     free(b);
-    resolve_all(os, j, resolve);
+    resolve_all(os, j, os_resolve);
 }
 
 /* ---------- waiting for a frame ---------- */
@@ -234,7 +226,7 @@ static void wait_for_frame(scim_os *os, fault_job *j)
 {
     os->st.frame_waits++;
     j->next = NULL;
-    job_push(&os->fw, j);
+    os_job_push(&os->fw, j);
     os_maybe_reclaim(os);
 }
 
@@ -242,7 +234,7 @@ static void wait_for_frame(scim_os *os, fault_job *j)
 static void retry_for_frame(scim_os *os, fault_job *j)
 {
     if (scim_physmem_frames_free(os->pm) > 0)
-        resolve(os, j);
+        os_resolve(os, j);
     else
         wait_for_frame(os, j);
 }
@@ -259,7 +251,7 @@ void os_wake_frame_waiters(scim_os *os)
     resolve_all(os, j, retry_for_frame);
 }
 
-/* ---------- resolving ---------- */
+/* ---------- swap-ins ---------- */
 
 void os_swap_read_done(scim_os *os, fault_job *j)
 {
@@ -276,6 +268,7 @@ void os_swap_read_done(scim_os *os, fault_job *j)
         os->st.iopf_mapped++;
     }
     os_forget_swapped(os, p, va);
+    j->outcome = PAGE_SWAPPED_IN;
     answer_fault(os, j, r ? SCIM_RESP_OK : SCIM_RESP_INVALID);
     os_busy_clear(os, p, va);
 }
@@ -300,9 +293,70 @@ static void swap_in(scim_os *os, process *p, fault_job *j, uint64_t va)
     os_maybe_reclaim(os);
 }
 
-/* Resolve a fault whose handler time has been paid. */
-static void resolve(scim_os *os, fault_job *j)
+/* ---------- a new page, zeroed before it is mapped ---------- */
+
+/* Linux clears a new anonymous page before set_pte (do_anonymous_page):
+ * were the PTE installed first, a device, a core or an IOTLB prefetch could
+ * read what the frame held before. So the page stays in transition
+ * (BUSY_ZERO) from the frame's allocation until it is mapped: faults on it
+ * wait, as they do for a swap-in, and a walk finds it not present. */
+int os_zero_first(scim_os *os, process *p, fault_job *j, uint64_t va, const region *r, scim_err *err)
 {
+    unsigned order = os_order(r->page_shift);
+    uint64_t pfn;
+    int rc = scim_physmem_alloc(os->pm, order, &pfn, err);
+    if (rc)
+        return rc;
+    if (!os_busy_set(os, p, va, BUSY_ZERO)) {
+        scim_physmem_free(os->pm, pfn, order); /* out of host memory: the run stops */
+        return SCIM_ENOMEM;
+    }
+    os_update_free(os);
+    os->st.frames_transit += 1ull << order; /* neither free nor mapped while zeroed */
+    j->frame = pfn;
+    j->frame_va = va;
+    j->frame_shift = r->page_shift;
+    j->zeroing = true;
+    return 0;
+}
+
+void os_install_zeroed(scim_os *os, fault_job *j)
+{
+    process *p = os_find_process(os, j->pasid);
+    const region *r = p ? os_find_region(p, j->frame_va) : NULL;
+    unsigned order = os_order(j->frame_shift);
+    scim_err err = {0};
+    /* the region may have gone (munmap) or changed while the frame was zeroed */
+    int rc = r && r->page_shift == j->frame_shift ? os_map_new_page(os, p, j->frame_va, r, j->frame, true, &err)
+                                                  : SCIM_ENOENT;
+    if (rc == SCIM_ENOMEM) {
+        /* a page-table frame is missing: wait for one, the page still in transition */
+        j->installing = true;
+        wait_for_frame(os, j);
+        return;
+    }
+    j->installing = false;
+    j->zeroing = false;
+    os->st.frames_transit -= 1ull << order;
+    if (rc) {
+        os_release_frame(os, j->frame, order);
+    } else {
+        os->st.iopf_mapped++;
+    }
+    os_busy_clear(os, p, j->frame_va);
+    os_iopf_page_installed(os, j, rc == 0);
+}
+
+/* ---------- resolving ---------- */
+
+/* Resolve a fault whose handler time has been paid. */
+void os_resolve(scim_os *os, fault_job *j)
+{
+    if (j->installing) {
+        os_install_zeroed(os, j); /* back from waiting for a page-table frame */
+        return;
+    }
+    j->outcome = PAGE_PRESENT;
     process *p = os_find_process(os, j->pasid);
     const region *r = p ? os_find_region(p, j->va) : NULL;
     if (!r || r->prot == SCIM_PROT_NONE || (j->write && !(r->prot & OS_PROT_W))) {
@@ -321,8 +375,8 @@ static void resolve(scim_os *os, fault_job *j)
     if (scim_pgtable_lookup(p->pt, j->va, NULL, NULL, &attrs) == 1) {
         if (j->write && !(attrs & SCIM_PTA_WRITE))
             scim_pgtable_update(p->pt, j->va, SCIM_PTA_WRITE, 0, NULL); /* upgrade: no stale hazard */
-        else
-            os->st.iopf_spurious++;
+        else if (j->kind != JOB_IO || j->va == j->group_va)
+            os->st.iopf_spurious++; /* the faulting page was there (a group's other pages need not be absent) */
         answer_fault(os, j, SCIM_RESP_OK);
         return;
     }
@@ -331,7 +385,8 @@ static void resolve(scim_os *os, fault_job *j)
         return;
     }
     scim_err err = {0};
-    int rc = os_map_new_page(os, p, va, r, 0, false, &err);
+    bool zero_first = j->kind == JOB_IO && os_zeroing(os);
+    int rc = zero_first ? os_zero_first(os, p, j, va, r, &err) : os_map_new_page(os, p, va, r, 0, false, &err);
     if (rc == SCIM_ENOMEM && r->page_shift == OS_PAGE_SHIFT) {
         wait_for_frame(os, j);
         return;
@@ -343,13 +398,15 @@ static void resolve(scim_os *os, fault_job *j)
         os_job_free(os, j);
         return;
     }
-    os->st.iopf_mapped++;
+    if (!zero_first)
+        os->st.iopf_mapped++; /* else once zeroed and mapped */
     os->st.faults_minor++;
+    j->outcome = PAGE_ZEROED;
     answer_fault(os, j, SCIM_RESP_OK);
     os_maybe_reclaim(os);
 }
 
-static void sw_fault(void *ctx, uint64_t arg) { resolve(ctx, (fault_job *)(uintptr_t)arg); }
+static void sw_fault(void *ctx, uint64_t arg) { os_resolve(ctx, (fault_job *)(uintptr_t)arg); }
 
 /* A fault handled on a CPU: cost, then resolve. */
 static void fault_after(scim_os *os, fault_job *j, scim_time_t cost)
@@ -359,7 +416,7 @@ static void fault_after(scim_os *os, fault_job *j, scim_time_t cost)
 
 /* Walk placement software: the handler walks; a missing page costs a fault
  * on top. */
-static void sw_handled(scim_os *os, fault_job *j)
+void os_sw_handled(scim_os *os, fault_job *j)
 {
     os->st.sw_walks++;
     process *p = os_find_process(os, j->pasid);
@@ -372,71 +429,13 @@ static void sw_handled(scim_os *os, fault_job *j)
     fault_after(os, j, os->p.iopf_cost);
 }
 
-/* ---------- the I/O fault handlers ---------- */
-
-static void fault_start_next(scim_os *os);
-
-static void handle_grouped(scim_os *os, fault_job *j)
-{
-    if (j->kind == JOB_SW)
-        sw_handled(os, j);
-    else
-        resolve(os, j);
-}
-
-static void group_done(void *ctx, uint64_t arg)
-{
-    scim_os *os = ctx;
-    os->busy_handlers--;
-    fault_start_next(os);
-    resolve_all(os, (fault_job *)(uintptr_t)arg, handle_grouped);
-}
-
-/* A free handler takes a group: up to fault_batch page requests (or one
- * software walk). */
-static void fault_start_next(scim_os *os)
-{
-    while (os->fq.head && os->busy_handlers < os->p.fault_handlers) {
-        fault_job *head = os->fq.head, *tail = NULL;
-        uint64_t n = 0, pages = 0;
-        enum job_kind kind = head->kind;
-        scim_time_t now = scim_kernel_now(os->k);
-        while (os->fq.head && os->fq.head->kind == kind && n < (kind == JOB_SW ? 1 : os->p.fault_batch)) {
-            fault_job *j = os->fq.head;
-            os->fq.head = j->next;
-            if (kind == JOB_IO) {
-                process *p = os_find_process(os, j->pasid);
-                if (p)
-                    scim_u64map_remove(&p->queued, os_vpn(j->va));
-            }
-            scim_hist_record(os->st.iopf_queue_delay, now - j->arrived);
-            tail = j;
-            n++;
-            pages += 1 + j->extra;
-        }
-        if (!os->fq.head)
-            os->fq.tail = NULL;
-        tail->next = NULL;
-        os->busy_handlers++;
-        scim_time_t cost = kind == JOB_SW ? os->p.sw_walk_cost : os->p.iopf_cost + (pages - 1) * os->p.iopf_page_cost;
-        if (kind == JOB_IO)
-            os->st.iopf_groups++;
-        os_spend(os, cost, group_done, os, (uint64_t)(uintptr_t)head);
-    }
-}
-
-static void enqueue(scim_os *os, fault_job *j)
-{
-    job_push(&os->fq, j);
-    fault_start_next(os);
-}
-
 /* ---------- arrivals ---------- */
 
 void os_on_pri_req(scim_os *os, scim_msg *m)
 {
     os->st.iopf_requests++;
-    fault_job *j = new_job(os, m, JOB_IO);
+    os->st.iopf_pages += (uint64_t)m->u.page.pages + m->u.page.prefault;
+    fault_job *j = os_new_job(os, m, JOB_IO);
     if (!j)
         return;
     /* a request for a page already waiting in the queue rides along */
@@ -445,6 +444,7 @@ void os_on_pri_req(scim_os *os, scim_msg *m)
     if (leader) {
         fault_job *l = (fault_job *)(uintptr_t)*leader;
         os->st.iopf_joined++;
+        j->follower = true;
         j->next = l->followers;
         l->followers = j;
         if (j->write)
@@ -455,21 +455,16 @@ void os_on_pri_req(scim_os *os, scim_msg *m)
         scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
         return;
     }
-    enqueue(os, j);
-}
-
-void os_on_sw_walk(scim_os *os, scim_msg *m)
-{
-    fault_job *j = new_job(os, m, JOB_SW);
-    if (j)
-        enqueue(os, j);
+    os_job_push(&os->fq, j);
+    os->fq_len++;
+    os_iopf_kick(os);
 }
 
 /* A CPU fault runs on the faulting core: no handler queue. */
 void os_on_cpu_fault(scim_os *os, scim_msg *m)
 {
     os->st.cpu_faults++;
-    fault_job *j = new_job(os, m, JOB_CPU);
+    fault_job *j = os_new_job(os, m, JOB_CPU);
     if (j)
         fault_after(os, j, os->p.cpu_fault_cost);
 }
@@ -478,14 +473,14 @@ void os_on_cpu_fault(scim_os *os, scim_msg *m)
  * finding it present), then copies. */
 void os_on_backup(scim_os *os, scim_msg *m)
 {
-    fault_job *j = new_job(os, m, JOB_BACKUP);
+    fault_job *j = os_new_job(os, m, JOB_BACKUP);
     if (j)
         fault_after(os, j, os->p.cpu_fault_cost);
 }
 
 bool os_fault_in(scim_os *os, scim_msg *m, uint64_t va, bool write, os_fault_done_fn done, void *ctx)
 {
-    fault_job *j = new_job(os, m, JOB_DRIVER);
+    fault_job *j = os_new_job(os, m, JOB_DRIVER);
     if (!j)
         return false;
     j->va = va;

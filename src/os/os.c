@@ -6,10 +6,11 @@
  * Modelling notes:
  *   - Faults (I/O page faults via the IOMMU, CPU page faults as traps) share
  *     one resolution path: region and protection check; a page in
- *     transition (being swapped in or out, migrated, or waiting for a frame)
- *     makes the fault wait on it; a present page answers at once (spurious,
- *     or a write upgrade); a swapped page is read back from the swap device
- *     (major fault); otherwise a zeroed frame is mapped (minor fault).
+ *     transition (being swapped in or out, migrated, or its new frame
+ *     zeroed by an I/O fault handler) makes the fault wait on it; a present
+ *     page answers at once (spurious, or a write upgrade); a swapped page is
+ *     read back from the swap device (major fault); otherwise a zeroed frame
+ *     is mapped (minor fault; an I/O fault zeroes it before mapping it).
  *   - The frame pool is finite. Below reclaim_low free frames a background
  *     reclaimer (kswapd) runs CLOCK over the mapped 4 KiB pages using the
  *     accessed bits (clearing A without a flush, as x86 Linux does), skips
@@ -33,6 +34,7 @@
  * driver reads them through the OS it is registered on.
  */
 #include "os/os_internal.h"
+#include "os/profile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,18 +46,27 @@
 #define OS_HIST(name, field, desc) {name, SCIM_STAT_HIST, "ps", desc, offsetof(os_stats, field)}
 
 const scim_stat_decl scim_os_stat_decls[] = {
-    OS_COUNTER("iopf.requests", iopf_requests, "count", "I/O page requests received (via the IOMMU)."),
+    OS_COUNTER("iopf.requests", iopf_requests, "count", "Page request groups received (via the IOMMU)."),
+    OS_COUNTER("iopf.pages", iopf_pages, "count", "Pages those groups asked for (prefault pages included)."),
+    OS_COUNTER("iopf.batches", iopf_batches, "count",
+               "Batches of groups fault handlers took from the queue (os.fault_batch at most each; one os.iopf_cost "
+               "each)."),
+    OS_COUNTER("iopf.wakeups", iopf_wakeups, "count",
+               "Interrupts that woke a sleeping fault handler (software walks wake none)."),
+    OS_COUNTER("iopf.zeroed", iopf_zeroed, "count", "New frames zeroed by fault handlers (4 KiB memory writes)."),
     OS_COUNTER("iopf.mapped", iopf_mapped, "count", "Pages mapped by fault handling (I/O and CPU, minor and major)."),
     OS_COUNTER("iopf.spurious", iopf_spurious, "count",
                "Faults (I/O or CPU) for a page that was already present when handled."),
     OS_COUNTER("iopf.invalid", iopf_invalid, "count",
                "Faults outside any region or against its protection (answered Invalid)."),
-    OS_HIST("iopf.latency", iopf_latency, "From a page request's arrival at the OS to its response leaving."),
-    OS_HIST("iopf.queue_delay", iopf_queue_delay, "Time a page request waited for a free fault handler."),
+    OS_HIST("iopf.latency", iopf_latency, "From a page request group's arrival at the OS to its response leaving."),
+    OS_HIST("iopf.queue_delay", iopf_queue_delay,
+            "Time a page request group waited in the queue until a handler took it (and a software walk until "
+            "the interrupt handler took it)."),
     OS_COUNTER("iopf.joined", iopf_joined, "count",
-               "Page requests for a page already queued that waited on it instead of faulting twice."),
-    OS_COUNTER("iopf.groups", iopf_groups, "count", "Groups of page requests handled (os.fault_batch at most each)."),
-    OS_COUNTER("prefaulted", prefaulted, "count", "Pages mapped ahead of need because a page request asked for them."),
+               "Page request groups for a page whose group was still queued, answered with it instead of twice."),
+    OS_COUNTER("prefaulted", prefaulted, "count",
+               "Prefault pages a group asked for that were mapped (the others were present, or not mappable)."),
     OS_COUNTER("sw_walks", sw_walks, "count", "Walk placement software: walks done by an interrupt handler."),
     OS_COUNTER("backup.copies", backup_copies, "count", "Fault policy backup: chunks copied out of backup buffers."),
     OS_COUNTER("backup.lost", backup_lost, "count",
@@ -104,7 +115,8 @@ const scim_stat_decl scim_os_stat_decls[] = {
                "IOMMU context-structure frames: VT-d PASID directory and tables, SMMUv3 stream table and "
                "context-descriptor tables, or RISC-V IOMMU device and process directories."),
     OS_COUNTER("frames.transit", frames_transit, "frames",
-               "Data frames unmapped but not yet free (shootdown, writeback or copy in progress) at the end."),
+               "Data frames neither free nor mapped at the end: unmapped but not yet free (shootdown, writeback or "
+               "copy in progress), or taken for a page not yet mapped (swap-in, zeroing)."),
     OS_COUNTER("frames.reserved", frames_reserved, "frames", "Frames set aside for device backup buffers."),
     OS_COUNTER("shadow.syncs", shadow_syncs, "count",
                "Walk placement shadow: update messages sent to synchronized copies (one per device per flush)."),
@@ -122,6 +134,9 @@ const scim_stat_decl scim_os_stat_decls[] = {
     OS_COUNTER("io.unmaps", io_unmaps, "count", "Scheme iommu-map: pages unmapped."),
     OS_COUNTER("io.flushes", io_flushes, "count",
                "Scheme iommu-map: IOTLB invalidations for unmaps (one per unmap in strict mode, per batch deferred)."),
+    OS_COUNTER("io.static", io_static, "count",
+               "Schemes pin and iommu-map: I/Os entirely inside a static_dma region (a ring), which need no "
+               "per-I/O driver work."),
     OS_HIST("io.stale_window", stale_window,
             "Scheme iommu-map: from a page's unmap to the completion of the invalidation that covers it (the time a "
             "stale translation could still be used)."),
@@ -137,19 +152,38 @@ static const char *const iommu_map_modes[] = {"strict", "deferred", NULL};
     {key, SCIM_P_TIME, def, "ns", false, 0, 0, NULL, offsetof(scim_os_params, field), doc, src}
 
 const scim_param_decl scim_os_param_decls[] = {
-    OS_TIME("iopf_cost", iopf_cost, "3us",
-            "CPU time to handle one I/O page fault: read the request, allocate and zero a frame, map it, answer.",
-            "derived: NP-RDMA (arXiv 2310.11062) measures +3.5-5.7 us per minor fault end to end; the rest is "
-            "messaging"),
-    OS_TIME("iopf_page_cost", iopf_page_cost, "1us",
-            "CPU time for each further page of a group: batched page requests, or pages asked for by prefault.",
-            "assumption: the per-page part of the fault path (allocate, zero, map)"),
-    {"fault_batch", SCIM_P_U64, "1", "requests", true, 1, 65536, NULL, offsetof(scim_os_params, fault_batch),
-     "Page requests a handler takes from the queue at once (a group: os.iopf_cost + os.iopf_page_cost per "
-     "further page).",
-     "Linux io-pgfault answers per group of one; NVIDIA UVM batches 256 (UVM_PERF_FAULT_BATCH_COUNT_DEFAULT)"},
-    {"fault_handlers", SCIM_P_U64, "1", "contexts", true, 1, 4096, NULL, offsetof(scim_os_params, fault_handlers),
-     "I/O page faults handled concurrently (CPUs servicing the fault queue).", "assumption"},
+    {"fault_profile", SCIM_P_ENUM, "sva", NULL, false, 0, 0, scim_os_fault_profile_names,
+     offsetof(scim_os_params, fault_profile),
+     "Preset of the fault-path costs from published measurements (docs/defaults.md, \"Fault profiles\"): sva (a "
+     "software SVA minor fault on a CPU host), odp (a NIC's on-demand paging fault), uvm (a GPU's far fault, "
+     "batched), swap (sva, the page read back from swap). Keys given explicitly override the profile.",
+     NULL},
+    OS_TIME("iopf.wakeup", iopf_wakeup, "4us",
+            "Interrupt (MSI) delivery and waking a sleeping fault handler thread; groups that arrive while a "
+            "handler is awake need none (interrupt coalescing).",
+            "derived: C1 exit 2 us (Linux intel_idle.c, skx_cstates) + two thread wake-ups of ~1 us (the PRQ's "
+            "threaded IRQ, then the iopf kworker; assumption)"),
+    OS_TIME("iopf_cost", iopf_cost, "2us",
+            "Fixed CPU time of a batch of page request groups: reading the queue, taking the address space's lock, "
+            "finding the regions, answering.",
+            "iopf_handle_group() averages 2.0 us (S. Lu, \"vfio: IOPF support\" v2 cover letter, 2021)"),
+    OS_TIME("iopf_page_cost", iopf_page_cost, "600ns",
+            "CPU time per page a fault maps (allocate a frame, set the PTE), zeroing not included: a new frame is "
+            "zeroed by a 4 KiB write at the memory controller.",
+            "derived: a minor fault takes ~1.0 us median (0.58 us minimum); without zeroing (0.28-0.45 us, "
+            "A. Arora clear_huge_page series, 2023) ~0.6 us"),
+    {"iopf.zero_pages", SCIM_P_BOOL, "true", NULL, false, 0, 0, NULL, offsetof(scim_os_params, iopf_zero),
+     "Zero each new frame an I/O fault maps (a 4 KiB write at the memory controller), before mapping it (the "
+     "page is in transition meanwhile: other faults on it wait).",
+     "Linux maps anonymous pages zeroed (clear_page)"},
+    {"fault_batch", SCIM_P_U64, "1", "groups", true, 1, 65536, NULL, offsetof(scim_os_params, fault_batch),
+     "Page request groups a handler takes from the queue per batch (one os.iopf_cost each batch).",
+     "Linux io-pgfault handles one group per work item; NVIDIA UVM batches 256 (UVM_PERF_FAULT_BATCH_COUNT_DEFAULT)"},
+    {"fault_handlers", SCIM_P_U64, "1", "threads", true, 1, 4096, NULL, offsetof(scim_os_params, fault_handlers),
+     "Fault handler threads working at once (each sleeps when the queue is empty).", "assumption"},
+    {"prefault_sync", SCIM_P_BOOL, "false", NULL, false, 0, 0, NULL, offsetof(scim_os_params, prefault_sync),
+     "Map a group's prefault pages before answering it (else after: the faulting DMA does not wait for them).",
+     NULL},
     OS_TIME("sw_walk_cost", sw_walk_cost, "1.5us",
             "Walk placement software: interrupt entry, a page walk in software and the answer (a fault adds "
             "os.iopf_cost).",
@@ -203,22 +237,56 @@ const scim_param_decl scim_os_param_decls[] = {
      "Scheme pin: registration cache; pages stay pinned after their I/O until this many are registered "
      "(then the least recently used are unpinned). 0: unpin after every I/O.",
      NULL},
-    OS_TIME("iommu_map_page_cost", iommu_map_page_cost, "250ns",
-            "Scheme iommu-map: CPU time to map one page into a device's I/O address space (dma_map).",
-            "assumption: order of the per-page cost of Linux's IOMMU map path"),
-    OS_TIME("iommu_unmap_page_cost", iommu_unmap_page_cost, "250ns",
-            "Scheme iommu-map: CPU time to unmap one page (dma_unmap), invalidation not included.", "assumption"),
+    OS_TIME("pin.lookup_cost", pin_lookup_cost, "50ns",
+            "Scheme pin with a registration cache: CPU time of the user-space lookup each I/O makes before "
+            "posting (a hit costs only this; a miss adds the system call and the pinning).",
+            "UCX UCP_RCACHE_OVERHEAD_DEFAULT = 50e-9 s, its registration-cache lookup cost (src/ucp/core/"
+            "ucp_mm.h; older UCX releases used 90 ns and 180 ns)"),
+    {"driver.queues", SCIM_P_U64, "8", "contexts", true, 1, 4096, NULL, offsetof(scim_os_params, driver_queues),
+     "Schemes pin and iommu-map: driver contexts (queues, each on its own CPU) per device, working in "
+     "parallel; the I/O of a device's request slot s goes to context s mod queues, which prepares and "
+     "releases its I/Os one at a time.",
+     "Linux DEFAULT_MAX_NUM_RSS_QUEUES = 8, the default queue count of multiqueue NIC drivers "
+     "(netif_get_num_default_rss_queues = min(8, CPUs) until 2022, then physical cores / 2; mlx5 opens one "
+     "channel per core, up to 128)"},
+    OS_TIME("iommu_map_page_cost", iommu_map_page_cost, "3ns",
+            "Scheme iommu-map: CPU time per page to map a buffer into a device's I/O address space (dma_map: "
+            "the I/O page-table entries), besides the IOVA allocation.",
+            "derived: dma_map_benchmark on Arm SMMUv3, 1 thread: 0.1 us for 4 KiB, 0.8 us for 1 MiB, so "
+            "(0.8 - 0.1) / 255 = 2.7 ns per further page (M. Saleh, iommu: debug_pagealloc cover letter, 2025)"),
+    OS_TIME("iommu_unmap_page_cost", iommu_unmap_page_cost, "80ns",
+            "Scheme iommu-map: CPU time per page to unmap (dma_unmap), besides the IOVA free and the "
+            "invalidation (a shootdown round).",
+            "derived: the same benchmark, strict unmap 0.6 us for 4 KiB and 21.2 us for 1 MiB: (21.2 - 0.6) / "
+            "255 = 81 ns per further page; it includes SMMUv3's per-page TLB invalidation commands, so it is an "
+            "upper bound for the entry clear"),
     {"iommu_map.mode", SCIM_P_ENUM, "strict", NULL, false, 0, 0, iommu_map_modes,
      offsetof(scim_os_params, iommu_map_mode),
-     "Scheme iommu-map: strict (every unmap invalidates the IOTLB and device TLB and waits) or deferred "
-     "(unmapped pages queue; one flush for many; the stale window is measured).",
-     NULL},
-    {"iommu_map.flush_entries", SCIM_P_U64, "250", "pages", true, 1, 1e9, NULL,
-     offsetof(scim_os_params, flush_entries), "Scheme iommu-map, deferred: flush when this many pages wait.",
-     "Linux deferred IOTLB flush: 250 queued entries"},
+     "Scheme iommu-map: strict (every unmap invalidates the IOTLB and device TLBs and waits) or deferred "
+     "(Linux's flush queue: unmapped pages queue per driver context; one flush for many; the stale window is "
+     "measured).",
+     "a choice: strict is the safe reference; Linux defaults to deferred (lazy) on x86, strict on arm64 "
+     "(drivers/iommu/Kconfig IOMMU_DEFAULT_DMA_LAZY)"},
+    {"iommu_map.flush_entries", SCIM_P_U64, "256", "entries", true, 1, 1e9, NULL,
+     offsetof(scim_os_params, flush_entries),
+     "Scheme iommu-map, deferred: size of each driver context's flush queue, in entries (one per unmap "
+     "call, whatever its pages); the unmap that fills it flushes the whole I/O address space (every "
+     "context's pages) and waits for the flush.",
+     "Linux drivers/iommu/dma-iommu.c IOVA_DEFAULT_FQ_SIZE = 256 entries per CPU (the 250 of the 2008 "
+     "intel-iommu HIGH_WATER_MARK is gone)"},
     OS_TIME("iommu_map.flush_interval", flush_interval, "10ms",
-            "Scheme iommu-map, deferred: or this long after the first page queued.",
-            "Linux deferred IOTLB flush: every 10 ms"),
+            "Scheme iommu-map, deferred: or this long after the first entry queued since the last flush.",
+            "Linux drivers/iommu/dma-iommu.c IOVA_DEFAULT_FQ_TIMEOUT = 10 ms"),
+    OS_TIME("iommu_map.iova_alloc_cost", iova_alloc_cost, "100ns",
+            "Scheme iommu-map: CPU time to allocate the I/O virtual address range of one map call (once per I/O, "
+            "whatever its pages).",
+            "derived: dma_map_benchmark on Arm SMMUv3 maps 4 KiB in 0.1 us in all (M. Saleh, 2025), of which "
+            "~3 ns is the page's entry: the rest is the IOVA allocation (per-CPU rcache, drivers/iommu/iova.c) "
+            "and the call"),
+    OS_TIME("iommu_map.iova_free_cost", iova_free_cost, "100ns",
+            "Scheme iommu-map: CPU time to free the I/O virtual address range of one unmap call (once per I/O).",
+            "assumption: symmetric with the allocation (a per-CPU magazine push against a pop, iova.c); no "
+            "separate published figure"),
     {"unsafe_skip_device_invalidation", SCIM_P_BOOL, "false", NULL, false, 0, 0, NULL,
      offsetof(scim_os_params, unsafe_skip_device_inv),
      "TEST ONLY: never invalidate the IOMMU and device TLBs. This breaks the protocol on purpose so that the "
@@ -253,6 +321,12 @@ const scim_param_decl scim_region_param_decls[] = {
      offsetof(scim_region_params, page_size), "Page size of the region's mappings.", NULL},
     {"prot", SCIM_P_ENUM, "rw", NULL, false, 0, 0, region_prots, offsetof(scim_region_params, prot),
      "Protection: r (read-only) or rw.", NULL},
+    {"static_dma", SCIM_P_BOOL, "false", NULL, false, 0, 0, NULL, offsetof(scim_region_params, static_dma),
+     "Schemes pin and iommu-map: the driver makes the region DMA-able once, when it binds a device of the "
+     "process, as drivers do for descriptor and completion rings (pin: pinned, the device holds its pages' "
+     "physical addresses; iommu-map: mapped at IOVA = VA, read-write); DMAs entirely inside it need no "
+     "per-I/O preparation or release. Needs populate: true. No effect under scheme scimitar.",
+     NULL},
 };
 const size_t scim_region_param_decl_count = SCIM_COUNT_OF(scim_region_param_decls);
 
@@ -312,10 +386,11 @@ static void on_request(void *ctx, scim_msg *m)
 static void on_response(void *ctx, scim_msg *m)
 {
     scim_os *os = ctx;
-    if (OSR_KIND(m->tag) == OSR_SYNC)
-        os_on_sync_ack(os, m);
-    else
-        os_on_inv_done(os, m);
+    switch (OSR_KIND(m->tag)) {
+    case OSR_SYNC: os_on_sync_ack(os, m); break;
+    case OSR_ZERO: os_iopf_zeroed(os, m); break;
+    default: os_on_inv_done(os, m); break;
+    }
 }
 
 /* ---------- life cycle ---------- */
@@ -337,11 +412,11 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
         scim_err_set(err, SCIM_ENOMEM, "out of host memory creating the OS");
         return NULL;
     }
-    *os = (scim_os){.k = k, .pm = pm, .p = *p, .iommu = SCIM_NODE_NONE};
+    *os = (scim_os){.k = k, .pm = pm, .p = *p, .iommu = SCIM_NODE_NONE, .mem = SCIM_NODE_NONE};
     scim_u64map_init(&os->lru_index);
     scim_u64map_init(&os->pins);
     scim_u64map_init(&os->orphans);
-    if (os_swap_init(os, err) != 0)
+    if (os_swap_init(os, err) != 0 || os_iopf_init(os, err) != 0)
         goto fail;
     os->ctxf = scim_ctx_format_of(p->isa);
     scim_ctx_mem cm = os_ctx_mem(os);
@@ -378,6 +453,7 @@ void scim_os_destroy(scim_os *os)
         scim_u64map_free(&p->queued);
         free(p->cookie);
         free(p->sync);
+        free(p->static_dma);
     }
     free(os->procs);
     while (os->live)
@@ -393,6 +469,7 @@ void scim_os_destroy(scim_os *os)
     scim_u64map_free(&os->pins);
     scim_u64map_free(&os->orphans);
     os_swap_free(os);
+    os_host_free(os);
     free(os->cpus);
     free(os->devs);
     free(os->shadows);
@@ -400,6 +477,7 @@ void scim_os_destroy(scim_os *os)
         free(os->syncs[i].pairs);
     free(os->syncs);
     scim_port_destroy(os->port);
+    free(os->handlers);
     free(os);
 }
 
@@ -407,6 +485,7 @@ scim_node_id scim_os_node(const scim_os *os) { return scim_port_node(os->port); 
 const scim_ctx_format *scim_os_context_format(const scim_os *os) { return os->ctxf; }
 uint64_t scim_os_context_root(const scim_os *os) { return os->ctx.root; }
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu) { os->iommu = iommu; }
+void scim_os_set_memory(scim_os *os, scim_node_id mem) { os->mem = mem; }
 void scim_os_set_checker(scim_os *os, const scim_observer *c) { os->checker = c; }
 
 void scim_os_set_io_driver(scim_os *os, const scim_os_io_driver *ops, void *ctx)
@@ -432,10 +511,15 @@ int scim_os_bind_cpu(scim_os *os, scim_node_id cpu, uint32_t pasid, scim_err *er
     return bind(&os->cpus, &os->n_cpus, cpu, pasid, err);
 }
 
-int scim_os_bind_device(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err)
+int scim_os_attach_device(scim_os *os, scim_node_id dev, scim_err *err)
 {
     scim_ctx_mem cm = os_ctx_mem(os);
-    int rc = os->ctxf->bind_device(&cm, &os->ctx, (uint32_t)dev, err);
+    return os->ctxf->bind_device(&cm, &os->ctx, (uint32_t)dev, err);
+}
+
+int scim_os_bind_device(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err)
+{
+    int rc = scim_os_attach_device(os, dev, err);
     return rc ? rc : bind(&os->devs, &os->n_devs, dev, pasid, err);
 }
 

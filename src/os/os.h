@@ -37,10 +37,14 @@ extern "C" {
 #endif
 
 typedef struct scim_os_params {
-    scim_time_t iopf_cost;        /* handling one group of I/O page faults (one request: one group) */
-    scim_time_t iopf_page_cost;   /* each further page in a group (batched or prefaulted) */
-    uint64_t fault_batch;         /* page requests one handler takes at once */
-    uint64_t fault_handlers;      /* I/O page faults handled concurrently */
+    int fault_profile;            /* preset of the fault costs (os/profile.c) */
+    scim_time_t iopf_wakeup;      /* interrupt delivery and waking a sleeping fault handler */
+    scim_time_t iopf_cost;        /* fixed cost of a batch of page request groups */
+    scim_time_t iopf_page_cost;   /* each page mapped (allocate, map; zeroing is a memory write) */
+    bool iopf_zero;               /* zero new frames (a 4 KiB write at the memory controller) */
+    uint64_t fault_batch;         /* page request groups one handler takes at once */
+    uint64_t fault_handlers;      /* fault handler threads */
+    bool prefault_sync;           /* map prefault pages before answering the group */
     scim_time_t sw_walk_cost;     /* walk placement software: a walk in an interrupt handler */
     scim_time_t backup_copy_cost; /* fault_policy backup: copying one chunk out of the buffer */
     scim_time_t cpu_fault_cost;   /* handling one CPU page fault (on the faulting core) */
@@ -69,8 +73,13 @@ typedef struct scim_os_params {
     scim_time_t iommu_map_page_cost;
     scim_time_t iommu_unmap_page_cost;
     int iommu_map_mode;           /* 0 strict, 1 deferred */
-    uint64_t flush_entries;       /* deferred: flush when this many pages wait */
+    uint64_t flush_entries;       /* deferred: flush when a context's queue holds this many unmap calls */
     scim_time_t flush_interval;   /* deferred: or this long after the first one */
+    scim_time_t iova_alloc_cost;  /* per map (dma_map) call */
+    scim_time_t iova_free_cost;   /* per unmap (dma_unmap) call */
+    /* the drivers of both */
+    uint64_t driver_queues;       /* driver contexts per device, working in parallel */
+    scim_time_t pin_lookup_cost;  /* pin: a registration-cache lookup in user space */
     /* not configuration keys of os.: set by the builder from system.* */
     scim_isa isa;                 /* the formats of page tables and IOMMU context structures */
     const scim_pt_format *paging; /* a process's format unless it names its levels; NULL: 4 levels */
@@ -89,6 +98,7 @@ typedef struct scim_region_params {
     bool populate;
     int page_size; /* index into {"4K", "2M", "1G"} */
     int prot;      /* index into {"r", "rw"} */
+    bool static_dma; /* pin/iommu-map: the driver pins or maps it once, at bind (a ring) */
 } scim_region_params;
 
 extern const scim_param_decl scim_process_param_decls[];
@@ -114,15 +124,25 @@ int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int level
 /* prot: SCIM_PROT_R or SCIM_PROT_RW (include/scimitar/trace.h). */
 int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, unsigned page_shift,
                        unsigned prot, bool populate, scim_err *err);
+/* A region the scheme's driver makes DMA-able once, when it binds a
+ * device of the process (processes.<p>.regions[].static_dma): pin pins it
+ * and hands the device its addresses, iommu-map maps it; DMAs inside it
+ * need no per-I/O work. Its pages must be present. */
+int scim_os_add_static_dma(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, scim_err *err);
 /* The IOMMU context structures: their family and root. */
 const scim_ctx_format *scim_os_context_format(const scim_os *os);
 uint64_t scim_os_context_root(const scim_os *os);
 void scim_os_set_iommu(scim_os *os, scim_node_id iommu);
+/* Where the fault handlers zero new frames (writes at the memory's bandwidth). */
+void scim_os_set_memory(scim_os *os, scim_node_id mem);
 /* Which cores and devices may cache translations of a PASID (Linux's
  * mm_cpumask and the SVA bonds): shootdowns reach them. */
 int scim_os_bind_cpu(scim_os *os, scim_node_id cpu, uint32_t pasid, scim_err *err);
-/* A device bound also gets its context (SMMUv3 STE, RISC-V device
- * context) written, indexed by its fabric node number. */
+/* The device's context (SMMUv3 STE, RISC-V device context; nothing for
+ * VT-d, whose PASID table serves every device), indexed by its fabric node
+ * number: what the IOMMU reads to translate for it. A device without an
+ * ATC (ats: false) gets only this; a bound device gets it too. */
+int scim_os_attach_device(scim_os *os, scim_node_id dev, scim_err *err);
 int scim_os_bind_device(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err *err);
 /* Walk placement shadow: the device keeps a synchronized copy of the
  * PASID's tables. Every later entry update is sent to it (SCIM_MSG_SYNC)
@@ -156,6 +176,19 @@ void scim_os_set_io_driver(scim_os *os, const scim_os_io_driver *ops, void *ctx)
  * call before reading or writing the statistics. */
 void scim_os_sync_stats(scim_os *os);
 
+/* An OS operation from the host program (host.c): rec says what, as a
+ * trace record would (op mmap .. unpin, addr, size, pasid, prot, populate,
+ * page_shift). It reaches the OS as a request on its own port at `at`
+ * (not before now) and is handled like a trace's: syscall cost, per-page
+ * cost, shootdowns of every CPU and device that may cache the range.
+ * done(ctx, tag, status, submitted) runs when it is answered (status 0 or
+ * a SCIM_RESP_* code). */
+typedef void (*scim_os_host_done_fn)(void *ctx, uint64_t tag, int32_t status, scim_time_t submitted);
+int scim_os_host_call(scim_os *os, const scim_trace_rec *rec, scim_time_t at, uint64_t tag, scim_os_host_done_fn done,
+                      void *ctx, scim_err *err);
+/* Host calls not yet answered. */
+size_t scim_os_host_pending(const scim_os *os);
+
 /* Functional translation, for the checker and tests: 1 and *pa if mapped. */
 int scim_os_resolve(void *os, uint32_t pasid, uint64_t va, uint64_t *pa);
 
@@ -167,7 +200,7 @@ typedef struct scim_os_frames {
     uint64_t page_tables; /* page-table frames of every process */
     uint64_t pasid_table; /* PASID directory and tables */
     uint64_t deferred;    /* page-table frames waiting for the shootdown that emptied them */
-    uint64_t transit;     /* data frames unmapped but not yet free (shootdown, writeback, copy) */
+    uint64_t transit;     /* data frames neither free nor mapped (shootdown, writeback, copy, swap-in, zeroing) */
     uint64_t reserved;    /* pinned buffers set aside for devices (backup buffers) */
 } scim_os_frames;
 void scim_os_frames_get(const scim_os *os, scim_os_frames *out);

@@ -78,6 +78,8 @@ typedef struct process {
     scim_u64map swapped; /* vpn -> swap slot + 1 */
     scim_u64map busy;    /* vpn -> (busy_page *) */
     scim_u64map queued;  /* vpn -> (fault_job *) of a page request waiting for a handler */
+    struct os_range { uint64_t start, end; } *static_dma; /* regions a driver sets up once (scim_os_add_static_dma) */
+    size_t n_static_dma;
 } process;
 
 /* ---------- fault jobs ---------- */
@@ -93,19 +95,35 @@ enum job_kind {
 /* A driver's fault-in has been answered (m is the driver's request). */
 typedef void (*os_fault_done_fn)(void *ctx, scim_msg *m, int32_t status);
 
+/* How a page of an I/O fault group was resolved (fault.c -> iopf.c). */
+enum page_outcome { PAGE_PRESENT, PAGE_ZEROED, PAGE_SWAPPED_IN };
+
 typedef struct fault_job {
     scim_msg *m;
     enum job_kind kind;
     bool write;
-    uint32_t extra;    /* prefault: pages after the faulting one */
+    /* JOB_IO: a page request group: pages [group_va, +pages) the DMA needs,
+     * then prefault more; `handled` pages so far; the group's
+     * response is sent once the needed ones are (answered) */
+    uint64_t group_va;
+    uint32_t pages, prefault, handled;
+    bool answered;
+    bool follower;     /* joined another group for the same page: answered with it */
+    enum page_outcome outcome; /* of the page just resolved */
     struct fault_job *followers; /* page requests for the same page that joined this one */
     uint32_t pasid;
     uint64_t va;       /* the faulting address */
-    uint64_t frame;    /* a major fault: the frame reserved before the swap read */
+    uint64_t frame;    /* a major fault: the frame reserved before the swap read; a new page being
+                        * zeroed (zeroing): its frame, mapped at frame_va only once zeroed */
+    uint64_t frame_va; /* zeroing: the page (aligned to frame_shift) the frame is for */
+    unsigned frame_shift;
+    bool zeroing;      /* JOB_IO: j->frame is being zeroed for frame_va, not mapped yet */
+    bool installing;   /* zeroing done, the mapping waits for a page-table frame */
     scim_time_t arrived;
     os_fault_done_fn done; /* JOB_DRIVER: whom to tell, with done_ctx */
     void *done_ctx;
     struct fault_job *next;
+    struct fault_job *batch_next; /* JOB_IO: the next group of its handler's batch */
     struct fault_job *live_prev, *live_next; /* every job alive, so a run stopped early frees them */
 } fault_job;
 
@@ -114,8 +132,9 @@ typedef struct job_queue {
     fault_job *head, *tail;
 } job_queue;
 
-/* A page in transition: faults on it wait. */
-enum busy_state { BUSY_NONE, BUSY_SWAPIN, BUSY_SWAPOUT, BUSY_MIGRATE };
+/* A page in transition: faults on it wait. BUSY_ZERO: a fault handler
+ * zeroes the page's new frame; it is mapped only after that. */
+enum busy_state { BUSY_NONE, BUSY_SWAPIN, BUSY_SWAPOUT, BUSY_MIGRATE, BUSY_ZERO };
 
 typedef struct busy_page {
     enum busy_state state;
@@ -165,6 +184,16 @@ typedef struct sd_op {
     size_t n_pages, cap_pages;
 } sd_op;
 
+/* An I/O fault handler thread (iopf.c): asleep, being woken, or working
+ * through a batch of groups. */
+enum handler_state { HANDLER_IDLE, HANDLER_WAKING, HANDLER_BUSY };
+
+typedef struct fault_handler {
+    enum handler_state state;
+    fault_job *batch;     /* the groups it took, linked through next; the first is being handled */
+    scim_time_t zero_started;
+} fault_handler;
+
 /* ---------- the rest of the state ---------- */
 
 typedef struct binding {
@@ -206,7 +235,10 @@ typedef struct os_stats {
     uint64_t iopf_spurious;
     uint64_t iopf_invalid;
     uint64_t iopf_joined;
-    uint64_t iopf_groups;
+    uint64_t iopf_pages;
+    uint64_t iopf_batches;
+    uint64_t iopf_wakeups;
+    uint64_t iopf_zeroed;
     uint64_t prefaulted;
     uint64_t sw_walks;
     uint64_t backup_copies;
@@ -253,6 +285,7 @@ typedef struct os_stats {
     uint64_t io_maps;
     uint64_t io_unmaps;
     uint64_t io_flushes;
+    uint64_t io_static;
     uint64_t busy_ps;
     scim_hist *iopf_latency;
     scim_hist *iopf_queue_delay;
@@ -267,7 +300,7 @@ typedef struct os_stats {
 } os_stats;
 
 /* What the OS's own requests are, in their port ids: (kind << 32) | index. */
-enum os_request_kind { OSR_CPU_INV = 1, OSR_DEV_INV = 2, OSR_SYNC = 3 };
+enum os_request_kind { OSR_CPU_INV = 1, OSR_DEV_INV = 2, OSR_SYNC = 3, OSR_ZERO = 4 };
 #define OSR_ID(kind, index) ((uint64_t)(kind) << 32 | (uint32_t)(index))
 #define OSR_KIND(id) ((enum os_request_kind)((id) >> 32))
 #define OSR_INDEX(id) ((uint32_t)(id))
@@ -277,7 +310,7 @@ struct scim_os {
     scim_port *port;
     scim_physmem *pm;
     scim_os_params p;
-    scim_node_id iommu;
+    scim_node_id iommu, mem;
     const scim_observer *checker;
     process *procs;
     size_t n_procs;
@@ -294,9 +327,16 @@ struct scim_os {
     void *io_ctx;
     scim_time_t pinned_since;
     fault_job *live;  /* every fault job not yet answered, wherever it waits */
-    job_queue fq;     /* I/O page faults waiting for a handler */
-    uint64_t busy_handlers;
+    job_queue fq;     /* I/O page fault groups waiting for a handler */
+    uint64_t fq_len;
+    job_queue irq_q;  /* software walks waiting for the interrupt handler */
+    bool irq_busy;    /* the interrupt handler is walking */
+    fault_handler *handlers; /* os.fault_handlers of them */
     job_queue fw;     /* faults waiting for a free frame */
+    /* OS calls from the host program (host.c): a client of our own port */
+    int host_client;
+    struct host_call *host_calls;
+    size_t n_host_calls;
     sd_op *ops;
     size_t n_ops;
     size_t ops_next;  /* where the search for a free op starts (rounds end roughly in order) */
@@ -319,10 +359,17 @@ struct scim_os {
     os_stats st;
 };
 
+/* Fault handlers zero a new frame (a 4 KiB write at the memory controller)
+ * before mapping it: os.iopf.zero_pages, and a memory node to write to (a
+ * unit test of the OS may have none). */
+static inline bool os_zeroing(const scim_os *os) { return os->p.iopf_zero && os->mem != SCIM_NODE_NONE; }
+
 /* An array v of *cap elements of `size` bytes, grown to hold `need`
  * (capacity doubling, from `first`; new elements zeroed): the array to use
  * from now on, or NULL if out of host memory (v and *cap unchanged). */
 void *os_grow(void *v, size_t *cap, size_t need, size_t size, size_t first);
+/* host.c */
+void os_host_free(scim_os *os);
 /* os_grow, and out of host memory stops the run. */
 void *os_grow_or_fail(scim_os *os, void *v, size_t *cap, size_t need, size_t size, size_t first);
 /* A new message from the OS (NULL if out of host memory: the run stops). */
@@ -384,6 +431,35 @@ void os_busy_clear(scim_os *os, process *p, uint64_t va);
 void os_wake_frame_waiters(scim_os *os);
 void os_swap_read_done(scim_os *os, fault_job *j);
 void os_on_pri_req(scim_os *os, scim_msg *m);
+/* Resolve the fault job's current page (j->va) after its handler time. */
+void os_resolve(scim_os *os, fault_job *j);
+void os_job_push(job_queue *q, fault_job *j);
+fault_job *os_new_job(scim_os *os, scim_msg *m, enum job_kind kind);
+void os_sw_handled(scim_os *os, fault_job *j);
+/* An I/O fault with zeroing on needs a new page at va (of region r): take
+ * a frame for it and mark the page in transition (BUSY_ZERO) until
+ * os_install_zeroed maps it. SCIM_ENOMEM (nothing changed) if no frame is
+ * free. */
+int os_zero_first(scim_os *os, process *p, fault_job *j, uint64_t va, const region *r, scim_err *err);
+/* The frame of j is zeroed: map it, and let the faults that waited on the
+ * page run again; then os_iopf_page_installed. Waits for a frame if the
+ * page table needs one. */
+void os_install_zeroed(scim_os *os, fault_job *j);
+
+/* ---------- iopf.c ---------- */
+
+/* Wake handlers for what waits in the fault queue. */
+void os_iopf_kick(scim_os *os);
+/* A page of an I/O fault group is resolved (fault.c calls this instead of
+ * answering). */
+void os_iopf_page_resolved(scim_os *os, fault_job *j, int32_t status);
+/* The group's response left (after the shadow copies caught up). */
+void os_iopf_answered(scim_os *os, fault_job *j);
+void os_iopf_zeroed(scim_os *os, scim_msg *m);
+/* The zeroed page of j's group is mapped (or, mapped false, its region went
+ * away meanwhile): the handler goes on. */
+void os_iopf_page_installed(scim_os *os, fault_job *j, bool mapped);
+int os_iopf_init(scim_os *os, scim_err *err);
 void os_on_sw_walk(scim_os *os, scim_msg *m);
 void os_on_cpu_fault(scim_os *os, scim_msg *m);
 void os_on_backup(scim_os *os, scim_msg *m);

@@ -236,6 +236,19 @@ int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int level
     return os->ctxf->set_pasid(&cm, &os->ctx, pasid, scim_pgtable_root(p->pt), fmt, err);
 }
 
+int scim_os_add_static_dma(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, scim_err *err)
+{
+    process *p = os_find_process(os, pasid);
+    if (!p)
+        return scim_err_set(err, SCIM_ENOENT, "no process with pasid %u", pasid);
+    struct os_range *n = realloc(p->static_dma, (p->n_static_dma + 1) * sizeof *n);
+    if (!n)
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+    p->static_dma = n;
+    n[p->n_static_dma++] = (struct os_range){os_page_down(va), os_page_up(va + size)};
+    return 0;
+}
+
 int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, unsigned page_shift,
                        unsigned prot, bool populate, scim_err *err)
 {

@@ -155,7 +155,16 @@ static int create_one(scim_sim *sim, const scim_component_kind *kind, const char
     if (!c)
         return scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory");
     const scim_param_doc *t = &kind->params[0];
-    int rc = scim_cfg_bind(node, where, t->decls, *t->count, c->params, NULL, &sim->err);
+    const scim_param_decl *decls = t->decls;
+    scim_param_decl *adjusted = NULL;
+    if (kind->adjust_decls) {
+        if (!(adjusted = malloc(*t->count * sizeof *adjusted)))
+            return scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory");
+        kind->adjust_decls(node, adjusted);
+        decls = adjusted;
+    }
+    int rc = scim_cfg_bind(node, where, decls, *t->count, c->params, NULL, &sim->err);
+    free(adjusted);
     return rc ? rc : kind->create(sim, name, c->params, node, &c->self);
 }
 
@@ -192,6 +201,7 @@ static int attach_checker(scim_sim *sim)
     scim_checker_set_frame_probe(sim->chk, scim_physmem_frame_in_use, sim->pm);
     const scim_observer *obs = scim_checker_observer(sim->chk);
     scim_os_set_checker(sim->os, obs);
+    scim_iommu_set_checker(sim->io, obs);
     for (size_t i = 0; i < sim->n_comps; i++) {
         const scim_component *c = &sim->comps[i];
         if (!c->kind->caches)

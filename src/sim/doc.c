@@ -2,6 +2,7 @@
  * (the test suite fails if the files differ from what this prints). */
 #include <stdio.h>
 
+#include "os/profile.h"
 #include "sim/sim_internal.h"
 
 int scim_doc_config(FILE *out)
@@ -23,6 +24,11 @@ int scim_doc_config(FILE *out)
             scim_cfg_doc_markdown(out, p->prefix, p->decls, *p->count);
         }
     }
+    fprintf(out, "\n## Fault profiles (os.fault_profile)\n\n"
+                 "Each profile changes the defaults of the os.* keys it lists; a key the configuration gives "
+                 "overrides it. `scimitar validate` checks each profile against the figure it comes from "
+                 "(docs/validation.md).\n\n");
+    scim_fault_profiles_markdown(out);
     return ferror(out) ? SCIM_EIO : 0;
 }
 

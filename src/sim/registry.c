@@ -11,6 +11,7 @@
 #include "iommu/ctxfmt.h"
 #include "mmu/cpu.h"
 #include "mmu/replay.h"
+#include "os/profile.h"
 #include "sim/sim_internal.h"
 
 #define STATS_END {NULL, NULL, NULL}
@@ -209,7 +210,8 @@ static const scim_param_doc os_params[] = {{NULL, "os.", scim_os_param_decls, &s
 static const scim_stat_doc os_stats[] = {{"os", scim_os_stat_decls, &scim_os_stat_decl_count}, STATS_END};
 
 static const scim_component_kind os_kind = {
-    .section = "os", .title = "os", .params = os_params, .params_size = sizeof(scim_os_params), .stats = os_stats,
+    .section = "os", .title = "os", .params = os_params, .params_size = sizeof(scim_os_params),
+    .adjust_decls = scim_os_profile_decls, .stats = os_stats,
     .create = os_create, .port = os_port, .destroy = os_destroy};
 
 /* ---- the IOMMU ---- */
@@ -225,6 +227,7 @@ static int iommu_create(scim_sim *sim, const char *name, void *params, const sci
     scim_iommu_set_os(sim->io, scim_os_node(sim->os));
     scim_iommu_set_context(sim->io, scim_os_context_format(sim->os), scim_os_context_root(sim->os));
     scim_os_set_iommu(sim->os, scim_iommu_node(sim->io));
+    scim_os_set_memory(sim->os, scim_memctl_node(sim->mc));
     return 0;
 }
 
@@ -278,8 +281,16 @@ static int processes_create(scim_sim *sim, const char *name, void *params, const
             return rc;
         static const unsigned shifts[] = {SCIM_SHIFT_4K, SCIM_SHIFT_2M, SCIM_SHIFT_1G};
         unsigned prot = rp.prot == 0 ? SCIM_PROT_R : SCIM_PROT_RW;
+        if (rp.static_dma && !rp.populate) {
+            const scim_cfg_node *at = scim_cfg_map_get(rn, "static_dma");
+            return scim_cfg_error_at(&sim->err, at ? at : rn, SCIM_ECONFIG,
+                                     "error: %s.static_dma: a driver sets the region up when it binds a device, so "
+                                     "its pages must be present; add populate: true",
+                                     rwhere);
+        }
         if (scim_os_add_region(sim->os, (uint32_t)pp->pasid, rp.va, rp.size, shifts[rp.page_size], prot, rp.populate,
-                               &e) != 0)
+                               &e) != 0 ||
+            (rp.static_dma && scim_os_add_static_dma(sim->os, (uint32_t)pp->pasid, rp.va, rp.size, &e) != 0))
             return scim_cfg_error_at(&sim->err, rn, e.code, "error: %s: %s", rwhere, e.msg);
     }
     return 0;
@@ -358,13 +369,48 @@ static int parse_tenants(scim_sim *sim, scim_device_params *p, const char *where
     return 0;
 }
 
+/* The OS never grants a device more outstanding page requests than the
+ * IOMMU's page request queue holds (Linux VT-d: pci_enable_pri(pdev,
+ * PRQ_DEPTH), the queue's size): a group larger than the queue could never
+ * be queued, and the IOMMU would answer it itself and the device fault
+ * again, forever. Refused here rather than cut at run time. */
+static int check_pri_allocation(scim_sim *sim, const char *where, const scim_cfg_node *node,
+                                const scim_device_params *p)
+{
+    size_t n;
+    const scim_component *io = scim_sim_components(sim, "iommu", &n);
+    const scim_iommu_params *ip = io ? io->params : NULL;
+    if (!ip || p->pri_allocation <= ip->prq_depth)
+        return 0;
+    const scim_cfg_node *at = scim_cfg_get_path(node, "pri.allocation");
+    if (!at)
+        at = scim_cfg_get_path(scim_cfg_root(sim->cfg), "iommu.prq_depth");
+    return scim_cfg_error_at(&sim->err, at ? at : node, SCIM_ECONFIG,
+                             "error: %s.pri.allocation is %llu page requests but iommu.prq_depth is %llu "
+                             "descriptors: a page request group larger than the IOMMU's page request queue could "
+                             "never be queued (the device would fault forever); set %s.pri.allocation to at most "
+                             "%llu, or raise iommu.prq_depth to %llu (an OS grants a device at most the queue's "
+                             "size)",
+                             where, (unsigned long long)p->pri_allocation, (unsigned long long)ip->prq_depth, where,
+                             (unsigned long long)ip->prq_depth, (unsigned long long)p->pri_allocation);
+}
+
 static int device_create(scim_sim *sim, const char *name, void *params, const scim_cfg_node *node, void **self)
 {
     scim_device_params *p = params;
     char where[160], why[512];
     snprintf(where, sizeof where, "devices.%s", name);
     p->seed = sim->top.seed;
-    int rc = resolve_trace(sim, &p->trace);
+    const scim_cfg_node *tn = scim_cfg_map_get(node, "trace");
+    if (p->source == SCIM_SOURCE_HOST && tn)
+        return scim_cfg_error_at(&sim->err, tn, SCIM_ECONFIG,
+                                 "error: %s has source: host, so its DMAs come from the host program, not a trace; "
+                                 "remove %s.trace or set source: trace", where, where);
+    if (p->source == SCIM_SOURCE_TRACE && !p->trace[0])
+        return scim_cfg_error_at(&sim->err, tn ? tn : node, SCIM_ECONFIG,
+                                 "error: %s.trace is missing; give the DMA trace to replay (docs/traces.md), or "
+                                 "set source: host to submit DMAs from a program (docs/embedding.md)", where);
+    int rc = p->source == SCIM_SOURCE_TRACE ? resolve_trace(sim, &p->trace) : 0;
     if (rc)
         return rc;
     if (p->tenants_node && scim_cfg_node_kind(p->tenants_node) != SCIM_CFG_SEQ)
@@ -378,6 +424,8 @@ static int device_create(scim_sim *sim, const char *name, void *params, const sc
         return scim_cfg_error_at(&sim->err, at, SCIM_ECONFIG, "error: %s.%s", where, why);
     }
     if (p->tenants_node && (rc = parse_tenants(sim, p, where)))
+        return rc;
+    if ((rc = check_pri_allocation(sim, where, node, p)))
         return rc;
     scim_err e = {0};
     scim_device *d = scim_device_create(sim->k, sim->fab, name, p, sim->stats, &e);
@@ -441,6 +489,7 @@ static const scim_param_doc device_params[] = {
 static const scim_stat_doc device_stats[] = {
     {"<device>", scim_device_stat_decls, &scim_device_stat_decl_count},
     {"<device>.dma", scim_replay_stat_decls, &scim_replay_stat_decl_count},
+    {"<device>", scim_replay_os_stat_decls, &scim_replay_os_stat_decl_count},
     {"<device>.iotlb", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"<device>.port", scim_port_stat_decls, &scim_port_stat_decl_count},
     {"<device>.queue.inv", scim_port_queue_stat_decls, &scim_port_queue_stat_decl_count}, STATS_END};
@@ -506,6 +555,7 @@ static const scim_param_doc cpu_params[] = {{NULL, "cpus.<name>.", scim_cpu_para
 static const scim_stat_doc cpu_stats[] = {
     {"<cpu>", scim_cpu_stat_decls, &scim_cpu_stat_decl_count},
     {"<cpu>.mem", scim_replay_stat_decls, &scim_replay_stat_decl_count},
+    {"<cpu>", scim_replay_os_stat_decls, &scim_replay_os_stat_decl_count},
     {"<cpu>.l1tlb|l2tlb", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"<cpu>", scim_walker_stat_decls, &scim_walker_stat_decl_count},
     {"<cpu>.port", scim_port_stat_decls, &scim_port_stat_decl_count}, STATS_END};

@@ -80,11 +80,16 @@ static void append(char *report, const char *line)
     strncat(report, line, REPORT_LEN - strlen(report) - 1);
 }
 
-int scim_sim_finish_run(scim_sim *sim, int rc, bool bounded)
+void scim_sim_sync_counters(scim_sim *sim)
 {
     sim->counters.time_ps = scim_kernel_now(sim->k);
     scim_os_sync_stats(sim->os);
     sim->counters.events = scim_kernel_events_executed(sim->k);
+}
+
+int scim_sim_finish_run(scim_sim *sim, int rc, bool bounded)
+{
+    scim_sim_sync_counters(sim);
     if (rc)
         return rc;
     if (bounded && scim_kernel_events_pending(sim->k) > 0)

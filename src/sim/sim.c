@@ -13,6 +13,7 @@ void scim_sim_destroy(scim_sim *sim)
         return;
     if (sim->os)
         scim_os_set_checker(sim->os, NULL);
+    scim_sim_host_free(sim);
     scim_sim_destroy_components(sim);
     if (sim->scheme && sim->scheme->destroy)
         sim->scheme->destroy(sim->scheme_state);
@@ -102,7 +103,9 @@ int scim_sim_check_traces(scim_sim *sim)
         const scim_component *c = &sim->comps[i];
         const char *path = NULL;
         if (!strcmp(c->kind->section, "devices"))
-            path = ((const scim_device_params *)c->params)->trace;
+            path = ((const scim_device_params *)c->params)->source == SCIM_SOURCE_TRACE
+                       ? ((const scim_device_params *)c->params)->trace
+                       : NULL;
         else if (!strcmp(c->kind->section, "cpus"))
             path = ((const scim_cpu_params *)c->params)->trace;
         if (!path)
@@ -129,10 +132,29 @@ void scim_sim_set_progress(scim_sim *sim, scim_progress_fn fn, void *ctx)
         scim_sim_arm_poll(sim);
 }
 
+scim_time_t scim_sim_now(const scim_sim *sim) { return sim && sim->k ? scim_kernel_now(sim->k) : 0; }
+
+int scim_sim_finish(scim_sim *sim)
+{
+    if (!sim)
+        return SCIM_EINVAL;
+    if (!sim->built)
+        return scim_sim_fail(sim, SCIM_ESTATE, "build the simulation before finishing it");
+    if (sim->finished)
+        return 0;
+    sim->finished = true;
+    sim->ran = true;
+    /* a host that drove time itself may leave events for later times:
+     * that is where it stopped, not a deadlock */
+    return scim_sim_finish_run(sim, 0, true);
+}
+
 int scim_sim_run(scim_sim *sim)
 {
     if (!sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "build the simulation before running it");
+    if (sim->finished)
+        return scim_sim_fail(sim, SCIM_ESTATE, "the simulation is finished (scim_sim_finish)");
     sim->ran = true;
     int rc;
     if (sim->top.max_time)
@@ -146,6 +168,8 @@ int scim_sim_run_until(scim_sim *sim, scim_time_t t)
 {
     if (!sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "build the simulation before running it");
+    if (sim->finished)
+        return scim_sim_fail(sim, SCIM_ESTATE, "the simulation is finished (scim_sim_finish)");
     sim->ran = true;
     int rc = scim_kernel_run_until(sim->k, t, &sim->err);
     return scim_sim_finish_run(sim, rc, true);
@@ -155,5 +179,8 @@ int scim_sim_write_stats(scim_sim *sim, const char *dir)
 {
     if (!sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "nothing to write: the simulation was not built");
+    /* a hosted run (a SystemC platform's sc_start) may never have passed
+     * through run(): the statistics say where time is now */
+    scim_sim_sync_counters(sim);
     return scim_stats_write_dir(sim->stats, dir, &sim->err);
 }

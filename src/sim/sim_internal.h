@@ -50,6 +50,9 @@ typedef struct scim_component_kind {
     const char *bad_name;
     const scim_param_doc *params; /* NULL-terminated; the first one is bound to the section */
     size_t params_size;           /* bytes of the bound parameter struct */
+    /* optional: the table to bind the section with (e.g. the OS's, with a
+     * fault profile's defaults), written into out */
+    void (*adjust_decls)(const scim_cfg_node *section, scim_param_decl *out);
     const scim_stat_doc *stats;   /* NULL-terminated */
     /* Building, in registry order: create every instance, then wire them,
      * then (after the fabric is finalized) start them. */
@@ -98,7 +101,7 @@ struct scim_sim {
     scim_err err;
     scim_cfg *cfg;
     char *config_dir;
-    bool built, ran;
+    bool built, ran, finished;
     scim_top_params top;
     scim_isa isa;                /* system.isa */
     const scim_pt_format *paging; /* system.paging; NULL: the ISA's 4-level mode */
@@ -121,6 +124,9 @@ struct scim_sim {
     void *progress_ctx;
     bool watchdog_fired;
     void **owned;          /* what the builder allocated for the components (paths, lists) */
+    /* the host API (host.c): device handles, OS calls in flight */
+    struct scim_dev *host_devs;
+    struct scim_host_os_call *host_os_calls;
     size_t n_owned, cap_owned;
 };
 
@@ -143,8 +149,11 @@ bool scim_sim_node_name_ok(const char *name);
 /* The instances of a kind (by section), in configuration order. */
 scim_component *scim_sim_components(scim_sim *sim, const char *section, size_t *n);
 void scim_sim_destroy_components(scim_sim *sim);
+/* host.c */
+void scim_sim_host_free(scim_sim *sim);
 /* run.c */
 int scim_sim_finish_run(scim_sim *sim, int rc, bool bounded);
+void scim_sim_sync_counters(scim_sim *sim);
 void scim_sim_arm_poll(scim_sim *sim);
 
 #endif

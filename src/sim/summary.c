@@ -53,6 +53,9 @@ void scim_sim_summary(scim_sim *sim, FILE *out)
             stat(sim, "%s.ats.requests", "iommu"), stat(sim, "%s.iotlb.misses", "iommu"),
             stat(sim, "%s.walks", "iommu"), a, stat(sim, "%s.prq.requests", "iommu"),
             stat(sim, "%s.prq.overflows", "iommu"));
+    if (stat(sim, "%s.inline.requests", "iommu") > 0)
+        fprintf(out, "      %.0f DMAs translated inline (devices without an ATC), %.0f stalled on a missing page\n",
+                stat(sim, "%s.inline.requests", "iommu"), stat(sim, "%s.inline.faults", "iommu"));
     fmt_time(stat(sim, "%s.iopf.latency.mean", "os"), a, sizeof a);
     fmt_time(stat(sim, "%s.busy_ps", "os"), b, sizeof b);
     fprintf(out, "  os: %.0f I/O page faults handled (mean %s), %.0f CPU faults, %.0f pages mapped (%.0f from swap); "

@@ -10,7 +10,8 @@
  *     dev ----5ns-- dev_shadow (shadow.latency 50 ns per entry)
  *
  * Links have no bandwidth limit (0), so a message takes exactly the link's
- * latency. The device clock is 1 GHz: an IOTLB lookup of 2 cycles is 2 ns,
+ * latency (a page request group still states its wire bytes: one 24 B
+ * header per page). The device clock is 1 GHz: an IOTLB lookup of 2 cycles is 2 ns,
  * a walker's paging-structure-cache lookup of 1 cycle is 1 ns.
  */
 #ifndef SCIM_TEST_DEVRIG_H
@@ -37,6 +38,7 @@
 #define T_PWC NS(1)      /* pwc.latency 1 cycle */
 #define T_SHADOW NS(50)  /* shadow.latency */
 #define T_INV NS(500)    /* inv_latency */
+#define HDR 24u          /* wire bytes of a header-only message (rig_init: 24 B headers) */
 
 #define PASID 1u
 #define VA0 0x7f0000000000ull     /* the page most tests use */
@@ -66,6 +68,7 @@ static inline scim_device_params devrig_params(int walk, int policy)
                               .latency = 2};
     p.utlb = (scim_tlb_keys){.entries = 0, .ways = 1, .repl = 0, .page_sizes = 1, .latency = 1};
     p.prefetch = 0;
+    p.ats = true;
     p.walk = walk;
     p.walkers = 2;
     p.walk_queue = 4;
@@ -74,6 +77,8 @@ static inline scim_device_params devrig_params(int walk, int policy)
     p.shadow_latency = T_SHADOW;
     p.fault_policy = policy;
     p.prefault = 0;
+    p.pri_group_pages = 0;    /* a group asks for the rest of the DMA */
+    p.pri_allocation = 2048;  /* the default allocation: never the limit here unless a test lowers it */
     p.retry_backoff = NS(1000);
     p.drop_timeout = NS(100000);
     p.backup_slots = 4;

@@ -26,4 +26,14 @@ static inline uint64_t rng_next(uint64_t *s)
 /* Uniform in [0, n) (0 when n is 0). */
 static inline uint64_t rnd(uint64_t *s, uint64_t n) { return n ? rng_next(s) % n : 0; }
 
+/* A test program's main: run the suite (fork mode), 0 if every test passed. */
+static inline int run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
+
 #endif
