@@ -19,6 +19,7 @@
 #ifndef SCIM_OS_INTERNAL_H
 #define SCIM_OS_INTERNAL_H
 
+#include "core/inject.h"
 #include "os/os.h"
 
 #include "core/fifo.h"
@@ -267,6 +268,8 @@ typedef struct os_stats {
     uint64_t reclaim_referenced;
     uint64_t reclaim_evicted;
     uint64_t swap_reads;
+    uint64_t swap_read_errors;
+    uint64_t device_resets;
     uint64_t swap_writes;
     uint64_t frames_free;
     uint64_t frames_data;
@@ -300,7 +303,7 @@ typedef struct os_stats {
 } os_stats;
 
 /* What the OS's own requests are, in their port ids: (kind << 32) | index. */
-enum os_request_kind { OSR_CPU_INV = 1, OSR_DEV_INV = 2, OSR_SYNC = 3, OSR_ZERO = 4 };
+enum os_request_kind { OSR_CPU_INV = 1, OSR_DEV_INV = 2, OSR_SYNC = 3, OSR_ZERO = 4, OSR_RESET = 5 };
 #define OSR_ID(kind, index) ((uint64_t)(kind) << 32 | (uint32_t)(index))
 #define OSR_KIND(id) ((enum os_request_kind)((id) >> 32))
 #define OSR_INDEX(id) ((uint32_t)(id))
@@ -332,6 +335,11 @@ struct scim_os {
     bool irq_busy;    /* the interrupt handler is walking */
     fault_handler *handlers; /* os.fault_handlers of them */
     job_queue fw;     /* faults waiting for a free frame */
+    /* fault injection (swap read errors), and the IOMMU's failure reports
+     * of devices being reset (devfail.c) */
+    scim_inject *inj;
+    scim_msg **resets;
+    size_t n_resets;
     /* OS calls from the host program (host.c): a client of our own port */
     int host_client;
     struct host_call *host_calls;
@@ -369,6 +377,12 @@ static inline bool os_zeroing(const scim_os *os) { return os->p.iopf_zero && os-
 void *os_grow(void *v, size_t *cap, size_t need, size_t size, size_t first);
 /* host.c */
 void os_host_free(scim_os *os);
+/* devfail.c */
+void os_on_dev_fail(scim_os *os, scim_msg *m);
+void os_on_reset_done(scim_os *os, scim_msg *m);
+void os_devfail_free(scim_os *os);
+/* fault.c: a swap-in read failed */
+void os_swap_read_failed(scim_os *os, fault_job *j);
 /* os_grow, and out of host memory stops the run. */
 void *os_grow_or_fail(scim_os *os, void *v, size_t *cap, size_t need, size_t size, size_t first);
 /* A new message from the OS (NULL if out of host memory: the run stops). */
