@@ -47,13 +47,19 @@ struct scim_replay {
     void *owner;
     scim_trace_reader *trace;
     bool eof, have_rec, failed, os_pending;
-    scim_trace_rec rec;
+    /* The record being issued. It is decoded straight into the request
+     * that will carry it (the lowest free one), or into `spare` if none is
+     * free; it is copied only if a lower request was freed meanwhile. */
+    scim_trace_rec *rec;
+    scim_trace_rec spare;
     scim_time_t eligible, last_issue, paused_until;
     scim_time_t pump_at;
     scim_time_t os_since; /* when the pending OS operation was sent */
     int32_t cur; /* request being issued */
     uint64_t cur_va, cur_end;
     request *reqs;
+    uint64_t *req_free; /* bit set: request free (the lowest free one is taken, as ids matter to drivers) */
+    uint32_t req_hint;  /* no free request in words below this */
     slot *slots;
     uint32_t *free_slots;
     uint32_t n_free;
@@ -108,6 +114,29 @@ static void schedule_pump(scim_replay *r, scim_time_t at)
     scim_kernel_schedule_at(r->k, at, SCIM_PRIO_DEFAULT, pump_event, r, at);
 }
 
+#define BITS 64u
+
+static int32_t lowest_free_request(scim_replay *r)
+{
+    uint32_t words = (uint32_t)((r->p.max_outstanding + 1 + BITS - 1) / BITS);
+    for (uint32_t i = r->req_hint; i < words; i++) {
+        if (r->req_free[i]) {
+            r->req_hint = i;
+            return (int32_t)(i * BITS + (uint32_t)__builtin_ctzll(r->req_free[i]));
+        }
+    }
+    r->req_hint = words;
+    return NONE;
+}
+
+static void release_request(scim_replay *r, int32_t qi)
+{
+    r->reqs[qi].used = false;
+    r->req_free[qi / BITS] |= 1ull << (qi % BITS);
+    if ((uint32_t)qi / BITS < r->req_hint)
+        r->req_hint = (uint32_t)qi / BITS;
+}
+
 void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
 {
     slot *s = &r->slots[id];
@@ -130,7 +159,7 @@ void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
             else
                 r->st.read_bytes += q->bytes;
         }
-        q->used = false;
+        release_request(r, s->req);
         if (r->ops.request_end)
             r->ops.request_end(r->owner, (uint32_t)s->req, &q->rec, q->pasid, q->error);
     }
@@ -167,8 +196,12 @@ void scim_replay_pause(scim_replay *r, scim_time_t until)
 
 static bool next_record(scim_replay *r)
 {
-    scim_err err = {0};
-    int rc = scim_trace_next(r->trace, &r->rec, &err);
+    scim_err err; /* written only on an error: not zeroed (1 KiB) per record */
+    err.code = 0;
+    err.msg[0] = '\0';
+    int32_t qi = lowest_free_request(r);
+    r->rec = qi == NONE ? &r->spare : &r->reqs[qi].rec;
+    int rc = scim_trace_next(r->trace, r->rec, &err);
     if (rc < 0) {
         r->failed = true;
         scim_kernel_fail(r->k, err.code ? err.code : SCIM_EPARSE, "%s", err.msg);
@@ -178,31 +211,31 @@ static bool next_record(scim_replay *r)
         r->eof = true;
         return false;
     }
-    if ((r->rec.op == SCIM_OP_READ || r->rec.op == SCIM_OP_WRITE) && (r->rec.has & SCIM_TRACE_HAS_PASID) &&
-        r->rec.pasid != r->p.pasid) {
+    if ((r->rec->op == SCIM_OP_READ || r->rec->op == SCIM_OP_WRITE) && (r->rec->has & SCIM_TRACE_HAS_PASID) &&
+        r->rec->pasid != r->p.pasid) {
         bool bound = false;
         for (size_t i = 0; i < r->p.n_tenants && !bound; i++)
-            bound = r->p.tenants[i] == r->rec.pasid;
+            bound = r->p.tenants[i] == r->rec->pasid;
         if (!bound) {
             r->failed = true;
             scim_kernel_fail(r->k, SCIM_EPARSE,
                              "%s:%llu: error: %s accesses pasid %u, an address space it is not bound to "
                              "(shootdowns would never reach it for that PASID); expected pasid=%u%s%s%s",
-                             scim_trace_name(r->trace), (unsigned long long)r->rec.line, r->agent, r->rec.pasid,
+                             scim_trace_name(r->trace), (unsigned long long)r->rec->line, r->agent, r->rec->pasid,
                              r->p.pasid, r->p.tenants_key ? " or one listed in " : " (a CPU core runs one address space)",
                              r->p.tenants_key ? r->p.tenants_key : "", r->p.tenants_key ? "; add it there" : "");
             return false;
         }
     }
     r->have_rec = true;
-    scim_time_t t = SCIM_NS(r->rec.time_ns);
-    r->eligible = r->rec.timing == SCIM_TIMING_ABS ? t : r->last_issue + t;
+    scim_time_t t = SCIM_NS(r->rec->time_ns);
+    r->eligible = r->rec->timing == SCIM_TIMING_ABS ? t : r->last_issue + t;
     return true;
 }
 
 static uint32_t rec_pasid(const scim_replay *r)
 {
-    return (r->rec.has & SCIM_TRACE_HAS_PASID) ? r->rec.pasid : r->p.pasid;
+    return (r->rec->has & SCIM_TRACE_HAS_PASID) ? r->rec->pasid : r->p.pasid;
 }
 
 static void issue_chunk(scim_replay *r)
@@ -213,9 +246,9 @@ static void issue_chunk(scim_replay *r)
     uint64_t end = page_end < r->cur_end && page_end != 0 ? page_end : r->cur_end;
     s->busy = true;
     s->req = r->cur;
-    s->page = (uint32_t)((r->cur_va >> 12) - (r->rec.addr >> 12));
+    s->page = (uint32_t)((r->cur_va >> 12) - (r->rec->addr >> 12));
     s->c = (scim_replay_chunk){rec_pasid(r), r->reqs[r->cur].write, (uint32_t)(end - r->cur_va), r->cur_va,
-                               (r->rec.has & SCIM_TRACE_HAS_IO) ? r->rec.io : 0};
+                               (r->rec->has & SCIM_TRACE_HAS_IO) ? r->rec->io : 0};
     r->cur_va = end;
     r->inflight++;
     r->st.chunks++;
@@ -237,7 +270,7 @@ static void pump(scim_replay *r)
                 return;
             }
         }
-        if (!is_access(&r->rec)) {
+        if (!is_access(r->rec)) {
             if (r->inflight || r->os_pending)
                 return; /* barrier: a completion pumps again */
             r->os_pending = true;
@@ -245,26 +278,31 @@ static void pump(scim_replay *r)
             r->os_ops++;
             r->last_issue = now;
             r->have_rec = false;
-            r->ops.os_op(r->owner, &r->rec, rec_pasid(r));
+            r->ops.os_op(r->owner, r->rec, rec_pasid(r));
             return;
         }
         if (r->cur == NONE) {
             if (r->n_free == 0)
                 return;
-            int32_t qi = NONE;
-            for (uint64_t i = 0; i <= r->p.max_outstanding; i++)
-                if (!r->reqs[i].used) {
-                    qi = (int32_t)i;
-                    break;
-                }
+            int32_t qi = lowest_free_request(r);
             request *q = &r->reqs[qi];
-            *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .ready = true, .rec = r->rec,
-                           .pasid = rec_pasid(r), .bytes = r->rec.size, .issued = now};
-            q->chunks_left = (uint32_t)(((r->rec.addr + r->rec.size - 1) >> 12) - (r->rec.addr >> 12) + 1);
+            if (&q->rec != r->rec) { /* a lower request was freed since the record was read */
+                q->rec = *r->rec;
+                r->rec = &q->rec;
+            }
+            r->req_free[qi / BITS] &= ~(1ull << (qi % BITS));
+            q->used = true;
+            q->write = r->rec->op == SCIM_OP_WRITE;
+            q->error = false;
+            q->ready = true;
+            q->pasid = rec_pasid(r);
+            q->bytes = r->rec->size;
+            q->issued = now;
+            q->chunks_left = (uint32_t)(((r->rec->addr + r->rec->size - 1) >> 12) - (r->rec->addr >> 12) + 1);
             scim_hist_record(r->st.queue_delay, now - r->eligible);
             r->cur = qi;
-            r->cur_va = r->rec.addr;
-            r->cur_end = r->rec.addr + r->rec.size;
+            r->cur_va = r->rec->addr;
+            r->cur_end = r->rec->addr + r->rec->size;
             r->last_issue = now;
             if (r->ops.request_begin && !r->ops.request_begin(r->owner, (uint32_t)qi, &q->rec, q->pasid))
                 q->ready = false;
@@ -277,7 +315,7 @@ static void pump(scim_replay *r)
             scim_hist_record(r->st.latency, now - q->issued);
             r->st.requests++;
             r->st.errors++;
-            q->used = false;
+            release_request(r, r->cur);
             if (r->ops.request_end)
                 r->ops.request_end(r->owner, (uint32_t)r->cur, &q->rec, q->pasid, true);
             r->cur = NONE;
@@ -330,9 +368,10 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
     r->pump_at = SCIM_TIME_MAX;
     r->trace_path = strdup(p->trace);
     r->reqs = calloc(p->max_outstanding + 1, sizeof *r->reqs);
+    r->req_free = calloc((p->max_outstanding + 1 + BITS - 1) / BITS, sizeof *r->req_free);
     r->slots = calloc(p->max_outstanding, sizeof *r->slots);
     r->free_slots = calloc(p->max_outstanding, sizeof *r->free_slots);
-    if (!r->trace_path || !r->reqs || !r->slots || !r->free_slots) {
+    if (!r->trace_path || !r->reqs || !r->req_free || !r->slots || !r->free_slots) {
         scim_replay_destroy(r);
         scim_err_set(err, SCIM_ENOMEM, "out of host memory");
         return NULL;
@@ -340,6 +379,9 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
     r->p.trace = r->trace_path;
     for (uint64_t i = 0; i < p->max_outstanding; i++)
         r->free_slots[r->n_free++] = (uint32_t)(p->max_outstanding - 1 - i);
+    for (uint64_t i = 0; i <= p->max_outstanding; i++)
+        r->req_free[i / BITS] |= 1ull << (i % BITS);
+    r->rec = &r->spare;
     char prefix[96];
     snprintf(prefix, sizeof prefix, "%s.%s", agent, p->kind);
     char name[96];
@@ -366,6 +408,7 @@ void scim_replay_destroy(scim_replay *r)
     scim_trace_close(r->trace);
     free(r->trace_path);
     free(r->reqs);
+    free(r->req_free);
     free(r->slots);
     free(r->free_slots);
     free((void *)r->p.tenants);
@@ -412,7 +455,7 @@ bool scim_replay_oldest(const scim_replay *r, scim_time_t *since, char *what, si
     }
     if (r->os_pending && (!found || r->os_since < *since)) {
         *since = r->os_since;
-        snprintf(what, len, "an OS operation (%s) waiting for the OS's answer", scim_trace_op_name(r->rec.op));
+        snprintf(what, len, "an OS operation (%s) waiting for the OS's answer", scim_trace_op_name(r->rec->op));
         found = true;
     }
     return found;
