@@ -142,7 +142,7 @@ static void heap_push(scim_kernel *k, hkey key, uint32_t who)
 
 /* Put (key, who) at the root's place and sift it down: a pop when it is
  * the last entry, a pop-and-push in one pass when it is a FIFO's next. */
-static void heap_sift_root(scim_kernel *k, hkey key, uint32_t who)
+static inline __attribute__((always_inline)) void heap_sift_root(scim_kernel *k, hkey key, uint32_t who)
 {
     uint32_t end = ROOT + k->n, i = ROOT;
     for (;;) {
@@ -150,10 +150,15 @@ static void heap_sift_root(scim_kernel *k, hkey key, uint32_t who)
         if (c >= end)
             break;
         uint32_t m = c;
-        uint32_t last = c + 3 < end ? c + 3 : end - 1;
-        for (uint32_t j = c + 1; j <= last; j++)
-            if (key_lt(k->key[j], k->key[m]))
-                m = j;
+        if (c + 3 < end) { /* a full sibling group: a tournament of three compares */
+            uint32_t a = key_lt(k->key[c + 1], k->key[c]) ? c + 1 : c;
+            uint32_t b = key_lt(k->key[c + 3], k->key[c + 2]) ? c + 3 : c + 2;
+            m = key_lt(k->key[b], k->key[a]) ? b : a;
+        } else {
+            for (uint32_t j = c + 1; j < end; j++)
+                if (key_lt(k->key[j], k->key[m]))
+                    m = j;
+        }
         if (!key_lt(k->key[m], key))
             break;
         k->key[i] = k->key[m];
@@ -164,7 +169,7 @@ static void heap_sift_root(scim_kernel *k, hkey key, uint32_t who)
     k->who[i] = who;
 }
 
-static void heap_pop(scim_kernel *k)
+static inline __attribute__((always_inline)) void heap_pop(scim_kernel *k)
 {
     uint32_t last = ROOT + --k->n;
     if (k->n)
