@@ -21,6 +21,14 @@ typedef struct way {
     uint8_t valid;
 } way;
 
+/* A slot of the hash index: the way (+1; 0 empty) and the top 32 bits of
+ * its tag's hash, which give its home slot and reject most mismatches
+ * without reading the way. */
+typedef struct hslot {
+    uint32_t way;
+    uint32_t h;
+} hslot;
+
 struct scim_tlb {
     scim_tlb_params p;
     uint64_t sets, ways;
@@ -34,9 +42,9 @@ struct scim_tlb {
     uint64_t valid;
     scim_tlb_ctrs c;
     /* hash index (NULL hash: linear scan) */
-    uint32_t *hash;      /* open addressing, linear probing: way index + 1, 0 empty */
+    hslot *hash;         /* open addressing, linear probing */
     uint64_t hash_mask;  /* slots - 1 (a power of two, at least twice the entries) */
-    unsigned hash_shift; /* 64 - log2(slots) */
+    unsigned hash_shift; /* 32 - log2(slots): a slot's home is its hash >> hash_shift */
     uint64_t *vmap;      /* per set, ceil(ways / 64) words: bit set = way valid */
     uint64_t vwords;
     uint32_t *free_hint; /* per set: no invalid way in words below this */
@@ -139,11 +147,11 @@ static bool index_create(scim_tlb *t)
 {
     uint64_t slots = 16;
     unsigned log2 = 4;
-    while (slots < 2 * t->p.entries)
+    while (slots < 2 * t->p.entries) /* entries <= 2^20 (config range), so log2 <= 21 */
         slots *= 2, log2++;
     t->hash = calloc(slots, sizeof *t->hash);
     t->hash_mask = slots - 1;
-    t->hash_shift = 64 - log2;
+    t->hash_shift = 32 - log2;
     t->vwords = (t->ways + BITS - 1) / BITS;
     t->vmap = calloc(t->sets * t->vwords, sizeof *t->vmap);
     t->free_hint = calloc(t->sets, sizeof *t->free_hint);
@@ -156,19 +164,22 @@ static bool index_create(scim_tlb *t)
     return true;
 }
 
-static inline uint64_t home(const scim_tlb *t, uint32_t pasid, uint64_t vpn, uint8_t shift)
+static inline uint32_t hash32(uint32_t pasid, uint64_t vpn, uint8_t shift)
 {
     uint64_t h = (vpn ^ ((uint64_t)pasid << 40) ^ ((uint64_t)shift << 58)) * 0x9E3779B97F4A7C15ull;
-    return h >> t->hash_shift;
+    return (uint32_t)(h >> 32);
 }
 
 static inline way *index_find(const scim_tlb *t, uint32_t pasid, uint64_t vpn, uint8_t shift)
 {
-    for (uint64_t h = home(t, pasid, vpn, shift);; h = (h + 1) & t->hash_mask) {
-        uint32_t s = t->hash[h];
-        if (!s)
+    uint32_t h32 = hash32(pasid, vpn, shift);
+    for (uint64_t h = h32 >> t->hash_shift;; h = (h + 1) & t->hash_mask) {
+        hslot sl = t->hash[h];
+        if (!sl.way)
             return NULL;
-        way *w = &t->w[s - 1];
+        if (sl.h != h32)
+            continue;
+        way *w = &t->w[sl.way - 1];
         if (w->vpn == vpn && w->pasid == pasid && w->shift == shift)
             return w;
     }
@@ -177,32 +188,32 @@ static inline way *index_find(const scim_tlb *t, uint32_t pasid, uint64_t vpn, u
 static void index_add(scim_tlb *t, uint32_t wi)
 {
     const way *w = &t->w[wi];
-    uint64_t h = home(t, w->pasid, w->vpn, w->shift);
-    while (t->hash[h])
+    uint32_t h32 = hash32(w->pasid, w->vpn, w->shift);
+    uint64_t h = h32 >> t->hash_shift;
+    while (t->hash[h].way)
         h = (h + 1) & t->hash_mask;
-    t->hash[h] = wi + 1;
+    t->hash[h] = (hslot){wi + 1, h32};
 }
 
 /* Backward-shift deletion: no tombstones, so probes stay short. */
 static void index_del(scim_tlb *t, uint32_t wi)
 {
     const way *w = &t->w[wi];
-    uint64_t h = home(t, w->pasid, w->vpn, w->shift);
-    while (t->hash[h] != wi + 1)
+    uint64_t h = hash32(w->pasid, w->vpn, w->shift) >> t->hash_shift;
+    while (t->hash[h].way != wi + 1)
         h = (h + 1) & t->hash_mask;
     for (uint64_t j = (h + 1) & t->hash_mask;; j = (j + 1) & t->hash_mask) {
-        uint32_t s = t->hash[j];
-        if (!s)
+        hslot sl = t->hash[j];
+        if (!sl.way)
             break;
-        const way *o = &t->w[s - 1];
-        uint64_t hj = home(t, o->pasid, o->vpn, o->shift);
-        /* o may move to the hole at h unless its home lies cyclically in (h, j] */
+        uint64_t hj = sl.h >> t->hash_shift;
+        /* it may move to the hole at h unless its home lies cyclically in (h, j] */
         if (((j - hj) & t->hash_mask) >= ((j - h) & t->hash_mask)) {
-            t->hash[h] = s;
+            t->hash[h] = sl;
             h = j;
         }
     }
-    t->hash[h] = 0;
+    t->hash[h] = (hslot){0, 0};
 }
 
 static void list_unlink(scim_tlb *t, uint64_t set, uint32_t wi)
