@@ -29,10 +29,11 @@
 #include "core/kfifo.h"
 #include "core/sc_bridge.h"
 
-typedef struct hkey {
-    scim_time_t time;
-    uint64_t ord; /* prio << 56 | seq */
-} hkey;
+/* time in the high half, prio << 56 | seq in the low half: one unsigned
+ * compare orders two events */
+typedef unsigned __int128 hkey;
+
+static inline scim_time_t key_time(hkey k) { return (scim_time_t)(k >> 64); }
 
 /* An event scheduled directly (not through a FIFO). */
 typedef struct payload {
@@ -91,10 +92,7 @@ struct scim_kernel {
 
 #define PRIO_SHIFT 56
 
-static inline bool key_lt(hkey a, hkey b)
-{
-    return (((unsigned __int128)a.time << 64) | a.ord) < (((unsigned __int128)b.time << 64) | b.ord);
-}
+static inline bool key_lt(hkey a, hkey b) { return a < b; }
 
 /* Children of i are 4i-8 .. 4i-5; the parent of j is j/4 + 2. */
 static inline uint32_t first_child(uint32_t i) { return 4 * i - 8; }
@@ -144,29 +142,28 @@ static void heap_push(scim_kernel *k, hkey key, uint32_t who)
  * the last entry, a pop-and-push in one pass when it is a FIFO's next. */
 static inline __attribute__((always_inline)) void heap_sift_root(scim_kernel *k, hkey key, uint32_t who)
 {
-    uint32_t end = ROOT + k->n, i = ROOT;
-    for (;;) {
-        uint32_t c = first_child(i);
-        if (c >= end)
-            break;
+    hkey *K = k->key;
+    uint32_t *W = k->who;
+    uint32_t end = ROOT + k->n, i = ROOT, c;
+    while ((c = first_child(i)) < end) {
+        /* the smallest child, its key kept in registers */
         uint32_t m = c;
-        if (c + 3 < end) { /* a full sibling group: a tournament of three compares */
-            uint32_t a = key_lt(k->key[c + 1], k->key[c]) ? c + 1 : c;
-            uint32_t b = key_lt(k->key[c + 3], k->key[c + 2]) ? c + 3 : c + 2;
-            m = key_lt(k->key[b], k->key[a]) ? b : a;
-        } else {
-            for (uint32_t j = c + 1; j < end; j++)
-                if (key_lt(k->key[j], k->key[m]))
-                    m = j;
+        hkey mk = K[c];
+        uint32_t last = c + 3 < end ? c + 3 : end - 1;
+        for (uint32_t j = c + 1; j <= last; j++) {
+            if (K[j] < mk) {
+                mk = K[j];
+                m = j;
+            }
         }
-        if (!key_lt(k->key[m], key))
+        if (!(mk < key))
             break;
-        k->key[i] = k->key[m];
-        k->who[i] = k->who[m];
+        K[i] = mk;
+        W[i] = W[m];
         i = m;
     }
-    k->key[i] = key;
-    k->who[i] = who;
+    K[i] = key;
+    W[i] = who;
 }
 
 static inline __attribute__((always_inline)) void heap_pop(scim_kernel *k)
@@ -201,8 +198,8 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
 {
     scim_time_t bound = t < k->limit ? t : k->limit;
     k->dispatching = true;
-    while (k->n && !k->stop && k->key[ROOT].time <= bound) {
-        k->now = k->key[ROOT].time;
+    while (k->n && !k->stop && key_time(k->key[ROOT]) <= bound) {
+        k->now = key_time(k->key[ROOT]);
         uint32_t who = k->who[ROOT];
         scim_event_fn fn;
         void *ctx;
@@ -237,9 +234,9 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
 /* Relative time of the next wake-up this kernel needs, or SCIM_TIME_MAX. */
 static scim_time_t next_wake(const scim_kernel *k)
 {
-    if (k->stop || !k->n || k->key[ROOT].time > k->limit)
+    if (k->stop || !k->n || key_time(k->key[ROOT]) > k->limit)
         return SCIM_TIME_MAX;
-    return k->key[ROOT].time;
+    return key_time(k->key[ROOT]);
 }
 
 static uint64_t sc_wake(void *ctx, uint64_t now_abs)
@@ -326,7 +323,7 @@ static inline hkey make_key(scim_kernel *k, scim_time_t *when, int prio)
         k->now = scim_kernel_now(k);
     if (*when < k->now)
         *when = k->now; /* the past is not reachable; callers pass now + delay */
-    return (hkey){*when, ((uint64_t)(prio & 0xff) << PRIO_SHIFT) | (k->seq++ & ((1ull << PRIO_SHIFT) - 1))};
+    return ((hkey)*when << 64) | ((uint64_t)(prio & 0xff) << PRIO_SHIFT) | (k->seq++ & ((1ull << PRIO_SHIFT) - 1));
 }
 
 static inline void after_schedule(scim_kernel *k, scim_time_t when)
@@ -497,7 +494,7 @@ void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned e
 uint64_t scim_kernel_events_executed(const scim_kernel *k) { return k->executed; }
 uint64_t scim_kernel_wakeups(const scim_kernel *k) { return k->wakeups; }
 size_t scim_kernel_events_pending(const scim_kernel *k) { return k->pending; }
-scim_time_t scim_kernel_next_time(const scim_kernel *k) { return k->n ? k->key[ROOT].time : SCIM_TIME_MAX; }
+scim_time_t scim_kernel_next_time(const scim_kernel *k) { return k->n ? key_time(k->key[ROOT]) : SCIM_TIME_MAX; }
 
 int scim_clock_init(scim_clock *c, uint64_t hz, scim_err *err)
 {
