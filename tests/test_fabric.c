@@ -231,6 +231,31 @@ START_TEST(rate_matches_128bit_division)
 }
 END_TEST
 
+/* Wire bytes: one header per max_payload bytes or part of it (at least
+ * one), whether max_payload is a power of two (a shift) or not. */
+START_TEST(wire_bytes_one_header_per_packet)
+{
+    static const uint64_t mps[] = {1, 7, 200, 256, 4096};
+    for (size_t i = 0; i < SCIM_COUNT_OF(mps); i++) {
+        scim_kernel *k = scim_kernel_create(SCIM_BACKEND_NATIVE, NULL);
+        scim_fabric_params fp = {.header_bytes = 24, .max_payload = mps[i]};
+        scim_fabric *f = scim_fabric_create(k, &fp, NULL);
+        ck_assert_ptr_nonnull(f);
+        for (uint64_t p = 0; p < 20000; p += 1 + p / 100) {
+            uint64_t packets = 0;
+            for (uint64_t left = p; left > 0; left -= left < mps[i] ? left : mps[i])
+                packets++;
+            if (packets == 0)
+                packets = 1;
+            CHECK(scim_fabric_wire_bytes(f, p) == p + 24 * packets, "mps %llu payload %llu: %u", (unsigned long long)mps[i],
+                  (unsigned long long)p, scim_fabric_wire_bytes(f, p));
+        }
+        scim_fabric_destroy(f);
+        scim_kernel_destroy(k);
+    }
+}
+END_TEST
+
 START_TEST(topology_errors)
 {
     scim_kernel *k;
@@ -269,6 +294,7 @@ int main(void)
     tcase_add_test(tc, routes_take_lowest_latency_and_reply_returns);
     tcase_add_test(tc, topology_errors);
     tcase_add_test(tc, rate_matches_128bit_division);
+    tcase_add_test(tc, wire_bytes_one_header_per_packet);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

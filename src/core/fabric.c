@@ -55,6 +55,7 @@ struct scim_fabric {
     size_t n_blocks, cap_blocks;
     uint64_t in_flight;
     uint64_t sent_by_type[SCIM_MSG_TYPE_COUNT];
+    int payload_shift; /* log2(max_payload) when it is a power of two, else -1 */
 };
 
 scim_fabric *scim_fabric_create(scim_kernel *k, const scim_fabric_params *p, scim_err *err)
@@ -70,6 +71,9 @@ scim_fabric *scim_fabric_create(scim_kernel *k, const scim_fabric_params *p, sci
     }
     f->k = k;
     f->p = *p;
+    f->payload_shift = -1;
+    if ((p->max_payload & (p->max_payload - 1)) == 0)
+        f->payload_shift = __builtin_ctzll(p->max_payload);
     return f;
 }
 
@@ -400,7 +404,9 @@ void scim_msg_free(scim_fabric *f, scim_msg *m)
 
 uint32_t scim_fabric_wire_bytes(const scim_fabric *f, uint64_t payload)
 {
-    uint64_t packets = payload ? (payload + f->p.max_payload - 1) / f->p.max_payload : 1;
+    uint64_t packets = !payload                ? 1
+                       : f->payload_shift >= 0 ? ((payload - 1) >> f->payload_shift) + 1 /* no division */
+                                               : (payload - 1) / f->p.max_payload + 1;
     uint64_t w = payload + packets * f->p.header_bytes;
     return w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
 }
