@@ -5,9 +5,10 @@
  * device IOTLB, fabric, IOMMU walks of real page tables, memory — and (2)
  * replayed by a floor loop that only decodes the trace and does one bare
  * hash lookup per 4 KiB page. The ratio sim/floor is the number to quote:
- * it does not depend on how fast the host is. The floor is run repeatedly
- * (at least FLOOR_PASSES passes and FLOOR_MIN_S seconds) and its fastest
- * pass kept, so that a loaded host does not make the ratio swing.
+ * it does not depend on how fast the host is. The floor is run repeatedly,
+ * half of its passes before the simulation and half after (at least
+ * FLOOR_PASSES passes and FLOOR_MIN_S seconds in all), and its fastest pass
+ * kept, so that a loaded host does not make the ratio swing.
  *
  *   hit        64-byte DMAs over 16 hot pages (IOTLB hits)
  *   miss       64-byte DMAs over 65,536 random pages (IOMMU walks)
@@ -40,8 +41,8 @@
 #define TENANT_BASE 0x7f0000000000ull
 #define TENANT_STRIDE 0x40000000ull /* 1 GiB between tenants' regions */
 #define PAGE 4096ull
-#define FLOOR_PASSES 5
-#define FLOOR_MIN_S 0.5
+#define FLOOR_PASSES 6
+#define FLOOR_MIN_S 1.0
 
 typedef struct workload {
     const char *name;
@@ -130,22 +131,31 @@ static double floor_pass(const char *path, const scim_u64map *map, uint64_t *loo
     return dt;
 }
 
-static double floor_rate(const char *path, const workload *w, uint64_t *lookups)
-{
+typedef struct floor_run {
     scim_u64map map;
-    scim_u64map_init(&map);
+    double best, total;
+    int passes;
+    uint64_t lookups;
+} floor_run;
+
+static void floor_init(floor_run *f, const workload *w)
+{
+    *f = (floor_run){.best = 0};
+    scim_u64map_init(&f->map);
     for (unsigned t = 0; t < w->tenants; t++)
         for (uint64_t p = 0; p < w->pages; p++)
-            *scim_u64map_upsert(&map, floor_key(t + 1, tenant_base(w, t) + p * PAGE), p + 1000) = p + 1000;
-    double best = 0, total = 0;
-    for (int pass = 0; pass < FLOOR_PASSES || total < FLOOR_MIN_S; pass++) {
-        double dt = floor_pass(path, &map, lookups);
-        total += dt;
-        if (pass == 0 || dt < best)
-            best = dt;
+            *scim_u64map_upsert(&f->map, floor_key(t + 1, tenant_base(w, t) + p * PAGE), p + 1000) = p + 1000;
+}
+
+/* Passes until at least `passes` and `seconds` in all. */
+static void floor_run_until(floor_run *f, const char *path, int passes, double seconds)
+{
+    while (f->passes < passes || f->total < seconds) {
+        double dt = floor_pass(path, &f->map, &f->lookups);
+        f->total += dt;
+        if (f->passes++ == 0 || dt < f->best)
+            f->best = dt;
     }
-    scim_u64map_free(&map);
-    return (double)*lookups / best;
 }
 
 typedef struct sim_result {
@@ -295,9 +305,20 @@ int main(int argc, char **argv)
         char path[128];
         snprintf(path, sizeof path, "%s/%s.trace", dir, w->name);
         make_trace(path, n, w);
-        uint64_t fl_n = 0;
-        double fl = with_floor ? floor_rate(path, w, &fl_n) : 0;
+        floor_run fr;
+        if (with_floor) {
+            floor_init(&fr, w);
+            floor_run_until(&fr, path, FLOOR_PASSES / 2, FLOOR_MIN_S / 2);
+        }
         sim_result s = sim_run(path, w, backend);
+        uint64_t fl_n = 0;
+        double fl = 0;
+        if (with_floor) {
+            floor_run_until(&fr, path, fr.passes + FLOOR_PASSES / 2 + 1, fr.total + FLOOR_MIN_S / 2);
+            fl_n = fr.lookups;
+            fl = (double)fr.lookups / fr.best;
+            scim_u64map_free(&fr.map);
+        }
         if (with_floor && fl_n != s.translations)
             fprintf(stderr, "warning: floor did %llu lookups, simulation %llu\n", (unsigned long long)fl_n,
                     (unsigned long long)s.translations);
