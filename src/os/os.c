@@ -416,7 +416,6 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
         return NULL;
     }
     *os = (scim_os){.k = k, .pm = pm, .p = *p, .iommu = SCIM_NODE_NONE, .mem = SCIM_NODE_NONE};
-    scim_u64map_init(&os->lru_index);
     scim_u64map_init(&os->pins);
     scim_u64map_init(&os->orphans);
     if (os_swap_init(os, err) != 0 || os_iopf_init(os, err) != 0)
@@ -470,7 +469,9 @@ void scim_os_destroy(scim_os *os)
     }
     free(os->ops);
     free(os->lru);
-    scim_u64map_free(&os->lru_index);
+    for (size_t i = 0; i < os->n_lru_pos; i++)
+        free(os->lru_pos[i]);
+    free(os->lru_pos);
     scim_u64map_free(&os->pins);
     scim_u64map_free(&os->orphans);
     os_swap_free(os);

@@ -202,10 +202,12 @@ typedef struct binding {
     uint32_t pasid;
 } binding;
 
+/* 16 bytes: populating millions of pages keeps one per page. A frame
+ * number fits 44 bits (memory.size <= 2^46 bytes), a PASID 20. */
 typedef struct lru_page {
-    uint32_t pasid;
     uint64_t va;
-    uint64_t pfn;
+    uint64_t pfn : 44;
+    uint64_t pasid : 20;
 } lru_page;
 
 typedef struct swap_io {
@@ -350,7 +352,12 @@ struct scim_os {
     /* reclaim */
     lru_page *lru;
     size_t n_lru, cap_lru, hand;
-    scim_u64map lru_index; /* pfn -> lru index */
+    /* pfn -> lru index + 1 (0: not on the list): a two-level array whose
+     * leaves of OS_LRU_LEAF frames are allocated on first use, 4 bytes per
+     * frame (a hash map cost about 35 per page, and twice that while it
+     * grew, when populating millions of pages) */
+    uint32_t **lru_pos;
+    size_t n_lru_pos;
     bool reclaiming;
     scim_u64map pins;      /* pfn -> pin count */
     scim_u64map orphans;   /* pinned frames whose mapping is gone (freed at the last unpin) */
