@@ -5,18 +5,31 @@
  * device IOTLB, fabric, IOMMU walks of real page tables, memory — and (2)
  * replayed by a floor loop that only decodes the trace and does one bare
  * hash lookup per 4 KiB page. The ratio sim/floor is the number to quote:
- * it does not depend on how fast the host is.
+ * it does not depend on how fast the host is. The floor is run repeatedly,
+ * half of its passes before the simulation and half after (at least
+ * FLOOR_PASSES passes and FLOOR_MIN_S seconds in all), and its fastest pass
+ * kept, so that a loaded host does not make the ratio swing.
  *
- *   hit-dominated   64-byte DMAs over 16 hot pages (IOTLB hits)
- *   miss-dominated  64-byte DMAs over 65,536 random pages (IOMMU walks)
+ *   hit        64-byte DMAs over 16 hot pages (IOTLB hits)
+ *   miss       64-byte DMAs over 65,536 random pages (IOMMU walks)
+ *   tenants64  64-byte DMAs of 64 tenants (PASIDs) over 32 pages each,
+ *              through a 1024-entry fully associative device IOTLB
  *
- * Usage: bench_translate [dmas] [backend]   (default 1,000,000, native)
- * For instruction counts that do not depend on machine load:
- *   valgrind --tool=callgrind bench_translate 100000
+ * Usage: bench_translate [dmas] [backend] [-w hit,miss,tenants64] [--no-floor]
+ *        bench_translate --populate TENANTS MIB [backend]
+ * (default 1,000,000 DMAs, native, hit and miss). Besides the rates it
+ * prints, per translated page, the kernel's events and the host ns of the
+ * simulation (scim_sim_run only). Host times are this thread's CPU time. For instruction counts that do not depend
+ * on machine load, run it under callgrind restricted to the run (bench/run.sh
+ * does that):
+ *   valgrind --tool=callgrind --toggle-collect=scim_sim_run bench_translate 100000 native -w hit --no-floor
+ * --populate builds TENANTS processes of MIB MiB each, populated, and
+ * reports the build's host time and memory per populated page.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,11 +38,30 @@
 #include "scimitar/trace.h"
 
 #define REGION 0x10000000ull
+#define TENANT_BASE 0x7f0000000000ull
+#define TENANT_STRIDE 0x40000000ull /* 1 GiB between tenants' regions */
+#define PAGE 4096ull
+#define FLOOR_PASSES 6
+#define FLOOR_MIN_S 1.0
 
+typedef struct workload {
+    const char *name;
+    uint64_t pages;   /* per tenant */
+    unsigned tenants; /* 1: no pasid key in the trace */
+} workload;
+
+static const workload workloads[] = {
+    {"hit", 16, 1},
+    {"miss", 65536, 1},
+    {"tenants64", 32, 64},
+};
+
+/* CPU time of this thread: on a loaded host, time spent descheduled does
+ * not count against the simulator (or the floor). */
 static double now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -39,11 +71,16 @@ static void die(const char *what, const char *msg)
     exit(1);
 }
 
-static void make_trace(const char *path, uint64_t n, uint64_t pages)
+static uint64_t tenant_base(const workload *w, unsigned t)
+{
+    return w->tenants == 1 ? REGION : TENANT_BASE + t * TENANT_STRIDE;
+}
+
+static void make_trace(const char *path, uint64_t n, const workload *w)
 {
     scim_err err = {0};
-    scim_trace_writer *w = scim_trace_create(path, SCIM_TRACE_BINARY, false, &err);
-    if (!w)
+    scim_trace_writer *tw = scim_trace_create(path, SCIM_TRACE_BINARY, false, &err);
+    if (!tw)
         die(path, err.msg);
     uint64_t x = 88172645463325252ull;
     for (uint64_t i = 0; i < n; i++) {
@@ -52,22 +89,25 @@ static void make_trace(const char *path, uint64_t n, uint64_t pages)
         r.timing = SCIM_TIMING_REL;
         r.time_ns = 2;
         r.op = (x >> 40) & 1 ? SCIM_OP_READ : SCIM_OP_WRITE;
-        r.addr = REGION + (x % pages) * 4096 + ((x >> 20) % 64) * 64;
+        unsigned t = (unsigned)((x >> 48) % w->tenants);
+        r.addr = tenant_base(w, t) + (x % w->pages) * PAGE + ((x >> 20) % 64) * 64;
         r.size = 64;
-        if (scim_trace_write(w, &r, &err) != 0)
+        if (w->tenants > 1) {
+            r.has = SCIM_TRACE_HAS_PASID;
+            r.pasid = t + 1;
+        }
+        if (scim_trace_write(tw, &r, &err) != 0)
             die(path, err.msg);
     }
-    if (scim_trace_finish(w, &err) != 0)
+    if (scim_trace_finish(tw, &err) != 0)
         die(path, err.msg);
 }
 
-/* decode + one bare hash lookup per page */
-static double floor_rate(const char *path, uint64_t pages, uint64_t *lookups)
+static uint64_t floor_key(uint32_t pasid, uint64_t va) { return (va / PAGE) ^ ((uint64_t)pasid << 52); }
+
+/* One pass: decode + one bare hash lookup per page; returns its time. */
+static double floor_pass(const char *path, const scim_u64map *map, uint64_t *lookups)
 {
-    scim_u64map map;
-    scim_u64map_init(&map);
-    for (uint64_t p = 0; p < pages; p++)
-        *scim_u64map_upsert(&map, (REGION >> 12) + p, p + 1000) = p + 1000;
     scim_err err = {0};
     double t0 = now_s();
     scim_trace_reader *r = scim_trace_open(path, &err);
@@ -76,82 +116,225 @@ static double floor_rate(const char *path, uint64_t pages, uint64_t *lookups)
     scim_trace_rec rec;
     uint64_t n = 0, sum = 0;
     while (scim_trace_next(r, &rec, &err) == 1) {
-        for (uint64_t va = rec.addr & ~0xfffull; va < rec.addr + rec.size; va += 4096) {
-            uint64_t *v = scim_u64map_get(&map, va >> 12);
+        uint32_t pasid = (rec.has & SCIM_TRACE_HAS_PASID) ? rec.pasid : 1;
+        for (uint64_t va = rec.addr & ~(PAGE - 1); va < rec.addr + rec.size; va += PAGE) {
+            const uint64_t *v = scim_u64map_get(map, floor_key(pasid, va));
             sum += v ? *v : 0;
             n++;
         }
     }
     scim_trace_close(r);
     double dt = now_s() - t0;
-    scim_u64map_free(&map);
     if (sum == 42)
         printf(" ");
     *lookups = n;
-    return (double)n / dt;
+    return dt;
 }
 
-static double sim_rate(const char *path, uint64_t pages, const char *backend, uint64_t *translations,
-                       double *hit_rate)
+typedef struct floor_run {
+    scim_u64map map;
+    double best, total;
+    int passes;
+    uint64_t lookups;
+} floor_run;
+
+static void floor_init(floor_run *f, const workload *w)
 {
-    char yaml[2048];
-    snprintf(yaml, sizeof yaml,
-             "kernel: {backend: %s}\n"
-             "memory: {size: 2GiB}\n"
-             "processes:\n"
-             "  app:\n"
-             "    pasid: 1\n"
-             "    regions: [{va: 0x%llx, size: %llu, populate: true}]\n"
-             "devices:\n"
-             "  nic0: {trace: %s, pasid: 1, max_outstanding: 32}\n",
-             backend, (unsigned long long)REGION, (unsigned long long)(pages * 4096), path);
+    *f = (floor_run){.best = 0};
+    scim_u64map_init(&f->map);
+    for (unsigned t = 0; t < w->tenants; t++)
+        for (uint64_t p = 0; p < w->pages; p++)
+            *scim_u64map_upsert(&f->map, floor_key(t + 1, tenant_base(w, t) + p * PAGE), p + 1000) = p + 1000;
+}
+
+/* Passes until at least `passes` and `seconds` in all. */
+static void floor_run_until(floor_run *f, const char *path, int passes, double seconds)
+{
+    while (f->passes < passes || f->total < seconds) {
+        double dt = floor_pass(path, &f->map, &f->lookups);
+        f->total += dt;
+        if (f->passes++ == 0 || dt < f->best)
+            f->best = dt;
+    }
+}
+
+typedef struct sim_result {
+    double seconds;
+    uint64_t translations;
+    uint64_t events;
+    double hit_rate;
+} sim_result;
+
+static double stat(scim_sim *sim, const char *name)
+{
+    double v = 0;
+    if (scim_stats_lookup(scim_sim_stats(sim), name, &v) != 0)
+        die("stats", name);
+    return v;
+}
+
+static char *append(char *buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        buf = realloc(buf, *cap);
+        if (!buf)
+            die("yaml", "out of memory");
+    }
+    memcpy(buf + *len, s, n + 1);
+    *len += n;
+    return buf;
+}
+
+static sim_result sim_run(const char *path, const workload *w, const char *backend)
+{
+    size_t len = 0, cap = 0;
+    char *yaml = NULL, line[512];
+    snprintf(line, sizeof line, "kernel: {backend: %s}\nmemory: {size: 2GiB}\nprocesses:\n", backend);
+    yaml = append(yaml, &len, &cap, line);
+    for (unsigned t = 0; t < w->tenants; t++) {
+        snprintf(line, sizeof line, "  app%u: {pasid: %u, regions: [{va: 0x%llx, size: %llu, populate: true}]}\n", t,
+                 t + 1, (unsigned long long)tenant_base(w, t), (unsigned long long)(w->pages * PAGE));
+        yaml = append(yaml, &len, &cap, line);
+    }
+    snprintf(line, sizeof line, "devices:\n  nic0:\n    trace: %s\n    pasid: 1\n    max_outstanding: 32\n", path);
+    yaml = append(yaml, &len, &cap, line);
+    if (w->tenants > 1) {
+        yaml = append(yaml, &len, &cap, "    iotlb: {entries: 1024, ways: 1024}\n    tenants: [");
+        for (unsigned t = 1; t < w->tenants; t++) {
+            snprintf(line, sizeof line, "%s%u", t > 1 ? ", " : "", t + 1);
+            yaml = append(yaml, &len, &cap, line);
+        }
+        yaml = append(yaml, &len, &cap, "]\n");
+    }
     scim_sim *sim = scim_sim_create();
     if (scim_sim_load_string(sim, yaml, "bench") || scim_sim_build(sim))
         die("build", scim_sim_errmsg(sim));
+    free(yaml);
     double t0 = now_s();
     if (scim_sim_run(sim))
         die("run", scim_sim_errmsg(sim));
-    double dt = now_s() - t0;
-    double acc = 0;
-    scim_stats_lookup(scim_sim_stats(sim), "nic0.iotlb.accesses", &acc);
-    *translations = (uint64_t)acc;
-    double hits = 0;
-    scim_stats_lookup(scim_sim_stats(sim), "nic0.iotlb.hits", &hits);
-    *hit_rate = acc > 0 ? hits / acc : 0;
+    sim_result r = {now_s() - t0, 0, 0, 0};
+    double acc = stat(sim, "nic0.iotlb.accesses");
+    r.translations = (uint64_t)acc;
+    r.events = (uint64_t)stat(sim, "sim.events");
+    r.hit_rate = acc > 0 ? stat(sim, "nic0.iotlb.hits") / acc : 0;
     scim_sim_destroy(sim);
-    return acc / dt;
+    return r;
+}
+
+static long max_rss_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* TENANTS processes of MIB MiB each, populated: build time and memory. */
+static int populate_bench(unsigned tenants, uint64_t mib, const char *backend)
+{
+    uint64_t pages = mib * 1024 * 1024 / PAGE;
+    size_t len = 0, cap = 0;
+    char *yaml = NULL, line[512];
+    /* data frames + page tables (one 4 KiB table per 512 pages, and the upper levels) */
+    uint64_t mem_mib = tenants * (mib + mib / 256 + 1) + 64;
+    snprintf(line, sizeof line, "kernel: {backend: %s}\nmemory: {size: %lluMiB}\nprocesses:\n", backend,
+             (unsigned long long)mem_mib);
+    yaml = append(yaml, &len, &cap, line);
+    for (unsigned t = 0; t < tenants; t++) {
+        snprintf(line, sizeof line, "  app%u: {pasid: %u, regions: [{va: 0x%llx, size: %lluMiB, populate: true}]}\n",
+                 t, t + 1, (unsigned long long)(TENANT_BASE + t * TENANT_STRIDE), (unsigned long long)mib);
+        yaml = append(yaml, &len, &cap, line);
+    }
+    long rss0 = max_rss_kib();
+    scim_sim *sim = scim_sim_create();
+    if (scim_sim_load_string(sim, yaml, "bench"))
+        die("load", scim_sim_errmsg(sim));
+    free(yaml);
+    double t0 = now_s();
+    if (scim_sim_build(sim))
+        die("build", scim_sim_errmsg(sim));
+    double dt = now_s() - t0;
+    long rss1 = max_rss_kib();
+    uint64_t total = pages * tenants;
+    printf("populate: %u tenants x %llu MiB = %llu pages: %.2f s, %.1f MiB peak RSS growth; "
+           "%.3f us and %.1f bytes per page\n",
+           tenants, (unsigned long long)mib, (unsigned long long)total, dt, (double)(rss1 - rss0) / 1024.0,
+           dt * 1e6 / (double)total, (double)(rss1 - rss0) * 1024.0 / (double)total);
+    scim_sim_destroy(sim);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
-    const char *backend = argc > 2 ? argv[2] : "native";
     setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 1);
+    if (argc > 1 && strcmp(argv[1], "--populate") == 0) {
+        if (argc < 4)
+            die("usage", "bench_translate --populate TENANTS MIB [backend]");
+        return populate_bench((unsigned)strtoul(argv[2], NULL, 10), strtoull(argv[3], NULL, 10),
+                              argc > 4 ? argv[4] : "native");
+    }
+    uint64_t n = 1000000;
+    const char *backend = "native";
+    const char *list = "hit,miss";
+    bool with_floor = true;
+    int pos = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
+            list = argv[++i];
+        else if (strcmp(argv[i], "--no-floor") == 0)
+            with_floor = false;
+        else if (pos++ == 0)
+            n = strtoull(argv[i], NULL, 10);
+        else
+            backend = argv[i];
+    }
     char dir[] = "/tmp/scimbench.XXXXXX";
     if (!mkdtemp(dir))
         die("mkdtemp", "failed");
-    static const struct {
-        const char *name;
-        uint64_t pages;
-    } work[] = {{"hit-dominated", 16}, {"miss-dominated", 65536}};
     printf("%llu DMAs per workload, backend %s\n", (unsigned long long)n, backend);
-    printf("%-16s %14s %14s %14s %8s\n", "workload", "IOTLB hits", "sim xlat/s", "floor/s", "ratio");
-    for (size_t i = 0; i < 2; i++) {
+    printf("%-10s %9s %11s %11s %9s %12s %12s\n", "workload", "IOTLB hit", "sim xlat/s", "floor/s", "sim/floor",
+           "events/page", "host ns/page");
+    for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++) {
+        const workload *w = &workloads[i];
+        size_t wl = strlen(w->name);
+        const char *at = strstr(list, w->name);
+        if (!at || (at != list && at[-1] != ',') || (at[wl] && at[wl] != ','))
+            continue;
         char path[128];
-        snprintf(path, sizeof path, "%s/%s.trace", dir, work[i].name);
-        make_trace(path, n, work[i].pages);
-        uint64_t fl_n, sim_n;
-        double fl = floor_rate(path, work[i].pages, &fl_n);
-        double hit_rate;
-        double sm = sim_rate(path, work[i].pages, backend, &sim_n, &hit_rate);
-        if (fl_n != sim_n)
+        snprintf(path, sizeof path, "%s/%s.trace", dir, w->name);
+        make_trace(path, n, w);
+        floor_run fr;
+        if (with_floor) {
+            floor_init(&fr, w);
+            floor_run_until(&fr, path, FLOOR_PASSES / 2, FLOOR_MIN_S / 2);
+        }
+        sim_result s = sim_run(path, w, backend);
+        uint64_t fl_n = 0;
+        double fl = 0;
+        if (with_floor) {
+            floor_run_until(&fr, path, fr.passes + FLOOR_PASSES / 2 + 1, fr.total + FLOOR_MIN_S / 2);
+            fl_n = fr.lookups;
+            fl = (double)fr.lookups / fr.best;
+            scim_u64map_free(&fr.map);
+        }
+        if (with_floor && fl_n != s.translations)
             fprintf(stderr, "warning: floor did %llu lookups, simulation %llu\n", (unsigned long long)fl_n,
-                    (unsigned long long)sim_n);
-        printf("%-16s %13.1f%% %14.3e %14.3e %8.1f\n", work[i].name, hit_rate * 100, sm, fl, fl / sm);
+                    (unsigned long long)s.translations);
+        double sm = (double)s.translations / s.seconds;
+        char fls[32] = "-", ratio[32] = "-";
+        if (with_floor) {
+            snprintf(fls, sizeof fls, "%.3e", fl);
+            snprintf(ratio, sizeof ratio, "%.3f", sm / fl);
+        }
+        printf("%-10s %8.1f%% %11.3e %11s %9s %12.2f %12.1f\n", w->name, s.hit_rate * 100, sm, fls, ratio,
+               (double)s.events / (double)s.translations, s.seconds * 1e9 / (double)s.translations);
         unlink(path);
     }
     rmdir(dir);
-    printf("ratio = floor rate / simulated rate (how many times slower than decoding the trace and\n"
-           "doing one hash lookup per page)\n");
+    printf("sim/floor = simulated rate / floor rate (the floor decodes the trace and does one hash lookup per "
+           "page; fastest of >= %d passes)\n",
+           FLOOR_PASSES);
     return 0;
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "core/fabric.h"
+#include "core/rate.h"
+#include "helpers/testutil.h"
 
 typedef struct sink {
     scim_fabric *f;
@@ -190,6 +192,70 @@ START_TEST(routes_take_lowest_latency_and_reply_returns)
 }
 END_TEST
 
+/* Serialisation without 128-bit division (core/rate.h): the same ps as
+ * ceil(bytes * 10^12 / bps) computed in 128 bits and truncated to 64, for
+ * bandwidths from 1 B/s to 2^64-1 and sizes from 0 to 2^64-1 (overflowing
+ * ones included), in sequences that hit and miss the memo. */
+START_TEST(rate_matches_128bit_division)
+{
+    static const uint64_t bws[] = {0, 1, 3, 7, 1000, 999999937, 1000000000000ull, 4000000000ull, 25600000000ull,
+                                   64000000000ull, 1ull << 40, 1ull << 63, UINT64_MAX};
+    uint64_t s = 12345;
+    for (size_t b = 0; b < SCIM_COUNT_OF(bws) + 40; b++) {
+        uint64_t bps = b < SCIM_COUNT_OF(bws) ? bws[b] : rng_next(&s) >> rnd(&s, 64);
+        scim_rate rt;
+        scim_rate_init(&rt, bps);
+        uint64_t prev = 0;
+        for (int i = 0; i < 3000; i++) {
+            uint64_t pick = rnd(&s, 6), bytes;
+            if (pick == 0)
+                bytes = prev; /* the memo */
+            else if (pick == 1)
+                bytes = rnd(&s, 300);
+            else if (pick == 2)
+                bytes = rnd(&s, 1ull << 32);
+            else if (pick == 3)
+                bytes = rng_next(&s) >> rnd(&s, 64);
+            else if (pick == 4)
+                bytes = 18446744ull + rnd(&s, 100); /* bytes * 10^12 near 2^64 */
+            else
+                bytes = UINT64_MAX - rnd(&s, 3);
+            prev = bytes;
+            uint64_t want =
+                bps ? (uint64_t)(((unsigned __int128)bytes * 1000000000000ull + bps - 1) / bps) : 0;
+            uint64_t got = scim_rate_time(&rt, bytes);
+            CHECK(got == want, "bps %llu bytes %llu: %llu ps, expected %llu", (unsigned long long)bps,
+                  (unsigned long long)bytes, (unsigned long long)got, (unsigned long long)want);
+        }
+    }
+}
+END_TEST
+
+/* Wire bytes: one header per max_payload bytes or part of it (at least
+ * one), whether max_payload is a power of two (a shift) or not. */
+START_TEST(wire_bytes_one_header_per_packet)
+{
+    static const uint64_t mps[] = {1, 7, 200, 256, 4096};
+    for (size_t i = 0; i < SCIM_COUNT_OF(mps); i++) {
+        scim_kernel *k = scim_kernel_create(SCIM_BACKEND_NATIVE, NULL);
+        scim_fabric_params fp = {.header_bytes = 24, .max_payload = mps[i]};
+        scim_fabric *f = scim_fabric_create(k, &fp, NULL);
+        ck_assert_ptr_nonnull(f);
+        for (uint64_t p = 0; p < 20000; p += 1 + p / 100) {
+            uint64_t packets = 0;
+            for (uint64_t left = p; left > 0; left -= left < mps[i] ? left : mps[i])
+                packets++;
+            if (packets == 0)
+                packets = 1;
+            CHECK(scim_fabric_wire_bytes(f, p) == p + 24 * packets, "mps %llu payload %llu: %u", (unsigned long long)mps[i],
+                  (unsigned long long)p, scim_fabric_wire_bytes(f, p));
+        }
+        scim_fabric_destroy(f);
+        scim_kernel_destroy(k);
+    }
+}
+END_TEST
+
 START_TEST(topology_errors)
 {
     scim_kernel *k;
@@ -227,6 +293,8 @@ int main(void)
     tcase_add_test(tc, tandem_queue_matches_recurrence);
     tcase_add_test(tc, routes_take_lowest_latency_and_reply_returns);
     tcase_add_test(tc, topology_errors);
+    tcase_add_test(tc, rate_matches_128bit_division);
+    tcase_add_test(tc, wire_bytes_one_header_per_packet);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kfifo.h"
 #include "scimitar/kernel.h"
 
 #define NB 2
@@ -73,6 +74,121 @@ START_TEST(order_matches_sorted_reference)
     free(l.seen);
     free(l.at);
     scim_kernel_destroy(k);
+}
+END_TEST
+
+/* Event FIFOs (core/kfifo.h): events scheduled through FIFOs — mostly in
+ * order, some earlier than their FIFO's last (they must go to the heap),
+ * some at another priority — interleaved with direct events run in exactly
+ * the (time, priority, sequence) order of the sorted reference. */
+START_TEST(fifo_order_matches_sorted_reference)
+{
+    enum { N = 20000, NF = 5 };
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(backends[_i], &err);
+    ck_assert_msg(k, "%s", err.msg);
+    rec *ref = malloc(N * sizeof *ref);
+    log_ctx l = {k, calloc(N, sizeof(rec)), 0, calloc(N, sizeof(scim_time_t))};
+    int fifo[NF];
+    scim_time_t tail[NF] = {0};
+    for (int f = 0; f < NF; f++)
+        ck_assert_int_ge(fifo[f] = scim_kernel_fifo_create(k, on_event, &l), 0);
+    rng_state = 7;
+    size_t back = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        unsigned which = (unsigned)(rng() % (NF + 1));
+        int prio = rng() % 16 == 0 ? SCIM_PRIO_FIRST : SCIM_PRIO_DEFAULT;
+        scim_time_t t;
+        if (which < NF) {
+            if (rng() % 8 == 0 && tail[which] >= 5) {
+                t = tail[which] - rng() % 5; /* out of order (or equal) */
+                back++;
+            } else {
+                t = tail[which] + rng() % 3;
+            }
+            if (t > tail[which])
+                tail[which] = t;
+            scim_kernel_fifo_at(k, fifo[which], t, prio, i);
+        } else {
+            t = rng() % 3000;
+            scim_kernel_schedule_at(k, t, prio, on_event, &l, i);
+        }
+        ref[i] = (rec){t, prio, i, i};
+    }
+    ck_assert_uint_gt(back, N / 100);
+    ck_assert_uint_eq(scim_kernel_events_pending(k), N);
+    qsort(ref, N, sizeof *ref, rec_cmp);
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    ck_assert_uint_eq(l.n, N);
+    for (size_t i = 0; i < N; i++) {
+        ck_assert_uint_eq(l.seen[i].id, ref[i].id);
+        ck_assert_uint_eq(l.at[i], ref[i].time);
+    }
+    ck_assert_uint_eq(scim_kernel_events_pending(k), 0);
+    free(ref);
+    free(l.seen);
+    free(l.at);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+/* Events that schedule further events while the queue runs (rings wrap
+ * around and grow): through FIFOs or directly, the same log. */
+typedef struct spawner {
+    scim_kernel *k;
+    int fifo[4];
+    bool use_fifo;
+    uint64_t budget;
+    uint64_t *log;
+    size_t n;
+} spawner;
+
+static void spawn(void *ctx, uint64_t arg);
+
+static void spawn_one(spawner *s, scim_time_t delay, unsigned f, uint64_t id)
+{
+    if (s->use_fifo)
+        scim_kernel_fifo_at(s->k, s->fifo[f], scim_kernel_now(s->k) + delay, SCIM_PRIO_DEFAULT, id);
+    else
+        scim_kernel_schedule_at(s->k, scim_kernel_now(s->k) + delay, SCIM_PRIO_DEFAULT, spawn, s, id);
+}
+
+static void spawn(void *ctx, uint64_t arg)
+{
+    spawner *s = ctx;
+    s->log[s->n++] = arg * 1000003u + scim_kernel_now(s->k);
+    uint64_t x = arg * 0x9E3779B97F4A7C15ull;
+    for (unsigned c = 0; c < 2 && s->budget; c++, s->budget--) {
+        x ^= x >> 29;
+        x *= 0xBF58476D1CE4E5B9ull;
+        /* a fixed delay per FIFO keeps each FIFO in order; some zero */
+        unsigned f = (unsigned)(x >> 60) % 4;
+        spawn_one(s, f * 7, f, s->budget);
+    }
+}
+
+START_TEST(fifo_same_log_as_direct)
+{
+    enum { EVENTS = 30000 };
+    uint64_t *logs[2];
+    for (int mode = 0; mode < 2; mode++) {
+        scim_err err = {0};
+        scim_kernel *k = scim_kernel_create(backends[_i], &err);
+        ck_assert_msg(k, "%s", err.msg);
+        spawner s = {k, {0}, mode == 1, EVENTS, calloc(EVENTS + 64, sizeof(uint64_t)), 0};
+        for (int f = 0; f < 4; f++)
+            s.fifo[f] = scim_kernel_fifo_create(k, spawn, &s);
+        for (uint64_t i = 0; i < 40; i++)
+            spawn_one(&s, i % 4 * 7, (unsigned)(i % 4), EVENTS + i);
+        ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+        ck_assert_uint_eq(s.n, EVENTS + 40);
+        logs[mode] = s.log;
+        scim_kernel_destroy(k);
+    }
+    for (size_t i = 0; i < EVENTS + 40; i++)
+        ck_assert_uint_eq(logs[0][i], logs[1][i]);
+    free(logs[0]);
+    free(logs[1]);
 }
 END_TEST
 
@@ -226,6 +342,8 @@ int main(void)
     Suite *s = suite_create("kernel");
     TCase *tc = tcase_create("core");
     tcase_add_loop_test(tc, order_matches_sorted_reference, 0, NB);
+    tcase_add_loop_test(tc, fifo_order_matches_sorted_reference, 0, NB);
+    tcase_add_loop_test(tc, fifo_same_log_as_direct, 0, NB);
     tcase_add_loop_test(tc, self_rescheduling_chains, 0, NB);
     tcase_add_loop_test(tc, run_until_then_resume, 0, NB);
     tcase_add_loop_test(tc, stop_and_fail, 0, NB);

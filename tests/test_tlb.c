@@ -17,6 +17,8 @@
  *          is found by following the bits.
  * A lookup is answered by scanning every entry of the reference (not just
  * one set): the smallest page size that covers the address wins.
+ * The random driver runs every geometry with both of the TLB's indexes
+ * (linear scan and hash); test_tlb_index compares them on large TLBs.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -456,12 +458,15 @@ typedef struct geom {
 } geom;
 
 /* Each policy: ~100k operations over several geometries (non-power-of-two
- * set counts, direct-mapped, fully associative, every page-size mask). */
+ * set counts, direct-mapped, fully associative, every page-size mask),
+ * once with the linear scan and once with the hash index. */
 static void drive_policy(int repl, const geom *g, size_t n, uint64_t total_ops)
 {
-    for (size_t i = 0; i < n; i++) {
-        scim_tlb_params p = {g[i].entries, g[i].ways, repl, g[i].sizes, 0x5eed0000 + i, 3};
-        drive(&p, total_ops / n, 0xC0FFEE + i * 7919 + (uint64_t)repl * 104729);
+    for (int index = SCIM_TLB_INDEX_SCAN; index <= SCIM_TLB_INDEX_HASH; index++) {
+        for (size_t i = 0; i < n; i++) {
+            scim_tlb_params p = {g[i].entries, g[i].ways, repl, g[i].sizes, 0x5eed0000 + i, 3, index};
+            drive(&p, total_ops / n, 0xC0FFEE + i * 7919 + (uint64_t)repl * 104729);
+        }
     }
 }
 

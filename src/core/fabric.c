@@ -3,6 +3,9 @@
  * per-direction FIFO links, latency-shortest routes). */
 #include "core/fabric.h"
 
+#include "core/kfifo.h"
+#include "core/rate.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,9 @@ typedef struct link_dir {
     uint64_t busy_ps;     /* time spent serialising: utilisation = busy_ps / sim time */
     uint64_t queued;      /* messages that had to wait for the link */
     scim_hist *queue_delay;
+    /* not statistics */
+    scim_rate rate; /* serialisation time, with a memo of this direction's last size */
+    int fifo;       /* the kernel FIFO of its arrivals: a direction delivers in the order it was entered */
 } link_dir;
 
 typedef struct link {
@@ -49,6 +55,7 @@ struct scim_fabric {
     size_t n_blocks, cap_blocks;
     uint64_t in_flight;
     uint64_t sent_by_type[SCIM_MSG_TYPE_COUNT];
+    int payload_shift; /* log2(max_payload) when it is a power of two, else -1 */
 };
 
 scim_fabric *scim_fabric_create(scim_kernel *k, const scim_fabric_params *p, scim_err *err)
@@ -64,6 +71,9 @@ scim_fabric *scim_fabric_create(scim_kernel *k, const scim_fabric_params *p, sci
     }
     f->k = k;
     f->p = *p;
+    f->payload_shift = -1;
+    if ((p->max_payload & (p->max_payload - 1)) == 0)
+        f->payload_shift = __builtin_ctzll(p->max_payload);
     return f;
 }
 
@@ -176,6 +186,8 @@ int scim_fabric_add_link(scim_fabric *f, scim_node_id a, scim_node_id b, scim_ti
     l->b = b;
     l->latency = latency;
     l->bytes_per_s = bytes_per_s;
+    for (int d = 0; d < 2; d++)
+        scim_rate_init(&l->dir[d].rate, bytes_per_s);
     return 0;
 }
 
@@ -308,6 +320,8 @@ static int compute_routes(scim_fabric *f, scim_err *err)
     return rc;
 }
 
+static void arrive(void *ctx, uint64_t arg);
+
 int scim_fabric_finalize(scim_fabric *f, scim_stats *stats, scim_err *err)
 {
     if (f->finalized)
@@ -319,6 +333,10 @@ int scim_fabric_finalize(scim_fabric *f, scim_stats *stats, scim_err *err)
     int rc = compute_routes(f, err);
     if (rc)
         return rc;
+    for (size_t i = 0; i < f->n_links; i++)
+        for (int d = 0; d < 2; d++)
+            if ((f->links[i].dir[d].fifo = scim_kernel_fifo_create(f->k, arrive, f)) < 0)
+                return scim_err_set(err, SCIM_ENOMEM, "out of host memory creating the fabric's event FIFOs");
     if (stats) {
         for (size_t i = 0; i < f->n_links; i++) {
             link *l = &f->links[i];
@@ -386,17 +404,11 @@ void scim_msg_free(scim_fabric *f, scim_msg *m)
 
 uint32_t scim_fabric_wire_bytes(const scim_fabric *f, uint64_t payload)
 {
-    uint64_t packets = payload ? (payload + f->p.max_payload - 1) / f->p.max_payload : 1;
+    uint64_t packets = !payload                ? 1
+                       : f->payload_shift >= 0 ? ((payload - 1) >> f->payload_shift) + 1 /* no division */
+                                               : (payload - 1) / f->p.max_payload + 1;
     uint64_t w = payload + packets * f->p.header_bytes;
     return w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
-}
-
-static scim_time_t serialisation(const link *l, uint32_t wire_bytes)
-{
-    if (l->bytes_per_s == 0)
-        return 0;
-    return (scim_time_t)(((unsigned __int128)wire_bytes * 1000000000000ull + l->bytes_per_s - 1) /
-                         l->bytes_per_s);
 }
 
 static void hop(scim_fabric *f, scim_msg *m);
@@ -423,7 +435,7 @@ static void hop(scim_fabric *f, scim_msg *m)
     link_dir *d = &l->dir[r & 1];
     scim_time_t now = scim_kernel_now(f->k);
     scim_time_t start = d->busy_until > now ? d->busy_until : now;
-    scim_time_t ser = serialisation(l, m->wire_bytes);
+    scim_time_t ser = scim_rate_time(&d->rate, m->wire_bytes);
     if (start > now)
         d->queued++;
     if (d->queue_delay)
@@ -433,8 +445,8 @@ static void hop(scim_fabric *f, scim_msg *m)
     d->msgs++;
     d->bytes += m->wire_bytes;
     m->at = (r & 1) ? l->a : l->b;
-    scim_kernel_schedule_at(f->k, start + ser + l->latency, SCIM_PRIO_DEFAULT, arrive, f,
-                            (uint64_t)(uintptr_t)m);
+    /* arrivals leave in entry order: start and start + ser never decrease */
+    scim_kernel_fifo_at(f->k, d->fifo, start + ser + l->latency, SCIM_PRIO_DEFAULT, (uint64_t)(uintptr_t)m);
 }
 
 void scim_fabric_send(scim_fabric *f, scim_msg *m)
@@ -472,7 +484,7 @@ scim_time_t scim_fabric_unloaded_latency(const scim_fabric *f, scim_node_id a, s
     while (at != b) {
         int32_t r = f->route[(size_t)at * f->n_nodes + b];
         const link *l = &f->links[r >> 1];
-        t += serialisation(l, wire_bytes) + l->latency;
+        t += scim_rate_time_ref(l->bytes_per_s, wire_bytes) + l->latency;
         at = (r & 1) ? l->a : l->b;
     }
     return t;

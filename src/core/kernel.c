@@ -1,7 +1,19 @@
-/* Event kernel: a binary min-heap of events keyed by (time, priority,
- * sequence). The key packs priority (8 bits) above a 56-bit insertion
- * sequence, so one 64-bit compare after the time orders ties — 2^56 events
- * is more than any run schedules.
+/* Event kernel: a 4-ary min-heap of 16-byte keys (time, then priority and
+ * sequence packed in one word), with the events' payloads kept apart. The
+ * key packs priority (8 bits) above a 56-bit insertion sequence, so one
+ * 128-bit compare orders two events — 2^56 events is more than any run
+ * schedules.
+ *
+ * Why this shape: a pop compares keys only, and four siblings are one
+ * 64-byte cache line (the root sits at index 3, so every sibling group
+ * starts at a multiple of 4), so a pop costs about log4(depth) lines.
+ *
+ * Event FIFOs (core/kfifo.h) keep the heap small: a source whose events are
+ * scheduled in key order (a link direction, a memory controller's
+ * responses) holds its events in a ring and has only its oldest one in the
+ * heap. Every event still gets its key at schedule time from the one
+ * sequence counter, so the order of execution is exactly the order of the
+ * keys, whether an event waited in a ring or in the heap.
  *
  * With the SystemC backend the heap is drained by the bridge's single
  * SC_METHOD: at each wake-up every event due at that time is executed here
@@ -14,21 +26,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kfifo.h"
 #include "core/sc_bridge.h"
 
-typedef struct event {
-    scim_time_t time;
-    uint64_t key; /* prio << 56 | seq */
+/* time in the high half, prio << 56 | seq in the low half: one unsigned
+ * compare orders two events */
+typedef unsigned __int128 hkey;
+
+static inline scim_time_t key_time(hkey k) { return (scim_time_t)(k >> 64); }
+
+/* An event scheduled directly (not through a FIFO). */
+typedef struct payload {
     scim_event_fn fn;
     void *ctx;
     uint64_t arg;
-} event;
+} payload;
+
+typedef struct fifo_ent {
+    hkey key;
+    uint64_t arg;
+} fifo_ent;
+
+typedef struct fifo {
+    scim_event_fn fn;
+    void *ctx;
+    fifo_ent *ring;
+    uint32_t head, len, mask; /* capacity mask+1 is a power of two */
+} fifo;
+
+/* heap entry owner: a payload slot, or FIFO_BIT | fifo index */
+#define FIFO_BIT 0x80000000u
+#define ROOT 3u
+#define LINE 64
 
 struct scim_kernel {
     scim_backend backend;
     scim_time_t now;
-    event *heap;
-    size_t len, cap;
+    hkey *key;      /* [ROOT, ROOT + n): the heap; 64-byte aligned */
+    uint32_t *who;  /* owner of key[i] */
+    uint32_t n, cap; /* cap counts from index 0 */
+    payload *pl;
+    uint32_t *pl_free;
+    uint32_t pl_nfree, pl_cap;
+    fifo *fifos;
+    uint32_t n_fifos;
+    size_t pending; /* events scheduled and not executed (FIFO rings included) */
     uint64_t seq;
     uint64_t executed;
     uint64_t wakeups; /* SystemC wake-ups (distinct times dispatched) */
@@ -36,7 +78,7 @@ struct scim_kernel {
     bool dispatching;
     bool alloc_failed;
     scim_err failure;
-    scim_time_t limit; /* run_until bound; SCIM_TIME_MAX when unbounded */
+    scim_time_t limit; /* run_bounded bound; SCIM_TIME_MAX when unbounded */
     /* host-side hook between events (watchdog, progress): not an event, so
      * it cannot change what the model does */
     scim_poll_fn poll;
@@ -50,65 +92,139 @@ struct scim_kernel {
 
 #define PRIO_SHIFT 56
 
-static inline bool event_before(const event *a, const event *b)
+static inline bool key_lt(hkey a, hkey b) { return a < b; }
+
+/* Children of i are 4i-8 .. 4i-5; the parent of j is j/4 + 2. */
+static inline uint32_t first_child(uint32_t i) { return 4 * i - 8; }
+static inline uint32_t parent(uint32_t j) { return j / 4 + 2; }
+
+static bool heap_grow(scim_kernel *k)
 {
-    return a->time < b->time || (a->time == b->time && a->key < b->key);
+    uint32_t ncap = k->cap ? k->cap * 2 : 1024;
+    hkey *nk = aligned_alloc(LINE, ncap * sizeof *nk);
+    uint32_t *nw = realloc(k->who, ncap * sizeof *nw);
+    if (!nk || !nw) {
+        free(nk);
+        if (nw)
+            k->who = nw;
+        return false;
+    }
+    if (k->key)
+        memcpy(nk, k->key, (ROOT + k->n) * sizeof *nk);
+    free(k->key);
+    k->key = nk;
+    k->who = nw;
+    k->cap = ncap;
+    return true;
 }
 
-static void heap_push(scim_kernel *k, const event *e)
+static void heap_push(scim_kernel *k, hkey key, uint32_t who)
 {
-    if (k->len == k->cap) {
-        size_t ncap = k->cap ? k->cap * 2 : 1024;
-        event *n = realloc(k->heap, ncap * sizeof *n);
-        if (!n) {
-            k->alloc_failed = true;
-            k->stop = true;
-            return;
+    if (ROOT + k->n >= k->cap && !heap_grow(k)) {
+        k->alloc_failed = true;
+        k->stop = true;
+        return;
+    }
+    uint32_t i = ROOT + k->n++;
+    while (i > ROOT) {
+        uint32_t p = parent(i);
+        if (!key_lt(key, k->key[p]))
+            break;
+        k->key[i] = k->key[p];
+        k->who[i] = k->who[p];
+        i = p;
+    }
+    k->key[i] = key;
+    k->who[i] = who;
+}
+
+/* Put (key, who) at the root's place and sift it down: a pop when it is
+ * the last entry, a pop-and-push in one pass when it is a FIFO's next. */
+static inline __attribute__((always_inline)) void heap_sift_root(scim_kernel *k, hkey key, uint32_t who)
+{
+    hkey *K = k->key;
+    uint32_t *W = k->who;
+    uint32_t end = ROOT + k->n, i = ROOT, c;
+    while ((c = first_child(i)) < end) {
+        /* the smallest child, its key kept in registers */
+        uint32_t m = c;
+        hkey mk = K[c];
+        uint32_t last = c + 3 < end ? c + 3 : end - 1;
+        for (uint32_t j = c + 1; j <= last; j++) {
+            if (K[j] < mk) {
+                mk = K[j];
+                m = j;
+            }
         }
-        k->heap = n;
-        k->cap = ncap;
-    }
-    size_t i = k->len++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!event_before(e, &k->heap[parent]))
+        if (!(mk < key))
             break;
-        k->heap[i] = k->heap[parent];
-        i = parent;
+        K[i] = mk;
+        W[i] = W[m];
+        i = m;
     }
-    k->heap[i] = *e;
+    K[i] = key;
+    W[i] = who;
 }
 
-static void heap_pop(scim_kernel *k, event *out)
+static inline __attribute__((always_inline)) void heap_pop(scim_kernel *k)
 {
-    *out = k->heap[0];
-    event last = k->heap[--k->len];
-    size_t i = 0, n = k->len;
-    for (;;) {
-        size_t l = 2 * i + 1;
-        if (l >= n)
-            break;
-        size_t c = (l + 1 < n && event_before(&k->heap[l + 1], &k->heap[l])) ? l + 1 : l;
-        if (!event_before(&k->heap[c], &last))
-            break;
-        k->heap[i] = k->heap[c];
-        i = c;
+    uint32_t last = ROOT + --k->n;
+    if (k->n)
+        heap_sift_root(k, k->key[last], k->who[last]);
+}
+
+static uint32_t payload_slot(scim_kernel *k)
+{
+    if (k->pl_nfree == 0) {
+        uint32_t ncap = k->pl_cap ? k->pl_cap * 2 : 1024;
+        payload *np = realloc(k->pl, ncap * sizeof *np);
+        if (!np)
+            return UINT32_MAX;
+        k->pl = np;
+        uint32_t *nf = realloc(k->pl_free, ncap * sizeof *nf);
+        if (!nf)
+            return UINT32_MAX;
+        k->pl_free = nf;
+        for (uint32_t i = ncap; i-- > k->pl_cap;)
+            k->pl_free[k->pl_nfree++] = i;
+        k->pl_cap = ncap;
     }
-    if (n)
-        k->heap[i] = last;
+    return k->pl_free[--k->pl_nfree];
 }
 
 /* Execute every event due at or before `t` (and within the run limit),
  * advancing now as we go. */
 static void dispatch_due(scim_kernel *k, scim_time_t t)
 {
+    scim_time_t bound = t < k->limit ? t : k->limit;
     k->dispatching = true;
-    while (k->len && !k->stop && k->heap[0].time <= t && k->heap[0].time <= k->limit) {
-        event e;
-        heap_pop(k, &e);
-        k->now = e.time;
+    while (k->n && !k->stop && key_time(k->key[ROOT]) <= bound) {
+        k->now = key_time(k->key[ROOT]);
+        uint32_t who = k->who[ROOT];
+        scim_event_fn fn;
+        void *ctx;
+        uint64_t arg;
+        if (who & FIFO_BIT) {
+            fifo *q = &k->fifos[who & ~FIFO_BIT];
+            arg = q->ring[q->head].arg;
+            fn = q->fn;
+            ctx = q->ctx;
+            q->head = (q->head + 1) & q->mask;
+            if (--q->len)
+                heap_sift_root(k, q->ring[q->head].key, who);
+            else
+                heap_pop(k);
+        } else {
+            const payload *p = &k->pl[who];
+            fn = p->fn;
+            ctx = p->ctx;
+            arg = p->arg;
+            k->pl_free[k->pl_nfree++] = who;
+            heap_pop(k);
+        }
+        k->pending--;
         k->executed++;
-        e.fn(e.ctx, e.arg);
+        fn(ctx, arg);
         if (k->poll && (k->executed & k->poll_mask) == 0)
             k->poll(k->poll_ctx, k);
     }
@@ -118,9 +234,9 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
 /* Relative time of the next wake-up this kernel needs, or SCIM_TIME_MAX. */
 static scim_time_t next_wake(const scim_kernel *k)
 {
-    if (k->stop || !k->len || k->heap[0].time > k->limit)
+    if (k->stop || !k->n || key_time(k->key[ROOT]) > k->limit)
         return SCIM_TIME_MAX;
-    return k->heap[0].time;
+    return key_time(k->key[ROOT]);
 }
 
 static uint64_t sc_wake(void *ctx, uint64_t now_abs)
@@ -177,7 +293,13 @@ void scim_kernel_destroy(scim_kernel *k)
         return;
     if (k->client >= 0)
         scim_sc_detach(k->client);
-    free(k->heap);
+    for (uint32_t i = 0; i < k->n_fifos; i++)
+        free(k->fifos[i].ring);
+    free(k->fifos);
+    free(k->key);
+    free(k->who);
+    free(k->pl);
+    free(k->pl_free);
     free(k);
 }
 
@@ -194,18 +316,41 @@ scim_time_t scim_kernel_now(const scim_kernel *k)
     return k->now;
 }
 
-void scim_kernel_schedule_at(scim_kernel *k, scim_time_t when, int prio,
-                             scim_event_fn fn, void *ctx, uint64_t arg)
+/* The key of an event at `when` (clamped to now), from the one sequence. */
+static inline hkey make_key(scim_kernel *k, scim_time_t *when, int prio)
 {
     if (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching)
         k->now = scim_kernel_now(k);
-    if (when < k->now)
-        when = k->now; /* the past is not reachable; callers pass now + delay */
-    event e = {when, ((uint64_t)(prio & 0xff) << PRIO_SHIFT) | (k->seq++ & ((1ull << PRIO_SHIFT) - 1)),
-               fn, ctx, arg};
-    heap_push(k, &e);
+    if (*when < k->now)
+        *when = k->now; /* the past is not reachable; callers pass now + delay */
+    return ((hkey)*when << 64) | ((uint64_t)(prio & 0xff) << PRIO_SHIFT) | (k->seq++ & ((1ull << PRIO_SHIFT) - 1));
+}
+
+static inline void after_schedule(scim_kernel *k, scim_time_t when)
+{
+    k->pending++;
     if (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching && when < k->wake_asked)
         sc_request_wake(k);
+}
+
+static void push_payload(scim_kernel *k, hkey key, scim_event_fn fn, void *ctx, uint64_t arg)
+{
+    uint32_t slot = payload_slot(k);
+    if (slot == UINT32_MAX) {
+        k->alloc_failed = true;
+        k->stop = true;
+        return;
+    }
+    k->pl[slot] = (payload){fn, ctx, arg};
+    heap_push(k, key, slot);
+}
+
+void scim_kernel_schedule_at(scim_kernel *k, scim_time_t when, int prio,
+                             scim_event_fn fn, void *ctx, uint64_t arg)
+{
+    hkey key = make_key(k, &when, prio);
+    push_payload(k, key, fn, ctx, arg);
+    after_schedule(k, when);
 }
 
 void scim_kernel_schedule(scim_kernel *k, scim_time_t delay, int prio,
@@ -215,10 +360,65 @@ void scim_kernel_schedule(scim_kernel *k, scim_time_t delay, int prio,
     scim_kernel_schedule_at(k, now + delay, prio, fn, ctx, arg);
 }
 
+int scim_kernel_fifo_create(scim_kernel *k, scim_event_fn fn, void *ctx)
+{
+    if (k->n_fifos >= FIFO_BIT - 1)
+        return SCIM_ERANGE;
+    fifo *nf = realloc(k->fifos, (k->n_fifos + 1) * sizeof *nf);
+    if (!nf)
+        return SCIM_ENOMEM;
+    k->fifos = nf;
+    nf[k->n_fifos] = (fifo){fn, ctx, NULL, 0, 0, 0};
+    return (int)k->n_fifos++;
+}
+
+static bool fifo_grow(fifo *q)
+{
+    uint32_t cap = q->ring ? (q->mask + 1) * 2 : 64;
+    fifo_ent *r = malloc(cap * sizeof *r);
+    if (!r)
+        return false;
+    for (uint32_t i = 0; i < q->len; i++)
+        r[i] = q->ring[(q->head + i) & q->mask];
+    free(q->ring);
+    q->ring = r;
+    q->head = 0;
+    q->mask = cap - 1;
+    return true;
+}
+
+void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+{
+    fifo *q = &k->fifos[id];
+    hkey key = make_key(k, &when, prio);
+    if (q->len == 0) {
+        if (!q->ring && !fifo_grow(q)) {
+            k->alloc_failed = true;
+            k->stop = true;
+            return;
+        }
+        q->head = 0;
+        q->ring[0] = (fifo_ent){key, arg};
+        q->len = 1;
+        heap_push(k, key, FIFO_BIT | (uint32_t)id);
+    } else if (key_lt(key, q->ring[(q->head + q->len - 1) & q->mask].key)) {
+        /* out of order: an ordinary event with the same key and handler */
+        push_payload(k, key, q->fn, q->ctx, arg);
+    } else {
+        if (q->len == q->mask + 1 && !fifo_grow(q)) {
+            k->alloc_failed = true;
+            k->stop = true;
+            return;
+        }
+        q->ring[(q->head + q->len++) & q->mask] = (fifo_ent){key, arg};
+    }
+    after_schedule(k, when);
+}
+
 static int finish_run(scim_kernel *k, int rc, scim_err *err)
 {
     if (k->alloc_failed)
-        return scim_err_set(err, SCIM_ENOMEM, "out of host memory growing the event queue (%zu events)", k->len);
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory growing the event queue (%zu events)", k->pending);
     if (k->failure.code)
         return scim_err_set(err, k->failure.code, "%s", k->failure.msg);
     return rc;
@@ -297,8 +497,8 @@ void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned e
 }
 uint64_t scim_kernel_events_executed(const scim_kernel *k) { return k->executed; }
 uint64_t scim_kernel_wakeups(const scim_kernel *k) { return k->wakeups; }
-size_t scim_kernel_events_pending(const scim_kernel *k) { return k->len; }
-scim_time_t scim_kernel_next_time(const scim_kernel *k) { return k->len ? k->heap[0].time : SCIM_TIME_MAX; }
+size_t scim_kernel_events_pending(const scim_kernel *k) { return k->pending; }
+scim_time_t scim_kernel_next_time(const scim_kernel *k) { return k->n ? key_time(k->key[ROOT]) : SCIM_TIME_MAX; }
 
 int scim_clock_init(scim_clock *c, uint64_t hz, scim_err *err)
 {

@@ -20,6 +20,7 @@ typedef struct outstanding {
     uint64_t id;
     scim_time_t since; /* first attempt (a credit wait counts) */
     scim_msg *later;   /* scim_port_request_at: the message until it leaves */
+    bool abandoned;    /* scim_port_cancel: an answer is dropped */
 } outstanding;
 
 typedef struct port_client {
@@ -53,6 +54,7 @@ struct scim_port {
     port_client clients[SCIM_PORT_MAX_CLIENTS];
     int n_clients;
     scim_pool tags; /* of outstanding */
+    uint32_t abandoned;
     in_queue queues[MAX_QUEUES];
     int n_queues;
     uint8_t queue_of[SCIM_MSG_TYPE_COUNT];
@@ -205,7 +207,7 @@ void scim_port_request(scim_port *p, int client, uint64_t id, scim_msg *m)
         return;
     }
     outstanding *o = scim_pool_at(&p->tags, t);
-    *o = (outstanding){(uint8_t)client, m->type, m->dst, id, scim_kernel_now(p->k), NULL};
+    *o = (outstanding){(uint8_t)client, m->type, m->dst, id, scim_kernel_now(p->k), NULL, false};
     m->tag = t;
     m->src = p->node;
     send_with_credit(p, m);
@@ -231,7 +233,7 @@ void scim_port_request_at(scim_port *p, scim_time_t when, int client, uint64_t i
         return;
     }
     outstanding *o = scim_pool_at(&p->tags, t);
-    *o = (outstanding){(uint8_t)client, m->type, m->dst, id, when, m};
+    *o = (outstanding){(uint8_t)client, m->type, m->dst, id, when, m, false};
     m->tag = t;
     m->src = p->node;
     scim_kernel_schedule_at(p->k, when, SCIM_PRIO_DEFAULT, request_later, p, t);
@@ -244,16 +246,10 @@ void scim_port_post(scim_port *p, scim_msg *m)
     scim_fabric_send(p->f, m);
 }
 
-void scim_port_reply(scim_port *p, scim_msg *m, scim_msg_type type, uint32_t wire_bytes, int32_t status)
+/* The receiver's queue place of a request it answered (or lost) is free:
+ * the oldest request waiting for one leaves now. */
+static void release_place(scim_port *p, in_queue *q)
 {
-    in_queue *q = queue_for(p, m);
-    scim_node_id s = m->src;
-    m->src = m->dst;
-    m->dst = s;
-    m->type = type;
-    m->wire_bytes = wire_bytes;
-    m->status = status;
-    scim_fabric_send(p->f, m);
     if (!q)
         return;
     q->used--;
@@ -270,6 +266,42 @@ void scim_port_reply(scim_port *p, scim_msg *m, scim_msg_type type, uint32_t wir
     if (++q->used > q->st.peak)
         q->st.peak = q->used;
     scim_fabric_send(p->f, w);
+}
+
+void scim_port_reply(scim_port *p, scim_msg *m, scim_msg_type type, uint32_t wire_bytes, int32_t status)
+{
+    in_queue *q = queue_for(p, m);
+    scim_node_id s = m->src;
+    m->src = m->dst;
+    m->dst = s;
+    m->type = type;
+    m->wire_bytes = wire_bytes;
+    m->status = status;
+    scim_fabric_send(p->f, m);
+    release_place(p, q);
+}
+
+void scim_port_lose(scim_port *p, scim_msg *m)
+{
+    in_queue *q = queue_for(p, m);
+    scim_msg_free(p->f, m);
+    release_place(p, q);
+}
+
+uint32_t scim_port_cancel(scim_port *p, int client, uint64_t id, scim_node_id dst)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < scim_pool_cap(&p->tags); i++) {
+        if (!scim_pool_used(&p->tags, i))
+            continue;
+        const outstanding *o = scim_pool_at(&p->tags, i);
+        if (o->client == client && o->id == id && o->dst == dst && !o->later && !o->abandoned) {
+            ((outstanding *)scim_pool_at(&p->tags, i))->abandoned = true;
+            p->abandoned++;
+            n++;
+        }
+    }
+    return n;
 }
 
 void scim_port_free(scim_port *p, scim_msg *m) { scim_msg_free(p->f, m); }
@@ -291,12 +323,17 @@ static void port_recv(void *ctx, scim_msg *m)
     }
     outstanding o = *(outstanding *)scim_pool_at(&p->tags, t);
     scim_pool_release(&p->tags, t);
+    if (o.abandoned) {
+        p->abandoned--;
+        scim_msg_free(p->f, m); /* its requester gave up waiting */
+        return;
+    }
     m->tag = o.id;
     port_client *c = &p->clients[o.client];
     c->fn(c->ctx, m);
 }
 
-uint32_t scim_port_outstanding(const scim_port *p) { return scim_pool_len(&p->tags); }
+uint32_t scim_port_outstanding(const scim_port *p) { return scim_pool_len(&p->tags) - p->abandoned; }
 
 bool scim_port_oldest(const scim_port *p, scim_msg_type *type, scim_node_id *dst, scim_time_t *since)
 {
@@ -305,6 +342,8 @@ bool scim_port_oldest(const scim_port *p, scim_msg_type *type, scim_node_id *dst
         if (!scim_pool_used(&p->tags, i))
             continue;
         const outstanding *o = scim_pool_at(&p->tags, i);
+        if (o->abandoned)
+            continue;
         if (!found || o->since < *since) {
             *type = o->type;
             *dst = o->dst;

@@ -71,6 +71,16 @@ void scim_port_post(scim_port *p, scim_msg *m);
  * The payload is the caller's to fill before the call. */
 void scim_port_reply(scim_port *p, scim_msg *m, scim_msg_type type, uint32_t wire_bytes, int32_t status);
 void scim_port_free(scim_port *p, scim_msg *m);
+/* The answer to request m (delivered to this port) is lost on the wire:
+ * the receiver's queue place is freed as by a reply, and nothing is sent
+ * (fault injection). */
+void scim_port_lose(scim_port *p, scim_msg *m);
+/* Give up the requests of `client` with `id` to `dst` not answered yet
+ * (a timeout): they no longer count as outstanding (nor for the
+ * watchdog), and an answer that still comes is dropped. Their tags stay
+ * taken until then, so a late answer can never reach a newer request.
+ * Returns how many were given up. */
+uint32_t scim_port_cancel(scim_port *p, int client, uint64_t id, scim_node_id dst);
 /* Header + payload bytes on the wire (scim_fabric_wire_bytes). */
 uint32_t scim_port_wire(const scim_port *p, uint64_t payload);
 

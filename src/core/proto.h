@@ -13,6 +13,8 @@
  *     INV_REQ, IPI         -> INV_DONE       (invalidation, shootdown IPI)
  *     OS_REQ               -> OS_RESP        (an OS operation, a CPU page fault, a driver call)
  *     SYNC                 -> SYNC_ACK       (page-table update to a synchronized copy)
+ *     DEV_FAIL             -> DEV_FAIL_DONE  (IOMMU -> OS: a device's invalidation completion timed out)
+ *     RESET                -> RESET_DONE     (OS -> device: function level reset; done once its accesses drained)
  * and one is posted, without a response or a tag (scim_port_post):
  *     DOORBELL                               (host -> device: an MMIO write to a doorbell register)
  * The requester's port allocates the tag (core/port.h); the responder
@@ -50,6 +52,10 @@ typedef enum scim_msg_type {
     SCIM_MSG_SYNC_ACK,
     SCIM_MSG_DMA,      /* "dma": a device's access by untranslated address (PCIe AT = 00b), ats: false */
     SCIM_MSG_DOORBELL, /* posted: the host rang a device's doorbell (an I/O is ready) */
+    SCIM_MSG_DEV_FAIL, /* the IOMMU reports a device that did not complete an invalidation in time */
+    SCIM_MSG_DEV_FAIL_DONE,
+    SCIM_MSG_RESET,    /* the OS resets a failed device (PCIe function level reset) */
+    SCIM_MSG_RESET_DONE,
     SCIM_MSG_TYPE_COUNT
 } scim_msg_type;
 
@@ -218,6 +224,13 @@ typedef struct scim_doorbell {
     bool failed;
 } scim_doorbell;
 
+/* DEV_FAIL: device `dev` did not answer a device-TLB invalidation within
+ * iommu.ats.inv_timeout (VT-d's Invalidation Time-out Error, SMMUv3's
+ * CMD_SYNC timeout); the OS answers once it has reset the device. */
+typedef struct scim_dev_fail {
+    scim_node_id dev;
+} scim_dev_fail;
+
 typedef struct scim_sync {
     uint32_t pasid;
     uint32_t entries;      /* (entry pa, value) pairs */
@@ -246,6 +259,7 @@ typedef struct scim_msg {
         scim_sync sync;
         scim_dma_req dma;
         scim_doorbell doorbell;
+        scim_dev_fail dev_fail;
     } u;
     /* fabric-private */
     scim_node_id at;         /* node the message is at / heading to */

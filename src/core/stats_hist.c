@@ -33,25 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HIST_ROW_BITS 7
+#define HIST_ROW_BITS SCIM_HIST_ROW_BITS
 #define HIST_ROW_LEN (1u << HIST_ROW_BITS) /* 128 buckets per row */
-#define HIST_ROWS 58                         /* rows 0,1: 0..255; 2..57: e = 8..63 */
+#define HIST_ROWS SCIM_HIST_ROWS
 
-struct scim_hist {
-    uint64_t count;
-    unsigned __int128 sum;
-    uint64_t min; /* UINT64_MAX while empty */
-    uint64_t max;
-    uint64_t lost; /* samples dropped because a row could not be allocated */
-    uint64_t *rows[HIST_ROWS];
-};
-
-static inline unsigned hist_index(uint64_t v)
-{
-    unsigned e = 63u - (unsigned)__builtin_clzll(v | 1u);
-    unsigned s = e > 7u ? e - 7u : 0u;
-    return (s << HIST_ROW_BITS) + (unsigned)(v >> s);
-}
+/* struct scim_hist and the recording fast path are in core/stats.h. */
 
 static uint64_t hist_bucket_lower(unsigned idx)
 {
@@ -92,34 +78,15 @@ void scim_hist_clear(scim_hist *h)
     h->lost = 0;
 }
 
-static __attribute__((noinline)) uint64_t *hist_add_row(scim_hist *h, unsigned r)
+void scim_hist_record_new_row(scim_hist *h, uint64_t value)
 {
-    h->rows[r] = calloc(HIST_ROW_LEN, sizeof h->rows[r][0]);
-    return h->rows[r];
-}
-
-void scim_hist_record(scim_hist *h, uint64_t value)
-{
-    /* NULL means "statistics disabled": a component built without a
-     * registry can record unconditionally. */
-    if (!h)
+    unsigned idx = scim_hist_index(value);
+    h->rows[idx >> HIST_ROW_BITS] = calloc(HIST_ROW_LEN, sizeof h->rows[0][0]);
+    if (!h->rows[idx >> HIST_ROW_BITS]) {
+        h->lost++;
         return;
-    unsigned idx = hist_index(value);
-    uint64_t *r = h->rows[idx >> HIST_ROW_BITS];
-    if (__builtin_expect(r == NULL, 0)) {
-        r = hist_add_row(h, idx >> HIST_ROW_BITS);
-        if (!r) {
-            h->lost++;
-            return;
-        }
     }
-    r[idx & (HIST_ROW_LEN - 1u)]++;
-    h->count++;
-    h->sum += value;
-    if (value < h->min)
-        h->min = value;
-    if (value > h->max)
-        h->max = value;
+    scim_hist_record(h, value);
 }
 
 uint64_t scim_hist_count(const scim_hist *h) { return h ? h->count : 0; }

@@ -494,15 +494,58 @@ static int get_varint(source *s, uint64_t *out)
 }
 
 
+/* A varint from a buffer known to hold at least 10 more bytes. */
+static inline int varint_unchecked(const unsigned char **p, uint64_t *out)
+{
+    const unsigned char *q = *p;
+    uint64_t v = 0;
+    for (int i = 0; i < 10; i++) {
+        unsigned b = q[i];
+        if (i == 9 && b > 1)
+            return -2;
+        v |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *out = v;
+            *p = q + i + 1;
+            return 0;
+        }
+    }
+    return -2;
+}
+
+/* The record's tag and three varints when the buffer surely holds them
+ * (the common case: no refill and no bounds test per byte). 1: decoded,
+ * 0: take the byte-by-byte path (near the buffer's end, or an overlong
+ * varint, which that path reports with its offset). */
+static int binary_head_fast(source *s, int *tag, uint64_t v[3])
+{
+    enum { HEAD_MAX = 1 + 3 * 10 };
+    if (s->len - s->pos < HEAD_MAX)
+        return 0;
+    const unsigned char *p = s->buf + s->pos;
+    *tag = *p++;
+    for (int i = 0; i < 3; i++)
+        if (varint_unchecked(&p, &v[i]) != 0)
+            return 0;
+    s->pos = (size_t)(p - s->buf);
+    return 1;
+}
+
 static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
 {
     source *s = &r->src;
     uint64_t at = src_offset(s);
-    int tag = get_byte(s);
-    if (tag < 0)
-        return s->failed ? scim_err_set(err, SCIM_EIO, "%s: error: cannot decompress the trace (corrupt or truncated gzip data)",
-                                        r->name)
-                         : 0;
+    uint64_t v[3];
+    int tag;
+    bool fast = binary_head_fast(s, &tag, v);
+    if (!fast) {
+        tag = get_byte(s);
+        if (tag < 0)
+            return s->failed ? scim_err_set(err, SCIM_EIO,
+                                            "%s: error: cannot decompress the trace (corrupt or truncated gzip data)",
+                                            r->name)
+                             : 0;
+    }
     r->line++;
     memset(rec, 0, sizeof *rec);
     rec->line = r->line;
@@ -512,8 +555,7 @@ static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
         return bin_error(r, at, err, "reserved tag bits set");
     rec->op = (scim_trace_op)(tag & 0x0f);
     rec->timing = (tag & 0x10) ? SCIM_TIMING_ABS : SCIM_TIMING_REL;
-    uint64_t v[3];
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3 && !fast; i++) {
         uint64_t fat = src_offset(s);
         int rc = get_varint(s, &v[i]);
         if (rc)

@@ -40,6 +40,15 @@ const scim_stat_decl scim_device_stat_decls[] = {
                 "Page request groups that waited because the PRI allocation was used up."),
     {"pri.outstanding_max", SCIM_STAT_COUNTER, "requests",
      "Most page requests out at once (never more than pri.allocation).", offsetof(device_stats, pri_outstanding_max)},
+    DEV_COUNTER("pri.timeouts", pri_timeouts,
+                "Page request groups whose response did not come within pri.timeout; the device translated again "
+                "(and asked again if the pages were still missing)."),
+    DEV_COUNTER("inv.lost", inv_lost, "Invalidation completions the device sent that were lost (fault injection)."),
+    DEV_COUNTER("resets", resets,
+                "Function level resets the OS issued after an invalidation timed out (caches flushed; every "
+                "later DMA fails)."),
+    {"failed", SCIM_STAT_COUNTER, "bool", "1 if the device was reset and takes no more DMAs.",
+     offsetof(device_stats, failed)},
     DEV_COUNTER("pri.auto_responses", pri_auto, "Page responses the IOMMU generated itself because its queue was full."),
     DEV_COUNTER("pri.failed", pri_failed, "Page requests answered Invalid or Failure."),
     DEV_COUNTER("retries", retries, "fault_policy retry: NACKed requests retried."),
@@ -140,6 +149,10 @@ const scim_param_decl scim_device_param_decls[] = {
      "at most; a group that does not fit waits for responses. At most iommu.prq_depth (a larger group could "
      "never be queued).",
      "Linux drivers/iommu/intel: pci_enable_pri(pdev, PRQ_DEPTH), PRQ_DEPTH = 2048 (AMD-Vi grants 32)"},
+    {"pri.timeout", SCIM_P_TIME, "0", "ns", false, 0, 0, NULL, offsetof(scim_device_params, pri_timeout),
+     "A page group response not received this long after the group was sent is given up: the device translates "
+     "the pages again, and asks again for those still missing (a late response is dropped). 0: wait forever.",
+     "PCIe PRI defines no response timeout (device-specific); 0 models a device without one"},
     {"prefault", SCIM_P_U64, "0", "pages", true, 0, 511, NULL, offsetof(scim_device_params, prefault),
      "Pages after the faulting DMA's that each page request group also asks the OS to map (prefault); the OS "
      "maps them after answering the group unless os.prefault_sync is set, and charges only those it maps.",
@@ -157,6 +170,11 @@ const scim_param_decl scim_device_param_decls[] = {
      "IOMMU (or, broadcast, at the OS) for a place. 0: unbounded.",
      "PCIe Base Specification, ATS Capability register: Invalidate Queue Depth, where 0 encodes 32 "
      "(the bundled configurations peak at 31)"},
+    {"reset_latency", SCIM_P_TIME, "100ms", "ns", false, 0, 0, NULL, offsetof(scim_device_params, reset_latency),
+     "Time a function level reset takes (after an invalidation timed out) before the device confirms it; its "
+     "accesses in flight must have drained too.",
+     "PCIe Base Specification: after initiating a Function Level Reset, software waits 100 ms before it may "
+     "assume the reset complete"},
     {"inv_latency", SCIM_P_TIME, "3us", "ns", false, 0, 0, NULL, offsetof(scim_device_params, inv_latency),
      "Time the device takes to process one invalidation request (single entry or full flush alike).",
      "derived: Vesely et al. ISPASS'16 measured 4.2 us per device-TLB invalidation (secondary), minus "
@@ -197,6 +215,10 @@ void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa, unsigned shift)
     chunk *c = &d->chunks[ci];
     const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
     scim_hist_record(d->st.translation_latency, scim_kernel_now(d->k) - c->t_start);
+    if (scim_dev_failed(d)) {
+        scim_dev_chunk_complete(d, ci, true); /* reset: no access leaves the device any more */
+        return;
+    }
     if (d->ev)
         scim_dev_host_record_pa(d, ci, pa);
     if (rc->translate_only) {
@@ -237,6 +259,10 @@ static void iotlb_done(void *ctx, uint64_t arg)
     int32_t ci = (int32_t)arg;
     const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
     scim_tlb_entry e;
+    if (scim_dev_failed(d)) {
+        scim_dev_chunk_complete(d, ci, true);
+        return;
+    }
     if (scim_tlb_lookup(d->iotlb, d->chunks[ci].space, rc->va, &e) == 1 && usable(e.perms, rc->write)) {
         if (d->utlb)
             scim_tlb_insert(d->utlb, &e, NULL);
@@ -423,6 +449,8 @@ static void on_response(void *ctx, scim_msg *m)
         }
         scim_obs_access_end(d->checker, c->pa);
         scim_dev_chunk_complete(d, ci, false);
+        if (scim_fifo_len(&d->resets))
+            scim_dev_reset_progress(d);
         return;
     }
     case RQ_DESC: {
@@ -459,6 +487,9 @@ static void on_request(void *ctx, scim_msg *m)
         return;
     case SCIM_MSG_SYNC:
         scim_dev_shadow_sync(d, m);
+        return;
+    case SCIM_MSG_RESET:
+        scim_dev_reset(d, m);
         return;
     case SCIM_MSG_DOORBELL: {
         scim_doorbell b = m->u.doorbell;
@@ -528,6 +559,7 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
     scim_fifo_init(&d->invq, sizeof(inv_entry));
     scim_fifo_init(&d->walk_blocked, sizeof(int32_t));
     scim_fifo_init(&d->pri_waiting, sizeof(int32_t));
+    scim_fifo_init(&d->resets, sizeof(scim_msg *));
     static const scim_replay_ops ops = {.chunk = start_chunk, .os_op = send_os_op, .request_begin = request_begin,
                                         .request_end = request_end};
     char tenants_key[96];
@@ -585,6 +617,9 @@ void scim_device_destroy(scim_device *d)
     scim_fifo_free(&d->invq);
     scim_fifo_free(&d->walk_blocked);
     scim_fifo_free(&d->pri_waiting);
+    for (size_t i = 0; i < scim_fifo_len(&d->resets); i++)
+        scim_port_free(d->port, *(scim_msg **)scim_fifo_at(&d->resets, i));
+    scim_fifo_free(&d->resets);
     scim_port_destroy(d->port);
     scim_port_destroy(d->shadow_port);
     free(d->chunks);
@@ -625,6 +660,7 @@ void scim_device_set_targets(scim_device *d, scim_node_id iommu, scim_node_id me
 }
 
 void scim_device_set_checker(scim_device *d, const scim_observer *c) { d->checker = c; }
+void scim_device_set_injector(scim_device *d, scim_inject *inj) { d->inj = inj; }
 
 void scim_device_set_driver(scim_device *d, const scim_dev_driver_ops *ops, void *drv)
 {
@@ -646,7 +682,8 @@ int scim_device_start(scim_device *d, scim_err *err) { return scim_replay_start(
 
 bool scim_device_finished(const scim_device *d)
 {
-    return scim_replay_finished(d->replay) && scim_fifo_len(&d->invq) == 0 && d->n_free_backup == d->p.backup_slots &&
+    return scim_replay_finished(d->replay) && scim_fifo_len(&d->invq) == 0 && scim_fifo_len(&d->resets) == 0 &&
+           d->n_free_backup == d->p.backup_slots &&
            !(d->drv_ops && d->drv_ops->busy && d->drv_ops->busy(d->drv));
 }
 

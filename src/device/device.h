@@ -38,6 +38,7 @@
 #ifndef SCIM_DEVICE_DEVICE_H
 #define SCIM_DEVICE_DEVICE_H
 
+#include "core/inject.h"
 #include "core/observer.h"
 #include "core/port.h"
 #include "core/stats.h"
@@ -88,11 +89,13 @@ typedef struct scim_device_params {
     uint64_t prefault;        /* pages after the faulting DMA's asked for in the same page request group */
     uint64_t pri_group_pages; /* most pages of a DMA one page request group asks for; 0: the whole DMA */
     uint64_t pri_allocation;  /* PRI Outstanding Page Request Allocation the OS granted */
+    scim_time_t pri_timeout;  /* a page group response not in by then is given up; 0 never */
     scim_time_t retry_backoff;
     scim_time_t drop_timeout;
     uint64_t backup_slots;    /* 4 KiB slots of the pinned backup buffer */
     uint64_t inv_queue;       /* invalidation requests the device holds at once; 0 unbounded */
     scim_time_t inv_latency;
+    scim_time_t reset_latency; /* a function level reset, after an invalidation timeout */
     scim_time_t snoop_latency;  /* broadcast protocol: applying a snooped invalidation */
     scim_time_t link_latency; /* default topology: the device's link to the IOMMU */
     uint64_t link_bandwidth;
@@ -195,6 +198,8 @@ const scim_tlb *scim_device_iotlb(const scim_device *d);
 /* Wiring before the run. */
 void scim_device_set_targets(scim_device *d, scim_node_id iommu, scim_node_id mem, scim_node_id os);
 void scim_device_set_checker(scim_device *d, const scim_observer *c);
+/* Fault injection (lost invalidation completions), or NULL. */
+void scim_device_set_injector(scim_device *d, scim_inject *inj);
 /* walk device/shadow: the process's page-table root and format (what the
  * driver programs at bind time). */
 void scim_device_set_address_space(scim_device *d, uint64_t root_pa, const scim_pt_format *fmt);

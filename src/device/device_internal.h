@@ -14,6 +14,7 @@
 #define SCIM_DEVICE_INTERNAL_H
 
 #include "core/fifo.h"
+#include "core/inject.h"
 #include "core/page.h"
 #include "core/u64map.h"
 #include "device/device.h"
@@ -63,6 +64,7 @@ typedef struct xlat {
     uint64_t page;      /* va >> 12 */
     int32_t head, tail; /* waiting chunks */
     scim_time_t pri_sent;
+    uint32_t pri_gen;     /* which send of its group a PRI timeout belongs to (kept across reuse) */
     /* a group leader: the pages it asks for (this one first) and the
      * prefault pages after them; its members */
     uint32_t group_pages;
@@ -106,6 +108,10 @@ typedef struct device_stats {
     uint64_t pri_failed;
     uint64_t pri_alloc_waits;
     uint64_t pri_outstanding_max;
+    uint64_t pri_timeouts;
+    uint64_t inv_lost;
+    uint64_t resets;
+    uint64_t failed;
     uint64_t retries;
     uint64_t drops;
     uint64_t backup_writes;
@@ -158,6 +164,10 @@ struct scim_device {
     bool inv_busy;
     uint32_t inv_blocking;
     uint64_t inv_removed; /* entries the one being processed removed */
+    /* fault injection, and a reset after an invalidation timeout */
+    scim_inject *inj;
+    scim_fifo resets;     /* of scim_msg *: the OS's resets, answered once the accesses in flight drained */
+    bool reset_busy;      /* its reset_latency is not over */
     /* the host's view (scim_device_set_events): each request's physical
      * addresses, kept while it is in flight */
     const scim_dev_event_ops *ev;
@@ -201,6 +211,10 @@ void scim_dev_walk_done(void *owner, uint64_t cookie, const scim_walk_result *r)
 /* policy.c */
 const fault_policy *scim_dev_policy(int which);
 void scim_dev_backup_written(scim_device *d, int32_t ci);
+/* reset.c: a function level reset; afterwards every DMA fails */
+void scim_dev_reset(scim_device *d, scim_msg *m);
+void scim_dev_reset_progress(scim_device *d);
+static inline bool scim_dev_failed(const scim_device *d) { return d->st.failed != 0; }
 /* inval.c */
 void scim_dev_inv_request(scim_device *d, scim_msg *m);
 void scim_dev_inv_access_done(scim_device *d, int32_t ci);

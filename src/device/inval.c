@@ -19,7 +19,13 @@ static void inv_complete(scim_device *d)
     d->inv_busy = false;
     if (d->ev && d->ev->invalidated)
         d->ev->invalidated(d->ev_ctx, &e.m->u.inv.scope, e.arrived, d->inv_removed);
-    scim_port_reply(d->port, e.m, SCIM_MSG_INV_DONE, scim_port_wire(d->port, 0), SCIM_RESP_OK);
+    if (!e.m->u.inv.broadcast && scim_inject_fire(d->inj, SCIM_INJ_INV_COMPLETION_LOST, d->name)) {
+        /* processed, but the completion never reaches the IOMMU */
+        d->st.inv_lost++;
+        scim_port_lose(d->port, e.m);
+    } else {
+        scim_port_reply(d->port, e.m, SCIM_MSG_INV_DONE, scim_port_wire(d->port, 0), SCIM_RESP_OK);
+    }
     inv_next(d);
 }
 

@@ -12,6 +12,8 @@
  * waits, in order, until responses free room. */
 #include "device/device_internal.h"
 
+static void pri_timeout(void *ctx, uint64_t arg);
+
 int32_t scim_dev_group_of(const scim_device *d, uint32_t space, uint64_t page)
 {
     for (size_t i = 0; i < d->n_xlats; i++) {
@@ -70,6 +72,10 @@ static void send_group(scim_device *d, int32_t gi)
         d->st.pri_outstanding_max = d->pri_outstanding;
     g->state = XL_PRI;
     g->pri_sent = scim_kernel_now(d->k);
+    g->pri_gen++;
+    if (d->p.pri_timeout)
+        scim_kernel_schedule(d->k, d->p.pri_timeout, SCIM_PRIO_DEFAULT, pri_timeout, d,
+                             (uint64_t)g->pri_gen << 32 | (uint32_t)gi);
     d->st.pri_groups++;
     d->st.pri_requests += n;
     scim_msg *m = scim_port_msg(d->port, SCIM_MSG_PRI_REQ, d->iommu);
@@ -156,16 +162,14 @@ static void answered(scim_device *d, int32_t xi, bool ok)
     scim_dev_request_translation(d, xi);
 }
 
-void scim_dev_pri_response(scim_device *d, int32_t gi, scim_msg *m)
+/* The group's response arrived (or it timed out: ok, so its pages are
+ * translated again). */
+static void group_answered(scim_device *d, int32_t gi, int32_t status)
 {
     xlat *g = &d->xlats[gi];
     scim_hist_record(d->st.fault_latency, scim_kernel_now(d->k) - g->pri_sent);
-    if (m->u.page_resp.auto_response)
-        d->st.pri_auto++;
-    int32_t status = m->status;
-    scim_port_free(d->port, m);
     d->pri_outstanding -= g->group_pages + g->group_prefault;
-    bool ok = status == SCIM_RESP_OK;
+    bool ok = status == SCIM_RESP_OK && !scim_dev_failed(d);
     if (!ok)
         d->st.pri_failed++;
     if (d->ev && d->ev->fault_resolved)
@@ -183,4 +187,27 @@ void scim_dev_pri_response(scim_device *d, int32_t gi, scim_msg *m)
     while (scim_fifo_len(&d->pri_waiting) && fits(d, &d->xlats[*(int32_t *)scim_fifo_at(&d->pri_waiting, 0)]) &&
            scim_fifo_pop(&d->pri_waiting, &wi))
         send_group(d, wi);
+}
+
+void scim_dev_pri_response(scim_device *d, int32_t gi, scim_msg *m)
+{
+    if (m->u.page_resp.auto_response)
+        d->st.pri_auto++;
+    int32_t status = m->status;
+    scim_port_free(d->port, m);
+    group_answered(d, gi, status);
+}
+
+/* No response within pri.timeout: give the group up (a response that
+ * still comes is dropped by the port) and translate again. */
+static void pri_timeout(void *ctx, uint64_t arg)
+{
+    scim_device *d = ctx;
+    int32_t gi = (int32_t)(uint32_t)arg;
+    const xlat *g = &d->xlats[gi];
+    if (!g->used || g->state != XL_PRI || g->pri_gen != (uint32_t)(arg >> 32))
+        return; /* answered in time */
+    d->st.pri_timeouts++;
+    scim_port_cancel(d->port, SCIM_PORT_OWNER, RQ_ID(RQ_PRI, gi), d->iommu);
+    group_answered(d, gi, SCIM_RESP_OK);
 }

@@ -35,8 +35,9 @@ static int32_t xlat_new(scim_device *d, uint32_t pasid, uint64_t page, bool writ
         d->xlats = n;
         d->n_xlats += GROW;
     }
+    uint32_t gen = d->xlats[i].pri_gen;
     d->xlats[i] = (xlat){.used = true, .write = write, .prefetch = prefetch, .state = XL_XLATE, .pasid = pasid,
-                         .page = page, .head = NONE, .tail = NONE};
+                         .page = page, .head = NONE, .tail = NONE, .pri_gen = gen};
     return (int32_t)i;
 }
 
@@ -71,8 +72,8 @@ void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t p
                           unsigned perms)
 {
     xlat *x = &d->xlats[xi];
-    if (status == SCIM_RESP_INVALID) {
-        fail_waiters(d, x);
+    if (status == SCIM_RESP_INVALID || scim_dev_failed(d)) {
+        fail_waiters(d, x); /* a reset device uses no translation */
         return;
     }
     bool ok = status == SCIM_RESP_OK && (perms & SCIM_PERM_R);

@@ -90,9 +90,15 @@ static void inv_exec(void *ctx, uint64_t arg)
             return;
         d->u.inv = (scim_inv_req){*s, false};
         d->wire_bytes = scim_port_wire(io->port, 8);
+        uint32_t di = scim_iommu_dev_inv_start(io, slot, io->bindings[i].dev);
+        if (di == SCIM_POOL_NONE) {
+            scim_port_free(io->port, d);
+            return;
+        }
+        op = scim_pool_at(&io->invs, slot); /* the pools may have moved */
         op->pending++;
         io->st.dev_invalidations++;
-        scim_port_request(io->port, SCIM_PORT_OWNER, slot, d);
+        scim_port_request(io->port, SCIM_PORT_OWNER, di, d);
     }
     complete_if_done(io, slot);
 }
@@ -123,7 +129,7 @@ void scim_iommu_inv_one_done(scim_iommu *io, uint32_t slot)
 
 void scim_iommu_inv_done(scim_iommu *io, scim_msg *m)
 {
-    uint32_t slot = (uint32_t)m->tag;
+    uint32_t di = (uint32_t)m->tag;
     scim_port_free(io->port, m);
-    scim_iommu_inv_one_done(io, slot);
+    scim_iommu_dev_inv_done(io, di);
 }

@@ -50,6 +50,16 @@ const scim_stat_decl scim_iommu_stat_decls[] = {
     {"inline.drains", SCIM_STAT_COUNTER, "count",
      "Inline accesses in flight that an invalidation waited for (they used a translation it removed).",
      offsetof(iommu_stats, inline_drains)},
+    {"inv.timeouts", SCIM_STAT_COUNTER, "count",
+     "Device-TLB invalidations not completed within ats.inv_timeout (each reported to the OS, which resets the "
+     "device).",
+     offsetof(iommu_stats, inv_timeouts)},
+    {"prq.responses_lost", SCIM_STAT_COUNTER, "count",
+     "Page group responses lost on the way to their device (fault injection).",
+     offsetof(iommu_stats, pri_responses_lost)},
+    {"prq.phantoms", SCIM_STAT_COUNTER, "count",
+     "Phantom page requests of injected bursts that found room in the queue (each handled by the OS).",
+     offsetof(iommu_stats, prq_phantoms)},
     {"inline.latency", SCIM_STAT_HIST, "ps",
      "From an inline DMA's arrival to its memory access leaving the IOMMU (translation, stalls included).",
      offsetof(iommu_stats, inline_latency)},
@@ -97,6 +107,11 @@ const scim_param_decl scim_iommu_param_decls[] = {
      "Processing time of one invalidation descriptor (in order, one at a time).",
      "derived: ~2,000 cycles at 3 GHz per synchronous IOTLB invalidation (rIOMMU ASPLOS'15, recalled) "
      "minus the two 50 ns host-link crossings"},
+    {"ats.inv_timeout", SCIM_P_TIME, "1s", "ns", false, 0, 0, NULL, offsetof(scim_iommu_params, inv_timeout),
+     "A device-TLB invalidation not completed this long after it was sent is given up: the IOMMU reports the "
+     "device to the OS, which resets it (PCIe function level reset) before the invalidation completes. 0: wait "
+     "forever.",
+     "Linux arm-smmu-v3: ARM_SMMU_POLL_TIMEOUT_US = 1 s before a CMD_SYNC timeout"},
     {"snoop_latency", SCIM_P_TIME, "20ns", "ns", false, 0, 0, NULL, offsetof(scim_iommu_params, snoop_latency),
      "Broadcast protocol: time to apply a snooped invalidation to the IOTLB (devices snoop for themselves).",
      "assumption"},
@@ -124,6 +139,8 @@ static void on_response(void *ctx, scim_msg *m)
     scim_iommu *io = ctx;
     if (m->type == SCIM_MSG_PRI_RESP)
         scim_iommu_prq_response(io, m);
+    else if (m->type == SCIM_MSG_DEV_FAIL_DONE)
+        scim_iommu_dev_fail_done(io, m);
     else
         scim_iommu_inv_done(io, m);
 }
@@ -147,6 +164,7 @@ scim_iommu *scim_iommu_create(scim_kernel *k, scim_fabric *f, const char *name,
     scim_pool_init(&io->ats, sizeof(ats_entry));
     scim_pool_init(&io->prq, sizeof(prq_entry));
     scim_pool_init(&io->invs, sizeof(inv_op));
+    scim_pool_init(&io->dev_invs, sizeof(dev_inv));
     scim_fifo_init(&io->walk_blocked, sizeof(uint32_t));
     char prefix[96];
     if (scim_clock_init(&io->clock, p->clock_hz, err) != 0)
@@ -197,6 +215,7 @@ void scim_iommu_destroy(scim_iommu *io)
     scim_pool_free(&io->ats);
     scim_pool_free(&io->prq);
     scim_pool_free(&io->invs);
+    scim_pool_free(&io->dev_invs);
     scim_fifo_free(&io->walk_blocked);
     free(io->bindings);
     free(io);

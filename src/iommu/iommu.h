@@ -29,6 +29,7 @@
 #ifndef SCIMITAR_IOMMU_H
 #define SCIMITAR_IOMMU_H
 
+#include "core/inject.h"
 #include "core/observer.h"
 #include "core/port.h"
 #include "core/stats.h"
@@ -54,6 +55,7 @@ typedef struct scim_iommu_params {
     uint64_t walk_queue;        /* walks waiting for a walker; 0 unbounded */
     scim_time_t inv_latency;
     scim_time_t snoop_latency;  /* broadcast protocol: applying a snooped invalidation */
+    scim_time_t inv_timeout;    /* a device-TLB invalidation not completed by then fails the device; 0 never */
     uint64_t seed;              /* the run's seed (streams are seeded by path) */
 } scim_iommu_params;
 
@@ -76,6 +78,9 @@ void scim_iommu_set_os(scim_iommu *io, scim_node_id os);
  * register holds: PASID directory, stream table or device directory). */
 void scim_iommu_set_context(scim_iommu *io, const scim_ctx_format *f, uint64_t root_pa);
 int scim_iommu_bind_device(scim_iommu *io, scim_node_id dev, uint32_t pasid, scim_err *err);
+/* Fault injection (lost page responses, page request bursts), or NULL;
+ * set before the run (bursts are scheduled then). */
+void scim_iommu_set_injector(scim_iommu *io, scim_inject *inj);
 /* The observer of the inline accesses it performs (checker, or NULL). */
 void scim_iommu_set_checker(scim_iommu *io, const scim_observer *c);
 

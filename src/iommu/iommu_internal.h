@@ -7,6 +7,7 @@
 #define SCIM_IOMMU_INTERNAL_H
 
 #include "core/fifo.h"
+#include "core/inject.h"
 #include "core/observer.h"
 #include "core/pool.h"
 #include "iommu/iommu.h"
@@ -32,8 +33,16 @@ typedef struct ats_entry {
 
 /* A page request forwarded to the OS: the device's request waits here. */
 typedef struct prq_entry {
-    scim_msg *req;
+    scim_msg *req; /* NULL: an injected phantom request (its answer goes nowhere) */
 } prq_entry;
+
+/* A device-TLB invalidation sent to one device for descriptor `slot`. */
+typedef struct dev_inv {
+    uint32_t slot;
+    scim_node_id dev;
+    uint32_t gen;       /* the timeout event that belongs to it */
+    bool failing;       /* timed out: the OS is resetting the device */
+} dev_inv;
 
 /* An invalidation descriptor whose device-TLB invalidations are out. */
 typedef struct inv_op {
@@ -60,6 +69,9 @@ typedef struct iommu_stats {
     uint64_t inline_faults;
     uint64_t inline_failed;
     uint64_t inline_drains;
+    uint64_t inv_timeouts;
+    uint64_t pri_responses_lost;
+    uint64_t prq_phantoms;
     scim_hist *ats_latency;
     scim_hist *inline_latency;
 } iommu_stats;
@@ -86,6 +98,9 @@ struct scim_iommu {
     size_t n_bindings;
     scim_time_t inv_busy_until;
     scim_pool invs;         /* of inv_op */
+    scim_pool dev_invs;     /* of dev_inv */
+    uint32_t dev_inv_gen;
+    scim_inject *inj;
     iommu_stats st;
 };
 
@@ -109,6 +124,13 @@ void scim_iommu_inv_request(scim_iommu *io, scim_msg *m);
 void scim_iommu_inv_done(scim_iommu *io, scim_msg *m);
 /* One of the completions invalidation `slot` waits for is in. */
 void scim_iommu_inv_one_done(scim_iommu *io, uint32_t slot);
+/* errors.c: a device-TLB invalidation out to dev for descriptor slot
+ * (its request id), its timeout, the OS's answer to a failure report;
+ * phantom page request bursts */
+uint32_t scim_iommu_dev_inv_start(scim_iommu *io, uint32_t slot, scim_node_id dev);
+void scim_iommu_dev_inv_done(scim_iommu *io, uint32_t di);
+void scim_iommu_dev_fail_done(scim_iommu *io, scim_msg *m);
+void scim_iommu_schedule_bursts(scim_iommu *io);
 /* inline.c */
 void scim_iommu_inline_request(scim_iommu *io, scim_msg *m);
 void scim_iommu_inline_translated(scim_iommu *io, uint32_t e, int32_t status, uint64_t page_pa, unsigned shift,

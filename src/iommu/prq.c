@@ -38,10 +38,19 @@ void scim_iommu_prq_response(scim_iommu *io, scim_msg *r)
     uint32_t e = (uint32_t)r->tag;
     scim_msg *m = ((prq_entry *)scim_pool_at(&io->prq, e))->req;
     scim_pool_release(&io->prq, e);
-    io->prq_used -= (uint64_t)m->u.page.pages + m->u.page.prefault;
     int32_t status = r->status;
     uint32_t wire = r->wire_bytes;
     scim_port_free(io->port, r);
+    if (!m) {
+        io->prq_used--; /* a phantom of an injected burst: nobody waits */
+        return;
+    }
+    io->prq_used -= (uint64_t)m->u.page.pages + m->u.page.prefault;
+    if (scim_inject_fire(io->inj, SCIM_INJ_PAGE_RESPONSE_LOST, scim_fabric_node_name(scim_port_fabric(io->port), m->src))) {
+        io->st.pri_responses_lost++;
+        scim_port_lose(io->port, m);
+        return;
+    }
     m->u.page_resp = (scim_page_resp){.auto_response = false};
     scim_port_reply(io->port, m, SCIM_MSG_PRI_RESP, wire, status);
 }

@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "core/kfifo.h"
+#include "core/rate.h"
 #include "mmu/ptfmt.h"
 
 typedef struct memctl_stats {
@@ -22,6 +24,8 @@ struct scim_memctl {
     scim_physmem *pm;
     scim_memctl_params p;
     scim_time_t busy_until;
+    scim_rate rate;
+    int fifo; /* responses, in the order requests took the bus */
     memctl_stats st;
 };
 
@@ -101,10 +105,7 @@ static void on_request(void *ctx, scim_msg *m)
     }
     scim_time_t now = scim_kernel_now(mc->k);
     scim_time_t start = mc->busy_until > now ? mc->busy_until : now;
-    scim_time_t xfer = 0;
-    if (mc->p.bytes_per_s)
-        xfer = (scim_time_t)(((unsigned __int128)m->u.mem.len * 1000000000000ull + mc->p.bytes_per_s - 1) /
-                             mc->p.bytes_per_s);
+    scim_time_t xfer = scim_rate_time(&mc->rate, m->u.mem.len);
     mc->busy_until = start + xfer;
     mc->st.busy_ps += xfer;
     scim_hist_record(mc->st.queue_delay, start - now);
@@ -117,8 +118,8 @@ static void on_request(void *ctx, scim_msg *m)
         mc->st.writes++;
         mc->st.bytes_written += m->u.mem.len;
     }
-    scim_kernel_schedule_at(mc->k, start + xfer + mc->p.latency, SCIM_PRIO_DEFAULT, respond, mc,
-                            (uint64_t)(uintptr_t)m);
+    /* start + xfer never decreases, so responses are due in this order */
+    scim_kernel_fifo_at(mc->k, mc->fifo, start + xfer + mc->p.latency, SCIM_PRIO_DEFAULT, (uint64_t)(uintptr_t)m);
 }
 
 static void on_response(void *ctx, scim_msg *m)
@@ -140,6 +141,12 @@ scim_memctl *scim_memctl_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm
     mc->k = k;
     mc->pm = pm;
     mc->p = *p;
+    scim_rate_init(&mc->rate, p->bytes_per_s);
+    if ((mc->fifo = scim_kernel_fifo_create(k, respond, mc)) < 0) {
+        free(mc);
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating the memory controller");
+        return NULL;
+    }
     if (!(mc->port = scim_port_create(f, name, on_request, on_response, mc, stats, err)) ||
         scim_port_queue(mc->port, "requests", 1u << SCIM_MSG_MEM_READ | 1u << SCIM_MSG_MEM_WRITE, p->queue, stats,
                         err) != 0 ||

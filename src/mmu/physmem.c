@@ -13,11 +13,14 @@ typedef struct fbits {
     uint64_t nbits;
     uint64_t *l0, *l1, *l2;
     uint64_t n0, n1, n2;
+    uint64_t hint; /* l2 words below this are zero: a populate that fills memory from the bottom does not
+                      rescan them for every frame */
 } fbits;
 
 static bool fbits_init(fbits *b, uint64_t nbits)
 {
     b->nbits = nbits;
+    b->hint = 0;
     b->n0 = (nbits + 63) / 64;
     b->n1 = (b->n0 + 63) / 64;
     b->n2 = (b->n1 + 63) / 64;
@@ -42,6 +45,8 @@ static inline void fbits_set(fbits *b, uint64_t i)
     b->l0[w] |= 1ull << (i % 64);
     b->l1[w / 64] |= 1ull << (w % 64);
     b->l2[w / 4096] |= 1ull << ((w / 64) % 64);
+    if (w / 4096 < b->hint)
+        b->hint = w / 4096;
 }
 
 static inline void fbits_clear(fbits *b, uint64_t i)
@@ -55,11 +60,13 @@ static inline void fbits_clear(fbits *b, uint64_t i)
     }
 }
 
-static uint64_t fbits_first(const fbits *b)
+static uint64_t fbits_first(fbits *b)
 {
-    for (uint64_t k = 0; k < b->n2; k++) {
-        if (!b->l2[k])
+    for (uint64_t k = b->hint; k < b->n2; k++) {
+        if (!b->l2[k]) {
+            b->hint = k + 1;
             continue;
+        }
         uint64_t j = k * 64 + (uint64_t)__builtin_ctzll(b->l2[k]);
         uint64_t w = j * 64 + (uint64_t)__builtin_ctzll(b->l1[j]);
         return w * 64 + (uint64_t)__builtin_ctzll(b->l0[w]);

@@ -80,6 +80,8 @@ struct scim_replay {
     int32_t cur; /* request being issued */
     uint64_t cur_va, cur_end;
     request *reqs;
+    uint64_t *req_free; /* bit set: request free (the lowest free one is taken, as ids matter to drivers) */
+    uint32_t req_hint;  /* no free request in words below this */
     slot *slots;
     uint32_t *free_slots;
     uint32_t n_free;
@@ -147,6 +149,29 @@ static void schedule_pump(scim_replay *r, scim_time_t at)
     scim_kernel_schedule_at(r->k, at, SCIM_PRIO_DEFAULT, pump_event, r, at);
 }
 
+#define BITS 64u
+
+static int32_t lowest_free_request(scim_replay *r)
+{
+    uint32_t words = (uint32_t)((r->p.max_outstanding + 1 + BITS - 1) / BITS);
+    for (uint32_t i = r->req_hint; i < words; i++) {
+        if (r->req_free[i]) {
+            r->req_hint = i;
+            return (int32_t)(i * BITS + (uint32_t)__builtin_ctzll(r->req_free[i]));
+        }
+    }
+    r->req_hint = words;
+    return NONE;
+}
+
+static void release_request(scim_replay *r, int32_t qi)
+{
+    r->reqs[qi].used = false;
+    r->req_free[qi / BITS] |= 1ull << (qi % BITS);
+    if ((uint32_t)qi / BITS < r->req_hint)
+        r->req_hint = (uint32_t)qi / BITS;
+}
+
 void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
 {
     slot *s = &r->slots[id];
@@ -169,7 +194,7 @@ void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
             else
                 r->st.read_bytes += q->bytes;
         }
-        q->used = false;
+        release_request(r, s->req);
         r->n_used--;
         if (r->ops.request_end)
             r->ops.request_end(r->owner, (uint32_t)s->req, &q->rec, q->pasid, q->error);
@@ -251,7 +276,9 @@ static bool next_record(scim_replay *r)
 {
     if (r->host_fed)
         return next_host_record(r);
-    scim_err err = {0};
+    scim_err err; /* written only on an error: not zeroed (1 KiB) per record */
+    err.code = 0;
+    err.msg[0] = '\0';
     int rc = scim_trace_next(r->trace, &r->rec, &err);
     if (rc < 0) {
         r->failed = true;
@@ -339,6 +366,7 @@ static void os_barrier(scim_replay *r, scim_time_t now)
 static bool begin_request(scim_replay *r, int32_t qi, scim_time_t now)
 {
     request *q = &r->reqs[qi];
+    r->req_free[qi / BITS] &= ~(1ull << (qi % BITS));
     *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .ready = true,
                    .translate_only = r->rec_translate_only, .rec = r->rec, .tag = r->rec_tag,
                    .eligible = r->eligible, .pasid = rec_pasid(r), .bytes = r->rec.size, .issued = now};
@@ -351,13 +379,6 @@ static bool begin_request(scim_replay *r, int32_t qi, scim_time_t now)
     return q->ready;
 }
 
-static int32_t free_request(const scim_replay *r)
-{
-    for (uint64_t i = 0; i <= r->p.max_outstanding; i++)
-        if (!r->reqs[i].used)
-            return (int32_t)i;
-    return NONE;
-}
 
 /* The driver could not prepare request qi: it fails without moving data. */
 static void fail_request(scim_replay *r, int32_t qi, scim_time_t now)
@@ -366,7 +387,7 @@ static void fail_request(scim_replay *r, int32_t qi, scim_time_t now)
     scim_hist_record(r->st.latency, now - q->issued);
     r->st.requests++;
     r->st.errors++;
-    q->used = false;
+    release_request(r, qi);
     r->n_used--;
     if (r->ops.request_end)
         r->ops.request_end(r->owner, (uint32_t)qi, &q->rec, q->pasid, true);
@@ -388,7 +409,7 @@ static void pump_serial(scim_replay *r)
         if (r->cur == NONE) {
             if (r->n_free == 0)
                 return;
-            int32_t qi = free_request(r);
+            int32_t qi = lowest_free_request(r);
             r->cur = qi;
             r->cur_va = r->rec.addr;
             r->cur_end = r->rec.addr + r->rec.size;
@@ -454,7 +475,7 @@ static void pump_posted(scim_replay *r)
             os_barrier(r, now);
             return;
         }
-        int32_t qi = free_request(r);
+        int32_t qi = lowest_free_request(r);
         if (qi == NONE)
             return; /* a completion pumps again */
         r->have_rec = false;
@@ -510,6 +531,7 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
     scim_fifo_init(&r->host_recs, sizeof(host_rec));
     r->trace_path = strdup(p->trace ? p->trace : "(host)");
     r->reqs = calloc(p->max_outstanding + 1, sizeof *r->reqs);
+    r->req_free = calloc((p->max_outstanding + 1 + BITS - 1) / BITS, sizeof *r->req_free);
     r->slots = calloc(p->max_outstanding, sizeof *r->slots);
     r->free_slots = calloc(p->max_outstanding, sizeof *r->free_slots);
     r->ready_q = calloc(p->max_outstanding + 1, sizeof *r->ready_q);
@@ -521,6 +543,8 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
     r->p.trace = r->host_fed ? NULL : r->trace_path;
     for (uint64_t i = 0; i < p->max_outstanding; i++)
         r->free_slots[r->n_free++] = (uint32_t)(p->max_outstanding - 1 - i);
+    for (uint64_t i = 0; i <= p->max_outstanding; i++)
+        r->req_free[i / BITS] |= 1ull << (i % BITS);
     char prefix[96];
     snprintf(prefix, sizeof prefix, "%s.%s", agent, p->kind);
     if (scim_stats_register(stats, prefix, scim_replay_stat_decls, scim_replay_stat_decl_count, &r->st, err) ||
@@ -540,6 +564,7 @@ void scim_replay_destroy(scim_replay *r)
     scim_fifo_free(&r->host_recs);
     free(r->trace_path);
     free(r->reqs);
+    free(r->req_free);
     free(r->slots);
     free(r->free_slots);
     free(r->ready_q);

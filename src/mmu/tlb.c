@@ -6,20 +6,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NIL UINT32_MAX
+#define BITS 64u
+
 typedef struct way {
     uint64_t vpn;
     uint64_t pfn;
     uint64_t aux;
-    uint64_t stamp; /* lru: last use; fifo: insertion */
+    uint64_t stamp; /* scan: lru last use, fifo insertion */
     uint32_t pasid;
+    uint32_t prev, next; /* hash index: neighbours in the set's lru/fifo order */
     uint8_t shift;
     uint8_t perms;
     uint8_t valid;
 } way;
 
+/* A slot of the hash index: the way (+1; 0 empty) and the top 32 bits of
+ * its tag's hash, which give its home slot and reject most mismatches
+ * without reading the way. */
+typedef struct hslot {
+    uint32_t way;
+    uint32_t h;
+} hslot;
+
 struct scim_tlb {
     scim_tlb_params p;
     uint64_t sets, ways;
+    uint64_t set_mask; /* sets - 1 when sets is a power of two, else 0 */
     way *w;            /* sets * ways */
     uint64_t *plru;    /* one bit tree per set */
     uint64_t clock;
@@ -28,6 +41,14 @@ struct scim_tlb {
     int n_shifts;
     uint64_t valid;
     scim_tlb_ctrs c;
+    /* hash index (NULL hash: linear scan) */
+    hslot *hash;         /* open addressing, linear probing */
+    uint64_t hash_mask;  /* slots - 1 (a power of two, at least twice the entries) */
+    unsigned hash_shift; /* 32 - log2(slots): a slot's home is its hash >> hash_shift */
+    uint64_t *vmap;      /* per set, ceil(ways / 64) words: bit set = way valid */
+    uint64_t vwords;
+    uint32_t *free_hint; /* per set: no invalid way in words below this */
+    uint32_t *head, *tail; /* per set: lru/fifo order, head = the victim */
 };
 
 const scim_stat_decl scim_tlb_stat_decls[] = {
@@ -44,6 +65,8 @@ const scim_stat_decl scim_tlb_stat_decls[] = {
      offsetof(scim_tlb_ctrs, flushes)},
 };
 const size_t scim_tlb_stat_decl_count = SCIM_COUNT_OF(scim_tlb_stat_decls);
+
+static bool index_create(scim_tlb *t);
 
 scim_tlb *scim_tlb_create(const scim_tlb_params *p, scim_err *err)
 {
@@ -84,9 +107,12 @@ scim_tlb *scim_tlb_create(const scim_tlb_params *p, scim_err *err)
         if (sizes & (1u << i))
             t->shifts[t->n_shifts++] = all[i];
     if (p->entries) {
+        t->set_mask = (t->sets & (t->sets - 1)) == 0 ? t->sets - 1 : 0;
         t->w = calloc(p->entries, sizeof *t->w);
         t->plru = calloc(t->sets, sizeof *t->plru);
-        if (!t->w || !t->plru) {
+        bool indexed = p->index == SCIM_TLB_INDEX_HASH ||
+                       (p->index != SCIM_TLB_INDEX_SCAN && t->ways >= SCIM_TLB_HASH_MIN_WAYS);
+        if (!t->w || !t->plru || (indexed && !index_create(t))) {
             scim_tlb_destroy(t);
             scim_err_set(err, SCIM_ENOMEM, "out of host memory creating a TLB of %llu entries",
                          (unsigned long long)p->entries);
@@ -102,7 +128,147 @@ void scim_tlb_destroy(scim_tlb *t)
         return;
     free(t->w);
     free(t->plru);
+    free(t->hash);
+    free(t->vmap);
+    free(t->free_hint);
+    free(t->head);
+    free(t->tail);
     free(t);
+}
+
+static inline uint64_t set_of(const scim_tlb *t, uint64_t vpn)
+{
+    return t->set_mask || t->sets == 1 ? vpn & t->set_mask : vpn % t->sets;
+}
+
+/* ---------- hash index ---------- */
+
+static bool index_create(scim_tlb *t)
+{
+    uint64_t slots = 16;
+    unsigned log2 = 4;
+    while (slots < 2 * t->p.entries) /* entries <= 2^20 (config range), so log2 <= 21 */
+        slots *= 2, log2++;
+    t->hash = calloc(slots, sizeof *t->hash);
+    t->hash_mask = slots - 1;
+    t->hash_shift = 32 - log2;
+    t->vwords = (t->ways + BITS - 1) / BITS;
+    t->vmap = calloc(t->sets * t->vwords, sizeof *t->vmap);
+    t->free_hint = calloc(t->sets, sizeof *t->free_hint);
+    t->head = malloc(t->sets * sizeof *t->head);
+    t->tail = malloc(t->sets * sizeof *t->tail);
+    if (!t->hash || !t->vmap || !t->free_hint || !t->head || !t->tail)
+        return false;
+    for (uint64_t i = 0; i < t->sets; i++)
+        t->head[i] = t->tail[i] = NIL;
+    return true;
+}
+
+static inline uint32_t hash32(uint32_t pasid, uint64_t vpn, uint8_t shift)
+{
+    uint64_t h = (vpn ^ ((uint64_t)pasid << 40) ^ ((uint64_t)shift << 58)) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32);
+}
+
+static inline way *index_find(const scim_tlb *t, uint32_t pasid, uint64_t vpn, uint8_t shift)
+{
+    uint32_t h32 = hash32(pasid, vpn, shift);
+    for (uint64_t h = h32 >> t->hash_shift;; h = (h + 1) & t->hash_mask) {
+        hslot sl = t->hash[h];
+        if (!sl.way)
+            return NULL;
+        if (sl.h != h32)
+            continue;
+        way *w = &t->w[sl.way - 1];
+        if (w->vpn == vpn && w->pasid == pasid && w->shift == shift)
+            return w;
+    }
+}
+
+static void index_add(scim_tlb *t, uint32_t wi)
+{
+    const way *w = &t->w[wi];
+    uint32_t h32 = hash32(w->pasid, w->vpn, w->shift);
+    uint64_t h = h32 >> t->hash_shift;
+    while (t->hash[h].way)
+        h = (h + 1) & t->hash_mask;
+    t->hash[h] = (hslot){wi + 1, h32};
+}
+
+/* Backward-shift deletion: no tombstones, so probes stay short. */
+static void index_del(scim_tlb *t, uint32_t wi)
+{
+    const way *w = &t->w[wi];
+    uint64_t h = hash32(w->pasid, w->vpn, w->shift) >> t->hash_shift;
+    while (t->hash[h].way != wi + 1)
+        h = (h + 1) & t->hash_mask;
+    for (uint64_t j = (h + 1) & t->hash_mask;; j = (j + 1) & t->hash_mask) {
+        hslot sl = t->hash[j];
+        if (!sl.way)
+            break;
+        uint64_t hj = sl.h >> t->hash_shift;
+        /* it may move to the hole at h unless its home lies cyclically in (h, j] */
+        if (((j - hj) & t->hash_mask) >= ((j - h) & t->hash_mask)) {
+            t->hash[h] = sl;
+            h = j;
+        }
+    }
+    t->hash[h] = (hslot){0, 0};
+}
+
+static void list_unlink(scim_tlb *t, uint64_t set, uint32_t wi)
+{
+    way *w = &t->w[wi];
+    if (w->prev == NIL)
+        t->head[set] = w->next;
+    else
+        t->w[w->prev].next = w->next;
+    if (w->next == NIL)
+        t->tail[set] = w->prev;
+    else
+        t->w[w->next].prev = w->prev;
+}
+
+static void list_append(scim_tlb *t, uint64_t set, uint32_t wi)
+{
+    way *w = &t->w[wi];
+    w->prev = t->tail[set];
+    w->next = NIL;
+    if (w->prev == NIL)
+        t->head[set] = wi;
+    else
+        t->w[w->prev].next = wi;
+    t->tail[set] = wi;
+}
+
+/* The lowest invalid way of the set, or NIL. */
+static uint32_t first_free(scim_tlb *t, uint64_t set)
+{
+    uint64_t *m = &t->vmap[set * t->vwords];
+    for (uint64_t i = t->free_hint[set]; i < t->vwords; i++) {
+        uint64_t inv = ~m[i];
+        if (i == t->vwords - 1 && t->ways % BITS)
+            inv &= (1ull << (t->ways % BITS)) - 1;
+        if (inv) {
+            t->free_hint[set] = (uint32_t)i;
+            return (uint32_t)(set * t->ways + i * BITS + (uint64_t)__builtin_ctzll(inv));
+        }
+    }
+    t->free_hint[set] = (uint32_t)t->vwords;
+    return NIL;
+}
+
+static void mark(scim_tlb *t, uint64_t set, uint32_t wi, bool valid)
+{
+    uint64_t i = wi - set * t->ways;
+    uint64_t *word = &t->vmap[set * t->vwords + i / BITS];
+    if (valid) {
+        *word |= 1ull << (i % BITS);
+    } else {
+        *word &= ~(1ull << (i % BITS));
+        if (i / BITS < t->free_hint[set])
+            t->free_hint[set] = (uint32_t)(i / BITS);
+    }
 }
 
 /* PLRU: node i (1-based heap order) has children 2i, 2i+1; its bit 0 says
@@ -148,7 +314,15 @@ static inline way *find(const scim_tlb *t, uint32_t pasid, uint64_t va, uint64_t
     for (int s = 0; s < t->n_shifts; s++) {
         uint8_t sh = t->shifts[s];
         uint64_t vpn = va >> sh;
-        uint64_t set = vpn % t->sets;
+        if (t->hash) {
+            way *w = index_find(t, pasid, vpn, sh);
+            if (w) {
+                *set_out = set_of(t, vpn);
+                return w;
+            }
+            continue;
+        }
+        uint64_t set = set_of(t, vpn);
         way *w = &t->w[set * t->ways];
         for (uint64_t i = 0; i < t->ways; i++) {
             if (w[i].valid && w[i].vpn == vpn && w[i].pasid == pasid && w[i].shift == sh) {
@@ -172,10 +346,17 @@ static void to_entry(const way *w, scim_tlb_entry *e)
 
 static void use(scim_tlb *t, way *w, uint64_t set)
 {
-    if (t->p.repl == SCIM_REPL_LRU)
-        w->stamp = ++t->clock;
-    else if (t->p.repl == SCIM_REPL_PLRU)
+    if (t->p.repl == SCIM_REPL_LRU) {
+        if (!t->hash) {
+            w->stamp = ++t->clock;
+        } else if (w->next != NIL) { /* not already the most recent */
+            uint32_t wi = (uint32_t)(w - t->w);
+            list_unlink(t, set, wi);
+            list_append(t, set, wi);
+        }
+    } else if (t->p.repl == SCIM_REPL_PLRU) {
         plru_touch(t, set, (uint64_t)(w - &t->w[set * t->ways]));
+    }
 }
 
 int scim_tlb_lookup(scim_tlb *t, uint32_t pasid, uint64_t va, scim_tlb_entry *out)
@@ -203,6 +384,47 @@ int scim_tlb_probe(const scim_tlb *t, uint32_t pasid, uint64_t va, scim_tlb_entr
     return w != NULL;
 }
 
+/* The way a fresh entry of `set` replaces when the set is full. */
+static uint64_t victim(scim_tlb *t, uint64_t set)
+{
+    switch (t->p.repl) {
+    case SCIM_REPL_RANDOM: return scim_splitmix64(&t->rng) % t->ways;
+    case SCIM_REPL_PLRU: return plru_victim(t, set);
+    default: /* lru and fifo: the oldest use or insertion */
+        if (t->hash)
+            return t->head[set] - set * t->ways;
+        way *w = &t->w[set * t->ways];
+        uint64_t v = 0;
+        for (uint64_t i = 1; i < t->ways; i++)
+            if (w[i].stamp < w[v].stamp)
+                v = i;
+        return v;
+    }
+}
+
+/* Scan: the matching way, else the lowest invalid one (*fresh). */
+static way *scan_slot(scim_tlb *t, way *w, const scim_tlb_entry *e, bool *fresh)
+{
+    for (uint64_t i = 0; i < t->ways; i++)
+        if (w[i].valid && w[i].vpn == e->vpn && w[i].pasid == e->pasid && w[i].shift == e->page_shift)
+            return &w[i];
+    *fresh = true;
+    for (uint64_t i = 0; i < t->ways; i++)
+        if (!w[i].valid)
+            return &w[i];
+    return NULL;
+}
+
+static way *hash_slot(scim_tlb *t, uint64_t set, const scim_tlb_entry *e, bool *fresh)
+{
+    way *w = index_find(t, e->pasid, e->vpn, e->page_shift);
+    if (w)
+        return w;
+    *fresh = true;
+    uint32_t wi = first_free(t, set);
+    return wi == NIL ? NULL : &t->w[wi];
+}
+
 int scim_tlb_insert(scim_tlb *t, const scim_tlb_entry *e, scim_tlb_entry *evicted)
 {
     int size_bit = e->page_shift == 12 ? 0 : e->page_shift == 21 ? 1 : e->page_shift == 30 ? 2 : -1;
@@ -211,47 +433,36 @@ int scim_tlb_insert(scim_tlb *t, const scim_tlb_entry *e, scim_tlb_entry *evicte
     if (!t->sets)
         return 0;
     t->c.inserts++;
-    uint64_t set = e->vpn % t->sets;
+    uint64_t set = set_of(t, e->vpn);
     way *w = &t->w[set * t->ways];
-    way *slot = NULL;
-    for (uint64_t i = 0; i < t->ways; i++)
-        if (w[i].valid && w[i].vpn == e->vpn && w[i].pasid == e->pasid && w[i].shift == e->page_shift) {
-            slot = &w[i];
-            break;
-        }
+    bool fresh = false;
+    way *slot = t->hash ? hash_slot(t, set, e, &fresh) : scan_slot(t, w, e, &fresh);
     int ret = 0;
-    bool fresh = slot == NULL;
     if (!slot) {
-        for (uint64_t i = 0; i < t->ways; i++)
-            if (!w[i].valid) {
-                slot = &w[i];
-                break;
-            }
-    }
-    if (!slot) {
-        uint64_t v = 0;
-        switch (t->p.repl) {
-        case SCIM_REPL_RANDOM:
-            v = scim_splitmix64(&t->rng) % t->ways;
-            break;
-        case SCIM_REPL_PLRU:
-            v = plru_victim(t, set);
-            break;
-        default: /* lru and fifo: smallest stamp */
-            for (uint64_t i = 1; i < t->ways; i++)
-                if (w[i].stamp < w[v].stamp)
-                    v = i;
-        }
-        slot = &w[v];
+        slot = &w[victim(t, set)];
         if (evicted)
             to_entry(slot, evicted);
         t->c.evictions++; /* a replacement: the valid count does not change */
         ret = 1;
     }
+    uint32_t wi = (uint32_t)(slot - t->w);
+    if (t->hash && fresh) {
+        if (slot->valid) { /* the victim leaves the index and the order */
+            index_del(t, wi);
+            list_unlink(t, set, wi);
+        } else {
+            mark(t, set, wi, true);
+        }
+    }
     if (fresh && !slot->valid)
         t->valid++;
-    *slot = (way){e->vpn, e->pfn, e->aux, slot->stamp, e->pasid, e->page_shift, e->perms, 1};
-    if (t->p.repl == SCIM_REPL_FIFO) {
+    *slot = (way){e->vpn, e->pfn, e->aux, slot->stamp, e->pasid, slot->prev, slot->next, e->page_shift, e->perms, 1};
+    if (t->hash && fresh) {
+        index_add(t, wi);
+        list_append(t, set, wi); /* a fresh entry is the newest use and the newest insertion */
+        if (t->p.repl == SCIM_REPL_PLRU)
+            plru_touch(t, set, wi - set * t->ways);
+    } else if (t->p.repl == SCIM_REPL_FIFO) {
         if (fresh)
             slot->stamp = ++t->clock;
     } else {
@@ -266,6 +477,12 @@ static uint64_t invalidate_if(scim_tlb *t, bool (*match)(const way *w, const voi
     uint64_t n = 0;
     for (uint64_t i = 0; i < t->sets * t->ways; i++) {
         if (t->w[i].valid && match(&t->w[i], arg)) {
+            if (t->hash) {
+                uint64_t set = i / t->ways;
+                index_del(t, (uint32_t)i);
+                list_unlink(t, set, (uint32_t)i);
+                mark(t, set, (uint32_t)i, false);
+            }
             t->w[i].valid = 0;
             n++;
         }

@@ -16,6 +16,14 @@
  * present tag updates it in place and counts as a use.
  *
  * The TLB does not model time; its owner charges params.latency_cycles.
+ *
+ * Two implementations of the same contract (params.index): a linear scan
+ * of the set, for few ways, and a hash index for many (a fully
+ * associative IOTLB of 1024+ entries): a hash table from tag to way, a
+ * per-set bitmap of valid ways (the lowest invalid one), and per set the
+ * lru/fifo order as a linked list whose head is the victim. Both give the
+ * same hits, victims and contents for every policy (test_tlb checks each
+ * against a brute-force reference).
  */
 #ifndef SCIMITAR_TLB_H
 #define SCIMITAR_TLB_H
@@ -45,7 +53,16 @@ typedef struct scim_tlb_params {
     uint64_t page_sizes;     /* SCIM_PAGE_* mask; 0 means 4K only */
     uint64_t seed;           /* random replacement */
     uint64_t latency_cycles; /* charged by the owner */
+    int index;               /* scim_tlb_index; 0 (auto) unless a test compares them */
 } scim_tlb_params;
+
+typedef enum scim_tlb_index {
+    SCIM_TLB_INDEX_AUTO = 0, /* hash index from SCIM_TLB_HASH_MIN_WAYS ways */
+    SCIM_TLB_INDEX_SCAN = 1,
+    SCIM_TLB_INDEX_HASH = 2
+} scim_tlb_index;
+
+#define SCIM_TLB_HASH_MIN_WAYS 8
 
 typedef struct scim_tlb_entry {
     uint32_t pasid;

@@ -273,6 +273,23 @@ void os_swap_read_done(scim_os *os, fault_job *j)
     os_busy_clear(os, p, va);
 }
 
+/* The swap device could not read the page back: the fault fails (the
+ * process would get SIGBUS; a device's DMA fails), the page stays in swap
+ * and the frame goes back; faults that waited for the page try again. */
+void os_swap_read_failed(scim_os *os, fault_job *j)
+{
+    process *p = os_find_process(os, j->pasid);
+    uint64_t va = os_page_down(j->va);
+    os->st.frames_transit--;
+    os->st.swap_read_errors++;
+    scim_physmem_free(os->pm, j->frame, 0);
+    os_update_free(os);
+    j->outcome = PAGE_PRESENT;
+    answer_fault(os, j, SCIM_RESP_INVALID);
+    if (p)
+        os_busy_clear(os, p, va);
+}
+
 /* A major fault: reserve a frame and read the page back from swap. */
 static void swap_in(scim_os *os, process *p, fault_job *j, uint64_t va)
 {

@@ -78,33 +78,65 @@ void os_pt_free(void *cookie, uint64_t pfn)
 
 /* ---------- reclaimable pages (CLOCK) ---------- */
 
+#define OS_LRU_LEAF_BITS 12
+#define OS_LRU_LEAF (1u << OS_LRU_LEAF_BITS)
+
+/* The lru position slot of pfn (index + 1, 0 when absent); NULL when its
+ * leaf does not exist and `make` is false, or host memory ran out. */
+static uint32_t *lru_pos(scim_os *os, uint64_t pfn, bool make)
+{
+    uint64_t li = pfn >> OS_LRU_LEAF_BITS;
+    if (li >= os->n_lru_pos) {
+        if (!make)
+            return NULL;
+        size_t n = os->n_lru_pos ? os->n_lru_pos : 64;
+        while (n <= li)
+            n *= 2;
+        uint32_t **t = realloc(os->lru_pos, n * sizeof *t);
+        if (!t)
+            return NULL;
+        memset(t + os->n_lru_pos, 0, (n - os->n_lru_pos) * sizeof *t);
+        os->lru_pos = t;
+        os->n_lru_pos = n;
+    }
+    if (!os->lru_pos[li] && (!make || !(os->lru_pos[li] = calloc(OS_LRU_LEAF, sizeof(uint32_t)))))
+        return NULL;
+    return &os->lru_pos[li][pfn & (OS_LRU_LEAF - 1)];
+}
+
 void os_lru_add(scim_os *os, uint32_t pasid, uint64_t va, uint64_t pfn)
 {
-    lru_page *n = os_grow(os->lru, &os->cap_lru, os->n_lru + 1, sizeof *n, 1024);
-    if (!n) {
+    if (os->n_lru == os->cap_lru) { /* not os_grow: the unused tail is never read, so it is not zeroed */
+        size_t cap = os->cap_lru ? os->cap_lru * 2 : 1024;
+        lru_page *n = realloc(os->lru, cap * sizeof *n);
+        if (!n) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory tracking pages");
+            return;
+        }
+        os->lru = n;
+        os->cap_lru = cap;
+    }
+    uint32_t *pos = lru_pos(os, pfn, true);
+    if (!pos || os->n_lru >= UINT32_MAX - 1) {
         scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory tracking pages");
         return;
     }
-    os->lru = n;
-    uint64_t *idx = scim_u64map_upsert(&os->lru_index, pfn, os->n_lru);
-    if (!idx) {
-        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory tracking pages");
-        return;
-    }
-    os->lru[os->n_lru++] = (lru_page){pasid, va, pfn};
+    if (!*pos) /* a frame listed twice keeps its first position, as before */
+        *pos = (uint32_t)os->n_lru + 1;
+    os->lru[os->n_lru++] = (lru_page){va, pfn, pasid};
 }
 
 void os_lru_remove(scim_os *os, uint64_t pfn)
 {
-    uint64_t *idx = scim_u64map_get(&os->lru_index, pfn);
-    if (!idx)
+    uint32_t *pos = lru_pos(os, pfn, false);
+    if (!pos || !*pos)
         return; /* huge pages are not on the list */
-    size_t i = *idx;
-    scim_u64map_remove(&os->lru_index, pfn);
+    size_t i = *pos - 1;
+    *pos = 0;
     os->n_lru--;
     if (i != os->n_lru) {
         os->lru[i] = os->lru[os->n_lru];
-        *scim_u64map_get(&os->lru_index, os->lru[i].pfn) = i;
+        *lru_pos(os, os->lru[i].pfn, false) = (uint32_t)i + 1;
     }
     if (os->hand >= os->n_lru)
         os->hand = 0;

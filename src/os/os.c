@@ -106,6 +106,11 @@ const scim_stat_decl scim_os_stat_decls[] = {
                "Scanned pages found accessed (A cleared, given a second chance)."),
     OS_COUNTER("reclaim.evicted", reclaim_evicted, "count", "Pages swapped out."),
     OS_COUNTER("swap.reads", swap_reads, "count", "Pages read back from swap."),
+    OS_COUNTER("swap.read_errors", swap_read_errors, "count",
+               "Swap-in reads that failed (fault injection): the fault that needed the page failed; the page stays "
+               "in swap."),
+    OS_COUNTER("device_resets", device_resets, "count",
+               "Devices reset after the IOMMU reported an invalidation timeout (PCIe function level reset)."),
     OS_COUNTER("swap.writes", swap_writes, "count", "Pages written to swap."),
     OS_HIST("swap.queue_delay", swap_queue_delay, "Time a swap operation waited for the device."),
     OS_COUNTER("frames.free", frames_free, "frames", "Free 4 KiB frames at the end of the run."),
@@ -368,6 +373,7 @@ static void (*const handlers[SCIM_MSG_TYPE_COUNT])(scim_os *os, scim_msg *m) = {
     [SCIM_MSG_PRI_REQ] = os_on_pri_req,   /* an I/O page fault, via the IOMMU */
     [SCIM_MSG_OS_REQ] = os_on_os_req,     /* an OS operation, CPU fault, backup copy or driver I/O */
     [SCIM_MSG_XLAT_IRQ] = os_on_sw_walk,  /* walk placement software */
+    [SCIM_MSG_DEV_FAIL] = os_on_dev_fail, /* the IOMMU gave up on a device's invalidation */
 };
 
 static void on_request(void *ctx, scim_msg *m)
@@ -389,6 +395,7 @@ static void on_response(void *ctx, scim_msg *m)
     switch (OSR_KIND(m->tag)) {
     case OSR_SYNC: os_on_sync_ack(os, m); break;
     case OSR_ZERO: os_iopf_zeroed(os, m); break;
+    case OSR_RESET: os_on_reset_done(os, m); break;
     default: os_on_inv_done(os, m); break;
     }
 }
@@ -413,7 +420,6 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
         return NULL;
     }
     *os = (scim_os){.k = k, .pm = pm, .p = *p, .iommu = SCIM_NODE_NONE, .mem = SCIM_NODE_NONE};
-    scim_u64map_init(&os->lru_index);
     scim_u64map_init(&os->pins);
     scim_u64map_init(&os->orphans);
     if (os_swap_init(os, err) != 0 || os_iopf_init(os, err) != 0)
@@ -465,11 +471,14 @@ void scim_os_destroy(scim_os *os)
     }
     free(os->ops);
     free(os->lru);
-    scim_u64map_free(&os->lru_index);
+    for (size_t i = 0; i < os->n_lru_pos; i++)
+        free(os->lru_pos[i]);
+    free(os->lru_pos);
     scim_u64map_free(&os->pins);
     scim_u64map_free(&os->orphans);
     os_swap_free(os);
     os_host_free(os);
+    os_devfail_free(os);
     free(os->cpus);
     free(os->devs);
     free(os->shadows);

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 
+#include "core/inject.h"
 #include "core/observer.h"
 #include "core/config.h"
 #include "core/fabric.h"
@@ -186,6 +187,8 @@ void scim_os_sync_stats(scim_os *os);
 typedef void (*scim_os_host_done_fn)(void *ctx, uint64_t tag, int32_t status, scim_time_t submitted);
 int scim_os_host_call(scim_os *os, const scim_trace_rec *rec, scim_time_t at, uint64_t tag, scim_os_host_done_fn done,
                       void *ctx, scim_err *err);
+/* Fault injection (swap read errors), or NULL. */
+void scim_os_set_injector(scim_os *os, scim_inject *inj);
 /* Host calls not yet answered. */
 size_t scim_os_host_pending(const scim_os *os);
 

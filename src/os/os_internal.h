@@ -19,6 +19,7 @@
 #ifndef SCIM_OS_INTERNAL_H
 #define SCIM_OS_INTERNAL_H
 
+#include "core/inject.h"
 #include "os/os.h"
 
 #include "core/fifo.h"
@@ -201,10 +202,12 @@ typedef struct binding {
     uint32_t pasid;
 } binding;
 
+/* 16 bytes: populating millions of pages keeps one per page. A frame
+ * number fits 44 bits (memory.size <= 2^46 bytes), a PASID 20. */
 typedef struct lru_page {
-    uint32_t pasid;
     uint64_t va;
-    uint64_t pfn;
+    uint64_t pfn : 44;
+    uint64_t pasid : 20;
 } lru_page;
 
 typedef struct swap_io {
@@ -267,6 +270,8 @@ typedef struct os_stats {
     uint64_t reclaim_referenced;
     uint64_t reclaim_evicted;
     uint64_t swap_reads;
+    uint64_t swap_read_errors;
+    uint64_t device_resets;
     uint64_t swap_writes;
     uint64_t frames_free;
     uint64_t frames_data;
@@ -300,7 +305,7 @@ typedef struct os_stats {
 } os_stats;
 
 /* What the OS's own requests are, in their port ids: (kind << 32) | index. */
-enum os_request_kind { OSR_CPU_INV = 1, OSR_DEV_INV = 2, OSR_SYNC = 3, OSR_ZERO = 4 };
+enum os_request_kind { OSR_CPU_INV = 1, OSR_DEV_INV = 2, OSR_SYNC = 3, OSR_ZERO = 4, OSR_RESET = 5 };
 #define OSR_ID(kind, index) ((uint64_t)(kind) << 32 | (uint32_t)(index))
 #define OSR_KIND(id) ((enum os_request_kind)((id) >> 32))
 #define OSR_INDEX(id) ((uint32_t)(id))
@@ -333,6 +338,11 @@ struct scim_os {
     bool irq_busy;    /* the interrupt handler is walking */
     fault_handler *handlers; /* os.fault_handlers of them */
     job_queue fw;     /* faults waiting for a free frame */
+    /* fault injection (swap read errors), and the IOMMU's failure reports
+     * of devices being reset (devfail.c) */
+    scim_inject *inj;
+    scim_msg **resets;
+    size_t n_resets;
     /* OS calls from the host program (host.c): a client of our own port */
     int host_client;
     struct host_call *host_calls;
@@ -343,7 +353,12 @@ struct scim_os {
     /* reclaim */
     lru_page *lru;
     size_t n_lru, cap_lru, hand;
-    scim_u64map lru_index; /* pfn -> lru index */
+    /* pfn -> lru index + 1 (0: not on the list): a two-level array whose
+     * leaves of OS_LRU_LEAF frames are allocated on first use, 4 bytes per
+     * frame (a hash map cost about 35 per page, and twice that while it
+     * grew, when populating millions of pages) */
+    uint32_t **lru_pos;
+    size_t n_lru_pos;
     bool reclaiming;
     scim_u64map pins;      /* pfn -> pin count */
     scim_u64map orphans;   /* pinned frames whose mapping is gone (freed at the last unpin) */
@@ -370,6 +385,12 @@ static inline bool os_zeroing(const scim_os *os) { return os->p.iopf_zero && os-
 void *os_grow(void *v, size_t *cap, size_t need, size_t size, size_t first);
 /* host.c */
 void os_host_free(scim_os *os);
+/* devfail.c */
+void os_on_dev_fail(scim_os *os, scim_msg *m);
+void os_on_reset_done(scim_os *os, scim_msg *m);
+void os_devfail_free(scim_os *os);
+/* fault.c: a swap-in read failed */
+void os_swap_read_failed(scim_os *os, fault_job *j);
 /* os_grow, and out of host memory stops the run. */
 void *os_grow_or_fail(scim_os *os, void *v, size_t *cap, size_t need, size_t size, size_t first);
 /* A new message from the OS (NULL if out of host memory: the run stops). */

@@ -19,8 +19,10 @@ static bool has_shadow(const scim_os *os, uint32_t pasid)
 void os_shadow_entry_written(void *cookie, uint64_t pa, uint64_t value)
 {
     pt_cookie *c = cookie;
+    if (!has_shadow(c->os, c->pasid)) /* first: no shadow is the common case, and cheap to tell */
+        return;
     process *p = os_find_process(c->os, c->pasid);
-    if (!p || !has_shadow(c->os, c->pasid))
+    if (!p)
         return;
     uint64_t *n = os_grow_or_fail(c->os, p->sync, &p->cap_sync, p->n_sync + 2, sizeof *n, 64);
     if (!n)

@@ -37,6 +37,8 @@ static void swap_io_done(void *ctx, uint64_t arg)
     swap_start_next(os);
     if (done.write)
         os_swap_write_done(os, done.op, done.page);
+    else if (scim_inject_fire(os->inj, SCIM_INJ_SWAP_READ_ERROR, NULL))
+        os_swap_read_failed(os, done.job);
     else
         os_swap_read_done(os, done.job);
 }

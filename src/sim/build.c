@@ -227,6 +227,49 @@ static int attach_checker(scim_sim *sim)
     return 0;
 }
 
+/* The `inject` rules, given to the blocks where faults happen. */
+static int attach_injector(scim_sim *sim)
+{
+    const scim_cfg_node *list = scim_cfg_map_get(scim_cfg_root(sim->cfg), "inject");
+    sim->inj = scim_inject_create(list, sim->top.seed, sim->stats, &sim->err);
+    if (!sim->inj)
+        return sim->err.code;
+    /* a lost answer is recovered by a timeout, which must come before
+     * the watchdog calls the wait a deadlock */
+    size_t n_io;
+    const scim_component *io = scim_sim_components(sim, "iommu", &n_io);
+    scim_time_t inv_timeout = n_io ? ((const scim_iommu_params *)io->params)->inv_timeout : 0;
+    const scim_inject_rule *r[64];
+    if (scim_inject_rules(sim->inj, SCIM_INJ_INV_COMPLETION_LOST, r, 64) &&
+        (!inv_timeout || (sim->top.watchdog && sim->top.watchdog <= inv_timeout)))
+        return scim_cfg_error_at(&sim->err, list, SCIM_ECONFIG,
+                                 "error: inject inv_completion_lost needs iommu.ats.inv_timeout above 0 and below "
+                                 "sim.watchdog (the IOMMU must give up on the device before the watchdog gives up "
+                                 "on the run); e.g. iommu: {ats: {inv_timeout: 100us}}");
+    size_t nr = scim_inject_rules(sim->inj, SCIM_INJ_PAGE_RESPONSE_LOST, r, 64);
+    size_t nd;
+    scim_component *all = scim_sim_components(sim, "devices", &nd);
+    for (size_t i = 0; i < nr; i++)
+        for (size_t j = 0; j < nd; j++) {
+            scim_time_t t = ((const scim_device_params *)all[j].params)->pri_timeout;
+            if ((r[i]->target[0] && strcmp(r[i]->target, all[j].name) != 0) ||
+                (t && (!sim->top.watchdog || t < sim->top.watchdog)))
+                continue;
+            return scim_cfg_error_at(&sim->err, list, SCIM_ECONFIG,
+                                     "error: inject page_response_lost on device '%s' needs devices.%s.pri.timeout "
+                                     "above 0 and below sim.watchdog (the device must give the response up before "
+                                     "the watchdog gives up on the run); e.g. devices: {%s: {pri: {timeout: 100us}}}",
+                                     all[j].name, all[j].name, all[j].name);
+        }
+    scim_os_set_injector(sim->os, sim->inj);
+    scim_iommu_set_injector(sim->io, sim->inj);
+    size_t n;
+    scim_component *devs = scim_sim_components(sim, "devices", &n);
+    for (size_t i = 0; i < n; i++)
+        scim_device_set_injector(devs[i].self, sim->inj);
+    return 0;
+}
+
 int scim_sim_build(scim_sim *sim)
 {
     if (sim->built)
@@ -243,6 +286,7 @@ int scim_sim_build(scim_sim *sim)
     for (size_t i = 0; i < scim_registry_count; i++)
         sections[ns++] = scim_registry[i]->section;
     sections[ns++] = "sweep";
+    sections[ns++] = "inject";
     sections[ns] = NULL;
     int rc = scim_cfg_bind(scim_cfg_root(sim->cfg), "", scim_top_param_decls, scim_top_param_decl_count, &sim->top,
                            sections, &sim->err);
@@ -274,6 +318,8 @@ int scim_sim_build(scim_sim *sim)
                                   &sim->err)))
         return rc;
     if (sim->top.check && (rc = attach_checker(sim)))
+        return rc;
+    if ((rc = attach_injector(sim)))
         return rc;
     for (size_t i = 0; i < sim->n_comps; i++) {
         scim_component *c = &sim->comps[i];

@@ -29,6 +29,10 @@ int scim_doc_config(FILE *out)
                  "overrides it. `scimitar validate` checks each profile against the figure it comes from "
                  "(docs/validation.md).\n\n");
     scim_fault_profiles_markdown(out);
+    fprintf(out, "\n## Fault injection (inject)\n\n"
+                 "A list of rules, each failing some occurrences of one kind of fault (docs/os.md, \"Faults the "
+                 "model injects\"). Without the list, nothing is injected and no inject.* statistic exists.\n\n");
+    scim_cfg_doc_markdown(out, "inject[].", scim_inject_rule_decls, scim_inject_rule_decl_count);
     return ferror(out) ? SCIM_EIO : 0;
 }
 
@@ -57,5 +61,7 @@ int scim_doc_stats(FILE *out)
         fprintf(out, "%s%s", t ? ", " : "", scim_msg_type_name((scim_msg_type)t));
     fprintf(out, ").\n\n");
     scim_stats_doc_markdown(out, "fabric.<from>.<to>", scim_fabric_link_stat_decls, scim_fabric_link_stat_decl_count);
+    fprintf(out, "\n## inject\n\nOnly with an `inject` list: the faults injected, by kind.\n\n");
+    scim_stats_doc_markdown(out, "inject", scim_inject_stat_decls, scim_inject_stat_decl_count);
     return ferror(out) ? SCIM_EIO : 0;
 }

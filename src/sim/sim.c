@@ -18,6 +18,7 @@ void scim_sim_destroy(scim_sim *sim)
     if (sim->scheme && sim->scheme->destroy)
         sim->scheme->destroy(sim->scheme_state);
     scim_checker_destroy(sim->chk);
+    scim_inject_destroy(sim->inj);
     scim_fabric_destroy(sim->fab);
     scim_physmem_destroy(sim->pm);
     scim_stats_destroy(sim->stats);

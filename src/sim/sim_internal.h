@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/fabric.h"
+#include "core/inject.h"
 #include "core/stats.h"
 #include "driver/scheme.h"
 #include "iommu/iommu.h"
@@ -117,6 +118,7 @@ struct scim_sim {
     scim_os *os;
     scim_iommu *io;
     scim_checker *chk;
+    scim_inject *inj;      /* the `inject` rules, or NULL */
     scim_component *comps;
     size_t n_comps, cap_comps;
     sim_counters counters;
