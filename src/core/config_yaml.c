@@ -4,6 +4,7 @@
 #include "core/config_internal.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,6 +331,11 @@ static scim_cfg *cfg_from(const char *name, FILE *f, const char *text, size_t le
 
 scim_cfg *scim_cfg_load_file(const char *path, scim_err *err)
 {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        scim_err_set(err, SCIM_EIO, "cannot open configuration %s: it is a directory; give a YAML file", path);
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         scim_err_set(err, SCIM_EIO, "cannot open configuration %s: %s", path, strerror(errno));
