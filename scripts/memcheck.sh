@@ -27,7 +27,7 @@ JOBS=${JOBS:-$(nproc)}
 ORIGINS=${ORIGINS:-1}
 # Too slow under memcheck for every CI run (measured on 2 cores: several
 # minutes each); scripts/test.sh runs them under ASan, --all runs them here.
-SLOW=(test_design test_e2e test_pagetable test_tracegen)
+SLOW=(test_design test_e2e test_oom_sim test_pagetable test_tracegen)
 
 SCIM_EXTRA_PKGS="valgrind ${SCIM_EXTRA_PKGS:-}" BUILD_DIR=$BUILD_DIR BUILD_TYPE=Debug \
   CMAKE_ARGS="-DSCIM_WERROR=ON ${CMAKE_ARGS:-}" scripts/setup.sh
