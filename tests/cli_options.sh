@@ -90,6 +90,17 @@ for scheme in scimitar pin iommu-map; do
     python3 "$SRC/tests/summary_check.py" "$T/sum-$scheme.txt" "$T/sum-$scheme/stats.json" $scheme 1 ||
         fail "summary of cpu_nic under $scheme"
 done
+# compare: help, usage errors, --set reaching every scheme's run
+"$BIN" compare --help > "$T/help" || fail "compare --help exit status"
+grep -q "^usage: scimitar compare CONFIG.yaml" "$T/help" || fail "compare --help: $(cat "$T/help")"
+expect2 "compare with two configurations" "unexpected argument 'other.yaml'" compare "$CFG" other.yaml
+expect2 "compare with an unknown option" "unexpected argument '--fast'" compare "$CFG" --fast
+"$BIN" compare "$CFG" --schemes scimitar,pin --set sim.max_time=50us --out "$T/cmp" > "$T/cmp.txt" ||
+    fail "compare --set"
+grep -q "^simulated time (ms) *0.05 *0.05$" "$T/cmp.txt" || fail "--set did not reach both schemes: $(cat "$T/cmp.txt")"
+"$BIN" run "$CFG" --quiet --out "$T/cmp1" --set sim.max_time=50us --set scheme=pin || fail "pin run"
+cmp -s "$T/cmp1/stats.json" "$T/cmp/pin/stats.json" || fail "compare --set column differs from run --set"
+
 # --quiet prints nothing at all
 "$BIN" run "$CFG" --quiet --out "$T/q" > "$T/q.txt" 2>&1 || fail "--quiet run"
 [ -s "$T/q.txt" ] && fail "--quiet printed: $(head -3 "$T/q.txt")"

@@ -108,6 +108,24 @@ grep -q "bad.trace:3:" "$T/err" || fail "bad trace message: $(cat "$T/err")"
 ls "$T" | grep -q 'bad.bin' && fail "a failed pack left a temporary file"
 "$BIN" trace stats "$T/bad.trace" > /dev/null 2> "$T/err" && fail "stats of a bad trace succeeded"
 grep -q "bad.trace:3:" "$T/err" || fail "stats bad trace message: $(cat "$T/err")"
+# trace gen: --gzip compresses whatever the name, and its usage errors
+"$BIN" trace gen nic-rx --count 50 -o "$T/g.trace" --gzip || fail "trace gen --gzip"
+gzip -t "$T/g.trace" || fail "trace gen --gzip did not compress"
+"$BIN" trace gen nic-rx --count 50 -o "$T/g2.trace" || fail "trace gen"
+gzip -dc "$T/g.trace" | cmp -s - "$T/g2.trace" || fail "--gzip changed the records"
+expect2 "gen option without a value" "trace gen nic-rx: --count needs a value" trace gen nic-rx -o "$T/x" --count
+expect2 "gen stray argument" "trace gen nic-rx: unexpected argument 'stray'" trace gen nic-rx stray -o "$T/x"
+long=$(printf 'o%.0s' $(seq 1 70))
+expect2 "gen option name too long" "trace gen nic-rx: unknown option '--$long=1'" trace gen nic-rx "--$long=1" -o "$T/x"
+many=(); for k in $(seq 1 129); do many+=("--seed=$k"); done
+expect2 "gen with 129 options" "trace gen: too many options" trace gen nic-rx "${many[@]}" -o "$T/x"
+expect2 "gen without -o" "trace gen nic-rx needs -o FILE" trace gen nic-rx --count 5
+[ -e "$T/x" ] && fail "a trace gen usage error wrote output"
+# an output that cannot be written is a failure (1), not a usage error
+"$BIN" trace gen nic-rx --count 5 -o "$T/no/such/dir/g.trace" 2> "$T/err"; rc=$?
+[ $rc -eq 1 ] || fail "trace gen into a missing directory: exit status $rc, expected 1"
+grep -q "g.trace" "$T/err" || fail "trace gen unwritable message: $(cat "$T/err")"
+
 # stats that cannot be written (a full device) is an error, not a silent loss
 if [ -w /dev/full ]; then
     "$BIN" trace stats "$T/s.trace" > /dev/full 2> "$T/err" && fail "stats to a full device exited 0"
