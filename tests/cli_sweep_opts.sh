@@ -261,6 +261,22 @@ svg "$T/pl/plot.svg" 2 3 "(us)" "walk = iommu" || fail "explicit axes"
 "$BIN" sweep "$T/sw.yaml" --out "$T/j1" --quiet --plot nic0.iotlb.misses || fail "--plot of one key"
 svg "$T/j1/plot.svg" 1 2 "devices.nic0.iotlb.entries" || fail "plot of one key"
 
+# on a terminal: a progress line per finished point, a failure on a line
+# of its own; --quiet shows neither (script(1) provides the terminal)
+if command -v script > /dev/null; then
+    sed 's/devices.nic0.iotlb.entries: \[16, 32\]/devices.nic0.max_outstanding: [4, 0]/' "$T/sw.yaml" > "$T/tty.yaml"
+    script -qefc "'$BIN' sweep '$T/tty.yaml' -j 1 --out '$T/tty'" /dev/null | tr -d '\r' > "$T/tty.txt"
+    grep -q "^  sweep: 1/2 points done, 0 failed | elapsed [0-9]* s | ETA [0-9]* s *$" "$T/tty.txt" ||
+        fail "no progress line after the first point: $(cat -A "$T/tty.txt")"
+    grep -q "^scimitar sweep: point 1 (devices.nic0.max_outstanding=0) failed (exit 1); see $T/tty/points/000001/log.txt" \
+        "$T/tty.txt" || fail "the failure is not on a line of its own: $(cat -A "$T/tty.txt")"
+    grep -q "^  sweep: 2/2 points done, 1 failed | " "$T/tty.txt" || fail "no final progress line: $(cat -A "$T/tty.txt")"
+    script -qefc "'$BIN' sweep '$T/tty.yaml' -j 1 --out '$T/tty2' --quiet" /dev/null | tr -d '\r' > "$T/tty.txt"
+    grep -q "points done" "$T/tty.txt" && fail "--quiet showed progress: $(cat "$T/tty.txt")"
+    grep -q "^scimitar sweep: point 1 (devices.nic0.max_outstanding=0) failed" "$T/tty.txt" ||
+        fail "--quiet hid the failure: $(cat "$T/tty.txt")"
+fi
+
 # without --out: out/<config name up to its first dot>-sweep
 mkdir -p "$T/cwd"
 cp "$T/sw.yaml" "$T/my.sweep.yaml"
