@@ -18,9 +18,7 @@ BRANCH_TARGET=${BRANCH_TARGET:-90}
 if [ -f "$BUILD_DIR/CMakeCache.txt" ] && ! grep -q '^CMAKE_C_FLAGS:STRING=.*--coverage' "$BUILD_DIR/CMakeCache.txt"; then
   rm -f "$BUILD_DIR/CMakeCache.txt"
 fi
-# --exclude-libs keeps gcov's runtime (linked statically into
-# libscimitar.so) out of the exported symbols that cli_symbols checks.
-CFLAGS=--coverage CXXFLAGS=--coverage LDFLAGS="--coverage -Wl,--exclude-libs,libgcov.a" \
+CFLAGS=--coverage CXXFLAGS=--coverage LDFLAGS=--coverage \
 SCIM_EXTRA_PKGS="lcov libopenmpi-dev openmpi-bin python3 ${SCIM_EXTRA_PKGS:-}" \
 BUILD_DIR=$BUILD_DIR BUILD_TYPE=Debug scripts/setup.sh
 
