@@ -8,7 +8,8 @@
  *
  * exhaust() runs a scenario once to count its allocations and take its
  * result as the reference, then again with allocation k failing, for every
- * k, once alone and once with every later allocation failing too. Each
+ * k, once alone and once with every later allocation failing too
+ * (exhaust_modes(..., 1): alone only). Each
  * time the scenario must either succeed with the reference result or
  * return SCIM_ENOMEM, and in both cases leave nothing allocated (an
  * allocation is live from its wrapped malloc to its wrapped free; what is
@@ -169,7 +170,7 @@ typedef int (*scenario_fn)(char *out, size_t len, scim_err *err);
 #define RESULT_MAX (256 * 1024)
 static char ref[RESULT_MAX], got[RESULT_MAX];
 
-static void exhaust(const char *what, scenario_fn fn)
+static void exhaust_modes(const char *what, scenario_fn fn, int modes)
 {
     scim_err err = {0};
     arm(0, false);
@@ -180,7 +181,7 @@ static void exhaust(const char *what, scenario_fn fn)
     ck_assert_msg(n_live == 0, "%s leaks %zu blocks without failures", what, n_live);
     ck_assert_msg(total > 0, "%s allocates nothing: the wrapping is not in effect", what);
     long enomem = 0;
-    for (int mode = 0; mode < 2; mode++) {
+    for (int mode = 0; mode < modes; mode++) {
         for (long k = 1; k <= total; k++) {
             scim_err e = {0};
             got[0] = '\0';
@@ -204,6 +205,9 @@ static void exhaust(const char *what, scenario_fn fn)
     /* a scenario that shrugs off every failure exercises nothing */
     ck_assert_msg(enomem > 0, "%s: no failure was reported among %ld allocations", what, total);
 }
+
+/* Every allocation failing alone, then with every later one. */
+static void exhaust(const char *what, scenario_fn fn) { exhaust_modes(what, fn, 2); }
 
 /* Run the test's own set-up or clean-up (which allocate through Check or
  * the helpers) without failures: OOM_QUIET(tmpdir_make(d, sizeof d)); */
