@@ -9,11 +9,11 @@
  * exhaust() runs a scenario once to count its allocations and take its
  * result as the reference, then again with allocation k failing, for every
  * k, once alone and once with every later allocation failing too
- * (exhaust_modes(..., 1): alone only). Each
- * time the scenario must either succeed with the reference result or
- * return SCIM_ENOMEM, and in both cases leave nothing allocated (an
- * allocation is live from its wrapped malloc to its wrapped free; what is
- * live at the end, counted from the scenario's start, has leaked).
+ * (exhaust_modes(..., 1): alone only). Each time the scenario must either
+ * succeed with the reference result or return SCIM_ENOMEM, and in both
+ * cases leave nothing allocated (an allocation is live from its wrapped
+ * malloc to its wrapped free; what is live at the end, counted from the
+ * scenario's start, has leaked).
  */
 #ifndef SCIM_TEST_OOM_H
 #define SCIM_TEST_OOM_H
