@@ -48,11 +48,14 @@ scim_trace_writer *scim_trace_create(const char *path, scim_trace_format fmt, bo
         w->gz = fd >= 0 ? gzdopen(fd, mode) : NULL;
     } else {
         size_t n = strlen(path) + 32;
-        w->tmp = malloc(n);
-        if (w->tmp) {
-            snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-            w->gz = gzopen(w->tmp, mode);
+        if (!(w->tmp = malloc(n))) {
+            free(w->path);
+            free(w);
+            scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+            return NULL;
         }
+        snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+        w->gz = gzopen(w->tmp, mode);
     }
     if (!w->gz) {
         scim_err_set(err, SCIM_EIO, "cannot write trace %s: %s", path, strerror(errno));
