@@ -59,19 +59,18 @@ int scim_cli_sweep(int argc, char **argv)
     int rc = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "-j") == 0 && i + 1 < argc) {
+        if ((strcmp(a, "-j") == 0 && i + 1 < argc) || (strncmp(a, "-j", 2) == 0 && a[2])) {
+            /* -j N and -jN alike: a count that is not one is an error,
+             * not silently one process */
+            const char *v = a[2] ? a + 2 : argv[++i];
             char *end;
-            long j = strtol(argv[++i], &end, 10);
-            if (*end || j < 1 || j > 4096) {
-                fprintf(stderr, "scimitar sweep: -j needs a number of processes from 1 to 4096\n");
+            long j = strtol(v, &end, 10);
+            if (!*v || *end || j < 1 || j > 4096) {
+                fprintf(stderr, "scimitar sweep: -j needs a number of processes from 1 to 4096, not '%s'\n", v);
                 rc = 2;
                 goto done;
             }
             sw.jobs = (unsigned)j;
-        } else if (strncmp(a, "-j", 2) == 0 && a[2]) {
-            sw.jobs = (unsigned)atoi(a + 2);
-            if (sw.jobs < 1)
-                sw.jobs = 1;
         } else if (strcmp(a, "--out") == 0 && i + 1 < argc) {
             out = argv[++i];
         } else if (strcmp(a, "--set") == 0 && i + 1 < argc) {
@@ -144,18 +143,19 @@ int scim_cli_sweep(int argc, char **argv)
         out = def;
     }
     sw.out = strdup(out);
-    /* Every point's configuration must be valid before any runs: a typo
-     * in a swept key fails now, with its location, not N times later. */
     uint64_t *hashes = calloc(sw.n_points, sizeof *hashes);
     size_t *todo = calloc(sw.n_points, sizeof *todo);
     size_t n_todo = 0;
-    if (!hashes || !todo || (rank == 0 && cli_mkdir_p(sw.out) != 0)) {
-        fprintf(stderr, "scimitar sweep: cannot create %s: %s\n", sw.out, strerror(errno));
+    if (!hashes || !todo) {
+        fprintf(stderr, "scimitar sweep: out of memory for %zu points\n", sw.n_points);
         free(hashes);
         free(todo);
         rc = 1;
         goto finish;
     }
+    /* Every point's configuration must be valid before any runs: a typo
+     * in a swept key fails now, with its location, not N times later, and
+     * leaves no output directory behind. */
     if (rank == 0) {
         scim_sim *probe = scim_sim_create();
         int prc = !probe || scim_sim_load_file(probe, sw.config);
@@ -176,6 +176,12 @@ int scim_cli_sweep(int argc, char **argv)
             rc = 1;
         }
         scim_sim_destroy(probe);
+    }
+    /* A failure here goes through the MPI broadcast below like any other,
+     * so the other ranks learn of it rather than wait. */
+    if (!rc && rank == 0 && cli_mkdir_p(sw.out) != 0) {
+        fprintf(stderr, "scimitar sweep: cannot create %s: %s\n", sw.out, strerror(errno));
+        rc = 1;
     }
     size_t skipped = 0;
     for (size_t i = 0; !rc && rank == 0 && i < sw.n_points; i++) {

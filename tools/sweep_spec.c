@@ -198,16 +198,14 @@ int scim_sweep_parse(scim_sweep *sw, const scim_cfg *cfg, scim_err *err)
  * varies slowest; the zip group is the last dimension. */
 const char *scim_sweep_point_value(const scim_sweep *sw, size_t point, size_t which)
 {
-    size_t idx[64] = {0};
+    /* Divide out every dimension that varies faster than this key's (the
+     * ones after it); no array of indices, so any number of keys fits. */
+    size_t want = which < sw->n_grid ? which : sw->n_grid;
     size_t rest = point;
-    size_t dims = sw->n_grid + (sw->zip_len ? 1 : 0);
-    for (size_t d = dims; d-- > 0;) {
-        size_t n = d < sw->n_grid ? sw->params[d].n : sw->zip_len;
-        idx[d] = rest % n;
-        rest /= n;
-    }
-    size_t d = which < sw->n_grid ? which : sw->n_grid;
-    return sw->params[which].values[idx[d]];
+    for (size_t d = sw->n_grid + (sw->zip_len ? 1 : 0) - 1; d > want; d--)
+        rest /= d < sw->n_grid ? sw->params[d].n : sw->zip_len;
+    size_t n = want < sw->n_grid ? sw->params[want].n : sw->zip_len;
+    return sw->params[which].values[rest % n];
 }
 
 void scim_sweep_point_dir(const scim_sweep *sw, size_t i, char *buf, size_t len)
@@ -241,8 +239,10 @@ void scim_sweep_describe_point(const scim_sweep *sw, size_t i, char *buf, size_t
     for (size_t k = 0; k < sw->n_params && n < len; k++)
         n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", k ? ", " : "", sw->params[k].key,
                               scim_sweep_point_value(sw, i, k));
-    if (n < len)
+    if (n + 1 < len)
         snprintf(buf + n, len - n, ")");
+    else if (len >= sizeof "...)") /* cut short: say so */
+        memcpy(buf + len - sizeof "...)", "...)", sizeof "...)");
 }
 
 void scim_sweep_free(scim_sweep *sw)

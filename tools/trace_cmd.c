@@ -115,7 +115,11 @@ int scim_cli_trace(int argc, char **argv)
             fprintf(stderr, "scimitar: %s\n", err.msg);
             return 1;
         }
-        return scim_trace_summary_print(&s, stdout) == 0 ? 0 : 1;
+        if (scim_trace_summary_print(&s, stdout) != 0) {
+            fprintf(stderr, "scimitar: cannot write the summary of %s\n", in);
+            return 1;
+        }
+        return 0;
     }
     fprintf(stderr, "scimitar: unknown trace command '%s'\n", sub);
     usage(stderr);

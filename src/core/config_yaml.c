@@ -4,6 +4,7 @@
 #include "core/config_internal.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,7 +222,12 @@ static scim_cfg_node *parse_node(parser *p, yaml_event_t *ev, int depth)
         for (size_t i = p->n_anchors; i-- > 0;) {
             if (strcmp(p->anchors[i].name, (const char *)ev->data.alias.anchor) == 0) {
                 scim_cfg_node *c = scim_cfg_node_copy(p->anchors[i].node, &p->nodes);
-                if (!c)
+                /* the copy fails for the node limit, or for host memory */
+                if (!c && p->nodes <= SCIM_CFG_MAX_NODES)
+                    scim_err_set(p->err, SCIM_ENOMEM, "%s:%d:%d: error: out of host memory expanding alias '*%s'",
+                                 p->file, at_line(p, ev->start_mark), at_col(p, ev->start_mark),
+                                 (const char *)ev->data.alias.anchor);
+                else if (!c)
                     scim_err_set(p->err, SCIM_EPARSE,
                                  "%s:%d:%d: error: alias '*%s' expands beyond %d nodes; use fewer aliases",
                                  p->file, at_line(p, ev->start_mark), at_col(p, ev->start_mark),
@@ -330,6 +336,11 @@ static scim_cfg *cfg_from(const char *name, FILE *f, const char *text, size_t le
 
 scim_cfg *scim_cfg_load_file(const char *path, scim_err *err)
 {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        scim_err_set(err, SCIM_EIO, "cannot open configuration %s: it is a directory; give a YAML file", path);
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         scim_err_set(err, SCIM_EIO, "cannot open configuration %s: %s", path, strerror(errno));

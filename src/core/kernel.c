@@ -303,10 +303,12 @@ void scim_kernel_destroy(scim_kernel *k)
     free(k);
 }
 
-scim_backend scim_kernel_backend(const scim_kernel *k) { return k->backend; }
+scim_backend scim_kernel_backend(const scim_kernel *k) { return k ? k->backend : SCIM_BACKEND_NATIVE; }
 
 scim_time_t scim_kernel_now(const scim_kernel *k)
 {
+    if (!k)
+        return 0;
     /* A SystemC host may have advanced time since our last wake-up. */
     if (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching) {
         uint64_t abs = scim_sc_now_ps();
@@ -345,9 +347,13 @@ static void push_payload(scim_kernel *k, hkey key, scim_event_fn fn, void *ctx, 
     heap_push(k, key, slot);
 }
 
+/* A NULL kernel or handler schedules nothing (a caller's bug, but not a
+ * crash in the library). */
 void scim_kernel_schedule_at(scim_kernel *k, scim_time_t when, int prio,
                              scim_event_fn fn, void *ctx, uint64_t arg)
 {
+    if (!k || !fn)
+        return;
     hkey key = make_key(k, &when, prio);
     push_payload(k, key, fn, ctx, arg);
     after_schedule(k, when);
@@ -356,6 +362,8 @@ void scim_kernel_schedule_at(scim_kernel *k, scim_time_t when, int prio,
 void scim_kernel_schedule(scim_kernel *k, scim_time_t delay, int prio,
                           scim_event_fn fn, void *ctx, uint64_t arg)
 {
+    if (!k)
+        return;
     scim_time_t now = (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching) ? scim_kernel_now(k) : k->now;
     scim_kernel_schedule_at(k, now + delay, prio, fn, ctx, arg);
 }
@@ -464,20 +472,33 @@ static int run_bounded(scim_kernel *k, scim_time_t limit, scim_err *err)
     return finish_run(k, rc, err);
 }
 
-int scim_kernel_run(scim_kernel *k, scim_err *err) { return run_bounded(k, SCIM_TIME_MAX, err); }
+int scim_kernel_run(scim_kernel *k, scim_err *err)
+{
+    if (!k)
+        return scim_err_set(err, SCIM_EINVAL, "scim_kernel_run: the kernel is NULL");
+    return run_bounded(k, SCIM_TIME_MAX, err);
+}
 
 int scim_kernel_run_until(scim_kernel *k, scim_time_t t, scim_err *err)
 {
+    if (!k)
+        return scim_err_set(err, SCIM_EINVAL, "scim_kernel_run_until: the kernel is NULL");
     if (t < k->now)
         return scim_err_set(err, SCIM_EINVAL, "run_until(%llu ps) is before now (%llu ps)",
                             (unsigned long long)t, (unsigned long long)k->now);
     return run_bounded(k, t, err);
 }
 
-void scim_kernel_stop(scim_kernel *k) { k->stop = true; }
+void scim_kernel_stop(scim_kernel *k)
+{
+    if (k)
+        k->stop = true;
+}
 
 void scim_kernel_fail(scim_kernel *k, int code, const char *fmt, ...)
 {
+    if (!k)
+        return;
     if (k->failure.code == 0) {
         va_list ap;
         va_start(ap, fmt);
@@ -487,21 +508,28 @@ void scim_kernel_fail(scim_kernel *k, int code, const char *fmt, ...)
     k->stop = true;
 }
 
-bool scim_kernel_failed(const scim_kernel *k) { return k->failure.code != 0; }
+bool scim_kernel_failed(const scim_kernel *k) { return k && k->failure.code != 0; }
 
 void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned every_log2)
 {
+    if (!k)
+        return;
     k->poll = fn;
     k->poll_ctx = ctx;
     k->poll_mask = (every_log2 >= 63 ? ~0ull : (1ull << every_log2)) - 1;
 }
-uint64_t scim_kernel_events_executed(const scim_kernel *k) { return k->executed; }
-uint64_t scim_kernel_wakeups(const scim_kernel *k) { return k->wakeups; }
-size_t scim_kernel_events_pending(const scim_kernel *k) { return k->pending; }
-scim_time_t scim_kernel_next_time(const scim_kernel *k) { return k->n ? key_time(k->key[ROOT]) : SCIM_TIME_MAX; }
+uint64_t scim_kernel_events_executed(const scim_kernel *k) { return k ? k->executed : 0; }
+uint64_t scim_kernel_wakeups(const scim_kernel *k) { return k ? k->wakeups : 0; }
+size_t scim_kernel_events_pending(const scim_kernel *k) { return k ? k->pending : 0; }
+scim_time_t scim_kernel_next_time(const scim_kernel *k)
+{
+    return k && k->n ? key_time(k->key[ROOT]) : SCIM_TIME_MAX;
+}
 
 int scim_clock_init(scim_clock *c, uint64_t hz, scim_err *err)
 {
+    if (!c)
+        return scim_err_set(err, SCIM_EINVAL, "scim_clock_init: the clock is NULL");
     if (hz == 0 || hz > 1000000000000000ull)
         return scim_err_set(err, SCIM_ERANGE, "clock frequency %llu Hz is out of range (1 Hz .. 1 PHz)",
                             (unsigned long long)hz);
@@ -514,11 +542,15 @@ int scim_clock_init(scim_clock *c, uint64_t hz, scim_err *err)
  * cycles drifts, whatever the frequency. */
 scim_time_t scim_clock_cycles(const scim_clock *c, uint64_t n)
 {
+    if (!c || !c->hz)
+        return 0;
     return (scim_time_t)(((unsigned __int128)n * 1000000000000ull + c->hz / 2) / c->hz);
 }
 
 scim_time_t scim_clock_next_edge(const scim_clock *c, scim_time_t t)
 {
+    if (!c || !c->hz)
+        return t;
     uint64_t i = (uint64_t)(((unsigned __int128)t * c->hz) / 1000000000000ull);
     if (i > 0)
         i--;

@@ -90,6 +90,8 @@ int scim_trace_rec_check(const scim_trace_rec *rec, const char **why)
 
 int scim_trace_format_rec(const scim_trace_rec *rec, char *buf, size_t len)
 {
+    if (!rec || (!buf && len))
+        return -1;
     int n = snprintf(buf, len, "%c%llu %s 0x%llx %llu", rec->timing == SCIM_TIMING_ABS ? '@' : '+',
                      (unsigned long long)rec->time_ns, scim_trace_op_name(rec->op), (unsigned long long)rec->addr,
                      (unsigned long long)rec->size);
@@ -113,6 +115,8 @@ int scim_trace_format_rec(const scim_trace_rec *rec, char *buf, size_t len)
 
 bool scim_trace_rec_equal(const scim_trace_rec *a, const scim_trace_rec *b)
 {
+    if (!a || !b)
+        return a == b;
     if (a->timing != b->timing || a->time_ns != b->time_ns || a->op != b->op || a->addr != b->addr ||
         a->size != b->size || a->has != b->has)
         return false;

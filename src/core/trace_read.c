@@ -8,6 +8,7 @@
 #include "core/trace_internal.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,6 +140,15 @@ static int sniff(scim_trace_reader *r, scim_err *err)
 
 scim_trace_reader *scim_trace_open(const char *path, scim_err *err)
 {
+    if (!path) {
+        scim_err_set(err, SCIM_EINVAL, "scim_trace_open: path is NULL");
+        return NULL;
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        scim_err_set(err, SCIM_EIO, "cannot open trace %s: it is a directory; give a trace file", path);
+        return NULL;
+    }
     gzFile gz = gzopen(path, "rb");
     if (!gz) {
         scim_err_set(err, SCIM_EIO, "cannot open trace %s: %s", path, errno ? strerror(errno) : "zlib error");
@@ -160,6 +170,10 @@ scim_trace_reader *scim_trace_open(const char *path, scim_err *err)
 
 scim_trace_reader *scim_trace_open_mem(const void *buf, size_t len, const char *name, scim_err *err)
 {
+    if (!buf && len) {
+        scim_err_set(err, SCIM_EINVAL, "scim_trace_open_mem: buf is NULL");
+        return NULL;
+    }
     scim_trace_reader *r = reader_new(name ? name : "(memory)", err);
     if (!r)
         return NULL;
@@ -195,9 +209,9 @@ void scim_trace_close(scim_trace_reader *r)
     free(r);
 }
 
-bool scim_trace_is_binary(const scim_trace_reader *r) { return r->binary; }
-const char *scim_trace_name(const scim_trace_reader *r) { return r->name; }
-uint64_t scim_trace_offset(const scim_trace_reader *r) { return src_offset(&r->src); }
+bool scim_trace_is_binary(const scim_trace_reader *r) { return r && r->binary; }
+const char *scim_trace_name(const scim_trace_reader *r) { return r ? r->name : "(no trace)"; }
+uint64_t scim_trace_offset(const scim_trace_reader *r) { return r ? src_offset(&r->src) : 0; }
 
 /* ---------- text parsing ---------- */
 
@@ -595,5 +609,7 @@ static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
 
 int scim_trace_next(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
 {
+    if (!r || !rec)
+        return scim_err_set(err, SCIM_EINVAL, "scim_trace_next: %s is NULL", r ? "rec" : "the reader");
     return r->binary ? next_binary(r, rec, err) : next_text(r, rec, err);
 }

@@ -31,6 +31,10 @@ static int put_varint(unsigned char *b, uint64_t v)
 
 scim_trace_writer *scim_trace_create(const char *path, scim_trace_format fmt, bool gzip, scim_err *err)
 {
+    if (!path) {
+        scim_err_set(err, SCIM_EINVAL, "scim_trace_create: path is NULL");
+        return NULL;
+    }
     scim_trace_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
         free(w);
@@ -44,11 +48,14 @@ scim_trace_writer *scim_trace_create(const char *path, scim_trace_format fmt, bo
         w->gz = fd >= 0 ? gzdopen(fd, mode) : NULL;
     } else {
         size_t n = strlen(path) + 32;
-        w->tmp = malloc(n);
-        if (w->tmp) {
-            snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-            w->gz = gzopen(w->tmp, mode);
+        if (!(w->tmp = malloc(n))) {
+            free(w->path);
+            free(w);
+            scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+            return NULL;
         }
+        snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+        w->gz = gzopen(w->tmp, mode);
     }
     if (!w->gz) {
         scim_err_set(err, SCIM_EIO, "cannot write trace %s: %s", path, strerror(errno));
@@ -71,6 +78,8 @@ scim_trace_writer *scim_trace_create(const char *path, scim_trace_format fmt, bo
 
 int scim_trace_write(scim_trace_writer *w, const scim_trace_rec *rec, scim_err *err)
 {
+    if (!w || !rec)
+        return scim_err_set(err, SCIM_EINVAL, "scim_trace_write: %s is NULL", w ? "rec" : "the writer");
     const char *why;
     if ((unsigned)rec->op >= SCIM_OP_COUNT_ || scim_trace_rec_check(rec, &why) != 0)
         return scim_err_set(err, SCIM_EINVAL, "cannot write record %llu to %s: invalid record",
@@ -105,6 +114,8 @@ int scim_trace_write(scim_trace_writer *w, const scim_trace_rec *rec, scim_err *
 
 int scim_trace_comment(scim_trace_writer *w, const char *text, scim_err *err)
 {
+    if (!w || !text)
+        return scim_err_set(err, SCIM_EINVAL, "scim_trace_comment: %s is NULL", w ? "text" : "the writer");
     if (w->fmt != SCIM_TRACE_TEXT)
         return 0;
     if (gzprintf(w->gz, "# %s\n", text) < 0)
@@ -114,6 +125,8 @@ int scim_trace_comment(scim_trace_writer *w, const char *text, scim_err *err)
 
 int scim_trace_finish(scim_trace_writer *w, scim_err *err)
 {
+    if (!w)
+        return scim_err_set(err, SCIM_EINVAL, "scim_trace_finish: the writer is NULL");
     int rc = gzclose(w->gz) == Z_OK ? 0 : scim_err_set(err, SCIM_EIO, "cannot write trace %s", w->path);
     if (rc == 0 && w->tmp && rename(w->tmp, w->path) != 0)
         rc = scim_err_set(err, SCIM_EIO, "cannot write trace %s: %s", w->path, strerror(errno));

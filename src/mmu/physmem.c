@@ -79,6 +79,7 @@ struct scim_physmem {
     uint64_t free_frames;
     fbits free[SCIM_PHYSMEM_MAX_ORDER + 1]; /* bit i of order o: block i (frames i<<o ..) is free */
     scim_u64map contents; /* pfn -> (uint64_t *) 512 words */
+    bool write_lost;      /* a write found no host memory to back its frame */
 };
 
 static inline bool block_in_pool(const scim_physmem *pm, uint64_t block, unsigned order)
@@ -223,11 +224,12 @@ void scim_physmem_write64(scim_physmem *pm, uint64_t pa, uint64_t value)
         if (value == 0)
             return; /* still reads as zero */
         uint64_t *page = calloc(512, 8);
-        if (!page)
-            return;
-        v = scim_u64map_upsert(&pm->contents, pa >> 12, (uint64_t)(uintptr_t)page);
+        v = page ? scim_u64map_upsert(&pm->contents, pa >> 12, (uint64_t)(uintptr_t)page) : NULL;
         if (!v) {
+            /* the frame would read back as zero: the model is no longer
+             * what it simulates, which the run reports at its end */
             free(page);
+            pm->write_lost = true;
             return;
         }
     }
@@ -235,3 +237,5 @@ void scim_physmem_write64(scim_physmem *pm, uint64_t pa, uint64_t value)
 }
 
 uint64_t scim_physmem_backed_frames(const scim_physmem *pm) { return pm->contents.len; }
+
+bool scim_physmem_write_lost(const scim_physmem *pm) { return pm->write_lost; }

@@ -41,7 +41,11 @@ bool scim_physmem_is_free(const scim_physmem *pm, uint64_t pfn); /* order-0 view
 /* The checker's frame probe (a cookie of pm): the frame is allocated. */
 bool scim_physmem_frame_in_use(void *pm, uint64_t pfn);
 uint64_t scim_physmem_read64(const scim_physmem *pm, uint64_t pa);
+/* A write to a frame never written before allocates the frame's host
+ * copy; if the host has no memory the write is lost, and this says so
+ * from then on (the simulation reports it: its results are not valid). */
 void scim_physmem_write64(scim_physmem *pm, uint64_t pa, uint64_t value);
+bool scim_physmem_write_lost(const scim_physmem *pm);
 uint64_t scim_physmem_backed_frames(const scim_physmem *pm);
 
 #ifdef __cplusplus

@@ -535,7 +535,7 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
     r->slots = calloc(p->max_outstanding, sizeof *r->slots);
     r->free_slots = calloc(p->max_outstanding, sizeof *r->free_slots);
     r->ready_q = calloc(p->max_outstanding + 1, sizeof *r->ready_q);
-    if (!r->trace_path || !r->reqs || !r->slots || !r->free_slots || !r->ready_q) {
+    if (!r->trace_path || !r->reqs || !r->req_free || !r->slots || !r->free_slots || !r->ready_q) {
         scim_replay_destroy(r);
         scim_err_set(err, SCIM_ENOMEM, "out of host memory");
         return NULL;

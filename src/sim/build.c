@@ -272,6 +272,9 @@ static int attach_injector(scim_sim *sim)
 
 int scim_sim_build(scim_sim *sim)
 {
+    if (!sim)
+        return SCIM_EINVAL;
+    scim_err_clear(&sim->err);
     if (sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "the simulation is already built");
     if (!sim->cfg) {

@@ -127,6 +127,7 @@ int scim_sim_dump_config(scim_sim *sim, FILE *out)
 {
     if (!sim)
         return SCIM_EINVAL;
+    scim_err_clear(&sim->err);
     if (!out)
         return scim_sim_fail(sim, SCIM_EINVAL, "scim_sim_dump_config: no stream");
     if (!sim->built)
@@ -147,6 +148,7 @@ int scim_sim_write_config(scim_sim *sim, const char *path)
 {
     if (!sim)
         return SCIM_EINVAL;
+    scim_err_clear(&sim->err);
     if (!path || !path[0])
         return scim_sim_fail(sim, SCIM_EINVAL, "scim_sim_write_config: no path");
     if (!sim->built)

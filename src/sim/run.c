@@ -92,6 +92,9 @@ int scim_sim_finish_run(scim_sim *sim, int rc, bool bounded)
     scim_sim_sync_counters(sim);
     if (rc)
         return rc;
+    if (scim_physmem_write_lost(sim->pm))
+        return scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory: a write to simulated memory was lost, so "
+                                               "this run's results are not valid");
     if (bounded && scim_kernel_events_pending(sim->k) > 0)
         return 0;
     char report[REPORT_LEN] = "";

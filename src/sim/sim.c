@@ -5,6 +5,21 @@
 
 #include "sim/sim_internal.h"
 
+/* Every call that can fail starts with no error, so scim_sim_errmsg()
+ * always tells about the latest failing call, never an older one; a NULL
+ * handle is SCIM_EINVAL (there is nowhere to put a message). */
+#define ENTER(sim)                                                                                           \
+    do {                                                                                                     \
+        if (!(sim))                                                                                          \
+            return SCIM_EINVAL;                                                                              \
+        scim_err_clear(&(sim)->err);                                                                         \
+    } while (0)
+#define NEED(sim, arg, what)                                                                                 \
+    do {                                                                                                     \
+        if (!(arg))                                                                                          \
+            return scim_sim_fail((sim), SCIM_EINVAL, "%s", (what));                                          \
+    } while (0)
+
 scim_sim *scim_sim_create(void) { return calloc(1, sizeof(scim_sim)); }
 
 void scim_sim_destroy(scim_sim *sim)
@@ -28,10 +43,17 @@ void scim_sim_destroy(scim_sim *sim)
     free(sim);
 }
 
-const char *scim_sim_errmsg(const scim_sim *sim) { return sim->err.code ? sim->err.msg : "no error"; }
+const char *scim_sim_errmsg(const scim_sim *sim)
+{
+    if (!sim)
+        return "no simulation (the handle is NULL; scim_sim_create may have run out of memory)";
+    return sim->err.code ? sim->err.msg : "no error";
+}
 
 int scim_sim_load_file(scim_sim *sim, const char *path)
 {
+    ENTER(sim);
+    NEED(sim, path, "scim_sim_load_file: path is NULL");
     if (sim->cfg)
         return scim_sim_fail(sim, SCIM_ESTATE, "a configuration is already loaded");
     sim->cfg = scim_cfg_load_file(path, &sim->err);
@@ -52,6 +74,10 @@ int scim_sim_load_file(scim_sim *sim, const char *path)
 
 int scim_sim_load_string(scim_sim *sim, const char *yaml, const char *name)
 {
+    ENTER(sim);
+    NEED(sim, yaml, "scim_sim_load_string: yaml is NULL");
+    if (!name)
+        name = "(string)";
     if (sim->cfg)
         return scim_sim_fail(sim, SCIM_ESTATE, "a configuration is already loaded");
     sim->cfg = scim_cfg_load_string(yaml, strlen(yaml), name, &sim->err);
@@ -63,23 +89,36 @@ int scim_sim_load_string(scim_sim *sim, const char *yaml, const char *name)
 
 int scim_sim_set(scim_sim *sim, const char *assignment)
 {
+    ENTER(sim);
+    NEED(sim, assignment, "scim_sim_set: assignment is NULL; write \"key.path=value\"");
     if (sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "--set after the simulation was built has no effect");
-    if (!sim->cfg) {
+    bool fresh = !sim->cfg;
+    if (fresh) {
         sim->cfg = scim_cfg_new_empty("--set");
         if (!sim->cfg)
             return scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory");
-        sim->config_dir = strdup(".");
     }
-    return scim_cfg_set(sim->cfg, assignment, &sim->err);
+    int rc = scim_cfg_set(sim->cfg, assignment, &sim->err);
+    if (rc && fresh) {
+        /* a failed first override leaves nothing loaded: a file may still come */
+        scim_cfg_destroy(sim->cfg);
+        sim->cfg = NULL;
+        return rc;
+    }
+    if (fresh && !sim->config_dir && !(sim->config_dir = strdup(".")))
+        return scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory");
+    return rc;
 }
 
-const scim_cfg *scim_sim_config(const scim_sim *sim) { return sim->cfg; }
-scim_kernel *scim_sim_kernel(scim_sim *sim) { return sim->k; }
-scim_stats *scim_sim_stats(scim_sim *sim) { return sim->stats; }
+const scim_cfg *scim_sim_config(const scim_sim *sim) { return sim ? sim->cfg : NULL; }
+scim_kernel *scim_sim_kernel(scim_sim *sim) { return sim ? sim->k : NULL; }
+scim_stats *scim_sim_stats(scim_sim *sim) { return sim ? sim->stats : NULL; }
 
 int scim_sim_resolve(scim_sim *sim, uint32_t pasid, uint64_t va, uint64_t *pa)
 {
+    ENTER(sim);
+    NEED(sim, pa, "scim_sim_resolve: pa is NULL");
     if (!sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "build the simulation first");
     return scim_os_resolve(sim->os, pasid, va, pa);
@@ -87,6 +126,8 @@ int scim_sim_resolve(scim_sim *sim, uint32_t pasid, uint64_t va, uint64_t *pa)
 
 int scim_sim_frames(scim_sim *sim, scim_frame_counts *out)
 {
+    ENTER(sim);
+    NEED(sim, out, "scim_sim_frames: out is NULL");
     if (!sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "build the simulation first");
     scim_os_frames f;
@@ -98,6 +139,7 @@ int scim_sim_frames(scim_sim *sim, scim_frame_counts *out)
 
 int scim_sim_check_traces(scim_sim *sim)
 {
+    ENTER(sim);
     if (!sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "build the simulation before checking its traces");
     for (size_t i = 0; i < sim->n_comps; i++) {
@@ -127,6 +169,8 @@ int scim_sim_check_traces(scim_sim *sim)
 
 void scim_sim_set_progress(scim_sim *sim, scim_progress_fn fn, void *ctx)
 {
+    if (!sim)
+        return;
     sim->progress = fn;
     sim->progress_ctx = ctx;
     if (sim->built)
@@ -137,8 +181,7 @@ scim_time_t scim_sim_now(const scim_sim *sim) { return sim && sim->k ? scim_kern
 
 int scim_sim_finish(scim_sim *sim)
 {
-    if (!sim)
-        return SCIM_EINVAL;
+    ENTER(sim);
     if (!sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "build the simulation before finishing it");
     if (sim->finished)
@@ -152,6 +195,7 @@ int scim_sim_finish(scim_sim *sim)
 
 int scim_sim_run(scim_sim *sim)
 {
+    ENTER(sim);
     if (!sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "build the simulation before running it");
     if (sim->finished)
@@ -167,6 +211,7 @@ int scim_sim_run(scim_sim *sim)
 
 int scim_sim_run_until(scim_sim *sim, scim_time_t t)
 {
+    ENTER(sim);
     if (!sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "build the simulation before running it");
     if (sim->finished)
@@ -178,6 +223,8 @@ int scim_sim_run_until(scim_sim *sim, scim_time_t t)
 
 int scim_sim_write_stats(scim_sim *sim, const char *dir)
 {
+    ENTER(sim);
+    NEED(sim, dir, "scim_sim_write_stats: dir is NULL");
     if (!sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "nothing to write: the simulation was not built");
     /* a hosted run (a SystemC platform's sc_start) may never have passed

@@ -16,6 +16,8 @@ static double stat(const scim_sim *sim, const char *fmt, const char *name)
 
 void scim_sim_summary(scim_sim *sim, FILE *out)
 {
+    if (!sim || !out || !sim->built)
+        return;
     char a[32], b[32], c[32];
     fmt_time((double)sim->counters.time_ps, a, sizeof a);
     fprintf(out, "scimitar %s: scheme %s, seed %llu, %s simulated, %llu events\n", scim_version_string(),
@@ -37,6 +39,9 @@ void scim_sim_summary(scim_sim *sim, FILE *out)
         char d[32];
         fmt_time(stat(sim, "%s.dma.latency.p50", n), d, sizeof d);
         fprintf(out, "      translation latency mean %s, p99 %s; DMA latency p50 %s, p99 %s\n", a, b, d, c);
+        if (stat(sim, "%s.dma.errors", n) > 0)
+            fprintf(out, "      %.0f DMAs FAILED (a page could not be mapped, or the device was reset)\n",
+                    stat(sim, "%s.dma.errors", n));
     }
     for (size_t i = 0; i < n_cpus; i++) {
         const char *n = cpus[i].name;
@@ -46,6 +51,8 @@ void scim_sim_summary(scim_sim *sim, FILE *out)
                      "snoops; access latency p50 %s\n",
                 n, stat(sim, "%s.mem.requests", n), acc > 0 ? 100.0 * (acc - l1m) / acc : 0.0, stat(sim, "%s.walks", n),
                 stat(sim, "%s.faults", n), stat(sim, "%s.ipis", n), stat(sim, "%s.snoops", n), a);
+        if (stat(sim, "%s.mem.errors", n) > 0)
+            fprintf(out, "      %.0f accesses FAILED (segmentation faults)\n", stat(sim, "%s.mem.errors", n));
     }
     fmt_time(stat(sim, "%s.walk.latency.mean", "iommu"), a, sizeof a);
     fprintf(out, "  iommu: %.0f translation requests, IOTLB %.0f misses, %.0f walks (mean %s), %.0f page "
