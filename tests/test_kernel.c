@@ -259,6 +259,77 @@ START_TEST(run_until_then_resume)
 }
 END_TEST
 
+/* Timers (timeouts) keep a run going only while the work check says work is
+ * left; answered in time, they cost no simulated time. */
+static bool busy;
+static bool work_check(void *ctx)
+{
+    (void)ctx;
+    return busy;
+}
+static void unstick(void *ctx, uint64_t arg)
+{
+    log_ctx *l = ctx;
+    on_event(l, arg);
+    busy = false;
+    scim_kernel_schedule(l->k, 10, SCIM_PRIO_DEFAULT, on_event, l, arg + 1);
+}
+
+START_TEST(timers_end_with_the_work)
+{
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(backends[_i], &err);
+    ck_assert_msg(k, "%s", err.msg);
+    log_ctx l = {k, calloc(16, sizeof(rec)), 0, calloc(16, sizeof(scim_time_t))};
+    busy = false;
+    scim_kernel_schedule_at(k, 100, SCIM_PRIO_DEFAULT, on_event, &l, 1);
+    scim_kernel_schedule_timer(k, 1000, SCIM_PRIO_DEFAULT, on_event, &l, 2); /* at 1000 */
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    /* no work check: the lone timer ends nothing and fires not */
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_uint_eq(scim_kernel_now(k), 100);
+    ck_assert_uint_eq(scim_kernel_events_pending(k), 1);
+    ck_assert_uint_eq(scim_kernel_timers_pending(k), 1);
+    ck_assert_uint_eq(scim_kernel_events_executed(k), 1);
+    /* work left: the timer fires, and its handler's event after it */
+    scim_kernel_set_work_check(k, work_check, NULL);
+    busy = true;
+    scim_kernel_schedule_at(k, 150, SCIM_PRIO_DEFAULT, on_event, &l, 3);
+    scim_kernel_schedule_timer(k, 1400, SCIM_PRIO_DEFAULT, unstick, &l, 4); /* at 1500 */
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    ck_assert_uint_eq(l.n, 5);
+    ck_assert_uint_eq(l.seen[1].id, 3);
+    ck_assert_uint_eq(l.at[1], 150);
+    ck_assert_uint_eq(l.seen[2].id, 2);
+    ck_assert_uint_eq(l.at[2], 1000);
+    ck_assert_uint_eq(l.seen[3].id, 4);
+    ck_assert_uint_eq(l.at[3], 1500);
+    ck_assert_uint_eq(l.seen[4].id, 5); /* what the timeout unstuck */
+    ck_assert_uint_eq(l.at[4], 1510);
+    ck_assert_uint_eq(scim_kernel_timers_pending(k), 0);
+    /* a timer before a real event fires in its place, work or not */
+    scim_kernel_schedule_timer(k, 50, SCIM_PRIO_DEFAULT, on_event, &l, 6);  /* 1560 */
+    scim_kernel_schedule(k, 100, SCIM_PRIO_DEFAULT, on_event, &l, 7);       /* 1610 */
+    scim_kernel_schedule_timer(k, 500, SCIM_PRIO_DEFAULT, on_event, &l, 8); /* 2010 */
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    ck_assert_uint_eq(l.n, 7);
+    ck_assert_uint_eq(l.seen[5].id, 6);
+    ck_assert_uint_eq(l.at[5], 1560);
+    ck_assert_uint_eq(l.seen[6].id, 7);
+    ck_assert_uint_eq(scim_kernel_now(k), 1610);
+    ck_assert_uint_eq(scim_kernel_timers_pending(k), 1);
+    /* run_until passes it: time passes anyway, so the timer fires */
+    ck_assert_int_eq(scim_kernel_run_until(k, 3000, &err), 0);
+    ck_assert_uint_eq(l.n, 8);
+    ck_assert_uint_eq(l.at[7], 2010);
+    ck_assert_uint_eq(scim_kernel_now(k), 3000);
+    ck_assert_uint_eq(scim_kernel_events_pending(k), 0);
+    free(l.seen);
+    free(l.at);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
 static void stopper(void *ctx, uint64_t arg)
 {
     scim_kernel_stop(ctx);
@@ -346,6 +417,7 @@ int main(void)
     tcase_add_loop_test(tc, fifo_same_log_as_direct, 0, NB);
     tcase_add_loop_test(tc, self_rescheduling_chains, 0, NB);
     tcase_add_loop_test(tc, run_until_then_resume, 0, NB);
+    tcase_add_loop_test(tc, timers_end_with_the_work, 0, NB);
     tcase_add_loop_test(tc, stop_and_fail, 0, NB);
     tcase_add_test(tc, systemc_kernels_share_one_scheduler);
     tcase_add_test(tc, clock_domains);

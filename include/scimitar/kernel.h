@@ -62,6 +62,23 @@ SCIM_API void scim_kernel_schedule(scim_kernel *k, scim_time_t delay, int prio,
 SCIM_API void scim_kernel_schedule_at(scim_kernel *k, scim_time_t when, int prio,
                              scim_event_fn fn, void *ctx, uint64_t arg);
 
+/* A timer is an event that does not by itself keep a run going: a timeout
+ * that guards a request the model expects to complete. When run() finds
+ * only timers left, it asks the work check (below) whether the model still
+ * has unfinished work; if not (or without a check), the run ends at the
+ * last other event's time and the timers stay queued (a later run_until()
+ * fires those it passes, as its time passes anyway); if so, the next timer
+ * fires. So a timeout that was answered in time costs no simulated time,
+ * and one that was not still fires. Timers run in the same order as other
+ * events; timer handlers check whether their request is still waiting. */
+SCIM_API void scim_kernel_schedule_timer(scim_kernel *k, scim_time_t delay, int prio,
+                                         scim_event_fn fn, void *ctx, uint64_t arg);
+/* true while the model has unfinished work (a timer may be what unsticks it). */
+typedef bool (*scim_work_fn)(void *ctx);
+SCIM_API void scim_kernel_set_work_check(scim_kernel *k, scim_work_fn fn, void *ctx);
+/* Timers among the pending events. */
+SCIM_API size_t scim_kernel_timers_pending(const scim_kernel *k);
+
 /* Run until no event is left, stop() is called, or a handler fails.
  * Returns 0, or the failure's code with its message in err. */
 SCIM_API int scim_kernel_run(scim_kernel *k, scim_err *err);

@@ -54,8 +54,10 @@ typedef struct fifo {
     uint32_t head, len, mask; /* capacity mask+1 is a power of two */
 } fifo;
 
-/* heap entry owner: a payload slot, or FIFO_BIT | fifo index */
+/* heap entry owner: a payload slot (TIMER_BIT marks a timer's), or
+ * FIFO_BIT | fifo index */
 #define FIFO_BIT 0x80000000u
+#define TIMER_BIT 0x40000000u
 #define ROOT 3u
 #define LINE 64
 
@@ -71,6 +73,10 @@ struct scim_kernel {
     fifo *fifos;
     uint32_t n_fifos;
     size_t pending; /* events scheduled and not executed (FIFO rings included) */
+    size_t timers;  /* of which timers (scim_kernel_schedule_timer) */
+    bool unbounded; /* inside run(): timers alone end it when no work is left */
+    scim_work_fn work;
+    void *work_ctx;
     uint64_t seq;
     uint64_t executed;
     uint64_t wakeups; /* SystemC wake-ups (distinct times dispatched) */
@@ -177,6 +183,8 @@ static uint32_t payload_slot(scim_kernel *k)
 {
     if (k->pl_nfree == 0) {
         uint32_t ncap = k->pl_cap ? k->pl_cap * 2 : 1024;
+        if (ncap > TIMER_BIT) /* slot numbers leave the owner's two flag bits free */
+            return UINT32_MAX;
         payload *np = realloc(k->pl, ncap * sizeof *np);
         if (!np)
             return UINT32_MAX;
@@ -192,6 +200,15 @@ static uint32_t payload_slot(scim_kernel *k)
     return k->pl_free[--k->pl_nfree];
 }
 
+/* Only timers are left: inside run(), they matter only while the model
+ * has unfinished work they may unstick (a timeout); otherwise the run is
+ * over and its time is the last real event's. run_until() fires them, as
+ * its time passes anyway. */
+static bool timers_idle(scim_kernel *k)
+{
+    return k->unbounded && !(k->work && k->work(k->work_ctx));
+}
+
 /* Execute every event due at or before `t` (and within the run limit),
  * advancing now as we go. */
 static void dispatch_due(scim_kernel *k, scim_time_t t)
@@ -199,6 +216,8 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
     scim_time_t bound = t < k->limit ? t : k->limit;
     k->dispatching = true;
     while (k->n && !k->stop && key_time(k->key[ROOT]) <= bound) {
+        if (k->pending == k->timers && timers_idle(k))
+            break;
         k->now = key_time(k->key[ROOT]);
         uint32_t who = k->who[ROOT];
         scim_event_fn fn;
@@ -215,6 +234,10 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
             else
                 heap_pop(k);
         } else {
+            if (who & TIMER_BIT) {
+                who &= ~TIMER_BIT;
+                k->timers--;
+            }
             const payload *p = &k->pl[who];
             fn = p->fn;
             ctx = p->ctx;
@@ -235,6 +258,8 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
 static scim_time_t next_wake(const scim_kernel *k)
 {
     if (k->stop || !k->n || key_time(k->key[ROOT]) > k->limit)
+        return SCIM_TIME_MAX;
+    if (k->pending == k->timers && timers_idle((scim_kernel *)k))
         return SCIM_TIME_MAX;
     return key_time(k->key[ROOT]);
 }
@@ -335,16 +360,17 @@ static inline void after_schedule(scim_kernel *k, scim_time_t when)
         sc_request_wake(k);
 }
 
-static void push_payload(scim_kernel *k, hkey key, scim_event_fn fn, void *ctx, uint64_t arg)
+static bool push_payload(scim_kernel *k, hkey key, scim_event_fn fn, void *ctx, uint64_t arg, uint32_t mark)
 {
     uint32_t slot = payload_slot(k);
     if (slot == UINT32_MAX) {
         k->alloc_failed = true;
         k->stop = true;
-        return;
+        return false;
     }
     k->pl[slot] = (payload){fn, ctx, arg};
-    heap_push(k, key, slot);
+    heap_push(k, key, slot | mark);
+    return true;
 }
 
 /* A NULL kernel or handler schedules nothing (a caller's bug, but not a
@@ -355,9 +381,31 @@ void scim_kernel_schedule_at(scim_kernel *k, scim_time_t when, int prio,
     if (!k || !fn)
         return;
     hkey key = make_key(k, &when, prio);
-    push_payload(k, key, fn, ctx, arg);
+    push_payload(k, key, fn, ctx, arg, 0);
     after_schedule(k, when);
 }
+
+void scim_kernel_schedule_timer(scim_kernel *k, scim_time_t delay, int prio, scim_event_fn fn, void *ctx,
+                                uint64_t arg)
+{
+    if (!k || !fn)
+        return;
+    scim_time_t when = ((k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching) ? scim_kernel_now(k) : k->now) + delay;
+    hkey key = make_key(k, &when, prio);
+    if (push_payload(k, key, fn, ctx, arg, TIMER_BIT))
+        k->timers++;
+    after_schedule(k, when);
+}
+
+void scim_kernel_set_work_check(scim_kernel *k, scim_work_fn fn, void *ctx)
+{
+    if (!k)
+        return;
+    k->work = fn;
+    k->work_ctx = ctx;
+}
+
+size_t scim_kernel_timers_pending(const scim_kernel *k) { return k ? k->timers : 0; }
 
 void scim_kernel_schedule(scim_kernel *k, scim_time_t delay, int prio,
                           scim_event_fn fn, void *ctx, uint64_t arg)
@@ -411,7 +459,7 @@ void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uin
         heap_push(k, key, FIFO_BIT | (uint32_t)id);
     } else if (key_lt(key, q->ring[(q->head + q->len - 1) & q->mask].key)) {
         /* out of order: an ordinary event with the same key and handler */
-        push_payload(k, key, q->fn, q->ctx, arg);
+        push_payload(k, key, q->fn, q->ctx, arg, 0);
     } else {
         if (q->len == q->mask + 1 && !fifo_grow(q)) {
             k->alloc_failed = true;
@@ -438,6 +486,7 @@ static int run_bounded(scim_kernel *k, scim_time_t limit, scim_err *err)
         return finish_run(k, 0, err);
     k->stop = false;
     k->limit = limit;
+    k->unbounded = limit == SCIM_TIME_MAX;
     int rc = 0;
     if (k->backend == SCIM_BACKEND_NATIVE) {
         dispatch_due(k, limit);
@@ -458,6 +507,7 @@ static int run_bounded(scim_kernel *k, scim_time_t limit, scim_err *err)
         }
     }
     k->limit = SCIM_TIME_MAX;
+    k->unbounded = false;
     if (k->backend == SCIM_BACKEND_SYSTEMC) {
         /* A stopped or failed kernel must not run when something else
          * drives SystemC: no wake-up stays registered (the next schedule()

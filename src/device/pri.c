@@ -74,7 +74,7 @@ static void send_group(scim_device *d, int32_t gi)
     g->pri_sent = scim_kernel_now(d->k);
     g->pri_gen++;
     if (d->p.pri_timeout)
-        scim_kernel_schedule(d->k, d->p.pri_timeout, SCIM_PRIO_DEFAULT, pri_timeout, d,
+        scim_kernel_schedule_timer(d->k, d->p.pri_timeout, SCIM_PRIO_DEFAULT, pri_timeout, d,
                              (uint64_t)g->pri_gen << 32 | (uint32_t)gi);
     d->st.pri_groups++;
     d->st.pri_requests += n;

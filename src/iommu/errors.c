@@ -45,7 +45,7 @@ uint32_t scim_iommu_dev_inv_start(scim_iommu *io, uint32_t slot, scim_node_id de
     uint32_t gen = ++io->dev_inv_gen;
     *(dev_inv *)scim_pool_at(&io->dev_invs, di) = (dev_inv){slot, dev, gen, false};
     if (io->p.inv_timeout)
-        scim_kernel_schedule(io->k, io->p.inv_timeout, SCIM_PRIO_DEFAULT, timeout, io, (uint64_t)gen << 32 | di);
+        scim_kernel_schedule_timer(io->k, io->p.inv_timeout, SCIM_PRIO_DEFAULT, timeout, io, (uint64_t)gen << 32 | di);
     return di;
 }
 
@@ -59,6 +59,8 @@ void scim_iommu_dev_inv_done(scim_iommu *io, uint32_t di)
     scim_pool_release(&io->dev_invs, di);
     scim_iommu_inv_one_done(io, slot);
 }
+
+uint32_t scim_iommu_dev_invs_outstanding(const scim_iommu *io) { return scim_pool_len(&io->dev_invs); }
 
 /* The OS has reset the device: the descriptor may complete. */
 void scim_iommu_dev_fail_done(scim_iommu *io, scim_msg *m)

@@ -81,6 +81,9 @@ int scim_iommu_bind_device(scim_iommu *io, scim_node_id dev, uint32_t pasid, sci
 /* Fault injection (lost page responses, page request bursts), or NULL;
  * set before the run (bursts are scheduled then). */
 void scim_iommu_set_injector(scim_iommu *io, scim_inject *inj);
+/* Device-TLB invalidations sent and not yet completed (their timeouts are
+ * kernel timers, which fire only while such work is left). */
+uint32_t scim_iommu_dev_invs_outstanding(const scim_iommu *io);
 /* The observer of the inline accesses it performs (checker, or NULL). */
 void scim_iommu_set_checker(scim_iommu *io, const scim_observer *c);
 

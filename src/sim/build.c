@@ -40,7 +40,9 @@ const scim_param_decl scim_top_param_decls[] = {
 const size_t scim_top_param_decl_count = SCIM_COUNT_OF(scim_top_param_decls);
 
 const scim_stat_decl scim_sim_stat_decls[] = {
-    {"time_ps", SCIM_STAT_COUNTER, "ps", "Simulated time at the end of the run.", offsetof(sim_counters, time_ps)},
+    {"time_ps", SCIM_STAT_COUNTER, "ps",
+     "Simulated time at the end of the run: the last event's (timeouts that no work waits for do not count).",
+     offsetof(sim_counters, time_ps)},
     {"events", SCIM_STAT_COUNTER, "count", "Events the kernel executed.", offsetof(sim_counters, events)},
 };
 const size_t scim_sim_stat_decl_count = SCIM_COUNT_OF(scim_sim_stat_decls);

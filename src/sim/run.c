@@ -68,8 +68,25 @@ static void poll(void *ctx, scim_kernel *k)
     }
 }
 
+/* The kernel's work check: timers (timeouts) fire only while a trace agent
+ * has work left or the IOMMU waits for a device's invalidation completion;
+ * otherwise the run ends at its last real event. */
+static bool work_left(void *ctx)
+{
+    scim_sim *sim = ctx;
+    if (sim->io && scim_iommu_dev_invs_outstanding(sim->io))
+        return true;
+    for (size_t i = 0; i < sim->n_comps; i++) {
+        const scim_component *c = &sim->comps[i];
+        if (c->kind->finished && !c->kind->finished(c->self))
+            return true;
+    }
+    return false;
+}
+
 void scim_sim_arm_poll(scim_sim *sim)
 {
+    scim_kernel_set_work_check(sim->k, work_left, sim);
     bool need = sim->progress || sim->top.watchdog;
     scim_kernel_set_poll(sim->k, need ? poll : NULL, sim, WATCHDOG_EVERY_LOG2);
 }
