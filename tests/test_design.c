@@ -110,10 +110,11 @@ START_TEST(placement_fault_sums)
          * of 4 levels (nothing cached: the first walk cached nothing) */
         (1 + 2 + FAR) + pri + (2 + 4 * FAR),
         /* software: the interrupt handler walks (1.5 us, no wake-up),
-         * finds nothing, the fault is resolved (os.iopf_cost 3 us; this
-         * path charges no per-page cost and zeroes nothing) and answered
-         * with the translation */
-        1 + 450 + 1500 + 3000 + 450,
+         * finds nothing, the fault is resolved (os.iopf_cost 3 us, then
+         * os.iopf_page_cost 1 us for the page it maps; this path zeroes
+         * nothing through the memory controller) and answered with the
+         * translation */
+        1 + 450 + 1500 + 3000 + 1000 + 450,
         /* shadow: the copy's PML4 entry is missing; the OS maps the page
          * (4 entries written: 3 new tables and the leaf) and zeroes it,
          * then sends the entries to the copy (450 ns), which applies them

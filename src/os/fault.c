@@ -153,8 +153,17 @@ static void answer_one(scim_os *os, fault_job *j, int32_t status)
     os_job_free(os, j);
 }
 
+static void sw_page_paid(void *ctx, uint64_t arg);
+
 static void answer_fault(scim_os *os, fault_job *j, int32_t status)
 {
+    if (j->kind == JOB_SW && status == SCIM_RESP_OK && j->outcome != PAGE_PRESENT) {
+        /* the software walk's handler mapped a page: the same per-page work
+         * as a handler thread's (os.iopf_page_cost) */
+        j->outcome = PAGE_PRESENT;
+        os_spend(os, os->p.iopf_page_cost, sw_page_paid, os, (uint64_t)(uintptr_t)j);
+        return;
+    }
     if (j->kind == JOB_IO) {
         /* one page of a group: the group's handler goes on */
         os_iopf_page_resolved(os, j, status);
@@ -163,6 +172,8 @@ static void answer_fault(scim_os *os, fault_job *j, int32_t status)
     if (!os_sync_flush(os, j->pasid, SK_ANSWER, j, 0, status))
         os_answer_fault_now(os, j, status);
 }
+
+static void sw_page_paid(void *ctx, uint64_t arg) { answer_fault(ctx, (fault_job *)(uintptr_t)arg, SCIM_RESP_OK); }
 
 void os_answer_fault_now(scim_os *os, fault_job *j, int32_t status)
 {
