@@ -27,7 +27,16 @@ JOBS=${JOBS:-$(nproc)}
 ORIGINS=${ORIGINS:-1}
 # Too slow under memcheck for every CI run (measured on 2 cores: several
 # minutes each); scripts/test.sh runs them under ASan, --all runs them here.
-SLOW=(test_design test_e2e test_oom_sim test_pagetable test_tracegen)
+SLOW=(test_design test_e2e test_oom_sim test_pagetable test_tracegen
+      test_tlb_index test_os test_ptfmt test_physmem test_short_writes test_oom)
+# Never under memcheck: test_tlm's initiator is an SC_THREAD (TLM's
+# b_transport may wait()), and SystemC 2.3.4 runs SC_THREADs on QuickThreads
+# stacks it does not register with valgrind (VALGRIND_STACK_REGISTER), so
+# every read on such a stack is reported as uninitialised (330 reports in
+# SystemC, libstdc++ and our adapter alike, all with the origin "a stack
+# allocation" at the coroutine switch). No suppression could tell a real
+# error from those; ASan runs it in scripts/test.sh.
+NEVER=(test_tlm)
 
 SCIM_EXTRA_PKGS="valgrind ${SCIM_EXTRA_PKGS:-}" BUILD_DIR=$BUILD_DIR BUILD_TYPE=Debug \
   CMAKE_ARGS="-DSCIM_WERROR=ON ${CMAKE_ARGS:-}" scripts/setup.sh
@@ -38,6 +47,7 @@ if (($# == 0)) || [ "$1" = --all ]; then
     [ -x "$t" ] || continue
     name=$(basename "$t")
     if (($# == 0)) && [[ " ${SLOW[*]} " == *" $name "* ]]; then continue; fi
+    if [[ " ${NEVER[*]} " == *" $name "* ]]; then continue; fi
     runners+=("$name")
   done
 else
