@@ -103,6 +103,22 @@ grep -q "^simulated time (ms) *0.05 *0.05$" "$T/cmp.txt" || fail "--set did not 
 "$BIN" run "$CFG" --quiet --out "$T/cmp1" --set sim.max_time=50us --set scheme=pin || fail "pin run"
 cmp -s "$T/cmp1/stats.json" "$T/cmp/pin/stats.json" || fail "compare --set column differs from run --set"
 
+# --help of every command and subcommand: exit 0, the usage on stdout,
+# nothing on stderr (issue 14); -h alike
+for cmd in "run" "check" "sweep" "compare" "validate" "doc" "trace" "trace cat" "trace pack" "trace convert" \
+    "trace stats" "trace gen" "trace gen nic-rx" "trace import" "trace import lackey" "trace import strace" \
+    "trace locality"; do
+    for h in --help -h; do
+        "$BIN" $cmd $h > "$T/h.out" 2> "$T/h.err"; rc=$?
+        [ $rc -eq 0 ] || fail "$cmd $h: exit status $rc"
+        [ -s "$T/h.err" ] && fail "$cmd $h wrote to stderr: $(cat "$T/h.err")"
+        grep -qi "usage\|options" "$T/h.out" || fail "$cmd $h: $(head -3 "$T/h.out")"
+    done
+done
+# with other arguments before it, --help still only prints the usage
+"$BIN" run "$CFG" --out "$T/never" --help > "$T/h.out" || fail "run CFG --help"
+[ -e "$T/never" ] && fail "run --help ran"
+
 # --quiet prints nothing at all
 "$BIN" run "$CFG" --quiet --out "$T/q" > "$T/q.txt" 2>&1 || fail "--quiet run"
 [ -s "$T/q.txt" ] && fail "--quiet printed: $(head -3 "$T/q.txt")"
