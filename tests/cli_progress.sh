@@ -64,7 +64,7 @@ if command -v script > /dev/null; then
         fail "run --progress=bar"
     cmp -s off/stats.json bar/stats.json || fail "stats.json differs between --progress=off and bar"
     tr '\r' '\n' < bar.txt > bar.lines
-    grep -q "^  sim [0-9.]* [mu]*s | trace [0-9.]* [KMi]*B/$kib ([0-9.]*%) | [0-9.]* M ev/s | .* | ETA " bar.lines ||
+    grep -q "^sim [0-9.]* [mu]*s | trace [0-9.]* [KMi]*B/$kib ([0-9.]*%) | [0-9.]* M ev/s | .* | ETA " bar.lines ||
         fail "bar: $(head -c 400 bar.txt)"
     # the default on a terminal is the bar; --quiet turns it off
     script -qec "SCIMITAR_PROGRESS_INTERVAL=0 '$BIN' run nic.yaml --out tty" /dev/null > tty.txt || fail "run on a tty"

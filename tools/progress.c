@@ -7,18 +7,21 @@
  * events) costs nothing and a terminal is not flooded.
  *
  *   bar   one line on a terminal, redrawn in place (\r, erase to the end of
- *         the line): simulated time, trace position (bytes of the trace
- *         files read of their size; a gzip trace counts compressed bytes),
- *         events per second since the last redraw, elapsed time and ETA
- *         (from the trace fraction).
+ *         the line; cut to the terminal's width, so it never wraps):
+ *         simulated time, trace position (bytes of the trace files read of
+ *         their size; a gzip trace counts compressed bytes), events per
+ *         second since the last redraw, elapsed time and ETA (from the
+ *         trace fraction).
  *   line  the same facts as a plain line every 30 s, for logs (Slurm, CI).
  *
  * SCIMITAR_PROGRESS_INTERVAL=SECONDS overrides the interval of either mode
  * (0: every call of the hook; the tests use it). */
+#define _DEFAULT_SOURCE /* TIOCGWINSZ */
 #include "progress.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,7 +112,13 @@ static void hook(void *ctx, scim_time_t now, double fraction)
     else
         snprintf(trace, sizeof trace, "trace position unknown");
     if (p->mode == CLI_PROGRESS_BAR) {
-        fprintf(p->out, "\r  sim %s | %s | %.2f M ev/s | %s | ETA %s\033[K", sim, trace, rate / 1e6, els, eta);
+        char line[256];
+        snprintf(line, sizeof line, "sim %s | %s | %.2f M ev/s | %s | ETA %s", sim, trace, rate / 1e6, els, eta);
+        struct winsize ws;
+        size_t cols = ioctl(fileno(p->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
+        if (cols - 1 < sizeof line)
+            line[cols - 1] = '\0';
+        fprintf(p->out, "\r%s\033[K", line);
         p->shown = true;
     } else {
         fprintf(p->out, "scimitar: progress: simulated %s, %s, %.2f M events/s, elapsed %s, ETA %s\n", sim, trace,
