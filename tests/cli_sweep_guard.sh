@@ -2,7 +2,8 @@
 # What keeps a sweep's results whole (issue 14):
 #  - SIGTERM or SIGINT to a sweep is forwarded to its point runs, which it
 #    waits for: no point keeps running after the sweep exits (128+signal),
-#    no table is written, and a resume runs the stopped points;
+#    no table is written, and a resume runs the stopped points; a sweep
+#    killed with SIGKILL takes its point runs with it too;
 #  - a lock file (flock) in the output directory refuses a second sweep on
 #    it while the first runs, with exit 1 and a clear message;
 #  - a build without MPI started by an MPI launcher with several ranks
@@ -57,6 +58,21 @@ for sig in TERM INT; do
         fail "SIG$sig: $(cat s.err)"
     [ -e s/sweep.csv ] && fail "SIG$sig: a table was written"
     ls s/points/*/point.txt > /dev/null 2>&1 && fail "SIG$sig: a stopped point was marked done"
+done
+# a sweep killed outright (SIGKILL: nothing to forward) takes its point
+# runs with it (on Linux they ask for SIGTERM on their parent's death)
+rm -rf s
+"$BIN" sweep live.yaml "${LIVE[@]}" -j 2 --out s --quiet 2> s.err &
+P=$!
+PIDS="$PIDS $P"
+kids=$(children $P) || fail "SIGKILL: the sweep started no point runs"
+PIDS="$PIDS $kids"
+sleep 1 # past the point runs' start-up, where they ask for the signal
+kill -KILL $P
+wait $P 2> /dev/null
+for k in $kids; do
+    for _ in $(seq 50); do kill -0 "$k" 2> /dev/null || break; sleep 0.1; done
+    kill -0 "$k" 2> /dev/null && fail "SIGKILL: point run $k outlived the sweep by 5 s"
 done
 # the lock is gone with the sweep: a short sweep in the same directory runs
 sed -i 's/seed: \[1, 2, 3\]/seed: [1]/' live.yaml

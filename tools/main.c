@@ -13,8 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "scimitar/scimitar.h"
 #include "sim/sim.h"
@@ -35,6 +39,21 @@ static void usage(FILE *out)
             "       scimitar trace cat|pack|convert|stats|gen|import|locality ...   (scimitar trace --help)\n"
             "       scimitar doc config|stats\n"
             "       scimitar --version\n");
+}
+
+/* A point run of a sweep (SCIMITAR_SWEEP_PARENT names its parent, the
+ * sweep): on Linux it gets SIGTERM when the sweep dies, however it dies, so
+ * no point outlives its sweep and runs beside a resumed one. */
+static void end_with_sweep(void)
+{
+#ifdef __linux__
+    const char *parent = getenv("SCIMITAR_SWEEP_PARENT");
+    if (!parent || strtol(parent, NULL, 10) != (long)getppid())
+        return;
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (strtol(parent, NULL, 10) != (long)getppid()) /* it died before prctl */
+        raise(SIGTERM);
+#endif
 }
 
 static double host_seconds(void)
@@ -65,6 +84,7 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
             usage(stdout);
             return 0;
         }
+    end_with_sweep();
     scim_sim *sim = scim_sim_create();
     if (!sim) {
         fprintf(stderr, "scimitar: out of memory\n");

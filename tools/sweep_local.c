@@ -195,6 +195,12 @@ size_t scim_sweep_run_local(const scim_sweep *sw, const size_t *todo, const uint
     }
     g_jobs = sw->jobs;
     g_pids = pids;
+    /* a point run ends with its sweep even if the sweep is killed outright
+     * (SIGKILL, the OOM killer): `scimitar run` asks for SIGTERM on its
+     * parent's death when this names its parent (main.c) */
+    char me[32];
+    snprintf(me, sizeof me, "%ld", (long)getpid());
+    setenv("SCIMITAR_SWEEP_PARENT", me, 1);
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -259,6 +265,7 @@ size_t scim_sweep_run_local(const scim_sweep *sw, const size_t *todo, const uint
         scim_sweep_show_progress(sw, done, n_todo, failed, t0);
     }
     g_pids = NULL;
+    unsetenv("SCIMITAR_SWEEP_PARENT");
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     free(pids);
