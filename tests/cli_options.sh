@@ -56,7 +56,9 @@ grep -q "cannot open configuration $T/none.yaml" "$T/err" || fail "missing confi
 # statistics that cannot be written: exit 1, the path and a fix
 : > "$T/file"
 "$BIN" run "$CFG" --quiet --out "$T/file/sub" 2> "$T/err"; [ $? -eq 1 ] || fail "unwritable --out: exit status"
-grep -q "could not write $T/file/sub/stats.json.*Not a directory; fix:" "$T/err" || fail "unwritable --out message: $(cat "$T/err")"
+# (checked before the run, issue 14; tests/cli_outputs.sh has the other cases)
+grep -q "cannot create output directory $T/file/sub: Not a directory; give a path whose every parent is a directory" \
+    "$T/err" || fail "unwritable --out message: $(cat "$T/err")"
 
 # --set=K=V is --set K V; the same statistics either way
 "$BIN" run "$CFG" --quiet --out "$T/s1" --set devices.nic0.iotlb.entries=64 || fail "--set K=V run"
@@ -100,6 +102,22 @@ expect2 "compare with an unknown option" "unexpected argument '--fast'" compare 
 grep -q "^simulated time (ms) *0.05 *0.05$" "$T/cmp.txt" || fail "--set did not reach both schemes: $(cat "$T/cmp.txt")"
 "$BIN" run "$CFG" --quiet --out "$T/cmp1" --set sim.max_time=50us --set scheme=pin || fail "pin run"
 cmp -s "$T/cmp1/stats.json" "$T/cmp/pin/stats.json" || fail "compare --set column differs from run --set"
+
+# --help of every command and subcommand: exit 0, the usage on stdout,
+# nothing on stderr (issue 14); -h alike
+for cmd in "run" "check" "sweep" "compare" "validate" "doc" "trace" "trace cat" "trace pack" "trace convert" \
+    "trace stats" "trace gen" "trace gen nic-rx" "trace import" "trace import lackey" "trace import strace" \
+    "trace locality"; do
+    for h in --help -h; do
+        "$BIN" $cmd $h > "$T/h.out" 2> "$T/h.err"; rc=$?
+        [ $rc -eq 0 ] || fail "$cmd $h: exit status $rc"
+        [ -s "$T/h.err" ] && fail "$cmd $h wrote to stderr: $(cat "$T/h.err")"
+        grep -qi "usage\|options" "$T/h.out" || fail "$cmd $h: $(head -3 "$T/h.out")"
+    done
+done
+# with other arguments before it, --help still only prints the usage
+"$BIN" run "$CFG" --out "$T/never" --help > "$T/h.out" || fail "run CFG --help"
+[ -e "$T/never" ] && fail "run --help ran"
 
 # --quiet prints nothing at all
 "$BIN" run "$CFG" --quiet --out "$T/q" > "$T/q.txt" 2>&1 || fail "--quiet run"

@@ -39,6 +39,8 @@ START_TEST(simulation_handles)
     ck_assert_ptr_nonnull(strstr(scim_sim_errmsg(NULL), "NULL"));
     scim_sim_summary(NULL, stdout);
     scim_sim_set_progress(NULL, NULL, NULL);
+    uint64_t done = 7, total = 7;
+    ck_assert_int_eq(scim_sim_trace_position(NULL, &done, &total), SCIM_EINVAL);
     scim_sim_destroy(NULL);
 }
 END_TEST
@@ -151,6 +153,11 @@ START_TEST(traces)
     ck_assert(!scim_trace_is_binary(NULL));
     ck_assert_ptr_nonnull(scim_trace_name(NULL));
     ck_assert_uint_eq(scim_trace_offset(NULL), 0);
+    uint64_t done = 7, total = 7;
+    scim_trace_position(NULL, &done, &total);
+    ck_assert_uint_eq(done, 0);
+    ck_assert_uint_eq(total, 0);
+    scim_trace_position(NULL, NULL, NULL);
     scim_trace_close(NULL);
     ck_assert_ptr_null(scim_trace_create(NULL, SCIM_TRACE_TEXT, false, NULL));
     ck_assert_int_eq(scim_trace_write(NULL, &rec, NULL), SCIM_EINVAL);

@@ -1,4 +1,4 @@
-/* Replays the fuzz corpora (fuzz/corpus/config, fuzz/corpus/trace) through
+/* Replays the fuzz corpora (fuzz/corpus/config, trace, cli) through
  * the fuzz targets' own entry functions, compiled here without libFuzzer,
  * so that every saved input (seeds and crash regressions) runs under the
  * sanitizers in CI without clang. Each file is its own forked run. */
@@ -15,6 +15,9 @@
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_trace_one
 #include "../fuzz/fuzz_trace.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_cli_one
+#include "../fuzz/fuzz_cli.c"
 #undef LLVMFuzzerTestOneInput
 
 typedef int (*entry_fn)(const uint8_t *data, size_t size);
@@ -57,6 +60,9 @@ END_TEST
 START_TEST(test_trace_corpus) { ck_assert_int_ge(replay_dir("trace", fuzz_trace_one), 5); }
 END_TEST
 
+START_TEST(test_cli_corpus) { ck_assert_int_ge(replay_dir("cli", fuzz_cli_one), 5); }
+END_TEST
+
 /* The targets on a few inputs no corpus file holds: empty, one byte, NULs. */
 START_TEST(test_degenerate_inputs)
 {
@@ -68,6 +74,11 @@ START_TEST(test_degenerate_inputs)
     fuzz_trace_one(nul, 0);
     fuzz_trace_one(nul, sizeof nul);
     fuzz_trace_one(one, 1);
+    fuzz_cli_one(nul, 0);
+    fuzz_cli_one(nul, sizeof nul);
+    fuzz_cli_one(one, 1);
+    fuzz_cli_one((const uint8_t *)"--set ", 6);
+    fuzz_cli_one((const uint8_t *)"--set \n--set x=1", 16);
 }
 END_TEST
 
@@ -78,6 +89,7 @@ static Suite *corpus_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_config_corpus);
     tcase_add_test(tc, test_trace_corpus);
+    tcase_add_test(tc, test_cli_corpus);
     tcase_add_test(tc, test_degenerate_inputs);
     suite_add_tcase(s, tc);
     return s;

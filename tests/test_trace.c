@@ -173,7 +173,7 @@ static scim_trace_rec rand_rec(uint64_t *s)
     memset(&r, 0, sizeof r);
     r.op = (scim_trace_op)rnd(s, SCIM_OP_COUNT_);
     r.timing = rnd(s, 3) ? SCIM_TIMING_REL : SCIM_TIMING_ABS;
-    r.time_ns = rand_u64(s);
+    r.time_ns = rand_u64(s) % (SCIM_TRACE_MAX_NS + 1); /* the largest timing a trace may carry */
     r.addr = rnd(s, 2) ? 0x7f0000000000ull + rnd(s, 1ull << 30) : rand_u64(s);
     r.size = 1 + rnd(s, rnd(s, 2) ? 8192 : UINT64_MAX);
     if (r.addr + r.size - 1 < r.addr) /* no wrap */
@@ -228,7 +228,7 @@ START_TEST(test_text_every_op_and_key)
                        "+1 reclaim 0x2000 0x1000\n"
                        "+1 pin 0x2000 0x1000 io=18446744073709551615\n"
                        "+1 unpin 0x2000 0x1000 io=0 pasid=0\n"
-                       "@18446744073709551615 read 0xffffffffffffffff 1\n"
+                       "@18446744073709551 read 0xffffffffffffffff 1\n"
                        "+2 read 0 18446744073709551615#comment right after\n";
     scim_trace_rec recs[32];
     size_t n;
@@ -254,7 +254,7 @@ START_TEST(test_text_every_op_and_key)
         {SCIM_TIMING_REL, 1, SCIM_OP_PIN, 0x2000, 0x1000, SCIM_TRACE_HAS_IO, 0, 0, 0, 0, UINT64_MAX, 0, 13},
         {SCIM_TIMING_REL, 1, SCIM_OP_UNPIN, 0x2000, 0x1000, SCIM_TRACE_HAS_IO | SCIM_TRACE_HAS_PASID, 0, 0, 0, 0, 0, 0,
          14},
-        {SCIM_TIMING_ABS, UINT64_MAX, SCIM_OP_READ, UINT64_MAX, 1, 0, 0, 0, 0, 0, 0, 0, 15},
+        {SCIM_TIMING_ABS, SCIM_TRACE_MAX_NS, SCIM_OP_READ, UINT64_MAX, 1, 0, 0, 0, 0, 0, 0, 0, 15},
         {SCIM_TIMING_REL, 2, SCIM_OP_READ, 0, UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, 16},
     };
     for (size_t i = 0; i < n; i++) {
@@ -305,6 +305,13 @@ START_TEST(test_text_errors)
         {"+ read 0 1\n", "t.trace:1:1: error: bad timing '+'; expected +N or @N with N a decimal number of ns"},
         {"@0x10 read 0 1\n", "t.trace:1:1: error: bad timing '@0x10'; expected +N or @N with N a decimal number of ns"},
         {"+18446744073709551616 read 0 1\n", "t.trace:1:1: error: timing '+18446744073709551616' does not fit in 64 bits"},
+        /* N ns above 2^64/1000: the picosecond clock would wrap */
+        {"@18446744073709552 read 0 1\n", "t.trace:1:1: error: timing '@18446744073709552' is beyond the simulated "
+                                          "clock (picoseconds in 64 bits); expected at most 18446744073709551 ns "
+                                          "(about 213 days)"},
+        {"+5 read 0 1\n  +99999999999999999 read 0 1\n",
+         "t.trace:2:3: error: timing '+99999999999999999' is beyond the simulated clock (picoseconds in 64 bits); "
+         "expected at most 18446744073709551 ns (about 213 days)"},
         {"+5 fetch 0 1\n",
          "t.trace:1:4: error: unknown op 'fetch'; expected read, write, mmap, munmap, mprotect, migrate, reclaim, pin "
          "or unpin"},

@@ -6,12 +6,14 @@
  * full statistics go to DIR/<scheme>/, the table to DIR/compare.csv.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "driver/scheme.h"
 #include "fsutil.h"
 #include "scimitar/scimitar.h"
 
@@ -141,10 +143,44 @@ int scim_cli_compare(int argc, char **argv)
         free(sets);
         return 2;
     }
+    /* The whole list is checked before any scheme runs: a typo in the
+     * last name must not cost the runs before it. */
     const char *schemes[MAX_SCHEMES];
     size_t n_schemes = 0;
-    for (char *tok = strtok(schemes_buf, ","); tok && n_schemes < MAX_SCHEMES; tok = strtok(NULL, ","))
+    char expected[128] = "";
+    for (size_t k = 0; scim_scheme_names[k]; k++)
+        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s", k ? ", " : "",
+                 scim_scheme_names[k]);
+    for (char *tok = strtok(schemes_buf, ","); tok; tok = strtok(NULL, ",")) {
+        bool known = false, twice = false;
+        for (size_t k = 0; scim_scheme_names[k]; k++)
+            known = known || strcmp(tok, scim_scheme_names[k]) == 0;
+        for (size_t k = 0; k < n_schemes; k++)
+            twice = twice || strcmp(tok, schemes[k]) == 0;
+        if (!known || twice || n_schemes == MAX_SCHEMES) {
+            if (!known)
+                fprintf(stderr, "scimitar compare: unknown scheme '%s' in --schemes; expected a comma-separated list "
+                                "of %s\n", tok, expected);
+            else if (twice)
+                fprintf(stderr, "scimitar compare: scheme '%s' is listed twice in --schemes; list each once\n", tok);
+            else
+                fprintf(stderr, "scimitar compare: more than %d schemes in --schemes\n", MAX_SCHEMES);
+            free(sets);
+            return 2;
+        }
         schemes[n_schemes++] = tok;
+    }
+    if (n_schemes == 0) {
+        fprintf(stderr, "scimitar compare: --schemes is empty; expected a comma-separated list of %s\n", expected);
+        free(sets);
+        return 2;
+    }
+    char why[1200];
+    if (out && cli_check_out_dir(out, why, sizeof why) != 0) {
+        fprintf(stderr, "scimitar compare: %s\n", why);
+        free(sets);
+        return 1;
+    }
     table *t = calloc(1, sizeof *t);
     if (!t) {
         free(sets);

@@ -1,6 +1,6 @@
 /* scimitar — command-line tool.
  *
- *   scimitar run CONFIG.yaml [--set key.path=value]... [--out DIR] [--quiet]
+ *   scimitar run CONFIG.yaml [--set key.path=value]... [--out DIR] [--quiet] [--progress=off|line|bar]
  *   scimitar check CONFIG.yaml [--set key.path=value]...
  *   scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set key.path=value]... [--plot METRIC ...]
  *   scimitar compare CONFIG.yaml [--schemes a,b,...] [--set key.path=value]... [--out DIR]
@@ -13,19 +13,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "scimitar/scimitar.h"
 #include "sim/sim.h"
 #include "cli.h"
+#include "fsutil.h"
+#include "progress.h"
 #include "run_record.h"
 #include "trace_cmd.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: scimitar run CONFIG.yaml [--set key.path=value]... [--out DIR] [--quiet]\n"
+            "usage: scimitar run CONFIG.yaml [--set key.path=value]... [--out DIR] [--quiet] [--progress=off|line|bar]\n"
             "       scimitar check CONFIG.yaml [--set key.path=value]...\n"
             "       scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set k=v]... [--plot METRIC [--x KEY] [--series KEY]]\n"
             "       scimitar compare CONFIG.yaml [--schemes scimitar,pin,iommu-map] [--set k=v]... [--out DIR]\n"
@@ -35,37 +41,26 @@ static void usage(FILE *out)
             "       scimitar --version\n");
 }
 
+/* A point run of a sweep (SCIMITAR_SWEEP_PARENT names its parent, the
+ * sweep): on Linux it gets SIGTERM when the sweep dies, however it dies, so
+ * no point outlives its sweep and runs beside a resumed one. */
+static void end_with_sweep(void)
+{
+#ifdef __linux__
+    const char *parent = getenv("SCIMITAR_SWEEP_PARENT");
+    if (!parent || strtol(parent, NULL, 10) != (long)getppid())
+        return;
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (strtol(parent, NULL, 10) != (long)getppid()) /* it died before prctl */
+        raise(SIGTERM);
+#endif
+}
+
 static double host_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-typedef struct progress {
-    double t0;
-    double last; /* host time of the last redraw */
-    bool shown;
-} progress;
-
-/* Called by the library every few thousand events; redraws at most five
- * times a second of host time. */
-static void show_progress(void *ctx, scim_time_t now, double fraction)
-{
-    progress *p = ctx;
-    double t = host_seconds();
-    if (t - p->last < 0.2)
-        return;
-    p->last = t;
-    double el = t - p->t0;
-    if (fraction > 0.001 && fraction < 1.0) {
-        double eta = el / fraction * (1.0 - fraction);
-        fprintf(stderr, "\r  simulated %.3f ms | traces %5.1f%% | elapsed %.0f s | ETA %.0f s   ",
-                (double)now / 1e9, fraction * 100.0, el, eta);
-    } else {
-        fprintf(stderr, "\r  simulated %.3f ms | elapsed %.0f s   ", (double)now / 1e9, el);
-    }
-    p->shown = true;
 }
 
 /* Strip directory and a .yaml/.yml suffix: configs/default.yaml -> default */
@@ -83,6 +78,13 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
 {
     const char *config = NULL, *out = NULL;
     bool quiet = false;
+    cli_progress_mode pmode = CLI_PROGRESS_AUTO;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    end_with_sweep();
     scim_sim *sim = scim_sim_create();
     if (!sim) {
         fprintf(stderr, "scimitar: out of memory\n");
@@ -100,6 +102,13 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
             out = argv[++i];
         } else if (!check && strcmp(argv[i], "--quiet") == 0) {
             quiet = true;
+        } else if (!check && (strcmp(argv[i], "--progress") == 0 || strncmp(argv[i], "--progress=", 11) == 0)) {
+            const char *v = argv[i][10] == '=' ? argv[i] + 11 : i + 1 < argc ? argv[++i] : "";
+            if (!cli_progress_parse(v, &pmode)) {
+                fprintf(stderr, "scimitar: --progress takes off, line or bar, not '%s'\n", v);
+                rc = 2;
+                goto done;
+            }
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "scimitar: unknown option '%s'\n", argv[i]);
             usage(stderr);
@@ -119,6 +128,21 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
         rc = 2;
         goto done;
     }
+    char default_out[512];
+    if (!check && !out) {
+        char stem[256];
+        config_stem(config, stem, sizeof stem);
+        snprintf(default_out, sizeof default_out, "out/%s", stem);
+        out = default_out;
+    }
+    /* the output directory is checked before the run, so a run's results
+     * are never lost to a path that cannot take them */
+    char why[1200];
+    if (!check && cli_check_out_dir(out, why, sizeof why) != 0) {
+        fprintf(stderr, "scimitar: %s\n", why);
+        rc = 1;
+        goto done;
+    }
     if (scim_sim_load_file(sim, config) != 0)
         goto fail;
     for (size_t i = 0; i < n_sets; i++)
@@ -132,28 +156,18 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
         printf("%s: configuration and traces are valid\n", config);
         goto done;
     }
-    char default_out[512];
-    if (!out) {
-        char stem[256];
-        config_stem(config, stem, sizeof stem);
-        snprintf(default_out, sizeof default_out, "out/%s", stem);
-        out = default_out;
-    }
-    progress prog = {host_seconds(), host_seconds(), false};
-    if (!quiet && isatty(STDERR_FILENO))
-        scim_sim_set_progress(sim, show_progress, &prog);
+    cli_progress prog;
+    cli_progress_start(&prog, sim, pmode, quiet);
     double t0 = host_seconds();
     time_t started = time(NULL);
     int run_rc = scim_sim_run(sim);
     double host = host_seconds() - t0;
-    if (prog.shown)
-        fprintf(stderr, "\r%*s\r", 78, "");
+    cli_progress_end(&prog);
     if (run_rc != 0)
         goto fail;
     if (scim_sim_write_stats(sim, out) != 0)
         goto fail;
     run_info info = {config, sets, n_sets, (double)started, host};
-    char why[1200];
     if (cli_write_run_record(sim, out, &info, why, sizeof why) != 0) {
         fprintf(stderr, "scimitar: %s\n", why);
         rc = 1;
@@ -182,6 +196,10 @@ static int cmd_doc(int argc, char **argv)
         return scim_doc_config(stdout) == 0 ? 0 : 1;
     if (argc == 2 && strcmp(argv[1], "stats") == 0)
         return scim_doc_stats(stdout) == 0 ? 0 : 1;
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: scimitar doc config|stats\n");
+        return 0;
+    }
     fprintf(stderr, "usage: scimitar doc config|stats\n");
     return 2;
 }

@@ -20,6 +20,7 @@
  * an interrupted sweep resumes.
  *
  * Output in DIR: points/<i>/{stats.json,stats.csv,point.txt,log.txt},
+ * sweep.lock (flock(2): a second sweep on DIR is refused while one runs),
  * sweep.csv (a row per point: the swept parameters, then every stat),
  * sweep.json (the same), and plot.svg when a plot is asked for.
  */
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "fsutil.h"
@@ -44,9 +46,55 @@ static void usage(FILE *out)
                  "points.\n");
 }
 
+#ifdef SCIM_HAVE_MPI
 static bool under_mpi(void)
 {
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
+}
+#else
+/* Ranks an MPI launcher started, from its environment (OpenMPI, MPICH/PMI;
+ * 0 if none). */
+static long launcher_ranks(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"};
+    for (size_t k = 0; k < sizeof vars / sizeof vars[0]; k++) {
+        const char *v = getenv(vars[k]);
+        if (v && *v)
+            return strtol(v, NULL, 10);
+    }
+    return 0;
+}
+#endif
+
+/* The plot's metric must be a statistic of a point, and its x and series
+ * swept keys: checked on the first point's built model, before any point
+ * runs (the same names stats.csv will hold). */
+static bool plot_ok(const scim_sweep *sw, scim_sim *probe)
+{
+    if (!sw->plot_metric)
+        return true;
+    const char *const axes[2] = {sw->plot_x, sw->plot_series};
+    const char *const what[2] = {"x", "series"};
+    for (int a = 0; a < 2; a++) {
+        bool swept = !axes[a];
+        for (size_t k = 0; k < sw->n_params && !swept; k++)
+            swept = strcmp(sw->params[k].key, axes[a]) == 0;
+        if (!swept) {
+            fprintf(stderr, "scimitar sweep: plot %s '%s' is not a swept parameter; expected one of the keys under "
+                            "sweep.parameters or sweep.zip\n", what[a], axes[a]);
+            return false;
+        }
+    }
+    const scim_stats *st = scim_sim_stats(probe);
+    for (size_t i = 0; i < scim_stats_flat_count(st); i++) {
+        const char *name;
+        double v;
+        if (scim_stats_flat_get(st, i, &name, &v, NULL, NULL) == 0 && strcmp(name, sw->plot_metric) == 0)
+            return true;
+    }
+    fprintf(stderr, "scimitar sweep: plot metric '%s' is not a statistic of this run; expected a name from "
+                    "docs/stats.md as `scimitar run` writes it (e.g. nic0.dma.latency.p99)\n", sw->plot_metric);
+    return false;
 }
 
 int scim_cli_sweep(int argc, char **argv)
@@ -111,9 +159,17 @@ int scim_cli_sweep(int argc, char **argv)
         mpi = true;
     }
 #else
-    if (under_mpi() && !getenv("SCIM_SWEEP_NO_MPI_WARNING"))
-        fprintf(stderr, "scimitar sweep: started by an MPI launcher, but this build has no MPI: every rank "
-                        "would run every point; rebuild with OpenMPI (libopenmpi-dev) installed\n");
+    /* Without MPI every rank would run every point into the same
+     * directory: refuse rather than waste the allocation. One rank is a
+     * plain local sweep. */
+    if (launcher_ranks() > 1) {
+        fprintf(stderr, "scimitar sweep: started by an MPI launcher with %ld ranks, but this scimitar was built "
+                        "without MPI, so every rank would run every point; rebuild with MPI (Debian: libopenmpi-dev "
+                        "openmpi-bin, then cmake again), or run one process: scimitar sweep ... -j N\n",
+                launcher_ranks());
+        rc = 1;
+        goto done;
+    }
 #endif
     scim_err err = {0};
     scim_cfg *cfg = scim_cfg_load_file(sw.config, &err);
@@ -174,8 +230,15 @@ int scim_cli_sweep(int argc, char **argv)
             fprintf(stderr, "scimitar sweep: %s is not a valid configuration: %s\n", d,
                     probe ? scim_sim_errmsg(probe) : "out of memory");
             rc = 1;
+        } else if (!plot_ok(&sw, probe)) {
+            rc = 1;
         }
         scim_sim_destroy(probe);
+    }
+    char why[1200];
+    if (!rc && rank == 0 && cli_check_out_dir(sw.out, why, sizeof why) != 0) {
+        fprintf(stderr, "scimitar sweep: %s\n", why);
+        rc = 1;
     }
     /* A failure here goes through the MPI broadcast below like any other,
      * so the other ranks learn of it rather than wait. */
@@ -183,6 +246,10 @@ int scim_cli_sweep(int argc, char **argv)
         fprintf(stderr, "scimitar sweep: cannot create %s: %s\n", sw.out, strerror(errno));
         rc = 1;
     }
+    /* One sweep per directory: a second one (a resume started while the
+     * first still runs) would run the same points beside it. */
+    if (!rc && rank == 0 && scim_sweep_lock(&sw) != 0)
+        rc = 1;
     size_t skipped = 0;
     for (size_t i = 0; !rc && rank == 0 && i < sw.n_points; i++) {
         if (scim_sweep_point_hash(&sw, i, &hashes[n_todo], &err) != 0) {
@@ -212,13 +279,26 @@ int scim_cli_sweep(int argc, char **argv)
 #endif
             failed = scim_sweep_run_local(&sw, todo, hashes, n_todo);
     }
+    /* SIGINT/SIGTERM: the point runs were stopped and waited for; what
+     * finished is kept for a resume, no table is written */
+    if (scim_sweep_interrupted()) {
+        fprintf(stderr, "%sscimitar sweep: interrupted; the points that finished are kept in %s: run the same "
+                        "command again to resume\n", isatty(STDERR_FILENO) && !sw.quiet ? "\n" : "", sw.out);
+        free(hashes);
+        free(todo);
+        scim_sweep_free(&sw);
+        free(sw.sets);
+        scim_sweep_reraise();
+        return 1;
+    }
     size_t rows = 0;
     if (!rc && rank == 0) {
-        if (scim_sweep_write_table(&sw, &rows) != 0)
+        /* name only files that were written: a table that failed is
+         * reported by write_table, and nothing is claimed */
+        bool written = scim_sweep_write_table(&sw, &rows) == 0;
+        if (!written || failed)
             rc = 1;
-        if (failed)
-            rc = 1;
-        if (!sw.quiet || failed)
+        if (written && (!sw.quiet || failed))
             printf("sweep: %zu points (%zu run, %zu skipped, %zu failed); table %s/sweep.csv, %s/sweep.json%s%s%s\n",
                    sw.n_points, n_todo - failed, skipped, failed, sw.out, sw.out, sw.plot_metric ? "; plot " : "",
                    sw.plot_metric ? sw.out : "", sw.plot_metric ? "/plot.svg" : "");

@@ -44,8 +44,16 @@ bool scim_sweep_point_done(const scim_sweep *sw, size_t i, uint64_t h);
 int scim_sweep_mark_done(const scim_sweep *sw, size_t i, uint64_t h);
 double scim_sweep_host_seconds(void);
 void scim_sweep_show_progress(const scim_sweep *sw, size_t done, size_t total, size_t failed, double t0);
-/* Returns how many of todo[0..n_todo) failed. */
+/* Returns how many of todo[0..n_todo) failed. SIGINT and SIGTERM are
+ * forwarded to the running points, which are waited for; then it returns
+ * with scim_sweep_interrupted() true. */
 size_t scim_sweep_run_local(const scim_sweep *sw, const size_t *todo, const uint64_t *hashes, size_t n_todo);
+bool scim_sweep_interrupted(void);
+/* Die of the signal that interrupted the sweep (exit status 128+N). */
+void scim_sweep_reraise(void);
+/* Take DIR/sweep.lock (flock, held until exit); -1 with the message
+ * printed if another sweep holds it. */
+int scim_sweep_lock(const scim_sweep *sw);
 
 #ifdef SCIM_HAVE_MPI
 /* sweep_mpi.c */

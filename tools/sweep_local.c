@@ -4,10 +4,12 @@
  * hash is not run again. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,6 +122,66 @@ void scim_sweep_show_progress(const scim_sweep *sw, size_t done, size_t total, s
         fprintf(stderr, "\n");
 }
 
+/* ---------- one sweep per directory ---------- */
+
+int scim_sweep_lock(const scim_sweep *sw)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/sweep.lock", sw->out);
+    /* kept open (and so locked) until the process exits; not inherited by
+     * the point runs (O_CLOEXEC), so a crashed parent frees it */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        fprintf(stderr, "scimitar sweep: cannot create %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char held[32] = "";
+        ssize_t n = pread(fd, held, sizeof held - 1, 0);
+        held[n > 0 ? n : 0] = '\0';
+        held[strcspn(held, "\n")] = '\0';
+        fprintf(stderr, "scimitar sweep: another sweep is running in %s (%s is locked%s%s); wait for it to "
+                        "finish, or give another --out DIR\n",
+                sw->out, path, *held ? "; the last sweep to take it was process " : "", held);
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+        /* the pid is only for the message above: the lock holds anyway */
+    }
+    return 0;
+}
+
+/* ---------- signals ---------- */
+
+/* The running point processes, for the handler: it forwards the signal
+ * itself (kill is async-signal-safe), so no point can start or keep
+ * running between the signal and the main loop seeing it. */
+static pid_t *volatile g_pids;
+static volatile size_t g_jobs;
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int sig)
+{
+    g_signal = sig;
+    pid_t *pids = g_pids;
+    for (size_t k = 0; pids && k < g_jobs; k++)
+        if (pids[k] > 0)
+            kill(pids[k], sig);
+}
+
+bool scim_sweep_interrupted(void) { return g_signal != 0; }
+
+void scim_sweep_reraise(void)
+{
+    int sig = g_signal;
+    signal(sig, SIG_DFL);
+    raise(sig);
+    exit(128 + sig);
+}
+
 size_t scim_sweep_run_local(const scim_sweep *sw, const size_t *todo, const uint64_t *hashes, size_t n_todo)
 {
     size_t next = 0, running = 0, done = 0, failed = 0;
@@ -131,8 +193,23 @@ size_t scim_sweep_run_local(const scim_sweep *sw, const size_t *todo, const uint
         free(which);
         return n_todo;
     }
+    g_jobs = sw->jobs;
+    g_pids = pids;
+    /* a point run ends with its sweep even if the sweep is killed outright
+     * (SIGKILL, the OOM killer): `scimitar run` asks for SIGTERM on its
+     * parent's death when this names its parent (main.c) */
+    char me[32];
+    snprintf(me, sizeof me, "%ld", (long)getpid());
+    setenv("SCIMITAR_SWEEP_PARENT", me, 1);
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     while (done < n_todo) {
-        while (running < sw->jobs && next < n_todo) {
+        if (g_signal && !running)
+            break;
+        while (!g_signal && running < sw->jobs && next < n_todo) {
             size_t slot;
             for (slot = 0; pids[slot]; slot++)
                 ;
@@ -149,11 +226,15 @@ size_t scim_sweep_run_local(const scim_sweep *sw, const size_t *todo, const uint
             pids[slot] = pid;
             which[slot] = next++;
             running++;
+            if (g_signal) /* the signal came while it was being started */
+                kill(pid, g_signal);
         }
         if (!running)
             continue;
         int status;
         pid_t pid = wait(&status);
+        if (pid < 0 && errno == EINTR)
+            continue;
         if (pid < 0)
             break;
         size_t slot;
@@ -165,6 +246,8 @@ size_t scim_sweep_run_local(const scim_sweep *sw, const size_t *todo, const uint
         running--;
         done++;
         size_t i = todo[which[slot]];
+        if (g_signal && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+            continue; /* stopped by the forwarded signal: not a failure of the point */
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             scim_sweep_mark_done(sw, i, hashes[which[slot]]);
         } else {
@@ -181,6 +264,10 @@ size_t scim_sweep_run_local(const scim_sweep *sw, const size_t *todo, const uint
         }
         scim_sweep_show_progress(sw, done, n_todo, failed, t0);
     }
+    g_pids = NULL;
+    unsetenv("SCIMITAR_SWEEP_PARENT");
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     free(pids);
     free(which);
     return failed;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fsutil.h"
 #include "scimitar/trace.h"
 
 static void usage(FILE *out)
@@ -21,6 +22,11 @@ static void usage(FILE *out)
 static int convert(const char *in, const char *out, scim_trace_format fmt, bool gzip)
 {
     scim_err err = {0};
+    char why[1200];
+    if (cli_check_out_file(out, why, sizeof why) != 0) {
+        fprintf(stderr, "scimitar: %s\n", why);
+        return 1;
+    }
     scim_trace_reader *r = scim_trace_open(in, &err);
     if (!r) {
         fprintf(stderr, "scimitar: %s\n", err.msg);
@@ -67,6 +73,10 @@ int scim_cli_trace(int argc, char **argv)
     scim_trace_format fmt = SCIM_TRACE_TEXT;
     bool fmt_given = false;
     for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
         if (!strcmp(argv[i], "-o") && i + 1 < argc) {
             out = argv[++i];
         } else if (!strcmp(argv[i], "--gzip")) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fsutil.h"
 #include "workload/tracegen.h"
 
 /* The options this layer handles itself, for --help and --doc. */
@@ -166,6 +167,12 @@ int scim_cli_trace_gen(int argc, char **argv)
     if (!out.path) {
         fprintf(stderr, "scimitar: trace gen %s needs -o FILE\n", kind);
         return 2;
+    }
+    char why[1200];
+    if (cli_check_out_file(out.path, why, sizeof why) != 0 ||
+        (out.cpu_path && cli_check_out_file(out.cpu_path, why, sizeof why) != 0)) {
+        fprintf(stderr, "scimitar: %s\n", why);
+        return 1;
     }
     pick_format(out.path, force, gzip, &out.format, &out.gzip);
     if (out.cpu_path)

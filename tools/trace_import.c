@@ -90,6 +90,10 @@ int scim_cli_trace_import(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t n;
         char *end;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
         if (!strcmp(a, "-o") && v) {
             prefix = argv[++i];
         } else if (!strcmp(a, "--ipns") && v && kind == SCIM_IMPORT_LACKEY) {

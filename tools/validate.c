@@ -172,8 +172,9 @@ int scim_cli_validate(int argc, char **argv)
         if (strcmp(argv[i], "--markdown") == 0 && i + 1 < argc) {
             markdown = argv[++i];
         } else {
-            fprintf(stderr, "usage: scimitar validate [--markdown FILE|-]\n");
-            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+            bool help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+            fprintf(help ? stdout : stderr, "usage: scimitar validate [--markdown FILE|-]\n");
+            return help ? 0 : 2;
         }
     }
     char dir[] = "/tmp/scimitar-validate-XXXXXX";

@@ -150,9 +150,15 @@ SCIM_API const char *scim_sim_errmsg(const scim_sim *sim);
 /* Progress of long runs: fn is called between events (every 16,384
  * events, never as an event, so progress display cannot change a
  * statistic) with the simulated time and the fraction of the traces
- * consumed (0..1, -1 if unknown). The host decides how often to redraw. */
+ * consumed (0..1: the bytes of every agent's trace file read, of their
+ * sizes, compressed bytes for a gzip trace; -1 if no agent reads a
+ * file). The host decides how often to redraw. */
 typedef void (*scim_progress_fn)(void *ctx, scim_time_t now, double fraction);
 SCIM_API void scim_sim_set_progress(scim_sim *sim, scim_progress_fn fn, void *ctx);
+/* The trace position behind that fraction: bytes of the trace files read
+ * so far and their total size, summed over the agents (0 of 0 before
+ * build or when no agent reads a file). 0, or SCIM_EINVAL for NULL sim. */
+SCIM_API int scim_sim_trace_position(const scim_sim *sim, uint64_t *done, uint64_t *total);
 
 /* Statistics of a run. The flat view: every counter is one row; every
  * histogram expands to <name>.count, .mean, .min, .p50, .p90, .p99, .max.

@@ -41,6 +41,12 @@ typedef enum scim_trace_op {
 
 typedef enum scim_trace_timing { SCIM_TIMING_REL, SCIM_TIMING_ABS } scim_trace_timing;
 
+/* The largest timing a record may carry: the simulated clock counts
+ * picoseconds in 64 bits, so N ns above 2^64/1000 would wrap. Readers
+ * reject larger ones (text: line:col; binary: byte offset); a +N that
+ * takes an agent past the clock's end is a replay error. */
+#define SCIM_TRACE_MAX_NS (UINT64_MAX / 1000u)
+
 enum {
     SCIM_TRACE_HAS_PASID = 1u << 0,
     SCIM_TRACE_HAS_PROT = 1u << 1,
@@ -79,6 +85,10 @@ SCIM_API const char *scim_trace_name(const scim_trace_reader *r);
 /* Bytes of the (decompressed) stream consumed so far, and of the file
  * read so far (compressed), for progress reports. */
 SCIM_API uint64_t scim_trace_offset(const scim_trace_reader *r);
+/* How far into its file a reader is, for progress: *done bytes of the
+ * file consumed (compressed bytes for a gzip file) of *total (its size;
+ * a memory trace: its buffer). 0 of 0 for NULL or an unknown size. */
+SCIM_API void scim_trace_position(const scim_trace_reader *r, uint64_t *done, uint64_t *total);
 SCIM_API void scim_trace_close(scim_trace_reader *r); /* NULL is harmless */
 
 typedef enum scim_trace_format { SCIM_TRACE_TEXT, SCIM_TRACE_BINARY } scim_trace_format;

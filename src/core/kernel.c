@@ -18,7 +18,10 @@
  * With the SystemC backend the heap is drained by the bridge's single
  * SC_METHOD: at each wake-up every event due at that time is executed here
  * (including zero-delay events they schedule), then the bridge is told the
- * next time. SystemC therefore sees one wake-up per distinct time.
+ * next time. SystemC therefore sees one wake-up per distinct time. The
+ * kernel's time 0 is the bridge's base for it (scim_sc_base_ps): while
+ * another kernel runs SystemC itself, this one is paused and its base
+ * moves on, so a run of one simulation never executes another's events.
  */
 #include "scimitar/kernel.h"
 
@@ -92,7 +95,6 @@ struct scim_kernel {
     uint64_t poll_mask;
     /* SystemC backend */
     int client;
-    uint64_t base_ps;       /* SystemC time when this kernel was created */
     scim_time_t wake_asked; /* relative time of the wake-up the bridge holds */
 };
 
@@ -267,13 +269,13 @@ static scim_time_t next_wake(const scim_kernel *k)
 static uint64_t sc_wake(void *ctx, uint64_t now_abs)
 {
     scim_kernel *k = ctx;
-    k->now = now_abs - k->base_ps;
+    k->now = now_abs - scim_sc_base_ps(k->client);
     k->wakeups++;
     k->wake_asked = SCIM_TIME_MAX;
     dispatch_due(k, k->now);
     scim_time_t next = next_wake(k);
     k->wake_asked = next;
-    return next == SCIM_TIME_MAX ? SCIM_SC_NEVER : next + k->base_ps;
+    return next == SCIM_TIME_MAX ? SCIM_SC_NEVER : next + scim_sc_base_ps(k->client);
 }
 
 static void sc_request_wake(scim_kernel *k)
@@ -281,7 +283,7 @@ static void sc_request_wake(scim_kernel *k)
     scim_time_t next = next_wake(k);
     if (next != k->wake_asked) {
         k->wake_asked = next;
-        scim_sc_wake_at(k->client, next == SCIM_TIME_MAX ? SCIM_SC_NEVER : next + k->base_ps);
+        scim_sc_wake_at(k->client, next == SCIM_TIME_MAX ? SCIM_SC_NEVER : next + scim_sc_base_ps(k->client));
     }
 }
 
@@ -307,7 +309,6 @@ scim_kernel *scim_kernel_create(scim_backend backend, scim_err *err)
             return NULL;
         }
         k->client = c;
-        k->base_ps = scim_sc_now_ps();
     }
     return k;
 }
@@ -336,9 +337,9 @@ scim_time_t scim_kernel_now(const scim_kernel *k)
         return 0;
     /* A SystemC host may have advanced time since our last wake-up. */
     if (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching) {
-        uint64_t abs = scim_sc_now_ps();
-        if (abs - k->base_ps > k->now)
-            return abs - k->base_ps;
+        uint64_t abs = scim_sc_now_ps() - scim_sc_base_ps(k->client);
+        if (abs > k->now)
+            return abs;
     }
     return k->now;
 }
@@ -495,9 +496,9 @@ static int run_bounded(scim_kernel *k, scim_time_t limit, scim_err *err)
     } else {
         sc_request_wake(k);
         if (limit == SCIM_TIME_MAX)
-            rc = scim_sc_run(err);
+            rc = scim_sc_run(k->client, err);
         else
-            rc = scim_sc_run_until(k->base_ps + limit, err);
+            rc = scim_sc_run_until(k->client, scim_sc_base_ps(k->client) + limit, err);
         if (limit != SCIM_TIME_MAX && !k->stop && !k->failure.code) {
             /* Events at exactly `limit` may still be queued if SystemC
              * returned before their delta cycle. */

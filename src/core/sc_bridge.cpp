@@ -17,6 +17,7 @@ struct Client {
     scim_sc_wake_fn wake = nullptr;
     void *ctx = nullptr;
     uint64_t next = SCIM_SC_NEVER;
+    uint64_t base = 0; // SystemC time of the client's time 0
     bool used = false;
 };
 
@@ -33,12 +34,16 @@ public:
 
     uint64_t now_ps() const { return sc_core::sc_time_stamp().value() / units_per_ps; }
 
+    // While a kernel runs SystemC itself (scim_sc_run), only that client
+    // is woken: another simulation's events wait for its own run.
+    bool awake(size_t i) const { return clients[i].used && (exclusive < 0 || (size_t)exclusive == i); }
+
     void rearm()
     {
         uint64_t earliest = SCIM_SC_NEVER;
-        for (const Client &c : clients)
-            if (c.used && c.next < earliest)
-                earliest = c.next;
+        for (size_t i = 0; i < clients.size(); i++)
+            if (awake(i) && clients[i].next < earliest)
+                earliest = clients[i].next;
         if (earliest == notified_at)
             return;
         wake_event.cancel();
@@ -53,8 +58,33 @@ public:
             wake_event.notify(sc_core::sc_time::from_value(delay * units_per_ps));
     }
 
+    // A run of one client: the others are paused; SystemC time that passed
+    // meanwhile is not theirs, so their time 0 and pending wake-up move by
+    // it, and each sees its own timeline as if it ran alone.
+    void begin_exclusive(int client)
+    {
+        exclusive = client;
+        exclusive_from = now_ps();
+        rearm();
+    }
+    void end_exclusive()
+    {
+        uint64_t passed = now_ps() - exclusive_from;
+        for (size_t i = 0; i < clients.size(); i++) {
+            if (!clients[i].used || (int)i == exclusive)
+                continue;
+            clients[i].base += passed;
+            if (clients[i].next != SCIM_SC_NEVER)
+                clients[i].next += passed;
+        }
+        exclusive = -1;
+        rearm();
+    }
+
     std::vector<Client> clients;
     uint64_t units_per_ps = 1;
+    int exclusive = -1;
+    uint64_t exclusive_from = 0;
 
 private:
     void on_wake()
@@ -63,7 +93,7 @@ private:
         uint64_t now = now_ps();
         // Index loop: a wake callback may attach or detach clients.
         for (size_t i = 0; i < clients.size(); i++) {
-            if (clients[i].used && clients[i].next <= now) {
+            if (awake(i) && clients[i].next <= now) {
                 clients[i].next = SCIM_SC_NEVER;
                 uint64_t next = clients[i].wake(clients[i].ctx, now);
                 if (i < clients.size() && clients[i].used && next < clients[i].next)
@@ -119,11 +149,11 @@ extern "C" int scim_sc_attach(scim_sc_wake_fn wake, void *ctx, scim_err *err)
         }
         for (size_t i = 0; i < bridge->clients.size(); i++) {
             if (!bridge->clients[i].used) {
-                bridge->clients[i] = Client{wake, ctx, SCIM_SC_NEVER, true};
+                bridge->clients[i] = Client{wake, ctx, SCIM_SC_NEVER, bridge->now_ps(), true};
                 return (int)i;
             }
         }
-        bridge->clients.push_back(Client{wake, ctx, SCIM_SC_NEVER, true});
+        bridge->clients.push_back(Client{wake, ctx, SCIM_SC_NEVER, bridge->now_ps(), true});
         return (int)(bridge->clients.size() - 1);
     } catch (const std::exception &e) {
         return scim_err_set(err, SCIM_ESYSTEMC,
@@ -163,10 +193,42 @@ extern "C" uint64_t scim_sc_now_ps(void)
     return bridge ? bridge->now_ps() : sc_core::sc_time_stamp().value();
 }
 
-extern "C" int scim_sc_run(scim_err *err)
+extern "C" uint64_t scim_sc_base_ps(int client)
+{
+    if (!bridge || client < 0 || (size_t)client >= bridge->clients.size())
+        return 0;
+    return bridge->clients[(size_t)client].base;
+}
+
+namespace {
+// Pauses every other client for the length of one client's own sc_start().
+class Exclusive {
+public:
+    explicit Exclusive(int client) : on(bridge && client >= 0 && bridge->exclusive < 0)
+    {
+        if (on)
+            bridge->begin_exclusive(client);
+    }
+    ~Exclusive()
+    {
+        if (on) {
+            try {
+                bridge->end_exclusive();
+            } catch (...) {
+            }
+        }
+    }
+
+private:
+    bool on;
+};
+} // namespace
+
+extern "C" int scim_sc_run(int client, scim_err *err)
 {
     try {
         QuietIdleStart quiet;
+        Exclusive only(client);
         sc_core::sc_start();
         return 0;
     } catch (const std::exception &e) {
@@ -176,11 +238,12 @@ extern "C" int scim_sc_run(scim_err *err)
     }
 }
 
-extern "C" int scim_sc_run_until(uint64_t abs_ps, scim_err *err)
+extern "C" int scim_sc_run_until(int client, uint64_t abs_ps, scim_err *err)
 {
     try {
         uint64_t now = scim_sc_now_ps();
         QuietIdleStart quiet;
+        Exclusive only(client);
         if (abs_ps > now) {
             uint64_t units = bridge ? bridge->units_per_ps : 1;
             sc_core::sc_start(sc_core::sc_time::from_value((abs_ps - now) * units),

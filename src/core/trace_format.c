@@ -67,6 +67,10 @@ int scim_trace_rec_check(const scim_trace_rec *rec, const char **why)
         *why = "address + size wraps around 2^64";
         return -1;
     }
+    if (rec->time_ns > SCIM_TRACE_MAX_NS) {
+        *why = "timing beyond the simulated clock (more than 2^64 ps)";
+        return -1;
+    }
     for (size_t k = 0; k < SCIM_TRACE_N_KEYS; k++) {
         if (!(rec->has & scim_trace_keys[k].bit))
             continue;

@@ -29,6 +29,7 @@ typedef struct source {
     unsigned char buf[BUF_SIZE];
     size_t len, pos;
     uint64_t offset; /* bytes of the decompressed stream before buf[0] */
+    uint64_t file_size; /* of the file as stored (compressed), for progress; 0: unknown */
     bool eof;
     bool failed;
     bool stream_ended; /* in-memory gzip: the last member's end was seen */
@@ -145,7 +146,8 @@ scim_trace_reader *scim_trace_open(const char *path, scim_err *err)
         return NULL;
     }
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    bool sized = stat(path, &sb) == 0;
+    if (sized && S_ISDIR(sb.st_mode)) {
         scim_err_set(err, SCIM_EIO, "cannot open trace %s: it is a directory; give a trace file", path);
         return NULL;
     }
@@ -161,6 +163,7 @@ scim_trace_reader *scim_trace_open(const char *path, scim_err *err)
         return NULL;
     }
     r->src.gz = gz;
+    r->src.file_size = sized && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
     if (sniff(r, err) != 0) {
         scim_trace_close(r);
         return NULL;
@@ -212,6 +215,29 @@ void scim_trace_close(scim_trace_reader *r)
 bool scim_trace_is_binary(const scim_trace_reader *r) { return r && r->binary; }
 const char *scim_trace_name(const scim_trace_reader *r) { return r ? r->name : "(no trace)"; }
 uint64_t scim_trace_offset(const scim_trace_reader *r) { return r ? src_offset(&r->src) : 0; }
+
+void scim_trace_position(const scim_trace_reader *r, uint64_t *done, uint64_t *total)
+{
+    uint64_t d = 0, t = 0;
+    if (r && r->src.gz) {
+        /* compressed bytes taken from the file (zlib's input buffer ahead
+         * of the decompressed position: at most 64 KiB early) */
+        z_off_t off = gzoffset(r->src.gz);
+        t = r->src.file_size;
+        d = off > 0 ? (uint64_t)off : 0;
+    } else if (r) {
+        t = r->src.mem_len;
+        d = r->src.inflating ? r->src.mem_len - r->src.zs.avail_in : r->src.mem_pos;
+    }
+    if (r && r->src.eof)
+        d = t;
+    if (d > t)
+        d = t;
+    if (done)
+        *done = d;
+    if (total)
+        *total = t;
+}
 
 /* ---------- text parsing ---------- */
 
@@ -404,6 +430,11 @@ static int parse_line(scim_trace_reader *r, char *line, scim_trace_rec *rec, sci
                           (int)n + 1, at);
     if (rc == -2)
         return text_error(r, &c, at, err, "timing '%.*s' does not fit in 64 bits", (int)n + 1, at);
+    if (rec->time_ns > SCIM_TRACE_MAX_NS)
+        return text_error(r, &c, at, err,
+                          "timing '%.*s' is beyond the simulated clock (picoseconds in 64 bits); expected at most "
+                          "%llu ns (about 213 days)",
+                          (int)n + 1, at, (unsigned long long)SCIM_TRACE_MAX_NS);
     c.p += n;
     skip_ws(&c);
     at = c.p;
@@ -576,6 +607,8 @@ static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
             return bin_error(r, rc == -1 ? at : fat, err, rc == -1 ? "truncated record" : "varint longer than 10 bytes");
     }
     rec->time_ns = v[0];
+    if (rec->time_ns > SCIM_TRACE_MAX_NS)
+        return bin_error(r, at, err, "a timing beyond the simulated clock (more than 2^64 ps)");
     uint64_t zz = v[1];
     int64_t delta = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
     rec->addr = r->prev_addr + (uint64_t)delta;

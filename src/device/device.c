@@ -704,3 +704,8 @@ bool scim_device_oldest(const scim_device *d, scim_time_t *since, char *what, si
 {
     return scim_replay_oldest(d->replay, since, what, len);
 }
+
+void scim_device_position(const scim_device *d, uint64_t *done, uint64_t *total)
+{
+    scim_replay_position(d->replay, done, total);
+}

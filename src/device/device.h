@@ -219,6 +219,8 @@ int scim_device_start(scim_device *d, scim_err *err);
 bool scim_device_finished(const scim_device *d);
 void scim_device_describe(const scim_device *d, char *buf, size_t len);
 bool scim_device_oldest(const scim_device *d, scim_time_t *since, char *what, size_t len);
+/* Bytes of its trace file read so far, of its size (progress reports). */
+void scim_device_position(const scim_device *d, uint64_t *done, uint64_t *total);
 const scim_port *scim_device_port(const scim_device *d);
 
 extern const scim_stat_decl scim_device_stat_decls[];

@@ -468,4 +468,9 @@ bool scim_cpu_oldest(const scim_cpu *c, scim_time_t *since, char *what, size_t l
     return scim_replay_oldest(c->replay, since, what, len);
 }
 
+void scim_cpu_position(const scim_cpu *c, uint64_t *done, uint64_t *total)
+{
+    scim_replay_position(c->replay, done, total);
+}
+
 const scim_port *scim_cpu_port(const scim_cpu *c) { return c->port; }

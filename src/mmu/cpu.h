@@ -75,6 +75,8 @@ bool scim_cpu_finished(const scim_cpu *c);
 void scim_cpu_describe(const scim_cpu *c, char *buf, size_t len);
 /* The core's oldest unfinished access (watchdog reports). */
 bool scim_cpu_oldest(const scim_cpu *c, scim_time_t *since, char *what, size_t len);
+/* Bytes of its trace file read so far, of its size (progress reports). */
+void scim_cpu_position(const scim_cpu *c, uint64_t *done, uint64_t *total);
 const struct scim_port *scim_cpu_port(const scim_cpu *c);
 
 extern const scim_stat_decl scim_cpu_stat_decls[];

@@ -304,7 +304,16 @@ static bool next_record(scim_replay *r)
     r->have_rec = true;
     r->rec_tag = r->rec.line;
     r->rec_translate_only = false;
-    scim_time_t t = SCIM_NS(r->rec.time_ns);
+    scim_time_t t = SCIM_NS(r->rec.time_ns); /* the reader keeps time_ns <= SCIM_TRACE_MAX_NS */
+    if (r->rec.timing == SCIM_TIMING_REL && t > UINT64_MAX - r->last_issue) {
+        r->failed = true;
+        scim_kernel_fail(r->k, SCIM_EPARSE,
+                         "%s:%llu:1: error: timing '+%llu' takes %s past the end of the simulated clock (2^64 ps, "
+                         "about 213 days); expected a smaller delay",
+                         scim_trace_name(r->trace), (unsigned long long)r->rec.line,
+                         (unsigned long long)r->rec.time_ns, r->agent);
+        return false;
+    }
     r->eligible = r->rec.timing == SCIM_TIMING_ABS ? t : r->last_issue + t;
     return true;
 }
@@ -596,6 +605,10 @@ bool scim_replay_finished(const scim_replay *r)
 }
 
 bool scim_replay_host_fed(const scim_replay *r) { return r->host_fed; }
+void scim_replay_position(const scim_replay *r, uint64_t *done, uint64_t *total)
+{
+    scim_trace_position(r->trace, done, total);
+}
 uint64_t scim_replay_request_tag(const scim_replay *r, uint32_t req) { return r->reqs[req].tag; }
 scim_time_t scim_replay_request_eligible(const scim_replay *r, uint32_t req) { return r->reqs[req].eligible; }
 scim_time_t scim_replay_request_issued(const scim_replay *r, uint32_t req) { return r->reqs[req].issued; }

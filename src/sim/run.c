@@ -39,12 +39,35 @@ static bool oldest_of(const scim_sim *sim, const scim_component *c, scim_time_t 
     return found;
 }
 
+int scim_sim_trace_position(const scim_sim *sim, uint64_t *done, uint64_t *total)
+{
+    uint64_t d = 0, t = 0;
+    if (!sim)
+        return SCIM_EINVAL;
+    for (size_t i = 0; i < sim->n_comps; i++) {
+        const scim_component *c = &sim->comps[i];
+        uint64_t cd = 0, ct = 0;
+        if (c->kind->position)
+            c->kind->position(c->self, &cd, &ct);
+        d += cd;
+        t += ct;
+    }
+    if (done)
+        *done = d;
+    if (total)
+        *total = t;
+    return 0;
+}
+
 static void poll(void *ctx, scim_kernel *k)
 {
     scim_sim *sim = ctx;
     scim_time_t now = scim_kernel_now(k);
-    if (sim->progress)
-        sim->progress(sim->progress_ctx, now, -1.0);
+    if (sim->progress) {
+        uint64_t done, total;
+        scim_sim_trace_position(sim, &done, &total);
+        sim->progress(sim->progress_ctx, now, total ? (double)done / (double)total : -1.0);
+    }
     if (!sim->top.watchdog || now < sim->top.watchdog || sim->watchdog_fired)
         return;
     for (size_t i = 0; i < sim->n_comps; i++) {

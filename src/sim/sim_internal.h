@@ -64,6 +64,8 @@ typedef struct scim_component_kind {
     bool (*finished)(const void *self);
     void (*describe)(const void *self, char *buf, size_t len);
     bool (*oldest)(const void *self, scim_time_t *since, char *what, size_t len);
+    /* Progress: bytes of the agent's trace file read, of its size. */
+    void (*position)(const void *self, uint64_t *done, uint64_t *total);
     const scim_port *(*port)(const void *self);
     /* The checker: every translation cache. */
     size_t (*caches)(const void *self, const scim_tlb **out, const char **names, size_t max);
