@@ -586,8 +586,9 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
         scim_port_queue(d->port, "inv", 1u << SCIM_MSG_INV_REQ, p->inv_queue, stats, err))
         goto fail;
     if (p->walk == SCIM_WALK_DEVICE || p->walk == SCIM_WALK_SHADOW) {
-        scim_walker_params wp = {p->walkers, p->pwc_entries, scim_clock_cycles(&d->clock, p->pwc_latency),
-                                 p->walk_queue, p->seed};
+        scim_walker_params wp = {.walkers = p->walkers, .pwc_entries = p->pwc_entries,
+                                 .pwc_latency = scim_clock_cycles(&d->clock, p->pwc_latency),
+                                 .queue = p->walk_queue, .seed = p->seed};
         if (!(d->walker = scim_walker_create(k, name, &wp, scim_dev_walk_done, d, stats, err)) ||
             scim_walker_attach_port(d->walker, d->port, SCIM_NODE_NONE, err))
             goto fail;
