@@ -86,6 +86,11 @@ const scim_param_decl scim_device_param_decls[] = {
      NULL},
     {"pasid", SCIM_P_U64, NULL, NULL, true, 1, 1048575, NULL, offsetof(scim_device_params, pasid),
      "Address space the device works in: the PASID of one of the processes.", NULL},
+    {"vm", SCIM_P_STRING, "", NULL, false, 0, 0, NULL, offsetof(scim_device_params, vm),
+     "The VM (vms.<name>) the device is assigned to (VFIO passthrough); its pasid and tenants must be processes "
+     "of that VM, whose walks are two-dimensional (stage 1 of the guest, stage 2 of the hypervisor). Empty: the "
+     "host.",
+     NULL},
     {"tenants", SCIM_P_NODE, NULL, NULL, false, 0, 0, NULL, offsetof(scim_device_params, tenants_node),
      "Further PASIDs the device serves (a list, e.g. [2, 3, 4]): its trace may name them with pasid=, and "
      "shootdowns of those address spaces reach it. Scheme scimitar with walk iommu or software only.",
