@@ -99,7 +99,7 @@ const scim_stat_decl scim_walker_stat_decls[] = {
 const size_t scim_walker_stat_decl_count = SCIM_COUNT_OF(scim_walker_stat_decls);
 
 const scim_stat_decl scim_walker_nested_stat_decls[] = {
-    {"walk.nested", SCIM_STAT_COUNTER, "count", "Two-stage walks started (a process of a VM).",
+    {"walk.nested", SCIM_STAT_COUNTER, "count", "Two-stage walks started (a process of a VM; these statistics exist only in systems with vms).",
      offsetof(nested_stats, walks)},
     {"walk.s2_reads", SCIM_STAT_COUNTER, "count",
      "Stage-2 entries read by nested walks (included in walk.pte_reads).", offsetof(nested_stats, s2_reads)},
@@ -427,6 +427,19 @@ static void s2_pte(scim_walker *w, walk *k, uint64_t pte)
         scim_tlb_insert(w->s2tlb, &c, NULL);
     }
     s2_done(w, k, hpa, k->s2perms, e.shift);
+}
+
+void scim_walker_invalidate_s2tlb(scim_walker *w, uint32_t vmid)
+{
+    if (!w->s2tlb)
+        return;
+    scim_inv_scope vm = {SCIM_INV_PASID, vmid, 0, 0};
+    scim_tlb_invalidate_scope(w->s2tlb, &vm);
+    /* a nested walk of the VM in flight may have read a stage-2 entry the
+     * hypervisor changed: it restarts */
+    for (size_t i = 0; i < w->p.walkers; i++)
+        if (w->walks[i].busy && w->walks[i].s2fmt && w->walks[i].vmid == vmid)
+            w->walks[i].poisoned = true;
 }
 
 void scim_walker_invalidate_stage2(scim_walker *w, uint32_t vmid)

@@ -128,6 +128,9 @@ void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s);
 /* A stage-2 change of VM vmid: its stage-2 TLB entries and every combined
  * paging-structure entry go, and its walks in flight restart. */
 void scim_walker_invalidate_stage2(scim_walker *w, uint32_t vmid);
+/* The stage-2 TLB entries of VM vmid only (data pages of stage 2
+ * changed, table pointers did not); its nested walks in flight restart. */
+void scim_walker_invalidate_s2tlb(scim_walker *w, uint32_t vmid);
 /* The paging-structure caches, for the checker. */
 size_t scim_walker_caches(const scim_walker *w, const scim_tlb **out, const char **names, size_t max);
 uint64_t scim_walker_busy(const scim_walker *w); /* walks in flight or queued */

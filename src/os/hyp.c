@@ -65,6 +65,8 @@ typedef struct vm_stats {
     uint64_t frames_backed;
     uint64_t s2_tables;
     uint64_t pinned;
+    uint64_t s2_reclaimed;
+    uint64_t s2_rounds;
     scim_hist *s2_fault_latency;
     scim_hist *s2_queue_delay;
 } vm_stats;
@@ -104,6 +106,12 @@ const scim_stat_decl scim_vm_stat_decls[] = {
      offsetof(vm_stats, s2_tables)},
     {"hyp.pinned", SCIM_STAT_COUNTER, "frames", "Guest frames the hypervisor pinned and mapped before the run.",
      offsetof(vm_stats, pinned)},
+    {"hyp.s2_reclaimed", SCIM_STAT_COUNTER, "pages",
+     "Guest pages whose stage-2 entry the hypervisor removed (vms.<n>.s2_reclaim_*), each moved to a new host "
+     "frame once the shootdown completed.",
+     offsetof(vm_stats, s2_reclaimed)},
+    {"hyp.s2_rounds", SCIM_STAT_COUNTER, "count", "Stage-2 reclaim rounds (one shootdown per PASID touched).",
+     offsetof(vm_stats, s2_rounds)},
     {"hyp.s2_fault_latency", SCIM_STAT_HIST, "ps", "A stage-2 fault from its arrival to its answer.",
      offsetof(vm_stats, s2_fault_latency)},
     {"hyp.s2_queue_delay", SCIM_STAT_HIST, "ps", "Time a stage-2 fault waited for a hypervisor thread.",
@@ -136,6 +144,17 @@ const scim_param_decl scim_vm_param_decls[] = {
     {"handlers", SCIM_P_U64, "1", "threads", true, 1, 1024, NULL, offsetof(scim_vm_params, handlers),
      "Hypervisor threads that handle the VM's stage-2 faults at once; the others wait in FIFO order.",
      "assumption: Linux handles a device's I/O page faults on one ordered workqueue (io-pgfault.c)"},
+    {"s2_reclaim.at", SCIM_P_TIME, "0", "ps", true, 0, 1e18, NULL, offsetof(scim_vm_params, s2_reclaim_at),
+     "When the hypervisor first takes guest pages back at stage 2 (host memory pressure: KVM's MMU notifier "
+     "unmapping guest memory the host swaps or migrates): it removes the stage-2 entries of up to "
+     "s2_reclaim.pages guest data pages (in the OS's CLOCK order), shoots the pages' translations down in the "
+     "IOMMU and the devices, then frees their old host frames; a later access takes a stage-2 fault. 0: never.",
+     NULL},
+    {"s2_reclaim.pages", SCIM_P_U64, "64", "pages", true, 1, 1e9, NULL, offsetof(scim_vm_params, s2_reclaim_pages),
+     "Guest pages per stage-2 reclaim round.", "assumption"},
+    {"s2_reclaim.interval", SCIM_P_TIME, "0", "ps", true, 0, 1e18, NULL,
+     offsetof(scim_vm_params, s2_reclaim_interval),
+     "Time between stage-2 reclaim rounds while the run has work left; 0: one round.", NULL},
 };
 const size_t scim_vm_param_decl_count = SCIM_COUNT_OF(scim_vm_param_decls);
 
@@ -393,6 +412,100 @@ bool os_hyp_page_request(scim_os *os, scim_msg *m)
     return true;
 }
 
+/* ---------- stage-2 reclaim: the hypervisor takes pages back ---------- */
+
+/* Every acknowledgement is in: no cache holds the old translations; the
+ * old host frames go back to the host. */
+static void s2_round_done(scim_os *os, size_t idx, void *ctx)
+{
+    (void)ctx;
+    for (size_t i = 0; i < os->ops[idx].n_pages; i++) {
+        os->st.frames_transit--;
+        os_release_frame(os, os->ops[idx].pages[i].old_pfn, 0);
+    }
+    sd_op *op = &os->ops[idx]; /* freeing wakes faults, which may start rounds */
+    os_frame_list_free(&op->data);
+    os_frame_list_free(&op->tables);
+    op->used = false;
+}
+
+/* Move guest page (pasid, va) at host frame h (guest frame g) to a new host
+ * frame, stage-2 entry removed, in the shootdown round *idx of its PASID
+ * (created at its first page). False if no frame is free. */
+static bool s2_take(scim_os *os, os_vm *vm, uint32_t pasid, uint64_t va, uint64_t h, uint64_t g, size_t *idx,
+                    bool *have)
+{
+    uint64_t h2;
+    if (scim_physmem_alloc(os->pm, 0, &h2, NULL) != 0)
+        return false;
+    if (!*have && !os_new_op(os, pasid, NULL, s2_round_done, vm, idx)) {
+        scim_physmem_free(os->pm, h2, 0);
+        return false;
+    }
+    *have = true;
+    sd_op *op = &os->ops[*idx];
+    if (os->checker)
+        scim_obs_stale_page(os->checker, op->checker_id, pasid, va, os_frame_pa(h), OS_PAGE_SHIFT);
+    if (!os_op_add_page(os, op, va, OS_PAGE_SIZE, h))
+        return false;
+    scim_pgtable_unmap(vm->s2, os_frame_pa(g), NULL, NULL);
+    scim_u64map_remove(&os->vm_frames, h);
+    if (!scim_u64map_upsert(&os->vm_frames, h2, (uint64_t)vm->index << VM_GPFN_BITS | g)) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return false;
+    }
+    vm->back[g] = h2 + 1;
+    os_lru_remove(os, h);
+    os_lru_add(os, pasid, va, h2);
+    os->st.frames_transit++;
+    os_update_free(os);
+    vm->st.s2_reclaimed++;
+    return true;
+}
+
+#define S2_ROUND_PASIDS 16 /* PASIDs one round shoots down (further ones wait for the next round) */
+
+static void s2_reclaim(void *ctx, uint64_t vi)
+{
+    scim_os *os = ctx;
+    os_vm *vm = os->vms[vi];
+    /* the candidates first: taking one reorders the CLOCK list */
+    lru_page *cand = calloc(vm->p.s2_reclaim_pages, sizeof *cand);
+    size_t n = 0;
+    for (size_t i = 0; cand && i < os->n_lru && n < vm->p.s2_reclaim_pages; i++) {
+        const lru_page *e = &os->lru[i];
+        uint64_t g;
+        process *p = os_find_process(os, (uint32_t)e->pasid);
+        if (vm_of_frame(os, e->pfn, &g) == vm && s2_present(vm, g) && !os_pin_count(os, e->pfn) && p &&
+            !os_busy_get(p, e->va))
+            cand[n++] = *e;
+    }
+    struct s2_round { uint32_t pasid; size_t idx; bool have; } r[S2_ROUND_PASIDS];
+    size_t nr = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < nr && r[k].pasid != cand[i].pasid)
+            k++;
+        if (k == nr && nr == S2_ROUND_PASIDS)
+            continue;
+        if (k == nr)
+            r[nr++] = (struct s2_round){(uint32_t)cand[i].pasid, 0, false};
+        uint64_t g = 0;
+        vm_of_frame(os, cand[i].pfn, &g);
+        if (!s2_take(os, vm, (uint32_t)cand[i].pasid, cand[i].va, cand[i].pfn, g, &r[k].idx, &r[k].have))
+            break;
+    }
+    free(cand);
+    for (size_t k = 0; k < nr; k++) {
+        if (r[k].have) {
+            vm->st.s2_rounds++;
+            os_start_shootdown(os, r[k].idx);
+        }
+    }
+    if (vm->p.s2_reclaim_interval)
+        scim_kernel_schedule_timer(os->k, vm->p.s2_reclaim_interval, SCIM_PRIO_DEFAULT, s2_reclaim, os, vi);
+}
+
 /* ---------- set-up ---------- */
 
 static int s2_table_alloc(void *cookie, uint64_t *pfn, scim_err *err)
@@ -462,6 +575,9 @@ int scim_os_add_vm(scim_os *os, const char *name, const scim_vm_params *p, bool 
         return err && err->code ? err->code : SCIM_ENOMEM;
     if (scim_stats_register(stats, name, scim_vm_stat_decls, scim_vm_stat_decl_count, &vm->st, err))
         return err->code;
+    scim_pgtable_keep_empty_tables(vm->s2, true); /* a walker may read them until the run ends */
+    if (p->s2_reclaim_at)
+        scim_kernel_schedule_timer(os->k, p->s2_reclaim_at, SCIM_PRIO_DEFAULT, s2_reclaim, os, vm->index);
     if (!pin_all)
         return 0;
     /* every guest frame backed and mapped before the guest runs */
@@ -474,6 +590,10 @@ int scim_os_add_vm(scim_os *os, const char *name, const scim_vm_params *p, bool 
             os->st.frames_reserved++;
         }
     }
+    /* host frames pinned for the VM count with every other pin (os.frames.pinned*) */
+    os->st.frames_pinned += vm->st.pinned;
+    if (os->st.frames_pinned > os->st.frames_pinned_peak)
+        os->st.frames_pinned_peak = os->st.frames_pinned;
     if (vm->st.pinned + 1 < vm->n_gframes)
         return scim_err_set(err, SCIM_ENOMEM,
                             "vm '%s': pinning its %llu MiB of guest memory needs more than memory.size's free frames",

@@ -116,6 +116,9 @@ typedef struct scim_vm_params {
     scim_time_t s2_fault_cost;    /* hypervisor time of a stage-2 fault */
     scim_time_t fault_forward_cost; /* handing a stage-1 page request to the guest */
     uint64_t handlers;            /* hypervisor threads for stage-2 faults */
+    scim_time_t s2_reclaim_at;    /* the hypervisor takes guest pages back at stage 2 (0: never) */
+    uint64_t s2_reclaim_pages;    /* pages per round */
+    scim_time_t s2_reclaim_interval; /* between rounds (0: one round) */
 } scim_vm_params;
 extern const scim_param_decl scim_vm_param_decls[];
 extern const size_t scim_vm_param_decl_count;
