@@ -119,6 +119,7 @@ typedef struct scim_vm_params {
     scim_time_t s2_reclaim_at;    /* the hypervisor takes guest pages back at stage 2 (0: never) */
     uint64_t s2_reclaim_pages;    /* pages per round */
     scim_time_t s2_reclaim_interval; /* between rounds (0: one round) */
+    scim_time_t map_exit_cost;    /* iommu-map in a guest: the vIOMMU's exit per map or unmap call */
 } scim_vm_params;
 extern const scim_param_decl scim_vm_param_decls[];
 extern const size_t scim_vm_param_decl_count;

@@ -601,6 +601,9 @@ void os_hyp_touch(scim_os *os, uint64_t pfn, void (*resume)(scim_os *os, uint64_
  * injection cost). */
 bool os_hyp_page_request(scim_os *os, scim_msg *m);
 void os_hyp_free(scim_os *os);
+/* Scheme iommu-map: the vIOMMU's exit for a map or unmap call of pasid's
+ * driver (0 on the host; counted). */
+scim_time_t os_hyp_map_exit_cost(const scim_os *os, uint32_t pasid);
 struct os_vm *os_find_vm(const scim_os *os, const char *name);
 
 /* ---------- iopf.c: the zeroing of a handler's page, again after a stage-2 fault */
