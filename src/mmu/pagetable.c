@@ -175,7 +175,12 @@ int scim_pgtable_map(scim_pgtable *pt, uint64_t va, uint64_t pa, unsigned page_s
 
 /* Walk to the leaf of va: fills the entry addresses of the path (path[level]
  * for levels..leaf) and returns the leaf level, or 0 if not mapped. */
-static int find_leaf(const scim_pgtable *pt, uint64_t va, uint64_t path[PATH_MAX_LEVELS], uint64_t *pte_out)
+/* path[l]: the memory address of the level-l entry on va's path; tabs (if
+ * not NULL) [l]: the level-l table's address as the entries hold it (a
+ * guest-physical one under a stage-2 hook, which may differ from the
+ * memory address). */
+static int find_leaf_tables(const scim_pgtable *pt, uint64_t va, uint64_t path[PATH_MAX_LEVELS],
+                            uint64_t *tabs, uint64_t *pte_out)
 {
     const scim_pt_format *f = pt->fmt;
     if (!scim_pt_va_valid(f, va))
@@ -184,6 +189,8 @@ static int find_leaf(const scim_pgtable *pt, uint64_t va, uint64_t path[PATH_MAX
     for (int level = f->levels; level >= 1; level--) {
         uint64_t ea = scim_pt_entry_addr(f, mem_of(pt, table), va, level);
         path[level] = ea;
+        if (tabs)
+            tabs[level] = table;
         uint64_t pte = scim_physmem_read64(pt->pm, ea);
         scim_pte_info e;
         decode(pt, pte, level, &e);
@@ -196,6 +203,11 @@ static int find_leaf(const scim_pgtable *pt, uint64_t va, uint64_t path[PATH_MAX
         table = e.addr;
     }
     return 0;
+}
+
+static int find_leaf(const scim_pgtable *pt, uint64_t va, uint64_t path[PATH_MAX_LEVELS], uint64_t *pte_out)
+{
+    return find_leaf_tables(pt, va, path, NULL, pte_out);
 }
 
 int scim_pgtable_lookup(const scim_pgtable *pt, uint64_t va, uint64_t *pa, unsigned *page_shift, unsigned *attrs)
@@ -223,8 +235,8 @@ uint64_t scim_pgtable_leaf_entry(const scim_pgtable *pt, uint64_t va)
 
 int scim_pgtable_unmap(scim_pgtable *pt, uint64_t va, unsigned *old_attrs, unsigned *page_shift)
 {
-    uint64_t path[PATH_MAX_LEVELS], pte;
-    int level = find_leaf(pt, va, path, &pte);
+    uint64_t path[PATH_MAX_LEVELS], tabs[PATH_MAX_LEVELS], pte;
+    int level = find_leaf_tables(pt, va, path, tabs, &pte);
     if (!level)
         return SCIM_ENOENT;
     write_entry(pt, path[level], 0);
@@ -236,7 +248,7 @@ int scim_pgtable_unmap(scim_pgtable *pt, uint64_t va, unsigned *old_attrs, unsig
         *page_shift = e.shift;
     /* Free tables the unmap emptied, bottom up; never the root. */
     for (int l = level; l < pt->fmt->levels && !pt->keep_tables; l++) {
-        uint64_t table = scim_page_base(path[l], SCIM_PAGE_SHIFT);
+        uint64_t table = tabs[l]; /* as the entries hold it: what alloc_table gave */
         if (!table_empty(pt, table, l))
             break;
         write_entry(pt, path[l + 1], 0);

@@ -197,8 +197,8 @@ static int guest_alloc(scim_os *os, os_vm *vm, bool touch, uint64_t *gpfn, uint6
 {
     uint64_t g, h;
     if (scim_physmem_alloc(vm->gpm, 0, &g, NULL) != 0)
-        return scim_err_set(err, SCIM_ENOMEM, "vm '%s': guest memory (%llu bytes) is full", vm->name,
-                            (unsigned long long)vm->p.memory);
+        return scim_err_set(err, SCIM_ENOMEM, "vm '%s': guest memory (%llu bytes) is full; raise vms.%s.memory",
+                            vm->name, (unsigned long long)vm->p.memory, vm->name);
     if (vm->back[g]) {
         h = host_of(vm, g);
         os->st.frames_reserved--;
@@ -618,8 +618,9 @@ int scim_os_add_vm(scim_os *os, const char *name, const scim_vm_params *p, bool 
         os->st.frames_pinned_peak = os->st.frames_pinned;
     if (vm->st.pinned + 1 < vm->n_gframes)
         return scim_err_set(err, SCIM_ENOMEM,
-                            "vm '%s': pinning its %llu MiB of guest memory needs more than memory.size's free frames",
-                            name, (unsigned long long)(p->memory >> 20));
+                            "vm '%s': pinning its %llu MiB of guest memory needs more than memory.size's free frames; "
+                            "raise memory.size, lower vms.%s.memory, or set vms.%s.pin: none",
+                            name, (unsigned long long)(p->memory >> 20), name, name);
     return 0;
 }
 
