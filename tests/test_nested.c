@@ -120,7 +120,8 @@ static void walk_done(void *owner, uint64_t cookie, const scim_walk_result *r)
     f->t_done = scim_kernel_now(f->k);
 }
 
-static void fx_init(fx *f, const scim_pt_format *f1, const scim_pt_format *f2, uint64_t pwc, uint64_t s2tlb)
+static void fx_init(fx *f, const scim_pt_format *f1, const scim_pt_format *f2, uint64_t pwc, uint64_t s2tlb,
+                    uint64_t s2pwc)
 {
     memset(f, 0, sizeof *f);
     scim_err err = {0};
@@ -137,7 +138,7 @@ static void fx_init(fx *f, const scim_pt_format *f1, const scim_pt_format *f2, u
     f->s1 = scim_pgtable_create(f->host, f1, &guest_ops, f, &err);
     ck_assert_msg(f->s1, "%s", err.msg);
     scim_walker_params p = {.walkers = 1, .pwc_entries = pwc, .pwc_latency = PWC_L, .seed = 1, .nested = true,
-                            .s2tlb_entries = s2tlb};
+                            .s2tlb_entries = s2tlb, .s2pwc_entries = s2pwc};
     f->w = scim_walker_create(f->k, "w", &p, walk_done, f, f->stats, &err);
     ck_assert_msg(f->w, "%s", err.msg);
     scim_walker_set_reader(f->w, &reader, f);
@@ -207,7 +208,7 @@ START_TEST(cold_walk)
 {
     const struct cold_case *c = &cold_cases[_i];
     fx f;
-    fx_init(&f, c->f1, c->f2, 0, 0);
+    fx_init(&f, c->f1, c->f2, 0, 0, 0);
     uint64_t gpa = map_page(&f, c->va, true);
     uint64_t hpa = s2_lookup(&f, gpa);
     ck_assert_uint_eq(walk(&f, c->va, false), c->reads);
@@ -250,7 +251,7 @@ END_TEST
 START_TEST(cached_walks)
 {
     fx f;
-    fx_init(&f, &scim_pt_x86_4l, &scim_pt_ept4, 16, 16);
+    fx_init(&f, &scim_pt_x86_4l, &scim_pt_ept4, 16, 16, 0);
     map_page(&f, VA, true);
     uint64_t gpa2 = map_page(&f, VA + FRAME, true);
     uint64_t far = VA + (1ull << 30);
@@ -266,6 +267,26 @@ START_TEST(cached_walks)
 }
 END_TEST
 
+/* Stage-2 paging-structure caches alone: the guest's frames (tables,
+ * pages) come one after another from guest frame 1 on, all under the first
+ * last-level EPT table. The root's stage-2 walk reads 4 entries and caches
+ * the pointers to the EPT tables below the root; every later stage-2 walk
+ * starts at the last-level EPT table: 1 read. Cold: 4 + 1 + 3 x (1 + 1) +
+ * 1 = 12 reads; the same walk again (no other cache): each of its 5
+ * stage-2 walks, the root's too, reads 1 entry: 5 + 4 guest reads = 9. */
+START_TEST(s2pwc_walks)
+{
+    fx f;
+    fx_init(&f, &scim_pt_x86_4l, &scim_pt_ept4, 0, 0, 16);
+    map_page(&f, VA, true);
+    ck_assert_uint_eq(walk(&f, VA, false), 12);
+    ck_assert_uint_eq(f.t_done, PWC_L + 12 * MEM_D);
+    ck_assert_uint_eq(walk(&f, VA, false), 9);
+    ck_assert_uint_eq(stat(&f, "w.s2pwc.pde.hits"), 4 + 5);
+    fx_free(&f);
+}
+END_TEST
+
 /* Faults split by stage: a guest page not mapped ends at stage 1 (root
  * through stage 2, then the guest's level-4 entry of an empty slot: 5
  * reads); a guest page whose guest-physical frame stage 2 does not map
@@ -274,7 +295,7 @@ END_TEST
 START_TEST(faults_by_stage)
 {
     fx f;
-    fx_init(&f, &scim_pt_x86_4l, &scim_pt_ept4, 0, 0);
+    fx_init(&f, &scim_pt_x86_4l, &scim_pt_ept4, 0, 0, 0);
     uint64_t gpa = map_page(&f, VA, true);
     ck_assert_uint_eq(walk(&f, 0x0000100000000000ull, false), 5);
     ck_assert_uint_eq(f.r.status, SCIM_WALK_NOT_PRESENT);
@@ -295,7 +316,7 @@ END_TEST
 START_TEST(stage2_rights_and_ad)
 {
     fx f;
-    fx_init(&f, &scim_pt_x86_4l, &scim_pt_ept4, 0, 0);
+    fx_init(&f, &scim_pt_x86_4l, &scim_pt_ept4, 0, 0, 0);
     uint64_t gpa = map_page(&f, VA, true);
     uint64_t ro = map_page(&f, VA + FRAME, true);
     ck_assert_int_eq(scim_pgtable_update(f.s2, ro, 0, SCIM_PTA_WRITE, NULL), 0);
@@ -359,6 +380,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("walks");
     tcase_add_loop_test(tc, cold_walk, 0, (int)(sizeof cold_cases / sizeof cold_cases[0]));
     tcase_add_test(tc, cached_walks);
+    tcase_add_test(tc, s2pwc_walks);
     tcase_add_test(tc, faults_by_stage);
     tcase_add_test(tc, stage2_rights_and_ad);
     tcase_add_test(tc, ept_encoding);

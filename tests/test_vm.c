@@ -30,7 +30,8 @@ static const char *const BASE =
     "    - {a: iommu, b: mem, latency: 20ns}\n"
     "    - {a: os, b: mem, latency: 50ns}\n"
     "    - {a: os, b: iommu, latency: 50ns}\n"
-    "iommu: {clock: 1GHz, iotlb: {latency: 2}, pwc: {latency: 3, entries: %d}, s2tlb: {entries: %d}}\n"
+    "iommu: {clock: 1GHz, iotlb: {latency: 2}, pwc: {latency: 3, entries: %d}, s2tlb: {entries: %d},\n"
+    "        s2pwc: {entries: %d}}\n"
     "os: {iopf: {zero_pages: %s}}\n"
     "vms:\n"
     "  vm0: {memory: 16MiB, pin: %s}\n"
@@ -54,13 +55,15 @@ static const struct walk_case {
     {"armv8", "va39", 19, {64, 8, 64}},
 };
 
+static int s2pwc_entries; /* iommu.s2pwc.entries of the next run */
+
 static scim_sim *run(const char *isa, const char *paging, int pwc, int s2tlb, const char *zero, const char *pin,
                      const char *populate, const char *trace, char *dir)
 {
     char path[256], yaml[4096];
     tmpdir_make(dir, 64);
     write_file(dir, "t.trace", trace, path, sizeof path);
-    snprintf(yaml, sizeof yaml, BASE, isa, paging, pwc, s2tlb, zero, pin, populate, path);
+    snprintf(yaml, sizeof yaml, BASE, isa, paging, pwc, s2tlb, s2pwc_entries, zero, pin, populate, path);
     return run_yaml(yaml);
 }
 
@@ -113,6 +116,21 @@ START_TEST(cached_2d_walk)
     ck_assert_double_eq(stat_of(sim, "nic0.translation.latency.min"), (1 + 400 + 2 + 3 + 5 * 138.0 + 400) * 1000);
     ck_assert_double_eq(stat_of(sim, "iommu.pwc.pde.hits"), 1);
     ck_assert_double_eq(stat_of(sim, "iommu.s2tlb.hits"), 0);
+    scim_sim_destroy(sim);
+    tmpdir_remove(dir);
+
+    /* With stage-2 paging-structure caches too. The guest's frames (its
+     * tables and pages) sit in the first 2 MiB of guest-physical memory,
+     * under one last-level EPT table: after the root's stage-2 walk (4
+     * reads) every later stage-2 walk starts there (1 read). The cold walk:
+     * 4 + 1 + 3 x (1 + 1) + 1 = 12 reads; the second: 1 + 1. */
+    s2pwc_entries = 16;
+    sim = run("x86-64", "4-level", 16, 16, "true", "all", "true",
+              "@0 read 0x10003040 64\n@100000 read 0x10004040 64\n", dir);
+    s2pwc_entries = 0;
+    ck_assert_double_eq(stat_of(sim, "iommu.walk.pte_reads"), 12 + 2);
+    ck_assert_double_eq(stat_of(sim, "nic0.translation.latency.min"), (1 + 400 + 2 + 3 + 2 * 138.0 + 400) * 1000);
+    ck_assert_double_eq(stat_of(sim, "iommu.s2pwc.pde.hits"), 4 + 1);
     scim_sim_destroy(sim);
     tmpdir_remove(dir);
 }

@@ -86,6 +86,12 @@ const scim_param_decl scim_iommu_param_decls[] = {
      "4 KiB pages of guest tables and data for the 2D walk; 0 disables it. Without VMs it does not exist.",
      "assumption: VT-d caches second-stage translations for nested walks (spec 6.2.1) and Intel's EPT "
      "caches guest-physical mappings (SDM Vol. 3C 29.4.1); sizes are not published"},
+    {"s2pwc.entries", SCIM_P_U64, "16", "entries", true, 0, 65536, NULL, offsetof(scim_iommu_params, s2pwc_entries),
+     "Nested translation (vms): entries of each stage-2 paging-structure cache (one per upper stage-2 level), "
+     "which give a stage-2 walk the deepest stage-2 table of a guest-physical address the stage-2 TLB misses; "
+     "looked up with it. 0 disables them. Without VMs they do not exist.",
+     "assumption: Intel caches EPT paging-structure entries (SDM Vol. 3C 29.4.1) and AMD's nested walks use "
+     "page walk caches for both dimensions (Bhargava et al., ASPLOS'08); sizes are not published. As pwc.entries"},
     {"pwc.latency", SCIM_P_U64, "1", "cycles", true, 0, 1000, NULL, offsetof(scim_iommu_params, pwc_latency),
      "Lookup latency of the paging-structure caches (all levels in parallel).", "assumption"},
     {"prq_depth", SCIM_P_U64, "2048", "descriptors", true, 1, 1048576, NULL,
@@ -195,7 +201,8 @@ scim_iommu *scim_iommu_create(scim_kernel *k, scim_fabric *f, const char *name,
     io->inline_client = scim_port_add_client(io->port, scim_iommu_inline_response, io);
     scim_walker_params wp = {.walkers = p->walkers, .pwc_entries = p->pwc_entries,
                              .pwc_latency = scim_clock_cycles(&io->clock, p->pwc_latency), .queue = p->walk_queue,
-                             .seed = p->seed, .nested = p->nested, .s2tlb_entries = p->s2tlb_entries};
+                             .seed = p->seed, .nested = p->nested, .s2tlb_entries = p->s2tlb_entries,
+                             .s2pwc_entries = p->s2pwc_entries};
     if (!(io->walker = scim_walker_create(k, name, &wp, scim_iommu_walk_done, io, stats, err)) ||
         scim_walker_attach_port(io->walker, io->port, SCIM_NODE_NONE, err))
         goto fail;

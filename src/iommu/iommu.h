@@ -58,6 +58,7 @@ typedef struct scim_iommu_params {
     scim_time_t inv_timeout;    /* a device-TLB invalidation not completed by then fails the device; 0 never */
     uint64_t seed;              /* the run's seed (streams are seeded by path) */
     uint64_t s2tlb_entries;     /* nested translation: the walker's stage-2 TLB */
+    uint64_t s2pwc_entries;     /* nested translation: stage-2 paging-structure caches, per level */
     bool nested;                /* not a key: the system has VMs (set by the builder) */
 } scim_iommu_params;
 

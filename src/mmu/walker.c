@@ -80,6 +80,7 @@ struct scim_walker {
     scim_tlb *pwc[MAX_LEVELS]; /* pwc[l]: pointer to a level-l table, keyed by the VA bits above what it maps */
     scim_fifo q;               /* of queued */
     scim_tlb *s2tlb;           /* nested: gPA -> hPA pages, tagged by VM id */
+    scim_tlb *s2pwc[MAX_LEVELS]; /* nested: pointer to a level-l stage-2 table, keyed by the gPA bits above it */
     walker_stats st;
     nested_stats nst;
 };
@@ -402,6 +403,14 @@ static void s2_translate(scim_walker *w, walk *k, uint64_t gpa, bool final)
     k->s2level = k->s2fmt->levels;
     k->s2table = k->s2root;
     k->s2perms = SCIM_PERM_R | SCIM_PERM_W;
+    for (int l = 1; l < k->s2fmt->levels; l++) {
+        if (w->s2pwc[l] && scim_tlb_lookup(w->s2pwc[l], k->vmid, pwc_key(k->s2fmt, gpa, l), &e) == 1) {
+            k->s2level = l;
+            k->s2table = scim_pfn_addr(e.pfn);
+            k->s2perms = e.perms;
+            break;
+        }
+    }
     issue_s2_read(w, k);
 }
 
@@ -415,6 +424,12 @@ static void s2_pte(scim_walker *w, walk *k, uint64_t pte)
     }
     k->s2perms &= e.perms;
     if (e.kind == SCIM_PTE_TABLE) {
+        int l = k->s2level - 1;
+        if (w->s2pwc[l] && !k->nocache) { /* stage-2 tables live as long as the VM: never stale */
+            scim_tlb_entry c = {.pasid = k->vmid, .page_shift = SCIM_SHIFT_4K, .perms = (uint8_t)k->s2perms,
+                                .vpn = scim_vpn(pwc_key(k->s2fmt, k->gpa, l)), .pfn = scim_pfn(e.addr), .aux = 0};
+            scim_tlb_insert(w->s2pwc[l], &c, NULL);
+        }
         k->s2level--;
         k->s2table = e.addr;
         issue_s2_read(w, k);
@@ -451,8 +466,10 @@ void scim_walker_invalidate_stage2(scim_walker *w, uint32_t vmid)
         scim_tlb_invalidate_scope(w->s2tlb, &vm);
     }
     scim_inv_scope all = {SCIM_INV_GLOBAL, 0, 0, 0};
-    for (int l = 1; l < MAX_LEVELS; l++)
+    for (int l = 1; l < MAX_LEVELS; l++) {
         scim_tlb_invalidate_scope(w->pwc[l], &all);
+        scim_tlb_invalidate_scope(w->s2pwc[l], &all);
+    }
     for (size_t i = 0; i < w->p.walkers; i++)
         if (w->walks[i].busy && w->walks[i].s2fmt && w->walks[i].vmid == vmid)
             w->walks[i].poisoned = true;
@@ -478,8 +495,11 @@ void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s)
     scim_inv_scope whole = {s->kind == SCIM_INV_GLOBAL ? SCIM_INV_GLOBAL : SCIM_INV_PASID, s->pasid, 0, 0};
     for (int l = 1; l < MAX_LEVELS; l++)
         scim_tlb_invalidate_scope(w->pwc[l], &whole);
-    if (s->kind == SCIM_INV_GLOBAL)
+    if (s->kind == SCIM_INV_GLOBAL) {
         scim_tlb_invalidate_scope(w->s2tlb, s);
+        for (int l = 1; l < MAX_LEVELS; l++)
+            scim_tlb_invalidate_scope(w->s2pwc[l], s);
+    }
     /* Walks in flight that the scope covers restart. Those of the same
      * PASID it does not cover go on; but if the range reaches into the
      * region of the table a walk is reading, that table (or one below it)
@@ -561,6 +581,15 @@ scim_walker *scim_walker_create(scim_kernel *k, const char *prefix, const scim_w
                                 (void *)scim_tlb_counters(w->s2tlb), err))
             goto fail;
     }
+    for (int l = 1; p->nested && p->s2pwc_entries && l < MAX_LEVELS; l++) {
+        snprintf(name, sizeof name, "%s.s2%s", prefix, pwc_names[l]);
+        scim_tlb_params tp = {.entries = p->s2pwc_entries, .ways = p->s2pwc_entries, .repl = SCIM_REPL_LRU,
+                              .page_sizes = SCIM_PAGE_4K, .seed = scim_seed_for(p->seed, name)};
+        if (!(w->s2pwc[l] = scim_tlb_create(&tp, err)) ||
+            scim_stats_register(stats, name, scim_tlb_stat_decls, scim_tlb_stat_decl_count,
+                                (void *)scim_tlb_counters(w->s2pwc[l]), err))
+            goto fail;
+    }
     return w;
 fail:
     scim_walker_destroy(w);
@@ -574,6 +603,8 @@ void scim_walker_destroy(scim_walker *w)
     for (int l = 0; l < MAX_LEVELS; l++)
         scim_tlb_destroy(w->pwc[l]);
     scim_tlb_destroy(w->s2tlb);
+    for (int l = 0; l < MAX_LEVELS; l++)
+        scim_tlb_destroy(w->s2pwc[l]);
     free(w->walks);
     scim_fifo_free(&w->q);
     free(w);

@@ -85,6 +85,7 @@ typedef struct scim_walker_params {
     uint64_t seed;            /* the run's seed (streams are seeded by path) */
     bool nested;              /* may walk two stages: statistics <prefix>.walk.s2_* */
     uint64_t s2tlb_entries;   /* nested: the stage-2 TLB (gPA -> hPA pages); 0: none */
+    uint64_t s2pwc_entries;   /* nested: stage-2 paging-structure caches, per level; 0: none */
 } scim_walker_params;
 
 /* The second stage of a nested walk: the hypervisor's table of the VM
@@ -119,7 +120,9 @@ bool scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, u
  * the smaller of the two stages' pages. A cold walk of an n-level stage 1
  * over an m-level stage 2 reads (n+1)(m+1)-1 entries. The paging-structure
  * caches hold host-physical table addresses (combined entries, SDM Vol. 3C
- * 29.4.1); the stage-2 TLB caches gPA -> hPA pages of tables and data. */
+ * 29.4.1); the stage-2 TLB caches gPA -> hPA pages of tables and data;
+ * the stage-2 paging-structure caches give the deepest stage-2 table of a
+ * gPA the TLB misses (looked up with it, at no extra latency). */
 bool scim_walker_walk_nested(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root,
                              const scim_pt_format *fmt, const scim_stage2 *s2, uint64_t cookie);
 bool scim_walker_can_accept(const scim_walker *w);

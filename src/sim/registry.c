@@ -248,6 +248,7 @@ static const scim_stat_doc iommu_stats[] = {
     {"iommu", scim_walker_stat_decls, &scim_walker_stat_decl_count},
     {"iommu", scim_walker_nested_stat_decls, &scim_walker_nested_stat_decl_count},
     {"iommu.s2tlb", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
+    {"iommu.s2pwc.pde|pdpte|pml4e", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"iommu.pwc.pde|pdpte|pml4e|pml5e", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"iommu.queue.ats", scim_port_queue_stat_decls, &scim_port_queue_stat_decl_count}, STATS_END};
 
