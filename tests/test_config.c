@@ -619,7 +619,7 @@ START_TEST(test_sim_keys)
     } cases[] = {
         {"seed: 1\nkernal:\n  backend: native\n",
          "exp.yaml:2:1: error: unknown key 'kernal'; did you mean 'kernel'? (valid here: seed, scheme, kernel, sim, "
-         "system, fabric, memory, os, iommu, processes, devices, cpus, sweep, inject)"},
+         "system, fabric, memory, os, iommu, vms, processes, devices, cpus, sweep, inject)"},
         {"seed: 1\nkernel:\n  backend: natve\n",
          "exp.yaml:3:12: error: key 'kernel.backend': expected one of: systemc, native (did you mean 'native'?), got "
          "'natve'"},

@@ -268,7 +268,7 @@ START_TEST(geometry)
     ck_assert_ptr_null(scim_pt_format_of(SCIM_ISA_ARMV8, 5));
     ck_assert_ptr_eq(scim_pt_format_of(SCIM_ISA_RISCV, 3), S39);
     ck_assert_ptr_eq(scim_pt_format_of(SCIM_ISA_RISCV, 5), S57);
-    for (unsigned id = 0; id < SCIM_PT_FORMAT_COUNT; id++) {
+    for (unsigned id = 0; id < SCIM_PT_STAGE1_COUNT; id++) {
         const scim_pt_format *f = scim_pt_format_by_id(id);
         ck_assert_uint_eq(f->id, id);
         ck_assert_str_eq(scim_paging_names[id + 1], f->name);

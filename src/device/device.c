@@ -86,6 +86,11 @@ const scim_param_decl scim_device_param_decls[] = {
      NULL},
     {"pasid", SCIM_P_U64, NULL, NULL, true, 1, 1048575, NULL, offsetof(scim_device_params, pasid),
      "Address space the device works in: the PASID of one of the processes.", NULL},
+    {"vm", SCIM_P_STRING, "", NULL, false, 0, 0, NULL, offsetof(scim_device_params, vm),
+     "The VM (vms.<name>) the device is assigned to (VFIO passthrough); its pasid and tenants must be processes "
+     "of that VM, whose walks are two-dimensional (stage 1 of the guest, stage 2 of the hypervisor). Empty: the "
+     "host.",
+     NULL},
     {"tenants", SCIM_P_NODE, NULL, NULL, false, 0, 0, NULL, offsetof(scim_device_params, tenants_node),
      "Further PASIDs the device serves (a list, e.g. [2, 3, 4]): its trace may name them with pasid=, and "
      "shootdowns of those address spaces reach it. Scheme scimitar with walk iommu or software only.",
@@ -586,8 +591,9 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
         scim_port_queue(d->port, "inv", 1u << SCIM_MSG_INV_REQ, p->inv_queue, stats, err))
         goto fail;
     if (p->walk == SCIM_WALK_DEVICE || p->walk == SCIM_WALK_SHADOW) {
-        scim_walker_params wp = {p->walkers, p->pwc_entries, scim_clock_cycles(&d->clock, p->pwc_latency),
-                                 p->walk_queue, p->seed};
+        scim_walker_params wp = {.walkers = p->walkers, .pwc_entries = p->pwc_entries,
+                                 .pwc_latency = scim_clock_cycles(&d->clock, p->pwc_latency),
+                                 .queue = p->walk_queue, .seed = p->seed};
         if (!(d->walker = scim_walker_create(k, name, &wp, scim_dev_walk_done, d, stats, err)) ||
             scim_walker_attach_port(d->walker, d->port, SCIM_NODE_NONE, err))
             goto fail;

@@ -72,6 +72,7 @@ typedef enum scim_device_source {
 typedef struct scim_device_params {
     int source;               /* scim_device_source */
     const char *trace;        /* path of the DMA trace ("" with source host) */
+    const char *vm;           /* the VM the device is assigned to ("" the host) */
     uint64_t pasid;
     uint64_t max_outstanding;
     uint64_t clock_hz;

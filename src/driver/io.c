@@ -225,7 +225,7 @@ static scim_time_t entry_cost(const scim_driver *d, const scim_msg *m)
     case SCIM_OS_IO_UNPIN:
         return cache ? 0 : n * os->p.unpin_page_cost;
     case SCIM_OS_IO_UNMAP:
-        return n * os->p.iommu_unmap_page_cost + os->p.iova_free_cost;
+        return n * os->p.iommu_unmap_page_cost + os->p.iova_free_cost + os_hyp_map_exit_cost(os, drv_req(m)->pasid);
     case SCIM_OS_IO_PIN: {
         if (!cache)
             return os->p.syscall_cost;

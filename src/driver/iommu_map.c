@@ -69,7 +69,8 @@ void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_dev *io)
         }
     }
     os->st.io_maps += n;
-    drv_io_reply_after(d, m, os->p.iova_alloc_cost + n * os->p.iommu_map_page_cost);
+    drv_io_reply_after(d, m, os->p.iova_alloc_cost + n * os->p.iommu_map_page_cost +
+                                 os_hyp_map_exit_cost(os, drv_req(m)->pasid));
 }
 
 /* ---------- invalidation ---------- */

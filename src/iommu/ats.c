@@ -63,7 +63,13 @@ void scim_iommu_ats_walk(scim_iommu *io, uint32_t e)
 {
     ats_entry *a = entry(io, e);
     const scim_xlat_req *q = &a->q;
-    if (!scim_walker_walk(io->walker, q->pasid, q->va, q->write, a->root, a->fmt, e) &&
+    const scim_stage2 *s2 = NULL;
+    for (size_t i = 0; i < io->n_s2; i++)
+        if (io->s2[i].pasid == q->pasid)
+            s2 = &io->s2[i].s2;
+    bool ok = s2 ? scim_walker_walk_nested(io->walker, q->pasid, q->va, q->write, a->root, a->fmt, s2, e)
+                 : scim_walker_walk(io->walker, q->pasid, q->va, q->write, a->root, a->fmt, e);
+    if (!ok &&
         !scim_fifo_push(&io->walk_blocked, &e))
         scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory holding walks");
 }

@@ -15,6 +15,12 @@ static void invalidate_local(scim_iommu *io, const scim_inv_scope *s)
     if (s->kind == SCIM_INV_GLOBAL)
         scim_tlb_invalidate_all(io->pasid_cache);
     scim_walker_invalidate(io->walker, s);
+    /* A PASID of a VM: its stage-2 TLB entries go too (the descriptor may
+     * follow a stage-2 change; VT-d's nested invalidation flushes the
+     * second-stage entries the walks used). */
+    for (size_t i = 0; i < io->n_s2; i++)
+        if (s->kind == SCIM_INV_GLOBAL || io->s2[i].pasid == s->pasid)
+            scim_walker_invalidate_s2tlb(io->walker, io->s2[i].s2.vmid);
 }
 
 /* Track descriptor m until its completions are in: the slot, or

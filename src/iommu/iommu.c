@@ -81,6 +81,17 @@ const scim_param_decl scim_iommu_param_decls[] = {
     {"pwc.entries", SCIM_P_U64, "16", "entries", true, 0, 65536, NULL, offsetof(scim_iommu_params, pwc_entries),
      "Entries of each paging-structure cache (one per upper level); 0 disables them.",
      "assumption (VT-d caches paging-structure entries, spec 6.2; sizes are not published)"},
+    {"s2tlb.entries", SCIM_P_U64, "16", "entries", true, 0, 65536, NULL, offsetof(scim_iommu_params, s2tlb_entries),
+     "Nested translation (vms): entries of the walker's stage-2 TLB, which caches guest-physical to host-physical "
+     "4 KiB pages of guest tables and data for the 2D walk; 0 disables it. Without VMs it does not exist.",
+     "assumption: VT-d caches second-stage translations for nested walks (spec 6.2.1) and Intel's EPT "
+     "caches guest-physical mappings (SDM Vol. 3C 29.4.1); sizes are not published"},
+    {"s2pwc.entries", SCIM_P_U64, "16", "entries", true, 0, 65536, NULL, offsetof(scim_iommu_params, s2pwc_entries),
+     "Nested translation (vms): entries of each stage-2 paging-structure cache (one per upper stage-2 level), "
+     "which give a stage-2 walk the deepest stage-2 table of a guest-physical address the stage-2 TLB misses; "
+     "looked up with it. 0 disables them. Without VMs they do not exist.",
+     "assumption: Intel caches EPT paging-structure entries (SDM Vol. 3C 29.4.1) and AMD's nested walks use "
+     "page walk caches for both dimensions (Bhargava et al., ASPLOS'08); sizes are not published. As pwc.entries"},
     {"pwc.latency", SCIM_P_U64, "1", "cycles", true, 0, 1000, NULL, offsetof(scim_iommu_params, pwc_latency),
      "Lookup latency of the paging-structure caches (all levels in parallel).", "assumption"},
     {"prq_depth", SCIM_P_U64, "2048", "descriptors", true, 1, 1048576, NULL,
@@ -188,8 +199,10 @@ scim_iommu *scim_iommu_create(scim_kernel *k, scim_fabric *f, const char *name,
         goto fail;
     io->ctx_client = scim_port_add_client(io->port, scim_iommu_context_response, io);
     io->inline_client = scim_port_add_client(io->port, scim_iommu_inline_response, io);
-    scim_walker_params wp = {p->walkers, p->pwc_entries, scim_clock_cycles(&io->clock, p->pwc_latency),
-                             p->walk_queue, p->seed};
+    scim_walker_params wp = {.walkers = p->walkers, .pwc_entries = p->pwc_entries,
+                             .pwc_latency = scim_clock_cycles(&io->clock, p->pwc_latency), .queue = p->walk_queue,
+                             .seed = p->seed, .nested = p->nested, .s2tlb_entries = p->s2tlb_entries,
+                             .s2pwc_entries = p->s2pwc_entries};
     if (!(io->walker = scim_walker_create(k, name, &wp, scim_iommu_walk_done, io, stats, err)) ||
         scim_walker_attach_port(io->walker, io->port, SCIM_NODE_NONE, err))
         goto fail;
@@ -218,6 +231,7 @@ void scim_iommu_destroy(scim_iommu *io)
     scim_pool_free(&io->dev_invs);
     scim_fifo_free(&io->walk_blocked);
     free(io->bindings);
+    free(io->s2);
     free(io);
 }
 
@@ -256,6 +270,27 @@ int scim_iommu_bind_device(scim_iommu *io, scim_node_id dev, uint32_t pasid, sci
     io->bindings = n;
     io->bindings[io->n_bindings++] = (binding){dev, pasid};
     return 0;
+}
+
+int scim_iommu_set_stage2(scim_iommu *io, uint32_t pasid, const scim_stage2 *s2, scim_err *err)
+{
+    struct iommu_s2 *n = realloc(io->s2, (io->n_s2 + 1) * sizeof *n);
+    if (!n)
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory setting a stage-2 table");
+    io->s2 = n;
+    io->s2[io->n_s2++] = (struct iommu_s2){pasid, *s2};
+    return 0;
+}
+
+void scim_iommu_invalidate_stage2(scim_iommu *io, uint32_t vmid)
+{
+    for (size_t i = 0; i < io->n_s2; i++) {
+        if (io->s2[i].s2.vmid != vmid)
+            continue;
+        scim_inv_scope s = {SCIM_INV_PASID, io->s2[i].pasid, 0, 0};
+        scim_tlb_invalidate_scope(io->iotlb, &s);
+    }
+    scim_walker_invalidate_stage2(io->walker, vmid);
 }
 
 const scim_port *scim_iommu_port(const scim_iommu *io) { return io->port; }

@@ -57,6 +57,9 @@ typedef struct scim_iommu_params {
     scim_time_t snoop_latency;  /* broadcast protocol: applying a snooped invalidation */
     scim_time_t inv_timeout;    /* a device-TLB invalidation not completed by then fails the device; 0 never */
     uint64_t seed;              /* the run's seed (streams are seeded by path) */
+    uint64_t s2tlb_entries;     /* nested translation: the walker's stage-2 TLB */
+    uint64_t s2pwc_entries;     /* nested translation: stage-2 paging-structure caches, per level */
+    bool nested;                /* not a key: the system has VMs (set by the builder) */
 } scim_iommu_params;
 
 /* Keys under "iommu." */
@@ -78,6 +81,15 @@ void scim_iommu_set_os(scim_iommu *io, scim_node_id os);
  * register holds: PASID directory, stream table or device directory). */
 void scim_iommu_set_context(scim_iommu *io, const scim_ctx_format *f, uint64_t root_pa);
 int scim_iommu_bind_device(scim_iommu *io, scim_node_id dev, uint32_t pasid, scim_err *err);
+/* Nested translation of a PASID of a VM: its stage-2 table (VT-d: the
+ * second-stage pointer and domain id of the scalable-mode PASID entry in
+ * nested mode, read with its first-stage pointer; SMMUv3: STE S2TTB and
+ * VMID). Walks of the PASID are two-dimensional from then on. */
+int scim_iommu_set_stage2(scim_iommu *io, uint32_t pasid, const scim_stage2 *s2, scim_err *err);
+/* The hypervisor changed stage 2 of VM vmid (an unmap): combined IOTLB
+ * entries of its PASIDs, stage-2 TLB and combined walk-cache entries go,
+ * as a VT-d domain-selective IOTLB invalidation does. */
+void scim_iommu_invalidate_stage2(scim_iommu *io, uint32_t vmid);
 /* Fault injection (lost page responses, page request bursts), or NULL;
  * set before the run (bursts are scheduled then). */
 void scim_iommu_set_injector(scim_iommu *io, scim_inject *inj);

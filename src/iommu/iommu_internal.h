@@ -101,6 +101,8 @@ struct scim_iommu {
     scim_pool dev_invs;     /* of dev_inv */
     uint32_t dev_inv_gen;
     scim_inject *inj;
+    struct iommu_s2 { uint32_t pasid; scim_stage2 s2; } *s2; /* PASIDs of VMs */
+    size_t n_s2;
     iommu_stats st;
 };
 

@@ -384,7 +384,8 @@ scim_cpu *scim_cpu_create(scim_kernel *k, scim_fabric *f, const char *name, cons
         goto fail;
     if (!(c->port = scim_port_create(f, name, on_request, on_response, c, stats, err)))
         goto fail;
-    scim_walker_params wp = {p->walkers, p->pwc_entries, scim_clock_cycles(&c->clock, p->pwc_latency), 0, p->seed};
+    scim_walker_params wp = {.walkers = p->walkers, .pwc_entries = p->pwc_entries,
+                             .pwc_latency = scim_clock_cycles(&c->clock, p->pwc_latency), .seed = p->seed};
     if (!(c->walker = scim_walker_create(k, name, &wp, walk_done, c, stats, err)) ||
         scim_walker_attach_port(c->walker, c->port, SCIM_NODE_NONE, err) != 0)
         goto fail;

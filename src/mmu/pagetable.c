@@ -22,6 +22,16 @@ static uint64_t mem_of(const scim_pgtable *pt, uint64_t table)
     return pt->ops.table_addr ? pt->ops.table_addr(pt->cookie, table) : table;
 }
 
+/* A leaf's address as the page table's user speaks it, and as stored. */
+static uint64_t leaf_in(const scim_pgtable *pt, uint64_t stored)
+{
+    return pt->ops.leaf_in ? pt->ops.leaf_in(pt->cookie, stored) : stored;
+}
+static uint64_t leaf_out(const scim_pgtable *pt, uint64_t pa)
+{
+    return pt->ops.leaf_out ? pt->ops.leaf_out(pt->cookie, pa) : pa;
+}
+
 static uint64_t read_entry(const scim_pgtable *pt, uint64_t table, uint64_t index)
 {
     return scim_physmem_read64(pt->pm, mem_of(pt, table) + index * SCIM_PTE_BYTES);
@@ -65,7 +75,7 @@ scim_pgtable *scim_pgtable_create(scim_physmem *pm, const scim_pt_format *fmt, c
         pt->ops = *ops;
         pt->cookie = cookie;
     } else {
-        pt->ops = (scim_pt_alloc_ops){direct_alloc, direct_free, NULL, NULL};
+        pt->ops = (scim_pt_alloc_ops){.alloc_table = direct_alloc, .free_table = direct_free};
         pt->cookie = pm;
     }
     uint64_t pfn;
@@ -129,6 +139,7 @@ int scim_pgtable_map(scim_pgtable *pt, uint64_t va, uint64_t pa, unsigned page_s
     if (!scim_pt_va_valid(f, va) || !scim_pt_va_valid(f, va + mask))
         return scim_err_set(err, SCIM_EINVAL, "va 0x%llx is not a valid address for %s paging",
                             (unsigned long long)va, f->name);
+    pa = leaf_out(pt, pa);
     scim_pte_info probe;
     decode(pt, f->make_leaf(pa, leaf, attrs), leaf, &probe);
     if (probe.kind != SCIM_PTE_LEAF || probe.addr != pa)
@@ -164,7 +175,12 @@ int scim_pgtable_map(scim_pgtable *pt, uint64_t va, uint64_t pa, unsigned page_s
 
 /* Walk to the leaf of va: fills the entry addresses of the path (path[level]
  * for levels..leaf) and returns the leaf level, or 0 if not mapped. */
-static int find_leaf(const scim_pgtable *pt, uint64_t va, uint64_t path[PATH_MAX_LEVELS], uint64_t *pte_out)
+/* path[l]: the memory address of the level-l entry on va's path; tabs (if
+ * not NULL) [l]: the level-l table's address as the entries hold it (a
+ * guest-physical one under a stage-2 hook, which may differ from the
+ * memory address). */
+static int find_leaf_tables(const scim_pgtable *pt, uint64_t va, uint64_t path[PATH_MAX_LEVELS],
+                            uint64_t *tabs, uint64_t *pte_out)
 {
     const scim_pt_format *f = pt->fmt;
     if (!scim_pt_va_valid(f, va))
@@ -173,6 +189,8 @@ static int find_leaf(const scim_pgtable *pt, uint64_t va, uint64_t path[PATH_MAX
     for (int level = f->levels; level >= 1; level--) {
         uint64_t ea = scim_pt_entry_addr(f, mem_of(pt, table), va, level);
         path[level] = ea;
+        if (tabs)
+            tabs[level] = table;
         uint64_t pte = scim_physmem_read64(pt->pm, ea);
         scim_pte_info e;
         decode(pt, pte, level, &e);
@@ -187,6 +205,11 @@ static int find_leaf(const scim_pgtable *pt, uint64_t va, uint64_t path[PATH_MAX
     return 0;
 }
 
+static int find_leaf(const scim_pgtable *pt, uint64_t va, uint64_t path[PATH_MAX_LEVELS], uint64_t *pte_out)
+{
+    return find_leaf_tables(pt, va, path, NULL, pte_out);
+}
+
 int scim_pgtable_lookup(const scim_pgtable *pt, uint64_t va, uint64_t *pa, unsigned *page_shift, unsigned *attrs)
 {
     uint64_t path[PATH_MAX_LEVELS], pte;
@@ -196,7 +219,7 @@ int scim_pgtable_lookup(const scim_pgtable *pt, uint64_t va, uint64_t *pa, unsig
     scim_pte_info e;
     decode(pt, pte, level, &e);
     if (pa)
-        *pa = e.addr + scim_page_offset(va, e.shift);
+        *pa = leaf_in(pt, e.addr) + scim_page_offset(va, e.shift);
     if (page_shift)
         *page_shift = e.shift;
     if (attrs)
@@ -212,8 +235,8 @@ uint64_t scim_pgtable_leaf_entry(const scim_pgtable *pt, uint64_t va)
 
 int scim_pgtable_unmap(scim_pgtable *pt, uint64_t va, unsigned *old_attrs, unsigned *page_shift)
 {
-    uint64_t path[PATH_MAX_LEVELS], pte;
-    int level = find_leaf(pt, va, path, &pte);
+    uint64_t path[PATH_MAX_LEVELS], tabs[PATH_MAX_LEVELS], pte;
+    int level = find_leaf_tables(pt, va, path, tabs, &pte);
     if (!level)
         return SCIM_ENOENT;
     write_entry(pt, path[level], 0);
@@ -225,7 +248,7 @@ int scim_pgtable_unmap(scim_pgtable *pt, uint64_t va, unsigned *old_attrs, unsig
         *page_shift = e.shift;
     /* Free tables the unmap emptied, bottom up; never the root. */
     for (int l = level; l < pt->fmt->levels && !pt->keep_tables; l++) {
-        uint64_t table = scim_page_base(path[l], SCIM_PAGE_SHIFT);
+        uint64_t table = tabs[l]; /* as the entries hold it: what alloc_table gave */
         if (!table_empty(pt, table, l))
             break;
         write_entry(pt, path[l + 1], 0);
@@ -260,7 +283,7 @@ int scim_pgtable_remap(scim_pgtable *pt, uint64_t va, uint64_t new_pa, unsigned 
     decode(pt, pte, level, &e);
     if (scim_page_offset(new_pa, e.shift))
         return SCIM_EINVAL;
-    write_entry(pt, path[level], pt->fmt->set_addr(pte, level, new_pa));
+    write_entry(pt, path[level], pt->fmt->set_addr(pte, level, leaf_out(pt, new_pa)));
     if (old_attrs)
         *old_attrs = e.attrs;
     return 0;
@@ -286,7 +309,7 @@ static int walk_table(const walk_ctx *w, uint64_t table, int level, uint64_t bas
         decode(w->pt, read_entry(w->pt, table, i), level, &e);
         int rc = 0;
         if (e.kind == SCIM_PTE_LEAF)
-            rc = w->fn(w->ctx, start, e.addr, e.shift, e.attrs);
+            rc = w->fn(w->ctx, start, leaf_in(w->pt, e.addr), e.shift, e.attrs);
         else if (e.kind == SCIM_PTE_TABLE)
             rc = walk_table(w, e.addr, level - 1, base + (i << span_shift));
         if (rc)

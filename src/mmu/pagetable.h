@@ -36,6 +36,12 @@ typedef struct scim_pt_alloc_ops {
      * pointers hold (identity when NULL). A guest's tables hold guest-
      * physical addresses; a stage-2 translation gives the host frame. */
     uint64_t (*table_addr)(void *cookie, uint64_t addr);
+    /* Optional: the output address of leaves, both ways (identity when
+     * NULL). A guest's page table is told and tells host-physical
+     * addresses, and holds the guest-physical ones: leaf_out(host) is what
+     * a leaf stores, leaf_in(stored) the host address it stands for. */
+    uint64_t (*leaf_out)(void *cookie, uint64_t pa);
+    uint64_t (*leaf_in)(void *cookie, uint64_t stored);
 } scim_pt_alloc_ops;
 
 typedef struct scim_pgtable scim_pgtable;

@@ -5,11 +5,14 @@
 
 #include <stddef.h>
 
+#include "mmu/pt_stage2.h"
+
 static const scim_pt_format *const formats[SCIM_PT_FORMAT_COUNT] = {
     [SCIM_PT_X86_4L] = &scim_pt_x86_4l,         [SCIM_PT_X86_5L] = &scim_pt_x86_5l,
     [SCIM_PT_ARMV8_VA39] = &scim_pt_armv8_va39, [SCIM_PT_ARMV8_VA48] = &scim_pt_armv8_va48,
     [SCIM_PT_SV39] = &scim_pt_sv39,             [SCIM_PT_SV48] = &scim_pt_sv48,
-    [SCIM_PT_SV57] = &scim_pt_sv57,
+    [SCIM_PT_SV57] = &scim_pt_sv57,             [SCIM_PT_EPT4] = &scim_pt_ept4,
+    [SCIM_PT_ARM_S2_48] = &scim_pt_arm_s2_48,
 };
 
 const char *const scim_isa_names[] = {"x86-64", "armv8", "riscv", NULL};
@@ -21,7 +24,7 @@ const scim_pt_format *scim_pt_format_by_id(unsigned id) { return id < SCIM_PT_FO
 
 const scim_pt_format *scim_pt_format_of(scim_isa isa, int levels)
 {
-    for (unsigned i = 0; i < SCIM_PT_FORMAT_COUNT; i++)
+    for (unsigned i = 0; i < SCIM_PT_STAGE1_COUNT; i++)
         if (formats[i]->isa == isa && formats[i]->levels == levels)
             return formats[i];
     return NULL;

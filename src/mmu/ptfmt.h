@@ -106,6 +106,9 @@ enum scim_pt_format_id {
     SCIM_PT_SV39,
     SCIM_PT_SV48,
     SCIM_PT_SV57,
+    SCIM_PT_STAGE1_COUNT, /* stage-2 formats (mmu/pt_stage2.h) follow: no system.paging value */
+    SCIM_PT_EPT4 = SCIM_PT_STAGE1_COUNT,
+    SCIM_PT_ARM_S2_48,
     SCIM_PT_FORMAT_COUNT
 };
 

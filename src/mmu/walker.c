@@ -25,6 +25,18 @@ typedef struct walk {
     uint64_t table;
     uint64_t cookie;
     scim_time_t started;
+    /* a nested walk (walker_nested.c): stage 2 of the VM, NULL if none */
+    const scim_pt_format *s2fmt;
+    uint64_t s2root;
+    uint32_t vmid;
+    bool table_host;  /* `table` is host-physical already (a combined paging-structure cache hit) */
+    bool in_s2;       /* reading the stage-2 entries of gpa */
+    bool s2_final;    /* gpa is the final guest-physical address, not a table's */
+    int s2level;
+    unsigned s1shift; /* the stage-1 leaf's page */
+    unsigned s2perms;
+    uint64_t gpa;
+    uint64_t s2table;
 } walk;
 
 typedef struct queued {
@@ -33,6 +45,7 @@ typedef struct queued {
     const scim_pt_format *fmt;
     uint64_t va, root, cookie;
     scim_time_t at;
+    scim_stage2 s2; /* s2.fmt NULL: one stage */
 } queued;
 
 typedef struct walker_stats {
@@ -43,6 +56,13 @@ typedef struct walker_stats {
     scim_hist *latency;
     scim_hist *wait;
 } walker_stats;
+
+/* Registered only for a walker that may walk two stages. */
+typedef struct nested_stats {
+    uint64_t walks;
+    uint64_t s2_reads;
+    uint64_t s2_faults;
+} nested_stats;
 
 struct scim_walker {
     scim_kernel *k;
@@ -59,7 +79,10 @@ struct scim_walker {
     walk *walks;
     scim_tlb *pwc[MAX_LEVELS]; /* pwc[l]: pointer to a level-l table, keyed by the VA bits above what it maps */
     scim_fifo q;               /* of queued */
+    scim_tlb *s2tlb;           /* nested: gPA -> hPA pages, tagged by VM id */
+    scim_tlb *s2pwc[MAX_LEVELS]; /* nested: pointer to a level-l stage-2 table, keyed by the gPA bits above it */
     walker_stats st;
+    nested_stats nst;
 };
 
 const scim_stat_decl scim_walker_stat_decls[] = {
@@ -75,6 +98,16 @@ const scim_stat_decl scim_walker_stat_decls[] = {
      offsetof(walker_stats, wait)},
 };
 const size_t scim_walker_stat_decl_count = SCIM_COUNT_OF(scim_walker_stat_decls);
+
+const scim_stat_decl scim_walker_nested_stat_decls[] = {
+    {"walk.nested", SCIM_STAT_COUNTER, "count", "Two-stage walks started (a process of a VM; these statistics exist only in systems with vms).",
+     offsetof(nested_stats, walks)},
+    {"walk.s2_reads", SCIM_STAT_COUNTER, "count",
+     "Stage-2 entries read by nested walks (included in walk.pte_reads).", offsetof(nested_stats, s2_reads)},
+    {"walk.s2_faults", SCIM_STAT_COUNTER, "count",
+     "Nested walks that ended at a stage-2 entry not present or malformed.", offsetof(nested_stats, s2_faults)},
+};
+const size_t scim_walker_nested_stat_decl_count = SCIM_COUNT_OF(scim_walker_nested_stat_decls);
 
 static const char *const pwc_names[MAX_LEVELS] = {NULL, "pwc.pde", "pwc.pdpte", "pwc.pml4e", "pwc.pml5e"};
 
@@ -94,9 +127,16 @@ static void issue_read(scim_walker *w, walk *k, uint64_t table_pa)
     w->reader->read(w->reader_cookie, (uint32_t)(k - w->walks), &r);
 }
 
-/* The table's memory address comes from the hook, now or later. */
+static void s2_translate(scim_walker *w, walk *k, uint64_t gpa, bool final);
+
+/* The table's memory address comes from stage 2 in a nested walk, else
+ * from the hook, now or later. */
 static void read_entry(scim_walker *w, walk *k)
 {
+    if (k->s2fmt && !k->table_host) {
+        s2_translate(w, k, k->table, false);
+        return;
+    }
     uint64_t pa = k->table;
     if (w->xlate && !w->xlate->table_addr(w->xlate_cookie, (uint32_t)(k - w->walks), k->pasid, k->table, &pa))
         return; /* scim_walker_table_ready() goes on */
@@ -160,11 +200,14 @@ static void begin(void *ctx, uint64_t wi)
     k->perms = SCIM_PERM_R | SCIM_PERM_W;
     k->level = k->fmt->levels;
     k->table = k->root;
+    k->table_host = false;
+    k->in_s2 = false;
     for (int l = 1; l < k->fmt->levels; l++) {
         scim_tlb_entry e;
         if (w->pwc[l] && scim_tlb_lookup(w->pwc[l], k->pasid, pwc_key(k->fmt, k->va, l), &e) == 1) {
             k->level = l;
             k->table = scim_pfn_addr(e.pfn);
+            k->table_host = true; /* host-physical in a nested walk too (combined entries) */
             k->perms = e.perms; /* the rights of the levels above, cached with the pointer */
             break;
         }
@@ -172,15 +215,16 @@ static void begin(void *ctx, uint64_t wi)
     read_entry(w, k);
 }
 
-static void start(scim_walker *w, size_t wi, uint32_t pasid, uint64_t va, bool write, uint64_t root,
-                  const scim_pt_format *fmt, uint64_t cookie, scim_time_t queued_at)
+static void start(scim_walker *w, size_t wi, const queued *q)
 {
     walk *k = &w->walks[wi];
     scim_time_t now = scim_kernel_now(w->k);
-    scim_hist_record(w->st.wait, now - queued_at);
-    *k = (walk){.busy = true, .write = write, .fmt = fmt, .pasid = pasid, .va = va, .root = root,
-                .cookie = cookie, .started = now};
+    scim_hist_record(w->st.wait, now - q->at);
+    *k = (walk){.busy = true, .write = q->write, .fmt = q->fmt, .pasid = q->pasid, .va = q->va, .root = q->root,
+                .cookie = q->cookie, .started = now, .s2fmt = q->s2.fmt, .s2root = q->s2.root, .vmid = q->s2.vmid};
     w->st.walks++;
+    if (k->s2fmt)
+        w->nst.walks++;
     scim_kernel_schedule(w->k, w->p.pwc_latency, SCIM_PRIO_DEFAULT, begin, w, wi);
 }
 
@@ -192,34 +236,52 @@ bool scim_walker_can_accept(const scim_walker *w)
     return w->p.queue == 0 || scim_fifo_len(&w->q) < w->p.queue;
 }
 
-bool scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root,
-                      const scim_pt_format *fmt, uint64_t cookie)
+static bool walk_or_queue(scim_walker *w, const queued *q)
 {
     for (size_t i = 0; i < w->p.walkers; i++) {
         if (!w->walks[i].busy) {
-            start(w, i, pasid, va, write, root, fmt, cookie, scim_kernel_now(w->k));
+            start(w, i, q);
             return true;
         }
     }
     if (w->p.queue && scim_fifo_len(&w->q) >= w->p.queue)
         return false;
     w->st.waits++;
-    queued q = {pasid, write, fmt, va, root, cookie, scim_kernel_now(w->k)};
-    if (!scim_fifo_push(&w->q, &q))
+    if (!scim_fifo_push(&w->q, q))
         scim_kernel_fail(w->k, SCIM_ENOMEM, "out of host memory queueing walks");
     return true;
+}
+
+bool scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root,
+                      const scim_pt_format *fmt, uint64_t cookie)
+{
+    queued q = {.pasid = pasid, .write = write, .fmt = fmt, .va = va, .root = root, .cookie = cookie,
+                .at = scim_kernel_now(w->k)};
+    return walk_or_queue(w, &q);
+}
+
+bool scim_walker_walk_nested(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root,
+                             const scim_pt_format *fmt, const scim_stage2 *s2, uint64_t cookie)
+{
+    queued q = {.pasid = pasid, .write = write, .fmt = fmt, .va = va, .root = root, .cookie = cookie,
+                .at = scim_kernel_now(w->k), .s2 = *s2};
+    return walk_or_queue(w, &q);
 }
 
 static void finish(scim_walker *w, walk *k, scim_walk_status status, uint64_t page_pa, unsigned shift)
 {
     scim_hist_record(w->st.latency, scim_kernel_now(w->k) - k->started);
-    scim_walk_result r = {status, page_pa, shift, status == SCIM_WALK_OK ? k->perms : 0, k->reads};
+    scim_walk_result r = {.status = status, .stage = (uint8_t)(status == SCIM_WALK_OK ? 0 : k->in_s2 ? 2 : 1),
+                          .page_pa = page_pa, .shift = shift, .perms = status == SCIM_WALK_OK ? k->perms : 0,
+                          .reads = k->reads};
+    if (status != SCIM_WALK_OK && k->in_s2)
+        w->nst.s2_faults++;
     uint64_t cookie = k->cookie;
     k->busy = false;
     size_t wi = (size_t)(k - w->walks);
     queued q;
     if (scim_fifo_pop(&w->q, &q))
-        start(w, wi, q.pasid, q.va, q.write, q.root, q.fmt, q.cookie, q.at);
+        start(w, wi, &q);
     w->done(w->owner, cookie, &r);
 }
 
@@ -240,11 +302,17 @@ void scim_walker_table_ready(scim_walker *w, uint32_t walk_index, uint64_t pa)
         issue_read(w, k, pa);
 }
 
+static void s2_pte(scim_walker *w, walk *k, uint64_t pte);
+
 void scim_walker_pte(scim_walker *w, uint32_t walk_index, uint64_t pte)
 {
     walk *k = &w->walks[walk_index];
     if (restarted(w, k))
         return;
+    if (k->in_s2) {
+        s2_pte(w, k, pte);
+        return;
+    }
     scim_pte_info e;
     k->fmt->decode(pte, k->level, &e);
     if (e.kind == SCIM_PTE_NOT_PRESENT) {
@@ -261,6 +329,13 @@ void scim_walker_pte(scim_walker *w, uint32_t walk_index, uint64_t pte)
     k->perms &= e.perms;
     if (e.kind == SCIM_PTE_TABLE) {
         int l = k->level - 1;
+        if (k->s2fmt) { /* the pointer is cached once stage 2 gives its host address */
+            k->level = l;
+            k->table = e.addr;
+            k->table_host = false;
+            s2_translate(w, k, e.addr, false);
+            return;
+        }
         if (w->pwc[l] && !k->nocache) {
             scim_tlb_entry c = {.pasid = k->pasid, .page_shift = SCIM_SHIFT_4K, .perms = (uint8_t)k->perms,
                                 .vpn = scim_vpn(pwc_key(k->fmt, k->va, l)), .pfn = scim_pfn(e.addr), .aux = 0};
@@ -271,7 +346,133 @@ void scim_walker_pte(scim_walker *w, uint32_t walk_index, uint64_t pte)
         read_entry(w, k);
         return;
     }
+    if (k->s2fmt) { /* the final guest-physical address through stage 2 */
+        k->s1shift = e.shift;
+        s2_translate(w, k, e.addr + scim_page_offset(k->va, e.shift), true);
+        return;
+    }
     finish(w, k, SCIM_WALK_OK, e.addr, e.shift);
+}
+
+/* ---------- the second stage of a nested walk ---------- */
+
+static void issue_s2_read(scim_walker *w, walk *k)
+{
+    k->reads++;
+    w->st.pte_reads++;
+    w->nst.s2_reads++;
+    scim_pte_read r = {.pa = scim_pt_entry_addr(k->s2fmt, k->s2table, k->gpa, k->s2level), .pasid = k->pasid,
+                       .level = k->s2level, .fmt = k->s2fmt->id, .set_ad = true,
+                       .write = k->s2_final && k->write};
+    w->reader->read(w->reader_cookie, (uint32_t)(k - w->walks), &r);
+}
+
+/* gpa is at host address hpa with stage-2 rights perms: read the guest
+ * table there, or end the walk with the combined translation. */
+static void s2_done(scim_walker *w, walk *k, uint64_t hpa, unsigned perms, unsigned shift)
+{
+    k->in_s2 = false;
+    if (k->s2_final) {
+        k->perms &= perms;
+        unsigned s = k->s1shift < shift ? k->s1shift : shift;
+        finish(w, k, SCIM_WALK_OK, scim_page_base(hpa, s), s);
+        return;
+    }
+    uint64_t table = scim_page_base(hpa, SCIM_SHIFT_4K);
+    int l = k->level;
+    if (l < k->fmt->levels && w->pwc[l] && !k->nocache) { /* a combined entry: the table's host address */
+        scim_tlb_entry c = {.pasid = k->pasid, .page_shift = SCIM_SHIFT_4K, .perms = (uint8_t)k->perms,
+                            .vpn = scim_vpn(pwc_key(k->fmt, k->va, l)), .pfn = scim_pfn(table), .aux = 0};
+        scim_tlb_insert(w->pwc[l], &c, NULL);
+    }
+    k->table = table;
+    k->table_host = true;
+    issue_read(w, k, table);
+}
+
+static void s2_translate(scim_walker *w, walk *k, uint64_t gpa, bool final)
+{
+    k->gpa = gpa;
+    k->s2_final = final;
+    scim_tlb_entry e;
+    if (w->s2tlb && scim_tlb_lookup(w->s2tlb, k->vmid, scim_pfn_addr(scim_pfn(gpa)), &e) == 1) {
+        s2_done(w, k, scim_pfn_addr(e.pfn) + scim_page_offset(gpa, SCIM_SHIFT_4K), e.perms, SCIM_SHIFT_4K);
+        return;
+    }
+    k->in_s2 = true;
+    k->s2level = k->s2fmt->levels;
+    k->s2table = k->s2root;
+    k->s2perms = SCIM_PERM_R | SCIM_PERM_W;
+    for (int l = 1; l < k->s2fmt->levels; l++) {
+        if (w->s2pwc[l] && scim_tlb_lookup(w->s2pwc[l], k->vmid, pwc_key(k->s2fmt, gpa, l), &e) == 1) {
+            k->s2level = l;
+            k->s2table = scim_pfn_addr(e.pfn);
+            k->s2perms = e.perms;
+            break;
+        }
+    }
+    issue_s2_read(w, k);
+}
+
+static void s2_pte(scim_walker *w, walk *k, uint64_t pte)
+{
+    scim_pte_info e;
+    k->s2fmt->decode(pte, k->s2level, &e);
+    if (e.kind == SCIM_PTE_NOT_PRESENT || e.kind == SCIM_PTE_RESERVED) {
+        finish(w, k, e.kind == SCIM_PTE_RESERVED ? SCIM_WALK_RESERVED : SCIM_WALK_NOT_PRESENT, 0, 0);
+        return;
+    }
+    k->s2perms &= e.perms;
+    if (e.kind == SCIM_PTE_TABLE) {
+        int l = k->s2level - 1;
+        if (w->s2pwc[l] && !k->nocache) { /* stage-2 tables live as long as the VM: never stale */
+            scim_tlb_entry c = {.pasid = k->vmid, .page_shift = SCIM_SHIFT_4K, .perms = (uint8_t)k->s2perms,
+                                .vpn = scim_vpn(pwc_key(k->s2fmt, k->gpa, l)), .pfn = scim_pfn(e.addr), .aux = 0};
+            scim_tlb_insert(w->s2pwc[l], &c, NULL);
+        }
+        k->s2level--;
+        k->s2table = e.addr;
+        issue_s2_read(w, k);
+        return;
+    }
+    uint64_t hpa = e.addr + scim_page_offset(k->gpa, e.shift);
+    if (w->s2tlb && !k->nocache) { /* 4 KiB entries whatever the stage-2 page */
+        scim_tlb_entry c = {.pasid = k->vmid, .page_shift = SCIM_SHIFT_4K, .perms = (uint8_t)k->s2perms,
+                            .vpn = scim_vpn(k->gpa), .pfn = scim_pfn(hpa), .aux = 0};
+        scim_tlb_insert(w->s2tlb, &c, NULL);
+    }
+    s2_done(w, k, hpa, k->s2perms, e.shift);
+}
+
+void scim_walker_invalidate_s2tlb(scim_walker *w, uint32_t vmid)
+{
+    if (!w->s2tlb)
+        return;
+    scim_inv_scope vm = {SCIM_INV_PASID, vmid, 0, 0};
+    scim_tlb_invalidate_scope(w->s2tlb, &vm);
+    /* a nested walk of the VM in flight may have read a stage-2 entry the
+     * hypervisor changed: it restarts */
+    for (size_t i = 0; i < w->p.walkers; i++)
+        if (w->walks[i].busy && w->walks[i].s2fmt && w->walks[i].vmid == vmid)
+            w->walks[i].poisoned = true;
+}
+
+void scim_walker_invalidate_stage2(scim_walker *w, uint32_t vmid)
+{
+    /* the stage-2 TLB of the VM, and every combined pointer (they hold host
+     * addresses through stage 2; the PASIDs of a VM are not known here) */
+    if (w->s2tlb) {
+        scim_inv_scope vm = {SCIM_INV_PASID, vmid, 0, 0};
+        scim_tlb_invalidate_scope(w->s2tlb, &vm);
+    }
+    scim_inv_scope all = {SCIM_INV_GLOBAL, 0, 0, 0};
+    for (int l = 1; l < MAX_LEVELS; l++) {
+        scim_tlb_invalidate_scope(w->pwc[l], &all);
+        scim_tlb_invalidate_scope(w->s2pwc[l], &all);
+    }
+    for (size_t i = 0; i < w->p.walkers; i++)
+        if (w->walks[i].busy && w->walks[i].s2fmt && w->walks[i].vmid == vmid)
+            w->walks[i].poisoned = true;
 }
 
 /* Does the range of s meet the region mapped by the level-`level` table on
@@ -294,6 +495,11 @@ void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s)
     scim_inv_scope whole = {s->kind == SCIM_INV_GLOBAL ? SCIM_INV_GLOBAL : SCIM_INV_PASID, s->pasid, 0, 0};
     for (int l = 1; l < MAX_LEVELS; l++)
         scim_tlb_invalidate_scope(w->pwc[l], &whole);
+    if (s->kind == SCIM_INV_GLOBAL) {
+        scim_tlb_invalidate_scope(w->s2tlb, s);
+        for (int l = 1; l < MAX_LEVELS; l++)
+            scim_tlb_invalidate_scope(w->s2pwc[l], s);
+    }
     /* Walks in flight that the scope covers restart. Those of the same
      * PASID it does not cover go on; but if the range reaches into the
      * region of the table a walk is reading, that table (or one below it)
@@ -363,6 +569,27 @@ scim_walker *scim_walker_create(scim_kernel *k, const char *prefix, const scim_w
     }
     if (scim_stats_register(stats, prefix, scim_walker_stat_decls, scim_walker_stat_decl_count, &w->st, err))
         goto fail;
+    if (p->nested && scim_stats_register(stats, prefix, scim_walker_nested_stat_decls,
+                                         scim_walker_nested_stat_decl_count, &w->nst, err))
+        goto fail;
+    if (p->nested && p->s2tlb_entries) {
+        snprintf(name, sizeof name, "%s.s2tlb", prefix);
+        scim_tlb_params tp = {.entries = p->s2tlb_entries, .ways = p->s2tlb_entries, .repl = SCIM_REPL_LRU,
+                              .page_sizes = SCIM_PAGE_4K, .seed = scim_seed_for(p->seed, name)};
+        if (!(w->s2tlb = scim_tlb_create(&tp, err)) ||
+            scim_stats_register(stats, name, scim_tlb_stat_decls, scim_tlb_stat_decl_count,
+                                (void *)scim_tlb_counters(w->s2tlb), err))
+            goto fail;
+    }
+    for (int l = 1; p->nested && p->s2pwc_entries && l < MAX_LEVELS; l++) {
+        snprintf(name, sizeof name, "%s.s2%s", prefix, pwc_names[l]);
+        scim_tlb_params tp = {.entries = p->s2pwc_entries, .ways = p->s2pwc_entries, .repl = SCIM_REPL_LRU,
+                              .page_sizes = SCIM_PAGE_4K, .seed = scim_seed_for(p->seed, name)};
+        if (!(w->s2pwc[l] = scim_tlb_create(&tp, err)) ||
+            scim_stats_register(stats, name, scim_tlb_stat_decls, scim_tlb_stat_decl_count,
+                                (void *)scim_tlb_counters(w->s2pwc[l]), err))
+            goto fail;
+    }
     return w;
 fail:
     scim_walker_destroy(w);
@@ -375,6 +602,9 @@ void scim_walker_destroy(scim_walker *w)
         return;
     for (int l = 0; l < MAX_LEVELS; l++)
         scim_tlb_destroy(w->pwc[l]);
+    scim_tlb_destroy(w->s2tlb);
+    for (int l = 0; l < MAX_LEVELS; l++)
+        scim_tlb_destroy(w->s2pwc[l]);
     free(w->walks);
     scim_fifo_free(&w->q);
     free(w);

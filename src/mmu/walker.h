@@ -44,6 +44,7 @@ typedef enum scim_walk_status {
 
 typedef struct scim_walk_result {
     scim_walk_status status;
+    uint8_t stage;      /* not OK: the stage whose entry failed (1, or 2 in a nested walk) */
     uint64_t page_pa;   /* start of the page */
     unsigned shift;     /* log2 of the page size */
     unsigned perms;     /* SCIM_PERM_R/W: effective rights, the AND over every level, user access */
@@ -82,7 +83,19 @@ typedef struct scim_walker_params {
     scim_time_t pwc_latency;
     uint64_t queue;           /* walks that may wait for a walker; 0: unbounded */
     uint64_t seed;            /* the run's seed (streams are seeded by path) */
+    bool nested;              /* may walk two stages: statistics <prefix>.walk.s2_* */
+    uint64_t s2tlb_entries;   /* nested: the stage-2 TLB (gPA -> hPA pages); 0: none */
+    uint64_t s2pwc_entries;   /* nested: stage-2 paging-structure caches, per level; 0: none */
 } scim_walker_params;
+
+/* The second stage of a nested walk: the hypervisor's table of the VM
+ * (root host-physical address, format: EPT, Arm stage 2) and the VM's
+ * id, which tags the stage-2 TLB. */
+typedef struct scim_stage2 {
+    uint64_t root;
+    const scim_pt_format *fmt;
+    uint32_t vmid;
+} scim_stage2;
 
 typedef struct scim_walker scim_walker;
 
@@ -101,14 +114,33 @@ void scim_walker_table_ready(scim_walker *w, uint32_t walk, uint64_t pa);
  * started). */
 bool scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root,
                       const scim_pt_format *fmt, uint64_t cookie);
+/* A two-dimensional walk: root and every table address of stage 1 are
+ * guest-physical, each translated through s2 before it is read, and so is
+ * the final guest-physical address; the result is host-physical, its page
+ * the smaller of the two stages' pages. A cold walk of an n-level stage 1
+ * over an m-level stage 2 reads (n+1)(m+1)-1 entries. The paging-structure
+ * caches hold host-physical table addresses (combined entries, SDM Vol. 3C
+ * 29.4.1); the stage-2 TLB caches gPA -> hPA pages of tables and data;
+ * the stage-2 paging-structure caches give the deepest stage-2 table of a
+ * gPA the TLB misses (looked up with it, at no extra latency). */
+bool scim_walker_walk_nested(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root,
+                             const scim_pt_format *fmt, const scim_stage2 *s2, uint64_t cookie);
 bool scim_walker_can_accept(const scim_walker *w);
 void scim_walker_pte(scim_walker *w, uint32_t walk, uint64_t value);
 void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s);
+/* A stage-2 change of VM vmid: its stage-2 TLB entries and every combined
+ * paging-structure entry go, and its walks in flight restart. */
+void scim_walker_invalidate_stage2(scim_walker *w, uint32_t vmid);
+/* The stage-2 TLB entries of VM vmid only (data pages of stage 2
+ * changed, table pointers did not); its nested walks in flight restart. */
+void scim_walker_invalidate_s2tlb(scim_walker *w, uint32_t vmid);
 /* The paging-structure caches, for the checker. */
 size_t scim_walker_caches(const scim_walker *w, const scim_tlb **out, const char **names, size_t max);
 uint64_t scim_walker_busy(const scim_walker *w); /* walks in flight or queued */
 
 extern const scim_stat_decl scim_walker_stat_decls[];
 extern const size_t scim_walker_stat_decl_count;
+extern const scim_stat_decl scim_walker_nested_stat_decls[]; /* a nested walker's, under the same prefix */
+extern const size_t scim_walker_nested_stat_decl_count;
 
 #endif

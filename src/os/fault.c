@@ -273,7 +273,7 @@ void os_swap_read_done(scim_os *os, fault_job *j)
     scim_err err = {0};
     if (!r || os_map_new_page(os, p, va, r, j->frame, true, &err) != 0) {
         /* the region went away while the page was read: drop it */
-        scim_physmem_free(os->pm, j->frame, 0);
+        os_frame_give_back(os, j->frame, 0);
         os_update_free(os);
     } else {
         os->st.iopf_mapped++;
@@ -293,7 +293,7 @@ void os_swap_read_failed(scim_os *os, fault_job *j)
     uint64_t va = os_page_down(j->va);
     os->st.frames_transit--;
     os->st.swap_read_errors++;
-    scim_physmem_free(os->pm, j->frame, 0);
+    os_frame_give_back(os, j->frame, 0);
     os_update_free(os);
     j->outcome = PAGE_PRESENT;
     answer_fault(os, j, SCIM_RESP_INVALID);
@@ -306,7 +306,7 @@ static void swap_in(scim_os *os, process *p, fault_job *j, uint64_t va)
 {
     scim_err err = {0};
     uint64_t pfn;
-    if (scim_physmem_alloc(os->pm, 0, &pfn, &err) != 0) {
+    if (os_frame_alloc(os, p, 0, &pfn, &err) != 0) {
         wait_for_frame(os, j);
         return;
     }
@@ -332,11 +332,11 @@ int os_zero_first(scim_os *os, process *p, fault_job *j, uint64_t va, const regi
 {
     unsigned order = os_order(r->page_shift);
     uint64_t pfn;
-    int rc = scim_physmem_alloc(os->pm, order, &pfn, err);
+    int rc = os_frame_alloc(os, p, order, &pfn, err);
     if (rc)
         return rc;
     if (!os_busy_set(os, p, va, BUSY_ZERO)) {
-        scim_physmem_free(os->pm, pfn, order); /* out of host memory: the run stops */
+        os_frame_give_back(os, pfn, order); /* out of host memory: the run stops */
         return SCIM_ENOMEM;
     }
     os_update_free(os);
@@ -460,6 +460,12 @@ void os_sw_handled(scim_os *os, fault_job *j)
 /* ---------- arrivals ---------- */
 
 void os_on_pri_req(scim_os *os, scim_msg *m)
+{
+    if (!os_hyp_page_request(os, m))
+        os_queue_page_request(os, m);
+}
+
+void os_queue_page_request(scim_os *os, scim_msg *m)
 {
     os->st.iopf_requests++;
     os->st.iopf_pages += (uint64_t)m->u.page.pages + m->u.page.prefault;

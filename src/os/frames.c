@@ -28,7 +28,7 @@ void os_release_frame(scim_os *os, uint64_t pfn, unsigned order)
 {
     if (os->checker && !scim_obs_frame_free(os->checker, pfn, order))
         return;
-    scim_physmem_free(os->pm, pfn, order);
+    os_frame_give_back(os, pfn, order);
     os_update_free(os);
     os_wake_frame_waiters(os);
 }

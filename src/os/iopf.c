@@ -171,6 +171,10 @@ static void zero_page(scim_os *os, size_t h)
         group_step(os, h);
         return;
     }
+    if (os_hyp_untouched(os, j->frame)) { /* a guest's first touch: a stage-2 fault first */
+        os_hyp_touch(os, j->frame, os_iopf_zero_resume, h);
+        return;
+    }
     scim_msg *m = os_msg(os, SCIM_MSG_MEM_WRITE, os->mem);
     if (!m)
         return; /* out of host memory: the run stops */
@@ -180,6 +184,8 @@ static void zero_page(scim_os *os, size_t h)
     os->st.iopf_zeroed++;
     scim_port_request(os->port, SCIM_PORT_OWNER, OSR_ID(OSR_ZERO, h), m);
 }
+
+void os_iopf_zero_resume(scim_os *os, uint64_t h) { zero_page(os, (size_t)h); }
 
 /* The handler's CPU cleared the page: the memory write is its time. Now
  * the page may be mapped. */

@@ -166,7 +166,7 @@ static bool migrate_leaf(scim_os *os, unmap_round *r, const leaf *lf)
     uint64_t npfn;
     if (!os_leaf_movable(os, r->p, lf))
         return true;
-    if (scim_physmem_alloc(os->pm, 0, &npfn, NULL) != 0)
+    if (os_frame_alloc(os, r->p, 0, &npfn, NULL) != 0)
         return false;
     os_update_free(os);
     os->st.frames_transit++;
@@ -190,7 +190,7 @@ static void migrate_copied(void *ctx, uint64_t idx)
         if (r && os_map_new_page(os, p, pr->va, r, pr->new_pfn, true, &err) == 0) {
             os->st.pages_migrated++;
         } else {
-            scim_physmem_free(os->pm, pr->new_pfn, 0);
+            os_frame_give_back(os, pr->new_pfn, 0);
             os_update_free(os);
         }
         os_release_frame(os, pr->old_pfn, 0);

@@ -307,6 +307,10 @@ const scim_param_decl scim_process_param_decls[] = {
      "Paging levels of the process's page tables, one of system.isa's formats: x86-64 4 (48-bit VA) or 5 "
      "(57-bit VA); armv8 3 (va39) or 4 (va48); riscv 3, 4 or 5 (Sv39, Sv48, Sv57). 0: system.paging.",
      "Intel SDM Vol. 3A 4.5; Arm ARM D8.2; RISC-V Privileged 10.4-10.6"},
+    {"vm", SCIM_P_STRING, "", NULL, false, 0, 0, NULL, offsetof(scim_process_params, vm),
+     "The VM (vms.<name>) the process runs in: its page tables hold guest-physical addresses from the VM's "
+     "memory, and every walk of them goes through the hypervisor's stage 2. Empty: the host.",
+     NULL},
     {"regions", SCIM_P_NODE, NULL, NULL, false, 0, 0, NULL, offsetof(scim_process_params, regions),
      "Memory regions present at start: a list of {va, size, populate, page_size, prot}.", NULL},
 };
@@ -421,6 +425,7 @@ scim_os *scim_os_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm, const 
     }
     *os = (scim_os){.k = k, .pm = pm, .p = *p, .iommu = SCIM_NODE_NONE, .mem = SCIM_NODE_NONE};
     scim_u64map_init(&os->pins);
+    scim_u64map_init(&os->vm_frames);
     scim_u64map_init(&os->orphans);
     if (os_swap_init(os, err) != 0 || os_iopf_init(os, err) != 0)
         goto fail;
@@ -477,6 +482,7 @@ void scim_os_destroy(scim_os *os)
     scim_u64map_free(&os->pins);
     scim_u64map_free(&os->orphans);
     os_swap_free(os);
+    os_hyp_free(os);
     os_host_free(os);
     os_devfail_free(os);
     free(os->cpus);

@@ -31,6 +31,7 @@
 #include "core/stats.h"
 #include "iommu/ctxfmt.h"
 #include "mmu/ptfmt.h"
+#include "mmu/walker.h"
 #include "scimitar/trace.h"
 
 #ifdef __cplusplus
@@ -90,6 +91,7 @@ typedef struct scim_os_params {
 typedef struct scim_process_params {
     uint64_t pasid;
     uint64_t levels;
+    const char *vm; /* "" on the host */
     const scim_cfg_node *regions;
 } scim_process_params;
 
@@ -107,6 +109,23 @@ extern const size_t scim_process_param_decl_count;
 extern const scim_param_decl scim_region_param_decls[];
 extern const size_t scim_region_param_decl_count;
 
+/* vms.<name>: a VM's guest memory and its hypervisor's stage 2 (os/hyp.c). */
+typedef struct scim_vm_params {
+    uint64_t memory;              /* bytes of guest-physical memory */
+    int pin;                      /* 0 auto, 1 all, 2 none */
+    scim_time_t s2_fault_cost;    /* hypervisor time of a stage-2 fault */
+    scim_time_t fault_forward_cost; /* handing a stage-1 page request to the guest */
+    uint64_t handlers;            /* hypervisor threads for stage-2 faults */
+    scim_time_t s2_reclaim_at;    /* the hypervisor takes guest pages back at stage 2 (0: never) */
+    uint64_t s2_reclaim_pages;    /* pages per round */
+    scim_time_t s2_reclaim_interval; /* between rounds (0: one round) */
+    scim_time_t map_exit_cost;    /* iommu-map in a guest: the vIOMMU's exit per map or unmap call */
+} scim_vm_params;
+extern const scim_param_decl scim_vm_param_decls[];
+extern const size_t scim_vm_param_decl_count;
+extern const scim_stat_decl scim_vm_stat_decls[]; /* under "<vm>." */
+extern const size_t scim_vm_stat_decl_count;
+
 /* Keys under "os." */
 extern const scim_param_decl scim_os_param_decls[];
 extern const size_t scim_os_param_decl_count;
@@ -122,6 +141,19 @@ const struct scim_port *scim_os_port(const scim_os *os);
 /* Set-up (before the run; zero simulated time). levels: of the ISA's
  * formats (x86-64 4/5, armv8 3/4, riscv 3/4/5); 0: the system's paging. */
 int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int levels, scim_err *err);
+/* A VM (before its processes): guest memory, a stage-2 table in the ISA's
+ * format (EPT, Arm stage 2), pinned and mapped now if pin_all. Its
+ * statistics go under "<name>.hyp.*". */
+int scim_os_add_vm(scim_os *os, const char *name, const scim_vm_params *p, bool pin_all, scim_stats *stats,
+                   scim_err *err);
+/* A process of VM `vm`: its page tables hold guest-physical addresses;
+ * its pages are 4 KiB. */
+int scim_os_add_guest_process(scim_os *os, const char *name, uint32_t pasid, int levels, const char *vm,
+                              scim_err *err);
+/* The stage 2 a guest PASID's walks go through; SCIM_ENOENT on the host. */
+int scim_os_vm_stage2(const scim_os *os, uint32_t pasid, scim_stage2 *out);
+/* The VM of a PASID's process, NULL on the host. */
+const char *scim_os_process_vm(const scim_os *os, uint32_t pasid);
 /* prot: SCIM_PROT_R or SCIM_PROT_RW (include/scimitar/trace.h). */
 int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, unsigned page_shift,
                        unsigned prot, bool populate, scim_err *err);

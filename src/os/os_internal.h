@@ -13,6 +13,8 @@
  *   reclaim.c   kswapd (CLOCK) rounds and the trace's reclaim operation
  *   swap.c      the swap device and its slots
  *   ops.c       the OS operations of traces, and answering them
+ *   hyp.c       the hypervisor of VMs: guest-physical memory, stage-2
+ *               tables, stage-2 faults on their own queue
  *
  * Internal functions shared between files are named os_*; everything
  * else is static. The driver reaches the OS through these functions too. */
@@ -64,6 +66,7 @@ typedef struct region {
 typedef struct pt_cookie {
     scim_os *os;
     uint32_t pasid;
+    struct os_vm *vm; /* a guest's page table: guest-physical table and leaf addresses */
 } pt_cookie;
 
 typedef struct process {
@@ -81,6 +84,7 @@ typedef struct process {
     scim_u64map queued;  /* vpn -> (fault_job *) of a page request waiting for a handler */
     struct os_range { uint64_t start, end; } *static_dma; /* regions a driver sets up once (scim_os_add_static_dma) */
     size_t n_static_dma;
+    struct os_vm *vm;    /* the VM the process runs in (hyp.c), NULL on the host */
 } process;
 
 /* ---------- fault jobs ---------- */
@@ -371,6 +375,11 @@ struct scim_os {
     swap_io *in_service;       /* swap_parallel slots: what the device is serving */
     uint32_t *in_service_free;
     uint32_t n_in_service_free;
+    /* VMs (hyp.c) and the host frames that back their memory */
+    struct os_vm **vms;
+    size_t n_vms;
+    scim_u64map vm_frames;     /* host pfn -> (VM index << 40 | guest pfn) */
+    bool setup_touch;          /* setting up (populate): a guest's frames are touched now */
     os_stats st;
 };
 
@@ -452,6 +461,8 @@ void os_busy_clear(scim_os *os, process *p, uint64_t va);
 void os_wake_frame_waiters(scim_os *os);
 void os_swap_read_done(scim_os *os, fault_job *j);
 void os_on_pri_req(scim_os *os, scim_msg *m);
+/* A page request for the OS's fault handlers (a guest's, after the hypervisor forwarded it). */
+void os_queue_page_request(scim_os *os, scim_msg *m);
 /* Resolve the fault job's current page (j->va) after its handler time. */
 void os_resolve(scim_os *os, fault_job *j);
 void os_job_push(job_queue *q, fault_job *j);
@@ -567,6 +578,36 @@ void os_swap_free(scim_os *os);
 void os_swap_submit(scim_os *os, swap_io io);
 bool os_slot_alloc(scim_os *os, uint64_t *slot);
 void os_slot_free(scim_os *os, uint64_t slot);
+
+/* ---------- hyp.c ---------- */
+
+/* A data frame for a page of p (order: its buddy order): a host frame, or
+ * for a guest the host frame behind a new guest frame. SCIM_ENOMEM when
+ * none is free. */
+int os_frame_alloc(scim_os *os, const process *p, unsigned order, uint64_t *pfn, scim_err *err);
+/* A frame allocated with os_frame_alloc goes back: to the host pool, or,
+ * if it backs guest memory, to its guest (the host frame stays behind the
+ * guest frame, as a KVM guest's freed memory stays with the VM). */
+void os_frame_give_back(scim_os *os, uint64_t pfn, unsigned order);
+/* A guest's page-table allocator ops (the table frames are guest frames). */
+extern const scim_pt_alloc_ops os_guest_pt_ops;
+/* Is host frame pfn guest memory whose stage-2 entry is missing? Then the
+ * guest's first touch (zeroing) takes a stage-2 fault: os_hyp_touch runs
+ * resume(os, arg) once the hypervisor mapped it. */
+bool os_hyp_untouched(const scim_os *os, uint64_t pfn);
+void os_hyp_touch(scim_os *os, uint64_t pfn, void (*resume)(scim_os *os, uint64_t arg), uint64_t arg);
+/* A page request for a guest PASID: true if the hypervisor took it (a
+ * stage-2 fault, or a stage-1 one it forwards to the guest after its
+ * injection cost). */
+bool os_hyp_page_request(scim_os *os, scim_msg *m);
+void os_hyp_free(scim_os *os);
+/* Scheme iommu-map: the vIOMMU's exit for a map or unmap call of pasid's
+ * driver (0 on the host; counted). */
+scim_time_t os_hyp_map_exit_cost(const scim_os *os, uint32_t pasid);
+struct os_vm *os_find_vm(const scim_os *os, const char *name);
+
+/* ---------- iopf.c: the zeroing of a handler's page, again after a stage-2 fault */
+void os_iopf_zero_resume(scim_os *os, uint64_t handler);
 
 /* ---------- ops.c ---------- */
 

@@ -131,7 +131,7 @@ int os_map_new_page(scim_os *os, process *p, uint64_t va, const region *r, uint6
     unsigned order = os_order(r->page_shift);
     uint64_t pfn = pfn_given;
     int rc = 0;
-    if (!have_pfn && (rc = scim_physmem_alloc(os->pm, order, &pfn, err)) != 0)
+    if (!have_pfn && (rc = os_frame_alloc(os, p, order, &pfn, err)) != 0)
         return rc;
     unsigned attrs = SCIM_PTA_USER | ((r->prot & OS_PROT_W) ? SCIM_PTA_WRITE : 0);
     if (r->prot == SCIM_PROT_NONE)
@@ -139,7 +139,7 @@ int os_map_new_page(scim_os *os, process *p, uint64_t va, const region *r, uint6
     rc = scim_pgtable_map(p->pt, va, os_frame_pa(pfn), r->page_shift, attrs, err);
     if (rc) {
         if (!have_pfn)
-            scim_physmem_free(os->pm, pfn, order);
+            os_frame_give_back(os, pfn, order);
         os_update_free(os);
         return rc;
     }
@@ -198,6 +198,16 @@ int os_add_region(scim_os *os, process *p, uint64_t va, uint64_t size, unsigned 
 
 int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int levels, scim_err *err)
 {
+    return scim_os_add_guest_process(os, name, pasid, levels, NULL, err);
+}
+
+int scim_os_add_guest_process(scim_os *os, const char *name, uint32_t pasid, int levels, const char *vm_name,
+                              scim_err *err)
+{
+    struct os_vm *vm = vm_name ? os_find_vm(os, vm_name) : NULL;
+    if (vm_name && !vm)
+        return scim_err_set(err, SCIM_ENOENT, "process '%s': no VM is named '%s'; add vms.%s", name, vm_name,
+                            vm_name);
     if (pasid == 0 || pasid > SCIM_PASID_MAX)
         return scim_err_set(err, SCIM_ERANGE, "process '%s': pasid %u is out of range 1..%u", name, pasid,
                             SCIM_PASID_MAX);
@@ -224,8 +234,9 @@ int scim_os_add_process(scim_os *os, const char *name, uint32_t pasid, int level
     p->cookie = malloc(sizeof *p->cookie);
     if (!p->cookie)
         return scim_err_set(err, SCIM_ENOMEM, "out of host memory adding a process");
-    *p->cookie = (pt_cookie){os, pasid};
-    p->pt = scim_pgtable_create(os->pm, fmt, &pt_ops, p->cookie, err);
+    *p->cookie = (pt_cookie){os, pasid, vm};
+    p->vm = vm;
+    p->pt = scim_pgtable_create(os->pm, fmt, vm ? &os_guest_pt_ops : &pt_ops, p->cookie, err);
     if (!p->pt) {
         free(p->cookie);
         return err && err->code ? err->code : SCIM_ENOMEM;
@@ -255,7 +266,14 @@ int scim_os_add_region(scim_os *os, uint32_t pasid, uint64_t va, uint64_t size, 
     process *p = os_find_process(os, pasid);
     if (!p)
         return scim_err_set(err, SCIM_ENOENT, "no process has pasid %u", pasid);
-    return os_add_region(os, p, va, size, page_shift, prot, populate, err);
+    if (p->vm && page_shift != OS_PAGE_SHIFT)
+        return scim_err_set(err, SCIM_EINVAL,
+                            "process '%s' runs in a VM, whose pages are 4 KiB in this model; set page_size: 4K",
+                            p->name);
+    os->setup_touch = true; /* populating touches the pages: stage 2 maps them now */
+    int rc = os_add_region(os, p, va, size, page_shift, prot, populate, err);
+    os->setup_touch = false;
+    return rc;
 }
 
 int scim_os_address_space(const scim_os *os, uint32_t pasid, uint64_t *root_pa, const scim_pt_format **fmt)

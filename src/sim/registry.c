@@ -220,6 +220,7 @@ static int iommu_create(scim_sim *sim, const char *name, void *params, const sci
 {
     scim_iommu_params *p = params;
     p->seed = sim->top.seed;
+    p->nested = scim_sim_has_vms(sim); /* the walker's nested statistics exist only then */
     if (!(sim->io = scim_iommu_create(sim->k, sim->fab, "iommu", p, sim->stats, &sim->err)))
         return sim->err.code;
     *self = sim->io;
@@ -245,6 +246,9 @@ static const scim_stat_doc iommu_stats[] = {
     {"iommu.iotlb", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"iommu.pasid_cache", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"iommu", scim_walker_stat_decls, &scim_walker_stat_decl_count},
+    {"iommu", scim_walker_nested_stat_decls, &scim_walker_nested_stat_decl_count},
+    {"iommu.s2tlb", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
+    {"iommu.s2pwc.pde|pdpte|pml4e", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"iommu.pwc.pde|pdpte|pml4e|pml5e", scim_tlb_stat_decls, &scim_tlb_stat_decl_count},
     {"iommu.queue.ats", scim_port_queue_stat_decls, &scim_port_queue_stat_decl_count}, STATS_END};
 
@@ -264,8 +268,13 @@ static int processes_create(scim_sim *sim, const char *name, void *params, const
     if (sim->scheme->check_pasid((uint32_t)pp->pasid, why, sizeof why))
         return scim_cfg_error_at(&sim->err, node, SCIM_ECONFIG, "error: %s.pasid: %s", where, why);
     scim_err e = {0};
-    if (scim_os_add_process(sim->os, name, (uint32_t)pp->pasid, (int)pp->levels, &e) != 0)
+    if (pp->vm[0]) {
+        int rc = scim_sim_guest_process(sim, name, pp, node);
+        if (rc)
+            return rc;
+    } else if (scim_os_add_process(sim->os, name, (uint32_t)pp->pasid, (int)pp->levels, &e) != 0) {
         return scim_cfg_error_at(&sim->err, node, e.code, "error: %s: %s", where, e.msg);
+    }
     if (!pp->regions)
         return 0;
     if (scim_cfg_node_kind(pp->regions) != SCIM_CFG_SEQ)
@@ -443,7 +452,7 @@ static int device_wire(scim_sim *sim, void *self, void *params, const scim_cfg_n
     char where[160];
     snprintf(where, sizeof where, "devices.%s", scim_device_name(self));
     int rc = check_pasid_exists(sim, where, node, p->pasid, "device");
-    if (rc)
+    if (rc || (rc = scim_sim_check_device_vm(sim, where, node, p)))
         return rc;
     uint64_t root;
     const scim_pt_format *fmt;
@@ -512,7 +521,8 @@ static int cpu_create(scim_sim *sim, const char *name, void *params, const scim_
     snprintf(where, sizeof where, "cpus.%s", name);
     p->seed = sim->top.seed;
     int rc = resolve_trace(sim, &p->trace);
-    if (rc || (rc = check_pasid_exists(sim, where, node, p->pasid, "core")))
+    if (rc || (rc = check_pasid_exists(sim, where, node, p->pasid, "core")) ||
+        (rc = scim_sim_check_cpu_vm(sim, where, node, (uint32_t)p->pasid)))
         return rc;
     scim_err e = {0};
     scim_cpu *c = scim_cpu_create(sim->k, sim->fab, name, p, sim->stats, &e);
@@ -574,6 +584,7 @@ static const scim_component_kind cpu_kind = {
 /* Build order: the system first (the formats), the fabric (every port lives on it), memory before
  * the OS (its frame pool), processes before the agents that run in them. */
 const scim_component_kind *const scim_registry[] = {&system_kind,    &fabric_kind, &memory_kind,
-                                                     &os_kind,        &iommu_kind,  &processes_kind,
+                                                     &os_kind,        &iommu_kind,  &scim_vms_kind,
+                                                     &processes_kind,
                                                      &device_kind,    &cpu_kind};
 const size_t scim_registry_count = SCIM_COUNT_OF(scim_registry);

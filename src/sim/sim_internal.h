@@ -73,6 +73,9 @@ typedef struct scim_component_kind {
 } scim_component_kind;
 
 extern const scim_component_kind *const scim_registry[];
+/* vms.c: the VMs' kind, and the checks of their processes, devices and cores */
+extern const scim_component_kind scim_vms_kind;
+bool scim_sim_has_vms(const scim_sim *sim);
 extern const size_t scim_registry_count;
 
 
@@ -155,6 +158,12 @@ scim_component *scim_sim_components(scim_sim *sim, const char *section, size_t *
 void scim_sim_destroy_components(scim_sim *sim);
 /* host.c */
 void scim_sim_host_free(scim_sim *sim);
+/* vms.c */
+int scim_sim_guest_process(scim_sim *sim, const char *name, const scim_process_params *pp,
+                           const scim_cfg_node *node);
+int scim_sim_check_device_vm(scim_sim *sim, const char *where, const scim_cfg_node *node,
+                             const struct scim_device_params *p);
+int scim_sim_check_cpu_vm(scim_sim *sim, const char *where, const scim_cfg_node *node, uint32_t pasid);
 /* run.c */
 int scim_sim_finish_run(scim_sim *sim, int rc, bool bounded);
 void scim_sim_sync_counters(scim_sim *sim);

@@ -1,0 +1,663 @@
+/* The hypervisor of VMs (vms.<name>), part of the privileged software on
+ * the host node "os": guest-physical memory, one stage-2 table per VM in
+ * simulated memory in the ISA's stage-2 format (EPT, Arm stage 2; see
+ * mmu/pt_stage2.h), and stage-2 faults handled on the VM's own queue.
+ *
+ * Guest memory. A VM has vms.<n>.memory bytes of guest-physical frames
+ * (an allocator of its own; frame 0 is never handed out). Each guest frame
+ * that was ever used is backed by one host frame, for the rest of the run:
+ * a guest that frees memory keeps its host frame (KVM gives it back only
+ * through ballooning or free page reporting, not modelled). The guest's
+ * page tables hold guest-physical addresses (the page table's table_addr,
+ * leaf_out and leaf_in hooks); the OS model above deals in host frames
+ * throughout, so its fault, unmap, reclaim and shootdown code is the
+ * guest's as well. Backing frames a guest is not using count as
+ * os.frames.reserved, and so do stage-2 table frames.
+ *
+ * Stage 2. With pin: all (the VFIO practice for an assigned device: the
+ * VMM pins and maps every guest frame before the guest runs) every guest
+ * frame is backed and mapped when the VM is built. With pin: none
+ * (scimitar) a frame is backed when the guest first allocates it and
+ * mapped in stage 2 only when touched: the guest's page tables are mapped
+ * as the guest writes them, setup (populate) touches its pages, and a fault
+ * handler's zeroing of a new page takes a stage-2 fault (EPT violation)
+ * first. A page the guest maps without touching it (os.iopf.zero_pages:
+ * false) has no stage-2 entry until a device's walk faults on it.
+ *
+ * Faults. A page request of a guest PASID comes to the hypervisor: if the
+ * guest's table maps the page and stage 2 does not, it is a stage-2 fault,
+ * queued for one of vms.<n>.handlers hypervisor threads that map it after
+ * vms.<n>.s2_fault_cost and answer the device; otherwise it is the guest's
+ * (stage 1): after vms.<n>.fault_forward_cost (the vIOMMU injects the page
+ * request and traps the guest's page response) it goes to the OS model's
+ * fault handlers (os.*) as any page request. The guest's zeroing faults
+ * (EPT violations) wait in the same hypervisor queue.
+ */
+#include "os/os_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmu/pt_stage2.h"
+
+#define VM_GPFN_BITS 40u /* vm_frames values: VM index above, guest pfn below */
+#define VM_GPFN_MASK ((1ull << VM_GPFN_BITS) - 1)
+
+enum hyp_kind { HYP_TOUCH, HYP_IO };
+
+typedef struct hyp_job {
+    enum hyp_kind kind;
+    struct os_vm *vm;
+    scim_msg *m;     /* HYP_IO: the page request */
+    uint64_t pfn;    /* HYP_TOUCH: the host frame the guest touches */
+    void (*resume)(scim_os *os, uint64_t arg);
+    uint64_t arg;
+    scim_time_t arrived;
+    struct hyp_job *next;
+} hyp_job;
+
+typedef struct vm_stats {
+    uint64_t s2_faults_io;
+    uint64_t s2_faults_touch;
+    uint64_t s2_maps;
+    uint64_t forwarded;
+    uint64_t frames_backed;
+    uint64_t s2_tables;
+    uint64_t pinned;
+    uint64_t s2_reclaimed;
+    uint64_t s2_rounds;
+    uint64_t map_exits;
+    scim_hist *s2_fault_latency;
+    scim_hist *s2_queue_delay;
+} vm_stats;
+
+typedef struct os_vm {
+    char name[48];
+    uint32_t vmid;
+    size_t index;
+    bool pin_all;
+    scim_vm_params p;
+    scim_physmem *gpm;   /* guest-physical frames: an allocator only (contents live in host frames) */
+    uint64_t n_gframes;
+    uint64_t *back;      /* guest pfn -> host pfn + 1 (0: not backed) */
+    scim_pgtable *s2;
+    pt_cookie *s2cookie; /* what the stage-2 table hands its allocator */
+    hyp_job *head, *tail, *all_busy; /* waiting; in service (linked through next) */
+    uint64_t busy;
+    vm_stats st;
+} os_vm;
+
+const scim_stat_decl scim_vm_stat_decls[] = {
+    {"hyp.s2_faults_io", SCIM_STAT_COUNTER, "count",
+     "Stage-2 faults of devices: page requests for guest pages the guest maps and stage 2 does not.",
+     offsetof(vm_stats, s2_faults_io)},
+    {"hyp.s2_faults_touch", SCIM_STAT_COUNTER, "count",
+     "Stage-2 faults of the guest's own first touch of a new page (its fault handler zeroing it).",
+     offsetof(vm_stats, s2_faults_touch)},
+    {"hyp.s2_maps", SCIM_STAT_COUNTER, "count",
+     "Stage-2 entries written (guest frames mapped to host frames), at setup and at run time.",
+     offsetof(vm_stats, s2_maps)},
+    {"hyp.forwarded", SCIM_STAT_COUNTER, "count",
+     "Page requests forwarded to the guest (stage-1 faults), each after vms.<n>.fault_forward_cost.",
+     offsetof(vm_stats, forwarded)},
+    {"hyp.frames_backed", SCIM_STAT_COUNTER, "frames", "Host frames backing guest memory at the end.",
+     offsetof(vm_stats, frames_backed)},
+    {"hyp.s2_tables", SCIM_STAT_COUNTER, "frames", "Host frames of the stage-2 table.",
+     offsetof(vm_stats, s2_tables)},
+    {"hyp.pinned", SCIM_STAT_COUNTER, "frames", "Guest frames the hypervisor pinned and mapped before the run.",
+     offsetof(vm_stats, pinned)},
+    {"hyp.s2_reclaimed", SCIM_STAT_COUNTER, "pages",
+     "Guest pages whose stage-2 entry the hypervisor removed (vms.<n>.s2_reclaim_*), each moved to a new host "
+     "frame once the shootdown completed.",
+     offsetof(vm_stats, s2_reclaimed)},
+    {"hyp.map_exits", SCIM_STAT_COUNTER, "count",
+     "Scheme iommu-map: the guest driver's map and unmap calls that trapped to the VMM (vms.<n>.map_exit_cost).",
+     offsetof(vm_stats, map_exits)},
+    {"hyp.s2_rounds", SCIM_STAT_COUNTER, "count", "Stage-2 reclaim rounds (one shootdown per PASID touched).",
+     offsetof(vm_stats, s2_rounds)},
+    {"hyp.s2_fault_latency", SCIM_STAT_HIST, "ps", "A stage-2 fault from its arrival to its answer.",
+     offsetof(vm_stats, s2_fault_latency)},
+    {"hyp.s2_queue_delay", SCIM_STAT_HIST, "ps", "Time a stage-2 fault waited for a hypervisor thread.",
+     offsetof(vm_stats, s2_queue_delay)},
+};
+const size_t scim_vm_stat_decl_count = SCIM_COUNT_OF(scim_vm_stat_decls);
+
+static const char *const vm_pins[] = {"auto", "all", "none", NULL};
+
+const scim_param_decl scim_vm_param_decls[] = {
+    {"memory", SCIM_P_SIZE, "1GiB", "bytes", true, 1 << 16, 1ull << 46, NULL, offsetof(scim_vm_params, memory),
+     "Guest-physical memory of the VM. The guest's page tables and pages come from it; a guest frame is backed "
+     "by a host frame (memory.size) once used.",
+     "assumption"},
+    {"pin", SCIM_P_ENUM, "auto", NULL, false, 0, 0, vm_pins, offsetof(scim_vm_params, pin),
+     "Whether the hypervisor pins guest memory: all (every guest frame backed and mapped in stage 2 before the "
+     "run, today's VFIO practice for an assigned device), none (stage 2 filled on demand: stage-2 faults), auto "
+     "(all under schemes pin and iommu-map, none under scimitar).",
+     "VFIO type1 pins all guest memory of a VM with an assigned device (QEMU, Linux vfio_iommu_type1)"},
+    {"s2_fault_cost", SCIM_P_TIME, "2.1us", "ps", true, 0, 1e15, NULL, offsetof(scim_vm_params, s2_fault_cost),
+     "Hypervisor time of one stage-2 fault: the exit (for a guest's touch) or the host's I/O page fault handler, "
+     "taking a frame, writing the stage-2 entry, resuming or answering.",
+     "derived: a VM exit and entry, hundreds to thousands of cycles (Intel, 'Understanding VM exits', 2009; "
+     "~0.4 us at 3 GHz, recalled) + a host minor fault, ~1.7 us (Vesely et al. ISPASS'16, secondary)"},
+    {"fault_forward_cost", SCIM_P_TIME, "1us", "ps", true, 0, 1e15, NULL,
+     offsetof(scim_vm_params, fault_forward_cost),
+     "Hypervisor time to hand a stage-1 page request to the guest: injecting it through the vIOMMU's page "
+     "request queue and trapping the guest's page response (two exits).",
+     "derived: two VM exit round trips of ~0.4 us (recalled) + the VMM's queue work"},
+    {"handlers", SCIM_P_U64, "1", "threads", true, 1, 1024, NULL, offsetof(scim_vm_params, handlers),
+     "Hypervisor threads that handle the VM's stage-2 faults at once; the others wait in FIFO order.",
+     "assumption: Linux handles a device's I/O page faults on one ordered workqueue (io-pgfault.c)"},
+    {"map_exit_cost", SCIM_P_TIME, "4us", "ps", true, 0, 1e15, NULL, offsetof(scim_vm_params, map_exit_cost),
+     "Scheme iommu-map in the VM (a vIOMMU with caching mode): each dma_map or dma_unmap call of the guest's "
+     "driver traps to the VMM, which shadows the change into the host IOMMU's tables (a VFIO map or unmap) "
+     "before the guest goes on; added to the call's os.iommu_map costs.",
+     "assumption: two VM exit round trips (~0.4 us each, recalled) + the VMM's user-space handling and a VFIO "
+     "map ioctl; Amit et al., 'vIOMMU: efficient IOMMU emulation', USENIX ATC'11, find these exits dominate "
+     "(recalled); sweep it"},
+    {"s2_reclaim.at", SCIM_P_TIME, "0", "ps", true, 0, 1e18, NULL, offsetof(scim_vm_params, s2_reclaim_at),
+     "When the hypervisor first takes guest pages back at stage 2 (host memory pressure: KVM's MMU notifier "
+     "unmapping guest memory the host swaps or migrates): it removes the stage-2 entries of up to "
+     "s2_reclaim.pages guest data pages (in the OS's CLOCK order), shoots the pages' translations down in the "
+     "IOMMU and the devices, then frees their old host frames; a later access takes a stage-2 fault. 0: never.",
+     NULL},
+    {"s2_reclaim.pages", SCIM_P_U64, "64", "pages", true, 1, 1e9, NULL, offsetof(scim_vm_params, s2_reclaim_pages),
+     "Guest pages per stage-2 reclaim round.", "assumption"},
+    {"s2_reclaim.interval", SCIM_P_TIME, "0", "ps", true, 0, 1e18, NULL,
+     offsetof(scim_vm_params, s2_reclaim_interval),
+     "Time between stage-2 reclaim rounds while the run has work left; 0: one round.", NULL},
+};
+const size_t scim_vm_param_decl_count = SCIM_COUNT_OF(scim_vm_param_decls);
+
+/* ---------- guest frames ---------- */
+
+static bool s2_present(const os_vm *vm, uint64_t gpfn)
+{
+    return scim_pgtable_lookup(vm->s2, os_frame_pa(gpfn), NULL, NULL, NULL) == 1;
+}
+
+static uint64_t host_of(const os_vm *vm, uint64_t gpfn) { return vm->back[gpfn] - 1; }
+
+static void s2_map(scim_os *os, os_vm *vm, uint64_t gpfn)
+{
+    if (s2_present(vm, gpfn))
+        return;
+    scim_err err = {0};
+    if (scim_pgtable_map(vm->s2, os_frame_pa(gpfn), os_frame_pa(host_of(vm, gpfn)), OS_PAGE_SHIFT,
+                         SCIM_PTA_USER | SCIM_PTA_WRITE, &err) != 0) {
+        scim_kernel_fail(os->k, err.code ? err.code : SCIM_ENOMEM, "vm %s: stage 2: %s", vm->name, err.msg);
+        return;
+    }
+    vm->st.s2_maps++;
+}
+
+/* A new guest frame and the host frame behind it; touch: the guest uses it
+ * now, so stage 2 maps it (setup, page tables). */
+static int guest_alloc(scim_os *os, os_vm *vm, bool touch, uint64_t *gpfn, uint64_t *hpfn, scim_err *err)
+{
+    uint64_t g, h;
+    if (scim_physmem_alloc(vm->gpm, 0, &g, NULL) != 0)
+        return scim_err_set(err, SCIM_ENOMEM, "vm '%s': guest memory (%llu bytes) is full; raise vms.%s.memory",
+                            vm->name, (unsigned long long)vm->p.memory, vm->name);
+    if (vm->back[g]) {
+        h = host_of(vm, g);
+        os->st.frames_reserved--;
+    } else {
+        if (scim_physmem_alloc(os->pm, 0, &h, err) != 0) {
+            scim_physmem_free(vm->gpm, g, 0);
+            return SCIM_ENOMEM;
+        }
+        if (!scim_u64map_upsert(&os->vm_frames, h, (uint64_t)vm->index << VM_GPFN_BITS | g)) {
+            scim_physmem_free(os->pm, h, 0);
+            scim_physmem_free(vm->gpm, g, 0);
+            return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+        }
+        vm->back[g] = h + 1;
+        vm->st.frames_backed++;
+        os_update_free(os);
+    }
+    if (touch)
+        s2_map(os, vm, g);
+    *gpfn = g;
+    *hpfn = h;
+    return 0;
+}
+
+static os_vm *vm_of_frame(const scim_os *os, uint64_t hpfn, uint64_t *gpfn)
+{
+    const uint64_t *v = os->n_vms ? scim_u64map_get(&os->vm_frames, hpfn) : NULL;
+    if (!v)
+        return NULL;
+    *gpfn = *v & VM_GPFN_MASK;
+    return os->vms[*v >> VM_GPFN_BITS];
+}
+
+int os_frame_alloc(scim_os *os, const process *p, unsigned order, uint64_t *pfn, scim_err *err)
+{
+    if (!p || !p->vm)
+        return scim_physmem_alloc(os->pm, order, pfn, err);
+    if (order)
+        return scim_err_set(err, SCIM_EINVAL, "a guest page is 4 KiB in this model");
+    uint64_t g;
+    return guest_alloc(os, p->vm, os->setup_touch, &g, pfn, err);
+}
+
+void os_frame_give_back(scim_os *os, uint64_t pfn, unsigned order)
+{
+    uint64_t g;
+    os_vm *vm = vm_of_frame(os, pfn, &g);
+    if (!vm) {
+        scim_physmem_free(os->pm, pfn, order);
+        return;
+    }
+    scim_physmem_free(vm->gpm, g, 0);
+    os->st.frames_reserved++; /* the host frame stays with the VM */
+}
+
+/* ---------- a guest's page table ---------- */
+
+static int guest_pt_alloc(void *cookie, uint64_t *pfn, scim_err *err)
+{
+    pt_cookie *c = cookie;
+    uint64_t g, h;
+    int rc = guest_alloc(c->os, c->vm, true, &g, &h, err);
+    if (rc)
+        return rc;
+    /* a reused backing frame may hold an old table's entries */
+    for (uint64_t i = 0; i < SCIM_PT_ENTRIES; i++)
+        scim_physmem_write64(c->os->pm, os_frame_pa(h) + i * SCIM_PTE_BYTES, 0);
+    c->os->st.frames_page_tables++;
+    *pfn = g;
+    return 0;
+}
+
+static void guest_pt_free(void *cookie, uint64_t gpfn)
+{
+    pt_cookie *c = cookie;
+    os_pt_free(cookie, host_of(c->vm, gpfn)); /* deferred, then os_release_frame: back to the guest */
+}
+
+static uint64_t guest_table_addr(void *cookie, uint64_t gpa)
+{
+    const os_vm *vm = ((pt_cookie *)cookie)->vm;
+    return os_frame_pa(host_of(vm, os_pfn(gpa))) + (gpa & OS_PAGE_MASK);
+}
+
+static uint64_t guest_leaf_out(void *cookie, uint64_t hpa)
+{
+    uint64_t g;
+    os_vm *vm = vm_of_frame(((pt_cookie *)cookie)->os, os_pfn(hpa), &g);
+    return vm ? os_frame_pa(g) + (hpa & OS_PAGE_MASK) : hpa;
+}
+
+const scim_pt_alloc_ops os_guest_pt_ops = {
+    .alloc_table = guest_pt_alloc,
+    .free_table = guest_pt_free,
+    .entry_written = os_shadow_entry_written,
+    .table_addr = guest_table_addr,
+    .leaf_out = guest_leaf_out,
+    .leaf_in = guest_table_addr,
+};
+
+/* ---------- stage-2 faults: the hypervisor's queue ---------- */
+
+static void kick(scim_os *os, os_vm *vm);
+
+static void answer_io(scim_os *os, scim_msg *m)
+{
+    m->u.page_resp = (scim_page_resp){.auto_response = false};
+    scim_port_reply(os->port, m, SCIM_MSG_PRI_RESP, scim_port_wire(os->port, 0), SCIM_RESP_OK);
+}
+
+/* Every page of the group the guest maps and stage 2 does not. */
+static void map_group(scim_os *os, os_vm *vm, const scim_page_req *q)
+{
+    process *p = os_find_process(os, q->pasid);
+    uint32_t pages = q->pages ? q->pages : 1;
+    for (uint32_t i = 0; p && i < pages; i++) {
+        uint64_t hpa, g;
+        if (scim_pgtable_lookup(p->pt, os_page_down(q->va) + (uint64_t)i * OS_PAGE_SIZE, &hpa, NULL, NULL) == 1 &&
+            vm_of_frame(os, os_pfn(hpa), &g) == vm)
+            s2_map(os, vm, g);
+    }
+}
+
+static void job_done(void *ctx, uint64_t arg)
+{
+    scim_os *os = ctx;
+    hyp_job *j = (hyp_job *)(uintptr_t)arg;
+    os_vm *vm = j->vm;
+    for (hyp_job **pp = &vm->all_busy; *pp; pp = &(*pp)->next) {
+        if (*pp == j) {
+            *pp = j->next;
+            break;
+        }
+    }
+    vm->busy--;
+    scim_hist_record(vm->st.s2_fault_latency, scim_kernel_now(os->k) - j->arrived);
+    if (j->kind == HYP_IO) {
+        map_group(os, vm, &j->m->u.page);
+        answer_io(os, j->m);
+    } else {
+        uint64_t g;
+        if (vm_of_frame(os, j->pfn, &g) == vm)
+            s2_map(os, vm, g);
+        j->resume(os, j->arg);
+    }
+    free(j);
+    kick(os, vm);
+}
+
+static void kick(scim_os *os, os_vm *vm)
+{
+    while (vm->head && vm->busy < vm->p.handlers) {
+        hyp_job *j = vm->head;
+        vm->head = j->next;
+        if (!vm->head)
+            vm->tail = NULL;
+        j->next = vm->all_busy;
+        vm->all_busy = j;
+        vm->busy++;
+        scim_hist_record(vm->st.s2_queue_delay, scim_kernel_now(os->k) - j->arrived);
+        os_spend(os, vm->p.s2_fault_cost, job_done, os, (uint64_t)(uintptr_t)j);
+    }
+}
+
+static void enqueue(scim_os *os, os_vm *vm, hyp_job *j)
+{
+    j->vm = vm;
+    j->arrived = scim_kernel_now(os->k);
+    if (vm->tail)
+        vm->tail->next = j;
+    else
+        vm->head = j;
+    vm->tail = j;
+    kick(os, vm);
+}
+
+bool os_hyp_untouched(const scim_os *os, uint64_t pfn)
+{
+    uint64_t g;
+    const os_vm *vm = vm_of_frame(os, pfn, &g);
+    return vm && !s2_present(vm, g);
+}
+
+void os_hyp_touch(scim_os *os, uint64_t pfn, void (*resume)(scim_os *os, uint64_t arg), uint64_t arg)
+{
+    uint64_t g;
+    os_vm *vm = vm_of_frame(os, pfn, &g);
+    hyp_job *j = calloc(1, sizeof *j);
+    if (!vm || !j) {
+        free(j);
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return;
+    }
+    *j = (hyp_job){.kind = HYP_TOUCH, .pfn = pfn, .resume = resume, .arg = arg};
+    vm->st.s2_faults_touch++;
+    enqueue(os, vm, j);
+}
+
+static void forwarded(void *ctx, uint64_t arg) { os_queue_page_request(ctx, (scim_msg *)(uintptr_t)arg); }
+
+bool os_hyp_page_request(scim_os *os, scim_msg *m)
+{
+    process *p = os->n_vms ? os_find_process(os, m->u.page.pasid) : NULL;
+    if (!p || !p->vm)
+        return false;
+    os_vm *vm = p->vm;
+    uint64_t hpa;
+    if (scim_pgtable_lookup(p->pt, os_page_down(m->u.page.va), &hpa, NULL, NULL) == 1 &&
+        os_hyp_untouched(os, os_pfn(hpa))) {
+        hyp_job *j = calloc(1, sizeof *j);
+        if (!j) {
+            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+            return true;
+        }
+        *j = (hyp_job){.kind = HYP_IO, .m = m};
+        vm->st.s2_faults_io++;
+        enqueue(os, vm, j);
+        return true;
+    }
+    vm->st.forwarded++;
+    os_spend(os, vm->p.fault_forward_cost, forwarded, os, (uint64_t)(uintptr_t)m);
+    return true;
+}
+
+/* ---------- stage-2 reclaim: the hypervisor takes pages back ---------- */
+
+/* Every acknowledgement is in: no cache holds the old translations; the
+ * old host frames go back to the host. */
+static void s2_round_done(scim_os *os, size_t idx, void *ctx)
+{
+    (void)ctx;
+    for (size_t i = 0; i < os->ops[idx].n_pages; i++) {
+        os->st.frames_transit--;
+        os_release_frame(os, os->ops[idx].pages[i].old_pfn, 0);
+    }
+    sd_op *op = &os->ops[idx]; /* freeing wakes faults, which may start rounds */
+    os_frame_list_free(&op->data);
+    os_frame_list_free(&op->tables);
+    op->used = false;
+}
+
+/* Move guest page (pasid, va) at host frame h (guest frame g) to a new host
+ * frame, stage-2 entry removed, in the shootdown round *idx of its PASID
+ * (created at its first page). False if no frame is free. */
+static bool s2_take(scim_os *os, os_vm *vm, uint32_t pasid, uint64_t va, uint64_t h, uint64_t g, size_t *idx,
+                    bool *have)
+{
+    uint64_t h2;
+    if (scim_physmem_alloc(os->pm, 0, &h2, NULL) != 0)
+        return false;
+    if (!*have && !os_new_op(os, pasid, NULL, s2_round_done, vm, idx)) {
+        scim_physmem_free(os->pm, h2, 0);
+        return false;
+    }
+    *have = true;
+    sd_op *op = &os->ops[*idx];
+    if (os->checker)
+        scim_obs_stale_page(os->checker, op->checker_id, pasid, va, os_frame_pa(h), OS_PAGE_SHIFT);
+    if (!os_op_add_page(os, op, va, OS_PAGE_SIZE, h))
+        return false;
+    scim_pgtable_unmap(vm->s2, os_frame_pa(g), NULL, NULL);
+    scim_u64map_remove(&os->vm_frames, h);
+    if (!scim_u64map_upsert(&os->vm_frames, h2, (uint64_t)vm->index << VM_GPFN_BITS | g)) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return false;
+    }
+    vm->back[g] = h2 + 1;
+    os_lru_remove(os, h);
+    os_lru_add(os, pasid, va, h2);
+    os->st.frames_transit++;
+    os_update_free(os);
+    vm->st.s2_reclaimed++;
+    return true;
+}
+
+#define S2_ROUND_PASIDS 16 /* PASIDs one round shoots down (further ones wait for the next round) */
+
+static void s2_reclaim(void *ctx, uint64_t vi)
+{
+    scim_os *os = ctx;
+    os_vm *vm = os->vms[vi];
+    if (vm->pin_all)
+        return; /* pinned guest memory stays where it is */
+    /* the candidates first: taking one reorders the CLOCK list */
+    lru_page *cand = calloc(vm->p.s2_reclaim_pages, sizeof *cand);
+    size_t n = 0;
+    for (size_t i = 0; cand && i < os->n_lru && n < vm->p.s2_reclaim_pages; i++) {
+        const lru_page *e = &os->lru[i];
+        uint64_t g;
+        process *p = os_find_process(os, (uint32_t)e->pasid);
+        if (vm_of_frame(os, e->pfn, &g) == vm && s2_present(vm, g) && !os_pin_count(os, e->pfn) && p &&
+            !os_busy_get(p, e->va))
+            cand[n++] = *e;
+    }
+    struct s2_round { uint32_t pasid; size_t idx; bool have; } r[S2_ROUND_PASIDS];
+    size_t nr = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < nr && r[k].pasid != cand[i].pasid)
+            k++;
+        if (k == nr && nr == S2_ROUND_PASIDS)
+            continue;
+        if (k == nr)
+            r[nr++] = (struct s2_round){(uint32_t)cand[i].pasid, 0, false};
+        uint64_t g = 0;
+        vm_of_frame(os, cand[i].pfn, &g);
+        if (!s2_take(os, vm, (uint32_t)cand[i].pasid, cand[i].va, cand[i].pfn, g, &r[k].idx, &r[k].have))
+            break;
+    }
+    free(cand);
+    for (size_t k = 0; k < nr; k++) {
+        if (r[k].have) {
+            vm->st.s2_rounds++;
+            os_start_shootdown(os, r[k].idx);
+        }
+    }
+    if (vm->p.s2_reclaim_interval)
+        scim_kernel_schedule_timer(os->k, vm->p.s2_reclaim_interval, SCIM_PRIO_DEFAULT, s2_reclaim, os, vi);
+}
+
+scim_time_t os_hyp_map_exit_cost(const scim_os *os, uint32_t pasid)
+{
+    const process *p = os->n_vms ? os_find_process(os, pasid) : NULL;
+    if (!p || !p->vm)
+        return 0;
+    p->vm->st.map_exits++;
+    return p->vm->p.map_exit_cost;
+}
+
+/* ---------- set-up ---------- */
+
+static int s2_table_alloc(void *cookie, uint64_t *pfn, scim_err *err)
+{
+    pt_cookie *c = cookie;
+    int rc = scim_physmem_alloc(c->os->pm, 0, pfn, err);
+    if (rc == 0) {
+        c->os->st.frames_reserved++;
+        c->vm->st.s2_tables++;
+        os_update_free(c->os);
+    }
+    return rc;
+}
+
+static void s2_table_free(void *cookie, uint64_t pfn)
+{
+    pt_cookie *c = cookie;
+    c->os->st.frames_reserved--;
+    c->vm->st.s2_tables--;
+    scim_physmem_free(c->os->pm, pfn, 0);
+}
+
+static const scim_pt_alloc_ops s2_ops = {.alloc_table = s2_table_alloc, .free_table = s2_table_free};
+
+os_vm *os_find_vm(const scim_os *os, const char *name)
+{
+    for (size_t i = 0; i < os->n_vms; i++)
+        if (!strcmp(os->vms[i]->name, name))
+            return os->vms[i];
+    return NULL;
+}
+
+int scim_os_add_vm(scim_os *os, const char *name, const scim_vm_params *p, bool pin_all, scim_stats *stats,
+                   scim_err *err)
+{
+    const scim_pt_format *f2 = scim_pt_stage2_of(os->p.isa);
+    if (!f2)
+        return scim_err_set(err, SCIM_EINVAL,
+                            "vm '%s': system.isa %s has no stage-2 format in this model (RISC-V's G-stage needs a "
+                            "16 KiB root table); use x86-64 (EPT) or armv8 (stage 2)",
+                            name, scim_isa_name(os->p.isa));
+    if (os_find_vm(os, name))
+        return scim_err_set(err, SCIM_EEXIST, "two VMs are named '%s'", name);
+    os_vm **nv = realloc(os->vms, (os->n_vms + 1) * sizeof *nv);
+    if (!nv)
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory adding a VM");
+    os->vms = nv;
+    os_vm *vm = calloc(1, sizeof *vm);
+    pt_cookie *c = malloc(sizeof *c);
+    if (!vm || !c) {
+        free(vm);
+        free(c);
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory adding a VM");
+    }
+    snprintf(vm->name, sizeof vm->name, "%s", name);
+    vm->index = os->n_vms;
+    vm->vmid = (uint32_t)os->n_vms + 1;
+    vm->p = *p;
+    vm->pin_all = pin_all;
+    os->vms[os->n_vms++] = vm;
+    *c = (pt_cookie){os, 0, vm};
+    vm->s2cookie = c; /* freed with the VM */
+    vm->n_gframes = p->memory >> OS_PAGE_SHIFT;
+    if (!(vm->gpm = scim_physmem_create(p->memory, err)) || !(vm->back = calloc(vm->n_gframes, sizeof *vm->back)))
+        return err && err->code ? err->code : scim_err_set(err, SCIM_ENOMEM, "out of host memory adding a VM");
+    if (!(vm->s2 = scim_pgtable_create(os->pm, f2, &s2_ops, c, err)))
+        return err && err->code ? err->code : SCIM_ENOMEM;
+    if (scim_stats_register(stats, name, scim_vm_stat_decls, scim_vm_stat_decl_count, &vm->st, err))
+        return err->code;
+    scim_pgtable_keep_empty_tables(vm->s2, true); /* a walker may read them until the run ends */
+    if (p->s2_reclaim_at)
+        scim_kernel_schedule_timer(os->k, p->s2_reclaim_at, SCIM_PRIO_DEFAULT, s2_reclaim, os, vm->index);
+    if (!pin_all)
+        return 0;
+    /* every guest frame backed and mapped before the guest runs */
+    uint64_t g, h;
+    while (guest_alloc(os, vm, true, &g, &h, NULL) == 0)
+        vm->st.pinned++;
+    for (g = 1; g < vm->n_gframes; g++) {
+        if (vm->back[g]) {
+            scim_physmem_free(vm->gpm, g, 0);
+            os->st.frames_reserved++;
+        }
+    }
+    /* host frames pinned for the VM count with every other pin (os.frames.pinned*) */
+    os->st.frames_pinned += vm->st.pinned;
+    if (os->st.frames_pinned > os->st.frames_pinned_peak)
+        os->st.frames_pinned_peak = os->st.frames_pinned;
+    if (vm->st.pinned + 1 < vm->n_gframes)
+        return scim_err_set(err, SCIM_ENOMEM,
+                            "vm '%s': pinning its %llu MiB of guest memory needs more than memory.size's free frames; "
+                            "raise memory.size, lower vms.%s.memory, or set vms.%s.pin: none",
+                            name, (unsigned long long)(p->memory >> 20), name, name);
+    return 0;
+}
+
+int scim_os_vm_stage2(const scim_os *os, uint32_t pasid, scim_stage2 *out)
+{
+    const process *p = os_find_process(os, pasid);
+    if (!p || !p->vm)
+        return SCIM_ENOENT;
+    *out = (scim_stage2){.root = scim_pgtable_root(p->vm->s2), .fmt = scim_pgtable_format(p->vm->s2),
+                         .vmid = p->vm->vmid};
+    return 0;
+}
+
+const char *scim_os_process_vm(const scim_os *os, uint32_t pasid)
+{
+    const process *p = os_find_process(os, pasid);
+    return p && p->vm ? p->vm->name : NULL;
+}
+
+void os_hyp_free(scim_os *os)
+{
+    for (size_t i = 0; i < os->n_vms; i++) {
+        os_vm *vm = os->vms[i];
+        hyp_job *lists[2] = {vm->head, vm->all_busy};
+        for (int l = 0; l < 2; l++) {
+            for (hyp_job *j = lists[l]; j;) {
+                hyp_job *next = j->next;
+                free(j);
+                j = next;
+            }
+        }
+        scim_pgtable_destroy(vm->s2);
+        scim_physmem_destroy(vm->gpm);
+        free(vm->back);
+        free(vm->s2cookie);
+        free(vm);
+    }
+    free(os->vms);
+    scim_u64map_free(&os->vm_frames);
+}
