@@ -525,14 +525,11 @@ bool scim_fabric_fast_serves(const scim_fabric *f, scim_node_id id)
     return id < f->n_nodes && f->nodes[id].fast_svc;
 }
 
-bool scim_fabric_fast_serve(scim_fabric *f, scim_node_id to, const scim_msg *m, scim_time_t at, scim_time_t *done,
-                            uint32_t *resp_wire)
+scim_time_t scim_fabric_fast_serve(scim_fabric *f, scim_node_id to, scim_msg_type type, uint64_t len, scim_time_t at,
+                                   uint32_t *resp_wire)
 {
     node *nd = &f->nodes[to];
-    if (!nd->fast_svc)
-        return false;
-    *done = nd->fast_svc(nd->fast_ctx, m, at, resp_wire);
-    return true;
+    return nd->fast_svc(nd->fast_ctx, type, len, at, resp_wire);
 }
 
 /* As hop() would book it at time t (the same FIFO and statistics). */

@@ -37,16 +37,16 @@ void scim_kernel_fast_conflict(scim_kernel *k, const char *what);
 bool scim_kernel_fast_conflicted(const scim_kernel *k);
 
 /* ---- fabric ---- */
-/* A node that serves requests (memory): books request m arriving at `at`
- * as its handler would then, returns when its answer leaves and, in
- * *resp_wire, the answer's wire bytes. */
-typedef scim_time_t (*scim_fast_svc_fn)(void *ctx, const scim_msg *m, scim_time_t at, uint32_t *resp_wire);
+/* A node that serves requests (memory): books a request of `type` for
+ * `len` bytes arriving at `at` as its handler would then, returns when its
+ * answer leaves and, in *resp_wire, the answer's wire bytes. */
+typedef scim_time_t (*scim_fast_svc_fn)(void *ctx, scim_msg_type type, uint64_t len, scim_time_t at,
+                                        uint32_t *resp_wire);
 void scim_fabric_set_fast_svc(scim_fabric *f, scim_node_id node, scim_fast_svc_fn fn, void *ctx);
 bool scim_fabric_fast_serves(const scim_fabric *f, scim_node_id node);
-/* Book a request of m's type and size at node `to` arriving at `at`; 0 if
- * the node has no fast service. */
-bool scim_fabric_fast_serve(scim_fabric *f, scim_node_id to, const scim_msg *m, scim_time_t at, scim_time_t *done,
-                            uint32_t *resp_wire);
+/* Book such a request at node `to` (one that serves, above). */
+scim_time_t scim_fabric_fast_serve(scim_fabric *f, scim_node_id to, scim_msg_type type, uint64_t len, scim_time_t at,
+                                   uint32_t *resp_wire);
 /* Book `wire` bytes over the route from `from` (reached at t) to `to`, hop
  * by hop as the event path would; returns the arrival time at `to`. A hop
  * booked later than now is marked ahead. *booked: when the last hop was

@@ -394,10 +394,16 @@ bool scim_port_oldest(const scim_port *p, scim_msg_type *type, scim_node_id *dst
 
 /* ---- the fast path (core/fast.h) ---- */
 
+/* The input queue of dst that a request of `type` would occupy, or NULL. */
+static in_queue *queue_of_type(const scim_port *dst, scim_msg_type type)
+{
+    uint8_t qi = dst ? dst->queue_of[type] : NO_QUEUE;
+    return qi == NO_QUEUE ? NULL : (in_queue *)&dst->queues[qi];
+}
+
 bool scim_port_fast_take(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t sched)
 {
-    scim_msg probe = {.type = type};
-    in_queue *q = queue_for(scim_fabric_port(p->f, dst), &probe);
+    in_queue *q = queue_of_type(scim_fabric_port(p->f, dst), type);
     if (!q)
         return true;
     if (scim_fifo_len(&q->later))
@@ -411,8 +417,7 @@ bool scim_port_fast_take(scim_port *p, scim_msg_type type, scim_node_id dst, sci
 
 void scim_port_fast_release_at(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t when, scim_time_t key)
 {
-    scim_msg probe = {.type = type};
-    in_queue *q = queue_for(scim_fabric_port(p->f, dst), &probe);
+    in_queue *q = queue_of_type(scim_fabric_port(p->f, dst), type);
     deferred d = {when, key};
     if (q && !scim_fifo_push(&q->later, &d))
         scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory queueing a credit");

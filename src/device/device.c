@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/fast.h"
+#include "core/kfifo.h"
 #include "core/rng.h"
 #include "device/device_internal.h"
 
@@ -259,12 +260,14 @@ void scim_dev_cache_translation(scim_device *d, uint32_t pasid, uint64_t va, uin
 }
 
 /* A lookup event (counted: the fast path needs to know every pending
- * event is the device's). */
-static void schedule_lookup(scim_device *d, int32_t ci, scim_time_t after, scim_event_fn fn)
+ * event is the device's). A lookup takes a fixed time, so lookups of
+ * one TLB complete in the order they began: an event FIFO (core/kfifo.h). */
+static void schedule_lookup(scim_device *d, int32_t ci, int fifo, scim_time_t after)
 {
     d->n_lookups++;
-    d->chunks[ci].sched = scim_kernel_now(d->k);
-    scim_kernel_schedule(d->k, after, SCIM_PRIO_DEFAULT, fn, d, (uint64_t)ci);
+    scim_time_t now = scim_kernel_now(d->k);
+    d->chunks[ci].sched = now;
+    scim_kernel_fifo_at(d->k, fifo, now + after, SCIM_PRIO_DEFAULT, (uint64_t)ci);
 }
 
 static void iotlb_lookup(scim_device *d, int32_t ci);
@@ -309,7 +312,7 @@ static void utlb_done(void *ctx, uint64_t arg)
         d->in_lookup = NONE;
         return;
     }
-    schedule_lookup(d, ci, d->iotlb_time, iotlb_done);
+    schedule_lookup(d, ci, d->iotlb_fifo, d->iotlb_time);
 }
 
 /* The driver wrote the page's physical address in the request's
@@ -368,9 +371,9 @@ static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
     }
     c->state = CH_LOOKUP;
     if (d->utlb)
-        schedule_lookup(d, (int32_t)id, d->utlb_time, utlb_done);
+        schedule_lookup(d, (int32_t)id, d->utlb_fifo, d->utlb_time);
     else
-        schedule_lookup(d, (int32_t)id, d->iotlb_time, iotlb_done);
+        schedule_lookup(d, (int32_t)id, d->iotlb_fifo, d->iotlb_time);
 }
 
 void scim_dev_restart_chunk(scim_device *d, int32_t ci) { start_chunk(d, (uint32_t)ci, scim_dev_chunk_of(d, ci)); }
@@ -612,6 +615,11 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
         d->free_backup[d->n_free_backup++] = (uint32_t)(p->backup_slots - 1 - i);
     if (create_tlbs(d, stats, err))
         goto fail;
+    if ((d->iotlb_fifo = scim_kernel_fifo_create(k, iotlb_done, d)) < 0 ||
+        (d->utlb_fifo = scim_kernel_fifo_create(k, utlb_done, d)) < 0) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating device '%s'", name);
+        goto fail;
+    }
     if (!(d->port = scim_port_create(f, name, on_request, on_response, d, stats, err)) ||
         scim_port_queue(d->port, "inv", 1u << SCIM_MSG_INV_REQ, p->inv_queue, stats, err))
         goto fail;

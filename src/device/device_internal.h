@@ -137,6 +137,7 @@ struct scim_device {
     scim_device_params p;
     scim_clock clock;
     scim_time_t utlb_time, iotlb_time;
+    int utlb_fifo, iotlb_fifo; /* kernel FIFOs of the lookups (core/kfifo.h) */
     scim_node_id iommu, mem, os;
     uint64_t root;
     const scim_pt_format *fmt;

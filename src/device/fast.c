@@ -150,7 +150,7 @@ static bool adopt_all(scim_device *d)
             if (m->in_svc)
                 done = m->due, resp_wire = scim_port_wire(d->port, m->type == SCIM_MSG_MEM_READ ? m->u.mem.len : 0);
             else
-                scim_fabric_fast_serve(f, d->mem, m, at, &done, &resp_wire);
+                done = scim_fabric_fast_serve(f, d->mem, m->type, m->u.mem.len, at, &resp_wire);
             scim_port_fast_release_at(d->port, m->type, d->mem, done, at);
             scim_fabric_count_sent(f, SCIM_MSG_MEM_RESP);
             t = done;
@@ -187,20 +187,19 @@ bool scim_dev_fast_access(scim_device *d, int32_t ci, const scim_replay_chunk *r
     if (d->slow_mem && !adopt_all(d))
         return false;
     chunk *c = &d->chunks[ci];
-    scim_msg m = {.type = rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ};
-    m.u.mem = (scim_mem_req){.pa = c->pa, .len = rc->len};
-    if (!scim_port_fast_take(d->port, m.type, d->mem, sched))
+    scim_msg_type type = rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ;
+    if (!scim_port_fast_take(d->port, type, d->mem, sched))
         return false;
     scim_node_id self = scim_port_node(d->port);
-    scim_time_t booked = 0, done;
+    scim_time_t booked = 0;
     uint32_t resp_wire;
     unsigned hops = 0;
     scim_time_t at = scim_fabric_fast_travel(f, self, d->mem, scim_port_wire(d->port, rc->write ? rc->len : 0),
                                              scim_kernel_now(k), &booked, &hops);
-    scim_fabric_fast_serve(f, d->mem, &m, at, &done, &resp_wire);
-    scim_port_fast_release_at(d->port, m.type, d->mem, done, at);
+    scim_time_t done = scim_fabric_fast_serve(f, d->mem, type, rc->len, at, &resp_wire);
+    scim_port_fast_release_at(d->port, type, d->mem, done, at);
     scim_time_t t_end = scim_fabric_fast_travel(f, d->mem, self, resp_wire, done, &booked, &hops);
-    scim_fabric_count_sent(f, m.type);
+    scim_fabric_count_sent(f, type);
     scim_fabric_count_sent(f, SCIM_MSG_MEM_RESP);
     /* the event path: an arrival per hop and the respond; the last
      * arrival is the completion, which runs */

@@ -101,22 +101,22 @@ static void respond(void *ctx, uint64_t arg)
     scim_port_reply(mc->port, m, SCIM_MSG_MEM_RESP, wire, SCIM_RESP_OK);
 }
 
-/* Request m takes the data bus at `now` (FIFO): its answer's time. */
-static scim_time_t book(scim_memctl *mc, const scim_msg *m, scim_time_t now)
+/* A request takes the data bus at `now` (FIFO): its answer's time. */
+static scim_time_t book(scim_memctl *mc, bool read, bool pte, uint64_t len, scim_time_t now)
 {
     scim_time_t start = mc->busy_until > now ? mc->busy_until : now;
-    scim_time_t xfer = scim_rate_time(&mc->rate, m->u.mem.len);
+    scim_time_t xfer = scim_rate_time(&mc->rate, len);
     mc->busy_until = start + xfer;
     mc->st.busy_ps += xfer;
     scim_hist_record(mc->st.queue_delay, start - now);
-    if (m->type == SCIM_MSG_MEM_READ) {
+    if (read) {
         mc->st.reads++;
-        mc->st.bytes_read += m->u.mem.len;
-        if (m->u.mem.pte)
+        mc->st.bytes_read += len;
+        if (pte)
             mc->st.pte_reads++;
     } else {
         mc->st.writes++;
-        mc->st.bytes_written += m->u.mem.len;
+        mc->st.bytes_written += len;
     }
     return start + xfer + mc->p.latency;
 }
@@ -133,7 +133,7 @@ static void on_request(void *ctx, scim_msg *m)
     scim_time_t now = scim_kernel_now(mc->k);
     if (now < mc->ahead)
         scim_kernel_fast_conflict(mc->k, "the memory was booked ahead of a request that reached it earlier");
-    m->due = book(mc, m, now);
+    m->due = book(mc, m->type == SCIM_MSG_MEM_READ, m->u.mem.pte, m->u.mem.len, now);
     m->svc_at = now;
     m->in_svc = true;
     /* start + xfer never decreases, so responses are due in this order */
@@ -141,13 +141,14 @@ static void on_request(void *ctx, scim_msg *m)
 }
 
 /* The fast path books a DMA's access ahead of time (core/fast.h). */
-static scim_time_t fast_book(void *ctx, const scim_msg *m, scim_time_t at, uint32_t *resp_wire)
+static scim_time_t fast_book(void *ctx, scim_msg_type type, uint64_t len, scim_time_t at, uint32_t *resp_wire)
 {
     scim_memctl *mc = ctx;
+    bool read = type == SCIM_MSG_MEM_READ;
     if (at + 1 > mc->ahead)
         mc->ahead = at + 1;
-    *resp_wire = scim_port_wire(mc->port, m->type == SCIM_MSG_MEM_READ ? m->u.mem.len : 0);
-    return book(mc, m, at);
+    *resp_wire = scim_port_wire(mc->port, read ? len : 0);
+    return book(mc, read, false, len, at);
 }
 
 static void on_response(void *ctx, scim_msg *m)
