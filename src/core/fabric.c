@@ -561,6 +561,46 @@ scim_time_t scim_fabric_fast_travel(scim_fabric *f, scim_node_id from, scim_node
     return t;
 }
 
+int scim_fabric_fast_route(const scim_fabric *f, scim_node_id from, scim_node_id to, scim_fast_route *r)
+{
+    r->n = 0;
+    while (from != to) {
+        if (r->n == SCIM_FAST_ROUTE_MAX)
+            return -1;
+        int32_t ri = f->route[(size_t)from * f->n_nodes + to];
+        link *l = &f->links[ri >> 1];
+        r->dir[r->n] = &l->dir[ri & 1];
+        r->latency[r->n++] = l->latency;
+        from = (ri & 1) ? l->a : l->b;
+    }
+    return 0;
+}
+
+/* The same bookings as scim_fabric_fast_travel, without the route lookups. */
+scim_time_t scim_fabric_fast_travel_route(scim_fabric *f, const scim_fast_route *r, uint32_t wire, scim_time_t t,
+                                          scim_time_t *booked)
+{
+    scim_time_t now = scim_kernel_now(f->k);
+    for (unsigned i = 0; i < r->n; i++) {
+        link_dir *d = r->dir[i];
+        scim_time_t start = d->busy_until > t ? d->busy_until : t;
+        scim_time_t ser = scim_rate_time(&d->rate, wire);
+        if (start > t)
+            d->queued++;
+        if (d->queue_delay)
+            scim_hist_record(d->queue_delay, start - t);
+        d->busy_until = start + ser;
+        d->busy_ps += ser;
+        d->msgs++;
+        d->bytes += wire;
+        if (t > now && t + 1 > d->ahead)
+            d->ahead = t + 1;
+        *booked = t;
+        t = start + ser + r->latency[i];
+    }
+    return t;
+}
+
 scim_time_t scim_fabric_min_latency_into(const scim_fabric *f, scim_node_id n)
 {
     scim_time_t best = SCIM_TIME_MAX;

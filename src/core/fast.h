@@ -53,6 +53,19 @@ scim_time_t scim_fabric_fast_serve(scim_fabric *f, scim_node_id to, scim_msg_typ
  * booked; *hops is incremented per hop. */
 scim_time_t scim_fabric_fast_travel(scim_fabric *f, scim_node_id from, scim_node_id to, uint32_t wire, scim_time_t t,
                                     scim_time_t *booked, unsigned *hops);
+/* A route's link directions, looked up once (a device's to and from
+ * memory). */
+#define SCIM_FAST_ROUTE_MAX 8
+typedef struct scim_fast_route {
+    void *dir[SCIM_FAST_ROUTE_MAX];
+    scim_time_t latency[SCIM_FAST_ROUTE_MAX];
+    unsigned n;
+} scim_fast_route;
+/* 0, or -1 if the route has more than SCIM_FAST_ROUTE_MAX hops. */
+int scim_fabric_fast_route(const scim_fabric *f, scim_node_id from, scim_node_id to, scim_fast_route *r);
+/* scim_fabric_fast_travel over route r, its first hop booked at t. */
+scim_time_t scim_fabric_fast_travel_route(scim_fabric *f, const scim_fast_route *r, uint32_t wire, scim_time_t t,
+                                          scim_time_t *booked);
 /* The smallest latency of a link into node n. */
 scim_time_t scim_fabric_min_latency_into(const scim_fabric *f, scim_node_id n);
 void scim_fabric_count_sent(scim_fabric *f, scim_msg_type type);

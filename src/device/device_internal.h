@@ -189,6 +189,7 @@ struct scim_device {
     uint32_t fast_head, fast_n, fast_mask;
     scim_time_t fast_lead;
     int fast_fifo;       /* kernel FIFO of the completions */
+    void *fast_routes;   /* scim_fast_route[2]: to memory and back */
     device_stats st;
 };
 

@@ -37,6 +37,13 @@ int scim_dev_fast_init(scim_device *d)
         return SCIM_ENOMEM;
     if ((d->fast_fifo = scim_kernel_fifo_create(d->k, complete, d)) < 0)
         return SCIM_ENOMEM;
+    scim_fast_route *r = d->fast_routes = calloc(2, sizeof *r);
+    scim_fabric *f = scim_port_fabric(d->port);
+    if (!r)
+        return SCIM_ENOMEM;
+    if (scim_fabric_fast_route(f, scim_port_node(d->port), d->mem, &r[0]) ||
+        scim_fabric_fast_route(f, d->mem, scim_port_node(d->port), &r[1]))
+        d->fast_ok = false; /* a route too long to keep: the event path */
     d->fast_lead = scim_fabric_min_latency_into(scim_port_fabric(d->port), scim_port_node(d->port));
     d->fast_mask = cap - 1;
     return 0;
@@ -46,9 +53,13 @@ void scim_dev_fast_free(scim_device *d)
 {
     free(d->fast);
     free(d->fast_order);
+    free(d->fast_routes);
 }
 
-static fast_ent *ent(const scim_device *d, uint32_t i) { return &((fast_ent *)d->fast)[(d->fast_head + i) & d->fast_mask]; }
+static fast_ent *ent(const scim_device *d, uint32_t i)
+{
+    return &((fast_ent *)d->fast)[(d->fast_head + i) & d->fast_mask];
+}
 
 /* An event scheduled for a fast completion's time, between the fast path's
  * booking and the time the event path would have scheduled that
@@ -178,11 +189,12 @@ bool scim_dev_fast_access(scim_device *d, int32_t ci, const scim_replay_chunk *r
     scim_kernel *k = d->k;
     scim_fabric *f = scim_port_fabric(d->port);
     void *owner = scim_fabric_fast_owner(f);
-    if ((owner && owner != d) || !scim_kernel_fast(k))
+    /* cheapest first: with a miss in flight (most often) the fabric says so */
+    if (scim_fabric_in_flight(f) > d->slow_mem || (owner && owner != d) || !scim_kernel_fast(k))
         return false;
     size_t mine = d->n_lookups + d->fast_n + scim_replay_events_pending(d->replay) + scim_fabric_ghosts(f) +
                   d->slow_mem;
-    if (scim_kernel_events_pending(k) != mine || scim_fabric_in_flight(f) > d->slow_mem)
+    if (scim_kernel_events_pending(k) != mine)
         return false;
     if (d->slow_mem && !adopt_all(d))
         return false;
@@ -190,15 +202,15 @@ bool scim_dev_fast_access(scim_device *d, int32_t ci, const scim_replay_chunk *r
     scim_msg_type type = rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ;
     if (!scim_port_fast_take(d->port, type, d->mem, sched))
         return false;
-    scim_node_id self = scim_port_node(d->port);
+    const scim_fast_route *r = d->fast_routes;
     scim_time_t booked = 0;
     uint32_t resp_wire;
-    unsigned hops = 0;
-    scim_time_t at = scim_fabric_fast_travel(f, self, d->mem, scim_port_wire(d->port, rc->write ? rc->len : 0),
-                                             scim_kernel_now(k), &booked, &hops);
+    scim_time_t at = scim_fabric_fast_travel_route(f, &r[0], scim_port_wire(d->port, rc->write ? rc->len : 0),
+                                                   scim_kernel_now(k), &booked);
     scim_time_t done = scim_fabric_fast_serve(f, d->mem, type, rc->len, at, &resp_wire);
     scim_port_fast_release_at(d->port, type, d->mem, done, at);
-    scim_time_t t_end = scim_fabric_fast_travel(f, d->mem, self, resp_wire, done, &booked, &hops);
+    scim_time_t t_end = scim_fabric_fast_travel_route(f, &r[1], resp_wire, done, &booked);
+    unsigned hops = r[0].n + r[1].n;
     scim_fabric_count_sent(f, type);
     scim_fabric_count_sent(f, SCIM_MSG_MEM_RESP);
     /* the event path: an arrival per hop and the respond; the last
