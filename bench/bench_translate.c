@@ -15,11 +15,14 @@
  *   tenants64  64-byte DMAs of 64 tenants (PASIDs) over 32 pages each,
  *              through a 1024-entry fully associative device IOTLB
  *
- * Usage: bench_translate [dmas] [backend] [-w hit,miss,tenants64] [--no-floor]
+ * Usage: bench_translate [dmas] [backend] [-w hit,miss,tenants64] [--no-floor] [--no-fast]
  *        bench_translate --populate TENANTS MIB [backend]
  * (default 1,000,000 DMAs, native, hit and miss). Besides the rates it
- * prints, per translated page, the kernel's events and the host ns of the
- * simulation (scim_sim_run only). Host times are this thread's CPU time. For instruction counts that do not depend
+ * prints, per translated page, the model's events (sim.events), the host ns
+ * of the simulation (scim_sim_run only) and the events the kernel ran
+ * (fewer than the model's when sim.fast_path stands in for hops; --no-fast
+ * turns it off). Host times are this thread's CPU time. For instruction
+ * counts that do not depend
  * on machine load, run it under callgrind restricted to the run (bench/run.sh
  * does that):
  *   valgrind --tool=callgrind --toggle-collect=scim_sim_run bench_translate 100000 native -w hit --no-floor
@@ -34,6 +37,7 @@
 #include <unistd.h>
 
 #include "core/u64map.h"
+#include "scimitar/kernel.h"
 #include "scimitar/scimitar.h"
 #include "scimitar/trace.h"
 
@@ -161,7 +165,8 @@ static void floor_run_until(floor_run *f, const char *path, int passes, double s
 typedef struct sim_result {
     double seconds;
     uint64_t translations;
-    uint64_t events;
+    uint64_t events;   /* the model's (sim.events) */
+    uint64_t executed; /* the kernel's: fewer with sim.fast_path on */
     double hit_rate;
 } sim_result;
 
@@ -187,11 +192,14 @@ static char *append(char *buf, size_t *len, size_t *cap, const char *s)
     return buf;
 }
 
+static const char *fast = "on"; /* sim.fast_path */
+
 static sim_result sim_run(const char *path, const workload *w, const char *backend)
 {
     size_t len = 0, cap = 0;
     char *yaml = NULL, line[512];
-    snprintf(line, sizeof line, "kernel: {backend: %s}\nmemory: {size: 2GiB}\nprocesses:\n", backend);
+    snprintf(line, sizeof line, "kernel: {backend: %s}\nsim: {fast_path: %s}\nmemory: {size: 2GiB}\nprocesses:\n",
+             backend, fast);
     yaml = append(yaml, &len, &cap, line);
     for (unsigned t = 0; t < w->tenants; t++) {
         snprintf(line, sizeof line, "  app%u: {pasid: %u, regions: [{va: 0x%llx, size: %llu, populate: true}]}\n", t,
@@ -219,6 +227,7 @@ static sim_result sim_run(const char *path, const workload *w, const char *backe
     double acc = stat(sim, "nic0.iotlb.accesses");
     r.translations = (uint64_t)acc;
     r.events = (uint64_t)stat(sim, "sim.events");
+    r.executed = scim_kernel_events_executed(scim_sim_kernel(sim));
     r.hit_rate = acc > 0 ? stat(sim, "nic0.iotlb.hits") / acc : 0;
     scim_sim_destroy(sim);
     return r;
@@ -285,6 +294,8 @@ int main(int argc, char **argv)
             list = argv[++i];
         else if (strcmp(argv[i], "--no-floor") == 0)
             with_floor = false;
+        else if (strcmp(argv[i], "--no-fast") == 0)
+            fast = "off";
         else if (pos++ == 0)
             n = strtoull(argv[i], NULL, 10);
         else
@@ -294,8 +305,8 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir))
         die("mkdtemp", "failed");
     printf("%llu DMAs per workload, backend %s\n", (unsigned long long)n, backend);
-    printf("%-10s %9s %11s %11s %9s %12s %12s\n", "workload", "IOTLB hit", "sim xlat/s", "floor/s", "sim/floor",
-           "events/page", "host ns/page");
+    printf("%-10s %9s %11s %11s %9s %12s %12s %10s\n", "workload", "IOTLB hit", "sim xlat/s", "floor/s", "sim/floor",
+           "events/page", "host ns/page", "ran/page");
     for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++) {
         const workload *w = &workloads[i];
         size_t wl = strlen(w->name);
@@ -328,8 +339,9 @@ int main(int argc, char **argv)
             snprintf(fls, sizeof fls, "%.3e", fl);
             snprintf(ratio, sizeof ratio, "%.3f", sm / fl);
         }
-        printf("%-10s %8.1f%% %11.3e %11s %9s %12.2f %12.1f\n", w->name, s.hit_rate * 100, sm, fls, ratio,
-               (double)s.events / (double)s.translations, s.seconds * 1e9 / (double)s.translations);
+        printf("%-10s %8.1f%% %11.3e %11s %9s %12.2f %12.1f %10.2f\n", w->name, s.hit_rate * 100, sm, fls, ratio,
+               (double)s.events / (double)s.translations, s.seconds * 1e9 / (double)s.translations,
+               (double)s.executed / (double)s.translations);
         unlink(path);
     }
     rmdir(dir);

@@ -3,9 +3,12 @@
 # miss-dominated workloads and a 64-tenant run of bench_translate, so that a
 # regression shows as a number rather than as seconds.
 #
-#   bench/run.sh [BUILD_DIR] [DMAS] [NATIVE_DMAS]
+#   bench/run.sh [BUILD_DIR] [DMAS] [NATIVE_DMAS] [-- bench_translate options, e.g. --no-fast]
 #
-# events       sim.events / translated pages (deterministic)
+# events       sim.events / translated pages (deterministic): the model's
+#              events, the same with sim.fast_path on or off
+# ran          events the kernel executed / translated pages (fewer with
+#              the fast path)
 # instr        instructions executed inside scim_sim_run (valgrind
 #              callgrind, --toggle-collect), / translated pages; does not
 #              depend on machine load. DMAS DMAs (default 100,000).
@@ -16,23 +19,27 @@ set -euo pipefail
 build=${1:-build}
 dmas=${2:-100000}
 native_dmas=${3:-1000000}
+shift $(( $# < 3 ? $# : 3 ))
+[ "${1:-}" = "--" ] && shift
+extra=("$@")
 bin=$build/bench_translate
 [ -x "$bin" ] || { echo "run.sh: $bin not found; build first" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "run.sh: valgrind is needed for instruction counts" >&2; exit 1; }
 export SC_COPYRIGHT_MESSAGE=DISABLE
 
 # "workload hit% rate floor ratio events/page ns/page" line of bench_translate
-row() { "$bin" "$1" native -w "$2" --no-floor | awk -v w="$2" '$1 == w'; }
+row() { "$bin" "$1" native -w "$2" --no-floor "${extra[@]}" | awk -v w="$2" '$1 == w'; }
 
-printf '%-10s %10s %12s %12s %12s\n' workload "IOTLB hit" events/page instr/page "host ns/page"
+printf '%-10s %10s %12s %10s %12s %12s\n' workload "IOTLB hit" events/page ran/page instr/page "host ns/page"
 for w in hit miss tenants64; do
     out=$(mktemp)
     valgrind --tool=callgrind --toggle-collect=scim_sim_run --callgrind-out-file=/dev/null \
-        "$bin" "$dmas" native -w "$w" --no-floor >"$out" 2>"$out.err"
+        "$bin" "$dmas" native -w "$w" --no-floor "${extra[@]}" >"$out" 2>"$out.err"
     line=$(awk -v w="$w" '$1 == w' "$out")
     ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out.err")
     hit=$(echo "$line" | awk '{ print $2 }')
     events=$(echo "$line" | awk '{ print $6 }')
+    ran=$(echo "$line" | awk '{ print $8 }')
     rm -f "$out" "$out.err"
     # pages translated = DMAs (each 64-byte DMA touches one page)
     instr=$(awk -v ir="$ir" -v n="$dmas" 'BEGIN { printf "%.0f", ir / n }')
@@ -41,5 +48,5 @@ for w in hit miss tenants64; do
         ns=$(row "$native_dmas" "$w" | awk '{ print $7 }')
         best=$(awk -v a="$best" -v b="$ns" 'BEGIN { print (a == "" || b < a) ? b : a }')
     done
-    printf '%-10s %10s %12s %12s %12s\n' "$w" "$hit" "$events" "$instr" "$best"
+    printf '%-10s %10s %12s %10s %12s %12s\n' "$w" "$hit" "$events" "$ran" "$instr" "$best"
 done

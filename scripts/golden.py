@@ -44,8 +44,10 @@ def load(path):
         return json.load(f)
 
 
-def collect(binary):
+def collect(binary, extra=()):
+    """Every run's stats.json; `extra`: --set assignments added to each."""
     out = {}
+    more = [a for s in extra for a in ("--set", s)]
     with tempfile.TemporaryDirectory() as tmp:
         for name in sorted(os.listdir(CONFIGS)):
             if not name.endswith(".yaml"):
@@ -53,20 +55,20 @@ def collect(binary):
             cfg = os.path.join(CONFIGS, name)
             base = name[:-5]
             d = os.path.join(tmp, base)
-            run([binary, "run", cfg, "--quiet", "--out", d])
+            run([binary, "run", cfg, "--quiet", "--out", d] + more)
             out[base] = load(os.path.join(d, "stats.json"))
             for sets in SCHEME_VARIANTS.get(base, []):
                 d = os.path.join(tmp, base + "_" + "_".join(sets))
                 cmd = [binary, "run", cfg, "--quiet", "--out", d]
                 for s in sets:
                     cmd += ["--set", s]
-                run(cmd)
+                run(cmd + more)
                 out[base + " " + " ".join(sets)] = load(os.path.join(d, "stats.json"))
             with open(cfg) as f:
                 has_sweep = any(line.startswith("sweep:") for line in f)
             if has_sweep:
                 d = os.path.join(tmp, "sweep_" + base)
-                run([binary, "sweep", cfg, "-j", "2", "--out", d])
+                run([binary, "sweep", cfg, "-j", "2", "--out", d] + more)
                 pts = os.path.join(d, "points")
                 for p in sorted(os.listdir(pts)):
                     with open(os.path.join(pts, p, "point.txt")) as f:

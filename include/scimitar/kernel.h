@@ -104,6 +104,9 @@ SCIM_API bool scim_kernel_failed(const scim_kernel *k);
 typedef void (*scim_poll_fn)(void *ctx, scim_kernel *k);
 SCIM_API void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned every_log2);
 
+/* Events this kernel executed. Under sim.fast_path fewer than the
+ * statistic sim.events, which also counts the events the fast path stood
+ * in for. */
 SCIM_API uint64_t scim_kernel_events_executed(const scim_kernel *k);
 /* SystemC backend: how many times SystemC woke the kernel (one per distinct
  * simulated time with events); 0 for the native backend. */

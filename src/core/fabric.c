@@ -3,6 +3,7 @@
  * per-direction FIFO links, latency-shortest routes). */
 #include "core/fabric.h"
 
+#include "core/fast.h"
 #include "core/kfifo.h"
 #include "core/rate.h"
 
@@ -17,6 +18,8 @@ typedef struct node {
     scim_recv_fn recv;
     void *ctx;
     struct scim_port *port;
+    scim_fast_svc_fn fast_svc; /* core/fast.h */
+    void *fast_ctx;
 } node;
 
 /* One direction of a link. */
@@ -30,6 +33,7 @@ typedef struct link_dir {
     /* not statistics */
     scim_rate rate; /* serialisation time, with a memo of this direction's last size */
     int fifo;       /* the kernel FIFO of its arrivals: a direction delivers in the order it was entered */
+    scim_time_t ahead; /* fast path: 1 + the latest time it was booked ahead of (core/fast.h) */
 } link_dir;
 
 typedef struct link {
@@ -56,6 +60,8 @@ struct scim_fabric {
     uint64_t in_flight;
     uint64_t sent_by_type[SCIM_MSG_TYPE_COUNT];
     int payload_shift; /* log2(max_payload) when it is a power of two, else -1 */
+    uint64_t ghosts;   /* messages the fast path took over whose event is still to come */
+    void *fast_owner;
 };
 
 scim_fabric *scim_fabric_create(scim_kernel *k, const scim_fabric_params *p, scim_err *err)
@@ -417,6 +423,10 @@ static void arrive(void *ctx, uint64_t arg)
 {
     scim_fabric *f = ctx;
     scim_msg *m = (scim_msg *)(uintptr_t)arg;
+    if (m->ghost) {
+        scim_fabric_ghost_done(f, m);
+        return;
+    }
     if (m->at == m->dst) {
         f->in_flight--;
         m->arrived = scim_kernel_now(f->k);
@@ -434,6 +444,8 @@ static void hop(scim_fabric *f, scim_msg *m)
     link *l = &f->links[r >> 1];
     link_dir *d = &l->dir[r & 1];
     scim_time_t now = scim_kernel_now(f->k);
+    if (now < d->ahead)
+        scim_kernel_fast_conflict(f->k, "a link was booked ahead of a message that reached it earlier");
     scim_time_t start = d->busy_until > now ? d->busy_until : now;
     scim_time_t ser = scim_rate_time(&d->rate, m->wire_bytes);
     if (start > now)
@@ -445,6 +457,7 @@ static void hop(scim_fabric *f, scim_msg *m)
     d->msgs++;
     d->bytes += m->wire_bytes;
     m->at = (r & 1) ? l->a : l->b;
+    m->due = start + ser + l->latency;
     /* arrivals leave in entry order: start and start + ser never decrease */
     scim_kernel_fifo_at(f->k, d->fifo, start + ser + l->latency, SCIM_PRIO_DEFAULT, (uint64_t)(uintptr_t)m);
 }
@@ -496,3 +509,127 @@ int scim_fabric_hops(const scim_fabric *f, scim_node_id a, scim_node_id b)
 }
 
 uint64_t scim_fabric_in_flight(const scim_fabric *f) { return f->in_flight; }
+
+/* ---- the fast path (core/fast.h) ---- */
+
+void scim_fabric_set_fast_svc(scim_fabric *f, scim_node_id id, scim_fast_svc_fn fn, void *ctx)
+{
+    if (id < f->n_nodes) {
+        f->nodes[id].fast_svc = fn;
+        f->nodes[id].fast_ctx = ctx;
+    }
+}
+
+bool scim_fabric_fast_serves(const scim_fabric *f, scim_node_id id)
+{
+    return id < f->n_nodes && f->nodes[id].fast_svc;
+}
+
+scim_time_t scim_fabric_fast_serve(scim_fabric *f, scim_node_id to, scim_msg_type type, uint64_t len, scim_time_t at,
+                                   uint32_t *resp_wire)
+{
+    node *nd = &f->nodes[to];
+    return nd->fast_svc(nd->fast_ctx, type, len, at, resp_wire);
+}
+
+/* As hop() would book it at time t (the same FIFO and statistics). */
+scim_time_t scim_fabric_fast_travel(scim_fabric *f, scim_node_id from, scim_node_id to, uint32_t wire, scim_time_t t,
+                                    scim_time_t *booked, unsigned *hops)
+{
+    scim_time_t now = scim_kernel_now(f->k);
+    while (from != to) {
+        int32_t r = f->route[(size_t)from * f->n_nodes + to];
+        link *l = &f->links[r >> 1];
+        link_dir *d = &l->dir[r & 1];
+        scim_time_t start = d->busy_until > t ? d->busy_until : t;
+        scim_time_t ser = scim_rate_time(&d->rate, wire);
+        if (start > t)
+            d->queued++;
+        if (d->queue_delay)
+            scim_hist_record(d->queue_delay, start - t);
+        d->busy_until = start + ser;
+        d->busy_ps += ser;
+        d->msgs++;
+        d->bytes += wire;
+        if (t > now && t + 1 > d->ahead)
+            d->ahead = t + 1;
+        *booked = t;
+        (*hops)++;
+        from = (r & 1) ? l->a : l->b;
+        t = start + ser + l->latency;
+    }
+    return t;
+}
+
+int scim_fabric_fast_route(const scim_fabric *f, scim_node_id from, scim_node_id to, scim_fast_route *r)
+{
+    r->n = 0;
+    while (from != to) {
+        if (r->n == SCIM_FAST_ROUTE_MAX)
+            return -1;
+        int32_t ri = f->route[(size_t)from * f->n_nodes + to];
+        link *l = &f->links[ri >> 1];
+        r->dir[r->n] = &l->dir[ri & 1];
+        r->latency[r->n++] = l->latency;
+        from = (ri & 1) ? l->a : l->b;
+    }
+    return 0;
+}
+
+/* The same bookings as scim_fabric_fast_travel, without the route lookups. */
+scim_time_t scim_fabric_fast_travel_route(scim_fabric *f, const scim_fast_route *r, uint32_t wire, scim_time_t t,
+                                          scim_time_t *booked)
+{
+    scim_time_t now = scim_kernel_now(f->k);
+    for (unsigned i = 0; i < r->n; i++) {
+        link_dir *d = r->dir[i];
+        scim_time_t start = d->busy_until > t ? d->busy_until : t;
+        scim_time_t ser = scim_rate_time(&d->rate, wire);
+        if (start > t)
+            d->queued++;
+        if (d->queue_delay)
+            scim_hist_record(d->queue_delay, start - t);
+        d->busy_until = start + ser;
+        d->busy_ps += ser;
+        d->msgs++;
+        d->bytes += wire;
+        if (t > now && t + 1 > d->ahead)
+            d->ahead = t + 1;
+        *booked = t;
+        t = start + ser + r->latency[i];
+    }
+    return t;
+}
+
+scim_time_t scim_fabric_min_latency_into(const scim_fabric *f, scim_node_id n)
+{
+    scim_time_t best = SCIM_TIME_MAX;
+    for (size_t i = 0; i < f->n_links; i++)
+        if ((f->links[i].a == n || f->links[i].b == n) && f->links[i].latency < best)
+            best = f->links[i].latency;
+    return best == SCIM_TIME_MAX ? 0 : best;
+}
+
+void scim_fabric_count_sent(scim_fabric *f, scim_msg_type type)
+{
+    if ((unsigned)type < SCIM_MSG_TYPE_COUNT)
+        f->sent_by_type[type]++;
+}
+
+void scim_fabric_adopt(scim_fabric *f, scim_msg *m)
+{
+    if (!m->in_svc)
+        f->in_flight--;
+    m->ghost = true;
+    f->ghosts++;
+}
+
+void scim_fabric_ghost_done(scim_fabric *f, scim_msg *m)
+{
+    f->ghosts--;
+    scim_msg_free(f, m);
+}
+
+uint64_t scim_fabric_ghosts(const scim_fabric *f) { return f->ghosts; }
+void *scim_fabric_fast_owner(const scim_fabric *f) { return f->fast_owner; }
+void scim_fabric_set_fast_owner(scim_fabric *f, void *owner) { f->fast_owner = owner; }

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fast.h"
 #include "core/kfifo.h"
 #include "core/sc_bridge.h"
 
@@ -93,6 +94,13 @@ struct scim_kernel {
     scim_poll_fn poll;
     void *poll_ctx;
     uint64_t poll_mask;
+    /* the device fast path (core/fast.h) */
+    bool fast;             /* allowed in this run */
+    bool fast_conflict;    /* it met something it cannot reproduce: the run must be redone without */
+    uint64_t skipped;      /* events the fast path stood in for (sim.events counts them) */
+    scim_time_t watch_lead;
+    scim_watch_fn watch;
+    void *watch_ctx;
     /* SystemC backend */
     int client;
     scim_time_t wake_asked; /* relative time of the wake-up the bridge holds */
@@ -354,9 +362,12 @@ static inline hkey make_key(scim_kernel *k, scim_time_t *when, int prio)
     return ((hkey)*when << 64) | ((uint64_t)(prio & 0xff) << PRIO_SHIFT) | (k->seq++ & ((1ull << PRIO_SHIFT) - 1));
 }
 
-static inline void after_schedule(scim_kernel *k, scim_time_t when)
+static inline void after_schedule(scim_kernel *k, scim_time_t when, int prio)
 {
     k->pending++;
+    /* an event far enough ahead may tie with a fast completion (core/fast.h) */
+    if (k->watch && when - k->now >= k->watch_lead)
+        k->watch(k->watch_ctx, when, prio);
     if (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching && when < k->wake_asked)
         sc_request_wake(k);
 }
@@ -383,7 +394,7 @@ void scim_kernel_schedule_at(scim_kernel *k, scim_time_t when, int prio,
         return;
     hkey key = make_key(k, &when, prio);
     push_payload(k, key, fn, ctx, arg, 0);
-    after_schedule(k, when);
+    after_schedule(k, when, prio);
 }
 
 void scim_kernel_schedule_timer(scim_kernel *k, scim_time_t delay, int prio, scim_event_fn fn, void *ctx,
@@ -395,7 +406,7 @@ void scim_kernel_schedule_timer(scim_kernel *k, scim_time_t delay, int prio, sci
     hkey key = make_key(k, &when, prio);
     if (push_payload(k, key, fn, ctx, arg, TIMER_BIT))
         k->timers++;
-    after_schedule(k, when);
+    after_schedule(k, when, prio);
 }
 
 void scim_kernel_set_work_check(scim_kernel *k, scim_work_fn fn, void *ctx)
@@ -469,7 +480,7 @@ void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uin
         }
         q->ring[(q->head + q->len++) & q->mask] = (fifo_ent){key, arg};
     }
-    after_schedule(k, when);
+    after_schedule(k, when, prio);
 }
 
 static int finish_run(scim_kernel *k, int rc, scim_err *err)
@@ -570,6 +581,28 @@ void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned e
     k->poll_mask = (every_log2 >= 63 ? ~0ull : (1ull << every_log2)) - 1;
 }
 uint64_t scim_kernel_events_executed(const scim_kernel *k) { return k ? k->executed : 0; }
+uint64_t scim_kernel_events_logical(const scim_kernel *k) { return k ? k->executed + k->skipped : 0; }
+void scim_kernel_add_skipped(scim_kernel *k, uint64_t n) { k->skipped += n; }
+void scim_kernel_set_fast(scim_kernel *k, bool on)
+{
+    if (k)
+        k->fast = on;
+}
+bool scim_kernel_fast(const scim_kernel *k) { return k && k->fast && !k->fast_conflict; }
+void scim_kernel_set_watch(scim_kernel *k, scim_time_t lead, scim_watch_fn fn, void *ctx)
+{
+    k->watch_lead = lead;
+    k->watch = fn;
+    k->watch_ctx = ctx;
+}
+void scim_kernel_fast_conflict(scim_kernel *k, const char *what)
+{
+    if (k->fast_conflict)
+        return;
+    k->fast_conflict = true;
+    scim_kernel_fail(k, SCIM_EINVARIANT, "fast path: %s (the run is redone with sim.fast_path off)", what);
+}
+bool scim_kernel_fast_conflicted(const scim_kernel *k) { return k && k->fast_conflict; }
 uint64_t scim_kernel_wakeups(const scim_kernel *k) { return k ? k->wakeups : 0; }
 size_t scim_kernel_events_pending(const scim_kernel *k) { return k ? k->pending : 0; }
 scim_time_t scim_kernel_next_time(const scim_kernel *k)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fast.h"
 #include "core/fifo.h"
 #include "core/pool.h"
 
@@ -35,10 +36,17 @@ typedef struct in_queue {
     uint64_t capacity;
     uint64_t used;
     scim_fifo waiting; /* of scim_msg * */
+    scim_fifo later;   /* of deferred: places the fast path frees at a later time */
     struct {
         uint64_t peak;
     } st;
 } in_queue;
+
+/* A place freed at `when` by an event the event path would have
+ * scheduled at `key` (core/fast.h). */
+typedef struct deferred {
+    scim_time_t when, key;
+} deferred;
 
 typedef struct port_stats {
     uint64_t credit_waits;
@@ -115,8 +123,10 @@ void scim_port_destroy(scim_port *p)
     if (!p)
         return;
     /* messages still waiting for a credit belong to the fabric's blocks */
-    for (int i = 0; i < p->n_queues; i++)
+    for (int i = 0; i < p->n_queues; i++) {
         scim_fifo_free(&p->queues[i].waiting);
+        scim_fifo_free(&p->queues[i].later);
+    }
     scim_fabric_set_port(p->f, p->node, NULL);
     scim_pool_free(&p->tags);
     free(p);
@@ -144,6 +154,7 @@ int scim_port_queue(scim_port *p, const char *name, uint32_t type_mask, uint64_t
     strcpy(q->name, name);
     q->capacity = capacity;
     scim_fifo_init(&q->waiting, sizeof(scim_msg *));
+    scim_fifo_init(&q->later, sizeof(deferred));
     for (int t = 0; t < SCIM_MSG_TYPE_COUNT; t++)
         if (type_mask & (1u << t))
             p->queue_of[t] = (uint8_t)p->n_queues;
@@ -181,11 +192,36 @@ static in_queue *queue_for(const scim_port *dst, const scim_msg *m)
     return qi == NO_QUEUE ? NULL : (in_queue *)&dst->queues[qi];
 }
 
+/* Free the places the fast path freed before now. `sched`: when the
+ * current event was scheduled (SCIM_TIME_MAX: not known), to order a
+ * place freed at this very time. */
+static void catch_up(scim_kernel *k, in_queue *q, scim_time_t sched)
+{
+    scim_time_t now = scim_kernel_now(k);
+    while (scim_fifo_len(&q->later)) {
+        const deferred *d = scim_fifo_at(&q->later, 0);
+        if (d->when == now && (sched == SCIM_TIME_MAX || d->key == sched)) {
+            scim_kernel_fast_conflict(k, "a memory credit was freed at the time another was taken");
+            return;
+        }
+        if (d->when > now || (d->when == now && d->key > sched))
+            return;
+        deferred gone;
+        scim_fifo_pop(&q->later, &gone);
+        q->used--;
+    }
+}
+
 static void send_with_credit(scim_port *p, scim_msg *m)
 {
     scim_port *dst = scim_fabric_port(p->f, m->dst);
     in_queue *q = queue_for(dst, m);
     if (q) {
+        if (scim_fifo_len(&q->later)) {
+            catch_up(p->k, q, SCIM_TIME_MAX);
+            if (q->capacity && q->used >= q->capacity && scim_fifo_len(&q->later))
+                scim_kernel_fast_conflict(p->k, "a request waits for a credit the fast path frees later");
+        }
         if (q->capacity && q->used >= q->capacity) {
             m->sent_at = scim_kernel_now(p->k); /* when it began to wait */
             if (!scim_fifo_push(&q->waiting, &m))
@@ -252,6 +288,8 @@ static void release_place(scim_port *p, in_queue *q)
 {
     if (!q)
         return;
+    if (scim_fifo_len(&q->later))
+        catch_up(p->k, q, SCIM_TIME_MAX);
     q->used--;
     scim_msg *w;
     if (!scim_fifo_pop(&q->waiting, &w))
@@ -353,3 +391,36 @@ bool scim_port_oldest(const scim_port *p, scim_msg_type *type, scim_node_id *dst
     }
     return found;
 }
+
+/* ---- the fast path (core/fast.h) ---- */
+
+/* The input queue of dst that a request of `type` would occupy, or NULL. */
+static in_queue *queue_of_type(const scim_port *dst, scim_msg_type type)
+{
+    uint8_t qi = dst ? dst->queue_of[type] : NO_QUEUE;
+    return qi == NO_QUEUE ? NULL : (in_queue *)&dst->queues[qi];
+}
+
+bool scim_port_fast_take(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t sched)
+{
+    in_queue *q = queue_of_type(scim_fabric_port(p->f, dst), type);
+    if (!q)
+        return true;
+    if (scim_fifo_len(&q->later))
+        catch_up(p->k, q, sched);
+    if ((q->capacity && q->used >= q->capacity) || scim_fifo_len(&q->waiting))
+        return false;
+    if (++q->used > q->st.peak)
+        q->st.peak = q->used;
+    return true;
+}
+
+void scim_port_fast_release_at(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t when, scim_time_t key)
+{
+    in_queue *q = queue_of_type(scim_fabric_port(p->f, dst), type);
+    deferred d = {when, key};
+    if (q && !scim_fifo_push(&q->later, &d))
+        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory queueing a credit");
+}
+
+void scim_port_forget(scim_port *p, uint64_t tag) { scim_pool_release(&p->tags, (uint32_t)tag); }

@@ -264,6 +264,12 @@ typedef struct scim_msg {
     /* fabric-private */
     scim_node_id at;         /* node the message is at / heading to */
     struct scim_msg *next_free;
+    /* fast path (device/fast.c): when its pending event is due, and when
+     * it reached a serving node (memory) that holds it until then */
+    scim_time_t due;
+    scim_time_t svc_at;
+    bool in_svc; /* held by the node it was sent to (its answer pending) */
+    bool ghost;  /* a fast path took it over: its pending event does nothing */
 } scim_msg;
 
 #endif

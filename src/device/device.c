@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fast.h"
+#include "core/kfifo.h"
 #include "core/rng.h"
 #include "device/device_internal.h"
 
@@ -240,9 +242,13 @@ void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa, unsigned shift)
     c->pa = pa;
     c->shift = (uint8_t)shift;
     c->state = CH_MEM;
+    if (d->fast_ok && !d->ev && scim_dev_fast_access(d, ci, rc, d->in_lookup == ci ? c->sched : SCIM_TIME_MAX))
+        return;
     scim_msg *m = scim_port_msg(d->port, rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ, d->mem);
     if (!m)
         return;
+    c->msg = m;
+    d->slow_mem++;
     m->u.mem = (scim_mem_req){.pa = pa, .len = rc->len};
     m->wire_bytes = scim_port_wire(d->port, rc->write ? rc->len : 0);
     scim_port_request(d->port, SCIM_PORT_OWNER, RQ_ID(RQ_CHUNK, ci), m);
@@ -258,10 +264,31 @@ void scim_dev_cache_translation(scim_device *d, uint32_t pasid, uint64_t va, uin
         scim_tlb_insert(d->utlb, &e, NULL);
 }
 
+/* A lookup event (counted: the fast path needs to know every pending
+ * event is the device's). A lookup takes a fixed time, so lookups of
+ * one TLB complete in the order they began: an event FIFO (core/kfifo.h). */
+static void schedule_lookup(scim_device *d, int32_t ci, int fifo, scim_time_t after)
+{
+    d->n_lookups++;
+    scim_time_t now = scim_kernel_now(d->k);
+    d->chunks[ci].sched = now;
+    scim_kernel_fifo_at(d->k, fifo, now + after, SCIM_PRIO_DEFAULT, (uint64_t)ci);
+}
+
+static void iotlb_lookup(scim_device *d, int32_t ci);
+
 static void iotlb_done(void *ctx, uint64_t arg)
 {
     scim_device *d = ctx;
     int32_t ci = (int32_t)arg;
+    d->n_lookups--;
+    d->in_lookup = ci;
+    iotlb_lookup(d, ci);
+    d->in_lookup = NONE;
+}
+
+static void iotlb_lookup(scim_device *d, int32_t ci)
+{
     const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
     scim_tlb_entry e;
     if (scim_dev_failed(d)) {
@@ -283,11 +310,14 @@ static void utlb_done(void *ctx, uint64_t arg)
     int32_t ci = (int32_t)arg;
     const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
     scim_tlb_entry e;
+    d->n_lookups--;
     if (scim_tlb_lookup(d->utlb, d->chunks[ci].space, rc->va, &e) == 1 && usable(e.perms, rc->write)) {
+        d->in_lookup = ci;
         scim_dev_to_memory(d, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift), e.page_shift);
+        d->in_lookup = NONE;
         return;
     }
-    scim_kernel_schedule(d->k, d->iotlb_time, SCIM_PRIO_DEFAULT, iotlb_done, d, arg);
+    schedule_lookup(d, ci, d->iotlb_fifo, d->iotlb_time);
 }
 
 /* The driver wrote the page's physical address in the request's
@@ -346,9 +376,9 @@ static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
     }
     c->state = CH_LOOKUP;
     if (d->utlb)
-        scim_kernel_schedule(d->k, d->utlb_time, SCIM_PRIO_DEFAULT, utlb_done, d, id);
+        schedule_lookup(d, (int32_t)id, d->utlb_fifo, d->utlb_time);
     else
-        scim_kernel_schedule(d->k, d->iotlb_time, SCIM_PRIO_DEFAULT, iotlb_done, d, id);
+        schedule_lookup(d, (int32_t)id, d->iotlb_fifo, d->iotlb_time);
 }
 
 void scim_dev_restart_chunk(scim_device *d, int32_t ci) { start_chunk(d, (uint32_t)ci, scim_dev_chunk_of(d, ci)); }
@@ -452,6 +482,8 @@ static void on_response(void *ctx, scim_msg *m)
             scim_dev_backup_written(d, ci);
             return;
         }
+        c->msg = NULL;
+        d->slow_mem--;
         scim_obs_access_end(d->checker, c->pa);
         scim_dev_chunk_complete(d, ci, false);
         if (scim_fifo_len(&d->resets))
@@ -560,6 +592,7 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
     d->fmt = &scim_pt_x86_4l;
     d->backend = backend_of(p->walk);
     d->policy = scim_dev_policy(p->fault_policy);
+    d->in_lookup = NONE;
     scim_u64map_init(&d->shadow);
     scim_fifo_init(&d->invq, sizeof(inv_entry));
     scim_fifo_init(&d->walk_blocked, sizeof(int32_t));
@@ -587,6 +620,11 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
         d->free_backup[d->n_free_backup++] = (uint32_t)(p->backup_slots - 1 - i);
     if (create_tlbs(d, stats, err))
         goto fail;
+    if ((d->iotlb_fifo = scim_kernel_fifo_create(k, iotlb_done, d)) < 0 ||
+        (d->utlb_fifo = scim_kernel_fifo_create(k, utlb_done, d)) < 0) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating device '%s'", name);
+        goto fail;
+    }
     if (!(d->port = scim_port_create(f, name, on_request, on_response, d, stats, err)) ||
         scim_port_queue(d->port, "inv", 1u << SCIM_MSG_INV_REQ, p->inv_queue, stats, err))
         goto fail;
@@ -628,6 +666,7 @@ void scim_device_destroy(scim_device *d)
     scim_fifo_free(&d->resets);
     scim_port_destroy(d->port);
     scim_port_destroy(d->shadow_port);
+    scim_dev_fast_free(d);
     free(d->chunks);
     free(d->xlats);
     free(d->free_backup);
@@ -684,7 +723,16 @@ void scim_device_set_address_space(scim_device *d, uint64_t root_pa, const scim_
 
 void scim_device_set_backup(scim_device *d, uint64_t base_pa) { d->backup_base = base_pa; }
 
-int scim_device_start(scim_device *d, scim_err *err) { return scim_replay_start(d->replay, err); }
+int scim_device_start(scim_device *d, scim_err *err)
+{
+    /* the fast path: a device whose accesses go straight to memory with
+     * nothing of a driver or a host watching them (fast.c) */
+    d->fast_ok = scim_kernel_fast(d->k) && d->p.ats && !d->drv_ops && !d->ev && !d->inj &&
+                 d->p.source != SCIM_SOURCE_HOST && scim_fabric_fast_serves(scim_port_fabric(d->port), d->mem);
+    if (d->fast_ok && scim_dev_fast_init(d))
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory creating device '%s'", d->name);
+    return scim_replay_start(d->replay, err);
+}
 
 bool scim_device_finished(const scim_device *d)
 {

@@ -47,6 +47,10 @@ typedef struct chunk {
     uint8_t shift;      /* CH_MEM: page size of the translation the access used */
     uint64_t pa;
     scim_time_t t_start;
+    scim_time_t sched;  /* when its pending lookup event was scheduled */
+    scim_msg *msg;      /* CH_MEM through the event path: its request (or the response it became) */
+    uint64_t tag;       /* adopted by the fast path: the port tag to forget */
+    bool adopted;
 } chunk;
 
 /* An invalidation request in the device's queue. */
@@ -133,6 +137,7 @@ struct scim_device {
     scim_device_params p;
     scim_clock clock;
     scim_time_t utlb_time, iotlb_time;
+    int utlb_fifo, iotlb_fifo; /* kernel FIFOs of the lookups (core/kfifo.h) */
     scim_node_id iommu, mem, os;
     uint64_t root;
     const scim_pt_format *fmt;
@@ -174,6 +179,17 @@ struct scim_device {
     void *ev_ctx;
     uint64_t **req_pa;  /* per request index (max_outstanding + 1) */
     size_t *req_pa_cap;
+    /* the fast path (fast.c) */
+    bool fast_ok;        /* this device may use it (sim.fast_path, no driver hooks) */
+    uint32_t n_lookups;  /* lookup events pending */
+    uint32_t slow_mem;   /* chunks whose memory access goes through the event path */
+    int32_t in_lookup;   /* the chunk whose lookup event runs, or NONE */
+    void *fast;          /* ring of fast completions pending, oldest first */
+    int32_t *fast_order;
+    uint32_t fast_head, fast_n, fast_mask;
+    scim_time_t fast_lead;
+    int fast_fifo;       /* kernel FIFO of the completions */
+    void *fast_routes;   /* scim_fast_route[2]: to memory and back */
     device_stats st;
 };
 
@@ -184,6 +200,13 @@ void scim_dev_chunk_complete(scim_device *d, int32_t ci, bool error);
 void scim_dev_restart_chunk(scim_device *d, int32_t ci);
 void scim_dev_cache_translation(scim_device *d, uint32_t pasid, uint64_t va, uint64_t page_pa, unsigned shift,
                                 unsigned perms);
+/* fast.c */
+int scim_dev_fast_init(scim_device *d);
+void scim_dev_fast_free(scim_device *d);
+/* Complete chunk ci's memory access without per-hop events, if nothing
+ * else is active; sched: when the running event was scheduled
+ * (SCIM_TIME_MAX: unknown). */
+bool scim_dev_fast_access(scim_device *d, int32_t ci, const scim_replay_chunk *rc, scim_time_t sched);
 /* host.c: the host's view of requests, faults and invalidations */
 uint64_t scim_dev_tag_of_xlat(const scim_device *d, int32_t xi);
 void scim_dev_host_request_begin(scim_device *d, uint32_t req, const scim_trace_rec *rec);

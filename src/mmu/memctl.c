@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "core/fast.h"
 #include "core/kfifo.h"
 #include "core/rate.h"
 #include "mmu/ptfmt.h"
@@ -26,6 +27,7 @@ struct scim_memctl {
     scim_time_t busy_until;
     scim_rate rate;
     int fifo; /* responses, in the order requests took the bus */
+    scim_time_t ahead; /* fast path: 1 + the latest time the bus was booked ahead of (core/fast.h) */
     memctl_stats st;
 };
 
@@ -69,6 +71,11 @@ static void respond(void *ctx, uint64_t arg)
 {
     scim_memctl *mc = ctx;
     scim_msg *m = (scim_msg *)(uintptr_t)arg;
+    if (m->ghost) {
+        scim_fabric_ghost_done(scim_port_fabric(mc->port), m);
+        return;
+    }
+    m->in_svc = false;
     const scim_mem_req r = m->u.mem;
     bool read = m->type == SCIM_MSG_MEM_READ;
     uint32_t wire = scim_port_wire(mc->port, read ? r.len : 0);
@@ -94,6 +101,26 @@ static void respond(void *ctx, uint64_t arg)
     scim_port_reply(mc->port, m, SCIM_MSG_MEM_RESP, wire, SCIM_RESP_OK);
 }
 
+/* A request takes the data bus at `now` (FIFO): its answer's time. */
+static scim_time_t book(scim_memctl *mc, bool read, bool pte, uint64_t len, scim_time_t now)
+{
+    scim_time_t start = mc->busy_until > now ? mc->busy_until : now;
+    scim_time_t xfer = scim_rate_time(&mc->rate, len);
+    mc->busy_until = start + xfer;
+    mc->st.busy_ps += xfer;
+    scim_hist_record(mc->st.queue_delay, start - now);
+    if (read) {
+        mc->st.reads++;
+        mc->st.bytes_read += len;
+        if (pte)
+            mc->st.pte_reads++;
+    } else {
+        mc->st.writes++;
+        mc->st.bytes_written += len;
+    }
+    return start + xfer + mc->p.latency;
+}
+
 static void on_request(void *ctx, scim_msg *m)
 {
     scim_memctl *mc = ctx;
@@ -104,22 +131,24 @@ static void on_request(void *ctx, scim_msg *m)
         return;
     }
     scim_time_t now = scim_kernel_now(mc->k);
-    scim_time_t start = mc->busy_until > now ? mc->busy_until : now;
-    scim_time_t xfer = scim_rate_time(&mc->rate, m->u.mem.len);
-    mc->busy_until = start + xfer;
-    mc->st.busy_ps += xfer;
-    scim_hist_record(mc->st.queue_delay, start - now);
-    if (m->type == SCIM_MSG_MEM_READ) {
-        mc->st.reads++;
-        mc->st.bytes_read += m->u.mem.len;
-        if (m->u.mem.pte)
-            mc->st.pte_reads++;
-    } else {
-        mc->st.writes++;
-        mc->st.bytes_written += m->u.mem.len;
-    }
+    if (now < mc->ahead)
+        scim_kernel_fast_conflict(mc->k, "the memory was booked ahead of a request that reached it earlier");
+    m->due = book(mc, m->type == SCIM_MSG_MEM_READ, m->u.mem.pte, m->u.mem.len, now);
+    m->svc_at = now;
+    m->in_svc = true;
     /* start + xfer never decreases, so responses are due in this order */
-    scim_kernel_fifo_at(mc->k, mc->fifo, start + xfer + mc->p.latency, SCIM_PRIO_DEFAULT, (uint64_t)(uintptr_t)m);
+    scim_kernel_fifo_at(mc->k, mc->fifo, m->due, SCIM_PRIO_DEFAULT, (uint64_t)(uintptr_t)m);
+}
+
+/* The fast path books a DMA's access ahead of time (core/fast.h). */
+static scim_time_t fast_book(void *ctx, scim_msg_type type, uint64_t len, scim_time_t at, uint32_t *resp_wire)
+{
+    scim_memctl *mc = ctx;
+    bool read = type == SCIM_MSG_MEM_READ;
+    if (at + 1 > mc->ahead)
+        mc->ahead = at + 1;
+    *resp_wire = scim_port_wire(mc->port, read ? len : 0);
+    return book(mc, read, false, len, at);
 }
 
 static void on_response(void *ctx, scim_msg *m)
@@ -154,6 +183,7 @@ scim_memctl *scim_memctl_create(scim_kernel *k, scim_fabric *f, scim_physmem *pm
         scim_memctl_destroy(mc);
         return NULL;
     }
+    scim_fabric_set_fast_svc(f, scim_port_node(mc->port), fast_book, mc);
     return mc;
 }
 

@@ -76,6 +76,7 @@ struct scim_replay {
     bool rec_translate_only;
     scim_time_t eligible, last_issue, paused_until;
     scim_time_t pump_at;
+    uint32_t pumps; /* pump events scheduled and not run */
     scim_time_t os_since; /* when the pending OS operation was sent */
     int32_t cur; /* request being issued */
     uint64_t cur_va, cur_end;
@@ -136,6 +137,7 @@ static void pump(scim_replay *r);
 static void pump_event(void *ctx, uint64_t arg)
 {
     scim_replay *r = ctx;
+    r->pumps--;
     if (r->pump_at == (scim_time_t)arg)
         r->pump_at = SCIM_TIME_MAX;
     pump(r);
@@ -146,6 +148,7 @@ static void schedule_pump(scim_replay *r, scim_time_t at)
     if (r->pump_at <= at)
         return;
     r->pump_at = at;
+    r->pumps++;
     scim_kernel_schedule_at(r->k, at, SCIM_PRIO_DEFAULT, pump_event, r, at);
 }
 
@@ -595,6 +598,8 @@ int scim_replay_start(scim_replay *r, scim_err *err)
 const scim_replay_chunk *scim_replay_chunk_of(const scim_replay *r, uint32_t id) { return &r->slots[id].c; }
 bool scim_replay_busy(const scim_replay *r, uint32_t id) { return r->slots[id].busy; }
 uint32_t scim_replay_inflight(const scim_replay *r) { return r->inflight; }
+
+uint32_t scim_replay_events_pending(const scim_replay *r) { return r->pumps; }
 
 bool scim_replay_finished(const scim_replay *r)
 {

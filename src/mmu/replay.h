@@ -104,6 +104,8 @@ const scim_replay_chunk *scim_replay_chunk_of(const scim_replay *r, uint32_t id)
 bool scim_replay_busy(const scim_replay *r, uint32_t id);
 uint32_t scim_replay_inflight(const scim_replay *r);
 bool scim_replay_finished(const scim_replay *r);
+/* Events the replay engine has scheduled and not run (device/fast.c). */
+uint32_t scim_replay_events_pending(const scim_replay *r);
 void scim_replay_describe(const scim_replay *r, char *buf, size_t len);
 /* The oldest unfinished request (an issued read/write, or the pending OS
  * operation): true, when it began and what it is; false if none. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fast.h"
 #include "sim/sim_internal.h"
 
 static const char *const backend_names[] = {"systemc", "native", NULL};
@@ -32,6 +33,12 @@ const scim_param_decl scim_top_param_decls[] = {
      "waited longer than this: a livelock or deadlock. 0 disables the watchdog.",
      "derived: 2,000 x the longest request of the bundled configurations (444 us, a DMA behind swap-ins); "
      "20 x the upper end of PCIe's default completion timeout range (50 us - 50 ms)"},
+    {"sim.fast_path", SCIM_P_BOOL, "on", NULL, false, 0, 0, NULL, offsetof(scim_top_params, fast_path),
+     "on: a device access that hits its IOTLB while nothing else is active goes to memory and back without "
+     "per-hop events, booking every link and the memory as the hops would; the statistics are the same as off "
+     "(if anything would have interleaved, the run is redone with off; docs/architecture.md, Fast path). "
+     "Used by scim_sim_run without sim.max_time; off: every hop is an event.",
+     NULL},
     {"sim.check_invariants", SCIM_P_BOOL, "false", NULL, false, 0, 0, NULL, offsetof(scim_top_params, check),
      "Run the safety checker: every access uses the translation the page table holds (or one being shot "
      "down), and no frame is freed while in use. Slower; never changes statistics.",
@@ -43,7 +50,10 @@ const scim_stat_decl scim_sim_stat_decls[] = {
     {"time_ps", SCIM_STAT_COUNTER, "ps",
      "Simulated time at the end of the run: the last event's (timeouts that no work waits for do not count).",
      offsetof(sim_counters, time_ps)},
-    {"events", SCIM_STAT_COUNTER, "count", "Events the kernel executed.", offsetof(sim_counters, events)},
+    {"events", SCIM_STAT_COUNTER, "count",
+     "The model's events: those the kernel executed plus those the fast path (sim.fast_path) stood in for, so "
+     "the count does not depend on it.",
+     offsetof(sim_counters, events)},
 };
 const size_t scim_sim_stat_decl_count = SCIM_COUNT_OF(scim_sim_stat_decls);
 
@@ -302,6 +312,9 @@ int scim_sim_build(scim_sim *sim)
     sim->stats = scim_stats_create();
     if (!sim->k || !sim->stats)
         return sim->err.code ? sim->err.code : scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory");
+    /* devices see whether they may use the fast path when they start;
+     * scim_sim_run turns it on for the run */
+    scim_kernel_set_fast(sim->k, sim->top.fast_path && !sim->no_fast);
     for (size_t i = 0; i < scim_registry_count; i++) {
         if ((rc = create_kind(sim, scim_registry[i])))
             return rc;
@@ -331,6 +344,7 @@ int scim_sim_build(scim_sim *sim)
         if (c->kind->start && (rc = c->kind->start(sim, c->self, c->node)))
             return rc;
     }
+    scim_kernel_set_fast(sim->k, false);
     scim_sim_arm_poll(sim);
     sim->built = true;
     return 0;

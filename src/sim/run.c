@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fast.h"
 #include "sim/sim_internal.h"
 
 #define WATCHDOG_EVERY_LOG2 14
@@ -124,7 +125,7 @@ void scim_sim_sync_counters(scim_sim *sim)
 {
     sim->counters.time_ps = scim_kernel_now(sim->k);
     scim_os_sync_stats(sim->os);
-    sim->counters.events = scim_kernel_events_executed(sim->k);
+    sim->counters.events = scim_kernel_events_logical(sim->k);
 }
 
 int scim_sim_finish_run(scim_sim *sim, int rc, bool bounded)

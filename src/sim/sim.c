@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fast.h"
 #include "sim/sim_internal.h"
 
 /* Every call that can fail starts with no error, so scim_sim_errmsg()
@@ -22,10 +23,9 @@
 
 scim_sim *scim_sim_create(void) { return calloc(1, sizeof(scim_sim)); }
 
-void scim_sim_destroy(scim_sim *sim)
+/* Everything the build made; the configuration stays. */
+static void teardown(scim_sim *sim)
 {
-    if (!sim)
-        return;
     if (sim->os)
         scim_os_set_checker(sim->os, NULL);
     scim_sim_host_free(sim);
@@ -38,6 +38,13 @@ void scim_sim_destroy(scim_sim *sim)
     scim_physmem_destroy(sim->pm);
     scim_stats_destroy(sim->stats);
     scim_kernel_destroy(sim->k);
+}
+
+void scim_sim_destroy(scim_sim *sim)
+{
+    if (!sim)
+        return;
+    teardown(sim);
     scim_cfg_destroy(sim->cfg);
     free(sim->config_dir);
     free(sim);
@@ -202,11 +209,33 @@ int scim_sim_run(scim_sim *sim)
         return scim_sim_fail(sim, SCIM_ESTATE, "the simulation is finished (scim_sim_finish)");
     sim->ran = true;
     int rc;
-    if (sim->top.max_time)
+    if (sim->top.max_time) {
         rc = scim_kernel_run_until(sim->k, sim->top.max_time, &sim->err);
-    else
+        return scim_sim_finish_run(sim, rc, true);
+    }
+    /* the fast path needs the whole run from its start, so that a
+     * conflict can redo it (core/fast.h) */
+    bool fast = sim->top.fast_path && !sim->no_fast && !sim->host_devs && scim_kernel_events_executed(sim->k) == 0;
+    scim_kernel_set_fast(sim->k, fast);
+    rc = scim_kernel_run(sim->k, &sim->err);
+    if (fast && scim_kernel_fast_conflicted(sim->k)) {
+        scim_progress_fn progress = sim->progress;
+        void *progress_ctx = sim->progress_ctx;
+        teardown(sim);
+        scim_cfg *cfg = sim->cfg;
+        char *dir = sim->config_dir;
+        memset(sim, 0, sizeof *sim);
+        sim->cfg = cfg;
+        sim->config_dir = dir;
+        sim->progress = progress;
+        sim->progress_ctx = progress_ctx;
+        sim->no_fast = true;
+        if ((rc = scim_sim_build(sim)))
+            return rc;
+        sim->ran = true;
         rc = scim_kernel_run(sim->k, &sim->err);
-    return scim_sim_finish_run(sim, rc, sim->top.max_time != 0);
+    }
+    return scim_sim_finish_run(sim, rc, false);
 }
 
 int scim_sim_run_until(scim_sim *sim, scim_time_t t)

@@ -95,6 +95,7 @@ typedef struct scim_top_params {
     scim_time_t max_time;
     scim_time_t watchdog;
     bool check;
+    bool fast_path;
     const scim_cfg_node *sections; /* unused: the kinds bind their own sections */
 } scim_top_params;
 
@@ -130,6 +131,7 @@ struct scim_sim {
     scim_progress_fn progress;
     void *progress_ctx;
     bool watchdog_fired;
+    bool no_fast;          /* the run met a fast-path conflict and is redone without it */
     void **owned;          /* what the builder allocated for the components (paths, lists) */
     /* the host API (host.c): device handles, OS calls in flight */
     struct scim_dev *host_devs;
