@@ -91,7 +91,9 @@ YAML
 [ "$(ls r | tr '\n' ' ')" = "config.yaml meta.json stats.csv stats.json " ] || fail "run wrote: $(ls r)"
 grep -q "^statistics: r/stats.json, r/stats.csv; the run: r/config.yaml, r/meta.json$" r.txt || fail "run said: $(tail -1 r.txt)"
 "$BIN" compare nic.yaml --schemes scimitar,pin --out c > c.txt || fail "compare"
-grep -q "^table: c/compare.csv; statistics: c/<scheme>/stats.json$" c.txt || fail "compare said: $(tail -1 c.txt)"
-for s in scimitar pin; do [ -f c/$s/stats.json ] || fail "compare did not write c/$s/stats.json"; done
+grep -q "^table: c/compare.csv; statistics: c/<scheme>/stats.json, with config.yaml and meta.json$" c.txt || fail "compare said: $(tail -1 c.txt)"
+for s in scimitar pin; do
+    [ "$(ls c/$s | tr '\n' ' ')" = "config.yaml meta.json stats.csv stats.json " ] || fail "compare wrote c/$s: $(ls c/$s)"
+done
 [ -f c/compare.csv ] || fail "compare did not write c/compare.csv"
 echo "cli_outputs: bad outputs refused before running (run, sweep, compare, trace gen/pack/convert/cat)"

@@ -70,4 +70,13 @@ Y
 for p in "$T"/sw/points/*/; do
     grep -q "^ *entries: \(32\|64\)$" "$p/config.yaml" || fail "sweep point $(basename "$p"): no config.yaml"
 done
-echo "cli_record: config.yaml reproduces ${#cases[@]} runs byte for byte; meta.json complete; sweep points keep theirs"
+# each column of a compare is a run with its own record, which reproduces it
+"$BIN" compare "$SRC/configs/default.yaml" --schemes pin,iommu-map --set sim.max_time=50us --out "$T/cmp" \
+    > /dev/null || fail "compare"
+for s in pin iommu-map; do
+    grep -q "^scheme: $s$" "$T/cmp/$s/config.yaml" || fail "compare column $s: config.yaml without its scheme"
+    grep -q "\"scheme=$s\"" "$T/cmp/$s/meta.json" || fail "compare column $s: meta.json without the scheme override"
+    "$BIN" run "$T/cmp/$s/config.yaml" --quiet --out "$T/cmp-re-$s" || fail "rerun of compare column $s"
+    cmp -s "$T/cmp/$s/stats.json" "$T/cmp-re-$s/stats.json" || fail "compare column $s: config.yaml does not reproduce it"
+done
+echo "cli_record: config.yaml reproduces ${#cases[@]} runs and 2 compare columns byte for byte; meta.json complete; sweep points keep theirs"

@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
 #include "driver/scheme.h"
 #include "fsutil.h"
+#include "run_record.h"
+#include "sweep.h"
 #include "scimitar/scimitar.h"
 
 #define MAX_SCHEMES 8
@@ -197,14 +200,35 @@ int scim_cli_compare(int argc, char **argv)
             r = scim_sim_set(sim, assign);
         if (!r)
             r = scim_sim_build(sim);
+        time_t started = time(NULL);
+        double t0 = scim_sweep_host_seconds();
         if (!r)
             r = scim_sim_run(sim);
+        bool record_failed = false;
         if (!r && out) {
             char dir[1024];
             snprintf(dir, sizeof dir, "%s/%s", out, schemes[s]);
             r = scim_sim_write_stats(sim, dir);
+            /* each column is a run: its config.yaml and meta.json too, the
+             * scheme as the last override */
+            const char **with_scheme = r ? NULL : malloc((n_sets + 1) * sizeof *with_scheme);
+            if (with_scheme) {
+                for (size_t i = 0; i < n_sets; i++)
+                    with_scheme[i] = sets[i];
+                with_scheme[n_sets] = assign;
+                run_info info = {config, with_scheme, n_sets + 1, (double)started,
+                                 scim_sweep_host_seconds() - t0};
+                record_failed = cli_write_run_record(sim, dir, &info, why, sizeof why) != 0;
+                free(with_scheme);
+            } else if (!r) {
+                snprintf(why, sizeof why, "out of memory");
+                record_failed = true;
+            }
         }
-        if (r) {
+        if (record_failed) {
+            fprintf(stderr, "scimitar compare: scheme %s: %s\n", schemes[s], why);
+            rc = 1;
+        } else if (r) {
             fprintf(stderr, "scimitar compare: scheme %s: %s\n", schemes[s], sim ? scim_sim_errmsg(sim) : "out of memory");
             rc = 1;
         } else {
@@ -252,7 +276,7 @@ int scim_cli_compare(int argc, char **argv)
                     remove(tmp);
                     rc = 1;
                 } else {
-                    printf("table: %s; statistics: %s/<scheme>/stats.json\n", path, out);
+                    printf("table: %s; statistics: %s/<scheme>/stats.json, with config.yaml and meta.json\n", path, out);
                 }
             }
         }
