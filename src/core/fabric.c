@@ -532,6 +532,26 @@ scim_time_t scim_fabric_fast_serve(scim_fabric *f, scim_node_id to, scim_msg_typ
     return nd->fast_svc(nd->fast_ctx, type, len, at, resp_wire);
 }
 
+/* One link direction booked for a message ready at t, as hop() would book
+ * it (the same FIFO and statistics); returns when its last byte left. */
+static inline scim_time_t book_hop(link_dir *d, uint32_t wire, scim_time_t t, scim_time_t now, scim_time_t *booked)
+{
+    scim_time_t start = d->busy_until > t ? d->busy_until : t;
+    scim_time_t ser = scim_rate_time(&d->rate, wire);
+    if (start > t)
+        d->queued++;
+    if (d->queue_delay)
+        scim_hist_record(d->queue_delay, start - t);
+    d->busy_until = start + ser;
+    d->busy_ps += ser;
+    d->msgs++;
+    d->bytes += wire;
+    if (t > now && t + 1 > d->ahead)
+        d->ahead = t + 1;
+    *booked = t;
+    return start + ser;
+}
+
 /* As hop() would book it at time t (the same FIFO and statistics). */
 scim_time_t scim_fabric_fast_travel(scim_fabric *f, scim_node_id from, scim_node_id to, uint32_t wire, scim_time_t t,
                                     scim_time_t *booked, unsigned *hops)
@@ -540,23 +560,9 @@ scim_time_t scim_fabric_fast_travel(scim_fabric *f, scim_node_id from, scim_node
     while (from != to) {
         int32_t r = f->route[(size_t)from * f->n_nodes + to];
         link *l = &f->links[r >> 1];
-        link_dir *d = &l->dir[r & 1];
-        scim_time_t start = d->busy_until > t ? d->busy_until : t;
-        scim_time_t ser = scim_rate_time(&d->rate, wire);
-        if (start > t)
-            d->queued++;
-        if (d->queue_delay)
-            scim_hist_record(d->queue_delay, start - t);
-        d->busy_until = start + ser;
-        d->busy_ps += ser;
-        d->msgs++;
-        d->bytes += wire;
-        if (t > now && t + 1 > d->ahead)
-            d->ahead = t + 1;
-        *booked = t;
+        t = book_hop(&l->dir[r & 1], wire, t, now, booked) + l->latency;
         (*hops)++;
         from = (r & 1) ? l->a : l->b;
-        t = start + ser + l->latency;
     }
     return t;
 }
@@ -582,21 +588,7 @@ scim_time_t scim_fabric_fast_travel_route(scim_fabric *f, const scim_fast_route 
 {
     scim_time_t now = scim_kernel_now(f->k);
     for (unsigned i = 0; i < r->n; i++) {
-        link_dir *d = r->dir[i];
-        scim_time_t start = d->busy_until > t ? d->busy_until : t;
-        scim_time_t ser = scim_rate_time(&d->rate, wire);
-        if (start > t)
-            d->queued++;
-        if (d->queue_delay)
-            scim_hist_record(d->queue_delay, start - t);
-        d->busy_until = start + ser;
-        d->busy_ps += ser;
-        d->msgs++;
-        d->bytes += wire;
-        if (t > now && t + 1 > d->ahead)
-            d->ahead = t + 1;
-        *booked = t;
-        t = start + ser + r->latency[i];
+        t = book_hop(r->dir[i], wire, t, now, booked) + r->latency[i];
     }
     return t;
 }
