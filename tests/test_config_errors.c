@@ -54,6 +54,31 @@ static const bad_config cases[] = {
     {PROC "  b: {pasid: 1}\n", SCIM_EPARSE, NULL}, /* a flow map cannot continue: YAML's error */
     {"processes: {app: {pasid: 1, regions: [{va: 0x10000000, size: 2MiB}]}, b: {pasid: 1}}\n", SCIM_EEXIST,
      "test.yaml:1:74: error: processes.b: two processes use pasid 1; PASIDs must be unique"},
+    /* regions the OS cannot map (its own status: overlap, alignment, canonical form) */
+    {"processes: {app: {pasid: 1, regions: [{va: 0x10000000, size: 2MiB}, {va: 0x10100000, size: 2MiB}]}}\n",
+     SCIM_EEXIST,
+     "test.yaml:1:69: error: processes.app.regions.1: region [0x10100000, 0x10300000) of pasid 1 overlaps "
+     "[0x10000000, 0x10200000)"},
+    {"processes: {app: {pasid: 1, regions: [{va: 0x10001000, size: 2MiB, page_size: 2M}]}}\n", SCIM_EINVAL,
+     "test.yaml:1:39: error: processes.app.regions.0: region va 0x10001000 size 0x200000 must be non-empty and "
+     "aligned to its page size (2048 KiB)"},
+    {"processes: {app: {pasid: 1, regions: [{va: 0xfffffffffffff000, size: 8KiB}]}}\n", SCIM_EINVAL,
+     "test.yaml:1:39: error: processes.app.regions.0: region va 0xfffffffffffff000 size 0x2000 must be non-empty "
+     "and aligned to its page size (4 KiB)"},
+    {"processes: {app: {pasid: 1, regions: [{va: 0x800000000000, size: 4KiB}]}}\n", SCIM_EINVAL,
+     "test.yaml:1:39: error: processes.app.regions.0: region [0x800000000000, 0x800000001000) is not canonical for "
+     "x86-64 4-level paging"},
+    {"system: {isa: riscv, paging: sv39}\n"
+     "processes: {app: {pasid: 1, regions: [{va: 0x4000000000, size: 4KiB}]}}\n", SCIM_EINVAL,
+     "test.yaml:2:39: error: processes.app.regions.0: region [0x4000000000, 0x4000001000) is not canonical for "
+     "riscv sv39 paging"},
+    {"scheme: pin\nprocesses: {app: {pasid: 1, regions: [{va: 0x10000000, size: 2MiB, static_dma: true}]}}\n"
+     "devices: {nic0: {source: host, pasid: 1}}\n", SCIM_ECONFIG,
+     "test.yaml:2:80: error: processes.app.regions.0.static_dma: a driver sets the region up when it binds a "
+     "device, so its pages must be present; add populate: true"},
+    {"system: {isa: riscv, paging: sv32}\n" PROC, SCIM_ECONFIG,
+     "test.yaml:1:30: error: key 'system.paging': expected one of: default, 4-level, 5-level, va39, va48, sv39, "
+     "sv48, sv57 (did you mean 'sv39'?), got 'sv32'"},
     /* devices and cores */
     {PROC "devices: 3\n", SCIM_ECONFIG,
      "test.yaml:2:10: error: 'devices' must be a map of devices name to settings, e.g. devices: {x0: {...}}"},
