@@ -79,6 +79,10 @@ static const bad_config cases[] = {
     {"system: {isa: riscv, paging: sv32}\n" PROC, SCIM_ECONFIG,
      "test.yaml:1:30: error: key 'system.paging': expected one of: default, 4-level, 5-level, va39, va48, sv39, "
      "sv48, sv57 (did you mean 'sv39'?), got 'sv32'"},
+    /* a range's bounds in full, not as 1.44115188075856e+17 */
+    {"processes: {app: {pasid: 1, regions: [{va: 0x10000000, size: 0}]}}\n", SCIM_ECONFIG,
+     "test.yaml:1:62: error: key 'processes.app.regions.0.size': value 0 is outside the allowed range "
+     "1..144115188075855872 (in bytes), got '0'"},
     /* devices and cores */
     {PROC "devices: 3\n", SCIM_ECONFIG,
      "test.yaml:2:10: error: 'devices' must be a map of devices name to settings, e.g. devices: {x0: {...}}"},
