@@ -46,6 +46,24 @@ done
 "$BIN" trace locality "$T/missing.trace" > /dev/null 2> "$T/err"
 [ $? -eq 1 ] && grep -q "missing.trace" "$T/err" || fail "locality of a missing trace: $(cat "$T/err")"
 
+# a device trace alone: two DMAs to two pages, each seen once (by hand:
+# 2 cold misses, a miss ratio of 1 at every LRU size), no CPU side
+printf '# scimitar trace v1\n@0 read 0x1000 64\n@10 write 0x2000 64\n' > "$T/ok.trace"
+"$BIN" trace locality "$T/ok.trace" > "$T/ok.txt" || fail "locality of a small trace"
+for l in "io.ops: 2" "io.device_writes: 1" "io.pages: 2" "io.distinct_pages: 2" "present: - (no CPU trace)" \
+         "reuse.cold: 2" "lru.miss_ratio.1: 1.000000" "lru.miss_ratio.2: 1.000000"; do
+    grep -qx "$l" "$T/ok.txt" || fail "small trace: no '$l': $(cat "$T/ok.txt")"
+done
+# a malformed record in either trace: exit 1 and its location
+printf '# scimitar trace v1\n@0 read 0x1000 64\n@10 write 0x2000 64\n@20 frob 0x3000 64\n' > "$T/bad.trace"
+for args in "$T/bad.trace" "$T/ok.trace --cpu-trace $T/bad.trace" "$T/bad.trace --cpu-trace $T/ok.trace"; do
+    # shellcheck disable=SC2086
+    "$BIN" trace locality $args > /dev/null 2> "$T/err"
+    [ $? -eq 1 ] && grep -q "bad.trace:4:5: error: unknown op 'frob'" "$T/err" || fail "locality $args: $(cat "$T/err")"
+done
+"$BIN" trace locality "$T/ok.trace" --cpu-trace "$T/none.trace" > /dev/null 2> "$T/err"
+[ $? -eq 1 ] && grep -q "cannot open trace $T/none.trace" "$T/err" || fail "a missing CPU trace: $(cat "$T/err")"
+
 # validate: --markdown FILE is what --markdown - prints; its errors
 "$BIN" validate --markdown - 2> /dev/null > "$T/v.md" || fail "validate --markdown -"
 "$BIN" validate --markdown "$T/v2.md" > "$T/v.txt" || fail "validate --markdown FILE"
