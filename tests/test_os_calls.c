@@ -10,15 +10,20 @@
  *   - mmap with prot=R: a device's read works, its write fails; mprotect
  *     to RW makes the write work; mmap of a 2 MiB page maps a 2 MiB-aligned
  *     frame for the whole page;
+ *   - munmap of part of a 2 MiB page is refused; mprotect to none makes a
+ *     device's read fail until prot=r; mmap(populate) beyond the simulated
+ *     memory ends the run with SCIM_ENOMEM and what to raise;
  *   - OS calls before build, after finish, with a bad prot;
  *   - load twice, --set after build, and run, finish, check, write and
  *     dump before build; a run after finish; the configuration written to
  *     a directory that does not exist; the progress hook is called while
- *     the kernel runs, with the simulated time never going back.
+ *     the kernel runs, with the simulated time never going back; a trace
+ *     path with a quote survives config.yaml (same statistics reloaded).
  * The safety checker runs in every simulation here. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "helpers/simtest.h"
 #include "helpers/testutil.h"
@@ -97,7 +102,7 @@ static bool mapped(scim_sim *sim, uint64_t va, uint64_t *pa)
     return scim_sim_resolve(sim, 1, va, pa ? pa : &x) == 1;
 }
 
-static double stat(scim_sim *sim, const char *name) { return stat_of(sim, name); }
+static double st(scim_sim *sim, const char *name) { return stat_of(sim, name); }
 
 START_TEST(pin_faults_in_and_blocks_munmap)
 {
@@ -141,11 +146,11 @@ START_TEST(pin_faults_in_and_blocks_munmap)
     ck_assert_uint_eq(f2.transit, f0.transit + 1);
     ck_assert_uint_eq(f2.free + f2.data + f2.page_tables + f2.pasid_table + f2.deferred + f2.transit + f2.reserved,
                       f2.total);
-    ck_assert(stat(sim, "os.ops.pin") == 2);
-    ck_assert(stat(sim, "os.ops.unpin") == 1);
-    ck_assert(stat(sim, "os.ops.migrate") == 2);
-    ck_assert(stat(sim, "os.ops.munmap") == 2);
-    ck_assert(stat(sim, "os.ops.errors") == 0);
+    ck_assert(st(sim, "os.ops.pin") == 2);
+    ck_assert(st(sim, "os.ops.unpin") == 1);
+    ck_assert(st(sim, "os.ops.migrate") == 2);
+    ck_assert(st(sim, "os.ops.munmap") == 2);
+    ck_assert(st(sim, "os.ops.errors") == 0);
     scim_sim_destroy(sim);
 }
 END_TEST
@@ -155,7 +160,7 @@ START_TEST(pin_is_all_or_nothing)
     scim_sim *sim = build();
     /* the last page of the cold region and the page after it (no region) */
     ck_assert_int_eq(call(sim, SCIM_OP_PIN, END_COLD - PAGE, 2 * PAGE, 0), SCIM_EINVAL);
-    ck_assert(stat(sim, "os.ops.errors") == 1);
+    ck_assert(st(sim, "os.ops.errors") == 1);
     /* the first page was faulted in on the way, but keeps no pin: munmap works */
     ck_assert(mapped(sim, END_COLD - PAGE, NULL));
     ck_assert_int_eq(call(sim, SCIM_OP_MUNMAP, END_COLD - PAGE, PAGE, 0), SCIM_OK);
@@ -171,7 +176,7 @@ START_TEST(pin_is_all_or_nothing)
     ck_assert_int_eq(call(sim, SCIM_OP_MIGRATE, HOT, PAGE, 0), SCIM_OK);
     ck_assert(mapped(sim, HOT, &pa));
     ck_assert_uint_ne(pa, pa0); /* the last pin gone: migrate moves it */
-    ck_assert(stat(sim, "os.ops.errors") == 1);
+    ck_assert(st(sim, "os.ops.errors") == 1);
     scim_sim_destroy(sim);
 }
 END_TEST
@@ -205,7 +210,7 @@ START_TEST(mmap_prot_and_mprotect)
     /* and back to read-only: the device's cached writable translation goes */
     ck_assert_int_eq(call(sim, SCIM_OP_MPROTECT, ro, PAGE, SCIM_PROT_R), SCIM_OK);
     ck_assert_int_ne(dma(sim, SCIM_DEV_WRITE, ro), SCIM_OK);
-    ck_assert(stat(sim, "os.ops.mprotect") == 2);
+    ck_assert(st(sim, "os.ops.mprotect") == 2);
 
     /* a 2 MiB page: one 2 MiB-aligned frame for the whole page */
     const uint64_t big = 0x40000000ull;
@@ -361,6 +366,84 @@ START_TEST(progress_hook)
 }
 END_TEST
 
+/* munmap of part of a large page and mprotect to none; mmap(populate) of
+ * more than the simulated memory ends the run with its message. */
+START_TEST(large_pages_none_and_exhaustion)
+{
+    scim_sim *sim = build();
+    const uint64_t big = 0x40000000ull;
+    answers a = {0};
+    scim_os_call c = {.op = SCIM_OP_MMAP, .pasid = 1, .va = big, .len = MIB2, .populate = true, .page_shift = 21};
+    ck_assert_int_eq(scim_sim_os_call(sim, &c, on_os, &a), 0);
+    ck_assert_int_eq(scim_sim_run(sim), 0);
+    ck_assert_int_eq(a.status[0], SCIM_OK);
+    /* a 4 KiB munmap inside the 2 MiB page: refused, the page stays */
+    ck_assert_int_eq(call(sim, SCIM_OP_MUNMAP, big + PAGE, PAGE, 0), SCIM_EINVAL);
+    ck_assert(mapped(sim, big + PAGE, NULL));
+    ck_assert_int_eq(call(sim, SCIM_OP_MUNMAP, big, MIB2, 0), SCIM_OK);
+    ck_assert(!mapped(sim, big, NULL));
+    /* prot none: the page stays mapped for the OS, a device's read fails */
+    ck_assert_int_eq(dma(sim, SCIM_DEV_READ, HOT), SCIM_OK);
+    ck_assert_int_eq(call(sim, SCIM_OP_MPROTECT, HOT, PAGE, SCIM_PROT_NONE), SCIM_OK);
+    ck_assert_int_ne(dma(sim, SCIM_DEV_READ, HOT), SCIM_OK);
+    ck_assert_int_ne(dma(sim, SCIM_DEV_READ, HOT + 64), SCIM_OK);
+    ck_assert_int_eq(call(sim, SCIM_OP_MPROTECT, HOT, PAGE, SCIM_PROT_R), SCIM_OK);
+    ck_assert_int_eq(dma(sim, SCIM_DEV_READ, HOT), SCIM_OK);
+    /* 512 MiB populated in 256 MiB of memory */
+    c = (scim_os_call){.op = SCIM_OP_MMAP, .pasid = 1, .va = 0x100000000ull, .len = 512ull << 20, .populate = true};
+    ck_assert_int_eq(scim_sim_os_call(sim, &c, on_os, &a), 0);
+    ck_assert_int_eq(scim_sim_run(sim), SCIM_ENOMEM);
+    ck_assert_msg(strstr(scim_sim_errmsg(sim), "simulated memory exhausted by mmap(populate) of pasid 1") != NULL &&
+                      strstr(scim_sim_errmsg(sim), "raise memory.size") != NULL,
+                  "%s", scim_sim_errmsg(sim));
+    scim_sim_destroy(sim);
+}
+END_TEST
+
+/* config.yaml keeps a trace path with a single quote in it (the resolver
+ * quotes it as a YAML string): reloaded, it builds the same model and gives
+ * byte-identical statistics. */
+START_TEST(quoted_trace_path)
+{
+    char dir[64], sub[128], path[256], yaml[1024], cfg[256];
+    tmpdir_make(dir, sizeof dir);
+    snprintf(sub, sizeof sub, "%s/it's", dir);
+    ck_assert_int_eq(mkdir(sub, 0777), 0);
+    write_file(sub, "t.trace", "@0 read 0x10000000 64\n@100 write 0x10001000 64\n", path, sizeof path);
+    snprintf(yaml, sizeof yaml,
+             "processes: {app: {pasid: 1, regions: [{va: 0x10000000, size: 2MiB}]}}\n"
+             "devices: {nic0: {trace: \"%s\", pasid: 1}}\n",
+             path);
+    char *json[2];
+    for (int i = 0; i < 2; i++) {
+        scim_sim *sim = scim_sim_create();
+        int rc = i ? scim_sim_load_file(sim, cfg) : scim_sim_load_string(sim, yaml, "q.yaml");
+        ck_assert_msg(rc == 0 && scim_sim_build(sim) == 0 && scim_sim_run(sim) == 0, "%s", scim_sim_errmsg(sim));
+        if (!i) {
+            snprintf(cfg, sizeof cfg, "%s/config.yaml", dir);
+            ck_assert_msg(scim_sim_write_config(sim, cfg) == 0, "%s", scim_sim_errmsg(sim));
+            char *text = slurp(cfg, NULL);
+            char want[300];
+            snprintf(want, sizeof want, "trace: %s\n", path);
+            ck_assert_msg(strstr(text, want) != NULL, "no '%s' in %s", want, text);
+            free(text);
+        }
+        char out[160];
+        snprintf(out, sizeof out, "%s/out%d", dir, i);
+        ck_assert_int_eq(scim_sim_write_stats(sim, out), 0);
+        strcat(out, "/stats.json");
+        json[i] = slurp(out, NULL);
+        ck_assert_ptr_nonnull(json[i]);
+        ck_assert(stat_of(sim, "nic0.dma.requests") == 2);
+        scim_sim_destroy(sim);
+    }
+    ck_assert_str_eq(json[0], json[1]);
+    free(json[0]);
+    free(json[1]);
+    tmpdir_remove(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("os_calls");
@@ -371,6 +454,8 @@ int main(void)
     tcase_add_test(tc, os_call_states);
     tcase_add_test(tc, life_cycle_errors);
     tcase_add_test(tc, progress_hook);
+    tcase_add_test(tc, large_pages_none_and_exhaustion);
+    tcase_add_test(tc, quoted_trace_path);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
