@@ -12,7 +12,8 @@
  *     frame for the whole page;
  *   - munmap of part of a 2 MiB page is refused; mprotect to none makes a
  *     device's read fail until prot=r; mmap(populate) beyond the simulated
- *     memory ends the run with SCIM_ENOMEM and what to raise;
+ *     memory ends the run with SCIM_ENOMEM and what to raise, as do a
+ *     forced reclaim beyond os.swap.size and memory pressure without swap;
  *   - OS calls before build, after finish, with a bad prot;
  *   - load twice, --set after build, and run, finish, check, write and
  *     dump before build; a run after finish; the configuration written to
@@ -444,6 +445,54 @@ START_TEST(quoted_trace_path)
 }
 END_TEST
 
+/* Swap space runs out: a forced reclaim of more pages than os.swap.size
+ * holds, and memory pressure with no swap at all, end the run with
+ * SCIM_ENOMEM and the key to raise. */
+START_TEST(out_of_swap)
+{
+    scim_sim *sim = scim_sim_create();
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml, "%sos: {swap: {size: 8KiB}}\n", YAML);
+    ck_assert_msg(scim_sim_load_string(sim, yaml, "swap.yaml") == 0 && scim_sim_build(sim) == 0, "%s",
+                  scim_sim_errmsg(sim));
+    /* two pages fit, the third does not */
+    answers a = {0};
+    scim_os_call c = {.op = SCIM_OP_RECLAIM, .pasid = 1, .va = HOT, .len = 4 * PAGE, .at = 0};
+    ck_assert_int_eq(scim_sim_os_call(sim, &c, on_os, &a), 0);
+    ck_assert_int_eq(scim_sim_run(sim), SCIM_ENOMEM);
+    ck_assert_msg(strstr(scim_sim_errmsg(sim), "out of swap space (os.swap.size) in reclaim; raise it") != NULL, "%s",
+                  scim_sim_errmsg(sim));
+    scim_sim_destroy(sim);
+
+    /* 64 MiB of memory, 62 MiB of it populated, no swap: a device writing
+     * 2 MiB of new pages needs frames that only swap could free */
+    char dir[64], path[256];
+    tmpdir_make(dir, sizeof dir);
+    size_t cap = 512 * 40 + 64, n = 0;
+    char *t = malloc(cap);
+    for (int i = 0; i < 512; i++)
+        n += (size_t)snprintf(t + n, cap - n, "+10 write 0x%llx 64\n", 0x20000000ull + (unsigned long long)i * PAGE);
+    write_file(dir, "w.trace", t, path, sizeof path);
+    free(t);
+    snprintf(yaml, sizeof yaml,
+             "memory: {size: 64MiB}\n"
+             "os: {swap: {size: 0}}\n"
+             "processes: {app: {pasid: 1, regions: [{va: 0x10000000, size: 62MiB, populate: true},\n"
+             "                                      {va: 0x20000000, size: 2MiB}]}}\n"
+             "devices: {nic0: {trace: %s, pasid: 1}}\n",
+             path);
+    sim = scim_sim_create();
+    ck_assert_msg(scim_sim_load_string(sim, yaml, "noswap.yaml") == 0 && scim_sim_build(sim) == 0, "%s",
+                  scim_sim_errmsg(sim));
+    ck_assert_int_eq(scim_sim_run(sim), SCIM_ENOMEM);
+    ck_assert_msg(strstr(scim_sim_errmsg(sim), "out of swap space (os.swap.size = 0 bytes) while reclaiming; raise "
+                                               "os.swap.size or memory.size") != NULL,
+                  "%s", scim_sim_errmsg(sim));
+    scim_sim_destroy(sim);
+    tmpdir_remove(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("os_calls");
@@ -456,6 +505,7 @@ int main(void)
     tcase_add_test(tc, progress_hook);
     tcase_add_test(tc, large_pages_none_and_exhaustion);
     tcase_add_test(tc, quoted_trace_path);
+    tcase_add_test(tc, out_of_swap);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
