@@ -14,6 +14,7 @@
  *     device's read fail until prot=r; mmap(populate) beyond the simulated
  *     memory ends the run with SCIM_ENOMEM and what to raise, as do a
  *     forced reclaim beyond os.swap.size and memory pressure without swap;
+ *   - several calls in flight answered each with its tag and status;
  *   - OS calls before build, after finish, with a bad prot;
  *   - load twice, --set after build, and run, finish, check, write and
  *     dump before build; a run after finish; the configuration written to
@@ -493,6 +494,41 @@ START_TEST(out_of_swap)
 }
 END_TEST
 
+/* Several calls in flight at once: each answer carries its own tag and
+ * status (one of them refused), whatever order the OS answers them in. */
+START_TEST(calls_in_flight)
+{
+    scim_sim *sim = build();
+    answers a = {0};
+    const scim_os_call calls[] = {
+        {.op = SCIM_OP_MUNMAP, .pasid = 1, .va = HOT, .len = 64 * PAGE, .tag = 1},
+        {.op = SCIM_OP_MMAP, .pasid = 1, .va = 0x30000000ull, .len = PAGE, .populate = true, .tag = 2},
+        {.op = SCIM_OP_MMAP, .pasid = 1, .va = COLD, .len = PAGE, .tag = 3}, /* overlaps a region: refused */
+        {.op = SCIM_OP_PIN, .pasid = 1, .va = COLD, .len = PAGE, .tag = 4, .at = 1000000},
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+        ck_assert_int_eq(scim_sim_os_call(sim, &calls[i], on_os, &a), 0);
+    ck_assert_int_eq(scim_sim_run(sim), 0);
+    ck_assert_uint_eq(a.n, 4);
+    int status[5] = {1, 1, 1, 1, 1};
+    for (size_t i = 0; i < a.n; i++)
+        status[a.tag[i]] = a.status[i];
+    ck_assert_int_eq(status[1], SCIM_OK);
+    ck_assert_int_eq(status[2], SCIM_OK);
+    ck_assert_int_eq(status[3], SCIM_EINVAL);
+    ck_assert_int_eq(status[4], SCIM_OK);
+    ck_assert(!mapped(sim, HOT, NULL));
+    ck_assert(mapped(sim, 0x30000000ull, NULL));
+    ck_assert(mapped(sim, COLD, NULL));
+    /* a call nobody waits for (no callback) is executed all the same */
+    scim_os_call quiet = {.op = SCIM_OP_MUNMAP, .pasid = 1, .va = 0x30000000ull, .len = PAGE};
+    ck_assert_int_eq(scim_sim_os_call(sim, &quiet, NULL, NULL), 0);
+    ck_assert_int_eq(scim_sim_run(sim), 0);
+    ck_assert(!mapped(sim, 0x30000000ull, NULL));
+    scim_sim_destroy(sim);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("os_calls");
@@ -506,6 +542,7 @@ int main(void)
     tcase_add_test(tc, large_pages_none_and_exhaustion);
     tcase_add_test(tc, quoted_trace_path);
     tcase_add_test(tc, out_of_swap);
+    tcase_add_test(tc, calls_in_flight);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
