@@ -83,6 +83,17 @@ static const bad_config cases[] = {
     {"processes: {app: {pasid: 1, regions: [{va: 0x10000000, size: 0}]}}\n", SCIM_ECONFIG,
      "test.yaml:1:62: error: key 'processes.app.regions.0.size': value 0 is outside the allowed range "
      "1..144115188075855872 (in bytes), got '0'"},
+    /* a process's paging levels that its ISA has not (the choices named) */
+    {"processes: {app: {pasid: 1, levels: 3, regions: [{va: 0x10000000, size: 2MiB}]}}\n", SCIM_EINVAL,
+     "test.yaml:1:18: error: processes.app: process 'app': x86-64 has no 3-level paging (4 levels or 5)"},
+    {"system: {isa: riscv}\nprocesses: {app: {pasid: 1, levels: 2, regions: [{va: 0x10000000, size: 2MiB}]}}\n",
+     SCIM_EINVAL,
+     "test.yaml:2:18: error: processes.app: process 'app': riscv has no 2-level paging (3 levels: sv39, 4: sv48, or "
+     "5: sv57)"},
+    {"system: {isa: armv8}\nprocesses: {app: {pasid: 1, levels: 5, regions: [{va: 0x10000000, size: 2MiB}]}}\n",
+     SCIM_EINVAL,
+     "test.yaml:2:18: error: processes.app: process 'app': armv8 has no 5-level paging (3 levels: va39, or 4: "
+     "va48)"},
     /* devices and cores */
     {PROC "devices: 3\n", SCIM_ECONFIG,
      "test.yaml:2:10: error: 'devices' must be a map of devices name to settings, e.g. devices: {x0: {...}}"},
