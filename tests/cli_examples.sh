@@ -20,6 +20,9 @@ cp -r "$SRC/examples" "$T/examples"
 # a library built with the sanitizers (CI) needs them in the programs that link it
 SAN=""
 ldd "$T/prefix/lib/libscimitar.so.0" | grep -q libasan && SAN="-fsanitize=address,undefined"
+# A coverage build (scripts/coverage.sh) installs a static library that
+# calls gcov's runtime: the examples link it too (and add to the counts).
+grep -q '^CMAKE_C_FLAGS:STRING=.*--coverage' "$BUILD/CMakeCache.txt" 2> /dev/null && SAN="$SAN --coverage"
 
 # embed_c: pkg-config, a plain Makefile
 export PKG_CONFIG_PATH=$T/prefix/lib/pkgconfig

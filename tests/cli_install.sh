@@ -46,6 +46,9 @@ C
 # the same sanitizers, so that the ASan runtime comes first.
 SAN=
 grep -q '^SCIM_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2> /dev/null && SAN="-fsanitize=address,undefined"
+# A coverage build (scripts/coverage.sh) installs a static library that
+# calls gcov's runtime.
+grep -q '^CMAKE_C_FLAGS:STRING=.*--coverage' "$BUILD/CMakeCache.txt" 2> /dev/null && SAN="$SAN --coverage"
 export PKG_CONFIG_PATH=$P/lib/pkgconfig
 cc $SAN "$T/app.c" $(pkg-config --cflags --libs scimitar) -Wl,-rpath,"$P/lib" -o "$T/app_pc" || fail "pkg-config build"
 "$T/app_pc" > /dev/null || fail "pkg-config (shared) program"

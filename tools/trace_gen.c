@@ -4,8 +4,13 @@
  * one place that knows them. */
 #include "trace_cmd.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* --tenants is at most 4096 (the generator's range) */
+#define MAX_TENANTS_CHECKED 4096
 
 #include "fsutil.h"
 #include "workload/tracegen.h"
@@ -97,6 +102,37 @@ static void pick_format(const char *path, int force /* -1 text, 0 by name, 1 bin
     *gz = gzip || ends_with(path, ".gz");
 }
 
+/* The CPU traces' paths, each tenant's (%t replaced by its number) when
+ * the name has %t; a malformed --tenants is left to the generator. */
+static bool check_cpu_paths(const char *cpu_path, const scim_tracegen_opt *opts, size_t n, char *why, size_t len)
+{
+    if (!cpu_path)
+        return false;
+    unsigned long long tenants = 1;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(opts[i].name, "tenants"))
+            tenants = strtoull(opts[i].value, NULL, 0);
+    if (!strstr(cpu_path, "%t") || tenants < 1 || tenants > MAX_TENANTS_CHECKED)
+        tenants = 1;
+    for (unsigned long long t = 0; t < tenants; t++) {
+        char path[4096], num[24];
+        snprintf(num, sizeof num, "%llu", t);
+        size_t o = 0;
+        for (const char *c = cpu_path; *c && o + sizeof num < sizeof path; c++) {
+            if (c[0] == '%' && c[1] == 't') {
+                o += (size_t)snprintf(path + o, sizeof path - o, "%s", num);
+                c++;
+            } else {
+                path[o++] = *c;
+            }
+        }
+        path[o] = '\0';
+        if (cli_check_out_file(path, why, len) != 0)
+            return true;
+    }
+    return false;
+}
+
 int scim_cli_trace_gen(int argc, char **argv)
 {
     /* argv[0] is "gen" */
@@ -169,8 +205,7 @@ int scim_cli_trace_gen(int argc, char **argv)
         return 2;
     }
     char why[1200];
-    if (cli_check_out_file(out.path, why, sizeof why) != 0 ||
-        (out.cpu_path && cli_check_out_file(out.cpu_path, why, sizeof why) != 0)) {
+    if (cli_check_out_file(out.path, why, sizeof why) != 0 || check_cpu_paths(out.cpu_path, opts, n, why, sizeof why)) {
         fprintf(stderr, "scimitar: %s\n", why);
         return 1;
     }

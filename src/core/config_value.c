@@ -287,7 +287,9 @@ int scim_cfg_parse_value(const scim_param_decl *d, const char *raw, void *out, c
     if (rc)
         return rc;
     if (d->ranged && ((double)u < d->min || (double)u > d->max)) {
-        snprintf(why, why_len, "value %s is outside the allowed range %.15g..%.15g (in %s)", t, d->min, d->max,
+        /* whole bounds in full: %g would print 2^57 bytes as 1.44115188075856e+17 */
+        snprintf(why, why_len, "value %s is outside the allowed range %.*f..%.*f (in %s)", t,
+                 d->min == floor(d->min) ? 0 : 6, d->min, d->max == floor(d->max) ? 0 : 6, d->max,
                  d->type == SCIM_P_TIME ? "ps" : d->type == SCIM_P_FREQ ? "Hz" : d->type == SCIM_P_BANDWIDTH ? "B/s"
                  : d->type == SCIM_P_SIZE ? "bytes" : "units");
         return SCIM_ERANGE;

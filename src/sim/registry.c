@@ -134,7 +134,9 @@ static int explicit_links(scim_sim *sim, const scim_cfg_node *links)
         scim_err e = {0};
         if (scim_fabric_add_link(sim->fab, scim_fabric_find(sim->fab, lp.a), scim_fabric_find(sim->fab, lp.b),
                                  lp.latency, lp.bandwidth, &e) != 0)
-            return scim_cfg_error_at(&sim->err, ln, e.code, "error: %s: %s", where, e.msg);
+            /* a link the fabric refuses (to itself, twice) is the configuration's error */
+            return scim_cfg_error_at(&sim->err, ln, e.code == SCIM_ENOMEM ? SCIM_ENOMEM : SCIM_ECONFIG,
+                                     "error: %s: %s", where, e.msg);
     }
     return 0;
 }
@@ -456,6 +458,13 @@ static int device_wire(scim_sim *sim, void *self, void *params, const scim_cfg_n
         return rc;
     uint64_t root;
     const scim_pt_format *fmt;
+    /* a tenant without a process would fail every DMA that names it */
+    for (size_t i = 0; i < p->n_tenants; i++)
+        if (scim_os_address_space(sim->os, p->tenants[i], &root, &fmt) != 0)
+            return scim_cfg_error_at(&sim->err, scim_cfg_seq_item(p->tenants_node, i), SCIM_ECONFIG,
+                                     "error: %s.tenants[%zu] is %u but no process has that pasid; add "
+                                     "processes.<name>.pasid: %u or remove it from the list",
+                                     where, i, p->tenants[i], p->tenants[i]);
     scim_os_address_space(sim->os, (uint32_t)p->pasid, &root, &fmt);
     scim_device_set_address_space(self, root, fmt);
     size_t n, index = 0;

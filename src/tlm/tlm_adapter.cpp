@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "scimitar/kernel.h"
 
@@ -140,6 +141,7 @@ bool tlm_adapter::forward(tlm::tlm_generic_payload &trans, const std::vector<uin
     unsigned char *be = trans.get_byte_enable_ptr();
     const unsigned int be_len = trans.get_byte_enable_length();
     unsigned int done = 0;
+    std::vector<unsigned char> rotated;
     tlm::tlm_response_status status = tlm::TLM_OK_RESPONSE;
     for (size_t i = 0; i < pa.size() && done < len; i++) {
         uint64_t here = va + done;
@@ -150,8 +152,19 @@ bool tlm_adapter::forward(tlm::tlm_generic_payload &trans, const std::vector<uin
         trans.set_data_ptr(data + done);
         trans.set_data_length(piece);
         trans.set_streaming_width(piece);
-        if (be && be_len)
-            trans.set_byte_enable_length(be_len); // byte enables repeat over the data
+        if (be && be_len) {
+            // byte enables repeat over the data: a piece starts at the
+            // pattern's phase of its first byte, not at its start
+            const unsigned int phase = done % be_len;
+            if (phase) {
+                rotated.assign(be + phase, be + be_len);
+                rotated.insert(rotated.end(), be, be + phase);
+                trans.set_byte_enable_ptr(rotated.data());
+            } else {
+                trans.set_byte_enable_ptr(be);
+            }
+            trans.set_byte_enable_length(be_len);
+        }
         trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
         if (debug)
             initiator->transport_dbg(trans);
@@ -167,6 +180,7 @@ bool tlm_adapter::forward(tlm::tlm_generic_payload &trans, const std::vector<uin
     trans.set_data_ptr(data);
     trans.set_data_length(len);
     trans.set_streaming_width(len);
+    trans.set_byte_enable_ptr(be);
     trans.set_response_status(status);
     return status == tlm::TLM_OK_RESPONSE;
 }

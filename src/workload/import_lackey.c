@@ -62,14 +62,24 @@ static int access_line(lackey *k, char kind)
     return k->p.sink->access ? k->p.sink->access(k->p.sink->ctx, &a, k->p.err) : 0;
 }
 
+/* Skip the character c if it is next. */
+static bool punct(const char **p, char c)
+{
+    if (**p != c)
+        return false;
+    (*p)++;
+    return true;
+}
+
 /* SYSCALL[PID,TID](NUM) NAME ( ARGS ) ... */
 static int syscall_line(lackey *k)
 {
     const char *line = k->p.l->line, *p = line + 8;
     uint64_t pid, tid, num;
-    if (!scim_imp_dec(&p, &pid) || *p++ != ',' || !scim_imp_dec(&p, &tid) || *p++ != ']' || *p++ != '(' ||
-        !scim_imp_dec(&p, &num) || *p++ != ')')
-        return scim_imp_error(k->p.l, p - 1 > line ? p - 1 : line, k->p.err,
+    /* p stays at the first character that does not fit: the error's column */
+    if (!scim_imp_dec(&p, &pid) || !punct(&p, ',') || !scim_imp_dec(&p, &tid) || !punct(&p, ']') ||
+        !punct(&p, '(') || !scim_imp_dec(&p, &num) || !punct(&p, ')'))
+        return scim_imp_error(k->p.l, p, k->p.err,
                               "expected SYSCALL[PID,TID](NUMBER) as valgrind --trace-syscalls=yes prints it");
     p = scim_imp_skip_space(p);
     if (!strncmp(p, "...", 3))

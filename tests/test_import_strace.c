@@ -1,0 +1,216 @@
+/* The strace importer on the forms test_import does not cover: a second
+ * unfinished call of a process replaces the first (strace shows only the
+ * latest), fractions longer than nanoseconds, -t timestamps without a
+ * fraction, a time that goes back made non-decreasing, invalid clock
+ * fields, timestamps that are not one and lines of other tools counted as
+ * unknown, '[pid N]' prefixes,
+ * and the malformed lines each with their FILE:LINE:COL message and no
+ * output left behind. The records and times are worked out by hand in the
+ * comments (a read fills its buffer: the device writes memory). */
+#include <check.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers/simtest.h"
+#include "helpers/testutil.h"
+#include "scimitar/trace.h"
+#include "workload/import.h"
+
+static char dir[256];
+static void setup(void) { tmpdir_make(dir, sizeof dir); }
+static void teardown(void) { tmpdir_remove(dir); }
+
+static const char *in_dir(const char *name)
+{
+    static char bufs[4][512];
+    static int i;
+    char *b = bufs[i++ % 4];
+    snprintf(b, 512, "%s/%s", dir, name);
+    return b;
+}
+
+/* The device trace's records in canonical text, one per line. */
+static char *records(const char *path)
+{
+    scim_err err = {0};
+    scim_trace_reader *r = scim_trace_open(path, &err);
+    ck_assert_msg(r != NULL, "%s", err.msg);
+    size_t cap = 1 << 14, len = 0;
+    char *out = malloc(cap);
+    out[0] = '\0';
+    scim_trace_rec rec;
+    int rc;
+    while ((rc = scim_trace_next(r, &rec, &err)) == 1) {
+        char line[256];
+        int n = scim_trace_format_rec(&rec, line, sizeof line);
+        ck_assert(len + (size_t)n + 2 < cap);
+        len += (size_t)snprintf(out + len, cap - len, "%s\n", line);
+    }
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    scim_trace_close(r);
+    return out;
+}
+
+static int files_in_dir(void)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* t0 = 1000.000000100 s (-ttt).
+ *   read 0x40 at t0                        @0 write 0x7f0000001000 64
+ *   write at 50 ns before t0: raw time before the start -> 0, and
+ *     never before the previous record      @0 read 0x7f0000002000 16
+ *   pread64 at 1000.0000010001234: digits past the 9th dropped,
+ *     1000.000001000 - t0 = 900 ns          @900 write 0x7f0000003000 32
+ *   pid 101: read(0x4, <unfinished> at 2000.., then read(0x6, <unfinished>
+ *     at 2500..: the first is dropped, the second resumed with its
+ *     buffer -> at its start, 2500 - 100    @2400 write 0x7f0000006000 8
+ *   a line with an invalid clock field (10:61:00) and another tool's line
+ *     are unknown lines (2, the first is line 7)
+ *   pid 100 is killed: the log ends properly. */
+static const char edge_log[] =
+    "100 1000.000000100 read(0x3, 0x7f0000001000, 0x40) = 0x40\n"
+    "100 1000.000000050 write(0x1, 0x7f0000002000, 0x10) = 0x10\n"
+    "100 1000.0000010001234 pread64(0x3, 0x7f0000003000, 0x20, 0x0) = 0x20\n"
+    "[pid 101] 1000.000002000 read(0x4, <unfinished ...>\n"
+    "[pid   101] 1000.000002500 read(0x6, <unfinished ...>\n"
+    "[pid 101] 1000.000003000 <... read resumed>0x7f0000006000, 0x8) = 0x8\n"
+    "100 10:61:00.000000 read(0x3, 0x7f0000001000, 0x40) = 0x40\n"
+    "ltrace: something else\n"
+    "100 1000.000004000 +++ killed by SIGKILL +++\n";
+
+START_TEST(edge_forms)
+{
+    char path[512];
+    write_file(dir, "e.log", edge_log, path, sizeof path);
+    scim_import_result r;
+    scim_err err = {0};
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("e"), NULL, &r, &err) == 0, "%s", err.msg);
+    char *dev = records(in_dir("e.dev.trace.gz"));
+    ck_assert_str_eq(dev, "@0 write 0x7f0000001000 64 io=1\n"
+                          "@0 read 0x7f0000002000 16 io=2\n"
+                          "@900 write 0x7f0000003000 32 io=3\n"
+                          "@2400 write 0x7f0000006000 8 io=4\n");
+    free(dev);
+    ck_assert_uint_eq(r.counts.io_calls, 4);
+    ck_assert_uint_eq(r.counts.unknown, 2);
+    ck_assert_uint_eq(r.counts.first_unknown, 7);
+}
+END_TEST
+
+/* -t: whole seconds, no fraction; strace's own lines ("strace: ...") are
+ * the tool's, not unknown. */
+START_TEST(seconds_only)
+{
+    char path[512];
+    write_file(dir, "t.log",
+               "strace: Process 5 attached\n"
+               "5 10:00:00 read(0x3, 0x1000, 0x10) = 0x10\n"
+               "5 10:00:02 write(0x3, 0x2000, 0x10) = 0x10\n"
+               "5 10:00:03 +++ exited with 0 +++\n",
+               path, sizeof path);
+    scim_import_result r;
+    scim_err err = {0};
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("t"), NULL, &r, &err) == 0, "%s", err.msg);
+    char *dev = records(in_dir("t.dev.trace.gz"));
+    ck_assert_str_eq(dev, "@0 write 0x1000 16 io=1\n@2000000000 read 0x2000 16 io=2\n");
+    free(dev);
+    ck_assert_uint_eq(r.counts.unknown, 0);
+}
+END_TEST
+
+/* After a pid, something that is not a timestamp (no fraction in the
+ * seconds form, an empty fraction, seconds beyond 2^64 ns) makes the line
+ * unknown: counted and skipped, as any line of another tool. */
+START_TEST(bad_timestamps_are_unknown_lines)
+{
+    char path[512];
+    write_file(dir, "u.log",
+               "1 10:00:00.000000 read(0x3, 0x1000, 0x10) = 0x10\n"
+               "1 1000 read(0x3, 0x2000, 0x10) = 0x10\n"
+               "1 1000. read(0x3, 0x3000, 0x10) = 0x10\n"
+               "1 99999999999999999999.5 read(0x3, 0x4000, 0x10) = 0x10\n"
+               "1 10:00:00.000001 +++ exited with 0 +++\n",
+               path, sizeof path);
+    scim_import_result r;
+    scim_err err = {0};
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("u"), NULL, &r, &err) == 0, "%s", err.msg);
+    char *dev = records(in_dir("u.dev.trace.gz"));
+    ck_assert_str_eq(dev, "@0 write 0x1000 16 io=1\n");
+    free(dev);
+    ck_assert_uint_eq(r.counts.unknown, 3);
+    ck_assert_uint_eq(r.counts.first_unknown, 2);
+}
+END_TEST
+
+static const struct {
+    const char *log, *want; /* want: what follows "DIR/bad.log" */
+} bad[] = {
+    {"[pid x] 10:00:00.000000 read(0x3, 0x1000, 0x10) = 0x10\n", ":1:6: error: expected '[pid N]'"},
+    {"[pid 12 10:00:00.000000 read(0x3, 0x1000, 0x10) = 0x10\n", ":1:8: error: expected '[pid N]'"},
+    {"1 10:00:00.000000 read(0x3, 0x1000, 0x10\n", ":1:24: error: read: expected ')' or ' <unfinished ...>' after"},
+    {"1 10:00:00.000000 read(0x3, <unfinished ...>\n1 10:00:00.000001 <... read resumed 0x1000, 0x10) = 0x10\n",
+     ":2:19: error: expected '<... NAME resumed>'"},
+    {"1 10:00:00.000000 read(0x3, <unfinished ...>\n1 10:00:00.000001 <... read resumed>0x1000, 0x10\n",
+     ":2:37: error: expected the rest of the arguments and ')'"},
+    {"1 10:00:00.000000 read(0x3, 0x1000, 0x10) = 0x10\n1 10:00:00.1 --- SIGINT {si_signo=SIGINT} ---\n",
+     ":2: error: the log ends without strace's '+++ exited with N +++'"},
+    {"", ": error: the log is empty; expected the output of strace -f -tt -e raw=all -o LOG"},
+};
+
+START_TEST(bad_logs)
+{
+    char path[512];
+    write_file(dir, "bad.log", bad[_i].log, path, sizeof path);
+    scim_err err = {0};
+    int rc = scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("out"), NULL, NULL, &err);
+    ck_assert_int_eq(rc, SCIM_EPARSE);
+    char want[1024];
+    snprintf(want, sizeof want, "%s%s", path, bad[_i].want);
+    ck_assert_msg(!strncmp(err.msg, want, strlen(want)), "case %d: got\n  %s\nwanted it to start with\n  %s", _i,
+                  err.msg, want);
+    ck_assert_int_eq(files_in_dir(), 1); /* the log alone */
+}
+END_TEST
+
+/* A line longer than the importer reads (1 MiB) is not a log. */
+START_TEST(endless_line)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/long.log", dir);
+    FILE *f = fopen(path, "w");
+    fputs("1 10:00:00.000000 read(0x3, 0x1000, 0x10) = 0x10\n1 10:00:00.000001 write(", f);
+    for (int i = 0; i < (1 << 20) / 8 + 16; i++)
+        fputs("0x1234, ", f);
+    fputs(") = 0\n+++ exited with 0 +++\n", f);
+    fclose(f);
+    scim_err err = {0};
+    ck_assert_int_eq(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("out"), NULL, NULL, &err), SCIM_EPARSE);
+    char want[600];
+    snprintf(want, sizeof want, "%s:2: error: line longer than", path);
+    ck_assert_msg(!strncmp(err.msg, want, strlen(want)), "%s", err.msg);
+    ck_assert(strstr(err.msg, "is this a log at all?") != NULL);
+    ck_assert_int_eq(files_in_dir(), 1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("import_strace");
+    TCase *tc = tcase_create("all");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, edge_forms);
+    tcase_add_test(tc, seconds_only);
+    tcase_add_test(tc, bad_timestamps_are_unknown_lines);
+    tcase_add_loop_test(tc, bad_logs, 0, (int)(sizeof bad / sizeof bad[0]));
+    tcase_add_test(tc, endless_line);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
