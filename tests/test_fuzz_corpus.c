@@ -1,4 +1,4 @@
-/* Replays the fuzz corpora (fuzz/corpus/config, trace, cli) through
+/* Replays the fuzz corpora (fuzz/corpus/config, trace, cli, import) through
  * the fuzz targets' own entry functions, compiled here without libFuzzer,
  * so that every saved input (seeds and crash regressions) runs under the
  * sanitizers in CI without clang. Each file is its own forked run. */
@@ -18,6 +18,9 @@
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_cli_one
 #include "../fuzz/fuzz_cli.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_import_one
+#include "../fuzz/fuzz_import.c"
 #undef LLVMFuzzerTestOneInput
 
 typedef int (*entry_fn)(const uint8_t *data, size_t size);
@@ -63,6 +66,9 @@ END_TEST
 START_TEST(test_cli_corpus) { ck_assert_int_ge(replay_dir("cli", fuzz_cli_one), 5); }
 END_TEST
 
+START_TEST(test_import_corpus) { ck_assert_int_ge(replay_dir("import", fuzz_import_one), 5); }
+END_TEST
+
 /* The targets on a few inputs no corpus file holds: empty, one byte, NULs. */
 START_TEST(test_degenerate_inputs)
 {
@@ -79,6 +85,9 @@ START_TEST(test_degenerate_inputs)
     fuzz_cli_one(one, 1);
     fuzz_cli_one((const uint8_t *)"--set ", 6);
     fuzz_cli_one((const uint8_t *)"--set \n--set x=1", 16);
+    fuzz_import_one(nul, 0);
+    fuzz_import_one(nul, sizeof nul);
+    fuzz_import_one(one, 1);
 }
 END_TEST
 
@@ -90,6 +99,7 @@ static Suite *corpus_suite(void)
     tcase_add_test(tc, test_config_corpus);
     tcase_add_test(tc, test_trace_corpus);
     tcase_add_test(tc, test_cli_corpus);
+    tcase_add_test(tc, test_import_corpus);
     tcase_add_test(tc, test_degenerate_inputs);
     suite_add_tcase(s, tc);
     return s;
