@@ -215,33 +215,71 @@ static void do_migrate(scim_os *os, scim_msg *m, process *p, const os_req *q)
 
 /* ---------- pin, unpin ---------- */
 
+/* Pins are counted per frame (os_pin_frame) and remembered per page, in
+ * p->pinned_at: the count is in the low bits, the frame above them. */
+#define PIN_COUNT_BITS 20
+#define PIN_COUNT_MASK ((1ull << PIN_COUNT_BITS) - 1)
+
+static bool pin_page(scim_os *os, process *p, uint64_t va, uint64_t pfn)
+{
+    uint64_t *rec = scim_u64map_get(&p->pinned_at, os_vpn(va));
+    if (rec && (*rec >> PIN_COUNT_BITS != pfn || (*rec & PIN_COUNT_MASK) == PIN_COUNT_MASK))
+        rec = NULL; /* another frame still pinned here (unmapped, remapped): unpin finds the mapped one */
+    else if (!rec && !(rec = scim_u64map_upsert(&p->pinned_at, os_vpn(va), pfn << PIN_COUNT_BITS))) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return false;
+    }
+    if (!os_pin_frame(os, pfn))
+        return false;
+    if (rec)
+        (*rec)++;
+    return true;
+}
+
+/* The frame pinned at va (mapped or not any more), else the mapped one. */
+static void unpin_page(scim_os *os, process *p, uint64_t va)
+{
+    uint64_t *rec = scim_u64map_get(&p->pinned_at, os_vpn(va));
+    if (rec) {
+        uint64_t pfn = *rec >> PIN_COUNT_BITS;
+        if (--*rec & PIN_COUNT_MASK) {
+            os_unpin_frame(os, pfn);
+            return;
+        }
+        scim_u64map_remove(&p->pinned_at, os_vpn(va));
+        os_unpin_frame(os, pfn);
+        return;
+    }
+    uint64_t pa;
+    if (scim_pgtable_lookup(p->pt, va, &pa, NULL, NULL) == 1)
+        os_unpin_frame(os, os_pfn(pa));
+}
+
 /* pin: fault in what is missing (if memory allows), then count a pin on
- * every frame; a pinned frame is never reclaimed or migrated. */
+ * every frame; a pinned frame is never reclaimed or migrated. unpin: by
+ * address, whether the page is still mapped or not. */
 static void pin_range(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_t end, bool pin)
 {
     for (uint64_t va = start; va < end; va += OS_PAGE_SIZE) {
+        if (!pin) {
+            unpin_page(os, p, va);
+            continue;
+        }
         uint64_t pa;
         if (scim_pgtable_lookup(p->pt, va, &pa, NULL, NULL) != 1) {
-            if (!pin)
-                continue;
             const region *r = os_find_region(p, va);
             if (!r || r->page_shift != OS_PAGE_SHIFT || os_busy_get(p, va) ||
                 scim_u64map_get(&p->swapped, os_vpn(va)) || os_map_new_page(os, p, va, r, 0, false, NULL) != 0) {
                 /* all or nothing: drop the pins this operation took */
                 for (uint64_t v = start; v < va; v += OS_PAGE_SIZE)
-                    if (scim_pgtable_lookup(p->pt, v, &pa, NULL, NULL) == 1)
-                        os_unpin_frame(os, os_pfn(pa));
+                    unpin_page(os, p, v);
                 os_reply(os, m, SCIM_RESP_INVALID);
                 return;
             }
             scim_pgtable_lookup(p->pt, va, &pa, NULL, NULL);
         }
-        if (pin) {
-            if (!os_pin_frame(os, os_pfn(pa)))
-                return;
-        } else {
-            os_unpin_frame(os, os_pfn(pa));
-        }
+        if (!pin_page(os, p, va, os_pfn(pa)))
+            return;
     }
     os_reply(os, m, SCIM_RESP_OK);
     os_maybe_reclaim(os);

@@ -462,6 +462,7 @@ void scim_os_destroy(scim_os *os)
         scim_u64map_foreach(&p->busy, free_busy, NULL);
         scim_u64map_free(&p->busy);
         scim_u64map_free(&p->queued);
+        scim_u64map_free(&p->pinned_at);
         free(p->cookie);
         free(p->sync);
         free(p->static_dma);

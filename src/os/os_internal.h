@@ -82,6 +82,11 @@ typedef struct process {
     scim_u64map swapped; /* vpn -> swap slot + 1 */
     scim_u64map busy;    /* vpn -> (busy_page *) */
     scim_u64map queued;  /* vpn -> (fault_job *) of a page request waiting for a handler */
+    /* vpn -> pfn << PIN_COUNT_BITS | pins: the frames the trace's pin (or
+     * scim_sim_os_call) pinned at each page, so that unpin finds them by
+     * address even after an munmap took the page out (as Linux's
+     * unpin_user_pages works on the pages the pin returned) */
+    scim_u64map pinned_at;
     struct os_range { uint64_t start, end; } *static_dma; /* regions a driver sets up once (scim_os_add_static_dma) */
     size_t n_static_dma;
     struct os_vm *vm;    /* the VM the process runs in (hyp.c), NULL on the host */

@@ -231,6 +231,7 @@ int scim_os_add_guest_process(scim_os *os, const char *name, uint32_t pasid, int
     scim_u64map_init(&p->swapped);
     scim_u64map_init(&p->busy);
     scim_u64map_init(&p->queued);
+    scim_u64map_init(&p->pinned_at);
     p->cookie = malloc(sizeof *p->cookie);
     if (!p->cookie)
         return scim_err_set(err, SCIM_ENOMEM, "out of host memory adding a process");
