@@ -10,6 +10,10 @@ configs/exp_{a..e}_*.yaml with the given scimitar binary.
              directory, removed at the end. A sweep resumes the points DIR
              already holds, whatever binary ran them: use a fresh DIR after
              a rebuild)
+             --golden FILE (take the points from a golden statistics file,
+             scripts/golden.py, instead of running the sweeps; what
+             tests/cli_experiments.sh does, cli_golden checking that file
+             against the binary)
 
 Each experiment's table is the first Markdown table (a run of lines that
 start with "|") after its heading "## (x) ..." in DOC. Every cell comes from
@@ -17,6 +21,7 @@ one statistic of the points' stats.json (docs/stats.md), named in COLUMNS
 below; times are printed in the table's unit with three significant figures
 and at most two decimals (`sig3`), unless a column says otherwise.
 """
+import gzip
 import json
 import os
 import subprocess
@@ -79,6 +84,27 @@ def run_sweeps(binary, out, jobs):
                     break
             with open(path) as f:
                 pts.append((p["params"], json.load(f)))
+        res[name[0]] = pts
+    return res
+
+
+def golden_sweeps(path):
+    """The same points from a golden statistics file (scripts/golden.py):
+    its runs named "exp_<name> sweep key=value ...", in point order. The
+    golden file is itself checked against the binary by cli_golden, so
+    tables checked against it are the binary's, without running again."""
+    with gzip.open(path, "rt") as f:
+        runs = json.load(f)
+    res = {}
+    for name in EXPERIMENTS:
+        prefix = "exp_%s sweep " % name
+        pts = []
+        for key, stats in runs.items():
+            if key.startswith(prefix):
+                params = dict(kv.split("=", 1) for kv in key[len(prefix):].split(" "))
+                pts.append((params, stats))
+        if not pts:
+            sys.exit("experiment_tables: %s has no run of exp_%s's sweep" % (path, name))
         res[name[0]] = pts
     return res
 
@@ -202,7 +228,7 @@ def main():
     args = sys.argv[1:]
     if not args or args[0].startswith("-"):
         sys.exit(__doc__)
-    binary, mode, doc, jobs, out = os.path.abspath(args[0]), None, None, 1, None
+    binary, mode, doc, jobs, out, golden = os.path.abspath(args[0]), None, None, 1, None, None
     i = 1
     while i < len(args):
         if args[i] in ("--check", "--write") and i + 1 < len(args) and mode is None:
@@ -211,10 +237,14 @@ def main():
             jobs = int(args[i + 1])
         elif args[i] == "--out" and i + 1 < len(args):
             out = args[i + 1]
+        elif args[i] == "--golden" and i + 1 < len(args):
+            golden = args[i + 1]
         else:
             sys.exit(__doc__)
         i += 2
-    if out:
+    if golden:
+        new = tables(golden_sweeps(golden))
+    elif out:
         os.makedirs(out, exist_ok=True)
         new = tables(run_sweeps(binary, out, jobs))
     else:

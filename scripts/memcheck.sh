@@ -27,7 +27,7 @@ JOBS=${JOBS:-$(nproc)}
 ORIGINS=${ORIGINS:-1}
 # Too slow under memcheck for every CI run (measured on 2 cores: several
 # minutes each); scripts/test.sh runs them under ASan, --all runs them here.
-SLOW=(test_design test_e2e test_oom_sim test_pagetable test_tracegen
+SLOW=(test_design test_e2e test_oom_sim test_pagetable test_tracegen test_progress
       test_tlb_index test_os test_ptfmt test_physmem test_short_writes test_oom
       test_kernel test_trace test_walker test_schemes)
 # Never under memcheck: test_tlm's and test_tlm_edges' initiators are SC_THREADs (TLM's
