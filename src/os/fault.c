@@ -413,7 +413,7 @@ void os_resolve(scim_os *os, fault_job *j)
         return;
     }
     scim_err err = {0};
-    bool zero_first = j->kind == JOB_IO && os_zeroing(os);
+    bool zero_first = j->kind == JOB_IO && os_zeroing(os, os_fault_domain(os, p));
     int rc = zero_first ? os_zero_first(os, p, j, va, r, &err) : os_map_new_page(os, p, va, r, 0, false, &err);
     if (rc == SCIM_ENOMEM && r->page_shift == OS_PAGE_SHIFT) {
         wait_for_frame(os, j);
@@ -474,6 +474,9 @@ void os_queue_page_request(scim_os *os, scim_msg *m)
         return;
     /* a request for a page already waiting in the queue rides along */
     process *p = os_find_process(os, j->pasid);
+    fault_domain *d = os_fault_domain(os, p);
+    if (d->own)
+        d->own->requests++;
     uint64_t *leader = p ? scim_u64map_get(&p->queued, os_vpn(j->va)) : NULL;
     if (leader) {
         fault_job *l = (fault_job *)(uintptr_t)*leader;
@@ -489,9 +492,9 @@ void os_queue_page_request(scim_os *os, scim_msg *m)
         scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
         return;
     }
-    os_job_push(&os->fq, j);
-    os->fq_len++;
-    os_iopf_kick(os);
+    os_job_push(&d->fq, j);
+    d->fq_len++;
+    os_iopf_kick(os, d);
 }
 
 /* A CPU fault runs on the faulting core: no handler queue. */

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "mmu/pt_stage2.h"
+#include "os/profile.h"
 
 #define VM_GPFN_BITS 40u /* vm_frames values: VM index above, guest pfn below */
 #define VM_GPFN_MASK ((1ull << VM_GPFN_BITS) - 1)
@@ -86,6 +87,8 @@ typedef struct os_vm {
     hyp_job *head, *tail, *all_busy; /* waiting; in service (linked through next) */
     uint64_t busy;
     vm_stats st;
+    fault_domain guest;  /* the guest kernel's I/O fault handling (guest.c) */
+    fault_domain_counts guest_counts;
 } os_vm;
 
 const scim_stat_decl scim_vm_stat_decls[] = {
@@ -166,6 +169,35 @@ const scim_param_decl scim_vm_param_decls[] = {
     {"s2_reclaim.interval", SCIM_P_TIME, "0", "ps", true, 0, 1e18, NULL,
      offsetof(scim_vm_params, s2_reclaim_interval),
      "Time between stage-2 reclaim rounds while the run has work left; 0: one round.", NULL},
+    /* The guest kernel's own fault handling: the keys of os.* with the same
+     * defaults and sources; guest.fault_profile presets them as
+     * os.fault_profile does the host's (os/profile.c). */
+    {"guest.fault_profile", SCIM_P_ENUM, "sva", NULL, false, 0, 0, scim_os_fault_profile_names,
+     offsetof(scim_vm_params, guest_profile),
+     "Preset of the guest kernel's fault-path costs (the guest.* keys below), as os.fault_profile for the host: "
+     "sva, odp, uvm (swap: as sva; the guest has no swap device of its own). Keys given explicitly override it.",
+     NULL},
+    {"guest.iopf.wakeup", SCIM_P_TIME, "4us", "ns", false, 0, 0, NULL, offsetof(scim_vm_params, guest_wakeup),
+     "The guest's os.iopf.wakeup: the virtual interrupt that wakes a sleeping guest fault handler (posted "
+     "interrupts deliver it without an exit).",
+     "as os.iopf.wakeup (the guest runs the same kernel)"},
+    {"guest.iopf_cost", SCIM_P_TIME, "2us", "ns", false, 0, 0, NULL, offsetof(scim_vm_params, guest_iopf_cost),
+     "The guest's os.iopf_cost: fixed guest CPU time of a batch of page request groups.",
+     "as os.iopf_cost: iopf_handle_group() averages 2.0 us (S. Lu, \"vfio: IOPF support\" v2 cover letter, 2021)"},
+    {"guest.iopf_page_cost", SCIM_P_TIME, "600ns", "ns", false, 0, 0, NULL,
+     offsetof(scim_vm_params, guest_page_cost),
+     "The guest's os.iopf_page_cost: guest CPU time per page a fault maps (zeroing not included).",
+     "as os.iopf_page_cost (derived there)"},
+    {"guest.iopf.zero_pages", SCIM_P_BOOL, "true", NULL, false, 0, 0, NULL, offsetof(scim_vm_params, guest_zero),
+     "The guest's os.iopf.zero_pages: zero each new guest frame before mapping it (a stage-2 fault first if "
+     "stage 2 lacks it).",
+     "Linux maps anonymous pages zeroed (clear_page)"},
+    {"guest.fault_batch", SCIM_P_U64, "1", "groups", true, 1, 65536, NULL, offsetof(scim_vm_params, guest_batch),
+     "The guest's os.fault_batch: page request groups a guest handler takes per batch.",
+     "as os.fault_batch (Linux io-pgfault: one group per work item)"},
+    {"guest.fault_handlers", SCIM_P_U64, "1", "threads", true, 1, 4096, NULL,
+     offsetof(scim_vm_params, guest_handlers),
+     "The guest's os.fault_handlers: guest fault handler threads (vCPUs) working at once.", "assumption"},
 };
 const size_t scim_vm_param_decl_count = SCIM_COUNT_OF(scim_vm_param_decls);
 
@@ -552,6 +584,8 @@ static void s2_table_free(void *cookie, uint64_t pfn)
 
 static const scim_pt_alloc_ops s2_ops = {.alloc_table = s2_table_alloc, .free_table = s2_table_free};
 
+fault_domain *os_hyp_guest_domain(struct os_vm *vm) { return &vm->guest; }
+
 os_vm *os_find_vm(const scim_os *os, const char *name)
 {
     for (size_t i = 0; i < os->n_vms; i++)
@@ -595,7 +629,8 @@ int scim_os_add_vm(scim_os *os, const char *name, const scim_vm_params *p, bool 
         return err && err->code ? err->code : scim_err_set(err, SCIM_ENOMEM, "out of host memory adding a VM");
     if (!(vm->s2 = scim_pgtable_create(os->pm, f2, &s2_ops, c, err)))
         return err && err->code ? err->code : SCIM_ENOMEM;
-    if (scim_stats_register(stats, name, scim_vm_stat_decls, scim_vm_stat_decl_count, &vm->st, err))
+    if (scim_stats_register(stats, name, scim_vm_stat_decls, scim_vm_stat_decl_count, &vm->st, err) ||
+        os_guest_domain_init(os, name, p, &vm->guest, &vm->guest_counts, stats, err))
         return err->code;
     scim_pgtable_keep_empty_tables(vm->s2, true); /* a walker may read them until the run ends */
     if (p->s2_reclaim_at)

@@ -27,8 +27,31 @@ static void group_step(scim_os *os, size_t h);
 
 int os_iopf_init(scim_os *os, scim_err *err)
 {
-    os->handlers = calloc(os->p.fault_handlers, sizeof *os->handlers);
-    return os->handlers ? 0 : scim_err_set(err, SCIM_ENOMEM, "out of host memory creating fault handlers");
+    os->host_fd = (fault_domain){.wakeup = os->p.iopf_wakeup,
+                                 .batch_cost = os->p.iopf_cost,
+                                 .page_cost = os->p.iopf_page_cost,
+                                 .batch = os->p.fault_batch,
+                                 .n_handlers = os->p.fault_handlers,
+                                 .zero = os->p.iopf_zero};
+    return os_fault_domain_add(os, &os->host_fd, err);
+}
+
+int os_fault_domain_add(scim_os *os, fault_domain *d, scim_err *err)
+{
+    fault_handler *h = realloc(os->handlers, (os->n_handlers + d->n_handlers) * sizeof *h);
+    if (!h)
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory creating fault handlers");
+    os->handlers = h;
+    d->first = os->n_handlers;
+    for (size_t i = 0; i < d->n_handlers; i++)
+        h[d->first + i] = (fault_handler){.state = HANDLER_IDLE, .dom = d};
+    os->n_handlers += d->n_handlers;
+    return 0;
+}
+
+fault_domain *os_fault_domain(scim_os *os, const process *p)
+{
+    return p && p->vm ? os_hyp_guest_domain(p->vm) : &os->host_fd;
 }
 
 /* ---------- software walks: the interrupt handler ---------- */
@@ -76,21 +99,24 @@ static void woken(void *ctx, uint64_t h)
     handler_next(os, (size_t)h);
 }
 
-void os_iopf_kick(scim_os *os)
+void os_iopf_kick(scim_os *os, fault_domain *d)
 {
-    /* A handler being woken will take up to fault_batch groups when it is
+    /* A handler being woken will take up to a batch of groups when it is
      * up; wake a sleeping one only for the groups those will not take. */
     uint64_t taken = 0;
-    for (size_t h = 0; h < os->p.fault_handlers; h++)
+    size_t end = d->first + d->n_handlers;
+    for (size_t h = d->first; h < end; h++)
         if (os->handlers[h].state == HANDLER_WAKING)
-            taken += os->p.fault_batch;
-    for (size_t h = 0; h < os->p.fault_handlers && taken < os->fq_len; h++) {
+            taken += d->batch;
+    for (size_t h = d->first; h < end && taken < d->fq_len; h++) {
         if (os->handlers[h].state != HANDLER_IDLE)
             continue;
         os->handlers[h].state = HANDLER_WAKING;
-        taken += os->p.fault_batch;
+        taken += d->batch;
         os->st.iopf_wakeups++;
-        os_spend(os, os->p.iopf_wakeup, woken, os, h);
+        if (d->own)
+            d->own->wakeups++;
+        os_spend(os, d->wakeup, woken, os, h);
     }
 }
 
@@ -100,18 +126,19 @@ static void batch_paid(void *ctx, uint64_t h) { group_step(ctx, (size_t)h); }
 static void handler_next(scim_os *os, size_t h)
 {
     fault_handler *hd = &os->handlers[h];
-    if (!os->fq.head) {
+    fault_domain *d = hd->dom;
+    if (!d->fq.head) {
         hd->state = HANDLER_IDLE;
         return;
     }
     uint64_t n = 0;
     scim_time_t now = scim_kernel_now(os->k);
     fault_job *tail = NULL;
-    hd->batch = os->fq.head;
-    while (os->fq.head && n < os->p.fault_batch) {
-        fault_job *j = os->fq.head;
-        os->fq.head = j->next;
-        os->fq_len--;
+    hd->batch = d->fq.head;
+    while (d->fq.head && n < d->batch) {
+        fault_job *j = d->fq.head;
+        d->fq.head = j->next;
+        d->fq_len--;
         /* the batch is chained through batch_next: next is reused while
          * a page waits (in transition, or for a frame) */
         j->next = j->batch_next = NULL;
@@ -121,13 +148,17 @@ static void handler_next(scim_os *os, size_t h)
         if (p)
             scim_u64map_remove(&p->queued, os_vpn(j->group_va));
         scim_hist_record(os->st.iopf_queue_delay, now - j->arrived);
+        if (d->own)
+            scim_hist_record(d->own->queue_delay, now - j->arrived);
         tail = j;
         n++;
     }
-    if (!os->fq.head)
-        os->fq.tail = NULL;
+    if (!d->fq.head)
+        d->fq.tail = NULL;
     os->st.iopf_batches++;
-    os_spend(os, os->p.iopf_cost, batch_paid, os, h);
+    if (d->own)
+        d->own->batches++;
+    os_spend(os, d->batch_cost, batch_paid, os, h);
 }
 
 /* ---------- a group, page by page ---------- */
@@ -217,7 +248,7 @@ static void prefault_page(scim_os *os, size_t h, fault_job *j)
     const region *r;
     uint64_t va = j->group_va + (uint64_t)j->handled * OS_PAGE_SIZE;
     bool ok = p && prefaultable(os, p, va, &r);
-    if (ok && os_zeroing(os)) {
+    if (ok && os_zeroing(os, os->handlers[h].dom)) {
         ok = os_zero_first(os, p, j, va, r, NULL) == 0; /* counted once mapped */
     } else if (ok && (ok = os_map_new_page(os, p, va, r, 0, false, NULL) == 0)) {
         os->st.prefaulted++;
@@ -229,7 +260,7 @@ static void prefault_page(scim_os *os, size_t h, fault_job *j)
         return;
     }
     j->va = va;
-    os_spend(os, os->p.iopf_page_cost, page_cost_paid, os, h);
+    os_spend(os, os->handlers[h].dom->page_cost, page_cost_paid, os, h);
 }
 
 static void group_step_event(void *ctx, uint64_t h) { group_step(ctx, (size_t)h); }
@@ -258,7 +289,7 @@ static void group_step(scim_os *os, size_t h)
 static size_t handler_of(const scim_os *os, const fault_job *j)
 {
     size_t h = 0;
-    while (h < os->p.fault_handlers && os->handlers[h].batch != j)
+    while (h < os->n_handlers && os->handlers[h].batch != j)
         h++;
     return h;
 }
@@ -279,13 +310,14 @@ void os_iopf_page_resolved(scim_os *os, fault_job *j, int32_t status)
         group_step(os, h);
         return;
     }
+    scim_time_t page_cost = os->handlers[h].dom->page_cost;
     switch (j->outcome) {
     case PAGE_ZEROED:
-        os_spend(os, os->p.iopf_page_cost, page_cost_paid, os, h);
+        os_spend(os, page_cost, page_cost_paid, os, h);
         return;
     case PAGE_SWAPPED_IN:
         j->handled++;
-        os_spend(os, os->p.iopf_page_cost, group_step_event, os, h);
+        os_spend(os, page_cost, group_step_event, os, h);
         return;
     default:
         /* present: nothing to pay; go on from the event loop, not by

@@ -120,11 +120,18 @@ typedef struct scim_vm_params {
     uint64_t s2_reclaim_pages;    /* pages per round */
     scim_time_t s2_reclaim_interval; /* between rounds (0: one round) */
     scim_time_t map_exit_cost;    /* iommu-map in a guest: the vIOMMU's exit per map or unmap call */
+    /* the guest kernel's I/O page fault handling (vms.<n>.guest.*, as os.*) */
+    int guest_profile;
+    scim_time_t guest_wakeup, guest_iopf_cost, guest_page_cost;
+    bool guest_zero;
+    uint64_t guest_batch, guest_handlers;
 } scim_vm_params;
 extern const scim_param_decl scim_vm_param_decls[];
 extern const size_t scim_vm_param_decl_count;
 extern const scim_stat_decl scim_vm_stat_decls[]; /* under "<vm>." */
 extern const size_t scim_vm_stat_decl_count;
+extern const scim_stat_decl scim_vm_guest_stat_decls[]; /* under "<vm>.": its guest kernel's faults */
+extern const size_t scim_vm_guest_stat_decl_count;
 
 /* Keys under "os." */
 extern const scim_param_decl scim_os_param_decls[];

@@ -200,9 +200,32 @@ enum handler_state { HANDLER_IDLE, HANDLER_WAKING, HANDLER_BUSY };
 
 typedef struct fault_handler {
     enum handler_state state;
+    struct fault_domain *dom; /* whose queue it serves */
     fault_job *batch;     /* the groups it took, linked through next; the first is being handled */
     scim_time_t zero_started;
 } fault_handler;
+
+/* A kernel's I/O page fault handling (iopf.c): its page request queue,
+ * handler threads and costs. The host's OS has one (os.*); the guest
+ * kernel of each VM has its own (vms.<n>.guest.*, guest.c), so a guest's
+ * faults wait for the guest's threads, not the host's. */
+typedef struct fault_domain_counts {
+    uint64_t requests, batches, wakeups;
+    scim_hist *queue_delay;
+} fault_domain_counts;
+
+typedef struct fault_domain {
+    scim_time_t wakeup;     /* interrupt delivery and waking a sleeping handler */
+    scim_time_t batch_cost; /* per batch of groups */
+    scim_time_t page_cost;  /* per page mapped, zeroing not included */
+    uint64_t batch;         /* groups per batch at most */
+    uint64_t n_handlers;
+    bool zero;              /* new frames are zeroed before they are mapped */
+    size_t first;           /* its handlers: os->handlers[first .. first + n_handlers) */
+    job_queue fq;           /* page request groups waiting for a handler */
+    uint64_t fq_len;
+    fault_domain_counts *own; /* a guest's own statistics (NULL: the host's, os.* only) */
+} fault_domain;
 
 /* ---------- the rest of the state ---------- */
 
@@ -341,11 +364,11 @@ struct scim_os {
     void *io_ctx;
     scim_time_t pinned_since;
     fault_job *live;  /* every fault job not yet answered, wherever it waits */
-    job_queue fq;     /* I/O page fault groups waiting for a handler */
-    uint64_t fq_len;
+    fault_domain host_fd; /* the host kernel's I/O fault handling */
     job_queue irq_q;  /* software walks waiting for the interrupt handler */
     bool irq_busy;    /* the interrupt handler is walking */
-    fault_handler *handlers; /* os.fault_handlers of them */
+    fault_handler *handlers; /* of every fault domain (the host's, then each VM's guest's) */
+    size_t n_handlers;
     job_queue fw;     /* faults waiting for a free frame */
     /* fault injection (swap read errors), and the IOMMU's failure reports
      * of devices being reset (devfail.c) */
@@ -391,7 +414,10 @@ struct scim_os {
 /* Fault handlers zero a new frame (a 4 KiB write at the memory controller)
  * before mapping it: os.iopf.zero_pages, and a memory node to write to (a
  * unit test of the OS may have none). */
-static inline bool os_zeroing(const scim_os *os) { return os->p.iopf_zero && os->mem != SCIM_NODE_NONE; }
+static inline bool os_zeroing(const scim_os *os, const fault_domain *d)
+{
+    return d->zero && os->mem != SCIM_NODE_NONE;
+}
 
 /* An array v of *cap elements of `size` bytes, grown to hold `need`
  * (capacity doubling, from `first`; new elements zeroed): the array to use
@@ -485,8 +511,12 @@ void os_install_zeroed(scim_os *os, fault_job *j);
 
 /* ---------- iopf.c ---------- */
 
-/* Wake handlers for what waits in the fault queue. */
-void os_iopf_kick(scim_os *os);
+/* Wake d's handlers for what waits in its queue. */
+void os_iopf_kick(scim_os *os, fault_domain *d);
+/* Add d's handlers (d's costs and n_handlers set; before the run). */
+int os_fault_domain_add(scim_os *os, fault_domain *d, scim_err *err);
+/* The fault domain of p's kernel: its VM's guest, or the host. */
+fault_domain *os_fault_domain(scim_os *os, const process *p);
 /* A page of an I/O fault group is resolved (fault.c calls this instead of
  * answering). */
 void os_iopf_page_resolved(scim_os *os, fault_job *j, int32_t status);
@@ -610,6 +640,11 @@ void os_hyp_free(scim_os *os);
  * driver (0 on the host; counted). */
 scim_time_t os_hyp_map_exit_cost(const scim_os *os, uint32_t pasid);
 struct os_vm *os_find_vm(const scim_os *os, const char *name);
+fault_domain *os_hyp_guest_domain(struct os_vm *vm);
+
+/* ---------- guest.c: a VM's guest kernel's fault handling (vms.<n>.guest.*) */
+int os_guest_domain_init(scim_os *os, const char *vm, const scim_vm_params *p, fault_domain *d,
+                         fault_domain_counts *own, scim_stats *stats, scim_err *err);
 
 /* ---------- iopf.c: the zeroing of a handler's page, again after a stage-2 fault */
 void os_iopf_zero_resume(scim_os *os, uint64_t handler);

@@ -71,6 +71,24 @@ void scim_os_profile_decls(const scim_cfg_node *os_section, scim_param_decl *out
     }
 }
 
+void scim_vm_profile_decls(const scim_cfg_node *vm_section, scim_param_decl *out)
+{
+    memcpy(out, scim_vm_param_decls, scim_vm_param_decl_count * sizeof *out);
+    const scim_cfg_node *n = vm_section ? scim_cfg_get_path(vm_section, "guest.fault_profile") : NULL;
+    const char *name = n ? scim_cfg_node_scalar(n) : NULL;
+    static const char prefix[] = "guest.";
+    for (size_t i = 0; name && i < scim_fault_profile_count; i++) {
+        if (strcmp(scim_fault_profiles[i].name, name) != 0)
+            continue;
+        /* a profile's keys the guest has (its swap latency is the host's) */
+        for (const scim_profile_value *v = scim_fault_profiles[i].values; v->key; v++)
+            for (size_t d = 0; d < scim_vm_param_decl_count; d++)
+                if (strncmp(out[d].key, prefix, sizeof prefix - 1) == 0 &&
+                    strcmp(out[d].key + sizeof prefix - 1, v->key) == 0)
+                    out[d].def = v->value;
+    }
+}
+
 int scim_fault_profiles_markdown(FILE *out)
 {
     fprintf(out, "| profile | what it models | keys it sets | source |\n|---|---|---|---|\n");

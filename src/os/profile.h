@@ -28,6 +28,9 @@ extern const size_t scim_fault_profile_count;
  * scim_os_param_decl_count entries). A bad profile name is reported when
  * the section is bound. */
 void scim_os_profile_decls(const scim_cfg_node *os_section, scim_param_decl *out);
+/* The same for a VM's table (vms.<n>): guest.fault_profile presets the
+ * guest.* keys (room for scim_vm_param_decl_count entries). */
+void scim_vm_profile_decls(const scim_cfg_node *vm_section, scim_param_decl *out);
 /* docs/defaults.md-style table of every profile. */
 int scim_fault_profiles_markdown(FILE *out);
 

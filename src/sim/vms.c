@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "device/device.h"
+#include "os/profile.h"
 #include "sim/sim_internal.h"
 
 #define PARAMS_END {NULL, NULL, NULL, NULL}
@@ -35,7 +36,9 @@ static bool vm_name_free(scim_sim *sim, const char *name)
 
 static const scim_param_doc vm_params[] = {{NULL, "vms.<name>.", scim_vm_param_decls, &scim_vm_param_decl_count},
                                            PARAMS_END};
-static const scim_stat_doc vm_stats[] = {{"<vm>", scim_vm_stat_decls, &scim_vm_stat_decl_count}, STATS_END};
+static const scim_stat_doc vm_stats[] = {{"<vm>", scim_vm_stat_decls, &scim_vm_stat_decl_count},
+                                         {"<vm>", scim_vm_guest_stat_decls, &scim_vm_guest_stat_decl_count},
+                                         STATS_END};
 
 const scim_component_kind scim_vms_kind = {
     .section = "vms", .title = "vms", .named = true, .name_free = vm_name_free,
@@ -44,7 +47,8 @@ const scim_component_kind scim_vms_kind = {
            "armv8) in simulated memory. Processes with vm: <name> run in the VM (their tables hold "
            "guest-physical addresses), devices with vm: <name> are assigned to it, and every walk of a guest "
            "address space is two-dimensional (docs/architecture.md, Nested translation).",
-    .params = vm_params, .params_size = sizeof(scim_vm_params), .stats = vm_stats, .create = vm_create};
+    .params = vm_params, .params_size = sizeof(scim_vm_params), .adjust_decls = scim_vm_profile_decls,
+    .stats = vm_stats, .create = vm_create};
 
 int scim_sim_guest_process(scim_sim *sim, const char *name, const scim_process_params *pp, const scim_cfg_node *node)
 {
