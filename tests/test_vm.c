@@ -290,9 +290,6 @@ START_TEST(config_errors)
          "devices:\n  nic0: {trace: t, pasid: 1, vm: vm0, walk: device}\n",
          "test.yaml:5:45: error: devices.nic0.walk: a device assigned to a VM translates through the IOMMU (its 2D "
          "walk); set walk: iommu (device, software and shadow walks of guest tables are not modelled)"},
-        {"vms: {vm0: {}}\nprocesses:\n  app: {pasid: 1, vm: vm0}\ncpus:\n  cpu0: {trace: t, pasid: 1}\n",
-         "test.yaml:5:27: error: cpus.cpu0.pasid: 1 is a process of vm 'vm0'; cores of a guest (two-dimensional CPU "
-         "walks) are not modelled; give the core a host process"},
         {"system: {isa: riscv}\nvms: {vm0: {}}\n",
          "test.yaml:2:12: error: vms.vm0: vm 'vm0': system.isa riscv has no stage-2 format in this model (RISC-V's "
          "G-stage needs a 16 KiB root table); use x86-64 (EPT) or armv8 (stage 2)"},

@@ -50,6 +50,8 @@ struct scim_cpu {
     const scim_pt_format *fmt;
     scim_tlb *l1, *l2;
     scim_walker *walker;
+    scim_stage2 s2;      /* a guest's core: its VM's stage 2 */
+    bool has_s2;
     const scim_observer *checker;
     scim_replay *replay;
     chunk *chunks;
@@ -100,6 +102,15 @@ const scim_param_decl scim_cpu_param_decls[] = {
     {"walkers", SCIM_P_U64, "2", "walkers", true, 1, 64, NULL, offsetof(scim_cpu_params, walkers),
      "Page walks in progress at once; further misses wait.",
      "Intel Optimization Manual (Skylake): two page walks in parallel"},
+    {"s2tlb.entries", SCIM_P_U64, "16", "entries", true, 0, 65536, NULL, offsetof(scim_cpu_params, s2tlb_entries),
+     "A core of a VM's process: entries of the cache of guest-physical -> host-physical pages its 2D walks "
+     "use for guest tables and data pages (the TLBs hold combined entries); 0 disables it.",
+     "assumption: Intel CPUs cache guest-physical mappings (SDM Vol. 3C 29.4.1); sizes unpublished, as "
+     "iommu.s2tlb.entries"},
+    {"s2pwc.entries", SCIM_P_U64, "16", "entries", true, 0, 65536, NULL, offsetof(scim_cpu_params, s2pwc_entries),
+     "A core of a VM's process: entries of each stage-2 paging-structure cache (EPT PDE, PDPTE, PML4E); 0 "
+     "disables them.",
+     "assumption: Intel caches EPT paging-structure entries (SDM Vol. 3C 29.4.1); as iommu.s2pwc.entries"},
     {"ipi_cost", SCIM_P_TIME, "1us", "ns", false, 0, 0, NULL, offsetof(scim_cpu_params, ipi_cost),
      "Core time to take a shootdown IPI: interrupt entry, flush, return (the core issues nothing meanwhile).",
      "recalled magnitude: IPI shootdowns cost ~1-5 us on two sockets (Amit, ATC'17)"},
@@ -154,6 +165,11 @@ static void inv_exec(void *ctx, uint64_t arg)
     /* INVLPG also drops paging-structure-cache entries (SDM 4.10.4.1); the
      * tables themselves may be freed after this shootdown. */
     scim_walker_invalidate(c->walker, s);
+    /* a guest's shootdown may follow a stage-2 change (the hypervisor took
+     * the page back): drop the VM's guest-physical mappings too, as INVEPT
+     * does (SDM Vol. 3C 29.4.3.1) */
+    if (c->has_s2 && (s->kind == SCIM_INV_GLOBAL || s->pasid == c->p.pasid))
+        scim_walker_invalidate_s2tlb(c->walker, c->s2.vmid);
     c->ack_blocking = 0;
     for (uint64_t i = 0; i < c->p.max_outstanding; i++) {
         /* an access waits if the scope removed the translation it used */
@@ -256,7 +272,10 @@ static void start_walk(scim_cpu *c, int32_t ci)
     const scim_replay_chunk *rc = chunk_of(c, ci);
     c->chunks[ci].state = CH_WALK;
     /* the queue is unbounded: walks are bounded by max_outstanding */
-    scim_walker_walk(c->walker, rc->pasid, rc->va, rc->write, c->root, c->fmt, (uint64_t)ci);
+    if (c->has_s2)
+        scim_walker_walk_nested(c->walker, rc->pasid, rc->va, rc->write, c->root, c->fmt, &c->s2, (uint64_t)ci);
+    else
+        scim_walker_walk(c->walker, rc->pasid, rc->va, rc->write, c->root, c->fmt, (uint64_t)ci);
 }
 
 static void l2_done(void *ctx, uint64_t arg)
@@ -385,7 +404,9 @@ scim_cpu *scim_cpu_create(scim_kernel *k, scim_fabric *f, const char *name, cons
     if (!(c->port = scim_port_create(f, name, on_request, on_response, c, stats, err)))
         goto fail;
     scim_walker_params wp = {.walkers = p->walkers, .pwc_entries = p->pwc_entries,
-                             .pwc_latency = scim_clock_cycles(&c->clock, p->pwc_latency), .seed = p->seed};
+                             .pwc_latency = scim_clock_cycles(&c->clock, p->pwc_latency), .seed = p->seed,
+                             .nested = p->nested, .s2tlb_entries = p->s2tlb_entries,
+                             .s2pwc_entries = p->s2pwc_entries};
     if (!(c->walker = scim_walker_create(k, name, &wp, walk_done, c, stats, err)) ||
         scim_walker_attach_port(c->walker, c->port, SCIM_NODE_NONE, err) != 0)
         goto fail;
@@ -432,6 +453,12 @@ void scim_cpu_set_targets(scim_cpu *c, scim_node_id mem, scim_node_id os)
 }
 
 void scim_cpu_set_checker(scim_cpu *c, const scim_observer *chk) { c->checker = chk; }
+
+void scim_cpu_set_stage2(scim_cpu *c, const scim_stage2 *s2)
+{
+    c->s2 = *s2;
+    c->has_s2 = true;
+}
 
 size_t scim_cpu_tlbs(const scim_cpu *c, const scim_tlb **out, const char **names, size_t max)
 {

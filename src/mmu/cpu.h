@@ -30,6 +30,7 @@
 #include "mmu/ptfmt.h"
 #include "mmu/tlb.h"
 #include "mmu/tlbcfg.h"
+#include "mmu/walker.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,9 @@ typedef struct scim_cpu_params {
     uint64_t pwc_entries;     /* per level; 0 disables */
     uint64_t pwc_latency;     /* cycles */
     uint64_t walkers;
+    uint64_t s2tlb_entries;   /* a guest's core: gPA -> hPA pages of its 2D walks; 0 disables */
+    uint64_t s2pwc_entries;   /* a guest's core: stage-2 paging-structure caches, per level */
+    bool nested;              /* set by the builder, not a key: the core runs a guest's process */
     scim_time_t ipi_cost;
     scim_time_t snoop_latency;
     scim_time_t link_latency;  /* default topology: to the memory controller */
@@ -66,6 +70,9 @@ const char *scim_cpu_name(const scim_cpu *c);
 /* Wiring (boot): memory and OS nodes, and the process's page-table root
  * (what CR3, TTBR0 or satp holds) and format. */
 void scim_cpu_set_targets(scim_cpu *c, scim_node_id mem, scim_node_id os);
+/* A guest's core (created with params.nested): every walk is a 2D walk
+ * through the VM's stage 2 (what the VMCS's EPTP or VTTBR_EL2 holds). */
+void scim_cpu_set_stage2(scim_cpu *c, const scim_stage2 *s2);
 void scim_cpu_set_address_space(scim_cpu *c, uint64_t root_pa, const scim_pt_format *fmt);
 void scim_cpu_set_checker(scim_cpu *c, const scim_observer *chk);
 /* Every translation cache of the core, for the checker. */

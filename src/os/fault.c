@@ -500,10 +500,12 @@ void os_queue_page_request(scim_os *os, scim_msg *m)
 /* A CPU fault runs on the faulting core: no handler queue. */
 void os_on_cpu_fault(scim_os *os, scim_msg *m)
 {
+    if (os_hyp_cpu_fault(os, m))
+        return; /* a guest core's stage-2 fault: the hypervisor's */
     os->st.cpu_faults++;
     fault_job *j = os_new_job(os, m, JOB_CPU);
     if (j)
-        fault_after(os, j, os->p.cpu_fault_cost);
+        fault_after(os, j, os_fault_domain(os, os_find_process(os, j->pasid))->cpu_fault_cost);
 }
 
 /* A backup copy: a CPU touches the page (a CPU fault's cost: the trap, or

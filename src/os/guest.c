@@ -36,6 +36,7 @@ int os_guest_domain_init(scim_os *os, const char *vm, const scim_vm_params *p, f
                         .page_cost = p->guest_page_cost,
                         .batch = p->guest_batch,
                         .n_handlers = p->guest_handlers,
+                        .cpu_fault_cost = p->guest_cpu_fault_cost,
                         .zero = p->guest_zero,
                         .own = own};
     if (scim_stats_register(stats, vm, scim_vm_guest_stat_decls, scim_vm_guest_stat_decl_count, own, err))

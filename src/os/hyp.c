@@ -45,12 +45,12 @@
 #define VM_GPFN_BITS 40u /* vm_frames values: VM index above, guest pfn below */
 #define VM_GPFN_MASK ((1ull << VM_GPFN_BITS) - 1)
 
-enum hyp_kind { HYP_TOUCH, HYP_IO };
+enum hyp_kind { HYP_TOUCH, HYP_IO, HYP_CPU };
 
 typedef struct hyp_job {
     enum hyp_kind kind;
     struct os_vm *vm;
-    scim_msg *m;     /* HYP_IO: the page request */
+    scim_msg *m;     /* HYP_IO: the page request; HYP_CPU: the core's fault (an EPT violation) */
     uint64_t pfn;    /* HYP_TOUCH: the host frame the guest touches */
     void (*resume)(scim_os *os, uint64_t arg);
     uint64_t arg;
@@ -60,6 +60,7 @@ typedef struct hyp_job {
 
 typedef struct vm_stats {
     uint64_t s2_faults_io;
+    uint64_t s2_faults_cpu;
     uint64_t s2_faults_touch;
     uint64_t s2_maps;
     uint64_t forwarded;
@@ -95,6 +96,9 @@ const scim_stat_decl scim_vm_stat_decls[] = {
     {"hyp.s2_faults_io", SCIM_STAT_COUNTER, "count",
      "Stage-2 faults of devices: page requests for guest pages the guest maps and stage 2 does not.",
      offsetof(vm_stats, s2_faults_io)},
+    {"hyp.s2_faults_cpu", SCIM_STAT_COUNTER, "count",
+     "Stage-2 faults of the guest's cores (EPT violations): a 2D walk found the guest's entry and no stage-2 one.",
+     offsetof(vm_stats, s2_faults_cpu)},
     {"hyp.s2_faults_touch", SCIM_STAT_COUNTER, "count",
      "Stage-2 faults of the guest's own first touch of a new page (its fault handler zeroing it).",
      offsetof(vm_stats, s2_faults_touch)},
@@ -198,6 +202,12 @@ const scim_param_decl scim_vm_param_decls[] = {
     {"guest.fault_handlers", SCIM_P_U64, "1", "threads", true, 1, 4096, NULL,
      offsetof(scim_vm_params, guest_handlers),
      "The guest's os.fault_handlers: guest fault handler threads (vCPUs) working at once.", "assumption"},
+    {"guest.cpu_fault_cost", SCIM_P_TIME, "1.7us", "ns", false, 0, 0, NULL,
+     offsetof(scim_vm_params, guest_cpu_fault_cost),
+     "The guest's os.cpu_fault_cost: a guest core's page fault handled by the guest kernel on that core (no "
+     "exit: with EPT or stage 2 the guest takes its own #PF). A stage-2 fault of the core exits to the "
+     "hypervisor instead (s2_fault_cost).",
+     "as os.cpu_fault_cost: CPU page fault ~1.7 us (Vesely et al., ISPASS'16, secondary)"},
 };
 const size_t scim_vm_param_decl_count = SCIM_COUNT_OF(scim_vm_param_decls);
 
@@ -341,17 +351,22 @@ static void answer_io(scim_os *os, scim_msg *m)
     scim_port_reply(os->port, m, SCIM_MSG_PRI_RESP, scim_port_wire(os->port, 0), SCIM_RESP_OK);
 }
 
-/* Every page of the group the guest maps and stage 2 does not. */
-static void map_group(scim_os *os, os_vm *vm, const scim_page_req *q)
+/* Pages [va, +pages) of pasid that the guest maps and stage 2 does not. */
+static void map_pages(scim_os *os, os_vm *vm, uint32_t pasid, uint64_t va, uint32_t pages)
 {
-    process *p = os_find_process(os, q->pasid);
-    uint32_t pages = q->pages ? q->pages : 1;
+    process *p = os_find_process(os, pasid);
     for (uint32_t i = 0; p && i < pages; i++) {
-        uint64_t hpa, g;
-        if (scim_pgtable_lookup(p->pt, os_page_down(q->va) + (uint64_t)i * OS_PAGE_SIZE, &hpa, NULL, NULL) == 1 &&
+        uint64_t hpa, g = 0;
+        if (scim_pgtable_lookup(p->pt, os_page_down(va) + (uint64_t)i * OS_PAGE_SIZE, &hpa, NULL, NULL) == 1 &&
             vm_of_frame(os, os_pfn(hpa), &g) == vm)
             s2_map(os, vm, g);
     }
+}
+
+static void answer_cpu(scim_os *os, scim_msg *m)
+{
+    m->u.os_resp = (scim_os_resp){0};
+    scim_port_reply(os->port, m, SCIM_MSG_OS_RESP, scim_port_wire(os->port, 0), SCIM_RESP_OK);
 }
 
 static void job_done(void *ctx, uint64_t arg)
@@ -368,8 +383,12 @@ static void job_done(void *ctx, uint64_t arg)
     vm->busy--;
     scim_hist_record(vm->st.s2_fault_latency, scim_kernel_now(os->k) - j->arrived);
     if (j->kind == HYP_IO) {
-        map_group(os, vm, &j->m->u.page);
+        const scim_page_req *q = &j->m->u.page;
+        map_pages(os, vm, q->pasid, q->va, q->pages ? q->pages : 1);
         answer_io(os, j->m);
+    } else if (j->kind == HYP_CPU) {
+        map_pages(os, vm, j->m->u.os.pasid, j->m->u.os.addr, 1);
+        answer_cpu(os, j->m);
     } else {
         uint64_t g;
         if (vm_of_frame(os, j->pfn, &g) == vm)
@@ -452,6 +471,28 @@ bool os_hyp_page_request(scim_os *os, scim_msg *m)
     }
     vm->st.forwarded++;
     os_spend(os, vm->p.fault_forward_cost, forwarded, os, (uint64_t)(uintptr_t)m);
+    return true;
+}
+
+/* A guest core's 2D walk failed at stage 2 (an EPT violation exits to
+ * the hypervisor, not to the guest): the page the guest maps has no
+ * stage-2 entry. Otherwise (the guest's own #PF) false: the guest kernel
+ * handles it. */
+bool os_hyp_cpu_fault(scim_os *os, scim_msg *m)
+{
+    process *p = os->n_vms ? os_find_process(os, m->u.os.pasid) : NULL;
+    uint64_t hpa;
+    if (!p || !p->vm || scim_pgtable_lookup(p->pt, os_page_down(m->u.os.addr), &hpa, NULL, NULL) != 1 ||
+        !os_hyp_untouched(os, os_pfn(hpa)))
+        return false;
+    hyp_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return true;
+    }
+    *j = (hyp_job){.kind = HYP_CPU, .m = m};
+    p->vm->st.s2_faults_cpu++;
+    enqueue(os, p->vm, j);
     return true;
 }
 

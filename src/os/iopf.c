@@ -32,6 +32,7 @@ int os_iopf_init(scim_os *os, scim_err *err)
                                  .page_cost = os->p.iopf_page_cost,
                                  .batch = os->p.fault_batch,
                                  .n_handlers = os->p.fault_handlers,
+                                 .cpu_fault_cost = os->p.cpu_fault_cost,
                                  .zero = os->p.iopf_zero};
     return os_fault_domain_add(os, &os->host_fd, err);
 }

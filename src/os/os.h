@@ -125,6 +125,7 @@ typedef struct scim_vm_params {
     scim_time_t guest_wakeup, guest_iopf_cost, guest_page_cost;
     bool guest_zero;
     uint64_t guest_batch, guest_handlers;
+    scim_time_t guest_cpu_fault_cost;
 } scim_vm_params;
 extern const scim_param_decl scim_vm_param_decls[];
 extern const size_t scim_vm_param_decl_count;

@@ -220,6 +220,7 @@ typedef struct fault_domain {
     scim_time_t page_cost;  /* per page mapped, zeroing not included */
     uint64_t batch;         /* groups per batch at most */
     uint64_t n_handlers;
+    scim_time_t cpu_fault_cost; /* a core's page fault, handled on the core */
     bool zero;              /* new frames are zeroed before they are mapped */
     size_t first;           /* its handlers: os->handlers[first .. first + n_handlers) */
     job_queue fq;           /* page request groups waiting for a handler */
@@ -635,6 +636,9 @@ void os_hyp_touch(scim_os *os, uint64_t pfn, void (*resume)(scim_os *os, uint64_
  * stage-2 fault, or a stage-1 one it forwards to the guest after its
  * injection cost). */
 bool os_hyp_page_request(scim_os *os, scim_msg *m);
+/* A guest core's fault that is the hypervisor's (a stage-2 fault): true if
+ * it took it. */
+bool os_hyp_cpu_fault(scim_os *os, scim_msg *m);
 void os_hyp_free(scim_os *os);
 /* Scheme iommu-map: the vIOMMU's exit for a map or unmap call of pasid's
  * driver (0 on the host; counted). */

@@ -530,9 +530,9 @@ static int cpu_create(scim_sim *sim, const char *name, void *params, const scim_
     snprintf(where, sizeof where, "cpus.%s", name);
     p->seed = sim->top.seed;
     int rc = resolve_trace(sim, &p->trace);
-    if (rc || (rc = check_pasid_exists(sim, where, node, p->pasid, "core")) ||
-        (rc = scim_sim_check_cpu_vm(sim, where, node, (uint32_t)p->pasid)))
+    if (rc || (rc = check_pasid_exists(sim, where, node, p->pasid, "core")))
         return rc;
+    p->nested = scim_os_process_vm(sim->os, (uint32_t)p->pasid) != NULL; /* a guest's core: 2D walks */
     scim_err e = {0};
     scim_cpu *c = scim_cpu_create(sim->k, sim->fab, name, p, sim->stats, &e);
     if (!c)
@@ -549,6 +549,9 @@ static int cpu_wire(scim_sim *sim, void *self, void *params, const scim_cfg_node
     scim_os_address_space(sim->os, (uint32_t)p->pasid, &root, &fmt);
     scim_cpu_set_targets(self, scim_memctl_node(sim->mc), scim_os_node(sim->os));
     scim_cpu_set_address_space(self, root, fmt);
+    scim_stage2 s2;
+    if (scim_os_vm_stage2(sim->os, (uint32_t)p->pasid, &s2) == 0)
+        scim_cpu_set_stage2(self, &s2);
     return scim_os_bind_cpu(sim->os, scim_cpu_node(self), (uint32_t)p->pasid, &sim->err);
 }
 

@@ -165,7 +165,6 @@ int scim_sim_guest_process(scim_sim *sim, const char *name, const scim_process_p
                            const scim_cfg_node *node);
 int scim_sim_check_device_vm(scim_sim *sim, const char *where, const scim_cfg_node *node,
                              const struct scim_device_params *p);
-int scim_sim_check_cpu_vm(scim_sim *sim, const char *where, const scim_cfg_node *node, uint32_t pasid);
 /* run.c */
 int scim_sim_finish_run(scim_sim *sim, int rc, bool bounded);
 void scim_sim_sync_counters(scim_sim *sim);

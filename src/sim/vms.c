@@ -97,15 +97,3 @@ int scim_sim_check_device_vm(scim_sim *sim, const char *where, const scim_cfg_no
                              "set walk: iommu (device, software and shadow walks of guest tables are not modelled)",
                              where);
 }
-
-int scim_sim_check_cpu_vm(scim_sim *sim, const char *where, const scim_cfg_node *node, uint32_t pasid)
-{
-    const char *vm = scim_os_process_vm(sim->os, pasid);
-    if (!vm)
-        return 0;
-    const scim_cfg_node *at = scim_cfg_map_get(node, "pasid");
-    return scim_cfg_error_at(&sim->err, at ? at : node, SCIM_ECONFIG,
-                             "error: %s.pasid: %u is a process of vm '%s'; cores of a guest (two-dimensional CPU "
-                             "walks) are not modelled; give the core a host process",
-                             where, pasid, vm);
-}
