@@ -123,6 +123,9 @@ START_TEST(events_run_inside_the_platforms_sc_start)
     // elaboration: the platform's module, then scimitar's kernel
     Ticker tick("tick", sc_core::sc_time(10, sc_core::SC_NS));
     scim_kernel *k = systemc_kernel();
+    // a quantum has no effect inside a platform's sc_start(): the events
+    // still run at SystemC's time, interleaved with the platform's
+    scim_kernel_set_quantum(k, 1000 * NS);
     Ev a = {k, "S", 7 * NS}, b = {k, "S", 0}, c = {k, "S", 0};
     scim_kernel_schedule_at(k, 5 * NS, SCIM_PRIO_DEFAULT, on_event, &a, 0);  // 5, then 5 + 7 = 12
     scim_kernel_schedule_at(k, 25 * NS, SCIM_PRIO_DEFAULT, on_event, &b, 0); // 25

@@ -109,8 +109,17 @@ SCIM_API void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, u
  * in for. */
 SCIM_API uint64_t scim_kernel_events_executed(const scim_kernel *k);
 /* SystemC backend: how many times SystemC woke the kernel (one per distinct
- * simulated time with events); 0 for the native backend. */
+ * simulated time with events, or per quantum: scim_kernel_set_quantum);
+ * 0 for the native backend. */
 SCIM_API uint64_t scim_kernel_wakeups(const scim_kernel *k);
+/* SystemC backend: let one wake-up run the events of the next `quantum`
+ * ps ahead of SystemC's clock (TLM-2.0's global quantum), but only while
+ * this kernel runs SystemC itself (scim_kernel_run*) and the SystemC
+ * hierarchy holds nothing but scimitar's bridge: then no other process can
+ * observe it and the results are exactly those of quantum 0 (the default:
+ * one wake-up per distinct time). Inside a platform's sc_start(), or with
+ * any other module elaborated, it has no effect. */
+SCIM_API void scim_kernel_set_quantum(scim_kernel *k, scim_time_t quantum);
 SCIM_API size_t scim_kernel_events_pending(const scim_kernel *k);
 /* Time of the earliest pending event, SCIM_TIME_MAX if none. */
 SCIM_API scim_time_t scim_kernel_next_time(const scim_kernel *k);

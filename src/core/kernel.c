@@ -104,6 +104,7 @@ struct scim_kernel {
     /* SystemC backend */
     int client;
     scim_time_t wake_asked; /* relative time of the wake-up the bridge holds */
+    scim_time_t quantum;    /* how far one wake-up may run ahead, when alone (0: one time per wake-up) */
 };
 
 #define PRIO_SHIFT 56
@@ -280,7 +281,13 @@ static uint64_t sc_wake(void *ctx, uint64_t now_abs)
     k->now = now_abs - scim_sc_base_ps(k->client);
     k->wakeups++;
     k->wake_asked = SCIM_TIME_MAX;
-    dispatch_due(k, k->now);
+    /* one wake-up per quantum where nothing else can see the events run
+     * ahead of SystemC's clock (kernel.quantum); else one per distinct
+     * time, so a platform's processes interleave exactly */
+    scim_time_t horizon = k->now;
+    if (k->quantum && scim_sc_alone(k->client))
+        horizon = k->quantum > SCIM_TIME_MAX - k->now ? SCIM_TIME_MAX : k->now + k->quantum;
+    dispatch_due(k, horizon);
     scim_time_t next = next_wake(k);
     k->wake_asked = next;
     return next == SCIM_TIME_MAX ? SCIM_SC_NEVER : next + scim_sc_base_ps(k->client);
@@ -604,6 +611,12 @@ void scim_kernel_fast_conflict(scim_kernel *k, const char *what)
 }
 bool scim_kernel_fast_conflicted(const scim_kernel *k) { return k && k->fast_conflict; }
 uint64_t scim_kernel_wakeups(const scim_kernel *k) { return k ? k->wakeups : 0; }
+
+void scim_kernel_set_quantum(scim_kernel *k, scim_time_t quantum)
+{
+    if (k)
+        k->quantum = quantum;
+}
 size_t scim_kernel_events_pending(const scim_kernel *k) { return k ? k->pending : 0; }
 scim_time_t scim_kernel_next_time(const scim_kernel *k)
 {

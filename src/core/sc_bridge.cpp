@@ -65,6 +65,9 @@ public:
     {
         exclusive = client;
         exclusive_from = now_ps();
+        // Nothing but this module in the SystemC hierarchy: no other process
+        // can see the client's events run ahead of SystemC's clock.
+        alone = sc_core::sc_get_top_level_objects().size() == 1;
         rearm();
     }
     void end_exclusive()
@@ -78,6 +81,7 @@ public:
                 clients[i].next += passed;
         }
         exclusive = -1;
+        alone = false;
         rearm();
     }
 
@@ -85,6 +89,7 @@ public:
     uint64_t units_per_ps = 1;
     int exclusive = -1;
     uint64_t exclusive_from = 0;
+    bool alone = false; // during an exclusive run with no other SystemC object
 
 private:
     void on_wake()
@@ -186,6 +191,11 @@ extern "C" void scim_sc_wake_at(int client, uint64_t abs_ps)
         bridge->rearm();
     } catch (...) {
     }
+}
+
+extern "C" bool scim_sc_alone(int client)
+{
+    return bridge && client >= 0 && bridge->exclusive == client && bridge->alone;
 }
 
 extern "C" uint64_t scim_sc_now_ps(void)

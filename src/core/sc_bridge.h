@@ -40,6 +40,10 @@ void scim_sc_detach(int client);
  * request replaces an earlier one; SCIM_SC_NEVER cancels. */
 void scim_sc_wake_at(int client, uint64_t abs_ps);
 uint64_t scim_sc_now_ps(void);
+/* Is `client` running SystemC itself (scim_sc_run*) with no other object
+ * in the SystemC hierarchy than the bridge? Then no other process can
+ * observe its events running ahead of SystemC's clock. */
+bool scim_sc_alone(int client);
 /* The absolute SystemC time of `client`'s time 0: when it attached, plus
  * every run of another client since (those pause it). */
 uint64_t scim_sc_base_ps(int client);

@@ -26,6 +26,13 @@ const scim_param_decl scim_top_param_decls[] = {
      "Time keeper of the event kernel: systemc (SystemC schedules; hostable in a SystemC platform) or "
      "native (a C loop; same results).",
      NULL},
+    {"kernel.quantum", SCIM_P_TIME, "1us", "ns", false, 0, 0, NULL, offsetof(scim_top_params, quantum),
+     "SystemC backend: how far past SystemC's clock one wake-up may run the model's events (TLM-2.0's global "
+     "quantum), only where nothing else can observe it (scimitar runs SystemC itself and no other module is "
+     "elaborated), so the statistics are those of 0 (one wake-up per distinct time). Inside a SystemC "
+     "platform it has no effect: the platform's processes interleave exactly.",
+     "derived: larger than the gaps between a translation's events (tens of ns) so a wake-up covers many "
+     "accesses; the statistics do not depend on it (tests/test_quantum.c)"},
     {"sim.max_time", SCIM_P_TIME, "0", "ns", false, 0, 0, NULL, offsetof(scim_top_params, max_time),
      "Stop the run at this simulated time (0: run until every trace is replayed).", NULL},
     {"sim.watchdog", SCIM_P_TIME, "1s", "ns", false, 0, 0, NULL, offsetof(scim_top_params, watchdog),
@@ -315,6 +322,7 @@ int scim_sim_build(scim_sim *sim)
     /* devices see whether they may use the fast path when they start;
      * scim_sim_run turns it on for the run */
     scim_kernel_set_fast(sim->k, sim->top.fast_path && !sim->no_fast);
+    scim_kernel_set_quantum(sim->k, sim->top.quantum);
     for (size_t i = 0; i < scim_registry_count; i++) {
         if ((rc = create_kind(sim, scim_registry[i])))
             return rc;

@@ -92,6 +92,7 @@ typedef struct scim_top_params {
     uint64_t seed;
     int scheme;                  /* index into scim_schemes */
     int backend;
+    scim_time_t quantum;
     scim_time_t max_time;
     scim_time_t watchdog;
     bool check;
