@@ -1,7 +1,9 @@
 /* The hypervisor of VMs (vms.<name>), part of the privileged software on
  * the host node "os": guest-physical memory, one stage-2 table per VM in
- * simulated memory in the ISA's stage-2 format (EPT, Arm stage 2; see
- * mmu/pt_stage2.h), and stage-2 faults handled on the VM's own queue.
+ * simulated memory in the ISA's stage-2 format (EPT, Arm stage 2, RISC-V
+ * G-stage Sv39x4 or Sv48x4, whose 16 KiB root is one order-2 block of
+ * host frames; see mmu/pt_stage2.h), and stage-2 faults handled on the
+ * VM's own queue.
  *
  * Guest memory. A VM has vms.<n>.memory bytes of guest-physical frames
  * (an allocator of its own; frame 0 is never handed out). Each guest frame
@@ -103,7 +105,8 @@ const scim_stat_decl scim_vm_stat_decls[] = {
      offsetof(vm_stats, forwarded)},
     {"hyp.frames_backed", SCIM_STAT_COUNTER, "frames", "Host frames backing guest memory at the end.",
      offsetof(vm_stats, frames_backed)},
-    {"hyp.s2_tables", SCIM_STAT_COUNTER, "frames", "Host frames of the stage-2 table.",
+    {"hyp.s2_tables", SCIM_STAT_COUNTER, "frames",
+     "Host frames of the stage-2 table (a RISC-V G-stage root is 16 KiB: 4 frames).",
      offsetof(vm_stats, s2_tables)},
     {"hyp.pinned", SCIM_STAT_COUNTER, "frames", "Guest frames the hypervisor pinned and mapped before the run.",
      offsetof(vm_stats, pinned)},
@@ -124,6 +127,8 @@ const scim_stat_decl scim_vm_stat_decls[] = {
 const size_t scim_vm_stat_decl_count = SCIM_COUNT_OF(scim_vm_stat_decls);
 
 static const char *const vm_pins[] = {"auto", "all", "none", NULL};
+/* "auto", then the stage-2 formats' names (mmu/pt_stage2.h). */
+static const char *const vm_stage2s[] = {"auto", "ept4", "s2-ipa48", "sv39x4", "sv48x4", NULL};
 
 const scim_param_decl scim_vm_param_decls[] = {
     {"memory", SCIM_P_SIZE, "1GiB", "bytes", true, 1 << 16, 1ull << 46, NULL, offsetof(scim_vm_params, memory),
@@ -166,6 +171,12 @@ const scim_param_decl scim_vm_param_decls[] = {
     {"s2_reclaim.interval", SCIM_P_TIME, "0", "ps", true, 0, 1e18, NULL,
      offsetof(scim_vm_params, s2_reclaim_interval),
      "Time between stage-2 reclaim rounds while the run has work left; 0: one round.", NULL},
+    {"stage2", SCIM_P_ENUM, "auto", NULL, false, 0, 0, vm_stage2s, offsetof(scim_vm_params, stage2),
+     "Format of the VM's stage-2 table, one of system.isa's: ept4 (x86-64), s2-ipa48 (armv8), sv39x4 or sv48x4 "
+     "(riscv G-stage: 41- or 50-bit guest-physical addresses, a 16 KiB root table). auto: ept4, s2-ipa48, and on "
+     "riscv sv39x4 when system.paging is sv39, else sv48x4.",
+     "Intel SDM Vol. 3C 29.3.2; Arm ARM D8.3; RISC-V Privileged spec 20211203 8.5.1 (an Sv39 host supports "
+     "Sv39x4: a 41-bit guest-physical space without Sv48 hardware)"},
 };
 const size_t scim_vm_param_decl_count = SCIM_COUNT_OF(scim_vm_param_decls);
 
@@ -550,7 +561,52 @@ static void s2_table_free(void *cookie, uint64_t pfn)
     scim_physmem_free(c->os->pm, pfn, 0);
 }
 
-static const scim_pt_alloc_ops s2_ops = {.alloc_table = s2_table_alloc, .free_table = s2_table_free};
+/* RISC-V's G-stage root: 2^order frames, aligned to their size (a buddy
+ * block), accounted as that many stage-2 table frames. */
+static int s2_block_alloc(void *cookie, unsigned order, uint64_t *pfn, scim_err *err)
+{
+    pt_cookie *c = cookie;
+    int rc = scim_physmem_alloc(c->os->pm, order, pfn, err);
+    if (rc == 0) {
+        c->os->st.frames_reserved += 1ull << order;
+        c->vm->st.s2_tables += 1ull << order;
+        os_update_free(c->os);
+    }
+    return rc;
+}
+
+static void s2_block_free(void *cookie, uint64_t pfn, unsigned order)
+{
+    pt_cookie *c = cookie;
+    c->os->st.frames_reserved -= 1ull << order;
+    c->vm->st.s2_tables -= 1ull << order;
+    scim_physmem_free(c->os->pm, pfn, order);
+}
+
+static const scim_pt_alloc_ops s2_ops = {.alloc_table = s2_table_alloc, .free_table = s2_table_free,
+                                         .alloc_block = s2_block_alloc, .free_block = s2_block_free};
+
+/* The VM's stage-2 format (vms.<n>.stage2), or an error. */
+static int vm_stage2_format(const scim_os *os, const char *name, const scim_vm_params *p, const scim_pt_format **out,
+                            scim_err *err)
+{
+    const scim_pt_format *f = p->stage2 ? scim_pt_stage2_by_name(vm_stage2s[p->stage2])
+                                        : scim_pt_stage2_of(os->p.isa, os->p.paging);
+    if (!f || f->isa != os->p.isa)
+        return scim_err_set(err, SCIM_EINVAL, "vm '%s': stage2 %s is not a stage-2 format of system.isa %s (%s)",
+                            name, vm_stage2s[p->stage2], scim_isa_name(os->p.isa),
+                            os->p.isa == SCIM_ISA_RISCV   ? "sv39x4 or sv48x4"
+                            : os->p.isa == SCIM_ISA_ARMV8 ? "s2-ipa48"
+                                                          : "ept4");
+    /* every guest-physical address must be one the format translates */
+    if (!scim_pt_va_valid(f, p->memory - 1))
+        return scim_err_set(err, SCIM_EINVAL,
+                            "vm '%s': %llu GiB of guest memory is beyond the %u-bit guest-physical addresses of %s; "
+                            "lower vms.%s.memory or choose a wider stage2",
+                            name, (unsigned long long)(p->memory >> 30), f->va_bits, f->name, name);
+    *out = f;
+    return 0;
+}
 
 os_vm *os_find_vm(const scim_os *os, const char *name)
 {
@@ -563,12 +619,10 @@ os_vm *os_find_vm(const scim_os *os, const char *name)
 int scim_os_add_vm(scim_os *os, const char *name, const scim_vm_params *p, bool pin_all, scim_stats *stats,
                    scim_err *err)
 {
-    const scim_pt_format *f2 = scim_pt_stage2_of(os->p.isa);
-    if (!f2)
-        return scim_err_set(err, SCIM_EINVAL,
-                            "vm '%s': system.isa %s has no stage-2 format in this model (RISC-V's G-stage needs a "
-                            "16 KiB root table); use x86-64 (EPT) or armv8 (stage 2)",
-                            name, scim_isa_name(os->p.isa));
+    const scim_pt_format *f2 = NULL;
+    int rc = vm_stage2_format(os, name, p, &f2, err);
+    if (rc)
+        return rc;
     if (os_find_vm(os, name))
         return scim_err_set(err, SCIM_EEXIST, "two VMs are named '%s'", name);
     os_vm **nv = realloc(os->vms, (os->n_vms + 1) * sizeof *nv);

@@ -120,6 +120,7 @@ typedef struct scim_vm_params {
     uint64_t s2_reclaim_pages;    /* pages per round */
     scim_time_t s2_reclaim_interval; /* between rounds (0: one round) */
     scim_time_t map_exit_cost;    /* iommu-map in a guest: the vIOMMU's exit per map or unmap call */
+    int stage2;                   /* 0 auto, else an index in the stage-2 format names (hyp.c) */
 } scim_vm_params;
 extern const scim_param_decl scim_vm_param_decls[];
 extern const size_t scim_vm_param_decl_count;
