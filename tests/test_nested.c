@@ -1,8 +1,10 @@
 /* Two-stage (nested) walks of the shared walker (mmu/walker.h) on a dummy
- * memory that serves real tables: a guest's stage-1 table (x86-64, Armv8-A)
- * at guest-physical addresses, written by mmu/pagetable.c through a
- * stage-2 hook, and the hypervisor's stage-2 table (Intel EPT, SDM Vol. 3C
- * 29.3.2; Arm stage 2, Arm ARM D8.3) mapping every guest frame.
+ * memory that serves real tables: a guest's stage-1 table (x86-64, Armv8-A,
+ * RISC-V) at guest-physical addresses, written by mmu/pagetable.c through
+ * a stage-2 hook, and the hypervisor's stage-2 table (Intel EPT, SDM Vol.
+ * 3C 29.3.2; Arm stage 2, Arm ARM D8.3; RISC-V G-stage Sv39x4 and Sv48x4,
+ * Privileged spec 20211203 8.5.1, whose 16 KiB root the page table takes
+ * as one order-2 block) mapping every guest frame.
  *
  * The dummy answers a read MEM_D ps after it arrives with the entry as
  * stored (the format's accessed/dirty update applied, as the memory
@@ -11,7 +13,8 @@
  * n-level guest over an m-level stage 2 translates the root and each of
  * the n table pointers through stage 2 (m reads each) and reads the n
  * guest entries: n(m + 1) + m = (n + 1)(m + 1) - 1 reads, 24 for 4 over 4,
- * 29 for 5 over 4, 19 for 3 over 4 (Bhargava et al., ASPLOS'08, figure 2).
+ * 29 for 5 over 4, 19 for 3 over 4, 15 for 3 over 3 (Bhargava et al.,
+ * ASPLOS'08, figure 2).
  * With PWC_L = 1000 and MEM_D = 50000 ps a cold 4/4 walk takes
  * 1000 + 24 x 50000 = 1201000 ps.
  */
@@ -202,6 +205,11 @@ static const struct cold_case {
     {"x86 5-level over EPT", &scim_pt_x86_5l, &scim_pt_ept4, VA, 29},
     {"Arm va48 over stage 2", &scim_pt_armv8_va48, &scim_pt_arm_s2_48, VA, 24},
     {"Arm va39 over stage 2", &scim_pt_armv8_va39, &scim_pt_arm_s2_48, 0x0000003f12345000ull, 19},
+    /* RISC-V G-stage (Privileged spec 20211203, 8.5.1): (3+1)(3+1)-1 = 15,
+     * (4+1)(4+1)-1 = 24, (5+1)(4+1)-1 = 29 */
+    {"RISC-V Sv39 over Sv39x4", &scim_pt_sv39, &scim_pt_sv39x4, 0x0000003f12345000ull, 15},
+    {"RISC-V Sv48 over Sv48x4", &scim_pt_sv48, &scim_pt_sv48x4, VA, 24},
+    {"RISC-V Sv57 over Sv48x4", &scim_pt_sv57, &scim_pt_sv48x4, VA, 29},
 };
 
 START_TEST(cold_walk)
@@ -236,6 +244,76 @@ START_TEST(cold_walk)
     ck_assert_uint_eq(i, c->reads);
     ck_assert_uint_eq(stat(&f, "w.walk.s2_reads"), (uint64_t)(n + 1) * m);
     ck_assert_uint_eq(stat(&f, "w.walk.nested"), 1);
+    fx_free(&f);
+}
+END_TEST
+
+/* The G-stage root takes 2 more guest-physical bits (8.5.1): a guest page
+ * at the top of the 41-bit (Sv39x4) or 50-bit (Sv48x4) guest-physical
+ * space goes through root entry 2047, read at root + 2047 x 8 (beyond the
+ * 4 KiB a 512-entry table would have), and the entries below it at index
+ * 511. The guest's tables sit in low guest frames (root entry 0). */
+static const struct top_case {
+    const scim_pt_format *f1, *f2;
+    uint64_t va, gpa_top;
+} top_cases[] = {
+    {&scim_pt_sv39, &scim_pt_sv39x4, 0x0000003f12345000ull, (1ull << 41) - FRAME},
+    {&scim_pt_sv48, &scim_pt_sv48x4, VA, (1ull << 50) - FRAME},
+};
+
+START_TEST(gstage_top_gpa)
+{
+    const struct top_case *c = &top_cases[_i];
+    fx f;
+    fx_init(&f, c->f1, c->f2, 0, 0, 0);
+    scim_err err = {0};
+    uint64_t h;
+    ck_assert_int_eq(scim_physmem_alloc(f.host, 0, &h, &err), 0);
+    ck_assert_int_eq(scim_pgtable_map(f.s2, c->gpa_top, h * FRAME, 12, SCIM_PTA_USER | SCIM_PTA_WRITE, &err), 0);
+    ck_assert_int_eq(scim_pgtable_map(f.s1, c->va, c->gpa_top, 12, SCIM_PTA_USER | SCIM_PTA_WRITE, &err), 0);
+    int n = c->f1->levels, m = c->f2->levels;
+    uint32_t reads = walk(&f, c->va, false);
+    ck_assert_uint_eq(reads, (uint32_t)((n + 1) * (m + 1) - 1));
+    ck_assert_uint_eq(f.r.status, SCIM_WALK_OK);
+    ck_assert_uint_eq(f.r.page_pa, h * FRAME);
+    /* the last stage-2 walk (the data page's): root entry 2047, then 511s */
+    uint64_t root = scim_pgtable_root(f.s2);
+    ck_assert_uint_eq(root % (16 * 1024), 0);
+    const rd *last = &f.log[reads - (uint32_t)m];
+    ck_assert_uint_eq(last->fmt, c->f2->id);
+    ck_assert_uint_eq(last->level, m);
+    ck_assert_uint_eq(last->pa, root + 2047 * 8);
+    scim_pte_info e;
+    c->f2->decode(last->value, m, &e);
+    ck_assert_int_eq(e.kind, SCIM_PTE_TABLE);
+    ck_assert_uint_eq(f.log[reads - (uint32_t)m + 1].pa, e.addr + 511 * 8);
+    /* the root's stage-2 walk (the guest root's low guest frame): entry 0 */
+    ck_assert_uint_eq(f.log[0].pa, root);
+    fx_free(&f);
+}
+END_TEST
+
+/* A guest-physical address beyond 41 bits (bit 41 set) under Sv39x4: "bits
+ * 63:41 must all be zeros, or else a guest-page-fault exception occurs"
+ * (8.5.1). The guest's Sv39 entries can hold it (44-bit PPN); the walk
+ * reads the root's stage-2 walk and the guest entries with theirs, 3 x
+ * (3 + 1) = 12 reads, then ends at stage 2 without reading: the address
+ * would index root entry 0 if its bit 41 were dropped. */
+START_TEST(gstage_gpa_beyond)
+{
+    fx f;
+    fx_init(&f, &scim_pt_sv39, &scim_pt_sv39x4, 0, 0, 0);
+    const uint64_t va = 0x0000003f12345000ull, gpa = 1ull << 41;
+    scim_err err = {0};
+    ck_assert_int_eq(scim_pgtable_map(f.s1, va, gpa, 12, SCIM_PTA_USER | SCIM_PTA_WRITE, &err), 0);
+    ck_assert_uint_eq(scim_pt_index(&scim_pt_sv39x4, gpa, 3), 0);
+    ck_assert(!scim_pt_va_valid(&scim_pt_sv39x4, gpa));
+    ck_assert_uint_eq(walk(&f, va, false), 12);
+    ck_assert_uint_eq(f.r.status, SCIM_WALK_RESERVED);
+    ck_assert_uint_eq(f.r.stage, 2);
+    ck_assert_uint_eq(f.t_done, PWC_L + 12 * MEM_D);
+    ck_assert_uint_eq(stat(&f, "w.walk.s2_faults"), 1);
+    ck_assert_uint_eq(stat(&f, "w.walk.s2_reads"), 9);
     fx_free(&f);
 }
 END_TEST
@@ -379,6 +457,8 @@ static Suite *suite(void)
     Suite *s = suite_create("nested");
     TCase *tc = tcase_create("walks");
     tcase_add_loop_test(tc, cold_walk, 0, (int)(sizeof cold_cases / sizeof cold_cases[0]));
+    tcase_add_loop_test(tc, gstage_top_gpa, 0, (int)(sizeof top_cases / sizeof top_cases[0]));
+    tcase_add_test(tc, gstage_gpa_beyond);
     tcase_add_test(tc, cached_walks);
     tcase_add_test(tc, s2pwc_walks);
     tcase_add_test(tc, faults_by_stage);

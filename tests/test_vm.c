@@ -8,7 +8,9 @@
  * a translation is the device's IOTLB 1 ns + link 400 + IOMMU IOTLB 2 ns +
  * the context reads + the walk-cache lookup 3 ns + the walk's reads + link
  * 400. Without walk caches a guest walk reads (n+1)(m+1)-1 entries: 24 for
- * 4-level over EPT or Arm stage 2 (4 levels), 29 for 5-level, 19 for va39.
+ * 4-level over EPT or Arm stage 2 (4 levels), 29 for 5-level, 19 for va39;
+ * on riscv 15 for Sv39 over Sv39x4 (3 levels), 24 for Sv48 and 29 for Sv57
+ * over Sv48x4.
  */
 #include <check.h>
 #include <stdio.h>
@@ -46,12 +48,18 @@ static const char *const BASE =
 static const struct walk_case {
     const char *isa, *paging;
     int reads;
+    int s2_levels;    /* m */
     int ctx_bytes[4]; /* the context structures read (test_isa.c) */
 } walk_cases[] = {
-    {"x86-64", "4-level", 24, {8, 8}},
-    {"x86-64", "5-level", 29, {8, 8}},
-    {"armv8", "va48", 24, {64, 8, 64}},
-    {"armv8", "va39", 19, {64, 8, 64}},
+    {"x86-64", "4-level", 24, 4, {8, 8}},
+    {"x86-64", "5-level", 29, 4, {8, 8}},
+    {"armv8", "va48", 24, 4, {64, 8, 64}},
+    {"armv8", "va39", 19, 4, {64, 8, 64}},
+    /* RISC-V G-stage (Privileged spec 20211203, 8.5.1): an Sv39 host's
+     * VMs get Sv39x4 (3 levels), the others Sv48x4 (4) */
+    {"riscv", "sv39", 15, 3, {32, 8, 8, 16}},
+    {"riscv", "sv48", 24, 4, {32, 8, 8, 16}},
+    {"riscv", "sv57", 29, 4, {32, 8, 8, 16}},
 };
 
 static int s2pwc_entries; /* iommu.s2pwc.entries of the next run */
@@ -88,12 +96,17 @@ START_TEST(cold_2d_walk)
     ck_assert_msg(stat_of(sim, "nic0.translation.latency.max") == xlat * 1000, "%s %s: translation %.0f ps, not %.0f",
                   c->isa, c->paging, stat_of(sim, "nic0.translation.latency.max"), xlat * 1000);
     ck_assert_double_eq(stat_of(sim, "iommu.walk.pte_reads"), c->reads);
-    int n = (c->reads + 1) / 5 - 1; /* guest levels: (n+1) x 5 - 1 reads over a 4-level stage 2 */
-    ck_assert_double_eq(stat_of(sim, "iommu.walk.s2_reads"), (n + 1) * 4);
+    int m = c->s2_levels, n = (c->reads + 1) / (m + 1) - 1; /* guest levels: (n+1)(m+1) - 1 reads */
+    ck_assert_int_eq((n + 1) * (m + 1) - 1, c->reads);
+    ck_assert_double_eq(stat_of(sim, "iommu.walk.s2_reads"), (n + 1) * m);
     ck_assert_double_eq(stat_of(sim, "iommu.walk.nested"), 1);
     ck_assert_double_eq(stat_of(sim, "mem.pte_reads"), k + c->reads);
     ck_assert_double_eq(stat_of(sim, "nic0.faults"), 0);
     ck_assert_double_eq(stat_of(sim, "vm0.hyp.pinned"), 16 * 256 - 1); /* 16 MiB of frames but frame 0 */
+    /* stage-2 tables mapping 16 MiB: the root (4 frames for the G-stage's
+     * 16 KiB one), one table per level below it down to 8 last-level ones */
+    int root = strcmp(c->isa, "riscv") ? 1 : 4;
+    ck_assert_double_eq(stat_of(sim, "vm0.hyp.s2_tables"), root + (m - 2) + 8);
     scim_sim_destroy(sim);
     tmpdir_remove(dir);
 }
@@ -169,6 +182,57 @@ START_TEST(faults_by_stage)
     ck_assert_double_eq(stat_of(sim, "nic0.dma.errors"), 0);
     scim_sim_destroy(sim);
     tmpdir_remove(dir);
+}
+END_TEST
+
+/* The same VM workload on x86-64 (4-level over EPT) and riscv (Sv48 over
+ * Sv48x4; Sv39 over Sv39x4): 4 KiB pages in both stages, so every fault,
+ * miss and walk is the same; only the context structures differ (their
+ * reads are not page-table reads), and the stage-2 root of the G-stage
+ * is 4 frames. Stage 2 on demand with zeroing off: each of 8 pages takes
+ * a guest fault then a stage-2 fault (16 device faults); each page is
+ * written again at 500 us (IOTLB hits). 4 over 4 reads the same entries;
+ * Sv39 over Sv39x4 fewer (and its guest has one table fewer to back),
+ * its faults and misses the same. */
+START_TEST(same_on_x86_and_riscv)
+{
+    char dir[64], trace[1024] = "";
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < 8; i++)
+            snprintf(trace + strlen(trace), sizeof trace - strlen(trace), "@%d write 0x%x 64\n",
+                     pass * 500000 + i * 1000, 0x10000000 + i * 4096);
+    static const char *const same[] = {"nic0.faults", "nic0.dma.errors", "nic0.iotlb.misses", "iommu.iotlb.misses",
+                                       "iommu.walks", "iommu.walk.nested", "iommu.walk.s2_faults",
+                                       "os.iopf.requests", "vm0.hyp.forwarded", "vm0.hyp.s2_faults_io",
+                                       "vm0.hyp.s2_faults_touch"};
+    static const char *const same4[] = {"iommu.walk.pte_reads", "iommu.walk.s2_reads", "iommu.pwc.pde.hits",
+                                        "iommu.s2tlb.hits", "vm0.hyp.s2_maps", "vm0.hyp.frames_backed"};
+    double want[COUNT_OF(same)], want4[COUNT_OF(same4)];
+    static const char *const runs[][2] = {{"x86-64", "4-level"}, {"riscv", "sv48"}, {"riscv", "sv39"}};
+    for (size_t r = 0; r < COUNT_OF(runs); r++) {
+        scim_sim *sim = run(runs[r][0], runs[r][1], 16, 16, "false", "none", "false", trace, dir);
+        for (size_t i = 0; i < COUNT_OF(same); i++) {
+            double v = stat_of(sim, same[i]);
+            if (r == 0)
+                want[i] = v;
+            ck_assert_msg(v == want[i], "%s %s: %s %.0f, x86-64 %.0f", runs[r][0], runs[r][1], same[i], v, want[i]);
+        }
+        for (size_t i = 0; r < 2 && i < COUNT_OF(same4); i++) {
+            double v = stat_of(sim, same4[i]);
+            if (r == 0)
+                want4[i] = v;
+            ck_assert_msg(v == want4[i], "%s: %s %.0f, x86-64 %.0f", runs[r][1], same4[i], v, want4[i]);
+        }
+        if (r == 0) { /* the hand-derived counts the others must match */
+            ck_assert_double_eq(want[0], 16);
+            ck_assert_double_eq(want[8], 8);
+            ck_assert_double_eq(want[9], 8);
+        }
+        /* the 8 pages and the guest's tables, one fewer with Sv39 */
+        ck_assert_double_eq(stat_of(sim, "vm0.hyp.frames_backed"), 8 + (r == 2 ? 3 : 4));
+        scim_sim_destroy(sim);
+        tmpdir_remove(dir);
+    }
 }
 END_TEST
 
@@ -290,9 +354,12 @@ START_TEST(config_errors)
          "devices:\n  nic0: {trace: t, pasid: 1, vm: vm0, walk: device}\n",
          "test.yaml:5:45: error: devices.nic0.walk: a device assigned to a VM translates through the IOMMU (its 2D "
          "walk); set walk: iommu (device, software and shadow walks of guest tables are not modelled)"},
-        {"system: {isa: riscv}\nvms: {vm0: {}}\n",
-         "test.yaml:2:12: error: vms.vm0: vm 'vm0': system.isa riscv has no stage-2 format in this model (RISC-V's "
-         "G-stage needs a 16 KiB root table); use x86-64 (EPT) or armv8 (stage 2)"},
+        {"system: {isa: riscv}\nvms: {vm0: {stage2: ept4}}\n",
+         "test.yaml:2:12: error: vms.vm0: vm 'vm0': stage2 ept4 is not a stage-2 format of system.isa riscv "
+         "(sv39x4 or sv48x4)"},
+        {"system: {isa: riscv, paging: sv39}\nvms: {vm0: {memory: 4TiB}}\n",
+         "test.yaml:2:12: error: vms.vm0: vm 'vm0': 4096 GiB of guest memory is beyond the 41-bit guest-physical "
+         "addresses of sv39x4; lower vms.vm0.memory or choose a wider stage2"},
         {"vms: {vm0: {}}\nprocesses:\n  app:\n    pasid: 1\n    vm: vm0\n"
          "    regions: [{va: 0x40000000, size: 2MiB, page_size: 2M}]\n",
          "test.yaml:6:15: error: processes.app.regions.0: process 'app' runs in a VM, whose pages are 4 KiB in this "
@@ -315,6 +382,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, cold_2d_walk, 0, (int)COUNT_OF(walk_cases));
     tcase_add_test(tc, cached_2d_walk);
     tcase_add_test(tc, faults_by_stage);
+    tcase_add_test(tc, same_on_x86_and_riscv);
     tcase_add_test(tc, stage2_reclaim);
     tcase_add_test(tc, stage1_shootdown);
     tcase_add_test(tc, config_errors);

@@ -57,6 +57,36 @@ static int direct_alloc(void *cookie, uint64_t *pfn, scim_err *err)
 
 static void direct_free(void *cookie, uint64_t pfn) { scim_physmem_free(cookie, pfn, 0); }
 
+static int direct_alloc_block(void *cookie, unsigned order, uint64_t *pfn, scim_err *err)
+{
+    return scim_physmem_alloc(cookie, order, pfn, err); /* a buddy block: aligned to its size */
+}
+
+static void direct_free_block(void *cookie, uint64_t pfn, unsigned order) { scim_physmem_free(cookie, pfn, order); }
+
+/* A new table of `level`: one frame, or a block for a wider one. */
+static int alloc_table(scim_pgtable *pt, int level, uint64_t *addr, scim_err *err)
+{
+    unsigned order = scim_pt_table_order(pt->fmt, level);
+    uint64_t pfn;
+    int rc = order ? pt->ops.alloc_block(pt->cookie, order, &pfn, err) : pt->ops.alloc_table(pt->cookie, &pfn, err);
+    if (rc)
+        return rc;
+    pt->tables += 1ull << order;
+    *addr = scim_pfn_addr(pfn);
+    return 0;
+}
+
+static void free_table(scim_pgtable *pt, uint64_t table, int level)
+{
+    unsigned order = scim_pt_table_order(pt->fmt, level);
+    pt->tables -= 1ull << order;
+    if (order)
+        pt->ops.free_block(pt->cookie, scim_pfn(table), order);
+    else
+        pt->ops.free_table(pt->cookie, scim_pfn(table));
+}
+
 scim_pgtable *scim_pgtable_create(scim_physmem *pm, const scim_pt_format *fmt, const scim_pt_alloc_ops *ops,
                                   void *cookie, scim_err *err)
 {
@@ -75,16 +105,22 @@ scim_pgtable *scim_pgtable_create(scim_physmem *pm, const scim_pt_format *fmt, c
         pt->ops = *ops;
         pt->cookie = cookie;
     } else {
-        pt->ops = (scim_pt_alloc_ops){.alloc_table = direct_alloc, .free_table = direct_free};
+        pt->ops = (scim_pt_alloc_ops){.alloc_table = direct_alloc, .free_table = direct_free,
+                                      .alloc_block = direct_alloc_block, .free_block = direct_free_block};
         pt->cookie = pm;
     }
-    uint64_t pfn;
-    if (pt->ops.alloc_table(pt->cookie, &pfn, err) != 0) {
+    for (int l = 1; l <= fmt->levels; l++) {
+        if (scim_pt_table_order(fmt, l) && (!pt->ops.alloc_block || !pt->ops.free_block)) {
+            scim_err_set(err, SCIM_EINVAL, "%s tables of level %d are %llu KiB: the allocator has no block ops",
+                         fmt->name, l, (unsigned long long)((scim_pt_table_entries(fmt, l) * SCIM_PTE_BYTES) >> 10));
+            free(pt);
+            return NULL;
+        }
+    }
+    if (alloc_table(pt, fmt->levels, &pt->root, err) != 0) {
         free(pt);
         return NULL;
     }
-    pt->root = scim_pfn_addr(pfn);
-    pt->tables = 1;
     return pt;
 }
 
@@ -98,7 +134,7 @@ static void destroy_table(scim_pgtable *pt, uint64_t table, int level)
                 destroy_table(pt, e.addr, level - 1);
         }
     }
-    pt->ops.free_table(pt->cookie, scim_pfn(table));
+    free_table(pt, table, level);
 }
 
 void scim_pgtable_destroy(scim_pgtable *pt)
@@ -154,12 +190,9 @@ int scim_pgtable_map(scim_pgtable *pt, uint64_t va, uint64_t pa, unsigned page_s
             return scim_err_set(err, SCIM_EEXIST, "va 0x%llx is already mapped by a larger page",
                                 (unsigned long long)va);
         if (e.kind == SCIM_PTE_NOT_PRESENT) {
-            uint64_t pfn;
-            int rc = pt->ops.alloc_table(pt->cookie, &pfn, err);
+            int rc = alloc_table(pt, level - 1, &e.addr, err);
             if (rc)
                 return rc;
-            pt->tables++;
-            e.addr = scim_pfn_addr(pfn);
             write_entry(pt, ea, f->make_table(e.addr, level));
         }
         table = e.addr;
@@ -252,8 +285,7 @@ int scim_pgtable_unmap(scim_pgtable *pt, uint64_t va, unsigned *old_attrs, unsig
         if (!table_empty(pt, table, l))
             break;
         write_entry(pt, path[l + 1], 0);
-        pt->tables--;
-        pt->ops.free_table(pt->cookie, scim_pfn(table));
+        free_table(pt, table, l);
     }
     return 0;
 }

@@ -42,17 +42,26 @@ typedef struct scim_pt_alloc_ops {
      * a leaf stores, leaf_in(stored) the host address it stands for. */
     uint64_t (*leaf_out)(void *cookie, uint64_t pa);
     uint64_t (*leaf_in)(void *cookie, uint64_t stored);
+    /* Optional: a table wider than a frame, 2^order contiguous frames
+     * aligned to their size (RISC-V's G-stage root: 16 KiB, order 2;
+     * Privileged spec 8.5.1), freed whole. Needed only by a format with
+     * such a table (scim_pt_table_order > 0): creating its page table
+     * without them fails. One-frame tables always come from alloc_table. */
+    int (*alloc_block)(void *cookie, unsigned order, uint64_t *pfn, scim_err *err);
+    void (*free_block)(void *cookie, uint64_t pfn, unsigned order);
 } scim_pt_alloc_ops;
 
 typedef struct scim_pgtable scim_pgtable;
 
-/* ops NULL: tables come straight from pm (order 0). */
+/* ops NULL: tables come straight from pm (order 0, or the order of a
+ * wider table). */
 scim_pgtable *scim_pgtable_create(scim_physmem *pm, const scim_pt_format *fmt, const scim_pt_alloc_ops *ops,
                                   void *cookie, scim_err *err);
 /* Frees every table frame (not the mapped data frames). */
 void scim_pgtable_destroy(scim_pgtable *pt);
 uint64_t scim_pgtable_root(const scim_pgtable *pt);
 const scim_pt_format *scim_pgtable_format(const scim_pgtable *pt);
+/* Frames of every table, a wide root counting all of its frames. */
 uint64_t scim_pgtable_table_frames(const scim_pgtable *pt);
 
 /* Map [va, va + 2^page_shift) to pa with attributes SCIM_PTA_*. Errors:

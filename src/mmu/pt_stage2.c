@@ -16,10 +16,26 @@
  * a leaf's rights are S2AP[7:6] (read, write), with no APTable above
  * (stage 2 has none); AF is set by the walker (FEAT_HAFDBS) and DBM with
  * S2AP[1] clear is a clean writable page whose first write sets S2AP[1].
+ *
+ * RISC-V G-stage (Privileged spec 20211203, 8.5.1): "non-root page tables
+ * and all page table entries (PTEs) have the same formats" as Sv39 and
+ * Sv48, so the entries decode, encode and update with the Sv39/48 format
+ * functions (mmu/pt_riscv.c), and only the geometry differs: 2 more index
+ * bits at the root, a 41- or 50-bit guest-physical address whose bits
+ * above must be zero ("or else a guest-page-fault exception occurs"; not
+ * sign-extended as a virtual address). Every G-stage access is a user
+ * access, so a leaf with U = 0 gives no rights (the model's walks check U
+ * as a U-mode access already); the G bit is reserved, "cleared by
+ * software ... ignored by hardware": never written, never reported. A
+ * and D as in Sv39/48 (hardware updates: Svadu, the RISC-V IOMMU's
+ * DC.tc.GADE); the leaf's X is left set, as the host tables do.
  */
 #include "mmu/pt_stage2.h"
 
+#include <string.h>
+
 #include "core/proto.h"
+#include "mmu/pt_riscv.h"
 
 /* ---------- EPT ---------- */
 
@@ -192,6 +208,30 @@ static uint64_t s2_hw_update(uint64_t pte, int level, bool write)
     return pte;
 }
 
+/* ---------- RISC-V G-stage ---------- */
+
+static void gs_decode(uint64_t pte, int level, scim_pte_info *o)
+{
+    scim_pt_sv48.decode(pte, level, o);
+    o->attrs &= ~SCIM_PTA_GLOBAL; /* G is reserved in G-stage PTEs and ignored */
+}
+
+static uint64_t gs_make_table(uint64_t table_pa, int level) { return scim_pt_sv48.make_table(table_pa, level); }
+
+static uint64_t gs_make_leaf(uint64_t pa, int level, unsigned attrs)
+{
+    return scim_pt_sv48.make_leaf(pa, level, attrs & ~SCIM_PTA_GLOBAL);
+}
+
+static uint64_t gs_set_attrs(uint64_t pte, int level, unsigned set, unsigned clear)
+{
+    return scim_pt_sv48.set_attrs(pte, level, set & ~SCIM_PTA_GLOBAL, clear);
+}
+
+static uint64_t gs_set_addr(uint64_t pte, int level, uint64_t pa) { return scim_pt_sv48.set_addr(pte, level, pa); }
+
+static uint64_t gs_hw_update(uint64_t pte, int level, bool write) { return scim_pt_sv48.hw_update(pte, level, write); }
+
 #define S2_LEAVES ((1u << 1) | (1u << 2) | (1u << 3)) /* 4 KiB, 2 MiB, 1 GiB */
 #define S9 SCIM_PT_INDEX_BITS
 #define S2_INDEX {0, S9, S9, S9, S9, S9}
@@ -208,11 +248,40 @@ const scim_pt_format scim_pt_arm_s2_48 = {
     .make_table = s2_make_table, .make_leaf = s2_make_leaf, .set_attrs = s2_set_attrs,
     .set_addr = s2_set_addr, .hw_update = s2_hw_update};
 
-const scim_pt_format *scim_pt_stage2_of(scim_isa isa)
+/* The root takes the 2 extra guest-physical bits (8.5.1, figures "Sv39x4
+ * and Sv48x4 virtual address (guest physical address)"). */
+#define GS_ROOT_BITS (SCIM_PT_INDEX_BITS + 2)
+#define GS_INDEX_39X4 {0, S9, S9, GS_ROOT_BITS}
+#define GS_INDEX_48X4 {0, S9, S9, S9, GS_ROOT_BITS}
+
+const scim_pt_format scim_pt_sv39x4 = {
+    .name = "sv39x4", .isa = SCIM_ISA_RISCV, .id = SCIM_PT_SV39X4, .levels = 3, .va_bits = 41,
+    .sign_extended = false, .index_bits = GS_INDEX_39X4, .leaf_levels = S2_LEAVES, .decode = gs_decode,
+    .make_table = gs_make_table, .make_leaf = gs_make_leaf, .set_attrs = gs_set_attrs, .set_addr = gs_set_addr,
+    .hw_update = gs_hw_update};
+
+/* 4 KiB, 2 MiB, 1 GiB and 512 GiB leaves (a leaf may sit at any level,
+ * the root's 512 GiB terapages too: 10.5 "Sv48"). */
+const scim_pt_format scim_pt_sv48x4 = {
+    .name = "sv48x4", .isa = SCIM_ISA_RISCV, .id = SCIM_PT_SV48X4, .levels = 4, .va_bits = 50,
+    .sign_extended = false, .index_bits = GS_INDEX_48X4, .leaf_levels = S2_LEAVES | (1u << 4),
+    .decode = gs_decode, .make_table = gs_make_table, .make_leaf = gs_make_leaf, .set_attrs = gs_set_attrs,
+    .set_addr = gs_set_addr, .hw_update = gs_hw_update};
+
+const scim_pt_format *scim_pt_stage2_of(scim_isa isa, const scim_pt_format *paging)
 {
     switch (isa) {
     case SCIM_ISA_X86_64: return &scim_pt_ept4;
     case SCIM_ISA_ARMV8: return &scim_pt_arm_s2_48;
+    case SCIM_ISA_RISCV: return paging && paging->levels == scim_pt_sv39.levels ? &scim_pt_sv39x4 : &scim_pt_sv48x4;
     default: return NULL;
     }
+}
+
+const scim_pt_format *scim_pt_stage2_by_name(const char *name)
+{
+    for (unsigned id = SCIM_PT_STAGE1_COUNT; id < SCIM_PT_FORMAT_COUNT; id++)
+        if (!strcmp(scim_pt_format_by_id(id)->name, name))
+            return scim_pt_format_by_id(id);
+    return NULL;
 }

@@ -7,10 +7,19 @@
  *   s2-ipa48    Armv8-A VMSAv8-64 stage 2, 4 KiB granule, 48-bit IPA,
  *               starting at level 0 (Arm ARM D8.3, D8.4.2 "stage 2
  *               permissions" S2AP, D8.5 memory attributes)
- * The entry bits are here for tests that write entries by hand; the rest
- * goes through the format seam (mmu/ptfmt.h). RISC-V's G-stage (Sv39x4,
- * Sv48x4) needs a 16 KiB root table, which the seam's 4 KiB tables do not
- * hold: not modelled. */
+ *   sv39x4      RISC-V G-stage, 3 levels, 41-bit guest-physical addresses
+ *   sv48x4      RISC-V G-stage, 4 levels, 50-bit guest-physical addresses
+ *               (Privileged spec 20211203, 8.2.10 "hgatp", 8.5.1 "Guest
+ *               Physical Address Translation"; the same titles in later
+ *               releases, whose chapter numbers moved): Sv39 and Sv48
+ *               with the incoming address widened by 2 bits, taken by
+ *               the root table alone, which grows to 2048 entries, 16 KiB,
+ *               aligned to 16 KiB (index_bits 11 at the root level: the
+ *               page table allocates it as one order-2 block).
+ * The entry bits are here for tests that write entries by hand (G-stage
+ * entries are Sv39/Sv48 entries: mmu/pt_riscv.h); the rest goes through
+ * the format seam (mmu/ptfmt.h). Sv57x4 (59-bit guest-physical
+ * addresses, 5 levels) is not modelled: vms.<n>.memory stops at 64 TiB. */
 #ifndef SCIM_MMU_PT_STAGE2_H
 #define SCIM_MMU_PT_STAGE2_H
 
@@ -41,10 +50,15 @@
 #define SCIM_S2_XN (1ull << 54)
 #define SCIM_S2_ADDR_MASK 0x0000fffffffff000ull
 
-extern const scim_pt_format scim_pt_ept4, scim_pt_arm_s2_48;
+extern const scim_pt_format scim_pt_ept4, scim_pt_arm_s2_48, scim_pt_sv39x4, scim_pt_sv48x4;
 
-/* The stage-2 format of an ISA (EPT, Arm stage 2), NULL if the model has
- * none (RISC-V G-stage). */
-const scim_pt_format *scim_pt_stage2_of(scim_isa isa);
+/* The stage-2 format of an ISA for a host whose page tables are `paging`
+ * (NULL: the ISA's 4-level default): EPT on x86-64, Arm stage 2 on armv8;
+ * on riscv Sv39x4 when the host pages with Sv39 (the spec's note in 8.5.1:
+ * a 41-bit guest-physical space without Sv48 hardware), else Sv48x4. NULL
+ * for an unknown ISA. */
+const scim_pt_format *scim_pt_stage2_of(scim_isa isa, const scim_pt_format *paging);
+/* A stage-2 format by name (ept4, s2-ipa48, sv39x4, sv48x4), NULL if none. */
+const scim_pt_format *scim_pt_stage2_by_name(const char *name);
 
 #endif

@@ -1,6 +1,6 @@
 /* The page-table formats by id and by (ISA, levels), and the geometry
- * helpers every format shares. The formats are in pt_x86.c, pt_armv8.c
- * and pt_riscv.c. */
+ * helpers every format shares. The formats are in pt_x86.c, pt_armv8.c,
+ * pt_riscv.c and (stage 2) pt_stage2.c. */
 #include "mmu/ptfmt.h"
 
 #include <stddef.h>
@@ -12,7 +12,8 @@ static const scim_pt_format *const formats[SCIM_PT_FORMAT_COUNT] = {
     [SCIM_PT_ARMV8_VA39] = &scim_pt_armv8_va39, [SCIM_PT_ARMV8_VA48] = &scim_pt_armv8_va48,
     [SCIM_PT_SV39] = &scim_pt_sv39,             [SCIM_PT_SV48] = &scim_pt_sv48,
     [SCIM_PT_SV57] = &scim_pt_sv57,             [SCIM_PT_EPT4] = &scim_pt_ept4,
-    [SCIM_PT_ARM_S2_48] = &scim_pt_arm_s2_48,
+    [SCIM_PT_ARM_S2_48] = &scim_pt_arm_s2_48,   [SCIM_PT_SV39X4] = &scim_pt_sv39x4,
+    [SCIM_PT_SV48X4] = &scim_pt_sv48x4,
 };
 
 const char *const scim_isa_names[] = {"x86-64", "armv8", "riscv", NULL};

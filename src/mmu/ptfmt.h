@@ -19,8 +19,11 @@
  *   pt_armv8.c  Armv8-A VMSAv8-64 stage 1, 4 KiB granule, 39- and 48-bit
  *               VA (Arm ARM D8)
  *   pt_riscv.c  RISC-V Sv39, Sv48, Sv57 (Privileged spec 10.3-10.6)
- * All use 4 KiB tables of 512 8-byte entries, so a walk of an L-level
- * format reads at most L entries.
+ * and the stage-2 formats of mmu/pt_stage2.h (EPT, Arm stage 2, RISC-V
+ * G-stage Sv39x4 and Sv48x4). Tables are 4 KiB, 512 8-byte entries,
+ * except the G-stage root: 2048 entries, 16 KiB (index_bits of its level
+ * 11; scim_pt_table_order says how many frames a table takes). A walk of
+ * an L-level format reads at most L entries.
  *
  * Table addresses: an entry holds the address of the next table in the
  * format's output address space. For a nested (two-stage) translation the
@@ -109,6 +112,8 @@ enum scim_pt_format_id {
     SCIM_PT_STAGE1_COUNT, /* stage-2 formats (mmu/pt_stage2.h) follow: no system.paging value */
     SCIM_PT_EPT4 = SCIM_PT_STAGE1_COUNT,
     SCIM_PT_ARM_S2_48,
+    SCIM_PT_SV39X4,
+    SCIM_PT_SV48X4,
     SCIM_PT_FORMAT_COUNT
 };
 
@@ -152,6 +157,12 @@ static inline uint64_t scim_pt_entry_addr(const scim_pt_format *f, uint64_t tabl
 static inline uint64_t scim_pt_table_entries(const scim_pt_format *f, int level)
 {
     return 1ull << f->index_bits[level];
+}
+/* log2 of the frames a level-`level` table takes, aligned to its size: 0
+ * for 512 entries (one frame), 2 for the G-stage root's 2048 (16 KiB). */
+static inline unsigned scim_pt_table_order(const scim_pt_format *f, int level)
+{
+    return f->index_bits[level] > SCIM_PT_INDEX_BITS ? f->index_bits[level] - SCIM_PT_INDEX_BITS : 0;
 }
 /* The level a leaf of `shift` sits at, or 0 if the format has no such leaf. */
 int scim_pt_leaf_level(const scim_pt_format *f, unsigned shift);

@@ -394,6 +394,14 @@ static void s2_translate(scim_walker *w, walk *k, uint64_t gpa, bool final)
 {
     k->gpa = gpa;
     k->s2_final = final;
+    if (!scim_pt_va_valid(k->s2fmt, gpa)) {
+        /* beyond the stage-2 input addresses (RISC-V G-stage: bits 63:41 or
+         * 63:50 not zero, a guest-page fault, Privileged spec 8.5.1; EPT:
+         * above 48 bits): no entry read; not a page the hypervisor could map */
+        k->in_s2 = true;
+        finish(w, k, SCIM_WALK_RESERVED, 0, 0);
+        return;
+    }
     scim_tlb_entry e;
     if (w->s2tlb && scim_tlb_lookup(w->s2tlb, k->vmid, scim_pfn_addr(scim_pfn(gpa)), &e) == 1) {
         s2_done(w, k, scim_pfn_addr(e.pfn) + scim_page_offset(gpa, SCIM_SHIFT_4K), e.perms, SCIM_SHIFT_4K);

@@ -126,8 +126,10 @@ typedef struct scim_vm_params {
     bool guest_zero;
     uint64_t guest_batch, guest_handlers;
     scim_time_t guest_cpu_fault_cost;
+    int stage2;                   /* 0 auto, else an index in the stage-2 format names (hyp.c) */
 } scim_vm_params;
 extern const scim_param_decl scim_vm_param_decls[];
+extern const char *const scim_vm_stage2_names[]; /* vms.<n>.stage2 values, by scim_vm_params.stage2 */
 extern const size_t scim_vm_param_decl_count;
 extern const scim_stat_decl scim_vm_stat_decls[]; /* under "<vm>." */
 extern const size_t scim_vm_stat_decl_count;

@@ -44,9 +44,9 @@ const scim_component_kind scim_vms_kind = {
     .section = "vms", .title = "vms", .named = true, .name_free = vm_name_free,
     .bad_name = "bad VM name '%s': use 1-40 characters from [a-z0-9_], other than mem, os and iommu",
     .doc = "Virtual machines: a guest's memory and the hypervisor's stage-2 table (EPT on x86-64, stage 2 on "
-           "armv8) in simulated memory. Processes with vm: <name> run in the VM (their tables hold "
-           "guest-physical addresses), devices with vm: <name> are assigned to it, and every walk of a guest "
-           "address space is two-dimensional (docs/architecture.md, Nested translation).",
+           "armv8, the G-stage, Sv39x4 or Sv48x4, on riscv) in simulated memory. Processes with vm: <name> run in "
+           "the VM (their tables hold guest-physical addresses), devices with vm: <name> are assigned to it, and "
+           "every walk of a guest address space is two-dimensional (docs/architecture.md, Nested translation).",
     .params = vm_params, .params_size = sizeof(scim_vm_params), .adjust_decls = scim_vm_profile_decls,
     .stats = vm_stats, .create = vm_create};
 
