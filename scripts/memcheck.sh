@@ -29,7 +29,7 @@ ORIGINS=${ORIGINS:-1}
 # minutes each); scripts/test.sh runs them under ASan, --all runs them here.
 SLOW=(test_design test_e2e test_oom_sim test_pagetable test_tracegen test_progress
       test_tlb_index test_os test_ptfmt test_physmem test_short_writes test_oom
-      test_kernel test_trace test_walker test_schemes)
+      test_kernel test_trace_text test_trace_binary test_walker test_schemes)
 # Never under memcheck: test_tlm's and test_tlm_edges' initiators are SC_THREADs (TLM's
 # b_transport may wait()), and SystemC 2.3.4 runs SC_THREADs on QuickThreads
 # stacks it does not register with valgrind (VALGRIND_STACK_REGISTER), so
