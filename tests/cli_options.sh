@@ -43,7 +43,7 @@ expect2 "two configurations" "more than one configuration given ('$CFG', 'other.
 expect2 "check without config" "check needs a configuration file" check
 expect2 "check takes no --out" "unknown option '--out'" check "$CFG" --out "$T/o"
 expect2 "check takes no --quiet" "unknown option '--quiet'" check "$CFG" --quiet
-expect2 "--set without a value" "unknown option '--set'" run "$CFG" --set
+expect2 "--set without a value" "scimitar: --set needs a value" run "$CFG" --set
 expect2 "doc without a subject" "usage: scimitar doc config|stats" doc
 expect2 "doc of something else" "usage: scimitar doc config|stats" doc traces
 expect2 "doc with two subjects" "usage: scimitar doc config|stats" doc config stats

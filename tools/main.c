@@ -111,6 +111,10 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
                 rc = 2;
                 goto done;
             }
+        } else if (cli_missing_value("scimitar", argv[i],
+                                     (const char *const[]){"--set", check ? NULL : "--out", NULL})) {
+            rc = 2;
+            goto done;
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "scimitar: unknown option '%s'\n", argv[i]);
             usage(stderr);
