@@ -421,6 +421,20 @@ START_TEST(test_writer_errors)
     r.has = 0;
     r.op = SCIM_OP_COUNT_;
     ck_assert_int_eq(scim_trace_write(w, &r, NULL), SCIM_EINVAL);
+    /* the last byte of the address space is fine, one more wraps */
+    r.op = SCIM_OP_READ;
+    r.addr = UINT64_MAX;
+    ck_assert_int_eq(scim_trace_write(w, &r, &err), 0);
+    r.size = 2;
+    ck_assert_int_eq(scim_trace_write(w, &r, &err), SCIM_EINVAL);
+    /* the largest timing is 2^64 ps in whole ns; one ns more is refused */
+    r.size = 1;
+    r.time_ns = SCIM_TRACE_MAX_NS;
+    ck_assert_int_eq(scim_trace_write(w, &r, &err), 0);
+    r.time_ns = SCIM_TRACE_MAX_NS + 1;
+    scim_err_clear(&err);
+    ck_assert_int_eq(scim_trace_write(w, &r, &err), SCIM_EINVAL);
+    ck_assert_msg(strstr(err.msg, "record 3") != NULL, "%s", err.msg); /* the 3rd refused, after 2 written */
     scim_trace_abort(w);
     path_of(path, sizeof path, "w.trace");
     struct stat st;
