@@ -1,8 +1,9 @@
 /* Refused configurations whose checks live in a block's constructor (the
- * OS's reclaim watermarks, the IOMMU's TLB geometry) or in the scheme
+ * OS's reclaim watermarks, the IOMMU's TLB geometry), in the fabric's
+ * routing (a node the links leave unreachable) or in the scheme
  * (iommu-map's reserved PASIDs): the message must still carry
  * FILE:LINE:COL of the key (or of its section), in a file and in a --set,
- * like every other configuration error (the first two had no location). */
+ * like every other configuration error (the first three had no location). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,10 @@ static const struct {
      "test.yaml:1:8: error: iommu: TLB of 3 entries cannot have 2 ways: entries must be a multiple of ways"},
     {"kernel: {backend: native}\n", "iommu.iotlb.ways=7", SCIM_ERANGE,
      "--set:1:1: error: iommu: TLB of 64 entries cannot have 7 ways: entries must be a multiple of ways"},
+    /* links that leave the IOMMU unreachable from memory: found when the fabric computes its routes */
+    {"fabric: {links: [{a: os, b: mem, latency: 1ns}]}\n", NULL, SCIM_ECONFIG,
+     "test.yaml:1:17: error: fabric.links: fabric node 'mem' cannot reach 'iommu': add a link (fabric.links) that "
+     "connects them"},
     {"scheme: iommu-map\nprocesses:\n  app: {pasid: 0xF0000}\n", NULL, SCIM_ECONFIG,
      "test.yaml:3:8: error: processes.app.pasid: scheme iommu-map keeps PASIDs 0xf0000 and up for the devices' I/O "
      "address spaces; use a PASID below 983040"},
@@ -57,6 +62,9 @@ START_TEST(edges_build)
     ck_assert_msg(build_yaml("scheme: iommu-map\nprocesses:\n  app: {pasid: 0xEFFFF}\n", msg, sizeof msg) == 0, "%s",
                   msg);
     ck_assert_msg(build_yaml("iommu: {iotlb: {entries: 6, ways: 2}}\n", msg, sizeof msg) == 0, "%s", msg);
+    ck_assert_msg(build_yaml("fabric: {links: [{a: os, b: mem, latency: 1ns}, {a: iommu, b: os, latency: 1ns}]}\n", msg,
+                             sizeof msg) == 0,
+                  "%s", msg);
 }
 END_TEST
 
