@@ -309,6 +309,32 @@ START_TEST(test_format_parse)
 }
 END_TEST
 
+/* Hex digits and the 0x prefix in either case mean the same number;
+ * what is written back is the canonical lower case. */
+START_TEST(test_hex_case)
+{
+    const char *text = "+0 read 0X7F00ABCDEF00 0x40\n+0 read 0x7f00abcdef00 0X40\n+0 write 0xFfFf 0XA io=0XbEeF\n";
+    scim_trace_rec recs[4];
+    size_t n;
+    scim_err err = {0};
+    ck_assert_msg(trace_read_mem(text, strlen(text), recs, 4, &n, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(recs[0].addr, 0x7f00abcdef00ull);
+    ck_assert_uint_eq(recs[0].size, 64);
+    ck_assert(trace_rec_same(&recs[0], &recs[1])); /* the same record in other cases */
+    ck_assert_uint_eq(recs[2].addr, 0xffff);
+    ck_assert_uint_eq(recs[2].size, 10);
+    ck_assert_uint_eq(recs[2].io, 0xbeef);
+    char line[128];
+    scim_trace_format_rec(&recs[2], line, sizeof line);
+    ck_assert_str_eq(line, "+0 write 0xffff 10 io=48879");
+    /* a digit that is not hex in either case is an error at its token */
+    scim_err_clear(&err);
+    ck_assert_int_eq(trace_read_mem("+0 read 0x7G 1\n", 15, recs, 4, &n, &err), SCIM_EPARSE);
+    ck_assert_msg(strstr(err.msg, "t.trace:1:9: error:") == err.msg, "%s", err.msg);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("trace_text");
@@ -319,6 +345,7 @@ int main(void)
     tcase_add_test(tc, test_text_errors);
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_format_parse);
+    tcase_add_test(tc, test_hex_case);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
