@@ -57,7 +57,7 @@ grep -q "cannot open configuration $T/none.yaml" "$T/err" || fail "missing confi
 : > "$T/file"
 "$BIN" run "$CFG" --quiet --out "$T/file/sub" 2> "$T/err"; [ $? -eq 1 ] || fail "unwritable --out: exit status"
 # (checked before the run, issue 14; tests/cli_outputs.sh has the other cases)
-grep -q "cannot create output directory $T/file/sub: Not a directory; give a path whose every parent is a directory" \
+grep -q "cannot create output directory $T/file/sub: $T/file is a file, not a directory; give another --out DIR" \
     "$T/err" || fail "unwritable --out message: $(cat "$T/err")"
 
 # --set=K=V is --set K V; the same statistics either way
