@@ -43,7 +43,7 @@ expect2 "two configurations" "more than one configuration given ('$CFG', 'other.
 expect2 "check without config" "check needs a configuration file" check
 expect2 "check takes no --out" "unknown option '--out'" check "$CFG" --out "$T/o"
 expect2 "check takes no --quiet" "unknown option '--quiet'" check "$CFG" --quiet
-expect2 "--set without a value" "unknown option '--set'" run "$CFG" --set
+expect2 "--set without a value" "scimitar: --set needs a value" run "$CFG" --set
 expect2 "doc without a subject" "usage: scimitar doc config|stats" doc
 expect2 "doc of something else" "usage: scimitar doc config|stats" doc traces
 expect2 "doc with two subjects" "usage: scimitar doc config|stats" doc config stats
@@ -57,7 +57,7 @@ grep -q "cannot open configuration $T/none.yaml" "$T/err" || fail "missing confi
 : > "$T/file"
 "$BIN" run "$CFG" --quiet --out "$T/file/sub" 2> "$T/err"; [ $? -eq 1 ] || fail "unwritable --out: exit status"
 # (checked before the run, issue 14; tests/cli_outputs.sh has the other cases)
-grep -q "cannot create output directory $T/file/sub: Not a directory; give a path whose every parent is a directory" \
+grep -q "cannot create output directory $T/file/sub: $T/file is a file, not a directory; give another --out DIR" \
     "$T/err" || fail "unwritable --out message: $(cat "$T/err")"
 
 # --set=K=V is --set K V; the same statistics either way

@@ -45,7 +45,7 @@ expect1() {
 for tool in run sweep compare; do
     expect1 "$tool --out FILE" "output directory afile is a file, not a directory; give another --out DIR" \
         "$BIN" $tool live_sweep.yaml "${LIVE[@]}" --out afile
-    expect1 "$tool --out FILE/sub" "cannot create output directory afile/sub: Not a directory" \
+    expect1 "$tool --out FILE/sub" "cannot create output directory afile/sub: afile is a file, not a directory" \
         "$BIN" $tool live_sweep.yaml "${LIVE[@]}" --out afile/sub
     if [ -n "$RO" ]; then
         expect1 "$tool --out read-only" "cannot write in $RO:" "$BIN" $tool live_sweep.yaml "${LIVE[@]}" --out "$RO"

@@ -285,6 +285,6 @@ cp "$T/sw.yaml" "$T/my.sweep.yaml"
 # an output directory that cannot be made: exit 1, its name
 : > "$T/file"
 "$BIN" sweep "$T/sw.yaml" --out "$T/file/sub" --quiet 2> "$T/err" && fail "output under a file accepted"
-grep -q "scimitar sweep: cannot create output directory $T/file/sub: Not a directory" "$T/err" ||
+grep -q "scimitar sweep: cannot create output directory $T/file/sub: $T/file is a file, not a directory" "$T/err" ||
     fail "cannot create message: $(cat "$T/err")"
 echo "cli_sweep_opts: ok"

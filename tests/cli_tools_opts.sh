@@ -93,6 +93,6 @@ grep -q "of 9 checks failed" "$T/v.txt" || fail "validate's table: $(tail -2 "$T
 : > "$T/file"
 "$BIN" compare "$SRC/configs/cpu_nic.yaml" --schemes pin --out "$T/file/sub" > /dev/null 2> "$T/err"
 # refused before any scheme runs (tests/cli_outputs.sh times that)
-[ $? -eq 1 ] && grep -q "cannot create output directory $T/file/sub: Not a directory" "$T/err" ||
+[ $? -eq 1 ] && grep -q "cannot create output directory $T/file/sub: $T/file is a file, not a directory" "$T/err" ||
     fail "compare into a path under a file: $(cat "$T/err")"
 echo "cli_tools_opts: ok"

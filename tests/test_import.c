@@ -4,60 +4,19 @@
  * corrupt gzip. Every error names FILE:LINE (and the column where there is
  * one) and leaves no output file behind. */
 #include <check.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "helpers/simtest.h"
 #include "helpers/testutil.h"
+#include "helpers/tracerig.h"
 #include "scimitar/trace.h"
 #include "workload/import.h"
 
 static char dir[256];
 static void setup(void) { tmpdir_make(dir, sizeof dir); }
 static void teardown(void) { tmpdir_remove(dir); }
-
-static const char *in_dir(const char *name)
-{
-    static char bufs[4][512];
-    static int i;
-    char *b = bufs[i++ % 4];
-    snprintf(b, 512, "%s/%s", dir, name);
-    return b;
-}
-
-/* Every record of a trace, in canonical text, one per line. */
-static char *records(const char *path)
-{
-    scim_err err = {0};
-    scim_trace_reader *r = scim_trace_open(path, &err);
-    ck_assert_msg(r != NULL, "%s", err.msg);
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap);
-    out[0] = '\0';
-    scim_trace_rec rec;
-    int rc;
-    while ((rc = scim_trace_next(r, &rec, &err)) == 1) {
-        char line[256];
-        int n = scim_trace_format_rec(&rec, line, sizeof line);
-        ck_assert(len + (size_t)n + 2 < cap);
-        len += (size_t)snprintf(out + len, cap - len, "%s\n", line);
-    }
-    ck_assert_msg(rc == 0, "%s", err.msg);
-    scim_trace_close(r);
-    return out;
-}
-
-static int files_in_dir(void)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 /* ------------------------------------------------------------------------ */
 /* lackey                                                                     */
@@ -111,8 +70,8 @@ START_TEST(lackey_golden)
     o.text = _i;
     scim_import_result r;
     scim_err err = {0};
-    ck_assert_msg(scim_import_write(SCIM_IMPORT_LACKEY, path, in_dir("a"), &o, &r, &err) == 0, "%s", err.msg);
-    char *dev = records(in_dir("a.dev.trace.gz")), *cpu = records(in_dir("a.cpu.trace.gz"));
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_LACKEY, path, path_in(dir, "a"), &o, &r, &err) == 0, "%s", err.msg);
+    char *dev = trace_records(path_in(dir, "a.dev.trace.gz")), *cpu = trace_records(path_in(dir, "a.cpu.trace.gz"));
     ck_assert_str_eq(dev, "@1 write 0x601000 5000 io=1\n"
                           "@1001 read 0x602000 100 io=2\n"
                           "@4001 write 0x603000 8192 io=3\n"
@@ -141,7 +100,7 @@ START_TEST(lackey_golden)
     ck_assert_uint_eq(r.regions, 2);
     ck_assert_uint_eq(r.cpu_pages, 4); /* 0x1fff000, 0x601, 0x602, 0x603 */
     ck_assert_uint_eq(r.dev_pages, 4); /* 0x601 .. 0x604 */
-    char *cfg = slurp(in_dir("a.yaml"), NULL);
+    char *cfg = slurp(path_in(dir, "a.yaml"), NULL);
     ck_assert_ptr_nonnull(cfg);
     ck_assert(strstr(cfg, "scheme: scimitar\n") != NULL);
     ck_assert(strstr(cfg, "    regions:\n      - {va: 0x601000, size: 16KiB}\n"
@@ -152,9 +111,9 @@ START_TEST(lackey_golden)
     /* the config runs, and every transfer lands */
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s run %s --quiet --set sim.check_invariants=true --out %s/out", SCIM_CLI,
-             in_dir("a.yaml"), dir);
+             path_in(dir, "a.yaml"), dir);
     ck_assert_int_eq(run_cmd(cmd), 0);
-    char *stats = slurp(in_dir("out/stats.csv"), NULL);
+    char *stats = slurp(path_in(dir, "out/stats.csv"), NULL);
     ck_assert(strstr(stats, "dev0.dma.requests,4,") != NULL);
     ck_assert(strstr(stats, "dev0.dma.errors,0,") != NULL);
     ck_assert(strstr(stats, "cpu0.mem.requests,5,") != NULL);
@@ -190,8 +149,8 @@ START_TEST(strace_golden)
     write_file(dir, "s.log", strace_log, path, sizeof path);
     scim_import_result r;
     scim_err err = {0};
-    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("s"), NULL, &r, &err) == 0, "%s", err.msg);
-    char *dev = records(in_dir("s.dev.trace.gz"));
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, path_in(dir, "s"), NULL, &r, &err) == 0, "%s", err.msg);
+    char *dev = trace_records(path_in(dir, "s.dev.trace.gz"));
     ck_assert_str_eq(dev, "@0 write 0x7f0000001000 832 io=1\n"
                           "@250000 write 0x7f0000002000 4096 io=2\n"
                           "@300000 read 0x7f0000003000 16 io=3\n"
@@ -203,8 +162,8 @@ START_TEST(strace_golden)
     ck_assert_uint_eq(r.counts.syscalls, 7);
     ck_assert_uint_eq(r.counts.vectored, 1);
     ck_assert_uint_eq(r.counts.io_calls, 5);
-    ck_assert(access(in_dir("s.cpu.trace.gz"), F_OK) != 0);
-    char *cfg = slurp(in_dir("s.yaml"), NULL);
+    ck_assert(access(path_in(dir, "s.cpu.trace.gz"), F_OK) != 0);
+    char *cfg = slurp(path_in(dir, "s.yaml"), NULL);
     ck_assert(strstr(cfg, "      - {va: 0x7f0000001000, size: 16KiB}\ndevices:\n"
                           "  dev0: {trace: s.dev.trace.gz, pasid: 1}\n") != NULL);
     ck_assert(strstr(cfg, "cpus:") == NULL);
@@ -214,8 +173,8 @@ START_TEST(strace_golden)
     scim_import_opts o;
     scim_import_opts_default(&o);
     o.pid = 101;
-    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("p"), &o, &r, &err) == 0, "%s", err.msg);
-    dev = records(in_dir("p.dev.trace.gz"));
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, path_in(dir, "p"), &o, &r, &err) == 0, "%s", err.msg);
+    dev = trace_records(path_in(dir, "p.dev.trace.gz"));
     ck_assert_str_eq(dev, "@300000 read 0x7f0000003000 16 io=1\n");
     free(dev);
     ck_assert_uint_eq(r.counts.skipped_pid, 4);
@@ -234,8 +193,8 @@ START_TEST(strace_clocks)
                "+++ exited with 0 +++\n",
                path, sizeof path);
     scim_err err = {0};
-    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("m"), NULL, NULL, &err) == 0, "%s", err.msg);
-    char *dev = records(in_dir("m.dev.trace.gz"));
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, path_in(dir, "m"), NULL, NULL, &err) == 0, "%s", err.msg);
+    char *dev = trace_records(path_in(dir, "m.dev.trace.gz"));
     ck_assert_str_eq(dev, "@0 read 0x1000 1 io=1\n@2000000 read 0x2000 1 io=2\n@1001000000 write 0x3000 5 io=3\n");
     free(dev);
     write_file(dir, "e.log",
@@ -244,8 +203,8 @@ START_TEST(strace_clocks)
                "7 1701467000.700000 <... read resumed>) = 0x10\n"
                "7 1701467000.800000 +++ killed by SIGKILL +++\n",
                path, sizeof path);
-    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("e"), NULL, NULL, &err) == 0, "%s", err.msg);
-    dev = records(in_dir("e.dev.trace.gz"));
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, path_in(dir, "e"), NULL, NULL, &err) == 0, "%s", err.msg);
+    dev = trace_records(path_in(dir, "e.dev.trace.gz"));
     ck_assert_str_eq(dev, "@0 write 0x1000 16 io=1\n@100000000 read 0x2000 16 io=2\n");
     free(dev);
 }
@@ -302,13 +261,13 @@ START_TEST(bad_logs)
     fwrite(log, 1, len, f);
     fclose(f);
     scim_err err = {0};
-    int rc = scim_import_write(bad[_i].kind, path, in_dir("out"), NULL, NULL, &err);
+    int rc = scim_import_write(bad[_i].kind, path, path_in(dir, "out"), NULL, NULL, &err);
     ck_assert_int_eq(rc, SCIM_EPARSE);
     char want[1024];
     snprintf(want, sizeof want, "%s%s", path, bad[_i].want);
     ck_assert_msg(!strncmp(err.msg, want, strlen(want)), "case %d: got\n  %s\nwanted it to start with\n  %s", _i,
                   err.msg, want);
-    ck_assert_int_eq(files_in_dir(), 1); /* the log alone: no output, no temporary file */
+    ck_assert_int_eq(dir_entries(dir), 1); /* the log alone: no output, no temporary file */
     /* the log path of the analysis reports the same error */
     scim_err e2 = {0};
     ck_assert_int_eq(scim_import_parse(bad[_i].kind, path, NULL, NULL, NULL, &e2), SCIM_EPARSE);
@@ -329,7 +288,7 @@ START_TEST(gzip_logs)
     gzclose(gz);
     scim_err err = {0};
     scim_import_result r;
-    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("g"), NULL, &r, &err) == 0, "%s", err.msg);
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, path_in(dir, "g"), NULL, &r, &err) == 0, "%s", err.msg);
     ck_assert_uint_eq(r.counts.io_calls, 2000);
     size_t n;
     char *all = slurp(path, &n);
@@ -339,16 +298,17 @@ START_TEST(gzip_logs)
     fwrite(all, 1, n / 2, f);
     fclose(f);
     free(all);
-    ck_assert_int_eq(scim_import_write(SCIM_IMPORT_STRACE, cut, in_dir("c"), NULL, NULL, &err), SCIM_EPARSE);
+    ck_assert_int_eq(scim_import_write(SCIM_IMPORT_STRACE, cut, path_in(dir, "c"), NULL, NULL, &err), SCIM_EPARSE);
     ck_assert_msg(strstr(err.msg, "corrupt or truncated gzip") != NULL, "%s", err.msg);
-    ck_assert(access(in_dir("c.yaml"), F_OK) != 0 && access(in_dir("c.dev.trace.gz"), F_OK) != 0);
+    ck_assert(access(path_in(dir, "c.yaml"), F_OK) != 0 && access(path_in(dir, "c.dev.trace.gz"), F_OK) != 0);
     /* a missing log, a bad clock */
-    ck_assert_int_eq(scim_import_write(SCIM_IMPORT_LACKEY, in_dir("none.log"), in_dir("x"), NULL, NULL, &err),
-                     SCIM_EIO);
+    ck_assert_int_eq(
+        scim_import_write(SCIM_IMPORT_LACKEY, path_in(dir, "none.log"), path_in(dir, "x"), NULL, NULL, &err),
+        SCIM_EIO);
     scim_import_opts o;
     scim_import_opts_default(&o);
     o.syscall_ns = 0;
-    ck_assert_int_eq(scim_import_write(SCIM_IMPORT_LACKEY, path, in_dir("x"), &o, NULL, &err), SCIM_ERANGE);
+    ck_assert_int_eq(scim_import_write(SCIM_IMPORT_LACKEY, path, path_in(dir, "x"), &o, NULL, &err), SCIM_ERANGE);
 }
 END_TEST
 

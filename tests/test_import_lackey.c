@@ -5,58 +5,18 @@
  * lines, each with its FILE:LINE:COL message and no output left behind.
  * Times are worked out by hand in the comments. */
 #include <check.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "helpers/simtest.h"
 #include "helpers/testutil.h"
+#include "helpers/tracerig.h"
 #include "scimitar/trace.h"
 #include "workload/import.h"
 
 static char dir[256];
 static void setup(void) { tmpdir_make(dir, sizeof dir); }
 static void teardown(void) { tmpdir_remove(dir); }
-
-static const char *in_dir(const char *name)
-{
-    static char bufs[4][512];
-    static int i;
-    char *b = bufs[i++ % 4];
-    snprintf(b, 512, "%s/%s", dir, name);
-    return b;
-}
-
-static char *records(const char *path)
-{
-    scim_err err = {0};
-    scim_trace_reader *r = scim_trace_open(path, &err);
-    ck_assert_msg(r != NULL, "%s", err.msg);
-    size_t cap = 1 << 14, len = 0;
-    char *out = malloc(cap);
-    out[0] = '\0';
-    scim_trace_rec rec;
-    int rc;
-    while ((rc = scim_trace_next(r, &rec, &err)) == 1) {
-        char line[256];
-        int n = scim_trace_format_rec(&rec, line, sizeof line);
-        ck_assert(len + (size_t)n + 2 < cap);
-        len += (size_t)snprintf(out + len, cap - len, "%s\n", line);
-    }
-    ck_assert_msg(rc == 0, "%s", err.msg);
-    scim_trace_close(r);
-    return out;
-}
-
-static int files_in_dir(void)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 /* ipns 1, 100 ns per system call: time = instructions before + 100 x calls before.
  *   L after I #1 (a tab after I)          t = 1        CPU +1 read 0x2000 8
@@ -89,8 +49,8 @@ START_TEST(tool_lines_and_names)
     o.syscall_ns = 100;
     scim_import_result r;
     scim_err err = {0};
-    ck_assert_msg(scim_import_write(SCIM_IMPORT_LACKEY, path, in_dir("a"), &o, &r, &err) == 0, "%s", err.msg);
-    char *dev = records(in_dir("a.dev.trace.gz")), *cpu = records(in_dir("a.cpu.trace.gz"));
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_LACKEY, path, path_in(dir, "a"), &o, &r, &err) == 0, "%s", err.msg);
+    char *dev = trace_records(path_in(dir, "a.dev.trace.gz")), *cpu = trace_records(path_in(dir, "a.cpu.trace.gz"));
     ck_assert_str_eq(dev, "@1 write 0x5000 16 io=1\n");
     ck_assert_str_eq(cpu, "+1 read 0x2000 8\n+201 write 0x2008 8\n");
     free(dev);
@@ -120,12 +80,12 @@ START_TEST(bad_logs)
     char path[512];
     write_file(dir, "bad.log", bad[_i].log, path, sizeof path);
     scim_err err = {0};
-    ck_assert_int_eq(scim_import_write(SCIM_IMPORT_LACKEY, path, in_dir("out"), NULL, NULL, &err), SCIM_EPARSE);
+    ck_assert_int_eq(scim_import_write(SCIM_IMPORT_LACKEY, path, path_in(dir, "out"), NULL, NULL, &err), SCIM_EPARSE);
     char want[1024];
     snprintf(want, sizeof want, "%s%s", path, bad[_i].want);
     ck_assert_msg(!strncmp(err.msg, want, strlen(want)), "case %d: got\n  %s\nwanted it to start with\n  %s", _i,
                   err.msg, want);
-    ck_assert_int_eq(files_in_dir(), 1);
+    ck_assert_int_eq(dir_entries(dir), 1);
 }
 END_TEST
 

@@ -8,60 +8,19 @@
  * output left behind. The records and times are worked out by hand in the
  * comments (a read fills its buffer: the device writes memory). */
 #include <check.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "helpers/simtest.h"
 #include "helpers/testutil.h"
+#include "helpers/tracerig.h"
 #include "scimitar/trace.h"
 #include "workload/import.h"
 
 static char dir[256];
 static void setup(void) { tmpdir_make(dir, sizeof dir); }
 static void teardown(void) { tmpdir_remove(dir); }
-
-static const char *in_dir(const char *name)
-{
-    static char bufs[4][512];
-    static int i;
-    char *b = bufs[i++ % 4];
-    snprintf(b, 512, "%s/%s", dir, name);
-    return b;
-}
-
-/* The device trace's records in canonical text, one per line. */
-static char *records(const char *path)
-{
-    scim_err err = {0};
-    scim_trace_reader *r = scim_trace_open(path, &err);
-    ck_assert_msg(r != NULL, "%s", err.msg);
-    size_t cap = 1 << 14, len = 0;
-    char *out = malloc(cap);
-    out[0] = '\0';
-    scim_trace_rec rec;
-    int rc;
-    while ((rc = scim_trace_next(r, &rec, &err)) == 1) {
-        char line[256];
-        int n = scim_trace_format_rec(&rec, line, sizeof line);
-        ck_assert(len + (size_t)n + 2 < cap);
-        len += (size_t)snprintf(out + len, cap - len, "%s\n", line);
-    }
-    ck_assert_msg(rc == 0, "%s", err.msg);
-    scim_trace_close(r);
-    return out;
-}
-
-static int files_in_dir(void)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 /* t0 = 1000.000000100 s (-ttt).
  *   read 0x40 at t0                        @0 write 0x7f0000001000 64
@@ -92,8 +51,8 @@ START_TEST(edge_forms)
     write_file(dir, "e.log", edge_log, path, sizeof path);
     scim_import_result r;
     scim_err err = {0};
-    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("e"), NULL, &r, &err) == 0, "%s", err.msg);
-    char *dev = records(in_dir("e.dev.trace.gz"));
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, path_in(dir, "e"), NULL, &r, &err) == 0, "%s", err.msg);
+    char *dev = trace_records(path_in(dir, "e.dev.trace.gz"));
     ck_assert_str_eq(dev, "@0 write 0x7f0000001000 64 io=1\n"
                           "@0 read 0x7f0000002000 16 io=2\n"
                           "@900 write 0x7f0000003000 32 io=3\n"
@@ -118,8 +77,8 @@ START_TEST(seconds_only)
                path, sizeof path);
     scim_import_result r;
     scim_err err = {0};
-    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("t"), NULL, &r, &err) == 0, "%s", err.msg);
-    char *dev = records(in_dir("t.dev.trace.gz"));
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, path_in(dir, "t"), NULL, &r, &err) == 0, "%s", err.msg);
+    char *dev = trace_records(path_in(dir, "t.dev.trace.gz"));
     ck_assert_str_eq(dev, "@0 write 0x1000 16 io=1\n@2000000000 read 0x2000 16 io=2\n");
     free(dev);
     ck_assert_uint_eq(r.counts.unknown, 0);
@@ -141,8 +100,8 @@ START_TEST(bad_timestamps_are_unknown_lines)
                path, sizeof path);
     scim_import_result r;
     scim_err err = {0};
-    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("u"), NULL, &r, &err) == 0, "%s", err.msg);
-    char *dev = records(in_dir("u.dev.trace.gz"));
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, path_in(dir, "u"), NULL, &r, &err) == 0, "%s", err.msg);
+    char *dev = trace_records(path_in(dir, "u.dev.trace.gz"));
     ck_assert_str_eq(dev, "@0 write 0x1000 16 io=1\n");
     free(dev);
     ck_assert_uint_eq(r.counts.unknown, 3);
@@ -170,13 +129,13 @@ START_TEST(bad_logs)
     char path[512];
     write_file(dir, "bad.log", bad[_i].log, path, sizeof path);
     scim_err err = {0};
-    int rc = scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("out"), NULL, NULL, &err);
+    int rc = scim_import_write(SCIM_IMPORT_STRACE, path, path_in(dir, "out"), NULL, NULL, &err);
     ck_assert_int_eq(rc, SCIM_EPARSE);
     char want[1024];
     snprintf(want, sizeof want, "%s%s", path, bad[_i].want);
     ck_assert_msg(!strncmp(err.msg, want, strlen(want)), "case %d: got\n  %s\nwanted it to start with\n  %s", _i,
                   err.msg, want);
-    ck_assert_int_eq(files_in_dir(), 1); /* the log alone */
+    ck_assert_int_eq(dir_entries(dir), 1); /* the log alone */
 }
 END_TEST
 
@@ -192,12 +151,12 @@ START_TEST(endless_line)
     fputs(") = 0\n+++ exited with 0 +++\n", f);
     fclose(f);
     scim_err err = {0};
-    ck_assert_int_eq(scim_import_write(SCIM_IMPORT_STRACE, path, in_dir("out"), NULL, NULL, &err), SCIM_EPARSE);
+    ck_assert_int_eq(scim_import_write(SCIM_IMPORT_STRACE, path, path_in(dir, "out"), NULL, NULL, &err), SCIM_EPARSE);
     char want[600];
     snprintf(want, sizeof want, "%s:2: error: line longer than", path);
     ck_assert_msg(!strncmp(err.msg, want, strlen(want)), "%s", err.msg);
     ck_assert(strstr(err.msg, "is this a log at all?") != NULL);
-    ck_assert_int_eq(files_in_dir(), 1);
+    ck_assert_int_eq(dir_entries(dir), 1);
 }
 END_TEST
 

@@ -132,6 +132,10 @@ int scim_cli_compare(int argc, char **argv)
             usage(stdout);
             free(sets);
             return 0;
+        } else if (cli_missing_value("scimitar compare", argv[i],
+                                     (const char *const[]){"--set", "--out", "--schemes", NULL})) {
+            free(sets);
+            return 2;
         } else if (argv[i][0] == '-' || config) {
             fprintf(stderr, "scimitar compare: unexpected argument '%s'\n", argv[i]);
             usage(stderr);

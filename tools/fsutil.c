@@ -100,7 +100,9 @@ static bool existing_ancestor(const char *path, char *buf, size_t len, struct st
     for (;;) {
         if (stat(buf, sb) == 0)
             return true;
-        if (errno != ENOENT)
+        /* ENOTDIR: a component is a file; going up finds it, so the
+         * message can name it */
+        if (errno != ENOENT && errno != ENOTDIR)
             return false;
         char *slash = strrchr(buf, '/');
         while (slash && slash > buf && slash[1] == '\0') { /* trailing slashes */

@@ -10,6 +10,8 @@
  * Exit status: 0 success, 1 the configuration, a trace or the run failed,
  * 2 bad usage. Errors go to stderr as "scimitar: <message>".
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +111,10 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
                 rc = 2;
                 goto done;
             }
+        } else if (cli_missing_value("scimitar", argv[i],
+                                     (const char *const[]){"--set", check ? NULL : "--out", NULL})) {
+            rc = 2;
+            goto done;
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "scimitar: unknown option '%s'\n", argv[i]);
             usage(stderr);
@@ -192,10 +198,13 @@ done:
 
 static int cmd_doc(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "config") == 0)
-        return scim_doc_config(stdout) == 0 ? 0 : 1;
-    if (argc == 2 && strcmp(argv[1], "stats") == 0)
-        return scim_doc_stats(stdout) == 0 ? 0 : 1;
+    bool config = argc == 2 && strcmp(argv[1], "config") == 0;
+    if (config || (argc == 2 && strcmp(argv[1], "stats") == 0)) {
+        if ((config ? scim_doc_config(stdout) : scim_doc_stats(stdout)) == 0)
+            return 0;
+        fprintf(stderr, "scimitar: cannot write the %s reference to the standard output\n", argv[1]);
+        return 1;
+    }
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: scimitar doc config|stats\n");
         return 0;
@@ -204,7 +213,7 @@ static int cmd_doc(int argc, char **argv)
     return 2;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -236,4 +245,21 @@ int main(int argc, char **argv)
     fprintf(stderr, "scimitar: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
+}
+
+/* Output on stdout is buffered: a full disk or a closed pipe shows only at
+ * the last flush, after the command has returned. A command that
+ * succeeded must not exit 0 with its output lost (one that failed has
+ * already said why). */
+int main(int argc, char **argv)
+{
+    int rc = dispatch(argc, argv);
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (rc == 0)
+            fprintf(stderr, "scimitar: cannot write the standard output%s%s\n", errno ? ": " : "",
+                    errno ? strerror(errno) : "");
+        return rc ? rc : 1;
+    }
+    return rc;
 }

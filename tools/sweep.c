@@ -137,6 +137,10 @@ int scim_cli_sweep(int argc, char **argv)
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             goto done;
+        } else if (cli_missing_value("scimitar sweep", a, (const char *const[]){"-j", "--out", "--set", "--plot",
+                                                                                 "--x", "--series", NULL})) {
+            rc = 2;
+            goto done;
         } else if (a[0] == '-' || sw.config) {
             fprintf(stderr, "scimitar sweep: unexpected argument '%s'\n", a);
             usage(stderr);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "fsutil.h"
 #include "scimitar/trace.h"
 
@@ -92,6 +93,8 @@ int scim_cli_trace(int argc, char **argv)
                 return 2;
             }
             fmt_given = true;
+        } else if (cli_missing_value("scimitar", argv[i], (const char *const[]){"-o", "--format", NULL})) {
+            return 2;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "scimitar: unknown option '%s'\n", argv[i]);
             usage(stderr);

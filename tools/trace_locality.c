@@ -177,8 +177,11 @@ int scim_cli_trace_locality(int argc, char **argv)
     const char *name = log ? log : dev, *slash = strrchr(name, '/');
     name = slash ? slash + 1 : name;
     int status = 0;
-    if (!quiet && scim_loc_print(&r, stdout) != 0)
+    /* flushed here: a report lost to a full disk or a closed pipe is an error */
+    if (!quiet && (scim_loc_print(&r, stdout) != 0 || fflush(stdout) != 0)) {
+        fprintf(stderr, "scimitar: cannot write the locality report to the standard output\n");
         status = 1;
+    }
     if (json && write_out(json, json_fn, &r, name))
         status = 1;
     if (csv && write_out(csv, csv_fn, &r, name))

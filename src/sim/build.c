@@ -339,8 +339,17 @@ int scim_sim_build(scim_sim *sim)
         if (c->kind->wire && (rc = c->kind->wire(sim, c->self, c->params, c->node)))
             return rc;
     }
-    if ((rc = scim_fabric_finalize(sim->fab, sim->stats, &sim->err)) ||
-        (rc = scim_stats_register(sim->stats, "sim", scim_sim_stat_decls, scim_sim_stat_decl_count, &sim->counters,
+    scim_err fe = {0};
+    if ((rc = scim_fabric_finalize(sim->fab, sim->stats, &fe))) {
+        /* a node the links leave unreachable: the links' place in the file */
+        if (rc != SCIM_ECONFIG) {
+            sim->err = fe;
+            return rc;
+        }
+        return scim_cfg_error_at(&sim->err, scim_cfg_get_path(scim_cfg_root(sim->cfg), "fabric.links"), rc,
+                                 "error: fabric.links: %s", fe.msg);
+    }
+    if ((rc = scim_stats_register(sim->stats, "sim", scim_sim_stat_decls, scim_sim_stat_decl_count, &sim->counters,
                                   &sim->err)))
         return rc;
     if (sim->top.check && (rc = attach_checker(sim)))

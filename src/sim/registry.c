@@ -200,6 +200,14 @@ static int os_create(scim_sim *sim, const char *name, void *params, const scim_c
     scim_os_params *p = params;
     p->isa = sim->isa;
     p->paging = sim->paging;
+    /* scim_os_create refuses it too, but only here is the place in the file known */
+    if (p->reclaim_high < p->reclaim_low) {
+        const scim_cfg_node *at = node ? scim_cfg_get_path(node, "reclaim.high_watermark") : NULL;
+        return scim_cfg_error_at(&sim->err, at ? at : node, SCIM_ECONFIG,
+                                 "error: os.reclaim.high_watermark (%llu) must be >= os.reclaim.low_watermark (%llu): "
+                                 "reclaim stops at the high mark and starts below the low one",
+                                 (unsigned long long)p->reclaim_high, (unsigned long long)p->reclaim_low);
+    }
     sim->os = scim_os_create(sim->k, sim->fab, sim->pm, "os", params, sim->stats, &sim->err);
     *self = sim->os;
     return sim->os ? 0 : sim->err.code;
@@ -223,8 +231,9 @@ static int iommu_create(scim_sim *sim, const char *name, void *params, const sci
     scim_iommu_params *p = params;
     p->seed = sim->top.seed;
     p->nested = scim_sim_has_vms(sim); /* the walker's nested statistics exist only then */
-    if (!(sim->io = scim_iommu_create(sim->k, sim->fab, "iommu", p, sim->stats, &sim->err)))
-        return sim->err.code;
+    scim_err e = {0};
+    if (!(sim->io = scim_iommu_create(sim->k, sim->fab, "iommu", p, sim->stats, &e))) /* at the iommu section */
+        return scim_cfg_error_at(&sim->err, node, e.code, "error: iommu: %s", e.msg);
     *self = sim->io;
     scim_iommu_set_memory(sim->io, scim_memctl_node(sim->mc));
     scim_iommu_set_os(sim->io, scim_os_node(sim->os));

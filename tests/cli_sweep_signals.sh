@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# scimitar sweep stopped from outside: a SIGTERM stops the sweep and its
+# running point (the exit status of the signal, the finished points kept,
+# no point process left, the same command resumes the rest); a point
+# killed by a signal is reported as crashed with its log while the others
+# finish. cli_sweep.sh and cli_sweep_opts.sh cover normal runs and errors.
+# usage: cli_sweep_signals.sh SCIMITAR SOURCE_DIR
+set -u
+BIN=$(realpath "$1")
+SRC=$(realpath "$2")
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+ulimit -c 0 # the crashed point leaves no core file
+
+base() {
+    cat <<YAML
+sim: {max_time: $1}
+processes:
+  app:
+    pasid: 1
+    regions:
+      - {va: 0x7f0000000000, size: 64KiB, populate: true}
+      - {va: 0x7f0000100000, size: 4MiB, populate: false}
+devices:
+  nic0: {trace: $SRC/traces/nic_rx.trace.gz, pasid: 1, iotlb: {ways: 4}}
+YAML
+}
+# The point processes of sweep PID (spawned children).
+children() { cat /proc/"$1"/task/*/children 2> /dev/null; }
+
+# SIGTERM: three points, one at a time; stopped after the first is done
+{ base 2ms; printf 'sweep:\n  parameters:\n    devices.nic0.iotlb.entries: [4, 8, 16]\n'; } \
+    > "$T/sig.yaml"
+"$BIN" sweep "$T/sig.yaml" -j 1 --out "$T/sig" > /dev/null 2> "$T/sig.err" &
+spid=$!
+for _ in $(seq 600); do
+    ls "$T"/sig/points/*/point.txt > /dev/null 2>&1 && break
+    sleep 0.05
+done
+ls "$T"/sig/points/*/point.txt > /dev/null 2>&1 || fail "no point finished within 30 s"
+kill -TERM "$spid"
+wait "$spid"; rc=$?
+[ $rc -eq 143 ] || fail "SIGTERM: exit status $rc, expected 143 (killed by SIGTERM): $(cat "$T/sig.err")"
+grep -q "scimitar sweep: interrupted; the points that finished are kept in $T/sig: run the same command again to resume" \
+    "$T/sig.err" || fail "SIGTERM: message: $(cat "$T/sig.err")"
+grep -q "failed\|crashed" "$T/sig.err" && fail "the point stopped by the signal was reported as failed: $(cat "$T/sig.err")"
+kept=$(ls "$T"/sig/points/*/point.txt | wc -l)
+[ "$kept" -ge 1 ] && [ "$kept" -lt 3 ] || fail "SIGTERM: $kept points kept, expected 1 or 2"
+[ -e "$T/sig/sweep.csv" ] && fail "an interrupted sweep wrote its table"
+# no point process outlives the sweep
+sleep 0.2
+pgrep -f "$T/sig.yaml" > /dev/null && fail "a point process outlived the interrupted sweep"
+# the same command resumes: only the points not kept run
+"$BIN" sweep "$T/sig.yaml" -j 2 --out "$T/sig" > /dev/null 2> "$T/resume.err" || fail "resume: $(cat "$T/resume.err")"
+grep -q "3 points, $((3 - kept)) to run, $kept already done" "$T/resume.err" ||
+    fail "resume: $(cat "$T/resume.err")"
+[ "$(wc -l < "$T/sig/sweep.csv")" -eq 4 ] || fail "resumed table: $(cat "$T/sig/sweep.csv")"
+
+# a point killed by a signal: reported as crashed, the others finish
+"$BIN" sweep "$T/sig.yaml" -j 3 --out "$T/crash" > /dev/null 2> "$T/crash.err" &
+spid=$!
+killed=0
+for _ in $(seq 600); do
+    for c in $(children "$spid"); do
+        kill -SEGV "$c" 2> /dev/null && killed=1 && break
+    done
+    [ $killed -eq 1 ] && break
+    sleep 0.02
+done
+[ $killed -eq 1 ] || fail "no point process to kill"
+wait "$spid"; rc=$?
+[ $rc -eq 1 ] || fail "crashed point: exit status $rc, expected 1: $(cat "$T/crash.err")"
+grep -q "scimitar sweep: point [0-2] (devices.nic0.iotlb.entries=[0-9]*) crashed (signal 11); see $T/crash/points/.*/log.txt" \
+    "$T/crash.err" || fail "crashed point: message: $(cat "$T/crash.err")"
+[ "$(grep -c crashed "$T/crash.err")" -eq 1 ] || fail "more than one crash: $(cat "$T/crash.err")"
+[ "$(ls "$T"/crash/points/*/point.txt | wc -l)" -eq 2 ] || fail "the other two points did not both finish"
+[ "$(wc -l < "$T/crash/sweep.csv")" -eq 3 ] || fail "crash: the table should hold the two good points"
+
+echo "cli_sweep_signals: ok"
