@@ -18,6 +18,7 @@
 
 #include "core/proto.h"
 #include "mmu/ptfmt.h"
+#include "mmu/pt_stage2.h"
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 typedef unsigned long long ull;
@@ -38,6 +39,7 @@ typedef unsigned long long ull;
 static const scim_pt_format *const X4 = &scim_pt_x86_4l, *const X5 = &scim_pt_x86_5l;
 static const scim_pt_format *const A39 = &scim_pt_armv8_va39, *const A48 = &scim_pt_armv8_va48;
 static const scim_pt_format *const S39 = &scim_pt_sv39, *const S48 = &scim_pt_sv48, *const S57 = &scim_pt_sv57;
+static const scim_pt_format *const E4 = &scim_pt_ept4, *const AS2 = &scim_pt_arm_s2_48;
 
 /* ------------------------------------------------------------------------ */
 /* decode                                                                    */
@@ -243,6 +245,17 @@ static const struct chg_case {
     {"rv clear U", &S48, 1, 0x48d14df, 0, U, 0, 0x48d14cf},
     {"rv set no-exec and A", &S48, 1, 0x48d141f, NX | A, 0, 0, 0x48d1457},
     {"rv megapage to another frame", &S48, 2, 0x10080017, 0, 0, 0x80000000, 0x20000017},
+    /* EPT (SDM Vol. 3C table 29-6): R W X, WB memory type (6 << 3), A, D */
+    {"ept write-protect, D kept", &E4, 1, 0x12345337, 0, W, 0, 0x12345335},
+    {"ept no-exec", &E4, 1, 0x12345337, NX, 0, 0, 0x12345333},
+    {"ept clear A and D", &E4, 1, 0x12345337, 0, A | D, 0, 0x12345037},
+    {"ept 2 MiB to another frame", &E4, 2, 0x402000b1, 0, 0, 0x80000000, 0x800000b1},
+    /* Arm stage 2 (Arm ARM D8.3.1, D8.4.2): valid, page, MemAttr 0b1111,
+     * S2AP R and W (dirty), SH inner, AF, DBM */
+    {"arm s2 write-protect a dirty page: S2AP[1] and DBM", &AS2, 1, 0x00080000123457ffull, 0, W, 0,
+     0x000000001234577full},
+    {"arm s2 clean a dirty page", &AS2, 1, 0x00080000123457ffull, 0, D, 0, 0x000800001234577full},
+    {"arm s2 block to another frame", &AS2, 2, 0x4020077dull, 0, 0, 0x80000000, 0x8000077dull},
 };
 
 START_TEST(change)

@@ -140,15 +140,6 @@ int scim_fabric_add_node(scim_fabric *f, const char *name, scim_recv_fn recv, vo
     return 0;
 }
 
-int scim_fabric_set_receiver(scim_fabric *f, scim_node_id id, scim_recv_fn recv, void *ctx)
-{
-    if (id >= f->n_nodes)
-        return SCIM_EINVAL;
-    f->nodes[id].recv = recv;
-    f->nodes[id].ctx = ctx;
-    return 0;
-}
-
 scim_node_id scim_fabric_find(const scim_fabric *f, const char *name)
 {
     for (size_t i = 0; i < f->n_nodes; i++)

@@ -68,8 +68,6 @@ void scim_fabric_destroy(scim_fabric *f);
 /* Topology (before finalize). Names must be unique, [a-z0-9_]+. */
 int scim_fabric_add_node(scim_fabric *f, const char *name, scim_recv_fn recv, void *ctx,
                          scim_node_id *id, scim_err *err);
-/* Attach a receiver to a node added earlier without one. */
-int scim_fabric_set_receiver(scim_fabric *f, scim_node_id id, scim_recv_fn recv, void *ctx);
 scim_node_id scim_fabric_find(const scim_fabric *f, const char *name);
 const char *scim_fabric_node_name(const scim_fabric *f, scim_node_id id);
 size_t scim_fabric_node_count(const scim_fabric *f);

@@ -250,7 +250,6 @@ void scim_iommu_set_context(scim_iommu *io, const scim_ctx_format *f, uint64_t r
     io->ctx_root = root_pa;
 }
 void scim_iommu_set_checker(scim_iommu *io, const scim_observer *c) { io->checker = c; }
-const scim_tlb *scim_iommu_iotlb(const scim_iommu *io) { return io->iotlb; }
 
 size_t scim_iommu_caches(const scim_iommu *io, const scim_tlb **out, const char **names, size_t max)
 {
@@ -280,17 +279,6 @@ int scim_iommu_set_stage2(scim_iommu *io, uint32_t pasid, const scim_stage2 *s2,
     io->s2 = n;
     io->s2[io->n_s2++] = (struct iommu_s2){pasid, *s2};
     return 0;
-}
-
-void scim_iommu_invalidate_stage2(scim_iommu *io, uint32_t vmid)
-{
-    for (size_t i = 0; i < io->n_s2; i++) {
-        if (io->s2[i].s2.vmid != vmid)
-            continue;
-        scim_inv_scope s = {SCIM_INV_PASID, io->s2[i].pasid, 0, 0};
-        scim_tlb_invalidate_scope(io->iotlb, &s);
-    }
-    scim_walker_invalidate_stage2(io->walker, vmid);
 }
 
 const scim_port *scim_iommu_port(const scim_iommu *io) { return io->port; }

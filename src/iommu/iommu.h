@@ -86,10 +86,6 @@ int scim_iommu_bind_device(scim_iommu *io, scim_node_id dev, uint32_t pasid, sci
  * nested mode, read with its first-stage pointer; SMMUv3: STE S2TTB and
  * VMID). Walks of the PASID are two-dimensional from then on. */
 int scim_iommu_set_stage2(scim_iommu *io, uint32_t pasid, const scim_stage2 *s2, scim_err *err);
-/* The hypervisor changed stage 2 of VM vmid (an unmap): combined IOTLB
- * entries of its PASIDs, stage-2 TLB and combined walk-cache entries go,
- * as a VT-d domain-selective IOTLB invalidation does. */
-void scim_iommu_invalidate_stage2(scim_iommu *io, uint32_t vmid);
 /* Fault injection (lost page responses, page request bursts), or NULL;
  * set before the run (bursts are scheduled then). */
 void scim_iommu_set_injector(scim_iommu *io, scim_inject *inj);
@@ -101,7 +97,6 @@ void scim_iommu_set_checker(scim_iommu *io, const scim_observer *c);
 
 /* For the safety checker (an observer): the caches that hold translations
  * or table pointers. */
-const scim_tlb *scim_iommu_iotlb(const scim_iommu *io);
 size_t scim_iommu_caches(const scim_iommu *io, const scim_tlb **out, const char **names, size_t max);
 
 extern const scim_stat_decl scim_iommu_stat_decls[];

@@ -186,6 +186,11 @@ static uint64_t s2_make_leaf(uint64_t pa, int level, unsigned attrs)
 static uint64_t s2_set_attrs(uint64_t pte, int level, unsigned set, unsigned clear)
 {
     (void)level;
+    /* write-protecting clears S2AP[1] too: a dirty page stays writable
+     * through it otherwise (KVM's stage-2 wrprotect clears it; stage 2
+     * keeps no software dirty bit here) */
+    if (clear & SCIM_PTA_WRITE)
+        clear |= SCIM_PTA_DIRTY;
     return (pte | s2_bits(set)) & ~s2_bits(clear);
 }
 

@@ -596,9 +596,6 @@ int scim_replay_start(scim_replay *r, scim_err *err)
 }
 
 const scim_replay_chunk *scim_replay_chunk_of(const scim_replay *r, uint32_t id) { return &r->slots[id].c; }
-bool scim_replay_busy(const scim_replay *r, uint32_t id) { return r->slots[id].busy; }
-uint32_t scim_replay_inflight(const scim_replay *r) { return r->inflight; }
-
 uint32_t scim_replay_events_pending(const scim_replay *r) { return r->pumps; }
 
 bool scim_replay_finished(const scim_replay *r)
@@ -609,7 +606,6 @@ bool scim_replay_finished(const scim_replay *r)
     return drained && !r->have_rec && r->inflight == 0 && r->n_used == 0 && !r->os_pending;
 }
 
-bool scim_replay_host_fed(const scim_replay *r) { return r->host_fed; }
 void scim_replay_position(const scim_replay *r, uint64_t *done, uint64_t *total)
 {
     scim_trace_position(r->trace, done, total);

@@ -74,7 +74,6 @@ int scim_replay_start(scim_replay *r, scim_err *err);
  * the agent cannot take (not a read/write, empty, an unbound PASID). */
 int scim_replay_push(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, uint64_t tag, bool translate_only,
                      scim_err *err);
-bool scim_replay_host_fed(const scim_replay *r);
 /* The tag of request `req`: the host's, or the trace line. */
 uint64_t scim_replay_request_tag(const scim_replay *r, uint32_t req);
 /* When request `req` was made eligible (the host's submission time). */
@@ -101,8 +100,6 @@ uint64_t scim_replay_request_end(const scim_replay *r, uint32_t id);
  * continues. */
 void scim_replay_pause(scim_replay *r, scim_time_t until);
 const scim_replay_chunk *scim_replay_chunk_of(const scim_replay *r, uint32_t id);
-bool scim_replay_busy(const scim_replay *r, uint32_t id);
-uint32_t scim_replay_inflight(const scim_replay *r);
 bool scim_replay_finished(const scim_replay *r);
 /* Events the replay engine has scheduled and not run (device/fast.c). */
 uint32_t scim_replay_events_pending(const scim_replay *r);

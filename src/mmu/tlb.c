@@ -546,7 +546,6 @@ void scim_tlb_foreach(const scim_tlb *t, void (*fn)(void *ctx, const scim_tlb_en
     }
 }
 
-const scim_tlb_params *scim_tlb_get_params(const scim_tlb *t) { return &t->p; }
 uint64_t scim_tlb_sets(const scim_tlb *t) { return t->sets; }
 uint64_t scim_tlb_valid_entries(const scim_tlb *t) { return t->valid; }
 const scim_tlb_ctrs *scim_tlb_counters(const scim_tlb *t) { return &t->c; }

@@ -101,7 +101,6 @@ uint64_t scim_tlb_invalidate_scope(scim_tlb *t, const scim_inv_scope *s);
 
 /* Every valid entry, in set/way order. */
 void scim_tlb_foreach(const scim_tlb *t, void (*fn)(void *ctx, const scim_tlb_entry *e), void *ctx);
-const scim_tlb_params *scim_tlb_get_params(const scim_tlb *t);
 uint64_t scim_tlb_sets(const scim_tlb *t);
 uint64_t scim_tlb_valid_entries(const scim_tlb *t);
 const scim_tlb_ctrs *scim_tlb_counters(const scim_tlb *t);

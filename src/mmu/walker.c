@@ -465,24 +465,6 @@ void scim_walker_invalidate_s2tlb(scim_walker *w, uint32_t vmid)
             w->walks[i].poisoned = true;
 }
 
-void scim_walker_invalidate_stage2(scim_walker *w, uint32_t vmid)
-{
-    /* the stage-2 TLB of the VM, and every combined pointer (they hold host
-     * addresses through stage 2; the PASIDs of a VM are not known here) */
-    if (w->s2tlb) {
-        scim_inv_scope vm = {SCIM_INV_PASID, vmid, 0, 0};
-        scim_tlb_invalidate_scope(w->s2tlb, &vm);
-    }
-    scim_inv_scope all = {SCIM_INV_GLOBAL, 0, 0, 0};
-    for (int l = 1; l < MAX_LEVELS; l++) {
-        scim_tlb_invalidate_scope(w->pwc[l], &all);
-        scim_tlb_invalidate_scope(w->s2pwc[l], &all);
-    }
-    for (size_t i = 0; i < w->p.walkers; i++)
-        if (w->walks[i].busy && w->walks[i].s2fmt && w->walks[i].vmid == vmid)
-            w->walks[i].poisoned = true;
-}
-
 /* Does the range of s meet the region mapped by the level-`level` table on
  * va's path (2 MiB for a last-level table of 4 KiB pages)? */
 static bool range_reaches_table(const scim_inv_scope *s, const scim_pt_format *f, uint64_t va, int level)

@@ -128,9 +128,6 @@ bool scim_walker_walk_nested(scim_walker *w, uint32_t pasid, uint64_t va, bool w
 bool scim_walker_can_accept(const scim_walker *w);
 void scim_walker_pte(scim_walker *w, uint32_t walk, uint64_t value);
 void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s);
-/* A stage-2 change of VM vmid: its stage-2 TLB entries and every combined
- * paging-structure entry go, and its walks in flight restart. */
-void scim_walker_invalidate_stage2(scim_walker *w, uint32_t vmid);
 /* The stage-2 TLB entries of VM vmid only (data pages of stage 2
  * changed, table pointers did not); its nested walks in flight restart. */
 void scim_walker_invalidate_s2tlb(scim_walker *w, uint32_t vmid);

@@ -87,14 +87,6 @@ int scim_os_host_call(scim_os *os, const scim_trace_rec *rec, scim_time_t at, ui
     return 0;
 }
 
-size_t scim_os_host_pending(const scim_os *os)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < os->n_host_calls; i++)
-        n += os->host_calls[i].used;
-    return n;
-}
-
 void os_host_free(scim_os *os)
 {
     free(os->host_calls);

@@ -231,8 +231,6 @@ int scim_os_host_call(scim_os *os, const scim_trace_rec *rec, scim_time_t at, ui
                       void *ctx, scim_err *err);
 /* Fault injection (swap read errors), or NULL. */
 void scim_os_set_injector(scim_os *os, scim_inject *inj);
-/* Host calls not yet answered. */
-size_t scim_os_host_pending(const scim_os *os);
 
 /* Functional translation, for the checker and tests: 1 and *pa if mapped. */
 int scim_os_resolve(void *os, uint32_t pasid, uint64_t va, uint64_t *pa);
