@@ -58,6 +58,17 @@ typedef struct fifo {
     uint32_t head, len, mask; /* capacity mask+1 is a power of two */
 } fifo;
 
+/* A dormant event (core/kfifo.h): beside the heap until woken or passed. */
+typedef struct dormant {
+    hkey key;
+    scim_event_fn fn, passed;
+    void *ctx;
+    uint64_t arg;
+    bool used;
+} dormant;
+
+#define HKEY_NONE (~(hkey)0)
+
 /* heap entry owner: a payload slot (TIMER_BIT marks a timer's), or
  * FIFO_BIT | fifo index */
 #define FIFO_BIT 0x80000000u
@@ -76,6 +87,9 @@ struct scim_kernel {
     uint32_t pl_nfree, pl_cap;
     fifo *fifos;
     uint32_t n_fifos;
+    dormant *dm;
+    uint32_t dm_cap, dm_min; /* dm_min: the earliest in use, when dm_first is not HKEY_NONE */
+    hkey dm_first;           /* its key; HKEY_NONE when no dormant event is pending */
     size_t pending; /* events scheduled and not executed (FIFO rings included) */
     size_t timers;  /* of which timers (scim_kernel_schedule_timer) */
     bool unbounded; /* inside run(): timers alone end it when no work is left */
@@ -219,16 +233,51 @@ static bool timers_idle(scim_kernel *k)
     return k->unbounded && !(k->work && k->work(k->work_ctx));
 }
 
+/* The earliest dormant event, after one was added or removed (there are
+ * as many slots as agents with a dormant event at once: a few). */
+static void dormant_rescan(scim_kernel *k)
+{
+    k->dm_first = HKEY_NONE;
+    for (uint32_t i = 0; i < k->dm_cap; i++)
+        if (k->dm[i].used && k->dm[i].key < k->dm_first) {
+            k->dm_first = k->dm[i].key;
+            k->dm_min = i;
+        }
+}
+
+/* The dispatcher reached the earliest dormant event's key (now is its
+ * time): it ran and did nothing, as its owner's bookkeeping says. */
+static void dormant_pass(scim_kernel *k)
+{
+    dormant *e = &k->dm[k->dm_min];
+    e->used = false;
+    dormant_rescan(k);
+    k->pending--;
+    k->skipped++;
+    e->passed(e->ctx, e->arg);
+}
+
 /* Execute every event due at or before `t` (and within the run limit),
  * advancing now as we go. */
 static void dispatch_due(scim_kernel *k, scim_time_t t)
 {
     scim_time_t bound = t < k->limit ? t : k->limit;
     k->dispatching = true;
-    while (k->n && !k->stop && key_time(k->key[ROOT]) <= bound) {
+    while (!k->stop) {
+        /* a dormant event first when its key is the smallest */
+        bool dorm = k->dm_first < (k->n ? k->key[ROOT] : HKEY_NONE);
+        if (!dorm && !k->n)
+            break;
+        scim_time_t next = key_time(dorm ? k->dm_first : k->key[ROOT]);
+        if (next > bound)
+            break;
         if (k->pending == k->timers && timers_idle(k))
             break;
-        k->now = key_time(k->key[ROOT]);
+        k->now = next;
+        if (dorm) {
+            dormant_pass(k);
+            continue;
+        }
         uint32_t who = k->who[ROOT];
         scim_event_fn fn;
         void *ctx;
@@ -267,11 +316,12 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
 /* Relative time of the next wake-up this kernel needs, or SCIM_TIME_MAX. */
 static scim_time_t next_wake(const scim_kernel *k)
 {
-    if (k->stop || !k->n || key_time(k->key[ROOT]) > k->limit)
+    scim_time_t next = scim_kernel_next_time(k);
+    if (k->stop || next == SCIM_TIME_MAX || next > k->limit)
         return SCIM_TIME_MAX;
     if (k->pending == k->timers && timers_idle((scim_kernel *)k))
         return SCIM_TIME_MAX;
-    return key_time(k->key[ROOT]);
+    return next;
 }
 
 static uint64_t sc_wake(void *ctx, uint64_t now_abs)
@@ -307,6 +357,7 @@ scim_kernel *scim_kernel_create(scim_backend backend, scim_err *err)
         return NULL;
     }
     k->backend = backend;
+    k->dm_first = HKEY_NONE;
     k->limit = SCIM_TIME_MAX;
     k->wake_asked = SCIM_TIME_MAX;
     k->client = -1;
@@ -330,6 +381,7 @@ void scim_kernel_destroy(scim_kernel *k)
     for (uint32_t i = 0; i < k->n_fifos; i++)
         free(k->fifos[i].ring);
     free(k->fifos);
+    free(k->dm);
     free(k->key);
     free(k->who);
     free(k->pl);
@@ -483,6 +535,42 @@ void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uin
     after_schedule(k, when, prio);
 }
 
+int scim_kernel_schedule_dormant(scim_kernel *k, scim_time_t when, int prio, scim_event_fn fn, scim_event_fn passed,
+                                 void *ctx, uint64_t arg)
+{
+    uint32_t h = 0;
+    while (h < k->dm_cap && k->dm[h].used)
+        h++;
+    if (h == k->dm_cap) {
+        uint32_t ncap = k->dm_cap ? k->dm_cap * 2 : 4;
+        dormant *n = realloc(k->dm, ncap * sizeof *n);
+        if (!n)
+            return -1;
+        for (uint32_t i = k->dm_cap; i < ncap; i++)
+            n[i].used = false;
+        k->dm = n;
+        k->dm_cap = ncap;
+    }
+    hkey key = make_key(k, &when, prio);
+    k->dm[h] = (dormant){key, fn, passed, ctx, arg, true};
+    if (key < k->dm_first) {
+        k->dm_first = key;
+        k->dm_min = h;
+    }
+    after_schedule(k, when, prio);
+    return (int)h;
+}
+
+void scim_kernel_wake(scim_kernel *k, int h)
+{
+    dormant *e = &k->dm[h];
+    e->used = false;
+    if (k->dm_min == (uint32_t)h)
+        dormant_rescan(k);
+    /* already counted pending and shown to the watch when scheduled */
+    push_payload(k, e->key, e->fn, e->ctx, e->arg, 0);
+}
+
 static int finish_run(scim_kernel *k, int rc, scim_err *err)
 {
     if (k->alloc_failed)
@@ -607,7 +695,12 @@ uint64_t scim_kernel_wakeups(const scim_kernel *k) { return k ? k->wakeups : 0; 
 size_t scim_kernel_events_pending(const scim_kernel *k) { return k ? k->pending : 0; }
 scim_time_t scim_kernel_next_time(const scim_kernel *k)
 {
-    return k && k->n ? key_time(k->key[ROOT]) : SCIM_TIME_MAX;
+    if (!k)
+        return SCIM_TIME_MAX;
+    hkey next = k->n ? k->key[ROOT] : HKEY_NONE;
+    if (k->dm_first < next)
+        next = k->dm_first;
+    return next == HKEY_NONE ? SCIM_TIME_MAX : key_time(next);
 }
 
 int scim_clock_init(scim_clock *c, uint64_t hz, scim_err *err)
