@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "core/fast.h"
+#include "core/kclock.h"
 #include "core/kfifo.h"
 #include "core/sc_bridge.h"
 
@@ -77,8 +78,8 @@ typedef struct dormant {
 #define LINE 64
 
 struct scim_kernel {
+    scim_kernel_clock clk; /* first: read inline (core/kclock.h) */
     scim_backend backend;
-    scim_time_t now;
     hkey *key;      /* [ROOT, ROOT + n): the heap; 64-byte aligned */
     uint32_t *who;  /* owner of key[i] */
     uint32_t n, cap; /* cap counts from index 0 */
@@ -263,6 +264,7 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
 {
     scim_time_t bound = t < k->limit ? t : k->limit;
     k->dispatching = true;
+    k->clk.exact = true;
     while (!k->stop) {
         /* a dormant event first when its key is the smallest */
         bool dorm = k->dm_first < (k->n ? k->key[ROOT] : HKEY_NONE);
@@ -273,7 +275,7 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
             break;
         if (k->pending == k->timers && timers_idle(k))
             break;
-        k->now = next;
+        k->clk.now = next;
         if (dorm) {
             dormant_pass(k);
             continue;
@@ -311,6 +313,7 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
             k->poll(k->poll_ctx, k);
     }
     k->dispatching = false;
+    k->clk.exact = k->backend == SCIM_BACKEND_NATIVE;
 }
 
 /* Relative time of the next wake-up this kernel needs, or SCIM_TIME_MAX. */
@@ -327,10 +330,10 @@ static scim_time_t next_wake(const scim_kernel *k)
 static uint64_t sc_wake(void *ctx, uint64_t now_abs)
 {
     scim_kernel *k = ctx;
-    k->now = now_abs - scim_sc_base_ps(k->client);
+    k->clk.now = now_abs - scim_sc_base_ps(k->client);
     k->wakeups++;
     k->wake_asked = SCIM_TIME_MAX;
-    dispatch_due(k, k->now);
+    dispatch_due(k, k->clk.now);
     scim_time_t next = next_wake(k);
     k->wake_asked = next;
     return next == SCIM_TIME_MAX ? SCIM_SC_NEVER : next + scim_sc_base_ps(k->client);
@@ -357,6 +360,7 @@ scim_kernel *scim_kernel_create(scim_backend backend, scim_err *err)
         return NULL;
     }
     k->backend = backend;
+    k->clk.exact = backend == SCIM_BACKEND_NATIVE;
     k->dm_first = HKEY_NONE;
     k->limit = SCIM_TIME_MAX;
     k->wake_asked = SCIM_TIME_MAX;
@@ -396,21 +400,21 @@ scim_time_t scim_kernel_now(const scim_kernel *k)
     if (!k)
         return 0;
     /* A SystemC host may have advanced time since our last wake-up. */
-    if (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching) {
+    if (!k->clk.exact) {
         uint64_t abs = scim_sc_now_ps() - scim_sc_base_ps(k->client);
-        if (abs > k->now)
+        if (abs > k->clk.now)
             return abs;
     }
-    return k->now;
+    return k->clk.now;
 }
 
 /* The key of an event at `when` (clamped to now), from the one sequence. */
 static inline hkey make_key(scim_kernel *k, scim_time_t *when, int prio)
 {
-    if (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching)
-        k->now = scim_kernel_now(k);
-    if (*when < k->now)
-        *when = k->now; /* the past is not reachable; callers pass now + delay */
+    if (!k->clk.exact)
+        k->clk.now = scim_kernel_now(k);
+    if (*when < k->clk.now)
+        *when = k->clk.now; /* the past is not reachable; callers pass now + delay */
     return ((hkey)*when << 64) | ((uint64_t)(prio & 0xff) << PRIO_SHIFT) | (k->seq++ & ((1ull << PRIO_SHIFT) - 1));
 }
 
@@ -418,9 +422,9 @@ static inline void after_schedule(scim_kernel *k, scim_time_t when, int prio)
 {
     k->pending++;
     /* an event far enough ahead may tie with a fast completion (core/fast.h) */
-    if (k->watch && when - k->now >= k->watch_lead)
+    if (k->watch && when - k->clk.now >= k->watch_lead)
         k->watch(k->watch_ctx, when, prio);
-    if (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching && when < k->wake_asked)
+    if (!k->clk.exact && when < k->wake_asked)
         sc_request_wake(k);
 }
 
@@ -454,7 +458,7 @@ void scim_kernel_schedule_timer(scim_kernel *k, scim_time_t delay, int prio, sci
 {
     if (!k || !fn)
         return;
-    scim_time_t when = ((k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching) ? scim_kernel_now(k) : k->now) + delay;
+    scim_time_t when = ((!k->clk.exact) ? scim_kernel_now(k) : k->clk.now) + delay;
     hkey key = make_key(k, &when, prio);
     if (push_payload(k, key, fn, ctx, arg, TIMER_BIT))
         k->timers++;
@@ -476,7 +480,7 @@ void scim_kernel_schedule(scim_kernel *k, scim_time_t delay, int prio,
 {
     if (!k)
         return;
-    scim_time_t now = (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching) ? scim_kernel_now(k) : k->now;
+    scim_time_t now = (!k->clk.exact) ? scim_kernel_now(k) : k->clk.now;
     scim_kernel_schedule_at(k, now + delay, prio, fn, ctx, arg);
 }
 
@@ -590,8 +594,8 @@ static int run_bounded(scim_kernel *k, scim_time_t limit, scim_err *err)
     int rc = 0;
     if (k->backend == SCIM_BACKEND_NATIVE) {
         dispatch_due(k, limit);
-        if (limit != SCIM_TIME_MAX && !k->stop && limit > k->now)
-            k->now = limit;
+        if (limit != SCIM_TIME_MAX && !k->stop && limit > k->clk.now)
+            k->clk.now = limit;
     } else {
         sc_request_wake(k);
         if (limit == SCIM_TIME_MAX)
@@ -602,8 +606,8 @@ static int run_bounded(scim_kernel *k, scim_time_t limit, scim_err *err)
             /* Events at exactly `limit` may still be queued if SystemC
              * returned before their delta cycle. */
             dispatch_due(k, limit);
-            if (limit > k->now)
-                k->now = limit;
+            if (limit > k->clk.now)
+                k->clk.now = limit;
         }
     }
     k->limit = SCIM_TIME_MAX;
@@ -633,9 +637,9 @@ int scim_kernel_run_until(scim_kernel *k, scim_time_t t, scim_err *err)
 {
     if (!k)
         return scim_err_set(err, SCIM_EINVAL, "scim_kernel_run_until: the kernel is NULL");
-    if (t < k->now)
+    if (t < k->clk.now)
         return scim_err_set(err, SCIM_EINVAL, "run_until(%llu ps) is before now (%llu ps)",
-                            (unsigned long long)t, (unsigned long long)k->now);
+                            (unsigned long long)t, (unsigned long long)k->clk.now);
     return run_bounded(k, t, err);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/fifo.h"
+#include "core/kclock.h"
 #include "core/kfifo.h"
 
 #define NONE (-1)
@@ -219,9 +220,9 @@ void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
     r->free_slots[r->n_free++] = id;
     r->inflight--;
     if (--q->chunks_left == 0) {
-        scim_hist_record(r->st.latency, scim_kernel_now(r->k) - q->issued);
+        scim_hist_record(r->st.latency, scim_kernel_time(r->k) - q->issued);
         r->st.requests++;
-        r->st.finish_ps = scim_kernel_now(r->k);
+        r->st.finish_ps = scim_kernel_time(r->k);
         if (q->error) {
             r->st.errors++;
         } else {
@@ -448,7 +449,7 @@ static void fail_request(scim_replay *r, int32_t qi, scim_time_t now)
 static void pump_serial(scim_replay *r)
 {
     while (!r->failed) {
-        scim_time_t now = scim_kernel_now(r->k);
+        scim_time_t now = scim_kernel_time(r->k);
         if (r->cur == NONE && !record_due(r, now))
             return;
         if (!is_access(&r->rec)) {
@@ -495,7 +496,7 @@ static void issue_ready(scim_replay *r)
             r->ready_len--;
             const request *q = &r->reqs[qi];
             if (q->error) {
-                fail_request(r, qi, scim_kernel_now(r->k));
+                fail_request(r, qi, scim_kernel_time(r->k));
                 continue;
             }
             r->cur = qi;
@@ -517,7 +518,7 @@ static void pump_posted(scim_replay *r)
 {
     while (!r->failed) {
         issue_ready(r);
-        scim_time_t now = scim_kernel_now(r->k);
+        scim_time_t now = scim_kernel_time(r->k);
         if (r->failed || !record_due(r, now))
             return;
         if (!is_access(&r->rec)) {
@@ -674,7 +675,7 @@ int scim_replay_push(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, 
                             "expected pasid %u%s%s",
                             r->agent, rec->pasid, r->p.pasid, r->p.tenants_key ? " or one listed in " : "",
                             r->p.tenants_key ? r->p.tenants_key : "");
-    scim_time_t now = scim_kernel_now(r->k);
+    scim_time_t now = scim_kernel_time(r->k);
     /* in order, as a trace: never before the previous request, nor before now */
     if (at < now)
         at = now;
