@@ -573,6 +573,8 @@ void scim_kernel_wake(scim_kernel *k, int h)
         dormant_rescan(k);
     /* already counted pending and shown to the watch when scheduled */
     push_payload(k, e->key, e->fn, e->ctx, e->arg, 0);
+    if (!k->clk.exact && key_time(e->key) < k->wake_asked)
+        sc_request_wake(k); /* as when it was scheduled (a stopped run forgot that wake-up) */
 }
 
 static int finish_run(scim_kernel *k, int rc, scim_err *err)

@@ -112,6 +112,6 @@ int scim_iommu_ats_init(scim_iommu *io)
 
 void scim_iommu_translate(scim_iommu *io, uint32_t e)
 {
-    scim_kernel_fifo_at(io->k, io->ats_fifo, scim_kernel_time(io->k) + scim_clock_cycles(&io->clock, io->p.iotlb.latency),
-                        SCIM_PRIO_DEFAULT, e);
+    scim_time_t when = scim_kernel_time(io->k) + scim_clock_cycles(&io->clock, io->p.iotlb.latency);
+    scim_kernel_fifo_at(io->k, io->ats_fifo, when, SCIM_PRIO_DEFAULT, e);
 }
