@@ -137,9 +137,12 @@ const size_t scim_replay_os_stat_decl_count = SCIM_COUNT_OF(scim_replay_os_stat_
 
 static void pump(scim_replay *r);
 
+static inline void wake_pump(scim_replay *r);
+
 static void pump_event(void *ctx, uint64_t arg)
 {
     scim_replay *r = ctx;
+    wake_pump(r); /* another pump may change what a dormant one would find */
     r->pumps--;
     if (r->pump_at == (scim_time_t)arg)
         r->pump_at = SCIM_TIME_MAX;
