@@ -21,7 +21,8 @@
  * prints, per translated page, the model's events (sim.events), the host ns
  * of the simulation (scim_sim_run only) and the events the kernel ran
  * (fewer than the model's when sim.fast_path stands in for hops; --no-fast
- * turns it off). Host times are this thread's CPU time. For instruction
+ * turns it off; and dormant replay pumps are counted without running,
+ * docs/architecture.md "Event kernel"). Host times are this thread's CPU time. For instruction
  * counts that do not depend
  * on machine load, run it under callgrind restricted to the run (bench/run.sh
  * does that):

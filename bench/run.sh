@@ -8,7 +8,7 @@
 # events       sim.events / translated pages (deterministic): the model's
 #              events, the same with sim.fast_path on or off
 # ran          events the kernel executed / translated pages (fewer with
-#              the fast path)
+#              the fast path, and by the dormant replay pumps)
 # instr        instructions executed inside scim_sim_run (valgrind
 #              callgrind, --toggle-collect), / translated pages; does not
 #              depend on machine load. DMAS DMAs (default 100,000).

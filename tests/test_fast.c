@@ -38,6 +38,11 @@ static void make_trace(const char *path, uint64_t n, uint64_t pages, uint64_t si
     ck_assert_msg(scim_trace_finish(tw, &err) == 0, "%s", err.msg);
 }
 
+/* Events the kernel executed in the last both_ways() run with the fast
+ * path off (fewer than sim.events too: dormant replay pumps, core/kfifo.h,
+ * are counted without running). */
+static uint64_t off_executed;
+
 /* Run yaml (a format with one %s for the fast path's value) both ways;
  * the two stats.json must be equal byte for byte. Returns how many events
  * the fast run's kernel executed and the model's events. */
@@ -50,6 +55,8 @@ static void both_ways(const char *fmt, const char *a1, const char *a2, uint64_t 
         scim_sim *sim = run_yaml(yaml);
         snprintf(out[on], sizeof out[on], "%s/%s", dir, on ? "on" : "off");
         ck_assert_int_eq(scim_sim_write_stats(sim, out[on]), 0);
+        if (!on)
+            off_executed = scim_kernel_events_executed(scim_sim_kernel(sim));
         if (on) {
             *executed = scim_kernel_events_executed(scim_sim_kernel(sim));
             *events = (uint64_t)stat_of(sim, "sim.events");
@@ -98,8 +105,8 @@ START_TEST(hits_only)
     uint64_t ex, ev;
     one_device("native", false, 32, "", 20000, 16, 64, 2, &ex, &ev);
     /* after the first misses, 3 events run per access instead of 7 */
-    ck_assert_msg(ex * 2 < ev, "the fast path was not used: %llu of %llu events ran", (unsigned long long)ex,
-                  (unsigned long long)ev);
+    ck_assert_msg(ex * 2 < off_executed, "the fast path was not used: %llu of %llu events ran (%llu without it)",
+                  (unsigned long long)ex, (unsigned long long)ev, (unsigned long long)off_executed);
 }
 END_TEST
 
@@ -121,10 +128,10 @@ START_TEST(new_pages)
      * path) */
     new_every = 500;
     one_device("native", false, 32, ", iotlb: {entries: 8, ways: 8}", 5000, 8, 64, 2, &ex, &ev);
-    ck_assert_uint_eq(ex, ev);
+    ck_assert_uint_eq(ex, off_executed);
     /* a miss that walks comes back after every fast access in flight */
     one_device("native", false, 32, "", 5000, 8, 64, 2, &ex, &ev);
-    ck_assert(ex * 2 < ev);
+    ck_assert(ex * 2 < off_executed);
     new_every = 0;
 }
 END_TEST
@@ -134,7 +141,7 @@ START_TEST(one_at_a_time)
     uint64_t ex, ev;
     /* 1 us apart: each access alone, the path entered and left each time */
     one_device("native", false, 1, "", 3000, 8, 256, 1000, &ex, &ev);
-    ck_assert(ex * 2 < ev);
+    ck_assert(ex * 2 < off_executed);
     one_device("native", false, 4, "", 3000, 8, 4096, 100, &ex, &ev);
 }
 END_TEST
@@ -143,7 +150,7 @@ START_TEST(utlb_checker_multipage)
 {
     uint64_t ex, ev;
     one_device("native", true, 16, ", utlb: {entries: 4, latency: 1}", 4000, 12, 8192, 5, &ex, &ev);
-    ck_assert(ex < ev);
+    ck_assert(ex < off_executed);
 }
 END_TEST
 
@@ -151,7 +158,7 @@ START_TEST(systemc_backend)
 {
     uint64_t ex, ev;
     one_device("systemc", false, 32, "", 5000, 16, 64, 2, &ex, &ev);
-    ck_assert(ex * 2 < ev);
+    ck_assert(ex * 2 < off_executed);
 }
 END_TEST
 

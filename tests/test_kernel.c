@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fast.h"
 #include "core/kfifo.h"
 #include "scimitar/kernel.h"
 
@@ -189,6 +190,157 @@ START_TEST(fifo_same_log_as_direct)
         ck_assert_uint_eq(logs[0][i], logs[1][i]);
     free(logs[0]);
     free(logs[1]);
+}
+END_TEST
+
+/* Dormant events (core/kfifo.h): a run where some events are dormant —
+ * woken at random before they are due, or left to pass — logs the same
+ * events at the same times, counts the same logical events and ends at the
+ * same time as the run where they are ordinary events whose handler does
+ * nothing unless woken. Both backends. */
+enum { DM_MAX = 4000 };
+typedef struct dm_run {
+    scim_kernel *k;
+    bool dormant_mode;
+    uint64_t budget, x;
+    uint64_t *log;
+    size_t n;
+    int handle[DM_MAX];
+    char state[DM_MAX]; /* p: pending, w: woken, d: done */
+    uint32_t n_dm;
+} dm_run;
+
+static void dm_spawn(void *ctx, uint64_t arg);
+
+static void dm_log(dm_run *r, uint64_t what)
+{
+    r->log[r->n++] = what * 1000003u + scim_kernel_now(r->k) * 7 + scim_kernel_events_pending(r->k);
+}
+
+static void dm_fn(void *ctx, uint64_t arg) /* a dormant event's handler */
+{
+    dm_run *r = ctx;
+    bool ran = r->state[arg] == 'w';
+    r->state[arg] = 'd';
+    dm_log(r, ran ? 2 * arg + 1 : 2 * arg);
+    if (ran)
+        dm_spawn(r, arg);
+}
+
+static void dm_passed(void *ctx, uint64_t arg)
+{
+    dm_run *r = ctx;
+    ck_assert_int_eq(r->state[arg], 'p');
+    r->state[arg] = 'd';
+    dm_log(r, 2 * arg);
+}
+
+static uint64_t dm_next(dm_run *r)
+{
+    r->x ^= r->x << 13, r->x ^= r->x >> 7, r->x ^= r->x << 17;
+    return r->x;
+}
+
+static void dm_spawn(void *ctx, uint64_t arg)
+{
+    dm_run *r = ctx;
+    (void)arg;
+    dm_log(r, 3 * DM_MAX);
+    for (int c = 0; c < 2 && r->budget; c++, r->budget--) {
+        uint64_t x = dm_next(r);
+        scim_time_t when = scim_kernel_now(r->k) + x % 40;
+        if (x >> 60 < 5 && r->n_dm < DM_MAX) {
+            uint32_t j = r->n_dm++;
+            r->state[j] = 'p';
+            if (r->dormant_mode)
+                ck_assert_int_ge(r->handle[j] = scim_kernel_schedule_dormant(r->k, when, SCIM_PRIO_DEFAULT, dm_fn,
+                                                                             dm_passed, r, j),
+                                 0);
+            else
+                scim_kernel_schedule_at(r->k, when, SCIM_PRIO_DEFAULT, dm_fn, r, j);
+        } else {
+            scim_kernel_schedule_at(r->k, when, (int)(x >> 62) * 10, dm_spawn, r, 0);
+        }
+    }
+    /* wake one of the dormant events still pending, now and then */
+    uint64_t y = dm_next(r);
+    if (r->n_dm && y % 3 == 0) {
+        uint32_t j = (uint32_t)(y >> 32) % r->n_dm;
+        if (r->state[j] == 'p') {
+            r->state[j] = 'w';
+            if (r->dormant_mode)
+                scim_kernel_wake(r->k, r->handle[j]);
+        }
+    }
+}
+
+START_TEST(dormant_same_as_ordinary)
+{
+    enum { EVENTS = 20000 };
+    uint64_t *logs[2], logical[2], executed[2];
+    scim_time_t end[2];
+    size_t n[2];
+    for (int mode = 0; mode < 2; mode++) {
+        scim_err err = {0};
+        scim_kernel *k = scim_kernel_create(backends[_i], &err);
+        ck_assert_msg(k, "%s", err.msg);
+        dm_run *r = calloc(1, sizeof *r);
+        *r = (dm_run){k, mode == 1, EVENTS, 88172645463325252ull, calloc(3 * EVENTS, sizeof(uint64_t)), 0};
+        for (int i = 0; i < 8; i++)
+            scim_kernel_schedule_at(k, (scim_time_t)i * 3, SCIM_PRIO_DEFAULT, dm_spawn, r, 0);
+        ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+        ck_assert_uint_eq(scim_kernel_events_pending(k), 0);
+        ck_assert_uint_eq(scim_kernel_next_time(k), SCIM_TIME_MAX);
+        for (uint32_t j = 0; j < r->n_dm; j++)
+            ck_assert_int_eq(r->state[j], 'd');
+        ck_assert_uint_gt(r->n_dm, 100);
+        logs[mode] = r->log;
+        n[mode] = r->n;
+        logical[mode] = scim_kernel_events_logical(k);
+        executed[mode] = scim_kernel_events_executed(k);
+        end[mode] = scim_kernel_now(k);
+        free(r);
+        scim_kernel_destroy(k);
+    }
+    ck_assert_uint_eq(n[0], n[1]);
+    for (size_t i = 0; i < n[0]; i++)
+        ck_assert_uint_eq(logs[0][i], logs[1][i]);
+    ck_assert_uint_eq(logical[0], logical[1]);
+    ck_assert_uint_eq(logical[0], executed[0]);
+    ck_assert_uint_lt(executed[1], executed[0]); /* the passed ones did not run */
+    ck_assert_uint_eq(end[0], end[1]);
+    free(logs[0]);
+    free(logs[1]);
+}
+END_TEST
+
+/* A dormant event due last: the run ends at its time, as with the event
+ * it stands for; run_until stops before it and leaves it pending. */
+static void nop_passed(void *ctx, uint64_t arg)
+{
+    (void)arg;
+    ++*(int *)ctx;
+}
+
+START_TEST(dormant_last_and_bounded)
+{
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(backends[_i], &err);
+    ck_assert_msg(k, "%s", err.msg);
+    int passed = 0;
+    ck_assert_int_ge(scim_kernel_schedule_dormant(k, 500, SCIM_PRIO_DEFAULT, dm_fn, nop_passed, &passed, 0), 0);
+    ck_assert_uint_eq(scim_kernel_events_pending(k), 1);
+    ck_assert_uint_eq(scim_kernel_next_time(k), 500);
+    ck_assert_int_eq(scim_kernel_run_until(k, 499, &err), 0);
+    ck_assert_int_eq(passed, 0);
+    ck_assert_uint_eq(scim_kernel_events_pending(k), 1);
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    ck_assert_int_eq(passed, 1);
+    ck_assert_uint_eq(scim_kernel_now(k), 500);
+    ck_assert_uint_eq(scim_kernel_events_logical(k), 1);
+    ck_assert_uint_eq(scim_kernel_events_executed(k), 0);
+    ck_assert_uint_eq(scim_kernel_events_pending(k), 0);
+    scim_kernel_destroy(k);
 }
 END_TEST
 
@@ -415,6 +567,8 @@ int main(void)
     tcase_add_loop_test(tc, order_matches_sorted_reference, 0, NB);
     tcase_add_loop_test(tc, fifo_order_matches_sorted_reference, 0, NB);
     tcase_add_loop_test(tc, fifo_same_log_as_direct, 0, NB);
+    tcase_add_loop_test(tc, dormant_same_as_ordinary, 0, NB);
+    tcase_add_loop_test(tc, dormant_last_and_bounded, 0, NB);
     tcase_add_loop_test(tc, self_rescheduling_chains, 0, NB);
     tcase_add_loop_test(tc, run_until_then_resume, 0, NB);
     tcase_add_loop_test(tc, timers_end_with_the_work, 0, NB);

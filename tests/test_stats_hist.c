@@ -140,6 +140,44 @@ START_TEST(test_hist_distributions)
 }
 END_TEST
 
+/* Runs of one value (the recording's memo of the last value and bucket,
+ * core/stats.h): the same numbers as the reference, and a value repeated
+ * across a reset is a first sample again (min and max are its). */
+START_TEST(test_hist_repeats)
+{
+    uint64_t *v = malloc(NS * sizeof *v);
+    uint64_t x = 7;
+    size_t n = 0;
+    while (n < NS) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t val = (x >> 8) % 4 == 0 ? 0 : (x >> 16) % ((x & 1) ? 300 : 5000000);
+        for (size_t run = 1 + (x >> 40) % 50; run-- > 0 && n < NS;)
+            v[n++] = val;
+    }
+    check_against_reference(v, NS, "runs");
+    free(v);
+
+    scim_stats *s = scim_stats_create();
+    scim_hist *h = scim_stats_add_hist(s, "r", "ps", "repeats", NULL);
+    ck_assert_ptr_nonnull(h);
+    for (int i = 0; i < 5; i++)
+        scim_hist_record(h, 1000);
+    scim_hist_record(h, 3);
+    scim_stats_reset(s);
+    scim_hist_record(h, 3);
+    scim_hist_record(h, 3);
+    ck_assert_uint_eq(scim_hist_count(h), 2);
+    ck_assert_uint_eq(scim_hist_min(h), 3);
+    ck_assert_uint_eq(scim_hist_max(h), 3);
+    ck_assert_uint_eq(scim_hist_percentile(h, 100), 3);
+    scim_hist_record(h, 1000);
+    ck_assert_uint_eq(scim_hist_max(h), 1000);
+    ck_assert_uint_eq(scim_hist_percentile(h, 50), 3);
+    ck_assert_uint_eq(scim_hist_percentile(h, 100), 1000);
+    scim_stats_destroy(s);
+}
+END_TEST
+
 START_TEST(test_hist_single_and_empty)
 {
     static const uint64_t vals[] = {0, 1, 127, 128, 255, 256, 257, 1000, 999999,
@@ -221,6 +259,7 @@ static Suite *stats_hist_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_hist_distributions);
     tcase_add_test(tc, test_hist_single_and_empty);
+    tcase_add_test(tc, test_hist_repeats);
     tcase_add_test(tc, test_hist_bucket_boundaries);
     suite_add_tcase(s, tc);
     return s;

@@ -4,6 +4,7 @@
 #include "core/fabric.h"
 
 #include "core/fast.h"
+#include "core/kclock.h"
 #include "core/kfifo.h"
 #include "core/rate.h"
 
@@ -420,7 +421,7 @@ static void arrive(void *ctx, uint64_t arg)
     }
     if (m->at == m->dst) {
         f->in_flight--;
-        m->arrived = scim_kernel_now(f->k);
+        m->arrived = scim_kernel_time(f->k);
         node *nd = &f->nodes[m->dst];
         nd->recv(nd->ctx, m);
         return;
@@ -434,7 +435,7 @@ static void hop(scim_fabric *f, scim_msg *m)
     int32_t r = f->route[(size_t)m->at * f->n_nodes + m->dst];
     link *l = &f->links[r >> 1];
     link_dir *d = &l->dir[r & 1];
-    scim_time_t now = scim_kernel_now(f->k);
+    scim_time_t now = scim_kernel_time(f->k);
     if (now < d->ahead)
         scim_kernel_fast_conflict(f->k, "a link was booked ahead of a message that reached it earlier");
     scim_time_t start = d->busy_until > now ? d->busy_until : now;
@@ -455,7 +456,7 @@ static void hop(scim_fabric *f, scim_msg *m)
 
 void scim_fabric_send(scim_fabric *f, scim_msg *m)
 {
-    m->sent_at = scim_kernel_now(f->k);
+    m->sent_at = scim_kernel_time(f->k);
     m->at = m->src;
     f->in_flight++;
     if ((unsigned)m->type < SCIM_MSG_TYPE_COUNT)
@@ -547,7 +548,7 @@ static inline scim_time_t book_hop(link_dir *d, uint32_t wire, scim_time_t t, sc
 scim_time_t scim_fabric_fast_travel(scim_fabric *f, scim_node_id from, scim_node_id to, uint32_t wire, scim_time_t t,
                                     scim_time_t *booked, unsigned *hops)
 {
-    scim_time_t now = scim_kernel_now(f->k);
+    scim_time_t now = scim_kernel_time(f->k);
     while (from != to) {
         int32_t r = f->route[(size_t)from * f->n_nodes + to];
         link *l = &f->links[r >> 1];
@@ -577,7 +578,7 @@ int scim_fabric_fast_route(const scim_fabric *f, scim_node_id from, scim_node_id
 scim_time_t scim_fabric_fast_travel_route(scim_fabric *f, const scim_fast_route *r, uint32_t wire, scim_time_t t,
                                           scim_time_t *booked)
 {
-    scim_time_t now = scim_kernel_now(f->k);
+    scim_time_t now = scim_kernel_time(f->k);
     for (unsigned i = 0; i < r->n; i++) {
         t = book_hop(r->dir[i], wire, t, now, booked) + r->latency[i];
     }

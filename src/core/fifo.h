@@ -1,10 +1,15 @@
 /* A growable FIFO of fixed-size elements (a ring buffer that doubles when
- * full), for the models' queues: requests waiting for a busy server. */
+ * full), for the models' queues: requests waiting for a busy server.
+ *
+ * The capacity is a power of two (16, then doubling), so a position is a
+ * mask rather than a division; push, pop and at are inline (a port's
+ * credit queue does one of each per fast access), only growing is not. */
 #ifndef SCIM_FIFO_H
 #define SCIM_FIFO_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 typedef struct scim_fifo {
     unsigned char *buf;
@@ -14,12 +19,36 @@ typedef struct scim_fifo {
 
 void scim_fifo_init(scim_fifo *q, size_t elem);
 void scim_fifo_free(scim_fifo *q);
-/* Append a copy of *v; false if out of host memory (nothing changed). */
-bool scim_fifo_push(scim_fifo *q, const void *v);
+/* Double the capacity (fifo.c); false if out of host memory. */
+bool scim_fifo_grow(scim_fifo *q);
+
 /* The i-th element from the front (0: the oldest); NULL past the end. */
-void *scim_fifo_at(const scim_fifo *q, size_t i);
+static inline void *scim_fifo_at(const scim_fifo *q, size_t i)
+{
+    return i < q->len ? q->buf + ((q->head + i) & (q->cap - 1)) * q->elem : NULL;
+}
+
+/* Append a copy of *v; false if out of host memory (nothing changed). */
+static inline bool scim_fifo_push(scim_fifo *q, const void *v)
+{
+    if (q->len == q->cap && !scim_fifo_grow(q))
+        return false;
+    memcpy(q->buf + ((q->head + q->len++) & (q->cap - 1)) * q->elem, v, q->elem);
+    return true;
+}
+
 /* Copy the front element to *out (if out) and remove it; false if empty. */
-bool scim_fifo_pop(scim_fifo *q, void *out);
+static inline bool scim_fifo_pop(scim_fifo *q, void *out)
+{
+    if (!q->len)
+        return false;
+    if (out)
+        memcpy(out, q->buf + q->head * q->elem, q->elem);
+    q->head = (q->head + 1) & (q->cap - 1);
+    q->len--;
+    return true;
+}
+
 static inline size_t scim_fifo_len(const scim_fifo *q) { return q->len; }
 
 #endif

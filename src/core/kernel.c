@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "core/fast.h"
+#include "core/kclock.h"
 #include "core/kfifo.h"
 #include "core/sc_bridge.h"
 
@@ -58,6 +59,17 @@ typedef struct fifo {
     uint32_t head, len, mask; /* capacity mask+1 is a power of two */
 } fifo;
 
+/* A dormant event (core/kfifo.h): beside the heap until woken or passed. */
+typedef struct dormant {
+    hkey key;
+    scim_event_fn fn, passed;
+    void *ctx;
+    uint64_t arg;
+    bool used;
+} dormant;
+
+#define HKEY_NONE (~(hkey)0)
+
 /* heap entry owner: a payload slot (TIMER_BIT marks a timer's), or
  * FIFO_BIT | fifo index */
 #define FIFO_BIT 0x80000000u
@@ -66,8 +78,8 @@ typedef struct fifo {
 #define LINE 64
 
 struct scim_kernel {
+    scim_kernel_clock clk; /* first: read inline (core/kclock.h) */
     scim_backend backend;
-    scim_time_t now;
     hkey *key;      /* [ROOT, ROOT + n): the heap; 64-byte aligned */
     uint32_t *who;  /* owner of key[i] */
     uint32_t n, cap; /* cap counts from index 0 */
@@ -76,6 +88,9 @@ struct scim_kernel {
     uint32_t pl_nfree, pl_cap;
     fifo *fifos;
     uint32_t n_fifos;
+    dormant *dm;
+    uint32_t dm_cap, dm_min; /* dm_min: the earliest in use, when dm_first is not HKEY_NONE */
+    hkey dm_first;           /* its key; HKEY_NONE when no dormant event is pending */
     size_t pending; /* events scheduled and not executed (FIFO rings included) */
     size_t timers;  /* of which timers (scim_kernel_schedule_timer) */
     bool unbounded; /* inside run(): timers alone end it when no work is left */
@@ -220,16 +235,52 @@ static bool timers_idle(scim_kernel *k)
     return k->unbounded && !(k->work && k->work(k->work_ctx));
 }
 
+/* The earliest dormant event, after one was added or removed (there are
+ * as many slots as agents with a dormant event at once: a few). */
+static void dormant_rescan(scim_kernel *k)
+{
+    k->dm_first = HKEY_NONE;
+    for (uint32_t i = 0; i < k->dm_cap; i++)
+        if (k->dm[i].used && k->dm[i].key < k->dm_first) {
+            k->dm_first = k->dm[i].key;
+            k->dm_min = i;
+        }
+}
+
+/* The dispatcher reached the earliest dormant event's key (now is its
+ * time): it ran and did nothing, as its owner's bookkeeping says. */
+static void dormant_pass(scim_kernel *k)
+{
+    dormant *e = &k->dm[k->dm_min];
+    e->used = false;
+    dormant_rescan(k);
+    k->pending--;
+    k->skipped++;
+    e->passed(e->ctx, e->arg);
+}
+
 /* Execute every event due at or before `t` (and within the run limit),
  * advancing now as we go. */
 static void dispatch_due(scim_kernel *k, scim_time_t t)
 {
     scim_time_t bound = t < k->limit ? t : k->limit;
     k->dispatching = true;
-    while (k->n && !k->stop && key_time(k->key[ROOT]) <= bound) {
+    k->clk.exact = true;
+    while (!k->stop) {
+        /* a dormant event first when its key is the smallest */
+        bool dorm = k->dm_first < (k->n ? k->key[ROOT] : HKEY_NONE);
+        if (!dorm && !k->n)
+            break;
+        scim_time_t next = key_time(dorm ? k->dm_first : k->key[ROOT]);
+        if (next > bound)
+            break;
         if (k->pending == k->timers && timers_idle(k))
             break;
-        k->now = key_time(k->key[ROOT]);
+        k->clk.now = next;
+        if (dorm) {
+            dormant_pass(k);
+            continue;
+        }
         uint32_t who = k->who[ROOT];
         scim_event_fn fn;
         void *ctx;
@@ -263,30 +314,32 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
             k->poll(k->poll_ctx, k);
     }
     k->dispatching = false;
+    k->clk.exact = k->backend == SCIM_BACKEND_NATIVE;
 }
 
 /* Relative time of the next wake-up this kernel needs, or SCIM_TIME_MAX. */
 static scim_time_t next_wake(const scim_kernel *k)
 {
-    if (k->stop || !k->n || key_time(k->key[ROOT]) > k->limit)
+    scim_time_t next = scim_kernel_next_time(k);
+    if (k->stop || next == SCIM_TIME_MAX || next > k->limit)
         return SCIM_TIME_MAX;
     if (k->pending == k->timers && timers_idle((scim_kernel *)k))
         return SCIM_TIME_MAX;
-    return key_time(k->key[ROOT]);
+    return next;
 }
 
 static uint64_t sc_wake(void *ctx, uint64_t now_abs)
 {
     scim_kernel *k = ctx;
-    k->now = now_abs - scim_sc_base_ps(k->client);
+    k->clk.now = now_abs - scim_sc_base_ps(k->client);
     k->wakeups++;
     k->wake_asked = SCIM_TIME_MAX;
     /* one wake-up per quantum where nothing else can see the events run
      * ahead of SystemC's clock (kernel.quantum); else one per distinct
      * time, so a platform's processes interleave exactly */
-    scim_time_t horizon = k->now;
+    scim_time_t horizon = k->clk.now;
     if (k->quantum && scim_sc_alone(k->client))
-        horizon = k->quantum > SCIM_TIME_MAX - k->now ? SCIM_TIME_MAX : k->now + k->quantum;
+        horizon = k->quantum > SCIM_TIME_MAX - k->clk.now ? SCIM_TIME_MAX : k->clk.now + k->quantum;
     dispatch_due(k, horizon);
     scim_time_t next = next_wake(k);
     k->wake_asked = next;
@@ -314,6 +367,8 @@ scim_kernel *scim_kernel_create(scim_backend backend, scim_err *err)
         return NULL;
     }
     k->backend = backend;
+    k->clk.exact = backend == SCIM_BACKEND_NATIVE;
+    k->dm_first = HKEY_NONE;
     k->limit = SCIM_TIME_MAX;
     k->wake_asked = SCIM_TIME_MAX;
     k->client = -1;
@@ -337,6 +392,7 @@ void scim_kernel_destroy(scim_kernel *k)
     for (uint32_t i = 0; i < k->n_fifos; i++)
         free(k->fifos[i].ring);
     free(k->fifos);
+    free(k->dm);
     free(k->key);
     free(k->who);
     free(k->pl);
@@ -351,21 +407,21 @@ scim_time_t scim_kernel_now(const scim_kernel *k)
     if (!k)
         return 0;
     /* A SystemC host may have advanced time since our last wake-up. */
-    if (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching) {
+    if (!k->clk.exact) {
         uint64_t abs = scim_sc_now_ps() - scim_sc_base_ps(k->client);
-        if (abs > k->now)
+        if (abs > k->clk.now)
             return abs;
     }
-    return k->now;
+    return k->clk.now;
 }
 
 /* The key of an event at `when` (clamped to now), from the one sequence. */
 static inline hkey make_key(scim_kernel *k, scim_time_t *when, int prio)
 {
-    if (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching)
-        k->now = scim_kernel_now(k);
-    if (*when < k->now)
-        *when = k->now; /* the past is not reachable; callers pass now + delay */
+    if (!k->clk.exact)
+        k->clk.now = scim_kernel_now(k);
+    if (*when < k->clk.now)
+        *when = k->clk.now; /* the past is not reachable; callers pass now + delay */
     return ((hkey)*when << 64) | ((uint64_t)(prio & 0xff) << PRIO_SHIFT) | (k->seq++ & ((1ull << PRIO_SHIFT) - 1));
 }
 
@@ -373,9 +429,9 @@ static inline void after_schedule(scim_kernel *k, scim_time_t when, int prio)
 {
     k->pending++;
     /* an event far enough ahead may tie with a fast completion (core/fast.h) */
-    if (k->watch && when - k->now >= k->watch_lead)
+    if (k->watch && when - k->clk.now >= k->watch_lead)
         k->watch(k->watch_ctx, when, prio);
-    if (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching && when < k->wake_asked)
+    if (!k->clk.exact && when < k->wake_asked)
         sc_request_wake(k);
 }
 
@@ -409,7 +465,7 @@ void scim_kernel_schedule_timer(scim_kernel *k, scim_time_t delay, int prio, sci
 {
     if (!k || !fn)
         return;
-    scim_time_t when = ((k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching) ? scim_kernel_now(k) : k->now) + delay;
+    scim_time_t when = ((!k->clk.exact) ? scim_kernel_now(k) : k->clk.now) + delay;
     hkey key = make_key(k, &when, prio);
     if (push_payload(k, key, fn, ctx, arg, TIMER_BIT))
         k->timers++;
@@ -431,7 +487,7 @@ void scim_kernel_schedule(scim_kernel *k, scim_time_t delay, int prio,
 {
     if (!k)
         return;
-    scim_time_t now = (k->backend == SCIM_BACKEND_SYSTEMC && !k->dispatching) ? scim_kernel_now(k) : k->now;
+    scim_time_t now = (!k->clk.exact) ? scim_kernel_now(k) : k->clk.now;
     scim_kernel_schedule_at(k, now + delay, prio, fn, ctx, arg);
 }
 
@@ -490,6 +546,44 @@ void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uin
     after_schedule(k, when, prio);
 }
 
+int scim_kernel_schedule_dormant(scim_kernel *k, scim_time_t when, int prio, scim_event_fn fn, scim_event_fn passed,
+                                 void *ctx, uint64_t arg)
+{
+    uint32_t h = 0;
+    while (h < k->dm_cap && k->dm[h].used)
+        h++;
+    if (h == k->dm_cap) {
+        uint32_t ncap = k->dm_cap ? k->dm_cap * 2 : 4;
+        dormant *n = realloc(k->dm, ncap * sizeof *n);
+        if (!n)
+            return -1;
+        for (uint32_t i = k->dm_cap; i < ncap; i++)
+            n[i].used = false;
+        k->dm = n;
+        k->dm_cap = ncap;
+    }
+    hkey key = make_key(k, &when, prio);
+    k->dm[h] = (dormant){key, fn, passed, ctx, arg, true};
+    if (key < k->dm_first) {
+        k->dm_first = key;
+        k->dm_min = h;
+    }
+    after_schedule(k, when, prio);
+    return (int)h;
+}
+
+void scim_kernel_wake(scim_kernel *k, int h)
+{
+    dormant *e = &k->dm[h];
+    e->used = false;
+    if (k->dm_min == (uint32_t)h)
+        dormant_rescan(k);
+    /* already counted pending and shown to the watch when scheduled */
+    push_payload(k, e->key, e->fn, e->ctx, e->arg, 0);
+    if (!k->clk.exact && key_time(e->key) < k->wake_asked)
+        sc_request_wake(k); /* as when it was scheduled (a stopped run forgot that wake-up) */
+}
+
 static int finish_run(scim_kernel *k, int rc, scim_err *err)
 {
     if (k->alloc_failed)
@@ -509,8 +603,8 @@ static int run_bounded(scim_kernel *k, scim_time_t limit, scim_err *err)
     int rc = 0;
     if (k->backend == SCIM_BACKEND_NATIVE) {
         dispatch_due(k, limit);
-        if (limit != SCIM_TIME_MAX && !k->stop && limit > k->now)
-            k->now = limit;
+        if (limit != SCIM_TIME_MAX && !k->stop && limit > k->clk.now)
+            k->clk.now = limit;
     } else {
         sc_request_wake(k);
         if (limit == SCIM_TIME_MAX)
@@ -521,8 +615,8 @@ static int run_bounded(scim_kernel *k, scim_time_t limit, scim_err *err)
             /* Events at exactly `limit` may still be queued if SystemC
              * returned before their delta cycle. */
             dispatch_due(k, limit);
-            if (limit > k->now)
-                k->now = limit;
+            if (limit > k->clk.now)
+                k->clk.now = limit;
         }
     }
     k->limit = SCIM_TIME_MAX;
@@ -552,9 +646,9 @@ int scim_kernel_run_until(scim_kernel *k, scim_time_t t, scim_err *err)
 {
     if (!k)
         return scim_err_set(err, SCIM_EINVAL, "scim_kernel_run_until: the kernel is NULL");
-    if (t < k->now)
+    if (t < k->clk.now)
         return scim_err_set(err, SCIM_EINVAL, "run_until(%llu ps) is before now (%llu ps)",
-                            (unsigned long long)t, (unsigned long long)k->now);
+                            (unsigned long long)t, (unsigned long long)k->clk.now);
     return run_bounded(k, t, err);
 }
 
@@ -620,7 +714,12 @@ void scim_kernel_set_quantum(scim_kernel *k, scim_time_t quantum)
 size_t scim_kernel_events_pending(const scim_kernel *k) { return k ? k->pending : 0; }
 scim_time_t scim_kernel_next_time(const scim_kernel *k)
 {
-    return k && k->n ? key_time(k->key[ROOT]) : SCIM_TIME_MAX;
+    if (!k)
+        return SCIM_TIME_MAX;
+    hkey next = k->n ? k->key[ROOT] : HKEY_NONE;
+    if (k->dm_first < next)
+        next = k->dm_first;
+    return next == HKEY_NONE ? SCIM_TIME_MAX : key_time(next);
 }
 
 int scim_clock_init(scim_clock *c, uint64_t hz, scim_err *err)

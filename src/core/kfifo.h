@@ -25,4 +25,29 @@ int scim_kernel_fifo_create(scim_kernel *k, scim_event_fn fn, void *ctx);
  * fn and ctx. */
 void scim_kernel_fifo_at(scim_kernel *k, int fifo, scim_time_t when, int prio, uint64_t arg);
 
+/* Dormant events: the kernel's cheap path for an event its owner knows
+ * will find nothing to do, unless something reaches the owner first (a
+ * replay engine's pump while every chunk slot is busy: only a completion
+ * can give it work).
+ *
+ * A dormant event is scheduled as scim_kernel_schedule_at would schedule
+ * it: it takes its key (time, priority, sequence) now, counts as pending,
+ * and the fast path's watch sees it. It is kept beside the heap, not in
+ * it. If its owner wakes it before it is due, it enters the heap with
+ * that key and runs fn(ctx, arg) exactly when it would have. If not, when
+ * the dispatcher reaches its key, the kernel advances now to its time,
+ * counts it in sim.events (not in the events executed) and calls
+ * passed(ctx, arg): the owner's bookkeeping of an event that ran and did
+ * nothing. So the order of execution and every count are those of the
+ * ordinary event; only its heap traffic and dispatch are saved. The owner
+ * must wake it whenever its state changes in a way that would give the
+ * event something to do.
+ *
+ * Returns a handle (>= 0), valid until the event is woken or passed, or
+ * -1 (out of host memory: schedule it the ordinary way). */
+int scim_kernel_schedule_dormant(scim_kernel *k, scim_time_t when, int prio, scim_event_fn fn, scim_event_fn passed,
+                                 void *ctx, uint64_t arg);
+/* Put dormant event h in the heap with its key (before it is due). */
+void scim_kernel_wake(scim_kernel *k, int h);
+
 #endif

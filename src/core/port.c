@@ -7,6 +7,7 @@
 
 #include "core/fast.h"
 #include "core/fifo.h"
+#include "core/kclock.h"
 #include "core/pool.h"
 
 #define NO_QUEUE 0xff
@@ -197,7 +198,7 @@ static in_queue *queue_for(const scim_port *dst, const scim_msg *m)
  * place freed at this very time. */
 static void catch_up(scim_kernel *k, in_queue *q, scim_time_t sched)
 {
-    scim_time_t now = scim_kernel_now(k);
+    scim_time_t now = scim_kernel_time(k);
     while (scim_fifo_len(&q->later)) {
         const deferred *d = scim_fifo_at(&q->later, 0);
         if (d->when == now && (sched == SCIM_TIME_MAX || d->key == sched)) {
@@ -223,7 +224,7 @@ static void send_with_credit(scim_port *p, scim_msg *m)
                 scim_kernel_fast_conflict(p->k, "a request waits for a credit the fast path frees later");
         }
         if (q->capacity && q->used >= q->capacity) {
-            m->sent_at = scim_kernel_now(p->k); /* when it began to wait */
+            m->sent_at = scim_kernel_time(p->k); /* when it began to wait */
             if (!scim_fifo_push(&q->waiting, &m))
                 scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory queueing a request");
             return;
@@ -243,7 +244,7 @@ void scim_port_request(scim_port *p, int client, uint64_t id, scim_msg *m)
         return;
     }
     outstanding *o = scim_pool_at(&p->tags, t);
-    *o = (outstanding){(uint8_t)client, m->type, m->dst, id, scim_kernel_now(p->k), NULL, false};
+    *o = (outstanding){(uint8_t)client, m->type, m->dst, id, scim_kernel_time(p->k), NULL, false};
     m->tag = t;
     m->src = p->node;
     send_with_credit(p, m);
@@ -296,7 +297,7 @@ static void release_place(scim_port *p, in_queue *q)
         return;
     /* the oldest waiting request takes the freed place and leaves now */
     scim_port *sender = scim_fabric_port(p->f, w->src);
-    scim_time_t waited = scim_kernel_now(p->k) - w->sent_at;
+    scim_time_t waited = scim_kernel_time(p->k) - w->sent_at;
     if (sender) {
         sender->st.credit_waits++;
         scim_hist_record(sender->st.credit_wait, waited);

@@ -119,6 +119,12 @@ struct scim_hist {
     uint64_t min; /* UINT64_MAX while empty */
     uint64_t max;
     uint64_t lost; /* samples dropped because a row could not be allocated */
+    /* the last value recorded and its bucket (NULL: none since the last
+     * clear): a repeat, common on the hot paths (an unloaded link's zero
+     * wait, a hit's fixed lookup time), needs no index, and min and max
+     * already hold it */
+    uint64_t memo_v;
+    uint64_t *memo_b;
     uint64_t *rows[SCIM_HIST_ROWS];
 };
 
@@ -137,13 +143,22 @@ static inline void scim_hist_record(scim_hist *h, uint64_t value)
 {
     if (!h)
         return;
+    if (value == h->memo_v && h->memo_b) {
+        (*h->memo_b)++;
+        h->count++;
+        h->sum += value;
+        return;
+    }
     unsigned idx = scim_hist_index(value);
     uint64_t *r = h->rows[idx >> SCIM_HIST_ROW_BITS];
     if (__builtin_expect(r == NULL, 0)) {
         scim_hist_record_new_row(h, value);
         return;
     }
-    r[idx & ((1u << SCIM_HIST_ROW_BITS) - 1u)]++;
+    uint64_t *b = &r[idx & ((1u << SCIM_HIST_ROW_BITS) - 1u)];
+    (*b)++;
+    h->memo_v = value;
+    h->memo_b = b;
     h->count++;
     h->sum += value;
     if (value < h->min)

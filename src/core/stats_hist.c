@@ -76,6 +76,7 @@ void scim_hist_clear(scim_hist *h)
     h->min = UINT64_MAX;
     h->max = 0;
     h->lost = 0;
+    h->memo_b = NULL; /* min and max no longer hold its value */
 }
 
 void scim_hist_record_new_row(scim_hist *h, uint64_t value)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/fast.h"
+#include "core/kclock.h"
 #include "core/kfifo.h"
 #include "core/rng.h"
 #include "device/device_internal.h"
@@ -221,7 +222,7 @@ void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa, unsigned shift)
 {
     chunk *c = &d->chunks[ci];
     const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
-    scim_hist_record(d->st.translation_latency, scim_kernel_now(d->k) - c->t_start);
+    scim_hist_record(d->st.translation_latency, scim_kernel_time(d->k) - c->t_start);
     if (scim_dev_failed(d)) {
         scim_dev_chunk_complete(d, ci, true); /* reset: no access leaves the device any more */
         return;
@@ -270,7 +271,7 @@ void scim_dev_cache_translation(scim_device *d, uint32_t pasid, uint64_t va, uin
 static void schedule_lookup(scim_device *d, int32_t ci, int fifo, scim_time_t after)
 {
     d->n_lookups++;
-    scim_time_t now = scim_kernel_now(d->k);
+    scim_time_t now = scim_kernel_time(d->k);
     d->chunks[ci].sched = now;
     scim_kernel_fifo_at(d->k, fifo, now + after, SCIM_PRIO_DEFAULT, (uint64_t)ci);
 }
@@ -358,7 +359,7 @@ static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
     scim_device *d = owner;
     chunk *c = &d->chunks[id];
     if (c->state != CH_RETRY)
-        c->t_start = scim_kernel_now(d->k);
+        c->t_start = scim_kernel_time(d->k);
     c->next = NONE;
     c->space = d->drv_ops && d->drv_ops->space ? d->drv_ops->space(d->drv, rc->pasid) : rc->pasid;
     if (d->drv_ops && d->drv_ops->descriptor) {

@@ -153,6 +153,10 @@ struct scim_device {
     chunk *chunks;
     xlat *xlats;
     size_t n_xlats;
+    /* an xlat may be a page request group (XL_PRI, XL_PRI_WAIT): set when
+     * one becomes one, cleared by a scim_dev_group_of scan that finds
+     * none, so a device without faults does not scan on every miss */
+    bool pri_maybe;
     /* fault_policy backup */
     uint64_t backup_base;
     uint32_t *free_backup;
@@ -219,7 +223,7 @@ void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t p
                           unsigned perms);
 void scim_dev_request_translation(scim_device *d, int32_t xi);
 /* pri.c */
-int32_t scim_dev_group_of(const scim_device *d, uint32_t space, uint64_t page);
+int32_t scim_dev_group_of(scim_device *d, uint32_t space, uint64_t page);
 void scim_dev_join_group(scim_device *d, int32_t gi, int32_t xi);
 /* A translation came back unusable and its waiters stay: join the group
  * that covers its page, or lead a new one. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "core/fast.h"
+#include "core/kclock.h"
 #include "core/kfifo.h"
 #include "device/device_internal.h"
 
@@ -69,7 +70,7 @@ static void watch(void *ctx, scim_time_t when, int prio)
     scim_device *d = ctx;
     if (prio != SCIM_PRIO_DEFAULT)
         return;
-    scim_time_t now = scim_kernel_now(d->k);
+    scim_time_t now = scim_kernel_time(d->k);
     /* completions are due in ring order: look from the latest back */
     for (uint32_t i = d->fast_n; i-- > 0 && ent(d, i)->t_end >= when;)
         if (ent(d, i)->t_end == when && now <= ent(d, i)->booked)
@@ -206,7 +207,7 @@ bool scim_dev_fast_access(scim_device *d, int32_t ci, const scim_replay_chunk *r
     scim_time_t booked = 0;
     uint32_t resp_wire;
     scim_time_t at = scim_fabric_fast_travel_route(f, &r[0], scim_port_wire(d->port, rc->write ? rc->len : 0),
-                                                   scim_kernel_now(k), &booked);
+                                                   scim_kernel_time(k), &booked);
     scim_time_t done = scim_fabric_fast_serve(f, d->mem, type, rc->len, at, &resp_wire);
     scim_port_fast_release_at(d->port, type, d->mem, done, at);
     scim_time_t t_end = scim_fabric_fast_travel_route(f, &r[1], resp_wire, done, &booked);

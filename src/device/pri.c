@@ -14,14 +14,20 @@
 
 static void pri_timeout(void *ctx, uint64_t arg);
 
-int32_t scim_dev_group_of(const scim_device *d, uint32_t space, uint64_t page)
+int32_t scim_dev_group_of(scim_device *d, uint32_t space, uint64_t page)
 {
+    if (!d->pri_maybe)
+        return NONE;
+    bool any = false;
     for (size_t i = 0; i < d->n_xlats; i++) {
         const xlat *g = &d->xlats[i];
-        if (g->used && (g->state == XL_PRI || g->state == XL_PRI_WAIT) && g->pasid == space && page >= g->page &&
-            page - g->page < g->group_pages)
+        if (!g->used || (g->state != XL_PRI && g->state != XL_PRI_WAIT))
+            continue;
+        any = true;
+        if (g->pasid == space && page >= g->page && page - g->page < g->group_pages)
             return (int32_t)i;
     }
+    d->pri_maybe = any;
     return NONE;
 }
 
@@ -71,6 +77,7 @@ static void send_group(scim_device *d, int32_t gi)
     if (d->pri_outstanding > d->st.pri_outstanding_max)
         d->st.pri_outstanding_max = d->pri_outstanding;
     g->state = XL_PRI;
+    d->pri_maybe = true;
     g->pri_sent = scim_kernel_now(d->k);
     g->pri_gen++;
     if (d->p.pri_timeout)
@@ -125,6 +132,7 @@ void scim_dev_fault(scim_device *d, int32_t xi)
     x->first_member = NONE;
     if (scim_fifo_len(&d->pri_waiting) || !fits(d, x)) {
         x->state = XL_PRI_WAIT;
+        d->pri_maybe = true;
         d->st.pri_alloc_waits++;
         if (!scim_fifo_push(&d->pri_waiting, &xi))
             scim_kernel_fail(d->k, SCIM_ENOMEM, "out of host memory");

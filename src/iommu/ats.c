@@ -2,6 +2,8 @@
  * iommu.ats_queue entries (the port's input queue for ATS requests), an
  * IOTLB lookup, then the context (PASID) table and a page walk on a miss.
  * Modelling notes in iommu/iommu.h. */
+#include "core/kclock.h"
+#include "core/kfifo.h"
 #include "core/page.h"
 #include "iommu/iommu_internal.h"
 
@@ -100,7 +102,16 @@ void scim_iommu_ats_request(scim_iommu *io, scim_msg *m)
     scim_iommu_translate(io, e);
 }
 
+/* Every lookup takes the IOTLB's fixed latency, so lookups end in the
+ * order they began: an event FIFO (core/kfifo.h), same keys. */
+int scim_iommu_ats_init(scim_iommu *io)
+{
+    io->ats_fifo = scim_kernel_fifo_create(io->k, lookup, io);
+    return io->ats_fifo < 0 ? SCIM_ENOMEM : 0;
+}
+
 void scim_iommu_translate(scim_iommu *io, uint32_t e)
 {
-    scim_kernel_schedule(io->k, scim_clock_cycles(&io->clock, io->p.iotlb.latency), SCIM_PRIO_DEFAULT, lookup, io, e);
+    scim_time_t when = scim_kernel_time(io->k) + scim_clock_cycles(&io->clock, io->p.iotlb.latency);
+    scim_kernel_fifo_at(io->k, io->ats_fifo, when, SCIM_PRIO_DEFAULT, e);
 }

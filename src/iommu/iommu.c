@@ -180,6 +180,10 @@ scim_iommu *scim_iommu_create(scim_kernel *k, scim_fabric *f, const char *name,
     char prefix[96];
     if (scim_clock_init(&io->clock, p->clock_hz, err) != 0)
         goto fail;
+    if (scim_iommu_ats_init(io)) {
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating the IOMMU's event FIFO");
+        goto fail;
+    }
     scim_tlb_params tp;
     snprintf(prefix, sizeof prefix, "%s.iotlb", name);
     scim_tlb_keys_to_params(&p->iotlb, scim_seed_for(p->seed, prefix), &tp);

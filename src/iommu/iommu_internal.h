@@ -78,6 +78,7 @@ typedef struct iommu_stats {
 
 struct scim_iommu {
     scim_kernel *k;
+    int ats_fifo; /* the kernel FIFO of IOTLB lookups (ats.c): fixed latency, so in order */
     scim_port *port;
     scim_iommu_params p;
     scim_clock clock;
@@ -111,6 +112,8 @@ void scim_iommu_ats_request(scim_iommu *io, scim_msg *m);
 /* Translate entry e: IOTLB lookup, then context and walk on a miss; the
  * answer goes to scim_iommu_ats_complete (inline entries: to inline.c). */
 void scim_iommu_translate(scim_iommu *io, uint32_t e);
+/* ats.c's kernel FIFO; 0 or SCIM_ENOMEM. */
+int scim_iommu_ats_init(scim_iommu *io);
 void scim_iommu_ats_complete(scim_iommu *io, uint32_t e, int32_t status, uint64_t page_pa, unsigned shift,
                              unsigned perms);
 void scim_iommu_ats_walk(scim_iommu *io, uint32_t e);

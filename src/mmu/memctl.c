@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "core/fast.h"
+#include "core/kclock.h"
 #include "core/kfifo.h"
 #include "core/rate.h"
 #include "mmu/ptfmt.h"
@@ -130,7 +131,7 @@ static void on_request(void *ctx, scim_msg *m)
         scim_port_free(mc->port, m);
         return;
     }
-    scim_time_t now = scim_kernel_now(mc->k);
+    scim_time_t now = scim_kernel_time(mc->k);
     if (now < mc->ahead)
         scim_kernel_fast_conflict(mc->k, "the memory was booked ahead of a request that reached it earlier");
     m->due = book(mc, m->type == SCIM_MSG_MEM_READ, m->u.mem.pte, m->u.mem.len, now);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "core/fifo.h"
+#include "core/kclock.h"
+#include "core/kfifo.h"
 
 #define NONE (-1)
 
@@ -77,6 +79,7 @@ struct scim_replay {
     scim_time_t eligible, last_issue, paused_until;
     scim_time_t pump_at;
     uint32_t pumps; /* pump events scheduled and not run */
+    int dormant;    /* the kernel's handle of a dormant pump (core/kfifo.h), or NONE */
     scim_time_t os_since; /* when the pending OS operation was sent */
     int32_t cur; /* request being issued */
     uint64_t cur_va, cur_end;
@@ -134,13 +137,27 @@ const size_t scim_replay_os_stat_decl_count = SCIM_COUNT_OF(scim_replay_os_stat_
 
 static void pump(scim_replay *r);
 
+static inline void wake_pump(scim_replay *r);
+
 static void pump_event(void *ctx, uint64_t arg)
 {
     scim_replay *r = ctx;
+    wake_pump(r); /* another pump may change what a dormant one would find */
     r->pumps--;
     if (r->pump_at == (scim_time_t)arg)
         r->pump_at = SCIM_TIME_MAX;
     pump(r);
+}
+
+/* A dormant pump reached its time with nothing to do: what pump_event
+ * would have done then. */
+static void pump_passed(void *ctx, uint64_t arg)
+{
+    scim_replay *r = ctx;
+    r->dormant = NONE;
+    r->pumps--;
+    if (r->pump_at == (scim_time_t)arg)
+        r->pump_at = SCIM_TIME_MAX;
 }
 
 static void schedule_pump(scim_replay *r, scim_time_t at)
@@ -149,7 +166,27 @@ static void schedule_pump(scim_replay *r, scim_time_t at)
         return;
     r->pump_at = at;
     r->pumps++;
+    /* One record at a time and every chunk slot busy: at `at` the pump
+     * would find the record due and no slot for it, and do nothing, unless
+     * the engine is reached first (a completion frees a slot): a dormant
+     * event, woken by wake_pump on any such call. Most pumps of a device
+     * kept busy by its trace are such. */
+    if (!r->post_ahead && r->cur == NONE && r->n_free == 0 && r->dormant == NONE &&
+        (r->dormant = scim_kernel_schedule_dormant(r->k, at, SCIM_PRIO_DEFAULT, pump_event, pump_passed, r, at)) !=
+            NONE)
+        return;
     scim_kernel_schedule_at(r->k, at, SCIM_PRIO_DEFAULT, pump_event, r, at);
+}
+
+/* The engine's state changes (a slot freed, a pause, an answer): a
+ * dormant pump becomes an ordinary event again, with its place in the
+ * order kept. */
+static inline void wake_pump(scim_replay *r)
+{
+    if (r->dormant != NONE) {
+        scim_kernel_wake(r->k, r->dormant);
+        r->dormant = NONE;
+    }
 }
 
 #define BITS 64u
@@ -177,6 +214,7 @@ static void release_request(scim_replay *r, int32_t qi)
 
 void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
 {
+    wake_pump(r);
     slot *s = &r->slots[id];
     request *q = &r->reqs[s->req];
     if (error)
@@ -185,9 +223,9 @@ void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
     r->free_slots[r->n_free++] = id;
     r->inflight--;
     if (--q->chunks_left == 0) {
-        scim_hist_record(r->st.latency, scim_kernel_now(r->k) - q->issued);
+        scim_hist_record(r->st.latency, scim_kernel_time(r->k) - q->issued);
         r->st.requests++;
-        r->st.finish_ps = scim_kernel_now(r->k);
+        r->st.finish_ps = scim_kernel_time(r->k);
         if (q->error) {
             r->st.errors++;
         } else {
@@ -213,6 +251,7 @@ static void push_ready(scim_replay *r, uint32_t req)
 
 void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error)
 {
+    wake_pump(r);
     request *q = &r->reqs[req];
     q->ready = true;
     if (error) {
@@ -237,6 +276,7 @@ uint64_t scim_replay_request_end(const scim_replay *r, uint32_t id)
 
 void scim_replay_os_done(scim_replay *r, bool error)
 {
+    wake_pump(r);
     r->os_pending = false;
     if (error)
         r->os_st.os_errors++;
@@ -245,6 +285,7 @@ void scim_replay_os_done(scim_replay *r, bool error)
 
 void scim_replay_pause(scim_replay *r, scim_time_t until)
 {
+    wake_pump(r);
     if (until > r->paused_until)
         r->paused_until = until;
 }
@@ -411,7 +452,7 @@ static void fail_request(scim_replay *r, int32_t qi, scim_time_t now)
 static void pump_serial(scim_replay *r)
 {
     while (!r->failed) {
-        scim_time_t now = scim_kernel_now(r->k);
+        scim_time_t now = scim_kernel_time(r->k);
         if (r->cur == NONE && !record_due(r, now))
             return;
         if (!is_access(&r->rec)) {
@@ -458,7 +499,7 @@ static void issue_ready(scim_replay *r)
             r->ready_len--;
             const request *q = &r->reqs[qi];
             if (q->error) {
-                fail_request(r, qi, scim_kernel_now(r->k));
+                fail_request(r, qi, scim_kernel_time(r->k));
                 continue;
             }
             r->cur = qi;
@@ -480,7 +521,7 @@ static void pump_posted(scim_replay *r)
 {
     while (!r->failed) {
         issue_ready(r);
-        scim_time_t now = scim_kernel_now(r->k);
+        scim_time_t now = scim_kernel_time(r->k);
         if (r->failed || !record_due(r, now))
             return;
         if (!is_access(&r->rec)) {
@@ -538,6 +579,7 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
     r->ops = *ops;
     r->owner = owner;
     r->cur = NONE;
+    r->dormant = NONE;
     r->pump_at = SCIM_TIME_MAX;
     r->host_fed = p->trace == NULL;
     scim_fifo_init(&r->host_recs, sizeof(host_rec));
@@ -632,12 +674,13 @@ int scim_replay_push(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, 
                             "expected pasid %u%s%s",
                             r->agent, rec->pasid, r->p.pasid, r->p.tenants_key ? " or one listed in " : "",
                             r->p.tenants_key ? r->p.tenants_key : "");
-    scim_time_t now = scim_kernel_now(r->k);
+    scim_time_t now = scim_kernel_time(r->k);
     /* in order, as a trace: never before the previous request, nor before now */
     if (at < now)
         at = now;
     if (at < r->host_last_at)
         at = r->host_last_at;
+    wake_pump(r);
     host_rec h = {*rec, at, tag, translate_only};
     if (!scim_fifo_push(&r->host_recs, &h))
         return scim_err_set(err, SCIM_ENOMEM, "out of host memory");

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "core/fifo.h"
+#include "core/kclock.h"
+#include "core/kfifo.h"
 #include "core/rng.h"
 
 #define MAX_LEVELS SCIM_PT_MAX_LEVELS
@@ -66,6 +68,7 @@ typedef struct nested_stats {
 
 struct scim_walker {
     scim_kernel *k;
+    int begin_fifo; /* the kernel FIFO of walk starts: a fixed delay (pwc_latency), so in order */
     scim_walker_params p;
     scim_walk_done_fn done;
     void *owner;
@@ -225,7 +228,7 @@ static void start(scim_walker *w, size_t wi, const queued *q)
     w->st.walks++;
     if (k->s2fmt)
         w->nst.walks++;
-    scim_kernel_schedule(w->k, w->p.pwc_latency, SCIM_PRIO_DEFAULT, begin, w, wi);
+    scim_kernel_fifo_at(w->k, w->begin_fifo, scim_kernel_time(w->k) + w->p.pwc_latency, SCIM_PRIO_DEFAULT, wi);
 }
 
 bool scim_walker_can_accept(const scim_walker *w)
@@ -291,7 +294,8 @@ static bool restarted(scim_walker *w, walk *k)
     if (!k->poisoned)
         return false;
     w->st.restarts++;
-    scim_kernel_schedule(w->k, w->p.pwc_latency, SCIM_PRIO_DEFAULT, begin, w, (uint64_t)(k - w->walks));
+    scim_kernel_fifo_at(w->k, w->begin_fifo, scim_kernel_time(w->k) + w->p.pwc_latency, SCIM_PRIO_DEFAULT,
+                        (uint64_t)(k - w->walks));
     return true;
 }
 
@@ -542,6 +546,12 @@ scim_walker *scim_walker_create(scim_kernel *k, const char *prefix, const scim_w
     }
     w->k = k;
     w->mem = SCIM_NODE_NONE;
+    if ((w->begin_fifo = scim_kernel_fifo_create(k, begin, w)) < 0) {
+        free(w->walks);
+        free(w);
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating walkers");
+        return NULL;
+    }
     w->p = *p;
     w->done = done;
     w->owner = owner;
