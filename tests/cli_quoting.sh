@@ -4,27 +4,9 @@
 # JSON escapes in sweep.json and in `scimitar run`'s meta.json, each read
 # back to the value given.
 # usage: cli_quoting.sh SCIMITAR SOURCE_DIR
-set -u
-BIN=$(realpath "$1")
-SRC=$(realpath "$2")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/helpers/cli_prelude.sh" "$@"
 
-
-base() {
-    cat <<YAML
-sim: {max_time: $1}
-processes:
-  app:
-    pasid: 1
-    regions:
-      - {va: 0x7f0000000000, size: 64KiB, populate: true}
-      - {va: 0x7f0000100000, size: 4MiB, populate: false}
-devices:
-  nic0: {trace: $SRC/traces/nic_rx.trace.gz, pasid: 1, iotlb: {ways: 4}}
-YAML
-}
+base() { nic_yaml "$@"; }
 # values with a comma, a quote and a tab: RFC 4180 quoting in the CSV, JSON escapes
 odd=$(printf '%s/a,b"c\td.trace.gz' "$T")
 cp "$SRC/traces/nic_rx.trace.gz" "$odd"

@@ -6,27 +6,9 @@
 # (exit 2) and each error of the sweep: section, with its file:line:col
 # (exit 1, nothing run). cli_sweep.sh covers tables, -j, MPI and resume.
 # usage: cli_sweep_opts.sh SCIMITAR SOURCE_DIR
-set -u
-BIN=$(realpath "$1")
-SRC=$(realpath "$2")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/helpers/cli_prelude.sh" "$@"
 
-# A short run of the NIC trace: each point takes a fraction of a second.
-base() {
-    cat <<YAML
-sim: {max_time: 100us}
-processes:
-  app:
-    pasid: 1
-    regions:
-      - {va: 0x7f0000000000, size: 64KiB, populate: true}
-      - {va: 0x7f0000100000, size: 4MiB, populate: false}
-devices:
-  nic0: {trace: $SRC/traces/nic_rx.trace.gz, pasid: 1, iotlb: {ways: 4}}
-YAML
-}
+base() { nic_yaml "$@"; }
 # the values of the swept keys at each point, in point order, from point.txt
 points() {
     for p in "$1"/points/*/point.txt; do tail -n +2 "$p" | sed 's/^[^=]*=//' | tr '\n' ' '; echo; done

@@ -6,26 +6,9 @@
 # a non-numeric x axis keeps the order the values are listed in.
 # cli_sweep_opts.sh covers the axes' defaults and the plot's options.
 # usage: cli_sweep_plot.sh SCIMITAR SOURCE_DIR
-set -u
-BIN=$(realpath "$1")
-SRC=$(realpath "$2")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/helpers/cli_prelude.sh" "$@"
 
-base() {
-    cat <<YAML
-sim: {max_time: 100us}
-processes:
-  app:
-    pasid: 1
-    regions:
-      - {va: 0x7f0000000000, size: 64KiB, populate: true}
-      - {va: 0x7f0000100000, size: 4MiB, populate: false}
-devices:
-  nic0: {trace: $SRC/traces/nic_rx.trace.gz, pasid: 1, iotlb: {ways: 4}}
-YAML
-}
+base() { nic_yaml "$@"; }
 # check SVG CSV METRIC XKEY X... : one polyline; its points, left to right,
 # are the listed x values' (in that order, those with a value in the CSV)
 # and their heights rank as the metric's values in the CSV do

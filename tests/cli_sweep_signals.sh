@@ -5,27 +5,10 @@
 # killed by a signal is reported as crashed with its log while the others
 # finish. cli_sweep.sh and cli_sweep_opts.sh cover normal runs and errors.
 # usage: cli_sweep_signals.sh SCIMITAR SOURCE_DIR
-set -u
-BIN=$(realpath "$1")
-SRC=$(realpath "$2")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/helpers/cli_prelude.sh" "$@"
 ulimit -c 0 # the crashed point leaves no core file
 
-base() {
-    cat <<YAML
-sim: {max_time: $1}
-processes:
-  app:
-    pasid: 1
-    regions:
-      - {va: 0x7f0000000000, size: 64KiB, populate: true}
-      - {va: 0x7f0000100000, size: 4MiB, populate: false}
-devices:
-  nic0: {trace: $SRC/traces/nic_rx.trace.gz, pasid: 1, iotlb: {ways: 4}}
-YAML
-}
+base() { nic_yaml "$@"; }
 # The point processes of sweep PID (spawned children).
 children() { cat /proc/"$1"/task/*/children 2> /dev/null; }
 
