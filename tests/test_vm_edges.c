@@ -148,6 +148,55 @@ START_TEST(pin_does_not_fit)
 }
 END_TEST
 
+/* A stage-2 format of another ISA is refused, naming the right one. */
+START_TEST(stage2_of_another_isa)
+{
+    static const struct {
+        const char *yaml, *want;
+    } cases[] = {
+        {"system: {isa: x86-64}\nvms: {vm0: {stage2: s2-ipa48}}\n",
+         "vm 'vm0': stage2 s2-ipa48 is not a stage-2 format of system.isa x86-64 (ept4)"},
+        {"system: {isa: armv8}\nvms: {vm0: {stage2: ept4}}\n",
+         "vm 'vm0': stage2 ept4 is not a stage-2 format of system.isa armv8 (s2-ipa48)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char msg[1024];
+        ck_assert_int_ne(build_yaml(cases[i].yaml, msg, sizeof msg), 0);
+        ck_assert_msg(strstr(msg, "test.yaml:2:12: error: vms.vm0: ") && strstr(msg, cases[i].want), "%s", msg);
+    }
+}
+END_TEST
+
+/* A run stopped (sim.max_time) while the hypervisor has stage-2 faults in
+ * service and queued: 8 pages the guest maps without touching (its
+ * zero_pages off), so each DMA's retry faults at stage 2; one thread at
+ * 100 us a fault has finished one by 150 us (the first arrives after the
+ * guest's fault, ~10 us in), holds one and queues six. The statistics say
+ * so, and destroying the simulation frees the jobs (LeakSanitizer). */
+START_TEST(stopped_with_stage2_faults_queued)
+{
+    char path[256], yaml[2048], trace[512] = "";
+    for (int i = 0; i < 8; i++)
+        snprintf(trace + strlen(trace), sizeof trace - strlen(trace), "@0 write 0x%x 64\n", 0x10000000 + i * 4096);
+    write_file(dir, "t.trace", trace, path, sizeof path);
+    snprintf(yaml, sizeof yaml,
+             "kernel: {backend: native}\n"
+             "sim: {check_invariants: true, max_time: 150us}\n"
+             "vms:\n  vm0: {memory: 16MiB, pin: none, handlers: 1, s2_fault_cost: 100us,\n"
+             "        guest: {iopf: {zero_pages: false}}}\n"
+             "processes:\n  app: {pasid: 1, vm: vm0, regions: [{va: 0x10000000, size: 64KiB}]}\n"
+             "devices:\n  nic0: {trace: %s, pasid: 1, vm: vm0, max_outstanding: 8}\n",
+             path);
+    scim_sim *sim = run_yaml(yaml);
+    ck_assert_double_eq(stat_of(sim, "vm0.hyp.forwarded"), 8);
+    ck_assert_double_eq(stat_of(sim, "vm0.hyp.s2_faults_io"), 8);
+    ck_assert_double_eq(stat_of(sim, "vm0.hyp.s2_fault_latency.count"), 1);
+    ck_assert_double_eq(stat_of(sim, "vm0.hyp.s2_queue_delay.count"), 2); /* two taken: the first, then the second */
+    ck_assert_double_eq(stat_of(sim, "sim.time_ps"), 150e6);
+    scim_sim_destroy(sim);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vm_edges");
@@ -158,6 +207,8 @@ int main(void)
     tcase_add_test(tc, reclaim_of_pinned_memory);
     tcase_add_test(tc, reclaim_rounds);
     tcase_add_test(tc, pin_does_not_fit);
+    tcase_add_test(tc, stage2_of_another_isa);
+    tcase_add_test(tc, stopped_with_stage2_faults_queued);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
