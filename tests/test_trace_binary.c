@@ -20,6 +20,7 @@
 
 #include <zlib.h>
 
+#include "helpers/simtest.h"
 #include "helpers/testutil.h"
 #include "helpers/tracerig.h"
 #include "scimitar/trace.h"
@@ -28,19 +29,8 @@
 
 static char tmpdir[256];
 
-static void setup(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/scim_test_trace_binary.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-}
+static void setup(void) { tmpdir_make(tmpdir, sizeof tmpdir); }
+static void teardown(void) { tmpdir_remove(tmpdir); }
 
 static void path_of(char *buf, size_t len, const char *name) { snprintf(buf, len, "%s/%s", tmpdir, name); }
 
