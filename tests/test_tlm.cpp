@@ -17,6 +17,8 @@
 
 #include "scimitar/kernel.h"
 
+#include "helpers/tlm_memory.h"
+
 namespace {
 
 int failures = 0;
@@ -66,47 +68,7 @@ scim_sim *build(const char *backend)
     return sim;
 }
 
-// A memory target at physical addresses: sparse pages, a fixed 10 ns.
-struct memory : sc_core::sc_module {
-    tlm_utils::simple_target_socket<memory> socket{"socket"};
-    std::map<uint64_t, std::vector<unsigned char>> pages;
-    std::vector<uint64_t> accessed;
-
-    explicit memory(sc_core::sc_module_name n) : sc_core::sc_module(n)
-    {
-        socket.register_b_transport(this, &memory::b_transport);
-        socket.register_transport_dbg(this, &memory::transport_dbg);
-    }
-    unsigned char *at(uint64_t pa)
-    {
-        auto &p = pages[pa / 4096];
-        if (p.empty())
-            p.resize(4096);
-        return &p[pa % 4096];
-    }
-    unsigned int copy(tlm::tlm_generic_payload &t)
-    {
-        uint64_t pa = t.get_address();
-        unsigned int len = t.get_data_length();
-        if (pa / 4096 != (pa + len - 1) / 4096) {
-            t.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE); // the adapter splits at pages
-            return 0;
-        }
-        if (t.is_write())
-            std::memcpy(at(pa), t.get_data_ptr(), len);
-        else
-            std::memcpy(t.get_data_ptr(), at(pa), len);
-        t.set_response_status(tlm::TLM_OK_RESPONSE);
-        return len;
-    }
-    void b_transport(tlm::tlm_generic_payload &t, sc_core::sc_time &delay)
-    {
-        accessed.push_back(t.get_address());
-        copy(t);
-        delay += sc_core::sc_time(10, sc_core::SC_NS);
-    }
-    unsigned int transport_dbg(tlm::tlm_generic_payload &t) { return copy(t); }
-};
+using memory = scim_test::memory;
 
 // Times in ps (SystemC's default resolution), compared exactly.
 uint64_t ps(const sc_core::sc_time &t) { return t.value(); }

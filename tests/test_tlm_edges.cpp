@@ -17,6 +17,8 @@
 
 #include "scimitar/kernel.h"
 
+#include "helpers/tlm_memory.h"
+
 namespace {
 
 int failures = 0;
@@ -43,54 +45,7 @@ const char *const CONFIG = "kernel: {backend: native}\n"
                            "devices:\n"
                            "  dma0: {source: host, pasid: 1}\n";
 
-// A memory target that honours byte enables and fails the frames it is told to.
-struct memory : sc_core::sc_module {
-    tlm_utils::simple_target_socket<memory> socket{"socket"};
-    std::map<uint64_t, std::vector<unsigned char>> pages;
-    std::set<uint64_t> poisoned; // frames (pa / 4096) that answer with an error
-    size_t transactions = 0;
-
-    explicit memory(sc_core::sc_module_name n) : sc_core::sc_module(n)
-    {
-        socket.register_b_transport(this, &memory::b_transport);
-        socket.register_transport_dbg(this, &memory::transport_dbg);
-    }
-    unsigned char *at(uint64_t pa)
-    {
-        auto &p = pages[pa / 4096];
-        if (p.empty())
-            p.resize(4096);
-        return &p[pa % 4096];
-    }
-    unsigned int copy(tlm::tlm_generic_payload &t)
-    {
-        uint64_t pa = t.get_address();
-        unsigned int len = t.get_data_length();
-        if (poisoned.count(pa / 4096)) {
-            t.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
-            return 0;
-        }
-        unsigned char *be = t.get_byte_enable_ptr();
-        unsigned int be_len = t.get_byte_enable_length();
-        for (unsigned int i = 0; i < len; i++) {
-            if (be && be_len && !be[i % be_len])
-                continue;
-            if (t.is_write())
-                *at(pa + i) = t.get_data_ptr()[i];
-            else
-                t.get_data_ptr()[i] = *at(pa + i);
-        }
-        t.set_response_status(tlm::TLM_OK_RESPONSE);
-        return len;
-    }
-    void b_transport(tlm::tlm_generic_payload &t, sc_core::sc_time &delay)
-    {
-        transactions++;
-        copy(t);
-        delay += sc_core::sc_time(10, sc_core::SC_NS);
-    }
-    unsigned int transport_dbg(tlm::tlm_generic_payload &t) { return copy(t); }
-};
+using memory = scim_test::memory;
 
 double stat(scim_sim *sim, const char *name)
 {
@@ -143,7 +98,7 @@ struct initiator : sc_core::sc_module {
         fill(t, tlm::TLM_WRITE_COMMAND, REGION, data, 0);
         socket->b_transport(t, delay);
         EXPECT(t.get_response_status() == tlm::TLM_OK_RESPONSE, "zero length");
-        EXPECT(mem->transactions == 0, "%zu transactions forwarded", mem->transactions);
+        EXPECT(mem->accessed.size() == 0, "%zu transactions forwarded", mem->accessed.size());
         EXPECT(stat(sim, "dma0.dma.requests") == 0, "%g DMAs", stat(sim, "dma0.dma.requests"));
         EXPECT(delay == sc_core::SC_ZERO_TIME, "no time");
 
@@ -163,7 +118,7 @@ struct initiator : sc_core::sc_module {
         t.set_byte_enable_length(4);
         socket->b_transport(t, delay);
         EXPECT(t.get_response_status() == tlm::TLM_OK_RESPONSE, "byte-enabled write");
-        EXPECT(mem->transactions == 2, "one transaction per page: %zu", mem->transactions);
+        EXPECT(mem->accessed.size() == 2, "one transaction per page: %zu", mem->accessed.size());
         const unsigned char want0[2] = {0xa0, 0x11};
         const unsigned char want1[6] = {0x11, 0xa3, 0xa4, 0x11, 0x11, 0xa7};
         for (int i = 0; i < 2; i++)
@@ -178,12 +133,12 @@ struct initiator : sc_core::sc_module {
         // 3. the second page's frame answers with an error: the transaction
         //    stops there with that status, the first page was written
         mem->poisoned.insert(pa1 / 4096);
-        size_t before = mem->transactions;
+        size_t before = mem->accessed.size();
         fill(t, tlm::TLM_WRITE_COMMAND, va, data + 8, 8);
         socket->b_transport(t, delay);
         EXPECT(t.get_response_status() == tlm::TLM_GENERIC_ERROR_RESPONSE, "the target's error: %d",
                (int)t.get_response_status());
-        EXPECT(mem->transactions == before + 2, "both pages tried");
+        EXPECT(mem->accessed.size() == before + 2, "both pages tried");
         EXPECT(*mem->at(pa0) == 0xa8 && *mem->at(pa0 + 1) == 0xa9, "the first page written");
         EXPECT(t.get_address() == va && t.get_data_ptr() == data + 8 && t.get_data_length() == 8, "restored");
         mem->poisoned.clear();
