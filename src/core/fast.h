@@ -35,6 +35,23 @@ void scim_kernel_set_watch(scim_kernel *k, scim_time_t lead, scim_watch_fn fn, v
 /* Something the fast path booked ahead would be wrong: stop the run. */
 void scim_kernel_fast_conflict(scim_kernel *k, const char *what);
 bool scim_kernel_fast_conflicted(const scim_kernel *k);
+/* An event's place in the order (time, priority, sequence), taken when it
+ * is due to be scheduled, so that a handler can decide at its end, when
+ * everything it schedules is known, whether that event would be the very
+ * next to run: then it is done at once (no heap, no dispatch), else
+ * scheduled in the place it would have had. Either way the order is the
+ * event path's. */
+typedef struct scim_kernel_slot {
+    scim_time_t when;
+    uint64_t order; /* priority and sequence */
+} scim_kernel_slot;
+scim_kernel_slot scim_kernel_reserve(scim_kernel *k, scim_time_t when, int prio);
+/* True when, inside a dispatch, slot s is the next event to run and within
+ * the run's bound: the clock moves to s.when and the event counts as
+ * skipped (sim.events counts it); the caller then does what it would. */
+bool scim_kernel_take_next(scim_kernel *k, scim_kernel_slot s);
+/* Schedule on FIFO id in slot s's place. */
+void scim_kernel_fifo_at_slot(scim_kernel *k, int id, scim_kernel_slot s, uint64_t arg);
 
 /* ---- fabric ---- */
 /* A node that serves requests (memory): books a request of `type` for

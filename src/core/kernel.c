@@ -104,6 +104,7 @@ struct scim_kernel {
     bool alloc_failed;
     scim_err failure;
     scim_time_t limit; /* run_bounded bound; SCIM_TIME_MAX when unbounded */
+    scim_time_t bound; /* inside dispatch_due: the last time it may run */
     /* host-side hook between events (watchdog, progress): not an event, so
      * it cannot change what the model does */
     scim_poll_fn poll;
@@ -264,6 +265,7 @@ static void dormant_pass(scim_kernel *k)
 static void dispatch_due(scim_kernel *k, scim_time_t t)
 {
     scim_time_t bound = t < k->limit ? t : k->limit;
+    k->bound = bound;
     k->dispatching = true;
     k->clk.exact = true;
     while (!k->stop) {
@@ -425,12 +427,17 @@ static inline hkey make_key(scim_kernel *k, scim_time_t *when, int prio)
     return ((hkey)*when << 64) | ((uint64_t)(prio & 0xff) << PRIO_SHIFT) | (k->seq++ & ((1ull << PRIO_SHIFT) - 1));
 }
 
-static inline void after_schedule(scim_kernel *k, scim_time_t when, int prio)
+static inline void show_watch(scim_kernel *k, scim_time_t when, int prio)
 {
-    k->pending++;
     /* an event far enough ahead may tie with a fast completion (core/fast.h) */
     if (k->watch && when - k->clk.now >= k->watch_lead)
         k->watch(k->watch_ctx, when, prio);
+}
+
+static inline void after_schedule(scim_kernel *k, scim_time_t when, int prio)
+{
+    k->pending++;
+    show_watch(k, when, prio);
     if (!k->clk.exact && when < k->wake_asked)
         sc_request_wake(k);
 }
@@ -518,32 +525,70 @@ static bool fifo_grow(fifo *q)
     return true;
 }
 
-void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+/* Queue arg on FIFO id under key (taken from the one sequence). */
+static bool fifo_push(scim_kernel *k, fifo *q, hkey key, uint64_t arg)
 {
-    fifo *q = &k->fifos[id];
-    hkey key = make_key(k, &when, prio);
     if (q->len == 0) {
         if (!q->ring && !fifo_grow(q)) {
             k->alloc_failed = true;
             k->stop = true;
-            return;
+            return false;
         }
         q->head = 0;
         q->ring[0] = (fifo_ent){key, arg};
         q->len = 1;
-        heap_push(k, key, FIFO_BIT | (uint32_t)id);
+        heap_push(k, key, FIFO_BIT | (uint32_t)(q - k->fifos));
     } else if (key_lt(key, q->ring[(q->head + q->len - 1) & q->mask].key)) {
         /* out of order: an ordinary event with the same key and handler */
-        push_payload(k, key, q->fn, q->ctx, arg, 0);
+        return push_payload(k, key, q->fn, q->ctx, arg, 0);
     } else {
         if (q->len == q->mask + 1 && !fifo_grow(q)) {
             k->alloc_failed = true;
             k->stop = true;
-            return;
+            return false;
         }
         q->ring[(q->head + q->len++) & q->mask] = (fifo_ent){key, arg};
     }
-    after_schedule(k, when, prio);
+    return true;
+}
+
+void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+{
+    hkey key = make_key(k, &when, prio);
+    if (fifo_push(k, &k->fifos[id], key, arg))
+        after_schedule(k, when, prio);
+}
+
+scim_kernel_slot scim_kernel_reserve(scim_kernel *k, scim_time_t when, int prio)
+{
+    hkey key = make_key(k, &when, prio);
+    show_watch(k, when, prio); /* as when it is scheduled */
+    return (scim_kernel_slot){when, (uint64_t)key};
+}
+
+static inline hkey slot_key(scim_kernel_slot s) { return ((hkey)s.when << 64) | s.order; }
+
+bool scim_kernel_take_next(scim_kernel *k, scim_kernel_slot s)
+{
+    if (!k->dispatching || k->stop || s.when > k->bound)
+        return false;
+    hkey first = k->n ? k->key[ROOT] : HKEY_NONE;
+    if (k->dm_first < first)
+        first = k->dm_first;
+    if (key_lt(first, slot_key(s)))
+        return false;
+    k->clk.now = s.when;
+    k->skipped++;
+    return true;
+}
+
+void scim_kernel_fifo_at_slot(scim_kernel *k, int id, scim_kernel_slot s, uint64_t arg)
+{
+    if (!fifo_push(k, &k->fifos[id], slot_key(s), arg))
+        return;
+    k->pending++;
+    if (!k->clk.exact && s.when < k->wake_asked)
+        sc_request_wake(k);
 }
 
 int scim_kernel_schedule_dormant(scim_kernel *k, scim_time_t when, int prio, scim_event_fn fn, scim_event_fn passed,

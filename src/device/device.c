@@ -270,13 +270,15 @@ void scim_dev_cache_translation(scim_device *d, uint32_t pasid, uint64_t va, uin
  * one TLB complete in the order they began: an event FIFO (core/kfifo.h). */
 static void schedule_lookup(scim_device *d, int32_t ci, int fifo, scim_time_t after)
 {
-    d->n_lookups++;
     scim_time_t now = scim_kernel_time(d->k);
     d->chunks[ci].sched = now;
+    if (d->defer_lookups && fifo == d->iotlb_fifo) {
+        scim_dev_defer_lookup(d, ci, now + after);
+        return;
+    }
+    d->n_lookups++;
     scim_kernel_fifo_at(d->k, fifo, now + after, SCIM_PRIO_DEFAULT, (uint64_t)ci);
 }
-
-static void iotlb_lookup(scim_device *d, int32_t ci);
 
 static void iotlb_done(void *ctx, uint64_t arg)
 {
@@ -284,11 +286,11 @@ static void iotlb_done(void *ctx, uint64_t arg)
     int32_t ci = (int32_t)arg;
     d->n_lookups--;
     d->in_lookup = ci;
-    iotlb_lookup(d, ci);
+    scim_dev_iotlb_lookup(d, ci);
     d->in_lookup = NONE;
 }
 
-static void iotlb_lookup(scim_device *d, int32_t ci)
+void scim_dev_iotlb_lookup(scim_device *d, int32_t ci)
 {
     const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
     scim_tlb_entry e;

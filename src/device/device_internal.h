@@ -194,6 +194,10 @@ struct scim_device {
     scim_time_t fast_lead;
     int fast_fifo;       /* kernel FIFO of the completions */
     void *fast_routes;   /* scim_fast_route[2]: to memory and back */
+    /* lookups a fast completion began: done at its end if next (fast.c) */
+    bool defer_lookups;
+    void *deferred;      /* [max_outstanding] chunk and kernel slot */
+    uint32_t n_deferred;
     device_stats st;
 };
 
@@ -211,6 +215,10 @@ void scim_dev_fast_free(scim_device *d);
  * else is active; sched: when the running event was scheduled
  * (SCIM_TIME_MAX: unknown). */
 bool scim_dev_fast_access(scim_device *d, int32_t ci, const scim_replay_chunk *rc, scim_time_t sched);
+/* An IOTLB lookup of chunk ci due at `when`, begun inside a fast completion. */
+void scim_dev_defer_lookup(scim_device *d, int32_t ci, scim_time_t when);
+/* device.c: the lookup event's work (the IOTLB consulted now). */
+void scim_dev_iotlb_lookup(scim_device *d, int32_t ci);
 /* host.c: the host's view of requests, faults and invalidations */
 uint64_t scim_dev_tag_of_xlat(const scim_device *d, int32_t xi);
 void scim_dev_host_request_begin(scim_device *d, uint32_t req, const scim_trace_rec *rec);

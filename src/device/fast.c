@@ -25,6 +25,12 @@ typedef struct fast_ent {
     scim_time_t t_end, booked;
 } fast_ent;
 
+/* A lookup begun inside a fast completion and its place in the order. */
+typedef struct deferred {
+    int32_t ci;
+    scim_kernel_slot slot;
+} deferred;
+
 static void complete(void *ctx, uint64_t arg);
 
 int scim_dev_fast_init(scim_device *d)
@@ -34,7 +40,8 @@ int scim_dev_fast_init(scim_device *d)
         cap <<= 1;
     d->fast = calloc(cap, sizeof(fast_ent));
     d->fast_order = calloc(d->p.max_outstanding, sizeof *d->fast_order);
-    if (!d->fast || !d->fast_order)
+    d->deferred = calloc(d->p.max_outstanding, sizeof(deferred));
+    if (!d->fast || !d->fast_order || !d->deferred)
         return SCIM_ENOMEM;
     if ((d->fast_fifo = scim_kernel_fifo_create(d->k, complete, d)) < 0)
         return SCIM_ENOMEM;
@@ -54,6 +61,7 @@ void scim_dev_fast_free(scim_device *d)
 {
     free(d->fast);
     free(d->fast_order);
+    free(d->deferred);
     free(d->fast_routes);
 }
 
@@ -77,6 +85,32 @@ static void watch(void *ctx, scim_time_t when, int prio)
             scim_kernel_fast_conflict(d->k, "an event ties with a fast completion it would have preceded");
 }
 
+void scim_dev_defer_lookup(scim_device *d, int32_t ci, scim_time_t when)
+{
+    ((deferred *)d->deferred)[d->n_deferred++] = (deferred){ci, scim_kernel_reserve(d->k, when, SCIM_PRIO_DEFAULT)};
+}
+
+/* At the end of a fast completion, the lookups it began: a lookup that is
+ * then the next event of the run (most often: a device alone, streaming
+ * hits) is done at once at its time; the others are scheduled where they
+ * would have been. A lookup is a fixed delay on one device, so nothing
+ * else can see the difference. */
+static void run_deferred(scim_device *d)
+{
+    const deferred *q = d->deferred;
+    for (uint32_t i = 0; i < d->n_deferred; i++) {
+        if (scim_kernel_take_next(d->k, q[i].slot)) {
+            d->in_lookup = q[i].ci;
+            scim_dev_iotlb_lookup(d, q[i].ci);
+            d->in_lookup = NONE;
+        } else {
+            d->n_lookups++;
+            scim_kernel_fifo_at_slot(d->k, d->iotlb_fifo, q[i].slot, (uint64_t)q[i].ci);
+        }
+    }
+    d->n_deferred = 0;
+}
+
 static void complete(void *ctx, uint64_t arg)
 {
     scim_device *d = ctx;
@@ -92,9 +126,13 @@ static void complete(void *ctx, uint64_t arg)
         scim_port_forget(d->port, c->tag);
     }
     scim_obs_access_end(d->checker, c->pa);
+    /* a micro-TLB's lookups go first: only the IOTLB's are deferred */
+    d->defer_lookups = !d->utlb && scim_kernel_fast(d->k);
     scim_dev_chunk_complete(d, ci, false);
+    d->defer_lookups = false;
     if (scim_fifo_len(&d->resets))
         scim_dev_reset_progress(d);
+    run_deferred(d);
 }
 
 /* Chunk ci's access completes at t_end (scheduled now, in age order). */

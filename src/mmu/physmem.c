@@ -37,6 +37,9 @@ static void fbits_free(fbits *b)
     free(b->l2);
 }
 
+/* words of l0 one bit of l2 stands for: 64 bits of l1, each 64 words */
+#define L2_WORDS (64u * 64u)
+
 static inline bool fbits_test(const fbits *b, uint64_t i) { return (b->l0[i / 64] >> (i % 64)) & 1; }
 
 static inline void fbits_set(fbits *b, uint64_t i)
@@ -44,9 +47,9 @@ static inline void fbits_set(fbits *b, uint64_t i)
     uint64_t w = i / 64;
     b->l0[w] |= 1ull << (i % 64);
     b->l1[w / 64] |= 1ull << (w % 64);
-    b->l2[w / 4096] |= 1ull << ((w / 64) % 64);
-    if (w / 4096 < b->hint)
-        b->hint = w / 4096;
+    b->l2[w / L2_WORDS] |= 1ull << ((w / 64) % 64);
+    if (w / L2_WORDS < b->hint)
+        b->hint = w / L2_WORDS;
 }
 
 static inline void fbits_clear(fbits *b, uint64_t i)
@@ -56,7 +59,7 @@ static inline void fbits_clear(fbits *b, uint64_t i)
     if (b->l0[w] == 0) {
         b->l1[w / 64] &= ~(1ull << (w % 64));
         if (b->l1[w / 64] == 0)
-            b->l2[w / 4096] &= ~(1ull << ((w / 64) % 64));
+            b->l2[w / L2_WORDS] &= ~(1ull << ((w / 64) % 64));
     }
 }
 

@@ -8,6 +8,7 @@
 #include "core/fifo.h"
 #include "core/kclock.h"
 #include "core/kfifo.h"
+#include "core/page.h"
 
 #define NONE (-1)
 
@@ -372,11 +373,11 @@ static void issue_chunk(scim_replay *r)
     const request *q = &r->reqs[r->cur];
     uint32_t id = r->free_slots[--r->n_free];
     slot *s = &r->slots[id];
-    uint64_t page_end = (r->cur_va | 0xfff) + 1;
+    uint64_t page_end = (r->cur_va | SCIM_PAGE_MASK) + 1;
     uint64_t end = page_end < r->cur_end && page_end != 0 ? page_end : r->cur_end;
     s->busy = true;
     s->req = r->cur;
-    s->page = (uint32_t)((r->cur_va >> 12) - (q->rec.addr >> 12));
+    s->page = (uint32_t)(scim_pfn(r->cur_va) - scim_pfn(q->rec.addr));
     s->c = (scim_replay_chunk){q->pasid, q->write, (uint32_t)(end - r->cur_va), r->cur_va,
                                (q->rec.has & SCIM_TRACE_HAS_IO) ? q->rec.io : 0, q->translate_only};
     r->cur_va = end;
@@ -423,7 +424,7 @@ static bool begin_request(scim_replay *r, int32_t qi, scim_time_t now)
     *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .ready = true,
                    .translate_only = r->rec_translate_only, .rec = r->rec, .tag = r->rec_tag,
                    .eligible = r->eligible, .pasid = rec_pasid(r), .bytes = r->rec.size, .issued = now};
-    q->chunks_left = (uint32_t)(((r->rec.addr + r->rec.size - 1) >> 12) - (r->rec.addr >> 12) + 1);
+    q->chunks_left = (uint32_t)(scim_pfn(r->rec.addr + r->rec.size - 1) - scim_pfn(r->rec.addr) + 1);
     r->n_used++;
     scim_hist_record(r->st.queue_delay, now - r->eligible);
     r->last_issue = now;

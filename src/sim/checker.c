@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/page.h"
 #include "core/u64map.h"
 
 typedef struct stale {
@@ -113,7 +114,7 @@ bool scim_checker_access_begin(scim_checker *c, const char *agent, uint32_t pasi
             return false;
         }
     }
-    uint64_t *n = scim_u64map_upsert(&c->inflight, pa >> 12, 0);
+    uint64_t *n = scim_u64map_upsert(&c->inflight, scim_pfn(pa), 0);
     if (!n) {
         scim_kernel_fail(c->k, SCIM_ENOMEM, "out of host memory in the checker");
         return false;
@@ -131,7 +132,7 @@ void scim_checker_set_frame_probe(scim_checker *c, bool (*in_use)(void *ctx, uin
 bool scim_checker_physical_begin(scim_checker *c, const char *agent, uint64_t pa, uint64_t len)
 {
     c->accesses++;
-    if (c->frame_in_use && !c->frame_in_use(c->frame_ctx, pa >> 12)) {
+    if (c->frame_in_use && !c->frame_in_use(c->frame_ctx, scim_pfn(pa))) {
         scim_kernel_fail(c->k, SCIM_EINVARIANT,
                          "invariant violated at t=%llu ps: %s accessed pa 0x%llx (%llu bytes) by physical address, "
                          "but that frame is free: the buffer was not kept pinned",
@@ -139,7 +140,7 @@ bool scim_checker_physical_begin(scim_checker *c, const char *agent, uint64_t pa
                          (unsigned long long)len);
         return false;
     }
-    uint64_t *n = scim_u64map_upsert(&c->inflight, pa >> 12, 0);
+    uint64_t *n = scim_u64map_upsert(&c->inflight, scim_pfn(pa), 0);
     if (!n) {
         scim_kernel_fail(c->k, SCIM_ENOMEM, "out of host memory in the checker");
         return false;
@@ -150,14 +151,14 @@ bool scim_checker_physical_begin(scim_checker *c, const char *agent, uint64_t pa
 
 void scim_checker_access_end(scim_checker *c, uint64_t pa)
 {
-    uint64_t *n = scim_u64map_get(&c->inflight, pa >> 12);
+    uint64_t *n = scim_u64map_get(&c->inflight, scim_pfn(pa));
     if (!n || *n == 0) {
         scim_kernel_fail(c->k, SCIM_EINVARIANT, "checker: access to pa 0x%llx ended but never began",
                          (unsigned long long)pa);
         return;
     }
     if (--*n == 0)
-        scim_u64map_remove(&c->inflight, pa >> 12);
+        scim_u64map_remove(&c->inflight, scim_pfn(pa));
 }
 
 uint64_t scim_checker_shootdown_begin(scim_checker *c)
@@ -220,7 +221,7 @@ bool scim_checker_frame_free(scim_checker *c, uint64_t pfn, unsigned order)
                              "invariant violated at t=%llu ps: frame 0x%llx (pa 0x%llx) was freed while "
                              "%llu access(es) to it were still in flight",
                              (unsigned long long)scim_kernel_now(c->k), (unsigned long long)f,
-                             (unsigned long long)(f << 12), (unsigned long long)*busy);
+                             (unsigned long long)scim_pfn_addr(f), (unsigned long long)*busy);
             return false;
         }
     }
