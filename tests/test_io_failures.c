@@ -52,6 +52,14 @@ static void full_disk_at(const char *path)
     ck_assert_msg(symlink("/dev/full", tmp) == 0, "symlink %s: %s", tmp, strerror(errno));
 }
 
+/* `path`'s temporary name leads nowhere: a symlink into a directory that
+ * does not exist, so opening it fails (ENOENT). */
+static void nowhere_at(const char *path)
+{
+    const char *tmp = tmp_of(path);
+    ck_assert_msg(symlink("/nonexistent-scimitar-dir/file", tmp) == 0, "symlink %s: %s", tmp, strerror(errno));
+}
+
 /* `path` is a directory with a file in it: nothing can be renamed onto it. */
 static void directory_at(const char *path)
 {
@@ -197,6 +205,41 @@ START_TEST(trace_on_a_full_disk)
 }
 END_TEST
 
+/* A trace larger than the compressor's buffers: the write that makes it
+ * flush fails (zlib's 8 KiB input buffer, 16 KiB of output with gzip
+ * fills long before 20,000 records), then so does the comment; the
+ * writer, abandoned, leaves no file. */
+START_TEST(long_trace_on_a_full_disk)
+{
+    const char *path = in_dir("t.trace");
+    full_disk_at(path);
+    scim_err err = {0};
+    scim_trace_writer *w =
+        scim_trace_create(path, _i & 1 ? SCIM_TRACE_BINARY : SCIM_TRACE_TEXT, _i & 2, &err);
+    ck_assert_msg(w != NULL, "%s", err.msg);
+    int rc = 0;
+    uint64_t i;
+    for (i = 0; i < 200000 && rc == 0; i++) {
+        /* addresses that do not repeat, so that gzip cannot shrink them to nothing */
+        scim_trace_rec r = {.timing = SCIM_TIMING_REL, .time_ns = i * 7919 % 1000, .op = SCIM_OP_READ,
+                            .addr = 0x10000000 + (i * 2654435761u % (1u << 30)) * 64, .size = 64};
+        rc = scim_trace_write(w, &r, &err);
+    }
+    ck_assert_int_eq(rc, SCIM_EIO);
+    ck_assert_uint_gt(i, 1);
+    char want[700];
+    snprintf(want, sizeof want, "cannot write trace %s", path);
+    ck_assert_str_eq(err.msg, want);
+    if (!(_i & 1)) {
+        scim_err_clear(&err);
+        ck_assert_int_eq(scim_trace_comment(w, "after the failure", &err), SCIM_EIO);
+        ck_assert_str_eq(err.msg, want);
+    }
+    scim_trace_abort(w);
+    ck_assert_str_eq(listing(), "");
+}
+END_TEST
+
 START_TEST(trace_name_held_by_a_directory)
 {
     const char *path = in_dir("t.trace");
@@ -278,6 +321,25 @@ START_TEST(import_outputs_fail_one_by_one)
 }
 END_TEST
 
+/* The configuration's temporary file cannot be created: the import fails
+ * naming it, and neither trace is published. */
+START_TEST(import_config_cannot_be_created)
+{
+    const char *path = in_dir("x.yaml");
+    put("a.log", lackey_log);
+    nowhere_at(path);
+    scim_err err = {0};
+    int rc = scim_import_write(SCIM_IMPORT_LACKEY, in_dir("a.log"), in_dir("x"), NULL, NULL, &err);
+    ck_assert_msg(rc == SCIM_EIO, "%s: %s", scim_status_name(rc), err.msg);
+    char want[700], listed[200];
+    snprintf(want, sizeof want, "cannot create %s", tmp_of(path));
+    ck_assert_str_eq(err.msg, want);
+    /* only the log and the test's own symlink */
+    snprintf(listed, sizeof listed, "a.log %s", strrchr(tmp_of(path), '/') + 1);
+    ck_assert_str_eq(listing(), listed);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* the statistics directory                                                  */
 
@@ -304,6 +366,24 @@ START_TEST(statistics_on_a_full_disk)
 }
 END_TEST
 
+/* The JSON's temporary file cannot be created: the error names the JSON
+ * and the reason; the CSV is not written either. */
+START_TEST(statistics_cannot_be_created)
+{
+    scim_sim *sim = built_sim();
+    ck_assert_int_eq(scim_sim_run(sim), 0);
+    nowhere_at(in_dir("stats.json"));
+    scim_err err = {0};
+    ck_assert_int_eq(scim_stats_write_dir(scim_sim_stats(sim), dir, &err), SCIM_EIO);
+    char want[700];
+    snprintf(want, sizeof want, "could not write %s: %s", in_dir("stats.json"), strerror(ENOENT));
+    ck_assert_str_eq(err.msg, want);
+    /* the temporary name goes too (the test's symlink, here) */
+    ck_assert_str_eq(listing(), "");
+    scim_sim_destroy(sim);
+}
+END_TEST
+
 static Suite *io_failures_suite(void)
 {
     Suite *s = suite_create("io_failures");
@@ -312,9 +392,12 @@ static Suite *io_failures_suite(void)
     tcase_add_test(tc, config_on_a_full_disk);
     tcase_add_test(tc, config_name_held_by_a_directory);
     tcase_add_loop_test(tc, trace_on_a_full_disk, 0, 4);
+    tcase_add_loop_test(tc, long_trace_on_a_full_disk, 0, 4);
     tcase_add_loop_test(tc, trace_name_held_by_a_directory, 0, 4);
     tcase_add_loop_test(tc, import_outputs_fail_one_by_one, 0, 6);
+    tcase_add_test(tc, import_config_cannot_be_created);
     tcase_add_loop_test(tc, statistics_on_a_full_disk, 0, 2);
+    tcase_add_test(tc, statistics_cannot_be_created);
     suite_add_tcase(s, tc);
     return s;
 }
