@@ -9,22 +9,16 @@
  * with every later one): the run gives the statistics of a run without
  * failures, byte for byte, or stops with SCIM_ENOMEM; nothing leaks; the
  * invariant checker is on (a failure that left a stale translation behind
- * would stop the run with SCIM_EINVARIANT instead).
- *
- * Also the two writers that allocate as they go: the configuration as run
- * (scim_sim_dump_config: every default filled in) and `trace import`
- * (two traces and a configuration, published only when all three are
- * complete: after a failure none of them exists). */
+ * would stop the run with SCIM_EINVARIANT instead). test_oom_writers does
+ * the same for the library's writers of files. */
 #include <check.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
 #include "helpers/oom.h"
 #include "helpers/simtest.h"
 #include "scimitar/scimitar.h"
-#include "workload/import.h"
 
 static char dir[256];
 
@@ -145,71 +139,6 @@ START_TEST(run_under_allocation_failures)
 }
 END_TEST
 
-/* The configuration as run of the shadow/backup/swap model. */
-static int dump_scenario(char *out, size_t len, scim_err *err)
-{
-    scim_sim *sim = NULL;
-    int rc;
-    OOM_QUIET(sim = scim_sim_create(); rc = load(sim); if (!rc) rc = scim_sim_build(sim);
-              ck_assert_msg(rc == 0, "%s", scim_sim_errmsg(sim)));
-    FILE *f = fmemopen(out, len, "w");
-    if (!f)
-        rc = scim_err_set(err, SCIM_EIO, "fmemopen");
-    else if ((rc = scim_sim_dump_config(sim, f)) != 0)
-        scim_err_set(err, rc, "%s", scim_sim_errmsg(sim));
-    if (f)
-        fclose(f);
-    OOM_QUIET(scim_sim_destroy(sim));
-    return rc;
-}
-
-START_TEST(config_as_run_under_allocation_failures)
-{
-    model = &models[2];
-    exhaust_modes("scim_sim_dump_config", dump_scenario, 1);
-}
-END_TEST
-
-/* A lackey log with loads, stores and one read(2) into a buffer. */
-static const char *const lackey_log = "I  04000000,3\n"
-                                      " L 00601000,4\n"
-                                      " S 00602008,8\n"
-                                      "SYSCALL[7,1](0) sys_read ( 3, 0x601000, 5000 ) --> [async] ... \n"
-                                      "SYSCALL[7,1](0) ... [async] --> Success(0x1388) \n"
-                                      "I  04000003,4\n"
-                                      " M 00603000,8\n"
-                                      "==7== Exit code:       0\n";
-
-static int import_scenario(char *out, size_t len, scim_err *err)
-{
-    char log[512], prefix[512], yaml[600];
-    snprintf(log, sizeof log, "%s/a.log", dir);
-    snprintf(prefix, sizeof prefix, "%s/x", dir);
-    snprintf(yaml, sizeof yaml, "%s.yaml", prefix);
-    scim_import_result r;
-    int rc = scim_import_write(SCIM_IMPORT_LACKEY, log, prefix, NULL, &r, err);
-    char *text = NULL;
-    OOM_QUIET(text = slurp(yaml, NULL));
-    if (rc) {
-        bool left = text != NULL;
-        free(text);
-        return left ? scim_err_set(err, SCIM_EEXIST, "%s left behind after: %s", yaml, err->msg) : rc;
-    }
-    snprintf(out, len, "%llu %llu %llu\n%s", (unsigned long long)r.counts.io_calls, (unsigned long long)r.cpu_pages,
-             (unsigned long long)r.dev_pages, text ? text : "(no configuration)");
-    free(text);
-    OOM_QUIET(remove(yaml));
-    return 0;
-}
-
-START_TEST(import_under_allocation_failures)
-{
-    char p[512];
-    write_file(dir, "a.log", lackey_log, p, sizeof p);
-    exhaust("scim_import_write", import_scenario);
-}
-END_TEST
-
 static Suite *oom_run_suite(void)
 {
     Suite *s = suite_create("oom_run");
@@ -218,8 +147,6 @@ static Suite *oom_run_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, models_do_what_they_are_for, 0, SCIM_COUNT_OF(models));
     tcase_add_loop_test(tc, run_under_allocation_failures, 0, SCIM_COUNT_OF(models));
-    tcase_add_test(tc, config_as_run_under_allocation_failures);
-    tcase_add_test(tc, import_under_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }
