@@ -4,6 +4,10 @@
  * (no pin left behind), and a page pinned, unmapped, mapped again and
  * pinned again holds two pins on two frames that two unpins by address
  * release (both frames free at the end, as in a run without the pins).
+ * A device's page fault on a full memory: a 4 KiB page whose zeroed frame
+ * took the last free one waits for reclaim to free a page-table frame,
+ * then completes; a 2 MiB page, which reclaim does not make room for,
+ * stops the run with SCIM_ENOMEM and says what to raise.
  * Expected values come from a reference run of the same model without the
  * operation (the free frames it leaves), not from the model's own
  * accounting of the operation. The checker is on throughout. */
@@ -113,6 +117,78 @@ START_TEST(pinned_unmapped_remapped_pinned)
 }
 END_TEST
 
+/* A device instead of the core; regions: the populated one's size, then
+ * the second region's page size. */
+static const char *const DEV = "seed: 1\n"
+                               "sim: {check_invariants: true}\n"
+                               "kernel: {backend: native}\n"
+                               "memory: {size: %s}\n"
+                               "processes:\n"
+                               "  app:\n"
+                               "    pasid: 1\n"
+                               "    regions:\n"
+                               "      - {va: 0x10000000, size: %s, populate: true}\n"
+                               "      - {va: 0x40000000, size: 2MiB, page_size: %s}\n"
+                               "devices:\n"
+                               "  nic0: {trace: %s, pasid: 1}\n";
+
+static scim_sim *build_dev(const char *memory, const char *populated, const char *page, const char *trace,
+                           char *dir)
+{
+    char path[256], yaml[1024];
+    tmpdir_make(dir, 64);
+    write_file(dir, "t.trace", trace, path, sizeof path);
+    snprintf(yaml, sizeof yaml, DEV, memory, populated, page, path);
+    scim_sim *sim = scim_sim_create();
+    ck_assert_int_eq(scim_sim_load_string(sim, yaml, "full.yaml"), 0);
+    ck_assert_msg(scim_sim_build(sim) == 0, "%s", scim_sim_errmsg(sim));
+    return sim;
+}
+
+/* One free frame (measured by a run that reads only a populated page):
+ * the fault's new page takes it to be zeroed; its page-table frame (the
+ * first page at 0x40000000 needs a table of its own) is not there, so the
+ * fault waits (os.faults.waited) until reclaim frees frames, and the DMA
+ * completes. */
+START_TEST(fault_waits_for_a_table_frame)
+{
+    char dir[64];
+    scim_sim *ref = build_dev("1MiB", "980KiB", "4K", "@0 read 0x10000000 64\n", dir);
+    ck_assert_int_eq(scim_sim_run(ref), 0);
+    ck_assert_double_eq(stat_of(ref, "os.frames.free"), 1);
+    scim_sim_destroy(ref);
+    tmpdir_remove(dir);
+    scim_sim *sim = build_dev("1MiB", "980KiB", "4K", "@0 read 0x10000000 64\n@1000 read 0x40000000 64\n", dir);
+    ck_assert_msg(scim_sim_run(sim) == 0, "%s", scim_sim_errmsg(sim));
+    ck_assert_double_eq(stat_of(sim, "os.faults.waited"), 1);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.errors"), 0);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.requests"), 2);
+    ck_assert_double_eq(stat_of(sim, "os.frames.transit"), 0);
+    ck_assert_double_eq(stat_of(sim, "os.frames.data") + stat_of(sim, "os.frames.page_tables") +
+                            stat_of(sim, "os.frames.pasid_table") + stat_of(sim, "os.frames.free"),
+                        255);
+    scim_sim_destroy(sim);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* 4 MiB of memory, half of it populated: no 2 MiB block is left whole
+ * (the page tables took a frame of the other half). */
+START_TEST(huge_fault_without_a_block)
+{
+    char dir[64];
+    scim_sim *sim = build_dev("4MiB", "2MiB", "2M", "@0 read 0x40000000 64\n", dir);
+    ck_assert_int_eq(scim_sim_run(sim), SCIM_ENOMEM);
+    const char *msg = scim_sim_errmsg(sim);
+    ck_assert_msg(strstr(msg, "fault at pasid 1 va 0x40000000 could not be resolved: out of simulated memory: no "
+                              "free block of order 9 (2048 KiB)") != NULL,
+                  "%s", msg);
+    ck_assert_msg(strstr(msg, "; huge pages are not reclaimed: raise memory.size") != NULL, "%s", msg);
+    scim_sim_destroy(sim);
+    tmpdir_remove(dir);
+}
+END_TEST
+
 static Suite *os_full_suite(void)
 {
     Suite *s = suite_create("os_full");
@@ -120,6 +196,8 @@ static Suite *os_full_suite(void)
     tcase_add_test(tc, migrate_moves_what_fits);
     tcase_add_test(tc, pin_that_cannot_fault_in_is_refused);
     tcase_add_test(tc, pinned_unmapped_remapped_pinned);
+    tcase_add_test(tc, fault_waits_for_a_table_frame);
+    tcase_add_test(tc, huge_fault_without_a_block);
     suite_add_tcase(s, tc);
     return s;
 }
