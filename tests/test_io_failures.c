@@ -23,6 +23,7 @@
 #include "scimitar/scimitar.h"
 #include "scimitar/trace.h"
 #include "workload/import.h"
+#include "workload/tracegen.h"
 
 static char dir[256];
 static void setup(void) { tmpdir_make(dir, sizeof dir); }
@@ -341,6 +342,54 @@ START_TEST(import_config_cannot_be_created)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* `trace gen` (scim_tracegen_write): a NIC's trace and one CPU trace per   */
+/* tenant, the device trace published last                                  */
+
+static int tracegen(const char *count, scim_err *err)
+{
+    char dev[512], cpu[512];
+    snprintf(dev, sizeof dev, "%s/g.trace", dir);
+    snprintf(cpu, sizeof cpu, "%s/g.cpu%%t.trace", dir);
+    const scim_tracegen_opt opts[] = {{"count", count}, {"tenants", "2"}};
+    scim_tracegen_output o = {dev, cpu, SCIM_TRACE_TEXT, SCIM_TRACE_TEXT, false, false};
+    return scim_tracegen_write("nic-rx", opts, 2, &o, NULL, err);
+}
+
+/* Each output in turn: tenant 1's CPU trace on a full disk (tenant 0's,
+ * already in place, is removed again), the device trace on a full disk
+ * (20,000 packets: the writes fail before the end), tenant 0's CPU trace
+ * that cannot be created. Nothing is left but what the test put there. */
+START_TEST(tracegen_outputs_fail)
+{
+    static const struct {
+        const char *file, *count;
+        bool full;
+        const char *reason; /* after "cannot write trace PATH" */
+    } cases[] = {
+        {"g.cpu1.trace", "16", true, ""},
+        {"g.trace", "20000", true, ""},
+        {"g.cpu0.trace", "16", false, ": No such file or directory"},
+    };
+    const char *path = in_dir(cases[_i].file);
+    if (cases[_i].full)
+        full_disk_at(path);
+    else
+        nowhere_at(path);
+    scim_err err = {0};
+    int rc = tracegen(cases[_i].count, &err);
+    ck_assert_msg(rc == SCIM_EIO, "%s: %s", scim_status_name(rc), err.msg);
+    char want[700];
+    snprintf(want, sizeof want, "cannot write trace %s%s", path, cases[_i].reason);
+    ck_assert_str_eq(err.msg, want);
+    /* a failed finish removes the temporary name; a failed open leaves it */
+    char listed[200] = "";
+    if (!cases[_i].full || strcmp(cases[_i].file, "g.trace") == 0)
+        snprintf(listed, sizeof listed, "%s", cases[_i].full ? "" : strrchr(tmp_of(path), '/') + 1);
+    ck_assert_str_eq(listing(), listed);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* the statistics directory                                                  */
 
 /* The JSON's and then the CSV's temporary name on a full disk: the error
@@ -396,6 +445,7 @@ static Suite *io_failures_suite(void)
     tcase_add_loop_test(tc, trace_name_held_by_a_directory, 0, 4);
     tcase_add_loop_test(tc, import_outputs_fail_one_by_one, 0, 6);
     tcase_add_test(tc, import_config_cannot_be_created);
+    tcase_add_loop_test(tc, tracegen_outputs_fail, 0, 3);
     tcase_add_loop_test(tc, statistics_on_a_full_disk, 0, 2);
     tcase_add_test(tc, statistics_cannot_be_created);
     suite_add_tcase(s, tc);
