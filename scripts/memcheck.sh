@@ -29,11 +29,12 @@ ORIGINS=${ORIGINS:-1}
 # minutes each under load; on a quiet machine test_trace_binary takes 22 s
 # and test_config_aliases, which parses two documents of a million nodes,
 # 22 s, as test_walker 24 s and test_schemes 12 s); scripts/test.sh runs
-# them under ASan, --all runs them here.
+# them under ASan, --all runs them here. The test_oom_* runners repeat a
+# whole build or run once per allocation (thousands of times).
 SLOW=(test_design test_e2e test_oom_sim test_pagetable test_tracegen test_progress
       test_tlb_index test_os test_ptfmt test_physmem test_short_writes test_oom
       test_kernel test_trace_text test_trace_binary test_walker test_schemes
-      test_config_aliases)
+      test_config_aliases test_oom_vm test_oom_run test_oom_build test_oom_writers)
 # Never under memcheck: test_tlm's and test_tlm_edges' initiators are SC_THREADs (TLM's
 # b_transport may wait()), and SystemC 2.3.4 runs SC_THREADs on QuickThreads
 # stacks it does not register with valgrind (VALGRIND_STACK_REGISTER), so

@@ -390,6 +390,7 @@ START_TEST(test_values_directed)
     expect_err(SCIM_P_DOUBLE, NULL, "1.5x", SCIM_EPARSE, "expected a number");
     scim_param_decl rd = {"k", SCIM_P_DOUBLE, "0", NULL, true, 0, 1, NULL, 0, "doc", NULL};
     expect_err_decl(&rd, "2", SCIM_ERANGE, "value 2 is outside 0..1");
+    expect_err_decl(&rd, "-0.5", SCIM_ERANGE, "value -0.5 is outside 0..1"); /* below, as inject's probability */
 
     /* enums, with a suggestion only when it is close */
     scim_param_decl de = decl_of(SCIM_P_ENUM, NULL);

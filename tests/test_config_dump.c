@@ -74,7 +74,11 @@ static char *rand_string(uint64_t *s, bool key)
                                          "[", "]", "{", "}", "&", "*", "!", "|", ">", "'", "\"", "%", "@", "`",
                                          "\\", "~", "null", "Null", "true", ".", "...", "---", "=", "\t", "\n",
                                          "\r", "\x01", "\x1b", "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80",
-                                         "\xc2\xa0", "x", "\x7f", "\xc2\x85", "\xe2\x80\xa8", "\xef\xbb\xbf", "\xc2\x80", "\xef\xbf\xbe"};
+                                         "\xc2\xa0", "x", "\x7f", "\xc2\x85", "\xe2\x80\xa8", "\xef\xbb\xbf", "\xc2\x80", "\xef\xbf\xbe",
+                                         /* neighbours of the escaped ones, printed as they are: an em dash,
+                                          * the euro sign, U+FEC0, U+FF01, U+FFFD; and PS, U+FFFF, escaped */
+                                         "\xe2\x80\x94", "\xe2\x82\xac", "\xef\xbb\x80", "\xef\xbc\x81",
+                                         "\xef\xbf\xbd", "\xe2\x80\xa9", "\xef\xbf\xbf"};
     sbuf b = {0};
     size_t len = rnd(s, 4) == 0 ? 0 : 1 + rnd(s, 8);
     if (key && len == 0 && rnd(s, 2))
@@ -153,8 +157,8 @@ static void emit_quoted(sbuf *b, const char *s)
         } else if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) { /* BOM */
             sb_puts(b, "\\uFEFF");
             p += 2;
-        } else if (p[0] == 0xef && p[1] == 0xbf && p[2] == 0xbe) { /* a non-character */
-            sb_puts(b, "\\uFFFE");
+        } else if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) { /* non-characters */
+            sb_puts(b, p[2] == 0xbe ? "\\uFFFE" : "\\uFFFF");
             p += 2;
         } else {
             sb_putc(b, (char)*p);

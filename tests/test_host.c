@@ -530,6 +530,9 @@ START_TEST(api_errors)
     ck_assert_int_eq(scim_dev_submit(nic, SCIM_DEV_READ, REGION, 0, 0), SCIM_EINVAL);
     ck_assert_ptr_nonnull(strstr(scim_sim_errmsg(sim), "empty"));
     ck_assert_int_eq(scim_dev_submit(nic, (scim_dev_op)9, REGION, 64, 0), SCIM_EINVAL);
+    /* a request that wraps around the address space */
+    ck_assert_int_eq(scim_dev_submit(nic, SCIM_DEV_READ, UINT64_MAX - 15, 64, 0), SCIM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(scim_sim_errmsg(sim), "is empty or wraps around"));
     scim_dev_request r = {SCIM_DEV_READ, 5, REGION, 64, 0, 0};
     ck_assert_int_eq(scim_dev_submit_request(nic, &r), SCIM_EINVAL);
     ck_assert_ptr_nonnull(strstr(scim_sim_errmsg(sim), "pasid 5"));
@@ -545,6 +548,13 @@ START_TEST(api_errors)
     ck_assert_int_eq(scim_sim_os_call(sim, &c, NULL, NULL), SCIM_EINVAL);
     c = (scim_os_call){.op = SCIM_OP_MMAP, .pasid = 1, .va = 0x40000000, .len = PAGE, .page_shift = 13};
     ck_assert_int_eq(scim_sim_os_call(sim, &c, NULL, NULL), SCIM_EINVAL);
+    /* the three page sizes are taken (the OS answers them later) */
+    static const uint8_t shifts[] = {12, 21, 30};
+    for (size_t i = 0; i < sizeof shifts; i++) {
+        c = (scim_os_call){.op = SCIM_OP_MMAP, .pasid = 1, .va = 0x40000000ull << i, .len = 1ull << shifts[i],
+                           .page_shift = shifts[i]};
+        ck_assert_msg(scim_sim_os_call(sim, &c, NULL, NULL) == 0, "%s", scim_sim_errmsg(sim));
+    }
     /* an OS call the OS refuses is answered with an error, not a failure */
     seen *s = calloc(1, sizeof *s);
     c = (scim_os_call){.op = SCIM_OP_MUNMAP, .pasid = 1, .va = 0x70000000, .len = PAGE, .tag = 4};

@@ -353,7 +353,8 @@ END_TEST
 
 START_TEST(test_bad_names)
 {
-    static const char *const bad[] = {"Misses", "a-b", "", "a..b", ".a", "a.", "a b", "x/y", "\xc3\xa9"};
+    static const char *const bad[] = {"Misses", "a-b", "", "a..b", ".a", "a.", "a b", "x/y", "\xc3\xa9",
+                                      "a~b", "a\x7f", "a\x01"}; /* above 'z'; DEL and a control: bytes */
     static const char *const bad_prefix[] = {"Nic0", "nic0.", ".nic0", "nic 0", "nic0..iotlb"};
     scim_stats *s = scim_stats_create();
     for (size_t i = 0; i < SCIM_COUNT_OF(bad); i++) {
@@ -368,6 +369,10 @@ START_TEST(test_bad_names)
         ck_assert_int_eq(err.code, SCIM_EINVAL);
         ck_assert_msg(strstr(err.msg, "invalid statistic name") && strstr(err.msg, "[a-z0-9_"),
                       "message: %s", err.msg);
+        if (!strcmp(bad[i], "a~b"))
+            ck_assert_ptr_nonnull(strstr(err.msg, "character '~' at position 6 is not in [a-z0-9_.]"));
+        if (!strcmp(bad[i], "a\x7f"))
+            ck_assert_ptr_nonnull(strstr(err.msg, "byte 0x7f at position 6 is not in [a-z0-9_.]"));
         ck_assert_ptr_null(c.lat); /* all-or-nothing */
         ck_assert_uint_eq(scim_stats_flat_count(s), 0);
     }

@@ -346,6 +346,11 @@ START_TEST(config_errors)
          "devices:\n  nic0: {trace: t, pasid: 1}\n",
          "test.yaml:5:9: error: devices.nic0: pasid 1 is a process of vm 'vm0'; a device reaches a guest's memory "
          "only when it is assigned to the guest: set devices.nic0.vm: vm0"},
+        /* assigned to another VM than its process's */
+        {"vms: {vm0: {}, vm1: {}}\nprocesses:\n  app: {pasid: 1, vm: vm0}\n"
+         "devices:\n  nic0: {trace: t, pasid: 1, vm: vm1}\n",
+         "test.yaml:5:34: error: devices.nic0: pasid 1 is a process of vm 'vm0'; a device reaches a guest's memory "
+         "only when it is assigned to the guest: set devices.nic0.vm: vm0"},
         {"vms: {vm0: {}}\nprocesses:\n  app: {pasid: 1}\n"
          "devices:\n  nic0: {trace: t, pasid: 1, vm: vm0}\n",
          "test.yaml:5:34: error: devices.nic0.vm is 'vm0' but pasid 1 is a process of the host; give the device a "

@@ -82,7 +82,17 @@ static int sva_check_device(const scim_device_params *p, char *why, size_t len)
     return check_tenants(p, true, why, len) ? SCIM_ECONFIG : check_inline(p, why, len);
 }
 
-static void load_shadow(void *ctx, uint64_t entry_pa, uint64_t value) { scim_device_shadow_load(ctx, entry_pa, value); }
+typedef struct shadow_load {
+    scim_device *d;
+    int rc; /* the first failure: an entry missing from the copy would make the device's walks fault */
+} shadow_load;
+
+static void load_shadow(void *ctx, uint64_t entry_pa, uint64_t value)
+{
+    shadow_load *l = ctx;
+    if (!l->rc)
+        l->rc = scim_device_shadow_load(l->d, entry_pa, value);
+}
 
 static int sva_bind(scim_scheme_ctx *c, scim_device *d, size_t index, scim_err *err)
 {
@@ -96,7 +106,11 @@ static int sva_bind(scim_scheme_ctx *c, scim_device *d, size_t index, scim_err *
     if (p->walk == SCIM_WALK_SHADOW) {
         if ((rc = scim_os_bind_shadow(c->os, scim_device_node(d), pasid, err)))
             return rc;
-        scim_os_shadow_snapshot(c->os, pasid, load_shadow, d);
+        shadow_load l = {d, 0};
+        scim_os_shadow_snapshot(c->os, pasid, load_shadow, &l);
+        if (l.rc)
+            return scim_err_set(err, l.rc, "devices.%s: out of host memory copying its page tables (walk: shadow)",
+                                scim_device_name(d));
     }
     if (p->fault_policy == SCIM_FAULT_BACKUP) {
         uint64_t pa;

@@ -69,8 +69,14 @@ void os_pt_free(void *cookie, uint64_t pfn)
     os->st.frames_page_tables--;
     /* A walker may still be reading this table: free it only after the
      * shootdown that made it empty (Linux: tlb_remove_table). */
-    if (os->collect && os_frame_list_add(os->collect, pfn, 0) == 0) {
-        os->deferred++;
+    if (os->collect) {
+        if (os_frame_list_add(os->collect, pfn, 0) == 0) {
+            os->deferred++;
+            return;
+        }
+        /* Freed now, it could be reused while a walker still reads it (the
+         * checker's use after free): the run stops here instead. */
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory freeing a page-table frame");
         return;
     }
     os_release_frame(os, pfn, 0);

@@ -479,8 +479,13 @@ static void s2_reclaim(void *ctx, uint64_t vi)
         return; /* pinned guest memory stays where it is */
     /* the candidates first: taking one reorders the CLOCK list */
     lru_page *cand = calloc(vm->p.s2_reclaim_pages, sizeof *cand);
+    if (!cand) {
+        /* a round skipped would change the run's results without a word */
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        return;
+    }
     size_t n = 0;
-    for (size_t i = 0; cand && i < os->n_lru && n < vm->p.s2_reclaim_pages; i++) {
+    for (size_t i = 0; i < os->n_lru && n < vm->p.s2_reclaim_pages; i++) {
         const lru_page *e = &os->lru[i];
         uint64_t g;
         process *p = os_find_process(os, (uint32_t)e->pasid);

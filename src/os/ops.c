@@ -82,7 +82,11 @@ static bool munmap_leaf(scim_os *os, unmap_round *r, const leaf *lf)
     page_ref *pr = os_round_take(os, r, lf);
     if (!pr)
         return false;
-    os_frame_list_add(&r->op->data, pr->old_pfn, os_order(lf->shift));
+    if (os_frame_list_add(&r->op->data, pr->old_pfn, os_order(lf->shift)) != 0) {
+        /* the frame would stay in transit for ever */
+        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory in munmap");
+        return false;
+    }
     os->st.pages_unmapped++;
     return true;
 }
@@ -346,12 +350,19 @@ static void op_exec(void *ctx, uint64_t arg)
     op_fns[op](os, m, p, &q);
 }
 
+static int count_leaf(void *ctx, uint64_t va, uint64_t pa, unsigned shift, unsigned attrs)
+{
+    (void)va, (void)pa, (void)shift, (void)attrs;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
+/* Counted without a list: a list that could not grow would undercount
+ * (and so undercharge) without a word. */
 static uint64_t mapped_pages_in(const process *p, uint64_t start, uint64_t end)
 {
-    leaf_list l;
-    os_leaves_in(p, start, end, &l);
-    size_t n = l.n;
-    free(l.v);
+    uint64_t n = 0;
+    scim_pgtable_foreach(p->pt, start, end - start, count_leaf, &n);
     return n;
 }
 

@@ -289,10 +289,25 @@ static int attach_injector(scim_sim *sim)
     return 0;
 }
 
+static int build(scim_sim *sim);
+
 int scim_sim_build(scim_sim *sim)
 {
     if (!sim)
         return SCIM_EINVAL;
+    int rc = build(sim);
+    /* A write to simulated memory lost for want of host memory (an entry
+     * that reads back as zero) can fail the build in its own words (a page
+     * "not present"): the host's memory is the cause. (A build that
+     * succeeds despite one fails its run: scim_sim_finish_run.) */
+    if (rc && sim->pm && scim_physmem_write_lost(sim->pm))
+        return scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory: a write to simulated memory was lost while "
+                                               "building the model");
+    return rc;
+}
+
+static int build(scim_sim *sim)
+{
     scim_err_clear(&sim->err);
     if (sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "the simulation is already built");

@@ -131,11 +131,14 @@ void scim_sim_sync_counters(scim_sim *sim)
 int scim_sim_finish_run(scim_sim *sim, int rc, bool bounded)
 {
     scim_sim_sync_counters(sim);
-    if (rc)
-        return rc;
+    /* A lost write first, whatever else stopped the run: memory read back
+     * as zero where a table entry was written can stall a walk until the
+     * watchdog calls it a deadlock, and the host's memory is the cause. */
     if (scim_physmem_write_lost(sim->pm))
         return scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory: a write to simulated memory was lost, so "
                                                "this run's results are not valid");
+    if (rc)
+        return rc;
     if (bounded && scim_kernel_events_pending(sim->k) > 0)
         return 0;
     char report[REPORT_LEN] = "";
