@@ -181,11 +181,11 @@ static void on_signal(int sig)
 bool scim_sweep_interrupted(void) { return g_signal != 0; }
 
 /* gcov's counters are written at a normal exit, which a process killed by
- * its re-raised signal never reaches: a coverage build (gcc --coverage,
- * scripts/coverage.sh) links libgcov and so defines __gcov_dump, and the
- * sweep writes them first, or the tests of an interrupted sweep
- * (cli_sweep_signals) would count for nothing. Weak: in any other build it
- * is null and not called. */
+ * its re-raised signal never reaches: scripts/coverage.sh links gcov's
+ * __gcov_dump in (-Wl,--undefined=__gcov_dump: a weak reference alone does
+ * not pull it out of libgcov.a) and the sweep writes them first, or the
+ * tests of an interrupted sweep (cli_sweep_signals) would count for
+ * nothing. Weak: in any other build it is null and not called. */
 extern void __gcov_dump(void) __attribute__((weak));
 
 void scim_sweep_reraise(void)
