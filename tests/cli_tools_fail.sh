@@ -8,7 +8,9 @@
 # with --progress given last, a run started with SCIMITAR_SWEEP_PARENT
 # naming a process that is not its parent (an ordinary run: the same
 # statistics), a configuration in the working directory (out/<name>);
-# `trace gen KIND -o` with no file (said like --output's missing value).
+# `trace gen KIND -o` with no file (said like --output's missing value),
+# and over an existing file; an --out too long for a path or through a
+# symbolic link loop (the system's reason, before the run).
 # Expected values: the exact message and exit status, or the same run
 # done plainly.
 # usage: cli_tools_fail.sh SCIMITAR SOURCE_DIR
@@ -72,4 +74,17 @@ expect 1 "scimitar compare: scheme pin: could not write c4/pin/meta.json: Is a d
 # trace gen: -o given last
 expect 2 "scimitar: trace gen nic-rx: -o needs a value" "$BIN" trace gen nic-rx -o
 expect 2 "scimitar: trace gen nic-rx: --output needs a value" "$BIN" trace gen nic-rx --output
+# trace gen over an existing file: replaced by the bytes a new file gets
+"$BIN" trace gen nic-rx --count 50 -o fresh.trace || fail "trace gen into a new file"
+printf 'old\n' > over.trace
+"$BIN" trace gen nic-rx --count 50 -o over.trace || fail "trace gen over a file"
+cmp -s fresh.trace over.trace || fail "trace gen over a file wrote other bytes"
+
+# output paths the system refuses, refused before the run with its reason:
+# longer than a path may be, and through a symbolic link loop
+long=$(printf 'd%.0s' $(seq 1100))
+expect 1 ": File name too long; give a path whose every parent is a directory" "$BIN" run nic.yaml --out "$long"
+ln -s loop loop
+expect 1 "scimitar: cannot create output directory loop/x: Too many levels of symbolic links; give a path whose every parent is a directory" \
+    "$BIN" run nic.yaml --out loop/x
 echo "cli_tools_fail: ok"
