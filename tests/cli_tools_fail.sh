@@ -9,8 +9,10 @@
 # naming a process that is not its parent (an ordinary run: the same
 # statistics), a configuration in the working directory (out/<name>);
 # `trace gen KIND -o` with no file (said like --output's missing value),
-# and over an existing file; an --out too long for a path or through a
-# symbolic link loop (the system's reason, before the run).
+# and over an existing file; `trace gen|convert|pack -o` a pipe, a
+# symbolic link or a device (refused, left as they were); an --out too
+# long for a path or through a symbolic link loop (the system's reason,
+# before the run).
 # Expected values: the exact message and exit status, or the same run
 # done plainly.
 # usage: cli_tools_fail.sh SCIMITAR SOURCE_DIR
@@ -79,6 +81,25 @@ expect 2 "scimitar: trace gen nic-rx: --output needs a value" "$BIN" trace gen n
 printf 'old\n' > over.trace
 "$BIN" trace gen nic-rx --count 50 -o over.trace || fail "trace gen over a file"
 cmp -s fresh.trace over.trace || fail "trace gen over a file wrote other bytes"
+
+# an output that is not a regular file is refused, not replaced: outputs
+# are renamed into place, which once turned /dev/full into a regular file
+# (as root); here a pipe, a symbolic link and (as root) a device node of
+# the test's own, each left as it was
+mkfifo pipe
+ln -s target.trace link.trace
+printf 'target\n' > target.trace
+for o in pipe link.trace; do
+    kind=$([ -p "$o" ] && echo "a pipe" || echo "a symbolic link")
+    expect 1 "scimitar: output $o is $kind, which writing would replace by a regular file; give a new file name, or - for the standard output" \
+        "$BIN" trace gen nic-rx --count 50 -o "$o"
+done
+expect 1 "scimitar: output pipe is a pipe" "$BIN" trace convert fresh.trace -o pipe
+[ -p pipe ] && [ -L link.trace ] && [ "$(cat target.trace)" = target ] || fail "a refused output was changed"
+if [ "$(id -u)" = 0 ] && mknod nulldev c 1 3 2> /dev/null; then
+    expect 1 "scimitar: output nulldev is a device" "$BIN" trace pack fresh.trace -o nulldev
+    [ -c nulldev ] || fail "the device node was replaced"
+fi
 
 # output paths the system refuses, refused before the run with its reason:
 # longer than a path may be, and through a symbolic link loop
