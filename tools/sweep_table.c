@@ -133,7 +133,8 @@ int scim_sweep_write_table(const scim_sweep *sw, size_t *n_rows)
             names[n_names++] = pts[i].names[k];
         }
     }
-    qsort(names, n_names, sizeof *names, cmp_str);
+    if (n_names) /* none when no point has statistics: names is NULL, which qsort may not be given */
+        qsort(names, n_names, sizeof *names, cmp_str);
     size_t u = 0;
     for (size_t k = 0; k < n_names; k++)
         if (!u || strcmp(names[u - 1], names[k]))
