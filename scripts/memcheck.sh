@@ -35,14 +35,15 @@ SLOW=(test_design test_e2e test_oom_sim test_pagetable test_tracegen test_progre
       test_tlb_index test_os test_ptfmt test_physmem test_short_writes test_oom
       test_kernel test_trace_text test_trace_binary test_walker test_schemes
       test_config_aliases test_oom_vm test_oom_run test_oom_build test_oom_writers)
-# Never under memcheck: test_tlm's and test_tlm_edges' initiators are SC_THREADs (TLM's
-# b_transport may wait()), and SystemC 2.3.4 runs SC_THREADs on QuickThreads
+# Never under memcheck: the initiators of test_tlm, test_tlm_edges and
+# test_tlm_errors are SC_THREADs (TLM's b_transport may wait()), and
+# SystemC 2.3.4 runs SC_THREADs on QuickThreads
 # stacks it does not register with valgrind (VALGRIND_STACK_REGISTER), so
 # every read on such a stack is reported as uninitialised (330 reports in
 # SystemC, libstdc++ and our adapter alike, all with the origin "a stack
 # allocation" at the coroutine switch). No suppression could tell a real
 # error from those; ASan runs it in scripts/test.sh.
-NEVER=(test_tlm test_tlm_edges)
+NEVER=(test_tlm test_tlm_edges test_tlm_errors)
 
 SCIM_EXTRA_PKGS="valgrind ${SCIM_EXTRA_PKGS:-}" BUILD_DIR=$BUILD_DIR BUILD_TYPE=Debug \
   CMAKE_ARGS="-DSCIM_WERROR=ON ${CMAKE_ARGS:-}" scripts/setup.sh

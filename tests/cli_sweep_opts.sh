@@ -142,6 +142,32 @@ sweep:
     a.g: {range: [1, 10, 1]}
     a.h: {range: [1, 10, 1]}
 EOF
+# pow2 from a number that is no power of two above 0, or down from a larger one
+for from_to in "0, 64" "-4, 64" "64, 16"; do
+    expect_spec "e$((n + 1)).yaml:$((L + 2)):40: error: sweep parameter 'devices.nic0.iotlb.entries': pow2 needs a power of two from <= to" <<EOF
+sweep:
+  parameters:
+    devices.nic0.iotlb.entries: {pow2: [$from_to]}
+EOF
+done
+# a range bound that is not finite, pointing at it
+expect_spec "e$((n + 1)).yaml:$((L + 2)):45: error: sweep parameter 'devices.nic0.iotlb.entries': expected a plain number (no unit suffix)" <<'EOF'
+sweep:
+  parameters:
+    devices.nic0.iotlb.entries: {range: [1, inf, 1]}
+EOF
+expect_spec "e$((n + 1)).yaml:$((L + 2)):8: error: sweep.zip must be a map of key path to values" <<'EOF'
+sweep:
+  parameters: {devices.nic0.iotlb.entries: [16]}
+  zip: [1, 2]
+EOF
+# a plot key whose value is not a scalar
+expect_spec "e$((n + 1)).yaml:$((L + 2)):10: error: sweep.plot takes metric, x and series (scalars)" <<'EOF'
+sweep:
+  parameters: {devices.nic0.iotlb.entries: [16, 32]}
+  plot: {metric: [a, b]}
+EOF
+
 # a swept key that does not exist fails on the first point, before any run
 expect_spec "point 0 (devices.nic0.iotlb.entires=16) is not a valid configuration: .*did you mean 'entries'" <<'EOF'
 sweep:

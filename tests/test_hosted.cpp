@@ -12,7 +12,11 @@
 // created or destroyed from inside a running simulation; the errors a
 // platform can cause (a resolution coarser than 1 ps, a kernel created
 // after elaboration, an exception out of sc_start()) come back as
-// SCIM_ESYSTEMC with a message, never as an exception into C.
+// SCIM_ESYSTEMC with a message, never as an exception into C. A kernel's
+// own run (scim_kernel_run) beside another SystemC object runs nothing
+// ahead of SystemC's clock whatever its quantum; a destroyed kernel's slot
+// pauses nothing and is taken by the next kernel; running until the time
+// the kernel is at starts nothing.
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -305,6 +309,92 @@ END_TEST
 START_TEST(a_platform_exception_in_run_until_is_an_error_code) { run_into_platform_error(true); }
 END_TEST
 
+// What happened is exactly `want` (joined() returns a temporary: keep it).
+static void expect_log(const char *want)
+{
+    std::string log = joined();
+    ck_assert_str_eq(log.c_str(), want);
+}
+
+// A module with no process: another object in the SystemC hierarchy,
+// which could observe events run ahead of SystemC's clock.
+SC_MODULE(Bystander)
+{
+    SC_CTOR(Bystander) {}
+};
+
+START_TEST(a_kernels_own_run_beside_another_object_runs_no_quantum_ahead)
+{
+    events.clear();
+    Bystander by("bystander");
+    scim_kernel *k = systemc_kernel();
+    // a quantum applies only while nothing else is in the hierarchy: here
+    // every event still runs at its own SystemC time, one wake-up per time
+    scim_kernel_set_quantum(k, 1000 * NS);
+    Ev a = {k, "S", 7 * NS}, b = {k, "S", 0};
+    scim_kernel_schedule_at(k, 5 * NS, SCIM_PRIO_DEFAULT, on_event, &a, 0);  // 5, then 12
+    scim_kernel_schedule_at(k, 30 * NS, SCIM_PRIO_DEFAULT, on_event, &b, 0); // 30
+    scim_err err = {0, ""};
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    expect_log("S@5000 S@12000 S@30000");
+    ck_assert_uint_eq(scim_kernel_wakeups(k), 3);
+    ck_assert_uint_eq(scim_kernel_now(k), 30 * NS);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+START_TEST(a_destroyed_kernels_slot_pauses_nothing_and_is_reused)
+{
+    events.clear();
+    scim_kernel *gone = systemc_kernel(), *k = systemc_kernel();
+    Ev ev = {k, "K", 0};
+    scim_kernel_schedule_at(gone, 3 * NS, SCIM_PRIO_DEFAULT, on_event, &ev, 0); // never runs
+    scim_kernel_destroy(gone);
+    scim_kernel_schedule_at(k, 10 * NS, SCIM_PRIO_DEFAULT, on_event, &ev, 0);
+    scim_err err = {0, ""};
+    // k's own run, beside the freed slot: k's event at 10 ns, nothing of gone's
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    expect_log("K@10000");
+    // a new kernel takes the freed slot; its time 0 is SystemC's 10 ns
+    scim_kernel *fresh = systemc_kernel();
+    Ev ef = {fresh, "F", 0};
+    scim_kernel_schedule(fresh, 5 * NS, SCIM_PRIO_DEFAULT, on_event, &ef, 10 * NS); // SystemC's 15 ns
+    events.clear();
+    ck_assert_int_eq(scim_kernel_run(fresh, &err), 0);
+    expect_log("F@15000");
+    ck_assert_uint_eq(scim_kernel_now(fresh), 5 * NS);
+    // k was paused through fresh's run: its clock did not move
+    ck_assert_uint_eq(scim_kernel_now(k), 10 * NS);
+    scim_kernel_destroy(fresh);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+START_TEST(running_until_the_time_it_is_at_runs_nothing)
+{
+    events.clear();
+    scim_kernel *k = systemc_kernel();
+    Ev a = {k, "S", 0};
+    scim_kernel_schedule_at(k, 10 * NS, SCIM_PRIO_DEFAULT, on_event, &a, 0);
+    scim_err err = {0, ""};
+    ck_assert_int_eq(scim_kernel_run_until(k, 5 * NS, &err), 0);
+    ck_assert_uint_eq(sc_now_ps(), 5 * NS);
+    // again to the same time: nothing to start, nothing runs, time stays
+    ck_assert_int_eq(scim_kernel_run_until(k, 5 * NS, &err), 0);
+    ck_assert_uint_eq(sc_now_ps(), 5 * NS);
+    ck_assert_uint_eq(scim_kernel_now(k), 5 * NS);
+    ck_assert_uint_eq(scim_kernel_events_executed(k), 0);
+    ck_assert_uint_eq(scim_kernel_events_pending(k), 1);
+    // before now: refused, nothing moves
+    ck_assert_int_eq(scim_kernel_run_until(k, 4 * NS, &err), SCIM_EINVAL);
+    ck_assert_uint_eq(sc_now_ps(), 5 * NS);
+    // and on to the event, at its time
+    ck_assert_int_eq(scim_kernel_run_until(k, 10 * NS, &err), 0);
+    expect_log("S@10000");
+    scim_kernel_destroy(k);
+}
+END_TEST
+
 // The platform's own entry point: libsystemc's main() calls it.
 int sc_main(int, char *[])
 {
@@ -317,6 +407,9 @@ int sc_main(int, char *[])
     tcase_add_test(tc, a_kernel_after_elaboration_is_refused);
     tcase_add_test(tc, a_platform_exception_in_run_is_an_error_code);
     tcase_add_test(tc, a_platform_exception_in_run_until_is_an_error_code);
+    tcase_add_test(tc, a_kernels_own_run_beside_another_object_runs_no_quantum_ahead);
+    tcase_add_test(tc, a_destroyed_kernels_slot_pauses_nothing_and_is_reused);
+    tcase_add_test(tc, running_until_the_time_it_is_at_runs_nothing);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     // one SystemC elaboration per case: fork mode, whatever CK_FORK says

@@ -155,6 +155,18 @@ int cli_check_out_file(const char *path, char *why, size_t len)
         snprintf(why, len, "output %s is a directory; give a file name (-o DIR/NAME)", path);
         return -1;
     }
+    /* Outputs are written to PATH.tmp.PID and renamed onto PATH: a device
+     * (-o /dev/full, -o /dev/stdout), a pipe or a symbolic link in its
+     * place would be replaced by a regular file, not written to (as root,
+     * /dev/full once became a 390 KB file). Only a regular file or a new
+     * name is an output. */
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        snprintf(why, len, "output %s is %s, which writing would replace by a regular file; give a new file name, "
+                           "or - for the standard output",
+                 path, S_ISLNK(sb.st_mode) ? "a symbolic link" : S_ISFIFO(sb.st_mode) ? "a pipe"
+                                           : S_ISSOCK(sb.st_mode)  ? "a socket" : "a device");
+        return -1;
+    }
     char dir[1024];
     const char *slash = strrchr(path, '/');
     if (!slash)

@@ -15,8 +15,10 @@ int cli_write_atomic(const char *path, const char *text);
  * exist yet below such a directory (nothing is created now). 0, or -1
  * with "DIR: what is wrong; how to fix" in why. */
 int cli_check_out_dir(const char *dir, char *why, size_t len);
-/* The same for an output file: not a directory, and its directory exists
- * and takes files. "-" (stdout) is always fine. */
+/* The same for an output file: a new name or a regular file (not a
+ * directory, device, pipe or symbolic link, which the rename into place
+ * would replace), and its directory exists and takes files. "-" (stdout)
+ * is always fine. */
 int cli_check_out_file(const char *path, char *why, size_t len);
 /* The whole file as a NUL-terminated string to free; NULL if it cannot be read. */
 char *cli_read_file(const char *path);

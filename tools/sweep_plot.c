@@ -1,4 +1,5 @@
 /* `scimitar sweep`'s plot (plot.svg, drawn by plot.c). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,8 +157,11 @@ int scim_sweep_write_plot(const scim_sweep *sw, const scim_sweep_point_stats *pt
         rc = -1;
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -1;
-    if (rc)
+    if (rc) {
+        /* said here: the caller only learns that the sweep failed */
+        fprintf(stderr, "scimitar sweep: cannot write %s: %s\n", path, strerror(errno));
         remove(tmp);
+    }
     for (size_t s = 0; s < ns; s++)
         free(labels[s]);
     free(labels);

@@ -11,10 +11,18 @@
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Read a point's stats.csv ("name,value,unit" rows sorted by name). */
+/* Read a point's stats.csv ("name,value,unit" rows sorted by name), if the
+ * point is done under its configuration as it is now: a point that failed
+ * in this sweep may still hold the stats.csv of an earlier configuration
+ * (it would be a row of other values), or part of its results (an MPI
+ * rank 0 that could not store them all). */
 static bool read_point(const scim_sweep *sw, size_t i, scim_sweep_point_stats *ps, char ***units, char ***unit_names,
                        size_t *n_units)
 {
+    uint64_t h;
+    scim_err err = {0};
+    if (scim_sweep_point_hash(sw, i, &h, &err) != 0 || !scim_sweep_point_done(sw, i, h))
+        return false;
     char dir[1024], path[1100];
     scim_sweep_point_dir(sw, i, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/stats.csv", dir);
@@ -125,7 +133,8 @@ int scim_sweep_write_table(const scim_sweep *sw, size_t *n_rows)
             names[n_names++] = pts[i].names[k];
         }
     }
-    qsort(names, n_names, sizeof *names, cmp_str);
+    if (n_names) /* none when no point has statistics: names is NULL, which qsort may not be given */
+        qsort(names, n_names, sizeof *names, cmp_str);
     size_t u = 0;
     for (size_t k = 0; k < n_names; k++)
         if (!u || strcmp(names[u - 1], names[k]))

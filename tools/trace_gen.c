@@ -194,6 +194,9 @@ int scim_cli_trace_gen(int argc, char **argv)
                 fprintf(stderr, "scimitar: trace gen %s: %s needs a value\n", kind, a);
                 return 2;
             }
+        } else if (!strcmp(a, "-o")) { /* given last: said like --output's */
+            fprintf(stderr, "scimitar: trace gen %s: -o needs a value\n", kind);
+            return 2;
         } else {
             fprintf(stderr, "scimitar: trace gen %s: unexpected argument '%s'\n", kind, a);
             usage(stderr);
