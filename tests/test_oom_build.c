@@ -66,15 +66,7 @@ static int build_scenario(char *out, size_t len, scim_err *err)
         rc = scim_sim_build(sim);
     if (!rc)
         OOM_QUIET(rc = scim_sim_run(sim));
-    FILE *f = NULL;
-    if (!rc && !(f = fmemopen(out, len, "w")))
-        rc = scim_err_set(err, SCIM_EIO, "fmemopen");
-    if (f) {
-        rc = scim_stats_write_json(scim_sim_stats(sim), f, err);
-        fclose(f);
-    } else if (rc) {
-        scim_err_set(err, rc, "%s", scim_sim_errmsg(sim));
-    }
+    rc = oom_sim_digest(sim, rc, out, len, err);
     scim_sim_destroy(sim);
     return rc;
 }

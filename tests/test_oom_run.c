@@ -80,15 +80,7 @@ static int run_scenario(char *out, size_t len, scim_err *err)
     OOM_QUIET(sim = scim_sim_create(); rc = load(sim); if (!rc) rc = scim_sim_build(sim);
               ck_assert_msg(rc == 0, "%s", scim_sim_errmsg(sim)));
     rc = scim_sim_run(sim);
-    FILE *f = NULL;
-    if (!rc && !(f = fmemopen(out, len, "w")))
-        rc = scim_err_set(err, SCIM_EIO, "fmemopen");
-    if (f) {
-        rc = scim_stats_write_json(scim_sim_stats(sim), f, err);
-        fclose(f);
-    } else if (rc) {
-        scim_err_set(err, rc, "%s", scim_sim_errmsg(sim));
-    }
+    rc = oom_sim_digest(sim, rc, out, len, err);
     OOM_QUIET(scim_sim_destroy(sim));
     return rc;
 }

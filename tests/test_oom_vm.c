@@ -54,20 +54,6 @@ static const char *const VM_YAML = "seed: 1\n"
                                    "devices:\n"
                                    "  nic0: {trace: %s/dev.trace, pasid: 1, vm: vm0}\n";
 
-static int digest(scim_sim *sim, int rc, char *out, size_t len, scim_err *err)
-{
-    FILE *f = NULL;
-    if (!rc && !(f = fmemopen(out, len, "w")))
-        rc = scim_err_set(err, SCIM_EIO, "fmemopen");
-    if (f) {
-        rc = scim_stats_write_json(scim_sim_stats(sim), f, err);
-        fclose(f);
-    } else if (rc) {
-        scim_err_set(err, rc, "%s", scim_sim_errmsg(sim));
-    }
-    return rc;
-}
-
 static int load(scim_sim *sim)
 {
     char yaml[2048];
@@ -88,7 +74,7 @@ static int build_scenario(char *out, size_t len, scim_err *err)
         rc = scim_sim_build(sim);
     if (!rc)
         OOM_QUIET(rc = scim_sim_run(sim));
-    rc = digest(sim, rc, out, len, err);
+    rc = oom_sim_digest(sim, rc, out, len, err);
     scim_sim_destroy(sim);
     return rc;
 }
@@ -102,7 +88,7 @@ static int run_scenario(char *out, size_t len, scim_err *err)
     OOM_QUIET(sim = scim_sim_create(); rc = load(sim); if (!rc) rc = scim_sim_build(sim);
               ck_assert_msg(rc == 0, "%s", scim_sim_errmsg(sim)));
     rc = scim_sim_run(sim);
-    rc = digest(sim, rc, out, len, err);
+    rc = oom_sim_digest(sim, rc, out, len, err);
     OOM_QUIET(scim_sim_destroy(sim));
     return rc;
 }

@@ -17,21 +17,12 @@
 
 #include "scimitar/kernel.h"
 
+#include "helpers/expect.h"
 #include "helpers/tlm_memory.h"
 
 namespace {
 
 int failures = 0;
-
-#define EXPECT(cond, ...)                                                                                    \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            failures++;                                                                                      \
-            std::fprintf(stderr, "test_tlm_edges.cpp:%d: FAIL: %s: ", __LINE__, #cond);                     \
-            std::fprintf(stderr, __VA_ARGS__);                                                               \
-            std::fprintf(stderr, "\n");                                                                      \
-        }                                                                                                    \
-    } while (0)
 
 constexpr uint64_t REGION = 0x10000000, OUTSIDE = 0x50000000;
 

@@ -16,21 +16,12 @@
 
 #include "scimitar/kernel.h"
 
+#include "helpers/expect.h"
 #include "helpers/tlm_memory.h"
 
 namespace {
 
 int failures = 0;
-
-#define EXPECT(cond, ...)                                                                                    \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            failures++;                                                                                      \
-            std::fprintf(stderr, "test_tlm_errors.cpp:%d: FAIL: %s: ", __LINE__, #cond);                    \
-            std::fprintf(stderr, __VA_ARGS__);                                                               \
-            std::fprintf(stderr, "\n");                                                                      \
-        }                                                                                                    \
-    } while (0)
 
 constexpr uint64_t MAPPED = 0x10000000;
 

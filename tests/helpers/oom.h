@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/common.h"
 #include "scimitar/scimitar.h"
 
 /* ------------------------------------------------------------------------ */
@@ -218,5 +219,22 @@ static void exhaust(const char *what, scenario_fn fn) { exhaust_modes(what, fn, 
         stmt;                                                                                                \
         armed = was_;                                                                                        \
     } while (0)
+
+/* A simulation's result as the loops compare it: its stats.json in out,
+ * or rc with the simulation's message in err. */
+static inline int oom_sim_digest(scim_sim *sim, int rc, char *out, size_t len, scim_err *err)
+{
+    FILE *f = NULL;
+    if (!rc && !(f = fmemopen(out, len, "w")))
+        rc = scim_err_set(err, SCIM_EIO, "fmemopen");
+    if (f) {
+        rc = scim_stats_write_json(scim_sim_stats(sim), f, err);
+        fclose(f);
+    } else if (rc) {
+        scim_err_set(err, rc, "%s", scim_sim_errmsg(sim));
+    }
+    return rc;
+}
+
 
 #endif
