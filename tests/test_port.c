@@ -256,6 +256,43 @@ START_TEST(a_response_with_an_unknown_tag_fails_the_run)
 }
 END_TEST
 
+/* A bare fabric node (no port: no input queues) takes a request without
+ * any credit, and receives it after the link's latency. */
+typedef struct bare {
+    scim_fabric *f;
+    scim_kernel *k;
+    scim_time_t at;
+    int n;
+} bare;
+
+static void on_bare(void *ctx, scim_msg *m)
+{
+    bare *b = ctx;
+    b->at = scim_kernel_now(b->k);
+    b->n++;
+    scim_msg_free(b->f, m);
+}
+
+START_TEST(a_request_to_a_node_without_a_port_needs_no_credit)
+{
+    test_rig r;
+    rig_init(&r);
+    mock_ep *a = mock_add(&r, "a", MOCK_HOLD, 0);
+    bare b = {r.f, r.k, 0, 0};
+    scim_err err = {0};
+    ck_assert_int_eq(scim_fabric_add_node(r.f, "raw", on_bare, &b, NULL, &err), 0);
+    rig_link(&r, "a", "raw", NS(7), 0);
+    rig_finalize(&r);
+    mock_request(a, rig_node(&r, "raw"), SCIM_MSG_INV_REQ, NULL, 1);
+    rig_run(&r);
+    ck_assert_int_eq(b.n, 1);
+    ck_assert_uint_eq(b.at, NS(7));
+    ck_assert_uint_eq(scim_port_outstanding(a->port), 1); /* never answered */
+    mock_free(a);
+    rig_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("port");
@@ -267,6 +304,7 @@ int main(void)
     tcase_add_test(tc, port_limits_are_refused);
     tcase_add_test(tc, cancel_matches_client_id_and_destination);
     tcase_add_test(tc, a_response_with_an_unknown_tag_fails_the_run);
+    tcase_add_test(tc, a_request_to_a_node_without_a_port_needs_no_credit);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
