@@ -127,9 +127,32 @@ START_TEST(kernel)
     scim_kernel *k = scim_kernel_create(SCIM_BACKEND_NATIVE, NULL);
     ck_assert_ptr_nonnull(k);
     scim_kernel_schedule(k, 1, SCIM_PRIO_DEFAULT, NULL, NULL, 0); /* no handler: ignored */
+    scim_kernel_schedule_timer(k, 1, SCIM_PRIO_DEFAULT, NULL, NULL, 0);
     ck_assert_uint_eq(scim_kernel_events_pending(k), 0);
+    ck_assert_uint_eq(scim_kernel_timers_pending(k), 0);
     ck_assert_int_eq(scim_kernel_run(k, NULL), 0);
+    ck_assert(!scim_kernel_failed(k));
+    scim_kernel_fail(k, SCIM_EINVAL, "x");
+    ck_assert(scim_kernel_failed(k));
     scim_kernel_destroy(k);
+    ck_assert_int_eq(scim_kernel_backend(NULL), SCIM_BACKEND_NATIVE);
+    ck_assert_uint_eq(scim_kernel_timers_pending(NULL), 0);
+    scim_kernel_schedule_timer(NULL, 1, SCIM_PRIO_DEFAULT, NULL, NULL, 0);
+    scim_kernel_set_work_check(NULL, NULL, NULL);
+    scim_kernel_set_quantum(NULL, 1);
+    /* a frequency of 0 or past 1 PHz is refused; a clock never set gives no cycles */
+    scim_clock c = {0};
+    scim_err_clear(&e); /* the first error stays: clear the one from run(NULL) */
+    ck_assert_int_eq(scim_clock_init(&c, 0, &e), SCIM_ERANGE);
+    ck_assert_str_eq(e.msg, "clock frequency 0 Hz is out of range (1 Hz .. 1 PHz)");
+    scim_err_clear(&e);
+    ck_assert_int_eq(scim_clock_init(&c, 1000000000000001ull, &e), SCIM_ERANGE);
+    scim_err_clear(&e);
+    ck_assert_int_eq(scim_clock_init(&c, 1000000000000000ull, &e), 0);
+    ck_assert_uint_eq(scim_clock_cycles(&c, 1000), 1); /* 1000 fs */
+    c = (scim_clock){0};
+    ck_assert_uint_eq(scim_clock_cycles(&c, 5), 0);
+    ck_assert_uint_eq(scim_clock_next_edge(&c, 7), 7);
     ck_assert_ptr_null(scim_kernel_create((scim_backend)7, NULL));
     ck_assert_int_eq(scim_clock_init(NULL, 1000000000, &e), SCIM_EINVAL);
     ck_assert_uint_eq(scim_clock_cycles(NULL, 5), 0);

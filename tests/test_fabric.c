@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/fabric.h"
+#include "core/fast.h"
 #include "core/rate.h"
 #include "helpers/testutil.h"
 
@@ -285,6 +286,101 @@ START_TEST(topology_errors)
 }
 END_TEST
 
+static scim_time_t never_serves(void *ctx, scim_msg_type type, uint64_t len, scim_time_t at, uint32_t *resp_wire)
+{
+    return at;
+}
+
+/* Every refusal a user's topology can meet, with its code and message;
+ * ids past the last node answer "none" instead of reading past the table. */
+START_TEST(refusals_and_ids_out_of_range)
+{
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(SCIM_BACKEND_NATIVE, &err);
+    scim_fabric_params zero = {24, 0};
+    ck_assert_ptr_null(scim_fabric_create(k, &zero, &err));
+    ck_assert_int_eq(err.code, SCIM_ERANGE);
+    ck_assert_str_eq(err.msg, "fabric.max_payload must be > 0");
+    scim_err_clear(&err);
+    scim_kernel_destroy(k);
+
+    scim_fabric *f = make(&k, 24, 100); /* not a power of two: the division path */
+    sink s = {0};
+    /* names: empty, 48 characters (one too many), characters outside [a-z0-9_] */
+    char longname[49];
+    memset(longname, 'x', 48);
+    longname[48] = '\0';
+    const char *bad[] = {"", longname, "a:b", "a/b", "a{", "a`", "Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_int_eq(scim_fabric_add_node(f, bad[i], on_recv, &s, NULL, &err), SCIM_EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "use 1-47 characters from [a-z0-9_]"));
+        scim_err_clear(&err);
+    }
+    longname[47] = '\0'; /* 47 is the longest name */
+    ck_assert_int_eq(scim_fabric_add_node(f, longname, on_recv, &s, NULL, &err), 0);
+    ck_assert_int_eq(scim_fabric_add_node(f, "b9_", on_recv, &s, NULL, &err), 0);
+    ck_assert_uint_eq(scim_fabric_find(f, "b9_"), 1);
+    ck_assert_int_eq(scim_fabric_add_node(f, "lonely", NULL, NULL, NULL, &err), 0);
+    ck_assert_uint_eq(scim_fabric_node_count(f), 3);
+    ck_assert_str_eq(scim_fabric_node_name(f, 3), "?");
+    /* links: endpoints that are not nodes, a link to itself, twice (either order) */
+    ck_assert_int_eq(scim_fabric_add_link(f, 0, 3, 1, 0, &err), SCIM_EINVAL);
+    ck_assert_str_eq(err.msg, "link endpoint is not a fabric node");
+    scim_err_clear(&err);
+    ck_assert_int_eq(scim_fabric_add_link(f, 7, 0, 1, 0, &err), SCIM_EINVAL);
+    scim_err_clear(&err);
+    ck_assert_int_eq(scim_fabric_add_link(f, 1, 1, 1, 0, &err), SCIM_EINVAL);
+    ck_assert_str_eq(err.msg, "a link from node 'b9_' to itself is not allowed");
+    scim_err_clear(&err);
+    ck_assert_int_eq(scim_fabric_add_link(f, 0, 1, 5, 0, &err), 0);
+    ck_assert_int_eq(scim_fabric_add_link(f, 1, 2, 3, 0, &err), 0);
+    ck_assert_int_eq(scim_fabric_add_link(f, 0, 1, 5, 0, &err), SCIM_EEXIST);
+    scim_err_clear(&err);
+    ck_assert_int_eq(scim_fabric_add_link(f, 2, 1, 5, 0, &err), SCIM_EEXIST);
+    ck_assert_str_eq(err.msg, "two links join 'lonely' and 'b9_'; keep one");
+    scim_err_clear(&err);
+    /* a node nothing is attached to cannot be finalized */
+    ck_assert_int_eq(scim_fabric_finalize(f, NULL, &err), SCIM_ECONFIG);
+    ck_assert_str_eq(err.msg, "fabric node 'lonely' has no component attached");
+    scim_err_clear(&err);
+    /* the lowest latency of a link into a node; 0 for a node with none */
+    ck_assert_uint_eq(scim_fabric_min_latency_into(f, 1), 3);
+    ck_assert_uint_eq(scim_fabric_min_latency_into(f, 0), 5);
+    ck_assert_uint_eq(scim_fabric_min_latency_into(f, 9), 0);
+    /* wire bytes: 100 B per packet; a payload past 4 GiB saturates */
+    ck_assert_uint_eq(scim_fabric_wire_bytes(f, 100), 124);
+    ck_assert_uint_eq(scim_fabric_wire_bytes(f, 101), 101 + 48);
+    ck_assert_uint_eq(scim_fabric_wire_bytes(f, (uint64_t)1 << 40), UINT32_MAX);
+    /* ids past the last node: no port, no fast service, set calls ignored */
+    ck_assert_ptr_null(scim_fabric_port(f, 3));
+    scim_fabric_set_port(f, 3, (struct scim_port *)f);
+    ck_assert_ptr_null(scim_fabric_port(f, 3));
+    scim_fabric_set_fast_svc(f, 3, never_serves, NULL);
+    ck_assert(!scim_fabric_fast_serves(f, 3));
+    ck_assert(!scim_fabric_fast_serves(f, 0));
+    scim_fabric_set_fast_svc(f, 0, never_serves, NULL);
+    ck_assert(scim_fabric_fast_serves(f, 0));
+    scim_msg_free(f, NULL); /* documented as a no-op */
+    scim_fabric_destroy(f);
+    scim_kernel_destroy(k);
+
+    /* after finalize: finalize again is a no-op, adding is refused */
+    f = make(&k, 24, 256);
+    ck_assert_int_eq(scim_fabric_add_node(f, "a", on_recv, &s, NULL, NULL), 0);
+    ck_assert_int_eq(scim_fabric_add_node(f, "b", on_recv, &s, NULL, NULL), 0);
+    ck_assert_int_eq(scim_fabric_add_link(f, 0, 1, 1, 0, NULL), 0);
+    ck_assert_int_eq(scim_fabric_finalize(f, NULL, &err), 0);
+    ck_assert_int_eq(scim_fabric_finalize(f, NULL, &err), 0);
+    ck_assert_int_eq(scim_fabric_add_node(f, "c", on_recv, &s, NULL, &err), SCIM_ESTATE);
+    ck_assert_str_eq(err.msg, "cannot add node 'c': the fabric is finalized");
+    scim_err_clear(&err);
+    ck_assert_int_eq(scim_fabric_add_link(f, 0, 1, 1, 0, &err), SCIM_ESTATE);
+    ck_assert_str_eq(err.msg, "cannot add a link: the fabric is finalized");
+    scim_fabric_destroy(f);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("fabric");
@@ -293,6 +389,7 @@ int main(void)
     tcase_add_test(tc, tandem_queue_matches_recurrence);
     tcase_add_test(tc, routes_take_lowest_latency_and_reply_returns);
     tcase_add_test(tc, topology_errors);
+    tcase_add_test(tc, refusals_and_ids_out_of_range);
     tcase_add_test(tc, rate_matches_128bit_division);
     tcase_add_test(tc, wire_bytes_one_header_per_packet);
     suite_add_tcase(su, tc);

@@ -516,6 +516,67 @@ START_TEST(stop_and_fail)
 }
 END_TEST
 
+/* A stop or a failure inside a bounded run ends it where it happened:
+ * the clock does not jump to the limit; a limit already passed moves
+ * nothing (native). */
+START_TEST(stop_and_fail_in_a_bounded_run)
+{
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(backends[_i], &err);
+    ck_assert_msg(k, "%s", err.msg);
+    log_ctx l = {k, calloc(8, sizeof(rec)), 0, calloc(8, sizeof(scim_time_t))};
+    scim_kernel_schedule_at(k, 10, SCIM_PRIO_DEFAULT, on_event, &l, 1);
+    scim_kernel_schedule_at(k, 20, SCIM_PRIO_DEFAULT, stopper, k, 0);
+    scim_kernel_schedule_at(k, 30, SCIM_PRIO_DEFAULT, failer, k, 30);
+    scim_kernel_schedule_at(k, 40, SCIM_PRIO_DEFAULT, on_event, &l, 3);
+    ck_assert_int_eq(scim_kernel_run_until(k, 100, &err), 0);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_uint_eq(scim_kernel_events_pending(k), 2);
+    /* (SystemC's own clock runs on to the limit: only native time is checked) */
+    bool native = backends[_i] == SCIM_BACKEND_NATIVE;
+    if (native) {
+        ck_assert_uint_eq(scim_kernel_now(k), 20);
+        ck_assert_int_eq(scim_kernel_run_until(k, 15, &err), SCIM_EINVAL);
+        ck_assert_str_eq(err.msg, "run_until(15 ps) is before now (20 ps)");
+        scim_err_clear(&err);
+        ck_assert_int_eq(scim_kernel_run_until(k, 20, &err), 0); /* now already: nothing moves */
+        ck_assert_uint_eq(scim_kernel_now(k), 20);
+        ck_assert_uint_eq(scim_kernel_events_pending(k), 2);
+    }
+    ck_assert_int_eq(scim_kernel_run_until(k, 200, &err), SCIM_EINVARIANT);
+    ck_assert_str_eq(err.msg, "broken at 30");
+    if (native)
+        ck_assert_uint_eq(scim_kernel_now(k), 30);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_uint_eq(scim_kernel_events_pending(k), 1);
+    free(l.seen);
+    free(l.at);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
+/* A conflict of the fast path turns it off and fails the run once, with
+ * the message that makes the caller redo the run without it. */
+START_TEST(fast_path_conflict_turns_it_off)
+{
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(SCIM_BACKEND_NATIVE, &err);
+    ck_assert(!scim_kernel_fast(k));
+    scim_kernel_set_fast(k, true);
+    ck_assert(scim_kernel_fast(k));
+    ck_assert(!scim_kernel_fast_conflicted(k));
+    scim_kernel_fast_conflict(k, "a credit came back early");
+    scim_kernel_fast_conflict(k, "a second one");
+    ck_assert(!scim_kernel_fast(k));
+    ck_assert(scim_kernel_fast_conflicted(k));
+    ck_assert_int_eq(scim_kernel_run(k, &err), SCIM_EINVARIANT);
+    ck_assert_str_eq(err.msg, "fast path: a credit came back early (the run is redone with sim.fast_path off)");
+    scim_kernel_add_skipped(k, 5);
+    ck_assert_uint_eq(scim_kernel_events_logical(k), 5);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
 /* Several SystemC-backed kernels in one process, one after the other and
  * side by side: each sees its own time starting at 0. */
 START_TEST(systemc_kernels_share_one_scheduler)
@@ -573,6 +634,8 @@ int main(void)
     tcase_add_loop_test(tc, run_until_then_resume, 0, NB);
     tcase_add_loop_test(tc, timers_end_with_the_work, 0, NB);
     tcase_add_loop_test(tc, stop_and_fail, 0, NB);
+    tcase_add_loop_test(tc, stop_and_fail_in_a_bounded_run, 0, NB);
+    tcase_add_test(tc, fast_path_conflict_turns_it_off);
     tcase_add_test(tc, systemc_kernels_share_one_scheduler);
     tcase_add_test(tc, clock_domains);
     suite_add_tcase(s, tc);

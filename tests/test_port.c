@@ -144,6 +144,155 @@ START_TEST(seeds_by_path_are_distinct_and_stable)
 }
 END_TEST
 
+/* What a port refuses: a ninth client, a fifth queue, a queue name too
+ * long, a queue whose statistics are already there (with and without an
+ * error record: the code is the registry's, not a guess). */
+START_TEST(port_limits_are_refused)
+{
+    test_rig r;
+    rig_init(&r);
+    mock_ep *a = mock_add(&r, "a", MOCK_HOLD, 0);
+    client_log cl = {.port = a->port, .k = r.k};
+    /* client 0 is the owner: 7 more fit, the next is refused */
+    for (int i = 1; i < SCIM_PORT_MAX_CLIENTS; i++)
+        ck_assert_int_eq(scim_port_add_client(a->port, on_client_response, &cl), i);
+    ck_assert_int_eq(scim_port_add_client(a->port, on_client_response, &cl), SCIM_ERANGE);
+    scim_err err = {0};
+    /* 24 characters: one past the longest name */
+    ck_assert_int_eq(scim_port_queue(a->port, "abcdefghijklmnopqrstuvwx", 1u << SCIM_MSG_INV_REQ, 1, NULL, &err),
+                     SCIM_ERANGE);
+    ck_assert_str_eq(err.msg, "port 'a': cannot add input queue 'abcdefghijklmnopqrstuvwx'");
+    scim_err_clear(&err);
+    ck_assert_int_eq(scim_port_queue(a->port, "q0", 1u << SCIM_MSG_INV_REQ, 1, r.stats, &err), 0);
+    ck_assert_int_eq(scim_port_queue(a->port, "q0", 1u << SCIM_MSG_OS_REQ, 1, r.stats, &err), SCIM_EEXIST);
+    scim_err_clear(&err);
+    ck_assert_int_eq(scim_port_queue(a->port, "q0", 1u << SCIM_MSG_OS_REQ, 1, r.stats, NULL), SCIM_EEXIST);
+    /* no statistics registry: the queue works unobserved */
+    ck_assert_int_eq(scim_port_queue(a->port, "q1", 1u << SCIM_MSG_PRI_REQ, 1, NULL, &err), 0);
+    ck_assert_int_eq(scim_port_queue(a->port, "q2", 1u << SCIM_MSG_ATS_REQ, 1, NULL, &err), 0);
+    ck_assert_int_eq(scim_port_queue(a->port, "q3", 1u << SCIM_MSG_MEM_READ, 1, NULL, &err), 0);
+    ck_assert_int_eq(scim_port_queue(a->port, "q4", 1u << SCIM_MSG_MEM_WRITE, 1, NULL, &err), SCIM_ERANGE);
+    ck_assert_str_eq(err.msg, "port 'a': cannot add input queue 'q4'");
+    mock_free(a);
+    rig_free(&r);
+}
+END_TEST
+
+/* Cancel gives up only the requests that match client, id and
+ * destination, not yet sent and not given up before; the oldest request
+ * then skips the abandoned ones, and their late answers are dropped. */
+START_TEST(cancel_matches_client_id_and_destination)
+{
+    test_rig r;
+    rig_init(&r);
+    mock_ep *a = mock_add(&r, "a", MOCK_HOLD, 0);
+    mock_ep *b = mock_add(&r, "b", MOCK_HOLD, 0);
+    mock_ep *c = mock_add(&r, "c", MOCK_HOLD, 0);
+    rig_link(&r, "a", "b", NS(10), 0);
+    rig_link(&r, "a", "c", NS(10), 0);
+    rig_finalize(&r);
+    client_log cl = {.port = a->port, .k = r.k};
+    int cli = scim_port_add_client(a->port, on_client_response, &cl);
+    scim_node_id nb = rig_node(&r, "b"), nc = rig_node(&r, "c");
+    scim_port_request(a->port, cli, 5, scim_port_msg(a->port, SCIM_MSG_OS_REQ, nb)); /* at 0 */
+    scim_err err = {0};
+    scim_kernel_run_until(r.k, NS(3), &err);
+    scim_port_request(a->port, cli, 6, scim_port_msg(a->port, SCIM_MSG_OS_REQ, nc)); /* at 3 ns */
+    scim_port_request_at(a->port, NS(50), cli, 5, scim_port_msg(a->port, SCIM_MSG_OS_REQ, nb));
+    ck_assert_uint_eq(scim_port_outstanding(a->port), 3);
+    ck_assert_uint_eq(scim_port_cancel(a->port, 0, 5, nb), 0);   /* another client */
+    ck_assert_uint_eq(scim_port_cancel(a->port, cli, 7, nb), 0); /* another id */
+    ck_assert_uint_eq(scim_port_cancel(a->port, cli, 6, nb), 0); /* another destination */
+    ck_assert_uint_eq(scim_port_cancel(a->port, cli, 5, nb), 1); /* not the one still to leave */
+    ck_assert_uint_eq(scim_port_cancel(a->port, cli, 5, nb), 0); /* given up already */
+    ck_assert_uint_eq(scim_port_outstanding(a->port), 2);
+    scim_msg_type t;
+    scim_node_id dst;
+    scim_time_t since;
+    ck_assert(scim_port_oldest(a->port, &t, &dst, &since));
+    ck_assert_uint_eq(dst, nc);
+    ck_assert_uint_eq(since, NS(3));
+    rig_run(&r);
+    ck_assert_uint_eq(mock_count(b, SCIM_MSG_OS_REQ), 2);
+    mock_answer(b, 0, SCIM_RESP_OK, NULL); /* the abandoned one: dropped */
+    mock_answer(b, 1, SCIM_RESP_OK, NULL);
+    mock_answer(c, 0, SCIM_RESP_OK, NULL);
+    rig_run(&r);
+    ck_assert_uint_eq(cl.n, 2);
+    ck_assert_uint_eq(cl.ids[0] + cl.ids[1], 11);
+    ck_assert_uint_eq(scim_port_outstanding(a->port), 0);
+    ck_assert(!scim_port_oldest(a->port, &t, &dst, &since));
+    mock_free(a);
+    mock_free(b);
+    mock_free(c);
+    rig_free(&r);
+}
+END_TEST
+
+/* A response whose tag the receiver never gave out is an invariant
+ * failure naming both ends, whether the tag is free or past 32 bits. */
+START_TEST(a_response_with_an_unknown_tag_fails_the_run)
+{
+    static const uint64_t tags[2] = {3, (uint64_t)1 << 33};
+    static const char *want[2] = {"port 'b' got a os_resp with unknown tag 3 from 'a'",
+                                  "port 'b' got a os_resp with unknown tag 8589934592 from 'a'"};
+    for (int i = 0; i < 2; i++) {
+        test_rig r;
+        rig_init(&r);
+        mock_ep *a = mock_add(&r, "a", MOCK_HOLD, 0);
+        mock_ep *b = mock_add(&r, "b", MOCK_HOLD, 0);
+        rig_link(&r, "a", "b", NS(10), 0);
+        rig_finalize(&r);
+        scim_msg *m = scim_port_msg(a->port, SCIM_MSG_OS_RESP, rig_node(&r, "b"));
+        m->tag = tags[i];
+        scim_fabric_send(r.f, m);
+        char msg[256];
+        ck_assert_int_eq(rig_run_status(&r, msg, sizeof msg), SCIM_EINVARIANT);
+        ck_assert_str_eq(msg, want[i]);
+        mock_free(a);
+        mock_free(b);
+        rig_free(&r);
+    }
+}
+END_TEST
+
+/* A bare fabric node (no port: no input queues) takes a request without
+ * any credit, and receives it after the link's latency. */
+typedef struct bare {
+    scim_fabric *f;
+    scim_kernel *k;
+    scim_time_t at;
+    int n;
+} bare;
+
+static void on_bare(void *ctx, scim_msg *m)
+{
+    bare *b = ctx;
+    b->at = scim_kernel_now(b->k);
+    b->n++;
+    scim_msg_free(b->f, m);
+}
+
+START_TEST(a_request_to_a_node_without_a_port_needs_no_credit)
+{
+    test_rig r;
+    rig_init(&r);
+    mock_ep *a = mock_add(&r, "a", MOCK_HOLD, 0);
+    bare b = {r.f, r.k, 0, 0};
+    scim_err err = {0};
+    ck_assert_int_eq(scim_fabric_add_node(r.f, "raw", on_bare, &b, NULL, &err), 0);
+    rig_link(&r, "a", "raw", NS(7), 0);
+    rig_finalize(&r);
+    mock_request(a, rig_node(&r, "raw"), SCIM_MSG_INV_REQ, NULL, 1);
+    rig_run(&r);
+    ck_assert_int_eq(b.n, 1);
+    ck_assert_uint_eq(b.at, NS(7));
+    ck_assert_uint_eq(scim_port_outstanding(a->port), 1); /* never answered */
+    mock_free(a);
+    rig_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("port");
@@ -152,6 +301,10 @@ int main(void)
     tcase_add_test(tc, a_full_receiver_makes_the_sender_wait);
     tcase_add_test(tc, other_types_and_responses_need_no_credit);
     tcase_add_test(tc, seeds_by_path_are_distinct_and_stable);
+    tcase_add_test(tc, port_limits_are_refused);
+    tcase_add_test(tc, cancel_matches_client_id_and_destination);
+    tcase_add_test(tc, a_response_with_an_unknown_tag_fails_the_run);
+    tcase_add_test(tc, a_request_to_a_node_without_a_port_needs_no_credit);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -38,7 +38,7 @@ START_TEST(wakeups_per_quantum)
     static const struct {
         scim_time_t quantum;
         uint64_t wakeups;
-    } cases[] = {{0, 4}, {100 * NS, 2}, {1000000 * NS, 1}};
+    } cases[] = {{0, 4}, {100 * NS, 2}, {1000000 * NS, 1}, {SCIM_TIME_MAX, 1} /* now + quantum saturates */};
     const scim_time_t when[4] = {25 * NS, 5 * NS, 250 * NS, 12 * NS};
     const scim_time_t sorted[4] = {5 * NS, 12 * NS, 25 * NS, 250 * NS};
     const uint64_t order[4] = {1, 3, 0, 2};

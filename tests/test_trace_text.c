@@ -330,6 +330,62 @@ START_TEST(test_hex_case)
     scim_err_clear(&err);
     ck_assert_int_eq(trace_read_mem("+0 read 0x7G 1\n", 15, recs, 4, &n, &err), SCIM_EPARSE);
     ck_assert_msg(strstr(err.msg, "t.trace:1:9: error:") == err.msg, "%s", err.msg);
+    /* below '0', between '9' and 'A', past 'f': each refused at column 9 */
+    static const char *const not_hex[] = {"+0 read 0x7/ 1\n", "+0 read 0x7: 1\n", "+0 read 0x7g 1\n"};
+    for (int i = 0; i < 3; i++) {
+        scim_err_clear(&err);
+        ck_assert_int_eq(trace_read_mem(not_hex[i], strlen(not_hex[i]), recs, 4, &n, &err), SCIM_EPARSE);
+        ck_assert_msg(strstr(err.msg, "t.trace:1:9: error:") == err.msg, "%s", err.msg);
+    }
+    /* a timing in hex is refused in either case; a leading zero is decimal */
+    scim_err_clear(&err);
+    ck_assert_int_eq(trace_read_mem("@0X10 read 0 1\n", 15, recs, 4, &n, &err), SCIM_EPARSE);
+    ck_assert_str_eq(err.msg,
+                     "t.trace:1:1: error: bad timing '@0X10'; expected +N or @N with N a decimal number of ns");
+    scim_err_clear(&err);
+    ck_assert_msg(trace_read_mem("+010 read 0 1\n", 14, recs, 4, &n, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(recs[0].time_ns, 10);
+    /* page sizes that are none of 4K, 2M, 1G */
+    static const char *const sizes[] = {"8K", "4M", "2G", "16K"};
+    for (int i = 0; i < 4; i++) {
+        char text[64], want[160];
+        snprintf(text, sizeof text, "+5 mmap 0 1 pagesize=%s\n", sizes[i]);
+        snprintf(want, sizeof want, "t.trace:1:22: error: bad pagesize '%s'; expected 4K, 2M or 1G", sizes[i]);
+        scim_err_clear(&err);
+        ck_assert_int_eq(trace_read_mem(text, strlen(text), recs, 4, &n, &err), SCIM_EPARSE);
+        ck_assert_str_eq(err.msg, want);
+    }
+}
+END_TEST
+
+/* Opening: a NULL buffer with a length is refused; a file that is not a
+ * regular one (no size to report progress against) reads as empty. */
+START_TEST(test_open_edges)
+{
+    scim_err err = {0};
+    ck_assert_ptr_null(scim_trace_open_mem(NULL, 5, "x", &err));
+    ck_assert_int_eq(err.code, SCIM_EINVAL);
+    ck_assert_str_eq(err.msg, "scim_trace_open_mem: buf is NULL");
+    scim_err_clear(&err);
+    scim_trace_reader *r = scim_trace_open_mem(NULL, 0, "none", &err); /* nothing to read */
+    ck_assert_msg(r, "%s", err.msg);
+    scim_trace_rec rec;
+    ck_assert_int_eq(scim_trace_next(r, &rec, &err), 0);
+    scim_trace_close(r);
+    r = scim_trace_open("/dev/null", &err);
+    ck_assert_msg(r, "%s", err.msg);
+    ck_assert_int_eq(scim_trace_next(r, &rec, &err), 0);
+    uint64_t done = 7, total = 7;
+    scim_trace_position(r, &done, &total);
+    ck_assert_uint_eq(total, 0);
+    ck_assert_uint_eq(done, 0);
+    scim_trace_close(r);
+    /* a buffer that starts like gzip's magic but is not: read as text */
+    r = scim_trace_open_mem("\x1f" "x", 2, NULL, &err);
+    ck_assert_msg(r, "%s", err.msg);
+    ck_assert_str_eq(scim_trace_name(r), "(memory)");
+    ck_assert_int_eq(scim_trace_next(r, &rec, &err), SCIM_EPARSE);
+    scim_trace_close(r);
 }
 END_TEST
 
@@ -344,6 +400,7 @@ int main(void)
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_format_parse);
     tcase_add_test(tc, test_hex_case);
+    tcase_add_test(tc, test_open_edges);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

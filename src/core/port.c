@@ -161,9 +161,13 @@ int scim_port_queue(scim_port *p, const char *name, uint32_t type_mask, uint64_t
             p->queue_of[t] = (uint8_t)p->n_queues;
     char prefix[96];
     snprintf(prefix, sizeof prefix, "%s.queue.%s", scim_port_name(p), name);
-    if (stats &&
-        scim_stats_register(stats, prefix, scim_port_queue_stat_decls, scim_port_queue_stat_decl_count, &q->st, err))
-        return err ? err->code : SCIM_ENOMEM;
+    if (stats) {
+        /* the registry's own code: err may be NULL */
+        int rc = scim_stats_register(stats, prefix, scim_port_queue_stat_decls, scim_port_queue_stat_decl_count,
+                                     &q->st, err);
+        if (rc)
+            return rc;
+    }
     p->n_queues++;
     return 0;
 }
