@@ -36,6 +36,25 @@ static const struct {
     {"scheme: iommu-map\nprocesses:\n  app: {pasid: 0xF0000}\n", NULL, SCIM_ECONFIG,
      "test.yaml:3:8: error: processes.app.pasid: scheme iommu-map keeps PASIDs 0xf0000 and up for the devices' I/O "
      "address spaces; use a PASID below 983040"},
+    /* a core may not take a fixed node's name: at the name */
+    {"processes: {app: {pasid: 1}}\ncpus:\n  os: {trace: /dev/null, pasid: 1}\n", NULL, SCIM_ECONFIG,
+     "test.yaml:3:3: error: bad core name 'os': use 1-40 characters from [a-z0-9_], not mem, os, iommu or a "
+     "device's name"},
+    {"processes: {app: {pasid: 1}}\ncpus:\n  iommu: {trace: /dev/null, pasid: 1}\n", NULL, SCIM_ECONFIG,
+     "test.yaml:3:3: error: bad core name 'iommu': use 1-40 characters from [a-z0-9_], not mem, os, iommu or a "
+     "device's name"},
+    /* tenants that are no PASID (not a number, empty, a map, 0, past 20 bits), at the item:
+     * "  nic0: {trace: /dev/null, pasid: 1, tenants: [" is 47 characters */
+    {"processes: {app: {pasid: 1}}\ndevices:\n  nic0: {trace: /dev/null, pasid: 1, tenants: [abc]}\n", NULL,
+     SCIM_ECONFIG, "test.yaml:3:48: error: devices.nic0.tenants[0]: expected a PASID from 1 to 1048575"},
+    {"processes: {app: {pasid: 1}}\ndevices:\n  nic0: {trace: /dev/null, pasid: 1, tenants: [2, '']}\n", NULL,
+     SCIM_ECONFIG, "test.yaml:3:51: error: devices.nic0.tenants[1]: expected a PASID from 1 to 1048575"},
+    {"processes: {app: {pasid: 1}}\ndevices:\n  nic0: {trace: /dev/null, pasid: 1, tenants: [{a: 1}]}\n", NULL,
+     SCIM_ECONFIG, "test.yaml:3:48: error: devices.nic0.tenants[0]: expected a PASID from 1 to 1048575"},
+    {"processes: {app: {pasid: 1}}\ndevices:\n  nic0: {trace: /dev/null, pasid: 1, tenants: [0]}\n", NULL,
+     SCIM_ECONFIG, "test.yaml:3:48: error: devices.nic0.tenants[0]: expected a PASID from 1 to 1048575"},
+    {"processes: {app: {pasid: 1}}\ndevices:\n  nic0: {trace: /dev/null, pasid: 1, tenants: [0x100000]}\n", NULL,
+     SCIM_ECONFIG, "test.yaml:3:48: error: devices.nic0.tenants[0]: expected a PASID from 1 to 1048575"},
 };
 
 START_TEST(located)

@@ -122,6 +122,16 @@ static const struct {
     {"1 10:00:00.000000 read(0x3, 0x1000, 0x10) = 0x10\n1 10:00:00.1 --- SIGINT {si_signo=SIGINT} ---\n",
      ":2: error: the log ends without strace's '+++ exited with N +++'"},
     {"", ": error: the log is empty; expected the output of strace -f -tt -e raw=all -o LOG"},
+    /* the argument errors of a resumed call have no column: its arguments
+     * were pieced together from two lines */
+    {"1 10:00:00.000000 read(0x3, <unfinished ...>\n1 10:00:00.000001 <... read resumed>zzz, 0x10) = 0x10\n",
+     ":2: error: read: argument 2 is not a number"},
+    {"1 10:00:00.000000 read(0x3, <unfinished ...>\n1 10:00:00.000001 <... read resumed>0x1000) = 0\n",
+     ":2: error: read: argument 3 is missing"},
+    /* same length, other name: "1 " + 16 of time + "<... " puts it at 24 */
+    {"1 10:00:00.000000 read(0x3, <unfinished ...>\n1 10:00:00.000001 <... recv resumed>0x1000, 0x10) = 0x10\n",
+     ":2:24: error: 'recv resumed', but process 1's unfinished call is read"},
+    {"set_robust_list(0x7f00, 0x18) = 0\n", ":1:1: error: a system call without a timestamp"},
 };
 
 START_TEST(bad_logs)
@@ -136,6 +146,70 @@ START_TEST(bad_logs)
     ck_assert_msg(!strncmp(err.msg, want, strlen(want)), "case %d: got\n  %s\nwanted it to start with\n  %s", _i,
                   err.msg, want);
     ck_assert_int_eq(dir_entries(dir), 1); /* the log alone */
+}
+END_TEST
+
+/* More forms, worked out by hand (t0 = 10:00:00):
+ *   pid 1's read starts at 0 unfinished; pid 2's write at 200 us is
+ *     emitted first, so the resumed read (at its start, 0) is moved to
+ *     200 us to keep the records in order   @200000 read 0x2000 16 io=1
+ *                                           @200000 write 0x1000 32 io=2
+ *   pids 3..11: nine calls unfinished at once (more than the first 8
+ *     slots), never resumed: no records
+ *   unknown lines, first at line 13: after a valid time, "exit", an
+ *     upper-case name and a '(' with no name (3); without a valid time,
+ *     hour 24, "10:x", "10:00", "10:00:x", second 61, a fraction ending
+ *     in a letter, seconds beyond 2^64 ns and "~~~" (8): 11
+ *   a [pid N] with nothing after it and an empty line are skipped,
+ *     uncounted
+ *   set_robust_list and ???? are system calls that do no I/O; a signal
+ *     line with no time is strace's own. */
+START_TEST(more_forms)
+{
+    char path[512];
+    write_file(dir, "m.log",
+               "1 10:00:00.000000 read(0x3, <unfinished ...>\n"
+               "2 10:00:00.000200 write(0x4, 0x2000, 0x10) = 0x10\n"
+               "1 10:00:00.000300 <... read resumed>0x1000, 0x20) = 0x20\n"
+               "3 10:00:00.000301 read(0x3, <unfinished ...>\n"
+               "4 10:00:00.000302 read(0x3, <unfinished ...>\n"
+               "5 10:00:00.000303 read(0x3, <unfinished ...>\n"
+               "6 10:00:00.000304 read(0x3, <unfinished ...>\n"
+               "7 10:00:00.000305 read(0x3, <unfinished ...>\n"
+               "8 10:00:00.000306 read(0x3, <unfinished ...>\n"
+               "9 10:00:00.000307 read(0x3, <unfinished ...>\n"
+               "10 10:00:00.000308 read(0x3, <unfinished ...>\n"
+               "11 10:00:00.000309 read(0x3, <unfinished ...>\n"
+               "1 10:00:00.000400 exit\n"
+               "1 10:00:00.000500 Read(0x3, 0x1000, 0x10) = 0x10\n"
+               "1 10:00:00.000600 (x)\n"
+               "1 24:00:00.000000 read(0x3, 0x1000, 0x10) = 0x10\n"
+               "1 10:x read(0x3, 0x1000, 0x10) = 0x10\n"
+               "1 10:00 read(0x3, 0x1000, 0x10) = 0x10\n"
+               "1 10:00:x read(0x3, 0x1000, 0x10) = 0x10\n"
+               "1 10:00:61 read(0x3, 0x1000, 0x10) = 0x10\n"
+               "1 1000.5x read(0x3, 0x1000, 0x10) = 0x10\n"
+               "1 18446744073.5 read(0x3, 0x1000, 0x10) = 0x10\n"
+               "~~~\n"
+               "[pid 1]\n"
+               "\n"
+               "1 10:00:00.000700 set_robust_list(0x7f00, 0x18) = 0\n"
+               "1 10:00:00.000800 \?\?\?\?(0x1) = 0\n" /* escaped: ??( is a trigraph */
+               "--- SIGCHLD {si_signo=SIGCHLD} ---\n"
+               "1 10:00:00.000900 +++ exited with 0 +++\n",
+               path, sizeof path);
+    scim_import_result r;
+    scim_err err = {0};
+    ck_assert_msg(scim_import_write(SCIM_IMPORT_STRACE, path, path_in(dir, "m"), NULL, &r, &err) == 0, "%s", err.msg);
+    char *dev = trace_records(path_in(dir, "m.dev.trace.gz"));
+    ck_assert_str_eq(dev, "@200000 read 0x2000 16 io=1\n"
+                          "@200000 write 0x1000 32 io=2\n");
+    free(dev);
+    ck_assert_uint_eq(r.counts.io_calls, 2);
+    ck_assert_uint_eq(r.counts.unknown, 11);
+    ck_assert_uint_eq(r.counts.first_unknown, 13);
+    /* read, write, 9 reads, set_robust_list, ???? */
+    ck_assert_uint_eq(r.counts.syscalls, 13);
 }
 END_TEST
 
@@ -170,6 +244,7 @@ int main(void)
     tcase_add_test(tc, bad_timestamps_are_unknown_lines);
     tcase_add_loop_test(tc, bad_logs, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, endless_line);
+    tcase_add_test(tc, more_forms);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -66,6 +66,11 @@ char *cli_read_file(const char *path)
             free(b);
         b = nb;
     }
+    /* a read error (a directory: EISDIR) is no file, not a short one */
+    if (ferror(f)) {
+        free(b);
+        b = NULL;
+    }
     fclose(f);
     if (b)
         b[n] = '\0';

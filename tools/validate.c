@@ -9,6 +9,7 @@
  * takes the difference of the statistic divided by `per` (a per-page or
  * per-item cost). Every figure's tag follows FIGURES.md (seen, secondary,
  * derived). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,8 +218,11 @@ int scim_cli_validate(int argc, char **argv)
                 return 1;
             }
             print_markdown(f, res);
-            if (fclose(f) != 0)
+            /* a full disk shows only when the buffer is flushed: say so */
+            if (fclose(f) != 0) {
+                fprintf(stderr, "scimitar: cannot write %s: %s\n", markdown, strerror(errno));
                 return 1;
+            }
         }
     }
     fprintf(out, "%d of %zu checks failed\n", failed, N_CHECKS);
