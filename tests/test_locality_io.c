@@ -29,6 +29,10 @@ START_TEST(refused_params)
     ck_assert_int_eq(scim_loc_from_log(SCIM_IMPORT_STRACE, "/nonexistent.log", NULL, &p, &r, NULL, &err),
                      SCIM_ERANGE);
     ck_assert_str_eq(err.msg, "locality: a window must be >= 1 and ways from 1 to 4096");
+    /* the same status without a message wanted (it was SCIM_ENOMEM) */
+    ck_assert_int_eq(scim_loc_from_traces("/nonexistent.trace", NULL, &p, &r, NULL), SCIM_ERANGE);
+    ck_assert_int_eq(scim_loc_from_log(SCIM_IMPORT_STRACE, "/nonexistent.log", NULL, &p, &r, NULL, NULL),
+                     SCIM_ERANGE);
 }
 END_TEST
 

@@ -56,13 +56,17 @@ static int feed_traces(scim_loc *l, agent *dev, agent *cpu, scim_err *err)
 int scim_loc_from_traces(const char *dev, const char *cpu, const scim_loc_params *p, scim_loc_result *out,
                          scim_err *err)
 {
+    scim_err own; /* the status of a refusal, when the caller wants no message */
+    if (!err)
+        err = &own;
+    err->code = 0;
     agent d = {0}, c = {0};
     scim_loc *l = scim_loc_create(p, err);
     if (!l)
-        return err && err->code ? err->code : SCIM_ENOMEM;
+        return err->code ? err->code : SCIM_ENOMEM;
     int rc = 0;
     if (!(d.r = scim_trace_open(dev, err)) || (cpu && !(c.r = scim_trace_open(cpu, err))))
-        rc = err && err->code ? err->code : SCIM_EIO;
+        rc = err->code ? err->code : SCIM_EIO;
     if (rc == 0)
         rc = feed_traces(l, &d, &c, err);
     if (rc == 0)
@@ -86,9 +90,13 @@ static int on_io(void *ctx, const scim_import_io *io, scim_err *err)
 int scim_loc_from_log(scim_import_kind kind, const char *log, const scim_import_opts *o, const scim_loc_params *p,
                       scim_loc_result *out, scim_import_counts *counts, scim_err *err)
 {
+    scim_err own; /* as above */
+    if (!err)
+        err = &own;
+    err->code = 0;
     scim_loc *l = scim_loc_create(p, err);
     if (!l)
-        return err && err->code ? err->code : SCIM_ENOMEM;
+        return err->code ? err->code : SCIM_ENOMEM;
     scim_import_sink sink = {l, on_access, on_io};
     int rc = scim_import_parse(kind, log, o, &sink, counts, err);
     if (rc == 0)
