@@ -82,7 +82,10 @@ SCIM_API size_t scim_kernel_timers_pending(const scim_kernel *k);
 /* Run until no event is left, stop() is called, or a handler fails.
  * Returns 0, or the failure's code with its message in err. */
 SCIM_API int scim_kernel_run(scim_kernel *k, scim_err *err);
-/* Run every event with time <= t, then leave now == t (if t >= now). */
+/* Run every event with time <= t, then leave now == t (if t >= now).
+ * Stopped early (stop() or a failure), a native kernel's now stays at the
+ * stopping event's time; under SystemC now reads SystemC's clock, which
+ * has run on to t (the same events ran either way). */
 SCIM_API int scim_kernel_run_until(scim_kernel *k, scim_time_t t, scim_err *err);
 /* Stop after the event being executed; pending events stay queued, and a
  * later run() resumes them. */
