@@ -78,7 +78,8 @@ static bool fill(source *s)
             s->failed = true; /* the input ended inside the compressed stream */
     } else {
         size_t n = s->mem_len - s->mem_pos < BUF_SIZE ? s->mem_len - s->mem_pos : BUF_SIZE;
-        memcpy(s->buf, s->mem + s->mem_pos, n);
+        if (n) /* an empty buffer may be NULL: no memcpy from it (C17 7.24.1) */
+            memcpy(s->buf, s->mem + s->mem_pos, n);
         s->mem_pos += n;
         s->len = n;
     }
