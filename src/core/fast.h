@@ -52,6 +52,13 @@ scim_kernel_slot scim_kernel_reserve(scim_kernel *k, scim_time_t when, int prio)
 bool scim_kernel_take_next(scim_kernel *k, scim_kernel_slot s);
 /* Schedule on FIFO id in slot s's place. */
 void scim_kernel_fifo_at_slot(scim_kernel *k, int id, scim_kernel_slot s, uint64_t arg);
+/* Inside a dispatch, at the end of one of FIFO id's events: true when the
+ * FIFO's oldest event is the next to run and within the run's bound; it is
+ * then taken as the dispatcher would take it (dormant events due before it
+ * pass first, the clock moves to its time, it counts as executed) and its
+ * argument is in *arg: the caller runs it at once, in a loop rather than
+ * through the dispatcher. The order of execution is the dispatcher's. */
+bool scim_kernel_fifo_take_next(scim_kernel *k, int id, uint64_t *arg);
 
 /* ---- fabric ---- */
 /* A node that serves requests (memory): books a request of `type` for

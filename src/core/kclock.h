@@ -16,12 +16,26 @@
 typedef struct scim_kernel_clock {
     scim_time_t now;
     bool exact; /* now is the time: native backend, or dispatching */
+    bool fast;  /* the fast path is allowed: on, and no conflict yet (core/fast.h) */
+    size_t pending; /* events scheduled and not executed (FIFO rings included) */
 } scim_kernel_clock;
 
 static inline scim_time_t scim_kernel_time(const scim_kernel *k)
 {
     const scim_kernel_clock *c = (const scim_kernel_clock *)(const void *)k;
     return c->exact ? c->now : scim_kernel_now(k);
+}
+
+/* scim_kernel_fast and scim_kernel_events_pending, read inline by the
+ * fast path's test before every device access. */
+static inline bool scim_kernel_fast_allowed(const scim_kernel *k)
+{
+    return ((const scim_kernel_clock *)(const void *)k)->fast;
+}
+
+static inline size_t scim_kernel_pending(const scim_kernel *k)
+{
+    return ((const scim_kernel_clock *)(const void *)k)->pending;
 }
 
 #endif

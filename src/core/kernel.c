@@ -90,8 +90,8 @@ struct scim_kernel {
     uint32_t n_fifos;
     dormant *dm;
     uint32_t dm_cap, dm_min; /* dm_min: the earliest in use, when dm_first is not HKEY_NONE */
+    uint32_t dm_used;        /* slots in use: most often 0 or 1, no scan needed */
     hkey dm_first;           /* its key; HKEY_NONE when no dormant event is pending */
-    size_t pending; /* events scheduled and not executed (FIFO rings included) */
     size_t timers;  /* of which timers (scim_kernel_schedule_timer) */
     bool unbounded; /* inside run(): timers alone end it when no work is left */
     scim_work_fn work;
@@ -180,13 +180,22 @@ static inline __attribute__((always_inline)) void heap_sift_root(scim_kernel *k,
     uint32_t end = ROOT + k->n, i = ROOT, c;
     while ((c = first_child(i)) < end) {
         /* the smallest child, its key kept in registers */
-        uint32_t m = c;
-        hkey mk = K[c];
-        uint32_t last = c + 3 < end ? c + 3 : end - 1;
-        for (uint32_t j = c + 1; j <= last; j++) {
-            if (K[j] < mk) {
-                mk = K[j];
-                m = j;
+        uint32_t m;
+        hkey mk;
+        if (c + 3 < end) {
+            /* a full group: two pairs, then their winners (fewer
+             * dependent compares than a scan) */
+            uint32_t a = K[c + 1] < K[c] ? c + 1 : c, b = K[c + 3] < K[c + 2] ? c + 3 : c + 2;
+            m = K[b] < K[a] ? b : a;
+            mk = K[m];
+        } else {
+            m = c;
+            mk = K[c];
+            for (uint32_t j = c + 1; j < end; j++) {
+                if (K[j] < mk) {
+                    mk = K[j];
+                    m = j;
+                }
             }
         }
         if (!(mk < key))
@@ -241,6 +250,8 @@ static bool timers_idle(scim_kernel *k)
 static void dormant_rescan(scim_kernel *k)
 {
     k->dm_first = HKEY_NONE;
+    if (k->dm_used == 0)
+        return;
     for (uint32_t i = 0; i < k->dm_cap; i++)
         if (k->dm[i].used && k->dm[i].key < k->dm_first) {
             k->dm_first = k->dm[i].key;
@@ -254,8 +265,9 @@ static void dormant_pass(scim_kernel *k)
 {
     dormant *e = &k->dm[k->dm_min];
     e->used = false;
+    k->dm_used--;
     dormant_rescan(k);
-    k->pending--;
+    k->clk.pending--;
     k->skipped++;
     e->passed(e->ctx, e->arg);
 }
@@ -276,7 +288,7 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
         scim_time_t next = key_time(dorm ? k->dm_first : k->key[ROOT]);
         if (next > bound)
             break;
-        if (k->pending == k->timers && timers_idle(k))
+        if (k->clk.pending == k->timers && timers_idle(k))
             break;
         k->clk.now = next;
         if (dorm) {
@@ -309,7 +321,7 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
             k->pl_free[k->pl_nfree++] = who;
             heap_pop(k);
         }
-        k->pending--;
+        k->clk.pending--;
         k->executed++;
         fn(ctx, arg);
         if (k->poll && (k->executed & k->poll_mask) == 0)
@@ -325,7 +337,7 @@ static scim_time_t next_wake(const scim_kernel *k)
     scim_time_t next = scim_kernel_next_time(k);
     if (k->stop || next == SCIM_TIME_MAX || next > k->limit)
         return SCIM_TIME_MAX;
-    if (k->pending == k->timers && timers_idle((scim_kernel *)k))
+    if (k->clk.pending == k->timers && timers_idle((scim_kernel *)k))
         return SCIM_TIME_MAX;
     return next;
 }
@@ -436,7 +448,7 @@ static inline void show_watch(scim_kernel *k, scim_time_t when, int prio)
 
 static inline void after_schedule(scim_kernel *k, scim_time_t when, int prio)
 {
-    k->pending++;
+    k->clk.pending++;
     show_watch(k, when, prio);
     if (!k->clk.exact && when < k->wake_asked)
         sc_request_wake(k);
@@ -582,11 +594,44 @@ bool scim_kernel_take_next(scim_kernel *k, scim_kernel_slot s)
     return true;
 }
 
+bool scim_kernel_fifo_take_next(scim_kernel *k, int id, uint64_t *arg)
+{
+    uint32_t who = FIFO_BIT | (uint32_t)id;
+    if (!k->dispatching || k->stop || !k->n || k->who[ROOT] != who)
+        return false;
+    /* the dispatcher polls the host after the event running now or after
+     * this one: leave both to it, so that it polls where it would */
+    if (k->poll && ((k->executed & k->poll_mask) == 0 || ((k->executed + 1) & k->poll_mask) == 0))
+        return false;
+    hkey key = k->key[ROOT];
+    if (key_time(key) > k->bound)
+        return false;
+    /* dormant events before it pass first, as the dispatcher passes them */
+    while (k->dm_first < key) {
+        k->clk.now = key_time(k->dm_first);
+        dormant_pass(k);
+        if (k->stop || !k->n || k->who[ROOT] != who)
+            return false;
+        key = k->key[ROOT];
+    }
+    fifo *q = &k->fifos[id];
+    k->clk.now = key_time(key);
+    *arg = q->ring[q->head].arg;
+    q->head = (q->head + 1) & q->mask;
+    if (--q->len)
+        heap_sift_root(k, q->ring[q->head].key, who);
+    else
+        heap_pop(k);
+    k->clk.pending--;
+    k->executed++;
+    return true;
+}
+
 void scim_kernel_fifo_at_slot(scim_kernel *k, int id, scim_kernel_slot s, uint64_t arg)
 {
     if (!fifo_push(k, &k->fifos[id], slot_key(s), arg))
         return;
-    k->pending++;
+    k->clk.pending++;
     if (!k->clk.exact && s.when < k->wake_asked)
         sc_request_wake(k);
 }
@@ -609,6 +654,7 @@ int scim_kernel_schedule_dormant(scim_kernel *k, scim_time_t when, int prio, sci
     }
     hkey key = make_key(k, &when, prio);
     k->dm[h] = (dormant){key, fn, passed, ctx, arg, true};
+    k->dm_used++;
     if (key < k->dm_first) {
         k->dm_first = key;
         k->dm_min = h;
@@ -621,6 +667,7 @@ void scim_kernel_wake(scim_kernel *k, int h)
 {
     dormant *e = &k->dm[h];
     e->used = false;
+    k->dm_used--;
     if (k->dm_min == (uint32_t)h)
         dormant_rescan(k);
     /* already counted pending and shown to the watch when scheduled */
@@ -632,7 +679,7 @@ void scim_kernel_wake(scim_kernel *k, int h)
 static int finish_run(scim_kernel *k, int rc, scim_err *err)
 {
     if (k->alloc_failed)
-        return scim_err_set(err, SCIM_ENOMEM, "out of host memory growing the event queue (%zu events)", k->pending);
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory growing the event queue (%zu events)", k->clk.pending);
     if (k->failure.code)
         return scim_err_set(err, k->failure.code, "%s", k->failure.msg);
     return rc;
@@ -731,8 +778,10 @@ uint64_t scim_kernel_events_logical(const scim_kernel *k) { return k ? k->execut
 void scim_kernel_add_skipped(scim_kernel *k, uint64_t n) { k->skipped += n; }
 void scim_kernel_set_fast(scim_kernel *k, bool on)
 {
-    if (k)
+    if (k) {
         k->fast = on;
+        k->clk.fast = on && !k->fast_conflict;
+    }
 }
 bool scim_kernel_fast(const scim_kernel *k) { return k && k->fast && !k->fast_conflict; }
 void scim_kernel_set_watch(scim_kernel *k, scim_time_t lead, scim_watch_fn fn, void *ctx)
@@ -746,6 +795,7 @@ void scim_kernel_fast_conflict(scim_kernel *k, const char *what)
     if (k->fast_conflict)
         return;
     k->fast_conflict = true;
+    k->clk.fast = false;
     scim_kernel_fail(k, SCIM_EINVARIANT, "fast path: %s (the run is redone with sim.fast_path off)", what);
 }
 bool scim_kernel_fast_conflicted(const scim_kernel *k) { return k && k->fast_conflict; }
@@ -756,7 +806,7 @@ void scim_kernel_set_quantum(scim_kernel *k, scim_time_t quantum)
     if (k)
         k->quantum = quantum;
 }
-size_t scim_kernel_events_pending(const scim_kernel *k) { return k ? k->pending : 0; }
+size_t scim_kernel_events_pending(const scim_kernel *k) { return k ? k->clk.pending : 0; }
 scim_time_t scim_kernel_next_time(const scim_kernel *k)
 {
     if (!k)

@@ -111,10 +111,8 @@ static void run_deferred(scim_device *d)
     d->n_deferred = 0;
 }
 
-static void complete(void *ctx, uint64_t arg)
+static void complete_one(scim_device *d, int32_t ci)
 {
-    scim_device *d = ctx;
-    int32_t ci = (int32_t)arg;
     chunk *c = &d->chunks[ci];
     d->fast_head = (d->fast_head + 1) & d->fast_mask;
     if (--d->fast_n == 0) {
@@ -127,12 +125,22 @@ static void complete(void *ctx, uint64_t arg)
     }
     scim_obs_access_end(d->checker, c->pa);
     /* a micro-TLB's lookups go first: only the IOTLB's are deferred */
-    d->defer_lookups = !d->utlb && scim_kernel_fast(d->k);
+    d->defer_lookups = !d->utlb && scim_kernel_fast_allowed(d->k);
     scim_dev_chunk_complete(d, ci, false);
     d->defer_lookups = false;
     if (scim_fifo_len(&d->resets))
         scim_dev_reset_progress(d);
     run_deferred(d);
+}
+
+/* A device alone streaming hits: its next event is most often its next
+ * fast completion, taken here rather than through the dispatcher. */
+static void complete(void *ctx, uint64_t arg)
+{
+    scim_device *d = ctx;
+    do
+        complete_one(d, (int32_t)arg);
+    while (scim_kernel_fifo_take_next(d->k, d->fast_fifo, &arg));
 }
 
 /* Chunk ci's access completes at t_end (scheduled now, in age order). */
@@ -229,11 +237,11 @@ bool scim_dev_fast_access(scim_device *d, int32_t ci, const scim_replay_chunk *r
     scim_fabric *f = scim_port_fabric(d->port);
     void *owner = scim_fabric_fast_owner(f);
     /* cheapest first: with a miss in flight (most often) the fabric says so */
-    if (scim_fabric_in_flight(f) > d->slow_mem || (owner && owner != d) || !scim_kernel_fast(k))
+    if (scim_fabric_in_flight(f) > d->slow_mem || (owner && owner != d) || !scim_kernel_fast_allowed(k))
         return false;
     size_t mine = d->n_lookups + d->fast_n + scim_replay_events_pending(d->replay) + scim_fabric_ghosts(f) +
                   d->slow_mem;
-    if (scim_kernel_events_pending(k) != mine)
+    if (scim_kernel_pending(k) != mine)
         return false;
     if (d->slow_mem && !adopt_all(d))
         return false;

@@ -378,8 +378,12 @@ static void issue_chunk(scim_replay *r)
     s->busy = true;
     s->req = r->cur;
     s->page = (uint32_t)(scim_pfn(r->cur_va) - scim_pfn(q->rec.addr));
-    s->c = (scim_replay_chunk){q->pasid, q->write, (uint32_t)(end - r->cur_va), r->cur_va,
-                               (q->rec.has & SCIM_TRACE_HAS_IO) ? q->rec.io : 0, q->translate_only};
+    s->c.pasid = q->pasid;
+    s->c.write = q->write;
+    s->c.len = (uint32_t)(end - r->cur_va);
+    s->c.va = r->cur_va;
+    s->c.io = (q->rec.has & SCIM_TRACE_HAS_IO) ? q->rec.io : 0;
+    s->c.translate_only = q->translate_only;
     r->cur_va = end;
     r->inflight++;
     r->st.chunks++;
@@ -421,9 +425,18 @@ static bool begin_request(scim_replay *r, int32_t qi, scim_time_t now)
 {
     request *q = &r->reqs[qi];
     r->req_free[qi / BITS] &= ~(1ull << (qi % BITS));
-    *q = (request){.used = true, .write = r->rec.op == SCIM_OP_WRITE, .ready = true,
-                   .translate_only = r->rec_translate_only, .rec = r->rec, .tag = r->rec_tag,
-                   .eligible = r->eligible, .pasid = rec_pasid(r), .bytes = r->rec.size, .issued = now};
+    /* every field assigned: no zeroing of the whole entry first */
+    q->used = true;
+    q->write = r->rec.op == SCIM_OP_WRITE;
+    q->error = false;
+    q->ready = true;
+    q->translate_only = r->rec_translate_only;
+    q->rec = r->rec;
+    q->tag = r->rec_tag;
+    q->eligible = r->eligible;
+    q->pasid = rec_pasid(r);
+    q->bytes = r->rec.size;
+    q->issued = now;
     q->chunks_left = (uint32_t)(scim_pfn(r->rec.addr + r->rec.size - 1) - scim_pfn(r->rec.addr) + 1);
     r->n_used++;
     scim_hist_record(r->st.queue_delay, now - r->eligible);
