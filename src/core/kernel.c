@@ -29,107 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fast.h"
-#include "core/kclock.h"
-#include "core/kfifo.h"
+#include "core/kernel_internal.h"
 #include "core/sc_bridge.h"
-
-/* time in the high half, prio << 56 | seq in the low half: one unsigned
- * compare orders two events */
-typedef unsigned __int128 hkey;
-
-static inline scim_time_t key_time(hkey k) { return (scim_time_t)(k >> 64); }
-
-/* An event scheduled directly (not through a FIFO). */
-typedef struct payload {
-    scim_event_fn fn;
-    void *ctx;
-    uint64_t arg;
-} payload;
-
-typedef struct fifo_ent {
-    hkey key;
-    uint64_t arg;
-} fifo_ent;
-
-typedef struct fifo {
-    scim_event_fn fn;
-    void *ctx;
-    fifo_ent *ring;
-    uint32_t head, len, mask; /* capacity mask+1 is a power of two */
-} fifo;
-
-/* A dormant event (core/kfifo.h): beside the heap until woken or passed. */
-typedef struct dormant {
-    hkey key;
-    scim_event_fn fn, passed;
-    void *ctx;
-    uint64_t arg;
-    bool used;
-} dormant;
-
-#define HKEY_NONE (~(hkey)0)
-
-/* heap entry owner: a payload slot (TIMER_BIT marks a timer's), or
- * FIFO_BIT | fifo index */
-#define FIFO_BIT 0x80000000u
-#define TIMER_BIT 0x40000000u
-#define ROOT 3u
-#define LINE 64
-
-struct scim_kernel {
-    scim_kernel_clock clk; /* first: read inline (core/kclock.h) */
-    scim_backend backend;
-    hkey *key;      /* [ROOT, ROOT + n): the heap; 64-byte aligned */
-    uint32_t *who;  /* owner of key[i] */
-    uint32_t n, cap; /* cap counts from index 0 */
-    payload *pl;
-    uint32_t *pl_free;
-    uint32_t pl_nfree, pl_cap;
-    fifo *fifos;
-    uint32_t n_fifos;
-    dormant *dm;
-    uint32_t dm_cap, dm_min; /* dm_min: the earliest in use, when dm_first is not HKEY_NONE */
-    uint32_t dm_used;        /* slots in use: most often 0 or 1, no scan needed */
-    hkey dm_first;           /* its key; HKEY_NONE when no dormant event is pending */
-    size_t timers;  /* of which timers (scim_kernel_schedule_timer) */
-    bool unbounded; /* inside run(): timers alone end it when no work is left */
-    scim_work_fn work;
-    void *work_ctx;
-    uint64_t seq;
-    uint64_t executed;
-    uint64_t wakeups; /* SystemC wake-ups (distinct times dispatched) */
-    bool stop;
-    bool dispatching;
-    bool alloc_failed;
-    scim_err failure;
-    scim_time_t limit; /* run_bounded bound; SCIM_TIME_MAX when unbounded */
-    scim_time_t bound; /* inside dispatch_due: the last time it may run */
-    /* host-side hook between events (watchdog, progress): not an event, so
-     * it cannot change what the model does */
-    scim_poll_fn poll;
-    void *poll_ctx;
-    uint64_t poll_mask;
-    /* the device fast path (core/fast.h) */
-    bool fast;             /* allowed in this run */
-    bool fast_conflict;    /* it met something it cannot reproduce: the run must be redone without */
-    uint64_t skipped;      /* events the fast path stood in for (sim.events counts them) */
-    scim_time_t watch_lead;
-    scim_watch_fn watch;
-    void *watch_ctx;
-    /* SystemC backend */
-    int client;
-    scim_time_t wake_asked; /* relative time of the wake-up the bridge holds */
-    scim_time_t quantum;    /* how far one wake-up may run ahead, when alone (0: one time per wake-up) */
-};
-
-#define PRIO_SHIFT 56
-
-static inline bool key_lt(hkey a, hkey b) { return a < b; }
-
-/* Children of i are 4i-8 .. 4i-5; the parent of j is j/4 + 2. */
-static inline uint32_t first_child(uint32_t i) { return 4 * i - 8; }
-static inline uint32_t parent(uint32_t j) { return j / 4 + 2; }
 
 static bool heap_grow(scim_kernel *k)
 {
@@ -171,49 +72,6 @@ static void heap_push(scim_kernel *k, hkey key, uint32_t who)
     k->who[i] = who;
 }
 
-/* Put (key, who) at the root's place and sift it down: a pop when it is
- * the last entry, a pop-and-push in one pass when it is a FIFO's next. */
-static inline __attribute__((always_inline)) void heap_sift_root(scim_kernel *k, hkey key, uint32_t who)
-{
-    hkey *K = k->key;
-    uint32_t *W = k->who;
-    uint32_t end = ROOT + k->n, i = ROOT, c;
-    while ((c = first_child(i)) < end) {
-        /* the smallest child, its key kept in registers */
-        uint32_t m;
-        hkey mk;
-        if (c + 3 < end) {
-            /* a full group: two pairs, then their winners (fewer
-             * dependent compares than a scan) */
-            uint32_t a = K[c + 1] < K[c] ? c + 1 : c, b = K[c + 3] < K[c + 2] ? c + 3 : c + 2;
-            m = K[b] < K[a] ? b : a;
-            mk = K[m];
-        } else {
-            m = c;
-            mk = K[c];
-            for (uint32_t j = c + 1; j < end; j++) {
-                if (K[j] < mk) {
-                    mk = K[j];
-                    m = j;
-                }
-            }
-        }
-        if (!(mk < key))
-            break;
-        K[i] = mk;
-        W[i] = W[m];
-        i = m;
-    }
-    K[i] = key;
-    W[i] = who;
-}
-
-static inline __attribute__((always_inline)) void heap_pop(scim_kernel *k)
-{
-    uint32_t last = ROOT + --k->n;
-    if (k->n)
-        heap_sift_root(k, k->key[last], k->who[last]);
-}
 
 static uint32_t payload_slot(scim_kernel *k)
 {
@@ -261,7 +119,7 @@ static void dormant_rescan(scim_kernel *k)
 
 /* The dispatcher reached the earliest dormant event's key (now is its
  * time): it ran and did nothing, as its owner's bookkeeping says. */
-static void dormant_pass(scim_kernel *k)
+void scim_kernel_dormant_pass(scim_kernel *k)
 {
     dormant *e = &k->dm[k->dm_min];
     e->used = false;
@@ -292,7 +150,7 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
             break;
         k->clk.now = next;
         if (dorm) {
-            dormant_pass(k);
+            scim_kernel_dormant_pass(k);
             continue;
         }
         uint32_t who = k->who[ROOT];
@@ -360,7 +218,7 @@ static uint64_t sc_wake(void *ctx, uint64_t now_abs)
     return next == SCIM_TIME_MAX ? SCIM_SC_NEVER : next + scim_sc_base_ps(k->client);
 }
 
-static void sc_request_wake(scim_kernel *k)
+void scim_kernel_request_wake(scim_kernel *k)
 {
     scim_time_t next = next_wake(k);
     if (next != k->wake_asked) {
@@ -429,29 +287,13 @@ scim_time_t scim_kernel_now(const scim_kernel *k)
     return k->clk.now;
 }
 
-/* The key of an event at `when` (clamped to now), from the one sequence. */
-static inline hkey make_key(scim_kernel *k, scim_time_t *when, int prio)
-{
-    if (!k->clk.exact)
-        k->clk.now = scim_kernel_now(k);
-    if (*when < k->clk.now)
-        *when = k->clk.now; /* the past is not reachable; callers pass now + delay */
-    return ((hkey)*when << 64) | ((uint64_t)(prio & 0xff) << PRIO_SHIFT) | (k->seq++ & ((1ull << PRIO_SHIFT) - 1));
-}
-
-static inline void show_watch(scim_kernel *k, scim_time_t when, int prio)
-{
-    /* an event far enough ahead may tie with a fast completion (core/fast.h) */
-    if (k->watch && when - k->clk.now >= k->watch_lead)
-        k->watch(k->watch_ctx, when, prio);
-}
 
 static inline void after_schedule(scim_kernel *k, scim_time_t when, int prio)
 {
     k->clk.pending++;
     show_watch(k, when, prio);
     if (!k->clk.exact && when < k->wake_asked)
-        sc_request_wake(k);
+        scim_kernel_request_wake(k);
 }
 
 static bool push_payload(scim_kernel *k, hkey key, scim_event_fn fn, void *ctx, uint64_t arg, uint32_t mark)
@@ -538,7 +380,7 @@ static bool fifo_grow(fifo *q)
 }
 
 /* Queue arg on FIFO id under key (taken from the one sequence). */
-static bool fifo_push(scim_kernel *k, fifo *q, hkey key, uint64_t arg)
+bool scim_kernel_fifo_push(scim_kernel *k, fifo *q, hkey key, uint64_t arg)
 {
     if (q->len == 0) {
         if (!q->ring && !fifo_grow(q)) {
@@ -567,74 +409,14 @@ static bool fifo_push(scim_kernel *k, fifo *q, hkey key, uint64_t arg)
 void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
 {
     hkey key = make_key(k, &when, prio);
-    if (fifo_push(k, &k->fifos[id], key, arg))
+    if (scim_kernel_fifo_push(k, &k->fifos[id], key, arg))
         after_schedule(k, when, prio);
 }
 
-scim_kernel_slot scim_kernel_reserve(scim_kernel *k, scim_time_t when, int prio)
-{
-    hkey key = make_key(k, &when, prio);
-    show_watch(k, when, prio); /* as when it is scheduled */
-    return (scim_kernel_slot){when, (uint64_t)key};
-}
 
-static inline hkey slot_key(scim_kernel_slot s) { return ((hkey)s.when << 64) | s.order; }
 
-bool scim_kernel_take_next(scim_kernel *k, scim_kernel_slot s)
-{
-    if (!k->dispatching || k->stop || s.when > k->bound)
-        return false;
-    hkey first = k->n ? k->key[ROOT] : HKEY_NONE;
-    if (k->dm_first < first)
-        first = k->dm_first;
-    if (key_lt(first, slot_key(s)))
-        return false;
-    k->clk.now = s.when;
-    k->skipped++;
-    return true;
-}
 
-bool scim_kernel_fifo_take_next(scim_kernel *k, int id, uint64_t *arg)
-{
-    uint32_t who = FIFO_BIT | (uint32_t)id;
-    if (!k->dispatching || k->stop || !k->n || k->who[ROOT] != who)
-        return false;
-    /* the dispatcher polls the host after the event running now or after
-     * this one: leave both to it, so that it polls where it would */
-    if (k->poll && ((k->executed & k->poll_mask) == 0 || ((k->executed + 1) & k->poll_mask) == 0))
-        return false;
-    hkey key = k->key[ROOT];
-    if (key_time(key) > k->bound)
-        return false;
-    /* dormant events before it pass first, as the dispatcher passes them */
-    while (k->dm_first < key) {
-        k->clk.now = key_time(k->dm_first);
-        dormant_pass(k);
-        if (k->stop || !k->n || k->who[ROOT] != who)
-            return false;
-        key = k->key[ROOT];
-    }
-    fifo *q = &k->fifos[id];
-    k->clk.now = key_time(key);
-    *arg = q->ring[q->head].arg;
-    q->head = (q->head + 1) & q->mask;
-    if (--q->len)
-        heap_sift_root(k, q->ring[q->head].key, who);
-    else
-        heap_pop(k);
-    k->clk.pending--;
-    k->executed++;
-    return true;
-}
 
-void scim_kernel_fifo_at_slot(scim_kernel *k, int id, scim_kernel_slot s, uint64_t arg)
-{
-    if (!fifo_push(k, &k->fifos[id], slot_key(s), arg))
-        return;
-    k->clk.pending++;
-    if (!k->clk.exact && s.when < k->wake_asked)
-        sc_request_wake(k);
-}
 
 int scim_kernel_schedule_dormant(scim_kernel *k, scim_time_t when, int prio, scim_event_fn fn, scim_event_fn passed,
                                  void *ctx, uint64_t arg)
@@ -673,7 +455,7 @@ void scim_kernel_wake(scim_kernel *k, int h)
     /* already counted pending and shown to the watch when scheduled */
     push_payload(k, e->key, e->fn, e->ctx, e->arg, 0);
     if (!k->clk.exact && key_time(e->key) < k->wake_asked)
-        sc_request_wake(k); /* as when it was scheduled (a stopped run forgot that wake-up) */
+        scim_kernel_request_wake(k); /* as when it was scheduled (a stopped run forgot that wake-up) */
 }
 
 static int finish_run(scim_kernel *k, int rc, scim_err *err)
@@ -698,7 +480,7 @@ static int run_bounded(scim_kernel *k, scim_time_t limit, scim_err *err)
         if (limit != SCIM_TIME_MAX && !k->stop && limit > k->clk.now)
             k->clk.now = limit;
     } else {
-        sc_request_wake(k);
+        scim_kernel_request_wake(k);
         if (limit == SCIM_TIME_MAX)
             rc = scim_sc_run(k->client, err);
         else
@@ -722,7 +504,7 @@ static int run_bounded(scim_kernel *k, scim_time_t limit, scim_err *err)
         if (k->stop || k->failure.code)
             scim_sc_wake_at(k->client, SCIM_SC_NEVER);
         else
-            sc_request_wake(k);
+            scim_kernel_request_wake(k);
     }
     return finish_run(k, rc, err);
 }
@@ -774,31 +556,6 @@ void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned e
     k->poll_mask = (every_log2 >= 63 ? ~0ull : (1ull << every_log2)) - 1;
 }
 uint64_t scim_kernel_events_executed(const scim_kernel *k) { return k ? k->executed : 0; }
-uint64_t scim_kernel_events_logical(const scim_kernel *k) { return k ? k->executed + k->skipped : 0; }
-void scim_kernel_add_skipped(scim_kernel *k, uint64_t n) { k->skipped += n; }
-void scim_kernel_set_fast(scim_kernel *k, bool on)
-{
-    if (k) {
-        k->fast = on;
-        k->clk.fast = on && !k->fast_conflict;
-    }
-}
-bool scim_kernel_fast(const scim_kernel *k) { return k && k->fast && !k->fast_conflict; }
-void scim_kernel_set_watch(scim_kernel *k, scim_time_t lead, scim_watch_fn fn, void *ctx)
-{
-    k->watch_lead = lead;
-    k->watch = fn;
-    k->watch_ctx = ctx;
-}
-void scim_kernel_fast_conflict(scim_kernel *k, const char *what)
-{
-    if (k->fast_conflict)
-        return;
-    k->fast_conflict = true;
-    k->clk.fast = false;
-    scim_kernel_fail(k, SCIM_EINVARIANT, "fast path: %s (the run is redone with sim.fast_path off)", what);
-}
-bool scim_kernel_fast_conflicted(const scim_kernel *k) { return k && k->fast_conflict; }
 uint64_t scim_kernel_wakeups(const scim_kernel *k) { return k ? k->wakeups : 0; }
 
 void scim_kernel_set_quantum(scim_kernel *k, scim_time_t quantum)
