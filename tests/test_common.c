@@ -10,6 +10,7 @@
 
 #include "core/common.h"
 #include "scimitar/scimitar.h"
+#include "helpers/testutil.h"
 
 #define CODE(x) {x, #x}
 static const struct {
@@ -130,11 +131,4 @@ static Suite *common_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(common_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return run_suite(common_suite()); }

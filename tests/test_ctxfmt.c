@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "iommu/ctxfmt.h"
+#include "helpers/testutil.h"
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 typedef unsigned long long ull;
@@ -289,11 +290,4 @@ static Suite *ctxfmt_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(ctxfmt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(ctxfmt_suite()); }

@@ -21,6 +21,7 @@
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_import_one
 #include "../fuzz/fuzz_import.c"
+#include "helpers/testutil.h"
 #undef LLVMFuzzerTestOneInput
 
 typedef int (*entry_fn)(const uint8_t *data, size_t size);
@@ -105,11 +106,4 @@ static Suite *corpus_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(corpus_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(corpus_suite()); }

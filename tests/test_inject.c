@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "helpers/simtest.h"
+#include "helpers/testutil.h"
 
 #define NS 1000.0 /* ps per ns */
 
@@ -245,11 +246,4 @@ static Suite *inject_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(inject_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return run_suite(inject_suite()); }

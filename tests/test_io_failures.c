@@ -24,6 +24,7 @@
 #include "scimitar/trace.h"
 #include "workload/import.h"
 #include "workload/tracegen.h"
+#include "helpers/testutil.h"
 
 static char dir[256];
 static void setup(void) { tmpdir_make(dir, sizeof dir); }
@@ -452,11 +453,4 @@ static Suite *io_failures_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(io_failures_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return run_suite(io_failures_suite()); }

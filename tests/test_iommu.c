@@ -10,6 +10,7 @@
 #include "mmu/pt_x86.h"
 
 #include "helpers/iommurig.h"
+#include "helpers/testutil.h"
 
 static void check_xlat(const mock_log *l, const char *what, scim_time_t at, int32_t status, uint64_t pa,
                        unsigned shift, unsigned perms)
@@ -499,11 +500,4 @@ static Suite *iommu_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(iommu_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(iommu_suite()); }

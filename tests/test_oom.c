@@ -20,6 +20,7 @@
 #include "helpers/oom.h"
 #include "helpers/simtest.h"
 #include "scimitar/trace.h"
+#include "helpers/testutil.h"
 
 /* ------------------------------------------------------------------------ */
 /* scenarios                                                                 */
@@ -310,12 +311,5 @@ static Suite *oom_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(oom_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return run_suite(oom_suite()); }
 

@@ -19,6 +19,7 @@
 #include "helpers/oom.h"
 #include "helpers/simtest.h"
 #include "scimitar/scimitar.h"
+#include "helpers/testutil.h"
 
 static char dir[256];
 
@@ -143,11 +144,4 @@ static Suite *oom_run_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(oom_run_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return run_suite(oom_run_suite()); }

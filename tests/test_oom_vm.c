@@ -24,6 +24,7 @@
 #include "helpers/oom.h"
 #include "helpers/simtest.h"
 #include "scimitar/scimitar.h"
+#include "helpers/testutil.h"
 
 static char dir[256];
 
@@ -154,11 +155,4 @@ static Suite *oom_vm_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(oom_vm_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return run_suite(oom_vm_suite()); }

@@ -19,6 +19,7 @@
 #include "workload/import.h"
 #include "workload/locality.h"
 #include "workload/tracegen.h"
+#include "helpers/testutil.h"
 
 static char dir[256];
 
@@ -189,11 +190,4 @@ static Suite *oom_writers_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(oom_writers_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return run_suite(oom_writers_suite()); }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "helpers/simtest.h"
+#include "helpers/testutil.h"
 
 /* 1 MiB of memory, almost all of it populated at 0x10000000; a second,
  * empty region at 0x20000000 (its pages need frames, and a table).
@@ -202,11 +203,4 @@ static Suite *os_full_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(os_full_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return run_suite(os_full_suite()); }

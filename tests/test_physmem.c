@@ -234,11 +234,4 @@ static Suite *physmem_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(physmem_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(physmem_suite()); }

@@ -19,6 +19,7 @@
 #include "core/proto.h"
 #include "mmu/ptfmt.h"
 #include "mmu/pt_stage2.h"
+#include "helpers/testutil.h"
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 typedef unsigned long long ull;
@@ -335,11 +336,4 @@ static Suite *ptfmt_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(ptfmt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(ptfmt_suite()); }

@@ -12,6 +12,7 @@
 
 #include "helpers/simtest.h"
 #include "scimitar/kernel.h"
+#include "helpers/testutil.h"
 
 #define NS 1000ull
 
@@ -138,11 +139,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(suite()); }

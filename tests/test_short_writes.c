@@ -23,6 +23,7 @@
 #include "helpers/simtest.h"
 #include "scimitar/trace.h"
 #include "sim/sim.h"
+#include "helpers/testutil.h"
 
 /* A stream into buf that takes `room` bytes and fails every write after
  * (a full disk): a short write, then errors. */
@@ -275,11 +276,4 @@ static Suite *short_writes_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(short_writes_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return run_suite(short_writes_suite()); }

@@ -14,6 +14,7 @@
 #include "helpers/simtest.h"
 #include "scimitar/trace.h"
 #include "workload/tracegen.h"
+#include "helpers/testutil.h"
 
 #define BASE 0x7f0000000000ull
 
@@ -681,11 +682,4 @@ static Suite *tracegen_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(tracegen_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(tracegen_suite()); }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "helpers/simtest.h"
+#include "helpers/testutil.h"
 
 #define PS_PER_NS 1000.0
 
@@ -132,11 +133,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(suite()); }

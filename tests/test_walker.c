@@ -606,11 +606,4 @@ static Suite *walker_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(walker_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return run_suite(walker_suite()); }

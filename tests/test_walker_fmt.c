@@ -16,6 +16,7 @@
 #include "core/stats.h"
 #include "mmu/walker.h"
 #include "scimitar/kernel.h"
+#include "helpers/testutil.h"
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define PWC_L 1000ull
@@ -322,11 +323,4 @@ static Suite *walker_fmt_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(walker_fmt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(walker_fmt_suite()); }
