@@ -1,7 +1,7 @@
 /* Configuration (include/scimitar/config.h): value parsing against an
  * exact big-number reference, error messages with their file:line:column,
- * unknown keys and suggestions, the generated reference. --set overrides:
- * test_config_set.c; the canonical dump and hash: test_config_dump.c. */
+ * unknown keys and suggestions, the generated reference. --set overrides,
+ * the canonical dump and hash: test_config_dump.c. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <check.h>
@@ -652,7 +652,7 @@ START_TEST(test_sim_keys)
 END_TEST
 
 /* A bind error on a --set override points at its value (the overrides
- * themselves: test_config_set.c). */
+ * themselves: test_config_dump.c). */
 START_TEST(test_set_then_bind)
 {
     scim_err err = {0};
