@@ -73,18 +73,7 @@ static int load(scim_sim *sim)
     return scim_sim_load_string(sim, yaml, "oom_run.yaml");
 }
 
-static int run_scenario(char *out, size_t len, scim_err *err)
-{
-    scim_sim *sim = NULL;
-    int rc;
-    /* (Check's own assertions allocate: none while failures are armed) */
-    OOM_QUIET(sim = scim_sim_create(); rc = load(sim); if (!rc) rc = scim_sim_build(sim);
-              ck_assert_msg(rc == 0, "%s", scim_sim_errmsg(sim)));
-    rc = scim_sim_run(sim);
-    rc = oom_sim_digest(sim, rc, out, len, err);
-    OOM_QUIET(scim_sim_destroy(sim));
-    return rc;
-}
+static int run_scenario(char *out, size_t len, scim_err *err) { return oom_run_built(load, out, len, err); }
 
 static void setup(void)
 {

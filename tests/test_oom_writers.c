@@ -65,10 +65,8 @@ static void teardown(void) { tmpdir_remove(dir); }
 /* The configuration as run. */
 static int dump_scenario(char *out, size_t len, scim_err *err)
 {
-    scim_sim *sim = NULL;
-    int rc;
-    OOM_QUIET(sim = scim_sim_create(); rc = load(sim); if (!rc) rc = scim_sim_build(sim);
-              ck_assert_msg(rc == 0, "%s", scim_sim_errmsg(sim)));
+    scim_sim *sim = oom_built(load);
+    int rc = 0;
     FILE *f = fmemopen(out, len, "w");
     if (!f)
         rc = scim_err_set(err, SCIM_EIO, "fmemopen");

@@ -236,5 +236,26 @@ static inline int oom_sim_digest(scim_sim *sim, int rc, char *out, size_t len, s
     return rc;
 }
 
+/* A simulation loaded by `load` and built with no failures armed (Check's
+ * own assertions allocate: none while failures are armed). */
+static inline scim_sim *oom_built(int (*load)(scim_sim *))
+{
+    scim_sim *sim = NULL;
+    int rc;
+    OOM_QUIET(sim = scim_sim_create(); rc = load(sim); if (!rc) rc = scim_sim_build(sim);
+              ck_assert_msg(rc == 0, "%s", scim_sim_errmsg(sim)));
+    return sim;
+}
+
+/* The scenario of a run under failures: built without them (oom_built),
+ * run under them, digested (oom_sim_digest). */
+static inline int oom_run_built(int (*load)(scim_sim *), char *out, size_t len, scim_err *err)
+{
+    scim_sim *sim = oom_built(load);
+    int rc = scim_sim_run(sim);
+    rc = oom_sim_digest(sim, rc, out, len, err);
+    OOM_QUIET(scim_sim_destroy(sim));
+    return rc;
+}
 
 #endif
