@@ -35,6 +35,7 @@ typedef struct port_client {
 typedef struct in_queue {
     char name[QUEUE_NAME_LEN];
     uint64_t capacity;
+    uint64_t limit; /* capacity, or UINT64_MAX when unbounded: full is used >= limit */
     uint64_t used;
     scim_fifo waiting; /* of scim_msg * */
     scim_fifo later;   /* of deferred: places the fast path frees at a later time */
@@ -67,8 +68,11 @@ struct scim_port {
     in_queue queues[MAX_QUEUES];
     int n_queues;
     uint8_t queue_of[SCIM_MSG_TYPE_COUNT];
+    uint32_t response_types; /* bit t: scim_msg_is_response(t), one test per delivery */
+    uint32_t empty_wire;     /* scim_fabric_wire_bytes(f, 0): a new message's size */
     port_stats st;
 };
+_Static_assert(SCIM_MSG_TYPE_COUNT <= sizeof(uint32_t) * 8, "response_types has a bit per message type");
 
 const scim_stat_decl scim_port_stat_decls[] = {
     {"credit_waits", SCIM_STAT_COUNTER, "count",
@@ -102,6 +106,10 @@ scim_port *scim_port_create(scim_fabric *f, const char *name, scim_port_request_
     p->clients[0] = (port_client){on_response, ctx};
     p->n_clients = 1;
     memset(p->queue_of, NO_QUEUE, sizeof p->queue_of);
+    for (int t = 0; t < SCIM_MSG_TYPE_COUNT; t++)
+        if (scim_msg_is_response((scim_msg_type)t))
+            p->response_types |= 1u << t;
+    p->empty_wire = scim_fabric_wire_bytes(f, 0);
     scim_pool_init(&p->tags, sizeof(outstanding));
     if (scim_fabric_add_node(f, name, port_recv, p, &p->node, err) != 0) {
         free(p);
@@ -154,6 +162,7 @@ int scim_port_queue(scim_port *p, const char *name, uint32_t type_mask, uint64_t
     memset(q, 0, sizeof *q);
     strcpy(q->name, name);
     q->capacity = capacity;
+    q->limit = capacity ? capacity : UINT64_MAX;
     scim_fifo_init(&q->waiting, sizeof(scim_msg *));
     scim_fifo_init(&q->later, sizeof(deferred));
     for (int t = 0; t < SCIM_MSG_TYPE_COUNT; t++)
@@ -182,7 +191,7 @@ scim_msg *scim_port_msg(scim_port *p, scim_msg_type type, scim_node_id dst)
     m->type = type;
     m->src = p->node;
     m->dst = dst;
-    m->wire_bytes = scim_fabric_wire_bytes(p->f, 0);
+    m->wire_bytes = p->empty_wire;
     return m;
 }
 
@@ -211,37 +220,40 @@ static void catch_up(scim_kernel *k, in_queue *q, scim_time_t sched)
         }
         if (d->when > now || (d->when == now && d->key > sched))
             return;
-        deferred gone;
-        scim_fifo_pop(&q->later, &gone);
+        scim_fifo_drop(&q->later);
         q->used--;
     }
 }
 
 static void send_with_credit(scim_port *p, scim_msg *m)
 {
-    scim_port *dst = scim_fabric_port(p->f, m->dst);
-    in_queue *q = queue_for(dst, m);
+    in_queue *q = queue_for(scim_fabric_port(p->f, m->dst), m);
     if (q) {
-        if (scim_fifo_len(&q->later)) {
+        if (__builtin_expect(scim_fifo_len(&q->later) != 0, 0)) {
             catch_up(p->k, q, SCIM_TIME_MAX);
-            if (q->capacity && q->used >= q->capacity && scim_fifo_len(&q->later))
+            if (q->used >= q->limit && scim_fifo_len(&q->later))
                 scim_kernel_fast_conflict(p->k, "a request waits for a credit the fast path frees later");
         }
-        if (q->capacity && q->used >= q->capacity) {
+        uint64_t used = q->used;
+        if (used >= q->limit) {
             m->sent_at = scim_kernel_time(p->k); /* when it began to wait */
-            if (!scim_fifo_push(&q->waiting, &m))
+            scim_msg **slot = scim_fifo_push_slot(&q->waiting);
+            if (slot)
+                *slot = m;
+            else
                 scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory queueing a request");
             return;
         }
-        if (++q->used > q->st.peak)
-            q->st.peak = q->used;
+        q->used = ++used;
+        if (used > q->st.peak)
+            q->st.peak = used;
     }
     scim_fabric_send(p->f, m);
 }
 
 void scim_port_request(scim_port *p, int client, uint64_t id, scim_msg *m)
 {
-    uint32_t t = scim_pool_alloc(&p->tags);
+    uint32_t t = scim_pool_take(&p->tags); /* the record below sets every field */
     if (t == SCIM_POOL_NONE) {
         scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory for request tags");
         scim_msg_free(p->f, m);
@@ -267,7 +279,7 @@ static void request_later(void *ctx, uint64_t tag)
 
 void scim_port_request_at(scim_port *p, scim_time_t when, int client, uint64_t id, scim_msg *m)
 {
-    uint32_t t = scim_pool_alloc(&p->tags);
+    uint32_t t = scim_pool_take(&p->tags); /* the record below sets every field */
     if (t == SCIM_POOL_NONE) {
         scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory for request tags");
         scim_msg_free(p->f, m);
@@ -296,9 +308,10 @@ static void release_place(scim_port *p, in_queue *q)
     if (scim_fifo_len(&q->later))
         catch_up(p->k, q, SCIM_TIME_MAX);
     q->used--;
-    scim_msg *w;
-    if (!scim_fifo_pop(&q->waiting, &w))
+    if (!scim_fifo_len(&q->waiting))
         return;
+    scim_msg *w = *(scim_msg **)scim_fifo_at(&q->waiting, 0);
+    scim_fifo_drop(&q->waiting);
     /* the oldest waiting request takes the freed place and leaves now */
     scim_port *sender = scim_fabric_port(p->f, w->src);
     scim_time_t waited = scim_kernel_time(p->k) - w->sent_at;
@@ -352,7 +365,7 @@ void scim_port_free(scim_port *p, scim_msg *m) { scim_msg_free(p->f, m); }
 static void port_recv(void *ctx, scim_msg *m)
 {
     scim_port *p = ctx;
-    if (!scim_msg_is_response(m->type)) {
+    if (!((p->response_types >> m->type) & 1u)) { /* a type is < SCIM_MSG_TYPE_COUNT */
         p->on_request(p->ctx, m);
         return;
     }
@@ -364,15 +377,18 @@ static void port_recv(void *ctx, scim_msg *m)
         scim_msg_free(p->f, m);
         return;
     }
-    outstanding o = *(outstanding *)scim_pool_at(&p->tags, t);
+    const outstanding *o = scim_pool_at(&p->tags, t);
+    /* read before the release: the slot may be taken again by the client's handler */
+    uint64_t id = o->id;
+    port_client *c = &p->clients[o->client];
+    bool abandoned = o->abandoned;
     scim_pool_release(&p->tags, t);
-    if (o.abandoned) {
+    if (abandoned) {
         p->abandoned--;
         scim_msg_free(p->f, m); /* its requester gave up waiting */
         return;
     }
-    m->tag = o.id;
-    port_client *c = &p->clients[o.client];
+    m->tag = id;
     c->fn(c->ctx, m);
 }
 
@@ -413,7 +429,7 @@ bool scim_port_fast_take(scim_port *p, scim_msg_type type, scim_node_id dst, sci
         return true;
     if (scim_fifo_len(&q->later))
         catch_up(p->k, q, sched);
-    if ((q->capacity && q->used >= q->capacity) || scim_fifo_len(&q->waiting))
+    if (q->used >= q->limit || scim_fifo_len(&q->waiting))
         return false;
     if (++q->used > q->st.peak)
         q->st.peak = q->used;
@@ -423,8 +439,12 @@ bool scim_port_fast_take(scim_port *p, scim_msg_type type, scim_node_id dst, sci
 void scim_port_fast_release_at(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t when, scim_time_t key)
 {
     in_queue *q = queue_of_type(scim_fabric_port(p->f, dst), type);
-    deferred d = {when, key};
-    if (q && !scim_fifo_push(&q->later, &d))
+    if (!q)
+        return;
+    deferred *d = scim_fifo_push_slot(&q->later);
+    if (d)
+        *d = (deferred){when, key};
+    else
         scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory queueing a credit");
 }
 
