@@ -392,27 +392,35 @@ static inline void clear_msg(scim_msg *m)
     memset((unsigned char *)m + CHUNKS * sizeof(msg_chunk), 0, sizeof *m % sizeof(msg_chunk));
 }
 
+/* A new block of messages on the free list; false if out of host memory.
+ * Out of line (and cold) so that allocating from the list needs no stack
+ * frame. */
+static __attribute__((noinline, cold)) bool grow_free_list(scim_fabric *f)
+{
+    enum { BLOCK = 256 };
+    if (f->n_blocks == f->cap_blocks) {
+        size_t nc = f->cap_blocks ? f->cap_blocks * 2 : 16;
+        scim_msg **nb = realloc(f->blocks, nc * sizeof *nb);
+        if (!nb)
+            return false;
+        f->blocks = nb;
+        f->cap_blocks = nc;
+    }
+    scim_msg *b = malloc(BLOCK * sizeof *b);
+    if (!b)
+        return false;
+    f->blocks[f->n_blocks++] = b;
+    for (size_t i = 0; i < BLOCK; i++) {
+        b[i].next_free = f->free_list;
+        f->free_list = &b[i];
+    }
+    return true;
+}
+
 scim_msg *scim_msg_alloc(scim_fabric *f)
 {
-    if (!f->free_list) {
-        enum { BLOCK = 256 };
-        if (f->n_blocks == f->cap_blocks) {
-            size_t nc = f->cap_blocks ? f->cap_blocks * 2 : 16;
-            scim_msg **nb = realloc(f->blocks, nc * sizeof *nb);
-            if (!nb)
-                return NULL;
-            f->blocks = nb;
-            f->cap_blocks = nc;
-        }
-        scim_msg *b = malloc(BLOCK * sizeof *b);
-        if (!b)
-            return NULL;
-        f->blocks[f->n_blocks++] = b;
-        for (size_t i = 0; i < BLOCK; i++) {
-            b[i].next_free = f->free_list;
-            f->free_list = &b[i];
-        }
-    }
+    if (__builtin_expect(!f->free_list, 0) && !grow_free_list(f))
+        return NULL;
     scim_msg *m = f->free_list;
     f->free_list = m->next_free;
     clear_msg(m);

@@ -181,11 +181,17 @@ int scim_port_queue(scim_port *p, const char *name, uint32_t type_mask, uint64_t
     return 0;
 }
 
+/* Out of line (and cold): the hot paths that can fail need no stack frame. */
+static __attribute__((noinline, cold)) void fail_no_memory(scim_port *p, const char *what)
+{
+    scim_kernel_fail(p->k, SCIM_ENOMEM, "%s", what);
+}
+
 scim_msg *scim_port_msg(scim_port *p, scim_msg_type type, scim_node_id dst)
 {
     scim_msg *m = scim_msg_alloc(p->f);
-    if (!m) {
-        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory for fabric messages");
+    if (__builtin_expect(!m, 0)) {
+        fail_no_memory(p, "out of host memory for fabric messages");
         return NULL;
     }
     m->type = type;
@@ -225,23 +231,36 @@ static void catch_up(scim_kernel *k, in_queue *q, scim_time_t sched)
     }
 }
 
+/* send_with_credit when the fast path has places to free first, or the
+ * queue is full: out of line, so that the common case needs no stack frame. */
+static __attribute__((noinline)) void send_with_credit_slow(scim_port *p, in_queue *q, scim_msg *m)
+{
+    if (scim_fifo_len(&q->later)) {
+        catch_up(p->k, q, SCIM_TIME_MAX);
+        if (q->used >= q->limit && scim_fifo_len(&q->later))
+            scim_kernel_fast_conflict(p->k, "a request waits for a credit the fast path frees later");
+    }
+    if (q->used >= q->limit) {
+        m->sent_at = scim_kernel_time(p->k); /* when it began to wait */
+        scim_msg **slot = scim_fifo_push_slot(&q->waiting);
+        if (slot)
+            *slot = m;
+        else
+            fail_no_memory(p, "out of host memory queueing a request");
+        return;
+    }
+    if (++q->used > q->st.peak)
+        q->st.peak = q->used;
+    scim_fabric_send(p->f, m);
+}
+
 static void send_with_credit(scim_port *p, scim_msg *m)
 {
     in_queue *q = queue_for(scim_fabric_port(p->f, m->dst), m);
     if (q) {
-        if (__builtin_expect(scim_fifo_len(&q->later) != 0, 0)) {
-            catch_up(p->k, q, SCIM_TIME_MAX);
-            if (q->used >= q->limit && scim_fifo_len(&q->later))
-                scim_kernel_fast_conflict(p->k, "a request waits for a credit the fast path frees later");
-        }
         uint64_t used = q->used;
-        if (used >= q->limit) {
-            m->sent_at = scim_kernel_time(p->k); /* when it began to wait */
-            scim_msg **slot = scim_fifo_push_slot(&q->waiting);
-            if (slot)
-                *slot = m;
-            else
-                scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory queueing a request");
+        if (__builtin_expect(scim_fifo_len(&q->later) != 0 || used >= q->limit, 0)) {
+            send_with_credit_slow(p, q, m);
             return;
         }
         q->used = ++used;
@@ -255,7 +274,7 @@ void scim_port_request(scim_port *p, int client, uint64_t id, scim_msg *m)
 {
     uint32_t t = scim_pool_take(&p->tags); /* the record below sets every field */
     if (t == SCIM_POOL_NONE) {
-        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory for request tags");
+        fail_no_memory(p, "out of host memory for request tags");
         scim_msg_free(p->f, m);
         return;
     }
@@ -281,7 +300,7 @@ void scim_port_request_at(scim_port *p, scim_time_t when, int client, uint64_t i
 {
     uint32_t t = scim_pool_take(&p->tags); /* the record below sets every field */
     if (t == SCIM_POOL_NONE) {
-        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory for request tags");
+        fail_no_memory(p, "out of host memory for request tags");
         scim_msg_free(p->f, m);
         return;
     }
@@ -301,10 +320,8 @@ void scim_port_post(scim_port *p, scim_msg *m)
 
 /* The receiver's queue place of a request it answered (or lost) is free:
  * the oldest request waiting for one leaves now. */
-static void release_place(scim_port *p, in_queue *q)
+static __attribute__((noinline)) void release_place_slow(scim_port *p, in_queue *q)
 {
-    if (!q)
-        return;
     if (scim_fifo_len(&q->later))
         catch_up(p->k, q, SCIM_TIME_MAX);
     q->used--;
@@ -322,6 +339,18 @@ static void release_place(scim_port *p, in_queue *q)
     if (++q->used > q->st.peak)
         q->st.peak = q->used;
     scim_fabric_send(p->f, w);
+}
+
+/* The common case inline: nothing to catch up on and nobody waiting. */
+static inline void release_place(scim_port *p, in_queue *q)
+{
+    if (!q)
+        return;
+    if (__builtin_expect(scim_fifo_len(&q->later) != 0 || scim_fifo_len(&q->waiting) != 0, 0)) {
+        release_place_slow(p, q);
+        return;
+    }
+    q->used--;
 }
 
 void scim_port_reply(scim_port *p, scim_msg *m, scim_msg_type type, uint32_t wire_bytes, int32_t status)
@@ -362,6 +391,15 @@ uint32_t scim_port_cancel(scim_port *p, int client, uint64_t id, scim_node_id ds
 
 void scim_port_free(scim_port *p, scim_msg *m) { scim_msg_free(p->f, m); }
 
+/* A response whose tag this port does not know: out of line (and cold),
+ * so that a delivery needs no stack frame. */
+static __attribute__((noinline, cold)) void unknown_tag(scim_port *p, scim_msg *m)
+{
+    scim_kernel_fail(p->k, SCIM_EINVARIANT, "port '%s' got a %s with unknown tag %llu from '%s'", scim_port_name(p),
+                     scim_msg_type_name(m->type), (unsigned long long)m->tag, scim_fabric_node_name(p->f, m->src));
+    scim_msg_free(p->f, m);
+}
+
 static void port_recv(void *ctx, scim_msg *m)
 {
     scim_port *p = ctx;
@@ -370,11 +408,8 @@ static void port_recv(void *ctx, scim_msg *m)
         return;
     }
     uint32_t t = (uint32_t)m->tag;
-    if (m->tag > UINT32_MAX || !scim_pool_used(&p->tags, t)) {
-        scim_kernel_fail(p->k, SCIM_EINVARIANT, "port '%s' got a %s with unknown tag %llu from '%s'",
-                         scim_port_name(p), scim_msg_type_name(m->type), (unsigned long long)m->tag,
-                         scim_fabric_node_name(p->f, m->src));
-        scim_msg_free(p->f, m);
+    if (__builtin_expect(m->tag > UINT32_MAX || !scim_pool_used(&p->tags, t), 0)) {
+        unknown_tag(p, m);
         return;
     }
     const outstanding *o = scim_pool_at(&p->tags, t);
@@ -445,7 +480,7 @@ void scim_port_fast_release_at(scim_port *p, scim_msg_type type, scim_node_id ds
     if (d)
         *d = (deferred){when, key};
     else
-        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory queueing a credit");
+        fail_no_memory(p, "out of host memory queueing a credit");
 }
 
 void scim_port_forget(scim_port *p, uint64_t tag) { scim_pool_release(&p->tags, (uint32_t)tag); }
