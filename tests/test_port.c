@@ -354,7 +354,8 @@ START_TEST(pool_matches_a_reference_model)
 END_TEST
 
 /* The FIFO of a port's credit queues, through the copying (push, pop) and
- * the in-place (push_slot, at, drop) calls mixed, against an array. */
+ * the in-place (push_slot, push_slot_room, front, at, drop) calls mixed,
+ * against an array. */
 START_TEST(fifo_matches_a_reference_model)
 {
     enum { OPS = 20000, MAXN = 4096 };
@@ -374,12 +375,14 @@ START_TEST(fifo_matches_a_reference_model)
             if (r == 0) {
                 ck_assert(scim_fifo_push(&q, &v));
             } else {
-                pair *slot = scim_fifo_push_slot(&q);
+                bool full = scim_fifo_full(&q); /* the next push grows it (an empty, new FIFO too) */
+                pair *slot = full ? scim_fifo_push_slot(&q) : scim_fifo_push_slot_room(&q);
                 ck_assert_ptr_nonnull(slot);
                 *slot = v;
             }
         } else if (head < tail) {
-            pair front = *(const pair *)scim_fifo_at(&q, 0);
+            ck_assert_ptr_eq(scim_fifo_front(&q), scim_fifo_at(&q, 0));
+            pair front = *(const pair *)scim_fifo_front(&q);
             ck_assert_uint_eq(front.a, ref[head].a);
             ck_assert_uint_eq(front.b, ref[head].b);
             size_t i = lcg(&x) % (tail - head); /* any element, through at */

@@ -18,7 +18,9 @@ void scim_pool_free(scim_pool *p)
     scim_pool_init(p, p->elem);
 }
 
-bool scim_pool_grow(scim_pool *p)
+/* Not inlined (link-time optimisation would): growing is rare, and inline
+ * its realloc calls would give every allocation's caller a stack frame. */
+__attribute__((noinline)) bool scim_pool_grow(scim_pool *p)
 {
     uint32_t nc = p->cap ? p->cap * 2 : 16;
     unsigned char *b = realloc(p->buf, (size_t)nc * p->elem);

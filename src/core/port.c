@@ -219,7 +219,7 @@ static void catch_up(scim_kernel *k, in_queue *q, scim_time_t sched)
 {
     scim_time_t now = scim_kernel_time(k);
     while (scim_fifo_len(&q->later)) {
-        const deferred *d = scim_fifo_at(&q->later, 0);
+        const deferred *d = scim_fifo_front(&q->later);
         if (d->when == now && (sched == SCIM_TIME_MAX || d->key == sched)) {
             scim_kernel_fast_conflict(k, "a memory credit was freed at the time another was taken");
             return;
@@ -327,7 +327,7 @@ static __attribute__((noinline)) void release_place_slow(scim_port *p, in_queue 
     q->used--;
     if (!scim_fifo_len(&q->waiting))
         return;
-    scim_msg *w = *(scim_msg **)scim_fifo_at(&q->waiting, 0);
+    scim_msg *w = *(scim_msg **)scim_fifo_front(&q->waiting);
     scim_fifo_drop(&q->waiting);
     /* the oldest waiting request takes the freed place and leaves now */
     scim_port *sender = scim_fabric_port(p->f, w->src);
@@ -471,16 +471,27 @@ bool scim_port_fast_take(scim_port *p, scim_msg_type type, scim_node_id dst, sci
     return true;
 }
 
-void scim_port_fast_release_at(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t when, scim_time_t key)
+/* fast_release_at when the FIFO must grow: out of line, so that the
+ * common case needs no stack frame. */
+static __attribute__((noinline)) void defer_growing(scim_port *p, in_queue *q, scim_time_t when, scim_time_t key)
 {
-    in_queue *q = queue_of_type(scim_fabric_port(p->f, dst), type);
-    if (!q)
-        return;
     deferred *d = scim_fifo_push_slot(&q->later);
     if (d)
         *d = (deferred){when, key};
     else
         fail_no_memory(p, "out of host memory queueing a credit");
+}
+
+void scim_port_fast_release_at(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t when, scim_time_t key)
+{
+    in_queue *q = queue_of_type(scim_fabric_port(p->f, dst), type);
+    if (!q)
+        return;
+    if (__builtin_expect(scim_fifo_full(&q->later), 0)) {
+        defer_growing(p, q, when, key);
+        return;
+    }
+    *(deferred *)scim_fifo_push_slot_room(&q->later) = (deferred){when, key};
 }
 
 void scim_port_forget(scim_port *p, uint64_t tag) { scim_pool_release(&p->tags, (uint32_t)tag); }
