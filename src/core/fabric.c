@@ -374,11 +374,12 @@ int scim_fabric_finalize(scim_fabric *f, scim_stats *stats, scim_err *err)
     return 0;
 }
 
-/* Zero a message with 16-byte stores. A plain memset (or a struct
- * assignment) of its 192 bytes becomes `rep stos`, whose start-up costs
- * more than the stores (and callgrind counts each of its 24 words): every
- * request allocates one. The empty asm keeps the compiler from turning the
- * loop back into that memset; the loop is still fully unrolled. */
+/* Zero a message with 16-byte stores. GCC compiles a plain memset (or a
+ * struct assignment) of a message, about 200 bytes, to `rep stos`, whose
+ * start-up costs more than the stores (and callgrind counts each of its
+ * 8-byte words): every request allocates one. The empty asm keeps the
+ * compiler from turning the loop back into that memset; the loop is still
+ * fully unrolled. */
 typedef uint64_t msg_chunk __attribute__((vector_size(16), may_alias, aligned(8)));
 
 static inline void clear_msg(scim_msg *m)
