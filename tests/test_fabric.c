@@ -381,6 +381,35 @@ START_TEST(refusals_and_ids_out_of_range)
 }
 END_TEST
 
+/* A message from the free list is blank (every field zero, endpoints
+ * NONE) however its previous user left it, whether it is recycled or
+ * comes from a new block; next_free is the list's own and not compared. */
+START_TEST(recycled_messages_are_blank)
+{
+    scim_kernel *k;
+    scim_fabric *f = make(&k, 24, 256);
+    scim_msg blank;
+    memset(&blank, 0, sizeof blank);
+    blank.src = blank.dst = blank.at = SCIM_NODE_NONE;
+    enum { N = 600 }; /* more than one block of the free list */
+    static scim_msg *ms[N];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            ms[i] = scim_msg_alloc(f);
+            ck_assert_ptr_nonnull(ms[i]);
+            scim_msg got = *ms[i];
+            got.next_free = NULL;
+            ck_assert_msg(memcmp(&got, &blank, sizeof got) == 0, "message %d of round %d is not blank", i, round);
+            memset(ms[i], 0xa5, sizeof *ms[i]); /* dirty every byte for the next round */
+        }
+        for (int i = 0; i < N; i++)
+            scim_msg_free(f, ms[i]);
+    }
+    scim_fabric_destroy(f);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("fabric");
@@ -392,6 +421,7 @@ int main(void)
     tcase_add_test(tc, refusals_and_ids_out_of_range);
     tcase_add_test(tc, rate_matches_128bit_division);
     tcase_add_test(tc, wire_bytes_one_header_per_packet);
+    tcase_add_test(tc, recycled_messages_are_blank);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

@@ -4,6 +4,8 @@
 #include <check.h>
 #include <string.h>
 
+#include "core/fifo.h"
+#include "core/pool.h"
 #include "core/rng.h"
 #include "helpers/mockport.h"
 
@@ -293,6 +295,116 @@ START_TEST(a_request_to_a_node_without_a_port_needs_no_credit)
 }
 END_TEST
 
+/* A small generator of its own, so that the reference models below do not
+ * depend on the code under test. */
+static uint32_t lcg(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*x >> 33);
+}
+
+/* The slot pool a port's tags live in, against a brute-force model: a
+ * new slot is the most recently released one (else the lowest never
+ * used), alloc zeroes it and take leaves it as its last user did (a slot
+ * never used before holds anything). */
+START_TEST(pool_matches_a_reference_model)
+{
+    enum { ELEM = 24, OPS = 20000, MAXS = 512 };
+    scim_pool p;
+    scim_pool_init(&p, ELEM);
+    static uint8_t shadow[MAXS][ELEM]; /* what each slot holds */
+    static bool live[MAXS], known[MAXS];
+    static uint32_t freed[MAXS]; /* released slots, most recent last */
+    uint32_t n_freed = 0, next_new = 0, n_live = 0;
+    uint64_t x = 7;
+    for (int op = 0; op < OPS; op++) {
+        uint32_t r = lcg(&x) % 8;
+        if (r < 4 && next_new + n_freed > 0 && n_live > 0) { /* release a live slot */
+            uint32_t i = lcg(&x) % MAXS;
+            while (!live[i])
+                i = (i + 1) % MAXS;
+            scim_pool_release(&p, i);
+            live[i] = false;
+            n_live--;
+            freed[n_freed++] = i;
+            continue;
+        }
+        if (n_freed == 0 && next_new == MAXS)
+            continue;
+        uint32_t want = n_freed ? freed[--n_freed] : next_new++;
+        bool zero = r & 1;
+        uint32_t got = zero ? scim_pool_alloc(&p) : scim_pool_take(&p);
+        ck_assert_uint_eq(got, want);
+        ck_assert(scim_pool_used(&p, got));
+        if (zero) {
+            memset(shadow[got], 0, ELEM);
+            known[got] = true;
+        }
+        if (known[got])
+            ck_assert_msg(memcmp(scim_pool_at(&p, got), shadow[got], ELEM) == 0, "slot %u holds the wrong bytes", got);
+        for (int b = 0; b < ELEM; b++) /* its user writes it */
+            shadow[got][b] = (uint8_t)lcg(&x);
+        memcpy(scim_pool_at(&p, got), shadow[got], ELEM);
+        known[got] = live[got] = true;
+        n_live++;
+        ck_assert_uint_eq(scim_pool_len(&p), n_live);
+    }
+    scim_pool_free(&p);
+}
+END_TEST
+
+/* The FIFO of a port's credit queues, through the copying (push, pop) and
+ * the in-place (push_slot, push_slot_room, front, at, drop) calls mixed,
+ * against an array. */
+START_TEST(fifo_matches_a_reference_model)
+{
+    enum { OPS = 20000, MAXN = 4096 };
+    typedef struct pair {
+        uint64_t a, b;
+    } pair;
+    scim_fifo q;
+    scim_fifo_init(&q, sizeof(pair));
+    static pair ref[OPS];
+    size_t head = 0, tail = 0;
+    uint64_t x = 11;
+    for (int op = 0; op < OPS; op++) {
+        uint32_t r = lcg(&x) % 5;
+        if (r < 2 && tail - head < MAXN) {
+            pair v = {lcg(&x), (uint64_t)op};
+            ref[tail++] = v;
+            if (r == 0) {
+                ck_assert(scim_fifo_push(&q, &v));
+            } else {
+                bool full = scim_fifo_full(&q); /* the next push grows it (an empty, new FIFO too) */
+                pair *slot = full ? scim_fifo_push_slot(&q) : scim_fifo_push_slot_room(&q);
+                ck_assert_ptr_nonnull(slot);
+                *slot = v;
+            }
+        } else if (head < tail) {
+            ck_assert_ptr_eq(scim_fifo_front(&q), scim_fifo_at(&q, 0));
+            pair front = *(const pair *)scim_fifo_front(&q);
+            ck_assert_uint_eq(front.a, ref[head].a);
+            ck_assert_uint_eq(front.b, ref[head].b);
+            size_t i = lcg(&x) % (tail - head); /* any element, through at */
+            ck_assert_uint_eq(((const pair *)scim_fifo_at(&q, i))->b, ref[head + i].b);
+            if (r == 2) {
+                pair out;
+                ck_assert(scim_fifo_pop(&q, &out));
+                ck_assert_uint_eq(out.b, ref[head].b);
+            } else {
+                scim_fifo_drop(&q);
+            }
+            head++;
+        } else {
+            ck_assert(!scim_fifo_pop(&q, NULL));
+        }
+        ck_assert_uint_eq(scim_fifo_len(&q), tail - head);
+        ck_assert_ptr_null(scim_fifo_at(&q, tail - head));
+    }
+    scim_fifo_free(&q);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("port");
@@ -305,6 +417,8 @@ int main(void)
     tcase_add_test(tc, cancel_matches_client_id_and_destination);
     tcase_add_test(tc, a_response_with_an_unknown_tag_fails_the_run);
     tcase_add_test(tc, a_request_to_a_node_without_a_port_needs_no_credit);
+    tcase_add_test(tc, pool_matches_a_reference_model);
+    tcase_add_test(tc, fifo_matches_a_reference_model);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

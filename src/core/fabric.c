@@ -26,6 +26,9 @@ typedef struct node {
 /* One direction of a link. */
 typedef struct link_dir {
     scim_time_t busy_until;
+    /* not statistics: copies of the link's, so that a hop needs only its direction */
+    scim_time_t latency;
+    scim_node_id to; /* the node this direction delivers to */
     uint64_t msgs;
     uint64_t bytes;
     uint64_t busy_ps;     /* time spent serialising: utilisation = busy_ps / sim time */
@@ -51,7 +54,10 @@ struct scim_fabric {
     size_t n_nodes, cap_nodes;
     link *links;
     size_t n_links, cap_links;
-    int32_t *route;        /* [src * n + dst] -> link * 2 + dir, -1 for self */
+    /* [src * n + dst] -> the first link direction of the route, NULL for
+     * self: one load per hop instead of a link index, its direction and
+     * its far end */
+    link_dir **route;
     uint8_t *route_hops;
     bool finalized;
     scim_msg *free_list;
@@ -184,8 +190,12 @@ int scim_fabric_add_link(scim_fabric *f, scim_node_id a, scim_node_id b, scim_ti
     l->b = b;
     l->latency = latency;
     l->bytes_per_s = bytes_per_s;
-    for (int d = 0; d < 2; d++)
+    for (int d = 0; d < 2; d++) {
         scim_rate_init(&l->dir[d].rate, bytes_per_s);
+        l->dir[d].latency = latency;
+    }
+    l->dir[0].to = b;
+    l->dir[1].to = a;
     return 0;
 }
 
@@ -310,7 +320,7 @@ static int compute_routes(scim_fabric *f, scim_err *err)
                                   f->nodes[s].name, f->nodes[d].name);
                 break;
             }
-            f->route[s * n + d] = d == s ? -1 : first[d];
+            f->route[s * n + d] = d == s ? NULL : &f->links[first[d] >> 1].dir[first[d] & 1];
             f->route_hops[s * n + d] = (uint8_t)(hops[d] > 255 ? 255 : hops[d]);
         }
     }
@@ -364,30 +374,57 @@ int scim_fabric_finalize(scim_fabric *f, scim_stats *stats, scim_err *err)
     return 0;
 }
 
+/* Zero a message with 16-byte stores. GCC compiles a plain memset (or a
+ * struct assignment) of a message, about 200 bytes, to `rep stos`, whose
+ * start-up costs more than the stores (and callgrind counts each of its
+ * 8-byte words): every request allocates one. The empty asm keeps the
+ * compiler from turning the loop back into that memset; the loop is still
+ * fully unrolled. */
+typedef uint64_t msg_chunk __attribute__((vector_size(16), may_alias, aligned(8)));
+
+static inline void clear_msg(scim_msg *m)
+{
+    enum { CHUNKS = sizeof *m / sizeof(msg_chunk) };
+    msg_chunk *w = (msg_chunk *)(void *)m;
+    for (size_t i = 0; i < CHUNKS; i++) {
+        w[i] = (msg_chunk){0, 0};
+        __asm__("");
+    }
+    memset((unsigned char *)m + CHUNKS * sizeof(msg_chunk), 0, sizeof *m % sizeof(msg_chunk));
+}
+
+/* A new block of messages on the free list; false if out of host memory.
+ * Out of line (and cold) so that allocating from the list needs no stack
+ * frame. */
+static __attribute__((noinline, cold)) bool grow_free_list(scim_fabric *f)
+{
+    enum { BLOCK = 256 };
+    if (f->n_blocks == f->cap_blocks) {
+        size_t nc = f->cap_blocks ? f->cap_blocks * 2 : 16;
+        scim_msg **nb = realloc(f->blocks, nc * sizeof *nb);
+        if (!nb)
+            return false;
+        f->blocks = nb;
+        f->cap_blocks = nc;
+    }
+    scim_msg *b = malloc(BLOCK * sizeof *b);
+    if (!b)
+        return false;
+    f->blocks[f->n_blocks++] = b;
+    for (size_t i = 0; i < BLOCK; i++) {
+        b[i].next_free = f->free_list;
+        f->free_list = &b[i];
+    }
+    return true;
+}
+
 scim_msg *scim_msg_alloc(scim_fabric *f)
 {
-    if (!f->free_list) {
-        enum { BLOCK = 256 };
-        if (f->n_blocks == f->cap_blocks) {
-            size_t nc = f->cap_blocks ? f->cap_blocks * 2 : 16;
-            scim_msg **nb = realloc(f->blocks, nc * sizeof *nb);
-            if (!nb)
-                return NULL;
-            f->blocks = nb;
-            f->cap_blocks = nc;
-        }
-        scim_msg *b = malloc(BLOCK * sizeof *b);
-        if (!b)
-            return NULL;
-        f->blocks[f->n_blocks++] = b;
-        for (size_t i = 0; i < BLOCK; i++) {
-            b[i].next_free = f->free_list;
-            f->free_list = &b[i];
-        }
-    }
+    if (__builtin_expect(!f->free_list, 0) && !grow_free_list(f))
+        return NULL;
     scim_msg *m = f->free_list;
     f->free_list = m->next_free;
-    memset(m, 0, sizeof *m);
+    clear_msg(m);
     m->src = m->dst = m->at = SCIM_NODE_NONE;
     return m;
 }
@@ -432,26 +469,27 @@ static void arrive(void *ctx, uint64_t arg)
 /* Put m on the next link of its route from node m->at. */
 static void hop(scim_fabric *f, scim_msg *m)
 {
-    int32_t r = f->route[(size_t)m->at * f->n_nodes + m->dst];
-    link *l = &f->links[r >> 1];
-    link_dir *d = &l->dir[r & 1];
+    link_dir *d = f->route[(size_t)m->at * f->n_nodes + m->dst];
     scim_time_t now = scim_kernel_time(f->k);
     if (now < d->ahead)
         scim_kernel_fast_conflict(f->k, "a link was booked ahead of a message that reached it earlier");
-    scim_time_t start = d->busy_until > now ? d->busy_until : now;
-    scim_time_t ser = scim_rate_time(&d->rate, m->wire_bytes);
+    uint32_t wire = m->wire_bytes;
+    scim_time_t busy = d->busy_until;
+    scim_time_t start = busy > now ? busy : now;
+    scim_time_t ser = scim_rate_time(&d->rate, wire);
     if (start > now)
         d->queued++;
     if (d->queue_delay)
         scim_hist_record(d->queue_delay, start - now);
-    d->busy_until = start + ser;
+    scim_time_t left = start + ser, due = left + d->latency;
+    d->busy_until = left;
     d->busy_ps += ser;
     d->msgs++;
-    d->bytes += m->wire_bytes;
-    m->at = (r & 1) ? l->a : l->b;
-    m->due = start + ser + l->latency;
+    d->bytes += wire;
+    m->at = d->to;
+    m->due = due;
     /* arrivals leave in entry order: start and start + ser never decrease */
-    scim_kernel_fifo_at(f->k, d->fifo, start + ser + l->latency, SCIM_PRIO_DEFAULT, (uint64_t)(uintptr_t)m);
+    scim_kernel_fifo_at(f->k, d->fifo, due, SCIM_PRIO_DEFAULT, (uint64_t)(uintptr_t)m);
 }
 
 void scim_fabric_send(scim_fabric *f, scim_msg *m)
@@ -487,10 +525,9 @@ scim_time_t scim_fabric_unloaded_latency(const scim_fabric *f, scim_node_id a, s
     scim_time_t t = 0;
     scim_node_id at = a;
     while (at != b) {
-        int32_t r = f->route[(size_t)at * f->n_nodes + b];
-        const link *l = &f->links[r >> 1];
-        t += scim_rate_time_ref(l->bytes_per_s, wire_bytes) + l->latency;
-        at = (r & 1) ? l->a : l->b;
+        const link_dir *d = f->route[(size_t)at * f->n_nodes + b];
+        t += scim_rate_time_ref(d->rate.bps, wire_bytes) + d->latency;
+        at = d->to;
     }
     return t;
 }
@@ -550,11 +587,10 @@ scim_time_t scim_fabric_fast_travel(scim_fabric *f, scim_node_id from, scim_node
 {
     scim_time_t now = scim_kernel_time(f->k);
     while (from != to) {
-        int32_t r = f->route[(size_t)from * f->n_nodes + to];
-        link *l = &f->links[r >> 1];
-        t = book_hop(&l->dir[r & 1], wire, t, now, booked) + l->latency;
+        link_dir *d = f->route[(size_t)from * f->n_nodes + to];
+        t = book_hop(d, wire, t, now, booked) + d->latency;
         (*hops)++;
-        from = (r & 1) ? l->a : l->b;
+        from = d->to;
     }
     return t;
 }
@@ -565,11 +601,10 @@ int scim_fabric_fast_route(const scim_fabric *f, scim_node_id from, scim_node_id
     while (from != to) {
         if (r->n == SCIM_FAST_ROUTE_MAX)
             return -1;
-        int32_t ri = f->route[(size_t)from * f->n_nodes + to];
-        link *l = &f->links[ri >> 1];
-        r->dir[r->n] = &l->dir[ri & 1];
-        r->latency[r->n++] = l->latency;
-        from = (ri & 1) ? l->a : l->b;
+        link_dir *d = f->route[(size_t)from * f->n_nodes + to];
+        r->dir[r->n] = d;
+        r->latency[r->n++] = d->latency;
+        from = d->to;
     }
     return 0;
 }

@@ -12,7 +12,9 @@ void scim_fifo_free(scim_fifo *q)
     q->head = q->len = q->cap = 0;
 }
 
-bool scim_fifo_grow(scim_fifo *q)
+/* Not inlined (link-time optimisation would): growing is rare, and inline
+ * its malloc call would give every push's caller a stack frame. */
+__attribute__((noinline)) bool scim_fifo_grow(scim_fifo *q)
 {
     size_t nc = q->cap ? q->cap * 2 : 16; /* a power of two: positions are masks */
     unsigned char *n = malloc(nc * q->elem);

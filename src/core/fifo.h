@@ -51,4 +51,40 @@ static inline bool scim_fifo_pop(scim_fifo *q, void *out)
 
 static inline size_t scim_fifo_len(const scim_fifo *q) { return q->len; }
 
+/* Typed access without a copy of run-time size: a caller that knows its
+ * element type writes the new back element in place, and reads the front
+ * one before dropping it (a port's credit queues do one of each per
+ * request that waits or place the fast path frees). */
+
+/* The next push must grow the FIFO (a caller may take that rare case out
+ * of line, and use scim_fifo_push_slot_room otherwise). */
+static inline bool scim_fifo_full(const scim_fifo *q) { return q->len == q->cap; }
+
+/* Append an element and return it, for the caller to fill, in a FIFO that
+ * is not full: no growing, never NULL. */
+static inline void *scim_fifo_push_slot_room(scim_fifo *q)
+{
+    return q->buf + ((q->head + q->len++) & (q->cap - 1)) * q->elem;
+}
+
+/* Append an element and return it, for the caller to fill; NULL if out of
+ * host memory (nothing changed). */
+static inline void *scim_fifo_push_slot(scim_fifo *q)
+{
+    if (q->len == q->cap && !scim_fifo_grow(q))
+        return NULL;
+    return scim_fifo_push_slot_room(q);
+}
+
+/* The front element of a FIFO that is not empty (scim_fifo_at(q, 0)
+ * without its bounds test). */
+static inline void *scim_fifo_front(const scim_fifo *q) { return q->buf + q->head * q->elem; }
+
+/* Remove the front element (which must exist). */
+static inline void scim_fifo_drop(scim_fifo *q)
+{
+    q->head = (q->head + 1) & (q->cap - 1);
+    q->len--;
+}
+
 #endif

@@ -18,7 +18,9 @@ void scim_pool_free(scim_pool *p)
     scim_pool_init(p, p->elem);
 }
 
-static bool grow(scim_pool *p)
+/* Not inlined (link-time optimisation would): growing is rare, and inline
+ * its realloc calls would give every allocation's caller a stack frame. */
+__attribute__((noinline)) bool scim_pool_grow(scim_pool *p)
 {
     uint32_t nc = p->cap ? p->cap * 2 : 16;
     unsigned char *b = realloc(p->buf, (size_t)nc * p->elem);
@@ -41,18 +43,6 @@ static bool grow(scim_pool *p)
     }
     p->cap = nc;
     return true;
-}
-
-uint32_t scim_pool_alloc(scim_pool *p)
-{
-    if (p->free_head == SCIM_POOL_NONE && !grow(p))
-        return SCIM_POOL_NONE;
-    uint32_t i = p->free_head;
-    p->free_head = p->next_free[i];
-    p->used[i] = 1;
-    p->len++;
-    memset(scim_pool_at(p, i), 0, p->elem);
-    return i;
 }
 
 void scim_pool_release(scim_pool *p, uint32_t i)

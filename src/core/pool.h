@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SCIM_POOL_NONE UINT32_MAX
 
@@ -22,10 +23,34 @@ typedef struct scim_pool {
 
 void scim_pool_init(scim_pool *p, size_t elem);
 void scim_pool_free(scim_pool *p);
-/* A zeroed slot; SCIM_POOL_NONE if out of host memory. */
-uint32_t scim_pool_alloc(scim_pool *p);
+/* Make room for more slots (pool.c); false if out of host memory. */
+bool scim_pool_grow(scim_pool *p);
 void scim_pool_release(scim_pool *p, uint32_t i);
 static inline void *scim_pool_at(const scim_pool *p, uint32_t i) { return p->buf + (size_t)i * p->elem; }
+
+/* A slot as its last user left it, for a caller that sets every byte it
+ * reads (a port's tag sets the whole record); SCIM_POOL_NONE if out of
+ * host memory. Inline: ports take one per request. */
+static inline uint32_t scim_pool_take(scim_pool *p)
+{
+    if (p->free_head == SCIM_POOL_NONE && !scim_pool_grow(p))
+        return SCIM_POOL_NONE;
+    uint32_t i = p->free_head;
+    p->free_head = p->next_free[i];
+    p->used[i] = 1;
+    p->len++;
+    return i;
+}
+
+/* A zeroed slot; SCIM_POOL_NONE if out of host memory. */
+static inline uint32_t scim_pool_alloc(scim_pool *p)
+{
+    uint32_t i = scim_pool_take(p);
+    if (i != SCIM_POOL_NONE)
+        memset(scim_pool_at(p, i), 0, p->elem);
+    return i;
+}
+
 static inline bool scim_pool_used(const scim_pool *p, uint32_t i) { return i < p->cap && p->used[i]; }
 static inline uint32_t scim_pool_len(const scim_pool *p) { return p->len; }
 static inline uint32_t scim_pool_cap(const scim_pool *p) { return p->cap; }

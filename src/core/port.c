@@ -35,6 +35,7 @@ typedef struct port_client {
 typedef struct in_queue {
     char name[QUEUE_NAME_LEN];
     uint64_t capacity;
+    uint64_t limit; /* capacity, or UINT64_MAX when unbounded: full is used >= limit */
     uint64_t used;
     scim_fifo waiting; /* of scim_msg * */
     scim_fifo later;   /* of deferred: places the fast path frees at a later time */
@@ -67,8 +68,11 @@ struct scim_port {
     in_queue queues[MAX_QUEUES];
     int n_queues;
     uint8_t queue_of[SCIM_MSG_TYPE_COUNT];
+    uint32_t response_types; /* bit t: scim_msg_is_response(t), one test per delivery */
+    uint32_t empty_wire;     /* scim_fabric_wire_bytes(f, 0): a new message's size */
     port_stats st;
 };
+_Static_assert(SCIM_MSG_TYPE_COUNT <= sizeof(uint32_t) * 8, "response_types has a bit per message type");
 
 const scim_stat_decl scim_port_stat_decls[] = {
     {"credit_waits", SCIM_STAT_COUNTER, "count",
@@ -102,6 +106,10 @@ scim_port *scim_port_create(scim_fabric *f, const char *name, scim_port_request_
     p->clients[0] = (port_client){on_response, ctx};
     p->n_clients = 1;
     memset(p->queue_of, NO_QUEUE, sizeof p->queue_of);
+    for (int t = 0; t < SCIM_MSG_TYPE_COUNT; t++)
+        if (scim_msg_is_response((scim_msg_type)t))
+            p->response_types |= 1u << t;
+    p->empty_wire = scim_fabric_wire_bytes(f, 0);
     scim_pool_init(&p->tags, sizeof(outstanding));
     if (scim_fabric_add_node(f, name, port_recv, p, &p->node, err) != 0) {
         free(p);
@@ -154,6 +162,7 @@ int scim_port_queue(scim_port *p, const char *name, uint32_t type_mask, uint64_t
     memset(q, 0, sizeof *q);
     strcpy(q->name, name);
     q->capacity = capacity;
+    q->limit = capacity ? capacity : UINT64_MAX;
     scim_fifo_init(&q->waiting, sizeof(scim_msg *));
     scim_fifo_init(&q->later, sizeof(deferred));
     for (int t = 0; t < SCIM_MSG_TYPE_COUNT; t++)
@@ -172,17 +181,23 @@ int scim_port_queue(scim_port *p, const char *name, uint32_t type_mask, uint64_t
     return 0;
 }
 
+/* Out of line (and cold): the hot paths that can fail need no stack frame. */
+static __attribute__((noinline, cold)) void fail_no_memory(scim_port *p, const char *what)
+{
+    scim_kernel_fail(p->k, SCIM_ENOMEM, "%s", what);
+}
+
 scim_msg *scim_port_msg(scim_port *p, scim_msg_type type, scim_node_id dst)
 {
     scim_msg *m = scim_msg_alloc(p->f);
-    if (!m) {
-        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory for fabric messages");
+    if (__builtin_expect(!m, 0)) {
+        fail_no_memory(p, "out of host memory for fabric messages");
         return NULL;
     }
     m->type = type;
     m->src = p->node;
     m->dst = dst;
-    m->wire_bytes = scim_fabric_wire_bytes(p->f, 0);
+    m->wire_bytes = p->empty_wire;
     return m;
 }
 
@@ -204,46 +219,62 @@ static void catch_up(scim_kernel *k, in_queue *q, scim_time_t sched)
 {
     scim_time_t now = scim_kernel_time(k);
     while (scim_fifo_len(&q->later)) {
-        const deferred *d = scim_fifo_at(&q->later, 0);
+        const deferred *d = scim_fifo_front(&q->later);
         if (d->when == now && (sched == SCIM_TIME_MAX || d->key == sched)) {
             scim_kernel_fast_conflict(k, "a memory credit was freed at the time another was taken");
             return;
         }
         if (d->when > now || (d->when == now && d->key > sched))
             return;
-        deferred gone;
-        scim_fifo_pop(&q->later, &gone);
+        scim_fifo_drop(&q->later);
         q->used--;
     }
 }
 
+/* send_with_credit when the fast path has places to free first, or the
+ * queue is full: out of line, so that the common case needs no stack frame. */
+static __attribute__((noinline)) void send_with_credit_slow(scim_port *p, in_queue *q, scim_msg *m)
+{
+    if (scim_fifo_len(&q->later)) {
+        catch_up(p->k, q, SCIM_TIME_MAX);
+        if (q->used >= q->limit && scim_fifo_len(&q->later))
+            scim_kernel_fast_conflict(p->k, "a request waits for a credit the fast path frees later");
+    }
+    if (q->used >= q->limit) {
+        m->sent_at = scim_kernel_time(p->k); /* when it began to wait */
+        scim_msg **slot = scim_fifo_push_slot(&q->waiting);
+        if (slot)
+            *slot = m;
+        else
+            fail_no_memory(p, "out of host memory queueing a request");
+        return;
+    }
+    if (++q->used > q->st.peak)
+        q->st.peak = q->used;
+    scim_fabric_send(p->f, m);
+}
+
 static void send_with_credit(scim_port *p, scim_msg *m)
 {
-    scim_port *dst = scim_fabric_port(p->f, m->dst);
-    in_queue *q = queue_for(dst, m);
+    in_queue *q = queue_for(scim_fabric_port(p->f, m->dst), m);
     if (q) {
-        if (scim_fifo_len(&q->later)) {
-            catch_up(p->k, q, SCIM_TIME_MAX);
-            if (q->capacity && q->used >= q->capacity && scim_fifo_len(&q->later))
-                scim_kernel_fast_conflict(p->k, "a request waits for a credit the fast path frees later");
-        }
-        if (q->capacity && q->used >= q->capacity) {
-            m->sent_at = scim_kernel_time(p->k); /* when it began to wait */
-            if (!scim_fifo_push(&q->waiting, &m))
-                scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory queueing a request");
+        uint64_t used = q->used;
+        if (__builtin_expect(scim_fifo_len(&q->later) != 0 || used >= q->limit, 0)) {
+            send_with_credit_slow(p, q, m);
             return;
         }
-        if (++q->used > q->st.peak)
-            q->st.peak = q->used;
+        q->used = ++used;
+        if (used > q->st.peak)
+            q->st.peak = used;
     }
     scim_fabric_send(p->f, m);
 }
 
 void scim_port_request(scim_port *p, int client, uint64_t id, scim_msg *m)
 {
-    uint32_t t = scim_pool_alloc(&p->tags);
+    uint32_t t = scim_pool_take(&p->tags); /* the record below sets every field */
     if (t == SCIM_POOL_NONE) {
-        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory for request tags");
+        fail_no_memory(p, "out of host memory for request tags");
         scim_msg_free(p->f, m);
         return;
     }
@@ -267,9 +298,9 @@ static void request_later(void *ctx, uint64_t tag)
 
 void scim_port_request_at(scim_port *p, scim_time_t when, int client, uint64_t id, scim_msg *m)
 {
-    uint32_t t = scim_pool_alloc(&p->tags);
+    uint32_t t = scim_pool_take(&p->tags); /* the record below sets every field */
     if (t == SCIM_POOL_NONE) {
-        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory for request tags");
+        fail_no_memory(p, "out of host memory for request tags");
         scim_msg_free(p->f, m);
         return;
     }
@@ -289,16 +320,15 @@ void scim_port_post(scim_port *p, scim_msg *m)
 
 /* The receiver's queue place of a request it answered (or lost) is free:
  * the oldest request waiting for one leaves now. */
-static void release_place(scim_port *p, in_queue *q)
+static __attribute__((noinline)) void release_place_slow(scim_port *p, in_queue *q)
 {
-    if (!q)
-        return;
     if (scim_fifo_len(&q->later))
         catch_up(p->k, q, SCIM_TIME_MAX);
     q->used--;
-    scim_msg *w;
-    if (!scim_fifo_pop(&q->waiting, &w))
+    if (!scim_fifo_len(&q->waiting))
         return;
+    scim_msg *w = *(scim_msg **)scim_fifo_front(&q->waiting);
+    scim_fifo_drop(&q->waiting);
     /* the oldest waiting request takes the freed place and leaves now */
     scim_port *sender = scim_fabric_port(p->f, w->src);
     scim_time_t waited = scim_kernel_time(p->k) - w->sent_at;
@@ -309,6 +339,18 @@ static void release_place(scim_port *p, in_queue *q)
     if (++q->used > q->st.peak)
         q->st.peak = q->used;
     scim_fabric_send(p->f, w);
+}
+
+/* The common case inline: nothing to catch up on and nobody waiting. */
+static inline void release_place(scim_port *p, in_queue *q)
+{
+    if (!q)
+        return;
+    if (__builtin_expect(scim_fifo_len(&q->later) != 0 || scim_fifo_len(&q->waiting) != 0, 0)) {
+        release_place_slow(p, q);
+        return;
+    }
+    q->used--;
 }
 
 void scim_port_reply(scim_port *p, scim_msg *m, scim_msg_type type, uint32_t wire_bytes, int32_t status)
@@ -349,30 +391,39 @@ uint32_t scim_port_cancel(scim_port *p, int client, uint64_t id, scim_node_id ds
 
 void scim_port_free(scim_port *p, scim_msg *m) { scim_msg_free(p->f, m); }
 
+/* A response whose tag this port does not know: out of line (and cold),
+ * so that a delivery needs no stack frame. */
+static __attribute__((noinline, cold)) void unknown_tag(scim_port *p, scim_msg *m)
+{
+    scim_kernel_fail(p->k, SCIM_EINVARIANT, "port '%s' got a %s with unknown tag %llu from '%s'", scim_port_name(p),
+                     scim_msg_type_name(m->type), (unsigned long long)m->tag, scim_fabric_node_name(p->f, m->src));
+    scim_msg_free(p->f, m);
+}
+
 static void port_recv(void *ctx, scim_msg *m)
 {
     scim_port *p = ctx;
-    if (!scim_msg_is_response(m->type)) {
+    if (!((p->response_types >> m->type) & 1u)) { /* a type is < SCIM_MSG_TYPE_COUNT */
         p->on_request(p->ctx, m);
         return;
     }
     uint32_t t = (uint32_t)m->tag;
-    if (m->tag > UINT32_MAX || !scim_pool_used(&p->tags, t)) {
-        scim_kernel_fail(p->k, SCIM_EINVARIANT, "port '%s' got a %s with unknown tag %llu from '%s'",
-                         scim_port_name(p), scim_msg_type_name(m->type), (unsigned long long)m->tag,
-                         scim_fabric_node_name(p->f, m->src));
-        scim_msg_free(p->f, m);
+    if (__builtin_expect(m->tag > UINT32_MAX || !scim_pool_used(&p->tags, t), 0)) {
+        unknown_tag(p, m);
         return;
     }
-    outstanding o = *(outstanding *)scim_pool_at(&p->tags, t);
+    const outstanding *o = scim_pool_at(&p->tags, t);
+    /* read before the release: the slot may be taken again by the client's handler */
+    uint64_t id = o->id;
+    port_client *c = &p->clients[o->client];
+    bool abandoned = o->abandoned;
     scim_pool_release(&p->tags, t);
-    if (o.abandoned) {
+    if (abandoned) {
         p->abandoned--;
         scim_msg_free(p->f, m); /* its requester gave up waiting */
         return;
     }
-    m->tag = o.id;
-    port_client *c = &p->clients[o.client];
+    m->tag = id;
     c->fn(c->ctx, m);
 }
 
@@ -413,19 +464,34 @@ bool scim_port_fast_take(scim_port *p, scim_msg_type type, scim_node_id dst, sci
         return true;
     if (scim_fifo_len(&q->later))
         catch_up(p->k, q, sched);
-    if ((q->capacity && q->used >= q->capacity) || scim_fifo_len(&q->waiting))
+    if (q->used >= q->limit || scim_fifo_len(&q->waiting))
         return false;
     if (++q->used > q->st.peak)
         q->st.peak = q->used;
     return true;
 }
 
+/* fast_release_at when the FIFO must grow: out of line, so that the
+ * common case needs no stack frame. */
+static __attribute__((noinline)) void defer_growing(scim_port *p, in_queue *q, scim_time_t when, scim_time_t key)
+{
+    deferred *d = scim_fifo_push_slot(&q->later);
+    if (d)
+        *d = (deferred){when, key};
+    else
+        fail_no_memory(p, "out of host memory queueing a credit");
+}
+
 void scim_port_fast_release_at(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t when, scim_time_t key)
 {
     in_queue *q = queue_of_type(scim_fabric_port(p->f, dst), type);
-    deferred d = {when, key};
-    if (q && !scim_fifo_push(&q->later, &d))
-        scim_kernel_fail(p->k, SCIM_ENOMEM, "out of host memory queueing a credit");
+    if (!q)
+        return;
+    if (__builtin_expect(scim_fifo_full(&q->later), 0)) {
+        defer_growing(p, q, when, key);
+        return;
+    }
+    *(deferred *)scim_fifo_push_slot_room(&q->later) = (deferred){when, key};
 }
 
 void scim_port_forget(scim_port *p, uint64_t tag) { scim_pool_release(&p->tags, (uint32_t)tag); }
