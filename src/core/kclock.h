@@ -20,10 +20,15 @@ typedef struct scim_kernel_clock {
     size_t pending; /* events scheduled and not executed (FIFO rings included) */
 } scim_kernel_clock;
 
+/* scim_kernel_now kept out of line and cold: inlined (LTO does), its
+ * SystemC path would give every hot function that reads the time a stack
+ * frame. */
+__attribute__((cold, noinline)) scim_time_t scim_kernel_now_cold(const scim_kernel *k);
+
 static inline scim_time_t scim_kernel_time(const scim_kernel *k)
 {
     const scim_kernel_clock *c = (const scim_kernel_clock *)(const void *)k;
-    return c->exact ? c->now : scim_kernel_now(k);
+    return c->exact ? c->now : scim_kernel_now_cold(k);
 }
 
 /* scim_kernel_fast and scim_kernel_events_pending, read inline by the

@@ -287,6 +287,8 @@ scim_time_t scim_kernel_now(const scim_kernel *k)
     return k->clk.now;
 }
 
+scim_time_t scim_kernel_now_cold(const scim_kernel *k) { return scim_kernel_now(k); }
+
 
 static inline void after_schedule(scim_kernel *k, scim_time_t when, int prio)
 {
