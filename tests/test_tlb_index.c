@@ -115,12 +115,117 @@ START_TEST(test_hash_vs_scan)
 }
 END_TEST
 
+/* Brute force over the TLB's contents (scim_tlb_foreach): the entry a
+ * lookup of (pasid, va) must return, the smallest page size first. */
+typedef struct cover {
+    uint32_t pasid;
+    uint64_t va;
+    scim_tlb_entry best;
+    bool found;
+} cover;
+
+static void cover_fn(void *ctx, const scim_tlb_entry *e)
+{
+    cover *c = ctx;
+    if (e->pasid == c->pasid && e->vpn == c->va >> e->page_shift && (!c->found || e->page_shift < c->best.page_shift)) {
+        c->best = *e;
+        c->found = true;
+    }
+}
+
+/* Page sizes that come and go: phases that insert one size only (then
+ * all three), with invalidations that empty a size or the whole TLB,
+ * while lookups probe every size. Each lookup must hit exactly when
+ * some entry covers the address (brute force over the contents, which
+ * does not use the TLB's per-size counts or index), with the scan and
+ * the hash index alike. Fully associative and 4 sets; lru, fifo, random
+ * and plru. */
+static void size_phases(int repl, uint64_t entries, uint64_t ways, uint64_t seed)
+{
+    scim_tlb *t[2];
+    for (int i = 0; i < 2; i++) {
+        scim_tlb_params p = {entries, ways, repl, SCIM_PAGE_4K | SCIM_PAGE_2M | SCIM_PAGE_1G, seed, 1,
+                             i ? SCIM_TLB_INDEX_HASH : SCIM_TLB_INDEX_SCAN};
+        scim_err err = {0};
+        t[i] = scim_tlb_create(&p, &err);
+        CHECK(t[i] != NULL, "create: %s", err.msg);
+    }
+    static const unsigned phase_sizes[][3] = {{12, 12, 12}, {21, 21, 21}, {30, 30, 30}, {12, 21, 30}, {21, 21, 21}};
+    uint64_t s = seed, hits = 0, step = 0;
+    for (size_t ph = 0; ph < SCIM_COUNT_OF(phase_sizes); ph++) {
+        for (uint64_t k = 0; k < entries * 40; k++, step++) {
+            uint32_t pasid = 1 + (uint32_t)rnd(&s, 2);
+            /* a footprint of twice the entries in each size, spread over
+             * 4 GiB (all four 1G pages) */
+            unsigned sh = phase_sizes[ph][rnd(&s, 3)];
+            uint64_t vpn = rnd(&s, entries * 2) * (sh == 12 ? 4099 : 1) % ((4ull << 30) >> sh);
+            uint64_t va = rnd(&s, 2) ? (vpn << sh) + rnd(&s, 1ull << sh) : rnd(&s, 4ull << 30);
+            uint64_t op = rnd(&s, 1000);
+            if (op < 450) {
+                scim_tlb_entry e = {pasid, (uint8_t)sh, (uint8_t)rnd(&s, 4), vpn, rnd(&s, 1ull << 40), step};
+                scim_tlb_entry ea = {0}, eb = {0};
+                int ra = scim_tlb_insert(t[0], &e, &ea), rb = scim_tlb_insert(t[1], &e, &eb);
+                CHECK(ra == rb && (ra != 1 || entry_eq(&ea, &eb)), "step %" PRIu64 ": inserts differ", step);
+                for (int i = 0; i < 2; i++)
+                    CHECK(scim_tlb_probe(t[i], pasid, vpn << sh, NULL) == 1, "step %" PRIu64 ": fresh entry not found",
+                          step);
+            } else if (op < 995) {
+                cover c = {pasid, va, {0}, false};
+                scim_tlb_foreach(t[1], cover_fn, &c);
+                for (int i = 0; i < 2; i++) {
+                    scim_tlb_entry got = {0};
+                    int r = scim_tlb_lookup(t[i], pasid, va, &got);
+                    CHECK(r == (int)c.found && (!r || entry_eq(&got, &c.best)),
+                          "step %" PRIu64 " index %d: lookup of pasid %u va 0x%" PRIx64
+                          " %s (shift %u), contents: %s (shift %u)",
+                          step, i, pasid, va, r ? "hit" : "miss", got.page_shift, c.found ? "hit" : "miss",
+                          c.best.page_shift);
+                }
+                hits += c.found;
+            } else {
+                uint64_t a, b;
+                if (op < 999) { /* a whole 1 GiB: every entry of the pasid inside, of every size */
+                    a = scim_tlb_invalidate_range(t[0], pasid, va & ~((1ull << 30) - 1), 1ull << 30);
+                    b = scim_tlb_invalidate_range(t[1], pasid, va & ~((1ull << 30) - 1), 1ull << 30);
+                } else {
+                    a = scim_tlb_invalidate_all(t[0]);
+                    b = scim_tlb_invalidate_all(t[1]);
+                }
+                CHECK(a == b, "step %" PRIu64 ": invalidations removed %" PRIu64 " and %" PRIu64, step, a, b);
+            }
+        }
+        /* the phase's size leaves entirely: pasid 1 then 2, the whole space */
+        for (uint32_t pasid = 1; pasid <= 2; pasid++)
+            for (int i = 0; i < 2; i++)
+                scim_tlb_invalidate_pasid(t[i], pasid);
+        for (int i = 0; i < 2; i++)
+            ck_assert_uint_eq(scim_tlb_valid_entries(t[i]), 0);
+    }
+    CHECK(memcmp(scim_tlb_counters(t[0]), scim_tlb_counters(t[1]), sizeof(scim_tlb_ctrs)) == 0, "counters differ");
+    CHECK(hits > step / 20 && scim_tlb_counters(t[1])->evictions > step / 50,
+          "%" PRIu64 " hits, %" PRIu64 " evictions in %" PRIu64 " steps", hits, scim_tlb_counters(t[1])->evictions,
+          step);
+    scim_tlb_destroy(t[0]);
+    scim_tlb_destroy(t[1]);
+}
+
+START_TEST(test_size_phases)
+{
+    static const int repls[] = {SCIM_REPL_LRU, SCIM_REPL_FIFO, SCIM_REPL_RANDOM, SCIM_REPL_PLRU};
+    for (size_t r = 0; r < SCIM_COUNT_OF(repls); r++) {
+        size_phases(repls[r], 64, 64, 501 + r);
+        size_phases(repls[r], 256, 64, 601 + r);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tlb_index");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_hash_vs_scan);
+    tcase_add_test(tc, test_size_phases);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -6,8 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* For cold paths: a hot caller that only tail-calls them needs to save no
+ * registers. */
+#define NOINLINE __attribute__((noinline))
+
 #define NIL UINT32_MAX
 #define BITS 64u
+#define SIZE_BITS 3 /* 4K, 2M, 1G: SCIM_PAGE_* bit positions */
 
 typedef struct way {
     uint64_t vpn;
@@ -15,19 +20,10 @@ typedef struct way {
     uint64_t aux;
     uint64_t stamp; /* scan: lru last use, fifo insertion */
     uint32_t pasid;
-    uint32_t prev, next; /* hash index: neighbours in the set's lru/fifo order */
-    uint8_t shift;
+    uint8_t shift; /* 0 in an invalid way, so that a tag compare alone rejects it */
     uint8_t perms;
     uint8_t valid;
 } way;
-
-/* A slot of the hash index: the way (+1; 0 empty) and the top 32 bits of
- * its tag's hash, which give its home slot and reject most mismatches
- * without reading the way. */
-typedef struct hslot {
-    uint32_t way;
-    uint32_t h;
-} hslot;
 
 struct scim_tlb {
     scim_tlb_params p;
@@ -37,18 +33,27 @@ struct scim_tlb {
     uint64_t *plru;    /* one bit tree per set */
     uint64_t clock;
     uint64_t rng;
-    uint8_t shifts[3];
-    int n_shifts;
+    uint64_t shift_ok; /* bit s: page shift s is one of page_sizes */
     uint64_t valid;
+    uint64_t held[SIZE_BITS]; /* valid entries per page size (SCIM_PAGE_* bit) */
+    unsigned held_mask;       /* the sizes held: a lookup probes only these */
     scim_tlb_ctrs c;
-    /* hash index (NULL hash: linear scan) */
-    hslot *hash;         /* open addressing, linear probing */
-    uint64_t hash_mask;  /* slots - 1 (a power of two, at least twice the entries) */
-    unsigned hash_shift; /* 32 - log2(slots): a slot's home is its hash >> hash_shift */
+    /* Hash index (NULL hn: linear scan). Chains link node numbers: way i
+     * is node i, bucket b node entries + b, so unlinking a way needs
+     * neither its hash nor a special case for the head of a chain. */
+    uint32_t *hn;        /* entries + buckets: next node of a chain, NIL at its end */
+    uint32_t *hp;        /* entries: the node before way i in its chain */
+    uint32_t *heads;     /* hn + entries: the first way of each bucket */
+    unsigned hash_shift; /* 64 - log2(buckets): a tag's bucket is its hash >> hash_shift */
+    bool ordered;        /* lru or fifo: the lists below are kept */
+    /* Per set, its valid ways in a circular list from the oldest (lfirst,
+     * the victim) to the newest; the victim's way takes the fresh entry,
+     * which is then the newest: lfirst just moves on. */
+    uint32_t *ln, *lp;   /* entries: next (newer) and previous way */
+    uint32_t *lfirst;    /* sets: the oldest way, NIL for none */
     uint64_t *vmap;      /* per set, ceil(ways / 64) words: bit set = way valid */
     uint64_t vwords;
     uint32_t *free_hint; /* per set: no invalid way in words below this */
-    uint32_t *head, *tail; /* per set: lru/fifo order, head = the victim */
 };
 
 const scim_stat_decl scim_tlb_stat_decls[] = {
@@ -67,6 +72,15 @@ const scim_stat_decl scim_tlb_stat_decls[] = {
 const size_t scim_tlb_stat_decl_count = SCIM_COUNT_OF(scim_tlb_stat_decls);
 
 static bool index_create(scim_tlb *t);
+
+/* Page shift of each SCIM_PAGE_* bit position. */
+static const uint8_t size_shift[SIZE_BITS] = {12, 21, 30};
+
+/* 12 -> 0, 21 -> 1, 30 -> 2 (SCIM_PAGE_* bit positions); -1 otherwise. */
+static inline int size_bit_of(unsigned shift)
+{
+    return shift == size_shift[0] ? 0 : shift == size_shift[1] ? 1 : shift == size_shift[2] ? 2 : -1;
+}
 
 scim_tlb *scim_tlb_create(const scim_tlb_params *p, scim_err *err)
 {
@@ -102,10 +116,9 @@ scim_tlb *scim_tlb_create(const scim_tlb_params *p, scim_err *err)
     t->ways = p->entries ? p->ways : 0;
     t->sets = p->entries ? p->entries / p->ways : 0;
     t->rng = p->seed;
-    static const uint8_t all[3] = {12, 21, 30};
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < SIZE_BITS; i++)
         if (sizes & (1u << i))
-            t->shifts[t->n_shifts++] = all[i];
+            t->shift_ok |= 1ull << size_shift[i];
     if (p->entries) {
         t->set_mask = (t->sets & (t->sets - 1)) == 0 ? t->sets - 1 : 0;
         t->w = calloc(p->entries, sizeof *t->w);
@@ -128,11 +141,13 @@ void scim_tlb_destroy(scim_tlb *t)
         return;
     free(t->w);
     free(t->plru);
-    free(t->hash);
+    free(t->hn);
+    free(t->hp);
+    free(t->ln);
+    free(t->lp);
+    free(t->lfirst);
     free(t->vmap);
     free(t->free_hint);
-    free(t->head);
-    free(t->tail);
     free(t);
 }
 
@@ -145,100 +160,125 @@ static inline uint64_t set_of(const scim_tlb *t, uint64_t vpn)
 
 static bool index_create(scim_tlb *t)
 {
-    uint64_t slots = 16;
+    uint64_t n = t->p.entries, buckets = 16;
     unsigned log2 = 4;
-    while (slots < 2 * t->p.entries) /* entries <= 2^20 (config range), so log2 <= 21 */
-        slots *= 2, log2++;
-    t->hash = calloc(slots, sizeof *t->hash);
-    t->hash_mask = slots - 1;
-    t->hash_shift = 32 - log2;
+    while (buckets < 2 * n) /* entries <= 2^20 (config range), so log2 <= 21 */
+        buckets *= 2, log2++;
+    t->hash_shift = 64 - log2;
+    t->hn = malloc((n + buckets) * sizeof *t->hn);
+    t->hp = malloc(n * sizeof *t->hp);
+    t->ordered = t->p.repl == SCIM_REPL_LRU || t->p.repl == SCIM_REPL_FIFO;
+    t->ln = malloc(n * sizeof *t->ln);
+    t->lp = malloc(n * sizeof *t->lp);
+    t->lfirst = malloc(t->sets * sizeof *t->lfirst);
     t->vwords = (t->ways + BITS - 1) / BITS;
     t->vmap = calloc(t->sets * t->vwords, sizeof *t->vmap);
     t->free_hint = calloc(t->sets, sizeof *t->free_hint);
-    t->head = malloc(t->sets * sizeof *t->head);
-    t->tail = malloc(t->sets * sizeof *t->tail);
-    if (!t->hash || !t->vmap || !t->free_hint || !t->head || !t->tail)
+    if (!t->hn || !t->hp || !t->ln || !t->lp || !t->lfirst || !t->vmap || !t->free_hint)
         return false;
+    t->heads = t->hn + n;
+    for (uint64_t i = 0; i < n + buckets; i++)
+        t->hn[i] = NIL;
     for (uint64_t i = 0; i < t->sets; i++)
-        t->head[i] = t->tail[i] = NIL;
+        t->lfirst[i] = NIL;
     return true;
 }
 
-static inline uint32_t hash32(uint32_t pasid, uint64_t vpn, uint8_t shift)
+static inline void held_add(scim_tlb *t, int size_bit)
 {
-    uint64_t h = (vpn ^ ((uint64_t)pasid << 40) ^ ((uint64_t)shift << 58)) * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(h >> 32);
+    t->held[size_bit]++;
+    t->held_mask |= 1u << size_bit;
 }
 
-static inline way *index_find(const scim_tlb *t, uint32_t pasid, uint64_t vpn, uint8_t shift)
+static inline void held_sub(scim_tlb *t, int size_bit)
 {
-    uint32_t h32 = hash32(pasid, vpn, shift);
-    for (uint64_t h = h32 >> t->hash_shift;; h = (h + 1) & t->hash_mask) {
-        hslot sl = t->hash[h];
-        if (!sl.way)
-            return NULL;
-        if (sl.h != h32)
-            continue;
-        way *w = &t->w[sl.way - 1];
+    if (--t->held[size_bit] == 0)
+        t->held_mask &= ~(1u << size_bit);
+}
+
+/* The bucket of a tag: the top bits of a multiplicative hash. */
+static inline uint32_t bucket_of(const scim_tlb *t, uint32_t pasid, uint64_t vpn, uint8_t shift)
+{
+    uint64_t h = (vpn ^ ((uint64_t)pasid << 40) ^ ((uint64_t)shift << 58)) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> t->hash_shift);
+}
+
+static inline way *chain_find(const scim_tlb *t, uint32_t bucket, uint32_t pasid, uint64_t vpn, uint8_t shift)
+{
+    for (uint32_t i = t->heads[bucket]; i != NIL; i = t->hn[i]) {
+        way *w = &t->w[i];
         if (w->vpn == vpn && w->pasid == pasid && w->shift == shift)
             return w;
     }
+    return NULL;
 }
 
-static void index_add(scim_tlb *t, uint32_t wi)
+static inline void chain_push(scim_tlb *t, uint32_t bucket, uint32_t wi)
 {
-    const way *w = &t->w[wi];
-    uint32_t h32 = hash32(w->pasid, w->vpn, w->shift);
-    uint64_t h = h32 >> t->hash_shift;
-    while (t->hash[h].way)
-        h = (h + 1) & t->hash_mask;
-    t->hash[h] = (hslot){wi + 1, h32};
+    uint32_t n = t->heads[bucket];
+    t->hn[wi] = n;
+    t->hp[wi] = (uint32_t)t->p.entries + bucket; /* the bucket's node */
+    if (n != NIL)
+        t->hp[n] = wi;
+    t->heads[bucket] = wi;
 }
 
-/* Backward-shift deletion: no tombstones, so probes stay short. */
-static void index_del(scim_tlb *t, uint32_t wi)
+static inline void chain_unlink(scim_tlb *t, uint32_t wi)
 {
-    const way *w = &t->w[wi];
-    uint64_t h = hash32(w->pasid, w->vpn, w->shift) >> t->hash_shift;
-    while (t->hash[h].way != wi + 1)
-        h = (h + 1) & t->hash_mask;
-    for (uint64_t j = (h + 1) & t->hash_mask;; j = (j + 1) & t->hash_mask) {
-        hslot sl = t->hash[j];
-        if (!sl.way)
-            break;
-        uint64_t hj = sl.h >> t->hash_shift;
-        /* it may move to the hole at h unless its home lies cyclically in (h, j] */
-        if (((j - hj) & t->hash_mask) >= ((j - h) & t->hash_mask)) {
-            t->hash[h] = sl;
-            h = j;
-        }
-    }
-    t->hash[h] = (hslot){0, 0};
+    uint32_t p = t->hp[wi], n = t->hn[wi];
+    t->hn[p] = n;
+    if (n != NIL)
+        t->hp[n] = p;
+}
+
+/* Inserts way wi before `at` (a member of the set's list). */
+static inline void list_link_before(scim_tlb *t, uint32_t at, uint32_t wi)
+{
+    uint32_t last = t->lp[at];
+    t->ln[last] = wi;
+    t->lp[wi] = last;
+    t->ln[wi] = at;
+    t->lp[at] = wi;
 }
 
 static void list_unlink(scim_tlb *t, uint64_t set, uint32_t wi)
 {
-    way *w = &t->w[wi];
-    if (w->prev == NIL)
-        t->head[set] = w->next;
-    else
-        t->w[w->prev].next = w->next;
-    if (w->next == NIL)
-        t->tail[set] = w->prev;
-    else
-        t->w[w->next].prev = w->prev;
+    uint32_t n = t->ln[wi];
+    if (n == wi) { /* the last one */
+        t->lfirst[set] = NIL;
+        return;
+    }
+    uint32_t p = t->lp[wi];
+    t->ln[p] = n;
+    t->lp[n] = p;
+    if (t->lfirst[set] == wi)
+        t->lfirst[set] = n;
 }
 
+/* A fresh way of the set (not in its list) becomes the newest. */
 static void list_append(scim_tlb *t, uint64_t set, uint32_t wi)
 {
-    way *w = &t->w[wi];
-    w->prev = t->tail[set];
-    w->next = NIL;
-    if (w->prev == NIL)
-        t->head[set] = wi;
-    else
-        t->w[w->prev].next = wi;
-    t->tail[set] = wi;
+    uint32_t first = t->lfirst[set];
+    if (first == NIL) {
+        t->ln[wi] = t->lp[wi] = wi;
+        t->lfirst[set] = wi;
+    } else {
+        list_link_before(t, first, wi);
+    }
+}
+
+/* A way of the set's list becomes the newest. */
+static inline void list_touch(scim_tlb *t, uint64_t set, uint32_t wi)
+{
+    uint32_t first = t->lfirst[set];
+    if (wi == first) { /* the oldest: the circle just turns */
+        t->lfirst[set] = t->ln[wi];
+    } else if (t->ln[wi] != first) { /* not already the newest */
+        uint32_t p = t->lp[wi], n = t->ln[wi];
+        t->ln[p] = n;
+        t->lp[n] = p;
+        list_link_before(t, first, wi);
+    }
 }
 
 /* The lowest invalid way of the set, or NIL. */
@@ -309,29 +349,54 @@ static uint64_t plru_victim(const scim_tlb *t, uint64_t set)
     return lo;
 }
 
-static inline way *find(const scim_tlb *t, uint32_t pasid, uint64_t va, uint64_t *set_out)
+static inline way *probe_hash(const scim_tlb *t, uint32_t pasid, uint64_t va, uint8_t sh)
 {
-    for (int s = 0; s < t->n_shifts; s++) {
-        uint8_t sh = t->shifts[s];
+    uint64_t vpn = va >> sh;
+    return chain_find(t, bucket_of(t, pasid, vpn, sh), pasid, vpn, sh);
+}
+
+/* Hash index: the entry of (pasid, va) in a page size the TLB holds,
+ * smallest first. Unrolled: a loop would keep its invariants in
+ * registers that every lookup then saves and restores. */
+static inline way *find_hash(const scim_tlb *t, uint32_t pasid, uint64_t va)
+{
+    unsigned m = t->held_mask;
+    way *w = NULL;
+    if ((m & SCIM_PAGE_4K) && (w = probe_hash(t, pasid, va, size_shift[0])))
+        return w;
+    if ((m & SCIM_PAGE_2M) && (w = probe_hash(t, pasid, va, size_shift[1])))
+        return w;
+    if (m & SCIM_PAGE_1G)
+        w = probe_hash(t, pasid, va, size_shift[2]);
+    return w;
+}
+
+static way *find_scan(const scim_tlb *t, uint32_t pasid, uint64_t va, uint64_t *set_out)
+{
+    for (unsigned m = t->held_mask; m; m &= m - 1) { /* smallest size first */
+        uint8_t sh = size_shift[__builtin_ctz(m)];
         uint64_t vpn = va >> sh;
-        if (t->hash) {
-            way *w = index_find(t, pasid, vpn, sh);
-            if (w) {
-                *set_out = set_of(t, vpn);
-                return w;
-            }
-            continue;
-        }
         uint64_t set = set_of(t, vpn);
         way *w = &t->w[set * t->ways];
         for (uint64_t i = 0; i < t->ways; i++) {
-            if (w[i].valid && w[i].vpn == vpn && w[i].pasid == pasid && w[i].shift == sh) {
+            if (w[i].vpn == vpn && w[i].pasid == pasid && w[i].shift == sh) { /* valid: shift is not 0 */
                 *set_out = set;
                 return &w[i];
             }
         }
     }
     return NULL;
+}
+
+/* The entry of (pasid, va) and its set (t has entries). */
+static inline way *find(const scim_tlb *t, uint32_t pasid, uint64_t va, uint64_t *set_out)
+{
+    if (!t->hn)
+        return find_scan(t, pasid, va, set_out);
+    way *w = find_hash(t, pasid, va);
+    if (w)
+        *set_out = set_of(t, w->vpn);
+    return w;
 }
 
 static void to_entry(const way *w, scim_tlb_entry *e)
@@ -347,32 +412,47 @@ static void to_entry(const way *w, scim_tlb_entry *e)
 static void use(scim_tlb *t, way *w, uint64_t set)
 {
     if (t->p.repl == SCIM_REPL_LRU) {
-        if (!t->hash) {
+        if (!t->hn) {
             w->stamp = ++t->clock;
-        } else if (w->next != NIL) { /* not already the most recent */
-            uint32_t wi = (uint32_t)(w - t->w);
-            list_unlink(t, set, wi);
-            list_append(t, set, wi);
+        } else {
+            list_touch(t, set, (uint32_t)(w - t->w));
         }
     } else if (t->p.repl == SCIM_REPL_PLRU) {
         plru_touch(t, set, (uint64_t)(w - &t->w[set * t->ways]));
     }
 }
 
-int scim_tlb_lookup(scim_tlb *t, uint32_t pasid, uint64_t va, scim_tlb_entry *out)
+/* Out of line (and tail-called). */
+NOINLINE static int lookup_hit(scim_tlb *t, way *w, uint64_t set, scim_tlb_entry *out)
 {
-    t->c.accesses++;
-    uint64_t set;
-    way *w = t->sets ? find(t, pasid, va, &set) : NULL;
-    if (!w) {
-        t->c.misses++;
-        return 0;
-    }
     t->c.hits++;
     use(t, w, set);
     if (out)
         to_entry(w, out);
     return 1;
+}
+
+NOINLINE static int lookup_scan(scim_tlb *t, uint32_t pasid, uint64_t va, scim_tlb_entry *out)
+{
+    uint64_t set;
+    way *w = t->sets ? find_scan(t, pasid, va, &set) : NULL;
+    if (w)
+        return lookup_hit(t, w, set, out);
+    t->c.misses++;
+    return 0;
+}
+
+/* Only tail calls, so that a hash lookup that misses saves no registers. */
+int scim_tlb_lookup(scim_tlb *t, uint32_t pasid, uint64_t va, scim_tlb_entry *out)
+{
+    t->c.accesses++;
+    if (!t->hn)
+        return lookup_scan(t, pasid, va, out);
+    way *w = find_hash(t, pasid, va);
+    if (w)
+        return lookup_hit(t, w, set_of(t, w->vpn), out);
+    t->c.misses++;
+    return 0;
 }
 
 int scim_tlb_probe(const scim_tlb *t, uint32_t pasid, uint64_t va, scim_tlb_entry *out)
@@ -384,91 +464,145 @@ int scim_tlb_probe(const scim_tlb *t, uint32_t pasid, uint64_t va, scim_tlb_entr
     return w != NULL;
 }
 
-/* The way a fresh entry of `set` replaces when the set is full. */
+/* The way a fresh entry of a full set replaces under random or plru (lru
+ * and fifo keep their order elsewhere: the scan's stamps, the index's
+ * lists). */
 static uint64_t victim(scim_tlb *t, uint64_t set)
 {
-    switch (t->p.repl) {
-    case SCIM_REPL_RANDOM: return scim_splitmix64(&t->rng) % t->ways;
-    case SCIM_REPL_PLRU: return plru_victim(t, set);
-    default: /* lru and fifo: the oldest use or insertion */
-        if (t->hash)
-            return t->head[set] - set * t->ways;
-        way *w = &t->w[set * t->ways];
-        uint64_t v = 0;
-        for (uint64_t i = 1; i < t->ways; i++)
-            if (w[i].stamp < w[v].stamp)
-                v = i;
-        return v;
+    return t->p.repl == SCIM_REPL_RANDOM ? scim_splitmix64(&t->rng) % t->ways : plru_victim(t, set);
+}
+
+/* A present tag: updated in place, a use (fifo: not an insertion). 0: no
+ * eviction. */
+NOINLINE static int update(scim_tlb *t, way *slot, uint64_t set, const scim_tlb_entry *e)
+{
+    slot->pfn = e->pfn;
+    slot->aux = e->aux;
+    slot->perms = e->perms;
+    if (t->p.repl != SCIM_REPL_FIFO)
+        use(t, slot, set);
+    return 0;
+}
+
+static void fill(way *slot, const scim_tlb_entry *e)
+{
+    slot->vpn = e->vpn;
+    slot->pfn = e->pfn;
+    slot->aux = e->aux;
+    slot->pasid = e->pasid;
+    slot->shift = e->page_shift;
+    slot->perms = e->perms;
+    slot->valid = 1;
+}
+
+/* One pass over the set: the matching way, else the lowest invalid one,
+ * else the victim (lru and fifo: the lowest way of the oldest stamp). */
+NOINLINE static int insert_scan(scim_tlb *t, uint64_t set, const scim_tlb_entry *e, scim_tlb_entry *evicted)
+{
+    way *w = &t->w[set * t->ways], *slot = NULL, *oldest = w;
+    for (uint64_t i = 0; i < t->ways; i++) {
+        if (!w[i].valid) {
+            if (!slot)
+                slot = &w[i];
+        } else if (w[i].vpn == e->vpn && w[i].pasid == e->pasid && w[i].shift == e->page_shift) {
+            return update(t, &w[i], set, e);
+        } else if (w[i].stamp < oldest->stamp) {
+            oldest = &w[i];
+        }
     }
+    int ret = 0;
+    if (slot) {
+        t->valid++;
+        held_add(t, size_bit_of(e->page_shift));
+    } else {
+        slot = t->p.repl == SCIM_REPL_LRU || t->p.repl == SCIM_REPL_FIFO ? oldest : &w[victim(t, set)];
+        if (evicted)
+            to_entry(slot, evicted);
+        t->c.evictions++; /* a replacement: the valid count does not change */
+        if (slot->shift != e->page_shift) { /* else the count of its size does not change */
+            held_sub(t, size_bit_of(slot->shift));
+            held_add(t, size_bit_of(e->page_shift));
+        }
+        ret = 1;
+    }
+    fill(slot, e);
+    if (t->p.repl == SCIM_REPL_FIFO)
+        slot->stamp = ++t->clock;
+    else
+        use(t, slot, set);
+    return ret;
 }
 
-/* Scan: the matching way, else the lowest invalid one (*fresh). */
-static way *scan_slot(scim_tlb *t, way *w, const scim_tlb_entry *e, bool *fresh)
+/* Valid way wi takes the fresh entry e: the victim leaves the index. */
+static inline void replace(scim_tlb *t, uint32_t wi, uint32_t bucket, const scim_tlb_entry *e,
+                           scim_tlb_entry *evicted)
 {
-    for (uint64_t i = 0; i < t->ways; i++)
-        if (w[i].valid && w[i].vpn == e->vpn && w[i].pasid == e->pasid && w[i].shift == e->page_shift)
-            return &w[i];
-    *fresh = true;
-    for (uint64_t i = 0; i < t->ways; i++)
-        if (!w[i].valid)
-            return &w[i];
-    return NULL;
+    way *slot = &t->w[wi];
+    if (evicted)
+        to_entry(slot, evicted);
+    t->c.evictions++; /* a replacement: the valid count does not change */
+    chain_unlink(t, wi);
+    if (slot->shift != e->page_shift) { /* else the count of its size does not change */
+        held_sub(t, size_bit_of(slot->shift));
+        held_add(t, size_bit_of(e->page_shift));
+    }
+    fill(slot, e);
+    chain_push(t, bucket, wi);
 }
 
-static way *hash_slot(scim_tlb *t, uint64_t set, const scim_tlb_entry *e, bool *fresh)
+/* A fresh entry while the TLB is not full, or under random or plru. */
+NOINLINE static int insert_hash_other(scim_tlb *t, uint64_t set, uint32_t bucket,
+                                      const scim_tlb_entry *e, scim_tlb_entry *evicted)
 {
-    way *w = index_find(t, e->pasid, e->vpn, e->page_shift);
-    if (w)
-        return w;
-    *fresh = true;
-    uint32_t wi = first_free(t, set);
-    return wi == NIL ? NULL : &t->w[wi];
+    int ret = 1;
+    uint32_t wi = t->valid < t->p.entries ? first_free(t, set) : NIL;
+    if (wi != NIL) {
+        mark(t, set, wi, true);
+        t->valid++;
+        held_add(t, size_bit_of(e->page_shift));
+        if (t->ordered)
+            list_append(t, set, wi); /* a fresh entry is the newest use and the newest insertion */
+        fill(&t->w[wi], e);
+        chain_push(t, bucket, wi);
+        ret = 0;
+    } else if (t->ordered) { /* this set is full, not yet the whole TLB */
+        wi = t->lfirst[set];
+        t->lfirst[set] = t->ln[wi];
+        replace(t, wi, bucket, e, evicted);
+    } else {
+        wi = (uint32_t)(set * t->ways + victim(t, set));
+        replace(t, wi, bucket, e, evicted);
+    }
+    if (t->p.repl == SCIM_REPL_PLRU)
+        plru_touch(t, set, wi - set * t->ways);
+    return ret;
+}
+
+/* The common case inline: a full TLB under lru or fifo, where the set's
+ * oldest way takes the fresh entry and becomes the newest. */
+static int insert_hash(scim_tlb *t, uint64_t set, const scim_tlb_entry *e, scim_tlb_entry *evicted)
+{
+    uint32_t bucket = bucket_of(t, e->pasid, e->vpn, e->page_shift);
+    way *slot = chain_find(t, bucket, e->pasid, e->vpn, e->page_shift);
+    if (slot)
+        return update(t, slot, set, e);
+    if (t->valid < t->p.entries || !t->ordered)
+        return insert_hash_other(t, set, bucket, e, evicted);
+    uint32_t wi = t->lfirst[set];
+    t->lfirst[set] = t->ln[wi];
+    replace(t, wi, bucket, e, evicted);
+    return 1;
 }
 
 int scim_tlb_insert(scim_tlb *t, const scim_tlb_entry *e, scim_tlb_entry *evicted)
 {
-    int size_bit = e->page_shift == 12 ? 0 : e->page_shift == 21 ? 1 : e->page_shift == 30 ? 2 : -1;
-    if (size_bit < 0 || !(t->p.page_sizes & (1u << size_bit)))
+    if (e->page_shift >= BITS || !(t->shift_ok >> e->page_shift & 1))
         return SCIM_EINVAL;
     if (!t->sets)
         return 0;
     t->c.inserts++;
     uint64_t set = set_of(t, e->vpn);
-    way *w = &t->w[set * t->ways];
-    bool fresh = false;
-    way *slot = t->hash ? hash_slot(t, set, e, &fresh) : scan_slot(t, w, e, &fresh);
-    int ret = 0;
-    if (!slot) {
-        slot = &w[victim(t, set)];
-        if (evicted)
-            to_entry(slot, evicted);
-        t->c.evictions++; /* a replacement: the valid count does not change */
-        ret = 1;
-    }
-    uint32_t wi = (uint32_t)(slot - t->w);
-    if (t->hash && fresh) {
-        if (slot->valid) { /* the victim leaves the index and the order */
-            index_del(t, wi);
-            list_unlink(t, set, wi);
-        } else {
-            mark(t, set, wi, true);
-        }
-    }
-    if (fresh && !slot->valid)
-        t->valid++;
-    *slot = (way){e->vpn, e->pfn, e->aux, slot->stamp, e->pasid, slot->prev, slot->next, e->page_shift, e->perms, 1};
-    if (t->hash && fresh) {
-        index_add(t, wi);
-        list_append(t, set, wi); /* a fresh entry is the newest use and the newest insertion */
-        if (t->p.repl == SCIM_REPL_PLRU)
-            plru_touch(t, set, wi - set * t->ways);
-    } else if (t->p.repl == SCIM_REPL_FIFO) {
-        if (fresh)
-            slot->stamp = ++t->clock;
-    } else {
-        use(t, slot, set);
-    }
-    return ret;
+    return t->hn ? insert_hash(t, set, e, evicted) : insert_scan(t, set, e, evicted);
 }
 
 static uint64_t invalidate_if(scim_tlb *t, bool (*match)(const way *w, const void *arg), const void *arg)
@@ -477,13 +611,16 @@ static uint64_t invalidate_if(scim_tlb *t, bool (*match)(const way *w, const voi
     uint64_t n = 0;
     for (uint64_t i = 0; i < t->sets * t->ways; i++) {
         if (t->w[i].valid && match(&t->w[i], arg)) {
-            if (t->hash) {
+            if (t->hn) {
+                chain_unlink(t, (uint32_t)i);
                 uint64_t set = i / t->ways;
-                index_del(t, (uint32_t)i);
-                list_unlink(t, set, (uint32_t)i);
+                if (t->ordered)
+                    list_unlink(t, set, (uint32_t)i);
                 mark(t, set, (uint32_t)i, false);
             }
+            held_sub(t, size_bit_of(t->w[i].shift));
             t->w[i].valid = 0;
+            t->w[i].shift = 0;
             n++;
         }
     }

@@ -19,11 +19,13 @@
  *
  * Two implementations of the same contract (params.index): a linear scan
  * of the set, for few ways, and a hash index for many (a fully
- * associative IOTLB of 1024+ entries): a hash table from tag to way, a
+ * associative IOTLB of 1024+ entries): hash chains from tag to way, a
  * per-set bitmap of valid ways (the lowest invalid one), and per set the
- * lru/fifo order as a linked list whose head is the victim. Both give the
- * same hits, victims and contents for every policy (test_tlb checks each
- * against a brute-force reference).
+ * lru/fifo order as a circular list from the victim (the oldest) to the
+ * newest, so that a replacement only moves the list's start on. Both give
+ * the same hits, victims and contents for every policy (test_tlb checks
+ * each against a brute-force reference). Either probes only the page sizes
+ * it holds at the time (a count per size).
  */
 #ifndef SCIMITAR_TLB_H
 #define SCIMITAR_TLB_H
