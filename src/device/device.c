@@ -672,6 +672,7 @@ void scim_device_destroy(scim_device *d)
     scim_dev_fast_free(d);
     free(d->chunks);
     free(d->xlats);
+    free(d->xlat_pages);
     free(d->free_backup);
     free(d);
 }

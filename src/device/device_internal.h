@@ -153,6 +153,10 @@ struct scim_device {
     chunk *chunks;
     xlat *xlats;
     size_t n_xlats;
+    /* the page each slot was last given, apart (a miss compares these
+     * densely packed before it reads a slot; a slot no longer used may
+     * keep its page: `used` decides) */
+    uint64_t *xlat_pages;
     /* an xlat may be a page request group (XL_PRI, XL_PRI_WAIT): set when
      * one becomes one, cleared by a scim_dev_group_of scan that finds
      * none, so a device without faults does not scan on every miss */

@@ -14,7 +14,7 @@ static bool usable(unsigned perms, bool write) { return (perms & SCIM_PERM_R) &&
 static int32_t xlat_find(const scim_device *d, uint32_t pasid, uint64_t page)
 {
     for (size_t i = 0; i < d->n_xlats; i++)
-        if (d->xlats[i].used && d->xlats[i].pasid == pasid && d->xlats[i].page == page)
+        if (d->xlat_pages[i] == page && d->xlats[i].used && d->xlats[i].pasid == pasid)
             return (int32_t)i;
     return NONE;
 }
@@ -33,11 +33,18 @@ static int32_t xlat_new(scim_device *d, uint32_t pasid, uint64_t page, bool writ
         }
         memset(n + d->n_xlats, 0, GROW * sizeof *n);
         d->xlats = n;
+        uint64_t *pages = realloc(d->xlat_pages, (d->n_xlats + GROW) * sizeof *pages);
+        if (!pages) {
+            scim_kernel_fail(d->k, SCIM_ENOMEM, "out of host memory");
+            return NONE;
+        }
+        d->xlat_pages = pages;
         d->n_xlats += GROW;
     }
     uint32_t gen = d->xlats[i].pri_gen;
     d->xlats[i] = (xlat){.used = true, .write = write, .prefetch = prefetch, .state = XL_XLATE, .pasid = pasid,
                          .page = page, .head = NONE, .tail = NONE, .pri_gen = gen};
+    d->xlat_pages[i] = page;
     return (int32_t)i;
 }
 
