@@ -32,7 +32,7 @@
 #include "core/kernel_internal.h"
 #include "core/sc_bridge.h"
 
-static bool heap_grow(scim_kernel *k)
+static __attribute__((cold, noinline)) bool heap_grow(scim_kernel *k)
 {
     uint32_t ncap = k->cap ? k->cap * 2 : 1024;
     hkey *nk = aligned_alloc(LINE, ncap * sizeof *nk);
@@ -72,25 +72,31 @@ static void heap_push(scim_kernel *k, hkey key, uint32_t who)
     k->who[i] = who;
 }
 
+/* Room for more payloads; false if out of host memory (or of slot
+ * numbers: they leave the owner's two flag bits free). */
+static __attribute__((cold, noinline)) bool payload_grow(scim_kernel *k)
+{
+    uint32_t ncap = k->pl_cap ? k->pl_cap * 2 : 1024;
+    if (ncap > TIMER_BIT)
+        return false;
+    payload *np = realloc(k->pl, ncap * sizeof *np);
+    if (!np)
+        return false;
+    k->pl = np;
+    uint32_t *nf = realloc(k->pl_free, ncap * sizeof *nf);
+    if (!nf)
+        return false;
+    k->pl_free = nf;
+    for (uint32_t i = ncap; i-- > k->pl_cap;)
+        k->pl_free[k->pl_nfree++] = i;
+    k->pl_cap = ncap;
+    return true;
+}
 
 static uint32_t payload_slot(scim_kernel *k)
 {
-    if (k->pl_nfree == 0) {
-        uint32_t ncap = k->pl_cap ? k->pl_cap * 2 : 1024;
-        if (ncap > TIMER_BIT) /* slot numbers leave the owner's two flag bits free */
-            return UINT32_MAX;
-        payload *np = realloc(k->pl, ncap * sizeof *np);
-        if (!np)
-            return UINT32_MAX;
-        k->pl = np;
-        uint32_t *nf = realloc(k->pl_free, ncap * sizeof *nf);
-        if (!nf)
-            return UINT32_MAX;
-        k->pl_free = nf;
-        for (uint32_t i = ncap; i-- > k->pl_cap;)
-            k->pl_free[k->pl_nfree++] = i;
-        k->pl_cap = ncap;
-    }
+    if (k->pl_nfree == 0 && !payload_grow(k))
+        return UINT32_MAX;
     return k->pl_free[--k->pl_nfree];
 }
 
@@ -366,7 +372,7 @@ int scim_kernel_fifo_create(scim_kernel *k, scim_event_fn fn, void *ctx)
     return (int)k->n_fifos++;
 }
 
-static bool fifo_grow(fifo *q)
+static __attribute__((cold, noinline)) bool fifo_grow(fifo *q)
 {
     uint32_t cap = q->ring ? (q->mask + 1) * 2 : 64;
     fifo_ent *r = malloc(cap * sizeof *r);
