@@ -214,7 +214,7 @@ END_TEST
  * since the loop passes them itself; the runs go to the end or in bounded
  * steps, on both backends, with a poll hook. */
 
-enum { D_EVENTS = 20000, D_FIFOS = 3, D_START = 8, D_POLL_LOG2 = 4 };
+enum { D_EVENTS = 4000, D_FIFOS = 3, D_START = 8, D_POLL_LOG2 = 4 };
 
 typedef struct drun drun;
 typedef struct dfifo_ctx {

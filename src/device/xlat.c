@@ -38,6 +38,8 @@ static int32_t xlat_new(scim_device *d, uint32_t pasid, uint64_t page, bool writ
             scim_kernel_fail(d->k, SCIM_ENOMEM, "out of host memory");
             return NONE;
         }
+        for (size_t j = d->n_xlats; j < d->n_xlats + GROW; j++)
+            pages[j] = UINT64_MAX; /* no page: no miss matches a slot never used */
         d->xlat_pages = pages;
         d->n_xlats += GROW;
     }
