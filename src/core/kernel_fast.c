@@ -78,7 +78,7 @@ void scim_kernel_set_fast(scim_kernel *k, bool on)
         k->clk.fast = on && !k->fast_conflict;
     }
 }
-bool scim_kernel_fast(const scim_kernel *k) { return k && k->fast && !k->fast_conflict; }
+bool scim_kernel_fast(const scim_kernel *k) { return k && k->clk.fast; }
 void scim_kernel_set_watch(scim_kernel *k, scim_time_t lead, scim_watch_fn fn, void *ctx)
 {
     k->watch_lead = lead;
