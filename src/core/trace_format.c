@@ -27,6 +27,11 @@ const scim_trace_key scim_trace_keys[] = {
 };
 _Static_assert(sizeof scim_trace_keys / sizeof scim_trace_keys[0] == SCIM_TRACE_N_KEYS,
                "SCIM_TRACE_N_KEYS (trace_internal.h) must count scim_trace_keys");
+/* key k's bit is 1 << k (scim_trace_rec_check finds keys by bit position) */
+_Static_assert(SCIM_TRACE_HAS_PASID == 1u << 0 && SCIM_TRACE_HAS_PROT == 1u << 1 && SCIM_TRACE_HAS_POPULATE == 1u << 2 &&
+                   SCIM_TRACE_HAS_PAGESIZE == 1u << 3 && SCIM_TRACE_HAS_IO == 1u << 4 &&
+                   SCIM_TRACE_HAS_NODE == 1u << 5 && SCIM_TRACE_N_KEYS == 6,
+               "scim_trace_keys[k].bit must be 1 << k");
 
 const char *scim_trace_op_name(scim_trace_op op)
 {
@@ -71,9 +76,9 @@ int scim_trace_rec_check(const scim_trace_rec *rec, const char **why)
         *why = "timing beyond the simulated clock (more than 2^64 ps)";
         return -1;
     }
-    for (size_t k = 0; k < SCIM_TRACE_N_KEYS; k++) {
-        if (!(rec->has & scim_trace_keys[k].bit))
-            continue;
+    /* only the keys present: most records (DMAs) carry none */
+    for (uint32_t has = rec->has & SCIM_TRACE_HAS_ALL_; has; has &= has - 1) {
+        size_t k = (size_t)__builtin_ctz(has);
         if (!(scim_trace_keys[k].ops & SCIM_TRACE_OP_BIT(rec->op))) {
             *why = "a key that does not apply to the op";
             return -1;

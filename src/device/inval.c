@@ -13,7 +13,7 @@ static void inv_next(scim_device *d);
 
 static void inv_complete(scim_device *d)
 {
-    inv_entry e;
+    inv_entry e = {0}; /* the queue is not empty here; the compiler cannot know */
     scim_fifo_pop(&d->invq, &e);
     scim_hist_record(d->st.inv_latency, scim_kernel_now(d->k) - e.arrived);
     d->inv_busy = false;

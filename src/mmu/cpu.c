@@ -137,7 +137,7 @@ static scim_msg *inv_front(const scim_cpu *c) { return *(scim_msg **)scim_fifo_a
 
 static void ack_complete(scim_cpu *c)
 {
-    scim_msg *m;
+    scim_msg *m = NULL; /* the queue is not empty here; the compiler cannot know */
     scim_fifo_pop(&c->invq, &m);
     c->inv_busy = false;
     scim_port_reply(c->port, m, SCIM_MSG_INV_DONE, scim_port_wire(c->port, 0), SCIM_RESP_OK);
