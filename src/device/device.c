@@ -464,6 +464,14 @@ static void request_end(void *owner, uint32_t req, const scim_trace_rec *rec, ui
         scim_dev_host_request_end(d, req, rec, pasid, error);
 }
 
+/* The replay engine calls the two above only while they have something
+ * to do: a driver's hook or the host's events. */
+void scim_dev_update_request_hooks(scim_device *d)
+{
+    bool drv = d->drv_ops && (d->drv_ops->request_begin || d->drv_ops->request_end);
+    scim_replay_set_request_hooks(d->replay, drv || d->ev);
+}
+
 /* ---- the port ---- */
 
 static void on_response(void *ctx, scim_msg *m)
@@ -613,6 +621,7 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
     d->utlb_time = scim_clock_cycles(&d->clock, p->utlb.latency);
     if (!(d->replay = scim_replay_create(k, name, &rp, &ops, d, stats, err)))
         goto fail;
+    scim_dev_update_request_hooks(d);
     d->chunks = calloc(p->max_outstanding, sizeof *d->chunks);
     d->free_backup = calloc(p->backup_slots, sizeof *d->free_backup);
     if (!d->chunks || !d->free_backup) {
@@ -715,6 +724,7 @@ void scim_device_set_driver(scim_device *d, const scim_dev_driver_ops *ops, void
 {
     d->drv_ops = ops;
     d->drv = drv;
+    scim_dev_update_request_hooks(d);
     if (ops && ops->request_begin)
         scim_replay_post_ahead(d->replay);
 }

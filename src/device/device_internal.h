@@ -228,6 +228,9 @@ uint64_t scim_dev_tag_of_xlat(const scim_device *d, int32_t xi);
 void scim_dev_host_request_begin(scim_device *d, uint32_t req, const scim_trace_rec *rec);
 void scim_dev_host_record_pa(scim_device *d, int32_t ci, uint64_t pa);
 void scim_dev_host_request_end(scim_device *d, uint32_t req, const scim_trace_rec *rec, uint32_t pasid, bool error);
+/* Turn the replay engine's request hooks on or off by what they would do
+ * (a driver's hooks, host events): after either changes. */
+void scim_dev_update_request_hooks(scim_device *d);
 void scim_dev_host_free(scim_device *d);
 /* xlat.c */
 void scim_dev_need_translation(scim_device *d, int32_t ci);

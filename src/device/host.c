@@ -22,6 +22,7 @@ void scim_device_set_events(scim_device *d, const scim_dev_event_ops *ops, void 
     }
     d->ev = ops;
     d->ev_ctx = ctx;
+    scim_dev_update_request_hooks(d);
 }
 
 void scim_dev_host_free(scim_device *d)

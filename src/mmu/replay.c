@@ -65,7 +65,8 @@ struct scim_replay {
     char agent[48];
     scim_replay_params p;
     char *trace_path;
-    scim_replay_ops ops;
+    scim_replay_ops ops;      /* in use: request hooks NULL while the owner has none to run */
+    scim_replay_ops ops_given; /* as given at create */
     void *owner;
     scim_trace_reader *trace;
     bool eof, have_rec, failed, os_pending;
@@ -265,6 +266,12 @@ void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error)
 }
 
 void scim_replay_post_ahead(scim_replay *r) { r->post_ahead = true; }
+
+void scim_replay_set_request_hooks(scim_replay *r, bool on)
+{
+    r->ops.request_begin = on ? r->ops_given.request_begin : NULL;
+    r->ops.request_end = on ? r->ops_given.request_end : NULL;
+}
 
 uint32_t scim_replay_request_of(const scim_replay *r, uint32_t id) { return (uint32_t)r->slots[id].req; }
 uint32_t scim_replay_page_index(const scim_replay *r, uint32_t id) { return r->slots[id].page; }
@@ -590,7 +597,7 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
         snprintf(r->tenants_key, sizeof r->tenants_key, "%s", p->tenants_key);
         r->p.tenants_key = r->tenants_key;
     }
-    r->ops = *ops;
+    r->ops = r->ops_given = *ops;
     r->owner = owner;
     r->cur = NONE;
     r->dormant = NONE;

@@ -90,6 +90,12 @@ void scim_replay_request_ready(scim_replay *r, uint32_t req, bool error);
  * chunks in the order they became ready. Without it a request is begun
  * when a chunk slot is free and holds every later record until issued. */
 void scim_replay_post_ahead(scim_replay *r);
+/* Whether the request hooks given at create are called (on at create).
+ * An owner whose hooks would do nothing for now turns them off: two
+ * indirect calls per request saved (a device without a driver or host
+ * events); the engine behaves as if the hooks returned true and did
+ * nothing. */
+void scim_replay_set_request_hooks(scim_replay *r, bool on);
 /* The request a chunk belongs to (0 <= req <= max_outstanding) and the
  * chunk's page index within that request. */
 uint32_t scim_replay_request_of(const scim_replay *r, uint32_t id);
