@@ -1,4 +1,7 @@
-/* The replay engine's request hooks (scim_replay_set_request_hooks): an
+/* The replay engine's per-request paths made cheap in issue 11: the
+ * request hooks and the tenants' PASID check.
+ *
+ * The request hooks (scim_replay_set_request_hooks): an
  * owner with nothing to do in them turns them off, and the engine then
  * behaves as if they returned true and did nothing. The reference is the
  * same host-fed run with the hooks on and doing nothing: the same chunk
@@ -126,12 +129,45 @@ START_TEST(turned_off_mid_run)
 }
 END_TEST
 
+/* A record's PASID must be the agent's or one of its tenants' (searched
+ * in a sorted copy): every PASID around the listed ones, in any order. */
+START_TEST(tenants_bound_in_any_order)
+{
+    static const uint32_t tenants[] = {900, 2, 70, 4, 65, 1u << 19};
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(SCIM_BACKEND_NATIVE, &err);
+    scim_stats *st = scim_stats_create();
+    static const scim_replay_ops ops = {.chunk = chunk, .os_op = os_op};
+    scim_replay_params p = {NULL, MAX_OUT, 1, "dma", tenants, sizeof tenants / sizeof tenants[0], "devices.d.tenants"};
+    owner o = {.k = k};
+    scim_replay *r = o.r = scim_replay_create(k, "dev", &p, &ops, &o, st, &err);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(scim_replay_start(r, &err), 0);
+    for (uint32_t pasid = 0; pasid < 1000; pasid++) {
+        bool listed = pasid == 1; /* the agent's own */
+        for (size_t i = 0; i < sizeof tenants / sizeof tenants[0]; i++)
+            listed |= tenants[i] == pasid;
+        scim_trace_rec rec = {.op = SCIM_OP_READ, .addr = 0x1000, .size = 64, .has = SCIM_TRACE_HAS_PASID,
+                              .pasid = pasid};
+        int rc = scim_replay_push(r, &rec, 0, pasid, false, &err);
+        ck_assert_msg(listed ? rc == 0 : rc == SCIM_EINVAL, "pasid %u: rc %d", pasid, rc);
+    }
+    scim_trace_rec top = {.op = SCIM_OP_READ, .addr = 0x1000, .size = 64, .has = SCIM_TRACE_HAS_PASID,
+                          .pasid = 1u << 19};
+    ck_assert_int_eq(scim_replay_push(r, &top, 0, 0, false, &err), 0);
+    scim_replay_destroy(r);
+    scim_stats_destroy(st);
+    scim_kernel_destroy(k);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("replay_hooks");
     TCase *tc = tcase_create("hooks");
     tcase_add_test(tc, off_is_hooks_doing_nothing);
     tcase_add_test(tc, turned_off_mid_run);
+    tcase_add_test(tc, tenants_bound_in_any_order);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

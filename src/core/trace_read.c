@@ -559,6 +559,21 @@ static inline int varint_unchecked(const unsigned char **p, uint64_t *out)
     return -2;
 }
 
+/* get_varint without a bounds test per byte where the buffer surely holds
+ * a whole varint (a record's keys: a 64-tenant trace names a PASID in
+ * every record). */
+static int get_varint_quick(source *s, uint64_t *out)
+{
+    if (s->len - s->pos >= 10) {
+        const unsigned char *p = s->buf + s->pos;
+        if (varint_unchecked(&p, out) == 0) {
+            s->pos = (size_t)(p - s->buf);
+            return 0;
+        }
+    }
+    return get_varint(s, out); /* near the end, or overlong: as it always did */
+}
+
 /* The record's tag and three varints when the buffer surely holds them
  * (the common case: no refill and no bounds test per byte). 1: decoded,
  * 0: take the byte-by-byte path (near the buffer's end, or an overlong
@@ -616,17 +631,17 @@ static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
     rec->size = v[2];
     if (tag & 0x20) {
         uint64_t has;
-        int rc = get_varint(s, &has);
+        int rc = get_varint_quick(s, &has);
         if (rc)
             return bin_error(r, at, err, "truncated record");
         if (has & ~(uint64_t)SCIM_TRACE_HAS_ALL_ || has == 0)
             return bin_error(r, at, err, "unknown key bits");
         rec->has = (uint32_t)has;
-        for (size_t k = 0; k < SCIM_TRACE_N_KEYS; k++) {
-            if (!(has & scim_trace_keys[k].bit))
-                continue;
+        /* key k's bit is 1 << k (trace_format.c): the keys in their order */
+        for (uint32_t bits = (uint32_t)has; bits; bits &= bits - 1) {
+            size_t k = (size_t)__builtin_ctz(bits);
             uint64_t val;
-            rc = get_varint(s, &val);
+            rc = get_varint_quick(s, &val);
             if (rc)
                 return bin_error(r, at, err, "truncated record");
             scim_trace_set_key_value(rec, k, val);

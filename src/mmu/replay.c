@@ -300,15 +300,28 @@ void scim_replay_pause(scim_replay *r, scim_time_t until)
 
 /* The pasid check of a read/write: message in msg, false if the agent is
  * not bound to the record's address space. */
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static bool pasid_bound(const scim_replay *r, const scim_trace_rec *rec)
 {
     if (!(rec->op == SCIM_OP_READ || rec->op == SCIM_OP_WRITE) || !(rec->has & SCIM_TRACE_HAS_PASID) ||
         rec->pasid == r->p.pasid)
         return true;
-    for (size_t i = 0; i < r->p.n_tenants; i++)
-        if (r->p.tenants[i] == rec->pasid)
-            return true;
-    return false;
+    /* the tenants are sorted at create: a 64-tenant device checks every
+     * record, and a scan cost more than the rest of the record's decoding */
+    size_t lo = 0, hi = r->p.n_tenants;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->p.tenants[mid] < rec->pasid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->p.n_tenants && r->p.tenants[lo] == rec->pasid;
 }
 
 static bool next_host_record(scim_replay *r)
@@ -590,6 +603,7 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
             return NULL;
         }
         memcpy(t, p->tenants, p->n_tenants * sizeof *t);
+        qsort(t, p->n_tenants, sizeof *t, cmp_u32); /* pasid_bound searches them */
         r->p.tenants = t;
     }
     r->p.tenants_key = NULL;
