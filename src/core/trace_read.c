@@ -544,6 +544,18 @@ static int get_varint(source *s, uint64_t *out)
 static inline int varint_unchecked(const unsigned char **p, uint64_t *out)
 {
     const unsigned char *q = *p;
+    /* one or two bytes (below 2^14: most times, address deltas and sizes)
+     * without the loop */
+    if (q[0] < 0x80) {
+        *out = q[0];
+        *p = q + 1;
+        return 0;
+    }
+    if (q[1] < 0x80) {
+        *out = (uint64_t)(q[0] & 0x7f) | (uint64_t)q[1] << 7;
+        *p = q + 2;
+        return 0;
+    }
     uint64_t v = 0;
     for (int i = 0; i < 10; i++) {
         unsigned b = q[i];
