@@ -439,6 +439,51 @@ START_TEST(test_writer_errors)
 }
 END_TEST
 
+/* Varints at every length boundary (1 and 2 bytes decode without the
+ * loop; 3 to 10 with it), in the record head and in keys, near the
+ * buffer's end and far from it: a binary file reads back exactly. */
+START_TEST(test_binary_varint_lengths)
+{
+    enum { N = 2 * 10 * 64 };
+    static scim_trace_rec recs[N], got[N + 1];
+    size_t n = 0;
+    for (int rep = 0; rep < 2; rep++) {
+        for (unsigned bits = 0; bits < 64; bits++) {
+            /* 2^bits - 1 and 2^bits: the largest of one length, the smallest of the next */
+            uint64_t v[2] = {bits ? (1ull << bits) - 1 : 0, 1ull << bits};
+            for (int j = 0; j < 2; j++) {
+                for (int field = 0; field < 5; field++) {
+                    scim_trace_rec r = {.op = SCIM_OP_READ, .timing = SCIM_TIMING_ABS, .time_ns = 5, .addr = 0x1000,
+                                        .size = 64};
+                    switch (field) {
+                    case 0: r.time_ns = v[j] > SCIM_TRACE_MAX_NS ? SCIM_TRACE_MAX_NS : v[j]; break;
+                    case 1: r.addr = v[j] & ~0xfffull; break; /* a delta of any length from the previous */
+                    case 2: r.size = v[j] ? (v[j] > (1ull << 40) ? 1ull << 40 : v[j]) : 1; break;
+                    case 3: r.has = SCIM_TRACE_HAS_PASID, r.pasid = (uint32_t)(v[j] & 0xfffff); break;
+                    default: r.has = SCIM_TRACE_HAS_IO, r.io = v[j]; break;
+                    }
+                    if (n < N)
+                        recs[n++] = r;
+                }
+            }
+        }
+    }
+    char path[512];
+    path_of(path, sizeof path, "lengths.bin");
+    trace_write_all(path, SCIM_TRACE_BINARY, false, recs, n);
+    size_t m = 0;
+    scim_err err = {0};
+    ck_assert_msg(trace_read_file(path, got, N + 1, &m, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(m, n);
+    for (size_t i = 0; i < n; i++) {
+        char a[256], b[256];
+        scim_trace_format_rec(&got[i], a, sizeof a);
+        scim_trace_format_rec(&recs[i], b, sizeof b);
+        ck_assert_msg(trace_rec_same(&got[i], &recs[i]), "record %zu: read '%s', wrote '%s'", i, a, b);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("trace_binary");
@@ -449,6 +494,7 @@ int main(void)
     tcase_add_test(tc, test_streaming_pipe);
     tcase_add_test(tc, test_binary_truncated);
     tcase_add_test(tc, test_binary_errors);
+    tcase_add_test(tc, test_binary_varint_lengths);
     tcase_add_test(tc, test_writer_errors);
     suite_add_tcase(s, tc);
     return run_suite(s);
