@@ -13,8 +13,15 @@ static bool usable(unsigned perms, bool write) { return (perms & SCIM_PERM_R) &&
 
 static int32_t xlat_find(const scim_device *d, uint32_t pasid, uint64_t page)
 {
-    for (size_t i = 0; i < d->n_xlats; i++)
-        if (d->xlat_pages[i] == page && d->xlats[i].used && d->xlats[i].pasid == pasid)
+    const uint64_t *pages = d->xlat_pages;
+    size_t i = 0, n = d->n_xlats;
+    /* four pages per step without a branch each (most misses find none);
+     * from the first group holding the page on, one by one */
+    for (; i + 4 <= n; i += 4)
+        if ((pages[i] == page) | (pages[i + 1] == page) | (pages[i + 2] == page) | (pages[i + 3] == page))
+            break;
+    for (; i < n; i++)
+        if (pages[i] == page && d->xlats[i].used && d->xlats[i].pasid == pasid)
             return (int32_t)i;
     return NONE;
 }
