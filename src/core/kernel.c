@@ -54,6 +54,12 @@ static __attribute__((cold, noinline)) bool heap_grow(scim_kernel *k)
 
 static void heap_push(scim_kernel *k, hkey key, uint32_t who)
 {
+    if (k->hole) {
+        /* the root the running event left: one sift-down from there */
+        k->hole = false;
+        heap_sift_root(k, key, who);
+        return;
+    }
     if (ROOT + k->n >= k->cap && !heap_grow(k)) {
         k->alloc_failed = true;
         k->stop = true;
@@ -172,7 +178,7 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
             if (--q->len)
                 heap_sift_root(k, q->ring[q->head].key, who);
             else
-                heap_pop(k);
+                k->hole = true;
         } else {
             if (who & TIMER_BIT) {
                 who &= ~TIMER_BIT;
@@ -183,11 +189,12 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
             ctx = p->ctx;
             arg = p->arg;
             k->pl_free[k->pl_nfree++] = who;
-            heap_pop(k);
+            k->hole = true;
         }
         k->clk.pending--;
         k->executed++;
         fn(ctx, arg);
+        heap_settle(k);
         if (k->poll && (k->executed & k->poll_mask) == 0)
             k->poll(k->poll_ctx, k);
     }
@@ -576,6 +583,7 @@ scim_time_t scim_kernel_next_time(const scim_kernel *k)
 {
     if (!k)
         return SCIM_TIME_MAX;
+    heap_settle((scim_kernel *)k); /* (a handler asking: the kernel is never const) */
     hkey next = k->n ? k->key[ROOT] : HKEY_NONE;
     if (k->dm_first < next)
         next = k->dm_first;

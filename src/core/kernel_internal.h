@@ -59,6 +59,14 @@ struct scim_kernel {
     hkey *key;      /* [ROOT, ROOT + n): the heap; 64-byte aligned */
     uint32_t *who;  /* owner of key[i] */
     uint32_t n, cap; /* cap counts from index 0 */
+    /* The root was taken by the event running now and not yet popped
+     * (dispatch_due): n still counts it, its key is stale. The first push
+     * the handler makes fills it with one sift-down (instead of a pop's
+     * sift-down and a push's sift-up); else it is popped when the handler
+     * returns. Anything that reads the heap meanwhile settles it first
+     * (heap_settle). Keys are unique, so the heap's shape does not change
+     * the order of execution. */
+    bool hole;
     payload *pl;
     uint32_t *pl_free;
     uint32_t pl_nfree, pl_cap;
@@ -149,6 +157,16 @@ static inline __attribute__((always_inline)) void heap_pop(scim_kernel *k)
     uint32_t last = ROOT + --k->n;
     if (k->n)
         heap_sift_root(k, k->key[last], k->who[last]);
+}
+
+/* Pop the root the dispatcher left as a hole, if any (before reading the
+ * heap from inside a handler). */
+static inline void heap_settle(scim_kernel *k)
+{
+    if (__builtin_expect(k->hole, 0)) {
+        k->hole = false;
+        heap_pop(k);
+    }
 }
 
 /* The key of an event at `when` (clamped to now), from the one sequence. */
