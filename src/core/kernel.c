@@ -142,6 +142,19 @@ void scim_kernel_dormant_pass(scim_kernel *k)
     e->passed(e->ctx, e->arg);
 }
 
+/* The next count of events executed at which the host is polled: a
+ * multiple of the period (executed & poll_mask == 0), or never. */
+static void poll_schedule(scim_kernel *k)
+{
+    k->poll_at = k->poll && ~k->poll_mask ? (k->executed | k->poll_mask) + 1 : UINT64_MAX;
+}
+
+static __attribute__((noinline)) void poll_now(scim_kernel *k)
+{
+    k->poll(k->poll_ctx, k);
+    poll_schedule(k); /* (the hook may have changed the period) */
+}
+
 /* Execute every event due at or before `t` (and within the run limit),
  * advancing now as we go. */
 static void dispatch_due(scim_kernel *k, scim_time_t t)
@@ -195,8 +208,8 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
         k->executed++;
         fn(ctx, arg);
         heap_settle(k);
-        if (k->poll && (k->executed & k->poll_mask) == 0)
-            k->poll(k->poll_ctx, k);
+        if (k->executed >= k->poll_at)
+            poll_now(k);
     }
     k->dispatching = false;
     k->clk.exact = k->backend == SCIM_BACKEND_NATIVE;
@@ -256,6 +269,7 @@ scim_kernel *scim_kernel_create(scim_backend backend, scim_err *err)
     k->dm_first = HKEY_NONE;
     k->limit = SCIM_TIME_MAX;
     k->wake_asked = SCIM_TIME_MAX;
+    k->poll_at = UINT64_MAX;
     k->client = -1;
     if (backend == SCIM_BACKEND_SYSTEMC) {
         int c = scim_sc_attach(sc_wake, k, err);
@@ -569,6 +583,7 @@ void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned e
     k->poll = fn;
     k->poll_ctx = ctx;
     k->poll_mask = (every_log2 >= 63 ? ~0ull : (1ull << every_log2)) - 1;
+    poll_schedule(k);
 }
 uint64_t scim_kernel_events_executed(const scim_kernel *k) { return k ? k->executed : 0; }
 uint64_t scim_kernel_wakeups(const scim_kernel *k) { return k ? k->wakeups : 0; }

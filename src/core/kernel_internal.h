@@ -94,6 +94,7 @@ struct scim_kernel {
     scim_poll_fn poll;
     void *poll_ctx;
     uint64_t poll_mask;
+    uint64_t poll_at; /* executed count of the next poll (poll_schedule): one compare per event */
     /* the device fast path (core/fast.h) */
     bool fast;             /* allowed in this run */
     bool fast_conflict;    /* it met something it cannot reproduce: the run must be redone without */
@@ -173,7 +174,7 @@ static inline void heap_settle(scim_kernel *k)
 static inline hkey make_key(scim_kernel *k, scim_time_t *when, int prio)
 {
     if (!k->clk.exact)
-        k->clk.now = scim_kernel_now(k);
+        k->clk.now = scim_kernel_now_cold(k); /* out of line: no stack frame for the native case */
     if (*when < k->clk.now)
         *when = k->clk.now; /* the past is not reachable; callers pass now + delay */
     return ((hkey)*when << 64) | ((uint64_t)(prio & 0xff) << PRIO_SHIFT) | (k->seq++ & ((1ull << PRIO_SHIFT) - 1));
