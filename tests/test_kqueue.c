@@ -5,7 +5,8 @@
  * to thousands of events and let it drain to a few. The model keeps every
  * pending event in a plain array and runs the smallest (time, priority,
  * sequence) each step; the kernel must run the same events at the same
- * times, pass the same dormant ones and answer the same next times.
+ * times, pass the same dormant ones, answer the same next times and show
+ * the same events to the fast path's watch.
  *
  * What it guards: the dispatcher leaves the running event's place in the
  * heap open (a hole) until the handler returns or pushes, and everything
@@ -75,11 +76,23 @@ static void record(world *w, uint64_t id, scim_time_t t, uint64_t kind)
     w->log[w->n_log++] = kind;
 }
 
+/* The fast path's watch (core/fast.h) sees every event scheduled at least
+ * WATCH_LEAD ahead, when it is scheduled: logged as kind 4. */
+enum { WATCH_LEAD = 25 };
+
+static void on_watch(void *ctx, scim_time_t when, int prio)
+{
+    world *w = ctx;
+    record(w, when, (uint64_t)prio, 4);
+}
+
 static void model_add(world *w, scim_time_t t, int prio, uint64_t id, int dm)
 {
     ck_assert_uint_lt(w->n_pend, MAX_EV);
     if (t < w->now)
         t = w->now;
+    if (t - w->now >= WATCH_LEAD)
+        on_watch(w, t, prio);
     w->pend[w->n_pend++] = (mev){t, prio, w->seq++, id, dm};
 }
 
@@ -237,6 +250,8 @@ static world *world_new(scim_kernel *k, uint64_t seed, uint64_t budget)
     w->pend = malloc(MAX_EV * sizeof *w->pend);
     for (int f = 0; f < NF && k; f++)
         ck_assert_int_ge(w->fifo[f] = scim_kernel_fifo_create(k, on_event, w), 0);
+    if (k)
+        scim_kernel_set_watch(k, WATCH_LEAD, on_watch, w);
     return w;
 }
 
@@ -275,8 +290,12 @@ static void compare(scim_backend b, uint64_t seed, uint64_t budget, size_t *step
     ck_assert_uint_eq(scim_kernel_next_time(k), SCIM_TIME_MAX);
     *steps = w[0]->n_log / 3;
     *passed = 0;
-    for (size_t i = 0; i < w[0]->n_log; i += 3)
+    uint64_t watched = 0;
+    for (size_t i = 0; i < w[0]->n_log; i += 3) {
         *passed += w[0]->log[i + 2] == 2;
+        watched += w[0]->log[i + 2] == 4;
+    }
+    ck_assert_uint_gt(watched, 100);
     world_free(w[0]);
     world_free(w[1]);
     scim_kernel_destroy(k);

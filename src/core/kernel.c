@@ -435,11 +435,48 @@ bool scim_kernel_fifo_push(scim_kernel *k, fifo *q, hkey key, uint64_t arg)
     return true;
 }
 
-void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+static __attribute__((noinline)) void fifo_at_general(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
 {
     hkey key = make_key(k, &when, prio);
     if (scim_kernel_fifo_push(k, &k->fifos[id], key, arg))
         after_schedule(k, when, prio);
+}
+
+static __attribute__((noinline)) void fifo_at_keyed(scim_kernel *k, fifo *q, hkey key, scim_time_t when, int prio,
+                                                     uint64_t arg)
+{
+    if (scim_kernel_fifo_push(k, q, key, arg))
+        after_schedule(k, when, prio);
+}
+
+static __attribute__((noinline)) void watch_cold(scim_kernel *k, scim_time_t when, int prio)
+{
+    k->watch(k->watch_ctx, when, prio);
+}
+
+/* The common case, a busy FIFO with room taking an event in order at an
+ * exact time, makes no call but in tail position, so it needs no stack
+ * frame; the rest goes the general way. Same key, same steps. */
+void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+{
+    fifo *q = &k->fifos[id];
+    uint32_t len = q->len;
+    if (!k->clk.exact || len == 0 || len > q->mask) {
+        fifo_at_general(k, id, when, prio, arg);
+        return;
+    }
+    hkey key = make_key(k, &when, prio);
+    if (key_lt(key, q->ring[(q->head + len - 1) & q->mask].key)) {
+        fifo_at_keyed(k, q, key, when, prio, arg); /* out of order */
+        return;
+    }
+    q->ring[(q->head + len) & q->mask] = (fifo_ent){key, arg};
+    q->len = len + 1;
+    k->clk.pending++;
+    /* show_watch, its call in tail position; the time is exact, so no
+     * SystemC wake-up to ask (after_schedule) */
+    if (k->watch && when - k->clk.now >= k->watch_lead)
+        watch_cold(k, when, prio);
 }
 
 
