@@ -454,6 +454,25 @@ static __attribute__((noinline)) void watch_cold(scim_kernel *k, scim_time_t whe
     k->watch(k->watch_ctx, when, prio);
 }
 
+/* An empty FIFO (its ring allocated) taking an event at an exact time:
+ * scim_kernel_fifo_push's first case with the heap push in line. */
+static __attribute__((noinline)) void fifo_at_first(scim_kernel *k, fifo *q, scim_time_t when, int prio, uint64_t arg)
+{
+    hkey key = make_key(k, &when, prio);
+    q->head = 0;
+    q->ring[0] = (fifo_ent){key, arg};
+    q->len = 1;
+    uint32_t who = FIFO_BIT | (uint32_t)(q - k->fifos);
+    if (k->hole) {
+        k->hole = false;
+        heap_sift_root(k, key, who);
+    } else {
+        heap_push(k, key, who);
+    }
+    k->clk.pending++;
+    show_watch(k, when, prio);
+}
+
 /* The common case, a busy FIFO with room taking an event in order at an
  * exact time, makes no call but in tail position, so it needs no stack
  * frame; the rest goes the general way. Same key, same steps. */
@@ -462,7 +481,10 @@ void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uin
     fifo *q = &k->fifos[id];
     uint32_t len = q->len;
     if (!k->clk.exact || len == 0 || len > q->mask) {
-        fifo_at_general(k, id, when, prio, arg);
+        if (k->clk.exact && len == 0 && q->ring)
+            fifo_at_first(k, q, when, prio, arg);
+        else
+            fifo_at_general(k, id, when, prio, arg);
         return;
     }
     hkey key = make_key(k, &when, prio);
