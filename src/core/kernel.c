@@ -54,6 +54,12 @@ static __attribute__((cold, noinline)) bool heap_grow(scim_kernel *k)
 
 static void heap_push(scim_kernel *k, hkey key, uint32_t who)
 {
+    if (k->hole) {
+        /* the root the running event left: one sift-down from there */
+        k->hole = false;
+        heap_sift_root(k, key, who);
+        return;
+    }
     if (ROOT + k->n >= k->cap && !heap_grow(k)) {
         k->alloc_failed = true;
         k->stop = true;
@@ -136,6 +142,19 @@ void scim_kernel_dormant_pass(scim_kernel *k)
     e->passed(e->ctx, e->arg);
 }
 
+/* The next count of events executed at which the host is polled: a
+ * multiple of the period (executed & poll_mask == 0), or never. */
+static void poll_schedule(scim_kernel *k)
+{
+    k->poll_at = k->poll && ~k->poll_mask ? (k->executed | k->poll_mask) + 1 : UINT64_MAX;
+}
+
+static __attribute__((noinline)) void poll_now(scim_kernel *k)
+{
+    k->poll(k->poll_ctx, k);
+    poll_schedule(k); /* (the hook may have changed the period) */
+}
+
 /* Execute every event due at or before `t` (and within the run limit),
  * advancing now as we go. */
 static void dispatch_due(scim_kernel *k, scim_time_t t)
@@ -172,7 +191,7 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
             if (--q->len)
                 heap_sift_root(k, q->ring[q->head].key, who);
             else
-                heap_pop(k);
+                k->hole = true;
         } else {
             if (who & TIMER_BIT) {
                 who &= ~TIMER_BIT;
@@ -183,13 +202,14 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
             ctx = p->ctx;
             arg = p->arg;
             k->pl_free[k->pl_nfree++] = who;
-            heap_pop(k);
+            k->hole = true;
         }
         k->clk.pending--;
         k->executed++;
         fn(ctx, arg);
-        if (k->poll && (k->executed & k->poll_mask) == 0)
-            k->poll(k->poll_ctx, k);
+        heap_settle(k);
+        if (k->executed >= k->poll_at)
+            poll_now(k);
     }
     k->dispatching = false;
     k->clk.exact = k->backend == SCIM_BACKEND_NATIVE;
@@ -249,6 +269,7 @@ scim_kernel *scim_kernel_create(scim_backend backend, scim_err *err)
     k->dm_first = HKEY_NONE;
     k->limit = SCIM_TIME_MAX;
     k->wake_asked = SCIM_TIME_MAX;
+    k->poll_at = UINT64_MAX;
     k->client = -1;
     if (backend == SCIM_BACKEND_SYSTEMC) {
         int c = scim_sc_attach(sc_wake, k, err);
@@ -414,11 +435,70 @@ bool scim_kernel_fifo_push(scim_kernel *k, fifo *q, hkey key, uint64_t arg)
     return true;
 }
 
-void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+static __attribute__((noinline)) void fifo_at_general(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
 {
     hkey key = make_key(k, &when, prio);
     if (scim_kernel_fifo_push(k, &k->fifos[id], key, arg))
         after_schedule(k, when, prio);
+}
+
+static __attribute__((noinline)) void fifo_at_keyed(scim_kernel *k, fifo *q, hkey key, scim_time_t when, int prio,
+                                                     uint64_t arg)
+{
+    if (scim_kernel_fifo_push(k, q, key, arg))
+        after_schedule(k, when, prio);
+}
+
+static __attribute__((noinline)) void watch_cold(scim_kernel *k, scim_time_t when, int prio)
+{
+    k->watch(k->watch_ctx, when, prio);
+}
+
+/* An empty FIFO (its ring allocated) taking an event at an exact time:
+ * scim_kernel_fifo_push's first case with the heap push in line. */
+static __attribute__((noinline)) void fifo_at_first(scim_kernel *k, fifo *q, scim_time_t when, int prio, uint64_t arg)
+{
+    hkey key = make_key(k, &when, prio);
+    q->head = 0;
+    q->ring[0] = (fifo_ent){key, arg};
+    q->len = 1;
+    uint32_t who = FIFO_BIT | (uint32_t)(q - k->fifos);
+    if (k->hole) {
+        k->hole = false;
+        heap_sift_root(k, key, who);
+    } else {
+        heap_push(k, key, who);
+    }
+    k->clk.pending++;
+    show_watch(k, when, prio);
+}
+
+/* The common case, a busy FIFO with room taking an event in order at an
+ * exact time, makes no call but in tail position, so it needs no stack
+ * frame; the rest goes the general way. Same key, same steps. */
+void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+{
+    fifo *q = &k->fifos[id];
+    uint32_t len = q->len;
+    if (!k->clk.exact || len == 0 || len > q->mask) {
+        if (k->clk.exact && len == 0 && q->ring)
+            fifo_at_first(k, q, when, prio, arg);
+        else
+            fifo_at_general(k, id, when, prio, arg);
+        return;
+    }
+    hkey key = make_key(k, &when, prio);
+    if (key_lt(key, q->ring[(q->head + len - 1) & q->mask].key)) {
+        fifo_at_keyed(k, q, key, when, prio, arg); /* out of order */
+        return;
+    }
+    q->ring[(q->head + len) & q->mask] = (fifo_ent){key, arg};
+    q->len = len + 1;
+    k->clk.pending++;
+    /* show_watch, its call in tail position; the time is exact, so no
+     * SystemC wake-up to ask (after_schedule) */
+    if (k->watch && when - k->clk.now >= k->watch_lead)
+        watch_cold(k, when, prio);
 }
 
 
@@ -562,6 +642,7 @@ void scim_kernel_set_poll(scim_kernel *k, scim_poll_fn fn, void *ctx, unsigned e
     k->poll = fn;
     k->poll_ctx = ctx;
     k->poll_mask = (every_log2 >= 63 ? ~0ull : (1ull << every_log2)) - 1;
+    poll_schedule(k);
 }
 uint64_t scim_kernel_events_executed(const scim_kernel *k) { return k ? k->executed : 0; }
 uint64_t scim_kernel_wakeups(const scim_kernel *k) { return k ? k->wakeups : 0; }
@@ -576,6 +657,7 @@ scim_time_t scim_kernel_next_time(const scim_kernel *k)
 {
     if (!k)
         return SCIM_TIME_MAX;
+    heap_settle((scim_kernel *)k); /* (a handler asking: the kernel is never const) */
     hkey next = k->n ? k->key[ROOT] : HKEY_NONE;
     if (k->dm_first < next)
         next = k->dm_first;

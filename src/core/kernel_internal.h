@@ -59,6 +59,14 @@ struct scim_kernel {
     hkey *key;      /* [ROOT, ROOT + n): the heap; 64-byte aligned */
     uint32_t *who;  /* owner of key[i] */
     uint32_t n, cap; /* cap counts from index 0 */
+    /* The root was taken by the event running now and not yet popped
+     * (dispatch_due): n still counts it, its key is stale. The first push
+     * the handler makes fills it with one sift-down (instead of a pop's
+     * sift-down and a push's sift-up); else it is popped when the handler
+     * returns. Anything that reads the heap meanwhile settles it first
+     * (heap_settle). Keys are unique, so the heap's shape does not change
+     * the order of execution. */
+    bool hole;
     payload *pl;
     uint32_t *pl_free;
     uint32_t pl_nfree, pl_cap;
@@ -86,6 +94,7 @@ struct scim_kernel {
     scim_poll_fn poll;
     void *poll_ctx;
     uint64_t poll_mask;
+    uint64_t poll_at; /* executed count of the next poll (poll_schedule): one compare per event */
     /* the device fast path (core/fast.h) */
     bool fast;             /* allowed in this run */
     bool fast_conflict;    /* it met something it cannot reproduce: the run must be redone without */
@@ -151,11 +160,21 @@ static inline __attribute__((always_inline)) void heap_pop(scim_kernel *k)
         heap_sift_root(k, k->key[last], k->who[last]);
 }
 
+/* Pop the root the dispatcher left as a hole, if any (before reading the
+ * heap from inside a handler). */
+static inline void heap_settle(scim_kernel *k)
+{
+    if (__builtin_expect(k->hole, 0)) {
+        k->hole = false;
+        heap_pop(k);
+    }
+}
+
 /* The key of an event at `when` (clamped to now), from the one sequence. */
 static inline hkey make_key(scim_kernel *k, scim_time_t *when, int prio)
 {
     if (!k->clk.exact)
-        k->clk.now = scim_kernel_now(k);
+        k->clk.now = scim_kernel_now_cold(k); /* out of line: no stack frame for the native case */
     if (*when < k->clk.now)
         *when = k->clk.now; /* the past is not reachable; callers pass now + delay */
     return ((hkey)*when << 64) | ((uint64_t)(prio & 0xff) << PRIO_SHIFT) | (k->seq++ & ((1ull << PRIO_SHIFT) - 1));
