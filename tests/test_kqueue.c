@@ -385,6 +385,97 @@ START_TEST(polls_at_the_counts)
 }
 END_TEST
 
+/* The queue's edges: the dispatcher finds the earliest key as key[ROOT]
+ * with no test of the heap's size (HKEY_NONE marks it empty) and stops
+ * with one compare against the bound's last key. An empty queue (fresh,
+ * drained by the dispatcher, by a handler that pushes nothing, or by a
+ * dormant event passed alone) has no next time and runs nothing; events at
+ * exactly the bound run, at any priority, and the next picosecond does
+ * not; an event at SCIM_TIME_MAX runs under run(). */
+typedef struct edge_log {
+    scim_time_t at[16];
+    uint64_t arg[16];
+    int n;
+    scim_kernel *k;
+} edge_log;
+
+static void edge_ev(void *ctx, uint64_t arg)
+{
+    edge_log *l = ctx;
+    ck_assert_int_lt(l->n, 16);
+    l->at[l->n] = scim_kernel_now(l->k);
+    l->arg[l->n++] = arg;
+    /* the last event in the queue sees it empty (the dispatcher's hole settled) */
+    if (arg == 7)
+        ck_assert_uint_eq(scim_kernel_next_time(l->k), SCIM_TIME_MAX);
+}
+
+static void edge_passed(void *ctx, uint64_t arg) { edge_ev(ctx, 100 + arg); }
+
+START_TEST(empty_and_bound_edges)
+{
+    scim_err err = {0};
+    scim_kernel *k = scim_kernel_create(backends[_i], &err);
+    ck_assert_msg(k, "%s", err.msg);
+    edge_log l = {.k = k};
+    ck_assert_uint_eq(scim_kernel_next_time(k), SCIM_TIME_MAX);
+    ck_assert_int_eq(scim_kernel_run_until(k, 5, &err), 0);
+    ck_assert_uint_eq(scim_kernel_events_executed(k), 0);
+    /* at the bound: the lowest and the highest priority */
+    scim_kernel_schedule_at(k, 10, 255, edge_ev, &l, 2);
+    scim_kernel_schedule_at(k, 10, 0, edge_ev, &l, 1);
+    scim_kernel_schedule_at(k, 11, 0, edge_ev, &l, 3);
+    ck_assert_int_eq(scim_kernel_run_until(k, 9, &err), 0);
+    ck_assert_int_eq(l.n, 0);
+    ck_assert_uint_eq(scim_kernel_next_time(k), 10);
+    ck_assert_int_eq(scim_kernel_run_until(k, 10, &err), 0);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_uint_eq(l.arg[0], 1);
+    ck_assert_uint_eq(l.arg[1], 2);
+    ck_assert_uint_eq(scim_kernel_next_time(k), 11);
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    ck_assert_int_eq(l.n, 3);
+    ck_assert_uint_eq(l.at[2], 11);
+    ck_assert_uint_eq(scim_kernel_next_time(k), SCIM_TIME_MAX); /* drained by the dispatcher */
+    /* a dormant event alone, then an ordinary one after it */
+    ck_assert_int_ge(scim_kernel_schedule_dormant(k, 20, 0, edge_ev, edge_passed, &l, 4), 0);
+    ck_assert_uint_eq(scim_kernel_next_time(k), 20);
+    ck_assert_int_eq(scim_kernel_run_until(k, 19, &err), 0);
+    ck_assert_int_eq(l.n, 3);
+    ck_assert_int_eq(scim_kernel_run_until(k, 20, &err), 0);
+    ck_assert_int_eq(l.n, 4);
+    ck_assert_uint_eq(l.arg[3], 104);
+    ck_assert_uint_eq(l.at[3], 20);
+    ck_assert_uint_eq(scim_kernel_next_time(k), SCIM_TIME_MAX);
+    /* the last event's handler sees the queue empty; then it fills again */
+    scim_kernel_schedule_at(k, 30, 3, edge_ev, &l, 7);
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    ck_assert_int_eq(l.n, 5);
+    ck_assert_uint_eq(scim_kernel_next_time(k), SCIM_TIME_MAX);
+    int f = scim_kernel_fifo_create(k, edge_ev, &l);
+    ck_assert_int_ge(f, 0);
+    scim_kernel_fifo_at(k, f, 40, 0, 8);
+    ck_assert_int_ge(scim_kernel_schedule_dormant(k, 40, 1, edge_ev, edge_passed, &l, 9), 0);
+    ck_assert_uint_eq(scim_kernel_next_time(k), 40);
+    ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+    ck_assert_int_eq(l.n, 7);
+    ck_assert_uint_eq(l.arg[5], 8);
+    ck_assert_uint_eq(l.arg[6], 109);
+    ck_assert_uint_eq(scim_kernel_now(k), 40);
+    ck_assert_uint_eq(scim_kernel_events_pending(k), 0);
+    if (backends[_i] == SCIM_BACKEND_NATIVE) {
+        /* the last picosecond, at the highest priority, still runs */
+        scim_kernel_schedule_at(k, SCIM_TIME_MAX, 255, edge_ev, &l, 10);
+        ck_assert_uint_eq(scim_kernel_next_time(k), SCIM_TIME_MAX);
+        ck_assert_int_eq(scim_kernel_run(k, &err), 0);
+        ck_assert_int_eq(l.n, 8);
+        ck_assert_uint_eq(l.at[7], SCIM_TIME_MAX);
+        ck_assert_uint_eq(scim_kernel_events_pending(k), 0);
+    }
+    scim_kernel_destroy(k);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kqueue");
@@ -393,6 +484,7 @@ int main(void)
     tcase_add_loop_test(tc, queue_matches_brute_force, 0, NB);
     tcase_add_test(tc, model_sanity);
     tcase_add_loop_test(tc, polls_at_the_counts, 0, NB);
+    tcase_add_loop_test(tc, empty_and_bound_edges, 0, NB);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

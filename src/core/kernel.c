@@ -161,23 +161,28 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
 {
     scim_time_t bound = t < k->limit ? t : k->limit;
     k->bound = bound;
+    /* every key due at or before bound is below this one: a key's low
+     * word is never all ones (2^56 - 1 sequence numbers are never
+     * reached), so one compare also stops at HKEY_NONE, an empty queue */
+    hkey last = ((hkey)bound << 64) | ~0ull;
     k->dispatching = true;
     k->clk.exact = true;
     while (!k->stop) {
-        /* a dormant event first when its key is the smallest */
-        bool dorm = k->dm_first < (k->n ? k->key[ROOT] : HKEY_NONE);
-        if (!dorm && !k->n)
-            break;
-        scim_time_t next = key_time(dorm ? k->dm_first : k->key[ROOT]);
-        if (next > bound)
-            break;
-        if (k->clk.pending == k->timers && timers_idle(k))
-            break;
-        k->clk.now = next;
-        if (dorm) {
+        /* a dormant event first when its key is the smallest; key[ROOT]
+         * is HKEY_NONE when the heap is empty */
+        hkey top = k->key[ROOT];
+        if (__builtin_expect(k->dm_first < top, 0)) {
+            if (k->dm_first >= last || (k->clk.pending == k->timers && timers_idle(k)))
+                break;
+            k->clk.now = key_time(k->dm_first);
             scim_kernel_dormant_pass(k);
             continue;
         }
+        if (top >= last)
+            break;
+        if (k->clk.pending == k->timers && timers_idle(k))
+            break;
+        k->clk.now = key_time(top);
         uint32_t who = k->who[ROOT];
         scim_event_fn fn;
         void *ctx;
@@ -271,9 +276,18 @@ scim_kernel *scim_kernel_create(scim_backend backend, scim_err *err)
     k->wake_asked = SCIM_TIME_MAX;
     k->poll_at = UINT64_MAX;
     k->client = -1;
+    if (!heap_grow(k)) {
+        free(k->who);
+        free(k);
+        scim_err_set(err, SCIM_ENOMEM, "out of host memory creating the event kernel");
+        return NULL;
+    }
+    k->key[ROOT] = HKEY_NONE; /* the empty heap's sentinel */
     if (backend == SCIM_BACKEND_SYSTEMC) {
         int c = scim_sc_attach(sc_wake, k, err);
         if (c < 0) {
+            free(k->key);
+            free(k->who);
             free(k);
             return NULL;
         }
@@ -510,8 +524,9 @@ int scim_kernel_schedule_dormant(scim_kernel *k, scim_time_t when, int prio, sci
                                  void *ctx, uint64_t arg)
 {
     uint32_t h = 0;
-    while (h < k->dm_cap && k->dm[h].used)
-        h++;
+    if (k->dm_used) /* most often none is (a replay engine's one pump passed or woken) */
+        while (h < k->dm_cap && k->dm[h].used)
+            h++;
     if (h == k->dm_cap) {
         uint32_t ncap = k->dm_cap ? k->dm_cap * 2 : 4;
         dormant *n = realloc(k->dm, ncap * sizeof *n);
@@ -658,7 +673,7 @@ scim_time_t scim_kernel_next_time(const scim_kernel *k)
     if (!k)
         return SCIM_TIME_MAX;
     heap_settle((scim_kernel *)k); /* (a handler asking: the kernel is never const) */
-    hkey next = k->n ? k->key[ROOT] : HKEY_NONE;
+    hkey next = k->key[ROOT];
     if (k->dm_first < next)
         next = k->dm_first;
     return next == HKEY_NONE ? SCIM_TIME_MAX : key_time(next);

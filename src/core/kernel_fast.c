@@ -18,7 +18,7 @@ bool scim_kernel_take_next(scim_kernel *k, scim_kernel_slot s)
     if (!k->dispatching || k->stop || s.when > k->bound)
         return false;
     heap_settle(k);
-    hkey first = k->n ? k->key[ROOT] : HKEY_NONE;
+    hkey first = k->key[ROOT]; /* HKEY_NONE when empty */
     if (k->dm_first < first)
         first = k->dm_first;
     if (key_lt(first, slot_key(s)))

@@ -56,7 +56,10 @@ typedef struct dormant {
 struct scim_kernel {
     scim_kernel_clock clk; /* first: read inline (core/kclock.h) */
     scim_backend backend;
-    hkey *key;      /* [ROOT, ROOT + n): the heap; 64-byte aligned */
+    hkey *key;      /* [ROOT, ROOT + n): the heap; 64-byte aligned. Allocated
+                     * with the kernel, and key[ROOT] is HKEY_NONE when the
+                     * heap is empty, so the earliest key is key[ROOT] with no
+                     * test of n (a hole aside: heap_settle) */
     uint32_t *who;  /* owner of key[i] */
     uint32_t n, cap; /* cap counts from index 0 */
     /* The root was taken by the event running now and not yet popped
@@ -158,6 +161,8 @@ static inline __attribute__((always_inline)) void heap_pop(scim_kernel *k)
     uint32_t last = ROOT + --k->n;
     if (k->n)
         heap_sift_root(k, k->key[last], k->who[last]);
+    else
+        k->key[ROOT] = HKEY_NONE; /* the empty heap's sentinel (struct scim_kernel) */
 }
 
 /* Pop the root the dispatcher left as a hole, if any (before reading the
