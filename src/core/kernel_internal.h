@@ -194,9 +194,26 @@ static inline void show_watch(scim_kernel *k, scim_time_t when, int prio)
 
 /* Queue arg on FIFO q under key (taken from the one sequence). */
 bool scim_kernel_fifo_push(scim_kernel *k, fifo *q, hkey key, uint64_t arg);
+/* The earliest dormant event, after one was added or removed (there are
+ * as many slots as agents with a dormant event at once: a few). */
+void scim_kernel_dormant_rescan(scim_kernel *k);
+
 /* The dispatcher reached the earliest dormant event's key (now is its
- * time): it ran and did nothing, as its owner's bookkeeping says. */
-void scim_kernel_dormant_pass(scim_kernel *k);
+ * time): it ran and did nothing, as its owner's bookkeeping says. In line
+ * (the replay engine passes one per page in a device kept busy), with no
+ * scan when it was the only one. */
+static inline void scim_kernel_dormant_pass(scim_kernel *k)
+{
+    dormant *e = &k->dm[k->dm_min];
+    e->used = false;
+    if (--k->dm_used)
+        scim_kernel_dormant_rescan(k);
+    else
+        k->dm_first = HKEY_NONE;
+    k->clk.pending--;
+    k->skipped++;
+    e->passed(e->ctx, e->arg);
+}
 /* Ask the SystemC bridge for the wake-up the next event needs. */
 void scim_kernel_request_wake(scim_kernel *k);
 
