@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# A profile-guided (PGO) Release build, for long runs and sweeps: about 12%
-# fewer instructions per simulated DMA and faster branches than the plain
-# Release build (docs/testing.md, "Round 6"). Statistics are those of the
+# A profile-guided (PGO) Release build, for long hit-dominated runs and
+# sweeps: 8-9% fewer instructions per simulated DMA than the plain Release
+# build; on the 2-core build machine hits ran 5-10% faster and misses 5-8%
+# slower (docs/testing.md, "Round 6"): measure your own workload with
+# `bench/run.sh build-pgo` before relying on it. Statistics are those of the
 # plain build: the same C code, only compiled with measured branch and call
 # frequencies; the script checks that on the golden runs before it ends.
 #
