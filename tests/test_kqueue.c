@@ -17,6 +17,7 @@
 
 #include "core/fast.h"
 #include "core/kfifo.h"
+#include "helpers/testutil.h"
 #include "scimitar/kernel.h"
 
 #define NB 2
@@ -57,7 +58,7 @@ typedef struct world {
     uint64_t live;        /* events scheduled and not yet run or passed (kept alive while budget lasts) */
 } world;
 
-static uint64_t rnd(world *w)
+static uint64_t world_rnd(world *w)
 {
     uint64_t z = (w->rng += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -121,7 +122,7 @@ static void schedule_one(world *w)
 {
     uint64_t id = w->next_id++;
     w->live++;
-    uint64_t r = rnd(w);
+    uint64_t r = world_rnd(w);
     int prio = r % 16 == 0 ? SCIM_PRIO_FIRST : SCIM_PRIO_DEFAULT;
     scim_time_t now = now_of(w);
     unsigned kind = (unsigned)(r >> 8) % 10;
@@ -172,7 +173,7 @@ static void schedule_one(world *w)
 /* Wake a dormant event at random, if one is live. */
 static void wake_one(world *w)
 {
-    int s = (int)(rnd(w) % MAX_DM);
+    int s = (int)(world_rnd(w) % MAX_DM);
     if (!w->dm_live[s])
         return;
     w->dm_live[s] = false;
@@ -191,7 +192,7 @@ static void act(world *w, uint64_t id)
     record(w, id, now_of(w), 1);
     w->live--;
     w->rng ^= id * 0xD6E8FEB86659FD93ull;
-    uint64_t r = rnd(w);
+    uint64_t r = world_rnd(w);
     /* bursts: now and then many at once (the queue grows), else 0-2 */
     unsigned n = (r % 64 == 0) ? 50 + (unsigned)(r >> 8) % 250 : (unsigned)(r >> 8) % 3 + (w->live < 4) * 2;
     for (unsigned i = 0; i < n && w->budget; i++, w->budget--)
@@ -486,9 +487,5 @@ int main(void)
     tcase_add_loop_test(tc, polls_at_the_counts, 0, NB);
     tcase_add_loop_test(tc, empty_and_bound_edges, 0, NB);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }
