@@ -33,12 +33,14 @@ ORIGINS=${ORIGINS:-1}
 # whole build or run once per allocation (thousands of times). test_kslot
 # (49 s: random event trees of 20,000 events against a reference, 16 times)
 # and test_faultpath (45 s) run the kernel and the fault path that the
-# other runners here run too.
+# other runners here run too; so does test_kqueue (50 s: random queues
+# against a brute-force model). test_config_errors (39 s) parses hundreds of
+# bad configurations, which the fuzz corpus and ASan cover.
 SLOW=(test_design test_e2e test_oom_sim test_pagetable test_tracegen test_progress
       test_tlb_index test_os test_ptfmt test_physmem test_short_writes test_oom
       test_kernel test_trace_text test_trace_binary test_walker test_schemes
       test_config_aliases test_oom_vm test_oom_run test_oom_build test_oom_writers
-      test_kslot test_faultpath)
+      test_kslot test_faultpath test_kqueue test_config_errors)
 # Never under memcheck: the initiators of test_tlm, test_tlm_edges and
 # test_tlm_errors are SC_THREADs (TLM's b_transport may wait()), and
 # SystemC 2.3.4 runs SC_THREADs on QuickThreads
