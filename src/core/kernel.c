@@ -131,7 +131,6 @@ void scim_kernel_dormant_rescan(scim_kernel *k)
         }
 }
 
-
 /* The next count of events executed at which the host is polled: a
  * multiple of the period (executed & poll_mask == 0), or never. */
 static void poll_schedule(scim_kernel *k)
@@ -320,7 +319,6 @@ scim_time_t scim_kernel_now(const scim_kernel *k)
 
 scim_time_t scim_kernel_now_cold(const scim_kernel *k) { return scim_kernel_now(k); }
 
-
 static inline void after_schedule(scim_kernel *k, scim_time_t when, int prio)
 {
     k->clk.pending++;
@@ -499,11 +497,6 @@ void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uin
     if (k->watch && when - k->clk.now >= k->watch_lead)
         watch_cold(k, when, prio);
 }
-
-
-
-
-
 
 int scim_kernel_schedule_dormant(scim_kernel *k, scim_time_t when, int prio, scim_event_fn fn, scim_event_fn passed,
                                  void *ctx, uint64_t arg)
