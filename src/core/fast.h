@@ -50,6 +50,9 @@ scim_kernel_slot scim_kernel_reserve(scim_kernel *k, scim_time_t when, int prio)
  * the run's bound: the clock moves to s.when and the event counts as
  * skipped (sim.events counts it); the caller then does what it would. */
 bool scim_kernel_take_next(scim_kernel *k, scim_kernel_slot s);
+/* scim_kernel_fifo_at, but not shown to the watch: for the watcher's own
+ * completions, which their FIFO already orders among themselves. */
+void scim_kernel_fifo_at_unwatched(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg);
 /* Schedule on FIFO id in slot s's place. */
 void scim_kernel_fifo_at_slot(scim_kernel *k, int id, scim_kernel_slot s, uint64_t arg);
 /* Inside a dispatch, at the end of one of FIFO id's events: true when the

@@ -327,6 +327,14 @@ static inline void after_schedule(scim_kernel *k, scim_time_t when, int prio)
         scim_kernel_request_wake(k);
 }
 
+/* after_schedule without showing the event to the watch */
+static inline void after_unshown(scim_kernel *k, scim_time_t when)
+{
+    k->clk.pending++;
+    if (!k->clk.exact && when < k->wake_asked)
+        scim_kernel_request_wake(k);
+}
+
 static bool push_payload(scim_kernel *k, hkey key, scim_event_fn fn, void *ctx, uint64_t arg, uint32_t mark)
 {
     uint32_t slot = payload_slot(k);
@@ -437,18 +445,29 @@ bool scim_kernel_fifo_push(scim_kernel *k, fifo *q, hkey key, uint64_t arg)
     return true;
 }
 
-static __attribute__((noinline)) void fifo_at_general(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+/* `shown`: the event is shown to the fast path's watch (every FIFO's but
+ * the watcher's own completions', scim_kernel_fifo_at_unwatched). */
+static __attribute__((noinline)) void fifo_at_general(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg,
+                                                       bool shown)
 {
     hkey key = make_key(k, &when, prio);
-    if (scim_kernel_fifo_push(k, &k->fifos[id], key, arg))
+    if (!scim_kernel_fifo_push(k, &k->fifos[id], key, arg))
+        return;
+    if (shown)
         after_schedule(k, when, prio);
+    else
+        after_unshown(k, when);
 }
 
 static __attribute__((noinline)) void fifo_at_keyed(scim_kernel *k, fifo *q, hkey key, scim_time_t when, int prio,
-                                                     uint64_t arg)
+                                                     uint64_t arg, bool shown)
 {
-    if (scim_kernel_fifo_push(k, q, key, arg))
+    if (!scim_kernel_fifo_push(k, q, key, arg))
+        return;
+    if (shown)
         after_schedule(k, when, prio);
+    else
+        after_unshown(k, when);
 }
 
 static __attribute__((noinline)) void watch_cold(scim_kernel *k, scim_time_t when, int prio)
@@ -458,7 +477,8 @@ static __attribute__((noinline)) void watch_cold(scim_kernel *k, scim_time_t whe
 
 /* An empty FIFO (its ring allocated) taking an event at an exact time:
  * scim_kernel_fifo_push's first case with the heap push in line. */
-static __attribute__((noinline)) void fifo_at_first(scim_kernel *k, fifo *q, scim_time_t when, int prio, uint64_t arg)
+static inline __attribute__((always_inline)) void fifo_first(scim_kernel *k, fifo *q, scim_time_t when, int prio,
+                                                               uint64_t arg, bool shown)
 {
     hkey key = make_key(k, &when, prio);
     q->head = 0;
@@ -467,26 +487,39 @@ static __attribute__((noinline)) void fifo_at_first(scim_kernel *k, fifo *q, sci
     uint32_t who = FIFO_BIT | (uint32_t)(q - k->fifos);
     heap_push_inline(k, key, who); /* (in line: no call for about one event in four) */
     k->clk.pending++;
-    show_watch(k, when, prio);
+    if (shown)
+        show_watch(k, when, prio);
+}
+
+static __attribute__((noinline)) void fifo_at_first(scim_kernel *k, fifo *q, scim_time_t when, int prio, uint64_t arg)
+{
+    fifo_first(k, q, when, prio, arg, true);
+}
+
+static __attribute__((noinline)) void fifo_at_first_unshown(scim_kernel *k, fifo *q, scim_time_t when, int prio,
+                                                             uint64_t arg)
+{
+    fifo_first(k, q, when, prio, arg, false);
 }
 
 /* The common case, a busy FIFO with room taking an event in order at an
  * exact time, makes no call but in tail position, so it needs no stack
  * frame; the rest goes the general way. Same key, same steps. */
-void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+static inline __attribute__((always_inline)) void fifo_at(scim_kernel *k, int id, scim_time_t when, int prio,
+                                                          uint64_t arg, bool shown)
 {
     fifo *q = &k->fifos[id];
     uint32_t len = q->len;
     if (!k->clk.exact || len == 0 || len > q->mask) {
         if (k->clk.exact && len == 0 && q->ring)
-            fifo_at_first(k, q, when, prio, arg);
+            (shown ? fifo_at_first : fifo_at_first_unshown)(k, q, when, prio, arg);
         else
-            fifo_at_general(k, id, when, prio, arg);
+            fifo_at_general(k, id, when, prio, arg, shown);
         return;
     }
     hkey key = make_key(k, &when, prio);
     if (key_lt(key, q->ring[(q->head + len - 1) & q->mask].key)) {
-        fifo_at_keyed(k, q, key, when, prio, arg); /* out of order */
+        fifo_at_keyed(k, q, key, when, prio, arg, shown); /* out of order */
         return;
     }
     q->ring[(q->head + len) & q->mask] = (fifo_ent){key, arg};
@@ -494,8 +527,18 @@ void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uin
     k->clk.pending++;
     /* show_watch, its call in tail position; the time is exact, so no
      * SystemC wake-up to ask (after_schedule) */
-    if (k->watch && when - k->clk.now >= k->watch_lead)
+    if (shown && k->watch && when - k->clk.now >= k->watch_lead)
         watch_cold(k, when, prio);
+}
+
+void scim_kernel_fifo_at(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+{
+    fifo_at(k, id, when, prio, arg, true);
+}
+
+void scim_kernel_fifo_at_unwatched(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+{
+    fifo_at(k, id, when, prio, arg, false);
 }
 
 int scim_kernel_schedule_dormant(scim_kernel *k, scim_time_t when, int prio, scim_event_fn fn, scim_event_fn passed,

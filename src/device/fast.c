@@ -146,8 +146,9 @@ static void complete(void *ctx, uint64_t arg)
 /* Chunk ci's access completes at t_end (scheduled now, in age order). */
 static void finish(scim_device *d, int32_t ci, scim_time_t t_end, scim_time_t booked)
 {
-    /* due in the order they are booked (the last hop is a FIFO) */
-    scim_kernel_fifo_at(d->k, d->fast_fifo, t_end, SCIM_PRIO_DEFAULT, (uint64_t)ci);
+    /* due in the order they are booked (the last hop is a FIFO), which
+     * the FIFO keeps: the watch has no tie to look for among them */
+    scim_kernel_fifo_at_unwatched(d->k, d->fast_fifo, t_end, SCIM_PRIO_DEFAULT, (uint64_t)ci);
     if (d->fast_n++ == 0) {
         scim_fabric_set_fast_owner(scim_port_fabric(d->port), d);
         scim_kernel_set_watch(d->k, d->fast_lead, watch, d);
