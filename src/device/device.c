@@ -200,11 +200,6 @@ const scim_param_decl scim_device_param_decls[] = {
 };
 const size_t scim_device_param_decl_count = SCIM_COUNT_OF(scim_device_param_decls);
 
-const scim_replay_chunk *scim_dev_chunk_of(const scim_device *d, int32_t ci)
-{
-    return scim_replay_chunk_of(d->replay, (uint32_t)ci);
-}
-
 static bool usable(unsigned perms, bool write) { return (perms & SCIM_PERM_R) && (!write || (perms & SCIM_PERM_W)); }
 
 void scim_dev_chunk_complete(scim_device *d, int32_t ci, bool error)
@@ -628,6 +623,8 @@ scim_device *scim_device_create(scim_kernel *k, scim_fabric *f, const char *name
         scim_err_set(err, SCIM_ENOMEM, "out of host memory creating device '%s'", name);
         goto fail;
     }
+    for (uint32_t i = 0; i < p->max_outstanding; i++) /* the engine's slots do not move */
+        d->chunks[i].rc = scim_replay_chunk_of(d->replay, i);
     for (uint64_t i = 0; i < p->backup_slots; i++)
         d->free_backup[d->n_free_backup++] = (uint32_t)(p->backup_slots - 1 - i);
     if (create_tlbs(d, stats, err))

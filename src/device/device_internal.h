@@ -51,6 +51,7 @@ typedef struct chunk {
     scim_msg *msg;      /* CH_MEM through the event path: its request (or the response it became) */
     uint64_t tag;       /* adopted by the fast path: the port tag to forget */
     bool adopted;
+    const scim_replay_chunk *rc; /* the replay engine's chunk of the same slot */
 } chunk;
 
 /* An invalidation request in the device's queue. */
@@ -206,7 +207,7 @@ struct scim_device {
 };
 
 /* device.c */
-const scim_replay_chunk *scim_dev_chunk_of(const scim_device *d, int32_t ci);
+static inline const scim_replay_chunk *scim_dev_chunk_of(const scim_device *d, int32_t ci) { return d->chunks[ci].rc; }
 void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa, unsigned shift);
 void scim_dev_chunk_complete(scim_device *d, int32_t ci, bool error);
 void scim_dev_restart_chunk(scim_device *d, int32_t ci);
