@@ -178,6 +178,46 @@ START_TEST(test_hist_repeats)
 }
 END_TEST
 
+/* The model's percentile: the lower bound of the rank-th sample's bucket,
+ * raised to the minimum. */
+static uint64_t model_at(const uint64_t *sorted, size_t rank)
+{
+    uint64_t lb = ref_lower(sorted[rank - 1]);
+    return lb < sorted[0] ? sorted[0] : lb;
+}
+
+/* Read after every sample, in the middle of runs of one value (which the
+ * recording counts apart until the value changes): every reading is the
+ * reference's for the samples so far. */
+START_TEST(test_hist_read_mid_run)
+{
+    enum { N = 600 };
+    uint64_t v[N], sorted[N], x = 99;
+    scim_stats *s = scim_stats_create();
+    scim_hist *h = scim_stats_add_hist(s, "m", "ps", "mid-run reads", NULL);
+    ck_assert_ptr_nonnull(h);
+    unsigned __int128 sum = 0;
+    for (size_t n = 0; n < N;) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t val = (x >> 20) % ((x & 1) ? 200 : 100000);
+        for (size_t run = 1 + (x >> 40) % 12; run-- > 0 && n < N; n++) {
+            v[n] = val;
+            sum += val;
+            scim_hist_record(h, val);
+            memcpy(sorted, v, (n + 1) * sizeof *v);
+            qsort(sorted, n + 1, sizeof *sorted, cmp_u64);
+            ck_assert_uint_eq(scim_hist_count(h), n + 1);
+            ck_assert_uint_eq(scim_hist_min(h), sorted[0]);
+            ck_assert_uint_eq(scim_hist_max(h), sorted[n]);
+            ck_assert(scim_hist_mean(h) == (double)((long double)sum / (long double)(n + 1)));
+            ck_assert_uint_eq(scim_hist_percentile(h, 50), model_at(sorted, (n + 2) / 2));
+            ck_assert_uint_eq(scim_hist_percentile(h, 100), model_at(sorted, n + 1));
+        }
+    }
+    scim_stats_destroy(s);
+}
+END_TEST
+
 START_TEST(test_hist_single_and_empty)
 {
     static const uint64_t vals[] = {0, 1, 127, 128, 255, 256, 257, 1000, 999999,
@@ -260,6 +300,7 @@ static Suite *stats_hist_suite(void)
     tcase_add_test(tc, test_hist_distributions);
     tcase_add_test(tc, test_hist_single_and_empty);
     tcase_add_test(tc, test_hist_repeats);
+    tcase_add_test(tc, test_hist_read_mid_run);
     tcase_add_test(tc, test_hist_bucket_boundaries);
     suite_add_tcase(s, tc);
     return s;

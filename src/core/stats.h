@@ -125,6 +125,9 @@ struct scim_hist {
      * already hold it */
     uint64_t memo_v;
     uint64_t *memo_b;
+    /* repeats of memo_v not yet added to *memo_b, count and sum: a repeat
+     * costs one increment; readers add them in (stats_hist.c) */
+    uint64_t memo_run;
     uint64_t *rows[SCIM_HIST_ROWS];
 };
 
@@ -139,16 +142,19 @@ static inline unsigned scim_hist_index(uint64_t v)
 /* The first sample of a row: allocates it (stats_hist.c). */
 void scim_hist_record_new_row(scim_hist *h, uint64_t value);
 
+/* The repeats counted in memo_run, added where they belong. */
+void scim_hist_settle(scim_hist *h);
+
 static inline void scim_hist_record(scim_hist *h, uint64_t value)
 {
     if (!h)
         return;
     if (value == h->memo_v && h->memo_b) {
-        (*h->memo_b)++;
-        h->count++;
-        h->sum += value;
+        h->memo_run++;
         return;
     }
+    if (h->memo_run)
+        scim_hist_settle(h);
     unsigned idx = scim_hist_index(value);
     uint64_t *r = h->rows[idx >> SCIM_HIST_ROW_BITS];
     if (__builtin_expect(r == NULL, 0)) {

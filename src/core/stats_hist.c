@@ -77,7 +77,20 @@ void scim_hist_clear(scim_hist *h)
     h->max = 0;
     h->lost = 0;
     h->memo_b = NULL; /* min and max no longer hold its value */
+    h->memo_run = 0;
 }
+
+void scim_hist_settle(scim_hist *h)
+{
+    *h->memo_b += h->memo_run;
+    h->count += h->memo_run;
+    h->sum += (unsigned __int128)h->memo_v * h->memo_run;
+    h->memo_run = 0;
+}
+
+/* count and sum with the repeats not yet settled */
+static uint64_t hist_count(const scim_hist *h) { return h->count + h->memo_run; }
+static unsigned __int128 hist_sum(const scim_hist *h) { return h->sum + (unsigned __int128)h->memo_v * h->memo_run; }
 
 void scim_hist_record_new_row(scim_hist *h, uint64_t value)
 {
@@ -90,20 +103,21 @@ void scim_hist_record_new_row(scim_hist *h, uint64_t value)
     scim_hist_record(h, value);
 }
 
-uint64_t scim_hist_count(const scim_hist *h) { return h ? h->count : 0; }
-uint64_t scim_hist_min(const scim_hist *h) { return h && h->count ? h->min : 0; }
-uint64_t scim_hist_max(const scim_hist *h) { return h && h->count ? h->max : 0; }
+uint64_t scim_hist_count(const scim_hist *h) { return h ? hist_count(h) : 0; }
+uint64_t scim_hist_min(const scim_hist *h) { return h && hist_count(h) ? h->min : 0; }
+uint64_t scim_hist_max(const scim_hist *h) { return h && hist_count(h) ? h->max : 0; }
 
 double scim_hist_mean(const scim_hist *h)
 {
-    if (!h || h->count == 0)
+    if (!h || hist_count(h) == 0)
         return 0.0;
-    return (double)((long double)h->sum / (long double)h->count);
+    return (double)((long double)hist_sum(h) / (long double)hist_count(h));
 }
 
 uint64_t scim_hist_percentile(const scim_hist *h, double q)
 {
-    if (!h || h->count == 0)
+    uint64_t count = h ? hist_count(h) : 0;
+    if (count == 0)
         return 0;
     if (!(q > 0.0)) /* also NaN */
         q = 0.0;
@@ -112,12 +126,12 @@ uint64_t scim_hist_percentile(const scim_hist *h, double q)
     /* q in units of 1e-6 percent, i.e. q/100 in units of 1e-8 */
     uint64_t qm = (uint64_t)(q * 1e6 + 0.5);
     const uint64_t denom = 100000000u;
-    unsigned __int128 num = (unsigned __int128)qm * h->count;
+    unsigned __int128 num = (unsigned __int128)qm * count;
     uint64_t rank = (uint64_t)((num + denom - 1u) / denom);
     if (rank < 1)
         rank = 1;
-    if (rank > h->count)
-        rank = h->count;
+    if (rank > count)
+        rank = count;
 
     uint64_t cum = 0;
     for (unsigned r = 0; r < HIST_ROWS; r++) {
@@ -125,7 +139,7 @@ uint64_t scim_hist_percentile(const scim_hist *h, double q)
         if (!b)
             continue;
         for (unsigned c = 0; c < HIST_ROW_LEN; c++) {
-            cum += b[c];
+            cum += b[c] + (&b[c] == h->memo_b ? h->memo_run : 0);
             if (cum >= rank) {
                 uint64_t v = hist_bucket_lower((r << HIST_ROW_BITS) + c);
                 if (v < h->min)
