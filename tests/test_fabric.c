@@ -206,11 +206,13 @@ START_TEST(rate_matches_128bit_division)
         uint64_t bps = b < SCIM_COUNT_OF(bws) ? bws[b] : rng_next(&s) >> rnd(&s, 64);
         scim_rate rt;
         scim_rate_init(&rt, bps);
-        uint64_t prev = 0;
+        uint64_t prev = 0, prev2 = 0;
         for (int i = 0; i < 3000; i++) {
-            uint64_t pick = rnd(&s, 6), bytes;
+            uint64_t pick = rnd(&s, 8), bytes;
             if (pick == 0)
                 bytes = prev; /* the memo */
+            else if (pick >= 6)
+                bytes = prev2; /* its other entry: two sizes alternating */
             else if (pick == 1)
                 bytes = rnd(&s, 300);
             else if (pick == 2)
@@ -221,6 +223,7 @@ START_TEST(rate_matches_128bit_division)
                 bytes = 18446744ull + rnd(&s, 100); /* bytes * 10^12 near 2^64 */
             else
                 bytes = UINT64_MAX - rnd(&s, 3);
+            prev2 = prev;
             prev = bytes;
             uint64_t want =
                 bps ? (uint64_t)(((unsigned __int128)bytes * 1000000000000ull + bps - 1) / bps) : 0;
