@@ -44,15 +44,10 @@ static inline scim_time_t scim_rate_time_ref(uint64_t bytes_per_s, uint64_t byte
     return (scim_time_t)(((unsigned __int128)bytes * SCIM_PS_PER_S + bytes_per_s - 1) / bytes_per_s);
 }
 
-static inline scim_time_t scim_rate_time(scim_rate *rt, uint64_t bytes)
+/* A size in neither memo entry: out of line, so that the common case
+ * inlines to two compares and makes its caller save no registers. */
+static __attribute__((noinline, unused)) scim_time_t scim_rate_time_new(scim_rate *rt, uint64_t bytes)
 {
-    /* both entries start as (0 bytes, 0 ps); unlimited bandwidth is 0 ps */
-    if (bytes == rt->memo_bytes[0] || rt->bps == 0)
-        return rt->memo_ps[0];
-    if (bytes == rt->memo_bytes[1]) {
-        rt->memo_next = 0;
-        return rt->memo_ps[1];
-    }
     uint64_t whole, part, num;
     scim_time_t t;
     if (__builtin_mul_overflow(bytes, rt->q, &whole) || __builtin_mul_overflow(bytes, rt->r, &part) ||
@@ -63,6 +58,18 @@ static inline scim_time_t scim_rate_time(scim_rate *rt, uint64_t bytes)
     rt->memo_ps[i] = t;
     rt->memo_next = i ^ 1u;
     return t;
+}
+
+static inline scim_time_t scim_rate_time(scim_rate *rt, uint64_t bytes)
+{
+    /* both entries start as (0 bytes, 0 ps); unlimited bandwidth is 0 ps */
+    if (bytes == rt->memo_bytes[0] || rt->bps == 0)
+        return rt->memo_ps[0];
+    if (bytes == rt->memo_bytes[1]) {
+        rt->memo_next = 0;
+        return rt->memo_ps[1];
+    }
+    return scim_rate_time_new(rt, bytes);
 }
 
 #endif
