@@ -106,12 +106,18 @@ void *scim_fabric_fast_owner(const scim_fabric *f);
 void scim_fabric_set_fast_owner(scim_fabric *f, void *owner);
 
 /* ---- ports ---- */
+/* The input queue whose credits a request takes (NULL: none). */
+typedef struct scim_port_credits scim_port_credits;
 /* Take the credit a request of `type` to `dst` needs, now, from an event
  * scheduled at `sched` (to order it against a credit freed at this very
- * time); false if the queue is full (the access takes the event path). */
-bool scim_port_fast_take(struct scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t sched);
+ * time); false if the queue is full (the access takes the event path).
+ * *credits: the queue it came from, for scim_port_fast_release. */
+bool scim_port_fast_take(struct scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t sched,
+                         scim_port_credits **credits);
 /* That credit is freed at `when`, by an event that would have been
  * scheduled at `key`. */
+void scim_port_fast_release(struct scim_port *p, scim_port_credits *credits, scim_time_t when, scim_time_t key);
+/* The same for a credit an event-path request took. */
 void scim_port_fast_release_at(struct scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t when,
                                scim_time_t key);
 /* Forget the tag of a request the fast path completed. */

@@ -457,9 +457,11 @@ static in_queue *queue_of_type(const scim_port *dst, scim_msg_type type)
     return qi == NO_QUEUE ? NULL : (in_queue *)&dst->queues[qi];
 }
 
-bool scim_port_fast_take(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t sched)
+bool scim_port_fast_take(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t sched,
+                         scim_port_credits **credits)
 {
     in_queue *q = queue_of_type(scim_fabric_port(p->f, dst), type);
+    *credits = (scim_port_credits *)q;
     if (!q)
         return true;
     if (scim_fifo_len(&q->later))
@@ -482,9 +484,9 @@ static __attribute__((noinline)) void defer_growing(scim_port *p, in_queue *q, s
         fail_no_memory(p, "out of host memory queueing a credit");
 }
 
-void scim_port_fast_release_at(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t when, scim_time_t key)
+void scim_port_fast_release(scim_port *p, scim_port_credits *credits, scim_time_t when, scim_time_t key)
 {
-    in_queue *q = queue_of_type(scim_fabric_port(p->f, dst), type);
+    in_queue *q = (in_queue *)credits;
     if (!q)
         return;
     if (__builtin_expect(scim_fifo_full(&q->later), 0)) {
@@ -495,3 +497,8 @@ void scim_port_fast_release_at(scim_port *p, scim_msg_type type, scim_node_id ds
 }
 
 void scim_port_forget(scim_port *p, uint64_t tag) { scim_pool_release(&p->tags, (uint32_t)tag); }
+
+void scim_port_fast_release_at(scim_port *p, scim_msg_type type, scim_node_id dst, scim_time_t when, scim_time_t key)
+{
+    scim_port_fast_release(p, (scim_port_credits *)queue_of_type(scim_fabric_port(p->f, dst), type), when, key);
+}

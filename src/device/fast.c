@@ -248,7 +248,8 @@ bool scim_dev_fast_access(scim_device *d, int32_t ci, const scim_replay_chunk *r
         return false;
     chunk *c = &d->chunks[ci];
     scim_msg_type type = rc->write ? SCIM_MSG_MEM_WRITE : SCIM_MSG_MEM_READ;
-    if (!scim_port_fast_take(d->port, type, d->mem, sched))
+    scim_port_credits *credits;
+    if (!scim_port_fast_take(d->port, type, d->mem, sched, &credits))
         return false;
     const scim_fast_route *r = d->fast_routes;
     scim_time_t booked = 0;
@@ -256,7 +257,7 @@ bool scim_dev_fast_access(scim_device *d, int32_t ci, const scim_replay_chunk *r
     scim_time_t at = scim_fabric_fast_travel_route(f, &r[0], scim_port_wire(d->port, rc->write ? rc->len : 0),
                                                    scim_kernel_time(k), &booked);
     scim_time_t done = scim_fabric_fast_serve(f, d->mem, type, rc->len, at, &resp_wire);
-    scim_port_fast_release_at(d->port, type, d->mem, done, at);
+    scim_port_fast_release(d->port, credits, done, at);
     scim_time_t t_end = scim_fabric_fast_travel_route(f, &r[1], resp_wire, done, &booked);
     unsigned hops = r[0].n + r[1].n;
     scim_fabric_count_sent(f, type);
