@@ -130,7 +130,10 @@ START_TEST(turned_off_mid_run)
 END_TEST
 
 /* A record's PASID must be the agent's or one of its tenants' (searched
- * in a sorted copy): every PASID around the listed ones, in any order. */
+ * in a sorted copy, the ones found remembered by their low bits): every
+ * PASID around the listed ones, in any order, three times over in
+ * different orders, so that each is asked again after others sharing its
+ * low bits, bound or not. */
 START_TEST(tenants_bound_in_any_order)
 {
     static const uint32_t tenants[] = {900, 2, 70, 4, 65, 1u << 19};
@@ -143,7 +146,9 @@ START_TEST(tenants_bound_in_any_order)
     scim_replay *r = o.r = scim_replay_create(k, "dev", &p, &ops, &o, st, &err);
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(scim_replay_start(r, &err), 0);
-    for (uint32_t pasid = 0; pasid < 1000; pasid++) {
+    for (uint32_t n = 0; n < 3 * 1000; n++) {
+        /* 0..999 up, down, then in a stride order (7 is prime to 1000) */
+        uint32_t i = n % 1000, pasid = n < 1000 ? i : n < 2000 ? 999 - i : (i * 7) % 1000;
         bool listed = pasid == 1; /* the agent's own */
         for (size_t i = 0; i < sizeof tenants / sizeof tenants[0]; i++)
             listed |= tenants[i] == pasid;

@@ -8,6 +8,7 @@
 #include "core/trace_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,10 @@
 
 /* ---------- byte source ---------- */
 
+/* Its first member is the state scim_trace_next_quick reads
+ * (trace_internal.h), and the source is the reader's first member. */
 typedef struct source {
+    scim_trace_hot h; /* h.len, h.pos: the bytes in buf, the next one */
     gzFile gz;
     const unsigned char *mem;
     size_t mem_len, mem_pos;
@@ -27,7 +31,6 @@ typedef struct source {
     bool zs_ready;
     z_stream zs;
     unsigned char buf[BUF_SIZE];
-    size_t len, pos;
     uint64_t offset; /* bytes of the decompressed stream before buf[0] */
     uint64_t file_size; /* of the file as stored (compressed), for progress; 0: unknown */
     bool eof;
@@ -39,8 +42,8 @@ static bool fill(source *s)
 {
     if (s->eof)
         return false;
-    s->offset += s->len;
-    s->pos = s->len = 0;
+    s->offset += s->h.len;
+    s->h.pos = s->h.len = 0;
     if (s->gz) {
         int n = gzread(s->gz, s->buf, BUF_SIZE);
         int zerr = Z_OK;
@@ -51,7 +54,7 @@ static bool fill(source *s)
             s->eof = true;
             return false;
         }
-        s->len = (size_t)n;
+        s->h.len = (size_t)n;
     } else if (s->inflating) {
         s->zs.next_out = s->buf;
         s->zs.avail_out = BUF_SIZE;
@@ -73,40 +76,39 @@ static bool fill(source *s)
             if (s->zs.avail_in == 0)
                 break;
         }
-        s->len = BUF_SIZE - s->zs.avail_out;
-        if (s->len == 0 && !s->stream_ended)
+        s->h.len = BUF_SIZE - s->zs.avail_out;
+        if (s->h.len == 0 && !s->stream_ended)
             s->failed = true; /* the input ended inside the compressed stream */
     } else {
         size_t n = s->mem_len - s->mem_pos < BUF_SIZE ? s->mem_len - s->mem_pos : BUF_SIZE;
         if (n) /* an empty buffer may be NULL: no memcpy from it (C17 7.24.1) */
             memcpy(s->buf, s->mem + s->mem_pos, n);
         s->mem_pos += n;
-        s->len = n;
+        s->h.len = n;
     }
-    if (s->len == 0)
+    if (s->h.len == 0)
         s->eof = true;
-    return s->len > 0;
+    return s->h.len > 0;
 }
 
 static inline int get_byte(source *s)
 {
-    if (s->pos == s->len && !fill(s))
+    if (s->h.pos == s->h.len && !fill(s))
         return -1;
-    return s->buf[s->pos++];
+    return s->buf[s->h.pos++];
 }
 
-static uint64_t src_offset(const source *s) { return s->offset + s->pos; }
+static uint64_t src_offset(const source *s) { return s->offset + s->h.pos; }
 
 /* ---------- reader ---------- */
 
 struct scim_trace_reader {
+    source src; /* first: scim_trace_hot_of() (trace_internal.h) */
     char *name;
-    bool binary;
-    uint64_t line;    /* text line / binary record number */
-    uint64_t prev_addr;
     char text[LINE_MAX_LEN + 2];
-    source src;
 };
+_Static_assert(offsetof(scim_trace_reader, src) == 0 && offsetof(source, h) == 0,
+               "scim_trace_hot_of() casts the reader to its source's scim_trace_hot");
 
 static scim_trace_reader *reader_new(const char *name, scim_err *err)
 {
@@ -116,6 +118,7 @@ static scim_trace_reader *reader_new(const char *name, scim_err *err)
         scim_err_set(err, SCIM_ENOMEM, "out of host memory opening trace %s", name);
         return NULL;
     }
+    r->src.h.buf = r->src.buf;
     return r;
 }
 
@@ -123,19 +126,19 @@ static scim_trace_reader *reader_new(const char *name, scim_err *err)
 static int sniff(scim_trace_reader *r, scim_err *err)
 {
     source *s = &r->src;
-    if (s->pos == s->len)
+    if (s->h.pos == s->h.len)
         fill(s);
     if (s->failed)
         return scim_err_set(err, SCIM_EIO, "%s: error: cannot decompress the trace (corrupt or truncated gzip data); "
                                            "re-create it or check the file", r->name);
-    if (s->len >= 7 && memcmp(s->buf, scim_trace_magic, 7) == 0) {
-        if (s->len < 8 || s->buf[7] != 1)
+    if (s->h.len >= 7 && memcmp(s->buf, scim_trace_magic, 7) == 0) {
+        if (s->h.len < 8 || s->buf[7] != 1)
             return scim_err_set(err, SCIM_EPARSE,
                                 "%s: byte offset 7: error: unsupported binary trace version %d; expected 1; "
                                 "re-pack it with this scimitar (scimitar trace pack)",
-                                r->name, s->len >= 8 ? s->buf[7] : -1);
-        r->binary = true;
-        s->pos = 8;
+                                r->name, s->h.len >= 8 ? s->buf[7] : -1);
+        r->src.h.binary = true;
+        s->h.pos = 8;
     }
     return 0;
 }
@@ -213,7 +216,7 @@ void scim_trace_close(scim_trace_reader *r)
     free(r);
 }
 
-bool scim_trace_is_binary(const scim_trace_reader *r) { return r && r->binary; }
+bool scim_trace_is_binary(const scim_trace_reader *r) { return r && r->src.h.binary; }
 const char *scim_trace_name(const scim_trace_reader *r) { return r ? r->name : "(no trace)"; }
 uint64_t scim_trace_offset(const scim_trace_reader *r) { return r ? src_offset(&r->src) : 0; }
 
@@ -258,7 +261,7 @@ static int text_error(scim_trace_reader *r, const cursor *c, const char *at, sci
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return scim_err_set(err, SCIM_EPARSE, "%s:%llu:%d: error: %s", r->name, (unsigned long long)r->line,
+    return scim_err_set(err, SCIM_EPARSE, "%s:%llu:%d: error: %s", r->name, (unsigned long long)r->src.h.line,
                         col_of(c, at), msg);
 }
 
@@ -416,7 +419,7 @@ static int parse_line(scim_trace_reader *r, char *line, scim_trace_rec *rec, sci
         return 0;
     }
     memset(rec, 0, sizeof *rec);
-    rec->line = r->line;
+    rec->line = r->src.h.line;
     const char *at = c.p;
     if (*at != '+' && *at != '@')
         return text_error(r, &c, at, err,
@@ -484,27 +487,27 @@ static int next_text(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
             if (ch == '\n')
                 break;
             if (n == LINE_MAX_LEN) {
-                r->line++;
+                r->src.h.line++;
                 return scim_err_set(err, SCIM_EPARSE,
                                     "%s:%llu:%d: error: line longer than %d characters; expected one record per "
                                     "line",
-                                    r->name, (unsigned long long)r->line, LINE_MAX_LEN + 1, LINE_MAX_LEN);
+                                    r->name, (unsigned long long)r->src.h.line, LINE_MAX_LEN + 1, LINE_MAX_LEN);
             }
             if (ch == '\0') {
-                r->line++;
+                r->src.h.line++;
                 return scim_err_set(err, SCIM_EPARSE,
                                     "%s:%llu:%zu: error: NUL byte in a text trace; is this a corrupt or binary file?",
-                                    r->name, (unsigned long long)r->line, n + 1);
+                                    r->name, (unsigned long long)r->src.h.line, n + 1);
             }
             r->text[n++] = (char)ch;
         }
         if (r->src.failed)
             return scim_err_set(err, SCIM_EIO, "%s:%llu: error: cannot decompress the trace (corrupt or truncated gzip data)",
-                                r->name, (unsigned long long)r->line + 1);
+                                r->name, (unsigned long long)r->src.h.line + 1);
         if (!any)
             return 0;
         r->text[n] = '\0';
-        r->line++;
+        r->src.h.line++;
         int rc = parse_line(r, r->text, rec, err);
         if (rc != 0)
             return rc;
@@ -517,7 +520,7 @@ static int bin_error(scim_trace_reader *r, uint64_t at, scim_err *err, const cha
 {
     return scim_err_set(err, SCIM_EPARSE, "%s: byte offset %llu (record %llu): error: %s; the binary trace is "
                                           "corrupt or truncated — re-create it (scimitar trace pack)",
-                        r->name, (unsigned long long)at, (unsigned long long)r->line, what);
+                        r->name, (unsigned long long)at, (unsigned long long)r->src.h.line, what);
 }
 
 /* 0 ok, -1 truncated, -2 too long */
@@ -540,46 +543,15 @@ static int get_varint(source *s, uint64_t *out)
 }
 
 
-/* A varint from a buffer known to hold at least 10 more bytes. */
-static inline int varint_unchecked(const unsigned char **p, uint64_t *out)
-{
-    const unsigned char *q = *p;
-    /* one or two bytes (below 2^14: most times, address deltas and sizes)
-     * without the loop */
-    if (q[0] < 0x80) {
-        *out = q[0];
-        *p = q + 1;
-        return 0;
-    }
-    if (q[1] < 0x80) {
-        *out = (uint64_t)(q[0] & 0x7f) | (uint64_t)q[1] << 7;
-        *p = q + 2;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < 10; i++) {
-        unsigned b = q[i];
-        if (i == 9 && b > 1)
-            return -2;
-        v |= (uint64_t)(b & 0x7f) << (7 * i);
-        if (!(b & 0x80)) {
-            *out = v;
-            *p = q + i + 1;
-            return 0;
-        }
-    }
-    return -2;
-}
-
 /* get_varint without a bounds test per byte where the buffer surely holds
  * a whole varint (a record's keys: a 64-tenant trace names a PASID in
  * every record). */
 static int get_varint_quick(source *s, uint64_t *out)
 {
-    if (s->len - s->pos >= 10) {
-        const unsigned char *p = s->buf + s->pos;
-        if (varint_unchecked(&p, out) == 0) {
-            s->pos = (size_t)(p - s->buf);
+    if (s->h.len - s->h.pos >= 10) {
+        const unsigned char *p = s->buf + s->h.pos;
+        if (scim_trace_varint_unchecked(&p, out) == 0) {
+            s->h.pos = (size_t)(p - s->buf);
             return 0;
         }
     }
@@ -593,14 +565,14 @@ static int get_varint_quick(source *s, uint64_t *out)
 static int binary_head_fast(source *s, int *tag, uint64_t v[3])
 {
     enum { HEAD_MAX = 1 + 3 * 10 };
-    if (s->len - s->pos < HEAD_MAX)
+    if (s->h.len - s->h.pos < HEAD_MAX)
         return 0;
-    const unsigned char *p = s->buf + s->pos;
+    const unsigned char *p = s->buf + s->h.pos;
     *tag = *p++;
     for (int i = 0; i < 3; i++)
-        if (varint_unchecked(&p, &v[i]) != 0)
+        if (scim_trace_varint_unchecked(&p, &v[i]) != 0)
             return 0;
-    s->pos = (size_t)(p - s->buf);
+    s->h.pos = (size_t)(p - s->buf);
     return 1;
 }
 
@@ -619,9 +591,9 @@ static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
                                             r->name)
                              : 0;
     }
-    r->line++;
+    r->src.h.line++;
     memset(rec, 0, sizeof *rec);
-    rec->line = r->line;
+    rec->line = r->src.h.line;
     if ((tag & 0x0f) >= SCIM_OP_COUNT_)
         return bin_error(r, at, err, "unknown op code");
     if (tag & 0xc0)
@@ -639,7 +611,7 @@ static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
         return bin_error(r, at, err, "a timing beyond the simulated clock (more than 2^64 ps)");
     uint64_t zz = v[1];
     int64_t delta = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
-    rec->addr = r->prev_addr + (uint64_t)delta;
+    rec->addr = r->src.h.prev_addr + (uint64_t)delta;
     rec->size = v[2];
     if (tag & 0x20) {
         uint64_t has;
@@ -664,7 +636,7 @@ static int next_binary(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
     const char *why;
     if (scim_trace_rec_check(rec, &why) != 0)
         return bin_error(r, at, err, why);
-    r->prev_addr = rec->addr;
+    r->src.h.prev_addr = rec->addr;
     return 1;
 }
 
@@ -672,5 +644,5 @@ int scim_trace_next(scim_trace_reader *r, scim_trace_rec *rec, scim_err *err)
 {
     if (!r || !rec)
         return scim_err_set(err, SCIM_EINVAL, "scim_trace_next: %s is NULL", r ? "rec" : "the reader");
-    return r->binary ? next_binary(r, rec, err) : next_text(r, rec, err);
+    return r->src.h.binary ? next_binary(r, rec, err) : next_text(r, rec, err);
 }

@@ -9,6 +9,7 @@
 #include "core/kclock.h"
 #include "core/kfifo.h"
 #include "core/page.h"
+#include "core/trace_internal.h"
 
 #define NONE (-1)
 
@@ -26,7 +27,7 @@ typedef struct request {
     bool error;
     bool ready;
     bool translate_only;
-    scim_trace_rec rec;
+    scim_trace_rec *rec; /* its own record buffer (begin_request) */
     uint64_t tag;
     scim_time_t eligible;
     uint32_t pasid;
@@ -70,7 +71,12 @@ struct scim_replay {
     void *owner;
     scim_trace_reader *trace;
     bool eof, have_rec, failed, os_pending;
-    scim_trace_rec rec;
+    /* The record at hand, decoded in place: one of rec_bufs, which holds
+     * one buffer per request and this one; a request begun takes this
+     * buffer and gives its own (free) one in exchange, instead of a copy
+     * of the record. */
+    scim_trace_rec *rec;
+    scim_trace_rec *rec_bufs;
     /* host-fed: the records pushed and not yet taken, and the current
      * one's tag and kind */
     bool host_fed;
@@ -88,6 +94,7 @@ struct scim_replay {
     request *reqs;
     uint64_t *req_free; /* bit set: request free (the lowest free one is taken, as ids matter to drivers) */
     uint32_t req_hint;  /* no free request in words below this */
+    uint32_t req_words; /* of req_free */
     slot *slots;
     uint32_t *free_slots;
     uint32_t n_free;
@@ -101,6 +108,11 @@ struct scim_replay {
     replay_stats st;
     replay_os_stats os_st;
     char tenants_key[96];
+    /* Tenant PASIDs found bound, by their low bits (PASID + 1; 0: none):
+     * a 64-tenant device checks every record, mostly against a few
+     * tenants, and the search cost about 30 instructions per record. The
+     * tenants never change, so a PASID found stays bound. */
+    uint32_t bound_memo[64];
 };
 
 const scim_stat_decl scim_replay_stat_decls[] = {
@@ -162,7 +174,7 @@ static void pump_passed(void *ctx, uint64_t arg)
         r->pump_at = SCIM_TIME_MAX;
 }
 
-static void schedule_pump(scim_replay *r, scim_time_t at)
+static inline __attribute__((always_inline)) void schedule_pump(scim_replay *r, scim_time_t at)
 {
     if (r->pump_at <= at)
         return;
@@ -195,7 +207,7 @@ static inline void wake_pump(scim_replay *r)
 
 static int32_t lowest_free_request(scim_replay *r)
 {
-    uint32_t words = (uint32_t)((r->p.max_outstanding + 1 + BITS - 1) / BITS);
+    uint32_t words = r->req_words;
     for (uint32_t i = r->req_hint; i < words; i++) {
         if (r->req_free[i]) {
             r->req_hint = i;
@@ -240,7 +252,7 @@ void scim_replay_chunk_done(scim_replay *r, uint32_t id, bool error)
         release_request(r, s->req);
         r->n_used--;
         if (r->ops.request_end)
-            r->ops.request_end(r->owner, (uint32_t)s->req, &q->rec, q->pasid, q->error);
+            r->ops.request_end(r->owner, (uint32_t)s->req, q->rec, q->pasid, q->error);
     }
     pump(r);
 }
@@ -279,7 +291,7 @@ uint32_t scim_replay_page_index(const scim_replay *r, uint32_t id) { return r->s
 uint64_t scim_replay_request_end(const scim_replay *r, uint32_t id)
 {
     const request *q = &r->reqs[r->slots[id].req];
-    return q->rec.addr + q->rec.size;
+    return q->rec->addr + q->rec->size;
 }
 
 void scim_replay_os_done(scim_replay *r, bool error)
@@ -306,22 +318,32 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static bool pasid_bound(const scim_replay *r, const scim_trace_rec *rec)
+/* Whether pasid is one of the tenants' (sorted at create: a 64-tenant
+ * device checks every record, and a scan cost more than the rest of the
+ * record's decoding); out of line, as most records need no search. */
+static __attribute__((noinline)) bool tenant_listed(scim_replay *r, uint32_t pasid)
 {
-    if (!(rec->op == SCIM_OP_READ || rec->op == SCIM_OP_WRITE) || !(rec->has & SCIM_TRACE_HAS_PASID) ||
-        rec->pasid == r->p.pasid)
-        return true;
-    /* the tenants are sorted at create: a 64-tenant device checks every
-     * record, and a scan cost more than the rest of the record's decoding */
     size_t lo = 0, hi = r->p.n_tenants;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (r->p.tenants[mid] < rec->pasid)
+        if (r->p.tenants[mid] < pasid)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < r->p.n_tenants && r->p.tenants[lo] == rec->pasid;
+    if (lo < r->p.n_tenants && r->p.tenants[lo] == pasid) {
+        r->bound_memo[pasid % SCIM_COUNT_OF(r->bound_memo)] = pasid + 1;
+        return true;
+    }
+    return false;
+}
+
+static bool pasid_bound(scim_replay *r, const scim_trace_rec *rec)
+{
+    if (!(rec->op == SCIM_OP_READ || rec->op == SCIM_OP_WRITE) || !(rec->has & SCIM_TRACE_HAS_PASID) ||
+        rec->pasid == r->p.pasid)
+        return true;
+    return r->bound_memo[rec->pasid % SCIM_COUNT_OF(r->bound_memo)] == rec->pasid + 1 || tenant_listed(r, rec->pasid);
 }
 
 static bool next_host_record(scim_replay *r)
@@ -329,7 +351,7 @@ static bool next_host_record(scim_replay *r)
     host_rec h;
     if (!scim_fifo_pop(&r->host_recs, &h))
         return false; /* nothing yet: a push pumps again */
-    r->rec = h.rec;
+    *r->rec = h.rec;
     r->rec_tag = h.tag;
     r->rec_translate_only = h.translate_only;
     r->have_rec = true;
@@ -337,14 +359,14 @@ static bool next_host_record(scim_replay *r)
     return true;
 }
 
-static bool next_record(scim_replay *r)
+/* A record that scim_trace_next_quick did not take (text, keys other
+ * than pasid, the buffer's end, an error, the trace's end). */
+static __attribute__((noinline)) bool next_trace_record(scim_replay *r)
 {
-    if (r->host_fed)
-        return next_host_record(r);
     scim_err err; /* written only on an error: not zeroed (1 KiB) per record */
     err.code = 0;
     err.msg[0] = '\0';
-    int rc = scim_trace_next(r->trace, &r->rec, &err);
+    int rc = scim_trace_next(r->trace, r->rec, &err);
     if (rc < 0) {
         r->failed = true;
         scim_kernel_fail(r->k, err.code ? err.code : SCIM_EPARSE, "%s", err.msg);
@@ -354,38 +376,60 @@ static bool next_record(scim_replay *r)
         r->eof = true;
         return false;
     }
-    {
-        if (!pasid_bound(r, &r->rec)) {
-            r->failed = true;
-            scim_kernel_fail(r->k, SCIM_EPARSE,
-                             "%s:%llu: error: %s accesses pasid %u, an address space it is not bound to "
-                             "(shootdowns would never reach it for that PASID); expected pasid=%u%s%s%s",
-                             scim_trace_name(r->trace), (unsigned long long)r->rec.line, r->agent, r->rec.pasid,
-                             r->p.pasid, r->p.tenants_key ? " or one listed in " : " (a CPU core runs one address space)",
-                             r->p.tenants_key ? r->p.tenants_key : "", r->p.tenants_key ? "; add it there" : "");
-            return false;
-        }
-    }
-    r->have_rec = true;
-    r->rec_tag = r->rec.line;
-    r->rec_translate_only = false;
-    scim_time_t t = SCIM_NS(r->rec.time_ns); /* the reader keeps time_ns <= SCIM_TRACE_MAX_NS */
-    if (r->rec.timing == SCIM_TIMING_REL && t > UINT64_MAX - r->last_issue) {
-        r->failed = true;
-        scim_kernel_fail(r->k, SCIM_EPARSE,
-                         "%s:%llu:1: error: timing '+%llu' takes %s past the end of the simulated clock (2^64 ps, "
-                         "about 213 days); expected a smaller delay",
-                         scim_trace_name(r->trace), (unsigned long long)r->rec.line,
-                         (unsigned long long)r->rec.time_ns, r->agent);
+    return true;
+}
+
+static __attribute__((noinline, cold)) bool fail_unbound(scim_replay *r)
+{
+    r->failed = true;
+    scim_kernel_fail(r->k, SCIM_EPARSE,
+                     "%s:%llu: error: %s accesses pasid %u, an address space it is not bound to "
+                     "(shootdowns would never reach it for that PASID); expected pasid=%u%s%s%s",
+                     scim_trace_name(r->trace), (unsigned long long)r->rec->line, r->agent, r->rec->pasid,
+                     r->p.pasid, r->p.tenants_key ? " or one listed in " : " (a CPU core runs one address space)",
+                     r->p.tenants_key ? r->p.tenants_key : "", r->p.tenants_key ? "; add it there" : "");
+    return false;
+}
+
+static __attribute__((noinline, cold)) bool fail_past_clock(scim_replay *r)
+{
+    r->failed = true;
+    scim_kernel_fail(r->k, SCIM_EPARSE,
+                     "%s:%llu:1: error: timing '+%llu' takes %s past the end of the simulated clock (2^64 ps, "
+                     "about 213 days); expected a smaller delay",
+                     scim_trace_name(r->trace), (unsigned long long)r->rec->line,
+                     (unsigned long long)r->rec->time_ns, r->agent);
+    return false;
+}
+
+/* In line in the pump (one call and frame per record saved); the errors
+ * out of line. */
+static inline __attribute__((always_inline)) bool next_record(scim_replay *r)
+{
+    if (r->host_fed)
+        return next_host_record(r);
+    scim_trace_rec *rec = r->rec;
+    if (!scim_trace_next_quick(r->trace, rec) && !next_trace_record(r))
         return false;
+    if (!pasid_bound(r, rec))
+        return fail_unbound(r);
+    r->have_rec = true;
+    r->rec_tag = rec->line;
+    r->rec_translate_only = false;
+    scim_time_t t = SCIM_NS(rec->time_ns); /* the reader keeps time_ns <= SCIM_TRACE_MAX_NS */
+    if (rec->timing == SCIM_TIMING_ABS) {
+        r->eligible = t;
+    } else {
+        if (t > UINT64_MAX - r->last_issue)
+            return fail_past_clock(r);
+        r->eligible = r->last_issue + t;
     }
-    r->eligible = r->rec.timing == SCIM_TIMING_ABS ? t : r->last_issue + t;
     return true;
 }
 
 static uint32_t rec_pasid(const scim_replay *r)
 {
-    return (r->rec.has & SCIM_TRACE_HAS_PASID) ? r->rec.pasid : r->p.pasid;
+    return (r->rec->has & SCIM_TRACE_HAS_PASID) ? r->rec->pasid : r->p.pasid;
 }
 
 static void issue_chunk(scim_replay *r)
@@ -397,12 +441,12 @@ static void issue_chunk(scim_replay *r)
     uint64_t end = page_end < r->cur_end && page_end != 0 ? page_end : r->cur_end;
     s->busy = true;
     s->req = r->cur;
-    s->page = (uint32_t)(scim_pfn(r->cur_va) - scim_pfn(q->rec.addr));
+    s->page = (uint32_t)(scim_pfn(r->cur_va) - scim_pfn(q->rec->addr));
     s->c.pasid = q->pasid;
     s->c.write = q->write;
     s->c.len = (uint32_t)(end - r->cur_va);
     s->c.va = r->cur_va;
-    s->c.io = (q->rec.has & SCIM_TRACE_HAS_IO) ? q->rec.io : 0;
+    s->c.io = (q->rec->has & SCIM_TRACE_HAS_IO) ? q->rec->io : 0;
     s->c.translate_only = q->translate_only;
     r->cur_va = end;
     r->inflight++;
@@ -414,7 +458,7 @@ static bool is_access(const scim_trace_rec *rec) { return rec->op == SCIM_OP_REA
 
 /* The record at hand, if it is eligible now (else the pump is scheduled):
  * false when there is none or not yet. */
-static bool record_due(scim_replay *r, scim_time_t now)
+static inline __attribute__((always_inline)) bool record_due(scim_replay *r, scim_time_t now)
 {
     if (!r->have_rec && (r->eof || !next_record(r)))
         return false;
@@ -437,31 +481,36 @@ static void os_barrier(scim_replay *r, scim_time_t now)
     r->os_st.os_ops++;
     r->last_issue = now;
     r->have_rec = false;
-    r->ops.os_op(r->owner, &r->rec, rec_pasid(r));
+    r->ops.os_op(r->owner, r->rec, rec_pasid(r));
 }
 
-/* Begin the record at hand as request qi; false: the driver holds it. */
-static bool begin_request(scim_replay *r, int32_t qi, scim_time_t now)
+/* Begin the record at hand as request qi; false: the driver holds it.
+ * In line in the pumps (a call and frame per request saved). */
+static inline __attribute__((always_inline)) bool begin_request(scim_replay *r, int32_t qi, scim_time_t now)
 {
     request *q = &r->reqs[qi];
     r->req_free[qi / BITS] &= ~(1ull << (qi % BITS));
+    /* the record's buffer changes hands: the request was free, so is its
+     * buffer, which takes the next record */
+    scim_trace_rec *rec = r->rec;
+    r->rec = q->rec;
+    q->rec = rec;
     /* every field assigned: no zeroing of the whole entry first */
     q->used = true;
-    q->write = r->rec.op == SCIM_OP_WRITE;
+    q->write = rec->op == SCIM_OP_WRITE;
     q->error = false;
     q->ready = true;
     q->translate_only = r->rec_translate_only;
-    q->rec = r->rec;
     q->tag = r->rec_tag;
     q->eligible = r->eligible;
-    q->pasid = rec_pasid(r);
-    q->bytes = r->rec.size;
+    q->pasid = (rec->has & SCIM_TRACE_HAS_PASID) ? rec->pasid : r->p.pasid;
+    q->bytes = rec->size;
     q->issued = now;
-    q->chunks_left = (uint32_t)(scim_pfn(r->rec.addr + r->rec.size - 1) - scim_pfn(r->rec.addr) + 1);
+    q->chunks_left = (uint32_t)(scim_pfn(rec->addr + rec->size - 1) - scim_pfn(rec->addr) + 1);
     r->n_used++;
     scim_hist_record(r->st.queue_delay, now - r->eligible);
     r->last_issue = now;
-    if (r->ops.request_begin && !r->ops.request_begin(r->owner, (uint32_t)qi, &q->rec, q->pasid))
+    if (r->ops.request_begin && !r->ops.request_begin(r->owner, (uint32_t)qi, q->rec, q->pasid))
         q->ready = false;
     return q->ready;
 }
@@ -477,7 +526,7 @@ static void fail_request(scim_replay *r, int32_t qi, scim_time_t now)
     release_request(r, qi);
     r->n_used--;
     if (r->ops.request_end)
-        r->ops.request_end(r->owner, (uint32_t)qi, &q->rec, q->pasid, true);
+        r->ops.request_end(r->owner, (uint32_t)qi, q->rec, q->pasid, true);
 }
 
 /* One record at a time: a request is begun when a chunk slot is free and
@@ -487,19 +536,19 @@ static void pump_serial(scim_replay *r)
 {
     while (!r->failed) {
         scim_time_t now = scim_kernel_time(r->k);
-        if (r->cur == NONE && !record_due(r, now))
-            return;
-        if (!is_access(&r->rec)) {
-            os_barrier(r, now);
-            return;
-        }
         if (r->cur == NONE) {
+            if (!record_due(r, now))
+                return;
+            if (!is_access(r->rec)) {
+                os_barrier(r, now);
+                return;
+            }
             if (r->n_free == 0)
                 return;
             int32_t qi = lowest_free_request(r);
             r->cur = qi;
-            r->cur_va = r->rec.addr;
-            r->cur_end = r->rec.addr + r->rec.size;
+            r->cur_va = r->rec->addr;
+            r->cur_end = r->rec->addr + r->rec->size;
             begin_request(r, qi, now);
         }
         if (!r->reqs[r->cur].ready)
@@ -537,8 +586,8 @@ static void issue_ready(scim_replay *r)
                 continue;
             }
             r->cur = qi;
-            r->cur_va = q->rec.addr;
-            r->cur_end = q->rec.addr + q->rec.size;
+            r->cur_va = q->rec->addr;
+            r->cur_end = q->rec->addr + q->rec->size;
         }
         while (r->n_free && r->cur_va < r->cur_end)
             issue_chunk(r);
@@ -558,7 +607,7 @@ static void pump_posted(scim_replay *r)
         scim_time_t now = scim_kernel_time(r->k);
         if (r->failed || !record_due(r, now))
             return;
-        if (!is_access(&r->rec)) {
+        if (!is_access(r->rec)) {
             os_barrier(r, now);
             return;
         }
@@ -624,16 +673,21 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
     r->slots = calloc(p->max_outstanding, sizeof *r->slots);
     r->free_slots = calloc(p->max_outstanding, sizeof *r->free_slots);
     r->ready_q = calloc(p->max_outstanding + 1, sizeof *r->ready_q);
-    if (!r->trace_path || !r->reqs || !r->req_free || !r->slots || !r->free_slots || !r->ready_q) {
+    r->rec_bufs = calloc(p->max_outstanding + 2, sizeof *r->rec_bufs);
+    if (!r->trace_path || !r->reqs || !r->req_free || !r->slots || !r->free_slots || !r->ready_q || !r->rec_bufs) {
         scim_replay_destroy(r);
         scim_err_set(err, SCIM_ENOMEM, "out of host memory");
         return NULL;
     }
     r->p.trace = r->host_fed ? NULL : r->trace_path;
+    for (uint64_t i = 0; i <= p->max_outstanding; i++)
+        r->reqs[i].rec = &r->rec_bufs[i];
+    r->rec = &r->rec_bufs[p->max_outstanding + 1];
     for (uint64_t i = 0; i < p->max_outstanding; i++)
         r->free_slots[r->n_free++] = (uint32_t)(p->max_outstanding - 1 - i);
     for (uint64_t i = 0; i <= p->max_outstanding; i++)
         r->req_free[i / BITS] |= 1ull << (i % BITS);
+    r->req_words = (uint32_t)((p->max_outstanding + 1 + BITS - 1) / BITS);
     char prefix[96];
     snprintf(prefix, sizeof prefix, "%s.%s", agent, p->kind);
     if (scim_stats_register(stats, prefix, scim_replay_stat_decls, scim_replay_stat_decl_count, &r->st, err) ||
@@ -657,6 +711,7 @@ void scim_replay_destroy(scim_replay *r)
     free(r->slots);
     free(r->free_slots);
     free(r->ready_q);
+    free(r->rec_bufs);
     free((void *)r->p.tenants);
     free(r);
 }
@@ -747,15 +802,15 @@ bool scim_replay_oldest(const scim_replay *r, scim_time_t *since, char *what, si
         if (q->used && (!found || q->issued < *since)) {
             *since = q->issued;
             snprintf(what, len, "%s of %llu bytes at pasid %u va 0x%llx (%s %llu), %u piece(s) left",
-                     scim_trace_op_name(q->rec.op), (unsigned long long)q->rec.size, q->pasid,
-                     (unsigned long long)q->rec.addr, r->host_fed ? "host tag" : "trace line",
+                     scim_trace_op_name(q->rec->op), (unsigned long long)q->rec->size, q->pasid,
+                     (unsigned long long)q->rec->addr, r->host_fed ? "host tag" : "trace line",
                      (unsigned long long)q->tag, q->chunks_left);
             found = true;
         }
     }
     if (r->os_pending && (!found || r->os_since < *since)) {
         *since = r->os_since;
-        snprintf(what, len, "an OS operation (%s) waiting for the OS's answer", scim_trace_op_name(r->rec.op));
+        snprintf(what, len, "an OS operation (%s) waiting for the OS's answer", scim_trace_op_name(r->rec->op));
         found = true;
     }
     return found;
