@@ -10,144 +10,7 @@
 #include "core/kfifo.h"
 #include "core/page.h"
 #include "core/trace_internal.h"
-
-#define NONE (-1)
-
-/* A record the host pushed (host-fed agents). */
-typedef struct host_rec {
-    scim_trace_rec rec;
-    scim_time_t at;
-    uint64_t tag;
-    bool translate_only;
-} host_rec;
-
-typedef struct request {
-    bool used;
-    bool write;
-    bool error;
-    bool ready;
-    bool translate_only;
-    scim_trace_rec *rec; /* its own record buffer (begin_request) */
-    uint64_t tag;
-    scim_time_t eligible;
-    uint32_t pasid;
-    uint32_t chunks_left;
-    uint64_t bytes;
-    scim_time_t issued;
-} request;
-
-typedef struct slot {
-    bool busy;
-    int32_t req;
-    uint32_t page;
-    scim_replay_chunk c;
-} slot;
-
-typedef struct replay_stats {
-    uint64_t requests;
-    uint64_t bytes;
-    uint64_t read_bytes;
-    uint64_t write_bytes;
-    uint64_t chunks;
-    uint64_t errors;
-    uint64_t finish_ps;
-    scim_hist *latency;
-    scim_hist *queue_delay;
-} replay_stats;
-
-/* The trace's OS operations, under the agent's own name. */
-typedef struct replay_os_stats {
-    uint64_t os_ops;
-    uint64_t os_errors;
-} replay_os_stats;
-
-struct scim_replay {
-    scim_kernel *k;
-    char agent[48];
-    scim_replay_params p;
-    char *trace_path;
-    scim_replay_ops ops;      /* in use: request hooks NULL while the owner has none to run */
-    scim_replay_ops ops_given; /* as given at create */
-    void *owner;
-    scim_trace_reader *trace;
-    bool eof, have_rec, failed, os_pending;
-    /* The record at hand, decoded in place: one of rec_bufs, which holds
-     * one buffer per request and this one; a request begun takes this
-     * buffer and gives its own (free) one in exchange, instead of a copy
-     * of the record. */
-    scim_trace_rec *rec;
-    scim_trace_rec *rec_bufs;
-    /* host-fed: the records pushed and not yet taken, and the current
-     * one's tag and kind */
-    bool host_fed;
-    scim_fifo host_recs; /* of host_rec */
-    scim_time_t host_last_at;
-    uint64_t rec_tag;
-    bool rec_translate_only;
-    scim_time_t eligible, last_issue, paused_until;
-    scim_time_t pump_at;
-    uint32_t pumps; /* pump events scheduled and not run */
-    int dormant;    /* the kernel's handle of a dormant pump (core/kfifo.h), or NONE */
-    scim_time_t os_since; /* when the pending OS operation was sent */
-    int32_t cur; /* request being issued */
-    uint64_t cur_va, cur_end;
-    request *reqs;
-    uint64_t *req_free; /* bit set: request free (the lowest free one is taken, as ids matter to drivers) */
-    uint32_t req_hint;  /* no free request in words below this */
-    uint32_t req_words; /* of req_free */
-    slot *slots;
-    uint32_t *free_slots;
-    uint32_t n_free;
-    uint32_t inflight;
-    uint32_t n_used;     /* requests begun and not finished */
-    /* scim_replay_post_ahead: requests ready to issue, in the order they
-     * became ready (a ring of max_outstanding + 1) */
-    bool post_ahead;
-    int32_t *ready_q;
-    uint32_t ready_head, ready_len;
-    replay_stats st;
-    replay_os_stats os_st;
-    char tenants_key[96];
-    /* Tenant PASIDs found bound, by their low bits (PASID + 1; 0: none):
-     * a 64-tenant device checks every record, mostly against a few
-     * tenants, and the search cost about 30 instructions per record. The
-     * tenants never change, so a PASID found stays bound. */
-    uint32_t bound_memo[64];
-};
-
-const scim_stat_decl scim_replay_stat_decls[] = {
-    {"requests", SCIM_STAT_COUNTER, "count", "Requests (trace reads and writes) completed.",
-     offsetof(replay_stats, requests)},
-    {"bytes", SCIM_STAT_COUNTER, "bytes", "Bytes moved by requests that completed without error.",
-     offsetof(replay_stats, bytes)},
-    {"read_bytes", SCIM_STAT_COUNTER, "bytes", "Bytes read.", offsetof(replay_stats, read_bytes)},
-    {"write_bytes", SCIM_STAT_COUNTER, "bytes", "Bytes written.", offsetof(replay_stats, write_bytes)},
-    {"chunks", SCIM_STAT_COUNTER, "count",
-     "Page-sized pieces the requests were split into (one translation lookup each).",
-     offsetof(replay_stats, chunks)},
-    {"errors", SCIM_STAT_COUNTER, "count",
-     "Requests that failed because a page could not be mapped (outside any region, or protection).",
-     offsetof(replay_stats, errors)},
-    {"finish_ps", SCIM_STAT_COUNTER, "ps",
-     "When the last request completed: bytes / finish_ps is the agent's throughput, whatever the run's "
-     "length (sim.time_ps also counts work that outlives the traces, such as a deferred flush).",
-     offsetof(replay_stats, finish_ps)},
-    {"latency", SCIM_STAT_HIST, "ps", "From a request's issue (first chunk) to its last chunk's completion.",
-     offsetof(replay_stats, latency)},
-    {"queue_delay", SCIM_STAT_HIST, "ps",
-     "From the time the trace made a request eligible to its issue (waiting for a free slot or an "
-     "interruption).",
-     offsetof(replay_stats, queue_delay)},
-};
-const size_t scim_replay_stat_decl_count = SCIM_COUNT_OF(scim_replay_stat_decls);
-
-const scim_stat_decl scim_replay_os_stat_decls[] = {
-    {"os_ops", SCIM_STAT_COUNTER, "count", "OS operations (mmap, munmap, ...) the trace asked for.",
-     offsetof(replay_os_stats, os_ops)},
-    {"os_errors", SCIM_STAT_COUNTER, "count", "OS operations the OS refused (bad range, overlap).",
-     offsetof(replay_os_stats, os_errors)},
-};
-const size_t scim_replay_os_stat_decl_count = SCIM_COUNT_OF(scim_replay_os_stat_decls);
+#include "mmu/replay_internal.h"
 
 static void pump(scim_replay *r);
 
@@ -203,7 +66,6 @@ static inline void wake_pump(scim_replay *r)
     }
 }
 
-#define BITS 64u
 
 static int32_t lowest_free_request(scim_replay *r)
 {
@@ -310,14 +172,6 @@ void scim_replay_pause(scim_replay *r, scim_time_t until)
         r->paused_until = until;
 }
 
-/* The pasid check of a read/write: message in msg, false if the agent is
- * not bound to the record's address space. */
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Whether pasid is one of the tenants' (sorted at create: a 64-tenant
  * device checks every record, and a scan cost more than the rest of the
  * record's decoding); out of line, as most records need no search. */
@@ -338,6 +192,8 @@ static __attribute__((noinline)) bool tenant_listed(scim_replay *r, uint32_t pas
     return false;
 }
 
+/* The pasid check of a read/write: false if the agent is not bound to
+ * the record's address space. */
 static bool pasid_bound(scim_replay *r, const scim_trace_rec *rec)
 {
     if (!(rec->op == SCIM_OP_READ || rec->op == SCIM_OP_WRITE) || !(rec->has & SCIM_TRACE_HAS_PASID) ||
@@ -515,7 +371,6 @@ static inline __attribute__((always_inline)) bool begin_request(scim_replay *r, 
     return q->ready;
 }
 
-
 /* The driver could not prepare request qi: it fails without moving data. */
 static void fail_request(scim_replay *r, int32_t qi, scim_time_t now)
 {
@@ -628,94 +483,6 @@ static void pump(scim_replay *r)
         pump_serial(r);
 }
 
-scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_replay_params *p,
-                                const scim_replay_ops *ops, void *owner, scim_stats *stats, scim_err *err)
-{
-    if (p->max_outstanding == 0 || p->max_outstanding > 65536) {
-        scim_err_set(err, SCIM_ERANGE, "%s: max_outstanding must be 1..65536", agent);
-        return NULL;
-    }
-    scim_replay *r = calloc(1, sizeof *r);
-    if (!r) {
-        scim_err_set(err, SCIM_ENOMEM, "out of host memory");
-        return NULL;
-    }
-    r->k = k;
-    snprintf(r->agent, sizeof r->agent, "%s", agent);
-    r->p = *p;
-    r->p.tenants = NULL;
-    if (p->n_tenants) {
-        uint32_t *t = calloc(p->n_tenants, sizeof *t);
-        if (!t) {
-            scim_err_set(err, SCIM_ENOMEM, "out of host memory");
-            scim_replay_destroy(r);
-            return NULL;
-        }
-        memcpy(t, p->tenants, p->n_tenants * sizeof *t);
-        qsort(t, p->n_tenants, sizeof *t, cmp_u32); /* pasid_bound searches them */
-        r->p.tenants = t;
-    }
-    r->p.tenants_key = NULL;
-    if (p->tenants_key) {
-        snprintf(r->tenants_key, sizeof r->tenants_key, "%s", p->tenants_key);
-        r->p.tenants_key = r->tenants_key;
-    }
-    r->ops = r->ops_given = *ops;
-    r->owner = owner;
-    r->cur = NONE;
-    r->dormant = NONE;
-    r->pump_at = SCIM_TIME_MAX;
-    r->host_fed = p->trace == NULL;
-    scim_fifo_init(&r->host_recs, sizeof(host_rec));
-    r->trace_path = strdup(p->trace ? p->trace : "(host)");
-    r->reqs = calloc(p->max_outstanding + 1, sizeof *r->reqs);
-    r->req_free = calloc((p->max_outstanding + 1 + BITS - 1) / BITS, sizeof *r->req_free);
-    r->slots = calloc(p->max_outstanding, sizeof *r->slots);
-    r->free_slots = calloc(p->max_outstanding, sizeof *r->free_slots);
-    r->ready_q = calloc(p->max_outstanding + 1, sizeof *r->ready_q);
-    r->rec_bufs = calloc(p->max_outstanding + 2, sizeof *r->rec_bufs);
-    if (!r->trace_path || !r->reqs || !r->req_free || !r->slots || !r->free_slots || !r->ready_q || !r->rec_bufs) {
-        scim_replay_destroy(r);
-        scim_err_set(err, SCIM_ENOMEM, "out of host memory");
-        return NULL;
-    }
-    r->p.trace = r->host_fed ? NULL : r->trace_path;
-    for (uint64_t i = 0; i <= p->max_outstanding; i++)
-        r->reqs[i].rec = &r->rec_bufs[i];
-    r->rec = &r->rec_bufs[p->max_outstanding + 1];
-    for (uint64_t i = 0; i < p->max_outstanding; i++)
-        r->free_slots[r->n_free++] = (uint32_t)(p->max_outstanding - 1 - i);
-    for (uint64_t i = 0; i <= p->max_outstanding; i++)
-        r->req_free[i / BITS] |= 1ull << (i % BITS);
-    r->req_words = (uint32_t)((p->max_outstanding + 1 + BITS - 1) / BITS);
-    char prefix[96];
-    snprintf(prefix, sizeof prefix, "%s.%s", agent, p->kind);
-    if (scim_stats_register(stats, prefix, scim_replay_stat_decls, scim_replay_stat_decl_count, &r->st, err) ||
-        scim_stats_register(stats, agent, scim_replay_os_stat_decls, scim_replay_os_stat_decl_count, &r->os_st,
-                            err)) {
-        scim_replay_destroy(r);
-        return NULL;
-    }
-    return r;
-}
-
-void scim_replay_destroy(scim_replay *r)
-{
-    if (!r)
-        return;
-    scim_trace_close(r->trace);
-    scim_fifo_free(&r->host_recs);
-    free(r->trace_path);
-    free(r->reqs);
-    free(r->req_free);
-    free(r->slots);
-    free(r->free_slots);
-    free(r->ready_q);
-    free(r->rec_bufs);
-    free((void *)r->p.tenants);
-    free(r);
-}
-
 int scim_replay_start(scim_replay *r, scim_err *err)
 {
     if (r->host_fed)
@@ -726,26 +493,6 @@ int scim_replay_start(scim_replay *r, scim_err *err)
     schedule_pump(r, 0);
     return 0;
 }
-
-const scim_replay_chunk *scim_replay_chunk_of(const scim_replay *r, uint32_t id) { return &r->slots[id].c; }
-uint32_t scim_replay_events_pending(const scim_replay *r) { return r->pumps; }
-
-bool scim_replay_finished(const scim_replay *r)
-{
-    /* a host-fed agent with nothing left to do is finished until the host
-     * pushes more */
-    bool drained = r->host_fed ? scim_fifo_len(&r->host_recs) == 0 : r->eof;
-    return drained && !r->have_rec && r->inflight == 0 && r->n_used == 0 && !r->os_pending;
-}
-
-void scim_replay_position(const scim_replay *r, uint64_t *done, uint64_t *total)
-{
-    scim_trace_position(r->trace, done, total);
-}
-uint64_t scim_replay_request_tag(const scim_replay *r, uint32_t req) { return r->reqs[req].tag; }
-scim_time_t scim_replay_request_eligible(const scim_replay *r, uint32_t req) { return r->reqs[req].eligible; }
-scim_time_t scim_replay_request_issued(const scim_replay *r, uint32_t req) { return r->reqs[req].issued; }
-bool scim_replay_request_translate_only(const scim_replay *r, uint32_t req) { return r->reqs[req].translate_only; }
 
 int scim_replay_push(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, uint64_t tag, bool translate_only,
                      scim_err *err)
@@ -782,36 +529,3 @@ int scim_replay_push(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, 
     return 0;
 }
 
-void scim_replay_describe(const scim_replay *r, char *buf, size_t len)
-{
-    char src[64];
-    if (r->host_fed)
-        snprintf(src, sizeof src, "host-fed, %zu request(s) queued", scim_fifo_len(&r->host_recs));
-    else
-        snprintf(src, sizeof src, "%s", r->eof ? "trace finished" : "trace not finished");
-    snprintf(buf, len, "%s: %s, %u request piece(s) in flight, %u request(s) begun, %s", r->agent, src,
-             r->inflight, r->n_used,
-             r->os_pending ? "waiting for the OS" : "not waiting for the OS");
-}
-
-bool scim_replay_oldest(const scim_replay *r, scim_time_t *since, char *what, size_t len)
-{
-    bool found = false;
-    for (uint64_t i = 0; i <= r->p.max_outstanding; i++) {
-        const request *q = &r->reqs[i];
-        if (q->used && (!found || q->issued < *since)) {
-            *since = q->issued;
-            snprintf(what, len, "%s of %llu bytes at pasid %u va 0x%llx (%s %llu), %u piece(s) left",
-                     scim_trace_op_name(q->rec->op), (unsigned long long)q->rec->size, q->pasid,
-                     (unsigned long long)q->rec->addr, r->host_fed ? "host tag" : "trace line",
-                     (unsigned long long)q->tag, q->chunks_left);
-            found = true;
-        }
-    }
-    if (r->os_pending && (!found || r->os_since < *since)) {
-        *since = r->os_since;
-        snprintf(what, len, "an OS operation (%s) waiting for the OS's answer", scim_trace_op_name(r->rec->op));
-        found = true;
-    }
-    return found;
-}
