@@ -327,10 +327,13 @@ static inline void after_schedule(scim_kernel *k, scim_time_t when, int prio)
         scim_kernel_request_wake(k);
 }
 
-/* after_schedule without showing the event to the watch */
-static inline void after_unshown(scim_kernel *k, scim_time_t when)
+
+/* after_schedule for a FIFO's event, shown to the watch or not */
+static inline void after_fifo_push(scim_kernel *k, scim_time_t when, int prio, bool shown)
 {
     k->clk.pending++;
+    if (shown)
+        show_watch(k, when, prio);
     if (!k->clk.exact && when < k->wake_asked)
         scim_kernel_request_wake(k);
 }
@@ -451,23 +454,15 @@ static __attribute__((noinline)) void fifo_at_general(scim_kernel *k, int id, sc
                                                        bool shown)
 {
     hkey key = make_key(k, &when, prio);
-    if (!scim_kernel_fifo_push(k, &k->fifos[id], key, arg))
-        return;
-    if (shown)
-        after_schedule(k, when, prio);
-    else
-        after_unshown(k, when);
+    if (scim_kernel_fifo_push(k, &k->fifos[id], key, arg))
+        after_fifo_push(k, when, prio, shown);
 }
 
 static __attribute__((noinline)) void fifo_at_keyed(scim_kernel *k, fifo *q, hkey key, scim_time_t when, int prio,
                                                      uint64_t arg, bool shown)
 {
-    if (!scim_kernel_fifo_push(k, q, key, arg))
-        return;
-    if (shown)
-        after_schedule(k, when, prio);
-    else
-        after_unshown(k, when);
+    if (scim_kernel_fifo_push(k, q, key, arg))
+        after_fifo_push(k, when, prio, shown);
 }
 
 static __attribute__((noinline)) void watch_cold(scim_kernel *k, scim_time_t when, int prio)
