@@ -403,6 +403,128 @@ START_TEST(oldest_and_finished)
 }
 END_TEST
 
+/* ---- many translations out at once ---- */
+
+/* Three waves of 64 writes issued together (max_outstanding 64), 20 us
+ * apart, over a 1-entry IOTLB: in a wave, the first miss of a page asks
+ * for its translation and every later one merges into it, so a wave asks
+ * as many translations as it has distinct pages. Wave 3 reuses wave 1's
+ * pages after every translation of waves 1 and 2 was answered and freed:
+ * it must find none of them still outstanding (the outstanding
+ * translations are indexed by page; freeing removes them). */
+enum { WAVE = 64, WAVES = 3 };
+
+static uint64_t wave_page(int w, int i)
+{
+    return w == 0 ? (uint64_t)(i * 7 % 40) : w == 1 ? 100 + (uint64_t)(i * 3 % 25) : (uint64_t)(i * 11 % 40);
+}
+
+START_TEST(many_outstanding_merge)
+{
+    static char trace[WAVES * WAVE * 48 + 64];
+    size_t n = (size_t)snprintf(trace, sizeof trace, "# scimitar trace v1\n");
+    uint64_t requests = 0;
+    for (int w = 0; w < WAVES; w++) {
+        bool seen[128] = {false};
+        for (int i = 0; i < WAVE; i++) {
+            uint64_t pg = wave_page(w, i);
+            requests += !seen[pg];
+            seen[pg] = true;
+            n += (size_t)snprintf(trace + n, sizeof trace - n, "@%d write 0x%llx 64\n", w * 20000,
+                                  (unsigned long long)(VA0 + pg * SCIM_PAGE_SIZE + (uint64_t)(i % 64) * 64));
+        }
+    }
+    scim_device_params p = devrig_params(SCIM_WALK_IOMMU, SCIM_FAULT_STALL);
+    p.max_outstanding = WAVE;
+    p.iotlb.entries = 1;
+    p.iotlb.ways = 1;
+    dev_rig d;
+    devrig_init(&d, &p, trace, MOCK_ECHO, MOCK_MEMORY, MOCK_ECHO);
+    devrig_start(&d);
+    rig_run(&d.r);
+    ck_assert_uint_eq(requests, 40 + 25 + 40);
+    ck_assert_uint_eq(stat_u(&d, "dev.xlat.requests"), requests);
+    ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_ATS_REQ), requests);
+    ck_assert_uint_eq(stat_u(&d, "dev.iotlb.miss_merged"), WAVES * WAVE - requests);
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.requests"), WAVES * WAVE);
+    ck_assert_uint_eq(mock_count(d.mem, SCIM_MSG_MEM_WRITE), WAVES * WAVE);
+    ck_assert(scim_device_finished(d.dev));
+    devrig_free(&d);
+}
+END_TEST
+
+/* Writes 20 ns apart to pages drawn from 24 (scattered), over a 1-entry IOTLB, against
+ * a brute-force model: a lookup ends 2 ns after the write; it hits if the
+ * IOTLB holds the page (the last page answered), merges if the page's
+ * translation is out, else asks; an answer comes back 230 ns after the
+ * lookup (100 + 30 + 100) and fills the IOTLB. Translations are freed while
+ * others are out and looked for, so the index of outstanding translations
+ * must stay exact through every removal. (Times never tie: 230 is not a
+ * multiple of 20.) */
+enum { STAGGERED = 400, STAGGER_PAGES = 24 };
+
+START_TEST(staggered_merge_model)
+{
+    static char trace[STAGGERED * 48 + 64];
+    size_t n = (size_t)snprintf(trace, sizeof trace, "# scimitar trace v1\n");
+    /* pages scattered over 4 GiB, so that some share a place in the index */
+    uint64_t x = 88172645463325252ull, pages[STAGGERED], where[STAGGER_PAGES];
+    for (int p = 0; p < STAGGER_PAGES; p++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        where[p] = (x % (1u << 20)) * STAGGER_PAGES + (uint64_t)p; /* distinct */
+    }
+    for (int k = 0; k < STAGGERED; k++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        pages[k] = x % STAGGER_PAGES;
+        n += (size_t)snprintf(trace + n, sizeof trace - n, "@%d write 0x%llx 64\n", k * 20,
+                              (unsigned long long)(VA0 + where[pages[k]] * SCIM_PAGE_SIZE));
+    }
+    /* the model */
+    scim_time_t answer_at[STAGGER_PAGES] = {0}; /* 0: no translation out */
+    uint64_t hits = 0, merged = 0, asked = 0;
+    int64_t in_tlb = -1;
+    for (int k = 0; k < STAGGERED; k++) {
+        scim_time_t lookup = NS(20) * (scim_time_t)k + T_LOOKUP;
+        /* answers before this lookup, in time order, fill the IOTLB */
+        for (;;) {
+            int first = -1;
+            for (int p = 0; p < STAGGER_PAGES; p++)
+                if (answer_at[p] && answer_at[p] < lookup && (first < 0 || answer_at[p] < answer_at[first]))
+                    first = p;
+            if (first < 0)
+                break;
+            answer_at[first] = 0;
+            in_tlb = first;
+        }
+        uint64_t pg = pages[k];
+        if ((int64_t)pg == in_tlb)
+            hits++;
+        else if (answer_at[pg])
+            merged++;
+        else {
+            asked++;
+            answer_at[pg] = lookup + L_IOMMU + D_IOMMU + L_IOMMU;
+        }
+    }
+    scim_device_params p = devrig_params(SCIM_WALK_IOMMU, SCIM_FAULT_STALL);
+    p.max_outstanding = 64;
+    p.iotlb.entries = 1;
+    p.iotlb.ways = 1;
+    dev_rig d;
+    devrig_init(&d, &p, trace, MOCK_ECHO, MOCK_MEMORY, MOCK_ECHO);
+    devrig_start(&d);
+    rig_run(&d.r);
+    ck_assert_msg(merged > STAGGERED / 4 && asked > STAGGERED / 4, "the model merges %llu and asks %llu",
+                  (unsigned long long)merged, (unsigned long long)asked);
+    ck_assert_uint_eq(stat_u(&d, "dev.xlat.requests"), asked);
+    ck_assert_uint_eq(stat_u(&d, "dev.iotlb.miss_merged"), merged);
+    ck_assert_uint_eq(stat_u(&d, "dev.iotlb.hits"), hits);
+    ck_assert_uint_eq(stat_u(&d, "dev.dma.requests"), STAGGERED);
+    ck_assert(scim_device_finished(d.dev));
+    devrig_free(&d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("device");
@@ -413,6 +535,8 @@ int main(void)
     tcase_add_test(tc, inv_waits_for_large_page_access);
     tcase_add_loop_test(tc, inv_queue_bounds_requests, 0, (int)(sizeof invq_cases / sizeof invq_cases[0]));
     tcase_add_test(tc, oldest_and_finished);
+    tcase_add_test(tc, many_outstanding_merge);
+    tcase_add_test(tc, staggered_merge_model);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

@@ -678,7 +678,8 @@ void scim_device_destroy(scim_device *d)
     scim_dev_fast_free(d);
     free(d->chunks);
     free(d->xlats);
-    free(d->xlat_pages);
+    free(d->xlat_index);
+    free(d->xlat_free);
     free(d->free_backup);
     free(d);
 }

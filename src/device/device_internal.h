@@ -154,10 +154,13 @@ struct scim_device {
     chunk *chunks;
     xlat *xlats;
     size_t n_xlats;
-    /* the page each slot was last given, apart (a miss compares these
-     * densely packed before it reads a slot; a slot no longer used may
-     * keep its page: `used` decides) */
-    uint64_t *xlat_pages;
+    /* the slots in use, found by (pasid, page) without a scan: open
+     * addressing, linear probing, slot + 1 (0: empty), at most a quarter full */
+    uint32_t *xlat_index;
+    uint32_t xlat_index_mask;
+    /* one bit per slot, set while free: a new translation takes the
+     * lowest free slot, as a scan from slot 0 would */
+    uint64_t *xlat_free;
     /* an xlat may be a page request group (XL_PRI, XL_PRI_WAIT): set when
      * one becomes one, cleared by a scim_dev_group_of scan that finds
      * none, so a device without faults does not scan on every miss */
@@ -238,6 +241,8 @@ void scim_dev_need_translation(scim_device *d, int32_t ci);
 void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t page_pa, unsigned shift,
                           unsigned perms);
 void scim_dev_request_translation(scim_device *d, int32_t xi);
+/* Translation slot xi is free again (every `used = false` goes through here). */
+void scim_dev_xlat_release(scim_device *d, int32_t xi);
 /* pri.c */
 int32_t scim_dev_group_of(scim_device *d, uint32_t space, uint64_t page);
 void scim_dev_join_group(scim_device *d, int32_t gi, int32_t xi);

@@ -144,7 +144,7 @@ void scim_dev_fault(scim_device *d, int32_t xi)
 static void fail_waiters(scim_device *d, xlat *x)
 {
     int32_t ci = x->head;
-    x->used = false;
+    scim_dev_xlat_release(d, (int32_t)(x - d->xlats));
     while (ci != NONE) {
         int32_t next = d->chunks[ci].next;
         scim_dev_chunk_complete(d, ci, true);
@@ -163,7 +163,7 @@ static void answered(scim_device *d, int32_t xi, bool ok)
         return;
     }
     if (x->head == NONE) {
-        x->used = false;
+        scim_dev_xlat_release(d, xi);
         return;
     }
     d->st.xlat_rerequests++;

@@ -11,49 +11,120 @@
 
 static bool usable(unsigned perms, bool write) { return (perms & SCIM_PERM_R) && (!write || (perms & SCIM_PERM_W)); }
 
+static uint32_t index_home(const scim_device *d, uint32_t pasid, uint64_t page)
+{
+    uint64_t h = (page ^ ((uint64_t)pasid << 40)) * 0x9E3779B97F4A7C15ull; /* Fibonacci hashing */
+    return (uint32_t)(h >> 32) & d->xlat_index_mask;
+}
+
 static int32_t xlat_find(const scim_device *d, uint32_t pasid, uint64_t page)
 {
-    const uint64_t *pages = d->xlat_pages;
-    size_t i = 0, n = d->n_xlats;
-    /* four pages per step without a branch each (most misses find none);
-     * from the first group holding the page on, one by one */
-    for (; i + 4 <= n; i += 4)
-        if ((pages[i] == page) | (pages[i + 1] == page) | (pages[i + 2] == page) | (pages[i + 3] == page))
-            break;
-    for (; i < n; i++)
-        if (pages[i] == page && d->xlats[i].used && d->xlats[i].pasid == pasid)
-            return (int32_t)i;
-    return NONE;
+    const uint32_t *t = d->xlat_index;
+    if (!t)
+        return NONE;
+    for (uint32_t i = index_home(d, pasid, page);; i = (i + 1) & d->xlat_index_mask) {
+        if (!t[i])
+            return NONE;
+        const xlat *x = &d->xlats[t[i] - 1];
+        if (x->page == page && x->pasid == pasid)
+            return (int32_t)(t[i] - 1);
+    }
+}
+
+static void index_put(scim_device *d, uint32_t xi)
+{
+    const xlat *x = &d->xlats[xi];
+    uint32_t i = index_home(d, x->pasid, x->page);
+    while (d->xlat_index[i])
+        i = (i + 1) & d->xlat_index_mask;
+    d->xlat_index[i] = xi + 1;
+}
+
+/* Room for n slots: the index at most a quarter full (short probe runs), rebuilt from the slots in use. */
+static bool index_resize(scim_device *d, size_t n)
+{
+    uint32_t cap = 16;
+    while (cap < 4 * n)
+        cap *= 2;
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t)
+        return false;
+    free(d->xlat_index);
+    d->xlat_index = t;
+    d->xlat_index_mask = cap - 1;
+    for (size_t i = 0; i < d->n_xlats; i++)
+        if (d->xlats[i].used)
+            index_put(d, (uint32_t)i);
+    return true;
+}
+
+/* Slot xi is no longer in use: out of the index (backward-shift deletion,
+ * so that every entry stays reachable from its home without tombstones). */
+void scim_dev_xlat_release(scim_device *d, int32_t xi)
+{
+    xlat *x = &d->xlats[xi];
+    if (!x->used)
+        return; /* already free: several paths may end one translation */
+    x->used = false;
+    d->xlat_free[xi / 64] |= 1ull << (xi % 64);
+    uint32_t *t = d->xlat_index, mask = d->xlat_index_mask;
+    uint32_t hole = index_home(d, x->pasid, x->page);
+    while (t[hole] != (uint32_t)xi + 1)
+        hole = (hole + 1) & mask;
+    for (uint32_t j = (hole + 1) & mask; t[j]; j = (j + 1) & mask) {
+        const xlat *y = &d->xlats[t[j] - 1];
+        uint32_t home = index_home(d, y->pasid, y->page);
+        /* the entry at j may fill the hole if the hole lies on its probe path */
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            t[hole] = t[j];
+            hole = j;
+        }
+    }
+    t[hole] = 0;
+}
+
+static bool grow(scim_device *d)
+{
+    enum { GROW = 16 };
+    size_t old = d->n_xlats, n = old + GROW, words = (n + 63) / 64;
+    xlat *x = realloc(d->xlats, n * sizeof *x);
+    if (!x)
+        return false;
+    memset(x + old, 0, GROW * sizeof *x);
+    d->xlats = x;
+    uint64_t *free_bits = realloc(d->xlat_free, words * sizeof *free_bits);
+    if (!free_bits)
+        return false;
+    for (size_t w = (old + 63) / 64; w < words; w++)
+        free_bits[w] = 0;
+    d->xlat_free = free_bits;
+    if (!index_resize(d, n))
+        return false;
+    /* only now, with room everywhere, do the new slots exist */
+    for (size_t i = old; i < n; i++)
+        free_bits[i / 64] |= 1ull << (i % 64);
+    d->n_xlats = n;
+    return true;
 }
 
 static int32_t xlat_new(scim_device *d, uint32_t pasid, uint64_t page, bool write, bool prefetch)
 {
-    size_t i;
-    for (i = 0; i < d->n_xlats && d->xlats[i].used; i++)
-        ;
-    if (i == d->n_xlats) {
-        enum { GROW = 16 };
-        xlat *n = realloc(d->xlats, (d->n_xlats + GROW) * sizeof *n);
-        if (!n) {
+    size_t words = (d->n_xlats + 63) / 64, w = 0;
+    while (w < words && !d->xlat_free[w])
+        w++;
+    if (w == words) {
+        if (!grow(d)) {
             scim_kernel_fail(d->k, SCIM_ENOMEM, "out of host memory");
             return NONE;
         }
-        memset(n + d->n_xlats, 0, GROW * sizeof *n);
-        d->xlats = n;
-        uint64_t *pages = realloc(d->xlat_pages, (d->n_xlats + GROW) * sizeof *pages);
-        if (!pages) {
-            scim_kernel_fail(d->k, SCIM_ENOMEM, "out of host memory");
-            return NONE;
-        }
-        for (size_t j = d->n_xlats; j < d->n_xlats + GROW; j++)
-            pages[j] = UINT64_MAX; /* no page: no miss matches a slot never used */
-        d->xlat_pages = pages;
-        d->n_xlats += GROW;
+        return xlat_new(d, pasid, page, write, prefetch);
     }
+    size_t i = w * 64 + (size_t)__builtin_ctzll(d->xlat_free[w]);
+    d->xlat_free[w] &= d->xlat_free[w] - 1;
     uint32_t gen = d->xlats[i].pri_gen;
     d->xlats[i] = (xlat){.used = true, .write = write, .prefetch = prefetch, .state = XL_XLATE, .pasid = pasid,
                          .page = page, .head = NONE, .tail = NONE, .pri_gen = gen};
-    d->xlat_pages[i] = page;
+    index_put(d, (uint32_t)i);
     return (int32_t)i;
 }
 
@@ -76,7 +147,7 @@ static void append_waiter(scim_device *d, xlat *x, int32_t ci)
 static void fail_waiters(scim_device *d, xlat *x)
 {
     int32_t ci = x->head;
-    x->used = false;
+    scim_dev_xlat_release(d, (int32_t)(x - d->xlats));
     while (ci != NONE) {
         int32_t next = d->chunks[ci].next;
         scim_dev_chunk_complete(d, ci, true);
@@ -96,7 +167,7 @@ void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t p
     if (ok)
         scim_dev_cache_translation(d, x->pasid, x->page << SCIM_PAGE_SHIFT, page_pa, shift, perms);
     if (x->prefetch) {
-        x->used = false; /* nobody waits; a missing page will fault when needed */
+        scim_dev_xlat_release(d, xi); /* nobody waits; a missing page will fault when needed */
         return;
     }
     /* Serve every waiter the answer allows; keep the rest. */
@@ -118,7 +189,7 @@ void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t p
         ci = next;
     }
     if (keep_head == NONE) {
-        x->used = false;
+        scim_dev_xlat_release(d, xi);
         return;
     }
     /* Not present, or not writable: ask the OS for the page (a page
