@@ -92,7 +92,7 @@ static void lookup(void *ctx, uint64_t arg)
 void scim_iommu_ats_request(scim_iommu *io, scim_msg *m)
 {
     io->st.ats_requests++;
-    uint32_t e = scim_pool_alloc(&io->ats);
+    uint32_t e = scim_pool_take(&io->ats); /* not zeroed: every field is set below */
     if (e == SCIM_POOL_NONE) {
         scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory for ATS requests");
         scim_port_free(io->port, m);
