@@ -221,12 +221,71 @@ START_TEST(test_physmem_errors)
 }
 END_TEST
 
+/* Frame contents against a reference, with frames that share slots of
+ * physmem's frame cache (frame numbers 256 apart, and more frames than
+ * slots) freed and handed out again: a freed frame must read as zero and
+ * a write to it must back it anew, whatever was cached for it. */
+#define CONTENT_FRAMES 1024u
+#define CONTENT_WORDS 4u /* words of each frame the test touches */
+
+START_TEST(test_physmem_contents)
+{
+    scim_physmem *pm = scim_physmem_create((CONTENT_FRAMES + 1) * 4096ull, NULL);
+    ck_assert_ptr_nonnull(pm);
+    uint64_t pfn;
+    for (unsigned f = 1; f <= CONTENT_FRAMES; f++) /* every frame: a freed one is the only one free */
+        ck_assert_int_eq(scim_physmem_alloc(pm, 0, &pfn, NULL), 0);
+    ck_assert_uint_eq(scim_physmem_frames_free(pm), 0);
+    static uint64_t ref[CONTENT_FRAMES + 1][CONTENT_WORDS];
+    static bool backed[CONTENT_FRAMES + 1];
+    memset(ref, 0, sizeof ref);
+    memset(backed, 0, sizeof backed);
+    uint64_t rng = 7, n_backed = 0;
+    for (unsigned step = 0; step < 200000; step++) {
+        uint64_t r = rng_next(&rng);
+        /* a few hot frames that collide in the cache, and all the others */
+        unsigned f = (r & 1) ? 1 + (unsigned)((r >> 8) % 4) * 256 : 1 + (unsigned)((r >> 8) % CONTENT_FRAMES);
+        unsigned w = (unsigned)((r >> 40) % CONTENT_WORDS);
+        uint64_t pa = (uint64_t)f * 4096 + w * 8;
+        switch ((r >> 4) % 7) {
+        case 0: /* free and take back: the only free frame, this one */
+            scim_physmem_free(pm, f, 0);
+            ck_assert_int_eq(scim_physmem_alloc(pm, 0, &pfn, NULL), 0);
+            ck_assert_uint_eq(pfn, f);
+            memset(ref[f], 0, sizeof ref[f]);
+            n_backed -= backed[f];
+            backed[f] = false;
+            break;
+        case 1:
+        case 2:
+        case 3: { /* a write; a zero now and then (into an unbacked frame: no storage) */
+            uint64_t v = (r >> 16) % 4 ? rng_next(&rng) : 0;
+            scim_physmem_write64(pm, pa, v);
+            ref[f][w] = v;
+            if (v && !backed[f]) {
+                backed[f] = true;
+                n_backed++;
+            }
+            break;
+        }
+        default: ck_assert_uint_eq(scim_physmem_read64(pm, pa), ref[f][w]); break;
+        }
+        ck_assert_uint_eq(scim_physmem_backed_frames(pm), n_backed);
+    }
+    for (unsigned f = 1; f <= CONTENT_FRAMES; f++)
+        for (unsigned w = 0; w < CONTENT_WORDS; w++)
+            ck_assert_uint_eq(scim_physmem_read64(pm, (uint64_t)f * 4096 + w * 8), ref[f][w]);
+    scim_physmem_destroy(pm);
+}
+END_TEST
+
 static Suite *physmem_suite(void)
 {
     Suite *s = suite_create("physmem");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_physmem_errors);
+    tcase_add_test(tc, test_physmem_contents);
     tcase_add_test(tc, test_buddy_small);
     tcase_add_test(tc, test_buddy_odd);
     tcase_add_test(tc, test_buddy_large);

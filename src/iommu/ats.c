@@ -92,13 +92,22 @@ static void lookup(void *ctx, uint64_t arg)
 void scim_iommu_ats_request(scim_iommu *io, scim_msg *m)
 {
     io->st.ats_requests++;
-    uint32_t e = scim_pool_alloc(&io->ats);
+    uint32_t e = scim_pool_take(&io->ats); /* not zeroed: the fields read are set below */
     if (e == SCIM_POOL_NONE) {
         scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory for ATS requests");
         scim_port_free(io->port, m);
         return;
     }
-    *entry(io, e) = (ats_entry){.req = m, .q = m->u.xlat, .arrived = scim_kernel_now(io->k)};
+    /* ctx, root and fmt are written before they are read (the context
+     * lookup, then the walk); pa and shift only by an inline DMA. */
+    ats_entry *a = entry(io, e);
+    a->req = m;
+    a->q = m->u.xlat;
+    a->arrived = scim_kernel_now(io->k);
+    a->dma = false;
+    a->at_memory = false;
+    a->drains = NULL;
+    a->n_drains = a->cap_drains = 0;
     scim_iommu_translate(io, e);
 }
 

@@ -33,7 +33,7 @@ static ats_entry *entry(scim_iommu *io, uint32_t e) { return scim_pool_at(&io->a
 void scim_iommu_inline_request(scim_iommu *io, scim_msg *m)
 {
     io->st.inline_requests++;
-    uint32_t e = scim_pool_alloc(&io->ats);
+    uint32_t e = scim_pool_take(&io->ats); /* not zeroed: every field is set below */
     if (e == SCIM_POOL_NONE) {
         scim_kernel_fail(io->k, SCIM_ENOMEM, "out of host memory for inline DMAs");
         scim_port_free(io->port, m);

@@ -77,28 +77,38 @@ static void respond(void *ctx, uint64_t arg)
         return;
     }
     m->in_svc = false;
-    const scim_mem_req r = m->u.mem;
+    /* The answer overwrites the request (one union): the fields needed
+     * are read first, one by one (copying the whole request cost more). */
+    const scim_mem_req *q = &m->u.mem;
     bool read = m->type == SCIM_MSG_MEM_READ;
-    uint32_t wire = scim_port_wire(mc->port, read ? r.len : 0);
+    uint32_t wire = scim_port_wire(mc->port, read ? q->len : 0);
+    uint64_t pa = q->pa;
     uint64_t value = 0;
-    if (read && r.pte) {
+    if (read && q->pte) {
         /* The entry is read when the access completes at the DRAM, so a
          * walker sees every update the OS made before that moment. */
-        value = scim_physmem_read64(mc->pm, r.pa);
-        if (r.set_ad) {
-            uint64_t marked = scim_pt_format_by_id(r.fmt)->hw_update(value, r.level, r.walk_write);
+        value = scim_physmem_read64(mc->pm, pa);
+        if (q->set_ad) {
+            uint64_t marked = scim_pt_format_by_id(q->fmt)->hw_update(value, q->level, q->walk_write);
             if (marked != value) {
-                scim_physmem_write64(mc->pm, r.pa, marked);
+                scim_physmem_write64(mc->pm, pa, marked);
                 mc->st.ad_updates++;
                 value = marked;
             }
         }
-    } else if (read && r.value) {
-        value = scim_physmem_read64(mc->pm, r.pa);
+    } else if (read && q->value) {
+        value = scim_physmem_read64(mc->pm, pa);
     }
-    m->u.mem_resp = (scim_mem_resp){.value = value};
-    for (unsigned i = 0; read && i < r.words && i < SCIM_MEM_RESP_WORDS; i++)
-        m->u.mem_resp.words[i] = scim_physmem_read64(mc->pm, r.pa + i * sizeof(uint64_t));
+    unsigned words = read ? q->words : 0;
+    if (words == 0) {
+        /* the readers of a single-word answer look at `value` alone: the
+         * rest of the answer is left as it is */
+        m->u.mem_resp.value = value;
+    } else {
+        m->u.mem_resp = (scim_mem_resp){.value = value};
+        for (unsigned i = 0; i < words && i < SCIM_MEM_RESP_WORDS; i++)
+            m->u.mem_resp.words[i] = scim_physmem_read64(mc->pm, pa + i * sizeof(uint64_t));
+    }
     scim_port_reply(mc->port, m, SCIM_MSG_MEM_RESP, wire, SCIM_RESP_OK);
 }
 

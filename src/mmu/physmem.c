@@ -77,7 +77,21 @@ static uint64_t fbits_first(fbits *b)
     return UINT64_MAX;
 }
 
+/* A direct-mapped cache of frame contents in front of the map: a walk
+ * reads its tables' entries (and sets their accessed bits) over and over,
+ * and a hit costs one compare where the map hashes and probes. A slot
+ * holds a frame with storage; frames are freed through
+ * scim_physmem_free, which empties their slots. */
+#define FRAME_CACHE_SLOTS 256u /* a power of two: the slot is the frame number's low bits */
+#define NO_FRAME UINT64_MAX    /* an empty slot: no frame has this number */
+
+typedef struct frame_slot {
+    uint64_t pfn;
+    uint64_t *words;
+} frame_slot;
+
 struct scim_physmem {
+    frame_slot cache[FRAME_CACHE_SLOTS];
     uint64_t frames;      /* pool size in frames, frame 0 included */
     uint64_t free_frames;
     fbits free[SCIM_PHYSMEM_MAX_ORDER + 1]; /* bit i of order o: block i (frames i<<o ..) is free */
@@ -118,6 +132,8 @@ scim_physmem *scim_physmem_create(uint64_t bytes, scim_err *err)
     }
     pm->frames = bytes / 4096;
     scim_u64map_init(&pm->contents);
+    for (unsigned i = 0; i < FRAME_CACHE_SLOTS; i++)
+        pm->cache[i].pfn = NO_FRAME;
     for (unsigned o = 0; o <= SCIM_PHYSMEM_MAX_ORDER; o++) {
         if (!fbits_init(&pm->free[o], (pm->frames >> o) + 1)) {
             scim_physmem_destroy(pm);
@@ -193,6 +209,9 @@ void scim_physmem_free(scim_physmem *pm, uint64_t pfn, unsigned order)
         if (v) {
             free((void *)(uintptr_t)*v);
             scim_u64map_remove(&pm->contents, f);
+            frame_slot *s = &pm->cache[f % FRAME_CACHE_SLOTS];
+            if (s->pfn == f)
+                s->pfn = NO_FRAME;
         }
     }
     pm->free_frames += 1ull << order;
@@ -212,31 +231,45 @@ bool scim_physmem_is_free(const scim_physmem *pm, uint64_t pfn)
 
 bool scim_physmem_frame_in_use(void *pm, uint64_t pfn) { return !scim_physmem_is_free(pm, pfn); }
 
+/* The words of frame pfn, NULL if it has no storage (reads as zero). The
+ * cache is not part of what pm holds: reads through a const pm fill it. */
+static inline uint64_t *frame_words(const scim_physmem *pm, uint64_t pfn)
+{
+    frame_slot *s = (frame_slot *)&pm->cache[pfn % FRAME_CACHE_SLOTS];
+    if (s->pfn == pfn)
+        return s->words;
+    const uint64_t *v = scim_u64map_get(&pm->contents, pfn);
+    if (!v)
+        return NULL;
+    s->pfn = pfn;
+    s->words = (uint64_t *)(uintptr_t)*v;
+    return s->words;
+}
+
+static inline unsigned word_of(uint64_t pa) { return (unsigned)(pa & 0xfff) / 8; }
+
 uint64_t scim_physmem_read64(const scim_physmem *pm, uint64_t pa)
 {
-    const uint64_t *v = scim_u64map_get(&pm->contents, pa >> 12);
-    if (!v)
-        return 0;
-    return ((const uint64_t *)(uintptr_t)*v)[(pa & 0xfff) / 8];
+    const uint64_t *words = frame_words(pm, pa >> 12);
+    return words ? words[word_of(pa)] : 0;
 }
 
 void scim_physmem_write64(scim_physmem *pm, uint64_t pa, uint64_t value)
 {
-    uint64_t *v = scim_u64map_get(&pm->contents, pa >> 12);
-    if (!v) {
+    uint64_t *words = frame_words(pm, pa >> 12);
+    if (!words) {
         if (value == 0)
             return; /* still reads as zero */
-        uint64_t *page = calloc(512, 8);
-        v = page ? scim_u64map_upsert(&pm->contents, pa >> 12, (uint64_t)(uintptr_t)page) : NULL;
-        if (!v) {
+        words = calloc(512, 8);
+        if (!words || !scim_u64map_upsert(&pm->contents, pa >> 12, (uint64_t)(uintptr_t)words)) {
             /* the frame would read back as zero: the model is no longer
              * what it simulates, which the run reports at its end */
-            free(page);
+            free(words);
             pm->write_lost = true;
             return;
         }
     }
-    ((uint64_t *)(uintptr_t)*v)[(pa & 0xfff) / 8] = value;
+    words[word_of(pa)] = value;
 }
 
 uint64_t scim_physmem_backed_frames(const scim_physmem *pm) { return pm->contents.len; }

@@ -29,6 +29,7 @@ struct scim_tlb {
     scim_tlb_params p;
     uint64_t sets, ways;
     uint64_t set_mask; /* sets - 1 when sets is a power of two, else 0 */
+    uint64_t set_div;  /* sets when it is not a power of two (a set is then a remainder), else 0 */
     way *w;            /* sets * ways */
     uint64_t *plru;    /* one bit tree per set */
     uint64_t clock;
@@ -120,7 +121,9 @@ scim_tlb *scim_tlb_create(const scim_tlb_params *p, scim_err *err)
         if (sizes & (1u << i))
             t->shift_ok |= 1ull << size_shift[i];
     if (p->entries) {
-        t->set_mask = (t->sets & (t->sets - 1)) == 0 ? t->sets - 1 : 0;
+        bool pow2 = (t->sets & (t->sets - 1)) == 0;
+        t->set_mask = pow2 ? t->sets - 1 : 0;
+        t->set_div = pow2 ? 0 : t->sets;
         t->w = calloc(p->entries, sizeof *t->w);
         t->plru = calloc(t->sets, sizeof *t->plru);
         bool indexed = p->index == SCIM_TLB_INDEX_HASH ||
@@ -153,7 +156,7 @@ void scim_tlb_destroy(scim_tlb *t)
 
 static inline uint64_t set_of(const scim_tlb *t, uint64_t vpn)
 {
-    return t->set_mask || t->sets == 1 ? vpn & t->set_mask : vpn % t->sets;
+    return t->set_div ? vpn % t->set_div : vpn & t->set_mask;
 }
 
 /* ---------- hash index ---------- */

@@ -223,8 +223,23 @@ static void start(scim_walker *w, size_t wi, const queued *q)
     walk *k = &w->walks[wi];
     scim_time_t now = scim_kernel_now(w->k);
     scim_hist_record(w->st.wait, now - q->at);
-    *k = (walk){.busy = true, .write = q->write, .fmt = q->fmt, .pasid = q->pasid, .va = q->va, .root = q->root,
-                .cookie = q->cookie, .started = now, .s2fmt = q->s2.fmt, .s2root = q->s2.root, .vmid = q->s2.vmid};
+    /* What is read before begin() and the reads set the rest: an
+     * invalidation looks at a started walk's level (0 until it begins);
+     * the stage-2 fields are written by s2_translate before any use. */
+    k->busy = true;
+    k->poisoned = k->nocache = false;
+    k->write = q->write;
+    k->level = 0;
+    k->fmt = q->fmt;
+    k->pasid = q->pasid;
+    k->reads = 0;
+    k->va = q->va;
+    k->root = q->root;
+    k->cookie = q->cookie;
+    k->started = now;
+    k->s2fmt = q->s2.fmt;
+    k->s2root = q->s2.root;
+    k->vmid = q->s2.vmid;
     w->st.walks++;
     if (k->s2fmt)
         w->nst.walks++;
