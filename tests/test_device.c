@@ -419,6 +419,18 @@ static uint64_t wave_page(int w, int i)
     return w == 0 ? (uint64_t)(i * 7 % 40) : w == 1 ? 100 + (uint64_t)(i * 3 % 25) : (uint64_t)(i * 11 % 40);
 }
 
+/* An ATS device with a 1-entry IOTLB and `outstanding` slots runs `trace`. */
+static void run_one_entry_iotlb(dev_rig *d, const char *trace, uint64_t outstanding)
+{
+    scim_device_params p = devrig_params(SCIM_WALK_IOMMU, SCIM_FAULT_STALL);
+    p.max_outstanding = outstanding;
+    p.iotlb.entries = 1;
+    p.iotlb.ways = 1;
+    devrig_init(d, &p, trace, MOCK_ECHO, MOCK_MEMORY, MOCK_ECHO);
+    devrig_start(d);
+    rig_run(&d->r);
+}
+
 START_TEST(many_outstanding_merge)
 {
     static char trace[WAVES * WAVE * 48 + 64];
@@ -434,14 +446,8 @@ START_TEST(many_outstanding_merge)
                                   (unsigned long long)(VA0 + pg * SCIM_PAGE_SIZE + (uint64_t)(i % 64) * 64));
         }
     }
-    scim_device_params p = devrig_params(SCIM_WALK_IOMMU, SCIM_FAULT_STALL);
-    p.max_outstanding = WAVE;
-    p.iotlb.entries = 1;
-    p.iotlb.ways = 1;
     dev_rig d;
-    devrig_init(&d, &p, trace, MOCK_ECHO, MOCK_MEMORY, MOCK_ECHO);
-    devrig_start(&d);
-    rig_run(&d.r);
+    run_one_entry_iotlb(&d, trace, WAVE);
     ck_assert_uint_eq(requests, 40 + 25 + 40);
     ck_assert_uint_eq(stat_u(&d, "dev.xlat.requests"), requests);
     ck_assert_uint_eq(mock_count(d.iommu, SCIM_MSG_ATS_REQ), requests);
@@ -506,14 +512,8 @@ START_TEST(staggered_merge_model)
             answer_at[pg] = lookup + L_IOMMU + D_IOMMU + L_IOMMU;
         }
     }
-    scim_device_params p = devrig_params(SCIM_WALK_IOMMU, SCIM_FAULT_STALL);
-    p.max_outstanding = 64;
-    p.iotlb.entries = 1;
-    p.iotlb.ways = 1;
     dev_rig d;
-    devrig_init(&d, &p, trace, MOCK_ECHO, MOCK_MEMORY, MOCK_ECHO);
-    devrig_start(&d);
-    rig_run(&d.r);
+    run_one_entry_iotlb(&d, trace, 64);
     ck_assert_msg(merged > STAGGERED / 4 && asked > STAGGERED / 4, "the model merges %llu and asks %llu",
                   (unsigned long long)merged, (unsigned long long)asked);
     ck_assert_uint_eq(stat_u(&d, "dev.xlat.requests"), asked);
