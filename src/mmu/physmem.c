@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/page.h"
 #include "core/u64map.h"
 
 /* A bitset with a find-lowest-set-bit in three word scans: l1 summarises
@@ -83,6 +84,7 @@ static uint64_t fbits_first(fbits *b)
  * holds a frame with storage; frames are freed through
  * scim_physmem_free, which empties their slots. */
 #define FRAME_CACHE_SLOTS 256u /* a power of two: the slot is the frame number's low bits */
+#define FRAME_WORDS (SCIM_PAGE_SIZE / sizeof(uint64_t))
 #define NO_FRAME UINT64_MAX    /* an empty slot: no frame has this number */
 
 typedef struct frame_slot {
@@ -95,7 +97,7 @@ struct scim_physmem {
     uint64_t frames;      /* pool size in frames, frame 0 included */
     uint64_t free_frames;
     fbits free[SCIM_PHYSMEM_MAX_ORDER + 1]; /* bit i of order o: block i (frames i<<o ..) is free */
-    scim_u64map contents; /* pfn -> (uint64_t *) 512 words */
+    scim_u64map contents; /* pfn -> (uint64_t *) the frame's FRAME_WORDS words */
     bool write_lost;      /* a write found no host memory to back its frame */
 };
 
@@ -120,7 +122,7 @@ static void free_block(scim_physmem *pm, uint64_t pfn, unsigned order)
 
 scim_physmem *scim_physmem_create(uint64_t bytes, scim_err *err)
 {
-    if (bytes % 4096 || bytes < 16 * 4096) {
+    if (bytes % SCIM_PAGE_SIZE || bytes < 16 * SCIM_PAGE_SIZE) {
         scim_err_set(err, SCIM_ERANGE, "memory size %llu bytes must be a multiple of 4 KiB and at least 64 KiB",
                      (unsigned long long)bytes);
         return NULL;
@@ -130,7 +132,7 @@ scim_physmem *scim_physmem_create(uint64_t bytes, scim_err *err)
         scim_err_set(err, SCIM_ENOMEM, "out of host memory creating physical memory");
         return NULL;
     }
-    pm->frames = bytes / 4096;
+    pm->frames = bytes / SCIM_PAGE_SIZE;
     scim_u64map_init(&pm->contents);
     for (unsigned i = 0; i < FRAME_CACHE_SLOTS; i++)
         pm->cache[i].pfn = NO_FRAME;
@@ -246,22 +248,22 @@ static inline uint64_t *frame_words(const scim_physmem *pm, uint64_t pfn)
     return s->words;
 }
 
-static inline unsigned word_of(uint64_t pa) { return (unsigned)(pa & 0xfff) / 8; }
+static inline unsigned word_of(uint64_t pa) { return (unsigned)((pa & SCIM_PAGE_MASK) / sizeof(uint64_t)); }
 
 uint64_t scim_physmem_read64(const scim_physmem *pm, uint64_t pa)
 {
-    const uint64_t *words = frame_words(pm, pa >> 12);
+    const uint64_t *words = frame_words(pm, scim_pfn(pa));
     return words ? words[word_of(pa)] : 0;
 }
 
 void scim_physmem_write64(scim_physmem *pm, uint64_t pa, uint64_t value)
 {
-    uint64_t *words = frame_words(pm, pa >> 12);
+    uint64_t *words = frame_words(pm, scim_pfn(pa));
     if (!words) {
         if (value == 0)
             return; /* still reads as zero */
-        words = calloc(512, 8);
-        if (!words || !scim_u64map_upsert(&pm->contents, pa >> 12, (uint64_t)(uintptr_t)words)) {
+        words = calloc(FRAME_WORDS, sizeof *words);
+        if (!words || !scim_u64map_upsert(&pm->contents, scim_pfn(pa), (uint64_t)(uintptr_t)words)) {
             /* the frame would read back as zero: the model is no longer
              * what it simulates, which the run reports at its end */
             free(words);
