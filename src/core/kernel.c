@@ -160,6 +160,24 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
         /* a dormant event first when its key is the smallest; key[ROOT]
          * is HKEY_NONE when the heap is empty */
         hkey top = k->key[ROOT];
+        if (__builtin_expect(k->holding, 0)) {
+            /* the event the last handler held: at once if it is the next */
+            hkey held = k->held_key;
+            if (held < top && held < k->dm_first && held < last) {
+                fifo *q = &k->fifos[k->held_fifo];
+                k->holding = false;
+                k->clk.now = key_time(held);
+                k->clk.pending--;
+                k->executed++;
+                q->fn(q->ctx, k->held_arg);
+                heap_settle(k);
+                if (k->executed >= k->poll_at)
+                    poll_now(k);
+                continue;
+            }
+            scim_kernel_held_flush_cold(k);
+            top = k->key[ROOT];
+        }
         if (__builtin_expect(k->dm_first < top, 0)) {
             if (k->dm_first >= last || (k->clk.pending == k->timers && timers_idle(k)))
                 break;
@@ -205,6 +223,7 @@ static void dispatch_due(scim_kernel *k, scim_time_t t)
         if (k->executed >= k->poll_at)
             poll_now(k);
     }
+    held_flush(k); /* (stopped) */
     k->dispatching = false;
     k->clk.exact = k->backend == SCIM_BACKEND_NATIVE;
 }
@@ -536,6 +555,28 @@ void scim_kernel_fifo_at_unwatched(scim_kernel *k, int id, scim_time_t when, int
     fifo_at(k, id, when, prio, arg, false);
 }
 
+void scim_kernel_held_flush_cold(scim_kernel *k)
+{
+    k->holding = false;
+    if (!scim_kernel_fifo_push(k, &k->fifos[k->held_fifo], k->held_key, k->held_arg))
+        k->clk.pending--; /* (out of host memory: the run stops) */
+}
+
+void scim_kernel_fifo_at_next(scim_kernel *k, int id, scim_time_t when, int prio, uint64_t arg)
+{
+    if (!k->dispatching || !k->clk.exact) {
+        fifo_at(k, id, when, prio, arg, true);
+        return;
+    }
+    held_flush(k);
+    k->held_key = make_key(k, &when, prio);
+    k->held_fifo = (uint32_t)id;
+    k->held_arg = arg;
+    k->holding = true;
+    k->clk.pending++;
+    show_watch(k, when, prio);
+}
+
 int scim_kernel_schedule_dormant(scim_kernel *k, scim_time_t when, int prio, scim_event_fn fn, scim_event_fn passed,
                                  void *ctx, uint64_t arg)
 {
@@ -689,6 +730,7 @@ scim_time_t scim_kernel_next_time(const scim_kernel *k)
     if (!k)
         return SCIM_TIME_MAX;
     heap_settle((scim_kernel *)k); /* (a handler asking: the kernel is never const) */
+    held_flush((scim_kernel *)k);
     hkey next = k->key[ROOT];
     if (k->dm_first < next)
         next = k->dm_first;

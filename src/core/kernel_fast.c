@@ -18,6 +18,7 @@ bool scim_kernel_take_next(scim_kernel *k, scim_kernel_slot s)
     if (!k->dispatching || k->stop || s.when > k->bound)
         return false;
     heap_settle(k);
+    held_flush(k);
     hkey first = k->key[ROOT]; /* HKEY_NONE when empty */
     if (k->dm_first < first)
         first = k->dm_first;
@@ -32,6 +33,7 @@ bool scim_kernel_fifo_take_next(scim_kernel *k, int id, uint64_t *arg)
 {
     uint32_t who = FIFO_BIT | (uint32_t)id;
     heap_settle(k);
+    held_flush(k);
     if (!k->dispatching || k->stop || !k->n || k->who[ROOT] != who)
         return false;
     /* the dispatcher polls the host after the event running now or after

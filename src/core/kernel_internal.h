@@ -79,6 +79,15 @@ struct scim_kernel {
     uint32_t dm_cap, dm_min; /* dm_min: the earliest in use, when dm_first is not HKEY_NONE */
     uint32_t dm_used;        /* slots in use: most often 0 or 1, no scan needed */
     hkey dm_first;           /* its key; HKEY_NONE when no dormant event is pending */
+    /* The event a handler held back from its FIFO (scim_kernel_fifo_at_next):
+     * keyed, pending and shown to the watch, but in no queue yet. When the
+     * handler returns, the dispatcher runs it at once if it is then the
+     * earliest event, else puts it in its FIFO under its key. Anything
+     * that reads the queue before then puts it there first (held_flush). */
+    bool holding;
+    uint32_t held_fifo;
+    hkey held_key;
+    uint64_t held_arg;
     size_t timers;  /* of which timers (scim_kernel_schedule_timer) */
     bool unbounded; /* inside run(): timers alone end it when no work is left */
     scim_work_fn work;
@@ -194,6 +203,15 @@ static inline void show_watch(scim_kernel *k, scim_time_t when, int prio)
 
 /* Queue arg on FIFO q under key (taken from the one sequence). */
 bool scim_kernel_fifo_push(scim_kernel *k, fifo *q, hkey key, uint64_t arg);
+
+/* The held event (struct scim_kernel), if any, into its FIFO: where it
+ * would have been had it been scheduled the ordinary way. */
+void scim_kernel_held_flush_cold(scim_kernel *k);
+static inline void held_flush(scim_kernel *k)
+{
+    if (__builtin_expect(k->holding, 0))
+        scim_kernel_held_flush_cold(k);
+}
 /* The earliest dormant event, after one was added or removed (there are
  * as many slots as agents with a dormant event at once: a few). */
 void scim_kernel_dormant_rescan(scim_kernel *k);

@@ -24,6 +24,15 @@ int scim_kernel_fifo_create(scim_kernel *k, scim_event_fn fn, void *ctx);
 /* As scim_kernel_schedule_at(k, when, prio, fn, ctx, arg) with the FIFO's
  * fn and ctx. */
 void scim_kernel_fifo_at(scim_kernel *k, int fifo, scim_time_t when, int prio, uint64_t arg);
+/* The same, for an event that is often the very next of the run (a fixed
+ * delay in a chain of steps of one request: a lookup, a walk's start, a
+ * hop). Inside a dispatch the event takes its key now but is held beside
+ * the queue; when the handler running now returns, the dispatcher runs it
+ * at once if nothing comes before it (no heap or ring traffic), else puts
+ * it in its FIFO under that key. One event is held at a time: holding
+ * another puts the first in its FIFO. The order of execution, the counts
+ * and what the watch sees are those of scim_kernel_fifo_at. */
+void scim_kernel_fifo_at_next(scim_kernel *k, int fifo, scim_time_t when, int prio, uint64_t arg);
 
 /* Dormant events: the kernel's cheap path for an event its owner knows
  * will find nothing to do, unless something reaches the owner first (a
