@@ -272,7 +272,9 @@ static void schedule_lookup(scim_device *d, int32_t ci, int fifo, scim_time_t af
         return;
     }
     d->n_lookups++;
-    scim_kernel_fifo_at(d->k, fifo, now + after, SCIM_PRIO_DEFAULT, (uint64_t)ci);
+    /* often the run's next event (the lookup after a translation came
+     * back): held, run at once when it is (core/kfifo.h) */
+    scim_kernel_fifo_at_next(d->k, fifo, now + after, SCIM_PRIO_DEFAULT, (uint64_t)ci);
 }
 
 static void iotlb_done(void *ctx, uint64_t arg)

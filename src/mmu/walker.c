@@ -243,7 +243,8 @@ static void start(scim_walker *w, size_t wi, const queued *q)
     w->st.walks++;
     if (k->s2fmt)
         w->nst.walks++;
-    scim_kernel_fifo_at(w->k, w->begin_fifo, scim_kernel_time(w->k) + w->p.pwc_latency, SCIM_PRIO_DEFAULT, wi);
+    /* often the run's next event: held, run at once when it is (core/kfifo.h) */
+    scim_kernel_fifo_at_next(w->k, w->begin_fifo, scim_kernel_time(w->k) + w->p.pwc_latency, SCIM_PRIO_DEFAULT, wi);
 }
 
 bool scim_walker_can_accept(const scim_walker *w)
