@@ -6,8 +6,11 @@
  * clock (many events per distinct time, the common case in scimitar).
  * Usage: bench_kernel [events]   (default 5,000,000)
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "scimitar/kernel.h"
@@ -66,9 +69,28 @@ static double run(scim_backend b, int clocked, uint64_t events, double *per_wake
     return rate;
 }
 
+static const char usage[] = "usage: bench_kernel [EVENTS]   (a whole number from 1 to 10^12; default 5000000)\n";
+
 int main(int argc, char **argv)
 {
-    uint64_t events = argc > 1 ? strtoull(argv[1], NULL, 10) : 5000000;
+    uint64_t events = 5000000;
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc > 2) {
+        fprintf(stderr, "bench_kernel: unexpected argument '%s'\n%s", argv[2], usage);
+        return 2;
+    }
+    if (argc == 2) {
+        char *end;
+        errno = 0;
+        events = strtoull(argv[1], &end, 10);
+        if (argv[1][0] < '0' || argv[1][0] > '9' || *end || errno || events == 0 || events > UINT64_C(1000000000000)) {
+            fprintf(stderr, "bench_kernel: '%s' is not a valid number of events\n%s", argv[1], usage);
+            return 2;
+        }
+    }
     printf("events: %llu\n", (unsigned long long)events);
     printf("%-28s %12s %16s\n", "backend / timing", "Mevents/s", "events/wake-up");
     static const struct { const char *name; scim_backend b; int clocked; } cases[] = {

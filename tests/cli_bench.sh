@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The benchmarks' command lines (bench/bench_translate.c,
+# bench/bench_kernel.c): --help prints the usage and exits 0; every
+# malformed argument (not a number, 0, an unknown backend, workload or
+# option, a missing value, one argument too many) exits 2 with a message
+# naming it and the usage, before anything is printed on stdout. A small
+# run with --repeat 2 prints one row per workload whose model counts
+# (IOTLB hit rate, events per page) equal those of a single run and of a
+# run with the fast path off (sim.events counts the model's events either
+# way), and says that it kept the fastest of 2 runs.
+# usage: cli_bench.sh SCIMITAR SOURCE_DIR (the benchmarks sit beside SCIMITAR)
+. "$(dirname "$0")/helpers/cli_prelude.sh" "$@"
+BT=$(dirname "$BIN")/bench_translate
+BK=$(dirname "$BIN")/bench_kernel
+[ -x "$BT" ] && [ -x "$BK" ] || fail "bench_translate or bench_kernel not built beside $BIN"
+cd "$T" || exit 1
+
+# exit status $1, stderr holding $2 (fixed string) and the usage, nothing
+# on stdout, for command "${@:3}"
+expect() {
+    local want=$1 msg=$2
+    shift 2
+    "$@" > e.out 2> e.err
+    local rc=$?
+    [ $rc -eq "$want" ] || fail "$*: exit status $rc, expected $want: $(cat e.err)"
+    grep -qF -- "$msg" e.err || fail "$*: message: $(cat e.err)"
+    grep -qF -- "usage: " e.err || fail "$*: no usage: $(cat e.err)"
+    [ ! -s e.out ] || fail "$*: printed on stdout: $(cat e.out)"
+}
+
+"$BT" --help > h.out 2> h.err || fail "bench_translate --help: exit status $?"
+grep -qF "usage: bench_translate [DMAS]" h.out || fail "bench_translate --help: $(cat h.out)"
+[ ! -s h.err ] || fail "bench_translate --help wrote on stderr"
+expect 2 "unknown option '--bogus'" "$BT" --bogus
+expect 2 "'abc' is not a valid number of DMAs: expected a whole number from 1 to" "$BT" abc
+expect 2 "'0' is not a valid number of DMAs" "$BT" 0
+expect 2 "'12x' is not a valid number of DMAs" "$BT" 12x
+expect 2 "'-5' is not" "$BT" -w hit --repeat -5
+expect 2 "'foo' is not a backend: expected native or systemc" "$BT" 100 foo
+expect 2 "unexpected argument 'extra'" "$BT" 100 native extra
+expect 2 "-w 'hit,nope': expected workload names from hit, miss, tenants64" "$BT" -w hit,nope
+expect 2 "-w 'hit,': expected workload names" "$BT" -w hit,
+expect 2 "-w needs a value" "$BT" 100 -w
+expect 2 "'0' is not a valid --repeat count: expected a whole number from 1 to 100" "$BT" --repeat 0
+expect 2 "'101' is not a valid --repeat count" "$BT" --repeat 101
+expect 2 "--repeat needs a value" "$BT" --repeat
+expect 2 "--populate takes TENANTS and MIB" "$BT" --populate 1
+expect 2 "'x' is not a valid number of tenants" "$BT" --populate x 1
+expect 2 "'0' is not a valid size in MiB" "$BT" --populate 1 0
+expect 2 "'bad' is not a backend" "$BT" --populate 1 1 bad
+
+"$BK" --help > h.out 2> h.err || fail "bench_kernel --help: exit status $?"
+grep -qF "usage: bench_kernel [EVENTS]" h.out || fail "bench_kernel --help: $(cat h.out)"
+expect 2 "'abc' is not a valid number of events" "$BK" abc
+expect 2 "'0' is not a valid number of events" "$BK" 0
+expect 2 "unexpected argument 'x'" "$BK" 100 x
+
+# workload, IOTLB hit, events/page of each row (the model's counts)
+counts() { awk '$1 == "hit" || $1 == "miss" { print $1, $2, $6 }' "$1"; }
+"$BT" 2000 native -w hit,miss --no-floor --repeat 2 > r2.out 2> r2.err || fail "--repeat 2: $(cat r2.err)"
+"$BT" 2000 native -w hit,miss --no-floor > r1.out 2> r1.err || fail "one run: $(cat r1.err)"
+"$BT" 2000 native -w hit,miss --no-floor --no-fast > off.out 2> off.err || fail "--no-fast: $(cat off.err)"
+[ "$(counts r2.out | wc -l)" -eq 2 ] || fail "--repeat 2 rows: $(cat r2.out)"
+[ "$(counts r2.out)" = "$(counts r1.out)" ] || fail "--repeat 2 counts differ from one run's: $(counts r2.out) / $(counts r1.out)"
+[ "$(counts r2.out)" = "$(counts off.out)" ] || fail "fast path off counts differ: $(counts r2.out) / $(counts off.out)"
+grep -qF "the simulation: fastest of 2 runs" r2.out || fail "--repeat 2 footnote: $(tail -1 r2.out)"
+grep -qF "the simulation: fastest of 1 run)" r1.out || fail "one run's footnote: $(tail -1 r1.out)"
+echo "ok"
