@@ -14,8 +14,11 @@
  *   miss       64-byte DMAs over 65,536 random pages (IOMMU walks)
  *   tenants64  64-byte DMAs of 64 tenants (PASIDs) over 32 pages each,
  *              through a 1024-entry fully associative device IOTLB
+ *   hit2dev    two devices, each replaying half the DMAs of `hit`: all
+ *              IOTLB hits, but never a device alone, so every hop is an
+ *              event (the fast path's condition, docs/architecture.md)
  *
- * Usage: bench_translate [dmas] [backend] [-w hit,miss,tenants64] [--no-floor] [--no-fast] [--repeat N]
+ * Usage: bench_translate [dmas] [backend] [-w hit,miss,tenants64,hit2dev] [--no-floor] [--no-fast] [--repeat N]
  *        bench_translate --populate TENANTS MIB [backend]
  * (default 1,000,000 DMAs, native, hit and miss, one simulation per
  * workload). --repeat N simulates each workload N times and keeps the
@@ -58,12 +61,14 @@ typedef struct workload {
     const char *name;
     uint64_t pages;   /* per tenant */
     unsigned tenants; /* 1: no pasid key in the trace */
+    unsigned devices; /* each replays the trace of DMAs / devices records */
 } workload;
 
 static const workload workloads[] = {
-    {"hit", 16, 1},
-    {"miss", 65536, 1},
-    {"tenants64", 32, 64},
+    {"hit", 16, 1, 1},
+    {"miss", 65536, 1, 1},
+    {"tenants64", 32, 64, 1},
+    {"hit2dev", 16, 1, 2},
 };
 
 /* CPU time of this thread: on a loaded host, time spent descheduled does
@@ -145,12 +150,13 @@ typedef struct floor_run {
     scim_u64map map;
     double best, total;
     int passes;
+    unsigned devices; /* the trace is read once per device */
     uint64_t lookups;
 } floor_run;
 
 static void floor_init(floor_run *f, const workload *w)
 {
-    *f = (floor_run){.best = 0};
+    *f = (floor_run){.best = 0, .devices = w->devices};
     scim_u64map_init(&f->map);
     for (unsigned t = 0; t < w->tenants; t++)
         for (uint64_t p = 0; p < w->pages; p++)
@@ -161,7 +167,12 @@ static void floor_init(floor_run *f, const workload *w)
 static void floor_run_until(floor_run *f, const char *path, int passes, double seconds)
 {
     while (f->passes < passes || f->total < seconds) {
-        double dt = floor_pass(path, &f->map, &f->lookups);
+        double dt = 0;
+        uint64_t n = 0;
+        for (unsigned d = 0; d < f->devices; d++) {
+            dt += floor_pass(path, &f->map, &n);
+            f->lookups = d ? f->lookups + n : n;
+        }
         f->total += dt;
         if (f->passes++ == 0 || dt < f->best)
             f->best = dt;
@@ -212,8 +223,11 @@ static sim_result sim_run(const char *path, const workload *w, const char *backe
                  t + 1, (unsigned long long)tenant_base(w, t), (unsigned long long)(w->pages * PAGE));
         yaml = append(yaml, &len, &cap, line);
     }
-    snprintf(line, sizeof line, "devices:\n  nic0:\n    trace: %s\n    pasid: 1\n    max_outstanding: 32\n", path);
-    yaml = append(yaml, &len, &cap, line);
+    yaml = append(yaml, &len, &cap, "devices:\n");
+    for (unsigned d = 0; d < w->devices; d++) {
+        snprintf(line, sizeof line, "  nic%u:\n    trace: %s\n    pasid: 1\n    max_outstanding: 32\n", d, path);
+        yaml = append(yaml, &len, &cap, line);
+    }
     if (w->tenants > 1) {
         yaml = append(yaml, &len, &cap, "    iotlb: {entries: 1024, ways: 1024}\n    tenants: [");
         for (unsigned t = 1; t < w->tenants; t++) {
@@ -230,11 +244,18 @@ static sim_result sim_run(const char *path, const workload *w, const char *backe
     if (scim_sim_run(sim))
         die("run", scim_sim_errmsg(sim));
     sim_result r = {now_s() - t0, 0, 0, 0};
-    double acc = stat(sim, "nic0.iotlb.accesses");
+    double acc = 0, hits = 0;
+    for (unsigned d = 0; d < w->devices; d++) {
+        char name[64];
+        snprintf(name, sizeof name, "nic%u.iotlb.accesses", d);
+        acc += stat(sim, name);
+        snprintf(name, sizeof name, "nic%u.iotlb.hits", d);
+        hits += stat(sim, name);
+    }
     r.translations = (uint64_t)acc;
     r.events = (uint64_t)stat(sim, "sim.events");
     r.executed = scim_kernel_events_executed(scim_sim_kernel(sim));
-    r.hit_rate = acc > 0 ? stat(sim, "nic0.iotlb.hits") / acc : 0;
+    r.hit_rate = acc > 0 ? hits / acc : 0;
     scim_sim_destroy(sim);
     return r;
 }
@@ -282,7 +303,7 @@ static int populate_bench(unsigned tenants, uint64_t mib, const char *backend)
 }
 
 static const char usage[] =
-    "usage: bench_translate [DMAS] [native|systemc] [-w hit,miss,tenants64] [--no-floor] [--no-fast] [--repeat N]\n"
+    "usage: bench_translate [DMAS] [native|systemc] [-w hit,miss,tenants64,hit2dev] [--no-floor] [--no-fast] [--repeat N]\n"
     "       bench_translate --populate TENANTS MIB [native|systemc]\n"
     "DMAS: DMAs per workload (default 1000000); -w: the workloads (default hit,miss); --repeat N: simulate each\n"
     "workload N times (1-100) and keep the fastest run (default 1)\n";
@@ -333,7 +354,7 @@ static const char *parse_workloads(const char *list)
     for (const char *p = list;;) {
         size_t len = strcspn(p, ",");
         if (!workload_named(p, len))
-            bad_usage("-w '%s': expected workload names from hit, miss, tenants64, separated by commas", list);
+            bad_usage("-w '%s': expected workload names from hit, miss, tenants64, hit2dev, separated by commas", list);
         if (!p[len])
             return list;
         p += len + 1;
@@ -398,7 +419,7 @@ int main(int argc, char **argv)
             continue;
         char path[128];
         snprintf(path, sizeof path, "%s/%s.trace", dir, w->name);
-        make_trace(path, n, w);
+        make_trace(path, n / w->devices, w);
         floor_run fr;
         if (with_floor) {
             floor_init(&fr, w);

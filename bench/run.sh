@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Per translated page: events, instructions and host ns, for the hit- and
-# miss-dominated workloads and a 64-tenant run of bench_translate, so that a
+# miss-dominated workloads, a 64-tenant run and two devices' hits (every
+# hop an event: never a device alone) of bench_translate, so that a
 # regression shows as a number rather than as seconds.
 #
 #   bench/run.sh [BUILD_DIR] [DMAS] [NATIVE_DMAS] [-- bench_translate options, e.g. --no-fast]
@@ -31,7 +32,7 @@ export SC_COPYRIGHT_MESSAGE=DISABLE
 row() { "$bin" "$1" native -w "$2" --no-floor "${@:3}" "${extra[@]}" | awk -v w="$2" '$1 == w'; }
 
 printf '%-10s %10s %12s %10s %12s %12s\n' workload "IOTLB hit" events/page ran/page instr/page "host ns/page"
-for w in hit miss tenants64; do
+for w in hit miss tenants64 hit2dev; do
     out=$(mktemp)
     valgrind --tool=callgrind --toggle-collect=scim_sim_run --callgrind-out-file=/dev/null \
         "$bin" "$dmas" native -w "$w" --no-floor "${extra[@]}" >"$out" 2>"$out.err"
