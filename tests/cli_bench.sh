@@ -16,45 +16,39 @@ BK=$(dirname "$BIN")/bench_kernel
 [ -x "$BT" ] && [ -x "$BK" ] || fail "bench_translate or bench_kernel not built beside $BIN"
 cd "$T" || exit 1
 
-# exit status $1, stderr holding $2 (fixed string) and the usage, nothing
-# on stdout, for command "${@:3}"
-expect() {
-    local want=$1 msg=$2
-    shift 2
-    "$@" > e.out 2> e.err
-    local rc=$?
-    [ $rc -eq "$want" ] || fail "$*: exit status $rc, expected $want: $(cat e.err)"
-    grep -qF -- "$msg" e.err || fail "$*: message: $(cat e.err)"
-    grep -qF -- "usage: " e.err || fail "$*: no usage: $(cat e.err)"
-    [ ! -s e.out ] || fail "$*: printed on stdout: $(cat e.out)"
+# expect (helpers/cli_prelude.sh), and the usage on stderr, nothing on stdout
+expect_usage() {
+    expect "$@"
+    grep -qF -- "usage: " "$T/e.err" || fail "${*:3}: no usage: $(cat "$T/e.err")"
+    [ ! -s "$T/e.out" ] || fail "${*:3}: printed on stdout: $(cat "$T/e.out")"
 }
 
 "$BT" --help > h.out 2> h.err || fail "bench_translate --help: exit status $?"
 grep -qF "usage: bench_translate [DMAS]" h.out || fail "bench_translate --help: $(cat h.out)"
 [ ! -s h.err ] || fail "bench_translate --help wrote on stderr"
-expect 2 "unknown option '--bogus'" "$BT" --bogus
-expect 2 "'abc' is not a valid number of DMAs: expected a whole number from 1 to" "$BT" abc
-expect 2 "'0' is not a valid number of DMAs" "$BT" 0
-expect 2 "'12x' is not a valid number of DMAs" "$BT" 12x
-expect 2 "'-5' is not" "$BT" -w hit --repeat -5
-expect 2 "'foo' is not a backend: expected native or systemc" "$BT" 100 foo
-expect 2 "unexpected argument 'extra'" "$BT" 100 native extra
-expect 2 "-w 'hit,nope': expected workload names from hit, miss, tenants64, hit2dev" "$BT" -w hit,nope
-expect 2 "-w 'hit,': expected workload names" "$BT" -w hit,
-expect 2 "-w needs a value" "$BT" 100 -w
-expect 2 "'0' is not a valid --repeat count: expected a whole number from 1 to 100" "$BT" --repeat 0
-expect 2 "'101' is not a valid --repeat count" "$BT" --repeat 101
-expect 2 "--repeat needs a value" "$BT" --repeat
-expect 2 "--populate takes TENANTS and MIB" "$BT" --populate 1
-expect 2 "'x' is not a valid number of tenants" "$BT" --populate x 1
-expect 2 "'0' is not a valid size in MiB" "$BT" --populate 1 0
-expect 2 "'bad' is not a backend" "$BT" --populate 1 1 bad
+expect_usage 2 "unknown option '--bogus'" "$BT" --bogus
+expect_usage 2 "'abc' is not a valid number of DMAs: expected a whole number from 1 to" "$BT" abc
+expect_usage 2 "'0' is not a valid number of DMAs" "$BT" 0
+expect_usage 2 "'12x' is not a valid number of DMAs" "$BT" 12x
+expect_usage 2 "'-5' is not" "$BT" -w hit --repeat -5
+expect_usage 2 "'foo' is not a backend: expected native or systemc" "$BT" 100 foo
+expect_usage 2 "unexpected argument 'extra'" "$BT" 100 native extra
+expect_usage 2 "-w 'hit,nope': expected workload names from hit, miss, tenants64, hit2dev" "$BT" -w hit,nope
+expect_usage 2 "-w 'hit,': expected workload names" "$BT" -w hit,
+expect_usage 2 "-w needs a value" "$BT" 100 -w
+expect_usage 2 "'0' is not a valid --repeat count: expected a whole number from 1 to 100" "$BT" --repeat 0
+expect_usage 2 "'101' is not a valid --repeat count" "$BT" --repeat 101
+expect_usage 2 "--repeat needs a value" "$BT" --repeat
+expect_usage 2 "--populate takes TENANTS and MIB" "$BT" --populate 1
+expect_usage 2 "'x' is not a valid number of tenants" "$BT" --populate x 1
+expect_usage 2 "'0' is not a valid size in MiB" "$BT" --populate 1 0
+expect_usage 2 "'bad' is not a backend" "$BT" --populate 1 1 bad
 
 "$BK" --help > h.out 2> h.err || fail "bench_kernel --help: exit status $?"
 grep -qF "usage: bench_kernel [EVENTS]" h.out || fail "bench_kernel --help: $(cat h.out)"
-expect 2 "'abc' is not a valid number of events" "$BK" abc
-expect 2 "'0' is not a valid number of events" "$BK" 0
-expect 2 "unexpected argument 'x'" "$BK" 100 x
+expect_usage 2 "'abc' is not a valid number of events" "$BK" abc
+expect_usage 2 "'0' is not a valid number of events" "$BK" 0
+expect_usage 2 "unexpected argument 'x'" "$BK" 100 x
 
 # workload, IOTLB hit, events/page of each row (the model's counts)
 counts() { awk '$1 == "hit" || $1 == "miss" || $1 == "hit2dev" { print $1, $2, $6 }' "$1"; }

@@ -14,15 +14,6 @@
 cd "$T" || exit 1
 nic_yaml 20us > nic.yaml
 
-expect() {
-    local want=$1 msg=$2
-    shift 2
-    "$@" > e.out 2> e.err
-    local rc=$?
-    [ $rc -eq "$want" ] || fail "$*: exit status $rc, expected $want: $(cat e.err)"
-    grep -qF -- "$msg" e.err || fail "$*: message: $(cat e.err)"
-}
-
 expect 2 "scimitar compare: scheme 'pin' is listed twice in --schemes; list each once" \
     "$BIN" compare nic.yaml --schemes pin,scimitar,pin
 # the first scheme's statistics cannot be written: nothing more runs

@@ -21,16 +21,6 @@ cd "$T" || exit 1
 nic_yaml > nic.yaml
 "$BIN" run nic.yaml --out ref --quiet || fail "reference run"
 
-# exit status $1 with stderr holding $2 (fixed string), for command "${@:3}"
-expect() {
-    local want=$1 msg=$2
-    shift 2
-    "$@" > e.out 2> e.err
-    local rc=$?
-    [ $rc -eq "$want" ] || fail "$*: exit status $rc, expected $want: $(cat e.err)"
-    grep -qF -- "$msg" e.err || fail "$*: message: $(cat e.err)"
-}
-
 # run: the statistics or the run record cannot be written
 mkdir -p r1/stats.json r2/meta.json
 expect 1 "scimitar: could not write r1/stats.json: Is a directory" "$BIN" run nic.yaml --out r1 --quiet
