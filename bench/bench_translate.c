@@ -168,10 +168,11 @@ static void floor_run_until(floor_run *f, const char *path, int passes, double s
 {
     while (f->passes < passes || f->total < seconds) {
         double dt = 0;
-        uint64_t n = 0;
+        f->lookups = 0;
         for (unsigned d = 0; d < f->devices; d++) {
+            uint64_t n;
             dt += floor_pass(path, &f->map, &n);
-            f->lookups = d ? f->lookups + n : n;
+            f->lookups += n;
         }
         f->total += dt;
         if (f->passes++ == 0 || dt < f->best)
@@ -353,8 +354,15 @@ static const char *parse_workloads(const char *list)
 {
     for (const char *p = list;;) {
         size_t len = strcspn(p, ",");
-        if (!workload_named(p, len))
-            bad_usage("-w '%s': expected workload names from hit, miss, tenants64, hit2dev, separated by commas", list);
+        if (!workload_named(p, len)) {
+            char fmt[256] = "-w '%s': expected workload names from ";
+            for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++) {
+                strncat(fmt, workloads[i].name, sizeof fmt - strlen(fmt) - 1);
+                strncat(fmt, ", ", sizeof fmt - strlen(fmt) - 1);
+            }
+            strncat(fmt, "separated by commas", sizeof fmt - strlen(fmt) - 1);
+            bad_usage(fmt, list);
+        }
         if (!p[len])
             return list;
         p += len + 1;
