@@ -167,6 +167,24 @@ sweep:
   parameters: {devices.nic0.iotlb.entries: [16, 32]}
   plot: {metric: [a, b]}
 EOF
+# a step lost in the rounding of large numbers never reached `to` (found by
+# fuzz_cli: the sweep hung, growing); values that print alike are refused
+expect_spec "e$((n + 1)).yaml:$((L + 2)):41: error: sweep parameter 'devices.nic0.iotlb.entries': range step 1e+289 is too small to tell values apart near 1e+300" <<'EOF'
+sweep:
+  parameters:
+    devices.nic0.iotlb.entries: {range: [1e300, 1.0000000001e300, 1e289]}
+EOF
+# from = to at 1e300, a step of 1: one value (the point is then refused)
+expect_spec "point 0 (devices.nic0.iotlb.entries=1e+300) is not a valid configuration" <<'EOF'
+sweep:
+  parameters:
+    devices.nic0.iotlb.entries: {range: [1e300, 1e300, 1]}
+EOF
+expect_spec "e$((n + 1)).yaml:$((L + 2)):27: error: sweep parameter 'os.iopf_cost': range step 1e-11 is too small to tell values apart near 1 (10 significant digits)" <<'EOF'
+sweep:
+  parameters:
+    os.iopf_cost: {range: [1, 1.0000000001, 0.00000000001]}
+EOF
 
 # a swept key that does not exist fails on the first point, before any run
 expect_spec "point 0 (devices.nic0.iotlb.entires=16) is not a valid configuration: .*did you mean 'entries'" <<'EOF'

@@ -10,6 +10,7 @@
 #define RIGHT 200.0 /* room for the legend */
 #define TOP 50.0
 #define BOTTOM 70.0
+#define MAX_TICKS 100 /* per axis; a nice step gives about 5-10 */
 
 /* Colour-blind safe (Okabe-Ito), then repeated with dashes. */
 static const char *const colours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
@@ -101,7 +102,12 @@ int plot_write_svg(FILE *out, const plot_spec *spec)
 
     /* y grid and ticks */
     fputs("<g class=\"y-axis\">\n", out);
-    for (double y = ymin; y <= ymax + ystep / 2; y += ystep) {
+    /* ticks by index, at most MAX_TICKS: a step below the precision of
+     * large values would otherwise never move y */
+    for (int i = 0; i < MAX_TICKS && ymin + i * ystep <= ymax + ystep / 2; i++) {
+        double y = ymin + i * ystep;
+        if (i && y == ymin + (i - 1) * ystep)
+            break;
         char b[32];
         fmt_num(b, sizeof b, fabs(y) < ystep * 1e-9 ? 0 : y);
         fprintf(out,
@@ -131,7 +137,11 @@ int plot_write_svg(FILE *out, const plot_spec *spec)
         }
     } else {
         double step = spec->log2_x ? fmax(1, round(nice_step(xmax - xmin, 8))) : nice_step(xmax - xmin, 8);
-        for (double x = ceil(xmin / step - 1e-9) * step; x <= xmax + step * 1e-9; x += step) {
+        double x0 = ceil(xmin / step - 1e-9) * step;
+        for (int i = 0; i < MAX_TICKS && x0 + i * step <= xmax + step * 1e-9; i++) {
+            double x = x0 + i * step;
+            if (i && x == x0 + (i - 1) * step)
+                break;
             char b[32];
             fmt_num(b, sizeof b, spec->log2_x ? exp2(x) : (fabs(x) < step * 1e-9 ? 0 : x));
             fprintf(out,

@@ -8,6 +8,8 @@
 
 #include "sweep.h"
 
+#define MAX_RANGE_VALUES 100000 /* a range's values, at most */
+
 static void fmt_number(char *buf, size_t len, double v)
 {
     if (v == floor(v) && fabs(v) < 9e15)
@@ -86,23 +88,31 @@ static int parse_values(scim_sweep_param *p, const scim_cfg_node *n, scim_err *e
         if (a[0] <= 0 || a[1] < a[0] || exp2(round(log2(a[0]))) != a[0])
             return scim_cfg_error_at(err, v, SCIM_ECONFIG,
                                      "error: sweep parameter '%s': pow2 needs a power of two from <= to", p->key);
-        for (double x = a[0]; x <= a[1] && p->n < 100000; x *= 2) {
+        for (double x = a[0]; x <= a[1] && p->n < MAX_RANGE_VALUES; x *= 2) {
             fmt_number(buf, sizeof buf, x);
             if (add_value(p, buf))
                 return scim_err_set(err, SCIM_ENOMEM, "out of memory");
         }
         return 0;
     }
-    if (a[2] <= 0 || a[1] < a[0] || (a[1] - a[0]) / a[2] > 100000)
+    if (a[2] <= 0 || a[1] < a[0] || (a[1] - a[0]) / a[2] > MAX_RANGE_VALUES)
         return scim_cfg_error_at(err, v, SCIM_ECONFIG,
                                  "error: sweep parameter '%s': range needs from <= to and a step > 0 (at most "
                                  "100000 values)",
                                  p->key);
-    for (size_t i = 0;; i++) {
+    /* by index, as many as fit from `from` to `to`: a step lost in the
+     * rounding of large numbers would otherwise never pass `to` */
+    size_t count = (size_t)floor((a[1] - a[0]) / a[2] + 1e-9) + 1;
+    for (size_t i = 0; i < count; i++) {
         double x = a[0] + (double)i * a[2];
         if (x > a[1] + a[2] * 1e-9)
             break;
         fmt_number(buf, sizeof buf, x);
+        if (p->n && strcmp(buf, p->values[p->n - 1]) == 0)
+            return scim_cfg_error_at(err, v, SCIM_ECONFIG,
+                                     "error: sweep parameter '%s': range step %.10g is too small to tell values "
+                                     "apart near %s (10 significant digits); use a larger step, or list the values",
+                                     p->key, a[2], buf);
         if (add_value(p, buf))
             return scim_err_set(err, SCIM_ENOMEM, "out of memory");
     }
