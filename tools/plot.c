@@ -104,10 +104,12 @@ int plot_write_svg(FILE *out, const plot_spec *spec)
     fputs("<g class=\"y-axis\">\n", out);
     /* ticks by index, at most MAX_TICKS: a step below the precision of
      * large values would otherwise never move y */
+    double prev = NAN;
     for (int i = 0; i < MAX_TICKS && ymin + i * ystep <= ymax + ystep / 2; i++) {
         double y = ymin + i * ystep;
-        if (i && y == ymin + (i - 1) * ystep)
+        if (y == prev)
             break;
+        prev = y;
         char b[32];
         fmt_num(b, sizeof b, fabs(y) < ystep * 1e-9 ? 0 : y);
         fprintf(out,
@@ -138,10 +140,12 @@ int plot_write_svg(FILE *out, const plot_spec *spec)
     } else {
         double step = spec->log2_x ? fmax(1, round(nice_step(xmax - xmin, 8))) : nice_step(xmax - xmin, 8);
         double x0 = ceil(xmin / step - 1e-9) * step;
+        prev = NAN;
         for (int i = 0; i < MAX_TICKS && x0 + i * step <= xmax + step * 1e-9; i++) {
             double x = x0 + i * step;
-            if (i && x == x0 + (i - 1) * step)
+            if (x == prev)
                 break;
+            prev = x;
             char b[32];
             fmt_num(b, sizeof b, spec->log2_x ? exp2(x) : (fabs(x) < step * 1e-9 ? 0 : x));
             fprintf(out,
