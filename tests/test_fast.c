@@ -2,7 +2,8 @@
  * byte-identical to the event path's (off) in runs that use it heavily —
  * hits only, hits and misses (a conflict: the run is redone), accesses
  * one at a time (the path entered and left per access), two devices,
- * multi-page DMAs with a micro-TLB and the checker, both kernel backends —
+ * multi-page DMAs with a micro-TLB and the checker, both kernel backends,
+ * accesses due at one time at one place (taken over in their FIFO order) —
  * and an unloaded hit takes the hand-summed latency. */
 #include <check.h>
 #include <stdlib.h>
@@ -180,6 +181,36 @@ START_TEST(two_devices)
 }
 END_TEST
 
+/* Accesses due at one time at one place of the route: a read request
+ * carries no payload, so with no header it crosses a link in no time, and
+ * a memory without a bandwidth limit answers requests that arrive together
+ * at once. The fast path then takes over the accesses in flight in the
+ * order their FIFOs hold them (the order they were sent), not in the order
+ * of their slots (nic_tx under these keys differed before). */
+START_TEST(equal_dues)
+{
+    /* 16 pages all hits once warm, DMAs all at once; 24 pages through 32
+     * entries, 1 ns apart. Slot order failed both */
+    static const uint64_t cases[][2] = {{16, 0}, {24, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[256], trace[512], fmt[2048];
+        tmpdir_make(dir, sizeof dir);
+        snprintf(trace, sizeof trace, "%s/t.bin", dir);
+        make_trace(trace, 4000, cases[i][0], 64, cases[i][1], 99);
+        snprintf(fmt, sizeof fmt,
+                 "kernel: {backend: native}\nsim: {fast_path: %%s}\nfabric: {header_bytes: 0}\n"
+                 "memory: {size: 256MiB, latency: 1ns, bandwidth: 0}\n"
+                 "processes:\n  app: {pasid: 1, regions: [{va: 0x10000000, size: 4MiB, populate: true}]}\n"
+                 "devices:\n  nic0: {trace: %s, pasid: 1, max_outstanding: 8}\n",
+                 trace);
+        uint64_t ex, ev;
+        both_ways(fmt, "", "", &ex, &ev);
+        ck_assert(ex * 2 < off_executed); /* the fast path was used */
+        tmpdir_remove(dir);
+    }
+}
+END_TEST
+
 /* An unloaded hit, by hand: unlimited bandwidth, so the latency is the
  * lookup (1 cycle at 1 GHz) + 400 + 20 ns there, 90 ns of memory, 20 + 400
  * ns back = 931 ns; the first DMA (a miss) is long over when it starts. */
@@ -222,6 +253,7 @@ int main(void)
     tcase_add_test(tc, utlb_checker_multipage);
     tcase_add_test(tc, systemc_backend);
     tcase_add_test(tc, two_devices);
+    tcase_add_test(tc, equal_dues);
     tcase_add_test(tc, hand_sum);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

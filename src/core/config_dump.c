@@ -3,6 +3,7 @@
 #include "core/config_internal.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,7 +39,10 @@ int scim_cfg_doc_markdown(FILE *out, const char *prefix, const scim_param_decl *
                 strncat(range, d->enum_values[j], sizeof range - strlen(range) - 1);
             }
         } else if (d->ranged) {
-            snprintf(range, sizeof range, "%.15g..%.15g", d->min, d->max);
+            /* whole bounds in full, as the range error prints them (%g
+             * would print 2^57 bytes as 1.44115188075856e+17) */
+            snprintf(range, sizeof range, "%.*f..%.*f", d->min == floor(d->min) ? 0 : 6, d->min,
+                     d->max == floor(d->max) ? 0 : 6, d->max);
         }
         fprintf(out, "| `%s%s` | %s | %s | %s | %s | %s | %s |\n", prefix, d->key, type_name(d),
                 d->def ? (*d->def ? d->def : "\"\"") : (d->type == SCIM_P_NODE ? "(none)" : "(required)"),

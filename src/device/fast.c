@@ -156,7 +156,11 @@ static void finish(scim_device *d, int32_t ci, scim_time_t t_end, scim_time_t bo
     *ent(d, d->fast_n - 1) = (fast_ent){ci, t_end, booked};
 }
 
-/* How far along its route the access of chunk ci is (larger: older). */
+/* How far along its route the access of chunk ci is (larger: older). Two
+ * at one place are in one FIFO (a link direction, or the memory's answers),
+ * in the order they entered it: by due time, then by when they were sent
+ * (two due at once: a zero-byte request on a link with no header, or a
+ * memory without a bandwidth limit). */
 static unsigned progress(const scim_device *d, const scim_msg *m)
 {
     scim_fabric *f = scim_port_fabric(d->port);
@@ -188,7 +192,7 @@ static bool adopt_all(scim_device *d)
         while (j > 0) {
             const scim_msg *o = d->chunks[order[j - 1]].msg;
             unsigned po = progress(d, o);
-            if (po > pg || (po == pg && o->due <= m->due))
+            if (po > pg || (po == pg && (o->due < m->due || (o->due == m->due && o->seq < m->seq))))
                 break;
             order[j] = order[j - 1];
             j--;
