@@ -2,7 +2,8 @@
  * (helpers/devrig.h has the topology and every latency): each walk
  * placement, IOTLB hits, merged misses, invalidations (scope, drain of
  * in-flight accesses, the bounded queue) and what the device reports while
- * it is stuck. Fault policies are in test_device_faults.c.
+ * it is stuck, the shadow copy's updates applied in order. Fault policies
+ * are in test_device_faults.c.
  *
  * Every expected time is derived by hand from the rig's constants:
  * L_* are one-way link latencies, D_* the mocks' answer delays, T_LOOKUP
@@ -525,6 +526,58 @@ START_TEST(staggered_merge_model)
 }
 END_TEST
 
+/* ---- walk shadow: the copy's updates ---- */
+
+/* The OS sends two updates of the copy at once: a long one (8 entries) that
+ * unmaps the page, then a short one that maps it again. They are applied
+ * in the order sent — the short one after the long one, though it alone
+ * would be done sooner — so the copy ends with the page mapped: the DMA at
+ * 2 us walks the copy and finds it (applied out of order, the old unmap
+ * would win, and the device would ask the OS for a page the OS has mapped,
+ * for ever). Each update is acknowledged once applied. */
+START_TEST(shadow_updates_in_order)
+{
+    scim_device_params p = devrig_params(SCIM_WALK_SHADOW, SCIM_FAULT_STALL);
+    dev_rig d;
+    devrig_init(&d, &p, "# scimitar trace v1\n@2000 write 0x7f0000000100 64\n", MOCK_ECHO, MOCK_MEMORY, MOCK_ECHO);
+    uint64_t entry[4] = {0};
+    devrig_table(VA0, PAGE_PA, load_shadow, d.dev, entry);
+    scim_device_set_address_space(d.dev, PT_ROOT, &scim_pt_x86_4l);
+    devrig_start(&d);
+    const uint64_t mapped = PAGE_PA | SCIM_PTE_P | SCIM_PTE_RW | SCIM_PTE_US;
+    static uint64_t unmap[16], remap[2];
+    for (int i = 0; i < 8; i++) { /* the leaf cleared, and 7 entries of another table */
+        unmap[2 * i] = i ? PT_ROOT + 8 * SCIM_PAGE_SIZE + (uint64_t)i * 8 : entry[3];
+        unmap[2 * i + 1] = 0;
+    }
+    remap[0] = entry[3];
+    remap[1] = mapped;
+    scim_msg proto;
+    memset(&proto, 0, sizeof proto);
+    proto.u.sync = (scim_sync){PASID, 8, unmap};
+    mock_request(d.os, scim_device_node(d.dev), SCIM_MSG_SYNC, &proto, 1);
+    proto.u.sync = (scim_sync){PASID, 1, remap};
+    mock_request(d.os, scim_device_node(d.dev), SCIM_MSG_SYNC, &proto, 2);
+    rig_run(&d.r);
+
+    /* both arrive at L_OS (header-only on an unlimited link); the first
+     * is applied at L_OS + 8 T_SHADOW, the second one T_SHADOW after it */
+    ck_assert_uint_eq(mock_count(d.os, SCIM_MSG_SYNC_ACK), 2);
+    const mock_log *a0 = logged(d.os, SCIM_MSG_SYNC_ACK, 0), *a1 = logged(d.os, SCIM_MSG_SYNC_ACK, 1);
+    ck_assert_uint_eq(a0->m.tag, 1);
+    ck_assert_uint_eq(a1->m.tag, 2);
+    ck_assert_uint_eq(a0->at, L_OS + 8 * T_SHADOW + L_OS);
+    ck_assert_uint_eq(a1->at, L_OS + 9 * T_SHADOW + L_OS);
+    ck_assert_uint_eq(stat_u(&d, "dev.shadow.syncs"), 9);
+    /* the copy maps the page: no page request, the write reaches its frame */
+    ck_assert_uint_eq(mock_count(d.os, SCIM_MSG_PRI_REQ), 0);
+    ck_assert_uint_eq(stat_u(&d, "dev.faults"), 0);
+    ck_assert_uint_eq(mock_count(d.mem, SCIM_MSG_MEM_WRITE), 1);
+    ck_assert_uint_eq(logged(d.mem, SCIM_MSG_MEM_WRITE, 0)->m.u.mem.pa, PAGE_PA + 0x100);
+    devrig_free(&d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("device");
@@ -537,6 +590,7 @@ int main(void)
     tcase_add_test(tc, oldest_and_finished);
     tcase_add_test(tc, many_outstanding_merge);
     tcase_add_test(tc, staggered_merge_model);
+    tcase_add_test(tc, shadow_updates_in_order);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

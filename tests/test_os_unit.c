@@ -159,6 +159,14 @@ static const mock_log *resp_of(const mock_ep *ep, scim_msg_type type, uint64_t i
     }
 }
 
+/* When the k-th message of type reached ep. */
+static scim_time_t logged_at(const mock_ep *ep, scim_msg_type type, size_t k)
+{
+    const mock_log *l = mock_find(ep, type, k);
+    ck_assert_msg(l, "%s: no %s #%zu", scim_port_name(ep->port), scim_msg_type_name(type), k);
+    return l->at;
+}
+
 /* Index of the k-th held-or-logged message of type (for mock_answer). */
 static size_t log_index(const mock_ep *ep, scim_msg_type type, size_t k)
 {
@@ -638,6 +646,49 @@ START_TEST(munmap_broadcast_reaches_cores_iommu_and_devices)
 }
 END_TEST
 
+/* Walk placement shadow (dev0 keeps a copy and acknowledges each update
+ * DEV_ACK after it arrives), handlers awake (no wake-up cost). A fault on
+ * a page of B reaches handler 1 at 400 ns: it maps the page at 400 + 2000
+ * and answers after its page cost, sending the update (the entries it
+ * wrote) first. A second fault on the page, sent at 1 us, reaches handler
+ * 2 once the first was taken (so it does not join it): at 1000 + 400 +
+ * 2000 it finds the page mapped, with nothing of its own to send — but its
+ * answer depends on the update in flight (a device told to retry before
+ * its copy holds the page walks the copy, misses and faults again), so it
+ * waits for that update's acknowledgement too: both answers leave then. */
+START_TEST(shadow_answer_waits_for_update_in_flight)
+{
+    fx x;
+    scim_os_params p = os_defaults();
+    p.fault_handlers = 2;
+    p.iopf_wakeup = 0;
+    fx_init(&x, &p, false);
+    scim_err err = {0};
+    ck_assert_msg(scim_os_bind_shadow(x.os, rig_node(&x.r, "dev0"), PASID, &err) == 0, "%s", err.msg);
+    uint64_t va = REG_B + 5 * PG;
+    send_pri(&x, va, true, 1);
+    run_until(&x, SCIM_US(1));
+    send_pri(&x, va, false, 2);
+    rig_run(&x.r);
+    const scim_time_t update_sent = L_DEV + IOPF_COST + PAGE_COST;
+    const scim_time_t acked = update_sent + L_DEV + DEV_ACK + L_DEV;
+    ck_assert_uint_eq(mock_count(x.dev, SCIM_MSG_SYNC), 1);
+    ck_assert_uint_eq(logged_at(x.dev, SCIM_MSG_SYNC, 0), update_sent + L_DEV);
+    const mock_log *r1 = resp_of(x.dev, SCIM_MSG_PRI_RESP, 1), *r2 = resp_of(x.dev, SCIM_MSG_PRI_RESP, 2);
+    ck_assert_msg(r1->m.status == SCIM_RESP_OK && r2->m.status == SCIM_RESP_OK, "statuses %d %d", r1->m.status,
+                  r2->m.status);
+    ck_assert_msg(r1->at == acked + L_DEV, "handler 1's answer at %llu ps, expected %llu",
+                  (unsigned long long)r1->at, (unsigned long long)(acked + L_DEV));
+    /* not at 1000 + 400 + 2000 + 400, before the copy has the page */
+    ck_assert_msg(r2->at == acked + L_DEV, "handler 2's answer at %llu ps, expected %llu",
+                  (unsigned long long)r2->at, (unsigned long long)(acked + L_DEV));
+    ck_assert_double_eq(rig_stat(&x.r, "os.shadow.syncs"), 1);
+    ck_assert_double_eq(rig_stat(&x.r, "os.shadow.sync_waits"), 1);
+    ck_assert_double_eq(rig_stat(&x.r, "os.iopf.spurious"), 1);
+    fx_free(&x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("os_unit");
@@ -653,6 +704,7 @@ int main(void)
     tcase_add_loop_test(tc, munmap_scope_by_page_count, 0, (int)(sizeof scope_cases / sizeof scope_cases[0]));
     tcase_add_test(tc, munmap_of_two_ranges_sends_two_descriptors);
     tcase_add_test(tc, munmap_broadcast_reaches_cores_iommu_and_devices);
+    tcase_add_test(tc, shadow_answer_waits_for_update_in_flight);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -172,6 +172,7 @@ struct scim_device {
     /* walk shadow: the copy, behind its own port */
     scim_port *shadow_port;
     scim_u64map shadow;  /* entry pa -> value */
+    scim_time_t shadow_sync_until; /* when the last update taken in is applied (in order) */
     /* PRI: page requests out (counted against pri.allocation), and
      * groups waiting for allocation */
     uint64_t pri_outstanding;

@@ -1,10 +1,11 @@
 /* Walk placement shadow: the device keeps a synchronized copy of the
  * process's page tables in its own memory. The copy answers the walker's
  * reads behind its own port ("<device>_shadow"), shadow.latency per entry;
- * the OS sends every entry update (SYNC), applied after shadow.latency per
- * entry and then acknowledged. */
+ * the OS sends every entry update (SYNC), applied in order, shadow.latency
+ * per entry, and then acknowledged. */
 #include <stdio.h>
 
+#include "core/kclock.h"
 #include "device/device_internal.h"
 
 static void shadow_reply(void *ctx, uint64_t arg)
@@ -73,8 +74,17 @@ static void sync_apply(void *ctx, uint64_t arg)
     scim_port_reply(d->port, m, SCIM_MSG_SYNC_ACK, scim_port_wire(d->port, 0), SCIM_RESP_OK);
 }
 
+/* Updates are applied one message after another, in the order they came:
+ * a short update must not overtake a long one sent before it (it would be
+ * overwritten by an older value: the copy would keep an unmapped entry
+ * for a page the OS has mapped again since, and the device would fault on
+ * it for ever). */
 void scim_dev_shadow_sync(scim_device *d, scim_msg *m)
 {
     uint32_t n = m->u.sync.entries ? m->u.sync.entries : 1;
-    scim_kernel_schedule(d->k, d->p.shadow_latency * n, SCIM_PRIO_DEFAULT, sync_apply, d, (uint64_t)(uintptr_t)m);
+    scim_time_t now = scim_kernel_time(d->k);
+    scim_time_t start = d->shadow_sync_until > now ? d->shadow_sync_until : now;
+    d->shadow_sync_until = start + d->p.shadow_latency * n;
+    scim_kernel_schedule(d->k, d->shadow_sync_until - now, SCIM_PRIO_DEFAULT, sync_apply, d,
+                         (uint64_t)(uintptr_t)m);
 }

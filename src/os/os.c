@@ -125,6 +125,10 @@ const scim_stat_decl scim_os_stat_decls[] = {
     OS_COUNTER("frames.reserved", frames_reserved, "frames", "Frames set aside for device backup buffers."),
     OS_COUNTER("shadow.syncs", shadow_syncs, "count",
                "Walk placement shadow: update messages sent to synchronized copies (one per device per flush)."),
+    OS_COUNTER("shadow.sync_waits", shadow_sync_waits, "count",
+               "Walk placement shadow: answers, shootdowns and replies that had no update of their own to send "
+               "but waited for one another operation had sent (it may carry the entries they depend on) to be "
+               "acknowledged by every copy."),
     OS_HIST("shadow.sync_latency", shadow_sync_latency,
             "Walk placement shadow: from sending an update to the last copy's acknowledgement."),
     OS_COUNTER("frames.pinned", frames_pinned, "frames", "Pinned frames at the end of the run."),

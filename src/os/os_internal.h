@@ -257,12 +257,15 @@ enum sync_kind { SK_ANSWER, SK_SHOOTDOWN, SK_REPLY };
 typedef struct sync_wait {
     bool used;
     enum sync_kind kind;
-    uint32_t pending;
+    uint32_t pending;  /* acknowledgements still to come; 0: waits for `after` alone */
     int32_t status;
     void *ptr;
     uint64_t arg;
     scim_time_t sent;
     uint64_t *pairs;   /* the update every copy applies; freed on the last acknowledgement */
+    uint32_t pasid;
+    uint64_t seq;      /* the OS's count of updates sent, this one's */
+    uint64_t after;    /* nothing of its own to send: done when update `after` is */
 } sync_wait;
 
 typedef struct os_stats {
@@ -313,6 +316,7 @@ typedef struct os_stats {
     uint64_t frames_transit;
     uint64_t frames_reserved;
     uint64_t shadow_syncs;
+    uint64_t shadow_sync_waits;
     uint64_t frames_pinned;
     uint64_t frames_pinned_peak;
     uint64_t pinned_integral;
@@ -360,6 +364,7 @@ struct scim_os {
     size_t n_cpus, n_devs, n_shadows;
     sync_wait *syncs;
     size_t n_syncs;
+    uint64_t sync_seq; /* updates sent to the shadow copies so far */
     /* the driver of the pin and iommu-map schemes, if one registered */
     const scim_os_io_driver *io_ops;
     void *io_ctx;

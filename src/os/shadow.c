@@ -4,6 +4,7 @@
  * (SCIM_MSG_SYNC) and the OS continues only once each acknowledged. */
 #include "os/os_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,22 +33,64 @@ void os_shadow_entry_written(void *cookie, uint64_t pa, uint64_t value)
     p->sync[p->n_sync++] = value;
 }
 
-bool os_sync_flush(scim_os *os, uint32_t pasid, enum sync_kind kind, void *ptr, uint64_t arg, int32_t status)
+/* A free wait, the table grown if need be (NULL: out of host memory, the
+ * run stops). Pointers into the table do not survive it. */
+static sync_wait *new_wait(scim_os *os)
 {
-    process *p = os_find_process(os, pasid);
-    if (!p || !p->n_sync || !has_shadow(os, pasid))
-        return false;
     size_t i;
     for (i = 0; i < os->n_syncs && os->syncs[i].used; i++)
         ;
     if (i == os->n_syncs) {
         sync_wait *n = os_grow_or_fail(os, os->syncs, &os->n_syncs, i + 1, sizeof *n, 8);
         if (!n)
-            return true;
+            return NULL;
         os->syncs = n;
     }
-    sync_wait *w = &os->syncs[i];
-    *w = (sync_wait){true, kind, 0, status, ptr, arg, scim_kernel_now(os->k), malloc(p->n_sync * sizeof(uint64_t))};
+    return &os->syncs[i];
+}
+
+/* The newest update of pasid's copies some copy has not acknowledged yet
+ * (0: none). */
+static uint64_t newest_in_flight(const scim_os *os, uint32_t pasid)
+{
+    uint64_t seq = 0;
+    for (size_t i = 0; i < os->n_syncs; i++) {
+        const sync_wait *w = &os->syncs[i];
+        if (w->used && w->pending && w->pasid == pasid && w->seq > seq)
+            seq = w->seq;
+    }
+    return seq;
+}
+
+bool os_sync_flush(scim_os *os, uint32_t pasid, enum sync_kind kind, void *ptr, uint64_t arg, int32_t status)
+{
+    process *p = os_find_process(os, pasid);
+    if (!p || !has_shadow(os, pasid))
+        return false;
+    if (!p->n_sync) {
+        /* Nothing of its own to send, but an update another operation sent
+         * may carry the entries this one depends on (the page a fault
+         * found mapped, the entries a shootdown cleared): it goes on once
+         * that update is applied in every copy (copies apply updates in
+         * order, so the newest one in flight is the last to wait for). */
+        uint64_t after = newest_in_flight(os, pasid);
+        if (!after)
+            return false;
+        sync_wait *w = new_wait(os);
+        if (!w)
+            return true;
+        *w = (sync_wait){.used = true, .kind = kind, .status = status, .ptr = ptr, .arg = arg,
+                         .sent = scim_kernel_now(os->k), .pasid = pasid, .seq = ++os->sync_seq, .after = after};
+        os->st.shadow_sync_waits++;
+        return true;
+    }
+    sync_wait *w = new_wait(os);
+    if (!w)
+        return true;
+    size_t i = (size_t)(w - os->syncs);
+    *w = (sync_wait){.used = true, .kind = kind, .status = status, .ptr = ptr, .arg = arg,
+                     .sent = scim_kernel_now(os->k), .pairs = malloc(p->n_sync * sizeof(uint64_t)), .pasid = pasid,
+                     .seq = ++os->sync_seq};
     if (!w->pairs) {
         scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
         return true;
@@ -69,6 +112,27 @@ bool os_sync_flush(scim_os *os, uint32_t pasid, enum sync_kind kind, void *ptr, 
     return true;
 }
 
+static void go_on(scim_os *os, const sync_wait *done)
+{
+    switch (done->kind) {
+    case SK_ANSWER: os_answer_fault_now(os, done->ptr, done->status); break;
+    case SK_SHOOTDOWN: os_start_shootdown_now(os, done->arg); break;
+    case SK_REPLY: os_reply_now(os, done->ptr, done->status); break;
+    }
+}
+
+/* The oldest wait for update `seq` alone, or SIZE_MAX. */
+static size_t waiting_for(const scim_os *os, uint64_t seq)
+{
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < os->n_syncs; i++) {
+        const sync_wait *w = &os->syncs[i];
+        if (w->used && !w->pending && w->after == seq && (best == SIZE_MAX || w->seq < os->syncs[best].seq))
+            best = i;
+    }
+    return best;
+}
+
 void os_on_sync_ack(scim_os *os, scim_msg *m)
 {
     size_t i = OSR_INDEX(m->tag);
@@ -85,10 +149,13 @@ void os_on_sync_ack(scim_os *os, scim_msg *m)
     free(w->pairs);
     w->pairs = NULL;
     scim_hist_record(os->st.shadow_sync_latency, scim_kernel_now(os->k) - done.sent);
-    switch (done.kind) {
-    case SK_ANSWER: os_answer_fault_now(os, done.ptr, done.status); break;
-    case SK_SHOOTDOWN: os_start_shootdown_now(os, done.arg); break;
-    case SK_REPLY: os_reply_now(os, done.ptr, done.status); break;
+    go_on(os, &done);
+    /* then what had nothing to send and waited for this update, oldest
+     * first (each may send updates of its own: the table may move) */
+    for (size_t j; (j = waiting_for(os, done.seq)) != SIZE_MAX;) {
+        sync_wait after = os->syncs[j];
+        os->syncs[j].used = false;
+        go_on(os, &after);
     }
 }
 
