@@ -3,7 +3,8 @@
 each run takes a bundled configuration and changes, at random, the keys
 the fast path's exactness depends on (link and memory latencies and
 bandwidths, header and payload sizes, queue depths, IOTLB sizes, device
-clocks, outstanding DMAs, walk placement and fault policy, the kernel
+clocks, outstanding DMAs, walk placement and fault policy, the scheme,
+the OS's fault handlers, shootdown protocol and reclaim, the kernel
 backend; the safety checker on in half of them), runs it with the fast path on and off and compares the two
 stats.json byte for byte. Exit 1 on any difference, with the command that
 reproduces it.
@@ -72,6 +73,15 @@ def variation(rng, cfg, backends):
     maybe(.3, "iommu.iotlb.entries", [0, 8, 64])
     maybe(.3, "iommu.ats_queue", [1, 2, 64])
     maybe(.2, "iommu.walkers", [1, 2, 4])
+    maybe(.15, "iommu.walk_queue", [1, 2, 64])
+    maybe(.15, "scheme", ["pin", "iommu-map"])
+    maybe(.15, "os.shootdown", ["broadcast"])
+    maybe(.2, "os.fault_handlers", [1, 2, 4])
+    maybe(.15, "os.fault_batch", [1, 4])
+    maybe(.1, "os.prefault_sync", ["true"])
+    maybe(.1, "os.iopf.zero_pages", ["false"])
+    maybe(.15, "os.inv_coalesce_pages", [0, 1, 33])
+    maybe(.1, "os.reclaim.batch", [1, 8, 32])
     for d in devices_of(cfg):
         p = "devices.%s." % d
         maybe(.5, p + "link.latency", LATENCIES)
@@ -89,6 +99,8 @@ def variation(rng, cfg, backends):
         maybe(.15, p + "fault_policy", ["retry", "drop", "backup"])
         maybe(.1, p + "iotlb.prefetch", [1, 4])
         maybe(.1, p + "prefault", [1, 8])
+        maybe(.1, p + "pri.allocation", [1, 2, 16])
+        maybe(.1, p + "pri.group_pages", [1, 4])
     return s
 
 
