@@ -264,7 +264,7 @@ typedef struct sync_wait {
     scim_time_t sent;
     uint64_t *pairs;   /* the update every copy applies; freed on the last acknowledgement */
     uint32_t pasid;
-    uint64_t seq;      /* the OS's count of updates sent, this one's */
+    uint64_t seq;      /* its place among the waits begun (os.sync_seq) */
     uint64_t after;    /* nothing of its own to send: done when update `after` is */
 } sync_wait;
 
@@ -364,7 +364,7 @@ struct scim_os {
     size_t n_cpus, n_devs, n_shadows;
     sync_wait *syncs;
     size_t n_syncs;
-    uint64_t sync_seq; /* updates sent to the shadow copies so far */
+    uint64_t sync_seq; /* shadow waits begun so far (sync_wait.seq) */
     /* the driver of the pin and iommu-map schemes, if one registered */
     const scim_os_io_driver *io_ops;
     void *io_ctx;
