@@ -40,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 LATENCIES = ["0ns", "1ns", "3ns", "7ns", "20ns", "33ns", "50ns", "100ns", "400ns", "1us"]
 # what a run that stops says when the model, not the configuration, is wrong
-MODEL_FAILURES = ("watchdog", "invariant", "violat", "internal")
+MODEL_FAILURES = ("watchdog", "invariant", "violat", "internal", "Sanitizer", "runtime error")
 BANDWIDTHS = ["0", "1GB/s", "2GB/s", "5GB/s", "16GB/s", "32GB/s", "64GB/s"]
 
 
@@ -112,7 +112,10 @@ def run(binary, cfg, sets, which):
             cmd += ["--set", a]
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if r.returncode:
-            return r.returncode, (r.stderr.strip().splitlines() or ["?"])[-1], None
+            lines = r.stderr.strip().splitlines() or ["?"]
+            # the line that says what stopped it (a sanitizer's report ends with its summary)
+            said = next((l for l in lines if any(w in l for w in MODEL_FAILURES)), lines[-1])
+            return r.returncode, said, None
         with open(os.path.join(out, "stats.json")) as f:
             stats = f.read()
         with open(os.path.join(out, "meta.json")) as f:
