@@ -5,7 +5,8 @@ the fast path's exactness depends on (link and memory latencies and
 bandwidths, header and payload sizes, queue depths, IOTLB sizes, device
 clocks, outstanding DMAs, walk placement and fault policy, the scheme,
 the OS's fault handlers, shootdown protocol and reclaim, the kernel
-backend; the safety checker on in half of them), runs it with the fast path on and off and compares the two
+backend; the safety checker on in half of them; in a quarter, one or two
+more devices replaying the first one's trace), runs it with the fast path on and off and compares the two
 stats.json byte for byte. Exit 1 on any difference, with the command that
 reproduces it.
 
@@ -51,7 +52,31 @@ def devices_of(cfg):
     return re.findall(r"^  ([A-Za-z0-9_]+):", m.group(1), re.M) if m else []
 
 
-def variation(rng, cfg, backends):
+_first = {}
+
+
+def first_device(binary, cfg):
+    """(trace, pasid, vm, tenants) of cfg's first device, from its resolved
+    configuration (absolute trace path), or None."""
+    if cfg not in _first:
+        _first[cfg] = None
+        with tempfile.TemporaryDirectory() as out:
+            r = subprocess.run([binary, "run", cfg, "--quiet", "--out", out, "--set", "sim.max_time=1ns"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            path = os.path.join(out, "config.yaml")
+            if r.returncode == 0 and os.path.exists(path):
+                text = open(path).read()
+                m = re.search(r"^devices:\n  [A-Za-z0-9_]+:\n((?:    .*\n)*)", text, re.M)
+                if m:
+                    keys = dict(re.findall(r"^    (trace|pasid|vm): (.*)$", m.group(1), re.M))
+                    t = re.search(r"^    tenants:\n((?:      - .*\n)*)", m.group(1), re.M)
+                    tenants = re.findall(r"- (\d+)", t.group(1)) if t else []
+                    if keys.get("trace") and keys.get("pasid"):
+                        _first[cfg] = (keys["trace"], keys["pasid"], keys.get("vm", "").strip('"'), tenants)
+    return _first[cfg]
+
+
+def variation(rng, cfg, backends, binary):
     """--set assignments for one random run of cfg."""
     s = ["seed=%d" % rng.randrange(1, 1000)]
     backend = "kernel.backend=" + rng.choice(["native", "native", "systemc"])
@@ -101,6 +126,19 @@ def variation(rng, cfg, backends):
         maybe(.1, p + "prefault", [1, 8])
         maybe(.1, p + "pri.allocation", [1, 2, 16])
         maybe(.1, p + "pri.group_pages", [1, 4])
+    # another device replaying the first one's trace in its address space:
+    # several devices share the links and the memory (the fast path needs
+    # one alone; it must notice the other)
+    first = first_device(binary, cfg) if rng.random() < .25 else None
+    for n in range(rng.choice([1, 2]) if first else 0):
+        p = "devices.xdev%d." % n
+        s += [p + "trace=" + first[0], p + "pasid=" + first[1]]
+        if first[2]:
+            s.append(p + "vm=" + first[2])
+        if first[3]:
+            s.append(p + "tenants=[%s]" % ", ".join(first[3]))
+        maybe(1, p + "max_outstanding", [1, 4, 32])
+        maybe(.5, p + "link.latency", LATENCIES)
     return s
 
 
@@ -147,7 +185,7 @@ def main():
     bad = used = refused = 0
     for i in range(runs):
         cfg = rng.choice(configs)
-        sets = variation(rng, cfg, backends)
+        sets = variation(rng, cfg, backends, binary)
         on, off = run(binary, cfg, sets, ways[0]), run(binary, cfg, sets, ways[1])
         again = "%s run %s %s" % (binary, os.path.relpath(cfg), " ".join("--set " + a for a in sets))
         if on[:2] != off[:2]:

@@ -102,4 +102,7 @@ grep -q "watchdog at t=.*nic0's oldest request, read of .* has waited 100[0-9]\.
 "$BIN" run "$SRC/configs/cpu_nic.yaml" --out "$T/live" --quiet --set os.unsafe_skip_device_invalidation=true \
     --set sim.check_invariants=false --set sim.watchdog=2ms 2> "$T/live.err" && fail "livelock ran to an end"
 grep -q "has waited 2\.[0-9]* ms (sim.watchdog is 2\.000 ms)" "$T/live.err" || fail "short watchdog: $(cat "$T/live.err")"
+# and what the OS is busy with: the NIC's faults keep both handlers at work
+grep -q "; OS: [0-9]* fault group(s) queued at the host, 2 of 2 fault handler(s) busy and 0 waking, 0 fault(s) waiting for a free frame, .* shadow update(s) unacknowledged" \
+    "$T/live.err" || fail "the watchdog's OS state: $(cat "$T/live.err")"
 echo "cli_run: all checks passed"

@@ -549,3 +549,36 @@ int scim_os_bind_shadow(scim_os *os, scim_node_id dev, uint32_t pasid, scim_err 
 }
 
 const scim_port *scim_os_port(const scim_os *os) { return os->port; }
+
+/* ---------- the state, for the watchdog ---------- */
+
+static size_t queued(const job_queue *q)
+{
+    size_t n = 0;
+    for (const fault_job *j = q->head; j; j = j->next)
+        n++;
+    return n;
+}
+
+void scim_os_describe(const scim_os *os, char *buf, size_t len)
+{
+    uint64_t groups = os->host_fd.fq_len;
+    size_t busy = 0, waking = 0, updates = 0, waits = 0, rounds = 0;
+    for (size_t h = 0; h < os->n_handlers; h++) {
+        busy += os->handlers[h].state == HANDLER_BUSY;
+        waking += os->handlers[h].state == HANDLER_WAKING;
+    }
+    for (size_t i = 0; i < os->n_syncs; i++) {
+        updates += os->syncs[i].used && os->syncs[i].pending;
+        waits += os->syncs[i].used && !os->syncs[i].pending;
+    }
+    for (size_t i = 0; i < os->n_ops; i++)
+        rounds += os->ops[i].used;
+    snprintf(buf, len,
+             "OS: %llu fault group(s) queued at the host, %zu of %zu fault handler(s) busy and %zu waking, %zu fault(s) "
+             "waiting for a free frame, %zu software walk(s) queued, %zu shootdown(s) in progress, %zu shadow "
+             "update(s) unacknowledged and %zu operation(s) waiting for them, %zu swap operation(s) queued and "
+             "%llu in service",
+             (unsigned long long)groups, busy, os->n_handlers, waking, queued(&os->fw), queued(&os->irq_q), rounds,
+             updates, waits, scim_fifo_len(&os->swapq), (unsigned long long)os->swap_busy);
+}

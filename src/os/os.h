@@ -218,6 +218,10 @@ void scim_os_set_io_driver(scim_os *os, const scim_os_io_driver *ops, void *ctx)
 /* Bring time-integrated statistics (frames.pinned_integral) up to now;
  * call before reading or writing the statistics. */
 void scim_os_sync_stats(scim_os *os);
+/* What the OS is busy with, one line (for the watchdog's and the deadlock
+ * report): fault groups queued and handlers at work, faults waiting for a
+ * frame, software walks, shadow updates in flight, shootdowns, swap. */
+void scim_os_describe(const scim_os *os, char *buf, size_t len);
 
 /* An OS operation from the host program (host.c): rec says what, as a
  * trace record would (op mmap .. unpin, addr, size, pasid, prot, populate,

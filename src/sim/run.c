@@ -77,17 +77,21 @@ static void poll(void *ctx, scim_kernel *k)
         char what[512];
         if (!oldest_of(sim, c, &since, what, sizeof what) || now - since <= sim->top.watchdog)
             continue;
-        char age[32], limit[32], state[1024] = "";
+        char age[32], limit[32], state[1024] = "", os_state[512] = "";
         scim_fmt_time((double)(now - since), age, sizeof age);
         scim_fmt_time((double)sim->top.watchdog, limit, sizeof limit);
         if (c->kind->describe)
             c->kind->describe(c->self, state, sizeof state);
+        if (sim->os)
+            scim_os_describe(sim->os, os_state, sizeof os_state);
         sim->watchdog_fired = true;
         scim_kernel_fail(k, SCIM_EDEADLOCK,
                          "watchdog at t=%llu ps: %s's oldest request, %s, has waited %s (sim.watchdog is %s): "
-                         "no progress (a livelock or a deadlock). State: %s. Fix the model or the configuration "
-                         "that keeps it from completing, or raise sim.watchdog if such waits are expected",
-                         (unsigned long long)now, c->name, what, age, limit, state);
+                         "no progress (a livelock or a deadlock). State: %s%s%s. Fix the model or the "
+                         "configuration that keeps it from completing, or raise sim.watchdog if such waits are "
+                         "expected",
+                         (unsigned long long)now, c->name, what, age, limit, state, *os_state ? "; " : "",
+                         os_state);
         return;
     }
 }
@@ -151,6 +155,11 @@ int scim_sim_finish_run(scim_sim *sim, int rc, bool bounded)
         c->kind->describe(c->self, line, sizeof line);
         append(report, line);
         stuck = true;
+    }
+    if (stuck && sim->os) {
+        char line[512];
+        scim_os_describe(sim->os, line, sizeof line);
+        append(report, line);
     }
     if (stuck)
         return scim_sim_fail(sim, SCIM_EDEADLOCK, "deadlock at t=%llu ps: no event is left but work is unfinished:%s",
