@@ -68,7 +68,6 @@ struct scim_fabric {
     uint64_t sent_by_type[SCIM_MSG_TYPE_COUNT];
     int payload_shift; /* log2(max_payload) when it is a power of two, else -1 */
     uint64_t ghosts;   /* messages the fast path took over whose event is still to come */
-    uint64_t sends;    /* legs sent so far (scim_msg.seq) */
     void *fast_owner;
 };
 
@@ -496,7 +495,6 @@ static void hop(scim_fabric *f, scim_msg *m)
 void scim_fabric_send(scim_fabric *f, scim_msg *m)
 {
     m->sent_at = scim_kernel_time(f->k);
-    m->seq = f->sends++;
     m->at = m->src;
     f->in_flight++;
     if ((unsigned)m->type < SCIM_MSG_TYPE_COUNT)

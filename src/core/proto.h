@@ -268,8 +268,6 @@ typedef struct scim_msg {
      * it reached a serving node (memory) that holds it until then */
     scim_time_t due;
     scim_time_t svc_at;
-    uint64_t seq; /* the fabric's count of sends when this leg was sent: of two messages at one
-                     place of one route, due at one time, the one sent first is ahead in the FIFO */
     bool in_svc; /* held by the node it was sent to (its answer pending) */
     bool ghost;  /* a fast path took it over: its pending event does nothing */
 } scim_msg;

@@ -244,6 +244,7 @@ void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa, unsigned shift)
     if (!m)
         return;
     c->msg = m;
+    c->sent = d->mem_sent++;
     d->slow_mem++;
     m->u.mem = (scim_mem_req){.pa = pa, .len = rc->len};
     m->wire_bytes = scim_port_wire(d->port, rc->write ? rc->len : 0);

@@ -51,6 +51,8 @@ typedef struct chunk {
     scim_msg *msg;      /* CH_MEM through the event path: its request (or the response it became) */
     uint64_t tag;       /* adopted by the fast path: the port tag to forget */
     bool adopted;
+    uint32_t sent;      /* CH_MEM through the event path: the device's count of such accesses when sent
+                           (wraps; those in flight are at most max_outstanding apart) */
     const scim_replay_chunk *rc; /* the replay engine's chunk of the same slot */
 } chunk;
 
@@ -173,6 +175,7 @@ struct scim_device {
     scim_port *shadow_port;
     scim_u64map shadow;  /* entry pa -> value */
     scim_time_t shadow_sync_until; /* when the last update taken in is applied (in order) */
+    uint32_t mem_sent;   /* accesses sent to memory through the event path (chunk.sent) */
     /* PRI: page requests out (counted against pri.allocation), and
      * groups waiting for allocation */
     uint64_t pri_outstanding;

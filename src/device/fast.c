@@ -158,9 +158,12 @@ static void finish(scim_device *d, int32_t ci, scim_time_t t_end, scim_time_t bo
 
 /* How far along its route the access of chunk ci is (larger: older). Two
  * at one place are in one FIFO (a link direction, or the memory's answers),
- * in the order they entered it: by due time, then by when they were sent
- * (two due at once: a zero-byte request on a link with no header, or a
- * memory without a bandwidth limit). */
+ * in the order they entered it: by due time, then by the order the device
+ * sent them (two can be due at once: a zero-byte request on a link with no
+ * header, or a memory without a bandwidth limit). The device's accesses
+ * travel one route whose links and memory serve in arrival order, and
+ * none is waiting for a credit here, so the order they were sent is the
+ * order every FIFO on the way holds them. */
 static unsigned progress(const scim_device *d, const scim_msg *m)
 {
     scim_fabric *f = scim_port_fabric(d->port);
@@ -190,9 +193,10 @@ static bool adopt_all(scim_device *d)
         uint32_t j = n++;
         unsigned pg = progress(d, m);
         while (j > 0) {
-            const scim_msg *o = d->chunks[order[j - 1]].msg;
+            const chunk *oc = &d->chunks[order[j - 1]];
+            const scim_msg *o = oc->msg;
             unsigned po = progress(d, o);
-            if (po > pg || (po == pg && (o->due < m->due || (o->due == m->due && o->seq < m->seq))))
+            if (po > pg || (po == pg && (o->due < m->due || (o->due == m->due && (int32_t)(oc->sent - c->sent) < 0))))
                 break;
             order[j] = order[j - 1];
             j--;
