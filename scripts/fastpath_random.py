@@ -52,35 +52,25 @@ MODEL_FAILURES = ("watchdog", "invariant", "violat", "internal", "Sanitizer", "r
 BANDWIDTHS = ["0", "1GB/s", "2GB/s", "5GB/s", "16GB/s", "32GB/s", "64GB/s"]
 
 
-def devices_of(cfg):
-    """Device names of a bundled configuration (block or flow style)."""
-    text = open(cfg).read()
-    m = re.search(r"^devices:\n((?:  .*\n|\s*#.*\n|\n)*)", text, re.M)
-    return re.findall(r"^  ([A-Za-z0-9_]+):", m.group(1), re.M) if m else []
+_devices = {}
 
 
-_first = {}
-
-
-def first_device(binary, cfg):
-    """(trace, pasid, vm, tenants) of cfg's first device, from its resolved
-    configuration (absolute trace path), or None."""
-    if cfg not in _first:
-        _first[cfg] = None
+def devices_of(binary, cfg):
+    """[(name, trace, pasid, vm, tenants)] of cfg's devices, read from its
+    resolved configuration (every key written out, trace paths absolute)."""
+    if cfg not in _devices:
+        _devices[cfg] = []
         with tempfile.TemporaryDirectory() as out:
             r = subprocess.run([binary, "run", cfg, "--quiet", "--out", out, "--set", "sim.max_time=1ns"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             path = os.path.join(out, "config.yaml")
-            if r.returncode == 0 and os.path.exists(path):
-                text = open(path).read()
-                m = re.search(r"^devices:\n  [A-Za-z0-9_]+:\n((?:    .*\n)*)", text, re.M)
-                if m:
-                    keys = dict(re.findall(r"^    (trace|pasid|vm): (.*)$", m.group(1), re.M))
-                    t = re.search(r"^    tenants:\n((?:      - .*\n)*)", m.group(1), re.M)
-                    tenants = re.findall(r"- (\d+)", t.group(1)) if t else []
-                    if keys.get("trace") and keys.get("pasid"):
-                        _first[cfg] = (keys["trace"], keys["pasid"], keys.get("vm", "").strip('"'), tenants)
-    return _first[cfg]
+            section = re.search(r"^devices:\n((?:  .*\n)*)", open(path).read(), re.M) if r.returncode == 0 else None
+            for d in re.finditer(r"^  ([A-Za-z0-9_]+):\n((?:    .*\n)*)", section.group(1) if section else "", re.M):
+                keys = dict(re.findall(r"^    (trace|pasid|vm): (.*)$", d.group(2), re.M))
+                t = re.search(r"^    tenants:\n((?:      - .*\n)*)", d.group(2), re.M)
+                _devices[cfg].append((d.group(1), keys.get("trace", ""), keys.get("pasid", ""),
+                                      keys.get("vm", "").strip('"'), re.findall(r"- (\d+)", t.group(1)) if t else []))
+    return _devices[cfg]
 
 
 def variation(rng, cfg, backends, binary):
@@ -114,7 +104,9 @@ def variation(rng, cfg, backends, binary):
     maybe(.1, "os.iopf.zero_pages", ["false"])
     maybe(.15, "os.inv_coalesce_pages", [0, 1, 33])
     maybe(.1, "os.reclaim.batch", [1, 8, 32])
-    for d in devices_of(cfg):
+    devs = devices_of(binary, cfg)
+    names = [d[0] for d in devs]
+    for d in names:
         p = "devices.%s." % d
         maybe(.5, p + "link.latency", LATENCIES)
         maybe(.5, p + "link.bandwidth", BANDWIDTHS)
@@ -136,7 +128,7 @@ def variation(rng, cfg, backends, binary):
     # another device replaying the first one's trace in its address space:
     # several devices share the links and the memory (the fast path needs
     # one alone; it must notice the other)
-    first = first_device(binary, cfg) if rng.random() < .25 else None
+    first = devs[0][1:] if rng.random() < .25 and devs and devs[0][1] else None
     extra = ["xdev%d" % n for n in range(rng.choice([1, 2]) if first else 0)]
     for name in extra:
         p = "devices.%s." % name
@@ -158,7 +150,7 @@ def variation(rng, cfg, backends, binary):
             s.append("iommu.ats.inv_timeout=" + rng.choice(["20us", "100us"]))
         if rng.random() < .6:
             rules.append("{fault: page_response_lost, probability: %g}" % rng.choice([.01, .1, .5]))
-            for d in devices_of(cfg) + extra:
+            for d in names + extra:
                 s.append("devices.%s.pri.timeout=%s" % (d, rng.choice(["10us", "50us"])))
         if rng.random() < .3:
             rules.append("{fault: swap_read_error, probability: %g}" % rng.choice([.01, .2]))
