@@ -5,7 +5,8 @@ the fast path's exactness depends on (link and memory latencies and
 bandwidths, header and payload sizes, queue depths, IOTLB sizes, device
 clocks, outstanding DMAs, walk placement and fault policy, the scheme,
 the OS's fault handlers, shootdown protocol and reclaim, the kernel
-backend; the safety checker on in half of them; in a quarter, one or two
+backend; the safety checker on in half of them; a functional warm-up
+(sim.warmup) in a quarter; in a quarter, one or two
 more devices replaying the first one's trace), runs it with the fast path on and off and compares the two
 stats.json byte for byte. Exit 1 on any difference, with the command that
 reproduces it.
@@ -159,6 +160,10 @@ def variation(rng, cfg, backends, binary):
                                                                     rng.choice([1, 100, 5000])))
         if rules:
             s.append("inject=[%s]" % ", ".join(rules))
+    # a functional warm-up before the detailed run (sim.warmup; refused
+    # where it does not apply, and stopped at an OS operation it does not
+    # take: both ways alike)
+    maybe(.25, "sim.warmup", [1, 50, 1000, 100000])
     return s
 
 

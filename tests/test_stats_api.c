@@ -43,7 +43,7 @@ START_TEST(registration_refusals)
     static const scim_stat_decl odd[] = {{"hits", (scim_stat_kind)7, "count", "Hits.", 0}};
     ck_assert_int_eq(scim_stats_register(s, "x", odd, 1, &c, &err), SCIM_EINVAL);
     ck_assert_str_eq(err.msg, "stats: entry \"hits\" under prefix \"x\" has kind 7; expected "
-                              "SCIM_STAT_COUNTER or SCIM_STAT_HIST");
+                              "SCIM_STAT_COUNTER, SCIM_STAT_HIST or SCIM_STAT_LEVEL");
     scim_err_clear(&err);
     /* no registry */
     ck_assert_int_eq(scim_stats_add_counter(NULL, "n", "count", "N.", &c.hits, &err), SCIM_EINVAL);

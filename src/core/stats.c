@@ -231,14 +231,14 @@ static int add_pending(scim_stats *s, const char *prefix, const pending *p, size
                               i, prefix);
             goto fail;
         }
-        if (d->kind != SCIM_STAT_COUNTER && d->kind != SCIM_STAT_HIST) {
+        if (d->kind != SCIM_STAT_COUNTER && d->kind != SCIM_STAT_HIST && d->kind != SCIM_STAT_LEVEL) {
             rc = scim_err_set(err, SCIM_EINVAL,
                               "stats: entry \"%s\" under prefix \"%s\" has kind %d; expected "
-                              "SCIM_STAT_COUNTER or SCIM_STAT_HIST",
+                              "SCIM_STAT_COUNTER, SCIM_STAT_HIST or SCIM_STAT_LEVEL",
                               d->name, prefix, (int)d->kind);
             goto fail;
         }
-        if (d->kind == SCIM_STAT_COUNTER && !d->counter) {
+        if (d->kind != SCIM_STAT_HIST && !d->counter) {
             rc = scim_err_set(err, SCIM_EINVAL,
                               "stats: counter \"%s\" under prefix \"%s\" has no value pointer; "
                               "fix: pass the address of the component's uint64_t counter",
@@ -249,7 +249,8 @@ static int add_pending(scim_stats *s, const char *prefix, const pending *p, size
         if (!e)
             goto oom;
         ents[i] = e;
-        e->kind = d->kind;
+        e->kind = d->kind == SCIM_STAT_HIST ? SCIM_STAT_HIST : SCIM_STAT_COUNTER;
+        e->level = d->kind == SCIM_STAT_LEVEL;
         e->counter = d->counter;
         e->name = join_name(prefix, d->name);
         if (!e->name)
@@ -367,7 +368,7 @@ int scim_stats_register(scim_stats *stats, const char *prefix, const scim_stat_d
         p[i].kind = decls[i].kind;
         p[i].unit = decls[i].unit;
         p[i].desc = decls[i].desc;
-        if (decls[i].kind == SCIM_STAT_COUNTER)
+        if (decls[i].kind != SCIM_STAT_HIST)
             p[i].counter = (uint64_t *)(void *)field;
         else
             p[i].slot = (scim_hist **)(void *)field;
@@ -402,6 +403,8 @@ void scim_stats_reset(scim_stats *stats)
         return;
     for (size_t i = 0; i < stats->nentries; i++) {
         scim_stat_entry *e = stats->entries[i];
+        if (e->level)
+            continue;
         if (e->kind == SCIM_STAT_COUNTER)
             *e->counter = 0;
         else

@@ -30,7 +30,11 @@ typedef enum scim_stat_kind {
     SCIM_STAT_COUNTER,
     /* a `scim_hist *` field of the component; the registry allocates the
      * histogram and stores the pointer into that field */
-    SCIM_STAT_HIST
+    SCIM_STAT_HIST,
+    /* a uint64_t field the component keeps as part of its state (frames in
+     * use, pinned frames): a counter whose value is what it is at the end
+     * of the run, which scim_stats_reset leaves alone */
+    SCIM_STAT_LEVEL
 } scim_stat_kind;
 
 typedef struct scim_stat_decl {
@@ -77,9 +81,10 @@ double scim_hist_mean(const scim_hist *h);   /* 0 when empty */
  * sample for every q. */
 uint64_t scim_hist_percentile(const scim_hist *h, double q);
 
-/* Zero every counter and histogram (end of warm-up). Counters are zeroed
- * through the registered pointers, so a pointer given to
- * scim_stats_add_counter must point to writable memory. */
+/* Zero every counter and histogram (end of warm-up, sim.warmup); levels
+ * (SCIM_STAT_LEVEL) keep their values. Counters are zeroed through the
+ * registered pointers, so a pointer given to scim_stats_add_counter must
+ * point to writable memory. */
 void scim_stats_reset(scim_stats *stats);
 
 /* The flat view: every counter is one row; every histogram expands to

@@ -9,7 +9,8 @@ typedef struct scim_stat_entry {
     char *name; /* full name */
     char *unit;
     char *desc;
-    scim_stat_kind kind;
+    scim_stat_kind kind; /* SCIM_STAT_COUNTER (levels too) or SCIM_STAT_HIST */
+    bool level;          /* registered as SCIM_STAT_LEVEL: kept by scim_stats_reset */
     uint64_t *counter;
     scim_hist *hist;
 } scim_stat_entry;

@@ -261,7 +261,7 @@ int scim_stats_doc_markdown(FILE *out, const char *prefix_pattern, const scim_st
         const scim_stat_decl *d = &decls[i];
         bool hist = d->kind == SCIM_STAT_HIST;
         if (fprintf(out, "| `%s%s", pp, pp[0] ? "." : "") < 0 || put_md_cell(out, d->name) < 0 ||
-            fprintf(out, "` | %s | ", hist ? "histogram" : "counter") < 0 ||
+            fprintf(out, "` | %s | ", hist ? "histogram" : d->kind == SCIM_STAT_LEVEL ? "level" : "counter") < 0 ||
             put_md_cell(out, d->unit) < 0 || fputs(" | ", out) == EOF ||
             put_md_cell(out, d->desc) < 0)
             return SCIM_EIO;

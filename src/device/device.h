@@ -42,6 +42,7 @@
 #include "core/observer.h"
 #include "core/port.h"
 #include "core/stats.h"
+#include "mmu/physmem.h"
 #include "mmu/replay.h"
 #include "mmu/tlb.h"
 #include "mmu/tlbcfg.h"
@@ -213,6 +214,37 @@ int scim_device_shadow_load(scim_device *d, uint64_t entry_pa, uint64_t value);
 size_t scim_device_caches(const scim_device *d, const scim_tlb **out, const char **names, size_t max);
 /* Open the trace and schedule the first record. */
 int scim_device_start(scim_device *d, scim_err *err);
+
+/* ---- Functional warm-up (sim.warmup; sim/warm.c drives it) ----
+ * What a timed run of one request at a time leaves in the device's caches,
+ * made at once: no event, no time. */
+/* The next record of its trace to warm up with (scim_replay_warm_next). */
+int scim_device_warm_next(scim_device *d, scim_trace_rec *rec, uint32_t *pasid, scim_time_t *at, scim_err *err);
+/* A chunk's lookups (the micro-TLB, then the IOTLB, whose hit fills the
+ * micro-TLB): true if they translate va for the access. */
+bool scim_device_warm_lookup(scim_device *d, uint32_t pasid, uint64_t va, bool write);
+/* Walk placement device: the device's own walk of va's page (as
+ * scim_walker_walk_now) into *r; false for the other placements, whose
+ * translations the caller asks the IOMMU for. */
+bool scim_device_warm_walk(scim_device *d, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write,
+                           scim_walk_result *r);
+/* A translation answer for va's page (status SCIM_RESP_*), cached as a
+ * timed answer is; true if it allows the access. */
+bool scim_device_warm_answer(scim_device *d, uint32_t pasid, uint64_t va, bool write, int32_t status,
+                             uint64_t page_pa, unsigned shift, unsigned perms);
+/* Pages a miss prefetches after its page (0 if the placement does not
+ * prefetch); the caller asks for each one not cached (a read) and hands
+ * the answer to scim_device_warm_answer. */
+uint64_t scim_device_warm_prefetch(const scim_device *d);
+bool scim_device_warm_cached(const scim_device *d, uint32_t pasid, uint64_t va);
+/* A fault on va's page by a DMA that ends at dma_end (exclusive): the
+ * pages its page request group asks for from va's page on, and the
+ * prefault pages after them. */
+void scim_device_warm_group(const scim_device *d, uint64_t va, uint64_t dma_end, uint32_t *pages, uint32_t *prefault);
+
+/* What an invalidation of scope s removes (IOTLB, micro-TLB, walk
+ * caches), at once (an munmap or mprotect record of the warm-up). */
+void scim_device_warm_invalidate(scim_device *d, const scim_inv_scope *s);
 
 /* After the run: true when the whole trace was replayed and nothing is in
  * flight. describe() says what the device is waiting for (deadlock and

@@ -9,7 +9,7 @@
  * snoop it themselves; it too waits for those inline accesses. */
 #include "iommu/iommu_internal.h"
 
-static void invalidate_local(scim_iommu *io, const scim_inv_scope *s)
+void scim_iommu_invalidate_local(scim_iommu *io, const scim_inv_scope *s)
 {
     scim_tlb_invalidate_scope(io->iotlb, s);
     if (s->kind == SCIM_INV_GLOBAL)
@@ -53,7 +53,7 @@ static void snoop_exec(void *ctx, uint64_t arg)
 {
     scim_iommu *io = ctx;
     scim_msg *m = (scim_msg *)(uintptr_t)arg;
-    invalidate_local(io, &m->u.inv.scope);
+    scim_iommu_invalidate_local(io, &m->u.inv.scope);
     uint32_t slot = track(io, m);
     if (slot == SCIM_POOL_NONE)
         return;
@@ -81,7 +81,7 @@ static void inv_exec(void *ctx, uint64_t arg)
     scim_iommu *io = ctx;
     scim_msg *m = (scim_msg *)(uintptr_t)arg;
     const scim_inv_scope *s = &m->u.inv.scope;
-    invalidate_local(io, s);
+    scim_iommu_invalidate_local(io, s);
     uint32_t slot = track(io, m);
     if (slot == SCIM_POOL_NONE)
         return;

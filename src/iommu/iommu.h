@@ -95,6 +95,20 @@ uint32_t scim_iommu_dev_invs_outstanding(const scim_iommu *io);
 /* The observer of the inline accesses it performs (checker, or NULL). */
 void scim_iommu_set_checker(scim_iommu *io, const scim_observer *c);
 
+/* Functional warm-up (sim.warmup): a translation request of device `dev`
+ * (its fabric node) for va's page, at once, leaving the IOMMU as a timed
+ * request with nothing else in flight leaves it: the IOTLB looked up, on a
+ * miss the context cache (a miss decodes the context structures from pm
+ * and fills it) and a functional walk (scim_walker_walk_now), whose
+ * usable result fills the IOTLB. Returns the status the completion would
+ * carry (SCIM_RESP_*) with the page's address, size and rights. A PASID
+ * with a stage 2: SCIM_RESP_INVALID and nothing changed (warm-up does not
+ * take VMs). */
+int32_t scim_iommu_warm_translate(scim_iommu *io, scim_physmem *pm, scim_node_id dev, uint32_t pasid, uint64_t va,
+                                  bool write, uint64_t *page_pa, unsigned *shift, unsigned *perms);
+/* Functional warm-up: what an invalidation descriptor of scope s removes
+ * from the IOMMU's caches, at once (the devices are invalidated apart). */
+void scim_iommu_warm_invalidate(scim_iommu *io, const scim_inv_scope *s);
 /* For the safety checker (an observer): the caches that hold translations
  * or table pointers. */
 size_t scim_iommu_caches(const scim_iommu *io, const scim_tlb **out, const char **names, size_t max);

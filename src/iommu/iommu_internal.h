@@ -145,4 +145,8 @@ void scim_iommu_inline_response(void *ctx, scim_msg *m);
  * that used a translation s removes; returns how many. */
 uint32_t scim_iommu_inline_drain(scim_iommu *io, const scim_inv_scope *s, uint32_t slot);
 
+/* invq.c: what a descriptor removes from the IOMMU's own caches (also the
+ * warm-up's invalidation, warm.c) */
+void scim_iommu_invalidate_local(scim_iommu *io, const scim_inv_scope *s);
+
 #endif

@@ -156,10 +156,9 @@ static void chunk_complete(scim_cpu *c, int32_t ci, bool error)
     scim_replay_chunk_done(c->replay, (uint32_t)ci, error);
 }
 
-static void inv_exec(void *ctx, uint64_t arg)
+/* What a shootdown of s removes from the core's translation caches. */
+static void drop_translations(scim_cpu *c, const scim_inv_scope *s)
 {
-    scim_cpu *c = ctx;
-    const scim_inv_scope *s = &inv_front(c)->u.inv.scope;
     scim_tlb_invalidate_scope(c->l1, s);
     scim_tlb_invalidate_scope(c->l2, s);
     /* INVLPG also drops paging-structure-cache entries (SDM 4.10.4.1); the
@@ -170,6 +169,13 @@ static void inv_exec(void *ctx, uint64_t arg)
      * does (SDM Vol. 3C 29.4.3.1) */
     if (c->has_s2 && (s->kind == SCIM_INV_GLOBAL || s->pasid == c->p.pasid))
         scim_walker_invalidate_s2tlb(c->walker, c->s2.vmid);
+}
+
+static void inv_exec(void *ctx, uint64_t arg)
+{
+    scim_cpu *c = ctx;
+    const scim_inv_scope *s = &inv_front(c)->u.inv.scope;
+    drop_translations(c, s);
     c->ack_blocking = 0;
     for (uint64_t i = 0; i < c->p.max_outstanding; i++) {
         /* an access waits if the scope removed the translation it used */
@@ -231,9 +237,26 @@ static void to_memory(scim_cpu *c, int32_t ci, uint64_t pa, unsigned shift)
     scim_port_request(c->port, SCIM_PORT_OWNER, (uint64_t)ci, m);
 }
 
-static bool usable(const scim_tlb_entry *e, bool write)
+static bool allows(unsigned perms, bool write)
 {
-    return (e->perms & SCIM_PERM_R) && (!write || (e->perms & SCIM_PERM_W));
+    return (perms & SCIM_PERM_R) && (!write || (perms & SCIM_PERM_W));
+}
+
+/* A TLB lookup that finds an entry the access may use (a hit on an entry
+ * it may not use is still a use of it). */
+static bool tlb_hit(scim_tlb *t, uint32_t pasid, uint64_t va, bool write, scim_tlb_entry *e)
+{
+    return scim_tlb_lookup(t, pasid, va, e) == 1 && allows(e->perms, write);
+}
+
+/* A walk's translation into the L2 and the L1 (the entry put in both). */
+static scim_tlb_entry fill_tlbs(scim_cpu *c, uint32_t pasid, uint64_t va, const scim_walk_result *r)
+{
+    scim_tlb_entry e = {.pasid = pasid, .page_shift = (uint8_t)r->shift, .perms = (uint8_t)r->perms,
+                        .vpn = va >> r->shift, .pfn = scim_pfn(r->page_pa), .aux = 0};
+    scim_tlb_insert(c->l2, &e, NULL);
+    scim_tlb_insert(c->l1, &e, NULL);
+    return e;
 }
 
 static void fault(scim_cpu *c, int32_t ci)
@@ -256,14 +279,11 @@ static void walk_done(void *owner, uint64_t cookie, const scim_walk_result *r)
     scim_cpu *c = owner;
     int32_t ci = (int32_t)cookie;
     const scim_replay_chunk *rc = chunk_of(c, ci);
-    if (r->status != SCIM_WALK_OK || !(r->perms & SCIM_PERM_R) || (rc->write && !(r->perms & SCIM_PERM_W))) {
+    if (r->status != SCIM_WALK_OK || !allows(r->perms, rc->write)) {
         fault(c, ci);
         return;
     }
-    scim_tlb_entry e = {.pasid = rc->pasid, .page_shift = (uint8_t)r->shift, .perms = (uint8_t)r->perms,
-                        .vpn = rc->va >> r->shift, .pfn = scim_pfn(r->page_pa), .aux = 0};
-    scim_tlb_insert(c->l2, &e, NULL);
-    scim_tlb_insert(c->l1, &e, NULL);
+    fill_tlbs(c, rc->pasid, rc->va, r);
     to_memory(c, ci, r->page_pa + scim_page_offset(rc->va, r->shift), r->shift);
 }
 
@@ -284,7 +304,7 @@ static void l2_done(void *ctx, uint64_t arg)
     int32_t ci = (int32_t)arg;
     const scim_replay_chunk *rc = chunk_of(c, ci);
     scim_tlb_entry e;
-    if (scim_tlb_lookup(c->l2, rc->pasid, rc->va, &e) == 1 && usable(&e, rc->write)) {
+    if (tlb_hit(c->l2, rc->pasid, rc->va, rc->write, &e)) {
         scim_tlb_insert(c->l1, &e, NULL);
         to_memory(c, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift), e.page_shift);
         return;
@@ -298,7 +318,7 @@ static void l1_done(void *ctx, uint64_t arg)
     int32_t ci = (int32_t)arg;
     const scim_replay_chunk *rc = chunk_of(c, ci);
     scim_tlb_entry e;
-    if (scim_tlb_lookup(c->l1, rc->pasid, rc->va, &e) == 1 && usable(&e, rc->write)) {
+    if (tlb_hit(c->l1, rc->pasid, rc->va, rc->write, &e)) {
         to_memory(c, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift), e.page_shift);
         return;
     }
@@ -311,6 +331,41 @@ static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
     c->chunks[id] = (chunk){.state = CH_LOOKUP, .t_start = scim_kernel_now(c->k)};
     scim_kernel_schedule(c->k, c->l1_time, SCIM_PRIO_DEFAULT, l1_done, c, id);
 }
+
+/* ---- functional warm-up (sim.warmup) ---- */
+
+int scim_cpu_warm_next(scim_cpu *c, scim_trace_rec *rec, uint32_t *pasid, scim_time_t *at, scim_err *err)
+{
+    return scim_replay_warm_next(c->replay, rec, pasid, at, err);
+}
+
+/* l1_done, l2_done and walk_done in one call. A fault's retry walks at
+ * once in the timed path; here the caller calls again and the lookups are
+ * made again: they miss, or hit the entry the walk then re-inserts, which
+ * leaves every policy's replacement state as one use would. */
+int scim_cpu_warm_access(scim_cpu *c, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write, uint64_t *pa)
+{
+    /* a guest's 2D walk reads stage 2 through events; and a core runs one
+     * address space (its replay refuses a record of another PASID) */
+    if (c->has_s2 || c->p.nested || pasid != c->p.pasid)
+        return SCIM_RESP_INVALID;
+    scim_tlb_entry e;
+    if (!tlb_hit(c->l1, pasid, va, write, &e)) {
+        if (tlb_hit(c->l2, pasid, va, write, &e)) {
+            scim_tlb_insert(c->l1, &e, NULL);
+        } else {
+            scim_walk_result r = scim_walker_walk_now(c->walker, pm, pasid, va, write, c->root, c->fmt);
+            if (r.status != SCIM_WALK_OK || !allows(r.perms, write))
+                return SCIM_RESP_NOT_PRESENT;
+            e = fill_tlbs(c, pasid, va, &r);
+        }
+    }
+    if (pa)
+        *pa = scim_pfn_addr(e.pfn) + scim_page_offset(va, e.page_shift);
+    return 0;
+}
+
+void scim_cpu_warm_invalidate(scim_cpu *c, const scim_inv_scope *s) { drop_translations(c, s); }
 
 static void send_os_op(void *owner, const scim_trace_rec *rec, uint32_t pasid)
 {

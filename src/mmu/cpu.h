@@ -27,6 +27,7 @@
 #include "core/config.h"
 #include "core/port.h"
 #include "core/stats.h"
+#include "mmu/physmem.h"
 #include "mmu/ptfmt.h"
 #include "mmu/tlb.h"
 #include "mmu/tlbcfg.h"
@@ -77,6 +78,24 @@ void scim_cpu_set_address_space(scim_cpu *c, uint64_t root_pa, const scim_pt_for
 void scim_cpu_set_checker(scim_cpu *c, const scim_observer *chk);
 /* Every translation cache of the core, for the checker. */
 size_t scim_cpu_tlbs(const scim_cpu *c, const scim_tlb **out, const char **names, size_t max);
+/* The next record of its trace to warm up with (scim_replay_warm_next). */
+int scim_cpu_warm_next(scim_cpu *c, scim_trace_rec *rec, uint32_t *pasid, scim_time_t *at, scim_err *err);
+/* Functional access (sim.warmup): the TLB lookups and fills a timed access
+ * of the same page would make (L1, L2, as the timed path inserts), a
+ * functional walk (scim_walker_walk_now) on a miss; no time, no event.
+ * Returns 0 when the page translated with the needed rights (*pa set to the
+ * byte's physical address if pa is not NULL), SCIM_RESP_NOT_PRESENT (see
+ * core/proto.h for the response codes) when the timed access would fault
+ * (not present, or a write without write rights): the caller makes the
+ * page present and calls again. A CPU with a stage 2 (a VM) returns
+ * SCIM_RESP_INVALID and changes nothing; so does a PASID other than the
+ * core's (params.pasid: a core runs one address space). It walks from the
+ * root of scim_cpu_set_address_space. One page: the caller splits an
+ * access at 4 KiB boundaries, as the timed core does. */
+int scim_cpu_warm_access(scim_cpu *c, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write, uint64_t *pa);
+/* Functional invalidation (an unmap during warm-up): every TLB and
+ * paging-structure cache entry of the scope, as a shootdown would leave. */
+void scim_cpu_warm_invalidate(scim_cpu *c, const scim_inv_scope *s);
 int scim_cpu_start(scim_cpu *c, scim_err *err);
 bool scim_cpu_finished(const scim_cpu *c);
 void scim_cpu_describe(const scim_cpu *c, char *buf, size_t len);

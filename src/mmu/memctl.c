@@ -7,6 +7,7 @@
 #include "core/kclock.h"
 #include "core/kfifo.h"
 #include "core/rate.h"
+#include "mmu/pte_ad.h"
 #include "mmu/ptfmt.h"
 
 typedef struct memctl_stats {
@@ -87,14 +88,12 @@ static void respond(void *ctx, uint64_t arg)
     if (read && q->pte) {
         /* The entry is read when the access completes at the DRAM, so a
          * walker sees every update the OS made before that moment. */
-        value = scim_physmem_read64(mc->pm, pa);
         if (q->set_ad) {
-            uint64_t marked = scim_pt_format_by_id(q->fmt)->hw_update(value, q->level, q->walk_write);
-            if (marked != value) {
-                scim_physmem_write64(mc->pm, pa, marked);
-                mc->st.ad_updates++;
-                value = marked;
-            }
+            bool updated;
+            value = scim_pte_walk_read(mc->pm, pa, scim_pt_format_by_id(q->fmt), q->level, q->walk_write, &updated);
+            mc->st.ad_updates += updated;
+        } else {
+            value = scim_physmem_read64(mc->pm, pa);
         }
     } else if (read && q->value) {
         value = scim_physmem_read64(mc->pm, pa);

@@ -274,7 +274,7 @@ static inline __attribute__((always_inline)) bool next_record(scim_replay *r)
     r->rec_translate_only = false;
     scim_time_t t = SCIM_NS(rec->time_ns); /* the reader keeps time_ns <= SCIM_TRACE_MAX_NS */
     if (rec->timing == SCIM_TIMING_ABS) {
-        r->eligible = t;
+        r->eligible = t > r->warm_end ? t - r->warm_end : 0;
     } else {
         if (t > UINT64_MAX - r->last_issue)
             return fail_past_clock(r);
@@ -487,11 +487,42 @@ int scim_replay_start(scim_replay *r, scim_err *err)
 {
     if (r->host_fed)
         return 0;
-    r->trace = scim_trace_open(r->p.trace, err);
-    if (!r->trace)
+    if (!r->trace && !(r->trace = scim_trace_open(r->p.trace, err))) /* open already if it warmed up */
         return err && err->code ? err->code : SCIM_EIO;
     schedule_pump(r, 0);
     return 0;
+}
+
+int scim_replay_warm_next(scim_replay *r, scim_trace_rec *rec, uint32_t *pasid, scim_time_t *at, scim_err *err)
+{
+    if (r->host_fed)
+        return 0;
+    if (!r->trace && !(r->trace = scim_trace_open(r->p.trace, err)))
+        return err && err->code ? err->code : SCIM_EIO;
+    int rc = scim_trace_next(r->trace, rec, err);
+    if (rc <= 0)
+        return rc;
+    if (!pasid_bound(r, rec))
+        return scim_err_set(err, SCIM_EPARSE,
+                            "%s:%llu: error: %s accesses pasid %u, an address space it is not bound to; expected "
+                            "pasid=%u%s%s%s",
+                            scim_trace_name(r->trace), (unsigned long long)rec->line, r->agent, rec->pasid, r->p.pasid,
+                            r->p.tenants_key ? " or one listed in " : "", r->p.tenants_key ? r->p.tenants_key : "",
+                            r->p.tenants_key ? "; add it there" : "");
+    scim_time_t t = SCIM_NS(rec->time_ns);
+    if (rec->timing == SCIM_TIMING_ABS)
+        *at = t > r->warm_end ? t : r->warm_end;
+    else if (t > UINT64_MAX - r->warm_end)
+        return scim_err_set(err, SCIM_EPARSE,
+                            "%s:%llu:1: error: timing '+%llu' takes %s past the end of the simulated clock; "
+                            "expected a smaller delay",
+                            scim_trace_name(r->trace), (unsigned long long)rec->line,
+                            (unsigned long long)rec->time_ns, r->agent);
+    else
+        *at = r->warm_end + t;
+    r->warm_end = *at;
+    *pasid = (rec->has & SCIM_TRACE_HAS_PASID) ? rec->pasid : r->p.pasid;
+    return 1;
 }
 
 int scim_replay_push(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, uint64_t tag, bool translate_only,

@@ -67,6 +67,16 @@ void scim_replay_destroy(scim_replay *r);
 /* Open the trace and schedule the first record at time 0 (host-fed:
  * nothing to open; records come with scim_replay_push). */
 int scim_replay_start(scim_replay *r, scim_err *err);
+/* Functional warm-up (sim.warmup, sim/warm.c): the next record of the
+ * trace, taken before the run (the trace is opened at the first call) and
+ * never replayed. 1 with *rec, its address space in *pasid and in *at the
+ * time it would be issued if the agent never waited (the trace's timing
+ * rules; an @N before the previous record's time is issued with it); 0 at
+ * the trace's end, or for a host-fed agent; < 0 an error (err: file and
+ * line). scim_replay_start then replays the records after it, the detailed
+ * run starting at time 0: an absolute time @N moves back by the last
+ * warm-up record's *at (@N before it: at once), a relative +N is kept. */
+int scim_replay_warm_next(scim_replay *r, scim_trace_rec *rec, uint32_t *pasid, scim_time_t *at, scim_err *err);
 /* Host-fed: queue a read or write, eligible at `at` (not before the
  * previous pushed record, nor before now), with the host's tag. It is
  * taken in an event, never during the call, so a host may push from a

@@ -83,6 +83,9 @@ struct scim_replay {
     uint64_t rec_tag;
     bool rec_translate_only;
     scim_time_t eligible, last_issue, paused_until;
+    /* sim.warmup: the last warm-up record's time, which absolute times
+     * of the detailed run are counted from */
+    scim_time_t warm_end;
     scim_time_t pump_at;
     uint32_t pumps; /* pump events scheduled and not run */
     int dormant;    /* the kernel's handle of a dormant pump (core/kfifo.h), or NONE */

@@ -9,6 +9,7 @@
 #include "core/kclock.h"
 #include "core/kfifo.h"
 #include "core/rng.h"
+#include "mmu/pte_ad.h"
 
 #define MAX_LEVELS SCIM_PT_MAX_LEVELS
 
@@ -120,6 +121,48 @@ static inline uint64_t pwc_key(const scim_pt_format *f, uint64_t va, int level)
     return scim_pfn_addr(va >> scim_pt_level_shift(f, level + 1));
 }
 
+/* The deepest table on va's path the paging-structure caches know: its
+ * level, with *table and *perms (the rights of the levels above, cached
+ * with the pointer) set; the root's level, both untouched, if none. The
+ * caches are looked up from the last level up to the first hit, so the
+ * levels above a hit see no lookup (their replacement state stays). */
+static int pwc_deepest(scim_walker *w, uint32_t pasid, uint64_t va, const scim_pt_format *f, uint64_t *table,
+                       unsigned *perms)
+{
+    for (int l = 1; l < f->levels; l++) {
+        scim_tlb_entry e;
+        if (w->pwc[l] && scim_tlb_lookup(w->pwc[l], pasid, pwc_key(f, va, l), &e) == 1) {
+            *table = scim_pfn_addr(e.pfn);
+            *perms = e.perms;
+            return l;
+        }
+    }
+    return f->levels;
+}
+
+/* Cache the pointer to the level-`level` table on va's path. */
+static void pwc_fill(scim_walker *w, int level, uint32_t pasid, const scim_pt_format *f, uint64_t va, unsigned perms,
+                     uint64_t table)
+{
+    if (!w->pwc[level])
+        return;
+    scim_tlb_entry c = {.pasid = pasid, .page_shift = SCIM_SHIFT_4K, .perms = (uint8_t)perms,
+                        .vpn = scim_vpn(pwc_key(f, va, level)), .pfn = scim_pfn(table), .aux = 0};
+    scim_tlb_insert(w->pwc[level], &c, NULL);
+}
+
+/* A stage-1 entry read at `level`, decoded into *e: its kind. A table or
+ * a leaf narrows *perms: effective rights are the AND over every level
+ * (SDM 4.6, Arm's APTable; RISC-V's tables pass everything); devices and
+ * user code access as user. */
+static scim_pte_kind s1_entry(const scim_pt_format *f, uint64_t pte, int level, unsigned *perms, scim_pte_info *e)
+{
+    f->decode(pte, level, e);
+    if (e->kind == SCIM_PTE_TABLE || e->kind == SCIM_PTE_LEAF)
+        *perms &= e->perms;
+    return e->kind;
+}
+
 /* Read the entry of the current level from the table at memory address table_pa. */
 static void issue_read(scim_walker *w, walk *k, uint64_t table_pa)
 {
@@ -201,20 +244,11 @@ static void begin(void *ctx, uint64_t wi)
     k->poisoned = false;
     k->nocache = false;
     k->perms = SCIM_PERM_R | SCIM_PERM_W;
-    k->level = k->fmt->levels;
     k->table = k->root;
-    k->table_host = false;
     k->in_s2 = false;
-    for (int l = 1; l < k->fmt->levels; l++) {
-        scim_tlb_entry e;
-        if (w->pwc[l] && scim_tlb_lookup(w->pwc[l], k->pasid, pwc_key(k->fmt, k->va, l), &e) == 1) {
-            k->level = l;
-            k->table = scim_pfn_addr(e.pfn);
-            k->table_host = true; /* host-physical in a nested walk too (combined entries) */
-            k->perms = e.perms; /* the rights of the levels above, cached with the pointer */
-            break;
-        }
-    }
+    k->level = pwc_deepest(w, k->pasid, k->va, k->fmt, &k->table, &k->perms);
+    /* a cached pointer is host-physical in a nested walk too (combined entries) */
+    k->table_host = k->level < k->fmt->levels;
     read_entry(w, k);
 }
 
@@ -334,20 +368,16 @@ void scim_walker_pte(scim_walker *w, uint32_t walk_index, uint64_t pte)
         return;
     }
     scim_pte_info e;
-    k->fmt->decode(pte, k->level, &e);
-    if (e.kind == SCIM_PTE_NOT_PRESENT) {
+    scim_pte_kind kind = s1_entry(k->fmt, pte, k->level, &k->perms, &e);
+    if (kind == SCIM_PTE_NOT_PRESENT) {
         finish(w, k, SCIM_WALK_NOT_PRESENT, 0, 0);
         return;
     }
-    if (e.kind == SCIM_PTE_RESERVED) {
+    if (kind == SCIM_PTE_RESERVED) {
         finish(w, k, SCIM_WALK_RESERVED, 0, 0);
         return;
     }
-    /* Effective rights are the AND over every level (SDM 4.6, Arm's
-     * APTable; RISC-V's tables pass everything); devices and user code
-     * access as user. */
-    k->perms &= e.perms;
-    if (e.kind == SCIM_PTE_TABLE) {
+    if (kind == SCIM_PTE_TABLE) {
         int l = k->level - 1;
         if (k->s2fmt) { /* the pointer is cached once stage 2 gives its host address */
             k->level = l;
@@ -356,11 +386,8 @@ void scim_walker_pte(scim_walker *w, uint32_t walk_index, uint64_t pte)
             s2_translate(w, k, e.addr, false);
             return;
         }
-        if (w->pwc[l] && !k->nocache) {
-            scim_tlb_entry c = {.pasid = k->pasid, .page_shift = SCIM_SHIFT_4K, .perms = (uint8_t)k->perms,
-                                .vpn = scim_vpn(pwc_key(k->fmt, k->va, l)), .pfn = scim_pfn(e.addr), .aux = 0};
-            scim_tlb_insert(w->pwc[l], &c, NULL);
-        }
+        if (!k->nocache)
+            pwc_fill(w, l, k->pasid, k->fmt, k->va, k->perms, e.addr);
         k->level = l;
         k->table = e.addr;
         read_entry(w, k);
@@ -372,6 +399,44 @@ void scim_walker_pte(scim_walker *w, uint32_t walk_index, uint64_t pte)
         return;
     }
     finish(w, k, SCIM_WALK_OK, e.addr, e.shift);
+}
+
+/* ---------- the functional walk (sim.warmup) ---------- */
+
+scim_walk_result scim_walker_walk_now(scim_walker *w, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write,
+                                      uint64_t root, const scim_pt_format *fmt)
+{
+    /* Stage 2 and the table-address hook (a stage-2 translation of every
+     * table pointer) may answer only later, through events; and on a
+     * walker that may walk two stages the root may be guest-physical, which
+     * a one-stage walk would read as host memory: refused, not guessed. */
+    if (w->p.nested || w->xlate)
+        return (scim_walk_result){.status = SCIM_WALK_RESERVED, .stage = 1};
+    /* begin(), scim_walker_pte() and the memory's set_ad in one loop: the
+     * same lookups, inserts and updates in the same order */
+    w->st.walks++;
+    unsigned perms = SCIM_PERM_R | SCIM_PERM_W;
+    uint64_t table = root;
+    uint32_t reads = 0;
+    for (int level = pwc_deepest(w, pasid, va, fmt, &table, &perms);; level--) {
+        reads++;
+        w->st.pte_reads++;
+        bool updated;
+        uint64_t pte = scim_pte_walk_read(pm, scim_pt_entry_addr(fmt, table, va, level), fmt, level, write, &updated);
+        scim_pte_info e;
+        scim_pte_kind kind = s1_entry(fmt, pte, level, &perms, &e);
+        if (kind == SCIM_PTE_TABLE) {
+            pwc_fill(w, level - 1, pasid, fmt, va, perms, e.addr);
+            table = e.addr;
+            continue;
+        }
+        if (kind == SCIM_PTE_LEAF)
+            return (scim_walk_result){.status = SCIM_WALK_OK, .page_pa = e.addr, .shift = e.shift, .perms = perms,
+                                      .reads = reads};
+        return (scim_walk_result){
+            .status = kind == SCIM_PTE_RESERVED ? SCIM_WALK_RESERVED : SCIM_WALK_NOT_PRESENT, .stage = 1,
+            .reads = reads};
+    }
 }
 
 /* ---------- the second stage of a nested walk ---------- */
@@ -400,11 +465,8 @@ static void s2_done(scim_walker *w, walk *k, uint64_t hpa, unsigned perms, unsig
     }
     uint64_t table = scim_page_base(hpa, SCIM_SHIFT_4K);
     int l = k->level;
-    if (l < k->fmt->levels && w->pwc[l] && !k->nocache) { /* a combined entry: the table's host address */
-        scim_tlb_entry c = {.pasid = k->pasid, .page_shift = SCIM_SHIFT_4K, .perms = (uint8_t)k->perms,
-                            .vpn = scim_vpn(pwc_key(k->fmt, k->va, l)), .pfn = scim_pfn(table), .aux = 0};
-        scim_tlb_insert(w->pwc[l], &c, NULL);
-    }
+    if (l < k->fmt->levels && !k->nocache) /* a combined entry: the table's host address */
+        pwc_fill(w, l, k->pasid, k->fmt, k->va, k->perms, table);
     k->table = table;
     k->table_host = true;
     issue_read(w, k, table);

@@ -33,6 +33,7 @@
 
 #include "core/port.h"
 #include "core/stats.h"
+#include "mmu/physmem.h"
 #include "mmu/ptfmt.h"
 #include "mmu/tlb.h"
 
@@ -125,6 +126,19 @@ bool scim_walker_walk(scim_walker *w, uint32_t pasid, uint64_t va, bool write, u
  * gPA the TLB misses (looked up with it, at no extra latency). */
 bool scim_walker_walk_nested(scim_walker *w, uint32_t pasid, uint64_t va, bool write, uint64_t root,
                              const scim_pt_format *fmt, const scim_stage2 *s2, uint64_t cookie);
+/* Functional walk (sim.warmup): at once, what a timed walk of the same
+ * request leaves behind: the paging-structure caches looked up and filled
+ * as a timed walk fills them, each entry read from pm directly with its
+ * accessed/dirty bits set as the memory sets them for a walk (set_ad), no
+ * event and no time. Single-stage walkers only (a nested walker, made
+ * with params.nested: status SCIM_WALK_RESERVED and nothing changed). A walker with a table-address
+ * hook is refused the same way (the hook may answer only later). Either
+ * refusal reads nothing (reads 0). The statistics walks and
+ * walk.pte_reads count a walk and the caches' counters its lookups; the
+ * latency and wait histograms do not see it. Meant for an idle walker: it
+ * does not look at walks in flight. */
+scim_walk_result scim_walker_walk_now(scim_walker *w, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write,
+                                      uint64_t root, const scim_pt_format *fmt);
 bool scim_walker_can_accept(const scim_walker *w);
 void scim_walker_pte(scim_walker *w, uint32_t walk, uint64_t value);
 void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s);

@@ -43,6 +43,8 @@
 #include "iommu/ctx_vtd.h"
 
 #define OS_COUNTER(name, field, unit, desc) {name, SCIM_STAT_COUNTER, unit, desc, offsetof(os_stats, field)}
+/* part of the OS's state (what it is at the end of the run): kept at the end of warm-up */
+#define OS_LEVEL(name, field, unit, desc) {name, SCIM_STAT_LEVEL, unit, desc, offsetof(os_stats, field)}
 #define OS_HIST(name, field, desc) {name, SCIM_STAT_HIST, "ps", desc, offsetof(os_stats, field)}
 
 const scim_stat_decl scim_os_stat_decls[] = {
@@ -113,16 +115,16 @@ const scim_stat_decl scim_os_stat_decls[] = {
                "Devices reset after the IOMMU reported an invalidation timeout (PCIe function level reset)."),
     OS_COUNTER("swap.writes", swap_writes, "count", "Pages written to swap."),
     OS_HIST("swap.queue_delay", swap_queue_delay, "Time a swap operation waited for the device."),
-    OS_COUNTER("frames.free", frames_free, "frames", "Free 4 KiB frames at the end of the run."),
-    OS_COUNTER("frames.data", frames_data, "frames", "4 KiB frames mapped to processes at the end of the run."),
-    OS_COUNTER("frames.page_tables", frames_page_tables, "frames", "Page-table frames at the end of the run."),
-    OS_COUNTER("frames.pasid_table", frames_pasid_table, "frames",
+    OS_LEVEL("frames.free", frames_free, "frames", "Free 4 KiB frames at the end of the run."),
+    OS_LEVEL("frames.data", frames_data, "frames", "4 KiB frames mapped to processes at the end of the run."),
+    OS_LEVEL("frames.page_tables", frames_page_tables, "frames", "Page-table frames at the end of the run."),
+    OS_LEVEL("frames.pasid_table", frames_pasid_table, "frames",
                "IOMMU context-structure frames: VT-d PASID directory and tables, SMMUv3 stream table and "
                "context-descriptor tables, or RISC-V IOMMU device and process directories."),
-    OS_COUNTER("frames.transit", frames_transit, "frames",
+    OS_LEVEL("frames.transit", frames_transit, "frames",
                "Data frames neither free nor mapped at the end: unmapped but not yet free (shootdown, writeback or "
                "copy in progress), or taken for a page not yet mapped (swap-in, zeroing)."),
-    OS_COUNTER("frames.reserved", frames_reserved, "frames", "Frames set aside for device backup buffers."),
+    OS_LEVEL("frames.reserved", frames_reserved, "frames", "Frames set aside for device backup buffers."),
     OS_COUNTER("shadow.syncs", shadow_syncs, "count",
                "Walk placement shadow: update messages sent to synchronized copies (one per device per flush)."),
     OS_COUNTER("shadow.sync_waits", shadow_sync_waits, "count",
@@ -131,8 +133,8 @@ const scim_stat_decl scim_os_stat_decls[] = {
                "acknowledged by every copy."),
     OS_HIST("shadow.sync_latency", shadow_sync_latency,
             "Walk placement shadow: from sending an update to the last copy's acknowledgement."),
-    OS_COUNTER("frames.pinned", frames_pinned, "frames", "Pinned frames at the end of the run."),
-    OS_COUNTER("frames.pinned_peak", frames_pinned_peak, "frames", "Most frames pinned at once."),
+    OS_LEVEL("frames.pinned", frames_pinned, "frames", "Pinned frames at the end of the run."),
+    OS_LEVEL("frames.pinned_peak", frames_pinned_peak, "frames", "Most frames pinned at once."),
     OS_COUNTER("frames.pinned_integral", pinned_integral, "frame*ps",
                "Pinned frames integrated over time; divide by sim.time_ps for the time-average."),
     OS_COUNTER("io.pins", io_pins, "count", "Scheme pin: pages pinned for I/O (registration cache misses)."),

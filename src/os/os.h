@@ -236,6 +236,90 @@ int scim_os_host_call(scim_os *os, const scim_trace_rec *rec, scim_time_t at, ui
 /* Fault injection (swap read errors), or NULL. */
 void scim_os_set_injector(scim_os *os, scim_inject *inj);
 
+/* Functional warm-up: how the OS's at-once shootdowns reach every cache
+ * (set by sim/warm.c before the warm-up; NULL after). The OS calls it when
+ * its warm-up reclaim unmaps pages: once per scope the timed round would
+ * send (see scim_os_warm_fault), after the page-table entries are cleared
+ * and before any of their frames is freed. */
+typedef void (*scim_os_warm_inv_fn)(void *ctx, const scim_inv_scope *s);
+void scim_os_warm_set_invalidate(scim_os *os, scim_os_warm_inv_fn fn, void *ctx);
+/* Functional fault-in (sim.warmup): make va's page of pasid present with the
+ * rights a write needs if `write`, at once, as the fault handler's per-page
+ * work would (allocate, zero, map with the region's page size; a swapped
+ * page is swapped in), no event and no time. Returns 0 when the page is
+ * present with the rights (already, or now); SCIM_RESP_INVALID (core/proto.h)
+ * when the timed handler would refuse it (no region, no such PASID, rights
+ * the region does not give): the caller treats it as the timed run treats
+ * an Invalid answer. It reclaims as kswapd would, at once: once the page
+ * is mapped, if free frames are below os.reclaim.low_watermark; or, when
+ * no frame is free for a 4 KiB page, at once with the fault waiting, the
+ * fault retried at every frame freed (fault.c wait_for_frame). Each round
+ * picks up to os.reclaim.batch pages of one PASID with CLOCK (the accessed
+ * bits as they are in memory), clears their entries, calls the
+ * invalidation callback (scim_os_warm_set_invalidate) with the round's
+ * scopes (the whole PASID beyond os.inv_coalesce_pages pages, else one per
+ * range of contiguous pages, as the timed round's invalidation
+ * descriptors), then frees the emptied page-table frames and the pages'
+ * frames, each page written to the swap slot the timed round gives it;
+ * rounds go on until os.reclaim.high_watermark frames are free (and the
+ * fault has its frame). That reclaim may take the page the fault has just
+ * mapped (the newest page, its accessed bit not set yet), as the timed
+ * kswapd may before the faulting access is retried: 0 then too, the page
+ * swapped out; the timed agent's retry faults it again. SCIM_ENOMEM with
+ * a message in err (saying why, and
+ * to use a smaller sim.warmup or a larger memory.size) when the fault's
+ * frame cannot be had: nothing is reclaimable (every 4 KiB page pinned),
+ * a 2 MiB or 1 GiB page does not fit (huge pages are not reclaimed), or
+ * the swap space is full (os.swap.size), as the timed run would stop.
+ * SCIM_ESTATE when reclaim is due and no invalidation callback is set.
+ * SCIM_EINVAL with a message for a process of a VM or a PASID with a
+ * shadow copy (walk placement shadow), faulting or a reclaim victim, and
+ * for a reclaim under os.unsafe_skip_device_inv: warm-up does not support
+ * them yet. The OS adds no page of its own (no fault-around): for a page
+ * request group, call it once per page of the group, then
+ * scim_os_warm_prefault for its prefault pages. SCIM_ESTATE if the page is
+ * in transition (timed work in flight: not during a warm-up). Event
+ * statistics (os.iopf.*, os.faults.*, os.reclaim.*, os.swap.*) are not
+ * counted; os.frames.* levels are. */
+int scim_os_warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, scim_err *err);
+/* Functional prefault (sim.warmup): what the fault handler does for one
+ * prefault page of a page request group (the device's prefault pages,
+ * after the group's own pages, which go to scim_os_warm_fault): map va's
+ * page if it is plainly missing (a 4 KiB page of a region that gives any
+ * access, not present, not swapped out), with the region's rights;
+ * otherwise, or when no frame is free, nothing, as the handler (best
+ * effort: no reclaim for it). A page mapped below
+ * os.reclaim.low_watermark reclaims as scim_os_warm_fault does. 0, or the
+ * errors of that reclaim (as scim_os_warm_fault's); SCIM_EINVAL as
+ * scim_os_warm_fault for VMs and shadow copies. */
+int scim_os_warm_prefault(scim_os *os, uint32_t pasid, uint64_t va, scim_err *err);
+/* Functional OS operation (sim.warmup): an mmap, munmap or mprotect record
+ * (rec as a trace record, pasid resolved) applied at once, leaving the OS
+ * as the timed operation leaves it once its shootdown has completed
+ * (regions, page tables, frames freed, page-table frames the timed path
+ * frees after the shootdown freed too). *inv (if not NULL) is set to the
+ * scope every translation cache must drop (the caller invalidates every
+ * CPU, device and IOMMU cache at once: nothing can use a translation in
+ * between, as no time passes); a scope with len 0 (or whatever
+ * core/proto.h's scim_inv_scope offers for "nothing") when there is
+ * nothing to drop (mmap). Other ops: SCIM_EINVAL with a message naming the
+ * op ("warm-up takes only read, write, mmap, munmap and mprotect records").
+ * What the timed path answers Invalid: SCIM_RESP_INVALID, err untouched.
+ *
+ * "Nothing" is {SCIM_INV_RANGE, pasid, 0, 0}: the caller must then not
+ * invalidate at all, as the timed operation sent nothing (a walk cache
+ * drops the whole PASID's table pointers for any scope). The scope is the
+ * timed round's: the whole PASID beyond os.inv_coalesce_pages pages, else
+ * the range of the pages it unmapped or downgraded; when those are not
+ * contiguous (the timed round sends one invalidation per range), the range
+ * from the first to the last. Also SCIM_ENOMEM when populating finds no
+ * free frame (the timed mmap stops the run there too: it does not wait for
+ * reclaim); a populated mmap that leaves free frames below
+ * os.reclaim.low_watermark reclaims as scim_os_warm_fault does, its
+ * shootdowns through the invalidation callback (not *inv); SCIM_EINVAL as scim_os_warm_fault for VMs and shadow copies,
+ * and for an munmap or downgrade under os.unsafe_skip_device_inv. */
+int scim_os_warm_op(scim_os *os, const scim_trace_rec *rec, uint32_t pasid, scim_inv_scope *inv, scim_err *err);
+
 /* Functional translation, for the checker and tests: 1 and *pa if mapped. */
 int scim_os_resolve(void *os, uint32_t pasid, uint64_t va, uint64_t *pa);
 

@@ -15,6 +15,9 @@
  *   ops.c       the OS operations of traces, and answering them
  *   hyp.c       the hypervisor of VMs: guest-physical memory, stage-2
  *               tables, stage-2 faults on their own queue
+ *   warm.c      functional warm-up (sim.warmup): faults, mmap, munmap,
+ *               mprotect and kswapd's reclaim at once, leaving the state
+ *               the timed paths would
  *
  * Internal functions shared between files are named os_*; everything
  * else is static. The driver reaches the OS through these functions too. */
@@ -414,6 +417,9 @@ struct scim_os {
     size_t n_vms;
     scim_u64map vm_frames;     /* host pfn -> (VM index << 40 | guest pfn) */
     bool setup_touch;          /* setting up (populate): a guest's frames are touched now */
+    /* functional warm-up (warm.c): where its reclaim's shootdowns go */
+    scim_os_warm_inv_fn warm_inv;
+    void *warm_inv_ctx;
     os_stats st;
 };
 

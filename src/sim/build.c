@@ -46,6 +46,14 @@ const scim_param_decl scim_top_param_decls[] = {
      "(if anything would have interleaved, the run is redone with off; docs/architecture.md, Fast path). "
      "Used by scim_sim_run without sim.max_time; off: every hop is an event.",
      NULL},
+    {"sim.warmup", SCIM_P_U64, "0", "records", false, 0, 0, NULL, offsetof(scim_top_params, warmup),
+     "Functional warm-up: run the first N records of every agent's trace without time before the detailed run "
+     "(ChampSim's warm-up instructions), so that its statistics start with warm translation caches and present "
+     "pages. The records are taken one at a time in the order of their issue times; each leaves the TLBs, the "
+     "IOMMU's caches and the OS as a timed run of it alone would (docs/architecture.md, Warm-up). Statistics "
+     "count the detailed run only (sim.warmup.* say what the warm-up did). Takes scheme scimitar with host "
+     "processes and devices that walk via the IOMMU or themselves; read, write, mmap, munmap and mprotect records.",
+     "derived: none (0 keeps the whole trace detailed)"},
     {"sim.check_invariants", SCIM_P_BOOL, "false", NULL, false, 0, 0, NULL, offsetof(scim_top_params, check),
      "Run the safety checker: every access uses the translation the page table holds (or one being shot "
      "down), and no frame is freed while in use. Slower; never changes statistics.",
@@ -61,6 +69,17 @@ const scim_stat_decl scim_sim_stat_decls[] = {
      "The model's events: those the kernel executed plus those the fast path (sim.fast_path) stood in for, so "
      "the count does not depend on it.",
      offsetof(sim_counters, events)},
+    {"warmup.records", SCIM_STAT_LEVEL, "count",
+     "Trace records run functionally before the detailed run (sim.warmup), every agent's together.",
+     offsetof(sim_counters, warm_records)},
+    {"warmup.faults", SCIM_STAT_LEVEL, "count",
+     "Faults the warm-up resolved at once: pages that were not present (or not writable) when an access of it "
+     "needed them (pages of a fault's group and prefault pages not counted).",
+     offsetof(sim_counters, warm_faults)},
+    {"warmup.errors", SCIM_STAT_LEVEL, "count",
+     "Accesses of the warm-up that the OS refused (no region, or rights the region does not give), which the "
+     "timed run would have failed.",
+     offsetof(sim_counters, warm_errors)},
 };
 const size_t scim_sim_stat_decl_count = SCIM_COUNT_OF(scim_sim_stat_decls);
 
@@ -370,6 +389,8 @@ static int build(scim_sim *sim)
     if (sim->top.check && (rc = attach_checker(sim)))
         return rc;
     if ((rc = attach_injector(sim)))
+        return rc;
+    if ((rc = scim_sim_warm_up(sim)))
         return rc;
     for (size_t i = 0; i < sim->n_comps; i++) {
         scim_component *c = &sim->comps[i];

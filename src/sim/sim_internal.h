@@ -97,12 +97,16 @@ typedef struct scim_top_params {
     scim_time_t watchdog;
     bool check;
     bool fast_path;
+    uint64_t warmup;             /* records of each agent run functionally first (warm.c) */
     const scim_cfg_node *sections; /* unused: the kinds bind their own sections */
 } scim_top_params;
 
 typedef struct sim_counters {
     uint64_t time_ps;
     uint64_t events;
+    uint64_t warm_records; /* sim.warmup: records run functionally */
+    uint64_t warm_faults;  /* pages they made present */
+    uint64_t warm_errors;  /* accesses the timed run would have failed */
 } sim_counters;
 
 struct scim_sim {
@@ -156,6 +160,8 @@ char *scim_sim_resolve_path(const scim_sim *sim, const char *path);
  * host memory. */
 void *scim_sim_own(scim_sim *sim, void *p);
 bool scim_sim_node_name_ok(const char *name);
+/* warm.c: sim.warmup, after wiring and before the agents start. */
+int scim_sim_warm_up(scim_sim *sim);
 /* The instances of a kind (by section), in configuration order. */
 scim_component *scim_sim_components(scim_sim *sim, const char *section, size_t *n);
 void scim_sim_destroy_components(scim_sim *sim);

@@ -1,0 +1,81 @@
+/* Functional warm-up of the device's caches (sim.warmup): the lookups,
+ * answers and page request groups of xlat.c and pri.c for one request at
+ * a time, with nothing in flight, so none of their merging applies: a
+ * miss asks for its page, then prefetches; an answer is cached if it is
+ * usable at all (readable), as scim_dev_xlat_result caches it. */
+#include "core/page.h"
+#include "device/device_internal.h"
+
+static bool usable(unsigned perms, bool write) { return (perms & SCIM_PERM_R) && (!write || (perms & SCIM_PERM_W)); }
+
+int scim_device_warm_next(scim_device *d, scim_trace_rec *rec, uint32_t *pasid, scim_time_t *at, scim_err *err)
+{
+    return scim_replay_warm_next(d->replay, rec, pasid, at, err);
+}
+
+bool scim_device_warm_lookup(scim_device *d, uint32_t pasid, uint64_t va, bool write)
+{
+    scim_tlb_entry e;
+    if (d->utlb && scim_tlb_lookup(d->utlb, pasid, va, &e) == 1 && usable(e.perms, write))
+        return true;
+    if (scim_tlb_lookup(d->iotlb, pasid, va, &e) == 1 && usable(e.perms, write)) {
+        if (d->utlb)
+            scim_tlb_insert(d->utlb, &e, NULL);
+        return true;
+    }
+    return false;
+}
+
+bool scim_device_warm_walk(scim_device *d, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write,
+                           scim_walk_result *r)
+{
+    if (d->p.walk != SCIM_WALK_DEVICE)
+        return false;
+    *r = scim_walker_walk_now(d->walker, pm, pasid, scim_page_base(va, SCIM_PAGE_SHIFT), write, d->root, d->fmt);
+    return true;
+}
+
+bool scim_device_warm_answer(scim_device *d, uint32_t pasid, uint64_t va, bool write, int32_t status,
+                             uint64_t page_pa, unsigned shift, unsigned perms)
+{
+    if (status != SCIM_RESP_OK || !(perms & SCIM_PERM_R))
+        return false;
+    scim_dev_cache_translation(d, pasid, scim_page_base(va, SCIM_PAGE_SHIFT), page_pa, shift, perms);
+    return usable(perms, write);
+}
+
+uint64_t scim_device_warm_prefetch(const scim_device *d) { return d->backend->prefetches ? d->p.prefetch : 0; }
+
+bool scim_device_warm_cached(const scim_device *d, uint32_t pasid, uint64_t va)
+{
+    return scim_tlb_probe(d->iotlb, pasid, va, NULL) == 1;
+}
+
+/* pri.c's group_size and send_group with no other group out: the DMA's
+ * pages from the fault on, within pri.group_pages and the allocation;
+ * then as many prefault pages as the allocation leaves. */
+void scim_device_warm_group(const scim_device *d, uint64_t va, uint64_t dma_end, uint32_t *pages, uint32_t *prefault)
+{
+    uint64_t page = scim_vpn(va), last = scim_vpn(dma_end - 1);
+    uint64_t n = last >= page ? last - page + 1 : 1;
+    if (d->p.pri_group_pages && n > d->p.pri_group_pages)
+        n = d->p.pri_group_pages;
+    if (n > d->p.pri_allocation)
+        n = d->p.pri_allocation;
+    if (n == 0)
+        n = 1;
+    uint64_t pf = d->p.prefault, room = d->p.pri_allocation > n ? d->p.pri_allocation - n : 0;
+    if (pf > room)
+        pf = room;
+    *pages = (uint32_t)n;
+    *prefault = (uint32_t)pf;
+}
+
+/* inval.c's processing of one request, with no access in flight to wait for */
+void scim_device_warm_invalidate(scim_device *d, const scim_inv_scope *s)
+{
+    scim_tlb_invalidate_scope(d->iotlb, s);
+    scim_tlb_invalidate_scope(d->utlb, s);
+    if (d->walker)
+        scim_walker_invalidate(d->walker, s);
+}

@@ -1,0 +1,312 @@
+/* Functional warm-up (sim.warmup): before the detailed run, the first N
+ * records of every agent's trace are run without time, one at a time, in
+ * the order of the times they would be issued if no agent ever waited
+ * (ties: devices before CPUs, each in configuration order). A read or
+ * write leaves the translation caches (device micro-TLB and IOTLB, the
+ * IOMMU's IOTLB, context cache and paging-structure caches, CPU TLBs and
+ * theirs) and the OS (pages made present, frames taken) as a timed run
+ * of the same request alone would; an mmap, munmap or mprotect record is
+ * applied, its shootdown done at once in every cache. Then every
+ * statistic is zeroed but the levels (frames in use), so the run's
+ * statistics are those of the detailed part, and the agents replay the
+ * rest of their traces from time 0 (an @N time counted from the last
+ * warm-up record's).
+ *
+ * Each block does its own part through its warm verbs; this file only
+ * carries a request from one to the next, as the fabric's messages would
+ * (device -> IOMMU or its own walker -> OS on a fault -> device). What it
+ * does not model (docs/architecture.md, "Warm-up"): contention and
+ * timing, merging of concurrent misses, and OS operations other than mmap,
+ * munmap and mprotect. The OS reclaims as its kswapd would, at once; its
+ * shootdowns reach every cache through the callback registered here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/page.h"
+#include "sim/sim_internal.h"
+
+/* Faults one access may take before it counts as an error: a page its own
+ * fault's reclaim evicted is faulted in again, as a timed agent faults
+ * again; a bound, so that a page that can never stay present ends. */
+#define FAULT_TRIES 4
+
+typedef struct warm_agent {
+    bool cpu;
+    void *self;
+    const char *name;
+    const char *trace; /* for messages */
+    scim_trace_rec rec;
+    uint32_t pasid;
+    scim_time_t at;
+    uint64_t taken;
+    bool have;
+} warm_agent;
+
+static int refuse(scim_sim *sim, const char *what)
+{
+    const scim_cfg_node *n = scim_cfg_get_path(scim_cfg_root(sim->cfg), "sim.warmup");
+    return scim_cfg_error_at(&sim->err, n, SCIM_ECONFIG,
+                             "error: sim.warmup: the functional warm-up does not take %s yet; expected "
+                             "sim.warmup: 0 for this configuration (or scheme scimitar, host processes, devices "
+                             "with ats and walk iommu or device)",
+                             what);
+}
+
+static int check_supported(scim_sim *sim)
+{
+    char what[160];
+    if (strcmp(sim->scheme->name, "scimitar") != 0) {
+        snprintf(what, sizeof what, "scheme %s (its driver pins or maps per I/O)", sim->scheme->name);
+        return refuse(sim, what);
+    }
+    if (scim_sim_has_vms(sim))
+        return refuse(sim, "VMs (two-stage translation)");
+    size_t n;
+    scim_component *devs = scim_sim_components(sim, "devices", &n);
+    for (size_t i = 0; i < n; i++) {
+        const scim_device_params *p = scim_device_params_of(devs[i].self);
+        if (!p->ats) {
+            snprintf(what, sizeof what, "devices without an ATC (devices.%s.ats: false)", devs[i].name);
+            return refuse(sim, what);
+        }
+        if (p->walk != SCIM_WALK_IOMMU && p->walk != SCIM_WALK_DEVICE) {
+            snprintf(what, sizeof what, "walk placement %s (devices.%s.walk)",
+                     p->walk == SCIM_WALK_SOFTWARE ? "software" : "shadow", devs[i].name);
+            return refuse(sim, what);
+        }
+    }
+    return 0;
+}
+
+static int next(scim_sim *sim, warm_agent *a)
+{
+    a->have = false;
+    if (a->taken >= sim->top.warmup) /* the record after stays for the detailed run */
+        return 0;
+    scim_err e = {0};
+    int rc = a->cpu ? scim_cpu_warm_next(a->self, &a->rec, &a->pasid, &a->at, &e)
+                    : scim_device_warm_next(a->self, &a->rec, &a->pasid, &a->at, &e);
+    if (rc < 0)
+        return scim_sim_fail(sim, e.code ? e.code : SCIM_EIO, "%s", e.msg);
+    a->have = rc == 1;
+    return 0;
+}
+
+static int failed_at(scim_sim *sim, const warm_agent *a, const scim_err *e)
+{
+    return scim_sim_fail(sim, e->code ? e->code : SCIM_EINVAL, "%s:%llu: error: warm-up (sim.warmup) of %s: %s",
+                         a->trace, (unsigned long long)a->rec.line, a->name, e->msg);
+}
+
+/* A device's translation of va's page: by its own walk, or the IOMMU's. */
+static int32_t translate(scim_sim *sim, scim_device *d, uint32_t pasid, uint64_t va, bool write, uint64_t *page_pa,
+                         unsigned *shift, unsigned *perms)
+{
+    scim_walk_result r;
+    if (!scim_device_warm_walk(d, sim->pm, pasid, va, write, &r))
+        return scim_iommu_warm_translate(sim->io, sim->pm, scim_device_node(d), pasid, va, write, page_pa, shift,
+                                         perms);
+    *page_pa = r.page_pa;
+    *shift = r.shift;
+    *perms = r.perms;
+    return r.status == SCIM_WALK_OK ? SCIM_RESP_OK
+           : r.status == SCIM_WALK_NOT_PRESENT ? SCIM_RESP_NOT_PRESENT : SCIM_RESP_INVALID;
+}
+
+/* Ask for va's page and hand the answer to the device: true if usable. */
+static bool ask(scim_sim *sim, scim_device *d, uint32_t pasid, uint64_t va, bool write, int32_t *status)
+{
+    uint64_t pa;
+    unsigned shift, perms;
+    *status = translate(sim, d, pasid, va, write, &pa, &shift, &perms);
+    return scim_device_warm_answer(d, pasid, va, write, *status, pa, shift, perms);
+}
+
+/* A fault: the OS makes present the pages the page request group asks
+ * for, then maps its prefault pages where the handler would. */
+static int fault_in(scim_sim *sim, const warm_agent *a, uint32_t pasid, uint64_t page_va, uint32_t pages,
+                    uint32_t prefault, bool write, bool *refused)
+{
+    *refused = false;
+    for (uint64_t i = 0; i < (uint64_t)pages + prefault; i++) {
+        scim_err e = {0};
+        uint64_t va = page_va + i * SCIM_PAGE_SIZE;
+        int rc = i < pages ? scim_os_warm_fault(sim->os, pasid, va, write, &e)
+                           : scim_os_warm_prefault(sim->os, pasid, va, &e);
+        if (rc == SCIM_RESP_INVALID) {
+            *refused |= i == 0; /* the rest of the group answers for itself when its pages are used */
+            continue;
+        }
+        if (rc)
+            return failed_at(sim, a, &e);
+        if (i == 0)
+            sim->counters.warm_faults++;
+    }
+    return 0;
+}
+
+static int device_chunk(scim_sim *sim, const warm_agent *a, uint64_t va, uint64_t dma_end)
+{
+    scim_device *d = a->self;
+    bool write = a->rec.op == SCIM_OP_WRITE;
+    if (scim_device_warm_lookup(d, a->pasid, va, write))
+        return 0;
+    int32_t status;
+    bool ok = ask(sim, d, a->pasid, va, write, &status);
+    uint64_t page_va = scim_page_base(va, SCIM_PAGE_SHIFT);
+    for (uint64_t k = 1, n = scim_device_warm_prefetch(d); k <= n; k++) {
+        uint64_t pv = page_va + k * SCIM_PAGE_SIZE;
+        int32_t ignored;
+        if (!scim_device_warm_cached(d, a->pasid, pv))
+            ask(sim, d, a->pasid, pv, false, &ignored);
+    }
+    if (ok)
+        return 0;
+    if (status == SCIM_RESP_INVALID) {
+        sim->counters.warm_errors++;
+        return 0;
+    }
+    uint32_t pages, prefault;
+    scim_device_warm_group(d, va, dma_end, &pages, &prefault);
+    /* the fault's own reclaim may evict the page it mapped (the newest,
+     * not yet accessed): the device faults again, as a timed one would */
+    for (int tries = 0; tries < FAULT_TRIES; tries++) {
+        bool refused;
+        int rc = fault_in(sim, a, a->pasid, page_va, pages, prefault, write, &refused);
+        if (rc)
+            return rc;
+        if (refused)
+            break;
+        if (ask(sim, d, a->pasid, va, write, &status))
+            return 0;
+        if (status == SCIM_RESP_INVALID)
+            break;
+    }
+    sim->counters.warm_errors++;
+    return 0;
+}
+
+static int cpu_chunk(scim_sim *sim, const warm_agent *a, uint64_t va)
+{
+    bool write = a->rec.op == SCIM_OP_WRITE;
+    int rc = scim_cpu_warm_access(a->self, sim->pm, a->pasid, va, write, NULL);
+    for (int tries = 0; rc == SCIM_RESP_NOT_PRESENT && tries < FAULT_TRIES; tries++) {
+        bool refused;
+        int frc = fault_in(sim, a, a->pasid, scim_page_base(va, SCIM_PAGE_SHIFT), 1, 0, write, &refused);
+        if (frc)
+            return frc;
+        rc = refused ? SCIM_RESP_INVALID : scim_cpu_warm_access(a->self, sim->pm, a->pasid, va, write, NULL);
+    }
+    if (rc)
+        sim->counters.warm_errors++;
+    return 0;
+}
+
+/* The shootdown of an munmap or mprotect, at once: no translation can be
+ * used between the OS's change and this, as no time passes. A cache that
+ * cannot hold the PASID's translations (an agent not bound to it) has
+ * nothing in the scope. */
+static void invalidate_everywhere(scim_sim *sim, const scim_inv_scope *inv)
+{
+    if (inv->kind == SCIM_INV_RANGE && inv->len == 0) /* nothing to drop (a walker would drop the PASID's tables) */
+        return;
+    size_t n;
+    scim_component *cs = scim_sim_components(sim, "devices", &n);
+    for (size_t i = 0; i < n; i++)
+        scim_device_warm_invalidate(cs[i].self, inv);
+    cs = scim_sim_components(sim, "cpus", &n);
+    for (size_t i = 0; i < n; i++)
+        scim_cpu_warm_invalidate(cs[i].self, inv);
+    scim_iommu_warm_invalidate(sim->io, inv);
+}
+
+/* The OS's reclaim shoots down through this (scim_os_warm_set_invalidate). */
+static void os_invalidates(void *ctx, const scim_inv_scope *s) { invalidate_everywhere(ctx, s); }
+
+static int run_record(scim_sim *sim, const warm_agent *a)
+{
+    const scim_trace_rec *rec = &a->rec;
+    if (rec->op != SCIM_OP_READ && rec->op != SCIM_OP_WRITE) {
+        scim_err e = {0};
+        scim_inv_scope inv;
+        int rc = scim_os_warm_op(sim->os, rec, a->pasid, &inv, &e);
+        if (rc == SCIM_RESP_INVALID) { /* answered Invalid: the agent goes on, as in a timed run */
+            sim->counters.warm_errors++;
+            return 0;
+        }
+        if (rc)
+            return failed_at(sim, a, &e);
+        invalidate_everywhere(sim, &inv);
+        return 0;
+    }
+    uint64_t end = rec->addr + rec->size;
+    for (uint64_t va = rec->addr; va < end;) {
+        uint64_t page_end = scim_page_base(va, SCIM_PAGE_SHIFT) + SCIM_PAGE_SIZE;
+        int rc = a->cpu ? cpu_chunk(sim, a, va) : device_chunk(sim, a, va, end);
+        if (rc)
+            return rc;
+        if (page_end <= va) /* the last page of the address space */
+            break;
+        va = page_end;
+    }
+    return 0;
+}
+
+static int add_agents(scim_sim *sim, const char *section, bool cpu, warm_agent *out, size_t *n_out)
+{
+    size_t n;
+    scim_component *cs = scim_sim_components(sim, section, &n);
+    for (size_t i = 0; i < n; i++) {
+        const scim_cfg_node *t = scim_cfg_map_get(cs[i].node, "trace");
+        warm_agent *a = &out[(*n_out)++];
+        *a = (warm_agent){.cpu = cpu, .self = cs[i].self, .name = cs[i].name,
+                          .trace = t && scim_cfg_node_scalar(t) ? scim_cfg_node_scalar(t) : cs[i].name};
+        int rc = next(sim, a);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int warm_up(scim_sim *sim)
+{
+    int rc = check_supported(sim);
+    if (rc)
+        return rc;
+    size_t n_dev, n_cpu, n = 0;
+    scim_sim_components(sim, "devices", &n_dev);
+    scim_sim_components(sim, "cpus", &n_cpu);
+    warm_agent *agents = scim_sim_own(sim, calloc(n_dev + n_cpu + 1, sizeof *agents));
+    if (!agents)
+        return scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory");
+    if ((rc = add_agents(sim, "devices", false, agents, &n)) || (rc = add_agents(sim, "cpus", true, agents, &n)))
+        return rc;
+    for (;;) {
+        warm_agent *a = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (agents[i].have && (!a || agents[i].at < a->at))
+                a = &agents[i];
+        if (!a)
+            break;
+        if ((rc = run_record(sim, a)))
+            return rc;
+        a->taken++;
+        sim->counters.warm_records++;
+        if ((rc = next(sim, a)))
+            return rc;
+    }
+    scim_stats_reset(sim->stats);
+    return 0;
+}
+
+int scim_sim_warm_up(scim_sim *sim)
+{
+    if (!sim->top.warmup)
+        return 0;
+    /* unset on every way out: after the warm-up, shootdowns are messages */
+    scim_os_warm_set_invalidate(sim->os, os_invalidates, sim);
+    int rc = warm_up(sim);
+    scim_os_warm_set_invalidate(sim->os, NULL, NULL);
+    return rc;
+}

@@ -1,0 +1,327 @@
+/* sim.warmup, whole system: the first N records of each trace run
+ * functionally, then the rest in detail. Every expected number is derived
+ * independently: an exact LRU model of the device IOTLB and of the IOMMU's
+ * IOTLB fed the same page stream (the warm-up's part changes only their
+ * state, the detailed part is counted), latency sums of the configured
+ * parts, and page counts of the traces written here. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers/simtest.h"
+
+/* Unlimited bandwidth everywhere, so latencies are plain sums. */
+static const char *const BASE =
+    "sim: {check_invariants: true, warmup: %d}\n"
+    "kernel: {backend: native}\n"
+    "memory: {size: %s, latency: 90ns, bandwidth: 0}\n"
+    "fabric:\n"
+    "  links:\n"
+    "    - {a: nic0, b: iommu, latency: 400ns}\n"
+    "    - {a: iommu, b: mem, latency: 20ns}\n"
+    "    - {a: os, b: mem, latency: 50ns}\n"
+    "    - {a: os, b: iommu, latency: 50ns}\n"
+    "%s"
+    "iommu: {clock: 1GHz, walkers: 4, iotlb: {entries: 64, ways: 8, page_sizes: 4K, latency: 2}, pwc: {latency: 3}}\n"
+    "os: {iopf: {wakeup: 1us}, iopf_cost: 3us, iopf_page_cost: 1us, fault_handlers: 1}\n"
+    "processes:\n"
+    "  app:\n"
+    "    pasid: 1\n"
+    "    regions:\n"
+    "      - {va: 0x10000000, size: 4MiB, populate: %s}\n"
+    "devices:\n"
+    "  nic0: {trace: %s, pasid: 1, max_outstanding: 1, clock: 1GHz, walk: %s,\n"
+    "         iotlb: {entries: %d, ways: %d, page_sizes: 4K, latency: 1}}\n"
+    "%s";
+
+static const char *const CPU_LINKS = "    - {a: cpu0, b: mem, latency: 10ns}\n"
+                                     "    - {a: cpu0, b: os, latency: 10ns}\n";
+
+static scim_sim *run_case(int warmup, bool populate, const char *trace, const char *walk, int entries, int ways,
+                          const char *cpus)
+{
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml, BASE, warmup, "256MiB", cpus ? CPU_LINKS : "", populate ? "true" : "false", trace,
+             walk, entries, ways, cpus ? cpus : "");
+    return run_yaml(yaml);
+}
+
+static uint64_t rng_state;
+static uint64_t rng(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Exact LRU of one set-associative TLB (4 KiB pages, set = vpn % sets). */
+typedef struct lru {
+    int sets, ways;
+    uint64_t *tag;
+    int *fill;
+} lru;
+
+static lru lru_new(int entries, int ways)
+{
+    lru l = {entries / ways, ways, calloc((size_t)entries, sizeof(uint64_t)), calloc((size_t)(entries / ways),
+                                                                                      sizeof(int))};
+    return l;
+}
+
+/* true on a hit; the page becomes the most recent either way */
+static bool lru_access(lru *l, uint64_t vpn)
+{
+    int s = (int)(vpn % (uint64_t)l->sets);
+    uint64_t *row = &l->tag[s * l->ways];
+    int at = -1;
+    for (int w = 0; w < l->fill[s]; w++)
+        if (row[w] == vpn)
+            at = w;
+    bool hit = at >= 0;
+    if (!hit)
+        at = l->fill[s] < l->ways ? l->fill[s]++ : l->ways - 1;
+    memmove(&row[1], &row[0], (size_t)at * sizeof *row);
+    row[0] = vpn;
+    return hit;
+}
+
+static void lru_free(lru *l)
+{
+    free(l->tag);
+    free(l->fill);
+}
+
+/* large enough that a cold start would miss on most of the hot set */
+static const int geometries[][2] = {{64, 8}, {128, 4}, {32, 1}, {48, 3}};
+
+/* A hot set and a cold tail, one 64-byte read per record. */
+static char *random_trace(uint64_t *vpns, int n, uint64_t seed)
+{
+    rng_state = seed;
+    char *text = malloc((size_t)n * 64 + 64);
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t page = (rng() % 4) ? rng() % 40 : 40 + rng() % 900;
+        vpns[i] = (0x10000000ull >> 12) + page;
+        len += (size_t)sprintf(text + len, "+10 read 0x%llx 64\n", (unsigned long long)(vpns[i] << 12) + 128);
+    }
+    return text;
+}
+
+/* The device IOTLB and the IOMMU's after a warm-up of W records are those
+ * of a run that replayed them in detail: the detailed part's misses are
+ * the exact LRU's over the whole stream, counted from record W on. Walk
+ * placement iommu (both TLBs) and device (the device's). */
+START_TEST(warm_caches_match_exact_lru)
+{
+    enum { N = 3000, W = 2850 };
+    char dir[64], path[256];
+    tmpdir_make(dir, sizeof dir);
+    static uint64_t vpns[N];
+    char *text = random_trace(vpns, N, 11 + (uint64_t)_i);
+    write_file(dir, "t.trace", text, path, sizeof path);
+    free(text);
+    int entries = geometries[_i % 4][0], ways = geometries[_i % 4][1];
+    bool device_walk = _i >= 4;
+    lru dev = lru_new(entries, ways), io = lru_new(64, 8);
+    uint64_t dev_misses = 0, io_misses = 0;
+    for (int i = 0; i < N; i++) {
+        if (lru_access(&dev, vpns[i]))
+            continue;
+        dev_misses += i >= W;
+        if (!device_walk && !lru_access(&io, vpns[i]))
+            io_misses += i >= W;
+    }
+    lru_free(&dev);
+    lru_free(&io);
+    scim_sim *sim = run_case(W, true, path, device_walk ? "device" : "iommu", entries, ways, NULL);
+    ck_assert_uint_eq((uint64_t)stat_of(sim, "sim.warmup.records"), W);
+    ck_assert_uint_eq((uint64_t)stat_of(sim, "nic0.dma.requests"), N - W);
+    ck_assert_uint_eq((uint64_t)stat_of(sim, "nic0.iotlb.accesses"), N - W);
+    ck_assert_uint_eq((uint64_t)stat_of(sim, "nic0.iotlb.misses"), dev_misses);
+    if (!device_walk)
+        ck_assert_uint_eq((uint64_t)stat_of(sim, "iommu.iotlb.misses"), io_misses);
+    ck_assert_uint_eq((uint64_t)stat_of(sim, "sim.warmup.errors"), 0);
+    scim_sim_destroy(sim);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* After the warm-up the first detailed DMA hits the warm IOTLB and its
+ * page, present: its latency is the device lookup and the access alone,
+ *   1 ns + 400 + 20 + 90 + 20 + 400 ns,
+ * and it starts at its @ time counted from the last warm-up record's. */
+START_TEST(first_detailed_dma_hits_at_its_shifted_time)
+{
+    char dir[64], path[256];
+    tmpdir_make(dir, sizeof dir);
+    write_file(dir, "t.trace",
+               "@1000 read 0x10003040 64\n"
+               "@5000 write 0x10004000 64\n"
+               "@5100 read 0x10003080 64\n",
+               path, sizeof path);
+    scim_sim *sim = run_case(2, false, path, "iommu", 32, 32, NULL);
+    const double access = 1 + 400 + 20 + 90 + 20 + 400;
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.latency.max"), access * 1000);
+    ck_assert_double_eq(stat_of(sim, "sim.time_ps"), (100 + access) * 1000);
+    ck_assert_double_eq(stat_of(sim, "nic0.faults"), 0);
+    ck_assert_double_eq(stat_of(sim, "nic0.iotlb.misses"), 0);
+    /* the two pages the warm-up touched were faulted in, at once */
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.faults"), 2);
+    ck_assert_double_eq(stat_of(sim, "os.frames.data"), 2);
+    ck_assert_double_eq(stat_of(sim, "os.iopf.requests"), 0);
+    scim_sim_destroy(sim);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* The premise of dropping pinning, in warm-up: pages the CPU wrote during
+ * the warm-up are present when the device reads them in detail. One
+ * warm-up record each: the CPU's writes every page, the device's reads a
+ * page of its own. */
+START_TEST(cpu_warm_up_makes_pages_present_for_the_device)
+{
+    enum { PAGES = 24 };
+    char dir[64], cpu_path[256], dev_path[256];
+    tmpdir_make(dir, sizeof dir);
+    char cpu_text[64], dev_text[PAGES * 48 + 64];
+    sprintf(cpu_text, "+5 write 0x10000000 %d\n", PAGES * 4096);
+    size_t dl = (size_t)sprintf(dev_text, "@0 read 0x103ff000 64\n");
+    for (int i = 0; i < PAGES; i++)
+        dl += (size_t)sprintf(dev_text + dl, "+100 read 0x%llx 64\n", 0x10000000ull + (uint64_t)i * 4096);
+    write_file(dir, "cpu.trace", cpu_text, cpu_path, sizeof cpu_path);
+    write_file(dir, "dev.trace", dev_text, dev_path, sizeof dev_path);
+    char cpus[512];
+    snprintf(cpus, sizeof cpus, "cpus:\n  cpu0: {trace: %s, pasid: 1, max_outstanding: 1}\n", cpu_path);
+    scim_sim *sim = run_case(1, false, dev_path, "iommu", 32, 32, cpus);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.records"), 2);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.faults"), PAGES + 1);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.requests"), PAGES);
+    ck_assert_double_eq(stat_of(sim, "nic0.faults"), 0);
+    ck_assert_double_eq(stat_of(sim, "cpu0.mem.requests"), 0);
+    ck_assert_double_eq(stat_of(sim, "os.frames.data"), PAGES + 1);
+    scim_sim_destroy(sim);
+    /* without the warm-up the same run faults: the pages start absent */
+    sim = run_case(0, false, dev_path, "iommu", 32, 32, cpus);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.records"), 0);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.requests"), PAGES + 1);
+    ck_assert_double_gt(stat_of(sim, "nic0.faults") + stat_of(sim, "cpu0.faults"), 0);
+    scim_sim_destroy(sim);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* An mmap record in the warm-up adds its region; the accesses after it
+ * find it. Same statistics twice (determinism). */
+START_TEST(mmap_in_warm_up_and_determinism)
+{
+    char dir[64], path[256];
+    tmpdir_make(dir, sizeof dir);
+    write_file(dir, "t.trace",
+               "+0 mmap 0x20000000 65536 prot=rw populate=0\n"
+               "+10 write 0x20000000 8192\n"
+               "+10 read 0x20001000 64\n"
+               "+10 read 0x20002000 64\n",
+               path, sizeof path);
+    scim_sim *a = run_case(3, true, path, "iommu", 32, 32, NULL);
+    scim_sim *b = run_case(3, true, path, "iommu", 32, 32, NULL);
+    /* the write's fault asks for both its pages (one group: the rest of the DMA) */
+    ck_assert_double_eq(stat_of(a, "sim.warmup.faults"), 1);
+    /* the populated 4 MiB region, the write's two pages, the detailed fault's page */
+    ck_assert_double_eq(stat_of(a, "os.frames.data"), 1024 + 2 + 1);
+    ck_assert_double_eq(stat_of(a, "nic0.dma.requests"), 1);
+    ck_assert_double_eq(stat_of(a, "nic0.faults"), 1); /* 0x20002000 was never touched */
+    size_t n = scim_stats_flat_count(scim_sim_stats(a));
+    ck_assert_uint_eq(n, scim_stats_flat_count(scim_sim_stats(b)));
+    for (size_t i = 0; i < n; i++) {
+        const char *name_a, *name_b;
+        double va, vb;
+        ck_assert_int_eq(scim_stats_flat_get(scim_sim_stats(a), i, &name_a, &va, NULL, NULL), 0);
+        ck_assert_int_eq(scim_stats_flat_get(scim_sim_stats(b), i, &name_b, &vb, NULL, NULL), 0);
+        ck_assert_str_eq(name_a, name_b);
+        ck_assert_msg(va == vb, "%s: %g then %g", name_a, va, vb);
+    }
+    scim_sim_destroy(a);
+    scim_sim_destroy(b);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* What the warm-up does not take is refused where it is configured. */
+START_TEST(unsupported_configurations_are_refused)
+{
+    char dir[64], path[256], yaml[4096], msg[2048];
+    tmpdir_make(dir, sizeof dir);
+    write_file(dir, "t.trace", "+10 read 0x10000000 64\n", path, sizeof path);
+    snprintf(yaml, sizeof yaml, BASE, 1, "256MiB", "", "true", path, "shadow", 32, 32, "");
+    ck_assert_int_ne(build_yaml(yaml, msg, sizeof msg), 0);
+    ck_assert_msg(strstr(msg, "sim.warmup") && strstr(msg, "walk placement shadow") && strstr(msg, ":1:"),
+                  "message: %s", msg);
+    char with_scheme[4200];
+    snprintf(with_scheme, sizeof with_scheme, "scheme: pin\n%s", yaml);
+    /* the scheme line shifts the sim line to line 2 */
+    char *walk = strstr(with_scheme, "walk: shadow");
+    memcpy(walk, "walk: iommu ", strlen("walk: shadow"));
+    ck_assert_int_ne(build_yaml(with_scheme, msg, sizeof msg), 0);
+    ck_assert_msg(strstr(msg, "sim.warmup") && strstr(msg, "scheme pin"), "message: %s", msg);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* More pages than memory holds: the warm-up reclaims as kswapd would
+ * (the checker on: no translation outlives its frame); without swap it
+ * cannot, which is an error naming the trace line and the fix. */
+START_TEST(warm_up_reclaims_and_without_swap_stops)
+{
+    char dir[64], path[256], yaml[4096], msg[2048];
+    tmpdir_make(dir, sizeof dir);
+    /* 8 MiB of memory: the 4 MiB region fits, a second 8 MiB one does not */
+    enum { PAGES = 2048 };
+    char text[64 * (PAGES + 8)];
+    size_t len = (size_t)sprintf(text, "+0 mmap 0x40000000 8388608 prot=rw populate=0\n");
+    for (int i = 0; i < PAGES; i++)
+        len += (size_t)sprintf(text + len, "+1 write 0x%llx 8\n", 0x40000000ull + (uint64_t)i * 4096);
+    write_file(dir, "t.trace", text, path, sizeof path);
+    snprintf(yaml, sizeof yaml, BASE, PAGES + 1, "8MiB", "", "true", path, "iommu", 32, 32, "");
+    scim_sim *sim = run_yaml(yaml);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.records"), PAGES + 1);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.errors"), 0);
+    ck_assert_double_ge(stat_of(sim, "sim.warmup.faults"), PAGES);
+    /* no page is both mapped and free: every frame is counted once */
+    ck_assert_double_lt(stat_of(sim, "os.frames.data"), 8 * 256);
+    scim_sim_destroy(sim);
+    char no_swap[4200];
+    char *os_line = strstr(yaml, "os: {");
+    ck_assert_ptr_nonnull(os_line);
+    snprintf(no_swap, sizeof no_swap, "%.*sos: {swap: {size: 0}, %s", (int)(os_line - yaml), yaml,
+             os_line + strlen("os: {"));
+    ck_assert_int_ne(build_yaml(no_swap, msg, sizeof msg), 0);
+    ck_assert_msg(strstr(msg, "t.trace:") && strstr(msg, "sim.warmup"), "message: %s", msg);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("warm");
+    TCase *tc = tcase_create("warm");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, warm_caches_match_exact_lru, 0, 8);
+    tcase_add_test(tc, first_detailed_dma_hits_at_its_shifted_time);
+    tcase_add_test(tc, cpu_warm_up_makes_pages_present_for_the_device);
+    tcase_add_test(tc, mmap_in_warm_up_and_determinism);
+    tcase_add_test(tc, unsupported_configurations_are_refused);
+    tcase_add_test(tc, warm_up_reclaims_and_without_swap_stops);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
