@@ -31,6 +31,21 @@ part=$(( $(stat sim.warmup.faults "$T/part/stats.json") + $(stat nic0.faults "$T
     || fail "native warm run failed"
 cmp -s "$T/warm/stats.json" "$T/again/stats.json" || fail "warm runs differ between the kernels"
 
+# the summary says the statistics count the detailed run; progress shows during a long warm-up
+# (the traces are read) and changes no statistic
+"$BIN" run "$SRC/configs/default.yaml" --out "$T/sum" --set sim.warmup=8000 > "$T/summary" || fail "summary run failed"
+grep -q "warm-up (sim.warmup): 8000 records run functionally" "$T/summary" || fail "no warm-up line in the summary"
+cmp -s "$T/warm/stats.json" "$T/sum/stats.json" || fail "the summary run's statistics differ"
+awk 'BEGIN { for (i = 0; i < 140000; i++) printf "+10 read %.0f 64\n", 139637977776128 + (i * 7919 % 1024) * 4096 }' \
+    > "$T/long.trace"
+SCIMITAR_PROGRESS_INTERVAL=0 "$BIN" run "$SRC/configs/default.yaml" --out "$T/long" --quiet --progress=line \
+    --set devices.nic0.trace="$T/long.trace" --set sim.warmup=139000 2> "$T/progress" || fail "long warm-up failed"
+grep -q "progress: simulated 0.000 us, trace" "$T/progress" || fail "no progress during the warm-up: $(cat "$T/progress")"
+"$BIN" run "$SRC/configs/default.yaml" --out "$T/long2" --quiet --progress=off \
+    --set devices.nic0.trace="$T/long.trace" --set sim.warmup=139000 || fail "long warm-up without progress failed"
+cmp -s "$T/long/stats.json" "$T/long2/stats.json" || fail "progress changed a statistic"
+[ "$(stat sim.warmup.errors "$T/long/stats.json")" = 0 ] || fail "the long trace's accesses were refused"
+
 # refused: a scheme whose driver works per I/O
 out=$("$BIN" run "$SRC/configs/default.yaml" --out "$T/pin" --set sim.warmup=10 --set scheme=pin 2>&1) \
     && fail "scheme pin with sim.warmup ran"

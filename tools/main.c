@@ -154,16 +154,21 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
     for (size_t i = 0; i < n_sets; i++)
         if (scim_sim_set(sim, sets[i]) != 0)
             goto fail;
-    if (scim_sim_build(sim) != 0)
+    /* progress from the build on: a functional warm-up (sim.warmup) runs in it */
+    cli_progress prog;
+    cli_progress_start(&prog, sim, check ? CLI_PROGRESS_OFF : pmode, quiet);
+    double tb = host_seconds();
+    if (scim_sim_build(sim) != 0) {
+        cli_progress_end(&prog);
         goto fail;
+    }
+    double build_host = host_seconds() - tb;
     if (check) {
         if (scim_sim_check_traces(sim) != 0)
             goto fail;
         printf("%s: configuration and traces are valid\n", config);
         goto done;
     }
-    cli_progress prog;
-    cli_progress_start(&prog, sim, pmode, quiet);
     double t0 = host_seconds();
     time_t started = time(NULL);
     int run_rc = scim_sim_run(sim);
@@ -183,6 +188,10 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
         scim_sim_summary(sim, stdout);
         printf("host time: %.3f s (%.2f M events/s)\n", host,
                host > 0 ? (double)scim_kernel_events_executed(scim_sim_kernel(sim)) / host / 1e6 : 0.0);
+        double warmed = 0;
+        if (scim_stats_lookup(scim_sim_stats(sim), "sim.warmup.records", &warmed) == 0 && warmed > 0)
+            printf("warm-up host time: %.3f s with the build (%.2f M records/s)\n", build_host,
+                   build_host > 0 ? warmed / build_host / 1e6 : 0.0);
         printf("statistics: %s/stats.json, %s/stats.csv; the run: %s/config.yaml, %s/meta.json\n", out, out, out,
                out);
     }

@@ -31,6 +31,9 @@
  * again; a bound, so that a page that can never stay present ends. */
 #define FAULT_TRIES 4
 
+/* Records between two calls of the progress hook (a fraction of a second) */
+#define WARM_PROGRESS_MASK ((UINT64_C(1) << 16) - 1)
+
 typedef struct warm_agent {
     bool cpu;
     void *self;
@@ -292,7 +295,12 @@ static int warm_up(scim_sim *sim)
         if ((rc = run_record(sim, a)))
             return rc;
         a->taken++;
-        sim->counters.warm_records++;
+        /* the host's progress display: the warm-up reads the traces too */
+        if ((++sim->counters.warm_records & WARM_PROGRESS_MASK) == 0 && sim->progress) {
+            uint64_t done, total;
+            scim_sim_trace_position(sim, &done, &total);
+            sim->progress(sim->progress_ctx, 0, total ? (double)done / (double)total : -1.0);
+        }
         if ((rc = next(sim, a)))
             return rc;
     }
