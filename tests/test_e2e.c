@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/lru.h"
 #include "helpers/simtest.h"
 
 /* Unlimited bandwidth everywhere, so latencies are plain sums. */
@@ -48,29 +49,14 @@ static uint64_t rng(void)
     return z ^ (z >> 31);
 }
 
-/* Exact LRU: per set, an array ordered from most to least recent. */
+/* Misses of an exact LRU model (helpers/lru.h) over the page stream. */
 static uint64_t lru_misses(const uint64_t *vpns, size_t n, int entries, int ways)
 {
-    int sets = entries / ways;
-    uint64_t *tag = calloc((size_t)entries, sizeof *tag);
-    int *fill = calloc((size_t)sets, sizeof *fill);
+    lru_model l = lru_new(entries, ways);
     uint64_t misses = 0;
-    for (size_t i = 0; i < n; i++) {
-        int s = (int)(vpns[i] % (uint64_t)sets);
-        uint64_t *row = &tag[s * ways];
-        int at = -1;
-        for (int w = 0; w < fill[s]; w++)
-            if (row[w] == vpns[i])
-                at = w;
-        if (at < 0) {
-            misses++;
-            at = fill[s] < ways ? fill[s]++ : ways - 1;
-        }
-        memmove(&row[1], &row[0], (size_t)at * sizeof *row);
-        row[0] = vpns[i];
-    }
-    free(tag);
-    free(fill);
+    for (size_t i = 0; i < n; i++)
+        misses += !lru_access(&l, vpns[i]);
+    lru_free(&l);
     return misses;
 }
 

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/lru.h"
 #include "helpers/simtest.h"
+#include "helpers/testutil.h"
 
 /* Unlimited bandwidth everywhere, so latencies are plain sums. */
 static const char *const BASE =
@@ -46,63 +48,17 @@ static scim_sim *run_case(int warmup, bool populate, const char *trace, const ch
     return run_yaml(yaml);
 }
 
-static uint64_t rng_state;
-static uint64_t rng(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Exact LRU of one set-associative TLB (4 KiB pages, set = vpn % sets). */
-typedef struct lru {
-    int sets, ways;
-    uint64_t *tag;
-    int *fill;
-} lru;
-
-static lru lru_new(int entries, int ways)
-{
-    lru l = {entries / ways, ways, calloc((size_t)entries, sizeof(uint64_t)), calloc((size_t)(entries / ways),
-                                                                                      sizeof(int))};
-    return l;
-}
-
-/* true on a hit; the page becomes the most recent either way */
-static bool lru_access(lru *l, uint64_t vpn)
-{
-    int s = (int)(vpn % (uint64_t)l->sets);
-    uint64_t *row = &l->tag[s * l->ways];
-    int at = -1;
-    for (int w = 0; w < l->fill[s]; w++)
-        if (row[w] == vpn)
-            at = w;
-    bool hit = at >= 0;
-    if (!hit)
-        at = l->fill[s] < l->ways ? l->fill[s]++ : l->ways - 1;
-    memmove(&row[1], &row[0], (size_t)at * sizeof *row);
-    row[0] = vpn;
-    return hit;
-}
-
-static void lru_free(lru *l)
-{
-    free(l->tag);
-    free(l->fill);
-}
-
 /* large enough that a cold start would miss on most of the hot set */
 static const int geometries[][2] = {{64, 8}, {128, 4}, {32, 1}, {48, 3}};
 
 /* A hot set and a cold tail, one 64-byte read per record. */
 static char *random_trace(uint64_t *vpns, int n, uint64_t seed)
 {
-    rng_state = seed;
+    uint64_t rs = seed;
     char *text = malloc((size_t)n * 64 + 64);
     size_t len = 0;
     for (int i = 0; i < n; i++) {
-        uint64_t page = (rng() % 4) ? rng() % 40 : 40 + rng() % 900;
+        uint64_t page = rnd(&rs, 4) ? rnd(&rs, 40) : 40 + rnd(&rs, 900);
         vpns[i] = (0x10000000ull >> 12) + page;
         len += (size_t)sprintf(text + len, "+10 read 0x%llx 64\n", (unsigned long long)(vpns[i] << 12) + 128);
     }
@@ -124,7 +80,7 @@ START_TEST(warm_caches_match_exact_lru)
     free(text);
     int entries = geometries[_i % 4][0], ways = geometries[_i % 4][1];
     bool device_walk = _i >= 4;
-    lru dev = lru_new(entries, ways), io = lru_new(64, 8);
+    lru_model dev = lru_new(entries, ways), io = lru_new(64, 8);
     uint64_t dev_misses = 0, io_misses = 0;
     for (int i = 0; i < N; i++) {
         if (lru_access(&dev, vpns[i]))
@@ -317,11 +273,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(suite()); }

@@ -23,10 +23,7 @@ void scim_dev_walk_done(void *owner, uint64_t cookie, const scim_walk_result *r)
     while (scim_fifo_len(&d->walk_blocked) && scim_walker_can_accept(d->walker) &&
            scim_fifo_pop(&d->walk_blocked, &held))
         walk(d, held);
-    int32_t status = r->status == SCIM_WALK_OK            ? SCIM_RESP_OK
-                     : r->status == SCIM_WALK_NOT_PRESENT ? SCIM_RESP_NOT_PRESENT
-                                                          : SCIM_RESP_INVALID;
-    scim_dev_xlat_result(d, (int32_t)cookie, status, r->page_pa, r->shift, r->perms);
+    scim_dev_xlat_result(d, (int32_t)cookie, scim_dev_walk_status(r), r->page_pa, r->shift, r->perms);
 }
 
 const xlat_backend scim_dev_backend_walker = {.name = "walker", .request = walk, .prefetches = true};

@@ -200,8 +200,6 @@ const scim_param_decl scim_device_param_decls[] = {
 };
 const size_t scim_device_param_decl_count = SCIM_COUNT_OF(scim_device_param_decls);
 
-static bool usable(unsigned perms, bool write) { return (perms & SCIM_PERM_R) && (!write || (perms & SCIM_PERM_W)); }
-
 void scim_dev_chunk_complete(scim_device *d, int32_t ci, bool error)
 {
     chunk *c = &d->chunks[ci];
@@ -296,7 +294,7 @@ void scim_dev_iotlb_lookup(scim_device *d, int32_t ci)
         scim_dev_chunk_complete(d, ci, true);
         return;
     }
-    if (scim_tlb_lookup(d->iotlb, d->chunks[ci].space, rc->va, &e) == 1 && usable(e.perms, rc->write)) {
+    if (scim_tlb_lookup(d->iotlb, d->chunks[ci].space, rc->va, &e) == 1 && scim_dev_usable(e.perms, rc->write)) {
         if (d->utlb)
             scim_tlb_insert(d->utlb, &e, NULL);
         scim_dev_to_memory(d, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift), e.page_shift);
@@ -312,7 +310,7 @@ static void utlb_done(void *ctx, uint64_t arg)
     const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
     scim_tlb_entry e;
     d->n_lookups--;
-    if (scim_tlb_lookup(d->utlb, d->chunks[ci].space, rc->va, &e) == 1 && usable(e.perms, rc->write)) {
+    if (scim_tlb_lookup(d->utlb, d->chunks[ci].space, rc->va, &e) == 1 && scim_dev_usable(e.perms, rc->write)) {
         d->in_lookup = ci;
         scim_dev_to_memory(d, ci, scim_pfn_addr(e.pfn) + scim_page_offset(rc->va, e.page_shift), e.page_shift);
         d->in_lookup = NONE;

@@ -213,6 +213,20 @@ struct scim_device {
     device_stats st;
 };
 
+/* Rights that allow the access (a write needs W too). */
+static inline bool scim_dev_usable(unsigned perms, bool write)
+{
+    return (perms & SCIM_PERM_R) && (!write || (perms & SCIM_PERM_W));
+}
+
+/* A walk's result as the answer of a translation (SCIM_RESP_*): what the
+ * device's own walker tells it, timed (backend_walk.c) or functional (warm.c). */
+static inline int32_t scim_dev_walk_status(const scim_walk_result *r)
+{
+    return r->status == SCIM_WALK_OK ? SCIM_RESP_OK
+           : r->status == SCIM_WALK_NOT_PRESENT ? SCIM_RESP_NOT_PRESENT : SCIM_RESP_INVALID;
+}
+
 /* device.c */
 static inline const scim_replay_chunk *scim_dev_chunk_of(const scim_device *d, int32_t ci) { return d->chunks[ci].rc; }
 void scim_dev_to_memory(scim_device *d, int32_t ci, uint64_t pa, unsigned shift);

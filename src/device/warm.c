@@ -6,8 +6,6 @@
 #include "core/page.h"
 #include "device/device_internal.h"
 
-static bool usable(unsigned perms, bool write) { return (perms & SCIM_PERM_R) && (!write || (perms & SCIM_PERM_W)); }
-
 int scim_device_warm_next(scim_device *d, scim_trace_rec *rec, uint32_t *pasid, scim_time_t *at, scim_err *err)
 {
     return scim_replay_warm_next(d->replay, rec, pasid, at, err);
@@ -16,9 +14,9 @@ int scim_device_warm_next(scim_device *d, scim_trace_rec *rec, uint32_t *pasid, 
 bool scim_device_warm_lookup(scim_device *d, uint32_t pasid, uint64_t va, bool write)
 {
     scim_tlb_entry e;
-    if (d->utlb && scim_tlb_lookup(d->utlb, pasid, va, &e) == 1 && usable(e.perms, write))
+    if (d->utlb && scim_tlb_lookup(d->utlb, pasid, va, &e) == 1 && scim_dev_usable(e.perms, write))
         return true;
-    if (scim_tlb_lookup(d->iotlb, pasid, va, &e) == 1 && usable(e.perms, write)) {
+    if (scim_tlb_lookup(d->iotlb, pasid, va, &e) == 1 && scim_dev_usable(e.perms, write)) {
         if (d->utlb)
             scim_tlb_insert(d->utlb, &e, NULL);
         return true;
@@ -27,11 +25,16 @@ bool scim_device_warm_lookup(scim_device *d, uint32_t pasid, uint64_t va, bool w
 }
 
 bool scim_device_warm_walk(scim_device *d, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write,
-                           scim_walk_result *r)
+                           int32_t *status, uint64_t *page_pa, unsigned *shift, unsigned *perms)
 {
     if (d->p.walk != SCIM_WALK_DEVICE)
         return false;
-    *r = scim_walker_walk_now(d->walker, pm, pasid, scim_page_base(va, SCIM_PAGE_SHIFT), write, d->root, d->fmt);
+    scim_walk_result r =
+        scim_walker_walk_now(d->walker, pm, pasid, scim_page_base(va, SCIM_PAGE_SHIFT), write, d->root, d->fmt);
+    *status = scim_dev_walk_status(&r);
+    *page_pa = r.page_pa;
+    *shift = r.shift;
+    *perms = r.perms;
     return true;
 }
 
@@ -41,7 +44,7 @@ bool scim_device_warm_answer(scim_device *d, uint32_t pasid, uint64_t va, bool w
     if (status != SCIM_RESP_OK || !(perms & SCIM_PERM_R))
         return false;
     scim_dev_cache_translation(d, pasid, scim_page_base(va, SCIM_PAGE_SHIFT), page_pa, shift, perms);
-    return usable(perms, write);
+    return scim_dev_usable(perms, write);
 }
 
 uint64_t scim_device_warm_prefetch(const scim_device *d) { return d->backend->prefetches ? d->p.prefetch : 0; }

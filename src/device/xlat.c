@@ -9,8 +9,6 @@
 
 #include "device/device_internal.h"
 
-static bool usable(unsigned perms, bool write) { return (perms & SCIM_PERM_R) && (!write || (perms & SCIM_PERM_W)); }
-
 static uint32_t index_home(const scim_device *d, uint32_t pasid, uint64_t page)
 {
     uint64_t h = (page ^ ((uint64_t)pasid << 40)) * 0x9E3779B97F4A7C15ull; /* Fibonacci hashing */
@@ -176,7 +174,7 @@ void scim_dev_xlat_result(scim_device *d, int32_t xi, int32_t status, uint64_t p
     while (ci != NONE) {
         int32_t next = d->chunks[ci].next;
         const scim_replay_chunk *rc = scim_dev_chunk_of(d, ci);
-        if (ok && usable(perms, rc->write)) {
+        if (ok && scim_dev_usable(perms, rc->write)) {
             scim_dev_to_memory(d, ci, scim_page_base(page_pa, shift) + scim_page_offset(rc->va, shift), shift);
         } else {
             d->chunks[ci].next = NONE;

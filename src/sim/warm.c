@@ -106,15 +106,10 @@ static int failed_at(scim_sim *sim, const warm_agent *a, const scim_err *e)
 static int32_t translate(scim_sim *sim, scim_device *d, uint32_t pasid, uint64_t va, bool write, uint64_t *page_pa,
                          unsigned *shift, unsigned *perms)
 {
-    scim_walk_result r;
-    if (!scim_device_warm_walk(d, sim->pm, pasid, va, write, &r))
-        return scim_iommu_warm_translate(sim->io, sim->pm, scim_device_node(d), pasid, va, write, page_pa, shift,
-                                         perms);
-    *page_pa = r.page_pa;
-    *shift = r.shift;
-    *perms = r.perms;
-    return r.status == SCIM_WALK_OK ? SCIM_RESP_OK
-           : r.status == SCIM_WALK_NOT_PRESENT ? SCIM_RESP_NOT_PRESENT : SCIM_RESP_INVALID;
+    int32_t status;
+    if (scim_device_warm_walk(d, sim->pm, pasid, va, write, &status, page_pa, shift, perms))
+        return status;
+    return scim_iommu_warm_translate(sim->io, sim->pm, scim_device_node(d), pasid, va, write, page_pa, shift, perms);
 }
 
 /* Ask for va's page and hand the answer to the device: true if usable. */
