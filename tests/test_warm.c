@@ -65,10 +65,14 @@ static char *random_trace(uint64_t *vpns, int n, uint64_t seed)
     return text;
 }
 
+/* Walk placements, four geometries each: iommu (both TLBs checked),
+ * device, software and shadow (the device's), and a device without an ATC
+ * (the IOMMU's; its DMAs are translated inline). */
+static const char *const placements[] = {"iommu", "device", "software", "shadow", "iommu, ats: false"};
+
 /* The device IOTLB and the IOMMU's after a warm-up of W records are those
  * of a run that replayed them in detail: the detailed part's misses are
- * the exact LRU's over the whole stream, counted from record W on. Walk
- * placement iommu (both TLBs) and device (the device's). */
+ * the exact LRU's over the whole stream, counted from record W on. */
 START_TEST(warm_caches_match_exact_lru)
 {
     enum { N = 3000, W = 2850 };
@@ -79,25 +83,32 @@ START_TEST(warm_caches_match_exact_lru)
     write_file(dir, "t.trace", text, path, sizeof path);
     free(text);
     int entries = geometries[_i % 4][0], ways = geometries[_i % 4][1];
-    bool device_walk = _i >= 4;
+    const char *walk = placements[_i / 4];
+    bool iommu = _i < 4, no_atc = _i >= 16;
     lru_model dev = lru_new(entries, ways), io = lru_new(64, 8);
     uint64_t dev_misses = 0, io_misses = 0;
     for (int i = 0; i < N; i++) {
-        if (lru_access(&dev, vpns[i]))
+        if (!no_atc && lru_access(&dev, vpns[i]))
             continue;
         dev_misses += i >= W;
-        if (!device_walk && !lru_access(&io, vpns[i]))
+        if ((iommu || no_atc) && !lru_access(&io, vpns[i]))
             io_misses += i >= W;
     }
     lru_free(&dev);
     lru_free(&io);
-    scim_sim *sim = run_case(W, true, path, device_walk ? "device" : "iommu", entries, ways, NULL);
+    scim_sim *sim = run_case(W, true, path, walk, entries, ways, NULL);
     ck_assert_uint_eq((uint64_t)stat_of(sim, "sim.warmup.records"), W);
     ck_assert_uint_eq((uint64_t)stat_of(sim, "nic0.dma.requests"), N - W);
-    ck_assert_uint_eq((uint64_t)stat_of(sim, "nic0.iotlb.accesses"), N - W);
-    ck_assert_uint_eq((uint64_t)stat_of(sim, "nic0.iotlb.misses"), dev_misses);
-    if (!device_walk)
+    if (no_atc) {
+        ck_assert_uint_eq((uint64_t)stat_of(sim, "iommu.inline.requests"), N - W);
+    } else {
+        ck_assert_uint_eq((uint64_t)stat_of(sim, "nic0.iotlb.accesses"), N - W);
+        ck_assert_uint_eq((uint64_t)stat_of(sim, "nic0.iotlb.misses"), dev_misses);
+    }
+    if (iommu || no_atc)
         ck_assert_uint_eq((uint64_t)stat_of(sim, "iommu.iotlb.misses"), io_misses);
+    if (strcmp(walk, "software") == 0) /* each miss of the device is one interrupt handler's walk */
+        ck_assert_uint_eq((uint64_t)stat_of(sim, "os.sw_walks"), dev_misses);
     ck_assert_uint_eq((uint64_t)stat_of(sim, "sim.warmup.errors"), 0);
     scim_sim_destroy(sim);
     tmpdir_remove(dir);
@@ -204,23 +215,124 @@ START_TEST(mmap_in_warm_up_and_determinism)
 }
 END_TEST
 
+/* Every placement's faults and an munmap in the warm-up leave the state a
+ * timed run would: 16 pages written (each faulted in once: by a page
+ * request, the interrupt handler's walk or the IOMMU's stall), then the
+ * first 8 unmapped. In detail, the 8 still mapped are read with no fault
+ * anywhere (a shadow copy holds what the warm-up's faults wrote), and the
+ * 8 unmapped fail (a shadow copy no longer holds them; the checker is on:
+ * no read may reach a freed frame). */
+START_TEST(faults_and_an_unmap_per_placement)
+{
+    enum { P = 16, GONE = 8 };
+    char dir[64], path[256], text[128 * (2 * P + 2)];
+    tmpdir_make(dir, sizeof dir);
+    size_t len = 0;
+    for (int i = 0; i < P; i++)
+        len += (size_t)sprintf(text + len, "+10 write 0x%llx 64\n", 0x10000000ull + (uint64_t)i * 4096);
+    len += (size_t)sprintf(text + len, "+10 munmap 0x10000000 %d\n", GONE * 4096);
+    for (int i = 0; i < P; i++)
+        len += (size_t)sprintf(text + len, "+10 read 0x%llx 64\n", 0x10000000ull + (uint64_t)i * 4096);
+    write_file(dir, "t.trace", text, path, sizeof path);
+    const char *walk = placements[_i];
+    scim_sim *sim = run_case(P + 1, false, path, walk, 32, 32, NULL);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.records"), P + 1);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.faults"), P);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.errors"), 0);
+    ck_assert_double_eq(stat_of(sim, "os.frames.data"), P - GONE);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.requests"), P);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.errors"), GONE);
+    /* every fault the detailed part takes is an unmapped page's */
+    ck_assert_double_eq(stat_of(sim, "os.iopf.mapped"), 0);
+    ck_assert_double_le(stat_of(sim, "nic0.faults") + stat_of(sim, "iommu.inline.faults"), GONE);
+    if (strcmp(walk, "software") == 0)
+        ck_assert_double_eq(stat_of(sim, "os.sw_walks"), GONE);
+    scim_sim_destroy(sim);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* Scheme pin: the driver's registration cache after a warm-up of W I/Os
+ * is that of a run that prepared them in detail: the detailed part's hits
+ * are an exact LRU's over every I/O's pages in order (fully associative,
+ * os.pin.cache_pages), and its pins the misses; every page the warm-up's
+ * I/Os touched was faulted in there (one CPU fault each), so the detailed
+ * part faults only on pages it is the first to touch; the frames still
+ * pinned at the end are the cache's. */
+START_TEST(pin_registration_cache_matches_exact_lru)
+{
+    enum { N = 2000, W = 1880, MAX_PAGE = 940 };
+    static const int capacity[] = {16, 64};
+    char dir[64], path[256];
+    tmpdir_make(dir, sizeof dir);
+    uint64_t rs = 21 + (uint64_t)_i;
+    char *text = malloc((size_t)N * 64 + 64);
+    size_t len = 0;
+    int cap = capacity[_i];
+    lru_model reg = lru_new(cap, cap);
+    static bool touched[MAX_PAGE + 2];
+    memset(touched, 0, sizeof touched);
+    /* first, an I/O that fails: its first page (the region's last) is
+     * faulted in and pinned, its second lies outside any region; the pin
+     * it took is dropped, nothing registered */
+    len += (size_t)sprintf(text + len, "+10 write 0x103ff000 8192\n");
+    uint64_t hits = 0, misses = 0, warm_faults = 1, detail_faults = 0;
+    for (int i = 1; i < N; i++) {
+        uint64_t page = rnd(&rs, 4) ? rnd(&rs, 40) : 40 + rnd(&rs, 900), pages = 1 + rnd(&rs, 2);
+        bool write = rnd(&rs, 2);
+        len += (size_t)sprintf(text + len, "+10 %s 0x%llx %llu\n", write ? "write" : "read",
+                               0x10000000ull + page * 4096, (unsigned long long)(pages * 4096));
+        for (uint64_t k = page; k < page + pages; k++) {
+            bool hit = lru_access(&reg, k);
+            hits += i >= W && hit;
+            misses += i >= W && !hit;
+            if (!touched[k]) {
+                touched[k] = true;
+                warm_faults += i < W;
+                detail_faults += i >= W;
+            }
+        }
+    }
+    lru_free(&reg);
+    write_file(dir, "t.trace", text, path, sizeof path);
+    free(text);
+    char yaml[4096], with_pin[4300];
+    snprintf(yaml, sizeof yaml, BASE, W, "256MiB", "", "false", path, "iommu", 32, 32, "");
+    char *os_end = strstr(yaml, "fault_handlers: 1}");
+    ck_assert_ptr_nonnull(os_end);
+    /* one driver context: the I/Os register in trace order (with more, one
+     * waiting for a fault lets a later one register first) */
+    snprintf(with_pin, sizeof with_pin,
+             "scheme: pin\n%.*sfault_handlers: 1, driver: {queues: 1}, pin: {cache_pages: %d}}%s",
+             (int)(os_end - yaml), yaml, cap, os_end + strlen("fault_handlers: 1}"));
+    scim_sim *sim = run_yaml(with_pin);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.records"), W);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.faults"), (double)warm_faults);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.errors"), 1);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.requests"), N - W);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.errors"), 0);
+    ck_assert_double_eq(stat_of(sim, "os.io.pin_cache_hits"), (double)hits);
+    ck_assert_double_eq(stat_of(sim, "os.io.pins"), (double)misses);
+    ck_assert_double_eq(stat_of(sim, "os.cpu_faults"), (double)detail_faults);
+    ck_assert_double_eq(stat_of(sim, "os.frames.pinned"), cap);
+    scim_sim_destroy(sim);
+    tmpdir_remove(dir);
+}
+END_TEST
+
 /* What the warm-up does not take is refused where it is configured. */
 START_TEST(unsupported_configurations_are_refused)
 {
     char dir[64], path[256], yaml[4096], msg[2048];
     tmpdir_make(dir, sizeof dir);
     write_file(dir, "t.trace", "+10 read 0x10000000 64\n", path, sizeof path);
-    snprintf(yaml, sizeof yaml, BASE, 1, "256MiB", "", "true", path, "shadow", 32, 32, "");
-    ck_assert_int_ne(build_yaml(yaml, msg, sizeof msg), 0);
-    ck_assert_msg(strstr(msg, "sim.warmup") && strstr(msg, "walk placement shadow") && strstr(msg, ":1:"),
-                  "message: %s", msg);
+    snprintf(yaml, sizeof yaml, BASE, 1, "256MiB", "", "true", path, "iommu", 32, 32, "");
     char with_scheme[4200];
-    snprintf(with_scheme, sizeof with_scheme, "scheme: pin\n%s", yaml);
-    /* the scheme line shifts the sim line to line 2 */
-    char *walk = strstr(with_scheme, "walk: shadow");
-    memcpy(walk, "walk: iommu ", strlen("walk: shadow"));
+    snprintf(with_scheme, sizeof with_scheme, "scheme: iommu-map\n%s", yaml);
     ck_assert_int_ne(build_yaml(with_scheme, msg, sizeof msg), 0);
-    ck_assert_msg(strstr(msg, "sim.warmup") && strstr(msg, "scheme pin"), "message: %s", msg);
+    /* the scheme line shifts the sim line to line 2 */
+    ck_assert_msg(strstr(msg, "sim.warmup") && strstr(msg, "scheme iommu-map") && strstr(msg, ":2:"),
+                  "message: %s", msg);
     tmpdir_remove(dir);
 }
 END_TEST
@@ -263,10 +375,12 @@ static Suite *suite(void)
     Suite *s = suite_create("warm");
     TCase *tc = tcase_create("warm");
     tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, warm_caches_match_exact_lru, 0, 8);
+    tcase_add_loop_test(tc, warm_caches_match_exact_lru, 0, 20);
     tcase_add_test(tc, first_detailed_dma_hits_at_its_shifted_time);
     tcase_add_test(tc, cpu_warm_up_makes_pages_present_for_the_device);
     tcase_add_test(tc, mmap_in_warm_up_and_determinism);
+    tcase_add_loop_test(tc, faults_and_an_unmap_per_placement, 0, 5);
+    tcase_add_loop_test(tc, pin_registration_cache_matches_exact_lru, 0, 2);
     tcase_add_test(tc, unsupported_configurations_are_refused);
     tcase_add_test(tc, warm_up_reclaims_and_without_swap_stops);
     suite_add_tcase(s, tc);

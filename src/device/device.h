@@ -223,10 +223,12 @@ int scim_device_warm_next(scim_device *d, scim_trace_rec *rec, uint32_t *pasid, 
 /* A chunk's lookups (the micro-TLB, then the IOTLB, whose hit fills the
  * micro-TLB): true if they translate va for the access. */
 bool scim_device_warm_lookup(scim_device *d, uint32_t pasid, uint64_t va, bool write);
-/* Walk placement device: the device's own walk of va's page (as
- * scim_walker_walk_now), its answer in *status (SCIM_RESP_*) and the page's
- * address, size and rights; false for the other placements, whose
- * translations the caller asks the IOMMU for. */
+/* Walk placements device and shadow: the device's own walk of va's page
+ * (as scim_walker_walk_now; shadow: over its copy, which the caller keeps
+ * current with scim_device_shadow_load), its answer in *status
+ * (SCIM_RESP_*) and the page's address, size and rights; false for the
+ * other placements, whose translations the caller asks the IOMMU or the
+ * OS for. */
 bool scim_device_warm_walk(scim_device *d, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write,
                            int32_t *status, uint64_t *page_pa, unsigned *shift, unsigned *perms);
 /* A translation answer for va's page (status SCIM_RESP_*), cached as a

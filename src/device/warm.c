@@ -24,13 +24,23 @@ bool scim_device_warm_lookup(scim_device *d, uint32_t pasid, uint64_t va, bool w
     return false;
 }
 
+/* shadow.c's answer to the walker's read: the copy's value, no
+ * accessed/dirty update (the copy is the device's, not the OS's table) */
+static uint64_t shadow_entry(void *ctx, uint64_t pa, const scim_pt_format *fmt, int level, bool write)
+{
+    const uint64_t *v = scim_u64map_get(&((scim_device *)ctx)->shadow, pa);
+    return v ? *v : 0;
+}
+
 bool scim_device_warm_walk(scim_device *d, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write,
                            int32_t *status, uint64_t *page_pa, unsigned *shift, unsigned *perms)
 {
-    if (d->p.walk != SCIM_WALK_DEVICE)
+    if (d->p.walk != SCIM_WALK_DEVICE && d->p.walk != SCIM_WALK_SHADOW)
         return false;
-    scim_walk_result r =
-        scim_walker_walk_now(d->walker, pm, pasid, scim_page_base(va, SCIM_PAGE_SHIFT), write, d->root, d->fmt);
+    uint64_t page = scim_page_base(va, SCIM_PAGE_SHIFT);
+    scim_walk_result r = d->p.walk == SCIM_WALK_SHADOW
+                             ? scim_walker_walk_now_from(d->walker, shadow_entry, d, pasid, page, write, d->root, d->fmt)
+                             : scim_walker_walk_now(d->walker, pm, pasid, page, write, d->root, d->fmt);
     *status = scim_dev_walk_status(&r);
     *page_pa = r.page_pa;
     *shift = r.shift;

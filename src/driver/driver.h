@@ -51,6 +51,17 @@ int scim_driver_bind_pin_device(scim_driver *d, scim_device *dev, uint64_t slots
  * be cached counts as exposed). */
 int scim_driver_bind_map_device(scim_driver *d, scim_device *dev, uint32_t domain, uint64_t slots, scim_err *err);
 
+/* Functional warm-up (sim.warmup) of a device's read or write record
+ * under scheme pin: what the I/O's preparation and release leave (its
+ * pages faulted in on the CPU, as scim_os_warm_fault, and marked
+ * accessed/dirty; the registration cache and its pins), at once; a DMA
+ * inside a static region needs nothing. *faults: pages faulted in;
+ * *failed: the I/O would fail (a page it may not have). 0, or
+ * scim_os_warm_fault's errors; SCIM_EINVAL for a device of scheme
+ * iommu-map (not warmed up yet). */
+int scim_driver_warm_io(scim_driver *d, scim_device *dev, const scim_trace_rec *rec, uint32_t pasid,
+                        uint64_t *faults, bool *failed, scim_err *err);
+
 #ifdef __cplusplus
 }
 #endif

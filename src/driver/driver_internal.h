@@ -8,7 +8,8 @@
  *                static regions' addresses
  *   iommu_map.c  scheme iommu-map: map and unmap in the device's I/O
  *                address space, strict or deferred invalidation (the
- *                flush queue) */
+ *                flush queue)
+ *   warm.c       functional warm-up (sim.warmup) of scheme pin's I/Os */
 #ifndef SCIM_DRIVER_INTERNAL_H
 #define SCIM_DRIVER_INTERNAL_H
 
@@ -110,6 +111,9 @@ struct scim_driver {
 
 /* ---------- io.c ---------- */
 
+/* The DMA lies entirely inside a region set up at bind. */
+bool drv_in_static(const io_dev *io, uint32_t pasid, uint64_t addr, uint64_t len);
+
 io_dev *drv_io_of(const scim_driver *d, scim_node_id dev);
 /* The driver's state for device `dev` with its device-side hooks `ops`,
  * and the regions of its process set up once (pin and map below). */
@@ -140,6 +144,12 @@ void drv_reg_init(reg_cache *c);
 void drv_reg_free(reg_cache *c);
 bool drv_pin_all_registered(const scim_driver *d, const scim_msg *m, const process *p);
 void drv_pin_pages(scim_driver *d, scim_msg *m, process *p, io_dev *io);
+/* Register one page of an I/O (pinned for the I/O already): a hit (*hit)
+ * refreshes it; a miss pins it for the cache and inserts it, unpinning
+ * the least recent pages past os.pin.cache_pages (*evicted counts them).
+ * false if out of host memory (the run stops). */
+bool drv_reg_page(scim_os *os, reg_cache *c, uint32_t pasid, uint64_t vpn, uint64_t pfn, bool *hit,
+                  uint64_t *evicted);
 void drv_unpin(scim_driver *d, scim_msg *m, process *p);
 
 /* ---------- iommu_map.c ---------- */

@@ -395,8 +395,7 @@ int drv_setup_statics(scim_driver *d, io_dev *io, int (*setup)(io_dev *io, uint6
 
 /* ---------- the device side ---------- */
 
-/* The DMA lies entirely inside a region set up at bind. */
-static bool in_static(const io_dev *io, uint32_t pasid, uint64_t addr, uint64_t len)
+bool drv_in_static(const io_dev *io, uint32_t pasid, uint64_t addr, uint64_t len)
 {
     if (pasid != io->pasid)
         return false;
@@ -410,7 +409,7 @@ bool drv_dev_begin(void *ctx, uint32_t req, const scim_trace_rec *rec, uint32_t 
 {
     io_dev *io = ctx;
     io->prepared[req] = false;
-    if (in_static(io, pasid, rec->addr, rec->size)) {
+    if (drv_in_static(io, pasid, rec->addr, rec->size)) {
         io->drv->os->st.io_static++;
         return true; /* set up at bind: nothing to prepare or release */
     }

@@ -123,6 +123,18 @@ bool drv_pin_all_registered(const scim_driver *d, const scim_msg *m, const proce
     return true;
 }
 
+bool drv_reg_page(scim_os *os, reg_cache *c, uint32_t pasid, uint64_t vpn, uint64_t pfn, bool *hit,
+                  uint64_t *evicted)
+{
+    *hit = reg_touch(c, pasid, vpn, pfn);
+    if (*hit)
+        return true;
+    if (!os_pin_frame(os, pfn))
+        return false;
+    *evicted += reg_insert(os, c, pasid, vpn, pfn);
+    return true;
+}
+
 /* Register the pages and write the request's descriptor list. */
 void drv_pin_pages(scim_driver *d, scim_msg *m, process *p, io_dev *io)
 {
@@ -137,14 +149,14 @@ void drv_pin_pages(scim_driver *d, scim_msg *m, process *p, io_dev *io)
             pinned++;
             continue;
         }
-        if (reg_touch(&d->reg, p->pasid, os_vpn(start) + i, pfn)) {
+        bool hit;
+        if (!drv_reg_page(os, &d->reg, p->pasid, os_vpn(start) + i, pfn, &hit, &evicted))
+            return;
+        if (hit) {
             os->st.io_pin_cache_hits++;
             continue;
         }
-        if (!os_pin_frame(os, pfn))
-            return;
         pinned++;
-        evicted += reg_insert(os, &d->reg, p->pasid, os_vpn(start) + i, pfn);
     }
     os->st.io_pins += pinned;
     os->st.io_unpins += evicted;

@@ -403,8 +403,22 @@ void scim_walker_pte(scim_walker *w, uint32_t walk_index, uint64_t pte)
 
 /* ---------- the functional walk (sim.warmup) ---------- */
 
+/* The memory's read for a walk: the entry with its accessed/dirty bits set
+ * (set_ad), as memctl.c answers a walker's read. */
+static uint64_t physmem_entry(void *pm, uint64_t pa, const scim_pt_format *fmt, int level, bool write)
+{
+    bool updated;
+    return scim_pte_walk_read(pm, pa, fmt, level, write, &updated);
+}
+
 scim_walk_result scim_walker_walk_now(scim_walker *w, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write,
                                       uint64_t root, const scim_pt_format *fmt)
+{
+    return scim_walker_walk_now_from(w, physmem_entry, pm, pasid, va, write, root, fmt);
+}
+
+scim_walk_result scim_walker_walk_now_from(scim_walker *w, scim_walk_entry_fn entry, void *ctx, uint32_t pasid,
+                                           uint64_t va, bool write, uint64_t root, const scim_pt_format *fmt)
 {
     /* Stage 2 and the table-address hook (a stage-2 translation of every
      * table pointer) may answer only later, through events; and on a
@@ -421,8 +435,7 @@ scim_walk_result scim_walker_walk_now(scim_walker *w, scim_physmem *pm, uint32_t
     for (int level = pwc_deepest(w, pasid, va, fmt, &table, &perms);; level--) {
         reads++;
         w->st.pte_reads++;
-        bool updated;
-        uint64_t pte = scim_pte_walk_read(pm, scim_pt_entry_addr(fmt, table, va, level), fmt, level, write, &updated);
+        uint64_t pte = entry(ctx, scim_pt_entry_addr(fmt, table, va, level), fmt, level, write);
         scim_pte_info e;
         scim_pte_kind kind = s1_entry(fmt, pte, level, &perms, &e);
         if (kind == SCIM_PTE_TABLE) {

@@ -139,6 +139,12 @@ bool scim_walker_walk_nested(scim_walker *w, uint32_t pasid, uint64_t va, bool w
  * does not look at walks in flight. */
 scim_walk_result scim_walker_walk_now(scim_walker *w, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write,
                                       uint64_t root, const scim_pt_format *fmt);
+/* The same walk over another memory: entry() answers each read as that
+ * memory would answer the walker's (a device's shadow copy: the value, no
+ * accessed/dirty update). */
+typedef uint64_t (*scim_walk_entry_fn)(void *ctx, uint64_t pa, const scim_pt_format *fmt, int level, bool write);
+scim_walk_result scim_walker_walk_now_from(scim_walker *w, scim_walk_entry_fn entry, void *ctx, uint32_t pasid,
+                                           uint64_t va, bool write, uint64_t root, const scim_pt_format *fmt);
 bool scim_walker_can_accept(const scim_walker *w);
 void scim_walker_pte(scim_walker *w, uint32_t walk, uint64_t value);
 void scim_walker_invalidate(scim_walker *w, const scim_inv_scope *s);

@@ -272,9 +272,8 @@ void scim_os_warm_set_invalidate(scim_os *os, scim_os_warm_inv_fn fn, void *ctx)
  * a 2 MiB or 1 GiB page does not fit (huge pages are not reclaimed), or
  * the swap space is full (os.swap.size), as the timed run would stop.
  * SCIM_ESTATE when reclaim is due and no invalidation callback is set.
- * SCIM_EINVAL with a message for a process of a VM or a PASID with a
- * shadow copy (walk placement shadow), faulting or a reclaim victim, and
- * for a reclaim under os.unsafe_skip_device_inv: warm-up does not support
+ * SCIM_EINVAL with a message for a process of a VM, faulting or a
+ * reclaim victim, and for a reclaim under os.unsafe_skip_device_inv: warm-up does not support
  * them yet. The OS adds no page of its own (no fault-around): for a page
  * request group, call it once per page of the group, then
  * scim_os_warm_prefault for its prefault pages. SCIM_ESTATE if the page is
@@ -291,7 +290,7 @@ int scim_os_warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, sci
  * effort: no reclaim for it). A page mapped below
  * os.reclaim.low_watermark reclaims as scim_os_warm_fault does. 0, or the
  * errors of that reclaim (as scim_os_warm_fault's); SCIM_EINVAL as
- * scim_os_warm_fault for VMs and shadow copies. */
+ * scim_os_warm_fault for VMs. */
 int scim_os_warm_prefault(scim_os *os, uint32_t pasid, uint64_t va, scim_err *err);
 /* Functional OS operation (sim.warmup): an mmap, munmap or mprotect record
  * (rec as a trace record, pasid resolved) applied at once, leaving the OS
@@ -316,9 +315,26 @@ int scim_os_warm_prefault(scim_os *os, uint32_t pasid, uint64_t va, scim_err *er
  * free frame (the timed mmap stops the run there too: it does not wait for
  * reclaim); a populated mmap that leaves free frames below
  * os.reclaim.low_watermark reclaims as scim_os_warm_fault does, its
- * shootdowns through the invalidation callback (not *inv); SCIM_EINVAL as scim_os_warm_fault for VMs and shadow copies,
+ * shootdowns through the invalidation callback (not *inv); SCIM_EINVAL as scim_os_warm_fault for VMs,
  * and for an munmap or downgrade under os.unsafe_skip_device_inv. */
 int scim_os_warm_op(scim_os *os, const scim_trace_rec *rec, uint32_t pasid, scim_inv_scope *inv, scim_err *err);
+/* Functional software walk (sim.warmup, walk placement software): the
+ * interrupt handler's answer to a device's request for va's page, as the
+ * timed handler gives it: a present page the access may use at once; else
+ * the page faulted in (as scim_os_warm_fault; *faulted set) and what the
+ * table then holds. SCIM_RESP_OK with the page's address, size and
+ * rights, SCIM_RESP_INVALID (no page the access may have, or the fault's
+ * own reclaim took it back), or scim_os_warm_fault's errors. */
+int scim_os_warm_sw_walk(scim_os *os, uint32_t pasid, uint64_t va, bool write, bool *faulted, uint64_t *page_pa,
+                         unsigned *shift, unsigned *perms, scim_err *err);
+/* Functional shadow sync (sim.warmup, walk placement shadow): hands every
+ * page-table entry update not yet sent (n (entry address, value) pairs, in
+ * the order written) to fn, once per device that shadows the PASID (its
+ * node), as the timed OS's sync messages would, and forgets them. The
+ * caller applies them to the copies (scim_device_shadow_load) after every
+ * warm-up call that may write entries. */
+typedef void (*scim_os_warm_sync_fn)(void *ctx, scim_node_id shadow_dev, const uint64_t *pairs, size_t n);
+void scim_os_warm_sync_shadows(scim_os *os, scim_os_warm_sync_fn fn, void *ctx);
 
 /* Functional translation, for the checker and tests: 1 and *pa if mapped. */
 int scim_os_resolve(void *os, uint32_t pasid, uint64_t va, uint64_t *pa);

@@ -27,23 +27,18 @@
  * its caller asks for them page by page (scim_os_warm_prefault: best
  * effort, as iopf.c's prefault_page, not a fault).
  *
+ * A PASID whose tables a device shadows (walk placement shadow) keeps
+ * its entry updates (shadow.c) as in a timed run; the caller hands them to
+ * the copies after each call (scim_os_warm_sync_shadows), as the sync
+ * messages would before anything could read them.
+ *
  * Refused for now: processes of VMs (their faults go through the guest
- * kernel's handlers and the hypervisor's stage 2), PASIDs whose tables a
- * device shadows (walk placement shadow: every entry update is a message
- * to the copy), and an unmap, downgrade or reclaim under
+ * kernel's handlers and the hypervisor's stage 2), and an unmap, downgrade or reclaim under
  * os.unsafe_skip_device_inv (the timed round leaves the devices'
  * translations in place, which one scope for every cache cannot say). */
 #include "os/os_internal.h"
 
 #include <stdlib.h>
-
-static bool shadowed(const scim_os *os, uint32_t pasid)
-{
-    for (size_t i = 0; i < os->n_shadows; i++)
-        if (os->shadows[i].pasid == pasid)
-            return true;
-    return false;
-}
 
 /* 0, or SCIM_EINVAL when warm-up cannot reproduce pasid's timed path. */
 static int supported(const scim_os *os, uint32_t pasid, const char *what, scim_err *err)
@@ -54,11 +49,6 @@ static int supported(const scim_os *os, uint32_t pasid, const char *what, scim_e
                             "sim.warmup: %s of pasid %u: the process runs in VM '%s', and warm-up does not "
                             "support processes of VMs yet; set sim.warmup: 0",
                             what, pasid, vm);
-    if (shadowed(os, pasid))
-        return scim_err_set(err, SCIM_EINVAL,
-                            "sim.warmup: %s of pasid %u: a device walks a shadow copy of its tables (walk "
-                            "placement shadow), and warm-up does not support shadow copies yet; set sim.warmup: 0",
-                            what, pasid);
     return 0;
 }
 
@@ -425,6 +415,35 @@ int scim_os_warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, sci
     return reclaim_if_low(os, &f, err);
 }
 
+/* Walk placement software (fault.c os_sw_handled, answer_sw_walk): the
+ * handler's walk answers a present page the access may use; otherwise the
+ * page is faulted in and the walk answers what the table then holds. */
+int scim_os_warm_sw_walk(scim_os *os, uint32_t pasid, uint64_t va, bool write, bool *faulted, uint64_t *page_pa,
+                         unsigned *shift, unsigned *perms, scim_err *err)
+{
+    *faulted = false;
+    *page_pa = 0;
+    *shift = 0;
+    *perms = 0;
+    process *p = os_find_process(os, pasid);
+    uint64_t pa;
+    unsigned sh, attrs;
+    bool usable = p && scim_pgtable_lookup(p->pt, va, &pa, &sh, &attrs) == 1 && (attrs & SCIM_PTA_USER) &&
+                  (!write || (attrs & SCIM_PTA_WRITE));
+    if (!usable) {
+        int rc = scim_os_warm_fault(os, pasid, va, write, err);
+        if (rc)
+            return rc;
+        *faulted = true;
+        if (scim_pgtable_lookup(p->pt, va, &pa, &sh, &attrs) != 1)
+            return SCIM_RESP_INVALID; /* the fault's own reclaim took the page back */
+    }
+    *page_pa = scim_page_base(pa, sh);
+    *shift = sh;
+    *perms = scim_pta_perms(attrs);
+    return SCIM_RESP_OK;
+}
+
 /* iopf.c prefault_page: the page is mapped only if prefaultable() would
  * let it; a frame missing is no error, the page is simply not mapped
  * (and nothing reclaimed for it: the handler does not wait). */
@@ -655,4 +674,21 @@ int scim_os_warm_op(scim_os *os, const scim_trace_rec *rec, uint32_t pasid, scim
     if (inv)
         *inv = scope_of(os, pasid, &sd);
     return rc;
+}
+
+/* ---------- shadow copies ---------- */
+
+void scim_os_warm_sync_shadows(scim_os *os, scim_os_warm_sync_fn fn, void *ctx)
+{
+    if (!os->n_shadows) /* the common case: nothing kept (os_shadow_entry_written) */
+        return;
+    for (size_t i = 0; i < os->n_procs; i++) {
+        process *p = &os->procs[i];
+        if (!p->n_sync)
+            continue;
+        for (size_t d = 0; d < os->n_shadows; d++)
+            if (os->shadows[d].pasid == p->pasid)
+                fn(ctx, os->shadows[d].node, p->sync, p->n_sync / 2);
+        p->n_sync = 0;
+    }
 }

@@ -133,6 +133,7 @@ struct scim_sim {
     scim_component *comps;
     size_t n_comps, cap_comps;
     sim_counters counters;
+    bool warm_oom; /* warm.c: a shadow copy could not take an update */
     scim_progress_fn progress;
     void *progress_ctx;
     bool watchdog_fired;

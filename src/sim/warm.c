@@ -14,7 +14,11 @@
  *
  * Each block does its own part through its warm verbs; this file only
  * carries a request from one to the next, as the fabric's messages would
- * (device -> IOMMU or its own walker -> OS on a fault -> device). What it
+ * (device -> IOMMU, its own walker or the OS's interrupt handler -> OS on
+ * a fault -> device; a device without an ATC: the IOMMU translates and
+ * stalls; scheme pin: the driver prepares and releases the I/O, the
+ * scheme's warm_io; walk shadow: the OS's entry updates to the copies
+ * after every OS call). What it
  * does not model (docs/architecture.md, "Warm-up"): contention and
  * timing, merging of concurrent misses, and OS operations other than mmap,
  * munmap and mprotect. The OS reclaims as its kswapd would, at once; its
@@ -51,34 +55,16 @@ static int refuse(scim_sim *sim, const char *what)
     const scim_cfg_node *n = scim_cfg_get_path(scim_cfg_root(sim->cfg), "sim.warmup");
     return scim_cfg_error_at(&sim->err, n, SCIM_ECONFIG,
                              "error: sim.warmup: the functional warm-up does not take %s yet; expected "
-                             "sim.warmup: 0 for this configuration (or scheme scimitar, host processes, devices "
-                             "with ats and walk iommu or device)",
+                             "sim.warmup: 0 for this configuration (or scheme scimitar or pin with host processes)",
                              what);
 }
 
 static int check_supported(scim_sim *sim)
 {
-    char what[160];
-    if (strcmp(sim->scheme->name, "scimitar") != 0) {
-        snprintf(what, sizeof what, "scheme %s (its driver pins or maps per I/O)", sim->scheme->name);
-        return refuse(sim, what);
-    }
+    if (sim->scheme->warm_refused)
+        return refuse(sim, sim->scheme->warm_refused);
     if (scim_sim_has_vms(sim))
         return refuse(sim, "VMs (two-stage translation)");
-    size_t n;
-    scim_component *devs = scim_sim_components(sim, "devices", &n);
-    for (size_t i = 0; i < n; i++) {
-        const scim_device_params *p = scim_device_params_of(devs[i].self);
-        if (!p->ats) {
-            snprintf(what, sizeof what, "devices without an ATC (devices.%s.ats: false)", devs[i].name);
-            return refuse(sim, what);
-        }
-        if (p->walk != SCIM_WALK_IOMMU && p->walk != SCIM_WALK_DEVICE) {
-            snprintf(what, sizeof what, "walk placement %s (devices.%s.walk)",
-                     p->walk == SCIM_WALK_SOFTWARE ? "software" : "shadow", devs[i].name);
-            return refuse(sim, what);
-        }
-    }
     return 0;
 }
 
@@ -102,23 +88,62 @@ static int failed_at(scim_sim *sim, const warm_agent *a, const scim_err *e)
                          a->trace, (unsigned long long)a->rec.line, a->name, e->msg);
 }
 
-/* A device's translation of va's page: by its own walk, or the IOMMU's. */
-static int32_t translate(scim_sim *sim, scim_device *d, uint32_t pasid, uint64_t va, bool write, uint64_t *page_pa,
-                         unsigned *shift, unsigned *perms)
+/* The OS's sync messages to shadow copies, delivered at once. */
+static void load_shadow(void *ctx, scim_node_id node, const uint64_t *pairs, size_t n)
 {
+    scim_sim *sim = ctx;
+    size_t nd;
+    scim_component *devs = scim_sim_components(sim, "devices", &nd);
+    for (size_t i = 0; i < nd; i++) {
+        if (scim_device_node(devs[i].self) != node)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            if (scim_device_shadow_load(devs[i].self, pairs[2 * k], pairs[2 * k + 1]))
+                sim->warm_oom = true;
+    }
+}
+
+/* After every OS call that may write page-table entries: the copies see
+ * them before anything can walk them, as the timed OS's sync before its
+ * answer or shootdown. */
+static int os_done(scim_sim *sim)
+{
+    scim_os_warm_sync_shadows(sim->os, load_shadow, sim);
+    return sim->warm_oom ? scim_sim_fail(sim, SCIM_ENOMEM, "out of host memory") : 0;
+}
+
+/* A device's translation of va's page: by its own walk, the OS's
+ * interrupt handler's, or the IOMMU's; *rc an error that stops the run. */
+static int32_t translate(scim_sim *sim, const warm_agent *a, uint32_t pasid, uint64_t va, bool write,
+                         uint64_t *page_pa, unsigned *shift, unsigned *perms, int *rc)
+{
+    scim_device *d = a->self;
     int32_t status;
+    *rc = 0;
     if (scim_device_warm_walk(d, sim->pm, pasid, va, write, &status, page_pa, shift, perms))
         return status;
+    if (scim_device_params_of(d)->walk == SCIM_WALK_SOFTWARE) {
+        scim_err e = {0};
+        bool faulted;
+        status = scim_os_warm_sw_walk(sim->os, pasid, va, write, &faulted, page_pa, shift, perms, &e);
+        sim->counters.warm_faults += faulted;
+        if (status != SCIM_RESP_OK && status != SCIM_RESP_INVALID)
+            *rc = failed_at(sim, a, &e);
+        else
+            *rc = os_done(sim);
+        return status;
+    }
     return scim_iommu_warm_translate(sim->io, sim->pm, scim_device_node(d), pasid, va, write, page_pa, shift, perms);
 }
 
 /* Ask for va's page and hand the answer to the device: true if usable. */
-static bool ask(scim_sim *sim, scim_device *d, uint32_t pasid, uint64_t va, bool write, int32_t *status)
+static bool ask(scim_sim *sim, const warm_agent *a, uint32_t pasid, uint64_t va, bool write, int32_t *status,
+                int *rc)
 {
     uint64_t pa;
     unsigned shift, perms;
-    *status = translate(sim, d, pasid, va, write, &pa, &shift, &perms);
-    return scim_device_warm_answer(d, pasid, va, write, *status, pa, shift, perms);
+    *status = translate(sim, a, pasid, va, write, &pa, &shift, &perms, rc);
+    return !*rc && scim_device_warm_answer(a->self, pasid, va, write, *status, pa, shift, perms);
 }
 
 /* A fault: the OS makes present the pages the page request group asks
@@ -141,23 +166,57 @@ static int fault_in(scim_sim *sim, const warm_agent *a, uint32_t pasid, uint64_t
         if (i == 0)
             sim->counters.warm_faults++;
     }
+    return os_done(sim);
+}
+
+/* A device without an ATC (iommu/inline.c): the IOMMU translates the DMA;
+ * a page it may not use stalls it while the OS faults in that page alone,
+ * then it translates again; an answer other than success fails it. */
+static int inline_chunk(scim_sim *sim, const warm_agent *a, uint64_t va)
+{
+    bool write = a->rec.op == SCIM_OP_WRITE;
+    scim_node_id node = scim_device_node(a->self);
+    for (int tries = 0;; tries++) {
+        uint64_t pa;
+        unsigned shift, perms;
+        int32_t status = scim_iommu_warm_translate(sim->io, sim->pm, node, a->pasid, va, write, &pa, &shift, &perms);
+        if (status == SCIM_RESP_OK && (perms & SCIM_PERM_R) && (!write || (perms & SCIM_PERM_W)))
+            return 0;
+        if (status == SCIM_RESP_INVALID || tries == FAULT_TRIES)
+            break;
+        bool refused;
+        int rc = fault_in(sim, a, a->pasid, scim_page_base(va, SCIM_PAGE_SHIFT), 1, 0, write, &refused);
+        if (rc)
+            return rc;
+        if (refused)
+            break;
+    }
+    sim->counters.warm_errors++;
     return 0;
 }
 
 static int device_chunk(scim_sim *sim, const warm_agent *a, uint64_t va, uint64_t dma_end)
 {
     scim_device *d = a->self;
+    if (!scim_device_params_of(d)->ats)
+        return inline_chunk(sim, a, va);
     bool write = a->rec.op == SCIM_OP_WRITE;
     if (scim_device_warm_lookup(d, a->pasid, va, write))
         return 0;
     int32_t status;
-    bool ok = ask(sim, d, a->pasid, va, write, &status);
+    int rc;
+    bool ok = ask(sim, a, a->pasid, va, write, &status, &rc);
+    if (rc)
+        return rc;
     uint64_t page_va = scim_page_base(va, SCIM_PAGE_SHIFT);
     for (uint64_t k = 1, n = scim_device_warm_prefetch(d); k <= n; k++) {
         uint64_t pv = page_va + k * SCIM_PAGE_SIZE;
         int32_t ignored;
-        if (!scim_device_warm_cached(d, a->pasid, pv))
-            ask(sim, d, a->pasid, pv, false, &ignored);
+        if (!scim_device_warm_cached(d, a->pasid, pv)) {
+            ask(sim, a, a->pasid, pv, false, &ignored, &rc);
+            if (rc)
+                return rc;
+        }
     }
     if (ok)
         return 0;
@@ -171,13 +230,14 @@ static int device_chunk(scim_sim *sim, const warm_agent *a, uint64_t va, uint64_
      * not yet accessed): the device faults again, as a timed one would */
     for (int tries = 0; tries < FAULT_TRIES; tries++) {
         bool refused;
-        int rc = fault_in(sim, a, a->pasid, page_va, pages, prefault, write, &refused);
-        if (rc)
+        if ((rc = fault_in(sim, a, a->pasid, page_va, pages, prefault, write, &refused)))
             return rc;
         if (refused)
             break;
-        if (ask(sim, d, a->pasid, va, write, &status))
+        if (ask(sim, a, a->pasid, va, write, &status, &rc))
             return 0;
+        if (rc)
+            return rc;
         if (status == SCIM_RESP_INVALID)
             break;
     }
@@ -231,12 +291,23 @@ static int run_record(scim_sim *sim, const warm_agent *a)
         int rc = scim_os_warm_op(sim->os, rec, a->pasid, &inv, &e);
         if (rc == SCIM_RESP_INVALID) { /* answered Invalid: the agent goes on, as in a timed run */
             sim->counters.warm_errors++;
-            return 0;
+            return os_done(sim);
         }
         if (rc)
             return failed_at(sim, a, &e);
         invalidate_everywhere(sim, &inv);
-        return 0;
+        return os_done(sim);
+    }
+    if (!a->cpu && sim->scheme->warm_io) { /* the driver prepares and releases the I/O; the device never translates */
+        scim_err e = {0};
+        uint64_t faults;
+        bool failed;
+        int rc = sim->scheme->warm_io(sim->scheme_state, a->self, rec, a->pasid, &faults, &failed, &e);
+        if (rc)
+            return failed_at(sim, a, &e);
+        sim->counters.warm_faults += faults;
+        sim->counters.warm_errors += failed;
+        return os_done(sim);
     }
     uint64_t end = rec->addr + rec->size;
     for (uint64_t va = rec->addr; va < end;) {

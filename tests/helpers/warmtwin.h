@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/page.h"
+#include "core/u64map.h"
 #include "helpers/mockport.h"
 #include "mmu/physmem.h"
 #include "os/os_internal.h" /* the CLOCK list and swap slots are compared too */
@@ -421,5 +422,79 @@ static inline bool mapped(const side *s, uint64_t va)
     uint64_t pa;
     return scim_os_resolve(s->os, PASID, va, &pa) == 1;
 }
+
+/* ---- walk placement shadow: the device's copy as the warm-up keeps it ----
+ * The table's entries at bind (scim_os_shadow_snapshot, as the driver
+ * loads a copy), then every update scim_os_warm_sync_shadows hands over,
+ * applied as the device applies a sync (a 0 value removes the entry). */
+typedef struct shadow_copy {
+    scim_u64map m;
+    scim_node_id node; /* the device the updates must be addressed to */
+    uint64_t updates, clears, wrong_node;
+} shadow_copy;
+
+static inline void shadow_set(void *ctx, uint64_t pa, uint64_t value)
+{
+    scim_u64map *m = ctx;
+    if (!value) {
+        scim_u64map_remove(m, pa);
+        return;
+    }
+    *scim_u64map_upsert(m, pa, 0) = value;
+}
+
+static inline void shadow_sync(void *ctx, scim_node_id node, const uint64_t *pairs, size_t n)
+{
+    shadow_copy *c = ctx;
+    c->wrong_node += node != c->node;
+    for (size_t i = 0; i < n; i++) {
+        shadow_set(&c->m, pairs[2 * i], pairs[2 * i + 1]);
+        c->updates++;
+        c->clears += pairs[2 * i + 1] == 0;
+    }
+}
+
+static inline void shadow_copy_init(shadow_copy *c, side *s, const char *dev)
+{
+    memset(c, 0, sizeof *c);
+    scim_u64map_init(&c->m);
+    c->node = rig_node(&s->r, dev);
+    scim_err err = {0};
+    ck_assert_msg(scim_os_bind_shadow(s->os, c->node, PASID, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(scim_os_shadow_snapshot(s->os, PASID, shadow_set, &c->m), 0);
+}
+
+typedef struct shadow_cmp {
+    const scim_u64map *copy;
+    size_t entries, differ;
+} shadow_cmp;
+
+static inline void shadow_cmp_entry(void *ctx, uint64_t pa, uint64_t value)
+{
+    shadow_cmp *k = ctx;
+    if (!value)
+        return;
+    const uint64_t *v = scim_u64map_get(k->copy, pa);
+    k->entries++;
+    k->differ += !v || *v != value;
+}
+
+/* Hand over what the OS kept, then the copy must be the table, entry for
+ * entry (this OS-only rig has no walker setting accessed/dirty bits). */
+static inline void shadow_copy_check(shadow_copy *c, side *s, const char *when)
+{
+    scim_os_warm_sync_shadows(s->os, shadow_sync, c);
+    ck_assert_msg(c->wrong_node == 0, "%s: updates sent to another node", when);
+    shadow_cmp k = {.copy = &c->m};
+    ck_assert_int_eq(scim_os_shadow_snapshot(s->os, PASID, shadow_cmp_entry, &k), 0);
+    ck_assert_msg(k.differ == 0 && k.entries == c->m.len, "%s: %zu of %zu table entries differ in the copy (%zu held)",
+                  when, k.differ, k.entries, c->m.len);
+    /* handed over once: nothing more to send */
+    uint64_t before = c->updates;
+    scim_os_warm_sync_shadows(s->os, shadow_sync, c);
+    ck_assert_msg(c->updates == before, "%s: updates handed over twice", when);
+}
+
+static inline void shadow_copy_free(shadow_copy *c) { scim_u64map_free(&c->m); }
 
 #endif
