@@ -46,11 +46,11 @@ grep -q "progress: simulated 0.000 us, trace" "$T/progress" || fail "no progress
 cmp -s "$T/long/stats.json" "$T/long2/stats.json" || fail "progress changed a statistic"
 [ "$(stat sim.warmup.errors "$T/long/stats.json")" = 0 ] || fail "the long trace's accesses were refused"
 
-# refused: a scheme whose driver maps and unmaps per I/O (not warmed up yet)
-out=$("$BIN" run "$SRC/configs/default.yaml" --out "$T/map" --set sim.warmup=10 --set scheme=iommu-map 2>&1) \
-    && fail "scheme iommu-map with sim.warmup ran"
-echo "$out" | grep -q "sim.warmup" && echo "$out" | grep -q "scheme iommu-map" || fail "unclear refusal: $out"
-[ -e "$T/map" ] && fail "a refused run left an output directory"
+# refused: VMs (two-stage translation, not warmed up yet)
+out=$("$BIN" run "$SRC/configs/vm_nic.yaml" --out "$T/vm" --set sim.warmup=10 2>&1) \
+    && fail "VMs with sim.warmup ran"
+echo "$out" | grep -q "sim.warmup" && echo "$out" | grep -q "VMs" || fail "unclear refusal: $out"
+[ -e "$T/vm" ] && fail "a refused run left an output directory"
 
 # an OS operation the warm-up does not take: the trace line and the fix
 printf '+10 read 0x7f0000100000 64\n+10 reclaim 0x7f0000100000 4096\n+10 read 0x7f0000101000 64\n' > "$T/ops.trace"

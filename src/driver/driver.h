@@ -51,16 +51,23 @@ int scim_driver_bind_pin_device(scim_driver *d, scim_device *dev, uint64_t slots
  * be cached counts as exposed). */
 int scim_driver_bind_map_device(scim_driver *d, scim_device *dev, uint32_t domain, uint64_t slots, scim_err *err);
 
-/* Functional warm-up (sim.warmup) of a device's read or write record
- * under scheme pin: what the I/O's preparation and release leave (its
- * pages faulted in on the CPU, as scim_os_warm_fault, and marked
- * accessed/dirty; the registration cache and its pins), at once; a DMA
- * inside a static region needs nothing. *faults: pages faulted in;
- * *failed: the I/O would fail (a page it may not have). 0, or
- * scim_os_warm_fault's errors; SCIM_EINVAL for a device of scheme
- * iommu-map (not warmed up yet). */
-int scim_driver_warm_io(scim_driver *d, scim_device *dev, const scim_trace_rec *rec, uint32_t pasid,
-                        uint64_t *faults, bool *failed, scim_err *err);
+/* Functional warm-up (sim.warmup) of the pin and iommu-map schemes, one
+ * device I/O (a read or write record) at a time (src/driver/warm.c):
+ * begin prepares it as the driver would (pages faulted in on the CPU, as
+ * scim_os_warm_fault, pinned and marked accessed/dirty; pin: registered;
+ * iommu-map: mapped in the device's domain) and says in *space the PASID
+ * the device translates its DMA in (iommu-map: the domain; pin: 0, none);
+ * `now` is the record's issue time, the clock of deferred flush timers.
+ * *faults: pages faulted in; *failed: the I/O would fail (nothing left
+ * pinned, no end due). end releases the I/O begun (pin: its pins;
+ * iommu-map: unmapped, strict: invalidated at once through the OS's
+ * warm-up invalidation callback; deferred: queued for a flush). finish
+ * flushes what is queued (the warm-up's end). 0, or an error
+ * (scim_os_warm_fault's; SCIM_ENOMEM; SCIM_ESTATE without the callback). */
+int scim_driver_warm_begin(scim_driver *d, scim_device *dev, const scim_trace_rec *rec, uint32_t pasid,
+                           scim_time_t now, uint32_t *space, uint64_t *faults, bool *failed, scim_err *err);
+int scim_driver_warm_end(scim_driver *d, scim_err *err);
+int scim_driver_warm_finish(scim_driver *d, scim_err *err);
 
 #ifdef __cplusplus
 }

@@ -80,6 +80,12 @@ typedef struct io_dev {
     bool has_batch;
     size_t batch;         /* its op */
     uint64_t generation;  /* of the batch, for its timer */
+    /* warm-up (warm.c), iommu-map deferred: the flush batch's frames (kept
+     * pinned until it is flushed) and when its first page was queued */
+    uint64_t *warm_batch;
+    size_t n_warm_batch, cap_warm_batch;
+    scim_time_t warm_batch_at;
+    uint64_t warm_ios;    /* I/Os warmed: the next one's driver context */
     /* device side */
     bool *prepared;       /* per slot: the host prepared the request (a release is due) */
     uint32_t *cookie;     /* per slot: the host's record of it, from the doorbell */
@@ -100,8 +106,18 @@ typedef struct reg_cache {
     scim_u64map index;             /* reg_key(pasid, vpn) -> entry */
 } reg_cache;
 
+/* The I/O the warm-up has begun and not yet released (warm.c). */
+typedef struct warm_io {
+    io_dev *io;           /* NULL: none */
+    uint32_t pasid;
+    uint64_t start, n;    /* its pages */
+    bool write;
+    uint64_t frames[IO_MAX_PAGES];
+} warm_io;
+
 struct scim_driver {
     scim_os *os;
+    warm_io warm;
     io_dev **io;
     size_t n_io;
     reg_cache reg;
@@ -153,6 +169,17 @@ bool drv_reg_page(scim_os *os, reg_cache *c, uint32_t pasid, uint64_t vpn, uint6
 void drv_unpin(scim_driver *d, scim_msg *m, process *p);
 
 /* ---------- iommu_map.c ---------- */
+
+/* Map one page of an I/O at IOVA = va in io's domain. A page another
+ * request already maps keeps its entry (a count), made writable if this
+ * request's device writes it: with IOVA = va the two requests share one
+ * entry, which must allow what either does (Linux gives each dma_map its
+ * own IOVA and rights). 0, or an error (out of host memory or frames). */
+int drv_map_page(scim_driver *d, const io_dev *io, process *dom, uint64_t va, uint64_t pfn, bool write,
+                 scim_err *err);
+/* Drop one request's reference to IOVA va: true if it was the last (the
+ * entry must go). */
+bool drv_unmap_last(scim_driver *d, const io_dev *io, uint64_t va);
 
 void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_dev *io);
 void drv_unmap(scim_driver *d, scim_msg *m, process *p);

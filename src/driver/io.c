@@ -314,6 +314,7 @@ static void io_free(io_dev *io)
     scim_u64map_free(&io->static_pfn);
     free(io->prepared);
     free(io->cookie);
+    free(io->warm_batch);
     free(io);
 }
 

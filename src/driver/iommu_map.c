@@ -35,37 +35,49 @@ static uint64_t map_key(uint32_t domain, uint64_t vpn)
     return ((uint64_t)(domain - SCIM_DOMAIN_PASID_BASE) << MAP_DOMAIN_SHIFT) | vpn;
 }
 
-/* Map the buffer. A page another request already maps keeps its entry (a
- * count), made writable if this request's device writes it: with IOVA = va
- * the two requests share one entry, which must allow what either does (Linux
- * gives each dma_map its own IOVA and rights); the map cost is paid per call
- * all the same. */
+/* Map the buffer (drv_map_page per page); the map cost is paid per call. */
+int drv_map_page(scim_driver *d, const io_dev *io, process *dom, uint64_t va, uint64_t pfn, bool write,
+                 scim_err *err)
+{
+    /* the DMA direction sets the device's right: DMA_FROM_DEVICE (the
+     * device writes memory) maps writable, DMA_TO_DEVICE read-only */
+    unsigned attrs = SCIM_PTA_USER | (write ? SCIM_PTA_WRITE : 0);
+    uint64_t *count = scim_u64map_upsert(&d->mapped, map_key(io->domain, os_vpn(va)), 0);
+    if (!count)
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory");
+    if ((*count)++ == 0) {
+        scim_err why = {0};
+        int rc = scim_pgtable_map(dom->pt, va, os_frame_pa(pfn), OS_PAGE_SHIFT, attrs, &why);
+        if (rc)
+            return scim_err_set(err, why.code ? why.code : SCIM_ENOMEM,
+                                "iommu-map: mapping IOVA 0x%llx in the I/O address space of pasid %u failed: %s",
+                                (unsigned long long)va, io->domain, why.msg);
+    } else if (write) {
+        scim_pgtable_update(dom->pt, va, SCIM_PTA_WRITE, 0, NULL); /* an upgrade: no invalidation */
+    }
+    return 0;
+}
+
+bool drv_unmap_last(scim_driver *d, const io_dev *io, uint64_t va)
+{
+    uint64_t *count = scim_u64map_get(&d->mapped, map_key(io->domain, os_vpn(va)));
+    if (!count || --*count > 0)
+        return false;
+    scim_u64map_remove(&d->mapped, map_key(io->domain, os_vpn(va)));
+    return true;
+}
+
 void drv_map_pages(scim_driver *d, scim_msg *m, process *p, io_dev *io)
 {
     scim_os *os = d->os;
     const host_io *x = drv_hio(io, m);
     process *dom = os_find_process(os, io->domain);
     uint64_t start = os_page_down(drv_req(m)->addr), n = drv_io_pages(m);
-    /* the DMA direction sets the device's right: DMA_FROM_DEVICE (the
-     * device writes memory) maps writable, DMA_TO_DEVICE read-only */
-    unsigned attrs = SCIM_PTA_USER | (drv_req(m)->write ? SCIM_PTA_WRITE : 0);
     for (uint64_t i = 0; i < n && dom; i++) {
-        uint64_t va = start + i * OS_PAGE_SIZE, pa = os_frame_pa(x->frames[i]);
-        uint64_t *count = scim_u64map_upsert(&d->mapped, map_key(io->domain, os_vpn(va)), 0);
-        if (!count) {
-            scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
+        scim_err err = {0};
+        if (drv_map_page(d, io, dom, start + i * OS_PAGE_SIZE, x->frames[i], drv_req(m)->write, &err)) {
+            scim_kernel_fail(os->k, err.code ? err.code : SCIM_ENOMEM, "%s", err.msg);
             return;
-        }
-        if ((*count)++ == 0) {
-            scim_err err = {0};
-            if (scim_pgtable_map(dom->pt, va, pa, OS_PAGE_SHIFT, attrs, &err) != 0) {
-                scim_kernel_fail(os->k, err.code ? err.code : SCIM_ENOMEM,
-                                 "iommu-map: mapping IOVA 0x%llx in the I/O address space of pasid %u failed: %s",
-                                 (unsigned long long)va, io->domain, err.msg);
-                return;
-            }
-        } else if (attrs & SCIM_PTA_WRITE) {
-            scim_pgtable_update(dom->pt, va, SCIM_PTA_WRITE, 0, NULL); /* an upgrade: no invalidation */
         }
     }
     os->st.io_maps += n;
@@ -161,12 +173,10 @@ void drv_unmap(scim_driver *d, scim_msg *m, process *p)
     for (uint64_t i = 0; i < n && i < IO_MAX_PAGES; i++) {
         uint64_t va = start + i * OS_PAGE_SIZE;
         uint64_t pfn = x->frames[i];
-        uint64_t *count = scim_u64map_get(&d->mapped, map_key(io->domain, os_vpn(va)));
-        if (!count || --*count > 0) {
+        if (!drv_unmap_last(d, io, va)) {
             os_unpin_frame(os, pfn); /* another request still maps it */
             continue;
         }
-        scim_u64map_remove(&d->mapped, map_key(io->domain, os_vpn(va)));
         if (deferred)
             op = batch_of(d, io);
         else if (!op)

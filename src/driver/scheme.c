@@ -208,20 +208,23 @@ static void map_summary(FILE *out, const scim_stats *stats, const scim_os_params
             stat(stats, "os.io.flushes"), a, b, exposed);
 }
 
-static int pin_warm_io(void *state, scim_device *d, const scim_trace_rec *rec, uint32_t pasid, uint64_t *faults,
-                       bool *failed, scim_err *err)
+static int driver_warm_begin(void *state, scim_device *d, const scim_trace_rec *rec, uint32_t pasid,
+                             scim_time_t now, uint32_t *space, uint64_t *faults, bool *failed, scim_err *err)
 {
-    return scim_driver_warm_io(state, d, rec, pasid, faults, failed, err);
+    return scim_driver_warm_begin(state, d, rec, pasid, now, space, faults, failed, err);
 }
+
+static int driver_warm_end(void *state, scim_err *err) { return scim_driver_warm_end(state, err); }
+static int driver_warm_finish(void *state, scim_err *err) { return scim_driver_warm_finish(state, err); }
 
 static const scim_scheme schemes[] = {
     {.name = "scimitar", .check_pasid = sva_check_pasid, .check_device = sva_check_device, .bind_device = sva_bind},
     {.name = "pin", .create = driver_create, .destroy = driver_destroy, .check_pasid = sva_check_pasid,
-     .check_device = pin_check_device, .bind_device = pin_bind, .warm_io = pin_warm_io, .summary = pin_summary},
+     .check_device = pin_check_device, .bind_device = pin_bind, .warm_begin = driver_warm_begin,
+     .warm_end = driver_warm_end, .warm_finish = driver_warm_finish, .summary = pin_summary},
     {.name = "iommu-map", .create = driver_create, .destroy = driver_destroy, .check_pasid = map_check_pasid,
-     .check_device = map_check_device, .bind_device = map_bind,
-     .warm_refused = "scheme iommu-map (its driver maps and unmaps every I/O, and a deferred flush runs on a timer)",
-     .summary = map_summary},
+     .check_device = map_check_device, .bind_device = map_bind, .warm_begin = driver_warm_begin,
+     .warm_end = driver_warm_end, .warm_finish = driver_warm_finish, .summary = map_summary},
 };
 
 const scim_scheme *scim_scheme_get(int index)

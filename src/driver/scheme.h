@@ -40,14 +40,13 @@ typedef struct scim_scheme {
      * caches translations of (the IOMMU and the OS send it invalidations),
      * and what its driver sets up. */
     int (*bind_device)(scim_scheme_ctx *c, scim_device *d, size_t index, scim_err *err);
-    /* Functional warm-up (sim.warmup) of a device's read or write record
-     * when the scheme's driver does the I/O's translation work
-     * (scim_driver_warm_io); NULL when the device translates for itself
-     * (src/sim/warm.c warms its caches). */
-    int (*warm_io)(void *state, scim_device *d, const scim_trace_rec *rec, uint32_t pasid, uint64_t *faults,
-                   bool *failed, scim_err *err);
-    /* What the warm-up cannot take yet under this scheme (NULL: it can). */
-    const char *warm_refused;
+    /* Functional warm-up (sim.warmup) when the scheme's driver does an
+     * I/O's work (scim_driver_warm_begin, _end, _finish); NULL when the
+     * device translates for itself (src/sim/warm.c warms its caches). */
+    int (*warm_begin)(void *state, scim_device *d, const scim_trace_rec *rec, uint32_t pasid, scim_time_t now,
+                      uint32_t *space, uint64_t *faults, bool *failed, scim_err *err);
+    int (*warm_end)(void *state, scim_err *err);
+    int (*warm_finish)(void *state, scim_err *err);
     /* Its lines of the run summary. */
     void (*summary)(FILE *out, const scim_stats *stats, const scim_os_params *os, double time_ps, size_t n_devs,
                     const char *const *dev_names);

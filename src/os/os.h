@@ -240,7 +240,8 @@ void scim_os_set_injector(scim_os *os, scim_inject *inj);
  * (set by sim/warm.c before the warm-up; NULL after). The OS calls it when
  * its warm-up reclaim unmaps pages: once per scope the timed round would
  * send (see scim_os_warm_fault), after the page-table entries are cleared
- * and before any of their frames is freed. */
+ * and before any of their frames is freed; so does the iommu-map driver's
+ * warm-up for its unmaps and flushes (driver/driver.h). */
 typedef void (*scim_os_warm_inv_fn)(void *ctx, const scim_inv_scope *s);
 void scim_os_warm_set_invalidate(scim_os *os, scim_os_warm_inv_fn fn, void *ctx);
 /* Functional fault-in (sim.warmup): make va's page of pasid present with the

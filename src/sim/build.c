@@ -51,9 +51,8 @@ const scim_param_decl scim_top_param_decls[] = {
      "(ChampSim's warm-up instructions), so that its statistics start with warm translation caches and present "
      "pages. The records are taken one at a time in the order of their issue times; each leaves the TLBs, the "
      "IOMMU's caches and the OS as a timed run of it alone would (docs/architecture.md, Warm-up). Statistics "
-     "count the detailed run only (sim.warmup.* say what the warm-up did). Takes schemes scimitar "
-     "(every walk placement, devices without an ATC) and pin, with host processes; read, write, mmap, munmap and "
-     "mprotect records.",
+     "count the detailed run only (sim.warmup.* say what the warm-up did). Takes every scheme, walk "
+     "placement and device with host processes (not VMs); read, write, mmap, munmap and mprotect records.",
      "derived: none (0 keeps the whole trace detailed)"},
     {"sim.check_invariants", SCIM_P_BOOL, "false", NULL, false, 0, 0, NULL, offsetof(scim_top_params, check),
      "Run the safety checker: every access uses the translation the page table holds (or one being shot "

@@ -16,9 +16,10 @@
  * carries a request from one to the next, as the fabric's messages would
  * (device -> IOMMU, its own walker or the OS's interrupt handler -> OS on
  * a fault -> device; a device without an ATC: the IOMMU translates and
- * stalls; scheme pin: the driver prepares and releases the I/O, the
- * scheme's warm_io; walk shadow: the OS's entry updates to the copies
- * after every OS call). What it
+ * stalls; schemes pin and iommu-map: the driver prepares the I/O, the
+ * device translates in the space it names, the driver releases it, the
+ * scheme's warm_begin and warm_end; walk shadow: the OS's entry updates
+ * to the copies after every OS call). What it
  * does not model (docs/architecture.md, "Warm-up"): contention and
  * timing, merging of concurrent misses, and OS operations other than mmap,
  * munmap and mprotect. The OS reclaims as its kswapd would, at once; its
@@ -55,14 +56,12 @@ static int refuse(scim_sim *sim, const char *what)
     const scim_cfg_node *n = scim_cfg_get_path(scim_cfg_root(sim->cfg), "sim.warmup");
     return scim_cfg_error_at(&sim->err, n, SCIM_ECONFIG,
                              "error: sim.warmup: the functional warm-up does not take %s yet; expected "
-                             "sim.warmup: 0 for this configuration (or scheme scimitar or pin with host processes)",
+                             "sim.warmup: 0 for this configuration (or host processes only)",
                              what);
 }
 
 static int check_supported(scim_sim *sim)
 {
-    if (sim->scheme->warm_refused)
-        return refuse(sim, sim->scheme->warm_refused);
     if (scim_sim_has_vms(sim))
         return refuse(sim, "VMs (two-stage translation)");
     return 0;
@@ -172,20 +171,20 @@ static int fault_in(scim_sim *sim, const warm_agent *a, uint32_t pasid, uint64_t
 /* A device without an ATC (iommu/inline.c): the IOMMU translates the DMA;
  * a page it may not use stalls it while the OS faults in that page alone,
  * then it translates again; an answer other than success fails it. */
-static int inline_chunk(scim_sim *sim, const warm_agent *a, uint64_t va)
+static int inline_chunk(scim_sim *sim, const warm_agent *a, uint32_t pasid, uint64_t va)
 {
     bool write = a->rec.op == SCIM_OP_WRITE;
     scim_node_id node = scim_device_node(a->self);
     for (int tries = 0;; tries++) {
         uint64_t pa;
         unsigned shift, perms;
-        int32_t status = scim_iommu_warm_translate(sim->io, sim->pm, node, a->pasid, va, write, &pa, &shift, &perms);
+        int32_t status = scim_iommu_warm_translate(sim->io, sim->pm, node, pasid, va, write, &pa, &shift, &perms);
         if (status == SCIM_RESP_OK && (perms & SCIM_PERM_R) && (!write || (perms & SCIM_PERM_W)))
             return 0;
         if (status == SCIM_RESP_INVALID || tries == FAULT_TRIES)
             break;
         bool refused;
-        int rc = fault_in(sim, a, a->pasid, scim_page_base(va, SCIM_PAGE_SHIFT), 1, 0, write, &refused);
+        int rc = fault_in(sim, a, pasid, scim_page_base(va, SCIM_PAGE_SHIFT), 1, 0, write, &refused);
         if (rc)
             return rc;
         if (refused)
@@ -195,25 +194,25 @@ static int inline_chunk(scim_sim *sim, const warm_agent *a, uint64_t va)
     return 0;
 }
 
-static int device_chunk(scim_sim *sim, const warm_agent *a, uint64_t va, uint64_t dma_end)
+static int device_chunk(scim_sim *sim, const warm_agent *a, uint32_t pasid, uint64_t va, uint64_t dma_end)
 {
     scim_device *d = a->self;
     if (!scim_device_params_of(d)->ats)
-        return inline_chunk(sim, a, va);
+        return inline_chunk(sim, a, pasid, va);
     bool write = a->rec.op == SCIM_OP_WRITE;
-    if (scim_device_warm_lookup(d, a->pasid, va, write))
+    if (scim_device_warm_lookup(d, pasid, va, write))
         return 0;
     int32_t status;
     int rc;
-    bool ok = ask(sim, a, a->pasid, va, write, &status, &rc);
+    bool ok = ask(sim, a, pasid, va, write, &status, &rc);
     if (rc)
         return rc;
     uint64_t page_va = scim_page_base(va, SCIM_PAGE_SHIFT);
     for (uint64_t k = 1, n = scim_device_warm_prefetch(d); k <= n; k++) {
         uint64_t pv = page_va + k * SCIM_PAGE_SIZE;
         int32_t ignored;
-        if (!scim_device_warm_cached(d, a->pasid, pv)) {
-            ask(sim, a, a->pasid, pv, false, &ignored, &rc);
+        if (!scim_device_warm_cached(d, pasid, pv)) {
+            ask(sim, a, pasid, pv, false, &ignored, &rc);
             if (rc)
                 return rc;
         }
@@ -230,11 +229,11 @@ static int device_chunk(scim_sim *sim, const warm_agent *a, uint64_t va, uint64_
      * not yet accessed): the device faults again, as a timed one would */
     for (int tries = 0; tries < FAULT_TRIES; tries++) {
         bool refused;
-        if ((rc = fault_in(sim, a, a->pasid, page_va, pages, prefault, write, &refused)))
+        if ((rc = fault_in(sim, a, pasid, page_va, pages, prefault, write, &refused)))
             return rc;
         if (refused)
             break;
-        if (ask(sim, a, a->pasid, va, write, &status, &rc))
+        if (ask(sim, a, pasid, va, write, &status, &rc))
             return 0;
         if (rc)
             return rc;
@@ -282,6 +281,48 @@ static void invalidate_everywhere(scim_sim *sim, const scim_inv_scope *inv)
 /* The OS's reclaim shoots down through this (scim_os_warm_set_invalidate). */
 static void os_invalidates(void *ctx, const scim_inv_scope *s) { invalidate_everywhere(ctx, s); }
 
+/* A read or write, page by page as the replay engine splits it, in the
+ * address space `pasid`. */
+static int access_pages(scim_sim *sim, const warm_agent *a, uint32_t pasid)
+{
+    uint64_t end = a->rec.addr + a->rec.size;
+    for (uint64_t va = a->rec.addr; va < end;) {
+        uint64_t page_end = scim_page_base(va, SCIM_PAGE_SHIFT) + SCIM_PAGE_SIZE;
+        int rc = a->cpu ? cpu_chunk(sim, a, va) : device_chunk(sim, a, pasid, va, end);
+        if (rc)
+            return rc;
+        if (page_end <= va) /* the last page of the address space */
+            break;
+        va = page_end;
+    }
+    return 0;
+}
+
+/* Schemes pin and iommu-map: the driver prepares the I/O, the device
+ * translates its DMA in the space the driver names (none under pin), the
+ * driver releases it. */
+static int driver_io(scim_sim *sim, const warm_agent *a)
+{
+    scim_err e = {0};
+    uint64_t faults;
+    uint32_t space;
+    bool failed;
+    int rc = sim->scheme->warm_begin(sim->scheme_state, a->self, &a->rec, a->pasid, a->at, &space, &faults, &failed,
+                                     &e);
+    if (rc)
+        return failed_at(sim, a, &e);
+    sim->counters.warm_faults += faults;
+    if (failed) {
+        sim->counters.warm_errors++;
+        return os_done(sim);
+    }
+    if (space && (rc = access_pages(sim, a, space)))
+        return rc;
+    if ((rc = sim->scheme->warm_end(sim->scheme_state, &e)))
+        return failed_at(sim, a, &e);
+    return os_done(sim);
+}
+
 static int run_record(scim_sim *sim, const warm_agent *a)
 {
     const scim_trace_rec *rec = &a->rec;
@@ -298,28 +339,7 @@ static int run_record(scim_sim *sim, const warm_agent *a)
         invalidate_everywhere(sim, &inv);
         return os_done(sim);
     }
-    if (!a->cpu && sim->scheme->warm_io) { /* the driver prepares and releases the I/O; the device never translates */
-        scim_err e = {0};
-        uint64_t faults;
-        bool failed;
-        int rc = sim->scheme->warm_io(sim->scheme_state, a->self, rec, a->pasid, &faults, &failed, &e);
-        if (rc)
-            return failed_at(sim, a, &e);
-        sim->counters.warm_faults += faults;
-        sim->counters.warm_errors += failed;
-        return os_done(sim);
-    }
-    uint64_t end = rec->addr + rec->size;
-    for (uint64_t va = rec->addr; va < end;) {
-        uint64_t page_end = scim_page_base(va, SCIM_PAGE_SHIFT) + SCIM_PAGE_SIZE;
-        int rc = a->cpu ? cpu_chunk(sim, a, va) : device_chunk(sim, a, va, end);
-        if (rc)
-            return rc;
-        if (page_end <= va) /* the last page of the address space */
-            break;
-        va = page_end;
-    }
-    return 0;
+    return a->cpu || !sim->scheme->warm_begin ? access_pages(sim, a, a->pasid) : driver_io(sim, a);
 }
 
 static int add_agents(scim_sim *sim, const char *section, bool cpu, warm_agent *out, size_t *n_out)
@@ -369,6 +389,11 @@ static int warm_up(scim_sim *sim)
         }
         if ((rc = next(sim, a)))
             return rc;
+    }
+    if (sim->scheme->warm_finish) {
+        scim_err e = {0};
+        if ((rc = sim->scheme->warm_finish(sim->scheme_state, &e)))
+            return scim_sim_fail(sim, e.code ? e.code : SCIM_EINVAL, "warm-up (sim.warmup): %s", e.msg);
     }
     scim_stats_reset(sim->stats);
     return 0;
