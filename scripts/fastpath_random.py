@@ -164,6 +164,11 @@ def variation(rng, cfg, backends, binary):
     # where it does not apply, and stopped at an OS operation it does not
     # take: both ways alike)
     maybe(.25, "sim.warmup", [1, 50, 1000, 100000])
+    # or by time (both together are refused, both ways alike), and traces
+    # cut short by records or by their own clock
+    maybe(.1, "sim.warmup_until", ["20us", "500us", "3ms"])
+    maybe(.1, "sim.records", [300, 5000])
+    maybe(.1, "sim.until", ["50us", "2ms"])
     return s
 
 

@@ -143,6 +143,88 @@ START_TEST(first_detailed_dma_hits_at_its_shifted_time)
 }
 END_TEST
 
+/* BASE with its sim line replaced by `sim` (warm-up 0 there). */
+static scim_sim *run_sim_line(const char *sim, const char *trace, const char *cpus)
+{
+    char yaml[4096], with[4400];
+    snprintf(yaml, sizeof yaml, BASE, 0, "256MiB", cpus ? CPU_LINKS : "", "false", trace, "iommu", 32, 32,
+             cpus ? cpus : "");
+    const char *end = strchr(yaml, '\n');
+    snprintf(with, sizeof with, "%s%s", sim, end);
+    return run_yaml(with);
+}
+
+/* sim.warmup_until keeps agents in step: a CPU's and a device's records
+ * issued before 5 us warm up (5 of them; the CPU's three writes fault
+ * their pages in), and the detailed run's time 0 is 5 us for both: the
+ * device's @5100 read starts at 100 ns and the CPU's @6000 write at
+ * 1000 ns (a request's start is its finish less its latency); the @9500
+ * read is past sim.until (9 us) and never replayed. */
+START_TEST(warm_up_until_keeps_agents_in_step)
+{
+    char dir[64], dev[256], cpu[256], cpus[512];
+    tmpdir_make(dir, sizeof dir);
+    write_file(dir, "dev.trace",
+               "@2000 read 0x10000040 64\n@4200 read 0x10001040 64\n@5100 read 0x10002080 64\n"
+               "@9500 read 0x10002000 64\n",
+               dev, sizeof dev);
+    write_file(dir, "cpu.trace",
+               "@1000 write 0x10000000 64\n@3000 write 0x10001000 64\n@4500 write 0x10002000 64\n"
+               "@6000 write 0x10003000 64\n",
+               cpu, sizeof cpu);
+    snprintf(cpus, sizeof cpus, "cpus:\n  cpu0: {trace: %s, pasid: 1, max_outstanding: 1}\n", cpu);
+    scim_sim *sim = run_sim_line("sim: {check_invariants: true, warmup_until: 5us, until: 9us}", dev, cpus);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.records"), 5);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.faults"), 3);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.requests"), 1);
+    ck_assert_double_eq(stat_of(sim, "cpu0.mem.requests"), 1);
+    ck_assert_double_eq(stat_of(sim, "nic0.faults"), 0);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.finish_ps") - stat_of(sim, "nic0.dma.latency.max"), 100 * 1000);
+    ck_assert_double_eq(stat_of(sim, "cpu0.mem.finish_ps") - stat_of(sim, "cpu0.mem.latency.max"), 1000 * 1000);
+    scim_sim_destroy(sim);
+    /* by records instead, each agent's time 0 is its own last warm-up
+     * record's: two records each, the device's @5100 then starts at 900 ns */
+    sim = run_sim_line("sim: {check_invariants: true, warmup: 2, records: 3}", dev, cpus);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.records"), 4);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.finish_ps") - stat_of(sim, "nic0.dma.latency.max"), 900 * 1000);
+    ck_assert_double_eq(stat_of(sim, "cpu0.mem.finish_ps") - stat_of(sim, "cpu0.mem.latency.max"), 1500 * 1000);
+    scim_sim_destroy(sim);
+    char msg[2048], yaml[4096], both[4200];
+    snprintf(yaml, sizeof yaml, BASE, 0, "256MiB", "", "false", dev, "iommu", 32, 32, "");
+    snprintf(both, sizeof both, "sim: {warmup: 2, warmup_until: 1us}%s", strchr(yaml, '\n'));
+    ck_assert_int_ne(build_yaml(both, msg, sizeof msg), 0);
+    ck_assert_msg(strstr(msg, "sim.warmup_until") && strstr(msg, ":1:"), "message: %s", msg);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* sim.records and sim.until without a warm-up: ten records 1 us apart on
+ * the trace's clock, each issued only when the one before completed (one
+ * outstanding, each takes about a microsecond: the device falls behind
+ * its trace); the limits count records and the trace's clock, not the run's. */
+START_TEST(records_and_until_limit_the_trace)
+{
+    char dir[64], path[256], text[512];
+    tmpdir_make(dir, sizeof dir);
+    size_t len = 0;
+    for (int i = 0; i < 10; i++)
+        len += (size_t)sprintf(text + len, "+1000 read 0x%llx 64\n", 0x10000000ull + (uint64_t)i * 4096);
+    write_file(dir, "t.trace", text, path, sizeof path);
+    static const struct {
+        const char *sim;
+        double requests;
+    } cases[] = {{"sim: {records: 4}", 4}, {"sim: {until: 6500ns}", 6}, {"sim: {until: 6000ns}", 5},
+                 {"sim: {records: 4, until: 6500ns}", 4}, {"sim: {records: 0, until: 0}", 10}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        scim_sim *sim = run_sim_line(cases[i].sim, path, NULL);
+        ck_assert_msg(stat_of(sim, "nic0.dma.requests") == cases[i].requests, "%s: %g requests", cases[i].sim,
+                      stat_of(sim, "nic0.dma.requests"));
+        scim_sim_destroy(sim);
+    }
+    tmpdir_remove(dir);
+}
+END_TEST
+
 /* The premise of dropping pinning, in warm-up: pages the CPU wrote during
  * the warm-up are present when the device reads them in detail. One
  * warm-up record each: the CPU's writes every page, the device's reads a
@@ -431,6 +513,8 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, faults_and_an_unmap_per_placement, 0, 5);
     tcase_add_loop_test(tc, pin_registration_cache_matches_exact_lru, 0, 2);
     tcase_add_loop_test(tc, iommu_map_unmaps_and_flushes, 0, 3);
+    tcase_add_test(tc, warm_up_until_keeps_agents_in_step);
+    tcase_add_test(tc, records_and_until_limit_the_trace);
     tcase_add_test(tc, unsupported_configurations_are_refused);
     tcase_add_test(tc, warm_up_reclaims_and_without_swap_stops);
     suite_add_tcase(s, tc);

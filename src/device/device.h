@@ -218,6 +218,12 @@ int scim_device_start(scim_device *d, scim_err *err);
 /* ---- Functional warm-up (sim.warmup; sim/warm.c drives it) ----
  * What a timed run of one request at a time leaves in the device's caches,
  * made at once: no event, no time. */
+/* sim.records, sim.until: replay only the first `records` records of its
+ * trace, issued before `until` (scim_replay_limit; 0: no limit). */
+void scim_device_limit_records(scim_device *d, uint64_t records, scim_time_t until);
+/* The first record the warm-up did not take, and the detailed run's
+ * origin (scim_replay_warm_unread). */
+void scim_device_warm_unread(scim_device *d, const scim_trace_rec *rec, scim_time_t at, scim_time_t origin);
 /* The next record of its trace to warm up with (scim_replay_warm_next). */
 int scim_device_warm_next(scim_device *d, scim_trace_rec *rec, uint32_t *pasid, scim_time_t *at, scim_err *err);
 /* A chunk's lookups (the micro-TLB, then the IOTLB, whose hit fills the

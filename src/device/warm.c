@@ -11,6 +11,16 @@ int scim_device_warm_next(scim_device *d, scim_trace_rec *rec, uint32_t *pasid, 
     return scim_replay_warm_next(d->replay, rec, pasid, at, err);
 }
 
+void scim_device_limit_records(scim_device *d, uint64_t records, scim_time_t until)
+{
+    scim_replay_limit(d->replay, records, until);
+}
+
+void scim_device_warm_unread(scim_device *d, const scim_trace_rec *rec, scim_time_t at, scim_time_t origin)
+{
+    scim_replay_warm_unread(d->replay, rec, at, origin);
+}
+
 bool scim_device_warm_lookup(scim_device *d, uint32_t pasid, uint64_t va, bool write)
 {
     scim_tlb_entry e;

@@ -334,6 +334,16 @@ static void start_chunk(void *owner, uint32_t id, const scim_replay_chunk *rc)
 
 /* ---- functional warm-up (sim.warmup) ---- */
 
+void scim_cpu_limit_records(scim_cpu *c, uint64_t records, scim_time_t until)
+{
+    scim_replay_limit(c->replay, records, until);
+}
+
+void scim_cpu_warm_unread(scim_cpu *c, const scim_trace_rec *rec, scim_time_t at, scim_time_t origin)
+{
+    scim_replay_warm_unread(c->replay, rec, at, origin);
+}
+
 int scim_cpu_warm_next(scim_cpu *c, scim_trace_rec *rec, uint32_t *pasid, scim_time_t *at, scim_err *err)
 {
     return scim_replay_warm_next(c->replay, rec, pasid, at, err);

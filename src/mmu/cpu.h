@@ -80,6 +80,12 @@ void scim_cpu_set_checker(scim_cpu *c, const scim_observer *chk);
 size_t scim_cpu_tlbs(const scim_cpu *c, const scim_tlb **out, const char **names, size_t max);
 /* The next record of its trace to warm up with (scim_replay_warm_next). */
 int scim_cpu_warm_next(scim_cpu *c, scim_trace_rec *rec, uint32_t *pasid, scim_time_t *at, scim_err *err);
+/* sim.records, sim.until: replay only the first `records` records of its
+ * trace, issued before `until` (scim_replay_limit; 0: no limit). */
+void scim_cpu_limit_records(scim_cpu *c, uint64_t records, scim_time_t until);
+/* The first record the warm-up did not take, and the detailed run's
+ * origin (scim_replay_warm_unread). */
+void scim_cpu_warm_unread(scim_cpu *c, const scim_trace_rec *rec, scim_time_t at, scim_time_t origin);
 /* Functional access (sim.warmup): the TLB lookups and fills a timed access
  * of the same page would make (L1, L2, as the timed path inserts), a
  * functional walk (scim_walker_walk_now) on a miss; no time, no event.

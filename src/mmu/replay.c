@@ -258,6 +258,21 @@ static __attribute__((noinline, cold)) bool fail_past_clock(scim_replay *r)
     return false;
 }
 
+/* sim.until: the trace's own clock (never waiting) reaches the limit at
+ * this record: the trace ends. Out of line: kept only when a limit is set. */
+static __attribute__((noinline)) bool past_until(scim_replay *r, const scim_trace_rec *rec, scim_time_t t)
+{
+    scim_time_t clock = rec->timing == SCIM_TIMING_ABS ? (t > r->trace_clock ? t : r->trace_clock)
+                        : t > UINT64_MAX - r->trace_clock ? UINT64_MAX
+                                                          : r->trace_clock + t;
+    if (clock >= r->until) {
+        r->eof = true;
+        return true;
+    }
+    r->trace_clock = clock;
+    return false;
+}
+
 /* In line in the pump (one call and frame per record saved); the errors
  * out of line. */
 static inline __attribute__((always_inline)) bool next_record(scim_replay *r)
@@ -265,14 +280,21 @@ static inline __attribute__((always_inline)) bool next_record(scim_replay *r)
     if (r->host_fed)
         return next_host_record(r);
     scim_trace_rec *rec = r->rec;
+    if (r->records_left == 0) {
+        r->eof = true;
+        return false;
+    }
     if (!scim_trace_next_quick(r->trace, rec) && !next_trace_record(r))
         return false;
+    r->records_left--;
     if (!pasid_bound(r, rec))
         return fail_unbound(r);
+    scim_time_t t = SCIM_NS(rec->time_ns); /* the reader keeps time_ns <= SCIM_TRACE_MAX_NS */
+    if (r->until && past_until(r, rec, t))
+        return false;
     r->have_rec = true;
     r->rec_tag = rec->line;
     r->rec_translate_only = false;
-    scim_time_t t = SCIM_NS(rec->time_ns); /* the reader keeps time_ns <= SCIM_TRACE_MAX_NS */
     if (rec->timing == SCIM_TIMING_ABS) {
         r->eligible = t > r->warm_end ? t - r->warm_end : 0;
     } else {
@@ -499,9 +521,12 @@ int scim_replay_warm_next(scim_replay *r, scim_trace_rec *rec, uint32_t *pasid, 
         return 0;
     if (!r->trace && !(r->trace = scim_trace_open(r->p.trace, err)))
         return err && err->code ? err->code : SCIM_EIO;
+    if (r->records_left == 0)
+        return 0;
     int rc = scim_trace_next(r->trace, rec, err);
     if (rc <= 0)
         return rc;
+    r->records_left--;
     if (!pasid_bound(r, rec))
         return scim_err_set(err, SCIM_EPARSE,
                             "%s:%llu: error: %s accesses pasid %u, an address space it is not bound to; expected "
@@ -520,7 +545,11 @@ int scim_replay_warm_next(scim_replay *r, scim_trace_rec *rec, uint32_t *pasid, 
                             (unsigned long long)rec->time_ns, r->agent);
     else
         *at = r->warm_end + t;
-    r->warm_end = *at;
+    if (r->until && *at >= r->until) { /* past sim.until: the trace ends here */
+        r->eof = true;
+        return 0;
+    }
+    r->warm_end = r->trace_clock = *at;
     *pasid = (rec->has & SCIM_TRACE_HAS_PASID) ? rec->pasid : r->p.pasid;
     return 1;
 }
@@ -560,3 +589,19 @@ int scim_replay_push(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, 
     return 0;
 }
 
+void scim_replay_limit(scim_replay *r, uint64_t records, scim_time_t until)
+{
+    r->records_left = records ? records : UINT64_MAX;
+    r->until = until;
+}
+
+void scim_replay_warm_unread(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, scim_time_t origin)
+{
+    *r->rec = *rec;
+    r->have_rec = true;
+    r->rec_tag = rec->line;
+    r->rec_translate_only = false;
+    r->warm_end = origin;
+    r->trace_clock = at;
+    r->eligible = at > origin ? at - origin : 0;
+}

@@ -61,6 +61,17 @@ typedef struct scim_replay_params {
     const char *tenants_key;  /* the config key to name in that error */
 } scim_replay_params;
 
+/* sim.records and sim.until: take only the first `records` records of the
+ * trace (the warm-up's included; 0: no limit), and only those it issues
+ * before `until` on its own clock (the times it would issue them at if it
+ * never waited: scim_replay_warm_next's; 0: no limit), then end as at the
+ * trace's end. Before scim_replay_start and the warm-up. */
+void scim_replay_limit(scim_replay *r, uint64_t records, scim_time_t until);
+/* sim.warmup_until: hand back the first record the warm-up did not take
+ * (scim_replay_warm_next's *rec and *at) and set the detailed run's time 0
+ * to `origin` on the trace's clock: the record is issued at at - origin,
+ * an @N later at N - origin, a +N after the record before it. */
+void scim_replay_warm_unread(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, scim_time_t origin);
 scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_replay_params *p,
                                 const scim_replay_ops *ops, void *owner, scim_stats *stats, scim_err *err);
 void scim_replay_destroy(scim_replay *r);

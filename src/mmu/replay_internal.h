@@ -86,6 +86,13 @@ struct scim_replay {
     /* sim.warmup: the last warm-up record's time, which absolute times
      * of the detailed run are counted from */
     scim_time_t warm_end;
+    /* sim.records: records of the trace still to take (warm-up's too);
+     * UINT64_MAX: the whole trace */
+    uint64_t records_left;
+    /* sim.until: the trace ends at its first record issued at or after
+     * this time on its own clock (trace_clock: the times it would issue
+     * its records at if it never waited, kept only with a limit); 0: never */
+    scim_time_t until, trace_clock;
     scim_time_t pump_at;
     uint32_t pumps; /* pump events scheduled and not run */
     int dormant;    /* the kernel's handle of a dormant pump (core/kfifo.h), or NONE */

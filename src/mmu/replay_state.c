@@ -60,6 +60,7 @@ scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_re
         return NULL;
     }
     r->k = k;
+    r->records_left = UINT64_MAX;
     snprintf(r->agent, sizeof r->agent, "%s", agent);
     r->p = *p;
     r->p.tenants = NULL;

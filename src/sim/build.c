@@ -54,6 +54,24 @@ const scim_param_decl scim_top_param_decls[] = {
      "count the detailed run only (sim.warmup.* say what the warm-up did). Takes every scheme, walk "
      "placement and device with host processes (not VMs); read, write, mmap, munmap and mprotect records.",
      "derived: none (0 keeps the whole trace detailed)"},
+    {"sim.warmup_until", SCIM_P_TIME, "0", "ns", false, 0, 0, NULL, offsetof(scim_top_params, warmup_until),
+     "Functional warm-up by time instead of records (sim.warmup: 0): every record whose issue time, if no agent "
+     "ever waited, is before this time runs functionally, and the detailed run's time 0 is this time for every "
+     "agent, so that agents whose traces run at different rates stay in step (a CPU's and a device's traces of "
+     "one workload, say); sim.warmup counts records per agent, which puts them out of step. 0: off.",
+     "derived: none (0: off)"},
+    {"sim.records", SCIM_P_U64, "0", "records", false, 0, 0, NULL, offsetof(scim_top_params, records),
+     "Replay only the first N records of every agent's trace (sim.warmup's included; an agent fed by the host is "
+     "not limited), then end each as at its trace's end: ChampSim's simulation instructions. With sim.warmup, "
+     "the detailed part is the next N - sim.warmup records (scripts/warmup_bound.py measures what the warm-up "
+     "changes against a detailed run of the same records). 0: the whole trace.",
+     "derived: none (0 replays every record)"},
+    {"sim.until", SCIM_P_TIME, "0", "ns", false, 0, 0, NULL, offsetof(scim_top_params, until),
+     "Replay only the records every agent's trace issues before this time on the trace's own clock (the times "
+     "it would issue them at if it never waited: sim.warmup_until's clock; an agent behind its trace issues them "
+     "later in the run), then end each as at its trace's end; an agent fed by the host is not limited. With "
+     "sim.warmup_until, the detailed part is the records between the two. 0: no limit.",
+     "derived: none (0: no limit)"},
     {"sim.check_invariants", SCIM_P_BOOL, "false", NULL, false, 0, 0, NULL, offsetof(scim_top_params, check),
      "Run the safety checker: every access uses the translation the page table holds (or one being shot "
      "down), and no frame is freed while in use. Slower; never changes statistics.",
@@ -390,6 +408,15 @@ static int build(scim_sim *sim)
         return rc;
     if ((rc = attach_injector(sim)))
         return rc;
+    if (sim->top.records || sim->top.until) {
+        size_t n;
+        scim_component *cs = scim_sim_components(sim, "devices", &n);
+        for (size_t i = 0; i < n; i++)
+            scim_device_limit_records(cs[i].self, sim->top.records, sim->top.until);
+        cs = scim_sim_components(sim, "cpus", &n);
+        for (size_t i = 0; i < n; i++)
+            scim_cpu_limit_records(cs[i].self, sim->top.records, sim->top.until);
+    }
     if ((rc = scim_sim_warm_up(sim)))
         return rc;
     for (size_t i = 0; i < sim->n_comps; i++) {

@@ -98,6 +98,9 @@ typedef struct scim_top_params {
     bool check;
     bool fast_path;
     uint64_t warmup;             /* records of each agent run functionally first (warm.c) */
+    uint64_t records;            /* records of each agent replayed in all (0: every one) */
+    scim_time_t until;           /* and only those its trace issues before this time (0: all) */
+    scim_time_t warmup_until;    /* or: every record issued before this time (warm.c) */
     const scim_cfg_node *sections; /* unused: the kinds bind their own sections */
 } scim_top_params;
 

@@ -23,11 +23,18 @@ void scim_sim_summary(scim_sim *sim, FILE *out)
     fprintf(out, "scimitar %s: scheme %s, seed %llu, %s simulated, %llu events\n", scim_version_string(),
             sim->scheme->name, (unsigned long long)sim->top.seed, a,
             (unsigned long long)sim->counters.events);
-    if (sim->counters.warm_records)
-        fprintf(out, "  warm-up (sim.warmup): %llu records run functionally before the detailed run, %llu faults "
+    if (sim->counters.warm_records) {
+        char until[48] = "";
+        if (sim->top.warmup_until) {
+            fmt_time((double)sim->top.warmup_until, b, sizeof b);
+            snprintf(until, sizeof until, ": %s", b);
+        }
+        fprintf(out, "  warm-up (%s%s): %llu records run functionally before the detailed run, %llu faults "
                      "resolved, %llu refused; the statistics below count the detailed run\n",
+                sim->top.warmup ? "sim.warmup" : "sim.warmup_until", until,
                 (unsigned long long)sim->counters.warm_records, (unsigned long long)sim->counters.warm_faults,
                 (unsigned long long)sim->counters.warm_errors);
+    }
     size_t n_devs, n_cpus;
     scim_component *devs = scim_sim_components(sim, "devices", &n_devs);
     scim_component *cpus = scim_sim_components(sim, "cpus", &n_cpus);

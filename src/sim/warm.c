@@ -51,17 +51,26 @@ typedef struct warm_agent {
     bool have;
 } warm_agent;
 
+/* The key that asked for the warm-up. */
+static const char *warm_key(const scim_sim *sim) { return sim->top.warmup ? "sim.warmup" : "sim.warmup_until"; }
+
 static int refuse(scim_sim *sim, const char *what)
 {
-    const scim_cfg_node *n = scim_cfg_get_path(scim_cfg_root(sim->cfg), "sim.warmup");
+    const scim_cfg_node *n = scim_cfg_get_path(scim_cfg_root(sim->cfg), warm_key(sim));
     return scim_cfg_error_at(&sim->err, n, SCIM_ECONFIG,
-                             "error: sim.warmup: the functional warm-up does not take %s yet; expected "
-                             "sim.warmup: 0 for this configuration (or host processes only)",
-                             what);
+                             "error: %s: the functional warm-up does not take %s yet; expected %s: 0 for this "
+                             "configuration (or host processes only)",
+                             warm_key(sim), what, warm_key(sim));
 }
 
 static int check_supported(scim_sim *sim)
 {
+    if (sim->top.warmup && sim->top.warmup_until) {
+        const scim_cfg_node *n = scim_cfg_get_path(scim_cfg_root(sim->cfg), "sim.warmup_until");
+        return scim_cfg_error_at(&sim->err, n, SCIM_ECONFIG,
+                                 "error: sim.warmup_until: a warm-up by time and one by records (sim.warmup) "
+                                 "together; expected one of them: 0");
+    }
     if (scim_sim_has_vms(sim))
         return refuse(sim, "VMs (two-stage translation)");
     return 0;
@@ -70,13 +79,23 @@ static int check_supported(scim_sim *sim)
 static int next(scim_sim *sim, warm_agent *a)
 {
     a->have = false;
-    if (a->taken >= sim->top.warmup) /* the record after stays for the detailed run */
+    if (sim->top.warmup && a->taken >= sim->top.warmup) /* the record after stays for the detailed run */
         return 0;
     scim_err e = {0};
     int rc = a->cpu ? scim_cpu_warm_next(a->self, &a->rec, &a->pasid, &a->at, &e)
                     : scim_device_warm_next(a->self, &a->rec, &a->pasid, &a->at, &e);
     if (rc < 0)
         return scim_sim_fail(sim, e.code ? e.code : SCIM_EIO, "%s", e.msg);
+    scim_time_t until = sim->top.warmup_until;
+    if (rc == 1 && until && a->at >= until) {
+        /* the first record at or after the warm-up's end: back to the
+         * replay, with the detailed run's time 0 at that end */
+        if (a->cpu)
+            scim_cpu_warm_unread(a->self, &a->rec, a->at, until);
+        else
+            scim_device_warm_unread(a->self, &a->rec, a->at, until);
+        return 0;
+    }
     a->have = rc == 1;
     return 0;
 }
@@ -401,7 +420,7 @@ static int warm_up(scim_sim *sim)
 
 int scim_sim_warm_up(scim_sim *sim)
 {
-    if (!sim->top.warmup)
+    if (!sim->top.warmup && !sim->top.warmup_until)
         return 0;
     /* unset on every way out: after the warm-up, shootdowns are messages */
     scim_os_warm_set_invalidate(sim->os, os_invalidates, sim);
