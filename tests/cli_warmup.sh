@@ -46,6 +46,14 @@ grep -q "progress: simulated 0.000 us, trace" "$T/progress" || fail "no progress
 cmp -s "$T/long/stats.json" "$T/long2/stats.json" || fail "progress changed a statistic"
 [ "$(stat sim.warmup.errors "$T/long/stats.json")" = 0 ] || fail "the long trace's accesses were refused"
 
+# a trace cut short (sim.records: half the default's 60,000) shows its
+# progress against the limit, not the file: near the end, past 90%
+SCIMITAR_PROGRESS_INTERVAL=0 "$BIN" run "$SRC/configs/default.yaml" --out "$T/half" --quiet --progress=line \
+    --set sim.records=30000 2> "$T/half.progress" || fail "a run of 30,000 records failed"
+best=$(sed -n 's/.*(\([0-9]*\)\.[0-9]%).*/\1/p' "$T/half.progress" | sort -n | tail -1)
+[ "${best:-0}" -ge 90 ] || fail "progress of a cut trace reached ${best:-0}%: $(tail -2 "$T/half.progress")"
+[ "$(stat nic0.dma.requests "$T/half/stats.json")" = 30000 ] || fail "sim.records=30000 did not replay 30000"
+
 # refused: VMs (two-stage translation, not warmed up yet)
 out=$("$BIN" run "$SRC/configs/vm_nic.yaml" --out "$T/vm" --set sim.warmup=10 2>&1) \
     && fail "VMs with sim.warmup ran"

@@ -591,6 +591,7 @@ int scim_replay_push(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, 
 
 void scim_replay_limit(scim_replay *r, uint64_t records, scim_time_t until)
 {
+    r->records_limit = records;
     r->records_left = records ? records : UINT64_MAX;
     r->until = until;
 }

@@ -134,7 +134,9 @@ void scim_replay_describe(const scim_replay *r, char *buf, size_t len);
 /* The oldest unfinished request (an issued read/write, or the pending OS
  * operation): true, when it began and what it is; false if none. */
 bool scim_replay_oldest(const scim_replay *r, scim_time_t *since, char *what, size_t len);
-/* How far into its trace file the engine has read (scim_trace_position);
+/* How far into its trace file the engine has read (scim_trace_position;
+ * with sim.records or sim.until, how far into that limit, on the file's
+ * scale, and all of it once the limit ends the trace);
  * 0 of 0 for a host-fed engine or before start. */
 void scim_replay_position(const scim_replay *r, uint64_t *done, uint64_t *total);
 

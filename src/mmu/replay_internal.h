@@ -88,7 +88,7 @@ struct scim_replay {
     scim_time_t warm_end;
     /* sim.records: records of the trace still to take (warm-up's too);
      * UINT64_MAX: the whole trace */
-    uint64_t records_left;
+    uint64_t records_left, records_limit; /* the limit: 0, none */
     /* sim.until: the trace ends at its first record issued at or after
      * this time on its own clock (trace_clock: the times it would issue
      * its records at if it never waited, kept only with a limit); 0: never */

@@ -150,6 +150,20 @@ bool scim_replay_finished(const scim_replay *r)
 void scim_replay_position(const scim_replay *r, uint64_t *done, uint64_t *total)
 {
     scim_trace_position(r->trace, done, total);
+    if (!*total || (!r->records_limit && !r->until))
+        return;
+    if (r->eof) { /* cut short by sim.records or sim.until: finished all the same */
+        *done = *total;
+        return;
+    }
+    /* how far into its limit, on the file's scale */
+    double f = 0;
+    if (r->records_limit)
+        f = (double)(r->records_limit - r->records_left) / (double)r->records_limit;
+    if (r->until && (double)r->trace_clock / (double)r->until > f)
+        f = (double)r->trace_clock / (double)r->until;
+    if (f * (double)*total > (double)*done)
+        *done = f < 1 ? (uint64_t)(f * (double)*total) : *total;
 }
 uint64_t scim_replay_request_tag(const scim_replay *r, uint32_t req) { return r->reqs[req].tag; }
 scim_time_t scim_replay_request_eligible(const scim_replay *r, uint32_t req) { return r->reqs[req].eligible; }
