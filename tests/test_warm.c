@@ -198,6 +198,31 @@ START_TEST(warm_up_until_keeps_agents_in_step)
 }
 END_TEST
 
+/* A pin record in the warm-up faults its 4 pages in and pins them (a
+ * level the detailed run keeps: 4 frames pinned at the end); the detailed
+ * reads of them take no fault, and an unpin there drops the pins. */
+START_TEST(pin_record_in_warm_up)
+{
+    char dir[64], path[256];
+    tmpdir_make(dir, sizeof dir);
+    write_file(dir, "t.trace",
+               "+10 pin 0x10000000 16384\n+10 read 0x10000000 64\n+10 read 0x10003000 64\n"
+               "+10 unpin 0x10002000 8192\n",
+               path, sizeof path);
+    scim_sim *sim = run_case(1, false, path, "iommu", 32, 32, NULL);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.records"), 1);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.errors"), 0);
+    ck_assert_double_eq(stat_of(sim, "os.frames.data"), 4);
+    ck_assert_double_eq(stat_of(sim, "os.frames.pinned_peak"), 4);
+    ck_assert_double_eq(stat_of(sim, "os.frames.pinned"), 2);
+    ck_assert_double_eq(stat_of(sim, "nic0.dma.requests"), 2);
+    ck_assert_double_eq(stat_of(sim, "nic0.faults"), 0);
+    ck_assert_double_eq(stat_of(sim, "os.iopf.requests"), 0);
+    scim_sim_destroy(sim);
+    tmpdir_remove(dir);
+}
+END_TEST
+
 /* sim.records and sim.until without a warm-up: ten records 1 us apart on
  * the trace's clock, each issued only when the one before completed (one
  * outstanding, each takes about a microsecond: the device falls behind
@@ -515,6 +540,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, iommu_map_unmaps_and_flushes, 0, 3);
     tcase_add_test(tc, warm_up_until_keeps_agents_in_step);
     tcase_add_test(tc, records_and_until_limit_the_trace);
+    tcase_add_test(tc, pin_record_in_warm_up);
     tcase_add_test(tc, unsupported_configurations_are_refused);
     tcase_add_test(tc, warm_up_reclaims_and_without_swap_stops);
     suite_add_tcase(s, tc);

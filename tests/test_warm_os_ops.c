@@ -299,6 +299,73 @@ START_TEST(twin_munmap_pinned)
 }
 END_TEST
 
+/* The pins of both twins, frame by frame and page by page. */
+typedef struct pin_cmp {
+    const scim_u64map *other;
+    size_t differ;
+} pin_cmp;
+
+static void pin_entry(void *ctx, uint64_t key, uint64_t val)
+{
+    pin_cmp *c = ctx;
+    const uint64_t *v = scim_u64map_get(c->other, key);
+    c->differ += !v || *v != val;
+}
+
+static void same_pins(const side *t, const side *w, const char *what)
+{
+    const process *pt = os_find_process(t->os, PASID), *pw = os_find_process(w->os, PASID);
+    pin_cmp c = {&w->os->pins, 0};
+    scim_u64map_foreach(&t->os->pins, pin_entry, &c);
+    ck_assert_msg(c.differ == 0 && t->os->pins.len == w->os->pins.len, "%s: pinned frames differ (%zu of %zu)",
+                  what, c.differ, t->os->pins.len);
+    c = (pin_cmp){&pw->pinned_at, 0};
+    scim_u64map_foreach(&pt->pinned_at, pin_entry, &c);
+    ck_assert_msg(c.differ == 0 && pt->pinned_at.len == pw->pinned_at.len, "%s: pinned pages differ", what);
+}
+
+/* pin and unpin records: the warm call is the timed operation's own work
+ * (os_pin_range): pages faulted in where missing, pins counted per frame
+ * and per page, all or nothing (a range running out of its region pins
+ * nothing), unpin by address, a pinned page surviving its munmap until
+ * the unpin; no shootdown for either. */
+START_TEST(twin_pin_unpin)
+{
+    side t, w;
+    twins(&t, &w, OS_SD_SYNC);
+    both_fault(&t, &w, VIA_PRI, REG_B + PG, true);
+    both_fault(&t, &w, VIA_PRI, REG_B + 2 * PG, false);
+    sent s;
+    const struct {
+        scim_trace_rec rec;
+        int32_t expect;
+        uint64_t pinned; /* frames pinned after it */
+        const char *what;
+    } steps[] = {
+        {op_rec(SCIM_OP_PIN, REG_B, 4 * PG), SCIM_RESP_OK, 4, "pin of 2 present and 2 missing pages"},
+        {op_rec(SCIM_OP_PIN, REG_B + 2 * PG, 4 * PG), SCIM_RESP_OK, 6, "an overlapping pin"},
+        {op_rec(SCIM_OP_PIN, REG_B + (REG_B_PAGES - 2) * PG, 4 * PG), SCIM_RESP_INVALID, 6,
+         "a pin past the region: nothing pinned"},
+        {op_rec(SCIM_OP_UNPIN, REG_B, 4 * PG), SCIM_RESP_OK, 4, "unpin of the first"},
+        {op_rec(SCIM_OP_MUNMAP, REG_B + 2 * PG, 2 * PG), SCIM_RESP_OK, 4, "munmap of pinned pages"},
+        {op_rec(SCIM_OP_UNPIN, REG_B + 2 * PG, 4 * PG), SCIM_RESP_OK, 0, "unpin of the rest, two unmapped"},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        scim_inv_scope inv = both_op(&t, &w, &steps[i].rec, steps[i].expect, &s);
+        if (steps[i].rec.op != SCIM_OP_MUNMAP)
+            expect_nothing(&s, &inv, steps[i].what);
+        ck_assert_msg(w.os->pins.len == steps[i].pinned, "%s: %zu frames pinned, expected %llu", steps[i].what,
+                      w.os->pins.len, (unsigned long long)steps[i].pinned);
+        same_state(&t, &w, steps[i].what);
+        same_pins(&t, &w, steps[i].what);
+    }
+    for (uint64_t i = 0; i < 4; i++)
+        both_fault(&t, &w, VIA_PRI, REG_C + i * PG, true);
+    same_state(&t, &w, "faults after the unpins");
+    twins_free(&t, &w);
+}
+END_TEST
+
 /* Nothing mapped in the range: outside every region, a no-op answered OK;
  * a region never faulted, removed with no shootdown. */
 START_TEST(twin_unmapped_ranges)
@@ -448,6 +515,7 @@ int main(void)
     tcase_add_loop_test(tc, twin_mprotect_matches, OS_SD_SYNC, OS_SD_BROADCAST + 1);
     tcase_add_test(tc, twin_munmap_swapped);
     tcase_add_test(tc, twin_munmap_pinned);
+    tcase_add_test(tc, twin_pin_unpin);
     tcase_add_test(tc, twin_unmapped_ranges);
     tcase_add_test(tc, skipped_device_inv_is_refused);
     tcase_add_test(tc, shadow_copy_follows_ops);

@@ -259,10 +259,7 @@ static void unpin_page(scim_os *os, process *p, uint64_t va)
         os_unpin_frame(os, os_pfn(pa));
 }
 
-/* pin: fault in what is missing (if memory allows), then count a pin on
- * every frame; a pinned frame is never reclaimed or migrated. unpin: by
- * address, whether the page is still mapped or not. */
-static void pin_range(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_t end, bool pin)
+int os_pin_range(scim_os *os, process *p, uint64_t start, uint64_t end, bool pin)
 {
     for (uint64_t va = start; va < end; va += OS_PAGE_SIZE) {
         if (!pin) {
@@ -277,16 +274,24 @@ static void pin_range(scim_os *os, scim_msg *m, process *p, uint64_t start, uint
                 /* all or nothing: drop the pins this operation took */
                 for (uint64_t v = start; v < va; v += OS_PAGE_SIZE)
                     unpin_page(os, p, v);
-                os_reply(os, m, SCIM_RESP_INVALID);
-                return;
+                return SCIM_RESP_INVALID;
             }
             scim_pgtable_lookup(p->pt, va, &pa, NULL, NULL);
         }
         if (!pin_page(os, p, va, os_pfn(pa)))
-            return;
+            return SCIM_ENOMEM;
     }
-    os_reply(os, m, SCIM_RESP_OK);
-    os_maybe_reclaim(os);
+    return SCIM_RESP_OK;
+}
+
+static void pin_range(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_t end, bool pin)
+{
+    int rc = os_pin_range(os, p, start, end, pin);
+    if (rc == SCIM_ENOMEM)
+        return; /* the run has stopped */
+    os_reply(os, m, rc);
+    if (rc == SCIM_RESP_OK)
+        os_maybe_reclaim(os);
 }
 
 static void do_pin(scim_os *os, scim_msg *m, process *p, const os_req *q)

@@ -615,6 +615,12 @@ bool os_unmap_range(scim_os *os, unmap_round *r, uint64_t start, uint64_t end, c
 /* ---------- reclaim.c ---------- */
 
 void os_maybe_reclaim(scim_os *os);
+/* ops.c: a pin record's work (pin: fault in what is missing if memory
+ * allows, then count a pin on every frame, all or nothing; unpin: by
+ * address, whether the page is still mapped or not), at once: SCIM_RESP_OK,
+ * SCIM_RESP_INVALID (nothing pinned), or SCIM_ENOMEM (out of host memory:
+ * the run has stopped). A pinned frame is never reclaimed or migrated. */
+int os_pin_range(scim_os *os, process *p, uint64_t start, uint64_t end, bool pin);
 void os_swap_write_done(scim_os *os, size_t op_idx, size_t page);
 void os_do_reclaim(scim_os *os, scim_msg *m, process *p, uint64_t start, uint64_t end);
 

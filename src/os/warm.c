@@ -644,15 +644,31 @@ static int warm_mmap(scim_os *os, process *p, const scim_trace_rec *rec, uint64_
     return rrc ? rrc : rc ? SCIM_RESP_INVALID : 0;
 }
 
+/* ops.c do_pin and do_unpin: no shootdown; a pin that maps pages reclaims
+ * below the watermark as kswapd would be woken. */
+static int warm_pin(scim_os *os, process *p, const scim_trace_rec *rec, uint64_t start, uint64_t end,
+                    scim_err *err)
+{
+    int rc = os_pin_range(os, p, start, end, rec->op == SCIM_OP_PIN);
+    if (rc == SCIM_ENOMEM)
+        return out_of_host_memory(err, scim_trace_op_name(rec->op));
+    if (rc)
+        return rc;
+    const reclaim_for f = {scim_trace_op_name(rec->op), p->pasid, start};
+    return reclaim_if_low(os, &f, err);
+}
+
 int scim_os_warm_op(scim_os *os, const scim_trace_rec *rec, uint32_t pasid, scim_inv_scope *inv, scim_err *err)
 {
     round_scope sd = {0};
     if (inv)
         *inv = scope_of(os, pasid, &sd);
-    if (rec->op != SCIM_OP_MMAP && rec->op != SCIM_OP_MUNMAP && rec->op != SCIM_OP_MPROTECT)
+    if (rec->op != SCIM_OP_MMAP && rec->op != SCIM_OP_MUNMAP && rec->op != SCIM_OP_MPROTECT &&
+        rec->op != SCIM_OP_PIN && rec->op != SCIM_OP_UNPIN)
         return scim_err_set(err, SCIM_EINVAL,
                             "sim.warmup: a %s record (line or record %llu) cannot be warmed up: warm-up takes only "
-                            "read, write, mmap, munmap and mprotect records; make sim.warmup end before it",
+                            "read, write, mmap, munmap, mprotect, pin and unpin records; make sim.warmup end before "
+                            "it",
                             scim_trace_op_name(rec->op), (unsigned long long)rec->line);
     int rc = supported(os, pasid, scim_trace_op_name(rec->op), err);
     if (rc)
@@ -663,6 +679,8 @@ int scim_os_warm_op(scim_os *os, const scim_trace_rec *rec, uint32_t pasid, scim
     /* as ops.c decodes the request the agent sends */
     uint64_t start = os_page_down(rec->addr), end = os_page_up(rec->addr + rec->size);
     switch (rec->op) {
+    case SCIM_OP_PIN:
+    case SCIM_OP_UNPIN: return warm_pin(os, p, rec, start, end, err);
     case SCIM_OP_MUNMAP: rc = warm_munmap(os, p, start, end, &sd, err); break;
     case SCIM_OP_MPROTECT: {
         unsigned prot = (rec->has & SCIM_TRACE_HAS_PROT) ? rec->prot : SCIM_PROT_R;

@@ -21,8 +21,8 @@
  * scheme's warm_begin and warm_end; walk shadow: the OS's entry updates
  * to the copies after every OS call). What it
  * does not model (docs/architecture.md, "Warm-up"): contention and
- * timing, merging of concurrent misses, and OS operations other than mmap,
- * munmap and mprotect. The OS reclaims as its kswapd would, at once; its
+ * timing, merging of concurrent misses, and the OS operations migrate and
+ * reclaim. The OS reclaims as its kswapd would, at once; its
  * shootdowns reach every cache through the callback registered here. */
 #include <stdio.h>
 #include <stdlib.h>
