@@ -366,6 +366,49 @@ START_TEST(twin_pin_unpin)
 }
 END_TEST
 
+/* reclaim and migrate records: 8 pages faulted in, the 4th pinned (it
+ * stays where it is); the warm call leaves what the timed operation does
+ * after its shootdown (swap slots and frames; migrated pages at new
+ * frames, their rights kept) and its scope covers the two ranges the
+ * timed one sent; the pages come back from swap the same way, and a
+ * migrate of pages never faulted does nothing. */
+START_TEST(twin_reclaim_and_migrate)
+{
+    side t, w;
+    twins(&t, &w, OS_SD_SYNC);
+    scim_trace_rec pin = op_rec(SCIM_OP_PIN, REG_B + 3 * PG, PG);
+    for (uint64_t i = 0; i < 8; i++) {
+        both_fault(&t, &w, VIA_PRI, REG_B + i * PG, i & 1);
+        both_fault(&t, &w, VIA_PRI, REG_C + i * PG, !(i & 1));
+    }
+    sent s;
+    both_op(&t, &w, &pin, SCIM_RESP_OK, &s);
+    scim_trace_rec rec = op_rec(SCIM_OP_RECLAIM, REG_B, 8 * PG);
+    scim_inv_scope inv = both_op(&t, &w, &rec, SCIM_RESP_OK, &s);
+    expect_covering(&s, &inv, 2, "reclaim around a pinned page");
+    ck_assert_uint_eq(proc(&w)->swapped.len, 7);
+    same_state(&t, &w, "after the reclaim");
+    for (uint64_t i = 0; i < 8; i++)
+        both_fault(&t, &w, VIA_PRI, REG_B + i * PG, false);
+    same_state(&t, &w, "swapped back in");
+    pin = op_rec(SCIM_OP_PIN, REG_C + 3 * PG, PG);
+    both_op(&t, &w, &pin, SCIM_RESP_OK, &s);
+    rec = op_rec(SCIM_OP_MIGRATE, REG_C, 8 * PG);
+    inv = both_op(&t, &w, &rec, SCIM_RESP_OK, &s);
+    expect_covering(&s, &inv, 2, "migrate around a pinned page");
+    same_state(&t, &w, "after the migrate");
+    for (uint64_t i = 0; i < 8; i++)
+        ck_assert(mapped(&w, REG_C + i * PG));
+    rec = op_rec(SCIM_OP_MIGRATE, REG_C + 32 * PG, 4 * PG);
+    inv = both_op(&t, &w, &rec, SCIM_RESP_OK, &s);
+    expect_nothing(&s, &inv, "migrate of pages never faulted");
+    for (uint64_t i = 0; i < 4; i++)
+        both_fault(&t, &w, VIA_PRI, REG_C + (8 + i) * PG, true);
+    same_state(&t, &w, "faults after the migrate");
+    twins_free(&t, &w);
+}
+END_TEST
+
 /* Nothing mapped in the range: outside every region, a no-op answered OK;
  * a region never faulted, removed with no shootdown. */
 START_TEST(twin_unmapped_ranges)
@@ -516,6 +559,7 @@ int main(void)
     tcase_add_test(tc, twin_munmap_swapped);
     tcase_add_test(tc, twin_munmap_pinned);
     tcase_add_test(tc, twin_pin_unpin);
+    tcase_add_test(tc, twin_reclaim_and_migrate);
     tcase_add_test(tc, twin_unmapped_ranges);
     tcase_add_test(tc, skipped_device_inv_is_refused);
     tcase_add_test(tc, shadow_copy_follows_ops);

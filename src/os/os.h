@@ -293,8 +293,8 @@ int scim_os_warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, sci
  * errors of that reclaim (as scim_os_warm_fault's); SCIM_EINVAL as
  * scim_os_warm_fault for VMs. */
 int scim_os_warm_prefault(scim_os *os, uint32_t pasid, uint64_t va, scim_err *err);
-/* Functional OS operation (sim.warmup): an mmap, munmap, mprotect, pin or
- * unpin record
+/* Functional OS operation (sim.warmup): an mmap, munmap, mprotect,
+ * migrate, reclaim, pin or unpin record
  * (rec as a trace record, pasid resolved) applied at once, leaving the OS
  * as the timed operation leaves it once its shootdown has completed
  * (regions, page tables, frames freed, page-table frames the timed path
@@ -303,9 +303,8 @@ int scim_os_warm_prefault(scim_os *os, uint32_t pasid, uint64_t va, scim_err *er
  * CPU, device and IOMMU cache at once: nothing can use a translation in
  * between, as no time passes); a scope with len 0 (or whatever
  * core/proto.h's scim_inv_scope offers for "nothing") when there is
- * nothing to drop (mmap, pin, unpin). migrate and reclaim: SCIM_EINVAL with a
- * message naming the op ("warm-up takes only read, write, mmap, munmap,
- * mprotect, pin and unpin records").
+ * nothing to drop (mmap, pin, unpin). A read or write: SCIM_EINVAL ("not an
+ * OS operation").
  * What the timed path answers Invalid: SCIM_RESP_INVALID, err untouched.
  *
  * "Nothing" is {SCIM_INV_RANGE, pasid, 0, 0}: the caller must then not

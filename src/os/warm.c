@@ -1,9 +1,10 @@
 /* Functional warm-up (sim.warmup): the OS's side. The first records of each
  * agent's trace are replayed before the timed run, with no time and no
- * message; here a page fault and an mmap, munmap or mprotect leave the OS
- * exactly as the timed handler and operation would (fault.c os_resolve,
- * swap_in, os_swap_read_done, os_zero_first, os_install_zeroed; ops.c
- * do_mmap, do_munmap, do_mprotect with their shootdown over): the same
+ * message; here a page fault and an mmap, munmap, mprotect, migrate,
+ * reclaim, pin or unpin leave the OS exactly as the timed handler and
+ * operation would (fault.c os_resolve, swap_in, os_swap_read_done,
+ * os_zero_first, os_install_zeroed; ops.c do_mmap, do_munmap, do_mprotect,
+ * do_migrate, do_reclaim, do_pin, do_unpin with their shootdown over): the same
  * frames from the same allocator in the same order (the data frame, then
  * the page-table frames it needs; an unmap frees the emptied page-table
  * frames, then the data frames, as finish_op then munmap_done), the same
@@ -644,6 +645,111 @@ static int warm_mmap(scim_os *os, process *p, const scim_trace_rec *rec, uint64_
     return rrc ? rrc : rc ? SCIM_RESP_INVALID : 0;
 }
 
+/* ops.c do_reclaim (reclaim.c reclaim_leaf, reclaim_done,
+ * os_swap_write_done): every movable page of the range (4 KiB, not pinned)
+ * unmapped into one round and written to swap, its slot recorded, after
+ * the round's emptied page-table frames are freed; the round's scope in
+ * *sd for the caller. */
+static int warm_reclaim_range(scim_os *os, process *p, uint64_t start, uint64_t end, round_scope *sd,
+                              scim_err *err)
+{
+    leaf_list l;
+    if (!os_leaves_in(p, start, end, &l)) {
+        free(l.v);
+        return out_of_host_memory(err, "reclaim");
+    }
+    warm_round rd = {0};
+    int rc = 0;
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        const leaf *lf = &l.v[i];
+        if (!os_leaf_movable(os, p, lf))
+            continue;
+        if (os->p.unsafe_skip_device_inv) {
+            rc = refuse_skipped_devices(os, p->pasid, "reclaim", err);
+            break;
+        }
+        uint64_t slot;
+        if (!os_slot_alloc(os, &slot)) {
+            rc = scim_err_set(err, SCIM_ENOMEM,
+                              "sim.warmup: out of swap space (os.swap.size = %llu bytes) in a reclaim record of "
+                              "pasid %u at 0x%llx (the timed run stops here too); raise os.swap.size",
+                              (unsigned long long)os->p.swap_size, p->pasid, (unsigned long long)start);
+            break;
+        }
+        if (!(rc = take(os, &rd, p, lf->va, os_leaf_pfn(lf), slot, err)))
+            scope_add(sd, lf->va, OS_PAGE_SIZE);
+    }
+    if (!rc && rd.n) {
+        const reclaim_for f = {"a reclaim record", p->pasid, start};
+        rc = finish_round(os, &rd, NULL, &f, err);
+    }
+    free(rd.v);
+    os_frame_list_free(&rd.tables);
+    free(l.v);
+    return rc;
+}
+
+/* ops.c do_migrate (migrate_leaf, migrate_copied): every movable page of
+ * the range, while a free frame is left for its copy, unmapped into one
+ * round; after the round, its emptied page-table frames freed (finish_op),
+ * then each page mapped again at its new frame and its old frame freed. */
+static int warm_migrate(scim_os *os, process *p, uint64_t start, uint64_t end, round_scope *sd, scim_err *err)
+{
+    leaf_list l;
+    if (!os_leaves_in(p, start, end, &l)) {
+        free(l.v);
+        return out_of_host_memory(err, "migrate");
+    }
+    typedef struct moved {
+        uint64_t va, old_pfn, new_pfn;
+    } moved;
+    moved *mv = calloc(l.n ? l.n : 1, sizeof *mv);
+    frame_list tables = {0};
+    size_t n = 0;
+    int rc = mv ? 0 : out_of_host_memory(err, "migrate");
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        const leaf *lf = &l.v[i];
+        if (!os_leaf_movable(os, p, lf))
+            continue;
+        if (os->p.unsafe_skip_device_inv) {
+            rc = refuse_skipped_devices(os, p->pasid, "migrate", err);
+            break;
+        }
+        uint64_t npfn;
+        if (os_frame_alloc(os, p, 0, &npfn, NULL) != 0)
+            break; /* migrate what fits */
+        os_update_free(os);
+        mv[n++] = (moved){lf->va, os_leaf_pfn(lf), npfn};
+        os->collect = &tables; /* as os_unmap_pte's: freed after the shootdown */
+        scim_pgtable_unmap(p->pt, lf->va, NULL, NULL);
+        os->collect = NULL;
+        os->st.frames_data--;
+        os_lru_remove(os, os_leaf_pfn(lf));
+        scope_add(sd, lf->va, OS_PAGE_SIZE);
+    }
+    /* do_migrate wakes kswapd with the copies' frames taken */
+    const reclaim_for f = {"a migrate record", p->pasid, start};
+    if (!rc && n)
+        rc = reclaim_if_low(os, &f, err);
+    /* finish_op: the emptied page-table frames first */
+    for (size_t i = 0; i < tables.n; i++) {
+        os->deferred--;
+        free_frame(os, tables.v[i].pfn, 0);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const region *r = os_find_region(p, mv[i].va);
+        if (!rc && (!r || os_map_new_page(os, p, mv[i].va, r, mv[i].new_pfn, true, NULL) != 0))
+            free_frame(os, mv[i].new_pfn, 0);
+        else if (rc)
+            free_frame(os, mv[i].new_pfn, 0);
+        free_frame(os, mv[i].old_pfn, 0);
+    }
+    free(mv);
+    os_frame_list_free(&tables);
+    free(l.v);
+    return rc;
+}
+
 /* ops.c do_pin and do_unpin: no shootdown; a pin that maps pages reclaims
  * below the watermark as kswapd would be woken. */
 static int warm_pin(scim_os *os, process *p, const scim_trace_rec *rec, uint64_t start, uint64_t end,
@@ -663,13 +769,12 @@ int scim_os_warm_op(scim_os *os, const scim_trace_rec *rec, uint32_t pasid, scim
     round_scope sd = {0};
     if (inv)
         *inv = scope_of(os, pasid, &sd);
-    if (rec->op != SCIM_OP_MMAP && rec->op != SCIM_OP_MUNMAP && rec->op != SCIM_OP_MPROTECT &&
-        rec->op != SCIM_OP_PIN && rec->op != SCIM_OP_UNPIN)
+    if (rec->op == SCIM_OP_READ || rec->op == SCIM_OP_WRITE || rec->op >= SCIM_OP_COUNT_)
         return scim_err_set(err, SCIM_EINVAL,
-                            "sim.warmup: a %s record (line or record %llu) cannot be warmed up: warm-up takes only "
-                            "read, write, mmap, munmap, mprotect, pin and unpin records; make sim.warmup end before "
-                            "it",
-                            scim_trace_op_name(rec->op), (unsigned long long)rec->line);
+                            "sim.warmup: a %s record (line or record %llu) is not an OS operation (mmap, munmap, "
+                            "mprotect, migrate, reclaim, pin or unpin)",
+                            rec->op < SCIM_OP_COUNT_ ? scim_trace_op_name(rec->op) : "?",
+                            (unsigned long long)rec->line);
     int rc = supported(os, pasid, scim_trace_op_name(rec->op), err);
     if (rc)
         return rc;
@@ -682,6 +787,8 @@ int scim_os_warm_op(scim_os *os, const scim_trace_rec *rec, uint32_t pasid, scim
     case SCIM_OP_PIN:
     case SCIM_OP_UNPIN: return warm_pin(os, p, rec, start, end, err);
     case SCIM_OP_MUNMAP: rc = warm_munmap(os, p, start, end, &sd, err); break;
+    case SCIM_OP_RECLAIM: rc = warm_reclaim_range(os, p, start, end, &sd, err); break;
+    case SCIM_OP_MIGRATE: rc = warm_migrate(os, p, start, end, &sd, err); break;
     case SCIM_OP_MPROTECT: {
         unsigned prot = (rec->has & SCIM_TRACE_HAS_PROT) ? rec->prot : SCIM_PROT_R;
         rc = warm_mprotect(os, p, start, end, prot, &sd, err);
