@@ -15,9 +15,10 @@
  *   ops.c       the OS operations of traces, and answering them
  *   hyp.c       the hypervisor of VMs: guest-physical memory, stage-2
  *               tables, stage-2 faults on their own queue
- *   warm.c      functional warm-up (sim.warmup): faults, mmap, munmap,
- *               mprotect and kswapd's reclaim at once, leaving the state
- *               the timed paths would
+ *   warm.c      functional warm-up (sim.warmup): faults, software walks,
+ *               kswapd's reclaim and shadow syncs at once, leaving the
+ *               state the timed paths would (warm_internal.h)
+ *   warm_ops.c  the same for the trace's OS operations
  *
  * Internal functions shared between files are named os_*; everything
  * else is static. The driver reaches the OS through these functions too. */
