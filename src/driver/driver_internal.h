@@ -129,6 +129,12 @@ struct scim_driver {
 
 /* The DMA lies entirely inside a region set up at bind. */
 bool drv_in_static(const io_dev *io, uint32_t pasid, uint64_t addr, uint64_t len);
+/* The page at va, if an I/O may use it (present, user, writable for a
+ * device write): its frame in *pfn. */
+bool drv_page_usable(const process *p, uint64_t va, bool write, uint64_t *pfn);
+/* Pin the page's frame for one I/O and mark it as get_user_pages does;
+ * false if out of host memory (the run stops). */
+bool drv_pin_for_io(scim_os *os, process *p, uint64_t va, uint64_t pfn, bool write);
 
 io_dev *drv_io_of(const scim_driver *d, scim_node_id dev);
 /* The driver's state for device `dev` with its device-side hooks `ops`,

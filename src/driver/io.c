@@ -149,6 +149,27 @@ static void page_faulted(void *ctx, scim_msg *m, int32_t status)
         refuse(ctx, m);
 }
 
+bool drv_page_usable(const process *p, uint64_t va, bool write, uint64_t *pfn)
+{
+    uint64_t pa;
+    unsigned attrs;
+    if (scim_pgtable_lookup(p->pt, va, &pa, NULL, &attrs) != 1 || !(attrs & SCIM_PTA_USER) ||
+        (write && !(attrs & SCIM_PTA_WRITE)))
+        return false;
+    *pfn = os_pfn(pa);
+    return true;
+}
+
+bool drv_pin_for_io(scim_os *os, process *p, uint64_t va, uint64_t pfn, bool write)
+{
+    if (!os_pin_frame(os, pfn))
+        return false;
+    /* get_user_pages marks the page accessed (and dirty for a write), so
+     * reclaim sees I/O pages as used */
+    scim_pgtable_update(p->pt, va, SCIM_PTA_ACCESSED | (write ? SCIM_PTA_DIRTY : 0), 0, NULL);
+    return true;
+}
+
 /* Bring every page of the buffer in (a CPU fault for each missing one,
  * as get_user_pages takes), pinning each for the request; then register
  * (pin) or map (iommu-map) the lot. */
@@ -166,19 +187,14 @@ static void prepare(scim_driver *d, scim_msg *m)
     bool write = drv_req(m)->write;
     uint64_t start = os_page_down(drv_req(m)->addr);
     for (uint64_t i = x->progress; i < n; i++) {
-        uint64_t va = start + i * OS_PAGE_SIZE, pa;
-        unsigned attrs;
-        if (scim_pgtable_lookup(p->pt, va, &pa, NULL, &attrs) != 1 || !(attrs & SCIM_PTA_USER) ||
-            (write && !(attrs & SCIM_PTA_WRITE))) {
+        uint64_t va = start + i * OS_PAGE_SIZE, pfn;
+        if (!drv_page_usable(p, va, write, &pfn)) {
             os_fault_in(os, m, va, write, page_faulted, d);
             return;
         }
-        if (!os_pin_frame(os, os_pfn(pa)))
+        if (!drv_pin_for_io(os, p, va, pfn, write))
             return;
-        x->frames[i] = os_pfn(pa);
-        /* get_user_pages marks the page accessed (and dirty for a write),
-         * so reclaim sees I/O pages as used */
-        scim_pgtable_update(p->pt, va, SCIM_PTA_ACCESSED | (write ? SCIM_PTA_DIRTY : 0), 0, NULL);
+        x->frames[i] = pfn;
         x->progress = (uint32_t)(i + 1);
     }
     if (drv_req(m)->op == SCIM_OS_IO_PIN)

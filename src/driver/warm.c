@@ -35,18 +35,6 @@
  * reclaim evicted is faulted in again (as src/sim/warm.c bounds it). */
 #define WARM_FAULT_TRIES 4
 
-/* The page at va, if the I/O may use it: its frame. */
-static bool usable(const process *p, uint64_t va, bool write, uint64_t *pfn)
-{
-    uint64_t pa;
-    unsigned attrs;
-    if (scim_pgtable_lookup(p->pt, va, &pa, NULL, &attrs) != 1 || !(attrs & SCIM_PTA_USER) ||
-        (write && !(attrs & SCIM_PTA_WRITE)))
-        return false;
-    *pfn = os_pfn(pa);
-    return true;
-}
-
 static void unpin_all(scim_os *os, const uint64_t *frames, uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++)
@@ -103,7 +91,7 @@ static int prepare(scim_driver *d, process *p, warm_io *w, uint64_t *faults, boo
     scim_os *os = d->os;
     for (uint64_t i = 0; i < w->n; i++) {
         uint64_t va = w->start + i * OS_PAGE_SIZE, pfn;
-        for (int tries = 0; !usable(p, va, w->write, &pfn); tries++) {
+        for (int tries = 0; !drv_page_usable(p, va, w->write, &pfn); tries++) {
             int rc = tries < WARM_FAULT_TRIES ? scim_os_warm_fault(os, w->pasid, va, w->write, err)
                                               : SCIM_RESP_INVALID;
             if (rc) {
@@ -113,12 +101,11 @@ static int prepare(scim_driver *d, process *p, warm_io *w, uint64_t *faults, boo
             }
             (*faults)++;
         }
-        if (!os_pin_frame(os, pfn)) {
+        if (!drv_pin_for_io(os, p, va, pfn, w->write)) {
             unpin_all(os, w->frames, i);
             return scim_err_set(err, SCIM_ENOMEM, "sim.warmup: out of host memory pinning a page");
         }
         w->frames[i] = pfn;
-        scim_pgtable_update(p->pt, va, SCIM_PTA_ACCESSED | (w->write ? SCIM_PTA_DIRTY : 0), 0, NULL);
     }
     return 0;
 }

@@ -279,10 +279,8 @@ static int warm_migrate(scim_os *os, process *p, uint64_t start, uint64_t end, r
         os_warm_free_frame(os, tables.v[i].pfn, 0);
     }
     for (size_t i = 0; i < n; i++) {
-        const region *r = os_find_region(p, mv[i].va);
-        if (!rc && (!r || os_map_new_page(os, p, mv[i].va, r, mv[i].new_pfn, true, NULL) != 0))
-            os_warm_free_frame(os, mv[i].new_pfn, 0);
-        else if (rc)
+        const region *r = rc ? NULL : os_find_region(p, mv[i].va);
+        if (!r || os_map_new_page(os, p, mv[i].va, r, mv[i].new_pfn, true, NULL) != 0)
             os_warm_free_frame(os, mv[i].new_pfn, 0);
         os_warm_free_frame(os, mv[i].old_pfn, 0);
     }
