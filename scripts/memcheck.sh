@@ -39,10 +39,11 @@ ORIGINS=${ORIGINS:-1}
 # runs the CLI in child processes, which memcheck does not follow: under it
 # only the test's own few lines are checked, for a minute of CI. The warm-up's
 # twin runners (test_warm_walker 73 s, test_warm_os 49 s, test_warm_os_ops
-# 75 s, test_warm_os_reclaim) and its whole-system runner (test_warm 34 s,
-# 38 cases) drive the same walker, core, OS and driver code as the timed
-# runners here; ASan and UBSan run all five in scripts/test.sh.
-SLOW=(test_warm test_warm_walker test_warm_os test_warm_os_ops test_warm_os_reclaim test_rss test_design test_e2e test_oom_sim test_pagetable test_tracegen test_progress
+# 75 s, test_warm_os_reclaim, test_warm_nested 18 s) and its whole-system
+# runners (test_warm 34 s, 38 cases; test_warm_vm) drive the same walker,
+# core, OS and driver code as the timed runners here; ASan and UBSan run
+# all seven in scripts/test.sh.
+SLOW=(test_warm test_warm_walker test_warm_nested test_warm_vm test_warm_os test_warm_os_ops test_warm_os_reclaim test_rss test_design test_e2e test_oom_sim test_pagetable test_tracegen test_progress
       test_tlb_index test_os test_ptfmt test_physmem test_short_writes test_oom
       test_kernel test_trace_text test_trace_binary test_walker test_schemes
       test_config_aliases test_oom_vm test_oom_run test_oom_build test_oom_writers

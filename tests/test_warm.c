@@ -473,14 +473,16 @@ START_TEST(iommu_map_unmaps_and_flushes)
 }
 END_TEST
 
-/* What the warm-up does not take is refused where it is configured. */
+/* What the warm-up does not take is refused where it is configured: a
+ * VM's stage-2 reclaim on a timer (VMs themselves are warmed:
+ * test_warm_vm.c). */
 START_TEST(unsupported_configurations_are_refused)
 {
     char dir[64], path[256], yaml[4096], msg[2048];
     tmpdir_make(dir, sizeof dir);
     write_file(dir, "t.trace", "+10 read 0x10000000 64\n", path, sizeof path);
     snprintf(yaml, sizeof yaml, BASE, 1, "256MiB", "", "true", path, "iommu", 32, 32,
-             "vms:\n  vm0: {memory: 16MiB}\n");
+             "vms:\n  vm0: {memory: 16MiB, s2_reclaim: {at: 1us}}\n");
     /* the process and the device in the VM */
     char in_vm[4400], *pasid = strstr(yaml, "    pasid: 1\n"), *dev = strstr(yaml, "pasid: 1, max_outstanding");
     ck_assert(pasid && dev && pasid < dev);
@@ -488,7 +490,16 @@ START_TEST(unsupported_configurations_are_refused)
              yaml, (int)(dev + strlen("pasid: 1, ") - (pasid + strlen("    pasid: 1\n"))),
              pasid + strlen("    pasid: 1\n"), dev + strlen("pasid: 1, "));
     ck_assert_int_ne(build_yaml(in_vm, msg, sizeof msg), 0);
-    ck_assert_msg(strstr(msg, "sim.warmup") && strstr(msg, "VMs") && strstr(msg, ":1:"), "message: %s", msg);
+    ck_assert_msg(strstr(msg, "sim.warmup") && strstr(msg, "vms.vm0.s2_reclaim.at") && strstr(msg, ":1:"),
+                  "message: %s", msg);
+    /* without the timer the same VM is warmed up */
+    char *timer = strstr(in_vm, ", s2_reclaim: {at: 1us}");
+    ck_assert_ptr_nonnull(timer);
+    memmove(timer, timer + strlen(", s2_reclaim: {at: 1us}"), strlen(timer + strlen(", s2_reclaim: {at: 1us}")) + 1);
+    scim_sim *sim = run_yaml(in_vm);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.records"), 1);
+    ck_assert_double_eq(stat_of(sim, "sim.warmup.errors"), 0);
+    scim_sim_destroy(sim);
     tmpdir_remove(dir);
 }
 END_TEST

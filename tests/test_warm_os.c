@@ -323,16 +323,59 @@ START_TEST(other_ops_are_refused)
 }
 END_TEST
 
-/* A process of a VM: not supported yet, said so. */
-START_TEST(vms_are_refused)
+/* A process of a VM: the guest's fault maps its page in the guest's
+ * table, and stage 2 is filled as the hypervisor fills it. A core's fault
+ * does not zero, so its page then has no stage-2 entry and the next fault
+ * of it is the hypervisor's; an I/O fault's zeroing maps it in stage 2 at
+ * once. Hand counts of stage-2 mappings and backing frames. */
+static double vm_stat(side *s, const char *name)
+{
+    double v = -1;
+    ck_assert_msg(scim_stats_lookup(s->r.stats, name, &v) == 0, "no statistic %s", name);
+    return v;
+}
+
+START_TEST(guest_faults_fill_stage2)
 {
     side w;
     scim_os_params p = os_defaults();
-    side_init(&w, &p, MEM_BIG, false, true);
+    side_init(&w, &p, MEM_BIG, true, true);
+    const uint32_t guest = PASID + 1;
     scim_err err = {0};
-    ck_assert_int_eq(scim_os_warm_fault(w.os, PASID + 1, REG_B, false, &err), SCIM_EINVAL);
-    ck_assert_msg(strstr(err.msg, "VM") && strstr(err.msg, "sim.warmup"), "message: %s", err.msg);
-    ck_assert(!mapped(&w, REG_B));
+    ck_assert_int_eq(scim_os_add_region(w.os, guest, REG_B, 8 * PG, SCIM_SHIFT_4K, SCIM_PROT_RW, false, &err), 0);
+    double maps = vm_stat(&w, "vm0.hyp.s2_maps"), backed = vm_stat(&w, "vm0.hyp.frames_backed");
+    bool handled = true;
+    /* not mapped by the guest: the guest's fault */
+    ck_assert_int_eq(scim_os_warm_s2_fault(w.os, guest, REG_B, 1, &handled, &err), 0);
+    ck_assert(!handled);
+    /* a core's fault: the page and the table pages it needs are new guest
+     * frames; the tables are touched (mapped in stage 2), the page is not */
+    ck_assert_int_eq(scim_os_warm_fault(w.os, guest, REG_B, true, &err), 0);
+    const process *g = os_find_process(w.os, guest);
+    ck_assert_int_eq(scim_pgtable_lookup(g->pt, REG_B, NULL, NULL, NULL), 1);
+    double tables = vm_stat(&w, "vm0.hyp.frames_backed") - backed - 1;
+    ck_assert_double_ge(tables, 1);
+    ck_assert_double_eq(vm_stat(&w, "vm0.hyp.s2_maps"), maps + tables);
+    /* the retried 2D walk's stage-2 fault: the hypervisor's, the pages of
+     * the request the guest maps (the second is not mapped) */
+    ck_assert_int_eq(scim_os_warm_s2_fault(w.os, guest, REG_B, 2, &handled, &err), 0);
+    ck_assert(handled);
+    ck_assert_double_eq(vm_stat(&w, "vm0.hyp.s2_maps"), maps + tables + 1);
+    ck_assert_int_eq(scim_os_warm_s2_fault(w.os, guest, REG_B, 1, &handled, &err), 0);
+    ck_assert(!handled);
+    /* an I/O fault: zeroed, so mapped in stage 2 with it; a prefault too */
+    ck_assert_int_eq(scim_os_warm_io_fault(w.os, guest, REG_B + PG, false, &err), 0);
+    ck_assert_int_eq(scim_os_warm_prefault(w.os, guest, REG_B + 2 * PG, &err), 0);
+    ck_assert_double_eq(vm_stat(&w, "vm0.hyp.s2_maps"), maps + tables + 3);
+    ck_assert_double_eq(vm_stat(&w, "vm0.hyp.frames_backed"), backed + tables + 3);
+    for (int i = 1; i <= 2; i++) {
+        ck_assert_int_eq(scim_os_warm_s2_fault(w.os, guest, REG_B + (uint64_t)i * PG, 1, &handled, &err), 0);
+        ck_assert_msg(!handled, "page %d", i);
+    }
+    /* the host's process: never the hypervisor's */
+    ck_assert_int_eq(scim_os_warm_fault(w.os, PASID, REG_B, false, &err), 0);
+    ck_assert_int_eq(scim_os_warm_s2_fault(w.os, PASID, REG_B, 1, &handled, &err), 0);
+    ck_assert(!handled);
     side_free(&w);
 }
 END_TEST
@@ -386,7 +429,7 @@ int main(void)
     tcase_add_test(tc, huge_page_without_frames_is_enomem);
     tcase_add_test(tc, twin_mmap_matches);
     tcase_add_test(tc, other_ops_are_refused);
-    tcase_add_test(tc, vms_are_refused);
+    tcase_add_test(tc, guest_faults_fill_stage2);
     tcase_add_test(tc, shadow_copy_follows_faults);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -42,9 +42,6 @@ int32_t scim_iommu_warm_translate(scim_iommu *io, scim_physmem *pm, scim_node_id
     *page_pa = 0;
     *shift = 0;
     *perms = 0;
-    for (size_t i = 0; i < io->n_s2; i++)
-        if (io->s2[i].pasid == pasid)
-            return SCIM_RESP_INVALID;
     scim_tlb_entry t;
     if (scim_tlb_lookup(io->iotlb, pasid, va, &t) == 1 && (!write || (t.perms & SCIM_PERM_W))) {
         *page_pa = scim_pfn_addr(t.pfn);
@@ -56,7 +53,12 @@ int32_t scim_iommu_warm_translate(scim_iommu *io, scim_physmem *pm, scim_node_id
     const scim_pt_format *fmt;
     if (!context_of(io, pm, dev, pasid, &root, &fmt))
         return SCIM_RESP_INVALID;
-    scim_walk_result r = scim_walker_walk_now(io->walker, pm, pasid, va, write, root, fmt);
+    const scim_stage2 *s2 = NULL; /* a PASID of a VM: the 2D walk (ats.c scim_iommu_ats_walk) */
+    for (size_t i = 0; i < io->n_s2; i++)
+        if (io->s2[i].pasid == pasid)
+            s2 = &io->s2[i].s2;
+    scim_walk_result r = s2 ? scim_walker_walk_now_nested(io->walker, pm, pasid, va, write, root, fmt, s2)
+                            : scim_walker_walk_now(io->walker, pm, pasid, va, write, root, fmt);
     if (r.status == SCIM_WALK_NOT_PRESENT)
         return SCIM_RESP_NOT_PRESENT;
     if (r.status != SCIM_WALK_OK)

@@ -355,16 +355,17 @@ int scim_cpu_warm_next(scim_cpu *c, scim_trace_rec *rec, uint32_t *pasid, scim_t
  * leaves every policy's replacement state as one use would. */
 int scim_cpu_warm_access(scim_cpu *c, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write, uint64_t *pa)
 {
-    /* a guest's 2D walk reads stage 2 through events; and a core runs one
-     * address space (its replay refuses a record of another PASID) */
-    if (c->has_s2 || c->p.nested || pasid != c->p.pasid)
+    /* a core runs one address space (its replay refuses a record of another PASID) */
+    if (pasid != c->p.pasid)
         return SCIM_RESP_INVALID;
     scim_tlb_entry e;
     if (!tlb_hit(c->l1, pasid, va, write, &e)) {
         if (tlb_hit(c->l2, pasid, va, write, &e)) {
             scim_tlb_insert(c->l1, &e, NULL);
         } else {
-            scim_walk_result r = scim_walker_walk_now(c->walker, pm, pasid, va, write, c->root, c->fmt);
+            scim_walk_result r =
+                c->has_s2 ? scim_walker_walk_now_nested(c->walker, pm, pasid, va, write, c->root, c->fmt, &c->s2)
+                          : scim_walker_walk_now(c->walker, pm, pasid, va, write, c->root, c->fmt);
             if (r.status != SCIM_WALK_OK || !allows(r.perms, write))
                 return SCIM_RESP_NOT_PRESENT;
             e = fill_tlbs(c, pasid, va, &r);

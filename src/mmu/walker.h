@@ -130,15 +130,22 @@ bool scim_walker_walk_nested(scim_walker *w, uint32_t pasid, uint64_t va, bool w
  * request leaves behind: the paging-structure caches looked up and filled
  * as a timed walk fills them, each entry read from pm directly with its
  * accessed/dirty bits set as the memory sets them for a walk (set_ad), no
- * event and no time. Single-stage walkers only (a nested walker, made
- * with params.nested: status SCIM_WALK_RESERVED and nothing changed). A walker with a table-address
- * hook is refused the same way (the hook may answer only later). Either
- * refusal reads nothing (reads 0). The statistics walks and
- * walk.pte_reads count a walk and the caches' counters its lookups; the
- * latency and wait histograms do not see it. Meant for an idle walker: it
- * does not look at walks in flight. */
+ * event and no time. A walker with a table-address hook is refused
+ * (status SCIM_WALK_RESERVED, nothing read, reads 0: the hook may answer
+ * only later). The statistics walks and walk.pte_reads (and a nested
+ * walker's walk.nested, walk.s2_reads, walk.s2_faults) count a walk and
+ * the caches' counters its lookups; the latency and wait histograms do
+ * not see it. Meant for an idle walker: it does not look at walks in
+ * flight. */
 scim_walk_result scim_walker_walk_now(scim_walker *w, scim_physmem *pm, uint32_t pasid, uint64_t va, bool write,
                                       uint64_t root, const scim_pt_format *fmt);
+/* The functional twin of scim_walker_walk_nested: the stage-2 TLB and
+ * paging-structure caches looked up and filled as the timed 2D walk does,
+ * the combined entries too. Refused (as above) on a walker made without
+ * params.nested. */
+scim_walk_result scim_walker_walk_now_nested(scim_walker *w, scim_physmem *pm, uint32_t pasid, uint64_t va,
+                                             bool write, uint64_t root, const scim_pt_format *fmt,
+                                             const scim_stage2 *s2);
 /* The same walk over another memory: entry() answers each read as that
  * memory would answer the walker's (a device's shadow copy: the value, no
  * accessed/dirty update). */

@@ -142,17 +142,23 @@ static bool s2_present(const os_vm *vm, uint64_t gpfn)
 
 static uint64_t host_of(const os_vm *vm, uint64_t gpfn) { return vm->back[gpfn] - 1; }
 
-static void s2_map(scim_os *os, os_vm *vm, uint64_t gpfn)
+static int s2_map_err(os_vm *vm, uint64_t gpfn, scim_err *err)
 {
     if (s2_present(vm, gpfn))
-        return;
-    scim_err err = {0};
+        return 0;
     if (scim_pgtable_map(vm->s2, os_frame_pa(gpfn), os_frame_pa(host_of(vm, gpfn)), OS_PAGE_SHIFT,
-                         SCIM_PTA_USER | SCIM_PTA_WRITE, &err) != 0) {
-        scim_kernel_fail(os->k, err.code ? err.code : SCIM_ENOMEM, "vm %s: stage 2: %s", vm->name, err.msg);
-        return;
-    }
+                         SCIM_PTA_USER | SCIM_PTA_WRITE, err) != 0)
+        return err->code ? err->code : SCIM_ENOMEM;
     vm->st.s2_maps++;
+    return 0;
+}
+
+static void s2_map(scim_os *os, os_vm *vm, uint64_t gpfn)
+{
+    scim_err err = {0};
+    int rc = s2_map_err(vm, gpfn, &err);
+    if (rc)
+        scim_kernel_fail(os->k, rc, "vm %s: stage 2: %s", vm->name, err.msg);
 }
 
 /* A new guest frame and the host frame behind it; touch: the guest uses it
@@ -418,6 +424,39 @@ bool os_hyp_cpu_fault(scim_os *os, scim_msg *m)
     return true;
 }
 
+/* ---------- warm-up (sim.warmup): the hypervisor's work at once ---------- */
+
+/* The guest frame behind host frame pfn mapped in stage 2 now, if it is
+ * a guest's and is not: job_done's s2_map without the queue. */
+int os_hyp_warm_touch(scim_os *os, uint64_t pfn, scim_err *err)
+{
+    uint64_t g;
+    os_vm *vm = vm_of_frame(os, pfn, &g);
+    if (!vm || s2_present(vm, g))
+        return 0;
+    int rc = s2_map_err(vm, g, err);
+    return rc ? scim_err_set(err, rc, "sim.warmup: vm '%s': stage 2: %s", vm->name, err->msg) : 0;
+}
+
+/* os_hyp_page_request's and os_hyp_cpu_fault's test, then job_done's
+ * map_pages: the pages of [va, +pages) that p's guest maps. */
+int os_hyp_warm_fault(scim_os *os, const process *p, uint64_t va, uint32_t pages, bool *handled, scim_err *err)
+{
+    uint64_t hpa;
+    *handled = p->vm && scim_pgtable_lookup(p->pt, os_page_down(va), &hpa, NULL, NULL) == 1 &&
+               os_hyp_untouched(os, os_pfn(hpa));
+    for (uint32_t i = 0; *handled && i < pages; i++) {
+        uint64_t g;
+        if (scim_pgtable_lookup(p->pt, os_page_down(va) + (uint64_t)i * OS_PAGE_SIZE, &hpa, NULL, NULL) == 1 &&
+            vm_of_frame(os, os_pfn(hpa), &g) == p->vm) {
+            int rc = os_hyp_warm_touch(os, os_pfn(hpa), err);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 /* ---------- stage-2 reclaim: the hypervisor takes pages back ---------- */
 
 /* Every acknowledgement is in: no cache holds the old translations; the
@@ -517,6 +556,14 @@ static void s2_reclaim(void *ctx, uint64_t vi)
     }
     if (vm->p.s2_reclaim_interval)
         scim_kernel_schedule_timer(os->k, vm->p.s2_reclaim_interval, SCIM_PRIO_DEFAULT, s2_reclaim, os, vi);
+}
+
+const char *scim_os_vm_s2_reclaim_timed(const scim_os *os)
+{
+    for (size_t i = 0; i < os->n_vms; i++)
+        if (os->vms[i]->p.s2_reclaim_at)
+            return os->vms[i]->name;
+    return NULL;
 }
 
 scim_time_t os_hyp_map_exit_cost(const scim_os *os, uint32_t pasid)

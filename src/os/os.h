@@ -162,6 +162,9 @@ int scim_os_add_guest_process(scim_os *os, const char *name, uint32_t pasid, int
                               scim_err *err);
 /* The stage 2 a guest PASID's walks go through; SCIM_ENOENT on the host. */
 int scim_os_vm_stage2(const scim_os *os, uint32_t pasid, scim_stage2 *out);
+/* The first VM whose hypervisor reclaims stage-2 pages on a timer
+ * (vms.<name>.s2_reclaim.at), NULL if none: the warm-up does not run it. */
+const char *scim_os_vm_s2_reclaim_timed(const scim_os *os);
 /* The VM of a PASID's process, NULL on the host. */
 const char *scim_os_process_vm(const scim_os *os, uint32_t pasid);
 /* prot: SCIM_PROT_R or SCIM_PROT_RW (include/scimitar/trace.h). */
@@ -273,15 +276,34 @@ void scim_os_warm_set_invalidate(scim_os *os, scim_os_warm_inv_fn fn, void *ctx)
  * a 2 MiB or 1 GiB page does not fit (huge pages are not reclaimed), or
  * the swap space is full (os.swap.size), as the timed run would stop.
  * SCIM_ESTATE when reclaim is due and no invalidation callback is set.
- * SCIM_EINVAL with a message for a process of a VM, faulting or a
- * reclaim victim, and for a reclaim under os.unsafe_skip_device_inv: warm-up does not support
- * them yet. The OS adds no page of its own (no fault-around): for a page
+ * SCIM_EINVAL with a message for a reclaim under os.unsafe_skip_device_inv:
+ * warm-up does not support it. A process of a VM faults in its guest
+ * (guest frames, each backed by a host frame as hyp.c's guest_alloc
+ * backs it); a fault that is stage 2's goes to scim_os_warm_s2_fault
+ * first. The OS adds no page of its own (no fault-around): for a page
  * request group, call it once per page of the group, then
  * scim_os_warm_prefault for its prefault pages. SCIM_ESTATE if the page is
  * in transition (timed work in flight: not during a warm-up). Event
  * statistics (os.iopf.*, os.faults.*, os.reclaim.*, os.swap.*) are not
  * counted; os.frames.* levels are. */
 int scim_os_warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, scim_err *err);
+/* The same for a device's I/O page fault: a new page is zeroed before it
+ * is mapped (os.iopf.zero_pages), which for a guest is its first touch of
+ * the frame, mapped in stage 2 at once as the hypervisor maps it after
+ * the zeroing's EPT violation. A core's fault (scim_os_warm_fault) does
+ * not zero, so its guest page has no stage-2 entry until the retried
+ * walk faults at stage 2. */
+int scim_os_warm_io_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, scim_err *err);
+/* The hypervisor's share of a fault (sim.warmup), asked first: a fault of
+ * [va, +pages) of pasid (a device's page request group, or a core's fault:
+ * 1 page) whose first page the guest maps but stage 2 does not is the
+ * hypervisor's (hyp.c os_hyp_page_request, os_hyp_cpu_fault): every page
+ * of the range the guest maps is mapped in stage 2 at once, *handled set,
+ * and the guest sees no fault (no prefault either). Otherwise nothing,
+ * *handled false: the fault is the guest's (scim_os_warm_fault or
+ * _io_fault, then scim_os_warm_prefault), as for a host process. 0, or
+ * SCIM_ENOMEM when stage 2 finds no frame for a table. */
+int scim_os_warm_s2_fault(scim_os *os, uint32_t pasid, uint64_t va, uint32_t pages, bool *handled, scim_err *err);
 /* Functional prefault (sim.warmup): what the fault handler does for one
  * prefault page of a page request group (the device's prefault pages,
  * after the group's own pages, which go to scim_os_warm_fault): map va's
@@ -289,9 +311,9 @@ int scim_os_warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, sci
  * access, not present, not swapped out), with the region's rights;
  * otherwise, or when no frame is free, nothing, as the handler (best
  * effort: no reclaim for it). A page mapped below
- * os.reclaim.low_watermark reclaims as scim_os_warm_fault does. 0, or the
- * errors of that reclaim (as scim_os_warm_fault's); SCIM_EINVAL as
- * scim_os_warm_fault for VMs. */
+ * os.reclaim.low_watermark reclaims as scim_os_warm_fault does. A guest's
+ * page is zeroed, so mapped in stage 2, as scim_os_warm_io_fault's. 0, or
+ * the errors of that reclaim or of stage 2 (as scim_os_warm_fault's). */
 int scim_os_warm_prefault(scim_os *os, uint32_t pasid, uint64_t va, scim_err *err);
 /* Functional OS operation (sim.warmup): an mmap, munmap, mprotect,
  * migrate, reclaim, pin or unpin record
@@ -317,8 +339,8 @@ int scim_os_warm_prefault(scim_os *os, uint32_t pasid, uint64_t va, scim_err *er
  * free frame (the timed mmap stops the run there too: it does not wait for
  * reclaim); a populated mmap that leaves free frames below
  * os.reclaim.low_watermark reclaims as scim_os_warm_fault does, its
- * shootdowns through the invalidation callback (not *inv); SCIM_EINVAL as scim_os_warm_fault for VMs,
- * and for an munmap or downgrade under os.unsafe_skip_device_inv. */
+ * shootdowns through the invalidation callback (not *inv); SCIM_EINVAL
+ * for an munmap or downgrade under os.unsafe_skip_device_inv. */
 int scim_os_warm_op(scim_os *os, const scim_trace_rec *rec, uint32_t pasid, scim_inv_scope *inv, scim_err *err);
 /* Functional software walk (sim.warmup, walk placement software): the
  * interrupt handler's answer to a device's request for va's page, as the

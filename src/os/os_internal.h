@@ -657,6 +657,12 @@ bool os_hyp_page_request(scim_os *os, scim_msg *m);
 /* A guest core's fault that is the hypervisor's (a stage-2 fault): true if
  * it took it. */
 bool os_hyp_cpu_fault(scim_os *os, scim_msg *m);
+/* Warm-up (os/warm.c): a guest's first touch of host frame pfn maps it in
+ * stage 2 at once (a zeroing's EPT violation); a fault of [va, +pages)
+ * of p that stage 2 lacks (the guest maps its first page) is the
+ * hypervisor's, its pages mapped at once (*handled), else the guest's. */
+int os_hyp_warm_touch(scim_os *os, uint64_t pfn, scim_err *err);
+int os_hyp_warm_fault(scim_os *os, const process *p, uint64_t va, uint32_t pages, bool *handled, scim_err *err);
 void os_hyp_free(scim_os *os);
 /* Scheme iommu-map: the vIOMMU's exit for a map or unmap call of pasid's
  * driver (0 on the host; counted). */

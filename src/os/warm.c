@@ -33,25 +33,19 @@
  * the copies after each call (scim_os_warm_sync_shadows), as the sync
  * messages would before anything could read them.
  *
- * Refused for now: processes of VMs (their faults go through the guest
- * kernel's handlers and the hypervisor's stage 2), and an unmap, downgrade or reclaim under
+ * A process of a VM is the guest's: its frames are guest frames backed by
+ * host frames (hyp.c guest_alloc, through os_frame_alloc), its tables
+ * hold guest-physical addresses, as in a timed run. The hypervisor's part
+ * is at once too: a fault stage 2 lacks is mapped there
+ * (scim_os_warm_s2_fault), and a zeroed page of an I/O fault or prefault
+ * is mapped there as the zeroing's EPT violation maps it (zero_touch).
+ *
+ * Refused: an unmap, downgrade or reclaim under
  * os.unsafe_skip_device_inv (the timed round leaves the devices'
  * translations in place, which one scope for every cache cannot say). */
 #include "os/warm_internal.h"
 
 #include <stdlib.h>
-
-/* 0, or SCIM_EINVAL when warm-up cannot reproduce pasid's timed path. */
-int os_warm_supported(const scim_os *os, uint32_t pasid, const char *what, scim_err *err)
-{
-    const char *vm = scim_os_process_vm(os, pasid);
-    if (vm)
-        return scim_err_set(err, SCIM_EINVAL,
-                            "sim.warmup: %s of pasid %u: the process runs in VM '%s', and warm-up does not "
-                            "support processes of VMs yet; set sim.warmup: 0",
-                            what, pasid, vm);
-    return 0;
-}
 
 int os_warm_out_of_memory(scim_err *err, const char *what)
 {
@@ -226,9 +220,7 @@ static int pick(scim_os *os, warm_round *rd, const reclaim_for *f, scim_err *err
             os->hand++;
             continue;
         }
-        int rc = os_warm_supported(os, q->pasid, "a reclaim", err);
-        if (rc)
-            return rc;
+        int rc;
         if (os->p.unsafe_skip_device_inv)
             return os_warm_refuse_skipped(os, q->pasid, "reclaim", err);
         uint64_t slot;
@@ -349,11 +341,26 @@ void scim_os_warm_set_invalidate(scim_os *os, scim_os_warm_inv_fn fn, void *ctx)
 
 /* ---------- faults ---------- */
 
-int scim_os_warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, scim_err *err)
+/* A page of a guest zeroed before it is mapped (zero: an I/O fault's or a
+ * prefault's, os.iopf.zero_pages): the zeroing is the guest's first
+ * touch of the frame, an EPT violation the hypervisor answers by mapping
+ * it in stage 2 (iopf.c zero_page, os_hyp_touch). Nothing else writes
+ * state: the zeros are not modelled. */
+static int zero_touch(scim_os *os, process *p, uint64_t page, bool zero, scim_err *err)
 {
-    int rc = os_warm_supported(os, pasid, "a page fault", err);
-    if (rc)
-        return rc;
+    uint64_t pa;
+    if (!zero || !p->vm || !os_zeroing(os, os_fault_domain(os, p)) ||
+        scim_pgtable_lookup(p->pt, page, &pa, NULL, NULL) != 1)
+        return 0;
+    return os_hyp_warm_touch(os, os_pfn(pa), err);
+}
+
+/* io: an I/O page fault, whose new page is zeroed first (fault.c
+ * os_resolve's zero_first): a guest's first touch of its frame, which
+ * maps it in stage 2 (iopf.c zero_page). */
+static int warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, bool io, scim_err *err)
+{
+    int rc;
     process *p = os_find_process(os, pasid);
     const region *r = p ? os_find_region(p, va) : NULL;
     if (!r || r->prot == SCIM_PROT_NONE || (write && !(r->prot & OS_PROT_W)))
@@ -378,7 +385,8 @@ int scim_os_warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, sci
     if (rc == SCIM_ENOMEM && r->page_shift == SCIM_PAGE_SHIFT) {
         /* wait_for_frame: kswapd runs with the fault waiting on it */
         w.waiting = true;
-        return warm_reclaim(os, &w, &f, err);
+        rc = warm_reclaim(os, &w, &f, err);
+        return rc ? rc : zero_touch(os, p, page, io && !w.swap_in, err);
     }
     if (rc == SCIM_ENOMEM)
         return scim_err_set(err, SCIM_ENOMEM,
@@ -388,7 +396,26 @@ int scim_os_warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, sci
                             pasid, (unsigned long long)va, why.msg);
     if (rc)
         return unresolved(err, rc, &f, why.msg);
+    if ((rc = zero_touch(os, p, page, io && !w.swap_in, err)))
+        return rc;
     return os_warm_reclaim_if_low(os, &f, err);
+}
+
+int scim_os_warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, scim_err *err)
+{
+    return warm_fault(os, pasid, va, write, false, err);
+}
+
+int scim_os_warm_io_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, scim_err *err)
+{
+    return warm_fault(os, pasid, va, write, true, err);
+}
+
+int scim_os_warm_s2_fault(scim_os *os, uint32_t pasid, uint64_t va, uint32_t pages, bool *handled, scim_err *err)
+{
+    const process *p = os_find_process(os, pasid);
+    *handled = false;
+    return p ? os_hyp_warm_fault(os, p, va, pages, handled, err) : 0;
 }
 
 /* Walk placement software (fault.c os_sw_handled, answer_sw_walk): the
@@ -425,9 +452,6 @@ int scim_os_warm_sw_walk(scim_os *os, uint32_t pasid, uint64_t va, bool write, b
  * (and nothing reclaimed for it: the handler does not wait). */
 int scim_os_warm_prefault(scim_os *os, uint32_t pasid, uint64_t va, scim_err *err)
 {
-    int rc = os_warm_supported(os, pasid, "a prefault", err);
-    if (rc)
-        return rc;
     process *p = os_find_process(os, pasid);
     const region *r = p ? os_find_region(p, va) : NULL;
     uint64_t page = os_page_down(va);
@@ -436,6 +460,9 @@ int scim_os_warm_prefault(scim_os *os, uint32_t pasid, uint64_t va, scim_err *er
         return 0;
     if (os_map_new_page(os, p, page, r, 0, false, NULL) != 0)
         return 0;
+    int rc = zero_touch(os, p, page, true, err);
+    if (rc)
+        return rc;
     const reclaim_for f = {"a prefault", pasid, va};
     return os_warm_reclaim_if_low(os, &f, err);
 }

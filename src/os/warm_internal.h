@@ -37,8 +37,6 @@ typedef struct warm_round {
     frame_list tables; /* page-table frames the unmaps emptied */
 } warm_round;
 
-/* 0, or SCIM_EINVAL when warm-up cannot reproduce pasid's timed path. */
-int os_warm_supported(const scim_os *os, uint32_t pasid, const char *what, scim_err *err);
 int os_warm_out_of_memory(scim_err *err, const char *what);
 /* The round would need a shootdown that skips the devices (a protocol
  * broken on purpose, for the checker's tests): one scope for every cache

@@ -315,9 +315,7 @@ int scim_os_warm_op(scim_os *os, const scim_trace_rec *rec, uint32_t pasid, scim
                             "mprotect, migrate, reclaim, pin or unpin)",
                             rec->op < SCIM_OP_COUNT_ ? scim_trace_op_name(rec->op) : "?",
                             (unsigned long long)rec->line);
-    int rc = os_warm_supported(os, pasid, scim_trace_op_name(rec->op), err);
-    if (rc)
-        return rc;
+    int rc;
     process *p = os_find_process(os, pasid);
     if (!p)
         return SCIM_RESP_INVALID;

@@ -19,11 +19,12 @@
  * stalls; schemes pin and iommu-map: the driver prepares the I/O, the
  * device translates in the space it names, the driver releases it, the
  * scheme's warm_begin and warm_end; walk shadow: the OS's entry updates
- * to the copies after every OS call). What it
- * does not model (docs/architecture.md, "Warm-up"): contention and
- * timing, merging of concurrent misses, and the OS operations migrate and
- * reclaim. The OS reclaims as its kswapd would, at once; its
- * shootdowns reach every cache through the callback registered here. */
+ * to the copies after every OS call; a process of a VM: the hypervisor's
+ * stage-2 fault asked before the guest's). What it does not model
+ * (docs/architecture.md, "Warm-up"): contention and timing, merging of
+ * concurrent misses, and a stage-2 reclaim on a timer (refused). The OS
+ * reclaims as its kswapd would, at once; its shootdowns reach every cache
+ * through the callback registered here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,13 +55,13 @@ typedef struct warm_agent {
 /* The key that asked for the warm-up. */
 static const char *warm_key(const scim_sim *sim) { return sim->top.warmup ? "sim.warmup" : "sim.warmup_until"; }
 
-static int refuse(scim_sim *sim, const char *what)
+static int refuse_s2_reclaim(scim_sim *sim, const char *vm)
 {
     const scim_cfg_node *n = scim_cfg_get_path(scim_cfg_root(sim->cfg), warm_key(sim));
     return scim_cfg_error_at(&sim->err, n, SCIM_ECONFIG,
-                             "error: %s: the functional warm-up does not take %s yet; expected %s: 0 for this "
-                             "configuration (or host processes only)",
-                             warm_key(sim), what, warm_key(sim));
+                             "error: %s: the functional warm-up does not run the hypervisor's stage-2 reclaim on a "
+                             "timer (vms.%s.s2_reclaim.at) yet; expected vms.%s.s2_reclaim.at: 0 or %s: 0",
+                             warm_key(sim), vm, vm, warm_key(sim));
 }
 
 static int check_supported(scim_sim *sim)
@@ -71,8 +72,9 @@ static int check_supported(scim_sim *sim)
                                  "error: sim.warmup_until: a warm-up by time and one by records (sim.warmup) "
                                  "together; expected one of them: 0");
     }
-    if (scim_sim_has_vms(sim))
-        return refuse(sim, "VMs (two-stage translation)");
+    const char *vm = scim_os_vm_s2_reclaim_timed(sim->os);
+    if (vm)
+        return refuse_s2_reclaim(sim, vm);
     return 0;
 }
 
@@ -170,11 +172,19 @@ static int fault_in(scim_sim *sim, const warm_agent *a, uint32_t pasid, uint64_t
                     uint32_t prefault, bool write, bool *refused)
 {
     *refused = false;
+    scim_err e = {0};
+    bool s2;
+    if (scim_os_warm_s2_fault(sim->os, pasid, page_va, pages, &s2, &e))
+        return failed_at(sim, a, &e);
+    if (s2) { /* the hypervisor's: the guest sees no fault */
+        sim->counters.warm_faults++;
+        return os_done(sim);
+    }
     for (uint64_t i = 0; i < (uint64_t)pages + prefault; i++) {
-        scim_err e = {0};
         uint64_t va = page_va + i * SCIM_PAGE_SIZE;
-        int rc = i < pages ? scim_os_warm_fault(sim->os, pasid, va, write, &e)
-                           : scim_os_warm_prefault(sim->os, pasid, va, &e);
+        int rc = i >= pages ? scim_os_warm_prefault(sim->os, pasid, va, &e)
+                 : a->cpu   ? scim_os_warm_fault(sim->os, pasid, va, write, &e)
+                            : scim_os_warm_io_fault(sim->os, pasid, va, write, &e);
         if (rc == SCIM_RESP_INVALID) {
             *refused |= i == 0; /* the rest of the group answers for itself when its pages are used */
             continue;
