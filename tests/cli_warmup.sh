@@ -55,14 +55,20 @@ best=$(sed -n 's/.*(\([0-9]*\)\.[0-9]%).*/\1/p' "$T/half.progress" | sort -n | t
 [ "$(stat nic0.dma.requests "$T/half/stats.json")" = 30000 ] || fail "sim.records=30000 did not replay 30000"
 
 # VMs are warmed up (2D walks, the guest's faults, stage 2 on first touch);
-# a stage-2 reclaim on a timer is refused, at sim.warmup's line
+# a stage-2 reclaim on a timer takes a warm-up by time, and one by records
+# refuses it, at sim.warmup's line, naming sim.warmup_until
 "$BIN" run "$SRC/configs/vm_nic.yaml" --out "$T/vmok" --set sim.warmup=20000 --quiet \
     || fail "vm_nic with sim.warmup failed"
 grep -q '"sim.warmup.faults": 1024' "$T/vmok/stats.json" || fail "vm_nic's warm-up did not fault in the 1024 buffers"
 grep -q '"nic0.faults": 0' "$T/vmok/stats.json" || fail "vm_nic faulted in detail after its warm-up"
 out=$("$BIN" run "$SRC/configs/vm_nic.yaml" --out "$T/vm" --set sim.warmup=10 --set vms.vm0.s2_reclaim.at=1ms 2>&1) \
     && fail "a timed stage-2 reclaim with sim.warmup ran"
-echo "$out" | grep -q "sim.warmup" && echo "$out" | grep -q "vms.vm0.s2_reclaim.at" || fail "unclear refusal: $out"
+echo "$out" | grep -q "sim.warmup" && echo "$out" | grep -q "vms.vm0.s2_reclaim.at" \
+    && echo "$out" | grep -q "sim.warmup_until" || fail "unclear refusal: $out"
+"$BIN" run "$SRC/configs/vm_nic.yaml" --out "$T/vmtime" --set sim.warmup_until=500us --quiet \
+    --set vms.vm0.s2_reclaim.at=100us --set vms.vm0.s2_reclaim.interval=200us \
+    || fail "vm_nic with a stage-2 reclaim and sim.warmup_until failed"
+grep -q '"vm0.hyp.s2_rounds": [1-9]' "$T/vmtime/stats.json" || fail "no stage-2 reclaim round in detail"
 [ -e "$T/vm" ] && fail "a refused run left an output directory"
 
 # OS operations in the warm-up, the checker on: a page reclaimed there is

@@ -40,14 +40,14 @@
 
 static const char *const BASE =
     "kernel: {backend: native}\n"
-    "sim: {check_invariants: true, warmup: %d, records: %d}\n"
+    "sim: {check_invariants: true, %s}\n"
     "system: {isa: %s}\n"
     "scheme: %s\n"
     "memory: {size: 256MiB}\n"
     "iommu: {walkers: 1, iotlb: {entries: 8, ways: 2}, pwc: {entries: %d}, s2tlb: {entries: %d}, "
     "s2pwc: {entries: %d}}\n"
     "vms:\n"
-    "  vm0: {memory: 32MiB, guest: {iopf: {zero_pages: %s}}}\n"
+    "  vm0: {memory: 32MiB, guest: {iopf: {zero_pages: %s}}%s}\n"
     "processes:\n"
     "  app:\n"
     "    pasid: 1\n"
@@ -91,8 +91,10 @@ static const char *const LEVELS[] = {"vm0.hyp.frames_backed", "vm0.hyp.s2_tables
                                      "os.frames.page_tables", "os.frames.free", "os.frames.reserved"};
 
 /* Reads and writes over PAGES pages, a hot few more often; pages[i] is
- * record i's page. */
-static char *make_trace(uint64_t seed, int *pages)
+ * record i's page. The records are GAP_NS apart, the first after
+ * GAP_NS + offset_ns (a core's half a gap after the device's: no two
+ * agents at the same time, so nothing of theirs overlaps). */
+static char *make_trace(uint64_t seed, int *pages, uint64_t offset_ns)
 {
     char *text = malloc((size_t)RECORDS * 48 + 1);
     ck_assert_ptr_nonnull(text);
@@ -100,15 +102,15 @@ static char *make_trace(uint64_t seed, int *pages)
     for (int i = 0; i < RECORDS; i++) {
         uint64_t page = rnd(&seed, 4) ? rnd(&seed, PAGES) : rnd(&seed, HOT);
         pages[i] = (int)page;
-        len += (size_t)sprintf(text + len, "+%llu %s 0x%llx 64\n", (unsigned long long)GAP_NS,
+        len += (size_t)sprintf(text + len, "+%llu %s 0x%llx 64\n", (unsigned long long)(GAP_NS + (i ? 0 : offset_ns)),
                                rnd(&seed, 3) ? "read" : "write",
                                (unsigned long long)(REGION + page * 4096 + rnd(&seed, 64) * 64));
     }
     return text;
 }
 
-/* The warm-up's faults by hand: the records in issue order (same times:
- * the device's first), each page's faults at its first touch. Scheme
+/* The warm-up's faults by hand: the records in issue order (the device's
+ * record i, then the core's), each page's faults at its first touch. Scheme
  * scimitar: a device's page is the guest's fault, whose zeroing maps
  * stage 2 (zero_pages), or without zeroing the guest's fault and then the
  * retried 2D walk's stage-2 fault; a core's page the guest's #PF (no
@@ -131,14 +133,22 @@ static int warm_faults_by_hand(const vm_case *c, const int *dev, const int *cpu)
     return faults;
 }
 
-static scim_sim *run_case(const vm_case *c, const char *dev_trace, const char *cpu_trace, int warmup, int records)
+static scim_sim *run_sim(const vm_case *c, const char *dev_trace, const char *cpu_trace, const char *sim,
+                         const char *vm)
 {
     char cpus[512] = "", yaml[4096];
     if (c->cpu)
         snprintf(cpus, sizeof cpus, CPU, cpu_trace);
-    snprintf(yaml, sizeof yaml, BASE, warmup, records, c->isa, c->scheme, c->pwc, c->s2tlb, c->s2pwc, c->zero,
-             dev_trace, cpus);
+    snprintf(yaml, sizeof yaml, BASE, sim, c->isa, c->scheme, c->pwc, c->s2tlb, c->s2pwc, c->zero, vm, dev_trace,
+             cpus);
     return run_yaml(yaml);
+}
+
+static scim_sim *run_case(const vm_case *c, const char *dev_trace, const char *cpu_trace, int warmup, int records)
+{
+    char sim[64];
+    snprintf(sim, sizeof sim, "warmup: %d, records: %d", warmup, records);
+    return run_sim(c, dev_trace, cpu_trace, sim, "");
 }
 
 static bool counted(const char *name)
@@ -155,16 +165,39 @@ static bool counted(const char *name)
     return false;
 }
 
+/* The warmed run's detailed part against the detailed runs' difference:
+ * counters by difference, levels as the longer run leaves them. */
+static void same_as_difference(int i, scim_sim *warm, scim_sim *head, scim_sim *all, size_t min_compared)
+{
+    scim_stats *ws = scim_sim_stats(warm);
+    size_t compared = 0;
+    for (size_t k = 0; k < scim_stats_flat_count(ws); k++) {
+        const char *name;
+        double w;
+        ck_assert_int_eq(scim_stats_flat_get(ws, k, &name, &w, NULL, NULL), 0);
+        if (!counted(name))
+            continue;
+        double expect = stat_of(all, name) - stat_of(head, name);
+        ck_assert_msg(w == expect, "case %d: %s after the warm-up %.0f, detailed difference %.0f", i, name, w,
+                      expect);
+        compared++;
+    }
+    ck_assert_uint_ge(compared, min_compared);
+    for (size_t k = 0; k < COUNT_OF(LEVELS); k++)
+        ck_assert_msg(stat_of(warm, LEVELS[k]) == stat_of(all, LEVELS[k]), "case %d: level %s %.0f, detailed %.0f",
+                      i, LEVELS[k], stat_of(warm, LEVELS[k]), stat_of(all, LEVELS[k]));
+}
+
 START_TEST(warmed_detail_equals_detailed_difference)
 {
     const vm_case *c = &cases[_i];
     char dir[64], dev_path[256], cpu_path[256];
     tmpdir_make(dir, sizeof dir);
     static int dev_pages[RECORDS], cpu_pages[RECORDS];
-    char *t = make_trace(7 + (uint64_t)_i, dev_pages);
+    char *t = make_trace(7 + (uint64_t)_i, dev_pages, 0);
     write_file(dir, "dev.trace", t, dev_path, sizeof dev_path);
     free(t);
-    t = make_trace(1000 + (uint64_t)_i, cpu_pages);
+    t = make_trace(1000 + (uint64_t)_i, cpu_pages, GAP_NS / 2);
     write_file(dir, "cpu.trace", t, cpu_path, sizeof cpu_path);
     free(t);
 
@@ -175,23 +208,7 @@ START_TEST(warmed_detail_equals_detailed_difference)
     ck_assert_double_eq(stat_of(warm, "sim.warmup.errors"), 0);
     ck_assert_double_eq(stat_of(warm, "nic0.dma.requests"), RECORDS - WARM);
 
-    scim_stats *ws = scim_sim_stats(warm);
-    size_t compared = 0;
-    for (size_t i = 0; i < scim_stats_flat_count(ws); i++) {
-        const char *name;
-        double w;
-        ck_assert_int_eq(scim_stats_flat_get(ws, i, &name, &w, NULL, NULL), 0);
-        if (!counted(name))
-            continue;
-        double expect = stat_of(all, name) - stat_of(head, name);
-        ck_assert_msg(w == expect, "case %d: %s after the warm-up %.0f, detailed difference %.0f", _i, name, w,
-                      expect);
-        compared++;
-    }
-    ck_assert_uint_ge(compared, 40);
-    for (size_t i = 0; i < COUNT_OF(LEVELS); i++)
-        ck_assert_msg(stat_of(warm, LEVELS[i]) == stat_of(all, LEVELS[i]), "case %d: level %s %.0f, detailed %.0f",
-                      _i, LEVELS[i], stat_of(warm, LEVELS[i]), stat_of(all, LEVELS[i]));
+    same_as_difference(_i, warm, head, all, 40);
     /* the mechanism: a 2D walk's reads include stage 2's, and stage 2 was
      * filled on demand (scimitar) or pinned in full (pin) */
     if (strcmp(c->scheme, "pin")) /* under pin the device reads physical addresses */
@@ -207,12 +224,72 @@ START_TEST(warmed_detail_equals_detailed_difference)
 }
 END_TEST
 
+/* The hypervisor's stage-2 reclaim on a timer, warmed up by time: the
+ * rounds due before T run at once between the records around them, and
+ * the next after T on the detailed clock at its due time less T. Rounds at
+ * 10.1 ms and every 20 ms (never at a record's time), T between records:
+ * six rounds in the warm-up, four in detail. With a core beside the
+ * device, rounds larger than os.inv_coalesce_pages (one whole-PASID scope,
+ * as the timed round's IPI; several ranges would leave the core entries
+ * the timed IPI drops, docs/architecture.md). By records: refused. */
+static const struct {
+    int vm_case;
+    int pages;
+} s2_cases[] = {{0, 16}, {1, 16}, {6, 48}};
+
+#define S2_AT "10100us"
+#define S2_EVERY "20ms"
+#define WARM_UNTIL_US (WARM * GAP_NS / 1000 + 300) /* past the core's record WARM, before the next */
+#define ALL_UNTIL_US (RECORDS * GAP_NS / 1000 + 300)
+
+START_TEST(stage2_reclaim_rounds_warmed_by_time)
+{
+    const vm_case *c = &cases[s2_cases[_i].vm_case];
+    char dir[64], dev_path[256], cpu_path[256], vm[128], sim[128];
+    tmpdir_make(dir, sizeof dir);
+    static int pages[RECORDS];
+    char *t = make_trace(7, pages, 0);
+    write_file(dir, "dev.trace", t, dev_path, sizeof dev_path);
+    free(t);
+    t = make_trace(1000, pages, GAP_NS / 2);
+    write_file(dir, "cpu.trace", t, cpu_path, sizeof cpu_path);
+    free(t);
+    snprintf(vm, sizeof vm, ", s2_reclaim: {at: " S2_AT ", interval: " S2_EVERY ", pages: %d}", s2_cases[_i].pages);
+    snprintf(sim, sizeof sim, "warmup_until: %lluus, until: %lluus", (unsigned long long)WARM_UNTIL_US,
+             (unsigned long long)ALL_UNTIL_US);
+    scim_sim *warm = run_sim(c, dev_path, cpu_path, sim, vm);
+    snprintf(sim, sizeof sim, "until: %lluus", (unsigned long long)WARM_UNTIL_US);
+    scim_sim *head = run_sim(c, dev_path, cpu_path, sim, vm);
+    snprintf(sim, sizeof sim, "until: %lluus", (unsigned long long)ALL_UNTIL_US);
+    scim_sim *all = run_sim(c, dev_path, cpu_path, sim, vm);
+    ck_assert_double_eq(stat_of(warm, "sim.warmup.records"), WARM * (c->cpu ? 2 : 1));
+    ck_assert_double_eq(stat_of(head, "vm0.hyp.s2_rounds"), 6);
+    ck_assert_double_eq(stat_of(warm, "vm0.hyp.s2_rounds"), 4);
+    ck_assert_double_eq(stat_of(all, "vm0.hyp.s2_rounds"), 10);
+    ck_assert_double_gt(stat_of(warm, "vm0.hyp.s2_reclaimed"), 0);
+    ck_assert_double_gt(stat_of(warm, "vm0.hyp.s2_faults_io"), 0);
+    same_as_difference(_i, warm, head, all, 40);
+    scim_sim_destroy(warm);
+    scim_sim_destroy(head);
+    scim_sim_destroy(all);
+    /* by records, there is no one clock for the timer */
+    char yaml[4096], msg[2048];
+    snprintf(yaml, sizeof yaml, BASE, "warmup: 10", c->isa, c->scheme, c->pwc, c->s2tlb, c->s2pwc, c->zero, vm,
+             dev_path, "");
+    ck_assert_int_ne(build_yaml(yaml, msg, sizeof msg), 0);
+    ck_assert_msg(strstr(msg, "sim.warmup") && strstr(msg, "vms.vm0.s2_reclaim.at") && strstr(msg, "warmup_until"),
+                  "message: %s", msg);
+    tmpdir_remove(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("warm_vm");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, warmed_detail_equals_detailed_difference, 0, (int)COUNT_OF(cases));
+    tcase_add_loop_test(tc, stage2_reclaim_rounds_warmed_by_time, 0, (int)COUNT_OF(s2_cases));
     suite_add_tcase(s, tc);
     return s;
 }

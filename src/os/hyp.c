@@ -35,16 +35,13 @@
  * fault handlers (os.*) as any page request. The guest's zeroing faults
  * (EPT violations) wait in the same hypervisor queue.
  */
-#include "os/os_internal.h"
+#include "os/hyp_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mmu/pt_stage2.h"
-
-#define VM_GPFN_BITS 40u /* vm_frames values: VM index above, guest pfn below */
-#define VM_GPFN_MASK ((1ull << VM_GPFN_BITS) - 1)
 
 enum hyp_kind { HYP_TOUCH, HYP_IO, HYP_CPU };
 
@@ -59,39 +56,6 @@ typedef struct hyp_job {
     struct hyp_job *next;
 } hyp_job;
 
-typedef struct vm_stats {
-    uint64_t s2_faults_io;
-    uint64_t s2_faults_cpu;
-    uint64_t s2_faults_touch;
-    uint64_t s2_maps;
-    uint64_t forwarded;
-    uint64_t frames_backed;
-    uint64_t s2_tables;
-    uint64_t pinned;
-    uint64_t s2_reclaimed;
-    uint64_t s2_rounds;
-    uint64_t map_exits;
-    scim_hist *s2_fault_latency;
-    scim_hist *s2_queue_delay;
-} vm_stats;
-
-typedef struct os_vm {
-    char name[48];
-    uint32_t vmid;
-    size_t index;
-    bool pin_all;
-    scim_vm_params p;
-    scim_physmem *gpm;   /* guest-physical frames: an allocator only (contents live in host frames) */
-    uint64_t n_gframes;
-    uint64_t *back;      /* guest pfn -> host pfn + 1 (0: not backed) */
-    scim_pgtable *s2;
-    pt_cookie *s2cookie; /* what the stage-2 table hands its allocator */
-    hyp_job *head, *tail, *all_busy; /* waiting; in service (linked through next) */
-    uint64_t busy;
-    vm_stats st;
-    fault_domain guest;  /* the guest kernel's I/O fault handling (guest.c) */
-    fault_domain_counts guest_counts;
-} os_vm;
 
 const scim_stat_decl scim_vm_stat_decls[] = {
     {"hyp.s2_faults_io", SCIM_STAT_COUNTER, "count",
@@ -134,13 +98,6 @@ const size_t scim_vm_stat_decl_count = SCIM_COUNT_OF(scim_vm_stat_decls);
 
 
 /* ---------- guest frames ---------- */
-
-static bool s2_present(const os_vm *vm, uint64_t gpfn)
-{
-    return scim_pgtable_lookup(vm->s2, os_frame_pa(gpfn), NULL, NULL, NULL) == 1;
-}
-
-static uint64_t host_of(const os_vm *vm, uint64_t gpfn) { return vm->back[gpfn] - 1; }
 
 static int s2_map_err(os_vm *vm, uint64_t gpfn, scim_err *err)
 {
@@ -193,7 +150,7 @@ static int guest_alloc(scim_os *os, os_vm *vm, bool touch, uint64_t *gpfn, uint6
     return 0;
 }
 
-static os_vm *vm_of_frame(const scim_os *os, uint64_t hpfn, uint64_t *gpfn)
+os_vm *os_hyp_vm_of_frame(const scim_os *os, uint64_t hpfn, uint64_t *gpfn)
 {
     const uint64_t *v = os->n_vms ? scim_u64map_get(&os->vm_frames, hpfn) : NULL;
     if (!v)
@@ -215,7 +172,7 @@ int os_frame_alloc(scim_os *os, const process *p, unsigned order, uint64_t *pfn,
 void os_frame_give_back(scim_os *os, uint64_t pfn, unsigned order)
 {
     uint64_t g;
-    os_vm *vm = vm_of_frame(os, pfn, &g);
+    os_vm *vm = os_hyp_vm_of_frame(os, pfn, &g);
     if (!vm) {
         scim_physmem_free(os->pm, pfn, order);
         return;
@@ -256,7 +213,7 @@ static uint64_t guest_table_addr(void *cookie, uint64_t gpa)
 static uint64_t guest_leaf_out(void *cookie, uint64_t hpa)
 {
     uint64_t g;
-    os_vm *vm = vm_of_frame(((pt_cookie *)cookie)->os, os_pfn(hpa), &g);
+    os_vm *vm = os_hyp_vm_of_frame(((pt_cookie *)cookie)->os, os_pfn(hpa), &g);
     return vm ? os_frame_pa(g) + (hpa & OS_PAGE_MASK) : hpa;
 }
 
@@ -286,7 +243,7 @@ static void map_pages(scim_os *os, os_vm *vm, uint32_t pasid, uint64_t va, uint3
     for (uint32_t i = 0; p && i < pages; i++) {
         uint64_t hpa, g = 0;
         if (scim_pgtable_lookup(p->pt, os_page_down(va) + (uint64_t)i * OS_PAGE_SIZE, &hpa, NULL, NULL) == 1 &&
-            vm_of_frame(os, os_pfn(hpa), &g) == vm)
+            os_hyp_vm_of_frame(os, os_pfn(hpa), &g) == vm)
             s2_map(os, vm, g);
     }
 }
@@ -319,7 +276,7 @@ static void job_done(void *ctx, uint64_t arg)
         answer_cpu(os, j->m);
     } else {
         uint64_t g;
-        if (vm_of_frame(os, j->pfn, &g) == vm)
+        if (os_hyp_vm_of_frame(os, j->pfn, &g) == vm)
             s2_map(os, vm, g);
         j->resume(os, j->arg);
     }
@@ -357,14 +314,14 @@ static void enqueue(scim_os *os, os_vm *vm, hyp_job *j)
 bool os_hyp_untouched(const scim_os *os, uint64_t pfn)
 {
     uint64_t g;
-    const os_vm *vm = vm_of_frame(os, pfn, &g);
+    const os_vm *vm = os_hyp_vm_of_frame(os, pfn, &g);
     return vm && !s2_present(vm, g);
 }
 
 void os_hyp_touch(scim_os *os, uint64_t pfn, void (*resume)(scim_os *os, uint64_t arg), uint64_t arg)
 {
     uint64_t g;
-    os_vm *vm = vm_of_frame(os, pfn, &g);
+    os_vm *vm = os_hyp_vm_of_frame(os, pfn, &g);
     hyp_job *j = calloc(1, sizeof *j);
     if (!vm || !j) {
         free(j);
@@ -431,7 +388,7 @@ bool os_hyp_cpu_fault(scim_os *os, scim_msg *m)
 int os_hyp_warm_touch(scim_os *os, uint64_t pfn, scim_err *err)
 {
     uint64_t g;
-    os_vm *vm = vm_of_frame(os, pfn, &g);
+    os_vm *vm = os_hyp_vm_of_frame(os, pfn, &g);
     if (!vm || s2_present(vm, g))
         return 0;
     int rc = s2_map_err(vm, g, err);
@@ -448,122 +405,13 @@ int os_hyp_warm_fault(scim_os *os, const process *p, uint64_t va, uint32_t pages
     for (uint32_t i = 0; *handled && i < pages; i++) {
         uint64_t g;
         if (scim_pgtable_lookup(p->pt, os_page_down(va) + (uint64_t)i * OS_PAGE_SIZE, &hpa, NULL, NULL) == 1 &&
-            vm_of_frame(os, os_pfn(hpa), &g) == p->vm) {
+            os_hyp_vm_of_frame(os, os_pfn(hpa), &g) == p->vm) {
             int rc = os_hyp_warm_touch(os, os_pfn(hpa), err);
             if (rc)
                 return rc;
         }
     }
     return 0;
-}
-
-/* ---------- stage-2 reclaim: the hypervisor takes pages back ---------- */
-
-/* Every acknowledgement is in: no cache holds the old translations; the
- * old host frames go back to the host. */
-static void s2_round_done(scim_os *os, size_t idx, void *ctx)
-{
-    (void)ctx;
-    for (size_t i = 0; i < os->ops[idx].n_pages; i++) {
-        os->st.frames_transit--;
-        os_release_frame(os, os->ops[idx].pages[i].old_pfn, 0);
-    }
-    sd_op *op = &os->ops[idx]; /* freeing wakes faults, which may start rounds */
-    os_frame_list_free(&op->data);
-    os_frame_list_free(&op->tables);
-    op->used = false;
-}
-
-/* Move guest page (pasid, va) at host frame h (guest frame g) to a new host
- * frame, stage-2 entry removed, in the shootdown round *idx of its PASID
- * (created at its first page). False if no frame is free. */
-static bool s2_take(scim_os *os, os_vm *vm, uint32_t pasid, uint64_t va, uint64_t h, uint64_t g, size_t *idx,
-                    bool *have)
-{
-    uint64_t h2;
-    if (scim_physmem_alloc(os->pm, 0, &h2, NULL) != 0)
-        return false;
-    if (!*have && !os_new_op(os, pasid, NULL, s2_round_done, vm, idx)) {
-        scim_physmem_free(os->pm, h2, 0);
-        return false;
-    }
-    *have = true;
-    sd_op *op = &os->ops[*idx];
-    if (os->checker)
-        scim_obs_stale_page(os->checker, op->checker_id, pasid, va, os_frame_pa(h), OS_PAGE_SHIFT);
-    if (!os_op_add_page(os, op, va, OS_PAGE_SIZE, h))
-        return false;
-    scim_pgtable_unmap(vm->s2, os_frame_pa(g), NULL, NULL);
-    scim_u64map_remove(&os->vm_frames, h);
-    if (!scim_u64map_upsert(&os->vm_frames, h2, (uint64_t)vm->index << VM_GPFN_BITS | g)) {
-        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
-        return false;
-    }
-    vm->back[g] = h2 + 1;
-    os_lru_remove(os, h);
-    os_lru_add(os, pasid, va, h2);
-    os->st.frames_transit++;
-    os_update_free(os);
-    vm->st.s2_reclaimed++;
-    return true;
-}
-
-#define S2_ROUND_PASIDS 16 /* PASIDs one round shoots down (further ones wait for the next round) */
-
-static void s2_reclaim(void *ctx, uint64_t vi)
-{
-    scim_os *os = ctx;
-    os_vm *vm = os->vms[vi];
-    if (vm->pin_all)
-        return; /* pinned guest memory stays where it is */
-    /* the candidates first: taking one reorders the CLOCK list */
-    lru_page *cand = calloc(vm->p.s2_reclaim_pages, sizeof *cand);
-    if (!cand) {
-        /* a round skipped would change the run's results without a word */
-        scim_kernel_fail(os->k, SCIM_ENOMEM, "out of host memory");
-        return;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < os->n_lru && n < vm->p.s2_reclaim_pages; i++) {
-        const lru_page *e = &os->lru[i];
-        uint64_t g;
-        process *p = os_find_process(os, (uint32_t)e->pasid);
-        if (vm_of_frame(os, e->pfn, &g) == vm && s2_present(vm, g) && !os_pin_count(os, e->pfn) && p &&
-            !os_busy_get(p, e->va))
-            cand[n++] = *e;
-    }
-    struct s2_round { uint32_t pasid; size_t idx; bool have; } r[S2_ROUND_PASIDS];
-    size_t nr = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = 0;
-        while (k < nr && r[k].pasid != cand[i].pasid)
-            k++;
-        if (k == nr && nr == S2_ROUND_PASIDS)
-            continue;
-        if (k == nr)
-            r[nr++] = (struct s2_round){(uint32_t)cand[i].pasid, 0, false};
-        uint64_t g = 0;
-        vm_of_frame(os, cand[i].pfn, &g);
-        if (!s2_take(os, vm, (uint32_t)cand[i].pasid, cand[i].va, cand[i].pfn, g, &r[k].idx, &r[k].have))
-            break;
-    }
-    free(cand);
-    for (size_t k = 0; k < nr; k++) {
-        if (r[k].have) {
-            vm->st.s2_rounds++;
-            os_start_shootdown(os, r[k].idx);
-        }
-    }
-    if (vm->p.s2_reclaim_interval)
-        scim_kernel_schedule_timer(os->k, vm->p.s2_reclaim_interval, SCIM_PRIO_DEFAULT, s2_reclaim, os, vi);
-}
-
-const char *scim_os_vm_s2_reclaim_timed(const scim_os *os)
-{
-    for (size_t i = 0; i < os->n_vms; i++)
-        if (os->vms[i]->p.s2_reclaim_at)
-            return os->vms[i]->name;
-    return NULL;
 }
 
 scim_time_t os_hyp_map_exit_cost(const scim_os *os, uint32_t pasid)
@@ -691,8 +539,10 @@ int scim_os_add_vm(scim_os *os, const char *name, const scim_vm_params *p, bool 
         os_guest_domain_init(os, name, p, &vm->guest, &vm->guest_counts, stats, err))
         return err->code;
     scim_pgtable_keep_empty_tables(vm->s2, true); /* a walker may read them until the run ends */
-    if (p->s2_reclaim_at)
-        scim_kernel_schedule_timer(os->k, p->s2_reclaim_at, SCIM_PRIO_DEFAULT, s2_reclaim, os, vm->index);
+    if (p->s2_reclaim_at) {
+        vm->warm_due = p->s2_reclaim_at;
+        scim_kernel_schedule_timer(os->k, p->s2_reclaim_at, SCIM_PRIO_DEFAULT, os_hyp_s2_reclaim, os, vm->index);
+    }
     if (!pin_all)
         return 0;
     /* every guest frame backed and mapped before the guest runs */

@@ -163,8 +163,22 @@ int scim_os_add_guest_process(scim_os *os, const char *name, uint32_t pasid, int
 /* The stage 2 a guest PASID's walks go through; SCIM_ENOENT on the host. */
 int scim_os_vm_stage2(const scim_os *os, uint32_t pasid, scim_stage2 *out);
 /* The first VM whose hypervisor reclaims stage-2 pages on a timer
- * (vms.<name>.s2_reclaim.at), NULL if none: the warm-up does not run it. */
+ * (vms.<name>.s2_reclaim.at), NULL if none. */
 const char *scim_os_vm_s2_reclaim_timed(const scim_os *os);
+/* Functional stage-2 reclaim (sim.warmup_until): every round of every
+ * VM's timer due at or before t on the records' clock (s2_reclaim.at, then
+ * every s2_reclaim.interval), at once, as os_hyp_s2_reclaim's round leaves
+ * the OS once its shootdown is over: the same pages (the CLOCK list's
+ * order, s2_reclaim.pages, pinned ones skipped) moved to new host frames,
+ * their stage-2 entries removed, each PASID's scopes through the
+ * invalidation callback (SCIM_ESTATE if none is set), the old frames
+ * freed. The caller runs it before each record, with the record's issue
+ * time. 0, or SCIM_ENOMEM (host memory). */
+int scim_os_warm_s2_reclaim(scim_os *os, scim_time_t t, scim_err *err);
+/* The warm-up by time is over at origin (the detailed run's time 0): each
+ * VM's next round runs at its due time less origin, the build's timer
+ * superseded. Call after scim_os_warm_s2_reclaim(os, origin - 1). */
+void scim_os_warm_s2_reclaim_end(scim_os *os, scim_time_t origin);
 /* The VM of a PASID's process, NULL on the host. */
 const char *scim_os_process_vm(const scim_os *os, uint32_t pasid);
 /* prot: SCIM_PROT_R or SCIM_PROT_RW (include/scimitar/trace.h). */

@@ -245,7 +245,7 @@ static void drop(scim_os *os, uint32_t pasid, scim_inv_kind kind, uint64_t lo, u
 /* os_start_shootdown_now's scopes: beyond os.inv_coalesce_pages pages the
  * whole PASID, else each range of the victims merged where contiguous, in
  * the round's order (merge_ranges). */
-static void shoot_down(scim_os *os, const warm_round *rd)
+void os_warm_shoot_down(scim_os *os, const warm_round *rd)
 {
     uint32_t pasid = rd->p->pasid;
     if (rd->n > os->p.inv_coalesce_pages) {
@@ -308,7 +308,7 @@ static int warm_reclaim(scim_os *os, waiter *w, const reclaim_for *f, scim_err *
         int rc = pick(os, &rd, f, err);
         if (rd.n) {
             /* even when the scan failed: no cache may keep what was unmapped */
-            shoot_down(os, &rd);
+            os_warm_shoot_down(os, &rd);
             if (!rc)
                 rc = os_warm_finish_round(os, &rd, w, f, err);
         } else if (!rc && waiting) {

@@ -38,6 +38,11 @@ typedef struct warm_round {
 } warm_round;
 
 int os_warm_out_of_memory(scim_err *err, const char *what);
+/* The round's shootdown, at once: its scopes (the whole PASID beyond
+ * os.inv_coalesce_pages pages, else each range of its victims merged
+ * where contiguous, as os_start_shootdown_now's descriptors) through the
+ * warm-up's invalidation callback. */
+void os_warm_shoot_down(scim_os *os, const warm_round *rd);
 /* The round would need a shootdown that skips the devices (a protocol
  * broken on purpose, for the checker's tests): one scope for every cache
  * cannot leave them stale. */
