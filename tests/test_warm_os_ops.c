@@ -177,6 +177,77 @@ START_TEST(twin_munmap_whole_region)
 }
 END_TEST
 
+/* With the warm-up's invalidation callback set, an operation's scopes go
+ * through it, each to the caches the timed round sends it to: the devices'
+ * are the IOMMU's descriptors, in order; under sync the cores' are cpu0's
+ * IPIs (one, the whole PASID for several ranges), under broadcast every
+ * scope is for all and is what cpu0 and dev0 snooped. *inv says nothing.
+ * A sparse munmap (three ranges) and an mprotect of one range. */
+typedef struct routed {
+    scim_inv_scope v[SENT_MAX];
+    unsigned targets[SENT_MAX];
+    size_t n;
+} routed;
+
+static void route(void *ctx, const scim_inv_scope *s, unsigned targets)
+{
+    routed *r = ctx;
+    ck_assert(r->n < SENT_MAX);
+    r->targets[r->n] = targets;
+    r->v[r->n++] = *s;
+}
+
+/* The routed scopes for `targets`, in order, are v[0..n). */
+static void routed_are(const routed *r, unsigned targets, const scim_inv_scope *v, size_t n, const char *what)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (!(r->targets[i] & targets))
+            continue;
+        ck_assert_msg(k < n && same_scope(&r->v[i], &v[k]), "%s: scope %zu for %u differs from the timed one",
+                      what, k, targets);
+        k++;
+    }
+    ck_assert_msg(k == n, "%s: %zu scopes for %u, the timed round sent %zu", what, k, targets, n);
+}
+
+START_TEST(op_scopes_through_the_callback)
+{
+    side t, w;
+    twins(&t, &w, _i);
+    routed r = {0};
+    scim_os_warm_set_invalidate(w.os, route, &r);
+    const uint64_t at[] = {0, 1, 2, 10, 11, 50};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+        both_fault(&t, &w, VIA_PRI, REG_C + at[i] * PG, true);
+    const scim_trace_rec recs[] = {op_rec(SCIM_OP_MUNMAP, REG_C, 64 * PG),
+                                   prot_rec(REG_B, 4 * PG, SCIM_PROT_R)};
+    for (size_t i = 0; i < 4; i++)
+        both_fault(&t, &w, VIA_PRI, REG_B + i * PG, true);
+    for (size_t k = 0; k < sizeof recs / sizeof recs[0]; k++) {
+        const char *what = scim_trace_op_name(recs[k].op);
+        r.n = 0;
+        sent s;
+        scim_inv_scope inv = both_op(&t, &w, &recs[k], SCIM_RESP_OK, &s);
+        ck_assert_msg(is_nothing(&inv), "%s: *inv with a callback set", what);
+        ck_assert_uint_eq(s.iommu, k == 0 ? 3 : 1);
+        routed_are(&r, SCIM_OS_WARM_INV_DEVICES, s.v, s.iommu, what);
+        if (_i == OS_SD_SYNC) {
+            routed_are(&r, SCIM_OS_WARM_INV_CORES, s.v + s.iommu, s.n - s.iommu, what);
+            ck_assert_msg(s.n == s.iommu + 1, "%s: one IPI", what);
+        } else {
+            for (size_t i = 0; i < r.n; i++)
+                ck_assert_uint_eq(r.targets[i], SCIM_OS_WARM_INV_ALL);
+            ck_assert_msg(s.n == 3 * s.iommu, "%s: cpu0 and dev0 snooped each", what);
+            routed_are(&r, SCIM_OS_WARM_INV_CORES, s.v + s.iommu, s.iommu, what);
+        }
+        same_state(&t, &w, what);
+    }
+    scim_os_warm_set_invalidate(w.os, NULL, NULL);
+    twins_free(&t, &w);
+}
+END_TEST
+
 /* Pages mapped here and there: the timed round sends one range each to
  * the IOMMU; the warm scope covers them, from the first to the last. */
 START_TEST(twin_munmap_sparse)
@@ -554,6 +625,7 @@ int main(void)
     tcase_add_loop_test(tc, twin_munmap_part_splits, OS_SD_SYNC, OS_SD_BROADCAST + 1);
     tcase_add_loop_test(tc, twin_munmap_whole_region, OS_SD_SYNC, OS_SD_BROADCAST + 1);
     tcase_add_loop_test(tc, twin_munmap_sparse, OS_SD_SYNC, OS_SD_BROADCAST + 1);
+    tcase_add_loop_test(tc, op_scopes_through_the_callback, OS_SD_SYNC, OS_SD_BROADCAST + 1);
     tcase_add_loop_test(tc, twin_munmap_huge, OS_SD_SYNC, OS_SD_BROADCAST + 1);
     tcase_add_loop_test(tc, twin_mprotect_matches, OS_SD_SYNC, OS_SD_BROADCAST + 1);
     tcase_add_test(tc, twin_munmap_swapped);

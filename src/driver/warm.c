@@ -41,14 +41,15 @@ static void unpin_all(scim_os *os, const uint64_t *frames, uint64_t n)
         os_unpin_frame(os, frames[i]);
 }
 
-/* Drop scope s from every cache now (the shootdown's round, at once). */
+/* Drop scope s from the devices' and the IOMMU's caches now (the unmap's
+ * invalidation descriptors, at once; no core caches an IOVA). */
 static int invalidate(scim_os *os, const scim_inv_scope *s, scim_err *err)
 {
     if (!os->warm_inv)
         return scim_err_set(err, SCIM_ESTATE,
                             "sim.warmup: an iommu-map unmap needs the warm-up's invalidation callback "
                             "(scim_os_warm_set_invalidate)");
-    os->warm_inv(os->warm_inv_ctx, s);
+    os->warm_inv(os->warm_inv_ctx, s, SCIM_OS_WARM_INV_DEVICES);
     return 0;
 }
 

@@ -182,9 +182,10 @@ static int warm_s2_round(scim_os *os, os_vm *vm, scim_err *err)
             rc = os_warm_out_of_memory(err, "stage-2 reclaim");
     }
     free(cand);
-    for (size_t k = 0; k < nr; k++) /* even after a failure: no cache may keep what moved */
-        if (rd[k].n)
-            os_warm_shoot_down(os, &rd[k]);
+    for (size_t k = 0; k < nr; k++) { /* even after a failure: no cache may keep what moved */
+        int sd = rd[k].n ? os_warm_shoot_down(os, &rd[k], rc ? NULL : err) : 0;
+        rc = rc ? rc : sd;
+    }
     for (size_t k = 0; k < nr; k++) {
         for (size_t i = 0; i < rd[k].n; i++) {
             os->st.frames_transit--;

@@ -254,12 +254,18 @@ int scim_os_host_call(scim_os *os, const scim_trace_rec *rec, scim_time_t at, ui
 void scim_os_set_injector(scim_os *os, scim_inject *inj);
 
 /* Functional warm-up: how the OS's at-once shootdowns reach every cache
- * (set by sim/warm.c before the warm-up; NULL after). The OS calls it when
- * its warm-up reclaim unmaps pages: once per scope the timed round would
- * send (see scim_os_warm_fault), after the page-table entries are cleared
+ * (set by sim/warm.c before the warm-up; NULL after). The OS calls it for
+ * each shootdown of its warm-up (reclaim, stage-2 reclaim, an operation
+ * record's round): once per scope the timed round would send, to the
+ * caches it would send it to, after the page-table entries are cleared
  * and before any of their frames is freed; so does the iommu-map driver's
- * warm-up for its unmaps and flushes (driver/driver.h). */
-typedef void (*scim_os_warm_inv_fn)(void *ctx, const scim_inv_scope *s);
+ * warm-up for its unmaps and flushes (driver/driver.h). Under
+ * os.shootdown: sync the cores get one scope per round (an IPI: the
+ * round's range when it has one, else the whole PASID) and the devices and
+ * the IOMMU one per range (invalidation descriptors); under broadcast,
+ * every range goes to all. */
+enum { SCIM_OS_WARM_INV_CORES = 1u, SCIM_OS_WARM_INV_DEVICES = 2u, SCIM_OS_WARM_INV_ALL = 3u };
+typedef void (*scim_os_warm_inv_fn)(void *ctx, const scim_inv_scope *s, unsigned targets);
 void scim_os_warm_set_invalidate(scim_os *os, scim_os_warm_inv_fn fn, void *ctx);
 /* Functional fault-in (sim.warmup): make va's page of pasid present with the
  * rights a write needs if `write`, at once, as the fault handler's per-page
@@ -345,11 +351,14 @@ int scim_os_warm_prefault(scim_os *os, uint32_t pasid, uint64_t va, scim_err *er
  *
  * "Nothing" is {SCIM_INV_RANGE, pasid, 0, 0}: the caller must then not
  * invalidate at all, as the timed operation sent nothing (a walk cache
- * drops the whole PASID's table pointers for any scope). The scope is the
- * timed round's: the whole PASID beyond os.inv_coalesce_pages pages, else
- * the range of the pages it unmapped or downgraded; when those are not
- * contiguous (the timed round sends one invalidation per range), the range
- * from the first to the last. Also SCIM_ENOMEM when populating finds no
+ * drops the whole PASID's table pointers for any scope). With the
+ * invalidation callback set (scim_os_warm_set_invalidate), the round's
+ * scopes go through it, each to the caches the timed round sends it to,
+ * and *inv is nothing. Without it, *inv is one scope covering them: the
+ * whole PASID beyond os.inv_coalesce_pages pages, else the range of the
+ * pages it unmapped or downgraded; when those are not contiguous (the
+ * timed round sends one invalidation per range), the range from the first
+ * to the last. Also SCIM_ENOMEM when populating finds no
  * free frame (the timed mmap stops the run there too: it does not wait for
  * reclaim); a populated mmap that leaves free frames below
  * os.reclaim.low_watermark reclaims as scim_os_warm_fault does, its

@@ -117,12 +117,11 @@ void os_warm_free_frame(scim_os *os, uint64_t pfn, unsigned order)
  *     device busy with other work: none during a warm-up, so no victim is
  *     skipped for being busy and the writes complete in the round's order;
  *   - the swap space full: the timed kswapd stops the run; here it is
- *     SCIM_ENOMEM, with a message;
- *   - the shootdown: sync sends each core of the PASID one IPI, a
- *     whole-PASID flush when the round has several ranges; the callback
- *     gives every cache the ranges (the IOMMU's descriptors), so a core
- *     keeps translations the timed IPI would drop: a miss the timed run
- *     would take, never a stale hit. */
+ *     SCIM_ENOMEM, with a message.
+ * Not a difference: the shootdown's scopes reach each cache as the timed
+ * round's messages would (os_warm_send_round): under sync, the cores one
+ * IPI's (the range, or the whole PASID when the round has several), the
+ * devices and the IOMMU each range's descriptor. */
 
 
 
@@ -236,35 +235,55 @@ static int pick(scim_os *os, warm_round *rd, const reclaim_for *f, scim_err *err
     return 0;
 }
 
-static void drop(scim_os *os, uint32_t pasid, scim_inv_kind kind, uint64_t lo, uint64_t hi)
-{
-    const scim_inv_scope s = {kind, pasid, lo, hi - lo};
-    os->warm_inv(os->warm_inv_ctx, &s);
-}
+static void drop(scim_os *os, scim_inv_scope s, unsigned targets) { os->warm_inv(os->warm_inv_ctx, &s, targets); }
 
-/* os_start_shootdown_now's scopes: beyond os.inv_coalesce_pages pages the
- * whole PASID, else each range of the victims merged where contiguous, in
- * the round's order (merge_ranges). */
-void os_warm_shoot_down(scim_os *os, const warm_round *rd)
+/* os_start_shootdown_now's messages, at once: beyond
+ * os.inv_coalesce_pages pages the whole PASID, else each range
+ * [lo[i], hi[i]); sync: one IPI's scope to the cores (the range when
+ * there is one, else the whole PASID) and one descriptor's per range to
+ * the devices and the IOMMU (send_sync); broadcast: each to all
+ * (send_broadcast). */
+void os_warm_send_round(scim_os *os, uint32_t pasid, uint64_t pages, const uint64_t *lo, const uint64_t *hi,
+                        size_t n)
 {
-    uint32_t pasid = rd->p->pasid;
-    if (rd->n > os->p.inv_coalesce_pages) {
-        drop(os, pasid, SCIM_INV_PASID, 0, 0);
+    const scim_inv_scope whole = {SCIM_INV_PASID, pasid, 0, 0};
+    bool all = pages > os->p.inv_coalesce_pages;
+    bool sync = os->p.shootdown == OS_SD_SYNC;
+    if (sync)
+        drop(os, !all && n == 1 ? (scim_inv_scope){SCIM_INV_RANGE, pasid, lo[0], hi[0] - lo[0]} : whole,
+             SCIM_OS_WARM_INV_CORES);
+    unsigned targets = sync ? SCIM_OS_WARM_INV_DEVICES : SCIM_OS_WARM_INV_ALL;
+    if (all) {
+        drop(os, whole, targets);
         return;
     }
-    uint64_t lo = rd->v[0].va, hi = lo + OS_PAGE_SIZE;
-    for (size_t i = 1; i < rd->n; i++) {
+    for (size_t i = 0; i < n; i++)
+        drop(os, (scim_inv_scope){SCIM_INV_RANGE, pasid, lo[i], hi[i] - lo[i]}, targets);
+}
+
+int os_warm_shoot_down(scim_os *os, const warm_round *rd, scim_err *err)
+{
+    uint64_t *lo = malloc(rd->n * sizeof *lo), *hi = malloc(rd->n * sizeof *hi);
+    if (!lo || !hi) {
+        free(lo);
+        free(hi);
+        return os_warm_out_of_memory(err, "a shootdown");
+    }
+    size_t n = 0; /* the victims merged where contiguous, in the round's order (merge_ranges) */
+    for (size_t i = 0; i < rd->n; i++) {
         uint64_t a = rd->v[i].va;
-        if (lo <= a && a <= hi) {
-            if (a + OS_PAGE_SIZE > hi)
-                hi = a + OS_PAGE_SIZE;
+        if (n && lo[n - 1] <= a && a <= hi[n - 1]) {
+            if (a + OS_PAGE_SIZE > hi[n - 1])
+                hi[n - 1] = a + OS_PAGE_SIZE;
             continue;
         }
-        drop(os, pasid, SCIM_INV_RANGE, lo, hi);
-        lo = a;
-        hi = a + OS_PAGE_SIZE;
+        lo[n] = a;
+        hi[n++] = a + OS_PAGE_SIZE;
     }
-    drop(os, pasid, SCIM_INV_RANGE, lo, hi);
+    os_warm_send_round(os, rd->p->pasid, rd->n, lo, hi, n);
+    free(lo);
+    free(hi);
+    return 0;
 }
 
 /* The shootdown is over: finish_op's page-table frames, then each victim
@@ -308,9 +327,9 @@ static int warm_reclaim(scim_os *os, waiter *w, const reclaim_for *f, scim_err *
         int rc = pick(os, &rd, f, err);
         if (rd.n) {
             /* even when the scan failed: no cache may keep what was unmapped */
-            os_warm_shoot_down(os, &rd);
+            int sd = os_warm_shoot_down(os, &rd, rc ? NULL : err);
             if (!rc)
-                rc = os_warm_finish_round(os, &rd, w, f, err);
+                rc = sd ? sd : os_warm_finish_round(os, &rd, w, f, err);
         } else if (!rc && waiting) {
             rc = scim_err_set(err, SCIM_ENOMEM,
                               "sim.warmup: no free frame for %s of pasid %u at 0x%llx, and none of the %zu mapped "

@@ -38,11 +38,14 @@ typedef struct warm_round {
 } warm_round;
 
 int os_warm_out_of_memory(scim_err *err, const char *what);
-/* The round's shootdown, at once: its scopes (the whole PASID beyond
- * os.inv_coalesce_pages pages, else each range of its victims merged
- * where contiguous, as os_start_shootdown_now's descriptors) through the
- * warm-up's invalidation callback. */
-void os_warm_shoot_down(scim_os *os, const warm_round *rd);
+/* A round's shootdown, at once, through the warm-up's invalidation
+ * callback as the timed round sends it (os/os.h, scim_os_warm_inv_fn):
+ * `pages` pages in the n ranges [lo[i], hi[i]) (os/warm.c). */
+void os_warm_send_round(scim_os *os, uint32_t pasid, uint64_t pages, const uint64_t *lo, const uint64_t *hi,
+                        size_t n);
+/* The same for a round's victims, merged where contiguous in their order;
+ * SCIM_ENOMEM (a message in err, if not NULL) when out of host memory. */
+int os_warm_shoot_down(scim_os *os, const warm_round *rd, scim_err *err);
 /* The round would need a shootdown that skips the devices (a protocol
  * broken on purpose, for the checker's tests): one scope for every cache
  * cannot leave them stale. */

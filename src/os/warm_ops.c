@@ -14,40 +14,53 @@
  * merged where contiguous (merge_ranges), or one whole-PASID invalidation
  * beyond os.inv_coalesce_pages pages. */
 typedef struct round_scope {
-    uint64_t pages, ranges;
-    uint64_t first;  /* the first range's start */
-    uint64_t lo, hi; /* the last range */
+    uint64_t pages;
+    size_t ranges, cap;
+    uint64_t *lo, *hi; /* the ranges, merged where contiguous in the round's order (merge_ranges) */
+    bool oom;
 } round_scope;
+
+#define RANGES_FIRST_CAP 8 /* a round's first list of ranges (it grows) */
 
 static void scope_add(round_scope *s, uint64_t va, uint64_t len)
 {
     s->pages++;
-    if (s->ranges && s->lo <= va && va <= s->hi) {
-        if (va + len > s->hi)
-            s->hi = va + len;
+    size_t n = s->ranges;
+    if (n && s->lo[n - 1] <= va && va <= s->hi[n - 1]) {
+        if (va + len > s->hi[n - 1])
+            s->hi[n - 1] = va + len;
         return;
     }
-    if (!s->ranges)
-        s->first = va;
+    size_t cap = s->cap;
+    uint64_t *lo = os_grow(s->lo, &cap, n + 1, sizeof *lo, RANGES_FIRST_CAP);
+    if (lo)
+        s->lo = lo;
+    uint64_t *hi = lo ? os_grow(s->hi, &s->cap, n + 1, sizeof *hi, RANGES_FIRST_CAP) : NULL;
+    if (!hi) {
+        s->oom = true;
+        return;
+    }
+    s->hi = hi;
+    s->lo[n] = va;
+    s->hi[n] = va + len;
     s->ranges++;
-    s->lo = va;
-    s->hi = va + len;
 }
 
-/* One range is the timed scope itself. Several: the timed round sends one
- * per range (and, sync, a whole-PASID IPI to the cores); one scope can
- * only cover them all, from the first to the last. Nothing lies between
- * them for an munmap (its every leaf is in a range), so every cache but a
- * sync core's drops exactly what the timed round drops; for an mprotect,
- * the leaves it leaves alone between them are dropped too (a translation
- * still valid, so a miss the timed run would not take, never a stale hit). */
+/* Without the invalidation callback, one scope for every cache. One range
+ * is the timed scope itself. Several: the timed round sends one per range
+ * (and, sync, a whole-PASID IPI to the cores); one scope can only cover
+ * them all, from the first to the last. Nothing lies between them for an
+ * munmap (its every leaf is in a range), so every cache but a sync core's
+ * drops exactly what the timed round drops; for an mprotect, the leaves it
+ * leaves alone between them are dropped too (a translation still valid,
+ * so a miss the timed run would not take, never a stale hit). */
 static scim_inv_scope scope_of(const scim_os *os, uint32_t pasid, const round_scope *s)
 {
     if (s->pages == 0)
         return (scim_inv_scope){SCIM_INV_RANGE, pasid, 0, 0};
-    if (s->pages > os->p.inv_coalesce_pages)
+    if (s->pages > os->p.inv_coalesce_pages || s->oom)
         return (scim_inv_scope){SCIM_INV_PASID, pasid, 0, 0};
-    return (scim_inv_scope){SCIM_INV_RANGE, pasid, s->first, s->hi - s->first};
+    return (scim_inv_scope){SCIM_INV_RANGE, pasid, s->lo[0], s->hi[s->ranges - 1] - s->lo[0]};
 }
 
 /* munmap_check: all or nothing; part of a large page, or a page in
@@ -334,8 +347,14 @@ int scim_os_warm_op(scim_os *os, const scim_trace_rec *rec, uint32_t pasid, scim
     }
     default: return warm_mmap(os, p, rec, start, end, err);
     }
-    if (inv)
+    if (sd.oom && !rc) /* the ranges are lost: the round's scopes cannot be sent as the timed round's */
+        rc = os_warm_out_of_memory(err, scim_trace_op_name(rec->op));
+    if (os->warm_inv && sd.pages && !sd.oom) /* the timed round's scopes, each to its caches */
+        os_warm_send_round(os, pasid, sd.pages, sd.lo, sd.hi, sd.ranges);
+    else if (inv)
         *inv = scope_of(os, pasid, &sd);
+    free(sd.lo);
+    free(sd.hi);
     return rc;
 }
 

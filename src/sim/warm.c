@@ -289,26 +289,32 @@ static int cpu_chunk(scim_sim *sim, const warm_agent *a, uint64_t va)
     return 0;
 }
 
-/* The shootdown of an munmap or mprotect, at once: no translation can be
- * used between the OS's change and this, as no time passes. A cache that
- * cannot hold the PASID's translations (an agent not bound to it) has
- * nothing in the scope. */
-static void invalidate_everywhere(scim_sim *sim, const scim_inv_scope *inv)
+/* A shootdown's scope, at once, to the caches the timed round sends it to
+ * (targets: os/os.h): no translation can be used between the OS's change
+ * and this, as no time passes. A cache that cannot hold the PASID's
+ * translations (an agent not bound to it) has nothing in the scope. */
+static void invalidate(scim_sim *sim, const scim_inv_scope *inv, unsigned targets)
 {
     if (inv->kind == SCIM_INV_RANGE && inv->len == 0) /* nothing to drop (a walker would drop the PASID's tables) */
         return;
     size_t n;
-    scim_component *cs = scim_sim_components(sim, "devices", &n);
-    for (size_t i = 0; i < n; i++)
-        scim_device_warm_invalidate(cs[i].self, inv);
-    cs = scim_sim_components(sim, "cpus", &n);
-    for (size_t i = 0; i < n; i++)
-        scim_cpu_warm_invalidate(cs[i].self, inv);
-    scim_iommu_warm_invalidate(sim->io, inv);
+    scim_component *cs;
+    if (targets & SCIM_OS_WARM_INV_DEVICES) {
+        cs = scim_sim_components(sim, "devices", &n);
+        for (size_t i = 0; i < n; i++)
+            scim_device_warm_invalidate(cs[i].self, inv);
+        scim_iommu_warm_invalidate(sim->io, inv);
+    }
+    if (targets & SCIM_OS_WARM_INV_CORES) {
+        cs = scim_sim_components(sim, "cpus", &n);
+        for (size_t i = 0; i < n; i++)
+            scim_cpu_warm_invalidate(cs[i].self, inv);
+    }
 }
 
-/* The OS's reclaim shoots down through this (scim_os_warm_set_invalidate). */
-static void os_invalidates(void *ctx, const scim_inv_scope *s) { invalidate_everywhere(ctx, s); }
+/* The OS's shootdowns and the iommu-map driver's unmaps go through this
+ * (scim_os_warm_set_invalidate). */
+static void os_invalidates(void *ctx, const scim_inv_scope *s, unsigned targets) { invalidate(ctx, s, targets); }
 
 /* A read or write, page by page as the replay engine splits it, in the
  * address space `pasid`. */
@@ -367,15 +373,14 @@ static int run_record(scim_sim *sim, const warm_agent *a)
     const scim_trace_rec *rec = &a->rec;
     if (rec->op != SCIM_OP_READ && rec->op != SCIM_OP_WRITE) {
         scim_err e = {0};
-        scim_inv_scope inv;
-        int rc = scim_os_warm_op(sim->os, rec, a->pasid, &inv, &e);
+        /* its shootdown's scopes go through the callback (os_invalidates) */
+        int rc = scim_os_warm_op(sim->os, rec, a->pasid, NULL, &e);
         if (rc == SCIM_RESP_INVALID) { /* answered Invalid: the agent goes on, as in a timed run */
             sim->counters.warm_errors++;
             return os_done(sim);
         }
         if (rc)
             return failed_at(sim, a, &e);
-        invalidate_everywhere(sim, &inv);
         return os_done(sim);
     }
     return a->cpu || !sim->scheme->warm_begin ? access_pages(sim, a, a->pasid) : driver_io(sim, a);
