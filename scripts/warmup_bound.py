@@ -35,38 +35,27 @@ so what concurrent requests would have merged or reordered, and the queues
 a detailed prefix leaves behind, differ.
 """
 import argparse
-import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 
-SKIP = re.compile(r"^sim\.|\.(min|max|p50|p90|p99|peak|max_occupancy|outstanding_max)$|^os\.frames\.|\.hyp\.(frames_backed|s2_tables|pinned)$|"
-                  r"_integral$|finish_ps$|\.time_ps$")
+from scimrun import SKIP, ns as ns_of, run as run_of
+
 FLOOR = 100.0
 
 
-UNITS = {"ps": 1e-3, "ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
-
-
 def ns(text):
-    m = re.fullmatch(r"\s*([0-9.]+)\s*(ps|ns|us|ms|s)\s*", text)
-    if not m:
-        sys.exit("warmup_bound: '%s': expected a time with its unit (500us, 2ms)" % text)
-    return int(float(m.group(1)) * UNITS[m.group(2)])
+    try:
+        return ns_of(text)
+    except ValueError as e:
+        sys.exit("warmup_bound: %s" % e)
 
 
 def run(binary, cfg, sets):
-    with tempfile.TemporaryDirectory() as out:
-        cmd = [binary, "run", cfg, "--quiet", "--out", out]
-        for a in sets:
-            cmd += ["--set", a]
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if r.returncode:
-            sys.exit("warmup_bound: %s failed:\n%s" % (" ".join(cmd), r.stderr.strip()))
-        with open(os.path.join(out, "stats.json")) as f:
-            return json.load(f)
+    try:
+        return run_of(binary, cfg, sets)
+    except RuntimeError as e:
+        sys.exit("warmup_bound: %s" % e)
 
 
 def tail_of(full, prefix):

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Sampled simulation of a long trace: K measured windows spread over the
+trace clock, each after a functional warm-up of everything before it, and
+the whole trace's statistics estimated from them with a confidence
+interval (SMARTS-style systematic sampling, Wunderlich et al., ISCA 2003).
+
+    scripts/sample.py BIN CONFIG --span T --windows K --window D
+        [--detailed-warmup W] [-j N] [--set KEY=VALUE ...] [--keys REGEX]
+        [--top K] [--check] [--max-error PCT]
+
+The span T is the trace clock the windows cover (`scimitar trace stats
+TRACE` prints time.last_ns; the longest trace of the configuration). It
+is cut into K periods of T/K; window k is the D in the middle of period
+k. Each window is one run of CONFIG (sim.warmup_until = its start,
+sim.until = its end): every record issued before the window on the
+traces' own clock is warmed up functionally, the window's records run in
+detail. With --detailed-warmup W, the W before each window run in detail
+too, unmeasured (a second run to the window's start is subtracted,
+counters by difference, means through their sums), so the window starts
+with the queues and in-flight work a detailed run would have there.
+
+Estimates: a counter's whole-trace value is the windows' sum scaled by
+T / (K * D), its 95% confidence interval from the spread of the windows
+(t distribution, K - 1 degrees of freedom); a mean (a histogram's) is the
+windows' sums over their counts, its interval from the same spread of the
+per-window means. --check also runs the whole trace in detail and prints
+each estimate's error against it; with --max-error, exit 1 if a statistic
+matching --keys (reference at least 100) is further off than PCT percent.
+
+Cost: each window warms up everything before it again (no checkpoints),
+so K windows cost about K/2 functional passes over the trace plus K * D in
+detail; -j runs windows side by side. The warm-up's limits apply to each
+window (docs/architecture.md, "Warm-up"): queues a detailed run carries
+into the window are not there unless --detailed-warmup gives them time to
+build.
+"""
+import argparse
+import concurrent.futures
+import math
+import os
+import re
+import sys
+
+from scimrun import SKIP, ns as ns_of, run
+
+FLOOR = 100.0
+# two-sided 95% quantiles of Student's t, by degrees of freedom (1-30; beyond, the normal's)
+T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+       2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+Z95 = 1.960
+
+
+def ns(text):
+    try:
+        return ns_of(text)
+    except ValueError as e:
+        sys.exit("sample: %s" % e)
+
+
+def measured(stats, before=None):
+    """Counters and (sum, count) of each histogram, less `before`'s."""
+    out = {}
+    for k, v in stats.items():
+        if SKIP.search(k) or not isinstance(v, (int, float)) or k.endswith(".count"):
+            continue
+        b = before or {}
+        if k.endswith(".mean"):
+            base = k[:-len(".mean")]
+            n, n0 = stats.get(base + ".count", 0), b.get(base + ".count", 0)
+            out[k] = (v * n - b.get(k, 0) * n0, n - n0)
+        else:
+            out[k] = v - b.get(k, 0)
+    return out
+
+
+def window(binary, cfg, sets, start, length, warm):
+    """The measured statistics of [start, start + length)."""
+    end = ["sim.until=%dns" % (start + length)]
+    if not start:  # nothing before it (and sim.until: 0 would mean no limit)
+        return measured(run(binary, cfg, sets + end))
+    if not warm:
+        return measured(run(binary, cfg, sets + ["sim.warmup_until=%dns" % start] + end))
+    w0 = ["sim.warmup_until=%dns" % (start - warm)] if start > warm else []
+    full = run(binary, cfg, sets + w0 + end)
+    head = run(binary, cfg, sets + w0 + ["sim.until=%dns" % start])
+    return measured(full, head)
+
+
+def half_width(values):
+    k = len(values)
+    if k < 2:
+        return float("nan")
+    m = sum(values) / k
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (k - 1))
+    return (T95[k - 2] if k - 2 < len(T95) else Z95) * sd / math.sqrt(k)
+
+
+def estimate(windows, scale):
+    """{key: (estimate, 95% half-width)} over the windows."""
+    keys = set()
+    for w in windows:
+        keys |= set(w)
+    out = {}
+    for k in sorted(keys):
+        vals = [w.get(k, 0) for w in windows]
+        if k.endswith(".mean"):
+            sums = [v[0] if isinstance(v, tuple) else 0 for v in vals]
+            counts = [v[1] if isinstance(v, tuple) else 0 for v in vals]
+            if sum(counts) <= 0:
+                continue
+            per = [s / c for s, c in zip(sums, counts) if c > 0]
+            out[k] = (sum(sums) / sum(counts), half_width(per))
+        else:
+            out[k] = (sum(vals) * scale, half_width(vals) * len(vals) * scale)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("binary")
+    ap.add_argument("config")
+    ap.add_argument("--span", required=True)
+    ap.add_argument("--windows", type=int, required=True)
+    ap.add_argument("--window", required=True)
+    ap.add_argument("--detailed-warmup", default="0ns")
+    ap.add_argument("-j", type=int, default=1)
+    ap.add_argument("--set", action="append", default=[], dest="sets")
+    ap.add_argument("--keys", default=".")
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--max-error", type=float)
+    a = ap.parse_args()
+    span, d, warm, k = ns(a.span), ns(a.window), ns(a.detailed_warmup), a.windows
+    if k < 1 or d <= 0 or span <= 0:
+        sys.exit("sample: expected --windows K >= 1, a --window and a --span above 0")
+    period = span // k
+    if d > period:
+        sys.exit("sample: --window %s is longer than a period (--span / --windows = %d ns); use fewer windows or a "
+                 "shorter one" % (a.window, period))
+    starts = [i * period + (period - d) // 2 for i in range(k)]
+    keys = re.compile(a.keys)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.j)) as pool:
+            wins = list(pool.map(lambda s: window(a.binary, a.config, a.sets, s, d, warm), starts))
+            full = pool.submit(run, a.binary, a.config, a.sets + ["sim.until=%dns" % span]).result() \
+                if a.check else None
+    except RuntimeError as e:
+        sys.exit("sample: %s" % e)
+    est = estimate(wins, span / (k * d))
+    ref = measured(full) if full else {}
+    print("%d windows of %s, one per %d ns of the %s trace clock (%s)%s" %
+          (k, a.window, period, a.span, os.path.basename(a.config),
+           ", each after %s in detail" % a.detailed_warmup if warm else ""))
+    rows = []
+    for key, (e, h) in est.items():
+        if not keys.search(key) or (e == 0 and not h):
+            continue
+        r = ref.get(key)
+        if isinstance(r, tuple):
+            r = r[0] / r[1] if r[1] else None
+        err = (e - r) / abs(r) * 100 if r else (float("inf") if r == 0 and e else None)
+        rows.append((key, e, h, r, err))
+    if full:
+        def checked(x):
+            return x[3] is not None and abs(x[3]) >= FLOOR and x[4] is not None
+        rows.sort(key=lambda x: (0, -abs(x[4]), x[0]) if checked(x) else (1, 0, x[0]))
+        print("%-48s %14s %10s %14s %9s" % ("statistic", "estimate", "95% +-", "detailed", "error %"))
+    else:
+        rows.sort(key=lambda x: x[0])
+        print("%-48s %14s %10s" % ("statistic", "estimate", "95% +-"))
+    for key, e, h, r, err in rows[:a.top]:
+        hw = "%.1f%%" % (h / abs(e) * 100) if e and not math.isnan(h) else "-"
+        if full:
+            print("%-48s %14.6g %10s %14.6g %9s" % (key, e, hw, r if r is not None else float("nan"),
+                                                   "%.2f" % err if err is not None else "-"))
+        else:
+            print("%-48s %14.6g %10s" % (key, e, hw))
+    if full and a.max_error is not None:
+        bad = [x for x in rows if checked(x) and abs(x[4]) > a.max_error]
+        if bad:
+            print("sample: %d statistics beyond %.2f%%, the largest %s %.2f%%" % (len(bad), a.max_error, bad[0][0],
+                                                                            bad[0][4]))
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
