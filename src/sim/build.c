@@ -52,7 +52,8 @@ const scim_param_decl scim_top_param_decls[] = {
      "pages. The records are taken one at a time in the order of their issue times; each leaves the TLBs, the "
      "IOMMU's caches and the OS as a timed run of it alone would (docs/architecture.md, Warm-up). Statistics "
      "count the detailed run only (sim.warmup.* say what the warm-up did). Takes every scheme, walk "
-     "placement and device with host processes (not VMs), and every kind of record.",
+     "placement, device and VM, and every kind of record; a VM's stage-2 reclaim on a timer needs "
+     "sim.warmup_until instead.",
      "derived: none (0 keeps the whole trace detailed)"},
     {"sim.warmup_until", SCIM_P_TIME, "0", "ns", false, 0, 0, NULL, offsetof(scim_top_params, warmup_until),
      "Functional warm-up by time instead of records (sim.warmup: 0): every record whose issue time, if no agent "
