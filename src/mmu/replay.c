@@ -523,7 +523,8 @@ int scim_replay_warm_next(scim_replay *r, scim_trace_rec *rec, uint32_t *pasid, 
         return err && err->code ? err->code : SCIM_EIO;
     if (r->records_left == 0)
         return 0;
-    int rc = scim_trace_next(r->trace, rec, err);
+    /* the common binary record in line, as the pump reads it */
+    int rc = scim_trace_next_quick(r->trace, rec) ? 1 : scim_trace_next(r->trace, rec, err);
     if (rc <= 0)
         return rc;
     r->records_left--;

@@ -137,6 +137,7 @@ struct scim_sim {
     size_t n_comps, cap_comps;
     sim_counters counters;
     bool warm_oom; /* warm.c: a shadow copy could not take an update */
+    bool warm_s2_timers; /* warm.c: a VM reclaims stage-2 pages on a timer */
     scim_progress_fn progress;
     void *progress_ctx;
     bool watchdog_fired;

@@ -83,7 +83,8 @@ static int next(scim_sim *sim, warm_agent *a)
     a->have = false;
     if (sim->top.warmup && a->taken >= sim->top.warmup) /* the record after stays for the detailed run */
         return 0;
-    scim_err e = {0};
+    scim_err e; /* cleared, not zeroed: 1 KiB per record is most of a hit's cost */
+    scim_err_clear(&e);
     int rc = a->cpu ? scim_cpu_warm_next(a->self, &a->rec, &a->pasid, &a->at, &e)
                     : scim_device_warm_next(a->self, &a->rec, &a->pasid, &a->at, &e);
     if (rc < 0)
@@ -143,7 +144,8 @@ static int32_t translate(scim_sim *sim, const warm_agent *a, uint32_t pasid, uin
     if (scim_device_warm_walk(d, sim->pm, pasid, va, write, &status, page_pa, shift, perms))
         return status;
     if (scim_device_params_of(d)->walk == SCIM_WALK_SOFTWARE) {
-        scim_err e = {0};
+        scim_err e;
+        scim_err_clear(&e);
         bool faulted;
         status = scim_os_warm_sw_walk(sim->os, pasid, va, write, &faulted, page_pa, shift, perms, &e);
         sim->counters.warm_faults += faulted;
@@ -172,7 +174,8 @@ static int fault_in(scim_sim *sim, const warm_agent *a, uint32_t pasid, uint64_t
                     uint32_t prefault, bool write, bool *refused)
 {
     *refused = false;
-    scim_err e = {0};
+    scim_err e;
+    scim_err_clear(&e);
     bool s2;
     if (scim_os_warm_s2_fault(sim->os, pasid, page_va, pages, &s2, &e))
         return failed_at(sim, a, &e);
@@ -338,7 +341,8 @@ static int access_pages(scim_sim *sim, const warm_agent *a, uint32_t pasid)
  * driver releases it. */
 static int driver_io(scim_sim *sim, const warm_agent *a)
 {
-    scim_err e = {0};
+    scim_err e;
+    scim_err_clear(&e);
     uint64_t faults;
     uint32_t space;
     bool failed;
@@ -362,7 +366,8 @@ static int driver_io(scim_sim *sim, const warm_agent *a)
  * time: a round due then runs first). */
 static int s2_reclaim_due(scim_sim *sim, scim_time_t t)
 {
-    scim_err e = {0};
+    scim_err e;
+    scim_err_clear(&e);
     if (scim_os_warm_s2_reclaim(sim->os, t, &e))
         return scim_sim_fail(sim, e.code ? e.code : SCIM_ENOMEM, "warm-up (sim.warmup_until): %s", e.msg);
     return 0;
@@ -372,7 +377,8 @@ static int run_record(scim_sim *sim, const warm_agent *a)
 {
     const scim_trace_rec *rec = &a->rec;
     if (rec->op != SCIM_OP_READ && rec->op != SCIM_OP_WRITE) {
-        scim_err e = {0};
+        scim_err e;
+        scim_err_clear(&e);
         /* its shootdown's scopes go through the callback (os_invalidates) */
         int rc = scim_os_warm_op(sim->os, rec, a->pasid, NULL, &e);
         if (rc == SCIM_RESP_INVALID) { /* answered Invalid: the agent goes on, as in a timed run */
@@ -407,6 +413,7 @@ static int warm_up(scim_sim *sim)
     int rc = check_supported(sim);
     if (rc)
         return rc;
+    sim->warm_s2_timers = scim_os_vm_s2_reclaim_timed(sim->os) != NULL;
     size_t n_dev, n_cpu, n = 0;
     scim_sim_components(sim, "devices", &n_dev);
     scim_sim_components(sim, "cpus", &n_cpu);
@@ -422,7 +429,7 @@ static int warm_up(scim_sim *sim)
                 a = &agents[i];
         if (!a)
             break;
-        if ((rc = s2_reclaim_due(sim, a->at)) || (rc = run_record(sim, a)))
+        if ((sim->warm_s2_timers && (rc = s2_reclaim_due(sim, a->at))) || (rc = run_record(sim, a)))
             return rc;
         a->taken++;
         /* the host's progress display: the warm-up reads the traces too */
@@ -434,13 +441,14 @@ static int warm_up(scim_sim *sim)
         if ((rc = next(sim, a)))
             return rc;
     }
-    if (sim->top.warmup_until) { /* the rounds due before T; the next on the detailed clock */
+    if (sim->warm_s2_timers && sim->top.warmup_until) { /* the rounds due before T; the next on the detailed clock */
         if ((rc = s2_reclaim_due(sim, sim->top.warmup_until - 1)))
             return rc;
         scim_os_warm_s2_reclaim_end(sim->os, sim->top.warmup_until);
     }
     if (sim->scheme->warm_finish) {
-        scim_err e = {0};
+        scim_err e;
+        scim_err_clear(&e);
         if ((rc = sim->scheme->warm_finish(sim->scheme_state, &e)))
             return scim_sim_fail(sim, e.code ? e.code : SCIM_EINVAL, "warm-up (sim.warmup): %s", e.msg);
     }
