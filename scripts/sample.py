@@ -41,36 +41,13 @@ import os
 import re
 import sys
 
-from scimrun import SKIP, ns as ns_of, run
+from scimrun import measured, ns, run
 
 FLOOR = 100.0
 # two-sided 95% quantiles of Student's t, by degrees of freedom (1-30; beyond, the normal's)
 T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
 Z95 = 1.960
-
-
-def ns(text):
-    try:
-        return ns_of(text)
-    except ValueError as e:
-        sys.exit("sample: %s" % e)
-
-
-def measured(stats, before=None):
-    """Counters and (sum, count) of each histogram, less `before`'s."""
-    out = {}
-    for k, v in stats.items():
-        if SKIP.search(k) or not isinstance(v, (int, float)) or k.endswith(".count"):
-            continue
-        b = before or {}
-        if k.endswith(".mean"):
-            base = k[:-len(".mean")]
-            n, n0 = stats.get(base + ".count", 0), b.get(base + ".count", 0)
-            out[k] = (v * n - b.get(k, 0) * n0, n - n0)
-        else:
-            out[k] = v - b.get(k, 0)
-    return out
 
 
 def window(binary, cfg, sets, start, length, warm):
@@ -130,7 +107,7 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--max-error", type=float)
     a = ap.parse_args()
-    span, d, warm, k = ns(a.span), ns(a.window), ns(a.detailed_warmup), a.windows
+    span, d, warm, k = ns(a.span, "sample"), ns(a.window, "sample"), ns(a.detailed_warmup, "sample"), a.windows
     if k < 1 or d <= 0 or span <= 0:
         sys.exit("sample: expected --windows K >= 1, a --window and a --span above 0")
     period = span // k

@@ -39,16 +39,9 @@ import os
 import re
 import sys
 
-from scimrun import SKIP, ns as ns_of, run as run_of
+from scimrun import measured, ns, run as run_of
 
 FLOOR = 100.0
-
-
-def ns(text):
-    try:
-        return ns_of(text)
-    except ValueError as e:
-        sys.exit("warmup_bound: %s" % e)
 
 
 def run(binary, cfg, sets):
@@ -62,16 +55,12 @@ def tail_of(full, prefix):
     """The statistics of the records after the prefix: counters subtract,
     histogram means through their sums."""
     out = {}
-    for k, v in full.items():
-        if SKIP.search(k) or not isinstance(v, (int, float)) or k.endswith(".count"):
-            continue
-        if k.endswith(".mean"):
-            base = k[:-len(".mean")]
-            n_full, n_pre = full.get(base + ".count", 0), prefix.get(base + ".count", 0)
-            if n_full - n_pre > 0:
-                out[k] = (v * n_full - prefix.get(k, 0) * n_pre) / (n_full - n_pre)
-            continue
-        out[k] = v - prefix.get(k, 0)
+    for k, v in measured(full, prefix).items():
+        if isinstance(v, tuple):
+            if v[1] > 0:
+                out[k] = v[0] / v[1]
+        else:
+            out[k] = v
     return out
 
 
@@ -89,7 +78,7 @@ def main():
     ap.add_argument("--top", type=int, default=25)
     a = ap.parse_args()
     if a.until and a.window:
-        t, d = ns(a.until), ns(a.window)
+        t, d = ns(a.until, "warmup_bound"), ns(a.window, "warmup_bound")
         full = run(a.binary, a.config, a.sets + ["sim.until=%dns" % (t + d)])
         prefix = run(a.binary, a.config, a.sets + ["sim.until=%dns" % t])
         warm = run(a.binary, a.config, a.sets + ["sim.warmup_until=%dns" % t, "sim.until=%dns" % (t + d)])

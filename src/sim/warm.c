@@ -293,11 +293,14 @@ static int cpu_chunk(scim_sim *sim, const warm_agent *a, uint64_t va)
 }
 
 /* A shootdown's scope, at once, to the caches the timed round sends it to
- * (targets: os/os.h): no translation can be used between the OS's change
- * and this, as no time passes. A cache that cannot hold the PASID's
- * translations (an agent not bound to it) has nothing in the scope. */
-static void invalidate(scim_sim *sim, const scim_inv_scope *inv, unsigned targets)
+ * (targets: os/os.h): the OS's shootdowns and the iommu-map driver's
+ * unmaps (scim_os_warm_set_invalidate). No translation can be used between
+ * the OS's change and this, as no time passes. A cache that cannot hold
+ * the PASID's translations (an agent not bound to it) has nothing in the
+ * scope. */
+static void os_invalidates(void *ctx, const scim_inv_scope *inv, unsigned targets)
 {
+    scim_sim *sim = ctx;
     if (inv->kind == SCIM_INV_RANGE && inv->len == 0) /* nothing to drop (a walker would drop the PASID's tables) */
         return;
     size_t n;
@@ -314,10 +317,6 @@ static void invalidate(scim_sim *sim, const scim_inv_scope *inv, unsigned target
             scim_cpu_warm_invalidate(cs[i].self, inv);
     }
 }
-
-/* The OS's shootdowns and the iommu-map driver's unmaps go through this
- * (scim_os_warm_set_invalidate). */
-static void os_invalidates(void *ctx, const scim_inv_scope *s, unsigned targets) { invalidate(ctx, s, targets); }
 
 /* A read or write, page by page as the replay engine splits it, in the
  * address space `pasid`. */
