@@ -43,7 +43,7 @@ ORIGINS=${ORIGINS:-1}
 # runners (test_warm 34 s, 38 cases; test_warm_vm) drive the same walker,
 # core, OS and driver code as the timed runners here; ASan and UBSan run
 # all seven in scripts/test.sh.
-SLOW=(test_warm test_warm_walker test_warm_nested test_warm_vm test_warm_os test_warm_os_ops test_warm_os_reclaim test_rss test_design test_e2e test_oom_sim test_pagetable test_tracegen test_progress
+SLOW=(test_sample_fork test_warm test_warm_walker test_warm_nested test_warm_vm test_warm_os test_warm_os_ops test_warm_os_reclaim test_rss test_design test_e2e test_oom_sim test_pagetable test_tracegen test_progress
       test_tlb_index test_os test_ptfmt test_physmem test_short_writes test_oom
       test_kernel test_trace_text test_trace_binary test_walker test_schemes
       test_config_aliases test_oom_vm test_oom_run test_oom_build test_oom_writers

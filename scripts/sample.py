@@ -6,18 +6,19 @@ interval (SMARTS-style systematic sampling, Wunderlich et al., ISCA 2003).
 
     scripts/sample.py BIN CONFIG --span T --windows K --window D
         [--detailed-warmup W] [-j N] [--set KEY=VALUE ...] [--keys REGEX]
-        [--top K] [--check] [--max-error PCT]
+        [--top K] [--check] [--max-error PCT] [--rewarm]
 
 The span T is the trace clock the windows cover (`scimitar trace stats
 TRACE` prints time.last_ns; the longest trace of the configuration). It
 is cut into K periods of T/K; window k is the D in the middle of period
-k. Each window is one run of CONFIG (sim.warmup_until = its start,
-sim.until = its end): every record issued before the window on the
-traces' own clock is warmed up functionally, the window's records run in
-detail. With --detailed-warmup W, the W before each window run in detail
-too, unmeasured (a second run to the window's start is subtracted,
-counters by difference, means through their sums), so the window starts
-with the queues and in-flight work a detailed run would have there.
+k. Each window is what one run of CONFIG with sim.warmup_until = its
+start and sim.until = its end gives: every record issued before the
+window on the traces' own clock is warmed up functionally, the window's
+records run in detail. With --detailed-warmup W, the W before each window
+run in detail too, unmeasured (a second run to the window's start is
+subtracted, counters by difference, means through their sums), so the
+window starts with the queues and in-flight work a detailed run would
+have there.
 
 Estimates: a counter's whole-trace value is the windows' sum scaled by
 T / (K * D), its 95% confidence interval from the spread of the windows
@@ -27,19 +28,27 @@ per-window means. --check also runs the whole trace in detail and prints
 each estimate's error against it; with --max-error, exit 1 if a statistic
 matching --keys (reference at least 100) is further off than PCT percent.
 
-Cost: each window warms up everything before it again (no checkpoints),
-so K windows cost about K/2 functional passes over the trace plus K * D in
-detail; -j runs windows side by side. The warm-up's limits apply to each
-window (docs/architecture.md, "Warm-up"): queues a detailed run carries
-into the window are not there unless --detailed-warmup gives them time to
-build.
+Cost: `scimitar sample` warms up once, to the last window, forking a
+child at each window that runs it in detail (statistic for statistic the
+separate run), so K windows cost one functional pass over the trace plus
+K * D in detail (twice W with --detailed-warmup); -j children run side
+by side. --rewarm runs each window as a run of its own instead, which
+warms everything before it again (about K/2 functional passes): the same
+numbers, the reference tests/cli_sample_fork.sh checks the one pass
+against. The warm-up's limits apply to each window (docs/architecture.md,
+"Warm-up"): queues a detailed run carries into the window are not there
+unless --detailed-warmup gives them time to build.
 """
 import argparse
 import concurrent.futures
+import csv
+import json
 import math
 import os
 import re
+import subprocess
 import sys
+import tempfile
 
 from scimrun import measured, ns, run
 
@@ -61,6 +70,25 @@ def window(binary, cfg, sets, start, length, warm):
     full = run(binary, cfg, sets + w0 + end)
     head = run(binary, cfg, sets + w0 + ["sim.until=%dns" % start])
     return measured(full, head)
+
+
+def one_pass(binary, cfg, sets, starts, length, warm, jobs):
+    """The windows' measured statistics from one `scimitar sample` (one warm-up, a child per window)."""
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [binary, "sample", cfg, "--at", ",".join("%dns" % s for s in starts), "--window", "%dns" % length,
+               "--detailed-warmup", "%dns" % warm, "-j", str(jobs), "--out", out]
+        for a in sets:
+            cmd += ["--set", a]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if r.returncode:
+            raise RuntimeError("%s failed:\n%s" % (" ".join(cmd), r.stderr.strip()))
+
+        parts = {}
+        with open(os.path.join(out, "windows.csv")) as f:
+            for row in csv.DictReader(f):
+                with open(os.path.join(out, row["dir"], "stats.json")) as s:
+                    parts[(int(row["window"]), row["part"])] = json.load(s)
+        return [measured(parts[(i + 1, "measured")], parts.get((i + 1, "head"))) for i in range(len(starts))]
 
 
 def half_width(values):
@@ -106,6 +134,7 @@ def main():
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--max-error", type=float)
+    ap.add_argument("--rewarm", action="store_true", help="each window a run of its own (K/2 warm-up passes)")
     a = ap.parse_args()
     span, d, warm, k = ns(a.span, "sample"), ns(a.window, "sample"), ns(a.detailed_warmup, "sample"), a.windows
     if k < 1 or d <= 0 or span <= 0:
@@ -118,9 +147,12 @@ def main():
     keys = re.compile(a.keys)
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.j)) as pool:
-            wins = list(pool.map(lambda s: window(a.binary, a.config, a.sets, s, d, warm), starts))
-            full = pool.submit(run, a.binary, a.config, a.sets + ["sim.until=%dns" % span]).result() \
-                if a.check else None
+            ref = pool.submit(run, a.binary, a.config, a.sets + ["sim.until=%dns" % span]) if a.check else None
+            if a.rewarm:
+                wins = list(pool.map(lambda s: window(a.binary, a.config, a.sets, s, d, warm), starts))
+            else:
+                wins = one_pass(a.binary, a.config, a.sets, starts, d, warm, max(1, a.j))
+            full = ref.result() if ref else None
     except RuntimeError as e:
         sys.exit("sample: %s" % e)
     est = estimate(wins, span / (k * d))

@@ -6,6 +6,8 @@ int scim_cli_compare(int argc, char **argv);
 /* scimitar validate: reproduce the published figures the defaults rest on. */
 int scim_cli_validate(int argc, char **argv);
 int scim_cli_sweep(int argc, char **argv);
+/* scimitar sample: measured windows of one functional warm-up (sample.c). */
+int scim_cli_sample(int argc, char **argv);
 
 #include <stdbool.h>
 #include <stdio.h>

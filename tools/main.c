@@ -4,6 +4,7 @@
  *   scimitar check CONFIG.yaml [--set key.path=value]...
  *   scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set key.path=value]... [--plot METRIC ...]
  *   scimitar compare CONFIG.yaml [--schemes a,b,...] [--set key.path=value]... [--out DIR]
+ *   scimitar sample CONFIG.yaml --at S1,S2,... --window D [--detailed-warmup W] [-j N] [--out DIR]
  *   scimitar trace cat|pack|convert|stats|gen|import|locality ...
  *   scimitar doc config|stats
  *
@@ -37,6 +38,7 @@ static void usage(FILE *out)
             "       scimitar check CONFIG.yaml [--set key.path=value]...\n"
             "       scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set k=v]... [--plot METRIC [--x KEY] [--series KEY]]\n"
             "       scimitar compare CONFIG.yaml [--schemes scimitar,pin,iommu-map] [--set k=v]... [--out DIR]\n"
+            "       scimitar sample CONFIG.yaml --at S1,S2,... --window D [--detailed-warmup W] [-j N] [--out DIR]\n"
             "       scimitar validate [--markdown FILE]\n"
             "       scimitar trace cat|pack|convert|stats|gen|import|locality ...   (scimitar trace --help)\n"
             "       scimitar doc config|stats\n"
@@ -243,6 +245,8 @@ static int dispatch(int argc, char **argv)
         return cmd_run_or_check(argc - 1, argv + 1, true);
     if (strcmp(cmd, "sweep") == 0)
         return scim_cli_sweep(argc - 1, argv + 1);
+    if (strcmp(cmd, "sample") == 0)
+        return scim_cli_sample(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0)
         return scim_cli_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0)

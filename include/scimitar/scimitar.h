@@ -160,6 +160,31 @@ SCIM_API void scim_sim_set_progress(scim_sim *sim, scim_progress_fn fn, void *ct
  * build or when no agent reads a file). 0, or SCIM_EINVAL for NULL sim. */
 SCIM_API int scim_sim_trace_position(const scim_sim *sim, uint64_t *done, uint64_t *total);
 
+/* Sampled simulation in one functional pass (scimitar sample; the gem5
+ * m5.fork() idea): points of a functional warm-up by time
+ * (sim.warmup_until). When the warm-up reaches at[i] (every record issued
+ * before it has run functionally, none after), fn is called with the warm
+ * state exactly as a run with sim.warmup_until: at[i] would have it at its
+ * end. fn returns 0: the warm-up goes on to the next point; or
+ * SCIM_WARM_POINT_DETAIL: it ends here, and the detailed run starts at
+ * at[i] (sim.warmup_until becomes at[i]) and ends at *until on the traces'
+ * clock (sim.until; fn may set it, 0 keeps the configured one): the run is
+ * then the one `--set sim.warmup_until=at[i] --set sim.until=*until` gives,
+ * statistic for statistic. So a host forks (scim_sim_fork) at each point
+ * and the child returns SCIM_WARM_POINT_DETAIL: one warm-up, K windows.
+ * Before build; points ascending, each at most sim.warmup_until (the build
+ * refuses others); at is copied. A negative return fails the build. */
+#define SCIM_WARM_POINT_DETAIL 1
+typedef int (*scim_warm_point_fn)(void *ctx, scim_sim *sim, size_t index, scim_time_t at, scim_time_t *until);
+SCIM_API int scim_sim_set_warm_points(scim_sim *sim, const scim_time_t *at, size_t n, scim_warm_point_fn fn,
+                                      void *ctx);
+/* fork(2) the process with its simulation, so that parent and child go on
+ * on their own: the parent's trace readers take file positions of their
+ * own (the child keeps the descriptors it inherited), stdio is flushed
+ * first. Returns what fork returns: the child's pid in the parent, 0 in
+ * the child; -1 on failure (scim_sim_errmsg says why). POSIX hosts. */
+SCIM_API long scim_sim_fork(scim_sim *sim);
+
 /* Statistics of a run. The flat view: every counter is one row; every
  * histogram expands to <name>.count, .mean, .min, .p50, .p90, .p99, .max.
  * Rows sorted by name; docs/stats.md lists them. */

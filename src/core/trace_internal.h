@@ -164,4 +164,13 @@ static inline __attribute__((always_inline)) bool scim_trace_next_quick(scim_tra
     return true;
 }
 
+/* A forked simulation (scim_sim_fork): parent and child share a file
+ * position through an inherited descriptor. The position of a reader's
+ * file (its descriptor's offset; -1 for a buffer) is taken before the
+ * fork; after it, one side calls scim_trace_reopen_at with it, which gives
+ * that side's reader a descriptor of its own on the same file at the same
+ * place (zlib's buffered input is the process's own). */
+int64_t scim_trace_file_position(const scim_trace_reader *r);
+int scim_trace_reopen_at(scim_trace_reader *r, int64_t position, scim_err *err);
+
 #endif

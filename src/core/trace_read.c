@@ -8,8 +8,10 @@
 #include "core/trace_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +27,7 @@
 typedef struct source {
     scim_trace_hot h; /* h.len, h.pos: the bytes in buf, the next one */
     gzFile gz;
+    int fd; /* gz's file: scim_trace_reopen_at; -1 for a buffer */
     const unsigned char *mem;
     size_t mem_len, mem_pos;
     bool inflating;
@@ -119,6 +122,7 @@ static scim_trace_reader *reader_new(const char *name, scim_err *err)
         return NULL;
     }
     r->src.h.buf = r->src.buf;
+    r->src.fd = -1;
     return r;
 }
 
@@ -155,9 +159,15 @@ scim_trace_reader *scim_trace_open(const char *path, scim_err *err)
         scim_err_set(err, SCIM_EIO, "cannot open trace %s: it is a directory; give a trace file", path);
         return NULL;
     }
-    gzFile gz = gzopen(path, "rb");
+    /* our own descriptor, so that a forked simulation can give its reader
+     * a file position of its own (scim_trace_reopen_at) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    gzFile gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
     if (!gz) {
-        scim_err_set(err, SCIM_EIO, "cannot open trace %s: %s", path, errno ? strerror(errno) : "zlib error");
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        scim_err_set(err, SCIM_EIO, "cannot open trace %s: %s", path, e ? strerror(e) : "zlib error");
         return NULL;
     }
     gzbuffer(gz, BUF_SIZE);
@@ -167,6 +177,7 @@ scim_trace_reader *scim_trace_open(const char *path, scim_err *err)
         return NULL;
     }
     r->src.gz = gz;
+    r->src.fd = fd;
     r->src.file_size = sized && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
     if (sniff(r, err) != 0) {
         scim_trace_close(r);
@@ -214,6 +225,34 @@ void scim_trace_close(scim_trace_reader *r)
         inflateEnd(&r->src.zs);
     free(r->name);
     free(r);
+}
+
+int64_t scim_trace_file_position(const scim_trace_reader *r)
+{
+    if (!r || r->src.fd < 0)
+        return -1;
+    off_t off = lseek(r->src.fd, 0, SEEK_CUR);
+    return off < 0 ? -1 : (int64_t)off;
+}
+
+int scim_trace_reopen_at(scim_trace_reader *r, int64_t position, scim_err *err)
+{
+    if (!r || r->src.fd < 0 || position < 0)
+        return 0;
+    struct stat was, now;
+    int fd = open(r->name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return scim_err_set(err, SCIM_EIO, "cannot open trace %s again: %s", r->name, strerror(errno));
+    int rc = 0;
+    if (fstat(r->src.fd, &was) != 0 || fstat(fd, &now) != 0 || was.st_dev != now.st_dev || was.st_ino != now.st_ino)
+        rc = scim_err_set(err, SCIM_EIO, "trace %s was replaced while the simulation read it; expected the file "
+                                         "to stay in place until the run ends",
+                          r->name);
+    else if (lseek(fd, (off_t)position, SEEK_SET) != (off_t)position ||
+             dup2(fd, r->src.fd) < 0 || fcntl(r->src.fd, F_SETFD, FD_CLOEXEC) < 0)
+        rc = scim_err_set(err, SCIM_EIO, "cannot open trace %s again: %s", r->name, strerror(errno));
+    close(fd);
+    return rc;
 }
 
 bool scim_trace_is_binary(const scim_trace_reader *r) { return r && r->src.h.binary; }

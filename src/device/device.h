@@ -221,6 +221,8 @@ int scim_device_start(scim_device *d, scim_err *err);
 /* sim.records, sim.until: replay only the first `records` records of its
  * trace, issued before `until` (scim_replay_limit; 0: no limit). */
 void scim_device_limit_records(scim_device *d, uint64_t records, scim_time_t until);
+/* Its trace engine (scim_sim_fork, scim_sim_set_warm_points' windows). */
+scim_replay *scim_device_replay(scim_device *d);
 /* The first record the warm-up did not take, and the detailed run's
  * origin (scim_replay_warm_unread). */
 void scim_device_warm_unread(scim_device *d, const scim_trace_rec *rec, scim_time_t at, scim_time_t origin);

@@ -16,6 +16,8 @@ void scim_device_limit_records(scim_device *d, uint64_t records, scim_time_t unt
     scim_replay_limit(d->replay, records, until);
 }
 
+scim_replay *scim_device_replay(scim_device *d) { return d->replay; }
+
 void scim_device_warm_unread(scim_device *d, const scim_trace_rec *rec, scim_time_t at, scim_time_t origin)
 {
     scim_replay_warm_unread(d->replay, rec, at, origin);

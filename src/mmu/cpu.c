@@ -562,6 +562,8 @@ bool scim_cpu_oldest(const scim_cpu *c, scim_time_t *since, char *what, size_t l
     return scim_replay_oldest(c->replay, since, what, len);
 }
 
+scim_replay *scim_cpu_replay(scim_cpu *c) { return c->replay; }
+
 void scim_cpu_position(const scim_cpu *c, uint64_t *done, uint64_t *total)
 {
     scim_replay_position(c->replay, done, total);

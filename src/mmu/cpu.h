@@ -29,6 +29,7 @@
 #include "core/stats.h"
 #include "mmu/physmem.h"
 #include "mmu/ptfmt.h"
+#include "mmu/replay.h"
 #include "mmu/tlb.h"
 #include "mmu/tlbcfg.h"
 #include "mmu/walker.h"
@@ -83,6 +84,8 @@ int scim_cpu_warm_next(scim_cpu *c, scim_trace_rec *rec, uint32_t *pasid, scim_t
 /* sim.records, sim.until: replay only the first `records` records of its
  * trace, issued before `until` (scim_replay_limit; 0: no limit). */
 void scim_cpu_limit_records(scim_cpu *c, uint64_t records, scim_time_t until);
+/* Its trace engine (scim_sim_fork, scim_sim_set_warm_points' windows). */
+scim_replay *scim_cpu_replay(scim_cpu *c);
 /* The first record the warm-up did not take, and the detailed run's
  * origin (scim_replay_warm_unread). */
 void scim_cpu_warm_unread(scim_cpu *c, const scim_trace_rec *rec, scim_time_t at, scim_time_t origin);

@@ -597,8 +597,16 @@ void scim_replay_limit(scim_replay *r, uint64_t records, scim_time_t until)
     r->until = until;
 }
 
+void scim_replay_set_until(scim_replay *r, scim_time_t until) { r->until = until; }
+
+scim_trace_reader *scim_replay_trace_reader(scim_replay *r) { return r->trace; }
+
 void scim_replay_warm_unread(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, scim_time_t origin)
 {
+    if (r->until && at >= r->until) { /* a later sim.until (scim_sim_set_warm_points): as warm_next ends it */
+        r->eof = true;
+        return;
+    }
     *r->rec = *rec;
     r->have_rec = true;
     r->rec_tag = rec->line;

@@ -67,10 +67,17 @@ typedef struct scim_replay_params {
  * never waited: scim_replay_warm_next's; 0: no limit), then end as at the
  * trace's end. Before scim_replay_start and the warm-up. */
 void scim_replay_limit(scim_replay *r, uint64_t records, scim_time_t until);
+/* Only the time limit (a window's end, scim_sim_set_warm_points), before
+ * the warm-up hands back its record. */
+void scim_replay_set_until(scim_replay *r, scim_time_t until);
+/* The trace file the engine reads (NULL if none yet or fed by the host):
+ * scim_sim_fork gives it a file position of its own. */
+scim_trace_reader *scim_replay_trace_reader(scim_replay *r);
 /* sim.warmup_until: hand back the first record the warm-up did not take
  * (scim_replay_warm_next's *rec and *at) and set the detailed run's time 0
  * to `origin` on the trace's clock: the record is issued at at - origin,
- * an @N later at N - origin, a +N after the record before it. */
+ * an @N later at N - origin, a +N after the record before it. A record at
+ * or past the time limit ends the trace instead, as warm_next would. */
 void scim_replay_warm_unread(scim_replay *r, const scim_trace_rec *rec, scim_time_t at, scim_time_t origin);
 scim_replay *scim_replay_create(scim_kernel *k, const char *agent, const scim_replay_params *p,
                                 const scim_replay_ops *ops, void *owner, scim_stats *stats, scim_err *err);

@@ -504,6 +504,8 @@ static bool device_oldest(const void *self, scim_time_t *since, char *what, size
 {
     return scim_device_oldest(self, since, what, len);
 }
+static scim_replay *device_replay(void *self) { return scim_device_replay(self); }
+
 static void device_position(const void *self, uint64_t *done, uint64_t *total)
 {
     scim_device_position(self, done, total);
@@ -530,7 +532,7 @@ static const scim_component_kind device_kind = {
     .bad_name = "bad device name '%s': use 1-40 characters from [a-z0-9_], other than mem, os and iommu", .params = device_params,
     .params_size = sizeof(scim_device_params), .stats = device_stats, .create = device_create,
     .wire = device_wire, .start = device_start, .finished = device_finished, .describe = device_describe,
-    .oldest = device_oldest, .position = device_position, .port = device_port, .caches = device_caches, .destroy = device_destroy};
+    .oldest = device_oldest, .position = device_position, .replay = device_replay, .port = device_port, .caches = device_caches, .destroy = device_destroy};
 
 static int cpu_create(scim_sim *sim, const char *name, void *params, const scim_cfg_node *node, void **self)
 {
@@ -579,6 +581,7 @@ static bool cpu_oldest(const void *self, scim_time_t *since, char *what, size_t 
     return scim_cpu_oldest(self, since, what, len);
 }
 static void cpu_position(const void *self, uint64_t *done, uint64_t *total) { scim_cpu_position(self, done, total); }
+static scim_replay *cpu_replay(void *self) { return scim_cpu_replay(self); }
 static const scim_port *cpu_port(const void *self) { return scim_cpu_port(self); }
 static size_t cpu_caches(const void *self, const scim_tlb **out, const char **names, size_t max)
 {
@@ -600,7 +603,7 @@ static const scim_component_kind cpu_kind = {
     .section = "cpus", .title = "cpus", .named = true, .name_free = agent_name_free,
     .bad_name = "bad core name '%s': use 1-40 characters from [a-z0-9_], not mem, os, iommu or a device's name", .params = cpu_params, .params_size = sizeof(scim_cpu_params),
     .stats = cpu_stats, .create = cpu_create, .wire = cpu_wire, .start = cpu_start, .finished = cpu_finished,
-    .describe = cpu_describe, .oldest = cpu_oldest, .position = cpu_position, .port = cpu_port, .caches = cpu_caches, .destroy = cpu_destroy};
+    .describe = cpu_describe, .oldest = cpu_oldest, .position = cpu_position, .replay = cpu_replay, .port = cpu_port, .caches = cpu_caches, .destroy = cpu_destroy};
 
 /* Build order: the system first (the formats), the fabric (every port lives on it), memory before
  * the OS (its frame pool), processes before the agents that run in them. */

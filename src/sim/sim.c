@@ -47,6 +47,7 @@ void scim_sim_destroy(scim_sim *sim)
     teardown(sim);
     scim_cfg_destroy(sim->cfg);
     free(sim->config_dir);
+    free(sim->warm_points);
     free(sim);
 }
 
@@ -224,6 +225,9 @@ int scim_sim_run(scim_sim *sim)
         teardown(sim);
         scim_cfg *cfg = sim->cfg;
         char *dir = sim->config_dir;
+        /* no warm points again (no host called, no fork): a window's
+         * configuration already says where its warm-up ended (sample.c) */
+        free(sim->warm_points);
         memset(sim, 0, sizeof *sim);
         sim->cfg = cfg;
         sim->config_dir = dir;

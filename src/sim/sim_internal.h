@@ -66,6 +66,8 @@ typedef struct scim_component_kind {
     bool (*oldest)(const void *self, scim_time_t *since, char *what, size_t len);
     /* Progress: bytes of the agent's trace file read, of its size. */
     void (*position)(const void *self, uint64_t *done, uint64_t *total);
+    /* An agent's trace engine (devices, CPUs; else NULL): sample.c */
+    scim_replay *(*replay)(void *self);
     const scim_port *(*port)(const void *self);
     /* The checker: every translation cache. */
     size_t (*caches)(const void *self, const scim_tlb **out, const char **names, size_t max);
@@ -140,6 +142,11 @@ struct scim_sim {
     bool warm_s2_timers; /* warm.c: a VM reclaims stage-2 pages on a timer */
     scim_progress_fn progress;
     void *progress_ctx;
+    /* sample.c: points of the warm-up by time (scim_sim_set_warm_points) */
+    scim_time_t *warm_points;
+    size_t n_warm_points, next_warm_point;
+    scim_warm_point_fn warm_point_fn;
+    void *warm_point_ctx;
     bool watchdog_fired;
     bool no_fast;          /* the run met a fast-path conflict and is redone without it */
     void **owned;          /* what the builder allocated for the components (paths, lists) */
@@ -167,6 +174,15 @@ void *scim_sim_own(scim_sim *sim, void *p);
 bool scim_sim_node_name_ok(const char *name);
 /* warm.c: sim.warmup, after wiring and before the agents start. */
 int scim_sim_warm_up(scim_sim *sim);
+/* sample.c: the warm-up is at or past the next point's time (every
+ * agent's next record at or after it, or none left): call the host at it
+ * and at each further point it has passed. *stop: a host ended the
+ * warm-up there (sim.warmup_until and sim.until are now the window's, the
+ * records handed back); then the warm-up finishes as a run warmed up to
+ * that time would. 0, or an error (sim->err set). */
+int scim_sim_warm_points_due(scim_sim *sim, scim_time_t next_at, bool any_left, bool *stop);
+/* ... and that the points are ascending and inside the warm-up. */
+int scim_sim_check_warm_points(scim_sim *sim);
 /* The instances of a kind (by section), in configuration order. */
 scim_component *scim_sim_components(scim_sim *sim, const char *section, size_t *n);
 void scim_sim_destroy_components(scim_sim *sim);

@@ -24,7 +24,9 @@
  * (docs/architecture.md, "Warm-up"): contention and timing, merging of
  * concurrent misses, and a stage-2 reclaim on a timer (refused). The OS
  * reclaims as its kswapd would, at once; its shootdowns reach every cache
- * through the callback registered here. */
+ * through the callback registered here. A warm-up by time may stop
+ * earlier, at a host's warm point (sample.c): the loop is the same, only
+ * its end moves, so the state there is that of a warm-up to that time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +77,7 @@ static int check_supported(scim_sim *sim)
     const char *vm = scim_os_vm_s2_reclaim_timed(sim->os);
     if (vm && sim->top.warmup)
         return refuse_s2_reclaim(sim, vm);
-    return 0;
+    return scim_sim_check_warm_points(sim);
 }
 
 static int next(scim_sim *sim, warm_agent *a)
@@ -90,7 +92,9 @@ static int next(scim_sim *sim, warm_agent *a)
     if (rc < 0)
         return scim_sim_fail(sim, e.code ? e.code : SCIM_EIO, "%s", e.msg);
     scim_time_t until = sim->top.warmup_until;
-    if (rc == 1 && until && a->at >= until) {
+    /* with warm points the record stays until the warm-up knows where it
+     * ends (hand_back) */
+    if (rc == 1 && until && a->at >= until && !sim->n_warm_points) {
         /* the first record at or after the warm-up's end: back to the
          * replay, with the detailed run's time 0 at that end */
         if (a->cpu)
@@ -391,6 +395,22 @@ static int run_record(scim_sim *sim, const warm_agent *a)
     return a->cpu || !sim->scheme->warm_begin ? access_pages(sim, a, a->pasid) : driver_io(sim, a);
 }
 
+/* The warm-up ends at sim.warmup_until: each agent's first record at or
+ * after it goes back to the replay, which starts there. */
+static void hand_back(scim_sim *sim, warm_agent *agents, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        warm_agent *a = &agents[i];
+        if (!a->have)
+            continue;
+        if (a->cpu)
+            scim_cpu_warm_unread(a->self, &a->rec, a->at, sim->top.warmup_until);
+        else
+            scim_device_warm_unread(a->self, &a->rec, a->at, sim->top.warmup_until);
+        a->have = false;
+    }
+}
+
 static int add_agents(scim_sim *sim, const char *section, bool cpu, warm_agent *out, size_t *n_out)
 {
     size_t n;
@@ -426,6 +446,15 @@ static int warm_up(scim_sim *sim)
         for (size_t i = 0; i < n; i++)
             if (agents[i].have && (!a || agents[i].at < a->at))
                 a = &agents[i];
+        if (sim->n_warm_points) { /* sample.c: a host may end the warm-up at a point */
+            bool stop;
+            if ((rc = scim_sim_warm_points_due(sim, a ? a->at : 0, a != NULL, &stop)))
+                return rc;
+            if (stop || (a && a->at >= sim->top.warmup_until)) {
+                hand_back(sim, agents, n);
+                break;
+            }
+        }
         if (!a)
             break;
         if ((sim->warm_s2_timers && (rc = s2_reclaim_due(sim, a->at))) || (rc = run_record(sim, a)))
@@ -458,7 +487,7 @@ static int warm_up(scim_sim *sim)
 int scim_sim_warm_up(scim_sim *sim)
 {
     if (!sim->top.warmup && !sim->top.warmup_until)
-        return 0;
+        return scim_sim_check_warm_points(sim); /* points without a warm-up by time: refused */
     /* unset on every way out: after the warm-up, shootdowns are messages */
     scim_os_warm_set_invalidate(sim->os, os_invalidates, sim);
     int rc = warm_up(sim);
