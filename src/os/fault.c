@@ -270,7 +270,8 @@ void os_swap_read_done(scim_os *os, fault_job *j)
     const region *r = os_find_region(p, j->va);
     uint64_t va = os_page_down(j->va);
     os->st.frames_transit--;
-    scim_err err = {0};
+    scim_err err; /* cleared, not zeroed: 1 KiB per fault */
+    scim_err_clear(&err);
     if (!r || os_map_new_page(os, p, va, r, j->frame, true, &err) != 0) {
         /* the region went away while the page was read: drop it */
         os_frame_give_back(os, j->frame, 0);
@@ -304,7 +305,8 @@ void os_swap_read_failed(scim_os *os, fault_job *j)
 /* A major fault: reserve a frame and read the page back from swap. */
 static void swap_in(scim_os *os, process *p, fault_job *j, uint64_t va)
 {
-    scim_err err = {0};
+    scim_err err; /* cleared, not zeroed: 1 KiB per fault */
+    scim_err_clear(&err);
     uint64_t pfn;
     if (os_frame_alloc(os, p, 0, &pfn, &err) != 0) {
         wait_for_frame(os, j);
@@ -353,7 +355,8 @@ void os_install_zeroed(scim_os *os, fault_job *j)
     process *p = os_find_process(os, j->pasid);
     const region *r = p ? os_find_region(p, j->frame_va) : NULL;
     unsigned order = os_order(j->frame_shift);
-    scim_err err = {0};
+    scim_err err; /* cleared, not zeroed: 1 KiB per fault */
+    scim_err_clear(&err);
     /* the region may have gone (munmap) or changed while the frame was zeroed */
     int rc = r && r->page_shift == j->frame_shift ? os_map_new_page(os, p, j->frame_va, r, j->frame, true, &err)
                                                   : SCIM_ENOENT;
@@ -412,7 +415,8 @@ void os_resolve(scim_os *os, fault_job *j)
         swap_in(os, p, j, va);
         return;
     }
-    scim_err err = {0};
+    scim_err err; /* cleared, not zeroed: 1 KiB per fault */
+    scim_err_clear(&err);
     bool zero_first = j->kind == JOB_IO && os_zeroing(os, os_fault_domain(os, p));
     int rc = zero_first ? os_zero_first(os, p, j, va, r, &err) : os_map_new_page(os, p, va, r, 0, false, &err);
     if (rc == SCIM_ENOMEM && r->page_shift == OS_PAGE_SHIFT) {

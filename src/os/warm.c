@@ -164,7 +164,8 @@ static int wake(scim_os *os, waiter *w, const reclaim_for *f, scim_err *err)
 {
     if (!w || !w->waiting || scim_physmem_frames_free(os->pm) == 0)
         return 0;
-    scim_err why = {0};
+    scim_err why; /* cleared, not zeroed: 1 KiB per fault */
+    scim_err_clear(&why);
     int rc = map_page(os, w, &why);
     if (rc == SCIM_ENOMEM)
         return 0; /* it needs more (a data frame and page-table frames): it waits on */
@@ -399,7 +400,8 @@ static int warm_fault(scim_os *os, uint32_t pasid, uint64_t va, bool write, bool
     }
     waiter w = {p, r, page, r->page_shift == SCIM_PAGE_SHIFT && scim_u64map_get(&p->swapped, os_vpn(page)), false};
     const reclaim_for f = {w.swap_in ? "a fault on a swapped-out page" : "a page fault", pasid, va};
-    scim_err why = {0};
+    scim_err why; /* cleared, not zeroed: 1 KiB per fault */
+    scim_err_clear(&why);
     rc = map_page(os, &w, &why);
     if (rc == SCIM_ENOMEM && r->page_shift == SCIM_PAGE_SHIFT) {
         /* wait_for_frame: kswapd runs with the fault waiting on it */
