@@ -68,6 +68,20 @@ done
 [ "$(ls -d "$T"/j1/window-* | wc -l)" = 10 ] || fail "expected 5 windows and 5 heads: $(ls "$T/j1")"
 [ "$(grep -c ',head,' "$T/j1/windows.csv")" = 5 ] || fail "windows.csv: $(cat "$T/j1/windows.csv")"
 
+# the warm-up's progress lines change nothing either (a trace long enough
+# for the warm-up to report: 120,000 records)
+"$BIN" trace gen nic-rx --count 40000 -o "$T/rx.bin.gz" || fail "trace gen"
+sed "s#../traces/nic_rx.trace.gz#$T/rx.bin.gz#" "$SRC/configs/default.yaml" > "$T/long.yaml"
+for p in off line; do
+    SCIMITAR_PROGRESS_INTERVAL=0 "$BIN" sample "$T/long.yaml" --at 1ms,2500us --window 50us --progress=$p \
+        --out "$T/prog-$p" > /dev/null 2> "$T/prog-$p.err" || fail "sample --progress=$p"
+done
+grep -q "scimitar: progress: simulated" "$T/prog-line.err" || fail "no progress lines: $(cat "$T/prog-line.err")"
+[ ! -s "$T/prog-off.err" ] || fail "--progress=off printed: $(cat "$T/prog-off.err")"
+for w in window-001 window-002; do
+    cmp -s "$T/prog-off/$w/stats.json" "$T/prog-line/$w/stats.json" || fail "--progress=line changed $w"
+done
+
 # a window's config.yaml is that window
 "$BIN" run "$T/j1/window-003/config.yaml" --quiet --out "$T/again" || fail "window config.yaml does not run"
 cmp -s "$T/again/stats.json" "$T/j1/window-003/stats.json" || fail "window 3's config.yaml runs another window"
@@ -98,6 +112,7 @@ refused "--window must be above 0" 2 "$D" --at 10us --window 0
 refused "--at '5 parsecs'" 2 "$D" --at "5 parsecs" --window 10us
 refused "unknown option" 2 "$D" --at 10us --window 10us --frobnicate
 refused "-j takes a number" 2 "$D" --at 10us --window 10us -j 0
+refused "--progress takes off, line or bar" 2 "$D" --at 10us --window 10us --progress=loud
 refused "placed by time" 1 "$D" --at 10us --window 10us --set sim.records=100
 refused "after sim.until" 1 "$D" --at 200us --window 50us --set sim.until=220us
 refused "cannot open" 1 "$T/missing.yaml" --at 10us --window 10us

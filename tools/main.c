@@ -39,6 +39,7 @@ static void usage(FILE *out)
             "       scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set k=v]... [--plot METRIC [--x KEY] [--series KEY]]\n"
             "       scimitar compare CONFIG.yaml [--schemes scimitar,pin,iommu-map] [--set k=v]... [--out DIR]\n"
             "       scimitar sample CONFIG.yaml --at S1,S2,... --window D [--detailed-warmup W] [-j N] [--out DIR]\n"
+            "                       [--set k=v]... [--progress=off|line|bar]\n"
             "       scimitar validate [--markdown FILE]\n"
             "       scimitar trace cat|pack|convert|stats|gen|import|locality ...   (scimitar trace --help)\n"
             "       scimitar doc config|stats\n"

@@ -27,6 +27,7 @@
 #include "scimitar/scimitar.h"
 #include "cli.h"
 #include "fsutil.h"
+#include "progress.h"
 #include "run_record.h"
 
 #define MAX_WINDOWS 4096
@@ -53,12 +54,13 @@ typedef struct sampler {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: scimitar sample CONFIG.yaml --at S1,S2,... --window D [--detailed-warmup W] [-j N]\n"
-               "                       [--out DIR] [--set key.path=value]...\n"
+               "                       [--out DIR] [--set key.path=value]... [--progress=off|line|bar]\n"
                "  one functional warm-up to the last window; window k, [S_k, S_k + D) on the traces' clock, runs in\n"
                "  detail in a child forked where the warm-up reaches it (S_k - W with --detailed-warmup W, whose part\n"
                "  [S_k - W, S_k) a second child writes to DIR/window-K-head). Output: DIR/window-K/, what `scimitar run\n"
                "  --set sim.warmup_until=S_k-W --set sim.until=S_k+D` writes, and DIR/windows.csv listing them;\n"
-               "  -j N: children at once (default 1). scripts/sample.py estimates the whole trace from them.\n");
+               "  -j N: children at once (default 1); --progress: the warm-up's (a bar on a terminal, else a line\n"
+               "  every 30 s). scripts/sample.py estimates the whole trace from them.\n");
 }
 
 static int parse_time(const char *opt, const char *text, scim_time_t *out)
@@ -298,6 +300,7 @@ int scim_cli_sample(int argc, char **argv)
     scim_time_t *at = NULL, window = 0, warm = 0;
     size_t n_at = 0;
     int rc = 2;
+    cli_progress_mode pmode = CLI_PROGRESS_AUTO;
     s.sets = calloc((size_t)argc + 1, sizeof *s.sets);
     for (int i = 1; s.sets && i < argc; i++) {
         const char *a = argv[i];
@@ -315,6 +318,12 @@ int scim_cli_sample(int argc, char **argv)
             s.out = argv[++i];
         } else if (strcmp(a, "--set") == 0 && i + 1 < argc) {
             s.sets[s.n_sets++] = argv[++i];
+        } else if (strcmp(a, "--progress") == 0 || strncmp(a, "--progress=", 11) == 0) {
+            const char *v = a[10] == '=' ? a + 11 : i + 1 < argc ? argv[++i] : "";
+            if (!cli_progress_parse(v, &pmode)) {
+                fprintf(stderr, "scimitar sample: --progress takes off, line or bar, not '%s'\n", v);
+                goto done;
+            }
         } else if (strcmp(a, "-j") == 0 && i + 1 < argc) {
             char *end;
             long j = strtol(argv[++i], &end, 10);
@@ -387,10 +396,14 @@ int scim_cli_sample(int argc, char **argv)
         char end[32], key[64];
         time_text(points && points[np - 1] ? points[np - 1] : 1, end, sizeof end);
         snprintf(key, sizeof key, "sim.warmup_until=%s", end);
+        cli_progress prog; /* the warm-up's, in the parent; a child's is off (at_point) */
+        cli_progress_start(&prog, sim, pmode, false);
         sim_rc = !points ? SCIM_ENOMEM
                          : scim_sim_set(sim, key) || scim_sim_set_warm_points(sim, points, np, at_point, &s) ||
                                scim_sim_build(sim);
         free(points);
+        if (!s.mine)
+            cli_progress_end(&prog);
         if (s.mine) { /* a child, built to its window */
             if (sim_rc)
                 fprintf(stderr, "scimitar sample: window %zu: %s\n", s.mine->window, scim_sim_errmsg(sim));
