@@ -9,12 +9,7 @@
 # estimates are the same from one pass as from a run per window (--rewarm);
 # bad arguments are refused with a message and no output.
 #   usage: cli_sample_fork.sh SCIMITAR SOURCE_DIR
-set -u
-BIN=$1
-SRC=$2
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/helpers/cli_prelude.sh" "$@"
 
 # windows STARTS(us) D(us) W(us) CONFIG [--set k=v]...: each window against its own run
 windows() {
@@ -99,10 +94,7 @@ refused() {
     local want=$1 status=$2
     shift 2
     rm -rf "$T/bad"
-    out=$("$BIN" sample "$@" --out "$T/bad" 2>&1)
-    local rc=$?
-    [ $rc = "$status" ] || fail "expected status $status, got $rc: sample $* -> $out"
-    echo "$out" | grep -q -- "$want" || fail "sample $*: message lacks '$want': $out"
+    expect "$status" "$want" "$BIN" sample "$@" --out "$T/bad"
     [ ! -e "$T/bad/window-001" ] && [ ! -e "$T/bad/windows.csv" ] || fail "sample $*: output written though refused"
 }
 D="$SRC/configs/default.yaml"

@@ -192,3 +192,13 @@ int cli_check_out_file(const char *path, char *why, size_t len)
     }
     return 0;
 }
+
+void cli_config_stem(const char *path, char *out, size_t len)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(out, len, "%s", base);
+    char *dot = strrchr(out, '.');
+    if (dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0))
+        *dot = '\0';
+}

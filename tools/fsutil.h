@@ -20,6 +20,9 @@ int cli_check_out_dir(const char *dir, char *why, size_t len);
  * would replace), and its directory exists and takes files. "-" (stdout)
  * is always fine. */
 int cli_check_out_file(const char *path, char *why, size_t len);
+/* Strip directory and a .yaml/.yml suffix: configs/default.yaml -> default
+ * (the default output directory out/<stem>). */
+void cli_config_stem(const char *path, char *out, size_t len);
 /* The whole file as a NUL-terminated string to free; NULL if it cannot be read. */
 char *cli_read_file(const char *path);
 

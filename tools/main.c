@@ -68,17 +68,6 @@ static double host_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Strip directory and a .yaml/.yml suffix: configs/default.yaml -> default */
-static void config_stem(const char *path, char *out, size_t len)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    snprintf(out, len, "%s", base);
-    char *dot = strrchr(out, '.');
-    if (dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0))
-        *dot = '\0';
-}
-
 static int cmd_run_or_check(int argc, char **argv, bool check)
 {
     const char *config = NULL, *out = NULL;
@@ -140,7 +129,7 @@ static int cmd_run_or_check(int argc, char **argv, bool check)
     char default_out[512];
     if (!check && !out) {
         char stem[256];
-        config_stem(config, stem, sizeof stem);
+        cli_config_stem(config, stem, sizeof stem);
         snprintf(default_out, sizeof default_out, "out/%s", stem);
         out = default_out;
     }

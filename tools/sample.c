@@ -29,6 +29,7 @@
 #include "fsutil.h"
 #include "progress.h"
 #include "run_record.h"
+#include "sweep.h"
 
 #define MAX_WINDOWS 4096
 
@@ -162,16 +163,9 @@ static int at_point(void *ctx, scim_sim *sim, size_t index, scim_time_t at, scim
 }
 
 /* In a child: run its window and write its directory. */
-static double host_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int run_job(sampler *s, scim_sim *sim)
 {
-    double started = (double)time(NULL), t0 = host_seconds();
+    double started = (double)time(NULL), t0 = scim_sweep_host_seconds();
     const job *j = s->mine;
     char dir[PATH_MAX], from[32], until[32], set_from[64], set_until[64], why[1200];
     job_dir(s, j, dir, sizeof dir);
@@ -192,7 +186,7 @@ static int run_job(sampler *s, scim_sim *sim)
     memcpy(sets, s->sets, s->n_sets * sizeof *sets);
     sets[s->n_sets] = set_from;
     sets[s->n_sets + 1] = set_until;
-    run_info info = {s->config, sets, s->n_sets + 2, started, host_seconds() - t0};
+    run_info info = {s->config, sets, s->n_sets + 2, started, scim_sweep_host_seconds() - t0};
     int rc = cli_write_run_record(sim, dir, &info, why, sizeof why);
     free(sets);
     if (rc) {
@@ -364,12 +358,9 @@ int scim_cli_sample(int argc, char **argv)
         goto done;
     char default_out[PATH_MAX], why[1200];
     if (!s.out) {
-        const char *base = strrchr(s.config, '/');
-        snprintf(default_out, sizeof default_out, "out/%s", base ? base + 1 : s.config);
-        char *dot = strrchr(default_out, '.');
-        if (dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0))
-            *dot = '\0';
-        strncat(default_out, "-sample", sizeof default_out - strlen(default_out) - 1);
+        char stem[256];
+        cli_config_stem(s.config, stem, sizeof stem);
+        snprintf(default_out, sizeof default_out, "out/%s-sample", stem);
         s.out = default_out;
     }
     if (cli_check_out_dir(s.out, why, sizeof why) != 0) {
