@@ -5,13 +5,16 @@ the whole trace's statistics estimated from them with a confidence
 interval (SMARTS-style systematic sampling, Wunderlich et al., ISCA 2003).
 
     scripts/sample.py BIN CONFIG --span T --windows K --window D
-        [--detailed-warmup W] [-j N] [--set KEY=VALUE ...] [--keys REGEX]
-        [--top K] [--check] [--max-error PCT] [--rewarm]
+        [--detailed-warmup W] [--head H] [-j N] [--set KEY=VALUE ...]
+        [--keys REGEX] [--top K] [--check] [--max-error PCT] [--rewarm]
 
 The span T is the trace clock the windows cover (`scimitar trace stats
 TRACE` prints time.last_ns; the longest trace of the configuration). It
 is cut into K periods of T/K; window k is the D in the middle of period
-k. Each window is what one run of CONFIG with sim.warmup_until = its
+k. With --head H, the trace's first H run in detail as a stratum of its
+own (one run to H, exact, no interval) and the K periods cut T - H: what
+happens only at the start (first touches of a buffer pool, each a page
+fault) is then measured instead of left between the windows. Each window is what one run of CONFIG with sim.warmup_until = its
 start and sim.until = its end gives: every record issued before the
 window on the traces' own clock is warmed up functionally, the window's
 records run in detail. With --detailed-warmup W, the W before each window
@@ -24,7 +27,14 @@ Estimates: a counter's whole-trace value is the windows' sum scaled by
 T / (K * D), its 95% confidence interval from the spread of the windows
 (t distribution, K - 1 degrees of freedom); a mean (a histogram's) is the
 windows' sums over their counts, its interval from the same spread of the
-per-window means. --check also runs the whole trace in detail and prints
+per-window means (with a head, weighted by the windows' share of the
+count). Notes follow the table when the warm-up resolved faults that
+cluster before the first window (most of those before the last window;
+--head takes them in), and when an agent's requests wait a tenth of a
+window or more after their trace made them eligible (`<agent>.dma` or
+`.mem.queue_delay`): an open-loop trace faster than the agent, whose
+backlog grows over the whole run and which no window inherits, so that
+statistics of the backlog cannot be estimated. --check also runs the whole trace in detail and prints
 each estimate's error against it; with --max-error, exit 1 if a statistic
 matching --keys (reference at least 100) is further off than PCT percent.
 
@@ -53,6 +63,8 @@ import tempfile
 from scimrun import measured, ns, run
 
 FLOOR = 100.0
+# a mean wait after eligibility of this fraction of a window: the agent is behind its trace
+BEHIND = 0.1
 # two-sided 95% quantiles of Student's t, by degrees of freedom (1-30; beyond, the normal's)
 T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
@@ -63,13 +75,18 @@ def window(binary, cfg, sets, start, length, warm):
     """The measured statistics of [start, start + length)."""
     end = ["sim.until=%dns" % (start + length)]
     if not start:  # nothing before it (and sim.until: 0 would mean no limit)
-        return measured(run(binary, cfg, sets + end))
+        return warmed(run(binary, cfg, sets + end))
     if not warm:
-        return measured(run(binary, cfg, sets + ["sim.warmup_until=%dns" % start] + end))
+        return warmed(run(binary, cfg, sets + ["sim.warmup_until=%dns" % start] + end))
     w0 = ["sim.warmup_until=%dns" % (start - warm)] if start > warm else []
     full = run(binary, cfg, sets + w0 + end)
     head = run(binary, cfg, sets + w0 + ["sim.until=%dns" % start])
-    return measured(full, head)
+    return warmed(full, head)
+
+
+def warmed(stats, before=None):
+    """A window's measured statistics and the faults its functional warm-up resolved."""
+    return measured(stats, before), stats.get("sim.warmup.faults", 0)
 
 
 def one_pass(binary, cfg, sets, starts, length, warm, jobs):
@@ -88,7 +105,7 @@ def one_pass(binary, cfg, sets, starts, length, warm, jobs):
             for row in csv.DictReader(f):
                 with open(os.path.join(out, row["dir"], "stats.json")) as s:
                     parts[(int(row["window"]), row["part"])] = json.load(s)
-        return [measured(parts[(i + 1, "measured")], parts.get((i + 1, "head"))) for i in range(len(starts))]
+        return [warmed(parts[(i + 1, "measured")], parts.get((i + 1, "head"))) for i in range(len(starts))]
 
 
 def half_width(values):
@@ -100,23 +117,55 @@ def half_width(values):
     return (T95[k - 2] if k - 2 < len(T95) else Z95) * sd / math.sqrt(k)
 
 
-def estimate(windows, scale):
-    """{key: (estimate, 95% half-width)} over the windows."""
-    keys = set()
+def estimate(windows, scale, head=None):
+    """{key: (estimate, 95% half-width)} over the windows, scaled by `scale`,
+    plus the exact stratum `head` (the trace's start run in detail)."""
+    head = head or {}
+    keys = set(head)
     for w in windows:
         keys |= set(w)
     out = {}
     for k in sorted(keys):
         vals = [w.get(k, 0) for w in windows]
+        h = head.get(k, 0)
         if k.endswith(".mean"):
             sums = [v[0] if isinstance(v, tuple) else 0 for v in vals]
             counts = [v[1] if isinstance(v, tuple) else 0 for v in vals]
-            if sum(counts) <= 0:
+            hs, hc = h if isinstance(h, tuple) else (0, 0)
+            sampled = scale * sum(counts)
+            if hc + sampled <= 0:
                 continue
             per = [s / c for s, c in zip(sums, counts) if c > 0]
-            out[k] = (sum(sums) / sum(counts), half_width(per))
+            # the head is exact: only the windows' share of the count is uncertain
+            share = sampled / (hc + sampled)
+            out[k] = ((hs + scale * sum(sums)) / (hc + sampled), half_width(per) * share if share else 0.0)
         else:
-            out[k] = (sum(vals) * scale, half_width(vals) * len(vals) * scale)
+            out[k] = (h + sum(vals) * scale, half_width(vals) * len(vals) * scale)
+    return out
+
+
+def notes(wins, starts, warm, d, est, head, first):
+    """What the windows say the estimates cannot see: faults clustered before the
+    first window, and an agent that falls behind its trace."""
+    out = []
+    # faults the head measured (its agents' `.faults`) stand for those the warm-up resolved before it
+    measured_faults = sum(v for k, v in (first or {}).items() if re.fullmatch(r"[^.]+\.faults", k))
+    ends = [max(0, s - warm) - head for s in starts]  # where each window's warm-up ended, after the head
+    f0, flast = (max(0, w[1] - measured_faults) for w in (wins[0], wins[-1]))
+    if len(wins) > 1 and f0 and f0 * ends[-1] > 2 * flast * ends[0]:
+        out.append("the functional warm-up resolved %d faults before the first window (its first %d ns%s) of the %d "
+                   "before the last (%d ns): they cluster at the trace's start (first touches), where no window "
+                   "measures them, so the estimates leave out their cost; --head T measures the trace's first T in "
+                   "detail" % (f0, ends[0], " after the head, whose faults are not counted" if head else "", flast,
+                                ends[-1]))
+    for k, (e, _) in est.items():
+        if re.search(r"\.(dma|mem)\.queue_delay\.mean$", k) and e >= BEHIND * d * 1000:
+            out.append("%s: requests waited %.4g us on average after their trace made them eligible, %.0f%% of a "
+                       "window: the agent does not keep up with its trace, so its backlog depends on the whole run "
+                       "before a window, which no window inherits (each starts it empty; --detailed-warmup gives it "
+                       "W to build); that backlog's statistics (this one, and what queueing drives) are not "
+                       "estimated: sample a closed-loop trace (scimitar trace gen --timing rel) or run this one in "
+                       "detail" % (k[:-len(".mean")], e / 1e6, e / (d * 1000) * 100))
     return out
 
 
@@ -128,6 +177,7 @@ def main():
     ap.add_argument("--windows", type=int, required=True)
     ap.add_argument("--window", required=True)
     ap.add_argument("--detailed-warmup", default="0ns")
+    ap.add_argument("--head", default="0ns", help="measure the trace's first T in detail; the windows cover the rest")
     ap.add_argument("-j", type=int, default=1)
     ap.add_argument("--set", action="append", default=[], dest="sets")
     ap.add_argument("--keys", default=".")
@@ -137,28 +187,34 @@ def main():
     ap.add_argument("--rewarm", action="store_true", help="each window a run of its own (K/2 warm-up passes)")
     a = ap.parse_args()
     span, d, warm, k = ns(a.span, "sample"), ns(a.window, "sample"), ns(a.detailed_warmup, "sample"), a.windows
+    head = ns(a.head, "sample")
     if k < 1 or d <= 0 or span <= 0:
         sys.exit("sample: expected --windows K >= 1, a --window and a --span above 0")
-    period = span // k
+    if head >= span:
+        sys.exit("sample: --head %s is not shorter than --span %s" % (a.head, a.span))
+    period = (span - head) // k
     if d > period:
-        sys.exit("sample: --window %s is longer than a period (--span / --windows = %d ns); use fewer windows or a "
-                 "shorter one" % (a.window, period))
-    starts = [i * period + (period - d) // 2 for i in range(k)]
+        sys.exit("sample: --window %s is longer than a period ((--span - --head) / --windows = %d ns); use fewer "
+                 "windows or a shorter one" % (a.window, period))
+    starts = [head + i * period + (period - d) // 2 for i in range(k)]
     keys = re.compile(a.keys)
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.j)) as pool:
             ref = pool.submit(run, a.binary, a.config, a.sets + ["sim.until=%dns" % span]) if a.check else None
+            first = pool.submit(run, a.binary, a.config, a.sets + ["sim.until=%dns" % head]) if head else None
             if a.rewarm:
                 wins = list(pool.map(lambda s: window(a.binary, a.config, a.sets, s, d, warm), starts))
             else:
                 wins = one_pass(a.binary, a.config, a.sets, starts, d, warm, max(1, a.j))
             full = ref.result() if ref else None
+            first = measured(first.result()) if first else None
     except RuntimeError as e:
         sys.exit("sample: %s" % e)
-    est = estimate(wins, span / (k * d))
+    est = estimate([w for w, _ in wins], (span - head) / (k * d), first)
     ref = measured(full) if full else {}
-    print("%d windows of %s, one per %d ns of the %s trace clock (%s)%s" %
+    print("%d windows of %s, one per %d ns of the %s trace clock (%s)%s%s" %
           (k, a.window, period, a.span, os.path.basename(a.config),
+           " after its first %s in detail" % a.head if head else "",
            ", each after %s in detail" % a.detailed_warmup if warm else ""))
     rows = []
     for key, (e, h) in est.items():
@@ -184,6 +240,8 @@ def main():
                                                    "%.2f" % err if err is not None else "-"))
         else:
             print("%-48s %14.6g %10s" % (key, e, hw))
+    for n in notes(wins, starts, warm, d, est, head, first):
+        print("note: " + n)
     if full and a.max_error is not None:
         bad = [x for x in rows if checked(x) and abs(x[4]) > a.max_error]
         if bad:

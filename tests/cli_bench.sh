@@ -66,7 +66,7 @@ grep -qF "the simulation: fastest of 2 runs" r2.out || fail "--repeat 2 footnote
 grep -qF "the simulation: fastest of 1 run)" r1.out || fail "one run's footnote: $(tail -1 r1.out)"
 
 # bench/sample.sh on a short trace: the three ways timed, the two sampled runs' estimates equal
-"$SRC/bench/sample.sh" "$(dirname "$BIN")" 20000 4 1 > s.out 2> s.err || fail "bench/sample.sh: $(cat s.err)"
-grep -q "^60000 records over .*, 4 windows" s.out && grep -q "^sample.py (one warm-up, scimitar sample) *[0-9.]*$" s.out \
+"$SRC/bench/sample.sh" "$(dirname "$BIN")" 20000 4 1 100us > s.out 2> s.err || fail "bench/sample.sh: $(cat s.err)"
+grep -q "^60000 records over .*, the first 100us and 4 windows" s.out && grep -q "^sample.py (one warm-up, scimitar sample) *[0-9.]*$" s.out \
     || fail "bench/sample.sh output: $(cat s.out)"
 echo "ok"
