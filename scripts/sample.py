@@ -4,12 +4,14 @@ trace clock, each after a functional warm-up of everything before it, and
 the whole trace's statistics estimated from them with a confidence
 interval (SMARTS-style systematic sampling, Wunderlich et al., ISCA 2003).
 
-    scripts/sample.py BIN CONFIG --span T --windows K --window D
+    scripts/sample.py BIN CONFIG --windows K --window D [--span T]
         [--detailed-warmup W] [--head H] [-j N] [--set KEY=VALUE ...]
         [--keys REGEX] [--top K] [--check] [--max-error PCT] [--rewarm]
 
-The span T is the trace clock the windows cover (`scimitar trace stats
-TRACE` prints time.last_ns; the longest trace of the configuration). It
+The span T is the trace clock the windows cover: by default one
+nanosecond past the one `scimitar check CONFIG` prints (the last issue
+time of any trace of the configuration, on its own clock), so that
+[0, T) holds every record; --span takes another. It
 is cut into K periods of T/K; window k is the D in the middle of period
 k. With --head H, the trace's first H run in detail as a stratum of its
 own (one run to H, exact, no interval) and the K periods cut T - H: what
@@ -69,6 +71,18 @@ BEHIND = 0.1
 T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
 Z95 = 1.960
+
+
+def trace_clock(binary, cfg, sets):
+    """One ns past the configuration's trace clock (`scimitar check` prints it): [0, T) holds every record."""
+    cmd = [binary, "check", cfg]
+    for a in sets:
+        cmd += ["--set", a]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    m = re.search(r"^trace clock: (\d+) ns", r.stdout, re.M)
+    if r.returncode or not m:
+        sys.exit("sample: %s failed:\n%s" % (" ".join(cmd), r.stderr.strip() or r.stdout.strip()))
+    return int(m.group(1)) + 1
 
 
 def window(binary, cfg, sets, start, length, warm):
@@ -173,7 +187,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("binary")
     ap.add_argument("config")
-    ap.add_argument("--span", required=True)
+    ap.add_argument("--span", help="the trace clock the windows cover (default: the one `scimitar check` prints)")
     ap.add_argument("--windows", type=int, required=True)
     ap.add_argument("--window", required=True)
     ap.add_argument("--detailed-warmup", default="0ns")
@@ -186,12 +200,13 @@ def main():
     ap.add_argument("--max-error", type=float)
     ap.add_argument("--rewarm", action="store_true", help="each window a run of its own (K/2 warm-up passes)")
     a = ap.parse_args()
-    span, d, warm, k = ns(a.span, "sample"), ns(a.window, "sample"), ns(a.detailed_warmup, "sample"), a.windows
+    span = ns(a.span, "sample") if a.span else trace_clock(a.binary, a.config, a.sets)
+    d, warm, k = ns(a.window, "sample"), ns(a.detailed_warmup, "sample"), a.windows
     head = ns(a.head, "sample")
     if k < 1 or d <= 0 or span <= 0:
-        sys.exit("sample: expected --windows K >= 1, a --window and a --span above 0")
+        sys.exit("sample: expected --windows K >= 1, a --window and a trace clock (--span) above 0")
     if head >= span:
-        sys.exit("sample: --head %s is not shorter than --span %s" % (a.head, a.span))
+        sys.exit("sample: --head %s is not shorter than the span (%d ns)" % (a.head, span))
     period = (span - head) // k
     if d > period:
         sys.exit("sample: --window %s is longer than a period ((--span - --head) / --windows = %d ns); use fewer "
@@ -213,7 +228,7 @@ def main():
     est = estimate([w for w, _ in wins], (span - head) / (k * d), first)
     ref = measured(full) if full else {}
     print("%d windows of %s, one per %d ns of the %s trace clock (%s)%s%s" %
-          (k, a.window, period, a.span, os.path.basename(a.config),
+          (k, a.window, period, a.span or "%dns" % span, os.path.basename(a.config),
            " after its first %s in detail" % a.head if head else "",
            ", each after %s in detail" % a.detailed_warmup if warm else ""))
     rows = []

@@ -32,8 +32,12 @@ cmp -s "$T/out/stats.json" "$T/again/stats.json" || fail "two runs differ"
 "$BIN" run "$SRC/configs/default.yaml" --out "$T/native" --quiet --set kernel.backend=native || fail "native failed"
 cmp -s "$T/out/stats.json" "$T/native/stats.json" || fail "systemc and native backends differ"
 
-# check validates config and traces
-"$BIN" check "$SRC/configs/default.yaml" > /dev/null || fail "check rejected the default config"
+# check validates config and traces, and prints the trace clock: the
+# longest trace's last issue time, as `trace stats` reads it
+"$BIN" check "$SRC/configs/default.yaml" > "$T/check.out" || fail "check rejected the default config"
+last=$("$BIN" trace stats "$SRC/traces/nic_rx.trace.gz" | awk '$1 == "time.last_ns:" { print $2 }')
+grep -qx "trace clock: $last ns (the last record of any trace, on its own clock)" "$T/check.out" \
+    || fail "check's trace clock is not the trace's last time ($last): $(cat "$T/check.out")"
 
 # a bad key: exit 1, file:line:col and a suggestion, no output directory
 cat > "$T/bad.yaml" <<YAML

@@ -83,16 +83,22 @@ for f in tiled storage sparse headtiled; do
     grep -q "does not keep up" "$T/$f.txt" && { cat "$T/$f.txt"; fail "$f: a closed-loop run said to fall behind"; }
 done
 
-# refused: a window longer than its period, no span, a head not shorter than the span
+# refused: a window longer than its period, a head not shorter than the span
 out=$(python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --span 1ms --windows 4 --window 300us 2>&1) \
     && fail "a window longer than its period ran"
 echo "$out" | grep -q "longer than a period" || fail "unclear refusal: $out"
-python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --windows 4 --window 30us > /dev/null 2>&1 \
-    && fail "no --span ran"
+# without --span: the trace clock `scimitar check` prints, plus 1 ns (every record in the span)
+python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --windows 4 --window 30us --keys "$KEYS" > "$T/nospan.txt" \
+    || fail "no --span failed"
+python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --span 1440311ns --windows 4 --window 30us --keys "$KEYS" \
+    | cmp -s - "$T/nospan.txt" || { cat "$T/nospan.txt"; fail "no --span: not the check's"; }
+out=$(python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --windows 4 --window 30us --set devices.nic0.trace=/nonexistent 2>&1) \
+    && fail "a configuration that does not check sampled"
+echo "$out" | grep -q "sample: .* check .* failed" || fail "unclear refusal: $out"
 out=$(python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --span 1ms --windows 2 --window 30 2>&1) \
     && fail "a window without a unit ran"
 echo "$out" | grep -q "expected a time with its unit" || fail "unclear refusal: $out"
 out=$(python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --span 1ms --head 1ms --windows 2 --window 30us 2>&1) \
     && fail "a head as long as the span ran"
-echo "$out" | grep -q "is not shorter than --span" || fail "unclear refusal: $out"
+echo "$out" | grep -q "is not shorter than the span (1000000 ns)" || fail "unclear refusal: $out"
 echo "cli_sample: ok"

@@ -147,9 +147,17 @@ int scim_sim_frames(scim_sim *sim, scim_frame_counts *out)
 
 int scim_sim_check_traces(scim_sim *sim)
 {
+    uint64_t last_ns;
+    return scim_sim_trace_clock(sim, &last_ns);
+}
+
+int scim_sim_trace_clock(scim_sim *sim, uint64_t *last_ns)
+{
     ENTER(sim);
+    NEED(sim, last_ns, "scim_sim_trace_clock: last_ns is NULL");
     if (!sim->built)
         return scim_sim_fail(sim, SCIM_ESTATE, "build the simulation before checking its traces");
+    *last_ns = 0;
     for (size_t i = 0; i < sim->n_comps; i++) {
         const scim_component *c = &sim->comps[i];
         const char *path = NULL;
@@ -166,11 +174,15 @@ int scim_sim_check_traces(scim_sim *sim)
             return sim->err.code;
         scim_trace_rec rec;
         int rc;
-        while ((rc = scim_trace_next(r, &rec, &sim->err)) == 1) {
-        }
+        /* the trace's own clock, as the replay keeps it (sim.until's): an absolute time, or the last plus a gap */
+        uint64_t t = 0;
+        while ((rc = scim_trace_next(r, &rec, &sim->err)) == 1)
+            t = rec.timing == SCIM_TIMING_ABS ? rec.time_ns : t + rec.time_ns;
         scim_trace_close(r);
         if (rc < 0)
             return rc;
+        if (t > *last_ns)
+            *last_ns = t;
     }
     return 0;
 }
