@@ -158,7 +158,7 @@ def estimate(windows, scale, head=None):
     return out
 
 
-def notes(wins, starts, warm, d, est, head, first):
+def notes(wins, starts, warm, d, head, first):
     """What the windows say the estimates cannot see: faults clustered before the
     first window, and an agent that falls behind its trace."""
     out = []
@@ -172,7 +172,7 @@ def notes(wins, starts, warm, d, est, head, first):
                    "measures them, so the estimates leave out their cost; --head T measures the trace's first T in "
                    "detail" % (f0, ends[0], " after the head, whose faults are not counted" if head else "", flast,
                                 ends[-1]))
-    for k, (e, _) in est.items():
+    for k, (e, _) in estimate([w for w, _ in wins], 1).items():  # the windows' own waits, not the head's
         if re.search(r"\.(dma|mem)\.queue_delay\.mean$", k) and e >= BEHIND * d * 1000:
             out.append("%s: requests waited %.4g us on average after their trace made them eligible, %.0f%% of a "
                        "window: the agent does not keep up with its trace, so its backlog depends on the whole run "
@@ -255,7 +255,7 @@ def main():
                                                    "%.2f" % err if err is not None else "-"))
         else:
             print("%-48s %14.6g %10s" % (key, e, hw))
-    for n in notes(wins, starts, warm, d, est, head, first):
+    for n in notes(wins, starts, warm, d, head, first):
         print("note: " + n)
     if full and a.max_error is not None:
         bad = [x for x in rows if checked(x) and abs(x[4]) > a.max_error]

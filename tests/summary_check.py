@@ -134,6 +134,25 @@ def main():
     for m in line(r"statistics: (\S+)/stats.json, (\S+)/stats.csv; the run: (\S+)/config.yaml, (\S+)/meta.json",
                   "statistics"):
         eq("output directories", len({m[1], m[2], m[3], m[4]}), 1)
+    # An agent behind its trace (a wait after eligibility of a tenth of the
+    # run or more) says so, with the wait's maximum and mean; no other does.
+    run_ps = st("sim.time_ps")
+    behind = {m[1]: m for m in (re.fullmatch(r"      (\w+) fell behind its trace: requests waited up to %s \(mean %s\) "
+                                             r"after the trace made them eligible, in %s simulated: .*" % (t, t, t), l)
+                                for l in lines) if m}
+    agents = [(d[1], "dma") for d in devices] + [(m[1], "mem") for m in found]
+    for name, kind in agents:
+        mx = st("%s.%s.queue_delay.max" % (name, kind))
+        if run_ps and mx * 10 >= run_ps:
+            m = behind.pop(name, None)
+            if not m:
+                errors.append("%s waited up to %s of %s and no line says it fell behind" % (name, mx, run_ps))
+                continue
+            eq(name + " wait max", m[2], fmt_time(mx))
+            eq(name + " wait mean", m[3], fmt_time(st("%s.%s.queue_delay.mean" % (name, kind))))
+            eq(name + " run time", m[4], fmt_time(run_ps))
+    for name in behind:
+        errors.append("%s said to fall behind its trace, waiting at most a tenth of the run" % name)
     # A failure line only when something failed, with the count it names.
     for d in devices:
         errs = st(d[1] + ".dma.errors")
