@@ -7,6 +7,7 @@ interval (SMARTS-style systematic sampling, Wunderlich et al., ISCA 2003).
     scripts/sample.py BIN CONFIG --windows K --window D [--span T]
         [--detailed-warmup W] [--head H] [-j N] [--set KEY=VALUE ...]
         [--keys REGEX] [--top K] [--check] [--max-error PCT] [--rewarm]
+        [--warming-check]
 
 The span T is the trace clock the windows cover: by default one
 nanosecond past the one `scimitar check CONFIG` prints (the last issue
@@ -36,7 +37,11 @@ cluster before the first window (most of those before the last window;
 window or more after their trace made them eligible (`<agent>.dma` or
 `.mem.queue_delay`): an open-loop trace faster than the agent, whose
 backlog grows over the whole run and which no window inherits, so that
-statistics of the backlog cannot be estimated. --check also runs the whole trace in detail and prints
+statistics of the backlog cannot be estimated. --warming-check samples
+again after 2W (a second warm-up pass) and prints each estimate's change
+(`2W %`), with a note naming the statistics that move by more than their
+interval: SMARTS's test of whether W suffices, which needs no detailed
+run of the whole trace. --check also runs the whole trace in detail and prints
 each estimate's error against it; with --max-error, exit 1 if a statistic
 matching --keys (reference at least 100) is further off than PCT percent.
 
@@ -67,6 +72,8 @@ from scimrun import measured, ns, run
 FLOOR = 100.0
 # a mean wait after eligibility of this fraction of a window: the agent is behind its trace
 BEHIND = 0.1
+# a change at 2W below this (percent) is noise whatever the interval
+MOVE_FLOOR = 0.1
 # two-sided 95% quantiles of Student's t, by degrees of freedom (1-30; beyond, the normal's)
 T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
@@ -199,6 +206,8 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--max-error", type=float)
     ap.add_argument("--rewarm", action="store_true", help="each window a run of its own (K/2 warm-up passes)")
+    ap.add_argument("--warming-check", action="store_true",
+                    help="sample again after twice the detailed warm-up and print each estimate's change")
     a = ap.parse_args()
     span = ns(a.span, "sample") if a.span else trace_clock(a.binary, a.config, a.sets)
     d, warm, k = ns(a.window, "sample"), ns(a.detailed_warmup, "sample"), a.windows
@@ -213,19 +222,26 @@ def main():
                  "windows or a shorter one" % (a.window, period))
     starts = [head + i * period + (period - d) // 2 for i in range(k)]
     keys = re.compile(a.keys)
+    if a.warming_check and not warm:
+        sys.exit("sample: --warming-check compares a detailed warm-up W with 2W; expected --detailed-warmup W above 0")
+
+    def windows_after(w):
+        if a.rewarm:
+            return list(pool.map(lambda s: window(a.binary, a.config, a.sets, s, d, w), starts))
+        return one_pass(a.binary, a.config, a.sets, starts, d, w, max(1, a.j))
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.j)) as pool:
             ref = pool.submit(run, a.binary, a.config, a.sets + ["sim.until=%dns" % span]) if a.check else None
             first = pool.submit(run, a.binary, a.config, a.sets + ["sim.until=%dns" % head]) if head else None
-            if a.rewarm:
-                wins = list(pool.map(lambda s: window(a.binary, a.config, a.sets, s, d, warm), starts))
-            else:
-                wins = one_pass(a.binary, a.config, a.sets, starts, d, warm, max(1, a.j))
+            wins = windows_after(warm)
+            doubled = windows_after(2 * warm) if a.warming_check else None
             full = ref.result() if ref else None
             first = measured(first.result()) if first else None
     except RuntimeError as e:
         sys.exit("sample: %s" % e)
-    est = estimate([w for w, _ in wins], (span - head) / (k * d), first)
+    scale = (span - head) / (k * d)
+    est = estimate([w for w, _ in wins], scale, first)
+    est2 = estimate([w for w, _ in doubled], scale, first) if doubled else None
     ref = measured(full) if full else {}
     print("%d windows of %s, one per %d ns of the %s trace clock (%s)%s%s" %
           (k, a.window, period, a.span or "%dns" % span, os.path.basename(a.config),
@@ -239,23 +255,20 @@ def main():
         if isinstance(r, tuple):
             r = r[0] / r[1] if r[1] else None
         err = (e - r) / abs(r) * 100 if r else (float("inf") if r == 0 and e else None)
-        rows.append((key, e, h, r, err))
+        moved = (est2.get(key, (0, 0))[0] - e) / abs(e) * 100 if est2 is not None and e else None
+        rows.append((key, e, h, r, err, moved))
+
+    def checked(x):
+        return x[3] is not None and abs(x[3]) >= FLOOR and x[4] is not None
     if full:
-        def checked(x):
-            return x[3] is not None and abs(x[3]) >= FLOOR and x[4] is not None
         rows.sort(key=lambda x: (0, -abs(x[4]), x[0]) if checked(x) else (1, 0, x[0]))
-        print("%-48s %14s %10s %14s %9s" % ("statistic", "estimate", "95% +-", "detailed", "error %"))
     else:
         rows.sort(key=lambda x: x[0])
-        print("%-48s %14s %10s" % ("statistic", "estimate", "95% +-"))
-    for key, e, h, r, err in rows[:a.top]:
-        hw = "%.1f%%" % (h / abs(e) * 100) if e and not math.isnan(h) else "-"
-        if full:
-            print("%-48s %14.6g %10s %14.6g %9s" % (key, e, hw, r if r is not None else float("nan"),
-                                                   "%.2f" % err if err is not None else "-"))
-        else:
-            print("%-48s %14.6g %10s" % (key, e, hw))
-    for n in notes(wins, starts, warm, d, head, first):
+    print_table(rows[:a.top], full, est2 is not None)
+    out = notes(wins, starts, warm, d, head, first)
+    if est2 is not None:
+        out += warming_notes(rows, warm)
+    for n in out:
         print("note: " + n)
     if full and a.max_error is not None:
         bad = [x for x in rows if checked(x) and abs(x[4]) > a.max_error]
@@ -264,6 +277,32 @@ def main():
                                                                             bad[0][4]))
             return 1
     return 0
+
+
+def print_table(rows, full, doubled):
+    """statistic, estimate, interval[, change at 2W][, detailed value, error]"""
+    head = "%-48s %14s %10s" % ("statistic", "estimate", "95% +-")
+    print(head + (" %9s" % "2W %" if doubled else "") + (" %14s %9s" % ("detailed", "error %") if full else ""))
+    for key, e, h, r, err, moved in rows:
+        line = "%-48s %14.6g %10s" % (key, e, "%.1f%%" % (h / abs(e) * 100) if e and not math.isnan(h) else "-")
+        if doubled:
+            line += " %9s" % ("%.2f" % moved if moved is not None else "-")
+        if full:
+            line += " %14.6g %9s" % (r if r is not None else float("nan"), "%.2f" % err if err is not None else "-")
+        print(line)
+
+
+def warming_notes(rows, warm):
+    """Statistics that move by more than their interval when the detailed warm-up doubles."""
+    moved = [(abs(m), key) for key, e, h, r, err, m in rows
+             if m is not None and not math.isnan(h) and abs(m) > max(MOVE_FLOOR, h / abs(e) * 100)]
+    if not moved:
+        return []
+    moved.sort(reverse=True)
+    return ["doubling the detailed warm-up (%d ns to %d ns) moves %d of the statistics shown by more than their "
+            "interval, the most %s: their windows still depend on what ran before them (W too short for them, or a "
+            "backlog that no window inherits)"
+            % (warm, 2 * warm, len(moved), ", ".join("%s %.2f%%" % (k, m) for m, k in moved[:3]))]
 
 
 if __name__ == "__main__":

@@ -65,6 +65,34 @@ awk '$1 == "nic0.faults" { f = $5 == "0.00" } $1 == "nic0.translation.latency.me
 awk '$1 == "nic0.translation.latency.mean" { e = $5 < 0 ? -$5 : $5; exit !(e > 10) }' "$T/head0ns.txt" \
     || { cat "$T/head0ns.txt"; fail "without a head the latency is not off (the test shows nothing)"; }
 
+# --warming-check: each estimate's change after 2W is what a sample with
+# --detailed-warmup 2W gives (two separate samples are the reference); no
+# note on the closed-loop trace, a note where a backlog builds with W
+for w in 20us 40us; do
+    python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --head 200us --windows 8 --window 36us \
+        --detailed-warmup $w --keys "$KEYS|latency\.mean$" --top 50 > "$T/w$w.txt" || fail "sampling after $w"
+done
+python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --head 200us --windows 8 --window 36us \
+    --detailed-warmup 20us --warming-check --keys "$KEYS|latency\.mean$" --top 50 > "$T/wcheck.txt" \
+    || fail "--warming-check failed"
+grep -q "^statistic  *estimate  *95% +-  *2W %$" "$T/wcheck.txt" || fail "no 2W column: $(head -3 "$T/wcheck.txt")"
+grep -q "^note: doubling" "$T/wcheck.txt" && { cat "$T/wcheck.txt"; fail "a warming note on a closed-loop trace"; }
+awk 'FNR == 1 { f++ } f == 1 && NF >= 3 { a[$1] = $2 } f == 2 && NF >= 3 { b[$1] = $2 }
+     f == 3 && $1 ~ /\./ && NF == 4 { n++; if (a[$1] == 0 || $4 == "-") next;
+         want = (b[$1] - a[$1]) / (a[$1] < 0 ? -a[$1] : a[$1]) * 100; d = want - $4; if (d < 0) d = -d;
+         if (d > 0.006 + 1e-4 * (want < 0 ? -want : want)) { print "off: " $1 " " $4 " want " want; bad = 1 } }
+     END { exit bad || n < 10 }' "$T/w20us.txt" "$T/w40us.txt" "$T/wcheck.txt" \
+    || { cat "$T/wcheck.txt"; fail "the 2W column is not the change to a sample after 2W"; }
+"$BIN" trace gen nic-rx --count 20000 --timing abs -o "$T/abs.trace.gz" > /dev/null || fail "trace gen"
+sed "s#../traces/nic_rx.trace.gz#$T/abs.trace.gz#" "$SRC/configs/default.yaml" > "$T/abs.yaml"
+python3 "$SAMPLE" "$BIN" "$T/abs.yaml" --head 200us --windows 4 --window 30us --detailed-warmup 20us \
+    --warming-check --keys 'nic0\.dma\.queue_delay|iotlb\.misses' > "$T/wabs.txt" || fail "--warming-check open loop"
+grep -q "^note: doubling the detailed warm-up (20000 ns to 40000 ns) moves 1 of the statistics shown by more than \
+their interval, the most nic0.dma.queue_delay.mean " "$T/wabs.txt" || { cat "$T/wabs.txt"; fail "no warming note"; }
+out=$(python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --windows 4 --window 30us --warming-check 2>&1) \
+    && fail "--warming-check without a detailed warm-up ran"
+echo "$out" | grep -q "expected --detailed-warmup W above 0" || fail "unclear refusal: $out"
+
 # faults all through the trace (the storage workload's new pages) are not a cluster: no note
 python3 "$SAMPLE" "$BIN" "$SRC/configs/storage.yaml" --span 5ms --windows 5 --window 200us -j 2 --keys faults \
     > "$T/storage_sparse.txt" || fail "sparse storage sampling failed"
@@ -73,8 +101,6 @@ grep -q "^note:" "$T/storage_sparse.txt" && { cat "$T/storage_sparse.txt"; fail 
 # an open-loop trace faster than the device: its backlog grows over the run,
 # which no window inherits; the estimate says so (the closed-loop bundled
 # trace, above, never did)
-"$BIN" trace gen nic-rx --count 20000 --timing abs -o "$T/abs.trace.gz" > /dev/null || fail "trace gen"
-sed "s#../traces/nic_rx.trace.gz#$T/abs.trace.gz#" "$SRC/configs/default.yaml" > "$T/abs.yaml"
 python3 "$SAMPLE" "$BIN" "$T/abs.yaml" --span 592026ns --windows 4 --window 30us --detailed-warmup 20us \
     --keys queue_delay > "$T/abs.txt" || fail "sampling an open-loop trace failed"
 grep -q "^note: nic0.dma.queue_delay: requests waited .* does not keep up with its trace" "$T/abs.txt" \
