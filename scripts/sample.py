@@ -12,25 +12,25 @@ interval (SMARTS-style systematic sampling, Wunderlich et al., ISCA 2003).
 The span T is the trace clock the windows cover: by default one
 nanosecond past the one `scimitar check CONFIG` prints (the last issue
 time of any trace of the configuration, on its own clock), so that
-[0, T) holds every record; --span takes another. It
-is cut into K periods of T/K; window k is the D in the middle of period
-k. With --head H, the trace's first H run in detail as a stratum of its
-own (one run to H, exact, no interval) and the K periods cut T - H: what
-happens only at the start (first touches of a buffer pool, each a page
-fault) is then measured instead of left between the windows. Each window is what one run of CONFIG with sim.warmup_until = its
-start and sim.until = its end gives: every record issued before the
-window on the traces' own clock is warmed up functionally, the window's
-records run in detail. With --detailed-warmup W, the W before each window
-run in detail too, unmeasured (a second run to the window's start is
-subtracted, counters by difference, means through their sums), so the
-window starts with the queues and in-flight work a detailed run would
-have there.
+[0, T) holds every record; --span takes another. It is cut into K periods of
+T/K; window k is the D in the middle of period k. With --head H, the
+trace's first H run in detail as a stratum of its own (one run to H,
+exact, no interval) and the K periods cut T - H: what happens only at
+the start (first touches of a buffer pool, each a page fault) is then
+measured instead of left between the windows. Each window is what one
+run of CONFIG with sim.warmup_until = its start and sim.until = its end
+gives: every record issued before the window on the traces' own clock is
+warmed up functionally, the window's records run in detail. With
+--detailed-warmup W, the W before each window run in detail too,
+unmeasured (a second run to the window's start is subtracted, counters
+by difference, means through their sums), so the window starts with the
+queues and in-flight work a detailed run would have there.
 
 Estimates: a counter's whole-trace value is the windows' sum scaled by
-T / (K * D), its 95% confidence interval from the spread of the windows
-(t distribution, K - 1 degrees of freedom); a mean (a histogram's) is the
-windows' sums over their counts, its interval from the same spread of the
-per-window means (with a head, weighted by the windows' share of the
+T / (K * D), its 95% confidence interval from the spread of the windows (t
+distribution, K - 1 degrees of freedom); a mean (a histogram's) is the
+windows' sums over their counts, its interval from the same spread of
+the per-window means (with a head, weighted by the windows' share of the
 count). Notes follow the table when the warm-up resolved faults that
 cluster before the first window (most of those before the last window;
 --head takes them in), and when an agent's requests wait a tenth of a
@@ -41,9 +41,10 @@ statistics of the backlog cannot be estimated. --warming-check samples
 again after 2W (a second warm-up pass) and prints each estimate's change
 (`2W %`), with a note naming the statistics that move by more than their
 interval: SMARTS's test of whether W suffices, which needs no detailed
-run of the whole trace. --check also runs the whole trace in detail and prints
-each estimate's error against it; with --max-error, exit 1 if a statistic
-matching --keys (reference at least 100) is further off than PCT percent.
+run of the whole trace. --check also runs the whole trace in detail and
+prints each estimate's error against it; with --max-error, exit 1 if a
+statistic matching --keys (reference at least 100) is further off than
+PCT percent.
 
 Cost: `scimitar sample` warms up once, to the last window, forking a
 child at each window that runs it in detail (statistic for statistic the
