@@ -68,13 +68,16 @@ awk '$1 == "nic0.translation.latency.mean" { e = $5 < 0 ? -$5 : $5; exit !(e > 1
 # --warming-check: each estimate's change after 2W is what a sample with
 # --detailed-warmup 2W gives (two separate samples are the reference); no
 # note on the closed-loop trace, a note where a backlog builds with W
+pids=()
 for w in 20us 40us; do
     python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --head 200us --windows 8 --window 36us \
-        --detailed-warmup $w --keys "$KEYS|latency\.mean$" --top 50 > "$T/w$w.txt" || fail "sampling after $w"
+        --detailed-warmup $w --keys "$KEYS|latency\.mean$" --top 50 > "$T/w$w.txt" &
+    pids+=($!)
 done
 python3 "$SAMPLE" "$BIN" "$SRC/configs/default.yaml" --head 200us --windows 8 --window 36us \
     --detailed-warmup 20us --warming-check --keys "$KEYS|latency\.mean$" --top 50 > "$T/wcheck.txt" \
     || fail "--warming-check failed"
+wait "${pids[0]}" && wait "${pids[1]}" || fail "sampling after 20 us or 40 us failed"
 grep -q "^statistic  *estimate  *95% +-  *2W %$" "$T/wcheck.txt" || fail "no 2W column: $(head -3 "$T/wcheck.txt")"
 grep -q "^note: doubling" "$T/wcheck.txt" && { cat "$T/wcheck.txt"; fail "a warming note on a closed-loop trace"; }
 awk 'FNR == 1 { f++ } f == 1 && NF >= 3 { a[$1] = $2 } f == 2 && NF >= 3 { b[$1] = $2 }
