@@ -1,6 +1,7 @@
 /* scim_sim_trace_clock (`scimitar check`'s "trace clock", the span
  * scripts/sample.py spreads its windows over): the latest issue time of
- * any trace's last record on its own clock. The reference is the replay:
+ * any trace's last record on its own clock (never back: an @N in the past
+ * is issued at once). The reference is the replay:
  * sim.until, which ends a trace at the first record issued at or after it
  * on that clock, replays every record at one nanosecond past the clock and
  * leaves out those issued at the clock itself. */
@@ -85,6 +86,11 @@ START_TEST(mixed_timing_by_hand)
     ck_assert_uint_eq(clock_of(dev, cpu), 6000);
     ck_assert_double_eq(replayed(6001, dev, cpu), 6);
     ck_assert_double_eq(replayed(6000, dev, cpu), 5);
+    /* an @N before the clock is issued at once: the clock stays (5,000 ns) */
+    write_file(dir, "back.trace", "@5000 read 0x10000000 64\n@1000 read 0x10001000 64\n", cpu, sizeof cpu);
+    ck_assert_uint_eq(clock_of(dev, cpu), 5000);
+    ck_assert_double_eq(replayed(5001, dev, cpu), 6);
+    ck_assert_double_eq(replayed(5000, dev, cpu), 4);
     /* the device's trace alone (the CPU's first record at the start) */
     write_file(dir, "cpu1.trace", "@0 write 0x10004000 64\n", cpu, sizeof cpu);
     ck_assert_uint_eq(clock_of(dev, cpu), 4250);
@@ -92,8 +98,9 @@ START_TEST(mixed_timing_by_hand)
 }
 END_TEST
 
-/* random traces: the clock the test keeps (an absolute time replaces it,
- * a gap adds to it) and the replay's limit agree with the library's */
+/* random traces: the clock the test keeps (an absolute time moves it
+ * forward, never back; a gap adds to it) and the replay's limit agree
+ * with the library's */
 START_TEST(random_traces_agree_with_the_replay)
 {
     char dir[64], dev[256], cpu[256];
@@ -110,9 +117,11 @@ START_TEST(random_traces_agree_with_the_replay)
             for (int i = 0; i < n; i++) {
                 uint64_t r = rng_next(&seed);
                 bool abs = r % 3 == 0;
-                uint64_t v = abs ? clock[a] + (r >> 8) % 2000 : (r >> 8) % 1500;
+                /* an absolute time up to 1 us in the past (issued at once) or ahead */
+                uint64_t v = abs ? (clock[a] + (r >> 8) % 3000 > 1000 ? clock[a] + (r >> 8) % 3000 - 1000 : 0)
+                                 : (r >> 8) % 1500;
                 uint64_t before = clock[a];
-                clock[a] = abs ? v : clock[a] + v;
+                clock[a] = abs ? (v > clock[a] ? v : clock[a]) : clock[a] + v;
                 at_last[a] = clock[a] == before && i ? at_last[a] + 1 : 1;
                 len += (size_t)snprintf(text[a] + len, cap - len, "%c%" PRIu64 " %s 0x%llx 64\n", abs ? '@' : '+',
                                         v, a ? "write" : "read", 0x10000000ull + (unsigned long long)(i % 512) * 4096);

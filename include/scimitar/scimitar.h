@@ -103,9 +103,10 @@ SCIM_API int scim_sim_build(scim_sim *sim);
 /* `scimitar check`: build, then read every trace to its end to validate it. */
 SCIM_API int scim_sim_check_traces(scim_sim *sim);
 /* The same check; *last_ns gets the trace clock's span: the latest issue
- * time of any trace's last record on its own clock (an absolute time, or
- * the sum of the gaps before it), which sim.until and sim.warmup_until
- * measure and a sample of windows covers. */
+ * time of any trace's last record on its own clock (the time it would be
+ * issued if its agent never waited: an absolute time, never before the
+ * record before it, or that record's time plus a gap), which sim.until
+ * and sim.warmup_until measure and a sample of windows covers. */
 SCIM_API int scim_sim_trace_clock(scim_sim *sim, uint64_t *last_ns);
 
 /* Run to completion (every agent's trace replayed and drained), to

@@ -43,6 +43,18 @@ void scim_trace_set_key_value(scim_trace_rec *r, size_t k, uint64_t v);
 /* 0 if the formats can carry rec; else -1 with *why saying what is wrong. */
 int scim_trace_rec_check(const scim_trace_rec *rec, const char **why);
 
+/* The trace's own clock after rec, in ns, given the clock before it: the
+ * time the record would be issued if the agent never waited. An @N in the
+ * past is issued at once (the clock never goes back); a +N adds to it
+ * (saturating). The replay's sim.until keeps the same clock (replay.c,
+ * past_until, in ps). */
+static inline uint64_t scim_trace_clock_after(uint64_t clock, const scim_trace_rec *rec)
+{
+    if (rec->timing == SCIM_TIMING_ABS)
+        return rec->time_ns > clock ? rec->time_ns : clock;
+    return rec->time_ns > UINT64_MAX - clock ? UINT64_MAX : clock + rec->time_ns;
+}
+
 /* ---------- the inline decoder of the common binary record ---------- */
 
 /* What scim_trace_next_quick needs of a reader: the first member of its

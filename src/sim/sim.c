@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/fast.h"
+#include "core/trace_internal.h"
 #include "sim/sim_internal.h"
 
 /* Every call that can fail starts with no error, so scim_sim_errmsg()
@@ -174,10 +175,9 @@ int scim_sim_trace_clock(scim_sim *sim, uint64_t *last_ns)
             return sim->err.code;
         scim_trace_rec rec;
         int rc;
-        /* the trace's own clock, as the replay keeps it (sim.until's): an absolute time, or the last plus a gap */
         uint64_t t = 0;
         while ((rc = scim_trace_next(r, &rec, &sim->err)) == 1)
-            t = rec.timing == SCIM_TIMING_ABS ? rec.time_ns : t + rec.time_ns;
+            t = scim_trace_clock_after(t, &rec);
         scim_trace_close(r);
         if (rc < 0)
             return rc;

@@ -23,15 +23,14 @@ static double stat(const scim_sim *sim, const char *fmt, const char *name)
  * <agent>.mem.queue_delay). */
 static void behind_line(scim_sim *sim, FILE *out, const char *agent, const char *queue)
 {
-    char key[160], a[32], b[32], c[32];
-    snprintf(key, sizeof key, "%%s.%s.max", queue);
-    double max = stat(sim, key, agent);
+    char key[120], a[32], b[32], c[32]; /* stat() appends .max or .mean within its 160 */
+    snprintf(key, sizeof key, "%s.%s", agent, queue);
+    double max = stat(sim, "%s.max", key);
     double run = (double)sim->counters.time_ps;
     if (run <= 0 || max * BEHIND_SHARE < run)
         return;
-    snprintf(key, sizeof key, "%%s.%s.mean", queue);
     fmt_time(max, a, sizeof a);
-    fmt_time(stat(sim, key, agent), b, sizeof b);
+    fmt_time(stat(sim, "%s.mean", key), b, sizeof b);
     fmt_time(run, c, sizeof c);
     fprintf(out, "      %s fell behind its trace: requests waited up to %s (mean %s) after the trace made them "
                  "eligible, in %s simulated: its trace offers them faster than it completes them, so its waits grow "

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/trace_internal.h"
 #include "scimitar/trace.h"
 #include "workload/locality.h"
 
@@ -21,10 +22,7 @@ static int next_rw(agent *a, scim_err *err)
 {
     int rc;
     while ((rc = scim_trace_next(a->r, &a->rec, err)) == 1) {
-        if (a->rec.timing == SCIM_TIMING_ABS)
-            a->t = a->rec.time_ns > a->t ? a->rec.time_ns : a->t;
-        else
-            a->t += a->rec.time_ns;
+        a->t = scim_trace_clock_after(a->t, &a->rec);
         if (a->rec.op == SCIM_OP_READ || a->rec.op == SCIM_OP_WRITE)
             return 1;
     }
