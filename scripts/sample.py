@@ -7,7 +7,7 @@ interval (SMARTS-style systematic sampling, Wunderlich et al., ISCA 2003).
     scripts/sample.py BIN CONFIG --windows K --window D [--span T]
         [--detailed-warmup W] [--head H] [-j N] [--set KEY=VALUE ...]
         [--keys REGEX] [--top K] [--check] [--max-error PCT] [--rewarm]
-        [--warming-check]
+        [--warming-check] [--out DIR] [--sweep]
 
 The span T is the trace clock the windows cover: by default one
 nanosecond past the one `scimitar check CONFIG` prints (the last issue
@@ -46,6 +46,18 @@ prints each estimate's error against it; with --max-error, exit 1 if a
 statistic matching --keys (reference at least 100) is further off than
 PCT percent.
 
+--out DIR writes every estimate (zeros too) to DIR/estimates.csv
+(statistic, estimate, ci95: the 95% half-width[, detailed, error_pct with
+--check][, change_2w_pct with --warming-check]) and DIR/estimates.json
+(the sampling, the estimates, the notes printed). --sweep samples every
+point of CONFIG's sweep: section (as `scimitar sweep CONFIG --points`
+lists them) with the point's values as --set, and writes
+DIR/points/<i>/estimates.* and DIR/sweep.csv (a row per point: the swept
+values, then each statistic and its `<statistic>.ci95`) and
+DIR/sweep.json (default DIR: out/<config>-sample-sweep). Files are
+written under a temporary name and renamed; an --out that cannot be
+written is refused before anything runs.
+
 Cost: `scimitar sample` warms up once, to the last window, forking a
 child at each window that runs it in detail (statistic for statistic the
 separate run), so K windows cost one functional pass over the trace plus
@@ -68,6 +80,7 @@ import subprocess
 import sys
 import tempfile
 
+import sampled_files
 from scimrun import measured, ns, run
 
 FLOOR = 100.0
@@ -191,6 +204,91 @@ def notes(wins, starts, warm, d, head, first):
     return out
 
 
+def points(binary, cfg, sets):
+    """The sweep's points as `scimitar sweep --points` prints them: [(index, {key: value})]."""
+    cmd = [binary, "sweep", cfg, "--points"]
+    for x in sets:
+        cmd += ["--set", x]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode:
+        sys.exit("sample: %s failed:\n%s" % (" ".join(cmd), r.stderr.strip() or r.stdout.strip()))
+    doc = json.loads(r.stdout)
+    return doc["parameters"], [(p["point"], p["params"]) for p in doc["points"]]
+
+
+def sample(a, sets):
+    """Sample CONFIG with `sets`: the estimates and what the table, notes and files need."""
+    span = ns(a.span, "sample") if a.span else trace_clock(a.binary, a.config, sets)
+    d, warm, k = ns(a.window, "sample"), ns(a.detailed_warmup, "sample"), a.windows
+    head = ns(a.head, "sample")
+    if k < 1 or d <= 0 or span <= 0:
+        sys.exit("sample: expected --windows K >= 1, a --window and a trace clock (--span) above 0")
+    if head >= span:
+        sys.exit("sample: --head %s is not shorter than the span (%d ns)" % (a.head, span))
+    period = (span - head) // k
+    if d > period:
+        sys.exit("sample: --window %s is longer than a period ((--span - --head) / --windows = %d ns); use fewer "
+                 "windows or a shorter one" % (a.window, period))
+    starts = [head + i * period + (period - d) // 2 for i in range(k)]
+
+    def windows_after(w):
+        if a.rewarm:
+            return list(pool.map(lambda s: window(a.binary, a.config, sets, s, d, w), starts))
+        return one_pass(a.binary, a.config, sets, starts, d, w, max(1, a.j))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.j)) as pool:
+            ref = pool.submit(run, a.binary, a.config, sets + ["sim.until=%dns" % span]) if a.check else None
+            first = pool.submit(run, a.binary, a.config, sets + ["sim.until=%dns" % head]) if head else None
+            wins = windows_after(warm)
+            doubled = windows_after(2 * warm) if a.warming_check else None
+            full = ref.result() if ref else None
+            first = measured(first.result()) if first else None
+    except RuntimeError as e:
+        sys.exit("sample: %s" % e)
+    scale = (span - head) / (k * d)
+    est = estimate([w for w, _ in wins], scale, first)
+    est2 = estimate([w for w, _ in doubled], scale, first) if doubled else None
+    ref = measured(full) if full else {}
+    rows = []
+    for key, (e, h) in est.items():
+        r = ref.get(key)
+        if isinstance(r, tuple):
+            r = r[0] / r[1] if r[1] else None
+        err = (e - r) / abs(r) * 100 if r else (float("inf") if r == 0 and e else None)
+        moved = (est2.get(key, (0, 0))[0] - e) / abs(e) * 100 if est2 is not None and e else None
+        rows.append((key, e, h, r, err, moved))
+    return {"span": span, "period": period, "window": d, "warm": warm, "head": head, "windows": k, "rows": rows,
+            "checked": bool(full), "doubled": est2 is not None,
+            "notes": notes(wins, starts, warm, d, head, first)}
+
+
+def report(a, res):
+    """Print the heading, the table (--keys, --top) and the notes; (1 if --max-error is exceeded, else 0; the
+    notes)."""
+    print("%d windows of %s, one per %d ns of the %s trace clock (%s)%s%s" %
+          (res["windows"], a.window, res["period"], a.span or "%dns" % res["span"], os.path.basename(a.config),
+           " after its first %s in detail" % a.head if res["head"] else "",
+           ", each after %s in detail" % a.detailed_warmup if res["warm"] else ""))
+    keys = re.compile(a.keys)
+    rows = [x for x in res["rows"] if keys.search(x[0]) and (x[1] or x[2])]  # zeros are not shown
+
+    def checked(x):
+        return x[3] is not None and abs(x[3]) >= FLOOR and x[4] is not None
+    if res["checked"]:
+        rows.sort(key=lambda x: (0, -abs(x[4]), x[0]) if checked(x) else (1, 0, x[0]))
+    print_table(rows[:a.top], res["checked"], res["doubled"])
+    said = res["notes"] + (warming_notes(rows, res["warm"]) if res["doubled"] else [])
+    for n in said:
+        print("note: " + n)
+    if res["checked"] and a.max_error is not None:
+        bad = [x for x in rows if checked(x) and abs(x[4]) > a.max_error]
+        if bad:
+            print("sample: %d statistics beyond %.2f%%, the largest %s %.2f%%" % (len(bad), a.max_error, bad[0][0],
+                                                                            bad[0][4]))
+            return 1, said
+    return 0, said
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("binary")
@@ -209,75 +307,36 @@ def main():
     ap.add_argument("--rewarm", action="store_true", help="each window a run of its own (K/2 warm-up passes)")
     ap.add_argument("--warming-check", action="store_true",
                     help="sample again after twice the detailed warm-up and print each estimate's change")
+    ap.add_argument("--out", help="write every estimate to DIR (estimates.csv, estimates.json; with --sweep, a "
+                                  "table of the points)")
+    ap.add_argument("--sweep", action="store_true", help="sample every point of CONFIG's sweep: section")
     a = ap.parse_args()
-    span = ns(a.span, "sample") if a.span else trace_clock(a.binary, a.config, a.sets)
-    d, warm, k = ns(a.window, "sample"), ns(a.detailed_warmup, "sample"), a.windows
-    head = ns(a.head, "sample")
-    if k < 1 or d <= 0 or span <= 0:
-        sys.exit("sample: expected --windows K >= 1, a --window and a trace clock (--span) above 0")
-    if head >= span:
-        sys.exit("sample: --head %s is not shorter than the span (%d ns)" % (a.head, span))
-    period = (span - head) // k
-    if d > period:
-        sys.exit("sample: --window %s is longer than a period ((--span - --head) / --windows = %d ns); use fewer "
-                 "windows or a shorter one" % (a.window, period))
-    starts = [head + i * period + (period - d) // 2 for i in range(k)]
-    keys = re.compile(a.keys)
-    if a.warming_check and not warm:
+    if a.warming_check and not ns(a.detailed_warmup, "sample"):
         sys.exit("sample: --warming-check compares a detailed warm-up W with 2W; expected --detailed-warmup W above 0")
-
-    def windows_after(w):
-        if a.rewarm:
-            return list(pool.map(lambda s: window(a.binary, a.config, a.sets, s, d, w), starts))
-        return one_pass(a.binary, a.config, a.sets, starts, d, w, max(1, a.j))
-    try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.j)) as pool:
-            ref = pool.submit(run, a.binary, a.config, a.sets + ["sim.until=%dns" % span]) if a.check else None
-            first = pool.submit(run, a.binary, a.config, a.sets + ["sim.until=%dns" % head]) if head else None
-            wins = windows_after(warm)
-            doubled = windows_after(2 * warm) if a.warming_check else None
-            full = ref.result() if ref else None
-            first = measured(first.result()) if first else None
-    except RuntimeError as e:
-        sys.exit("sample: %s" % e)
-    scale = (span - head) / (k * d)
-    est = estimate([w for w, _ in wins], scale, first)
-    est2 = estimate([w for w, _ in doubled], scale, first) if doubled else None
-    ref = measured(full) if full else {}
-    print("%d windows of %s, one per %d ns of the %s trace clock (%s)%s%s" %
-          (k, a.window, period, a.span or "%dns" % span, os.path.basename(a.config),
-           " after its first %s in detail" % a.head if head else "",
-           ", each after %s in detail" % a.detailed_warmup if warm else ""))
-    rows = []
-    for key, (e, h) in est.items():
-        if not keys.search(key) or (e == 0 and not h):
-            continue
-        r = ref.get(key)
-        if isinstance(r, tuple):
-            r = r[0] / r[1] if r[1] else None
-        err = (e - r) / abs(r) * 100 if r else (float("inf") if r == 0 and e else None)
-        moved = (est2.get(key, (0, 0))[0] - e) / abs(e) * 100 if est2 is not None and e else None
-        rows.append((key, e, h, r, err, moved))
-
-    def checked(x):
-        return x[3] is not None and abs(x[3]) >= FLOOR and x[4] is not None
-    if full:
-        rows.sort(key=lambda x: (0, -abs(x[4]), x[0]) if checked(x) else (1, 0, x[0]))
-    else:
-        rows.sort(key=lambda x: x[0])
-    print_table(rows[:a.top], full, est2 is not None)
-    out = notes(wins, starts, warm, d, head, first)
-    if est2 is not None:
-        out += warming_notes(rows, warm)
-    for n in out:
-        print("note: " + n)
-    if full and a.max_error is not None:
-        bad = [x for x in rows if checked(x) and abs(x[4]) > a.max_error]
-        if bad:
-            print("sample: %d statistics beyond %.2f%%, the largest %s %.2f%%" % (len(bad), a.max_error, bad[0][0],
-                                                                            bad[0][4]))
-            return 1
-    return 0
+    re.compile(a.keys)
+    if not a.sweep:
+        if a.out:
+            sampled_files.prepare(a.out)
+        res = sample(a, a.sets)
+        rc, said = report(a, res)
+        if a.out:
+            sampled_files.write_point(a.out, a, a.sets, res, said)
+        return rc
+    params, pts = points(a.binary, a.config, a.sets)
+    out = a.out or os.path.join("out", os.path.basename(a.config).split(".")[0] + "-sample-sweep")
+    sampled_files.prepare(out)
+    rc, results = 0, []
+    for i, values in pts:
+        sets = a.sets + ["%s=%s" % kv for kv in values.items()]
+        print("point %d (%s):" % (i, ", ".join("%s=%s" % kv for kv in values.items())))
+        res = sample(a, sets)
+        bad, said = report(a, res)
+        sampled_files.write_point(os.path.join(out, "points", str(i)), a, sets, res, said)
+        rc |= bad
+        results.append((i, values, res))
+    sampled_files.write_sweep(out, params, results)
+    print("sample: %d points; table %s/sweep.csv, %s/sweep.json" % (len(pts), out, out))
+    return rc
 
 
 def print_table(rows, full, doubled):

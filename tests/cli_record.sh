@@ -40,8 +40,9 @@ for c in "${cases[@]}"; do
 import json, sys
 m = json.load(open(sys.argv[1]))
 for k in ("scimitar", "git_revision", "config", "overrides", "seed", "kernel_backend", "host", "started_utc",
-          "wall_seconds", "events", "simulated_ps"):
+          "wall_seconds", "events", "fast_path", "simulated_ps"):
     assert k in m, k
+assert m["fast_path"] in ("on", "off", "redone"), m["fast_path"]
 args = sys.argv[2].split()
 sets = [args[j + 1] for j in range(len(args)) if args[j] == "--set"]
 assert m["overrides"] == sets, (m["overrides"], sets)

@@ -43,6 +43,9 @@ static void make_trace(const char *path, uint64_t n, uint64_t pages, uint64_t si
  * path off (fewer than sim.events too: dormant replay pumps, core/kfifo.h,
  * are counted without running). */
 static uint64_t off_executed;
+/* What scim_sim_fast_path said after each of the last both_ways() runs
+ * ([0] off, [1] on). */
+static scim_fast_path_use last_use[2];
 
 /* Run yaml (a format with one %s for the fast path's value) both ways;
  * the two stats.json must be equal byte for byte. Returns how many events
@@ -56,6 +59,7 @@ static void both_ways(const char *fmt, const char *a1, const char *a2, uint64_t 
         scim_sim *sim = run_yaml(yaml);
         snprintf(out[on], sizeof out[on], "%s/%s", dir, on ? "on" : "off");
         ck_assert_int_eq(scim_sim_write_stats(sim, out[on]), 0);
+        last_use[on] = scim_sim_fast_path(sim);
         if (!on)
             off_executed = scim_kernel_events_executed(scim_sim_kernel(sim));
         if (on) {
@@ -108,6 +112,8 @@ START_TEST(hits_only)
     /* after the first misses, 3 events run per access instead of 7 */
     ck_assert_msg(ex * 2 < off_executed, "the fast path was not used: %llu of %llu events ran (%llu without it)",
                   (unsigned long long)ex, (unsigned long long)ev, (unsigned long long)off_executed);
+    ck_assert_int_eq(last_use[0], SCIM_FAST_PATH_OFF);
+    ck_assert_int_eq(last_use[1], SCIM_FAST_PATH_ON);
 }
 END_TEST
 
@@ -130,9 +136,11 @@ START_TEST(new_pages)
     new_every = 500;
     one_device("native", false, 32, ", iotlb: {entries: 8, ways: 8}", 5000, 8, 64, 2, &ex, &ev);
     ck_assert_uint_eq(ex, off_executed);
+    ck_assert_int_eq(last_use[1], SCIM_FAST_PATH_REDONE); /* the run says so */
     /* a miss that walks comes back after every fast access in flight */
     one_device("native", false, 32, "", 5000, 8, 64, 2, &ex, &ev);
     ck_assert(ex * 2 < off_executed);
+    ck_assert_int_eq(last_use[1], SCIM_FAST_PATH_ON);
     new_every = 0;
 }
 END_TEST

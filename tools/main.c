@@ -37,6 +37,7 @@ static void usage(FILE *out)
             "usage: scimitar run CONFIG.yaml [--set key.path=value]... [--out DIR] [--quiet] [--progress=off|line|bar]\n"
             "       scimitar check CONFIG.yaml [--set key.path=value]...\n"
             "       scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set k=v]... [--plot METRIC [--x KEY] [--series KEY]]\n"
+            "       scimitar sweep CONFIG.yaml --points [--set k=v]...   (the points as JSON; runs nothing)\n"
             "       scimitar compare CONFIG.yaml [--schemes scimitar,pin,iommu-map] [--set k=v]... [--out DIR]\n"
             "       scimitar sample CONFIG.yaml --at S1,S2,... --window D [--detailed-warmup W] [-j N] [--out DIR]\n"
             "                       [--set k=v]... [--progress=off|line|bar]\n"

@@ -86,9 +86,11 @@ int cli_write_run_record(scim_sim *sim, const char *out, const run_info *info, c
     time_t t = (time_t)info->started;
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
     json_str(f, when);
-    fprintf(f, ",\n  \"wall_seconds\": %.3f,\n  \"events\": %llu,\n  \"simulated_ps\": %llu\n}\n", info->wall_seconds,
-            (unsigned long long)scim_kernel_events_executed(scim_sim_kernel(sim)),
-            (unsigned long long)scim_sim_now(sim));
+    static const char *const fast_use[] = {[SCIM_FAST_PATH_OFF] = "off", [SCIM_FAST_PATH_ON] = "on",
+                                           [SCIM_FAST_PATH_REDONE] = "redone", [SCIM_FAST_PATH_WINDOW] = "window"};
+    fprintf(f, ",\n  \"wall_seconds\": %.3f,\n  \"events\": %llu,\n  \"fast_path\": \"%s\",\n  \"simulated_ps\": %llu\n}\n",
+            info->wall_seconds, (unsigned long long)scim_kernel_events_executed(scim_sim_kernel(sim)),
+            fast_use[scim_sim_fast_path(sim)], (unsigned long long)scim_sim_now(sim));
     fclose(f);
     snprintf(path, sizeof path, "%s/meta.json", out);
     int rc = cli_write_atomic(path, text);

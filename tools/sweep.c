@@ -19,6 +19,9 @@
  * whose results exist and whose configuration hash matches are skipped, so
  * an interrupted sweep resumes.
  *
+ * --points prints the points (JSON, sweep.json's shape without statistics)
+ * and runs nothing: what scripts/sample.py --sweep samples point by point.
+ *
  * Output in DIR: points/<i>/{stats.json,stats.csv,point.txt,log.txt},
  * sweep.lock (flock(2): a second sweep on DIR is refused while one runs),
  * sweep.csv (a row per point: the swept parameters, then every stat),
@@ -42,8 +45,9 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: scimitar sweep CONFIG.yaml [-j N] [--out DIR] [--set key.path=value]...\n"
                  "                      [--plot METRIC [--x KEY] [--series KEY]] [--quiet]\n"
+                 "       scimitar sweep CONFIG.yaml --points [--set key.path=value]...\n"
                  "Runs every point of CONFIG's sweep: section (docs/sweeps.md); under mpirun, ranks share the "
-                 "points.\n");
+                 "points. --points prints them (JSON) and runs nothing.\n");
 }
 
 #ifdef SCIM_HAVE_MPI
@@ -101,6 +105,7 @@ int scim_cli_sweep(int argc, char **argv)
 {
     scim_sweep sw = {.jobs = 1};
     const char *out = NULL;
+    bool list_points = false;
     sw.sets = calloc((size_t)argc + 1, sizeof *sw.sets);
     if (!sw.sets)
         return 1;
@@ -134,6 +139,8 @@ int scim_cli_sweep(int argc, char **argv)
             sw.plot_series = strdup(argv[++i]);
         } else if (strcmp(a, "--quiet") == 0) {
             sw.quiet = true;
+        } else if (strcmp(a, "--points") == 0) {
+            list_points = true;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             goto done;
@@ -238,6 +245,16 @@ int scim_cli_sweep(int argc, char **argv)
             rc = 1;
         }
         scim_sim_destroy(probe);
+    }
+    if (list_points) {
+        /* checked as a sweep checks them, then printed: nothing is created */
+        if (!rc && rank == 0 && scim_sweep_write_points(&sw, stdout) != 0) {
+            fprintf(stderr, "scimitar sweep: cannot write the points to stdout\n");
+            rc = 1;
+        }
+        free(hashes);
+        free(todo);
+        goto finish;
     }
     char why[1200];
     if (!rc && rank == 0 && cli_check_out_dir(sw.out, why, sizeof why) != 0) {

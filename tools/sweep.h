@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/config.h"
 
@@ -74,6 +75,10 @@ typedef struct scim_sweep_point_stats {
 const char *scim_sweep_stat_lookup(const scim_sweep_point_stats *ps, const char *name); /* NULL if absent */
 /* sweep.csv, sweep.json and (with a plot metric) plot.svg; *n_rows: points in the table. */
 int scim_sweep_write_table(const scim_sweep *sw, size_t *n_rows);
+
+/* The points as JSON on f: {"parameters": [...], "points": [{"point": i,
+ * "params": {key: value}}]} (sweep.json's shape, no statistics). */
+int scim_sweep_write_points(const scim_sweep *sw, FILE *f);
 
 /* sweep_plot.c */
 int scim_sweep_write_plot(const scim_sweep *sw, const scim_sweep_point_stats *pts, const char *unit, const char *path);

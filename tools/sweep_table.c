@@ -111,6 +111,41 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* {"point": i, "params": {key: value, ...} */
+static void json_point(FILE *f, const scim_sweep *sw, size_t i)
+{
+    fprintf(f, "{\"point\": %zu, \"params\": {", i);
+    for (size_t k = 0; k < sw->n_params; k++) {
+        fputs(k ? ", " : "", f);
+        json_string(f, sw->params[k].key);
+        fputs(": ", f);
+        json_string(f, scim_sweep_point_value(sw, i, k));
+    }
+    fputc('}', f);
+}
+
+static void json_parameters(FILE *f, const scim_sweep *sw)
+{
+    fprintf(f, "{\n  \"parameters\": [");
+    for (size_t k = 0; k < sw->n_params; k++) {
+        fputs(k ? ", " : "", f);
+        json_string(f, sw->params[k].key);
+    }
+    fprintf(f, "],\n  \"points\": [");
+}
+
+int scim_sweep_write_points(const scim_sweep *sw, FILE *f)
+{
+    json_parameters(f, sw);
+    for (size_t i = 0; i < sw->n_points; i++) {
+        fputs(i ? ",\n    " : "\n    ", f);
+        json_point(f, sw, i);
+        fputc('}', f);
+    }
+    fprintf(f, "\n  ]\n}\n");
+    return fflush(f) || ferror(f) ? -1 : 0;
+}
+
 int scim_sweep_write_table(const scim_sweep *sw, size_t *n_rows)
 {
     scim_sweep_point_stats *pts = calloc(sw->n_points, sizeof *pts);
@@ -153,12 +188,7 @@ int scim_sweep_write_table(const scim_sweep *sw, size_t *n_rows)
         csv_field(cf, names[k]);
         fputc(k + 1 < n_names ? ',' : '\n', cf);
     }
-    fprintf(jf, "{\n  \"parameters\": [");
-    for (size_t k = 0; k < sw->n_params; k++) {
-        fputs(k ? ", " : "", jf);
-        json_string(jf, sw->params[k].key);
-    }
-    fprintf(jf, "],\n  \"points\": [");
+    json_parameters(jf, sw);
     size_t rows = 0;
     for (size_t i = 0; i < sw->n_points; i++) {
         if (!pts[i].ok)
@@ -172,14 +202,9 @@ int scim_sweep_write_table(const scim_sweep *sw, size_t *n_rows)
             fputs(v ? v : "", cf);
             fputc(k + 1 < n_names ? ',' : '\n', cf);
         }
-        fprintf(jf, "%s\n    {\"point\": %zu, \"params\": {", rows ? "," : "", i);
-        for (size_t k = 0; k < sw->n_params; k++) {
-            fputs(k ? ", " : "", jf);
-            json_string(jf, sw->params[k].key);
-            fputs(": ", jf);
-            json_string(jf, scim_sweep_point_value(sw, i, k));
-        }
-        fputs("}, \"stats\": {", jf);
+        fputs(rows ? ",\n    " : "\n    ", jf);
+        json_point(jf, sw, i);
+        fputs(", \"stats\": {", jf);
         for (size_t k = 0; k < pts[i].n; k++) {
             fputs(k ? ", " : "", jf);
             json_string(jf, pts[i].names[k]);

@@ -130,6 +130,19 @@ SCIM_API int scim_sim_finish(scim_sim *sim);
 SCIM_API scim_time_t scim_sim_now(const scim_sim *sim);
 
 SCIM_API scim_kernel *scim_sim_kernel(scim_sim *sim);
+/* How the run used the fast path (sim.fast_path: a lone device's IOTLB
+ * hits booked without their per-hop events; the statistics are the same
+ * either way, the host time is not). */
+typedef enum scim_fast_path_use {
+    SCIM_FAST_PATH_OFF,    /* not allowed: sim.fast_path off, a host-driven device, a run driven by
+                            * run_until/finish, or not run yet */
+    SCIM_FAST_PATH_ON,     /* allowed for the whole run (devices that qualify used it) */
+    SCIM_FAST_PATH_REDONE, /* it met an order it cannot reproduce, and the run was redone from its
+                            * configuration without it: the host time of two runs, warm-up included */
+    SCIM_FAST_PATH_WINDOW  /* a window of one warm-up (scim_sim_set_warm_points): run without it, as a
+                            * redo would warm the window up again */
+} scim_fast_path_use;
+SCIM_API scim_fast_path_use scim_sim_fast_path(const scim_sim *sim);
 /* What the OS's page table maps pasid:va to right now: 1 and *pa, or 0. */
 SCIM_API int scim_sim_resolve(scim_sim *sim, uint32_t pasid, uint64_t va, uint64_t *pa);
 /* Frame accounting of the simulated OS (4 KiB frames); the identity

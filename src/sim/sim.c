@@ -230,6 +230,9 @@ int scim_sim_run(scim_sim *sim)
      * conflict can redo it (core/fast.h) */
     bool fast = sim->top.fast_path && !sim->no_fast && !sim->host_devs && scim_kernel_events_executed(sim->k) == 0;
     scim_kernel_set_fast(sim->k, fast);
+    /* a window (sample.c) stays one only if it runs without it */
+    sim->fast_use = fast ? SCIM_FAST_PATH_ON
+                         : sim->fast_use == SCIM_FAST_PATH_WINDOW ? SCIM_FAST_PATH_WINDOW : SCIM_FAST_PATH_OFF;
     rc = scim_kernel_run(sim->k, &sim->err);
     if (fast && scim_kernel_fast_conflicted(sim->k)) {
         scim_progress_fn progress = sim->progress;
@@ -246,6 +249,7 @@ int scim_sim_run(scim_sim *sim)
         sim->progress = progress;
         sim->progress_ctx = progress_ctx;
         sim->no_fast = true;
+        sim->fast_use = SCIM_FAST_PATH_REDONE;
         if ((rc = scim_sim_build(sim)))
             return rc;
         sim->ran = true;
@@ -253,6 +257,8 @@ int scim_sim_run(scim_sim *sim)
     }
     return scim_sim_finish_run(sim, rc, false);
 }
+
+scim_fast_path_use scim_sim_fast_path(const scim_sim *sim) { return sim ? sim->fast_use : SCIM_FAST_PATH_OFF; }
 
 int scim_sim_run_until(scim_sim *sim, scim_time_t t)
 {

@@ -148,7 +148,8 @@ struct scim_sim {
     scim_warm_point_fn warm_point_fn;
     void *warm_point_ctx;
     bool watchdog_fired;
-    bool no_fast;          /* the run met a fast-path conflict and is redone without it */
+    bool no_fast;          /* the run met a fast-path conflict and is redone without it, or is a window */
+    scim_fast_path_use fast_use; /* what scim_sim_fast_path says */
     void **owned;          /* what the builder allocated for the components (paths, lists) */
     /* the host API (host.c): device handles, OS calls in flight */
     struct scim_dev *host_devs;
