@@ -37,6 +37,7 @@ START_TEST(simulation_handles)
     ck_assert_uint_eq(scim_sim_now(NULL), 0);
     ck_assert_uint_eq(scim_sim_seed(NULL), 0);
     ck_assert_int_eq(scim_sim_fast_path(NULL), SCIM_FAST_PATH_OFF);
+    ck_assert_ptr_null(scim_sim_fast_path_conflict(NULL));
     ck_assert_ptr_nonnull(strstr(scim_sim_errmsg(NULL), "NULL"));
     scim_sim_summary(NULL, stdout);
     scim_sim_set_progress(NULL, NULL, NULL);

@@ -46,6 +46,7 @@ static uint64_t off_executed;
 /* What scim_sim_fast_path said after each of the last both_ways() runs
  * ([0] off, [1] on). */
 static scim_fast_path_use last_use[2];
+static char last_conflict[256]; /* scim_sim_fast_path_conflict of the last run with it on ("" if NULL) */
 
 /* Run yaml (a format with one %s for the fast path's value) both ways;
  * the two stats.json must be equal byte for byte. Returns how many events
@@ -60,6 +61,11 @@ static void both_ways(const char *fmt, const char *a1, const char *a2, uint64_t 
         snprintf(out[on], sizeof out[on], "%s/%s", dir, on ? "on" : "off");
         ck_assert_int_eq(scim_sim_write_stats(sim, out[on]), 0);
         last_use[on] = scim_sim_fast_path(sim);
+        if (on)
+            snprintf(last_conflict, sizeof last_conflict, "%s",
+                     scim_sim_fast_path_conflict(sim) ? scim_sim_fast_path_conflict(sim) : "");
+        else
+            ck_assert_ptr_null(scim_sim_fast_path_conflict(sim));
         if (!on)
             off_executed = scim_kernel_events_executed(scim_sim_kernel(sim));
         if (on) {
@@ -114,6 +120,7 @@ START_TEST(hits_only)
                   (unsigned long long)ex, (unsigned long long)ev, (unsigned long long)off_executed);
     ck_assert_int_eq(last_use[0], SCIM_FAST_PATH_OFF);
     ck_assert_int_eq(last_use[1], SCIM_FAST_PATH_ON);
+    ck_assert_str_eq(last_conflict, "");
 }
 END_TEST
 
@@ -136,11 +143,15 @@ START_TEST(new_pages)
     new_every = 500;
     one_device("native", false, 32, ", iotlb: {entries: 8, ways: 8}", 5000, 8, 64, 2, &ex, &ev);
     ck_assert_uint_eq(ex, off_executed);
-    ck_assert_int_eq(last_use[1], SCIM_FAST_PATH_REDONE); /* the run says so */
+    ck_assert_int_eq(last_use[1], SCIM_FAST_PATH_REDONE); /* the run says so, and what it met */
+    ck_assert_msg(strncmp(last_conflict, "at ", 3) == 0 && strstr(last_conflict, " ps: a link was booked ahead of a "
+                                                                                   "message that reached it earlier"),
+                  "%s", last_conflict);
     /* a miss that walks comes back after every fast access in flight */
     one_device("native", false, 32, "", 5000, 8, 64, 2, &ex, &ev);
     ck_assert(ex * 2 < off_executed);
     ck_assert_int_eq(last_use[1], SCIM_FAST_PATH_ON);
+    ck_assert_str_eq(last_conflict, "");
     new_every = 0;
 }
 END_TEST

@@ -88,9 +88,15 @@ int cli_write_run_record(scim_sim *sim, const char *out, const run_info *info, c
     json_str(f, when);
     static const char *const fast_use[] = {[SCIM_FAST_PATH_OFF] = "off", [SCIM_FAST_PATH_ON] = "on",
                                            [SCIM_FAST_PATH_REDONE] = "redone", [SCIM_FAST_PATH_WINDOW] = "window"};
-    fprintf(f, ",\n  \"wall_seconds\": %.3f,\n  \"events\": %llu,\n  \"fast_path\": \"%s\",\n  \"simulated_ps\": %llu\n}\n",
-            info->wall_seconds, (unsigned long long)scim_kernel_events_executed(scim_sim_kernel(sim)),
-            fast_use[scim_sim_fast_path(sim)], (unsigned long long)scim_sim_now(sim));
+    fprintf(f, ",\n  \"wall_seconds\": %.3f,\n  \"events\": %llu,\n  \"fast_path\": \"%s\",", info->wall_seconds,
+            (unsigned long long)scim_kernel_events_executed(scim_sim_kernel(sim)), fast_use[scim_sim_fast_path(sim)]);
+    const char *conflict = scim_sim_fast_path_conflict(sim);
+    if (conflict) {
+        fprintf(f, "\n  \"fast_path_conflict\": ");
+        json_str(f, conflict);
+        fputc(',', f);
+    }
+    fprintf(f, "\n  \"simulated_ps\": %llu\n}\n", (unsigned long long)scim_sim_now(sim));
     fclose(f);
     snprintf(path, sizeof path, "%s/meta.json", out);
     int rc = cli_write_atomic(path, text);

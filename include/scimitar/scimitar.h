@@ -143,6 +143,9 @@ typedef enum scim_fast_path_use {
                             * redo would warm the window up again */
 } scim_fast_path_use;
 SCIM_API scim_fast_path_use scim_sim_fast_path(const scim_sim *sim);
+/* After SCIM_FAST_PATH_REDONE: what the fast path met and when ("at N ps:
+ * ..."); NULL otherwise. Valid until the simulation is destroyed. */
+SCIM_API const char *scim_sim_fast_path_conflict(const scim_sim *sim);
 /* What the OS's page table maps pasid:va to right now: 1 and *pa, or 0. */
 SCIM_API int scim_sim_resolve(scim_sim *sim, uint32_t pasid, uint64_t va, uint64_t *pa);
 /* Frame accounting of the simulated OS (4 KiB frames); the identity

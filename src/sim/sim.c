@@ -49,6 +49,7 @@ void scim_sim_destroy(scim_sim *sim)
     scim_cfg_destroy(sim->cfg);
     free(sim->config_dir);
     free(sim->warm_points);
+    free(sim->fast_conflict);
     free(sim);
 }
 
@@ -235,6 +236,18 @@ int scim_sim_run(scim_sim *sim)
                          : sim->fast_use == SCIM_FAST_PATH_WINDOW ? SCIM_FAST_PATH_WINDOW : SCIM_FAST_PATH_OFF;
     rc = scim_kernel_run(sim->k, &sim->err);
     if (fast && scim_kernel_fast_conflicted(sim->k)) {
+        /* the kernel's message says what was met; the redo starts from nothing */
+        char *conflict = NULL;
+        static const char prefix[] = "fast path: ", at[] = "at 18446744073709551615 ps: ";
+        const char *what = sim->err.msg;
+        if (strncmp(what, prefix, sizeof prefix - 1) == 0)
+            what += sizeof prefix - 1;
+        size_t len = strcspn(what, "("); /* without "(the run is redone ...)" */
+        while (len && what[len - 1] == ' ')
+            len--;
+        size_t cap = sizeof at + len;
+        if ((conflict = malloc(cap)))
+            snprintf(conflict, cap, "at %llu ps: %.*s", (unsigned long long)scim_kernel_now(sim->k), (int)len, what);
         scim_progress_fn progress = sim->progress;
         void *progress_ctx = sim->progress_ctx;
         teardown(sim);
@@ -250,6 +263,7 @@ int scim_sim_run(scim_sim *sim)
         sim->progress_ctx = progress_ctx;
         sim->no_fast = true;
         sim->fast_use = SCIM_FAST_PATH_REDONE;
+        sim->fast_conflict = conflict;
         if ((rc = scim_sim_build(sim)))
             return rc;
         sim->ran = true;
@@ -259,6 +273,7 @@ int scim_sim_run(scim_sim *sim)
 }
 
 scim_fast_path_use scim_sim_fast_path(const scim_sim *sim) { return sim ? sim->fast_use : SCIM_FAST_PATH_OFF; }
+const char *scim_sim_fast_path_conflict(const scim_sim *sim) { return sim ? sim->fast_conflict : NULL; }
 
 int scim_sim_run_until(scim_sim *sim, scim_time_t t)
 {

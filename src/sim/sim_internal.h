@@ -150,6 +150,7 @@ struct scim_sim {
     bool watchdog_fired;
     bool no_fast;          /* the run met a fast-path conflict and is redone without it, or is a window */
     scim_fast_path_use fast_use; /* what scim_sim_fast_path says */
+    char *fast_conflict;         /* what scim_sim_fast_path_conflict says (owned) */
     void **owned;          /* what the builder allocated for the components (paths, lists) */
     /* the host API (host.c): device handles, OS calls in flight */
     struct scim_dev *host_devs;
