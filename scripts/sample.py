@@ -51,10 +51,13 @@ PCT percent.
 --check][, change_2w_pct with --warming-check]) and DIR/estimates.json
 (the sampling, the estimates, the notes printed). --sweep samples every
 point of CONFIG's sweep: section (as `scimitar sweep CONFIG --points`
-lists them) with the point's values as --set, and writes
+lists them) with the point's values as --set, -j N of them at once
+(their window children shared out; nothing depends on -j), and writes
 DIR/points/<i>/estimates.* and DIR/sweep.csv (a row per point: the swept
 values, then each statistic and its `<statistic>.ci95`) and
-DIR/sweep.json (default DIR: out/<config>-sample-sweep). Files are
+DIR/sweep.json (default DIR: out/<config>-sample-sweep); a point whose
+estimates.json holds the same configuration hash, --set values and
+sampling is kept, not sampled again (a sweep resumes). Files are
 written under a temporary name and renamed; an --out that cannot be
 written is refused before anything runs.
 
@@ -72,6 +75,7 @@ unless --detailed-warmup gives them time to build.
 import argparse
 import concurrent.futures
 import csv
+import io
 import json
 import math
 import os
@@ -213,7 +217,7 @@ def points(binary, cfg, sets):
     if r.returncode:
         sys.exit("sample: %s failed:\n%s" % (" ".join(cmd), r.stderr.strip() or r.stdout.strip()))
     doc = json.loads(r.stdout)
-    return doc["parameters"], [(p["point"], p["params"]) for p in doc["points"]]
+    return doc["parameters"], [(p["point"], p["params"], p["hash"]) for p in doc["points"]]
 
 
 def sample(a, sets):
@@ -262,13 +266,14 @@ def sample(a, sets):
             "notes": notes(wins, starts, warm, d, head, first)}
 
 
-def report(a, res):
+def report(a, res, out=None):
     """Print the heading, the table (--keys, --top) and the notes; (1 if --max-error is exceeded, else 0; the
     notes)."""
+    out = out or sys.stdout
     print("%d windows of %s, one per %d ns of the %s trace clock (%s)%s%s" %
           (res["windows"], a.window, res["period"], a.span or "%dns" % res["span"], os.path.basename(a.config),
            " after its first %s in detail" % a.head if res["head"] else "",
-           ", each after %s in detail" % a.detailed_warmup if res["warm"] else ""))
+           ", each after %s in detail" % a.detailed_warmup if res["warm"] else ""), file=out)
     keys = re.compile(a.keys)
     rows = [x for x in res["rows"] if keys.search(x[0]) and (x[1] or x[2])]  # zeros are not shown
 
@@ -276,15 +281,15 @@ def report(a, res):
         return x[3] is not None and abs(x[3]) >= FLOOR and x[4] is not None
     if res["checked"]:
         rows.sort(key=lambda x: (0, -abs(x[4]), x[0]) if checked(x) else (1, 0, x[0]))
-    print_table(rows[:a.top], res["checked"], res["doubled"])
+    print_table(rows[:a.top], res["checked"], res["doubled"], out)
     said = res["notes"] + (warming_notes(rows, res["warm"]) if res["doubled"] else [])
     for n in said:
-        print("note: " + n)
+        print("note: " + n, file=out)
     if res["checked"] and a.max_error is not None:
         bad = [x for x in rows if checked(x) and abs(x[4]) > a.max_error]
         if bad:
             print("sample: %d statistics beyond %.2f%%, the largest %s %.2f%%" % (len(bad), a.max_error, bad[0][0],
-                                                                            bad[0][4]))
+                                                                            bad[0][4]), file=out)
             return 1, said
     return 0, said
 
@@ -326,30 +331,59 @@ def main():
     out = a.out or os.path.join("out", os.path.basename(a.config).split(".")[0] + "-sample-sweep")
     sampled_files.prepare(out)
     rc, results = 0, []
-    for i, values in pts:
+    # what a point's estimates depend on: a point whose estimates.json has the same is not sampled again
+    sampling = {"windows": a.windows, "window": a.window, "head": a.head, "detailed_warmup": a.detailed_warmup,
+                "span": a.span, "check": a.check, "warming_check": a.warming_check, "keys": a.keys}
+    todo = []
+    for i, values, config_hash in pts:
         sets = a.sets + ["%s=%s" % kv for kv in values.items()]
-        print("point %d (%s):" % (i, ", ".join("%s=%s" % kv for kv in values.items())))
-        res = sample(a, sets)
-        bad, said = report(a, res)
-        sampled_files.write_point(os.path.join(out, "points", str(i)), a, sets, res, said)
-        rc |= bad
-        results.append((i, values, res))
+        where = os.path.join(out, "points", str(i))
+        resume = {"hash": config_hash, "sets": sets, "sampling": sampling}
+        todo.append((i, values, sets, where, resume, sampled_files.load_point(where, resume)))
+    n_new = sum(1 for t in todo if t[5] is None)
+    # -j N: N points at once (each warm-up pass is one process), their window children shared out
+    at_once = max(1, min(a.j, n_new))
+    per_point = argparse.Namespace(**dict(vars(a), j=max(1, a.j // at_once)))
+
+    def one(sets, where, resume):
+        text = io.StringIO()
+        res = sample(per_point, sets)
+        bad, notes = report(per_point, res, text)
+        sampled_files.write_point(where, per_point, sets, res, notes, resume)
+        res["notes"] = notes
+        return res, bad, text.getvalue()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=at_once) as pool:
+        running = [pool.submit(one, sets, where, resume) if res is None else None
+                   for _, _, sets, where, resume, res in todo]
+        for (i, values, _, where, _, res), job in zip(todo, running):
+            said = "point %d (%s)" % (i, ", ".join("%s=%s" % kv for kv in values.items()))
+            if job is None:
+                print("%s: sampled before, kept (%s/estimates.json)" % (said, where))
+            else:
+                res, bad, text = job.result()  # in the points' order, whatever finished first
+                print(said + ":")
+                sys.stdout.write(text)
+                rc |= bad
+            results.append((i, values, res))
+    kept = len(pts) - n_new
     sampled_files.write_sweep(out, params, results)
-    print("sample: %d points; table %s/sweep.csv, %s/sweep.json" % (len(pts), out, out))
+    print("sample: %d points (%d sampled, %d kept); table %s/sweep.csv, %s/sweep.json" %
+          (len(pts), len(pts) - kept, kept, out, out))
     return rc
 
 
-def print_table(rows, full, doubled):
+def print_table(rows, full, doubled, out):
     """statistic, estimate, interval[, change at 2W][, detailed value, error]"""
     head = "%-48s %14s %10s" % ("statistic", "estimate", "95% +-")
-    print(head + (" %9s" % "2W %" if doubled else "") + (" %14s %9s" % ("detailed", "error %") if full else ""))
+    print(head + (" %9s" % "2W %" if doubled else "") + (" %14s %9s" % ("detailed", "error %") if full else ""),
+          file=out)
     for key, e, h, r, err, moved in rows:
         line = "%-48s %14.6g %10s" % (key, e, "%.1f%%" % (h / abs(e) * 100) if e and not math.isnan(h) else "-")
         if doubled:
             line += " %9s" % ("%.2f" % moved if moved is not None else "-")
         if full:
             line += " %14.6g %9s" % (r if r is not None else float("nan"), "%.2f" % err if err is not None else "-")
-        print(line)
+        print(line, file=out)
 
 
 def warming_notes(rows, warm):

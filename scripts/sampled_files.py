@@ -48,7 +48,26 @@ def cell(x):
     return "" if x is None else repr(x)
 
 
-def write_point(out, a, sets, res, said):
+def load_point(out, resume):
+    """The results a sample wrote to DIR/estimates.json under the same `resume` key (the point's configuration hash,
+    its --set values, the sampling), in the shape write_sweep takes; None if there are none or they differ."""
+    try:
+        with open(os.path.join(out, "estimates.json")) as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if doc.get("resume") != resume:
+        return None
+    nan = float("nan")
+
+    def val(x):
+        return nan if x is None else x
+    rows = [(k, val(v["estimate"]), val(v["ci95"]), v.get("detailed"), v.get("error_pct"), v.get("change_2w_pct"))
+            for k, v in sorted(doc["estimates"].items())]
+    return {"rows": rows, "notes": doc["notes"]}
+
+
+def write_point(out, a, sets, res, said, resume=None):
     """DIR/estimates.csv (statistic, estimate, ci95[, detailed, error_pct][, change_2w_pct]) and
     DIR/estimates.json (the sampling, the estimates, the notes the run printed)."""
     cols = ["statistic", "estimate", "ci95"] + (["detailed", "error_pct"] if res["checked"] else []) + \
@@ -70,6 +89,8 @@ def write_point(out, a, sets, res, said):
     doc = {"config": a.config, "sets": sets, "span_ns": res["span"], "head_ns": res["head"],
            "windows": res["windows"], "window_ns": res["window"], "period_ns": res["period"],
            "detailed_warmup_ns": res["warm"], "estimates": est, "notes": said}
+    if resume is not None:
+        doc["resume"] = resume
     atomic(os.path.join(out, "estimates.csv"), buf.getvalue())
     atomic(os.path.join(out, "estimates.json"), json.dumps(doc, indent=1, sort_keys=True) + "\n")
 

@@ -5,7 +5,9 @@
 # the trace gives, point by point, the detailed sweep's statistics (so each
 # point ran its own configuration); a sweep row is the same sample run alone
 # with the point's --set; estimates.csv holds every estimate the table
-# prints; an --out that cannot be written is refused before anything runs;
+# prints; a sweep run again keeps the points sampled with the same
+# configuration and sampling; an --out that cannot be written is refused
+# before anything runs;
 # a window of `scimitar sample` runs on the event path.
 #   usage: cli_sample_sweep.sh SCIMITAR SOURCE_DIR
 set -u
@@ -40,6 +42,11 @@ assert [(p["point"], p["params"]) for p in listed["points"]] == \
     [(p["point"], p["params"]) for p in ran["points"]], listed["points"]
 assert len(listed["points"]) == 4
 EOF
+for i in 0 1 2 3; do  # each point's hash is the one the sweep keeps in point.txt (what resume compares)
+    h=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["points"][int(sys.argv[2])]["hash"])' \
+        "$T/points.json" $i)
+    grep -qx "hash $h" "$T/detailed/points/00000$i/point.txt" || fail "point $i: hash $h is not point.txt's"
+done
 out=$("$BIN" sweep "$SRC/configs/default.yaml" --points 2>&1 >"$T/none.txt") && fail "--points without a sweep: section"
 [ -s "$T/none.txt" ] && fail "--points printed something for a config without a sweep: section"
 echo "$out" | grep -q "no sweep: section" || fail "unclear --points error: $out"
@@ -47,7 +54,7 @@ echo "$out" | grep -q "no sweep: section" || fail "unclear --points error: $out"
 # the sampled sweep, windows tiling the trace: the detailed sweep's numbers
 python3 "$SAMPLE" "$BIN" "$T/cfg.yaml" --sweep "${TILE[@]}" -j 2 --top 0 --out "$T/sampled" > "$T/sampled.txt" \
     || { cat "$T/sampled.txt"; fail "the sampled sweep failed"; }
-grep -q "^sample: 4 points; table $T/sampled/sweep.csv" "$T/sampled.txt" || fail "no table named: $(cat "$T/sampled.txt")"
+grep -q "^sample: 4 points (4 sampled, 0 kept); table $T/sampled/sweep.csv" "$T/sampled.txt" || fail "no table named: $(cat "$T/sampled.txt")"
 python3 - "$T/sampled/sweep.csv" "$T/detailed/sweep.csv" <<'EOF' || fail "the sampled sweep is not the detailed one"
 import csv, sys
 est, ref = (list(csv.DictReader(open(p))) for p in sys.argv[1:])
@@ -64,10 +71,38 @@ for e, r in zip(est, ref):
 assert len(misses) > 1, misses  # the points differ
 EOF
 
+# -j 2 samples two points at once: the same table and output as one at a time
+python3 "$SAMPLE" "$BIN" "$T/cfg.yaml" --sweep "${TILE[@]}" -j 1 --top 5 --out "$T/serial" > "$T/serial.txt" \
+    || fail "the sampled sweep with -j 1 failed"
+python3 "$SAMPLE" "$BIN" "$T/cfg.yaml" --sweep "${TILE[@]}" -j 2 --top 5 --out "$T/parallel" > "$T/parallel.txt" \
+    || fail "the sampled sweep with -j 2 failed"
+cmp -s "$T/serial/sweep.csv" "$T/sampled/sweep.csv" || fail "-j 1 and -j 2 give different tables"
+cmp -s "$T/serial/sweep.csv" "$T/parallel/sweep.csv" || fail "-j 1 and -j 2 give different tables (same --top)"
+diff <(sed '$d' "$T/serial.txt") <(sed '$d' "$T/parallel.txt") > /dev/null || fail "-j 1 and -j 2 print differently"
+
+# resume: the same command again samples nothing and writes the same table;
+# a point whose estimates are gone is sampled again, alone; other sampling
+# samples every point again
+cp "$T/sampled/sweep.csv" "$T/first.csv"
+python3 "$SAMPLE" "$BIN" "$T/cfg.yaml" --sweep "${TILE[@]}" -j 2 --top 0 --out "$T/sampled" > "$T/again.txt" \
+    || fail "the sweep run again failed"
+grep -q "^sample: 4 points (0 sampled, 4 kept)" "$T/again.txt" || fail "not all points kept: $(cat "$T/again.txt")"
+cmp -s "$T/first.csv" "$T/sampled/sweep.csv" || fail "the kept points' table differs"
+rm "$T/sampled/points/2/estimates.json"
+python3 "$SAMPLE" "$BIN" "$T/cfg.yaml" --sweep "${TILE[@]}" -j 2 --top 0 --out "$T/sampled" > "$T/again.txt" \
+    || fail "the sweep with a point missing failed"
+grep -q "^sample: 4 points (1 sampled, 3 kept)" "$T/again.txt" || fail "not one point sampled: $(cat "$T/again.txt")"
+grep -q "^point 2 (devices.nic0.iotlb.entries=1024, devices.nic0.walk=iommu):$" "$T/again.txt" \
+    || fail "point 2 was not the one sampled: $(cat "$T/again.txt")"
+cmp -s "$T/first.csv" "$T/sampled/sweep.csv" || fail "a point sampled again changed the table"
+python3 "$SAMPLE" "$BIN" "$T/cfg.yaml" --sweep --span $NIC_SPAN --windows 3 --window 400us --top 0 \
+    --out "$T/sampled" > "$T/other.txt" || fail "the sweep with other windows failed"
+grep -q "^sample: 4 points (4 sampled, 0 kept)" "$T/other.txt" || fail "other windows kept a point: $(cat "$T/other.txt")"
+
 # a row is the point sampled alone
 python3 "$SAMPLE" "$BIN" "$T/cfg.yaml" "${TILE[@]}" --set devices.nic0.iotlb.entries=1024 \
     --set devices.nic0.walk=device --top 100000 --out "$T/alone" > "$T/alone.txt" || fail "sampling one point failed"
-python3 - "$T/sampled/sweep.csv" "$T/alone/estimates.csv" "$T/sampled/points/3/estimates.csv" <<'EOF' \
+python3 - "$T/first.csv" "$T/alone/estimates.csv" <<'EOF' \
     || fail "a sweep row is not its point sampled alone"
 import csv, sys
 row = list(csv.DictReader(open(sys.argv[1])))[3]

@@ -248,8 +248,8 @@ int scim_cli_sweep(int argc, char **argv)
     }
     if (list_points) {
         /* checked as a sweep checks them, then printed: nothing is created */
-        if (!rc && rank == 0 && scim_sweep_write_points(&sw, stdout) != 0) {
-            fprintf(stderr, "scimitar sweep: cannot write the points to stdout\n");
+        if (!rc && rank == 0 && scim_sweep_write_points(&sw, stdout, &err) != 0) {
+            fprintf(stderr, "scimitar sweep: %s\n", err.msg);
             rc = 1;
         }
         free(hashes);

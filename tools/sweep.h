@@ -77,8 +77,9 @@ const char *scim_sweep_stat_lookup(const scim_sweep_point_stats *ps, const char 
 int scim_sweep_write_table(const scim_sweep *sw, size_t *n_rows);
 
 /* The points as JSON on f: {"parameters": [...], "points": [{"point": i,
- * "params": {key: value}}]} (sweep.json's shape, no statistics). */
-int scim_sweep_write_points(const scim_sweep *sw, FILE *f);
+ * "params": {key: value}, "hash": "<point.txt's hash>"}]} (sweep.json's
+ * shape, no statistics). SCIM_EIO if f fails, or a point's error. */
+int scim_sweep_write_points(const scim_sweep *sw, FILE *f, scim_err *err);
 
 /* sweep_plot.c */
 int scim_sweep_write_plot(const scim_sweep *sw, const scim_sweep_point_stats *pts, const char *unit, const char *path);

@@ -134,16 +134,26 @@ static void json_parameters(FILE *f, const scim_sweep *sw)
     fprintf(f, "],\n  \"points\": [");
 }
 
-int scim_sweep_write_points(const scim_sweep *sw, FILE *f)
+int scim_sweep_write_points(const scim_sweep *sw, FILE *f, scim_err *err)
 {
+    /* every hash first: an error prints nothing */
+    uint64_t *h = calloc(sw->n_points ? sw->n_points : 1, sizeof *h);
+    if (!h)
+        return scim_err_set(err, SCIM_ENOMEM, "out of host memory for %zu points", sw->n_points);
+    for (size_t i = 0; i < sw->n_points; i++)
+        if (scim_sweep_point_hash(sw, i, &h[i], err) != 0) {
+            free(h);
+            return err->code;
+        }
     json_parameters(f, sw);
     for (size_t i = 0; i < sw->n_points; i++) {
         fputs(i ? ",\n    " : "\n    ", f);
         json_point(f, sw, i);
-        fputc('}', f);
+        fprintf(f, ", \"hash\": \"%016llx\"}", (unsigned long long)h[i]);
     }
+    free(h);
     fprintf(f, "\n  ]\n}\n");
-    return fflush(f) || ferror(f) ? -1 : 0;
+    return fflush(f) || ferror(f) ? scim_err_set(err, SCIM_EIO, "cannot write the points to stdout") : 0;
 }
 
 int scim_sweep_write_table(const scim_sweep *sw, size_t *n_rows)
