@@ -98,16 +98,21 @@ T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.
 Z95 = 1.960
 
 
+def ask(binary, cmd, cfg, sets, extra=(), ok=lambda out: True):
+    """stdout of `binary cmd cfg [extra] --set s...`, or exit with its message if it fails or `ok` refuses it."""
+    argv = [binary, cmd, cfg] + list(extra)
+    for a in sets:
+        argv += ["--set", a]
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode or not ok(r.stdout):
+        sys.exit("sample: %s failed:\n%s" % (" ".join(argv), r.stderr.strip() or r.stdout.strip()))
+    return r.stdout
+
+
 def trace_clock(binary, cfg, sets):
     """One ns past the configuration's trace clock (`scimitar check` prints it): [0, T) holds every record."""
-    cmd = [binary, "check", cfg]
-    for a in sets:
-        cmd += ["--set", a]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    m = re.search(r"^trace clock: (\d+) ns", r.stdout, re.M)
-    if r.returncode or not m:
-        sys.exit("sample: %s failed:\n%s" % (" ".join(cmd), r.stderr.strip() or r.stdout.strip()))
-    return int(m.group(1)) + 1
+    clock = re.compile(r"^trace clock: (\d+) ns", re.M)
+    return int(clock.search(ask(binary, "check", cfg, sets, ok=clock.search)).group(1)) + 1
 
 
 def window(binary, cfg, sets, start, length, warm):
@@ -209,14 +214,8 @@ def notes(wins, starts, warm, d, head, first):
 
 
 def points(binary, cfg, sets):
-    """The sweep's points as `scimitar sweep --points` prints them: [(index, {key: value})]."""
-    cmd = [binary, "sweep", cfg, "--points"]
-    for x in sets:
-        cmd += ["--set", x]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode:
-        sys.exit("sample: %s failed:\n%s" % (" ".join(cmd), r.stderr.strip() or r.stdout.strip()))
-    doc = json.loads(r.stdout)
+    """The sweep's parameters and points as `scimitar sweep --points` prints them: [(index, {key: value}, hash)]."""
+    doc = json.loads(ask(binary, "sweep", cfg, sets, ["--points"]))
     return doc["parameters"], [(p["point"], p["params"], p["hash"]) for p in doc["points"]]
 
 
